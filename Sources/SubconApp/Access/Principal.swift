@@ -1,0 +1,86 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+/// The signed-in person making a request, with everything authorization needs.
+public struct Principal: Sendable {
+    public let userID: UUID
+    public let login: String
+    public let displayName: String
+    public let organizationID: UUID
+    public let organizationKind: OrganizationKind
+    public let organizationName: String
+    public let roles: Set<Role>
+    public let preferredLocale: AppLocale?
+    /// Set when signed in through the browser.
+    public let sessionID: UUID?
+    public let csrfToken: String?
+    /// Set when signed in with a bearer token.
+    public let tokenID: UUID?
+
+    public var isSupplier: Bool { organizationKind == .supplier }
+
+    /// The one place that decides which rows this person may see.
+    public var scope: DataScope { DataScope(supplierID: isSupplier ? organizationID : nil) }
+
+    public func require(_ action: Action) throws {
+        guard Policy.allows(roles, action) else { throw Problem.forbidden }
+    }
+
+    public func can(_ action: Action) -> Bool { Policy.allows(roles, action) }
+
+    var administrationActor: UserAdministration.Actor {
+        .init(userID: userID.uuidString, organizationID: organizationID.uuidString, roles: roles)
+    }
+
+    var auditActor: AuditActor { AuditActor(id: userID, login: login) }
+}
+
+/// Who a write is recorded against: a person, or the system itself (CLI, background work).
+public struct AuditActor: Sendable {
+    public let id: UUID?
+    public let login: String
+    public static let system = AuditActor(id: nil, login: "system")
+}
+
+extension Request {
+    private struct PrincipalKey: StorageKey { typealias Value = Principal }
+
+    public var principal: Principal? {
+        get { storage[PrincipalKey.self] }
+        set { storage[PrincipalKey.self] = newValue }
+    }
+
+    /// The signed-in person, or 401.
+    public func requirePrincipal() throws -> Principal {
+        guard let p = principal else { throw Problem.unauthorized }
+        return p
+    }
+
+    /// UI language: the choice made on this device (`lang` cookie), then the person's saved
+    /// preference, then Accept-Language, then Simplified Chinese.
+    public var locale: AppLocale {
+        if let c = cookies["lang"]?.string, let l = AppLocale(rawValue: c) { return l }
+        if let l = principal?.preferredLocale { return l }
+        return AppLocale.negotiate(acceptLanguage: headers.first(name: .acceptLanguage)) ?? .fallback
+    }
+}
+
+enum PrincipalLoader {
+    /// Loads the active user behind a session or token in one query. Inactive users and
+    /// inactive organizations load nothing, so deactivation takes effect on the next request.
+    static func load(userID: UUID, on db: any Database) async throws -> (user: User, org: Organization)? {
+        guard let user = try await User.query(on: db).filter(\.$id == userID).filter(\.$active == true)
+            .with(\.$organization).first(), user.organization.active
+        else { return nil }
+        return (user, user.organization)
+    }
+
+    static func principal(_ user: User, _ org: Organization, sessionID: UUID?, csrf: String?, tokenID: UUID?) -> Principal {
+        Principal(userID: user.id!, login: user.login, displayName: user.displayName, organizationID: org.id!,
+                  organizationKind: org.organizationKind, organizationName: org.name, roles: user.roles,
+                  preferredLocale: user.appLocale, sessionID: sessionID, csrfToken: csrf, tokenID: tokenID)
+    }
+}

@@ -1,0 +1,36 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// Who may read which part of the audit trail. The manufacturer's people read it all; a
+/// supplier reads only the history of records in its own scope.
+enum AuditHistory {
+    static func list(_ p: Principal, entity: String?, entityID: String?, page: PageRequest, on db: any Database) async throws -> Page<AuditEntry> {
+        try p.require(.viewAudit)
+        if p.isSupplier {
+            guard let entity, let entityID, try await visible(p, entity: entity, entityID: entityID, on: db) else {
+                throw Problem.notFound
+            }
+        }
+        var q = AuditEntry.query(on: db)
+        if let entity { q = q.filter(\.$entity == entity) }
+        if let entityID { q = q.filter(\.$entityID == entityID) }
+        let total = try await q.count()
+        let rows = try await q.sort(\.$id, .descending).range(page.offset..<(page.offset + page.per)).all()
+        return Page(items: rows, page: page.page, per: page.per, total: total)
+    }
+
+    /// Whether the record behind an audit entity is inside the caller's scope.
+    static func visible(_ p: Principal, entity: String, entityID: String, on db: any Database) async throws -> Bool {
+        guard let id = UUID(uuidString: entityID) else { return false }
+        switch entity {
+        case "user": return (try? await p.scope.find(User.self, id, on: db)) != nil
+        case "organization": return (try? await p.scope.find(Organization.self, id, on: db)) != nil
+        case "site": return (try? await p.scope.find(Site.self, id, on: db)) != nil
+        case "api_token":
+            guard let token = try await APIToken.find(id, on: db) else { return false }
+            return (try? await p.scope.find(User.self, token.$user.id, on: db)) != nil
+        default: return !p.isSupplier
+        }
+    }
+}

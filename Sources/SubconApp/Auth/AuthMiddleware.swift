@@ -1,0 +1,69 @@
+import Fluent
+import Foundation
+import SubconDomain
+import Vapor
+
+enum SessionCookie {
+    static let name = "subcon_session"
+    /// Double-submit token for forms shown before sign-in (the login form).
+    static let preCSRF = "subcon_csrf"
+
+    static func make(_ value: String, settings: Settings, maxAge: Int?) -> HTTPCookies.Value {
+        HTTPCookies.Value(string: value, maxAge: maxAge, path: "/", isSecure: settings.secureCookies,
+                          isHTTPOnly: true, sameSite: .lax)
+    }
+}
+
+/// Signs in browsers from the session cookie. An unknown or expired cookie just means "not signed in".
+struct SessionAuthenticator: AsyncMiddleware {
+    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if let secret = req.cookies[SessionCookie.name]?.string, !secret.isEmpty {
+            if let session = try await WebSession.query(on: req.db).filter(\.$tokenHash == Secrets.hash(secret)).first(),
+               session.expiresAt > req.now,
+               let (user, org) = try await PrincipalLoader.load(userID: session.$user.id, on: req.db) {
+                req.principal = PrincipalLoader.principal(user, org, sessionID: session.id, csrf: session.csrfToken, tokenID: nil)
+            }
+        }
+        return try await next.respond(to: req)
+    }
+}
+
+/// Signs in API callers from `Authorization: Bearer`. A token that is wrong, expired, revoked,
+/// or whose user is deactivated is a 401 at once.
+struct BearerAuthenticator: AsyncMiddleware {
+    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if let bearer = req.headers.bearerAuthorization {
+            guard let token = try await APIToken.query(on: req.db).filter(\.$tokenHash == Secrets.hash(bearer.token)).first(),
+                  token.revokedAt == nil, token.expiresAt.map({ $0 > req.now }) ?? true,
+                  let (user, org) = try await PrincipalLoader.load(userID: token.$user.id, on: req.db)
+            else {
+                throw Problem(.unauthorized, "unauthorized", detailKey: "problem.unauthorized.token")
+            }
+            req.principal = PrincipalLoader.principal(user, org, sessionID: nil, csrf: nil, tokenID: token.id)
+        }
+        return try await next.respond(to: req)
+    }
+}
+
+/// Requires a signed-in principal on everything behind it.
+struct RequireSignIn: AsyncMiddleware {
+    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        _ = try req.requirePrincipal()
+        return try await next.respond(to: req)
+    }
+}
+
+/// Refuses any state-changing form request that does not carry the session's CSRF token (or,
+/// before sign-in, the token from the pre-login cookie).
+struct CSRFProtection: AsyncMiddleware {
+    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if ![.GET, .HEAD, .OPTIONS].contains(req.method) {
+            let sent = req.headers.first(name: "X-CSRF-Token") ?? (try? req.content.get(String.self, at: "_csrf"))
+            let expected = req.principal?.csrfToken ?? req.cookies[SessionCookie.preCSRF]?.string
+            guard let sent, let expected, !expected.isEmpty, Secrets.equal(sent, expected) else {
+                throw Problem(.forbidden, "csrf")
+            }
+        }
+        return try await next.respond(to: req)
+    }
+}

@@ -1,0 +1,63 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+/// One unit of work: a database transaction that also records the audit trail and queues
+/// notifications, so the change, its history and its messages commit together or not at all.
+struct Change: Sendable {
+    let db: any Database
+    let actor: AuditActor
+    let now: Date
+    let postgres: Bool
+
+    /// Records before → after of the changed fields (nothing when nothing changed).
+    func audit(_ entity: String, _ id: UUID?, _ action: String,
+               before: [String: String?] = [:], after: [String: String?] = [:]) async throws {
+        let changes = FieldChanges.between(before, after)
+        if action == "update" && changes.isEmpty { return }
+        try await AuditLog.append(on: db, postgres: postgres, actor: actor, entity: entity,
+                                  entityID: id?.uuidString ?? "-", action: action, changes: changes, at: now)
+    }
+
+    func notify(_ event: String, recipients: [UUID], messageKey: String, params: [String: String] = [:], link: String? = nil) async throws {
+        guard !recipients.isEmpty else { return }
+        try await Outbox.enqueue(on: db, event: event,
+                                 notice: .init(recipients: recipients, messageKey: messageKey, params: params, link: link), now: now)
+    }
+
+    /// Optimistic concurrency: applies `sets` only if the row still has `expected` version, and
+    /// bumps the version. A stale version is a 409 that names the current one.
+    func updateVersioned(_ table: String, id: UUID, expected: Int, sets: [String: any Encodable & Sendable]) async throws {
+        let sql = db as! any SQLDatabase
+        var b = sql.update(table)
+        for (column, value) in sets.sorted(by: { $0.key < $1.key }) { b = b.set(column, to: value) }
+        b = b.set(SQLIdentifier("version"), to: SQLBinaryExpression(SQLIdentifier("version"), .add, SQLLiteral.numeric("1")))
+        let rows = try await b.where("id", .equal, id).where("version", .equal, expected).returning("id").all()
+        if rows.isEmpty {
+            let current = try await sql.select().column("version").from(table).where("id", .equal, id).first()
+            guard let current else { throw Problem.notFound }
+            throw Problem.staleVersion(current: try current.decode(column: "version", as: Int.self))
+        }
+    }
+}
+
+extension Application {
+    /// Runs `body` in a transaction (queued behind other writers on SQLite).
+    func write<T: Sendable>(as actor: AuditActor, _ body: @escaping @Sendable (Change) async throws -> T) async throws -> T {
+        let services = self.subcon
+        return try await services.writeGate.run {
+            try await self.db.transaction { tx in
+                try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres))
+            }
+        }
+    }
+}
+
+extension Request {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Change) async throws -> T) async throws -> T {
+        let actor = principal?.auditActor ?? .system
+        return try await application.write(as: actor, body)
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import SubconDomain
+import Vapor
+
+/// Everything the app can be configured with. Built from the environment by the executable and
+/// directly by tests, then handed to `configure` — nothing else reads the environment.
+public struct Settings: Sendable {
+    public enum DatabaseChoice: Sendable {
+        case sqliteFile(path: String)
+        case sqliteMemory
+        /// `searchPath` lets tests give each run its own PostgreSQL schema.
+        case postgres(url: String, searchPath: [String]?)
+
+        var isPostgres: Bool { if case .postgres = self { true } else { false } }
+    }
+
+    public var database: DatabaseChoice
+    /// Folder holding `Views/`, `Locales/` and `openapi.json`.
+    public var resourcesDirectory: String
+    public var publicDirectory: String
+    /// Load demo data when the database is empty, and list the demo logins on the login page.
+    public var demo: Bool
+    /// Mark cookies `Secure` (set when the app is served over HTTPS, directly or behind a proxy).
+    public var secureCookies: Bool
+    public var sessionLifetime: TimeInterval
+    public var apiTokenLifetime: TimeInterval
+    public var loginThrottle: LoginThrottle
+    /// Tests drive the outbox by hand; the server runs it in the background.
+    public var runBackgroundWorkers: Bool
+    public var outboxInterval: TimeInterval
+    public var logLevel: Logger.Level
+
+    public init(
+        database: DatabaseChoice = .sqliteMemory,
+        resourcesDirectory: String = "Resources",
+        publicDirectory: String = "Public",
+        demo: Bool = false,
+        secureCookies: Bool = false,
+        sessionLifetime: TimeInterval = 12 * 3600,
+        apiTokenLifetime: TimeInterval = 12 * 3600,
+        loginThrottle: LoginThrottle = LoginThrottle(),
+        runBackgroundWorkers: Bool = true,
+        outboxInterval: TimeInterval = 1,
+        logLevel: Logger.Level = .notice
+    ) {
+        self.database = database
+        self.resourcesDirectory = resourcesDirectory
+        self.publicDirectory = publicDirectory
+        self.demo = demo
+        self.secureCookies = secureCookies
+        self.sessionLifetime = sessionLifetime
+        self.apiTokenLifetime = apiTokenLifetime
+        self.loginThrottle = loginThrottle
+        self.runBackgroundWorkers = runBackgroundWorkers
+        self.outboxInterval = outboxInterval
+        self.logLevel = logLevel
+    }
+
+    /// Reads the variables documented in the README.
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> Settings {
+        var s = Settings()
+        let dataDir = env["DATA_DIR"] ?? "./data"
+        if let url = env["DATABASE_URL"], !url.isEmpty {
+            s.database = .postgres(url: url, searchPath: nil)
+        } else {
+            s.database = .sqliteFile(path: dataDir + "/subcon.sqlite")
+        }
+        let root = env["SUBCON_ROOT"] ?? FileManager.default.currentDirectoryPath
+        s.resourcesDirectory = env["RESOURCES_DIR"] ?? root + "/Resources"
+        s.publicDirectory = env["PUBLIC_DIR"] ?? root + "/Public"
+        s.secureCookies = ["1", "true", "yes"].contains(env["COOKIE_SECURE"]?.lowercased() ?? "")
+        if let h = env["SESSION_HOURS"].flatMap(Double.init) { s.sessionLifetime = h * 3600 }
+        if let h = env["API_TOKEN_HOURS"].flatMap(Double.init) { s.apiTokenLifetime = h * 3600 }
+        if let l = env["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) { s.logLevel = l }
+        return s
+    }
+}

@@ -1,0 +1,211 @@
+import Fluent
+import SQLKit
+
+/// Every schema change, in order. One struct per change, each with a revert. Keep to what both
+/// SQLite and PostgreSQL accept (no ALTER COLUMN; add tables and columns, create indexes).
+enum Migrations {
+    static let all: [any AsyncMigration] = [
+        // 1. Organizations, sites and people
+        CreateOrganizations(),
+        CreateSites(),
+        CreateUsers(),
+        // 2. Sign-in
+        CreateWebSessions(),
+        CreateAPITokens(),
+        CreateLoginAttempts(),
+        // 3. Audit trail
+        CreateAuditLog(),
+        // 4. Notifications and API plumbing
+        CreateOutbox(),
+        CreateNotifications(),
+        CreateIdempotencyKeys(),
+    ]
+}
+
+private func index(_ db: any Database, _ name: String, on table: String, _ columns: String..., unique: Bool = false) async throws {
+    let sql = db as! any SQLDatabase
+    var b = sql.create(index: name).on(table)
+    if unique { b = b.unique() }
+    for c in columns { b = b.column(c) }
+    try await b.run()
+}
+
+struct CreateOrganizations: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("organizations")
+            .id()
+            .field("kind", .string, .required)
+            .field("code", .string, .required)
+            .field("name", .string, .required)
+            .field("active", .bool, .required)
+            .field("version", .int, .required)
+            .field("created_at", .datetime, .required)
+            .field("updated_at", .datetime, .required)
+            .unique(on: "code")
+            .create()
+    }
+    func revert(on db: any Database) async throws { try await db.schema("organizations").delete() }
+}
+
+struct CreateSites: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("sites")
+            .id()
+            .field("organization_id", .uuid, .required, .references("organizations", "id"))
+            .field("kind", .string, .required)
+            .field("code", .string, .required)
+            .field("name", .string, .required)
+            .field("plant_id", .uuid, .references("sites", "id"))
+            .field("active", .bool, .required)
+            .field("version", .int, .required)
+            .field("created_at", .datetime, .required)
+            .unique(on: "code")
+            .create()
+    }
+    func revert(on db: any Database) async throws { try await db.schema("sites").delete() }
+}
+
+struct CreateUsers: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("users")
+            .id()
+            .field("organization_id", .uuid, .required, .references("organizations", "id"))
+            .field("login", .string, .required)
+            .field("display_name", .string, .required)
+            .field("email", .string)
+            .field("password_hash", .string, .required)
+            .field("roles", .string, .required)
+            .field("locale", .string, .required)
+            .field("active", .bool, .required)
+            .field("version", .int, .required)
+            .field("created_at", .datetime, .required)
+            .field("updated_at", .datetime, .required)
+            .unique(on: "login")
+            .create()
+        try await index(db, "users_org_idx", on: "users", "organization_id")
+    }
+    func revert(on db: any Database) async throws { try await db.schema("users").delete() }
+}
+
+struct CreateWebSessions: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("web_sessions")
+            .id()
+            .field("token_hash", .string, .required)
+            .field("user_id", .uuid, .required, .references("users", "id", onDelete: .cascade))
+            .field("csrf_token", .string, .required)
+            .field("created_at", .datetime, .required)
+            .field("expires_at", .datetime, .required)
+            .unique(on: "token_hash")
+            .create()
+        try await index(db, "web_sessions_user_idx", on: "web_sessions", "user_id")
+    }
+    func revert(on db: any Database) async throws { try await db.schema("web_sessions").delete() }
+}
+
+struct CreateAPITokens: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("api_tokens")
+            .id()
+            .field("user_id", .uuid, .required, .references("users", "id", onDelete: .cascade))
+            .field("kind", .string, .required)
+            .field("name", .string, .required)
+            .field("token_hash", .string, .required)
+            .field("prefix", .string, .required)
+            .field("created_at", .datetime, .required)
+            .field("expires_at", .datetime)
+            .field("last_used_at", .datetime)
+            .field("revoked_at", .datetime)
+            .unique(on: "token_hash")
+            .create()
+        try await index(db, "api_tokens_user_idx", on: "api_tokens", "user_id")
+    }
+    func revert(on db: any Database) async throws { try await db.schema("api_tokens").delete() }
+}
+
+struct CreateLoginAttempts: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("login_attempts")
+            .id()
+            .field("login", .string, .required)
+            .field("address", .string, .required)
+            .field("at", .datetime, .required)
+            .field("succeeded", .bool, .required)
+            .create()
+        try await index(db, "login_attempts_login_idx", on: "login_attempts", "login", "at")
+        try await index(db, "login_attempts_address_idx", on: "login_attempts", "address", "at")
+    }
+    func revert(on db: any Database) async throws { try await db.schema("login_attempts").delete() }
+}
+
+struct CreateAuditLog: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("audit_log")
+            .field("seq", .int64, .identifier(auto: false))
+            .field("at_ms", .int64, .required)
+            .field("actor_id", .uuid)
+            .field("actor_login", .string, .required)
+            .field("entity", .string, .required)
+            .field("entity_id", .string, .required)
+            .field("action", .string, .required)
+            .field("changes", .string, .required)
+            .field("prev_hash", .string, .required)
+            .field("hash", .string, .required)
+            .create()
+        try await index(db, "audit_log_entity_idx", on: "audit_log", "entity", "entity_id")
+    }
+    func revert(on db: any Database) async throws { try await db.schema("audit_log").delete() }
+}
+
+struct CreateOutbox: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("outbox")
+            .id()
+            .field("event", .string, .required)
+            .field("payload", .string, .required)
+            .field("created_at", .datetime, .required)
+            .field("available_at", .datetime, .required)
+            .field("processed_at", .datetime)
+            .field("attempts", .int, .required)
+            .field("last_error", .string)
+            .create()
+        try await index(db, "outbox_pending_idx", on: "outbox", "processed_at", "available_at")
+    }
+    func revert(on db: any Database) async throws { try await db.schema("outbox").delete() }
+}
+
+struct CreateNotifications: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("notifications")
+            .id()
+            .field("user_id", .uuid, .required, .references("users", "id", onDelete: .cascade))
+            .field("event", .string, .required)
+            .field("message_key", .string, .required)
+            .field("params", .string, .required)
+            .field("link", .string)
+            .field("created_at", .datetime, .required)
+            .field("read_at", .datetime)
+            .field("outbox_id", .uuid, .required)
+            .unique(on: "outbox_id", "user_id")
+            .create()
+        try await index(db, "notifications_user_idx", on: "notifications", "user_id", "read_at")
+    }
+    func revert(on db: any Database) async throws { try await db.schema("notifications").delete() }
+}
+
+struct CreateIdempotencyKeys: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("idempotency_keys")
+            .id()
+            .field("user_id", .uuid, .required)
+            .field("key", .string, .required)
+            .field("fingerprint", .string, .required)
+            .field("status", .int)
+            .field("content_type", .string)
+            .field("body", .string)
+            .field("created_at", .datetime, .required)
+            .unique(on: "user_id", "key")
+            .create()
+    }
+    func revert(on db: any Database) async throws { try await db.schema("idempotency_keys").delete() }
+}

@@ -1,0 +1,105 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import Fluent
+import Foundation
+import SQLKit
+import Vapor
+
+enum Outbox {
+    /// What an in-app notification says, as catalog key + parameters, and who gets it.
+    struct Notice: Codable, Sendable {
+        var recipients: [UUID]
+        var messageKey: String
+        var params: [String: String]
+        var link: String?
+    }
+
+    static func enqueue(on db: any Database, event: String, notice: Notice, now: Date) async throws {
+        let payload = String(decoding: try JSONEncoder().encode(notice), as: UTF8.self)
+        try await OutboxMessage(event: event, payload: payload, now: now).create(on: db)
+    }
+
+    static let maxAttempts = 10
+
+    /// Delivers due messages to the recipients' inboxes. Safe to run on several instances at once:
+    /// on PostgreSQL each claims its own rows with `FOR UPDATE SKIP LOCKED`; delivering a message
+    /// twice inserts nothing new (unique outbox id per recipient). Returns how many it delivered.
+    static func deliverPending(app: Application, limit: Int = 100) async throws -> Int {
+        let services = app.subcon
+        return try await services.writeGate.run {
+            try await app.db.transaction { db in
+                let sql = db as! any SQLDatabase
+                let now = services.clock.now()
+                var select = sql.select().column("id").from("outbox")
+                    .where("processed_at", .is, SQLLiteral.null)
+                    .where("available_at", .lessThanOrEqual, now)
+                    .where("attempts", .lessThan, maxAttempts)
+                    .orderBy("created_at").limit(limit)
+                if services.isPostgres { select = select.lockingClause(SQLRaw("FOR UPDATE SKIP LOCKED")) }
+                let ids = try await select.all().map { try $0.decode(column: "id", as: UUID.self) }
+                guard !ids.isEmpty else { return 0 }
+                let messages = try await OutboxMessage.query(on: db).filter(\.$id ~~ ids).all()
+                for message in messages {
+                    do {
+                        try await deliver(message, on: db, now: now)
+                        message.processedAt = now
+                    } catch {
+                        // Retries later with a growing delay; the error stays visible on the row.
+                        message.attempts += 1
+                        message.lastError = String(describing: error).prefix(500).description
+                        message.availableAt = now.addingTimeInterval(Double(1 << min(message.attempts, 10)))
+                    }
+                    try await message.save(on: db)
+                }
+                return messages.count
+            }
+        }
+    }
+
+    private static func deliver(_ message: OutboxMessage, on db: any Database, now: Date) async throws {
+        let notice = try JSONDecoder().decode(Notice.self, from: Data(message.payload.utf8))
+        let params = String(decoding: try JSONEncoder().encode(notice.params), as: UTF8.self)
+        let already = Set(try await InboxItem.query(on: db).filter(\.$outboxID == message.id!).all(\.$user.$id))
+        for recipient in Set(notice.recipients).subtracting(already) {
+            let item = InboxItem()
+            item.$user.id = recipient
+            item.event = message.event
+            item.messageKey = notice.messageKey
+            item.params = params
+            item.link = notice.link
+            item.createdAt = now
+            item.outboxID = message.id!
+            try await item.create(on: db)
+        }
+    }
+}
+
+/// Runs the outbox in the background of `subcon serve`.
+struct OutboxWorker: LifecycleHandler {
+    let interval: TimeAmount
+    private let task = TaskBox()
+
+    func didBootAsync(_ app: Application) async throws {
+        let interval = self.interval
+        task.set(Task {
+            while !Task.isCancelled {
+                do {
+                    while try await Outbox.deliverPending(app: app) > 0 {}
+                } catch {
+                    app.logger.warning("outbox delivery failed: \(String(describing: error))")
+                }
+                try? await Task.sleep(nanoseconds: UInt64(interval.nanoseconds))
+            }
+        })
+    }
+
+    func shutdownAsync(_ app: Application) async {
+        task.cancel()
+    }
+}
+
+final class TaskBox: Sendable {
+    private let box = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    func set(_ t: Task<Void, Never>) { box.withLockedValue { $0 = t } }
+    func cancel() { box.withLockedValue { $0?.cancel() } }
+}

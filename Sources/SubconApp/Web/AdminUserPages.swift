@@ -1,0 +1,172 @@
+import Fluent
+import Foundation
+import SubconDomain
+import Vapor
+
+/// Managing people: the manufacturer's admin for everyone, a supplier admin for its own organization.
+struct AdminUserPages: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let u = routes.grouped("admin", "users")
+        u.get(use: list)
+        u.get("new", use: newForm)
+        u.post(use: create)
+        u.get(":id", use: show)
+        u.post(":id", use: update)
+        u.post(":id", "password", use: resetPassword)
+    }
+
+    static func requireManager(_ p: Principal) throws {
+        guard p.can(.administerInstallation) || p.can(.manageOwnOrganizationUsers) else { throw Problem.forbidden }
+    }
+
+    struct Row: Encodable { let user: UserDTO; let organization: String; let roles: String }
+    struct ListView: Encodable { let rows: [Row]; let pager: Pager; let q: String }
+
+    func list(req: Request) async throws -> View {
+        let p = try req.requirePrincipal()
+        try Self.requireManager(p)
+        let q = req.query[String.self, at: "q"] ?? ""
+        let page = try await UserService.list(p, filter: .init(organizationID: try req.uuidQuery("organizationId"), search: q),
+                                              page: try PageRequest(req, defaultPer: 50), on: req.db)
+        let orgNames = try await Self.organizationNames(p, on: req.db)
+        let rows = page.items.map { u in
+            Row(user: u, organization: orgNames[u.organizationId] ?? "",
+                roles: u.roles.map { req.t("role.\($0)") }.joined(separator: "、"))
+        }
+        return try await req.renderPage("users", titleKey: "users.title", ListView(rows: rows, pager: Pager(page, req), q: q))
+    }
+
+    static func organizationNames(_ p: Principal, on db: any Database) async throws -> [UUID: String] {
+        Dictionary(uniqueKeysWithValues: try await p.scope.query(Organization.self, on: db).all().map { ($0.id!, $0.name) })
+    }
+
+    struct Option: Encodable { let value: String; let label: String; let selected: Bool }
+    struct RoleOption: Encodable { let value: String; let label: String; let side: String; let checked: Bool }
+
+    struct FormView: Encodable {
+        let user: UserDTO?
+        let values: [String: String]
+        let organizations: [Option]
+        let roles: [RoleOption]
+        let locales: [Option]
+        let errors: FormErrors
+        let canReset: Bool
+    }
+
+    func formView(_ req: Request, user: UserDTO?, values: [String: String], roles: Set<String>, problem: Problem?) async throws -> FormView {
+        let p = try req.requirePrincipal()
+        let orgs = try await p.scope.query(Organization.self, on: req.db).filter(\.$active == true).sort(\.$kind).sort(\.$code).all()
+        let selectedOrg = values["organizationId"] ?? user?.organizationId.uuidString ?? p.organizationID.uuidString
+        let available = p.can(.administerInstallation) ? Role.allCases : Role.roles(for: .supplier)
+        return FormView(
+            user: user, values: values,
+            organizations: orgs.map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: $0.id!.uuidString == selectedOrg) },
+            roles: available.map { RoleOption(value: $0.rawValue, label: req.t("role.\($0.rawValue)"), side: $0.side.rawValue, checked: roles.contains($0.rawValue)) },
+            locales: [Option(value: "", label: req.t("locale.auto"), selected: (values["locale"] ?? "").isEmpty)]
+                + AppLocale.allCases.map { Option(value: $0.rawValue, label: req.t("locale.\($0.rawValue)"), selected: values["locale"] == $0.rawValue) },
+            errors: req.formErrors(problem), canReset: user != nil)
+    }
+
+    func newForm(req: Request) async throws -> Response {
+        try Self.requireManager(try req.requirePrincipal())
+        let view = try await formView(req, user: nil, values: ["organizationId": req.query[String.self, at: "organizationId"] ?? ""],
+                                      roles: [], problem: nil)
+        return try await req.renderForm("user_form", titleKey: "users.new", view, problem: nil)
+    }
+
+    struct UserForm: Content {
+        var organizationId: String?
+        var login: String?
+        var displayName: String?
+        var email: String?
+        var password: String?
+        var roles: [String]?
+        var locale: String?
+        var version: String?
+        var active: String?
+    }
+
+    func values(_ f: UserForm) -> [String: String] {
+        ["organizationId": f.organizationId ?? "", "login": f.login ?? "", "displayName": f.displayName ?? "",
+         "email": f.email ?? "", "locale": f.locale ?? "", "version": f.version ?? "", "active": f.active ?? ""]
+    }
+
+    func create(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try Self.requireManager(p)
+        let form = try req.content.decode(UserForm.self)
+        var created: User?
+        let problem = try await attempt {
+            guard let orgID = form.organizationId.flatMap(UUID.init(uuidString:)) else {
+                throw Problem.validation([FieldProblem("organizationId", "required")])
+            }
+            let input = NewUserInput(organizationId: orgID, login: (form.login ?? "").trimmingCharacters(in: .whitespaces),
+                                     displayName: form.displayName ?? "", email: form.email, password: form.password ?? "",
+                                     roles: form.roles ?? [], locale: form.locale)
+            let problems = input.validate()
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            created = try await UserService.create(p, input, app: req.application)
+        }
+        if let created { return req.redirect(to: "/admin/users/\(created.id!)?ok=created") }
+        let view = try await formView(req, user: nil, values: values(form), roles: Set(form.roles ?? []), problem: problem)
+        return try await req.renderForm("user_form", titleKey: "users.new", view, problem: problem)
+    }
+
+    func show(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try Self.requireManager(p)
+        let user = UserDTO(try await UserService.get(p, try req.idParameter(), on: req.db))
+        let view = try await formView(req, user: user, values: ["displayName": user.displayName, "email": user.email ?? "",
+                                                                "locale": user.locale ?? "", "version": String(user.version),
+                                                                "active": user.active ? "true" : ""],
+                                      roles: Set(user.roles), problem: nil)
+        return try await req.renderForm("user_form", titleKey: "users.edit", view, problem: nil)
+    }
+
+    func update(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try Self.requireManager(p)
+        let id = try req.idParameter()
+        let existing = try await UserService.get(p, id, on: req.db)
+        let form = try req.content.decode(UserForm.self)
+        let problem = try await attempt {
+            guard let version = form.version.flatMap(Int.init) else { throw Problem.validation([FieldProblem("version", "required")]) }
+            let input = UserPatchInput(version: version, displayName: form.displayName ?? "", email: form.email ?? "",
+                                       roles: form.roles ?? [], locale: form.locale ?? "", active: form.active == "true")
+            let problems = input.validate()
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            _ = try await UserService.update(p, id, input, app: req.application)
+        }
+        if problem == nil { return req.redirect(to: "/admin/users/\(id)?ok=saved") }
+        var shown = UserDTO(existing)
+        if problem?.kind == "stale-version" {
+            // Someone else saved first: show their version, so nothing is overwritten unseen.
+            shown = UserDTO(try await UserService.get(p, id, on: req.db))
+        }
+        var vals = values(form)
+        if problem?.kind == "stale-version" {
+            vals = ["displayName": shown.displayName, "email": shown.email ?? "", "locale": shown.locale ?? "",
+                    "version": String(shown.version), "active": shown.active ? "true" : ""]
+        }
+        let view = try await formView(req, user: shown, values: vals,
+                                      roles: problem?.kind == "stale-version" ? Set(shown.roles) : Set(form.roles ?? []), problem: problem)
+        return try await req.renderForm("user_form", titleKey: "users.edit", view, problem: problem)
+    }
+
+    struct ResetForm: Content { var password: String? }
+
+    func resetPassword(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try Self.requireManager(p)
+        let id = try req.idParameter()
+        let user = UserDTO(try await UserService.get(p, id, on: req.db))
+        let form = try req.content.decode(ResetForm.self)
+        let problem = try await attempt { try await UserService.resetPassword(p, id, form.password ?? "", app: req.application) }
+        if problem == nil { return req.redirect(to: "/admin/users/\(id)?ok=passwordReset") }
+        let view = try await formView(req, user: user, values: ["displayName": user.displayName, "email": user.email ?? "",
+                                                                "locale": user.locale ?? "", "version": String(user.version),
+                                                                "active": user.active ? "true" : ""],
+                                      roles: Set(user.roles), problem: problem)
+        return try await req.renderForm("user_form", titleKey: "users.edit", view, problem: problem)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Leaf
+import SubconDomain
+import Vapor
+
+/// UI texts per language, loaded from `Resources/Locales/<locale>.json`. Views never hold text:
+/// they ask the catalog through the `#t("key")` tag.
+public final class Catalog: Sendable {
+    let messages: [AppLocale: [String: String]]
+
+    public init(directory: String) throws {
+        var all: [AppLocale: [String: String]] = [:]
+        for locale in AppLocale.allCases {
+            let url = URL(fileURLWithPath: directory).appendingPathComponent("\(locale.rawValue).json")
+            let data = try Data(contentsOf: url)
+            all[locale] = try JSONDecoder().decode([String: String].self, from: data)
+        }
+        messages = all
+    }
+
+    public func text(_ key: String, _ locale: AppLocale, _ params: [String: String] = [:]) -> String {
+        var s = messages[locale]?[key] ?? messages[.fallback]?[key] ?? key
+        for (k, v) in params { s = s.replacingOccurrences(of: "{\(k)}", with: v) }
+        return s
+    }
+
+    public func keys(_ locale: AppLocale) -> Set<String> { Set(messages[locale]?.keys ?? [:].keys) }
+}
+
+/// `#t("key")` or `#t("key", "name", value, …)` in a view: the text in the page's language
+/// (the context's top-level `locale`), HTML-escaped by Leaf.
+struct TranslateTag: LeafTag {
+    let catalog: Catalog
+
+    func render(_ ctx: LeafContext) throws -> LeafData {
+        guard let key = ctx.parameters.first?.string else { throw Abort(.internalServerError, reason: "#t needs a key") }
+        let locale = ctx.data["locale"]?.string.flatMap(AppLocale.init(rawValue:)) ?? .fallback
+        var params: [String: String] = [:]
+        var rest = ctx.parameters.dropFirst()
+        while rest.count >= 2 {
+            let name = rest.removeFirst(), value = rest.removeFirst()
+            if let n = name.string { params[n] = value.string ?? value.description }
+        }
+        return .string(catalog.text(key, locale, params))
+    }
+}
+
+

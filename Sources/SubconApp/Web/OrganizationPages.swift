@@ -1,0 +1,120 @@
+import Fluent
+import Foundation
+import SubconDomain
+import Vapor
+
+struct OrganizationPages: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let o = routes.grouped("admin", "organizations")
+        o.get(use: list)
+        o.get("new", use: newForm)
+        o.post(use: create)
+        o.get(":id", use: show)
+        o.post(":id", use: update)
+        routes.post("admin", "sites", use: createSite)
+    }
+
+    struct ListView: Encodable { let rows: [OrganizationDTO]; let pager: Pager; let q: String; let canCreate: Bool }
+
+    func list(req: Request) async throws -> View {
+        let p = try req.requirePrincipal()
+        let q = req.query[String.self, at: "q"] ?? ""
+        let page = try await OrganizationService.list(p, filter: .init(search: q), page: try PageRequest(req, defaultPer: 50), on: req.db)
+        return try await req.renderPage("organizations", titleKey: "orgs.title",
+                                        ListView(rows: page.items, pager: Pager(page, req), q: q, canCreate: p.can(.administerInstallation)))
+    }
+
+    struct FormView: Encodable { let values: [String: String]; let errors: FormErrors }
+
+    func newForm(req: Request) async throws -> Response {
+        try req.requirePrincipal().require(.administerInstallation)
+        return try await req.renderForm("organization_new", titleKey: "orgs.new", FormView(values: [:], errors: req.formErrors(nil)), problem: nil)
+    }
+
+    struct OrgForm: Content { var code: String?; var name: String?; var version: String?; var active: String? }
+
+    func create(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.administerInstallation)
+        let form = try req.content.decode(OrgForm.self)
+        var created: Organization?
+        let problem = try await attempt {
+            let input = NewOrganizationInput(code: (form.code ?? "").trimmingCharacters(in: .whitespaces), name: form.name ?? "")
+            let problems = input.validate()
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            created = try await OrganizationService.createSupplier(p, input, app: req.application)
+        }
+        if let created { return req.redirect(to: "/admin/organizations/\(created.id!)?ok=created") }
+        return try await req.renderForm("organization_new", titleKey: "orgs.new",
+                                        FormView(values: ["code": form.code ?? "", "name": form.name ?? ""], errors: req.formErrors(problem)),
+                                        problem: problem)
+    }
+
+    struct DetailView: Encodable {
+        let org: OrganizationDTO
+        let isManufacturer: Bool
+        let users: [UserDTO]
+        let sites: [SiteDTO]
+        let canEdit: Bool
+        let canManageUsers: Bool
+        let values: [String: String]
+        let errors: FormErrors
+        let siteErrors: FormErrors
+    }
+
+    func render(_ req: Request, _ org: Organization, values: [String: String]? = nil, problem: Problem? = nil,
+                siteProblem: Problem? = nil) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let users = try await p.scope.query(User.self, on: req.db).filter(\.$organization.$id == org.id!).sort(\.$login).all()
+        let sites = org.organizationKind == .manufacturer ? try await OrganizationService.listSites(p, on: req.db) : []
+        let view = DetailView(org: OrganizationDTO(org), isManufacturer: org.organizationKind == .manufacturer,
+                              users: users.map(UserDTO.init), sites: sites, canEdit: p.can(.administerInstallation),
+                              canManageUsers: UserAdministration.mayManage(actor: p.administrationActor, organizationID: org.id!.uuidString),
+                              values: values ?? ["name": org.name, "version": String(org.version), "active": org.active ? "true" : ""],
+                              errors: req.formErrors(problem), siteErrors: req.formErrors(siteProblem))
+        return try await req.renderForm("organization", titleKey: "orgs.detail", view, problem: problem ?? siteProblem)
+    }
+
+    func show(req: Request) async throws -> Response {
+        try await render(req, try await OrganizationService.get(try req.requirePrincipal(), try req.idParameter(), on: req.db))
+    }
+
+    func update(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let id = try req.idParameter()
+        let org = try await OrganizationService.get(p, id, on: req.db)
+        try p.require(.administerInstallation)
+        let form = try req.content.decode(OrgForm.self)
+        let problem = try await attempt {
+            guard let version = form.version.flatMap(Int.init) else { throw Problem.validation([FieldProblem("version", "required")]) }
+            let input = OrganizationPatchInput(version: version, name: form.name ?? "", active: form.active == "true")
+            let problems = input.validate()
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            _ = try await OrganizationService.update(p, id, input, app: req.application)
+        }
+        if problem == nil { return req.redirect(to: "/admin/organizations/\(id)?ok=saved") }
+        let fresh = try await OrganizationService.get(p, id, on: req.db)
+        let values = problem?.kind == "stale-version" ? nil : ["name": form.name ?? "", "version": form.version ?? "", "active": form.active ?? ""]
+        return try await render(req, problem?.kind == "stale-version" ? fresh : org, values: values, problem: problem)
+    }
+
+    struct SiteForm: Content { var kind: String?; var code: String?; var name: String?; var plantId: String? }
+
+    func createSite(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.administerInstallation)
+        let form = try req.content.decode(SiteForm.self)
+        guard let manufacturer = try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.manufacturer.rawValue).first() else {
+            throw Problem.notFound
+        }
+        let problem = try await attempt {
+            let input = NewSiteInput(kind: form.kind ?? "", code: (form.code ?? "").trimmingCharacters(in: .whitespaces), name: form.name ?? "",
+                                     plantId: form.plantId.flatMap(UUID.init(uuidString:)))
+            let problems = input.validate()
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            _ = try await OrganizationService.createSite(p, input, app: req.application)
+        }
+        if problem == nil { return req.redirect(to: "/admin/organizations/\(manufacturer.id!)?ok=created") }
+        return try await render(req, manufacturer, siteProblem: problem)
+    }
+}

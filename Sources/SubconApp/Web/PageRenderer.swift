@@ -1,0 +1,94 @@
+import Fluent
+import Foundation
+import SubconDomain
+import Vapor
+
+/// What every page shows around its content: navigation for the person's roles, the unread
+/// count, the language switch, the CSRF token for forms.
+struct Shell: Encodable {
+    struct NavItem: Encodable { let href: String; let label: String; let active: Bool }
+    struct LocaleOption: Encodable { let code: String; let label: String; let current: Bool }
+
+    let signedIn: Bool
+    let userName: String?
+    let organizationName: String?
+    let csrf: String?
+    let unread: Int
+    let nav: [NavItem]
+    let locales: [LocaleOption]
+    let path: String
+    let flash: String?
+}
+
+struct ViewContext<D: Encodable>: Encodable {
+    let locale: String
+    let title: String
+    let shell: Shell
+    let data: D
+}
+
+extension Request {
+    func renderPage<D: Encodable>(_ template: String, titleKey: String, titleParams: [String: String] = [:], _ data: D) async throws -> View {
+        let catalog = subcon.catalog
+        let locale = self.locale
+        var csrf = principal?.csrfToken
+        if principal == nil {
+            csrf = cookies[SessionCookie.preCSRF]?.string
+        }
+        var unread = 0
+        var nav: [Shell.NavItem] = []
+        let path = url.path
+        if let p = principal {
+            unread = try await Inbox.unreadCount(userID: p.userID, on: db)
+            func item(_ href: String, _ key: String) {
+                let active = href == "/" ? path == "/" : path.hasPrefix(href)
+                nav.append(.init(href: href, label: catalog.text(key, locale), active: active))
+            }
+            item("/", "nav.home")
+            item("/inbox", "nav.inbox")
+            if !p.isSupplier && p.can(.viewDirectory) { item("/admin/organizations", "nav.organizations") }
+            if p.can(.administerInstallation) || p.can(.manageOwnOrganizationUsers) { item("/admin/users", "nav.users") }
+            if p.can(.verifyAuditChain) { item("/admin/audit", "nav.audit") }
+            item("/account", "nav.account")
+        }
+        let flash = query[String.self, at: "ok"].map { catalog.text("flash.\($0)", locale) }
+        let shell = Shell(signedIn: principal != nil, userName: principal?.displayName, organizationName: principal?.organizationName,
+                          csrf: csrf, unread: unread, nav: nav,
+                          locales: AppLocale.allCases.map { .init(code: $0.rawValue, label: catalog.text("locale.\($0.rawValue)", $0), current: $0 == locale) },
+                          path: path, flash: flash)
+        let context = ViewContext(locale: locale.rawValue, title: catalog.text(titleKey, locale, titleParams), shell: shell, data: data)
+        return try await view.render(template, context)
+    }
+
+    /// A form page re-shown with the problems next to the fields, answered with the problem's status.
+    func renderForm<D: Encodable>(_ template: String, titleKey: String, _ data: D, problem: Problem?) async throws -> Response {
+        let response = try await renderPage(template, titleKey: titleKey, data).encodeResponse(for: self)
+        if let problem { response.status = problem.status }
+        return response
+    }
+
+    func t(_ key: String, _ params: [String: String] = [:]) -> String { subcon.catalog.text(key, locale, params) }
+
+    /// Field problems as `field → message` for inline display, plus a message for the form as a whole.
+    func formErrors(_ problem: Problem?) -> FormErrors {
+        guard let problem else { return FormErrors(general: nil, fields: [:]) }
+        var fields: [String: String] = [:]
+        for f in problem.fields { fields[f.field] = t("error.\(f.code)", f.params) }
+        return FormErrors(general: t(problem.detailKey, problem.params), fields: fields)
+    }
+}
+
+struct FormErrors: Encodable {
+    let general: String?
+    let fields: [String: String]
+}
+
+/// Runs a form action; a problem the person can fix comes back as a value to re-show the form with.
+func attempt(_ body: () async throws -> Void) async throws -> Problem? {
+    do {
+        try await body()
+        return nil
+    } catch let p as Problem where p.status != .unauthorized && p.status != .notFound && p.status != .forbidden && p.kind != "csrf" {
+        return p
+    }
+}

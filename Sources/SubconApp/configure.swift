@@ -1,0 +1,91 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import Leaf
+import LeafKit
+import Prometheus
+import SQLKit
+import Vapor
+
+/// The composition root: builds every dependency from `settings` and wires the app. Tests call
+/// it with test settings; `subcon serve` calls it with settings from the environment.
+public func configure(_ app: Application, settings: Settings, clock: any AppClock = SystemClock(),
+                      passwordHasher: PasswordHasher = PasswordHasher(cost: 12),
+                      metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) async throws {
+    app.logger.logLevel = settings.logLevel
+
+    // Database
+    switch settings.database {
+    case .sqliteFile(let path):
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        app.databases.use(.sqlite(.file(path), sqlLogLevel: .debug), as: .sqlite)
+    case .sqliteMemory:
+        app.databases.use(.sqlite(.memory, sqlLogLevel: .debug), as: .sqlite)
+    case .postgres(let url, let searchPath):
+        var config = try SQLPostgresConfiguration(url: url)
+        config.searchPath = searchPath
+        app.databases.use(.postgres(configuration: config, maxConnectionsPerEventLoop: 4,
+                                    encodingContext: .default, decodingContext: .default, sqlLogLevel: .debug), as: .psql)
+    }
+    if case .sqliteFile = settings.database {
+        // WAL lets readers go on while one writer commits; the setting persists in the file.
+        _ = try await (app.db as! any SQLDatabase).raw("PRAGMA journal_mode=WAL").all()
+    }
+    for migration in Migrations.all { app.migrations.add(migration) }
+    try await app.autoMigrate()
+
+    // Services
+    let catalog = try Catalog(directory: settings.resourcesDirectory + "/Locales")
+    let openAPI = try Data(contentsOf: URL(fileURLWithPath: settings.resourcesDirectory + "/openapi.json"))
+    app.subcon = SubconServices(settings: settings, clock: clock, catalog: catalog,
+                            writeGate: WriteGate(enabled: !settings.database.isPostgres), metrics: metrics,
+                            openAPIDocument: openAPI, passwordHasher: passwordHasher)
+
+    // Views
+    app.views.use(.leaf)
+    app.leaf.sources = .singleSource(NIOLeafFiles(fileio: app.fileio, limits: .default,
+                                                  sandboxDirectory: settings.resourcesDirectory,
+                                                  viewDirectory: settings.resourcesDirectory + "/Views/"))
+    app.leaf.tags["t"] = TranslateTag(catalog: catalog)
+
+    // HTTP
+    app.routes.defaultMaxBodySize = "1mb"
+    app.middleware = Middlewares()
+    app.middleware.use(RequestMetrics(registry: metrics))
+    app.middleware.use(ProblemMiddleware(catalog: catalog))
+    app.middleware.use(FileMiddleware(publicDirectory: settings.publicDirectory + "/"))
+    try routes(app)
+
+    if settings.demo {
+        try await DemoData.seedIfEmpty(app: app)
+    }
+    if settings.runBackgroundWorkers {
+        app.lifecycle.use(OutboxWorker(interval: .milliseconds(Int64(settings.outboxInterval * 1000))))
+    }
+}
+
+func routes(_ app: Application) throws {
+    try app.register(collection: OpsRoutes())
+
+    // JSON API: bearer tokens only, so no cookie ever authorizes an API write (no CSRF surface).
+    let api = app.grouped("api", "v1").grouped(BearerAuthenticator())
+    try api.register(collection: AuthAPI())
+    let signedInAPI = api.grouped(RequireSignIn()).grouped(IdempotencyMiddleware())
+    try signedInAPI.register(collection: MeAPI())
+    try signedInAPI.register(collection: OrganizationsAPI())
+    try signedInAPI.register(collection: UsersAPI())
+    try signedInAPI.register(collection: AuditAPI())
+    try signedInAPI.register(collection: NotificationsAPI())
+
+    // Pages: session cookie, CSRF token on every form.
+    let pages = app.grouped(SessionAuthenticator()).grouped(CSRFProtection())
+    try pages.register(collection: LoginPages())
+    let signedInPages = pages.grouped(RequireSignIn())
+    try signedInPages.register(collection: HomePages())
+    try signedInPages.register(collection: AccountPages())
+    try signedInPages.register(collection: AdminUserPages())
+    try signedInPages.register(collection: OrganizationPages())
+    try signedInPages.register(collection: AuditPages())
+}

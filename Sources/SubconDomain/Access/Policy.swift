@@ -1,0 +1,73 @@
+/// What a person may do. Every permission check in the app goes through `Policy.allows`,
+/// so the table below is the single place where roles meet actions.
+public enum Action: String, Sendable, CaseIterable {
+    /// See the organizations directory and people of the own side.
+    case viewDirectory
+    /// Create, edit, deactivate any user and any organization (manufacturer admin).
+    case administerInstallation
+    /// Manage users of one's own organization (supplier admin).
+    case manageOwnOrganizationUsers
+    /// Read the audit trail of records one can see.
+    case viewAudit
+    /// Verify the whole audit chain.
+    case verifyAuditChain
+}
+
+public enum Policy {
+    public static func allows(_ roles: Set<Role>, _ action: Action) -> Bool {
+        roles.contains { allows($0, action) }
+    }
+
+    static func allows(_ role: Role, _ action: Action) -> Bool {
+        switch (role, action) {
+        case (.admin, _): true
+        case (.supplierAdmin, .manageOwnOrganizationUsers): true
+        case (_, .viewDirectory), (_, .viewAudit): true
+        default: false
+        }
+    }
+}
+
+/// The rules for who may create or change which user account.
+public enum UserAdministration {
+    public enum Refusal: Error, Equatable, Sendable {
+        case notAllowed
+        case roleNotForOrganization(Role)
+        case noRoles
+        case cannotDeactivateSelf
+        case cannotRemoveOwnAdminRole
+    }
+
+    public struct Actor: Sendable {
+        public let userID: String
+        public let organizationID: String
+        public let roles: Set<Role>
+        public init(userID: String, organizationID: String, roles: Set<Role>) {
+            self.userID = userID; self.organizationID = organizationID; self.roles = roles
+        }
+    }
+
+    /// Whether `actor` may manage accounts belonging to `organizationID`.
+    public static func mayManage(actor: Actor, organizationID: String) -> Bool {
+        if Policy.allows(actor.roles, .administerInstallation) { return true }
+        return Policy.allows(actor.roles, .manageOwnOrganizationUsers) && actor.organizationID == organizationID
+    }
+
+    /// Checks a proposed account state: allowed actor, roles that fit the organization's side,
+    /// and no locking oneself out.
+    public static func check(
+        actor: Actor, targetUserID: String?, organizationID: String, organizationKind: OrganizationKind,
+        roles: Set<Role>, active: Bool
+    ) throws(Refusal) {
+        guard mayManage(actor: actor, organizationID: organizationID) else { throw .notAllowed }
+        guard !roles.isEmpty else { throw .noRoles }
+        if let wrong = roles.sorted().first(where: { $0.side != organizationKind }) {
+            throw .roleNotForOrganization(wrong)
+        }
+        if targetUserID == actor.userID {
+            if !active { throw .cannotDeactivateSelf }
+            let adminRole: Role = organizationKind == .manufacturer ? .admin : .supplierAdmin
+            if actor.roles.contains(adminRole) && !roles.contains(adminRole) { throw .cannotRemoveOwnAdminRole }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+/// Exact decimal numbers for quantities, prices and money.
+///
+/// A value is an `Int64` count of 1/10_000 units (scale 4): enough for unit prices such as
+/// 0.0125 per piece and for quantities in grams of kilograms, with room for totals up to
+/// about 9.2 × 10^14. No floating point is ever involved: parsing reads the decimal text
+/// digit by digit, and the only rounding happens in `rounded(toScale:)`, half away from zero.
+public struct FixedDecimal: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public static let scale = 4
+    public static let unit: Int64 = 10_000
+
+    /// The raw value in 1/10_000 units.
+    public let units: Int64
+
+    public init(units: Int64) { self.units = units }
+    public init(_ whole: Int) { self.units = Int64(whole) * Self.unit }
+
+    public static let zero = FixedDecimal(units: 0)
+
+    public enum ParseError: Error, Equatable, Sendable {
+        case empty, invalidCharacter, tooManyDecimals, outOfRange
+    }
+
+    /// Parses "12", "-3.5", "0.0125". Refuses more than four decimals rather than rounding them away.
+    public static func parse(_ text: String) throws(ParseError) -> FixedDecimal {
+        var s = Substring(text.trimmingSpaces())
+        guard !s.isEmpty else { throw .empty }
+        var negative = false
+        if s.first == "-" || s.first == "+" { negative = s.first == "-"; s = s.dropFirst() }
+        let parts = s.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let wholeText = parts[0], fractionText = parts.count > 1 ? parts[1] : ""
+        guard !(wholeText.isEmpty && fractionText.isEmpty) else { throw .empty }
+        guard fractionText.count <= scale else { throw .tooManyDecimals }
+        var value: Int64 = 0
+        for ch in wholeText + fractionText.padding(toLength: scale) {
+            guard let d = ch.wholeNumberValue, ch.isASCII else { throw .invalidCharacter }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int64(d))
+            guard !o1, !o2 else { throw .outOfRange }
+            value = a
+        }
+        return FixedDecimal(units: negative ? -value : value)
+    }
+
+    public var description: String {
+        let magnitude = units.magnitude
+        let whole = magnitude / UInt64(Self.unit), frac = magnitude % UInt64(Self.unit)
+        var text = String(whole)
+        if frac != 0 {
+            var f = String(frac)
+            f = String(repeating: "0", count: Self.scale - f.count) + f
+            while f.hasSuffix("0") { f.removeLast() }
+            text += "." + f
+        }
+        return units < 0 ? "-" + text : text
+    }
+
+    public static func < (a: Self, b: Self) -> Bool { a.units < b.units }
+
+    public enum ArithmeticError: Error, Equatable, Sendable { case overflow }
+
+    public func adding(_ other: Self) throws(ArithmeticError) -> Self {
+        let (r, o) = units.addingReportingOverflow(other.units)
+        if o { throw .overflow }
+        return Self(units: r)
+    }
+
+    public func subtracting(_ other: Self) throws(ArithmeticError) -> Self {
+        let (r, o) = units.subtractingReportingOverflow(other.units)
+        if o { throw .overflow }
+        return Self(units: r)
+    }
+
+    /// Exact product, rounded once to scale 4 (half away from zero).
+    public func multiplied(by other: Self) throws(ArithmeticError) -> Self {
+        let (hi, lo) = units.multipliedFullWidth(by: other.units)
+        // The 128-bit product divided by 10^4, rounded half away from zero.
+        let wide = (Int128(hi) << 64) | Int128(lo)
+        let q = Self.divideRounded(wide, by: Int128(Self.unit))
+        guard q >= Int128(Int64.min), q <= Int128(Int64.max) else { throw .overflow }
+        return Self(units: Int64(q))
+    }
+
+    /// Rounds to fewer decimals (e.g. 2 for money amounts), half away from zero.
+    public func rounded(toScale s: Int) -> Self {
+        precondition(s >= 0 && s <= Self.scale)
+        var step: Int64 = 1
+        for _ in 0..<(Self.scale - s) { step *= 10 }
+        let q = Self.divideRounded(Int128(units), by: Int128(step))
+        return Self(units: Int64(q) * step)
+    }
+
+    private static func divideRounded(_ n: Int128, by d: Int128) -> Int128 {
+        let q = n / d, r = n % d
+        if (r.magnitude * 2) >= d.magnitude { return n < 0 ? q - 1 : q + 1 }
+        return q
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace { s = s.dropLast() }
+        return String(s)
+    }
+
+    fileprivate func padding(toLength n: Int) -> String {
+        count >= n ? self : self + String(repeating: "0", count: n - count)
+    }
+}
+
+extension Substring {
+    fileprivate func padding(toLength n: Int) -> String { String(self).padding(toLength: n) }
+}

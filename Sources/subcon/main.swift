@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SubconApp
+import Vapor
+
+@main
+struct Subcon: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "subcon",
+        abstract: "Subcon 委外协同平台 — outsourcing collaboration between a manufacturer and its suppliers.",
+        subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateAdmin.self, Audit.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// Builds the app from the environment, runs `body`, and shuts it down.
+func withConfiguredApp(demo: Bool = false, workers: Bool = false, _ body: (Application) async throws -> Void) async throws {
+    var settings = Settings.fromEnvironment()
+    settings.demo = demo
+    settings.runBackgroundWorkers = workers
+    let app = try await Application.make(.detect(arguments: ["subcon"]))
+    do {
+        try await configure(app, settings: settings)
+        try await body(app)
+    } catch {
+        try? await app.asyncShutdown()
+        throw error
+    }
+    try await app.asyncShutdown()
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the web server (migrations run first).")
+    @ArgumentParser.Option(help: "Address to listen on.") var host = ProcessInfo.processInfo.environment["HOST"] ?? "127.0.0.1"
+    @ArgumentParser.Option(help: "Port to listen on.") var port = Int(ProcessInfo.processInfo.environment["PORT"] ?? "") ?? 8080
+    @ArgumentParser.Flag(help: "Load the demo data when the database is empty, and list the demo logins on the login page.") var demo = false
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardOutput(label: label)
+            h.logLevel = Settings.fromEnvironment().logLevel
+            return h
+        }
+        var settings = Settings.fromEnvironment()
+        settings.demo = demo || ProcessInfo.processInfo.environment["DEMO"] == "1"
+        let app = try await Application.make(.detect(arguments: ["subcon", "serve"]))
+        app.http.server.configuration.hostname = host
+        app.http.server.configuration.port = port
+        do {
+            try await configure(app, settings: settings)
+            print("Subcon listening on http://\(host):\(port)\(settings.demo ? "  (demo: log in as admin / demo)" : "")")
+            try await app.execute()
+        } catch {
+            try? await app.asyncShutdown()
+            throw error
+        }
+        try await app.asyncShutdown()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run database migrations and exit.")
+    func run() async throws {
+        try await withConfiguredApp { _ in print("migrations are up to date") }
+    }
+}
+
+struct SeedDemo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "seed-demo", abstract: "Load the demo data into an empty database.")
+    func run() async throws {
+        try await withConfiguredApp { app in
+            let seeded = try await DemoData.seedIfEmpty(app: app)
+            print(seeded ? "demo data loaded (password for every login: demo)" : "database is not empty: nothing loaded")
+        }
+    }
+}
+
+struct CreateAdmin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create-admin", abstract: "Create the manufacturer and an admin login.")
+    @ArgumentParser.Option(help: "Login name.") var login: String
+    @ArgumentParser.Option(help: "Display name.") var name = "Administrator"
+    @ArgumentParser.Option(help: "Password (read from SUBCON_ADMIN_PASSWORD when omitted).") var password: String?
+    @ArgumentParser.Option(help: "Manufacturer code, used when no manufacturer exists yet.") var companyCode = "MFG"
+    @ArgumentParser.Option(help: "Manufacturer name, used when no manufacturer exists yet.") var companyName = "Manufacturer"
+
+    func run() async throws {
+        guard let pw = password ?? ProcessInfo.processInfo.environment["SUBCON_ADMIN_PASSWORD"] else {
+            throw ValidationError("give --password or set SUBCON_ADMIN_PASSWORD")
+        }
+        try await withConfiguredApp { app in
+            try await AdminBootstrap.createAdmin(app: app, login: login, displayName: name, password: pw,
+                                                 companyCode: companyCode, companyName: companyName)
+            print("admin '\(login)' created")
+        }
+    }
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Audit trail tools.", subcommands: [Verify.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Walk the hash chain; exit 1 at the first altered or missing row.")
+        func run() async throws {
+            var failed = false
+            try await withConfiguredApp { app in
+                let report = try await AuditVerification.run(app: app)
+                print(report.message)
+                failed = !report.ok
+            }
+            if failed { throw ArgumentParser.ExitCode(1) }
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import Testing
+@testable import SubconApp
+@Test func placeholder() {}

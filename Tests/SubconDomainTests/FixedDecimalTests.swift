@@ -1,0 +1,38 @@
+import Testing
+@testable import SubconDomain
+
+struct FixedDecimalTests {
+    @Test func parsesAndPrintsExactly() throws {
+        #expect(try FixedDecimal.parse("12").units == 120_000)
+        #expect(try FixedDecimal.parse("-3.5").units == -35_000)
+        #expect(try FixedDecimal.parse("0.0125").description == "0.0125")
+        #expect(try FixedDecimal.parse(" 7.10 ").description == "7.1")
+        #expect(try FixedDecimal.parse(".5").description == "0.5")
+    }
+
+    @Test func refusesWhatItCannotHoldExactly() {
+        #expect(throws: FixedDecimal.ParseError.tooManyDecimals) { try FixedDecimal.parse("1.23456") }
+        #expect(throws: FixedDecimal.ParseError.invalidCharacter) { try FixedDecimal.parse("1e5") }
+        #expect(throws: FixedDecimal.ParseError.empty) { try FixedDecimal.parse("") }
+        #expect(throws: FixedDecimal.ParseError.outOfRange) { try FixedDecimal.parse("99999999999999999999") }
+    }
+
+    @Test func multipliesWithOneRounding() throws {
+        // 0.1 + 0.2 is exactly 0.3 here, unlike with Double.
+        let sum = try FixedDecimal.parse("0.1").adding(FixedDecimal.parse("0.2"))
+        #expect(sum == (try FixedDecimal.parse("0.3")))
+        // 3 × 0.0125 = 0.0375 exactly; 0.3333 × 0.5 = 0.16665 → 0.1667 (half away from zero).
+        #expect(try FixedDecimal(3).multiplied(by: .parse("0.0125")).description == "0.0375")
+        #expect(try FixedDecimal.parse("0.3333").multiplied(by: .parse("0.5")).description == "0.1667")
+        #expect(try FixedDecimal.parse("-0.3333").multiplied(by: .parse("0.5")).description == "-0.1667")
+        #expect(throws: FixedDecimal.ArithmeticError.overflow) {
+            try FixedDecimal.parse("900000000000000").multiplied(by: FixedDecimal(100))
+        }
+    }
+
+    @Test func roundsMoneyToCents() throws {
+        #expect(try FixedDecimal.parse("2.345").rounded(toScale: 2).description == "2.35")
+        #expect(try FixedDecimal.parse("-2.345").rounded(toScale: 2).description == "-2.35")
+        #expect(try FixedDecimal.parse("2.3449").rounded(toScale: 2).description == "2.34")
+    }
+}
