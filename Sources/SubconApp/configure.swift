@@ -29,6 +29,10 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
         app.databases.use(.postgres(configuration: config, maxConnectionsPerEventLoop: 4,
                                     encodingContext: .default, decodingContext: .default, sqlLogLevel: .debug), as: .psql)
     }
+    if case .postgres(_, let searchPath?) = settings.database, let schema = searchPath.first {
+        // A private schema (tests give each run its own) must exist before migrations create tables in it.
+        try await (app.db as! any SQLDatabase).raw("CREATE SCHEMA IF NOT EXISTS \(ident: schema)").run()
+    }
     if case .sqliteFile = settings.database {
         // WAL lets readers go on while one writer commits; the setting persists in the file.
         _ = try await (app.db as! any SQLDatabase).raw("PRAGMA journal_mode=WAL").all()

@@ -14,6 +14,8 @@ extension StrictInput {
 }
 
 extension Request {
+    static let maxJSONBytes = 1 << 20
+
     /// Decodes a JSON body into `T`, turning every way it can be wrong into a 4xx problem.
     public func decodeStrict<T: StrictInput>(_ type: T.Type) throws -> T {
         guard let contentType = headers.contentType,
@@ -22,6 +24,9 @@ extension Request {
             throw Problem(.unsupportedMediaType, "unsupported-media-type")
         }
         guard let buffer = body.data else { throw Problem.badRequest("problem.body.empty") }
+        // The route limit already stops larger bodies on the wire; this also covers bodies that
+        // arrive pre-collected (tests, internal callers).
+        guard buffer.readableBytes <= Self.maxJSONBytes else { throw Problem(.payloadTooLarge, "too-large") }
         let data = Data(buffer: buffer)
         let object: Any
         do {

@@ -29,6 +29,8 @@ public struct Settings: Sendable {
     public var runBackgroundWorkers: Bool
     public var outboxInterval: TimeInterval
     public var logLevel: Logger.Level
+    /// Time zone for dates shown on pages (stored times are UTC).
+    public var timeZone: String
 
     public init(
         database: DatabaseChoice = .sqliteMemory,
@@ -41,7 +43,8 @@ public struct Settings: Sendable {
         loginThrottle: LoginThrottle = LoginThrottle(),
         runBackgroundWorkers: Bool = true,
         outboxInterval: TimeInterval = 1,
-        logLevel: Logger.Level = .notice
+        logLevel: Logger.Level = .notice,
+        timeZone: String = "Asia/Shanghai"
     ) {
         self.database = database
         self.resourcesDirectory = resourcesDirectory
@@ -54,6 +57,7 @@ public struct Settings: Sendable {
         self.runBackgroundWorkers = runBackgroundWorkers
         self.outboxInterval = outboxInterval
         self.logLevel = logLevel
+        self.timeZone = timeZone
     }
 
     /// Reads the variables documented in the README.
@@ -72,6 +76,7 @@ public struct Settings: Sendable {
         if let h = env["SESSION_HOURS"].flatMap(Double.init) { s.sessionLifetime = h * 3600 }
         if let h = env["API_TOKEN_HOURS"].flatMap(Double.init) { s.apiTokenLifetime = h * 3600 }
         if let l = env["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) { s.logLevel = l }
+        if let tz = env["SUBCON_TIMEZONE"], TimeZone(identifier: tz) != nil { s.timeZone = tz }
         return s
     }
 }

@@ -30,8 +30,10 @@ struct AuditPages: RouteCollection {
         let heading: String?
     }
 
-    static func entries(_ rows: [AuditEntry]) -> [Entry] {
-        let f = ISO8601DateFormatter()
+    static func entries(_ rows: [AuditEntry], timeZone: String) -> [Entry] {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        f.timeZone = TimeZone(identifier: timeZone)
         return rows.map { e in
             let changes = (try? JSONDecoder().decode([String: FieldChange].self, from: Data(e.changes.utf8))) ?? [:]
             return Entry(seq: e.id!, at: f.string(from: Date(timeIntervalSince1970: Double(e.atMilliseconds) / 1000)),
@@ -46,7 +48,7 @@ struct AuditPages: RouteCollection {
         try p.require(.verifyAuditChain)
         let page = try await AuditHistory.list(p, entity: nil, entityID: nil, page: try PageRequest(req, defaultPer: 50), on: req.db)
         return try await req.renderPage("audit", titleKey: "audit.title",
-                                        LogView(entries: Self.entries(page.items), pager: Pager(page, req), verification: nil, verified: false, heading: nil))
+                                        LogView(entries: Self.entries(page.items, timeZone: req.subcon.settings.timeZone), pager: Pager(page, req), verification: nil, verified: false, heading: nil))
     }
 
     func verify(req: Request) async throws -> View {
@@ -57,7 +59,7 @@ struct AuditPages: RouteCollection {
             ?? req.t("audit.verify.ok", ["count": String(result.checked)])
         let page = try await AuditHistory.list(p, entity: nil, entityID: nil, page: try PageRequest(req, defaultPer: 50), on: req.db)
         return try await req.renderPage("audit", titleKey: "audit.title",
-                                        LogView(entries: Self.entries(page.items), pager: Pager(page, req), verification: message,
+                                        LogView(entries: Self.entries(page.items, timeZone: req.subcon.settings.timeZone), pager: Pager(page, req), verification: message,
                                                 verified: result.failure == nil, heading: nil))
     }
 
@@ -68,7 +70,7 @@ struct AuditPages: RouteCollection {
         if !(try await AuditHistory.visible(p, entity: entity, entityID: id, on: req.db)) { throw Problem.notFound }
         let page = try await AuditHistory.list(p, entity: entity, entityID: id, page: try PageRequest(req, defaultPer: 50), on: req.db)
         return try await req.renderPage("audit", titleKey: "audit.history",
-                                        LogView(entries: Self.entries(page.items), pager: Pager(page, req), verification: nil,
+                                        LogView(entries: Self.entries(page.items, timeZone: req.subcon.settings.timeZone), pager: Pager(page, req), verification: nil,
                                                 verified: false, heading: "\(entity) \(id)"))
     }
 }

@@ -18,6 +18,7 @@ struct Shell: Encodable {
     let locales: [LocaleOption]
     let path: String
     let flash: String?
+    let timeZone: String
 }
 
 struct ViewContext<D: Encodable>: Encodable {
@@ -55,7 +56,7 @@ extension Request {
         let shell = Shell(signedIn: principal != nil, userName: principal?.displayName, organizationName: principal?.organizationName,
                           csrf: csrf, unread: unread, nav: nav,
                           locales: AppLocale.allCases.map { .init(code: $0.rawValue, label: catalog.text("locale.\($0.rawValue)", $0), current: $0 == locale) },
-                          path: path, flash: flash)
+                          path: path, flash: flash, timeZone: subcon.settings.timeZone)
         let context = ViewContext(locale: locale.rawValue, title: catalog.text(titleKey, locale, titleParams), shell: shell, data: data)
         return try await view.render(template, context)
     }

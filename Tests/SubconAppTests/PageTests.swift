@@ -1,0 +1,112 @@
+import Fluent
+import Foundation
+import Testing
+import VaporTesting
+@testable import SubconApp
+import SubconDomain
+
+@Suite struct PageTests {
+    @Test func pagesRenderForEachRoleOrRefuse() async throws {
+        try await TestApp.run { t in
+            let pages = ["/", "/inbox", "/account", "/admin/users", "/admin/organizations", "/admin/audit", "/admin/users/new"]
+            for login in ["admin", "planner", "supplier1"] {
+                var b = try await t.signIn(login)
+                for path in pages {
+                    let r = try await t.page(.GET, path, browser: &b)
+                    #expect([.ok, .forbidden].contains(r.status), "\(login) \(path): \(r.status)")
+                    if login == "admin" { #expect(r.status == .ok, "\(path)") }
+                    #expect(r.body.string.contains("委外协同平台"), "\(login) \(path)")
+                }
+            }
+        }
+    }
+
+    @Test func languageFollowsAcceptLanguageThenChoice() async throws {
+        try await TestApp.run { t in
+            var b = TestApp.Browser()
+            let zh = try await t.page(.GET, "/login", browser: &b)
+            #expect(zh.body.string.contains("登录名"))
+            let en = try await t.page(.GET, "/login", browser: &b, headers: [("Accept-Language", "en-US,en;q=0.9")])
+            #expect(en.body.string.contains("Sign in"))
+            let tw = try await t.page(.GET, "/login", browser: &b, headers: [("Accept-Language", "zh-TW")])
+            #expect(tw.body.string.contains("登入名稱"))
+            _ = try await t.page(.GET, "/lang/en?next=/login", browser: &b)
+            let chosen = try await t.page(.GET, "/login", browser: &b, headers: [("Accept-Language", "zh-CN")])
+            #expect(chosen.body.string.contains("Demo logins"))
+        }
+    }
+
+    @Test func demoLoginsShowOnlyInDemoMode() async throws {
+        try await TestApp.run(demo: false) { t in
+            var b = TestApp.Browser()
+            let r = try await t.page(.GET, "/login", browser: &b)
+            #expect(!r.body.string.contains("演示账号"))
+        }
+        try await TestApp.run(demo: true) { t in
+            var b = TestApp.Browser()
+            let r = try await t.page(.GET, "/login", browser: &b)
+            #expect(r.body.string.contains("演示账号"))
+            #expect(r.body.string.contains("supplier2"))
+        }
+    }
+
+    @Test func wrongPasswordShowsInlineError() async throws {
+        try await TestApp.run { t in
+            var b = TestApp.Browser()
+            _ = try await t.page(.GET, "/login", browser: &b)
+            let r = try await t.page(.POST, "/login", browser: &b, form: ["login": "admin", "password": "nope", "_csrf": b.cookies["subcon_csrf"]!])
+            #expect(r.status == .unauthorized)
+            #expect(r.body.string.contains("登录名或密码不正确"))
+        }
+    }
+
+    @Test func adminCreatesAndEditsAUserFromTheForms() async throws {
+        try await TestApp.run { t in
+            var b = try await t.signIn("admin")
+            let csrf = try await t.csrf(&b)
+            let s1 = try await t.organization(code: "SUP-JG")
+            let bad = try await t.page(.POST, "/admin/users", browser: &b, form: [
+                "_csrf": csrf, "organizationId": s1.id!.uuidString, "login": "bad login", "displayName": "", "password": "x",
+            ])
+            #expect(bad.status == .unprocessableEntity)
+            #expect(bad.body.string.contains(#"class="err""#))
+            let ok = try await t.page(.POST, "/admin/users", browser: &b, form: [
+                "_csrf": csrf, "organizationId": s1.id!.uuidString, "login": "jg-zhao", "displayName": "赵工",
+                "password": "secret-456", "roles[]": "supplier_user",
+            ])
+            #expect(ok.status == .seeOther, "\(ok.body.string)")
+            let user = try await t.user("jg-zhao")
+            #expect(user.roles == [.supplierUser])
+            // A stale edit form does not overwrite a newer save.
+            let first = try await t.page(.POST, "/admin/users/\(user.id!)", browser: &b, form: [
+                "_csrf": csrf, "version": "1", "displayName": "赵工(新)", "roles[]": "supplier_user", "active": "true",
+            ])
+            #expect(first.status == .seeOther)
+            let stale = try await t.page(.POST, "/admin/users/\(user.id!)", browser: &b, form: [
+                "_csrf": csrf, "version": "1", "displayName": "旧表单", "roles[]": "supplier_user", "active": "true",
+            ])
+            #expect(stale.status == .conflict)
+            #expect(stale.body.string.contains("赵工(新)"))
+            #expect(try await t.user("jg-zhao").displayName == "赵工(新)")
+        }
+    }
+
+    @Test func catalogsHaveEveryKeyInEveryLanguage() throws {
+        let catalog = try Catalog(directory: packageRoot + "/Resources/Locales")
+        let base = catalog.keys(.zhHans)
+        for locale in AppLocale.allCases {
+            #expect(catalog.keys(locale) == base, "\(locale) differs: \(base.symmetricDifference(catalog.keys(locale)))")
+        }
+        // Every #t("key") used in a view exists.
+        let views = try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/Resources/Views")
+        let pattern = try NSRegularExpression(pattern: #"#t\("([^"]+)""#)
+        for file in views {
+            let text = try String(contentsOfFile: packageRoot + "/Resources/Views/" + file, encoding: .utf8)
+            for m in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                let key = String(text[Range(m.range(at: 1), in: text)!])
+                if key.hasSuffix(".") { continue }
+                #expect(base.contains(key), "\(file): \(key)")
+            }
+        }
+    }
+}

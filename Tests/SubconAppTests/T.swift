@@ -1,3 +1,0 @@
-import Testing
-@testable import SubconApp
-@Test func placeholder() {}
