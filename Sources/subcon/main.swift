@@ -9,7 +9,7 @@ struct Subcon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "subcon",
         abstract: "Subcon 委外协同平台 — outsourcing collaboration between a manufacturer and its suppliers.",
-        subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateAdmin.self, Audit.self],
+        subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateAdmin.self, Audit.self, SeedBench.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -109,6 +109,20 @@ struct Audit: AsyncParsableCommand {
                 failed = !report.ok
             }
             if failed { throw ArgumentParser.ExitCode(1) }
+        }
+    }
+}
+
+struct SeedBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "seed-bench", abstract: "Load a large data set for the benchmark (empty database only).")
+    @ArgumentParser.Option(help: "Supplier organizations.") var suppliers = 2000
+    @ArgumentParser.Option(help: "Users per supplier.") var usersPerSupplier = 5
+    @ArgumentParser.Option(help: "Notifications in each of a few inboxes.") var notifications = 20000
+
+    func run() async throws {
+        try await withConfiguredApp { app in
+            try await BenchData.seed(app: app, suppliers: suppliers, usersPerSupplier: usersPerSupplier, notificationsPerUser: notifications)
+            print("seeded \(suppliers) suppliers, \(suppliers * usersPerSupplier) users, \(notifications) notifications per inbox")
         }
     }
 }

@@ -110,3 +110,19 @@ import VaporTesting
         }
     }
 }
+
+@Suite struct HousekeepingTests {
+    @Test func expiredSessionsAndOldRecordsAreRemoved() async throws {
+        try await TestApp.run { t in
+            _ = try await t.signIn("admin")
+            _ = try await t.request(.POST, "/api/v1/auth/token", json: #"{"login":"admin","password":"wrong"}"#)
+            #expect(try await WebSession.query(on: t.db).count() == 1)
+            try await Housekeeping.run(app: t.app)
+            #expect(try await WebSession.query(on: t.db).count() == 1)
+            t.clock.advance(by: 2 * 86400)
+            try await Housekeeping.run(app: t.app)
+            #expect(try await WebSession.query(on: t.db).count() == 0)
+            #expect(try await LoginAttempt.query(on: t.db).count() == 0)
+        }
+    }
+}

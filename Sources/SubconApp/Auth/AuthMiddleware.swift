@@ -40,6 +40,14 @@ struct BearerAuthenticator: AsyncMiddleware {
                 throw Problem(.unauthorized, "unauthorized", detailKey: "problem.unauthorized.token")
             }
             req.principal = PrincipalLoader.principal(user, org, sessionID: nil, csrf: nil, tokenID: token.id)
+            // "Last used" is for people reviewing their tokens: hourly precision is enough and
+            // keeps a write off almost every request.
+            if token.lastUsedAt.map({ req.now.timeIntervalSince($0) > 3600 }) ?? true {
+                let now = req.now
+                try await req.subcon.writeGate.run {
+                    try await APIToken.query(on: req.db).filter(\.$id == token.id!).set(\.$lastUsedAt, to: now).update()
+                }
+            }
         }
         return try await next.respond(to: req)
     }

@@ -74,7 +74,21 @@ enum Outbox {
     }
 }
 
-/// Runs the outbox in the background of `subcon serve`.
+/// Removes what has served its purpose: expired sessions, old login attempts, old idempotency
+/// records and delivered outbox rows. None of it is business data.
+enum Housekeeping {
+    static func run(app: Application) async throws {
+        let now = app.subcon.clock.now()
+        try await app.subcon.writeGate.run {
+            try await WebSession.query(on: app.db).filter(\.$expiresAt < now).delete()
+            try await LoginAttempt.query(on: app.db).filter(\.$at < now.addingTimeInterval(-86400)).delete()
+            try await IdempotencyRecord.query(on: app.db).filter(\.$createdAt < now.addingTimeInterval(-86400)).delete()
+            try await OutboxMessage.query(on: app.db).filter(\.$processedAt < now.addingTimeInterval(-7 * 86400)).delete()
+        }
+    }
+}
+
+/// Runs the outbox (and, now and then, housekeeping) in the background of `subcon serve`.
 struct OutboxWorker: LifecycleHandler {
     let interval: TimeAmount
     private let task = TaskBox()
@@ -82,12 +96,15 @@ struct OutboxWorker: LifecycleHandler {
     func didBootAsync(_ app: Application) async throws {
         let interval = self.interval
         task.set(Task {
+            var rounds = 0
             while !Task.isCancelled {
                 do {
                     while try await Outbox.deliverPending(app: app) > 0 {}
+                    if rounds % 600 == 0 { try await Housekeeping.run(app: app) }
                 } catch {
-                    app.logger.warning("outbox delivery failed: \(String(describing: error))")
+                    app.logger.warning("background work failed: \(String(describing: error))")
                 }
+                rounds += 1
                 try? await Task.sleep(nanoseconds: UInt64(interval.nanoseconds))
             }
         })
