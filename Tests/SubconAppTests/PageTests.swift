@@ -21,6 +21,34 @@ import SubconDomain
         }
     }
 
+    @Test func detailPagesAndHistoryRender() async throws {
+        try await TestApp.run { t in
+            var b = try await t.signIn("admin")
+            let maker = try await t.organization(code: "HDJM")
+            let planner = try await t.user("planner")
+            let org = try await t.page(.GET, "/admin/organizations/\(maker.id!)", browser: &b)
+            #expect(org.status == .ok)
+            #expect(org.body.string.contains("苏州一厂"))
+            let user = try await t.page(.GET, "/admin/users/\(planner.id!)", browser: &b)
+            #expect(user.status == .ok)
+            #expect(user.body.string.contains(#"name="version" value="1""#))
+            let history = try await t.page(.GET, "/history/user/\(planner.id!)", browser: &b, headers: [("Accept-Language", "en")])
+            #expect(history.status == .ok)
+            #expect(history.body.string.contains("created"))
+            #expect(history.body.string.contains("display_name"))
+        }
+    }
+
+    @Test func cookiesAreSecureBehindHTTPS() async throws {
+        try await TestApp.run { t in
+            var b = TestApp.Browser()
+            let r = try await t.page(.GET, "/login", browser: &b, headers: [("X-Forwarded-Proto", "https")])
+            #expect(r.headers[.setCookie].allSatisfy { $0.contains("Secure") })
+            let plain = try await t.page(.GET, "/login", browser: &b)
+            #expect(!plain.headers[.setCookie].contains { $0.contains("Secure") })
+        }
+    }
+
     @Test func languageFollowsAcceptLanguageThenChoice() async throws {
         try await TestApp.run { t in
             var b = TestApp.Browser()

@@ -8,9 +8,15 @@ enum SessionCookie {
     /// Double-submit token for forms shown before sign-in (the login form).
     static let preCSRF = "subcon_csrf"
 
-    static func make(_ value: String, settings: Settings, maxAge: Int?) -> HTTPCookies.Value {
-        HTTPCookies.Value(string: value, maxAge: maxAge, path: "/", isSecure: settings.secureCookies,
-                          isHTTPOnly: true, sameSite: .lax)
+    static func make(_ value: String, for req: Request, maxAge: Int?) -> HTTPCookies.Value {
+        HTTPCookies.Value(string: value, maxAge: maxAge, path: "/", isSecure: isHTTPS(req), isHTTPOnly: true, sameSite: .lax)
+    }
+
+    /// Configured, or seen on the request (directly, or from a proxy's X-Forwarded-Proto: marking
+    /// a cookie Secure only makes it stricter, so trusting the header cannot weaken anything).
+    static func isHTTPS(_ req: Request) -> Bool {
+        req.subcon.settings.secureCookies || req.url.scheme == "https"
+            || req.headers.first(name: "X-Forwarded-Proto")?.lowercased() == "https"
     }
 }
 

@@ -28,12 +28,12 @@ struct LoginPages: RouteCollection {
     func render(_ req: Request, login: String, problem: Problem?) async throws -> Response {
         // The login form has no session yet; its CSRF token rides in a cookie (double submit).
         let token = req.cookies[SessionCookie.preCSRF]?.string ?? Secrets.make()
-        req.cookies[SessionCookie.preCSRF] = SessionCookie.make(token, settings: req.subcon.settings, maxAge: nil)
+        req.cookies[SessionCookie.preCSRF] = SessionCookie.make(token, for: req, maxAge: nil)
         let next = Self.safeNext(req.query[String.self, at: "next"] ?? (try? req.content.get(String.self, at: "next")))
         let view = LoginView(login: login, next: next, errors: req.formErrors(problem),
                              demoLogins: req.subcon.settings.demo ? Self.demoLogins : [])
         let response = try await req.renderForm("login", titleKey: "login.title", view, problem: problem)
-        response.cookies[SessionCookie.preCSRF] = SessionCookie.make(token, settings: req.subcon.settings, maxAge: nil)
+        response.cookies[SessionCookie.preCSRF] = SessionCookie.make(token, for: req, maxAge: nil)
         return response
     }
 
@@ -54,7 +54,7 @@ struct LoginPages: RouteCollection {
                                                               address: req.remoteAddress?.ipAddress ?? "unknown", app: req.application)
             let secret = try await AuthService.startSession(for: signedIn.user, app: req.application)
             let response = req.redirect(to: Self.safeNext(form.next))
-            response.cookies[SessionCookie.name] = SessionCookie.make(secret, settings: req.subcon.settings,
+            response.cookies[SessionCookie.name] = SessionCookie.make(secret, for: req,
                                                                       maxAge: Int(req.subcon.settings.sessionLifetime))
             return response
         } catch let p as Problem where p.kind == "bad-credentials" || p.kind == "throttled" {
@@ -72,7 +72,7 @@ struct LoginPages: RouteCollection {
             }
         }
         let response = req.redirect(to: "/login")
-        response.cookies[SessionCookie.name] = SessionCookie.make("", settings: req.subcon.settings, maxAge: 0)
+        response.cookies[SessionCookie.name] = SessionCookie.make("", for: req, maxAge: 0)
         return response
     }
 
@@ -88,7 +88,7 @@ struct LoginPages: RouteCollection {
 
     static func languageCookie(_ locale: AppLocale, _ req: Request) -> HTTPCookies.Value {
         HTTPCookies.Value(string: locale.rawValue, maxAge: 365 * 86400, path: "/",
-                          isSecure: req.subcon.settings.secureCookies, isHTTPOnly: true, sameSite: .lax)
+                          isSecure: SessionCookie.isHTTPS(req), isHTTPOnly: true, sameSite: .lax)
     }
 
     /// Only local paths, so the login form cannot be used to send people to another site.

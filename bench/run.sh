@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Load benchmark: seeds a large data set into a fresh database, starts a release build of the
+# server and drives it over HTTP with wrk from a second process. Not a test — the numbers depend
+# on the machine. Results go to bench/out/results.md (and the terminal).
+#
+#   bench/run.sh                      # SQLite in a temporary DATA_DIR
+#   DATABASE_URL=postgres://… bench/run.sh
+#   DURATION=30s CONNECTIONS=64 bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-15s}
+CONNECTIONS=${CONNECTIONS:-32}
+PORT=${PORT:-8123}
+SUPPLIERS=${SUPPLIERS:-2000}
+USERS_PER_SUPPLIER=${USERS_PER_SUPPLIER:-5}
+NOTIFICATIONS=${NOTIFICATIONS:-20000}
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+swift build -c release --product subcon >/dev/null
+BIN="$(swift build -c release --show-bin-path)/subcon"
+
+export DATA_DIR=${DATA_DIR:-$(mktemp -d /tmp/subcon-bench.XXXXXX)}
+export LOG_LEVEL=warning
+echo "seeding $SUPPLIERS suppliers × $USERS_PER_SUPPLIER users, $NOTIFICATIONS notifications per inbox into ${DATABASE_URL:-$DATA_DIR}"
+start=$(date +%s.%N)
+"$BIN" seed-bench --suppliers "$SUPPLIERS" --users-per-supplier "$USERS_PER_SUPPLIER" --notifications "$NOTIFICATIONS"
+echo "seeded in $(echo "$(date +%s.%N) - $start" | bc) s"
+
+"$BIN" serve --port "$PORT" >/tmp/subcon-bench-server.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+
+BASE="http://127.0.0.1:$PORT"
+token() { curl -sf -XPOST "$BASE/api/v1/auth/token" -H 'Content-Type: application/json' \
+  -d "{\"login\":\"$1\",\"password\":\"demo\"}" | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])'; }
+ADMIN=$(token admin)
+SUPPLIER=$(token supplier1)
+JAR=$(mktemp)
+curl -sf -c "$JAR" -b "$JAR" "$BASE/login" >/dev/null
+CSRF=$(awk '/subcon_csrf/{print $7}' "$JAR")
+curl -sf -c "$JAR" -b "$JAR" -d "login=admin&password=demo&_csrf=$CSRF" "$BASE/login" -o /dev/null
+SESSION=$(awk '/subcon_session/{print $7}' "$JAR")
+SUPPLIER_ORG=$(curl -sf "$BASE/api/v1/me" -H "Authorization: Bearer $SUPPLIER" | python3 -c 'import json,sys;print(json.load(sys.stdin)["organization"]["id"])')
+
+mkdir -p bench/out
+OUT=bench/out/results.md
+{
+  echo "| scenario | req/s | p50 | p90 | p99 | non-2xx |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+} >"$OUT"
+
+run() {
+  local name=$1; shift
+  local raw
+  raw=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@")
+  local rps p50 p90 p99 errors
+  rps=$(awk '/Requests\/sec/{print $2}' <<<"$raw")
+  p50=$(awk '$1=="50%"{print $2}' <<<"$raw")
+  p90=$(awk '$1=="90%"{print $2}' <<<"$raw")
+  p99=$(awk '$1=="99%"{print $2}' <<<"$raw")
+  errors=$(awk '/Non-2xx/{print $5}' <<<"$raw")
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p90" "$p99" "${errors:-0}" | tee -a "$OUT"
+}
+
+run "GET /healthz (database ping)" "$BASE/healthz"
+run "GET /api/v1/me (token auth + 2 reads)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/me"
+run "GET /api/v1/users page 100 of 10k (admin)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/users?page=100&per=50"
+run "GET /api/v1/users?q=bs0199 (search)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/users?q=bs0199"
+run "GET /api/v1/organizations/{own} (supplier)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/organizations/$SUPPLIER_ORG"
+run "GET /api/v1/organizations (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/organizations"
+run "GET /api/v1/notifications (20k inbox)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/notifications?per=20"
+run "GET / home page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
+run "GET /admin/users page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/admin/users?page=10"
+echo "results in $OUT (wrk: 2 threads, $CONNECTIONS connections, $DURATION each, same 2-core machine as the server)"
