@@ -14,12 +14,19 @@ struct Subcon: AsyncParsableCommand {
     )
 }
 
+/// Production unless `SUBCON_ENV=development` (development re-reads templates on every request).
+func runtimeEnvironment() -> Environment {
+    ProcessInfo.processInfo.environment["SUBCON_ENV"] == "development" ? .development : .production
+}
+
 /// Builds the app from the environment, runs `body`, and shuts it down.
 func withConfiguredApp(demo: Bool = false, workers: Bool = false, _ body: (Application) async throws -> Void) async throws {
     var settings = Settings.fromEnvironment()
     settings.demo = demo
     settings.runBackgroundWorkers = workers
-    let app = try await Application.make(.detect(arguments: ["subcon"]))
+    var environment = runtimeEnvironment()
+    environment.arguments = ["subcon"]
+    let app = try await Application.make(environment)
     do {
         try await configure(app, settings: settings)
         try await body(app)
@@ -44,7 +51,9 @@ struct Serve: AsyncParsableCommand {
         }
         var settings = Settings.fromEnvironment()
         settings.demo = demo || ProcessInfo.processInfo.environment["DEMO"] == "1"
-        let app = try await Application.make(.detect(arguments: ["subcon", "serve"]))
+        var environment = runtimeEnvironment()
+        environment.arguments = ["subcon", "serve"]
+        let app = try await Application.make(environment)
         app.http.server.configuration.hostname = host
         app.http.server.configuration.port = port
         do {

@@ -69,13 +69,17 @@ extension Request {
 }
 
 enum PrincipalLoader {
-    /// Loads the active user behind a session or token in one query. Inactive users and
-    /// inactive organizations load nothing, so deactivation takes effect on the next request.
+    /// Loads the active user behind a session or token, with its organization, in one query.
+    /// Inactive users and inactive organizations load nothing, so deactivation takes effect on
+    /// the very next request.
     static func load(userID: UUID, on db: any Database) async throws -> (user: User, org: Organization)? {
         guard let user = try await User.query(on: db).filter(\.$id == userID).filter(\.$active == true)
-            .with(\.$organization).first(), user.organization.active
+            .join(Organization.self, on: \User.$organization.$id == \Organization.$id)
+            .filter(Organization.self, \.$active == true).first()
         else { return nil }
-        return (user, user.organization)
+        let org = try user.joined(Organization.self)
+        user.$organization.value = org
+        return (user, org)
     }
 
     static func principal(_ user: User, _ org: Organization, sessionID: UUID?, csrf: String?, tokenID: UUID?) -> Principal {

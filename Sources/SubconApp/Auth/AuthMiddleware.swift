@@ -28,6 +28,7 @@ struct SessionAuthenticator: AsyncMiddleware {
                session.expiresAt > req.now,
                let (user, org) = try await PrincipalLoader.load(userID: session.$user.id, on: req.db) {
                 req.principal = PrincipalLoader.principal(user, org, sessionID: session.id, csrf: session.csrfToken, tokenID: nil)
+                req.signedInUser = user
             }
         }
         return try await next.respond(to: req)
@@ -46,6 +47,7 @@ struct BearerAuthenticator: AsyncMiddleware {
                 throw Problem(.unauthorized, "unauthorized", detailKey: "problem.unauthorized.token")
             }
             req.principal = PrincipalLoader.principal(user, org, sessionID: nil, csrf: nil, tokenID: token.id)
+            req.signedInUser = user
             // "Last used" is for people reviewing their tokens: hourly precision is enough and
             // keeps a write off almost every request.
             if token.lastUsedAt.map({ req.now.timeIntervalSince($0) > 3600 }) ?? true {
@@ -79,5 +81,16 @@ struct CSRFProtection: AsyncMiddleware {
             }
         }
         return try await next.respond(to: req)
+    }
+}
+
+extension Request {
+    private struct SignedInUserKey: StorageKey { typealias Value = User }
+
+    /// The account row loaded while signing the request in (with its organization), so handlers
+    /// that show it need not read it again.
+    var signedInUser: User? {
+        get { storage[SignedInUserKey.self] }
+        set { storage[SignedInUserKey.self] = newValue }
     }
 }

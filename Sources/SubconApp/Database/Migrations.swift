@@ -188,7 +188,9 @@ struct CreateNotifications: AsyncMigration {
             .field("outbox_id", .uuid, .required)
             .unique(on: "outbox_id", "user_id")
             .create()
-        try await index(db, "notifications_user_idx", on: "notifications", "user_id", "read_at")
+        // Serve "my inbox, newest first" and "my unread, newest first" straight from an index.
+        try await index(db, "notifications_user_time_idx", on: "notifications", "user_id", "created_at", "id")
+        try await index(db, "notifications_unread_idx", on: "notifications", "user_id", "read_at", "created_at", "id")
     }
     func revert(on db: any Database) async throws { try await db.schema("notifications").delete() }
 }

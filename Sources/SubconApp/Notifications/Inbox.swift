@@ -15,20 +15,32 @@ enum Inbox {
         let read: Bool
     }
 
+    private struct Row: Decodable {
+        let id: UUID
+        let event: String
+        let message_key: String
+        let params: String
+        let link: String?
+        let created_at: Date
+        let read_at: Date?
+    }
+
     static func unreadCount(userID: UUID, on db: any Database) async throws -> Int {
         try await InboxItem.query(on: db).filter(\.$user.$id == userID).filter(\.$readAt == nil).count()
     }
 
     static func list(userID: UUID, page: PageRequest, unreadOnly: Bool, locale: AppLocale, catalog: Catalog,
                      on db: any Database) async throws -> Page<Item> {
-        var q = InboxItem.query(on: db).filter(\.$user.$id == userID)
-        if unreadOnly { q = q.filter(\.$readAt == nil) }
+        var q = ListQuery(db as! any SQLDatabase, InboxItem.schema)
+        q.equal("user_id", userID)
+        if unreadOnly { q.isNull("read_at") }
         let total = try await q.count()
-        let rows = try await q.sort(\.$createdAt, .descending).sort(\.$id).range(page.offset..<(page.offset + page.per)).all()
+        let rows = try await q.page(Row.self, columns: ["id", "event", "message_key", "params", "link", "created_at", "read_at"],
+                                    orderBy: [("created_at", .descending), ("id", .descending)], page: page)
         let items = rows.map { row in
             let params = (try? JSONDecoder().decode([String: String].self, from: Data(row.params.utf8))) ?? [:]
-            return Item(id: row.id!, event: row.event, message: catalog.text(row.messageKey, locale, params),
-                        link: row.link, createdAt: row.createdAt, read: row.readAt != nil)
+            return Item(id: row.id, event: row.event, message: catalog.text(row.message_key, locale, params),
+                        link: row.link, createdAt: row.created_at, read: row.read_at != nil)
         }
         return Page(items: items, page: page.page, per: page.per, total: total)
     }

@@ -1,4 +1,5 @@
 import Fluent
+import SQLKit
 import Foundation
 import SubconDomain
 import Vapor
@@ -15,6 +16,29 @@ struct UserDTO: Content {
     let version: Int
     let createdAt: Date
     let updatedAt: Date
+
+    /// The columns a list reads, decoded without Fluent.
+    struct Row: Decodable {
+        static let columns = ["id", "organization_id", "login", "display_name", "email", "roles", "locale", "active",
+                              "version", "created_at", "updated_at"]
+        let id: UUID
+        let organization_id: UUID
+        let login: String
+        let display_name: String
+        let email: String?
+        let roles: String
+        let locale: String
+        let active: Bool
+        let version: Int
+        let created_at: Date
+        let updated_at: Date
+    }
+
+    init(_ r: Row) {
+        id = r.id; organizationId = r.organization_id; login = r.login; displayName = r.display_name; email = r.email
+        roles = Role.parseList(r.roles).sorted().map(\.rawValue); locale = r.locale.isEmpty ? nil : r.locale
+        active = r.active; version = r.version; createdAt = r.created_at; updatedAt = r.updated_at
+    }
 
     init(_ u: User) {
         id = u.id!; organizationId = u.$organization.id; login = u.login; displayName = u.displayName
@@ -105,14 +129,13 @@ enum UserService {
 
     static func list(_ principal: Principal, filter: ListFilter, page: PageRequest, on db: any Database) async throws -> Page<UserDTO> {
         try principal.require(.viewDirectory)
-        var q = principal.scope.query(User.self, on: db)
-        if let org = filter.organizationID { q = q.filter(\.$organization.$id == org) }
-        if let active = filter.active { q = q.filter(\.$active == active) }
-        if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty {
-            q = q.group(.or) { $0.filter(\.$login ~~ s).filter(\.$displayName ~~ s) }
-        }
+        var q = ListQuery(db as! any SQLDatabase, User.schema)
+        if let supplier = principal.scope.supplierID { q.equal("organization_id", supplier) }
+        if let org = filter.organizationID { q.equal("organization_id", org) }
+        if let active = filter.active { q.equal("active", active) }
+        if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty { q.contains(s, in: ["login", "display_name"]) }
         let total = try await q.count()
-        let rows = try await q.sort(\.$login).range(page.offset..<(page.offset + page.per)).all()
+        let rows = try await q.page(UserDTO.Row.self, columns: UserDTO.Row.columns, orderBy: [("login", .ascending)], page: page)
         return Page(items: rows.map(UserDTO.init), page: page.page, per: page.per, total: total)
     }
 

@@ -28,7 +28,7 @@ struct AdminUserPages: RouteCollection {
         let q = req.query[String.self, at: "q"] ?? ""
         let page = try await UserService.list(p, filter: .init(organizationID: try req.uuidQuery("organizationId"), search: q),
                                               page: try PageRequest(req, defaultPer: 50), on: req.db)
-        let orgNames = try await Self.organizationNames(p, on: req.db)
+        let orgNames = try await Self.organizationNames(p, ids: Set(page.items.map(\.organizationId)), on: req.db)
         let rows = page.items.map { u in
             Row(user: u, organization: orgNames[u.organizationId] ?? "",
                 roles: u.roles.map { req.t("role.\($0)") }.joined(separator: "、"))
@@ -36,8 +36,8 @@ struct AdminUserPages: RouteCollection {
         return try await req.renderPage("users", titleKey: "users.title", ListView(rows: rows, pager: Pager(page, req), q: q))
     }
 
-    static func organizationNames(_ p: Principal, on db: any Database) async throws -> [UUID: String] {
-        Dictionary(uniqueKeysWithValues: try await p.scope.query(Organization.self, on: db).all().map { ($0.id!, $0.name) })
+    static func organizationNames(_ p: Principal, ids: Set<UUID>, on db: any Database) async throws -> [UUID: String] {
+        Dictionary(uniqueKeysWithValues: try await p.scope.query(Organization.self, on: db).filter(\.$id ~~ ids).all().map { ($0.id!, $0.name) })
     }
 
     struct Option: Encodable { let value: String; let label: String; let selected: Bool }

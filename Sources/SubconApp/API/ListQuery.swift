@@ -1,0 +1,47 @@
+import Foundation
+import SQLKit
+
+/// Hot list endpoints read through SQLKit into plain rows: Fluent's model decoding costs more
+/// than the query itself (see docs/performance.md). Filters are applied identically to the
+/// count and to the page.
+struct ListQuery: Sendable {
+    let sql: any SQLDatabase
+    let table: String
+    var conditions: [any SQLExpression] = []
+
+    init(_ sql: any SQLDatabase, _ table: String) { self.sql = sql; self.table = table }
+
+    mutating func equal(_ column: String, _ value: some Encodable & Sendable) {
+        conditions.append(SQLBinaryExpression(SQLColumn(column), .equal, SQLBind(value)))
+    }
+
+    mutating func isNull(_ column: String) {
+        conditions.append(SQLBinaryExpression(SQLColumn(column), .is, SQLLiteral.null))
+    }
+
+    /// Case-insensitive "contains" over several columns; `%`, `_` and `\` in the text match literally.
+    mutating func contains(_ text: String, in columns: [String]) {
+        let escaped = text.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+        let pattern = "%" + escaped + "%"
+        let parts = columns.map { c -> any SQLExpression in
+            SQLQueryString("LOWER(\(ident: c)) LIKE \(bind: pattern) ESCAPE '\\'")
+        }
+        conditions.append(SQLGroupExpression(SQLList(parts, separator: SQLRaw(" OR "))))
+    }
+
+    private func filtered(_ b: SQLSelectBuilder) -> SQLSelectBuilder {
+        conditions.reduce(b) { $0.where($1) }
+    }
+
+    func count() async throws -> Int {
+        let row = try await filtered(sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from(table)).first()
+        return try row?.decode(column: "n", as: Int.self) ?? 0
+    }
+
+    func page<Row: Decodable>(_ type: Row.Type, columns: [String], orderBy: [(String, SQLDirection)], page: PageRequest) async throws -> [Row] {
+        var b = filtered(sql.select().columns(columns.map { SQLColumn($0) }).from(table))
+        for (column, direction) in orderBy { b = b.orderBy(SQLColumn(column), direction) }
+        return try await b.limit(page.per).offset(page.offset).all(decoding: Row.self)
+    }
+}
