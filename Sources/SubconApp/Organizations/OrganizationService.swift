@@ -31,6 +31,7 @@ struct NewOrganizationInput: StrictInput {
     }
 }
 
+/// A rename and/or (de)activation, guarded by the record's version.
 struct OrganizationPatchInput: StrictInput {
     static let fields: Set<String> = ["version", "name", "active"]
     var version: Int
@@ -74,17 +75,8 @@ struct NewSiteInput: StrictInput {
     }
 }
 
-struct SitePatchInput: StrictInput {
-    static let fields: Set<String> = ["version", "name", "active"]
-    var version: Int
-    var name: String?
-    var active: Bool?
-    func validate() -> [FieldProblem] {
-        var p: [FieldProblem] = []
-        if let name { Check.text(name, "name", max: 200, into: &p) }
-        return p
-    }
-}
+/// Sites change the same way organizations do: rename, (de)activate.
+typealias SitePatchInput = OrganizationPatchInput
 
 /// The manufacturer, its plants and warehouses, and supplier organizations.
 enum OrganizationService {

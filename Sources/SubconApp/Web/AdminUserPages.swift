@@ -57,7 +57,11 @@ struct AdminUserPages: RouteCollection {
         let p = try req.requirePrincipal()
         let orgs = try await p.scope.query(Organization.self, on: req.db).filter(\.$active == true).sort(\.$kind).sort(\.$code).all()
         let selectedOrg = values["organizationId"] ?? user?.organizationId.uuidString ?? p.organizationID.uuidString
-        let available = p.can(.administerInstallation) ? Role.allCases : Role.roles(for: .supplier)
+        // An existing account keeps its organization, so only that side's roles make sense.
+        var available = p.can(.administerInstallation) ? Role.allCases : Role.roles(for: .supplier)
+        if let user, let kind = orgs.first(where: { $0.id == user.organizationId })?.organizationKind {
+            available = Role.roles(for: kind)
+        }
         return FormView(
             user: user, values: values,
             organizations: orgs.map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: $0.id!.uuidString == selectedOrg) },
