@@ -30,13 +30,10 @@ public struct DataScope: Sendable {
         return found
     }
 
-    /// For hand-written SQL: limits a SELECT to the caller's organization.
-    func restrict(_ select: SQLSelectBuilder, column: String) -> SQLSelectBuilder {
-        guard let supplierID else { return select }
-        return select.where(SQLIdentifier(column), .equal, SQLBind(supplierID))
+    /// For list reads through `ListQuery`.
+    func restrict(_ query: inout ListQuery, column: String) {
+        if let supplierID { query.equal(column, supplierID) }
     }
-
-    func includes(organizationID: UUID) -> Bool { supplierID == nil || supplierID == organizationID }
 }
 
 extension Request {

@@ -130,7 +130,7 @@ enum UserService {
     static func list(_ principal: Principal, filter: ListFilter, page: PageRequest, on db: any Database) async throws -> Page<UserDTO> {
         try principal.require(.viewDirectory)
         var q = ListQuery(db as! any SQLDatabase, User.schema)
-        if let supplier = principal.scope.supplierID { q.equal("organization_id", supplier) }
+        principal.scope.restrict(&q, column: "organization_id")
         if let org = filter.organizationID { q.equal("organization_id", org) }
         if let active = filter.active { q.equal("active", active) }
         if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty { q.contains(s, in: ["login", "display_name"]) }
