@@ -1,0 +1,34 @@
+/// A supplier's qualification lifecycle (准入). Every change needs a reason and is audited.
+public enum SupplierStatus: String, Codable, Sendable, CaseIterable {
+    case prospect, qualified, probation, suspended, terminated
+
+    /// Where a supplier may go from here.
+    public var next: Set<SupplierStatus> {
+        switch self {
+        case .prospect: [.qualified, .terminated]
+        case .qualified: [.probation, .suspended, .terminated]
+        case .probation: [.qualified, .suspended, .terminated]
+        case .suspended: [.probation, .qualified, .terminated]
+        case .terminated: []
+        }
+    }
+
+
+    public enum Refusal: Error, Equatable, Sendable {
+        case notAllowed(from: SupplierStatus, to: SupplierStatus)
+        case reasonRequired
+    }
+
+    public func change(to target: SupplierStatus, reason: String) throws(Refusal) -> SupplierStatus {
+        guard next.contains(target) else { throw .notAllowed(from: self, to: target) }
+        guard !reason.trimmingSpaces().isEmpty else { throw .reasonRequired }
+        return target
+    }
+}
+
+public enum ItemKind: String, Codable, Sendable, CaseIterable {
+    case raw = "raw_material"
+    case semiFinished = "semi_finished"
+    case finished
+    case service
+}
