@@ -82,6 +82,7 @@ func routes(_ app: Application) throws {
     try signedInAPI.register(collection: UsersAPI())
     try signedInAPI.register(collection: AuditAPI())
     try signedInAPI.register(collection: NotificationsAPI())
+    try signedInAPI.register(collection: ItemsAPI())
 
     // Pages: session cookie, CSRF token on every form.
     let pages = app.grouped(SessionAuthenticator()).grouped(CSRFProtection())
@@ -92,4 +93,5 @@ func routes(_ app: Application) throws {
     try signedInPages.register(collection: AdminUserPages())
     try signedInPages.register(collection: OrganizationPages())
     try signedInPages.register(collection: AuditPages())
+    try signedInPages.register(collection: ItemPages())
 }

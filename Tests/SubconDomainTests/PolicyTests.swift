@@ -11,6 +11,14 @@ struct PolicyTests {
         #expect(!Policy.allows([.planner], .verifyAuditChain))
     }
 
+    @Test func masterDataIsTheManufacturersToEdit() {
+        for role in Role.allCases {
+            #expect(Policy.allows([role], .viewMasterData) == (role.side == .manufacturer), "\(role)")
+            #expect(Policy.allows([role], .editMasterData) == [.admin, .planner, .purchaser].contains(role), "\(role)")
+            #expect(Policy.allows([role], .managePrices) == [.admin, .purchaser].contains(role), "\(role)")
+        }
+    }
+
     let supplierAdmin = UserAdministration.Actor(userID: "u1", organizationID: "s1", roles: [.supplierAdmin])
 
     @Test func supplierAdminManagesOnlyItsOwnOrganization() throws {

@@ -30,6 +30,7 @@ enum AuditHistory {
         case "api_token":
             guard let token = try await APIToken.find(id, on: db) else { return false }
             return (try? await p.scope.find(User.self, token.$user.id, on: db)) != nil
+        case "item": return p.can(.viewMasterData)
         default: return !p.isSupplier
         }
     }

@@ -19,6 +19,8 @@ enum Migrations {
         CreateOutbox(),
         CreateNotifications(),
         CreateIdempotencyKeys(),
+        // 5. Master data
+        CreateItems(),
     ]
 }
 

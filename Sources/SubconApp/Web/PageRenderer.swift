@@ -47,6 +47,7 @@ extension Request {
             }
             item("/", "nav.home")
             item("/inbox", "nav.inbox")
+            if p.can(.viewMasterData) { item("/items", "nav.items") }
             if !p.isSupplier && p.can(.viewDirectory) { item("/admin/organizations", "nav.organizations") }
             if p.can(.administerInstallation) || p.can(.manageOwnOrganizationUsers) { item("/admin/users", "nav.users") }
             if p.can(.verifyAuditChain) { item("/admin/audit", "nav.audit") }

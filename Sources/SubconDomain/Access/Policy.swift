@@ -11,6 +11,14 @@ public enum Action: String, Sendable, CaseIterable {
     case viewAudit
     /// Verify the whole audit chain.
     case verifyAuditChain
+    /// Read items, BOMs and routings (the manufacturer's side).
+    case viewMasterData
+    /// Create and change items, BOMs and routings, and import them.
+    case editMasterData
+    /// Supplier profiles, qualification, certificates.
+    case manageSuppliers
+    /// Price agreements.
+    case managePrices
 }
 
 public enum Policy {
@@ -23,6 +31,10 @@ public enum Policy {
         case (.admin, _): true
         case (.supplierAdmin, .manageOwnOrganizationUsers): true
         case (_, .viewDirectory), (_, .viewAudit): true
+        case (.planner, .editMasterData), (.purchaser, .editMasterData): true
+        case (.purchaser, .manageSuppliers), (.quality, .manageSuppliers): true
+        case (.purchaser, .managePrices): true
+        case (let role, .viewMasterData): role.side == .manufacturer
         default: false
         }
     }

@@ -1,0 +1,161 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+struct ItemDTO: Content {
+    let id: UUID
+    let code: String
+    let name: String
+    let specification: String
+    let uom: String
+    let kind: String
+    let defaultSiteId: UUID?
+    let active: Bool
+    let version: Int
+    let createdAt: Date
+    let updatedAt: Date
+
+    struct Row: Decodable {
+        static let columns = ["id", "code", "name", "specification", "uom", "kind", "default_site_id", "active", "version",
+                              "created_at", "updated_at"]
+        let id: UUID
+        let code: String
+        let name: String
+        let specification: String
+        let uom: String
+        let kind: String
+        let default_site_id: UUID?
+        let active: Bool
+        let version: Int
+        let created_at: Date
+        let updated_at: Date
+    }
+
+    init(_ r: Row) {
+        id = r.id; code = r.code; name = r.name; specification = r.specification; uom = r.uom; kind = r.kind
+        defaultSiteId = r.default_site_id; active = r.active; version = r.version; createdAt = r.created_at; updatedAt = r.updated_at
+    }
+
+    init(_ i: Item) {
+        id = i.id!; code = i.code; name = i.name; specification = i.specification; uom = i.uom; kind = i.kind
+        defaultSiteId = i.defaultSiteID; active = i.active; version = i.version; createdAt = i.createdAt; updatedAt = i.updatedAt
+    }
+}
+
+struct ItemInput: StrictInput {
+    static let fields: Set<String> = ["code", "name", "specification", "uom", "kind", "defaultSiteId"]
+    var code: String
+    var name: String
+    var specification: String?
+    var uom: String
+    var kind: String
+    var defaultSiteId: UUID?
+
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        Check.code(code, "code", max: 40, into: &p)
+        Check.text(name, "name", max: 200, into: &p)
+        Check.text(specification, "specification", required: false, max: 500, into: &p)
+        Check.text(uom, "uom", max: 20, into: &p)
+        if ItemKind(rawValue: kind) == nil { p.append(FieldProblem("kind", "invalidValue")) }
+        return p
+    }
+}
+
+struct ItemPatchInput: StrictInput {
+    static let fields: Set<String> = ["version", "name", "specification", "uom", "kind", "defaultSiteId", "active"]
+    var version: Int
+    var name: String?
+    var specification: String?
+    var uom: String?
+    var kind: String?
+    var defaultSiteId: UUID?
+    var active: Bool?
+
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        if let name { Check.text(name, "name", max: 200, into: &p) }
+        Check.text(specification, "specification", required: false, max: 500, into: &p)
+        if let uom { Check.text(uom, "uom", max: 20, into: &p) }
+        if let kind, ItemKind(rawValue: kind) == nil { p.append(FieldProblem("kind", "invalidValue")) }
+        return p
+    }
+}
+
+/// Items: the manufacturer's master data. Suppliers do not browse the item master (they see
+/// the items of their own orders there).
+enum ItemService {
+    struct ListFilter: Sendable {
+        var search: String?
+        var kind: ItemKind?
+        var active: Bool?
+    }
+
+    static func list(_ p: Principal, filter: ListFilter, page: PageRequest, on db: any Database) async throws -> Page<ItemDTO> {
+        try p.require(.viewMasterData)
+        var q = ListQuery(db as! any SQLDatabase, Item.schema)
+        if let kind = filter.kind { q.equal("kind", kind.rawValue) }
+        if let active = filter.active { q.equal("active", active) }
+        if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty { q.contains(s, in: ["code", "name", "specification"]) }
+        let total = try await q.count()
+        let rows = try await q.page(ItemDTO.Row.self, columns: ItemDTO.Row.columns, orderBy: [("code", .ascending)], page: page)
+        return Page(items: rows.map(ItemDTO.init), page: page.page, per: page.per, total: total)
+    }
+
+    static func get(_ p: Principal, _ id: UUID, on db: any Database) async throws -> Item {
+        try p.require(.viewMasterData)
+        guard let item = try await Item.find(id, on: db) else { throw Problem.notFound }
+        return item
+    }
+
+    static func create(_ p: Principal, _ input: ItemInput, app: Application) async throws -> Item {
+        try p.require(.editMasterData)
+        try await checkSite(input.defaultSiteId, on: app.db)
+        if try await Item.query(on: app.db).filter(\.$code == input.code).count() > 0 {
+            throw Problem.conflict("problem.conflict.codeTaken", fields: [FieldProblem("code", "taken")])
+        }
+        return try await app.write(as: p.auditActor) { change in
+            let item = Item(code: input.code, name: input.name.trimmingCharacters(in: .whitespaces),
+                            specification: (input.specification ?? "").trimmingCharacters(in: .whitespaces),
+                            uom: input.uom.trimmingCharacters(in: .whitespaces), kind: ItemKind(rawValue: input.kind)!,
+                            defaultSiteID: input.defaultSiteId, now: change.now)
+            try await item.create(on: change.db)
+            try await change.audit("item", item.id, "create", after: item.auditSnapshot)
+            return item
+        }
+    }
+
+    static func update(_ p: Principal, _ id: UUID, _ input: ItemPatchInput, app: Application) async throws -> Item {
+        try p.require(.editMasterData)
+        let item = try await get(p, id, on: app.db)
+        guard input.version == item.version else { throw Problem.staleVersion(current: item.version) }
+        if input.defaultSiteId != nil { try await checkSite(input.defaultSiteId, on: app.db) }
+        let before = item.auditSnapshot
+        if let v = input.name { item.name = v.trimmingCharacters(in: .whitespaces) }
+        if let v = input.specification { item.specification = v.trimmingCharacters(in: .whitespaces) }
+        if let v = input.uom { item.uom = v.trimmingCharacters(in: .whitespaces) }
+        if let v = input.kind { item.kind = v }
+        if let v = input.defaultSiteId { item.defaultSiteID = v }
+        if let v = input.active { item.active = v }
+        return try await app.write(as: p.auditActor) { change in
+            try await change.updateVersioned(Item.schema, id: id, expected: input.version, sets: [
+                "name": item.name, "specification": item.specification, "uom": item.uom, "kind": item.kind,
+                "default_site_id": item.defaultSiteID, "active": item.active, "updated_at": change.now,
+            ])
+            item.version = input.version + 1
+            item.updatedAt = change.now
+            try await change.audit("item", id, "update", before: before, after: item.auditSnapshot)
+            return item
+        }
+    }
+
+    /// A default site must be one of the manufacturer's warehouses.
+    static func checkSite(_ id: UUID?, on db: any Database) async throws {
+        guard let id else { return }
+        guard let site = try await Site.find(id, on: db), site.kind == SiteKind.warehouse.rawValue else {
+            throw Problem.validation([FieldProblem("defaultSiteId", "unknownWarehouse")])
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import Fluent
+import Foundation
+import SubconDomain
+import Vapor
+
+struct ItemsAPI: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let items = routes.grouped("items")
+        items.get(use: list)
+        items.post(use: create)
+        items.get(":id", use: show)
+        items.patch(":id", use: update)
+    }
+
+    static func filter(_ req: Request) throws -> ItemService.ListFilter {
+        let kind: ItemKind? = try req.query[String.self, at: "kind"].flatMap { raw in
+            guard raw.isEmpty || ItemKind(rawValue: raw) != nil else {
+                throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("kind", "invalidValue")])
+            }
+            return ItemKind(rawValue: raw)
+        }
+        return .init(search: req.query[String.self, at: "q"], kind: kind, active: try req.boolQuery("active"))
+    }
+
+    func list(req: Request) async throws -> Page<ItemDTO> {
+        try await ItemService.list(try req.requirePrincipal(), filter: try Self.filter(req), page: try PageRequest(req), on: req.db)
+    }
+
+    func create(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.editMasterData)
+        let item = try await ItemService.create(p, try req.decodeStrict(ItemInput.self), app: req.application)
+        return try await .created(ItemDTO(item), for: req)
+    }
+
+    func show(req: Request) async throws -> ItemDTO {
+        ItemDTO(try await ItemService.get(try req.requirePrincipal(), try req.idParameter(), on: req.db))
+    }
+
+    func update(req: Request) async throws -> ItemDTO {
+        let p = try req.requirePrincipal()
+        let id = try req.idParameter()
+        _ = try await ItemService.get(p, id, on: req.db)
+        try p.require(.editMasterData)
+        return ItemDTO(try await ItemService.update(p, id, try req.decodeStrict(ItemPatchInput.self), app: req.application))
+    }
+}
+
+struct ItemPages: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let items = routes.grouped("items")
+        items.get(use: list)
+        items.get("new", use: newForm)
+        items.post(use: create)
+        items.get(":id", use: show)
+        items.post(":id", use: update)
+    }
+
+    struct Option: Encodable { let value: String; let label: String; let selected: Bool }
+    struct ListView: Encodable { let rows: [ItemDTO]; let pager: Pager; let q: String; let kinds: [Option]; let canEdit: Bool }
+
+    func kindOptions(_ req: Request, selected: String?, includeAll: Bool) -> [Option] {
+        (includeAll ? [Option(value: "", label: req.t("item.kind.all"), selected: (selected ?? "").isEmpty)] : [])
+            + ItemKind.allCases.map { Option(value: $0.rawValue, label: req.t("item.kind.\($0.rawValue)"), selected: selected == $0.rawValue) }
+    }
+
+    func list(req: Request) async throws -> View {
+        let p = try req.requirePrincipal()
+        let filter = try ItemsAPI.filter(req)
+        let page = try await ItemService.list(p, filter: filter, page: try PageRequest(req, defaultPer: 50), on: req.db)
+        return try await req.renderPage("items", titleKey: "items.title",
+                                        ListView(rows: page.items, pager: Pager(page, req), q: filter.search ?? "",
+                                                 kinds: kindOptions(req, selected: filter.kind?.rawValue, includeAll: true),
+                                                 canEdit: p.can(.editMasterData)))
+    }
+
+    struct FormView: Encodable {
+        let item: ItemDTO?
+        let values: [String: String]
+        let kinds: [Option]
+        let warehouses: [Option]
+        let errors: FormErrors
+        let canEdit: Bool
+    }
+
+    func render(_ req: Request, item: ItemDTO?, values: [String: String], problem: Problem?) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let warehouses = try await Site.query(on: req.db).filter(\.$kind == SiteKind.warehouse.rawValue).filter(\.$active == true).sort(\.$code).all()
+        let view = FormView(item: item, values: values, kinds: kindOptions(req, selected: values["kind"], includeAll: false),
+                            warehouses: [Option(value: "", label: "—", selected: (values["defaultSiteId"] ?? "").isEmpty)]
+                                + warehouses.map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: values["defaultSiteId"] == $0.id!.uuidString) },
+                            errors: req.formErrors(problem), canEdit: p.can(.editMasterData))
+        return try await req.renderForm("item_form", titleKey: item == nil ? "items.new" : "items.edit", view, problem: problem)
+    }
+
+    static func values(_ i: ItemDTO) -> [String: String] {
+        ["code": i.code, "name": i.name, "specification": i.specification, "uom": i.uom, "kind": i.kind,
+         "defaultSiteId": i.defaultSiteId?.uuidString ?? "", "version": String(i.version), "active": i.active ? "true" : ""]
+    }
+
+    func newForm(req: Request) async throws -> Response {
+        try req.requirePrincipal().require(.editMasterData)
+        return try await render(req, item: nil, values: ["kind": ItemKind.raw.rawValue, "uom": "PCS"], problem: nil)
+    }
+
+    struct ItemForm: Content {
+        var code: String?; var name: String?; var specification: String?; var uom: String?; var kind: String?
+        var defaultSiteId: String?; var version: String?; var active: String?
+        var values: [String: String] {
+            ["code": code ?? "", "name": name ?? "", "specification": specification ?? "", "uom": uom ?? "", "kind": kind ?? "",
+             "defaultSiteId": defaultSiteId ?? "", "version": version ?? "", "active": active ?? ""]
+        }
+        var siteID: UUID? { defaultSiteId.flatMap(UUID.init(uuidString:)) }
+    }
+
+    func create(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.editMasterData)
+        let form = try req.content.decode(ItemForm.self)
+        var created: Item?
+        let problem = try await attempt {
+            let input = ItemInput(code: (form.code ?? "").trimmingCharacters(in: .whitespaces), name: form.name ?? "",
+                                  specification: form.specification, uom: form.uom ?? "", kind: form.kind ?? "", defaultSiteId: form.siteID)
+            let problems = input.validate()
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            created = try await ItemService.create(p, input, app: req.application)
+        }
+        if let created { return req.redirect(to: "/items/\(created.id!)?ok=created") }
+        return try await render(req, item: nil, values: form.values, problem: problem)
+    }
+
+    func show(req: Request) async throws -> Response {
+        let item = ItemDTO(try await ItemService.get(try req.requirePrincipal(), try req.idParameter(), on: req.db))
+        return try await render(req, item: item, values: Self.values(item), problem: nil)
+    }
+
+    func update(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let id = try req.idParameter()
+        let existing = ItemDTO(try await ItemService.get(p, id, on: req.db))
+        try p.require(.editMasterData)
+        let form = try req.content.decode(ItemForm.self)
+        let problem = try await attempt {
+            guard let version = form.version.flatMap(Int.init) else { throw Problem.validation([FieldProblem("version", "required")]) }
+            let input = ItemPatchInput(version: version, name: form.name ?? "", specification: form.specification ?? "",
+                                       uom: form.uom ?? "", kind: form.kind ?? "", defaultSiteId: form.siteID, active: form.active == "true")
+            let problems = input.validate()
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            _ = try await ItemService.update(p, id, input, app: req.application)
+        }
+        guard let problem else { return req.redirect(to: "/items/\(id)?ok=saved") }
+        if problem.kind == "stale-version" {
+            let fresh = ItemDTO(try await ItemService.get(p, id, on: req.db))
+            return try await render(req, item: fresh, values: Self.values(fresh), problem: problem)
+        }
+        var values = form.values
+        values["code"] = existing.code
+        return try await render(req, item: existing, values: values, problem: problem)
+    }
+}
