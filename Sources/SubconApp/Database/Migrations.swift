@@ -21,10 +21,11 @@ enum Migrations {
         CreateIdempotencyKeys(),
         // 5. Master data
         CreateItems(),
+        CreateBOMs(),
     ]
 }
 
-private func index(_ db: any Database, _ name: String, on table: String, _ columns: String..., unique: Bool = false) async throws {
+func createIndex(_ db: any Database, _ name: String, on table: String, _ columns: String..., unique: Bool = false) async throws {
     let sql = db as! any SQLDatabase
     var b = sql.create(index: name).on(table)
     if unique { b = b.unique() }
@@ -84,7 +85,7 @@ struct CreateUsers: AsyncMigration {
             .field("updated_at", .datetime, .required)
             .unique(on: "login")
             .create()
-        try await index(db, "users_org_idx", on: "users", "organization_id")
+        try await createIndex(db, "users_org_idx", on: "users", "organization_id")
     }
     func revert(on db: any Database) async throws { try await db.schema("users").delete() }
 }
@@ -100,7 +101,7 @@ struct CreateWebSessions: AsyncMigration {
             .field("expires_at", .datetime, .required)
             .unique(on: "token_hash")
             .create()
-        try await index(db, "web_sessions_user_idx", on: "web_sessions", "user_id")
+        try await createIndex(db, "web_sessions_user_idx", on: "web_sessions", "user_id")
     }
     func revert(on db: any Database) async throws { try await db.schema("web_sessions").delete() }
 }
@@ -120,7 +121,7 @@ struct CreateAPITokens: AsyncMigration {
             .field("revoked_at", .datetime)
             .unique(on: "token_hash")
             .create()
-        try await index(db, "api_tokens_user_idx", on: "api_tokens", "user_id")
+        try await createIndex(db, "api_tokens_user_idx", on: "api_tokens", "user_id")
     }
     func revert(on db: any Database) async throws { try await db.schema("api_tokens").delete() }
 }
@@ -134,8 +135,8 @@ struct CreateLoginAttempts: AsyncMigration {
             .field("at", .datetime, .required)
             .field("succeeded", .bool, .required)
             .create()
-        try await index(db, "login_attempts_login_idx", on: "login_attempts", "login", "at")
-        try await index(db, "login_attempts_address_idx", on: "login_attempts", "address", "at")
+        try await createIndex(db, "login_attempts_login_idx", on: "login_attempts", "login", "at")
+        try await createIndex(db, "login_attempts_address_idx", on: "login_attempts", "address", "at")
     }
     func revert(on db: any Database) async throws { try await db.schema("login_attempts").delete() }
 }
@@ -154,7 +155,7 @@ struct CreateAuditLog: AsyncMigration {
             .field("prev_hash", .string, .required)
             .field("hash", .string, .required)
             .create()
-        try await index(db, "audit_log_entity_idx", on: "audit_log", "entity", "entity_id")
+        try await createIndex(db, "audit_log_entity_idx", on: "audit_log", "entity", "entity_id")
     }
     func revert(on db: any Database) async throws { try await db.schema("audit_log").delete() }
 }
@@ -171,7 +172,7 @@ struct CreateOutbox: AsyncMigration {
             .field("attempts", .int, .required)
             .field("last_error", .string)
             .create()
-        try await index(db, "outbox_pending_idx", on: "outbox", "processed_at", "available_at")
+        try await createIndex(db, "outbox_pending_idx", on: "outbox", "processed_at", "available_at")
     }
     func revert(on db: any Database) async throws { try await db.schema("outbox").delete() }
 }
@@ -191,8 +192,8 @@ struct CreateNotifications: AsyncMigration {
             .unique(on: "outbox_id", "user_id")
             .create()
         // Serve "my inbox, newest first" and "my unread, newest first" straight from an index.
-        try await index(db, "notifications_user_time_idx", on: "notifications", "user_id", "created_at", "id")
-        try await index(db, "notifications_unread_idx", on: "notifications", "user_id", "read_at", "created_at", "id")
+        try await createIndex(db, "notifications_user_time_idx", on: "notifications", "user_id", "created_at", "id")
+        try await createIndex(db, "notifications_unread_idx", on: "notifications", "user_id", "read_at", "created_at", "id")
     }
     func revert(on db: any Database) async throws { try await db.schema("notifications").delete() }
 }

@@ -54,6 +54,7 @@ struct ItemPages: RouteCollection {
         items.post(use: create)
         items.get(":id", use: show)
         items.post(":id", use: update)
+        items.post(":id", "boms", use: createBOM)
     }
 
     struct Option: Encodable { let value: String; let label: String; let selected: Bool }
@@ -81,16 +82,42 @@ struct ItemPages: RouteCollection {
         let warehouses: [Option]
         let errors: FormErrors
         let canEdit: Bool
+        let boms: [BOMDTO]
+        let bomValues: [String: String]
+        let bomErrors: FormErrors
+        let explosion: ExplosionDTO?
+        let explosionErrors: FormErrors
     }
 
-    func render(_ req: Request, item: ItemDTO?, values: [String: String], problem: Problem?) async throws -> Response {
+    struct BOMSection {
+        var values: [String: String] = [:]
+        var problem: Problem?
+    }
+
+    func render(_ req: Request, item: ItemDTO?, values: [String: String], problem: Problem?,
+                bom: BOMSection = BOMSection()) async throws -> Response {
         let p = try req.requirePrincipal()
+        var boms: [BOMDTO] = []
+        var explosion: ExplosionDTO?
+        var explosionProblem: Problem?
+        if let item {
+            boms = try await BOMService.versions(p, itemID: item.id, on: req.db)
+            if req.query[String.self, at: "quantity"] != nil {
+                do {
+                    let (quantity, day) = try BOMsAPI.explosionQuery(req)
+                    explosion = try await BOMService.explode(p, itemID: item.id, quantity: quantity, on: day, db: req.db)
+                } catch let problem as Problem { explosionProblem = problem }
+            }
+        }
         let warehouses = try await Site.query(on: req.db).filter(\.$kind == SiteKind.warehouse.rawValue).filter(\.$active == true).sort(\.$code).all()
         let view = FormView(item: item, values: values, kinds: kindOptions(req, selected: values["kind"], includeAll: false),
                             warehouses: [Option(value: "", label: "—", selected: (values["defaultSiteId"] ?? "").isEmpty)]
                                 + warehouses.map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: values["defaultSiteId"] == $0.id!.uuidString) },
-                            errors: req.formErrors(problem), canEdit: p.can(.editMasterData))
-        return try await req.renderForm("item_form", titleKey: item == nil ? "items.new" : "items.edit", view, problem: problem)
+                            errors: req.formErrors(problem), canEdit: p.can(.editMasterData),
+                            boms: boms, bomValues: bom.values.merging(["validFrom": BOMsAPI.today(req).description]) { a, _ in a },
+                            bomErrors: req.formErrors(bom.problem), explosion: explosion, explosionErrors: req.formErrors(explosionProblem))
+        return try await req.renderForm("item_form", titleKey: item == nil ? "items.new" : "items.edit", view,
+                                        problem: problem ?? bom.problem ?? explosionProblem)
     }
 
     static func values(_ i: ItemDTO) -> [String: String] {
@@ -156,5 +183,41 @@ struct ItemPages: RouteCollection {
         var values = form.values
         values["code"] = existing.code
         return try await render(req, item: existing, values: values, problem: problem)
+    }
+}
+
+extension ItemPages {
+    struct BOMForm: Content { var validFrom: String?; var validTo: String?; var note: String?; var lines: String? }
+
+    func createBOM(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let id = try req.idParameter()
+        let item = ItemDTO(try await ItemService.get(p, id, on: req.db))
+        try p.require(.editMasterData)
+        let form = try req.content.decode(BOMForm.self)
+        let problem = try await attempt {
+            var problems: [FieldProblem] = []
+            let from = form.validFrom.flatMap(Day.init)
+            if from == nil { problems.append(FieldProblem("validFrom", "badDate")) }
+            var to: Day?
+            if let raw = form.validTo, !raw.isEmpty {
+                to = Day(raw)
+                if to == nil { problems.append(FieldProblem("validTo", "badDate")) }
+            }
+            let lines: [BOMLineInput]
+            switch BOMLineText.parse(form.lines ?? "") {
+            case .success(let parsed): lines = parsed
+            case .failure(let problem): problems += problem.fields; lines = []
+            }
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            let input = BOMInput(validFrom: from!, validTo: to, note: form.note, lines: lines)
+            let more = input.validate()
+            if !more.isEmpty { throw Problem.validation(more) }
+            _ = try await BOMService.create(p, itemID: id, input, app: req.application)
+        }
+        guard let problem else { return req.redirect(to: "/items/\(id)?ok=created") }
+        return try await render(req, item: item, values: Self.values(item), problem: nil,
+                                bom: BOMSection(values: ["validFrom": form.validFrom ?? "", "validTo": form.validTo ?? "",
+                                                         "note": form.note ?? "", "lines": form.lines ?? ""], problem: problem))
     }
 }

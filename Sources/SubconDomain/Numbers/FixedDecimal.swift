@@ -112,3 +112,26 @@ extension String {
 extension Substring {
     fileprivate func padding(toLength n: Int) -> String { String(self).padding(toLength: n) }
 }
+
+/// In JSON a decimal travels as a string ("0.0125") so no parser turns it into a binary float;
+/// whole numbers may also be plain JSON integers.
+extension FixedDecimal: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let text = try? c.decode(String.self) {
+            do { self = try FixedDecimal.parse(text) } catch {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an exact decimal with at most 4 places: \(text)")
+            }
+        } else if let whole = try? c.decode(Int64.self), whole.magnitude <= UInt64(Int64.max / FixedDecimal.unit) {
+            self = FixedDecimal(units: whole * FixedDecimal.unit)
+        } else {
+            throw DecodingError.typeMismatch(String.self, .init(codingPath: decoder.codingPath,
+                                                                debugDescription: "decimals are sent as strings, e.g. \"2.5\""))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}
