@@ -36,6 +36,14 @@ import VaporTesting
             let personalID = try personal.content.get(String.self, at: "id")
             _ = try await Outbox.deliverPending(app: t.app)
             let s2User = try await t.user("supplier2")
+            // And a price agreement of supplier2's.
+            let item = try await t.request(.POST, "/api/v1/items", token: try await t.token("admin"),
+                                           json: #"{"code":"ISO-1","name":"隔离测试件","uom":"PCS","kind":"finished"}"#)
+            let s2Org = try await t.organization(code: "SUP-BM").id!
+            let price = try await t.request(.POST, "/api/v1/price-agreements", token: try await t.token("admin"), json: """
+                {"supplierId":"\(s2Org)","itemId":"\(item.json["id"] as? String ?? "")","validFrom":"2026-01-01","unitPrice":"3"}
+                """)
+            let priceID = try #require(price.json["id"] as? String)
             let s2Notice = try await InboxItem.query(on: t.db).filter(\.$user.$id == s2User.id!).first()!
             let foreignIDs = [
                 try await t.organization(code: "SUP-BM").id!.uuidString,
@@ -44,6 +52,7 @@ import VaporTesting
                 try await t.user("admin").id!.uuidString,
                 try await Site.query(on: t.db).first()!.id!.uuidString,
                 personalID,
+                priceID,
                 s2Notice.id!.uuidString,
             ]
             let idRoutes = t.app.routes.all.filter { r in

@@ -30,7 +30,8 @@ enum AuditHistory {
         case "api_token":
             guard let token = try await APIToken.find(id, on: db) else { return false }
             return (try? await p.scope.find(User.self, token.$user.id, on: db)) != nil
-        case "item": return p.can(.viewMasterData)
+        case "item", "bom": return p.can(.viewMasterData)
+        case "price_agreement": return (try? await p.scope.find(PriceAgreementRow.self, id, on: db)) != nil
         default: return !p.isSupplier
         }
     }

@@ -22,6 +22,7 @@ enum Migrations {
         // 5. Master data
         CreateItems(),
         CreateBOMs(),
+        CreatePriceAgreements(),
     ]
 }
 
