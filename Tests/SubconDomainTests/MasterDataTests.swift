@@ -154,3 +154,14 @@ struct SupplierStatusTests {
         #expect(!always(from: "2026-01-01", to: "2026-01-30").overlaps(always(from: "2026-01-31")))
     }
 }
+
+struct DayArithmeticTests {
+    @Test func ordinalsRoundTripAcrossLeapYears() {
+        #expect(Day("1970-01-01")!.ordinal == 0)
+        #expect(Day("2026-11-25")!.adding(days: 36) == Day("2026-12-31"))
+        #expect(Day("2028-02-28")!.adding(days: 1) == Day("2028-02-29"))
+        #expect(Day("2100-02-28")!.adding(days: 1) == Day("2100-03-01"))
+        #expect(Day("2026-03-01")!.adding(days: -1) == Day("2026-02-28"))
+        for n in stride(from: -1000, to: 30000, by: 37) { #expect(Day(ordinal: n).ordinal == n) }
+    }
+}

@@ -23,6 +23,7 @@ enum Migrations {
         CreateItems(),
         CreateBOMs(),
         CreatePriceAgreements(),
+        CreateSupplierProfiles(),
     ]
 }
 

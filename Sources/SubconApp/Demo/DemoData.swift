@@ -19,6 +19,11 @@ public enum DemoData {
         .init(login: "finance", name: "财务 赵丽", roles: [.finance]),
     ]
 
+    static func daysFromNow(_ n: Int, _ now: Date) -> Day {
+        let c = Calendar(identifier: .gregorian).dateComponents(in: .gmt, from: now)
+        return Day(year: c.year!, month: c.month!, day: c.day!)!.adding(days: n)
+    }
+
     /// Seeds only an empty database, so restarting with `--demo` never duplicates anything.
     /// Returns whether it seeded.
     @discardableResult
@@ -46,6 +51,19 @@ public enum DemoData {
                 let s = Organization(kind: .supplier, code: code, name: name, now: change.now)
                 try await s.create(on: db)
                 try await change.audit("organization", s.id, "create", after: s.auditSnapshot)
+                let profile = SupplierProfile(organizationID: s.id!, status: .qualified, now: change.now)
+                profile.contactName = contact; profile.contactPhone = i == 0 ? "0512-6688 1001" : "0512-5577 2002"
+                profile.capabilities = i == 0 ? "CNC加工,钣金,焊接" : "阳极氧化,电镀,喷涂"
+                try await profile.create(on: change.db)
+                try await change.audit("supplier_profile", s.id, "create", after: profile.auditSnapshot)
+                let cert = SupplierCertificate()
+                cert.$organization.id = s.id!; cert.kind = i == 0 ? "ISO 9001:2015" : "IATF 16949:2016"
+                cert.number = i == 0 ? "CN-QMS-2023-0815" : "IATF-0451220"
+                // One certificate runs out within the reminder window, so the reminder has something to show.
+                cert.validTo = i == 0 ? "2028-06-30" : Self.daysFromNow(20, change.now).description
+                cert.createdAt = change.now
+                try await cert.create(on: change.db)
+                try await change.audit("supplier_certificate", cert.id, "create", after: cert.auditSnapshot)
                 people.append((Person(login: "supplier\(i + 1)", name: contact, roles: [.supplierAdmin]), s.id!))
             }
             for (person, orgID) in people {

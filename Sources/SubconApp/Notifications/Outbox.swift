@@ -3,6 +3,7 @@ import NIOCore
 import Fluent
 import Foundation
 import SQLKit
+import SubconDomain
 import Vapor
 
 enum Outbox {
@@ -85,6 +86,10 @@ enum Housekeeping {
             try await IdempotencyRecord.query(on: app.db).filter(\.$createdAt < now.addingTimeInterval(-86400)).delete()
             try await OutboxMessage.query(on: app.db).filter(\.$processedAt < now.addingTimeInterval(-7 * 86400)).delete()
         }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: app.subcon.settings.timeZone) ?? .gmt
+        let c = calendar.dateComponents([.year, .month, .day], from: now)
+        try await SupplierProfileService.remindExpiringCertificates(app: app, today: Day(year: c.year!, month: c.month!, day: c.day!)!)
     }
 }
 

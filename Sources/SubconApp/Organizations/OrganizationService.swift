@@ -114,6 +114,8 @@ enum OrganizationService {
             let org = Organization(kind: .supplier, code: input.code, name: input.name.trimmingCharacters(in: .whitespaces), now: change.now)
             try await org.create(on: change.db)
             try await change.audit("organization", org.id, "create", after: org.auditSnapshot)
+            // Every new supplier starts as a prospect; qualification is a separate, reasoned step.
+            try await SupplierProfile(organizationID: org.id!, status: .prospect, now: change.now).create(on: change.db)
             try await change.notify("organization.created", recipients: try await admins(on: change.db),
                                     messageKey: "notice.supplierCreated", params: ["name": org.name], link: "/admin/organizations/\(org.id!)")
             return org

@@ -12,6 +12,9 @@ struct OrganizationPages: RouteCollection {
         o.get(":id", use: show)
         o.post(":id", use: update)
         routes.post("admin", "sites", use: createSite)
+        o.post(":id", "profile", use: saveProfile)
+        o.post(":id", "status", use: changeStatus)
+        o.post(":id", "certificates", use: addCertificate)
     }
 
     struct ListView: Encodable { let rows: [OrganizationDTO]; let pager: Pager; let q: String; let canCreate: Bool }
@@ -60,19 +63,31 @@ struct OrganizationPages: RouteCollection {
         let values: [String: String]
         let errors: FormErrors
         let siteErrors: FormErrors
+        let profile: SupplierProfileDTO?
+        let canManageSupplier: Bool
+        let statusOptions: [Option]
+        let profileErrors: FormErrors
+        let profileForm: String?
     }
 
+    struct Option: Encodable { let value: String; let label: String }
+
     func render(_ req: Request, _ org: Organization, values: [String: String]? = nil, problem: Problem? = nil,
-                siteProblem: Problem? = nil) async throws -> Response {
+                siteProblem: Problem? = nil, profileProblem: Problem? = nil, profileForm: String? = nil) async throws -> Response {
         let p = try req.requirePrincipal()
+        let profile = org.organizationKind == .supplier
+            ? try await SupplierProfileService.dto(p, org.id!, today: BOMsAPI.today(req), on: req.db) : nil
         let users = try await p.scope.query(User.self, on: req.db).filter(\.$organization.$id == org.id!).sort(\.$login).all()
         let sites = org.organizationKind == .manufacturer ? try await OrganizationService.listSites(p, on: req.db) : []
         let view = DetailView(org: OrganizationDTO(org), isManufacturer: org.organizationKind == .manufacturer,
                               users: users.map(UserDTO.init), sites: sites, canEdit: p.can(.administerInstallation),
                               canManageUsers: UserAdministration.mayManage(actor: p.administrationActor, organizationID: org.id!.uuidString),
                               values: values ?? ["name": org.name, "version": String(org.version), "active": org.active ? "true" : ""],
-                              errors: req.formErrors(problem), siteErrors: req.formErrors(siteProblem))
-        return try await req.renderForm("organization", titleKey: "orgs.detail", view, problem: problem ?? siteProblem)
+                              errors: req.formErrors(problem), siteErrors: req.formErrors(siteProblem),
+                              profile: profile, canManageSupplier: p.can(.manageSuppliers),
+                              statusOptions: (profile?.allowedNext ?? []).map { Option(value: $0, label: req.t("supplier.status.\($0)")) },
+                              profileErrors: req.formErrors(profileProblem), profileForm: profileForm)
+        return try await req.renderForm("organization", titleKey: "orgs.detail", view, problem: problem ?? siteProblem ?? profileProblem)
     }
 
     func show(req: Request) async throws -> Response {
@@ -116,5 +131,68 @@ struct OrganizationPages: RouteCollection {
         }
         if problem == nil { return req.redirect(to: "/admin/organizations/\(manufacturer.id!)?ok=created") }
         return try await render(req, manufacturer, siteProblem: problem)
+    }
+}
+
+extension OrganizationPages {
+    struct ProfileForm: Content {
+        var version: String?; var contactName: String?; var contactPhone: String?; var contactEmail: String?; var address: String?
+        var capabilities: String?
+    }
+
+    func saveProfile(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let id = try req.idParameter()
+        let org = try await OrganizationService.get(p, id, on: req.db)
+        try p.require(.manageSuppliers)
+        let form = try req.content.decode(ProfileForm.self)
+        let problem = try await attempt {
+            let input = SupplierProfilePatchInput(version: form.version.flatMap(Int.init) ?? 0, contactName: form.contactName ?? "",
+                                                  contactPhone: form.contactPhone ?? "", contactEmail: form.contactEmail ?? "",
+                                                  address: form.address ?? "",
+                                                  capabilities: (form.capabilities ?? "").split(whereSeparator: { $0 == "," || $0 == "，" || $0 == "、" }).map(String.init))
+            let problems = input.validate()
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            try await SupplierProfileService.update(p, id, input, app: req.application)
+        }
+        guard let problem else { return req.redirect(to: "/admin/organizations/\(id)?ok=saved") }
+        return try await render(req, org, profileProblem: problem, profileForm: "profile")
+    }
+
+    struct StatusForm: Content { var status: String?; var reason: String? }
+
+    func changeStatus(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let id = try req.idParameter()
+        let org = try await OrganizationService.get(p, id, on: req.db)
+        try p.require(.manageSuppliers)
+        let form = try req.content.decode(StatusForm.self)
+        let problem = try await attempt {
+            let input = StatusChangeInput(status: form.status ?? "", reason: form.reason ?? "")
+            let problems = input.validate()
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            try await SupplierProfileService.changeStatus(p, id, input, app: req.application)
+        }
+        guard let problem else { return req.redirect(to: "/admin/organizations/\(id)?ok=saved") }
+        return try await render(req, org, profileProblem: problem, profileForm: "status")
+    }
+
+    struct CertificateForm: Content { var kind: String?; var number: String?; var validTo: String? }
+
+    func addCertificate(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let id = try req.idParameter()
+        let org = try await OrganizationService.get(p, id, on: req.db)
+        try p.require(.manageSuppliers)
+        let form = try req.content.decode(CertificateForm.self)
+        let problem = try await attempt {
+            guard let day = form.validTo.flatMap(Day.init) else { throw Problem.validation([FieldProblem("validTo", "badDate")]) }
+            let input = CertificateInput(kind: form.kind ?? "", number: form.number ?? "", validTo: day)
+            let problems = input.validate()
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            _ = try await SupplierProfileService.addCertificate(p, id, input, app: req.application)
+        }
+        guard let problem else { return req.redirect(to: "/admin/organizations/\(id)?ok=created") }
+        return try await render(req, org, profileProblem: problem, profileForm: "certificate")
     }
 }
