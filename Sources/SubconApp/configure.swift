@@ -86,6 +86,7 @@ func routes(_ app: Application) throws {
     try signedInAPI.register(collection: BOMsAPI())
     try signedInAPI.register(collection: PricesAPI())
     try signedInAPI.register(collection: SupplierProfileAPI())
+    try signedInAPI.register(collection: RoutingsAPI())
 
     // Pages: session cookie, CSRF token on every form.
     let pages = app.grouped(SessionAuthenticator()).grouped(CSRFProtection())

@@ -165,3 +165,17 @@ struct DayArithmeticTests {
         for n in stride(from: -1000, to: 30000, by: 37) { #expect(Day(ordinal: n).ordinal == n) }
     }
 }
+
+struct RoutingRulesTests {
+    @Test func outsourcedOperationsNeedASupplierAndCodesAreUnique() {
+        let ops = [
+            RoutingOperation(sequence: 10, code: "CNC", name: "数控加工", mode: .inHouse),
+            RoutingOperation(sequence: 20, code: "ANOD", name: "阳极氧化", mode: .outsourced, defaultSupplier: "SUP-BM"),
+            RoutingOperation(sequence: 30, code: "HT", name: "热处理", mode: .outsourced),
+            RoutingOperation(sequence: 20, code: "CNC", name: "重复", mode: .inHouse, defaultSupplier: "SUP-JG"),
+        ]
+        #expect(RoutingRules.check(ops) == [.outsourcedWithoutSupplier("HT"), .duplicateSequence(20), .duplicateCode("CNC"), .inHouseWithSupplier("CNC")])
+        #expect(RoutingRules.check(Array(ops.prefix(2))).isEmpty)
+        #expect(RoutingRules.ordered([ops[1], ops[0]]).map(\.code) == ["CNC", "ANOD"])
+    }
+}

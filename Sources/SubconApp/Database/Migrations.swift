@@ -24,6 +24,7 @@ enum Migrations {
         CreateBOMs(),
         CreatePriceAgreements(),
         CreateSupplierProfiles(),
+        CreateRoutings(),
     ]
 }
 

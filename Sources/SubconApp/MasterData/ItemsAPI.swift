@@ -55,6 +55,7 @@ struct ItemPages: RouteCollection {
         items.get(":id", use: show)
         items.post(":id", use: update)
         items.post(":id", "boms", use: createBOM)
+        items.post(":id", "routing", use: saveRouting)
     }
 
     struct Option: Encodable { let value: String; let label: String; let selected: Bool }
@@ -87,11 +88,16 @@ struct ItemPages: RouteCollection {
         let bomErrors: FormErrors
         let explosion: ExplosionDTO?
         let explosionErrors: FormErrors
+        let routing: RoutingDTO?
+        let routingText: String
+        let routingErrors: FormErrors
     }
 
     struct BOMSection {
         var values: [String: String] = [:]
         var problem: Problem?
+        var routingText: String?
+        var routingProblem: Problem?
     }
 
     func render(_ req: Request, item: ItemDTO?, values: [String: String], problem: Problem?,
@@ -100,7 +106,9 @@ struct ItemPages: RouteCollection {
         var boms: [BOMDTO] = []
         var explosion: ExplosionDTO?
         var explosionProblem: Problem?
+        var routing: RoutingDTO?
         if let item {
+            routing = try await RoutingService.get(p, itemID: item.id, on: req.db)
             boms = try await BOMService.versions(p, itemID: item.id, on: req.db)
             if req.query[String.self, at: "quantity"] != nil {
                 do {
@@ -115,9 +123,14 @@ struct ItemPages: RouteCollection {
                                 + warehouses.map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: values["defaultSiteId"] == $0.id!.uuidString) },
                             errors: req.formErrors(problem), canEdit: p.can(.editMasterData),
                             boms: boms, bomValues: bom.values.merging(["validFrom": BOMsAPI.today(req).description]) { a, _ in a },
-                            bomErrors: req.formErrors(bom.problem), explosion: explosion, explosionErrors: req.formErrors(explosionProblem))
+                            bomErrors: req.formErrors(bom.problem), explosion: explosion, explosionErrors: req.formErrors(explosionProblem),
+                            routing: routing,
+                            routingText: bom.routingText ?? (routing?.operations ?? []).map {
+                                "\($0.sequence) \($0.code) \($0.name) \($0.mode)\($0.defaultSupplierCode.map { " " + $0 } ?? "")"
+                            }.joined(separator: "\n"),
+                            routingErrors: req.formErrors(bom.routingProblem))
         return try await req.renderForm("item_form", titleKey: item == nil ? "items.new" : "items.edit", view,
-                                        problem: problem ?? bom.problem ?? explosionProblem)
+                                        problem: problem ?? bom.problem ?? bom.routingProblem ?? explosionProblem)
     }
 
     static func values(_ i: ItemDTO) -> [String: String] {
@@ -219,5 +232,39 @@ extension ItemPages {
         return try await render(req, item: item, values: Self.values(item), problem: nil,
                                 bom: BOMSection(values: ["validFrom": form.validFrom ?? "", "validTo": form.validTo ?? "",
                                                          "note": form.note ?? "", "lines": form.lines ?? ""], problem: problem))
+    }
+}
+
+extension ItemPages {
+    struct RoutingForm: Content { var version: String?; var operations: String? }
+
+    /// One operation per line: `SEQ CODE NAME in_house|outsourced [SUPPLIER-CODE]`.
+    func saveRouting(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let id = try req.idParameter()
+        let item = ItemDTO(try await ItemService.get(p, id, on: req.db))
+        try p.require(.editMasterData)
+        let form = try req.content.decode(RoutingForm.self)
+        let problem = try await attempt {
+            var ops: [RoutingOperationInput] = []
+            var problems: [FieldProblem] = []
+            for (n, raw) in (form.operations ?? "").split(whereSeparator: \.isNewline).enumerated() {
+                let parts = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map(String.init)
+                if parts.isEmpty { continue }
+                guard parts.count >= 4, let seq = Int(parts[0]) else {
+                    problems.append(FieldProblem("operations", "badLine", ["line": String(n + 1)])); continue
+                }
+                ops.append(RoutingOperationInput(sequence: seq, code: parts[1], name: parts[2], mode: parts[3],
+                                                 defaultSupplier: parts.count > 4 ? parts[4] : nil))
+            }
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            let input = RoutingInput(version: form.version.flatMap(Int.init) ?? 0, operations: ops)
+            let more = input.validate()
+            if !more.isEmpty { throw Problem.validation(more) }
+            _ = try await RoutingService.replace(p, itemID: id, input, app: req.application)
+        }
+        guard let problem else { return req.redirect(to: "/items/\(id)?ok=saved") }
+        return try await render(req, item: item, values: Self.values(item), problem: nil,
+                                bom: BOMSection(routingText: form.operations ?? "", routingProblem: problem))
     }
 }
