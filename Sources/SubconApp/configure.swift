@@ -87,6 +87,7 @@ func routes(_ app: Application) throws {
     try signedInAPI.register(collection: PricesAPI())
     try signedInAPI.register(collection: SupplierProfileAPI())
     try signedInAPI.register(collection: RoutingsAPI())
+    try signedInAPI.register(collection: ImportsAPI())
 
     // Pages: session cookie, CSRF token on every form.
     let pages = app.grouped(SessionAuthenticator()).grouped(CSRFProtection())
@@ -98,4 +99,5 @@ func routes(_ app: Application) throws {
     try signedInPages.register(collection: OrganizationPages())
     try signedInPages.register(collection: AuditPages())
     try signedInPages.register(collection: ItemPages())
+    try signedInPages.register(collection: ImportPages())
 }

@@ -18,6 +18,7 @@ struct IdempotencyMiddleware: AsyncMiddleware {
         }
         // Without a signed-in user the request fails anyway; let it do so normally.
         guard let principal = req.principal else { return try await next.respond(to: req) }
+        try await req.collectBodyForMiddleware()
         let fingerprint = Self.fingerprint(req)
         let services = req.subcon
 

@@ -30,7 +30,7 @@ enum AuditHistory {
         case "api_token":
             guard let token = try await APIToken.find(id, on: db) else { return false }
             return (try? await p.scope.find(User.self, token.$user.id, on: db)) != nil
-        case "item", "bom", "routing": return p.can(.viewMasterData)
+        case "item", "bom", "routing", "import": return p.can(.viewMasterData)
         case "supplier_profile": return (try? await p.scope.find(Organization.self, id, on: db)) != nil
         case "supplier_certificate": return (try? await p.scope.find(SupplierCertificate.self, id, on: db)) != nil
         case "price_agreement": return (try? await p.scope.find(PriceAgreementRow.self, id, on: db)) != nil

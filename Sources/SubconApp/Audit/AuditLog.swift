@@ -23,6 +23,43 @@ enum AuditLog {
         try await AuditEntry(record).create(on: db)
     }
 
+    struct Pending: Sendable {
+        let entity: String
+        let entityID: String
+        let action: String
+        let changes: [String: FieldChange]
+    }
+
+    /// Appends many rows at once (imports): one lock, one read of the chain's end, and
+    /// multi-row inserts, instead of a round trip pair per row.
+    static func appendMany(on db: any Database, postgres: Bool, actor: AuditActor, _ entries: [Pending], at: Date) async throws {
+        guard !entries.isEmpty else { return }
+        let sql = db as! any SQLDatabase
+        if postgres { try await sql.raw("SELECT pg_advisory_xact_lock(1634036065)").run() }
+        let last = try await AuditEntry.query(on: db).sort(\.$id, .descending).first()
+        var sequence = last?.id ?? 0
+        var previous = last?.hash ?? AuditChain.genesis
+        let ms = Int64((at.timeIntervalSince1970 * 1000).rounded())
+        var rows: [[any SQLExpression]] = []
+        for e in entries {
+            sequence += 1
+            let record = AuditRecord(sequence: sequence, atMilliseconds: ms, actorID: actor.id?.uuidString, actorLogin: actor.login,
+                                     entity: e.entity, entityID: e.entityID, action: e.action,
+                                     changesJSON: FieldChanges.canonicalJSON(e.changes), previousHash: previous)
+            let hash = record.hash
+            rows.append([SQLBind(record.sequence), SQLBind(record.atMilliseconds), actor.id.map { SQLBind($0) } ?? SQLLiteral.null,
+                         SQLBind(record.actorLogin), SQLBind(record.entity), SQLBind(record.entityID), SQLBind(record.action),
+                         SQLBind(record.changesJSON), SQLBind(record.previousHash), SQLBind(hash)])
+            previous = hash
+        }
+        for start in stride(from: 0, to: rows.count, by: 500) {
+            var b = sql.insert(into: AuditEntry.schema)
+                .columns(["seq", "at_ms", "actor_id", "actor_login", "entity", "entity_id", "action", "changes", "prev_hash", "hash"])
+            for row in rows[start..<min(start + 500, rows.count)] { b = b.values(row) }
+            try await b.run()
+        }
+    }
+
     struct Verification: Sendable {
         let checked: Int
         let failure: AuditChain.Break?

@@ -74,7 +74,11 @@ struct RequireSignIn: AsyncMiddleware {
 struct CSRFProtection: AsyncMiddleware {
     func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if ![.GET, .HEAD, .OPTIONS].contains(req.method) {
-            let sent = req.headers.first(name: "X-CSRF-Token") ?? (try? req.content.get(String.self, at: "_csrf"))
+            var sent = req.headers.first(name: "X-CSRF-Token")
+            if sent == nil {
+                try await req.collectBodyForMiddleware()
+                sent = try? req.content.get(String.self, at: "_csrf")
+            }
             let expected = req.principal?.csrfToken ?? req.cookies[SessionCookie.preCSRF]?.string
             guard let sent, let expected, !expected.isEmpty, Secrets.equal(sent, expected) else {
                 throw Problem(.forbidden, "csrf")
@@ -92,5 +96,21 @@ extension Request {
     var signedInUser: User? {
         get { storage[SignedInUserKey.self] }
         set { storage[SignedInUserKey.self] = newValue }
+    }
+}
+
+extension Request {
+    /// The largest body any route accepts (imports).
+    static let maxBodyBytes = 20 * 1024 * 1024
+
+    /// Middleware runs before a route collects its body; one that must read the body (CSRF field,
+    /// idempotency fingerprint) collects it here first. Routes still apply their own, smaller
+    /// limits when they decode (`decodeStrict` refuses JSON over 1 MB).
+    func collectBodyForMiddleware() async throws {
+        if body.data == nil {
+            do { _ = try await body.collect(max: Self.maxBodyBytes).get() } catch {
+                throw Problem(.payloadTooLarge, "too-large")
+            }
+        }
     }
 }

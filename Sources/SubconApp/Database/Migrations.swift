@@ -25,6 +25,7 @@ enum Migrations {
         CreatePriceAgreements(),
         CreateSupplierProfiles(),
         CreateRoutings(),
+        CreateImportBatches(),
     ]
 }
 

@@ -48,6 +48,7 @@ extension Request {
             item("/", "nav.home")
             item("/inbox", "nav.inbox")
             if p.can(.viewMasterData) { item("/items", "nav.items") }
+            if p.can(.editMasterData) { item("/imports", "nav.imports") }
             if !p.isSupplier && p.can(.viewDirectory) { item("/admin/organizations", "nav.organizations") }
             if p.can(.administerInstallation) || p.can(.manageOwnOrganizationUsers) { item("/admin/users", "nav.users") }
             if p.can(.verifyAuditChain) { item("/admin/audit", "nav.audit") }

@@ -1,0 +1,234 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+/// An uploaded file, parsed and checked, waiting for the user to confirm. Nothing in master data
+/// changes until `commit`, and then everything in it changes in one transaction or nothing does.
+final class ImportBatch: Model, @unchecked Sendable {
+    static let schema = "import_batches"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "kind") var kind: String
+    @Field(key: "filename") var filename: String
+    /// previewed → committed, or discarded.
+    @Field(key: "status") var status: String
+    /// The table as read from the file (JSON), so the commit applies exactly what was previewed.
+    @Field(key: "payload") var payload: String
+    @Field(key: "problem_count") var problemCount: Int
+    @Field(key: "row_count") var rowCount: Int
+    @Field(key: "created_by") var createdBy: UUID
+    @Field(key: "created_at") var createdAt: Date
+    @OptionalField(key: "committed_at") var committedAt: Date?
+
+    init() {}
+}
+
+struct CreateImportBatches: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("import_batches")
+            .id()
+            .field("kind", .string, .required)
+            .field("filename", .string, .required)
+            .field("status", .string, .required)
+            .field("payload", .string, .required)
+            .field("problem_count", .int, .required)
+            .field("row_count", .int, .required)
+            .field("created_by", .uuid, .required)
+            .field("created_at", .datetime, .required)
+            .field("committed_at", .datetime)
+            .create()
+    }
+    func revert(on db: any Database) async throws { try await db.schema("import_batches").delete() }
+}
+
+enum ImportKind: String, Codable, Sendable, CaseIterable {
+    case items
+}
+
+struct ImportPreviewDTO: Content {
+    struct ProblemDTO: Content { let row: Int; let column: String?; let code: String; let message: String }
+    struct RowDTO: Content { let row: Int; let cells: [String]; let action: String }
+    let id: UUID
+    let kind: String
+    let filename: String
+    let status: String
+    let rows: Int
+    let creates: Int
+    let updates: Int
+    let problems: [ProblemDTO]
+    let headers: [String]
+    /// The first rows, as they will be applied.
+    let sample: [RowDTO]
+}
+
+private struct StoredTable: Codable { let headers: [String]; let rows: [[String]] }
+
+enum ImportService {
+    static let maxBytes = 20 * 1024 * 1024
+
+    /// Reads and checks a file; stores it as a batch to preview. Problems do not fail the request:
+    /// the preview shows every one of them, row by row.
+    static func upload(_ p: Principal, kind: ImportKind, filename: String, data: Data, app: Application) async throws -> ImportPreviewDTO {
+        try p.require(.editMasterData)
+        guard data.count <= maxBytes else { throw Problem(.payloadTooLarge, "too-large") }
+        let table: ImportTable
+        do {
+            table = try TabularFile.read(data, filename: filename)
+        } catch {
+            let code: String = switch error {
+            case .empty: "fileEmpty"
+            case .unreadable: "fileUnreadable"
+            case .tooManyRows: "fileTooManyRows"
+            }
+            throw Problem.validation([FieldProblem("file", code, ["max": String(TabularFile.maxRows)])])
+        }
+        let payload = String(decoding: try JSONEncoder().encode(StoredTable(headers: table.headers, rows: table.rows)), as: UTF8.self)
+        let check = try await validate(kind, table, on: app.db)
+        let batch = ImportBatch()
+        batch.kind = kind.rawValue; batch.filename = String(filename.prefix(200)); batch.status = "previewed"; batch.payload = payload
+        batch.problemCount = check.problems.count; batch.rowCount = table.rows.count; batch.createdBy = p.userID
+        try await app.write(as: p.auditActor) { change in
+            batch.createdAt = change.now
+            try await batch.create(on: change.db)
+            try await change.audit("import", batch.id, "create", after: ["kind": kind.rawValue, "filename": batch.filename,
+                                                                        "rows": String(table.rows.count), "problems": String(check.problems.count)])
+        }
+        return dto(batch, table: table, check: check, catalog: app.subcon.catalog, locale: p.preferredLocale ?? .fallback)
+    }
+
+    struct Check: Sendable {
+        let items: [ItemImport.Record]
+        let existing: Set<String>
+        let problems: [ImportProblem]
+    }
+
+    static func validate(_ kind: ImportKind, _ table: ImportTable, on db: any Database) async throws -> Check {
+        switch kind {
+        case .items:
+            let warehouses = Set(try await Site.query(on: db).filter(\.$kind == SiteKind.warehouse.rawValue).all(\.$code))
+            let (records, problems) = ItemImport.validate(table, warehouses: warehouses)
+            let existing = try await existingCodes(records.map(\.code), on: db)
+            return Check(items: records, existing: existing, problems: problems)
+        }
+    }
+
+    static func existingCodes(_ codes: [String], on db: any Database) async throws -> Set<String> {
+        var found = Set<String>()
+        for start in stride(from: 0, to: codes.count, by: 500) {
+            let chunk = Array(codes[start..<min(start + 500, codes.count)])
+            found.formUnion(try await Item.query(on: db).filter(\.$code ~~ chunk).all(\.$code))
+        }
+        return found
+    }
+
+    static func dto(_ b: ImportBatch, table: ImportTable, check: Check, catalog: Catalog, locale: AppLocale) -> ImportPreviewDTO {
+        let updates = check.items.filter { check.existing.contains($0.code) }.count
+        return ImportPreviewDTO(
+            id: b.id!, kind: b.kind, filename: b.filename, status: b.status, rows: table.rows.count,
+            creates: check.items.count - updates, updates: updates,
+            problems: check.problems.prefix(1000).map {
+                .init(row: $0.row, column: $0.column, code: $0.code, message: catalog.text("error.\($0.code)", locale, $0.params))
+            },
+            headers: table.headers,
+            sample: table.rows.prefix(20).enumerated().map { i, cells in
+                let code = check.items.first { $0.row == ImportTable.sheetRow(i) }?.code
+                return .init(row: ImportTable.sheetRow(i), cells: cells,
+                             action: code == nil ? "error" : (check.existing.contains(code!) ? "update" : "create"))
+            })
+    }
+
+    static func load(_ p: Principal, _ id: UUID, on db: any Database) async throws -> (ImportBatch, ImportTable) {
+        try p.require(.editMasterData)
+        guard let b = try await ImportBatch.find(id, on: db), b.createdBy == p.userID || p.can(.administerInstallation) else {
+            throw Problem.notFound
+        }
+        let stored = try JSONDecoder().decode(StoredTable.self, from: Data(b.payload.utf8))
+        return (b, ImportTable(headers: stored.headers, rows: stored.rows))
+    }
+
+    static func preview(_ p: Principal, _ id: UUID, app: Application) async throws -> ImportPreviewDTO {
+        let (b, table) = try await load(p, id, on: app.db)
+        let check = try await validate(ImportKind(rawValue: b.kind) ?? .items, table, on: app.db)
+        return dto(b, table: table, check: check, catalog: app.subcon.catalog, locale: p.preferredLocale ?? .fallback)
+    }
+
+    struct CommitResult: Content { let id: UUID; let created: Int; let updated: Int }
+
+    /// Applies a previewed batch in one transaction: every row, or (on any problem) none.
+    static func commit(_ p: Principal, _ id: UUID, app: Application) async throws -> CommitResult {
+        let (batch, table) = try await load(p, id, on: app.db)
+        guard batch.status == "previewed" else { throw Problem.conflict("problem.import.notPending") }
+        let kind = ImportKind(rawValue: batch.kind) ?? .items
+        return try await app.write(as: p.auditActor) { change in
+            // Checked again inside the transaction: the data may have moved since the preview.
+            let check = try await validate(kind, table, on: change.db)
+            guard check.problems.isEmpty else { throw Problem.conflict("problem.import.hasProblems", ["count": String(check.problems.count)]) }
+            let claimed = try await (change.db as! any SQLDatabase).update(ImportBatch.schema)
+                .set("status", to: "committed").set("committed_at", to: change.now)
+                .where("id", .equal, id).where("status", .equal, "previewed").returning("id").all()
+            guard !claimed.isEmpty else { throw Problem.conflict("problem.import.notPending") }
+            let (created, updated) = try await applyItems(check.items, existing: check.existing, in: change)
+            try await change.audit("import", id, "commit", before: ["status": "previewed"],
+                                   after: ["status": "committed", "created": String(created), "updated": String(updated)])
+            return CommitResult(id: id, created: created, updated: updated)
+        }
+    }
+
+    private static func applyItems(_ records: [ItemImport.Record], existing: Set<String>, in change: Change) async throws -> (Int, Int) {
+        let sql = change.db as! any SQLDatabase
+        let warehouses = Dictionary(uniqueKeysWithValues: try await Site.query(on: change.db)
+            .filter(\.$kind == SiteKind.warehouse.rawValue).all().map { ($0.code, $0.id!) })
+        var audit: [AuditLog.Pending] = []
+        var inserts: [[any SQLExpression]] = []
+        var updated = 0
+        var current: [String: Item] = [:]
+        let updateCodes = records.map(\.code).filter(existing.contains)
+        for start in stride(from: 0, to: updateCodes.count, by: 500) {
+            for item in try await Item.query(on: change.db).filter(\.$code ~~ Array(updateCodes[start..<min(start + 500, updateCodes.count)])).all() {
+                current[item.code] = item
+            }
+        }
+        for r in records {
+            let siteID = r.warehouse.flatMap { warehouses[$0] }
+            if let item = current[r.code] {
+                let before = item.auditSnapshot
+                item.name = r.name; item.specification = r.specification; item.uom = r.uom; item.kind = r.kind.rawValue
+                item.defaultSiteID = siteID
+                let changes = FieldChanges.between(before, item.auditSnapshot)
+                if changes.isEmpty { continue }
+                try await sql.update(Item.schema).set("name", to: item.name).set("specification", to: item.specification)
+                    .set("uom", to: item.uom).set("kind", to: item.kind).set("default_site_id", to: siteID)
+                    .set("updated_at", to: change.now)
+                    .set(SQLIdentifier("version"), to: SQLBinaryExpression(SQLIdentifier("version"), .add, SQLLiteral.numeric("1")))
+                    .where("id", .equal, item.id!).run()
+                audit.append(.init(entity: "item", entityID: item.id!.uuidString, action: "update", changes: changes))
+                updated += 1
+            } else {
+                let id = UUID()
+                let item = Item(code: r.code, name: r.name, specification: r.specification, uom: r.uom, kind: r.kind, defaultSiteID: siteID, now: change.now)
+                inserts.append([SQLBind(id), SQLBind(r.code), SQLBind(r.name), SQLBind(r.specification), SQLBind(r.uom), SQLBind(r.kind.rawValue),
+                                siteID.map { SQLBind($0) } ?? SQLLiteral.null, SQLBind(true), SQLBind(1), SQLBind(change.now), SQLBind(change.now)])
+                audit.append(.init(entity: "item", entityID: id.uuidString, action: "create", changes: FieldChanges.between([:], item.auditSnapshot)))
+            }
+        }
+        for start in stride(from: 0, to: inserts.count, by: 400) {
+            var b = sql.insert(into: Item.schema).columns(["id", "code", "name", "specification", "uom", "kind", "default_site_id",
+                                                           "active", "version", "created_at", "updated_at"])
+            for row in inserts[start..<min(start + 400, inserts.count)] { b = b.values(row) }
+            try await b.run()
+        }
+        try await AuditLog.appendMany(on: change.db, postgres: change.postgres, actor: change.actor, audit, at: change.now)
+        return (inserts.count, updated)
+    }
+}
+
+extension TabularFile {
+    /// CSV for now; a ZIP container (an .xlsx workbook) is recognised and refused with a clear
+    /// message until workbook reading lands.
+    static func read(_ data: Data, filename: String) throws(Failure) -> ImportTable {
+        if data.starts(with: [0x50, 0x4B, 0x03, 0x04]) { throw .unreadable }
+        return try readCSV(data)
+    }
+}

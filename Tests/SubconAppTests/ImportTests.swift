@@ -1,0 +1,99 @@
+import Fluent
+import Foundation
+import NIOCore
+import Testing
+import VaporTesting
+@testable import SubconApp
+
+@Suite struct ImportTests {
+    func upload(_ t: TestApp, _ token: String, _ bytes: Data) async throws -> TestingHTTPResponse {
+        var headers = HTTPHeaders()
+        headers.bearerAuthorization = .init(token: token)
+        headers.replaceOrAdd(name: .contentType, value: "text/csv")
+        return try await t.app.testing().sendRequest(.POST, "/api/v1/imports/items?filename=items.csv", headers: headers,
+                                                     body: ByteBuffer(data: bytes))
+    }
+
+    @Test func gbkFilePreviewsThenCommitsAllRows() async throws {
+        try await TestApp.run { t in
+            let planner = try await t.token("planner")
+            _ = try await t.request(.POST, "/api/v1/items", token: planner, json: #"{"code":"RM-ADC12","name":"旧名称","uom":"kg","kind":"raw_material"}"#)
+            let csv = "物料编码,物料名称,规格型号,单位,类型,默认仓库\r\nRM-ADC12,铝合金锭 ADC12,GB/T 15115,kg,原材料,WH-P1\r\nFG-1,散热器壳体,,件,成品,\r\nSF-1,壳体毛坯,,件,半成品,\r\n"
+            let preview = try await upload(t, planner, csv.data(using: TabularFile.gb18030)!)
+            #expect(preview.status == .created, "\(preview.body.string)")
+            #expect(preview.json["creates"] as? Int == 2)
+            #expect(preview.json["updates"] as? Int == 1)
+            #expect((preview.json["problems"] as? [Any])?.isEmpty == true)
+            // Nothing is written before the commit.
+            #expect(try await Item.query(on: t.db).count() == 1)
+            let id = preview.json["id"] as? String ?? ""
+            let commit = try await t.request(.POST, "/api/v1/imports/\(id)/commit", token: planner)
+            #expect(commit.status == .ok, "\(commit.body.string)")
+            #expect(commit.json["created"] as? Int == 2)
+            #expect(commit.json["updated"] as? Int == 1)
+            #expect(try await Item.query(on: t.db).count() == 3)
+            #expect(try await Item.query(on: t.db).filter(\.$code == "RM-ADC12").first()?.name == "铝合金锭 ADC12")
+            #expect(try await t.request(.POST, "/api/v1/imports/\(id)/commit", token: planner).status == .conflict)
+            #expect(try await AuditVerification.run(app: t.app).ok)
+            let history = try await t.request(.GET, "/api/v1/audit?entity=item&per=100", token: planner)
+            #expect(history.json["total"] as? Int == 4)
+        }
+    }
+
+    @Test func aFileWithProblemsWritesNothing() async throws {
+        try await TestApp.run { t in
+            let planner = try await t.token("planner")
+            let csv = "code,name,uom,kind\nA-1,Plate,pcs,raw_material\nB 2,,pcs,gadget\nA-1,Again,pcs,finished\n"
+            let preview = try await upload(t, planner, Data(csv.utf8))
+            let problems = preview.json["problems"] as? [[String: Any]] ?? []
+            #expect(Set(problems.compactMap { $0["row"] as? Int }) == [3, 4])
+            #expect(problems.contains { ($0["message"] as? String)?.contains("第 2 行") == true })
+            let id = preview.json["id"] as? String ?? ""
+            let commit = try await t.request(.POST, "/api/v1/imports/\(id)/commit", token: planner)
+            #expect(commit.status == .conflict)
+            #expect(try await Item.query(on: t.db).count() == 0)
+        }
+    }
+
+    @Test func unreadableFilesAndStrangersAreRefused() async throws {
+        try await TestApp.run { t in
+            let planner = try await t.token("planner")
+            let zip = try await upload(t, planner, Data([0x50, 0x4B, 0x03, 0x04, 0x00]))
+            #expect(zip.status == .unprocessableEntity)
+            let truncated = try await upload(t, planner, Data("code,name,uom,kind\nA,\"Plate".utf8))
+            #expect(truncated.status == .unprocessableEntity)
+            let supplier = try await t.token("supplier1")
+            #expect(try await upload(t, supplier, Data("code\n".utf8)).status == .forbidden)
+            let preview = try await upload(t, planner, Data("code,name,uom,kind\nA,B,C,finished\n".utf8))
+            let id = preview.json["id"] as? String ?? ""
+            // Another planner-level user cannot commit someone else's batch.
+            #expect(try await t.request(.POST, "/api/v1/imports/\(id)/commit", token: try await t.token("purchaser")).status == .notFound)
+        }
+    }
+
+    @Test func uploadFromThePage() async throws {
+        try await TestApp.run { t in
+            var b = try await t.signIn("planner")
+            let csrf = try await t.csrf(&b)
+            let boundary = "----subcon-test"
+            let csv = "编码,名称,单位,类型\nFG-9,支架,件,成品\n"
+            var body = ""
+            for (name, value) in [("_csrf", csrf), ("kind", "items")] {
+                body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n"
+            }
+            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"物料.csv\"\r\nContent-Type: text/csv\r\n\r\n\(csv)\r\n--\(boundary)--\r\n"
+            var headers = HTTPHeaders()
+            headers.replaceOrAdd(name: .cookie, value: b.cookieHeader)
+            headers.replaceOrAdd(name: .contentType, value: "multipart/form-data; boundary=\(boundary)")
+            let r = try await t.app.testing().sendRequest(.POST, "/imports", headers: headers, body: ByteBuffer(string: body))
+            #expect(r.status == .seeOther, "\(r.body.string)")
+            let location = r.headers.first(name: .location) ?? ""
+            let preview = try await t.page(.GET, location, browser: &b)
+            #expect(preview.body.string.contains("FG-9"))
+            #expect(preview.body.string.contains("确认导入"))
+            let commit = try await t.page(.POST, location + "/commit", browser: &b, form: ["_csrf": csrf])
+            #expect(commit.status == .seeOther)
+            #expect(try await Item.query(on: t.db).filter(\.$code == "FG-9").count() == 1)
+        }
+    }
+}
