@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Import benchmark: generates an item CSV (50,000 rows by default, GB18030-encoded like Chinese
+# Excel saves it), uploads it to a release server over HTTP, commits it, and times both steps.
+#   bench/import.sh            ROWS=100000 bench/import.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${ROWS:-50000}
+PORT=${PORT:-8124}
+swift build -c release --product subcon >/dev/null
+BIN="$(swift build -c release --show-bin-path)/subcon"
+export DATA_DIR=${DATA_DIR:-$(mktemp -d /tmp/subcon-import.XXXXXX)} LOG_LEVEL=warning
+"$BIN" seed-demo >/dev/null
+"$BIN" serve --port "$PORT" >/tmp/subcon-import-server.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+CSV=$(mktemp /tmp/items.XXXXXX.csv)
+python3 - "$ROWS" "$CSV" <<'PY'
+import sys
+rows, path = int(sys.argv[1]), sys.argv[2]
+kinds = ["原材料", "半成品", "成品", "服务/工序"]
+with open(path, "w", encoding="gb18030", newline="") as f:
+    f.write("物料编码,物料名称,规格型号,单位,类型,默认仓库\r\n")
+    for i in range(rows):
+        f.write(f"BM-{i:06d},压测物料 {i} 号,规格 {i % 97}×{i % 13},件,{kinds[i % 4]},{'WH-P1' if i % 2 else 'WH-P2'}\r\n")
+PY
+TOKEN=$(curl -sf -XPOST "http://127.0.0.1:$PORT/api/v1/auth/token" -H 'Content-Type: application/json' \
+  -d '{"login":"planner","password":"demo"}' | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])')
+t0=$(date +%s.%N)
+ID=$(curl -sf -XPOST "http://127.0.0.1:$PORT/api/v1/imports/items?filename=bench.csv" -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: text/csv' --data-binary @"$CSV" | python3 -c 'import json,sys;d=json.load(sys.stdin);print(d["id"]);sys.stderr.write("preview: %d rows, %d problems\n" % (d["rows"], len(d["problems"])))')
+t1=$(date +%s.%N)
+curl -sf -XPOST "http://127.0.0.1:$PORT/api/v1/imports/$ID/commit" -H "Authorization: Bearer $TOKEN" >/dev/null
+t2=$(date +%s.%N)
+echo "rows=$ROWS file=$(du -h "$CSV" | cut -f1) upload+check=$(echo "$t1 - $t0" | bc) s commit=$(echo "$t2 - $t1" | bc) s total=$(echo "$t2 - $t0" | bc) s"
+"$BIN" audit verify
