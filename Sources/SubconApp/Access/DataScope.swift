@@ -30,6 +30,9 @@ public struct DataScope: Sendable {
         return found
     }
 
+    /// Whether rows owned by this organization are visible (for reads keyed by an organization id).
+    func includes(organizationID: UUID) -> Bool { supplierID == nil || supplierID == organizationID }
+
     /// For list reads through `ListQuery`.
     func restrict(_ query: inout ListQuery, column: String) {
         if let supplierID { query.equal(column, supplierID) }

@@ -196,7 +196,7 @@ enum PriceService {
 
     static func inForce(_ p: Principal, supplierID: UUID, itemID: UUID, operation: String?, on day: Day, quantity: FixedDecimal,
                         db: any Database) async throws -> PriceBook.Quote? {
-        guard p.scope.supplierID == nil || p.scope.supplierID == supplierID else { throw Problem.notFound }
+        guard p.scope.includes(organizationID: supplierID) else { throw Problem.notFound }
         guard let item = try await Item.find(itemID, on: db) else { throw Problem.notFound }
         let agreements = try await siblings(supplierID: supplierID, itemID: itemID, itemCode: item.code, on: db)
         return PriceBook.priceInForce(supplier: supplierID.uuidString, item: item.code, operation: operation, on: day,
