@@ -125,11 +125,14 @@ enum ImportService {
 
     static func dto(_ b: ImportBatch, table: ImportTable, check: Check, catalog: Catalog, locale: AppLocale) -> ImportPreviewDTO {
         let updates = check.items.filter { check.existing.contains($0.code) }.count
+        // Problems name the column as the file's own header says it, so people find it in their sheet.
+        let (at, _) = ImportColumn.locate(ItemImport.columns, in: table.headers)
+        let header = { (key: String?) -> String? in key.map { k in at[k].map { table.headers[$0] } ?? k } }
         return ImportPreviewDTO(
             id: b.id!, kind: b.kind, filename: b.filename, status: b.status, rows: table.rows.count,
             creates: check.items.count - updates, updates: updates,
             problems: check.problems.prefix(1000).map {
-                .init(row: $0.row, column: $0.column, code: $0.code, message: catalog.text("error.\($0.code)", locale, $0.params))
+                .init(row: $0.row, column: header($0.column), code: $0.code, message: catalog.text("error.\($0.code)", locale, $0.params))
             },
             headers: table.headers,
             sample: table.rows.prefix(20).enumerated().map { i, cells in
