@@ -88,6 +88,7 @@ func routes(_ app: Application) throws {
     try signedInAPI.register(collection: SupplierProfileAPI())
     try signedInAPI.register(collection: RoutingsAPI())
     try signedInAPI.register(collection: ImportsAPI())
+    try signedInAPI.register(collection: ExportsAPI())
 
     // Pages: session cookie, CSRF token on every form.
     let pages = app.grouped(SessionAuthenticator()).grouped(CSRFProtection())

@@ -4,6 +4,7 @@ import NIOCore
 import Testing
 import VaporTesting
 @testable import SubconApp
+import SubconDomain
 
 @Suite struct ImportTests {
     func upload(_ t: TestApp, _ token: String, _ bytes: Data) async throws -> TestingHTTPResponse {
@@ -94,6 +95,43 @@ import VaporTesting
             let commit = try await t.page(.POST, location + "/commit", browser: &b, form: ["_csrf": csrf])
             #expect(commit.status == .seeOther)
             #expect(try await Item.query(on: t.db).filter(\.$code == "FG-9").count() == 1)
+        }
+    }
+}
+
+@Suite struct ExportTests {
+    @Test func exportThenImportGivesIdenticalItems() async throws {
+        try await TestApp.run { t in
+            let planner = try await t.token("planner")
+            let csv = "物料编码,物料名称,规格型号,单位,类型,默认仓库\nRM-1,\"铝板, 6061\",\"3mm \"\"T6\"\"\",张,原材料,WH-P1\nFG-2,壳体,,件,成品,\n"
+            let up = try await ImportTests().upload(t, planner, Data(csv.utf8))
+            _ = try await t.request(.POST, "/api/v1/imports/\(up.json["id"] as? String ?? "")/commit", token: planner)
+            struct Snapshot: Equatable { let code, name, spec, uom, kind: String; let site: UUID? }
+            func snapshot() async throws -> [Snapshot] {
+                try await Item.query(on: t.db).sort(\.$code).all().map { Snapshot(code: $0.code, name: $0.name, spec: $0.specification, uom: $0.uom, kind: $0.kind, site: $0.defaultSiteID) }
+            }
+            let before = try await snapshot()
+            #expect(before.count == 2)
+            for (encoding, lang) in [("utf8", "en"), ("gb18030", "zh-TW"), ("utf8", "zh-CN")] {
+                let export = try await t.request(.GET, "/api/v1/exports/items?encoding=\(encoding)", token: planner, headers: [("Accept-Language", lang)])
+                #expect(export.status == .ok)
+                let bytes = Data(export.body.readableBytesView)
+                let again = try await ImportTests().upload(t, planner, bytes)
+                #expect((again.json["problems"] as? [Any])?.isEmpty == true, "\(encoding) \(lang): \(again.body.string)")
+                #expect(again.json["updates"] as? Int == 2)
+                let commit = try await t.request(.POST, "/api/v1/imports/\(again.json["id"] as? String ?? "")/commit", token: planner)
+                #expect(commit.json["created"] as? Int == 0)
+                #expect(try await snapshot() == before)
+            }
+        }
+    }
+
+    @Test func templateHeadersAreRecognisedInEveryLanguage() async throws {
+        let catalog = try Catalog(directory: packageRoot + "/Resources/Locales")
+        for locale in AppLocale.allCases {
+            let headers = ExportService.headers(ItemImport.columns, kind: "items", catalog: catalog, locale: locale)
+            let (found, missing) = ImportColumn.locate(ItemImport.columns, in: headers)
+            #expect(missing.isEmpty && found.count == ItemImport.columns.count, "\(locale): \(headers)")
         }
     }
 }

@@ -39,6 +39,7 @@ struct ImportPages: RouteCollection {
         routes.on(.POST, "imports", body: .collect(maxSize: "20mb"), use: upload)
         routes.get("imports", ":id", use: show)
         routes.post("imports", ":id", "commit", use: commit)
+        routes.get("exports", "items.csv") { req in try await ExportsAPI.itemsCSV(req) }
     }
 
     struct Recent: Encodable { let id: UUID; let kind: String; let filename: String; let status: String; let rows: Int; let problems: Int; let createdAt: Date }
