@@ -112,8 +112,9 @@ import SubconDomain
             }
             let before = try await snapshot()
             #expect(before.count == 2)
-            for (encoding, lang) in [("utf8", "en"), ("gb18030", "zh-TW"), ("utf8", "zh-CN")] {
-                let export = try await t.request(.GET, "/api/v1/exports/items?encoding=\(encoding)", token: planner, headers: [("Accept-Language", lang)])
+            for (query, lang) in [("encoding=utf8", "en"), ("encoding=gb18030", "zh-TW"), ("format=xlsx", "zh-CN")] {
+                let encoding = query
+                let export = try await t.request(.GET, "/api/v1/exports/items?\(query)", token: planner, headers: [("Accept-Language", lang)])
                 #expect(export.status == .ok)
                 let bytes = Data(export.body.readableBytesView)
                 let again = try await ImportTests().upload(t, planner, bytes)

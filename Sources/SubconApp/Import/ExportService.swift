@@ -57,7 +57,7 @@ struct ExportsAPI: RouteCollection {
         routes.get("exports", "items", use: items)
     }
 
-    /// `?encoding=utf8|gb18030&template=true`
+    /// `?format=csv|xlsx&encoding=utf8|gb18030&template=true`
     func items(req: Request) async throws -> Response {
         try await Self.itemsCSV(req)
     }
@@ -70,11 +70,17 @@ struct ExportsAPI: RouteCollection {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("encoding", "invalidValue")])
         }
         let template = try req.boolQuery("template") ?? false
+        let format = req.query[String.self, at: "format"] ?? "csv"
+        guard ["csv", "xlsx"].contains(format) else {
+            throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("format", "invalidValue")])
+        }
         let rows = try await ExportService.items(template: template, catalog: req.subcon.catalog, locale: req.locale, on: req.db)
-        let data = try ExportService.csv(rows, encoding: encoding)
-        let name = template ? "items-template.csv" : "items.csv"
+        let data = format == "xlsx" ? try XLSX.write(rows, sheetName: "items") : try ExportService.csv(rows, encoding: encoding)
+        let name = (template ? "items-template." : "items.") + format
         var headers = HTTPHeaders()
-        headers.replaceOrAdd(name: .contentType, value: "text/csv; charset=\(encoding == .utf8 ? "utf-8" : "gb18030")")
+        headers.replaceOrAdd(name: .contentType, value: format == "xlsx"
+            ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            : "text/csv; charset=\(encoding == .utf8 ? "utf-8" : "gb18030")")
         headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"\(name)\"")
         return Response(status: .ok, headers: headers, body: .init(data: data))
     }

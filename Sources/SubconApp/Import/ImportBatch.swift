@@ -228,10 +228,9 @@ enum ImportService {
 }
 
 extension TabularFile {
-    /// CSV for now; a ZIP container (an .xlsx workbook) is recognised and refused with a clear
-    /// message until workbook reading lands.
+    /// An Excel workbook (a ZIP container) or CSV, told apart by content, not by file name.
     static func read(_ data: Data, filename: String) throws(Failure) -> ImportTable {
-        if data.starts(with: [0x50, 0x4B, 0x03, 0x04]) { throw .unreadable }
+        if data.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return try XLSX.read(data) }
         return try readCSV(data)
     }
 }

@@ -40,6 +40,10 @@ struct ImportPages: RouteCollection {
         routes.get("imports", ":id", use: show)
         routes.post("imports", ":id", "commit", use: commit)
         routes.get("exports", "items.csv") { req in try await ExportsAPI.itemsCSV(req) }
+        routes.get("exports", "items.xlsx") { req in
+            req.url.query = (req.url.query.map { $0 + "&" } ?? "") + "format=xlsx"
+            return try await ExportsAPI.itemsCSV(req)
+        }
     }
 
     struct Recent: Encodable { let id: UUID; let kind: String; let filename: String; let status: String; let rows: Int; let problems: Int; let createdAt: Date }

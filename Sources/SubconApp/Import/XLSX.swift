@@ -1,0 +1,253 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import SubconDomain
+import ZIPFoundation
+
+/// The small part of Office Open XML spreadsheets that imports and exports need: the first
+/// worksheet as text cells. Reading guards against truncated files and zip bombs; writing uses
+/// inline strings, so every cell round-trips as the exact text it was.
+enum XLSX {
+    /// No single part may unpack larger than this.
+    static let maxPartBytes: Int64 = 200 * 1024 * 1024
+
+    static func read(_ data: Data) throws(TabularFile.Failure) -> ImportTable {
+        do {
+            let archive = try Archive(data: data, accessMode: .read)
+            let sheetPath = try firstSheetPath(archive)
+            let shared = try archive["xl/sharedStrings.xml"].map { try SharedStrings.parse(try extract($0, from: archive)) } ?? []
+            guard let sheetEntry = archive[sheetPath] else { throw TabularFile.Failure.unreadable }
+            let cells = try SheetCells.parse(try extract(sheetEntry, from: archive), shared: shared)
+            guard let header = cells.first else { throw TabularFile.Failure.empty }
+            let rows = Array(cells.dropFirst())
+            if rows.count > TabularFile.maxRows { throw TabularFile.Failure.tooManyRows(TabularFile.maxRows) }
+            return ImportTable(headers: header, rows: rows)
+        } catch let failure as TabularFile.Failure {
+            throw failure
+        } catch {
+            throw .unreadable
+        }
+    }
+
+    private static func extract(_ entry: Entry, from archive: Archive) throws -> Data {
+        guard entry.uncompressedSize <= maxPartBytes else { throw TabularFile.Failure.unreadable }
+        var out = Data()
+        _ = try archive.extract(entry) { chunk in
+            out.append(chunk)
+            if out.count > maxPartBytes { throw TabularFile.Failure.unreadable }
+        }
+        return out
+    }
+
+    /// The workbook's first sheet, found through workbook.xml and its relationships.
+    private static func firstSheetPath(_ archive: Archive) throws -> String {
+        if let wb = archive["xl/workbook.xml"], let rels = archive["xl/_rels/workbook.xml.rels"] {
+            let ids = try Attributes.collect(try extract(wb, from: archive), element: "sheet", attribute: "r:id")
+            let targets = try Attributes.pairs(try extract(rels, from: archive), element: "Relationship", key: "Id", value: "Target")
+            if let first = ids.first, var target = targets[first] {
+                if target.hasPrefix("/") { target.removeFirst() } else { target = "xl/" + target }
+                return target
+            }
+        }
+        return "xl/worksheets/sheet1.xml"
+    }
+
+    static func write(_ rows: [[String]], sheetName: String) throws -> Data {
+        let archive = try Archive(data: Data(), accessMode: .create)
+        func add(_ path: String, _ text: String) throws {
+            let data = Data(text.utf8)
+            try archive.addEntry(with: path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate) { position, size in
+                data.subdata(in: Int(position)..<Int(position) + size)
+            }
+        }
+        let main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+        let rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+        try add("[Content_Types].xml", """
+            <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+            <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>
+            """)
+        try add("_rels/.rels", """
+            <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+            <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="\(rel)/officeDocument" Target="xl/workbook.xml"/></Relationships>
+            """)
+        try add("xl/workbook.xml", """
+            <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+            <workbook xmlns="\(main)" xmlns:r="\(rel)"><sheets><sheet name="\(escape(String(sheetName.prefix(31))))" sheetId="1" r:id="rId1"/></sheets></workbook>
+            """)
+        try add("xl/_rels/workbook.xml.rels", """
+            <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+            <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="\(rel)/worksheet" Target="worksheets/sheet1.xml"/></Relationships>
+            """)
+        var sheet = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<worksheet xmlns=\"\(main)\"><sheetData>"
+        for (r, row) in rows.enumerated() {
+            sheet += "<row r=\"\(r + 1)\">"
+            for (c, value) in row.enumerated() where !value.isEmpty {
+                sheet += "<c r=\"\(columnName(c))\(r + 1)\" t=\"inlineStr\"><is><t xml:space=\"preserve\">\(escape(value))</t></is></c>"
+            }
+            sheet += "</row>"
+        }
+        sheet += "</sheetData></worksheet>"
+        try add("xl/worksheets/sheet1.xml", sheet)
+        guard let data = archive.data else { throw TabularFile.Failure.unreadable }
+        return data
+    }
+
+    /// 0 → A, 25 → Z, 26 → AA.
+    static func columnName(_ index: Int) -> String {
+        var n = index + 1, s = ""
+        while n > 0 { let r = (n - 1) % 26; s = String(UnicodeScalar(65 + r)!) + s; n = (n - 1) / 26 }
+        return s
+    }
+
+    /// "AB12" → 27 (zero-based column).
+    static func columnIndex(_ reference: String) -> Int? {
+        var n = 0, seen = false
+        for u in reference.unicodeScalars {
+            guard u.value >= 65 && u.value <= 90 else { break }
+            n = n * 26 + Int(u.value - 64); seen = true
+        }
+        return seen ? n - 1 : nil
+    }
+
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for u in s.unicodeScalars {
+            switch u {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            // Characters XML 1.0 cannot carry are dropped rather than producing a broken file.
+            case _ where u.value < 0x20 && u != "\t" && u != "\n" && u != "\r": continue
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+}
+
+/// SAX-style readers for the three parts we need.
+private final class SharedStrings: NSObject, XMLParserDelegate {
+    var strings: [String] = []
+    private var current = "", inT = false, inPhonetic = false
+
+    static func parse(_ data: Data) throws -> [String] {
+        let d = SharedStrings()
+        let p = XMLParser(data: data)
+        p.delegate = d
+        guard p.parse() else { throw TabularFile.Failure.unreadable }
+        return d.strings
+    }
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        switch name {
+        case "si": current = ""
+        case "rPh": inPhonetic = true
+        case "t": inT = !inPhonetic
+        default: break
+        }
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) { if inT { current += string } }
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        switch name {
+        case "t": inT = false
+        case "rPh": inPhonetic = false
+        case "si": strings.append(current)
+        default: break
+        }
+    }
+}
+
+private final class SheetCells: NSObject, XMLParserDelegate {
+    var rows: [Int: [Int: String]] = [:]
+    let shared: [String]
+    private var row = 0, nextRow = 1, col = 0, nextCol = 0, type = "", text = "", capture = false, bad = false
+
+    init(shared: [String]) { self.shared = shared }
+
+    static func parse(_ data: Data, shared: [String]) throws -> [[String]] {
+        let d = SheetCells(shared: shared)
+        let p = XMLParser(data: data)
+        p.delegate = d
+        guard p.parse(), !d.bad else { throw TabularFile.Failure.unreadable }
+        guard let last = d.rows.keys.max() else { return [] }
+        return (1...last).map { r in
+            let cells = d.rows[r] ?? [:]
+            guard let width = cells.keys.max() else { return [] }
+            return (0...width).map { cells[$0] ?? "" }
+        }
+    }
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        switch name {
+        case "row":
+            row = attributes["r"].flatMap(Int.init) ?? nextRow
+            nextRow = row + 1; nextCol = 0
+        case "c":
+            col = attributes["r"].flatMap(XLSX.columnIndex) ?? nextCol
+            nextCol = col + 1
+            type = attributes["t"] ?? "n"; text = ""
+        case "v", "t": capture = true
+        default: break
+        }
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) { if capture { text += string } }
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        switch name {
+        case "v", "t": capture = false
+        case "c":
+            var value = text
+            if type == "s" {
+                guard let i = Int(text), shared.indices.contains(i) else { bad = true; return }
+                value = shared[i]
+            } else if type == "b" {
+                value = text == "1" ? "TRUE" : "FALSE"
+            } else if type == "n" {
+                value = Self.plainNumber(text)
+            }
+            if !value.isEmpty { rows[row, default: [:]][col] = value }
+        default: break
+        }
+    }
+
+    /// Excel writes some numbers in exponent form ("1.25E-2"); show them as plain decimals so
+    /// the exact-decimal parser reads them.
+    static func plainNumber(_ s: String) -> String {
+        guard s.contains("E") || s.contains("e"), let d = Decimal(string: s) else { return s }
+        return "\(d)"
+    }
+}
+
+private final class Attributes: NSObject, XMLParserDelegate {
+    let element: String
+    let keys: [String]
+    var found: [[String: String]] = []
+    init(element: String, keys: [String]) { self.element = element; self.keys = keys }
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        if name == element || qualifiedName == element { found.append(attributes) }
+    }
+
+    private static func run(_ data: Data, element: String) throws -> [[String: String]] {
+        let d = Attributes(element: element, keys: [])
+        let p = XMLParser(data: data)
+        p.delegate = d
+        guard p.parse() else { throw TabularFile.Failure.unreadable }
+        return d.found
+    }
+
+    static func collect(_ data: Data, element: String, attribute: String) throws -> [String] {
+        try run(data, element: element).compactMap { $0[attribute] }
+    }
+
+    static func pairs(_ data: Data, element: String, key: String, value: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for a in try run(data, element: element) { if let k = a[key], let v = a[value] { out[k] = v } }
+        return out
+    }
+}
