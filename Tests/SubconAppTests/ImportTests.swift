@@ -136,3 +136,38 @@ import SubconDomain
         }
     }
 }
+
+@Suite struct BOMImportHTTPTests {
+    func upload(_ t: TestApp, _ token: String, kind: String, _ csv: String) async throws -> TestingHTTPResponse {
+        var headers = HTTPHeaders()
+        headers.bearerAuthorization = .init(token: token)
+        headers.replaceOrAdd(name: .contentType, value: "text/csv")
+        return try await t.app.testing().sendRequest(.POST, "/api/v1/imports/\(kind)", headers: headers, body: ByteBuffer(string: csv))
+    }
+
+    @Test func itemsThenBOMsThenExplosion() async throws {
+        try await TestApp.run { t in
+            let planner = try await t.token("planner")
+            let items = try await upload(t, planner, kind: "items", "code,name,uom,kind\nF,成品,件,finished\nS,半成品,件,semi_finished\nR,原料,kg,raw_material\nC1,包材,个,raw_material\n")
+            _ = try await t.request(.POST, "/api/v1/imports/\(items.json["id"] as? String ?? "")/commit", token: planner)
+            let cyclic = try await upload(t, planner, kind: "boms", "父件编码,生效日期,子件编码,单位用量\nF,2026-01-01,S,1\nS,2026-01-01,F,1\n")
+            #expect((cyclic.json["problems"] as? [[String: Any]])?.first?["code"] as? String == "bomCycle")
+            #expect(try await t.request(.POST, "/api/v1/imports/\(cyclic.json["id"] as? String ?? "")/commit", token: planner).status == .conflict)
+            #expect(try await BOMHeader.query(on: t.db).count() == 0)
+            let boms = try await upload(t, planner, kind: "boms", """
+                父件编码,生效日期,失效日期,子件编码,单位用量,损耗率,供料方
+                F,2026-01-01,,S,2,5%,我方发料
+                F,2026-01-01,,C1,0.5,,供应商自购
+                S,2026-01-01,,R,1.25,2,
+                """)
+            #expect(boms.json["creates"] as? Int == 2, "\(boms.body.string)")
+            let commit = try await t.request(.POST, "/api/v1/imports/\(boms.json["id"] as? String ?? "")/commit", token: planner)
+            #expect(commit.json["created"] as? Int == 2)
+            let f = try await Item.query(on: t.db).filter(\.$code == "F").first()!
+            let e = try await t.request(.GET, "/api/v1/items/\(f.id!)/explosion?quantity=10&date=2026-03-01", token: planner)
+            let gross = Dictionary(uniqueKeysWithValues: (e.json["lines"] as? [[String: Any]] ?? []).map { ($0["componentCode"] as! String, $0["grossQuantity"] as! String) })
+            #expect(gross == ["S": "21", "R": "26.775", "C1": "5"])
+            #expect(try await AuditVerification.run(app: t.app).ok)
+        }
+    }
+}

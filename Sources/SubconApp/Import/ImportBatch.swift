@@ -44,7 +44,14 @@ struct CreateImportBatches: AsyncMigration {
 }
 
 enum ImportKind: String, Codable, Sendable, CaseIterable {
-    case items
+    case items, boms
+
+    var columns: [ImportColumn] {
+        switch self {
+        case .items: ItemImport.columns
+        case .boms: BOMImport.columns
+        }
+    }
 }
 
 struct ImportPreviewDTO: Content {
@@ -98,10 +105,37 @@ enum ImportService {
         return dto(batch, table: table, check: check, catalog: app.subcon.catalog, locale: p.preferredLocale ?? .fallback)
     }
 
+    /// What a file would do, once checked.
+    enum Plan: Sendable {
+        case items([ItemImport.Record], existing: Set<String>)
+        case boms([BOMImport.NewVersion])
+    }
+
     struct Check: Sendable {
-        let items: [ItemImport.Record]
-        let existing: Set<String>
+        let plan: Plan
         let problems: [ImportProblem]
+
+        var creates: Int {
+            switch plan {
+            case .items(let records, let existing): records.filter { !existing.contains($0.code) }.count
+            case .boms(let versions): versions.count
+            }
+        }
+        var updates: Int {
+            switch plan {
+            case .items(let records, let existing): records.filter { existing.contains($0.code) }.count
+            case .boms: 0
+            }
+        }
+        /// "create" / "update" for each good sheet row.
+        var actions: [Int: String] {
+            switch plan {
+            case .items(let records, let existing):
+                Dictionary(uniqueKeysWithValues: records.map { ($0.row, existing.contains($0.code) ? "update" : "create") })
+            case .boms(let versions):
+                Dictionary(uniqueKeysWithValues: versions.flatMap { v in v.rows.map { ($0, "create") } })
+            }
+        }
     }
 
     static func validate(_ kind: ImportKind, _ table: ImportTable, on db: any Database) async throws -> Check {
@@ -110,7 +144,12 @@ enum ImportService {
             let warehouses = Set(try await Site.query(on: db).filter(\.$kind == SiteKind.warehouse.rawValue).all(\.$code))
             let (records, problems) = ItemImport.validate(table, warehouses: warehouses)
             let existing = try await existingCodes(records.map(\.code), on: db)
-            return Check(items: records, existing: existing, problems: problems)
+            return Check(plan: .items(records, existing: existing), problems: problems)
+        case .boms:
+            let codes = Set(try await (db as! any SQLDatabase).select().column("code").from(Item.schema).all()
+                .map { try $0.decode(column: "code", as: String.self) })
+            let (versions, problems) = BOMImport.validate(table, items: codes, existing: try await BOMService.allVersions(on: db))
+            return Check(plan: .boms(versions), problems: problems)
         }
     }
 
@@ -124,21 +163,19 @@ enum ImportService {
     }
 
     static func dto(_ b: ImportBatch, table: ImportTable, check: Check, catalog: Catalog, locale: AppLocale) -> ImportPreviewDTO {
-        let updates = check.items.filter { check.existing.contains($0.code) }.count
         // Problems name the column as the file's own header says it, so people find it in their sheet.
-        let (at, _) = ImportColumn.locate(ItemImport.columns, in: table.headers)
+        let (at, _) = ImportColumn.locate((ImportKind(rawValue: b.kind) ?? .items).columns, in: table.headers)
+        let actions = check.actions
         let header = { (key: String?) -> String? in key.map { k in at[k].map { table.headers[$0] } ?? k } }
         return ImportPreviewDTO(
             id: b.id!, kind: b.kind, filename: b.filename, status: b.status, rows: table.rows.count,
-            creates: check.items.count - updates, updates: updates,
+            creates: check.creates, updates: check.updates,
             problems: check.problems.prefix(1000).map {
                 .init(row: $0.row, column: header($0.column), code: $0.code, message: catalog.text("error.\($0.code)", locale, $0.params))
             },
             headers: table.headers,
             sample: table.rows.prefix(20).enumerated().map { i, cells in
-                let code = check.items.first { $0.row == ImportTable.sheetRow(i) }?.code
-                return .init(row: ImportTable.sheetRow(i), cells: cells,
-                             action: code == nil ? "error" : (check.existing.contains(code!) ? "update" : "create"))
+                .init(row: ImportTable.sheetRow(i), cells: cells, action: actions[ImportTable.sheetRow(i)] ?? "error")
             })
     }
 
@@ -172,11 +209,55 @@ enum ImportService {
                 .set("status", to: "committed").set("committed_at", to: change.now)
                 .where("id", .equal, id).where("status", .equal, "previewed").returning("id").all()
             guard !claimed.isEmpty else { throw Problem.conflict("problem.import.notPending") }
-            let (created, updated) = try await applyItems(check.items, existing: check.existing, in: change)
+            let (created, updated): (Int, Int)
+            switch check.plan {
+            case .items(let records, let existing): (created, updated) = try await applyItems(records, existing: existing, in: change)
+            case .boms(let versions): (created, updated) = (try await applyBOMs(versions, in: change), 0)
+            }
             try await change.audit("import", id, "commit", before: ["status": "previewed"],
                                    after: ["status": "committed", "created": String(created), "updated": String(updated)])
             return CommitResult(id: id, created: created, updated: updated)
         }
+    }
+
+    private static func applyBOMs(_ versions: [BOMImport.NewVersion], in change: Change) async throws -> Int {
+        let sql = change.db as! any SQLDatabase
+        let codes = Set(versions.flatMap { [$0.version.parent] + $0.version.lines.map(\.component) })
+        var ids: [String: UUID] = [:]
+        let codeList = Array(codes)
+        for start in stride(from: 0, to: codeList.count, by: 500) {
+            for item in try await Item.query(on: change.db).filter(\.$code ~~ Array(codeList[start..<min(start + 500, codeList.count)])).all() {
+                ids[item.code] = item.id!
+            }
+        }
+        var headers: [[any SQLExpression]] = [], lines: [[any SQLExpression]] = []
+        var audit: [AuditLog.Pending] = []
+        for nv in versions {
+            let v = nv.version, id = UUID()
+            headers.append([SQLBind(id), SQLBind(ids[v.parent]!), SQLBind(v.number), SQLBind(v.validity.from.description),
+                            v.validity.to.map { SQLBind($0.description) } ?? SQLLiteral.null, SQLBind(""), SQLBind(1), SQLBind(change.now)])
+            for (i, l) in v.lines.enumerated() {
+                lines.append([SQLBind(UUID()), SQLBind(id), SQLBind(i + 1), SQLBind(ids[l.component]!), SQLBind(l.quantityPer.units),
+                              SQLBind(l.scrapPercent.units), SQLBind(l.supplyBy.rawValue)])
+            }
+            let input = v.lines.map { BOMLineInput(component: $0.component, quantityPer: $0.quantityPer, scrapPercent: $0.scrapPercent, supplyBy: $0.supplyBy.rawValue) }
+            let header = BOMHeader()
+            header.number = v.number; header.validFrom = v.validity.from.description; header.validTo = v.validity.to?.description; header.note = ""
+            audit.append(.init(entity: "bom", entityID: id.uuidString, action: "create",
+                               changes: FieldChanges.between([:], BOMService.snapshot(header, input))))
+        }
+        for start in stride(from: 0, to: headers.count, by: 400) {
+            var b = sql.insert(into: BOMHeader.schema).columns(["id", "parent_item_id", "number", "valid_from", "valid_to", "note", "version", "created_at"])
+            for row in headers[start..<min(start + 400, headers.count)] { b = b.values(row) }
+            try await b.run()
+        }
+        for start in stride(from: 0, to: lines.count, by: 400) {
+            var b = sql.insert(into: BOMLineRow.schema).columns(["id", "bom_id", "line_no", "component_item_id", "quantity_per", "scrap_percent", "supply_by"])
+            for row in lines[start..<min(start + 400, lines.count)] { b = b.values(row) }
+            try await b.run()
+        }
+        try await AuditLog.appendMany(on: change.db, postgres: change.postgres, actor: change.actor, audit, at: change.now)
+        return versions.count
     }
 
     private static func applyItems(_ records: [ItemImport.Record], existing: Set<String>, in change: Change) async throws -> (Int, Int) {
