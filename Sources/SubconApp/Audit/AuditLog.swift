@@ -52,12 +52,9 @@ enum AuditLog {
                          SQLBind(record.changesJSON), SQLBind(record.previousHash), SQLBind(hash)])
             previous = hash
         }
-        for start in stride(from: 0, to: rows.count, by: 500) {
-            var b = sql.insert(into: AuditEntry.schema)
-                .columns(["seq", "at_ms", "actor_id", "actor_login", "entity", "entity_id", "action", "changes", "prev_hash", "hash"])
-            for row in rows[start..<min(start + 500, rows.count)] { b = b.values(row) }
-            try await b.run()
-        }
+        try await sql.insertRows(into: AuditEntry.schema,
+                                 columns: ["seq", "at_ms", "actor_id", "actor_login", "entity", "entity_id", "action", "changes", "prev_hash", "hash"],
+                                 rows)
     }
 
     struct Verification: Sendable {

@@ -37,19 +37,11 @@ public enum BenchData {
         let (orgRows, userRows, noteRows) = (orgs, users, notes)
         try await app.db.transaction { db in
             let sql = db as! any SQLDatabase
-            try await insert(orgRows, into: "organizations", columns: ["id", "kind", "code", "name", "active", "version", "created_at", "updated_at"], sql)
-            try await insert(userRows, into: "users", columns: ["id", "organization_id", "login", "display_name", "email", "password_hash",
-                                                             "roles", "locale", "active", "version", "created_at", "updated_at"], sql)
-            try await insert(noteRows, into: "notifications", columns: ["id", "user_id", "event", "message_key", "params", "link",
-                                                                     "created_at", "read_at", "outbox_id"], sql)
-        }
-    }
-
-    private static func insert(_ rows: [[any SQLExpression]], into table: String, columns: [String], _ sql: any SQLDatabase) async throws {
-        for start in stride(from: 0, to: rows.count, by: 400) {
-            var b = sql.insert(into: table).columns(columns)
-            for row in rows[start..<min(start + 400, rows.count)] { b = b.values(row) }
-            try await b.run()
+            try await sql.insertRows(into: "organizations", columns: ["id", "kind", "code", "name", "active", "version", "created_at", "updated_at"], orgRows)
+            try await sql.insertRows(into: "users", columns: ["id", "organization_id", "login", "display_name", "email", "password_hash",
+                                                              "roles", "locale", "active", "version", "created_at", "updated_at"], userRows)
+            try await sql.insertRows(into: "notifications", columns: ["id", "user_id", "event", "message_key", "params", "link",
+                                                                      "created_at", "read_at", "outbox_id"], noteRows)
         }
     }
 }

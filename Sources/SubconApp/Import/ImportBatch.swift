@@ -154,10 +154,16 @@ enum ImportService {
     }
 
     static func existingCodes(_ codes: [String], on db: any Database) async throws -> Set<String> {
-        var found = Set<String>()
+        Set(try await items(codes, on: db).keys)
+    }
+
+    /// Items by code, asked for in chunks so the `IN (…)` list stays small.
+    static func items(_ codes: [String], on db: any Database) async throws -> [String: Item] {
+        var found: [String: Item] = [:]
         for start in stride(from: 0, to: codes.count, by: 500) {
-            let chunk = Array(codes[start..<min(start + 500, codes.count)])
-            found.formUnion(try await Item.query(on: db).filter(\.$code ~~ chunk).all(\.$code))
+            for item in try await Item.query(on: db).filter(\.$code ~~ Array(codes[start..<min(start + 500, codes.count)])).all() {
+                found[item.code] = item
+            }
         }
         return found
     }
@@ -223,13 +229,7 @@ enum ImportService {
     private static func applyBOMs(_ versions: [BOMImport.NewVersion], in change: Change) async throws -> Int {
         let sql = change.db as! any SQLDatabase
         let codes = Set(versions.flatMap { [$0.version.parent] + $0.version.lines.map(\.component) })
-        var ids: [String: UUID] = [:]
-        let codeList = Array(codes)
-        for start in stride(from: 0, to: codeList.count, by: 500) {
-            for item in try await Item.query(on: change.db).filter(\.$code ~~ Array(codeList[start..<min(start + 500, codeList.count)])).all() {
-                ids[item.code] = item.id!
-            }
-        }
+        let ids = try await items(Array(codes), on: change.db).mapValues { $0.id! }
         var headers: [[any SQLExpression]] = [], lines: [[any SQLExpression]] = []
         var audit: [AuditLog.Pending] = []
         for nv in versions {
@@ -246,16 +246,8 @@ enum ImportService {
             audit.append(.init(entity: "bom", entityID: id.uuidString, action: "create",
                                changes: FieldChanges.between([:], BOMService.snapshot(header, input))))
         }
-        for start in stride(from: 0, to: headers.count, by: 400) {
-            var b = sql.insert(into: BOMHeader.schema).columns(["id", "parent_item_id", "number", "valid_from", "valid_to", "note", "version", "created_at"])
-            for row in headers[start..<min(start + 400, headers.count)] { b = b.values(row) }
-            try await b.run()
-        }
-        for start in stride(from: 0, to: lines.count, by: 400) {
-            var b = sql.insert(into: BOMLineRow.schema).columns(["id", "bom_id", "line_no", "component_item_id", "quantity_per", "scrap_percent", "supply_by"])
-            for row in lines[start..<min(start + 400, lines.count)] { b = b.values(row) }
-            try await b.run()
-        }
+        try await sql.insertRows(into: BOMHeader.schema, columns: ["id", "parent_item_id", "number", "valid_from", "valid_to", "note", "version", "created_at"], headers)
+        try await sql.insertRows(into: BOMLineRow.schema, columns: ["id", "bom_id", "line_no", "component_item_id", "quantity_per", "scrap_percent", "supply_by"], lines)
         try await AuditLog.appendMany(on: change.db, postgres: change.postgres, actor: change.actor, audit, at: change.now)
         return versions.count
     }
@@ -267,13 +259,7 @@ enum ImportService {
         var audit: [AuditLog.Pending] = []
         var inserts: [[any SQLExpression]] = []
         var updated = 0
-        var current: [String: Item] = [:]
-        let updateCodes = records.map(\.code).filter(existing.contains)
-        for start in stride(from: 0, to: updateCodes.count, by: 500) {
-            for item in try await Item.query(on: change.db).filter(\.$code ~~ Array(updateCodes[start..<min(start + 500, updateCodes.count)])).all() {
-                current[item.code] = item
-            }
-        }
+        let current = try await items(records.map(\.code).filter(existing.contains), on: change.db)
         for r in records {
             let siteID = r.warehouse.flatMap { warehouses[$0] }
             if let item = current[r.code] {
@@ -297,12 +283,8 @@ enum ImportService {
                 audit.append(.init(entity: "item", entityID: id.uuidString, action: "create", changes: FieldChanges.between([:], item.auditSnapshot)))
             }
         }
-        for start in stride(from: 0, to: inserts.count, by: 400) {
-            var b = sql.insert(into: Item.schema).columns(["id", "code", "name", "specification", "uom", "kind", "default_site_id",
-                                                           "active", "version", "created_at", "updated_at"])
-            for row in inserts[start..<min(start + 400, inserts.count)] { b = b.values(row) }
-            try await b.run()
-        }
+        try await sql.insertRows(into: Item.schema, columns: ["id", "code", "name", "specification", "uom", "kind", "default_site_id",
+                                                          "active", "version", "created_at", "updated_at"], inserts)
         try await AuditLog.appendMany(on: change.db, postgres: change.postgres, actor: change.actor, audit, at: change.now)
         return (inserts.count, updated)
     }
