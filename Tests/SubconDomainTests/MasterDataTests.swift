@@ -179,3 +179,13 @@ struct RoutingRulesTests {
         #expect(RoutingRules.ordered([ops[1], ops[0]]).map(\.code) == ["CNC", "ANOD"])
     }
 }
+
+struct CertificateExpiryTests {
+    @Test func windowEdges() {
+        let today = Day("2026-11-25")!
+        #expect(CertificateExpiry.state(validTo: Day("2026-11-24")!, today: today) == .expired)
+        #expect(CertificateExpiry.state(validTo: today, today: today) == .expiringSoon)
+        #expect(CertificateExpiry.state(validTo: Day("2026-12-25")!, today: today) == .expiringSoon)
+        #expect(CertificateExpiry.state(validTo: Day("2026-12-26")!, today: today) == .valid)
+    }
+}

@@ -149,8 +149,6 @@ struct CertificateInput: StrictInput {
 }
 
 enum SupplierProfileService {
-    static let reminderDays = 30
-
     /// The profile of a supplier organization, created on first use (suppliers made before
     /// profiles existed, or by `create-admin`).
     static func profile(_ p: Principal, _ orgID: UUID, on db: any Database) async throws -> (Organization, SupplierProfile) {
@@ -163,15 +161,15 @@ enum SupplierProfileService {
     static func dto(_ p: Principal, _ orgID: UUID, today: Day, on db: any Database) async throws -> SupplierProfileDTO {
         let (_, profile) = try await profile(p, orgID, on: db)
         let certs = try await p.scope.query(SupplierCertificate.self, on: db).filter(\.$organization.$id == orgID).sort(\.$validTo).all()
-        let soon = today.adding(days: reminderDays)
         return SupplierProfileDTO(
             organizationId: orgID, status: profile.status, allowedNext: profile.supplierStatus.next.map(\.rawValue).sorted(),
             contactName: profile.contactName, contactPhone: profile.contactPhone, contactEmail: profile.contactEmail,
             address: profile.address, capabilities: profile.capabilities.split(separator: ",").map(String.init),
             version: profile.version,
             certificates: certs.map {
-                let end = Day($0.validTo)!
-                return .init(id: $0.id!, kind: $0.kind, number: $0.number, validTo: $0.validTo, expiresSoon: end >= today && end <= soon, expired: end < today)
+                let state = Day($0.validTo).map { CertificateExpiry.state(validTo: $0, today: today) } ?? .expired
+                return .init(id: $0.id!, kind: $0.kind, number: $0.number, validTo: $0.validTo,
+                             expiresSoon: state == .expiringSoon, expired: state == .expired)
             })
     }
 
@@ -255,7 +253,7 @@ enum SupplierProfileService {
     /// background worker; returns how many reminders it queued.
     @discardableResult
     static func remindExpiringCertificates(app: Application, today: Day) async throws -> Int {
-        let horizon = today.adding(days: reminderDays).description
+        let horizon = CertificateExpiry.reminderHorizon(today).description
         return try await app.write(as: .system) { change in
             let due = try await SupplierCertificate.query(on: change.db).filter(\.$remindedAt == nil)
                 .filter(\.$validTo <= horizon).with(\.$organization).all()

@@ -32,3 +32,19 @@ public enum ItemKind: String, Codable, Sendable, CaseIterable {
     case finished
     case service
 }
+
+/// When a supplier's certificate needs attention: purchasers are reminded once it is within
+/// `reminderDays` of its last valid day.
+public enum CertificateExpiry {
+    public static let reminderDays = 30
+
+    public enum State: String, Sendable, Equatable { case valid, expiringSoon, expired }
+
+    public static func state(validTo: Day, today: Day) -> State {
+        if validTo < today { return .expired }
+        return validTo <= reminderHorizon(today) ? .expiringSoon : .valid
+    }
+
+    /// Certificates valid until this day or earlier are due a reminder.
+    public static func reminderHorizon(_ today: Day) -> Day { today.adding(days: reminderDays) }
+}
