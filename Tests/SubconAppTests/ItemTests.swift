@@ -73,3 +73,22 @@ import VaporTesting
         }
     }
 }
+
+@Suite struct ItemFormTests {
+    @Test func choosingNoWarehouseClearsIt() async throws {
+        try await TestApp.run { t in
+            let planner = try await t.token("planner")
+            let wh = try await Site.query(on: t.db).filter(\.$code == "WH-P1").first()!
+            let r = try await t.request(.POST, "/api/v1/items", token: planner,
+                                        json: #"{"code":"X-9","name":"X","uom":"PCS","kind":"finished","defaultSiteId":"\#(wh.id!)"}"#)
+            let id = r.json["id"] as? String ?? ""
+            var b = try await t.signIn("planner")
+            let csrf = try await t.csrf(&b)
+            let saved = try await t.page(.POST, "/items/\(id)", browser: &b, form: [
+                "_csrf": csrf, "version": "1", "name": "X", "uom": "PCS", "kind": "finished", "defaultSiteId": "", "active": "true",
+            ])
+            #expect(saved.status == .seeOther)
+            #expect(try await Item.find(UUID(uuidString: id), on: t.db)?.defaultSiteID == nil)
+        }
+    }
+}

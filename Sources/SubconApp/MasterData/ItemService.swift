@@ -56,11 +56,7 @@ struct ItemInput: StrictInput {
     func validate() -> [FieldProblem] {
         var p: [FieldProblem] = []
         Check.code(code, "code", max: 40, into: &p)
-        Check.text(name, "name", max: 200, into: &p)
-        Check.text(specification, "specification", required: false, max: 500, into: &p)
-        Check.text(uom, "uom", max: 20, into: &p)
-        if ItemKind(rawValue: kind) == nil { p.append(FieldProblem("kind", "invalidValue")) }
-        return p
+        return p + ItemFields.check(name: name, specification: specification, uom: uom, kind: kind)
     }
 }
 
@@ -75,6 +71,13 @@ struct ItemPatchInput: StrictInput {
     var active: Bool?
 
     func validate() -> [FieldProblem] {
+        ItemFields.check(name: name, specification: specification, uom: uom, kind: kind)
+    }
+}
+
+/// The checks creating and changing an item share; a nil field (in a change) is left as it is.
+enum ItemFields {
+    static func check(name: String?, specification: String?, uom: String?, kind: String?) -> [FieldProblem] {
         var p: [FieldProblem] = []
         if let name { Check.text(name, "name", max: 200, into: &p) }
         Check.text(specification, "specification", required: false, max: 500, into: &p)
@@ -127,7 +130,9 @@ enum ItemService {
         }
     }
 
-    static func update(_ p: Principal, _ id: UUID, _ input: ItemPatchInput, app: Application) async throws -> Item {
+    /// `clearDefaultSite`: the page's "—" choice. (In JSON a missing `defaultSiteId` means "unchanged".)
+    static func update(_ p: Principal, _ id: UUID, _ input: ItemPatchInput, clearDefaultSite: Bool = false,
+                       app: Application) async throws -> Item {
         try p.require(.editMasterData)
         let item = try await get(p, id, on: app.db)
         guard input.version == item.version else { throw Problem.staleVersion(current: item.version) }
@@ -137,7 +142,7 @@ enum ItemService {
         if let v = input.specification { item.specification = v.trimmingCharacters(in: .whitespaces) }
         if let v = input.uom { item.uom = v.trimmingCharacters(in: .whitespaces) }
         if let v = input.kind { item.kind = v }
-        if let v = input.defaultSiteId { item.defaultSiteID = v }
+        if let v = input.defaultSiteId { item.defaultSiteID = v } else if clearDefaultSite { item.defaultSiteID = nil }
         if let v = input.active { item.active = v }
         return try await app.write(as: p.auditActor) { change in
             try await change.updateVersioned(Item.schema, id: id, expected: input.version, sets: [

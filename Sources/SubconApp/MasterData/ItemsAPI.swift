@@ -186,7 +186,7 @@ struct ItemPages: RouteCollection {
                                        uom: form.uom ?? "", kind: form.kind ?? "", defaultSiteId: form.siteID, active: form.active == "true")
             let problems = input.validate()
             if !problems.isEmpty { throw Problem.validation(problems) }
-            _ = try await ItemService.update(p, id, input, app: req.application)
+            _ = try await ItemService.update(p, id, input, clearDefaultSite: form.siteID == nil, app: req.application)
         }
         guard let problem else { return req.redirect(to: "/items/\(id)?ok=saved") }
         if problem.kind == "stale-version" {
