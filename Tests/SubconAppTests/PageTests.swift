@@ -138,3 +138,37 @@ import SubconDomain
         }
     }
 }
+
+@Suite struct PreferenceAndAdminFormTests {
+    /// A saved language preference follows the person to a new browser, ahead of Accept-Language.
+    @Test func savedPreferenceChoosesTheLanguage() async throws {
+        try await TestApp.run { t in
+            let admin = try await t.token("admin")
+            let planner = try await t.user("planner")
+            let r = try await t.request(.PATCH, "/api/v1/users/\(planner.id!)", token: admin, json: #"{"version":1,"locale":"zh-Hant"}"#)
+            #expect(r.status == .ok)
+            var b = try await t.signIn("planner")
+            let home = try await t.page(.GET, "/", browser: &b, headers: [("Accept-Language", "en")])
+            #expect(home.body.string.contains("歡迎回來"), "\(home.body.string.prefix(400))")
+        }
+    }
+
+    @Test func adminCreatesASupplierFromTheForm() async throws {
+        try await TestApp.run { t in
+            var b = try await t.signIn("admin")
+            let csrf = try await t.csrf(&b)
+            let bad = try await t.page(.POST, "/admin/organizations", browser: &b, form: ["_csrf": csrf, "code": "SUP-JG", "name": "重复编码"])
+            #expect(bad.status == .conflict)
+            #expect(bad.body.string.contains("已被使用"))
+            let ok = try await t.page(.POST, "/admin/organizations", browser: &b, form: ["_csrf": csrf, "code": "SUP-CZ", "name": "常州精密电镀"])
+            #expect(ok.status == .seeOther)
+            let org = try await t.organization(code: "SUP-CZ")
+            let profile = try await SupplierProfile.query(on: t.db).filter(\.$organization.$id == org.id!).first()
+            #expect(profile?.status == "prospect")
+            var planner = try await t.signIn("planner")
+            let csrf2 = try await t.csrf(&planner)
+            let refused = try await t.page(.POST, "/admin/organizations", browser: &planner, form: ["_csrf": csrf2, "code": "SUP-X", "name": "X"])
+            #expect(refused.status == .forbidden)
+        }
+    }
+}

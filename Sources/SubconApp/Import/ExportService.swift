@@ -59,10 +59,11 @@ struct ExportsAPI: RouteCollection {
 
     /// `?format=csv|xlsx&encoding=utf8|gb18030&template=true`
     func items(req: Request) async throws -> Response {
-        try await Self.itemsCSV(req)
+        try await Self.itemsFile(req)
     }
 
-    static func itemsCSV(_ req: Request) async throws -> Response {
+    /// The item export or template as CSV or .xlsx (shared by the API and the page links).
+    static func itemsFile(_ req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         try p.require(.viewMasterData)
         let encodingText = req.query[String.self, at: "encoding"] ?? "utf8"

@@ -39,10 +39,10 @@ struct ImportPages: RouteCollection {
         routes.on(.POST, "imports", body: .collect(maxSize: "20mb"), use: upload)
         routes.get("imports", ":id", use: show)
         routes.post("imports", ":id", "commit", use: commit)
-        routes.get("exports", "items.csv") { req in try await ExportsAPI.itemsCSV(req) }
+        routes.get("exports", "items.csv") { req in try await ExportsAPI.itemsFile(req) }
         routes.get("exports", "items.xlsx") { req in
             req.url.query = (req.url.query.map { $0 + "&" } ?? "") + "format=xlsx"
-            return try await ExportsAPI.itemsCSV(req)
+            return try await ExportsAPI.itemsFile(req)
         }
     }
 

@@ -124,9 +124,10 @@ enum BOMService {
         return Array(byBOM.values)
     }
 
-    /// Resolves component codes and checks the whole BOM set with the new or changed version in it.
+    /// Resolves component codes and checks the whole BOM set with the new or changed version in it;
+    /// returns the component ids, line by line.
     static func prepare(parent: Item, number: Int, validity: Validity, lines: [BOMLineInput], replacing: Int?,
-                        on db: any Database) async throws -> (BOMVersion, [UUID]) {
+                        on db: any Database) async throws -> [UUID] {
         let codes = Set(lines.map(\.component))
         let items = try await Item.query(on: db).filter(\.$code ~~ codes).all()
         let idByCode = Dictionary(uniqueKeysWithValues: items.map { ($0.code, $0.id!) })
@@ -150,7 +151,7 @@ enum BOMService {
             }
         }
         if !found.isEmpty { throw Problem.validation(found.map(fieldProblem)) }
-        return (version, lines.map { idByCode[$0.component]! })
+        return lines.map { idByCode[$0.component]! }
     }
 
     static func fieldProblem(_ p: BOMRules.Problem) -> FieldProblem {
@@ -174,7 +175,7 @@ enum BOMService {
         let validity = Validity(from: input.validFrom, to: input.validTo)!
         let id: UUID = try await app.write(as: p.auditActor) { change in
             let number = (try await BOMHeader.query(on: change.db).filter(\.$parent.$id == itemID).max(\.$number) ?? 0) + 1
-            let (_, componentIDs) = try await prepare(parent: parent, number: number, validity: validity, lines: input.lines,
+            let componentIDs = try await prepare(parent: parent, number: number, validity: validity, lines: input.lines,
                                                       replacing: nil, on: change.db)
             let h = BOMHeader()
             h.$parent.id = itemID; h.number = number; h.validFrom = input.validFrom.description; h.validTo = input.validTo?.description
@@ -204,7 +205,7 @@ enum BOMService {
         guard let validity = Validity(from: from, to: to) else { throw Problem.validation([FieldProblem("validTo", "beforeStart")]) }
         let parent = h.parent
         try await app.write(as: p.auditActor) { change in
-            let (_, componentIDs) = try await prepare(parent: parent, number: h.number, validity: validity, lines: lines,
+            let componentIDs = try await prepare(parent: parent, number: h.number, validity: validity, lines: lines,
                                                       replacing: h.number, on: change.db)
             try await change.updateVersioned(BOMHeader.schema, id: bomID, expected: input.version,
                                              sets: ["valid_to": to?.description, "note": input.note ?? h.note])

@@ -108,9 +108,12 @@ struct OrganizationPages: RouteCollection {
             _ = try await OrganizationService.update(p, id, input, app: req.application)
         }
         if problem == nil { return req.redirect(to: "/admin/organizations/\(id)?ok=saved") }
-        let fresh = try await OrganizationService.get(p, id, on: req.db)
-        let values = problem?.kind == "stale-version" ? nil : ["name": form.name ?? "", "version": form.version ?? "", "active": form.active ?? ""]
-        return try await render(req, problem?.kind == "stale-version" ? fresh : org, values: values, problem: problem)
+        if problem?.kind == "stale-version" {
+            // Someone saved first: show their version, so nothing is overwritten unseen.
+            return try await render(req, try await OrganizationService.get(p, id, on: req.db), problem: problem)
+        }
+        return try await render(req, org, values: ["name": form.name ?? "", "version": form.version ?? "", "active": form.active ?? ""],
+                                problem: problem)
     }
 
     struct SiteForm: Content { var kind: String?; var code: String?; var name: String?; var plantId: String? }
