@@ -119,7 +119,8 @@ import SubconDomain
                 let bytes = Data(export.body.readableBytesView)
                 let again = try await ImportTests().upload(t, planner, bytes)
                 #expect((again.json["problems"] as? [Any])?.isEmpty == true, "\(encoding) \(lang): \(again.body.string)")
-                #expect(again.json["updates"] as? Int == 2)
+                #expect(again.json["updates"] as? Int == 0)
+                #expect(again.json["unchanged"] as? Int == 2)
                 let commit = try await t.request(.POST, "/api/v1/imports/\(again.json["id"] as? String ?? "")/commit", token: planner)
                 #expect(commit.json["created"] as? Int == 0)
                 #expect(try await snapshot() == before)
@@ -130,9 +131,12 @@ import SubconDomain
     @Test func templateHeadersAreRecognisedInEveryLanguage() async throws {
         let catalog = try Catalog(directory: packageRoot + "/Resources/Locales")
         for locale in AppLocale.allCases {
-            let headers = ExportService.headers(ItemImport.columns, kind: "items", catalog: catalog, locale: locale)
-            let (found, missing) = ImportColumn.locate(ItemImport.columns, in: headers)
-            #expect(missing.isEmpty && found.count == ItemImport.columns.count, "\(locale): \(headers)")
+            for kind in ImportKind.dataKinds {
+                let headers = ExportService.headers(kind, catalog: catalog, locale: locale)
+                let (found, missing) = ImportColumn.locate(kind.columns, in: headers)
+                #expect(missing.isEmpty && found.count == kind.columns.count, "\(kind) \(locale): \(headers)")
+                #expect(ImportKind.forSheet(named: kind.sheetName(locale)) == kind)
+            }
         }
     }
 }

@@ -39,15 +39,17 @@ struct ImportPages: RouteCollection {
         routes.on(.POST, "imports", body: .collect(maxSize: "20mb"), use: upload)
         routes.get("imports", ":id", use: show)
         routes.post("imports", ":id", "commit", use: commit)
-        routes.get("exports", "items.csv") { req in try await ExportsAPI.itemsFile(req) }
-        routes.get("exports", "items.xlsx") { req in
-            req.url.query = (req.url.query.map { $0 + "&" } ?? "") + "format=xlsx"
-            return try await ExportsAPI.itemsFile(req)
+        for kind in ImportKind.allCases {
+            for format in kind == .workbook ? ["xlsx"] : ["csv", "xlsx"] {
+                routes.get("exports", PathComponent(stringLiteral: "\(kind.rawValue).\(format)")) { req in
+                    try await ExportsAPI.file(req, kind: kind, format: format)
+                }
+            }
         }
     }
 
     struct Recent: Encodable { let id: UUID; let kind: String; let filename: String; let status: String; let rows: Int; let problems: Int; let createdAt: Date }
-    struct IndexView: Encodable { let recent: [Recent]; let errors: FormErrors; let kinds: [String] }
+    struct IndexView: Encodable { let recent: [Recent]; let errors: FormErrors; let kinds: [String]; let dataKinds: [String] }
 
     func index(req: Request) async throws -> Response {
         try await renderIndex(req, problem: nil)
@@ -59,7 +61,8 @@ struct ImportPages: RouteCollection {
         let recent = try await ImportBatch.query(on: req.db).filter(\.$createdBy == p.userID).sort(\.$createdAt, .descending).limit(20).all()
         let view = IndexView(recent: recent.map { .init(id: $0.id!, kind: $0.kind, filename: $0.filename, status: $0.status, rows: $0.rowCount,
                                                          problems: $0.problemCount, createdAt: $0.createdAt) },
-                             errors: req.formErrors(problem), kinds: ImportKind.allCases.map(\.rawValue))
+                             errors: req.formErrors(problem), kinds: ImportKind.allCases.map(\.rawValue),
+                             dataKinds: ImportKind.dataKinds.map(\.rawValue))
         return try await req.renderForm("imports", titleKey: "imports.title", view, problem: problem)
     }
 

@@ -5,24 +5,33 @@ import FoundationXML
 import SubconDomain
 import ZIPFoundation
 
-/// The small part of Office Open XML spreadsheets that imports and exports need: the first
-/// worksheet as text cells. Reading guards against truncated files and zip bombs; writing uses
+/// The small part of Office Open XML spreadsheets that imports and exports need: worksheets
+/// as text cells. Reading guards against truncated files and zip bombs; writing uses
 /// inline strings, so every cell round-trips as the exact text it was.
 enum XLSX {
     /// No single part may unpack larger than this.
     static let maxPartBytes: Int64 = 200 * 1024 * 1024
 
-    static func read(_ data: Data) throws(TabularFile.Failure) -> ImportTable {
+    /// The first non-empty sheet.
+    static func read(_ data: Data) throws(TabularFile.Failure) -> ImportTable { try readAll(data, limit: 1)[0].table }
+
+    /// The workbook's non-empty sheets in workbook order, each as a header row and data rows.
+    static func readAll(_ data: Data, limit: Int = 20) throws(TabularFile.Failure) -> [(name: String, table: ImportTable)] {
         do {
             let archive = try Archive(data: data, accessMode: .read)
-            let sheetPath = try firstSheetPath(archive)
             let shared = try archive["xl/sharedStrings.xml"].map { try SharedStrings.parse(try extract($0, from: archive)) } ?? []
-            guard let sheetEntry = archive[sheetPath] else { throw TabularFile.Failure.unreadable }
-            let cells = try SheetCells.parse(try extract(sheetEntry, from: archive), shared: shared)
-            guard let header = cells.first else { throw TabularFile.Failure.empty }
-            let rows = Array(cells.dropFirst())
-            if rows.count > TabularFile.maxRows { throw TabularFile.Failure.tooManyRows(TabularFile.maxRows) }
-            return ImportTable(headers: header, rows: rows)
+            var out: [(name: String, table: ImportTable)] = []
+            for (name, path) in try sheetPaths(archive) {
+                guard let entry = archive[path] else { throw TabularFile.Failure.unreadable }
+                let cells = try SheetCells.parse(try extract(entry, from: archive), shared: shared)
+                guard let header = cells.first, header.contains(where: { !$0.isEmpty }) else { continue }
+                let rows = Array(cells.dropFirst())
+                if rows.count > TabularFile.maxRows { throw TabularFile.Failure.tooManyRows(TabularFile.maxRows) }
+                out.append((name, ImportTable(headers: header, rows: rows)))
+                if out.count >= limit { break }
+            }
+            if out.isEmpty { throw TabularFile.Failure.empty }
+            return out
         } catch let failure as TabularFile.Failure {
             throw failure
         } catch {
@@ -40,20 +49,26 @@ enum XLSX {
         return out
     }
 
-    /// The workbook's first sheet, found through workbook.xml and its relationships.
-    private static func firstSheetPath(_ archive: Archive) throws -> String {
-        if let wb = archive["xl/workbook.xml"], let rels = archive["xl/_rels/workbook.xml.rels"] {
-            let ids = try Attributes.collect(try extract(wb, from: archive), element: "sheet", attribute: "r:id")
-            let targets = try Attributes.pairs(try extract(rels, from: archive), element: "Relationship", key: "Id", value: "Target")
-            if let first = ids.first, var target = targets[first] {
-                if target.hasPrefix("/") { target.removeFirst() } else { target = "xl/" + target }
-                return target
-            }
+    /// Every sheet's name and part path, in workbook order, found through workbook.xml and its relationships.
+    private static func sheetPaths(_ archive: Archive) throws -> [(String, String)] {
+        guard let wb = archive["xl/workbook.xml"], let rels = archive["xl/_rels/workbook.xml.rels"] else {
+            return [("Sheet1", "xl/worksheets/sheet1.xml")]
         }
-        return "xl/worksheets/sheet1.xml"
+        let sheets = try Attributes.all(try extract(wb, from: archive), element: "sheet")
+        let targets = try Attributes.pairs(try extract(rels, from: archive), element: "Relationship", key: "Id", value: "Target")
+        return sheets.compactMap { a in
+            guard let id = a["r:id"], var target = targets[id] else { return nil }
+            if target.hasPrefix("/") { target.removeFirst() } else { target = "xl/" + target }
+            return (a["name"] ?? "", target)
+        }
     }
 
     static func write(_ rows: [[String]], sheetName: String) throws -> Data {
+        try write([(sheetName, rows)])
+    }
+
+    /// A workbook with one sheet per entry, every cell an inline string.
+    static func write(_ sheets: [(name: String, rows: [[String]])]) throws -> Data {
         let archive = try Archive(data: Data(), accessMode: .create)
         func add(_ path: String, _ text: String) throws {
             let data = Data(text.utf8)
@@ -63,32 +78,38 @@ enum XLSX {
         }
         let main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
         let rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+        let numbers = sheets.indices.map { $0 + 1 }
         try add("[Content_Types].xml", """
             <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-            <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>
+            <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>\(numbers.map { "<Override PartName=\"/xl/worksheets/sheet\($0).xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>" }.joined())</Types>
             """)
         try add("_rels/.rels", """
             <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
             <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="\(rel)/officeDocument" Target="xl/workbook.xml"/></Relationships>
             """)
+        let sheetElements = zip(numbers, sheets).map { n, s in
+            "<sheet name=\"\(escape(String(s.name.prefix(31))))\" sheetId=\"\(n)\" r:id=\"rId\(n)\"/>"
+        }.joined()
         try add("xl/workbook.xml", """
             <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-            <workbook xmlns="\(main)" xmlns:r="\(rel)"><sheets><sheet name="\(escape(String(sheetName.prefix(31))))" sheetId="1" r:id="rId1"/></sheets></workbook>
+            <workbook xmlns="\(main)" xmlns:r="\(rel)"><sheets>\(sheetElements)</sheets></workbook>
             """)
         try add("xl/_rels/workbook.xml.rels", """
             <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-            <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="\(rel)/worksheet" Target="worksheets/sheet1.xml"/></Relationships>
+            <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\(numbers.map { "<Relationship Id=\"rId\($0)\" Type=\"\(rel)/worksheet\" Target=\"worksheets/sheet\($0).xml\"/>" }.joined())</Relationships>
             """)
-        var sheet = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<worksheet xmlns=\"\(main)\"><sheetData>"
-        for (r, row) in rows.enumerated() {
-            sheet += "<row r=\"\(r + 1)\">"
-            for (c, value) in row.enumerated() where !value.isEmpty {
-                sheet += "<c r=\"\(columnName(c))\(r + 1)\" t=\"inlineStr\"><is><t xml:space=\"preserve\">\(escape(value))</t></is></c>"
+        for (n, s) in zip(numbers, sheets) {
+            var sheet = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<worksheet xmlns=\"\(main)\"><sheetData>"
+            for (r, row) in s.rows.enumerated() {
+                sheet += "<row r=\"\(r + 1)\">"
+                for (c, value) in row.enumerated() where !value.isEmpty {
+                    sheet += "<c r=\"\(columnName(c))\(r + 1)\" t=\"inlineStr\"><is><t xml:space=\"preserve\">\(escape(value))</t></is></c>"
+                }
+                sheet += "</row>"
             }
-            sheet += "</row>"
+            sheet += "</sheetData></worksheet>"
+            try add("xl/worksheets/sheet\(n).xml", sheet)
         }
-        sheet += "</sheetData></worksheet>"
-        try add("xl/worksheets/sheet1.xml", sheet)
         guard let data = archive.data else { throw TabularFile.Failure.unreadable }
         return data
     }
@@ -241,9 +262,7 @@ private final class Attributes: NSObject, XMLParserDelegate {
         return d.found
     }
 
-    static func collect(_ data: Data, element: String, attribute: String) throws -> [String] {
-        try run(data, element: element).compactMap { $0[attribute] }
-    }
+    static func all(_ data: Data, element: String) throws -> [[String: String]] { try run(data, element: element) }
 
     static func pairs(_ data: Data, element: String, key: String, value: String) throws -> [String: String] {
         var out: [String: String] = [:]

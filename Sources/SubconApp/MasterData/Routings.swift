@@ -88,6 +88,12 @@ struct RoutingDTO: Content {
 }
 
 enum RoutingService {
+    /// A routing as one line of text, as the audit trail shows it.
+    static func describe(_ ops: [RoutingOperation]) -> String {
+        RoutingRules.ordered(ops).map { "\($0.sequence) \($0.code) \($0.name) \($0.mode.rawValue)\($0.defaultSupplier.map { " " + $0 } ?? "")" }
+            .joined(separator: "; ")
+    }
+
     static func get(_ p: Principal, itemID: UUID, on db: any Database) async throws -> RoutingDTO {
         _ = try await ItemService.get(p, itemID, on: db)
         guard let h = try await RoutingHeader.query(on: db).filter(\.$item.$id == itemID)
@@ -129,11 +135,7 @@ enum RoutingService {
             }
         }
         if !problems.isEmpty { throw Problem.validation(problems) }
-        let text = { @Sendable (ops: [RoutingOperation]) -> String in
-            RoutingRules.ordered(ops).map { "\($0.sequence) \($0.code) \($0.name) \($0.mode.rawValue)\($0.defaultSupplier.map { " " + $0 } ?? "")" }
-                .joined(separator: "; ")
-        }
-        let before = text(current.operations.map {
+        let before = describe(current.operations.map {
             RoutingOperation(sequence: $0.sequence, code: $0.code, name: $0.name, mode: RoutingOperation.Mode(rawValue: $0.mode) ?? .inHouse,
                              defaultSupplier: $0.defaultSupplierCode)
         })
@@ -154,7 +156,7 @@ enum RoutingService {
                 row.mode = op.mode.rawValue; row.$defaultSupplier.id = op.defaultSupplier.flatMap { byCode[$0]?.id }
                 try await row.create(on: change.db)
             }
-            try await change.audit("routing", itemID, "update", before: ["operations": before], after: ["operations": text(domain)])
+            try await change.audit("routing", itemID, "update", before: ["operations": before], after: ["operations": describe(domain)])
         }
         return try await get(p, itemID: itemID, on: app.db)
     }

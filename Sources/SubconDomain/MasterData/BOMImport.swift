@@ -20,27 +20,24 @@ public enum BOMImport {
         public var version: BOMVersion
         /// Sheet row of each line, in order.
         public var rows: [Int]
+        /// The same version is already stored (same parent, period and lines): importing an
+        /// export again changes nothing.
+        public var unchanged = false
     }
 
     /// - Parameters:
     ///   - items: codes of items that exist (parents and components must be among them).
     ///   - existing: every BOM version already stored, for numbering, overlap and cycle checks.
     public static func validate(_ table: ImportTable, items: Set<String>, existing: [BOMVersion]) -> (versions: [NewVersion], problems: [ImportProblem]) {
-        let (at, missing) = ImportColumn.locate(columns, in: table.headers)
-        if !missing.isEmpty {
-            return ([], missing.map { ImportProblem(row: 1, column: $0, code: "missingColumn", params: ["column": $0]) })
-        }
+        let (rows, missing) = table.rows(columns)
+        if !missing.isEmpty { return ([], missing) }
         var problems: [ImportProblem] = []
         struct Key: Hashable { let parent: String; let from: Day }
         var groups: [Key: (to: Day?, lines: [BOMLine], rows: [Int])] = [:]
         var order: [Key] = []
-        for (i, row) in table.rows.enumerated() {
-            let n = ImportTable.sheetRow(i)
-            func cell(_ key: String) -> String {
-                guard let idx = at[key], idx < row.count else { return "" }
-                return row[idx].trimmingSpaces()
-            }
-            if row.allSatisfy({ $0.trimmingSpaces().isEmpty }) { continue }
+        for row in rows {
+            let n = row.number
+            func cell(_ key: String) -> String { row[key] }
             var bad = false
             func problem(_ column: String, _ code: String, _ params: [String: String] = [:]) {
                 problems.append(ImportProblem(row: n, column: column, code: code, params: params)); bad = true
@@ -51,11 +48,11 @@ public enum BOMImport {
             }
             if !parent.isEmpty && !items.contains(parent) { problem("parent", "unknownItem", ["code": parent]) }
             if !component.isEmpty && !items.contains(component) { problem("component", "unknownItem", ["code": component]) }
-            let from = Day(cell("validFrom"))
+            let from = ImportCells.day(cell("validFrom"))
             if !cell("validFrom").isEmpty && from == nil { problem("validFrom", "badDate") }
             var to: Day?
             if !cell("validTo").isEmpty {
-                to = Day(cell("validTo"))
+                to = ImportCells.day(cell("validTo"))
                 if to == nil { problem("validTo", "badDate") } else if let from, to! < from { problem("validTo", "beforeStart") }
             }
             let qty = try? FixedDecimal.parse(cell("quantityPer"))
@@ -67,7 +64,7 @@ public enum BOMImport {
             }
             var supply = SupplyBy.manufacturer
             if !cell("supplyBy").isEmpty {
-                if let s = supplyNames[cell("supplyBy").lowercased()] ?? supplyNames[cell("supplyBy")] { supply = s } else { problem("supplyBy", "invalidValue") }
+                if let s = ImportCells.lookup(cell("supplyBy"), in: supplyNames) { supply = s } else { problem("supplyBy", "invalidValue") }
             }
             guard !bad, let from, let qty else { continue }
             let key = Key(parent: parent, from: from)
@@ -89,23 +86,27 @@ public enum BOMImport {
         var versions: [NewVersion] = []
         for key in order {
             let g = groups[key]!
+            if let same = existing.first(where: { $0.parent == key.parent && $0.validity.from == key.from && $0.validity.to == g.to && $0.lines == g.lines }) {
+                versions.append(NewVersion(version: same, rows: g.rows, unchanged: true))
+                continue
+            }
             let number = (nextNumber[key.parent] ?? 0) + 1
             nextNumber[key.parent] = number
             guard let validity = Validity(from: key.from, to: g.to) else { continue }
             versions.append(NewVersion(version: BOMVersion(parent: key.parent, number: number, validity: validity, lines: g.lines), rows: g.rows))
         }
         // Rules across the whole set: overlapping periods and cycles, reported at the first row of the version involved.
-        let all = existing + versions.map(\.version)
+        let all = existing + versions.filter { !$0.unchanged }.map(\.version)
         func firstRow(parent: String, number: Int?) -> Int {
-            versions.first { $0.version.parent == parent && (number == nil || $0.version.number == number) }?.rows.first ?? 1
+            versions.first { !$0.unchanged && $0.version.parent == parent && (number == nil || $0.version.number == number) }?.rows.first ?? 1
         }
         for p in BOMRules.check(all) {
             switch p {
             case .overlappingVersions(let parent, let a, let b):
-                guard let row = versions.first(where: { $0.version.parent == parent && ($0.version.number == a || $0.version.number == b) })?.rows.first else { continue }
+                guard let row = versions.first(where: { !$0.unchanged && $0.version.parent == parent && ($0.version.number == a || $0.version.number == b) })?.rows.first else { continue }
                 problems.append(ImportProblem(row: row, column: "validFrom", code: "bomOverlap", params: ["first": String(a), "second": String(b)]))
             case .cycle(let chain):
-                let row = chain.compactMap { code in versions.first { $0.version.parent == code }?.rows.first }.min() ?? firstRow(parent: chain[0], number: nil)
+                let row = chain.compactMap { code in versions.first { !$0.unchanged && $0.version.parent == code }?.rows.first }.min() ?? firstRow(parent: chain[0], number: nil)
                 problems.append(ImportProblem(row: row, column: "component", code: "bomCycle", params: ["chain": chain.joined(separator: " → ")]))
             case .selfReference(let c):
                 problems.append(ImportProblem(row: firstRow(parent: c, number: nil), column: "component", code: "bomSelf", params: ["component": c]))

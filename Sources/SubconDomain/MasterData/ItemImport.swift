@@ -10,14 +10,73 @@ public struct ImportTable: Sendable, Equatable {
 
 /// One thing wrong in an import file, pointing at the row (as numbered in the spreadsheet) and column.
 public struct ImportProblem: Sendable, Equatable {
+    /// The worksheet, when a workbook carries several kinds of data.
+    public var sheet: String?
     public var row: Int
     public var column: String?
     /// Also the message catalog key (`error.<code>`).
     public var code: String
     public var params: [String: String]
-    public init(row: Int, column: String?, code: String, params: [String: String] = [:]) {
-        self.row = row; self.column = column; self.code = code; self.params = params
+    public init(row: Int, column: String?, code: String, params: [String: String] = [:], sheet: String? = nil) {
+        self.row = row; self.column = column; self.code = code; self.params = params; self.sheet = sheet
     }
+}
+
+/// One non-blank data row, read through the column keys of its import kind.
+public struct ImportRow: Sendable {
+    /// Spreadsheet row number (the header is row 1).
+    public let number: Int
+    let cells: [String]
+    let at: [String: Int]
+
+    /// The trimmed text in the column with this key ("" when the column or cell is absent).
+    public subscript(_ key: String) -> String {
+        guard let i = at[key], i < cells.count else { return "" }
+        return cells[i].trimmingSpaces()
+    }
+
+    public func problem(_ column: String, _ code: String, _ params: [String: String] = [:]) -> ImportProblem {
+        ImportProblem(row: number, column: column, code: code, params: params)
+    }
+}
+
+extension ImportTable {
+    /// The data rows to validate, blank rows skipped; or, when a required column is missing,
+    /// no rows and one problem per missing column.
+    public func rows(_ columns: [ImportColumn]) -> (rows: [ImportRow], missing: [ImportProblem]) {
+        let (at, missing) = ImportColumn.locate(columns, in: headers)
+        if !missing.isEmpty {
+            return ([], missing.map { ImportProblem(row: 1, column: $0, code: "missingColumn", params: ["column": $0]) })
+        }
+        let rows = self.rows.enumerated().compactMap { i, cells -> ImportRow? in
+            cells.allSatisfy({ $0.trimmingSpaces().isEmpty }) ? nil : ImportRow(number: ImportTable.sheetRow(i), cells: cells, at: at)
+        }
+        return (rows, [])
+    }
+}
+
+/// Cell checks shared by every import kind.
+public enum ImportCells {
+    /// The code rule the API uses: ASCII letters, digits and `._-`, at most 40.
+    static func isCode(_ s: String) -> Bool {
+        s.count <= 40 && s.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) }
+    }
+
+    /// A date as it arrives from a sheet: `2026-03-01`, `2026/3/1`, or a real Excel date cell,
+    /// which the file stores as a serial day number (1 = 1900-01-01, 25569 = 1970-01-01).
+    public static func day(_ text: String) -> Day? {
+        if let d = Day(text) { return d }
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), parts[0].count == 4 {
+            return Day(year: y, month: m, day: d)
+        }
+        // Whole serials only, in a plausible range (1960 to 2100): anything else is not a date.
+        if let serial = Int(text), (21916...73415).contains(serial) { return Day(ordinal: serial - 25569) }
+        return nil
+    }
+
+    /// A value written as its code or as a name in any UI language.
+    static func lookup<T>(_ text: String, in names: [String: T]) -> T? { names[text.lowercased()] ?? names[text] }
 }
 
 /// A column of an import template: its key and the header texts it is recognised by, in every
@@ -73,32 +132,26 @@ public enum ItemImport {
     /// Validates every row; returns the good records and all problems (an import commits only
     /// when there are none). Codes already in the system are updates, not duplicates.
     public static func validate(_ table: ImportTable, warehouses: Set<String>) -> (records: [Record], problems: [ImportProblem]) {
-        let (at, missing) = ImportColumn.locate(columns, in: table.headers)
-        if !missing.isEmpty {
-            return ([], missing.map { ImportProblem(row: 1, column: $0, code: "missingColumn", params: ["column": $0]) })
-        }
+        let (rows, missing) = table.rows(columns)
+        if !missing.isEmpty { return ([], missing) }
         var records: [Record] = []
         var problems: [ImportProblem] = []
         var firstRowOfCode: [String: Int] = [:]
-        for (i, row) in table.rows.enumerated() {
-            let n = ImportTable.sheetRow(i)
-            func cell(_ key: String) -> String {
-                guard let idx = at[key], idx < row.count else { return "" }
-                return row[idx].trimmingSpaces()
-            }
-            if row.allSatisfy({ $0.trimmingSpaces().isEmpty }) { continue }
+        for row in rows {
+            let n = row.number
+            func cell(_ key: String) -> String { row[key] }
             var rowProblems: [ImportProblem] = []
             let code = cell("code"), name = cell("name"), uom = cell("uom"), kindText = cell("kind"), warehouse = cell("warehouse")
             for (key, value) in [("code", code), ("name", name), ("uom", uom), ("kind", kindText)] where value.isEmpty {
                 rowProblems.append(ImportProblem(row: n, column: key, code: "required"))
             }
-            if !code.isEmpty && (code.count > 40 || !code.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) })) {
+            if !code.isEmpty && !ImportCells.isCode(code) {
                 rowProblems.append(ImportProblem(row: n, column: "code", code: "badCode"))
             }
             if name.count > 200 { rowProblems.append(ImportProblem(row: n, column: "name", code: "tooLong", params: ["max": "200"])) }
             if cell("specification").count > 500 { rowProblems.append(ImportProblem(row: n, column: "specification", code: "tooLong", params: ["max": "500"])) }
             if uom.count > 20 { rowProblems.append(ImportProblem(row: n, column: "uom", code: "tooLong", params: ["max": "20"])) }
-            let kind = kindNames[kindText.lowercased()] ?? kindNames[kindText]
+            let kind = ImportCells.lookup(kindText, in: kindNames)
             if !kindText.isEmpty && kind == nil { rowProblems.append(ImportProblem(row: n, column: "kind", code: "invalidValue")) }
             if !warehouse.isEmpty && !warehouses.contains(warehouse) {
                 rowProblems.append(ImportProblem(row: n, column: "warehouse", code: "unknownWarehouse"))
