@@ -100,5 +100,6 @@ func routes(_ app: Application) throws {
     try signedInPages.register(collection: OrganizationPages())
     try signedInPages.register(collection: AuditPages())
     try signedInPages.register(collection: ItemPages())
+    try signedInPages.register(collection: PricePages())
     try signedInPages.register(collection: ImportPages())
 }

@@ -52,3 +52,77 @@ import VaporTesting
         }
     }
 }
+
+@Suite struct PricePageTests {
+    @Test func purchaserAddsChangesAndEndsAnAgreementFromThePages() async throws {
+        try await TestApp.run { t in
+            _ = try await t.request(.POST, "/api/v1/items", token: try await t.token("planner"),
+                                    json: #"{"code":"SF-1","name":"壳体机加件","uom":"件","kind":"semi_finished"}"#)
+            let jg = try await t.organization(code: "SUP-JG").id!
+            var b = try await t.signIn("purchaser")
+            let csrf = try await t.csrf(&b)
+            #expect(try await t.page(.GET, "/prices/new", browser: &b).status == .ok)
+            // Bad input comes back as the form with inline messages, and nothing is stored.
+            let bad = try await t.page(.POST, "/prices", browser: &b, form: [
+                "_csrf": csrf, "supplierId": jg.uuidString, "itemCode": "NOPE", "unitPrice": "-1", "validFrom": "2026-01-01", "tiers": "1000:2"])
+            #expect(bad.status == .unprocessableEntity)
+            #expect(bad.body.string.contains("物料 NOPE 不存在"))
+            #expect(bad.body.string.contains("阶梯价格式应为"))
+            #expect(try await PriceAgreementRow.query(on: t.db).count() == 0)
+            let made = try await t.page(.POST, "/prices", browser: &b, form: [
+                "_csrf": csrf, "supplierId": jg.uuidString, "itemCode": "SF-1", "operation": "", "unitPrice": "12.50", "currency": "cny",
+                "validFrom": "2026-01-01", "validTo": "", "tiers": "1000=12; 5000=11.5"])
+            #expect(made.status == .seeOther, "\(made.body.string)")
+            let location = made.headers.first(name: .location)?.split(separator: "?").first.map(String.init) ?? ""
+            let row = try await PriceAgreementRow.query(on: t.db).first()!
+            #expect(row.currency == "CNY" && row.tiers.count == 2)
+            let shown = try await t.page(.GET, location, browser: &b)
+            #expect(shown.body.string.contains("1000=12; 5000=11.5"))
+            let list = try await t.page(.GET, "/prices?q=壳体&current=true", browser: &b)
+            #expect(list.body.string.contains("SUP-JG") && list.body.string.contains("生效中"))
+
+            let saved = try await t.page(.POST, location, browser: &b, form: ["_csrf": csrf, "version": "1", "unitPrice": "12.8", "tiers": "", "validTo": ""])
+            #expect(saved.status == .seeOther)
+            #expect(try await PriceAgreementRow.find(row.id, on: t.db)?.unitPriceUnits == 128_000)
+            // A second tab still holding version 1 is told, not obeyed.
+            let stale = try await t.page(.POST, location, browser: &b, form: ["_csrf": csrf, "version": "1", "unitPrice": "1", "tiers": "", "validTo": ""])
+            #expect(stale.status == .conflict)
+            #expect(try await PriceAgreementRow.find(row.id, on: t.db)?.unitPriceUnits == 128_000)
+            let ended = try await t.page(.POST, location, browser: &b, form: ["_csrf": csrf, "version": "2", "end": "today", "unitPrice": "12.8"])
+            #expect(ended.status == .seeOther)
+            #expect(try await PriceAgreementRow.find(row.id, on: t.db)?.validTo == t.app.subcon.today().description)
+            #expect(try await t.page(.GET, "/history/price_agreement/\(row.id!)", browser: &b).body.string.contains("12.8"))
+
+            // Suppliers see their own agreement, without the form; the other supplier sees nothing.
+            var s1 = try await t.signIn("supplier1")
+            let own = try await t.page(.GET, location, browser: &s1)
+            #expect(own.status == .ok && !own.body.string.contains("name=\"unitPrice\""))
+            var s2 = try await t.signIn("supplier2")
+            #expect(try await t.page(.GET, location, browser: &s2).status == .notFound)
+            #expect(!(try await t.page(.GET, "/prices", browser: &s2)).body.string.contains("SF-1"))
+            #expect(try await t.page(.GET, "/prices/new", browser: &s2).status == .forbidden)
+        }
+    }
+
+    @Test func listFiltersByItemTextAndDay() async throws {
+        try await TestApp.run { t in
+            let purchaser = try await t.token("purchaser")
+            for (code, name) in [("A-1", "支架"), ("B-2", "壳体")] {
+                _ = try await t.request(.POST, "/api/v1/items", token: purchaser, json: #"{"code":"\#(code)","name":"\#(name)","uom":"件","kind":"finished"}"#)
+            }
+            let jg = try await t.organization(code: "SUP-JG").id!
+            for (code, from, to) in [("A-1", "2026-01-01", "2026-06-30"), ("A-1", "2026-07-01", ""), ("B-2", "2026-01-01", "")] {
+                let item = try await Item.query(on: t.db).filter(\.$code == code).first()!.id!
+                let to = to.isEmpty ? "" : #","validTo":"\#(to)""#
+                let r = try await t.request(.POST, "/api/v1/price-agreements", token: purchaser,
+                                            json: #"{"supplierId":"\#(jg)","itemId":"\#(item)","validFrom":"\#(from)"\#(to),"unitPrice":"1"}"#)
+                #expect(r.status == .created)
+            }
+            #expect(try await t.request(.GET, "/api/v1/price-agreements?q=A-", token: purchaser).json["total"] as? Int == 2)
+            #expect(try await t.request(.GET, "/api/v1/price-agreements?q=壳体", token: purchaser).json["total"] as? Int == 1)
+            #expect(try await t.request(.GET, "/api/v1/price-agreements?validOn=2026-03-01", token: purchaser).json["total"] as? Int == 2)
+            #expect(try await t.request(.GET, "/api/v1/price-agreements?validOn=2026-08-01&q=A-1", token: purchaser).json["total"] as? Int == 1)
+            #expect(try await t.request(.GET, "/api/v1/price-agreements?validOn=soon", token: purchaser).status == .badRequest)
+        }
+    }
+}

@@ -16,6 +16,15 @@ public struct SubconServices: Sendable {
     public let passwordHasher: PasswordHasher
 
     var isPostgres: Bool { settings.database.isPostgres }
+
+    /// Today's date where the installation is (`SUBCON_TIMEZONE`): validity periods and due
+    /// dates are calendar days there, not in UTC.
+    func today() -> Day {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: settings.timeZone) ?? .gmt
+        let c = cal.dateComponents([.year, .month, .day], from: clock.now())
+        return Day(year: c.year!, month: c.month!, day: c.day!)!
+    }
 }
 
 /// Bcrypt with a configurable cost: 12 in production, the minimum in tests so they stay quick.

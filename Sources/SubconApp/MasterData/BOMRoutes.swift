@@ -53,12 +53,7 @@ struct BOMsAPI: RouteCollection {
         return (quantity, day)
     }
 
-    static func today(_ req: Request) -> Day {
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: req.subcon.settings.timeZone) ?? .gmt
-        let c = cal.dateComponents([.year, .month, .day], from: req.now)
-        return Day(year: c.year!, month: c.month!, day: c.day!)!
-    }
+    static func today(_ req: Request) -> Day { req.subcon.today() }
 }
 
 /// The web form takes BOM lines as text, one component per line: `CODE QTY [SCRAP%] [supplier]`,

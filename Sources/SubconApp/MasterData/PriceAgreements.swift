@@ -120,12 +120,28 @@ struct PriceAgreementPatchInput: StrictInput {
 
 /// Price agreements. A supplier reads its own; purchasers (and admins) write them.
 enum PriceService {
-    static func list(_ p: Principal, supplierID: UUID?, itemID: UUID?, page: PageRequest, on db: any Database) async throws -> Page<PriceAgreementDTO> {
+    struct Filter {
+        var supplierID: UUID?
+        var itemID: UUID?
+        /// Item code or name contains this.
+        var search: String?
+        /// Only agreements valid on this day.
+        var validOn: Day?
+    }
+
+    static func list(_ p: Principal, filter: Filter, page: PageRequest, on db: any Database) async throws -> Page<PriceAgreementDTO> {
         var q = p.scope.query(PriceAgreementRow.self, on: db)
-        if let supplierID { q = q.filter(\.$supplier.$id == supplierID) }
-        if let itemID { q = q.filter(\.$item.$id == itemID) }
+        if let id = filter.supplierID { q = q.filter(\.$supplier.$id == id) }
+        if let id = filter.itemID { q = q.filter(\.$item.$id == id) }
+        if let search = filter.search, !search.isEmpty {
+            q = q.join(Item.self, on: \PriceAgreementRow.$item.$id == \Item.$id)
+                .group(.or) { $0.filter(Item.self, \.$code =~ search).filter(Item.self, \.$name =~ search) }
+        }
+        if let day = filter.validOn?.description {
+            q = q.filter(\.$validFrom <= day).group(.or) { $0.filter(\.$validTo == nil).filter(\.$validTo >= day) }
+        }
         let total = try await q.count()
-        let rows = try await q.sort(\.$validFrom, .descending).range(page.offset..<(page.offset + page.per)).all()
+        let rows = try await q.sort(\.$validFrom, .descending).sort(\.$id).range(page.offset..<(page.offset + page.per)).all()
         return Page(items: rows.map(PriceAgreementDTO.init), page: page.page, per: page.per, total: total)
     }
 
@@ -221,8 +237,18 @@ struct PricesAPI: RouteCollection {
     }
 
     func list(req: Request) async throws -> Page<PriceAgreementDTO> {
-        try await PriceService.list(try req.requirePrincipal(), supplierID: try req.uuidQuery("supplierId"), itemID: try req.uuidQuery("itemId"),
-                                    page: try PageRequest(req), on: req.db)
+        try await PriceService.list(try req.requirePrincipal(), filter: try Self.filter(req), page: try PageRequest(req), on: req.db)
+    }
+
+    /// `supplierId`, `itemId`, `q` (item code or name), `validOn` (YYYY-MM-DD).
+    static func filter(_ req: Request) throws -> PriceService.Filter {
+        var validOn: Day?
+        if let text = req.query[String.self, at: "validOn"], !text.isEmpty {
+            guard let day = Day(text) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("validOn", "badDate")]) }
+            validOn = day
+        }
+        return PriceService.Filter(supplierID: try req.uuidQuery("supplierId"), itemID: try req.uuidQuery("itemId"),
+                                   search: req.query[String.self, at: "q"]?.trimmingCharacters(in: .whitespaces), validOn: validOn)
     }
 
     func create(req: Request) async throws -> Response {

@@ -48,6 +48,8 @@ extension Request {
             item("/", "nav.home")
             item("/inbox", "nav.inbox")
             if p.can(.viewMasterData) { item("/items", "nav.items") }
+            // Suppliers see their own agreements, read-only.
+            if p.can(.viewMasterData) || p.isSupplier { item("/prices", "nav.prices") }
             if p.can(.editMasterData) { item("/imports", "nav.imports") }
             if !p.isSupplier && p.can(.viewDirectory) { item("/admin/organizations", "nav.organizations") }
             if p.can(.administerInstallation) || p.can(.manageOwnOrganizationUsers) { item("/admin/users", "nav.users") }
@@ -64,8 +66,9 @@ extension Request {
     }
 
     /// A form page re-shown with the problems next to the fields, answered with the problem's status.
-    func renderForm<D: Encodable>(_ template: String, titleKey: String, _ data: D, problem: Problem?) async throws -> Response {
-        let response = try await renderPage(template, titleKey: titleKey, data).encodeResponse(for: self)
+    func renderForm<D: Encodable>(_ template: String, titleKey: String, titleParams: [String: String] = [:], _ data: D,
+                                  problem: Problem?) async throws -> Response {
+        let response = try await renderPage(template, titleKey: titleKey, titleParams: titleParams, data).encodeResponse(for: self)
         if let problem { response.status = problem.status }
         return response
     }

@@ -1,0 +1,186 @@
+import Fluent
+import Foundation
+import SubconDomain
+import Vapor
+
+/// Price agreement pages: a filtered list (suppliers see their own, read-only), a form to add
+/// one, and a page to change or end one.
+struct PricePages: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let prices = routes.grouped("prices")
+        prices.get(use: list)
+        prices.get("new", use: newForm)
+        prices.post(use: create)
+        prices.get(":id", use: show)
+        prices.post(":id", use: update)
+    }
+
+    struct Option: Encodable { let value: String; let label: String; let selected: Bool }
+
+    /// One agreement as the pages show it: names instead of ids, and whether it is in force today.
+    struct Row: Encodable {
+        let id: UUID; let supplierCode: String; let supplierName: String; let itemId: UUID; let itemCode: String; let itemName: String
+        let operation: String?; let currency: String; let validFrom: String; let validTo: String?; let unitPrice: String
+        let tiers: String; let state: String; let version: Int
+    }
+
+    static func rows(_ dtos: [PriceAgreementDTO], today: Day, on db: any Database) async throws -> [Row] {
+        let orgs = Dictionary(uniqueKeysWithValues: try await Organization.query(on: db).filter(\.$id ~~ Set(dtos.map(\.supplierId))).all().map { ($0.id!, $0) })
+        let items = Dictionary(uniqueKeysWithValues: try await Item.query(on: db).filter(\.$id ~~ Set(dtos.map(\.itemId))).all().map { ($0.id!, $0) })
+        return dtos.map { a in
+            let from = Day(a.validFrom)!, to = a.validTo.flatMap(Day.init)
+            let state = today < from ? "future" : (to.map { $0 < today } ?? false) ? "ended" : "inForce"
+            return Row(id: a.id, supplierCode: orgs[a.supplierId]?.code ?? "", supplierName: orgs[a.supplierId]?.name ?? "",
+                       itemId: a.itemId, itemCode: items[a.itemId]?.code ?? "", itemName: items[a.itemId]?.name ?? "",
+                       operation: a.operation, currency: a.currency, validFrom: a.validFrom, validTo: a.validTo,
+                       unitPrice: a.unitPrice.description,
+                       tiers: PriceImport.tiersText(a.tiers.map { .init(minimumQuantity: $0.minimumQuantity, unitPrice: $0.unitPrice) }),
+                       state: state, version: a.version)
+        }
+    }
+
+    func supplierOptions(_ p: Principal, selected: String?, includeAll: Bool, req: Request) async throws -> [Option] {
+        let suppliers = try await p.scope.query(Organization.self, on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).sort(\.$code).all()
+        return (includeAll ? [Option(value: "", label: req.t("prices.allSuppliers"), selected: (selected ?? "").isEmpty)] : [])
+            + suppliers.map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: selected == $0.id!.uuidString) }
+    }
+
+    struct ListView: Encodable {
+        let rows: [Row]; let pager: Pager; let q: String; let suppliers: [Option]; let current: Bool; let canEdit: Bool
+    }
+
+    func list(req: Request) async throws -> View {
+        let p = try req.requirePrincipal()
+        var filter = try PricesAPI.filter(req)
+        let today = BOMsAPI.today(req)
+        let current = try req.boolQuery("current") ?? false
+        if current { filter.validOn = today }
+        let page = try await PriceService.list(p, filter: filter, page: try PageRequest(req, defaultPer: 50), on: req.db)
+        return try await req.renderPage("prices", titleKey: "prices.title", ListView(
+            rows: try await Self.rows(page.items, today: today, on: req.db), pager: Pager(page, req), q: filter.search ?? "",
+            suppliers: try await supplierOptions(p, selected: filter.supplierID?.uuidString, includeAll: true, req: req),
+            current: current, canEdit: p.can(.managePrices)))
+    }
+
+    struct FormView: Encodable {
+        let agreement: Row?
+        let values: [String: String]
+        let suppliers: [Option]
+        let errors: FormErrors
+        let canEdit: Bool
+        let today: String
+    }
+
+    func render(_ req: Request, agreement: Row?, values: [String: String], problem: Problem?) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let view = FormView(agreement: agreement, values: values,
+                            suppliers: try await supplierOptions(p, selected: values["supplierId"], includeAll: false, req: req),
+                            errors: req.formErrors(problem), canEdit: p.can(.managePrices), today: BOMsAPI.today(req).description)
+        let title = agreement.map { "\($0.supplierCode) · \($0.itemCode)\($0.operation.map { " · " + $0 } ?? "")" }
+        return try await req.renderForm("price_form", titleKey: agreement == nil ? "prices.new" : "prices.agreement",
+                                        titleParams: ["name": title ?? ""], view, problem: problem)
+    }
+
+    func newForm(req: Request) async throws -> Response {
+        try req.requirePrincipal().require(.managePrices)
+        var values = ["currency": "CNY", "validFrom": BOMsAPI.today(req).description]
+        if let item = req.query[String.self, at: "item"] { values["itemCode"] = item }
+        return try await render(req, agreement: nil, values: values, problem: nil)
+    }
+
+    struct PriceForm: Content {
+        var supplierId: String?; var itemCode: String?; var operation: String?; var currency: String?
+        var validFrom: String?; var validTo: String?; var unitPrice: String?; var tiers: String?; var version: String?
+        var values: [String: String] {
+            ["supplierId": supplierId ?? "", "itemCode": itemCode ?? "", "operation": operation ?? "", "currency": currency ?? "",
+             "validFrom": validFrom ?? "", "validTo": validTo ?? "", "unitPrice": unitPrice ?? "", "tiers": tiers ?? "", "version": version ?? ""]
+        }
+
+        /// The form's text fields as typed values, every problem collected at once.
+        func parsed() -> (validFrom: Day?, validTo: Day?, unitPrice: FixedDecimal?, tiers: [PriceAgreementDTO.Tier], problems: [FieldProblem]) {
+            var problems: [FieldProblem] = []
+            let from = Day((validFrom ?? "").trimmingCharacters(in: .whitespaces))
+            if from == nil { problems.append(FieldProblem("validFrom", (validFrom ?? "").isEmpty ? "required" : "badDate")) }
+            var to: Day?
+            if let text = validTo?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+                to = Day(text)
+                if to == nil { problems.append(FieldProblem("validTo", "badDate")) }
+            }
+            let price = try? FixedDecimal.parse((unitPrice ?? "").trimmingCharacters(in: .whitespaces))
+            if price == nil { problems.append(FieldProblem("unitPrice", (unitPrice ?? "").isEmpty ? "required" : "nonNegativeDecimal")) }
+            let tiers = PriceImport.tiers(tiers ?? "")
+            if tiers == nil { problems.append(FieldProblem("tiers", "badTiers")) }
+            return (from, to, price, (tiers ?? []).map { .init(minimumQuantity: $0.minimumQuantity, unitPrice: $0.unitPrice) }, problems)
+        }
+    }
+
+    func create(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.managePrices)
+        let form = try req.content.decode(PriceForm.self)
+        var created: PriceAgreementRow?
+        let problem = try await attempt {
+            var (from, to, price, tiers, problems) = form.parsed()
+            let supplierID = form.supplierId.flatMap(UUID.init(uuidString:))
+            if supplierID == nil { problems.append(FieldProblem("supplierId", "unknownSupplier")) }
+            let code = (form.itemCode ?? "").trimmingCharacters(in: .whitespaces)
+            let item = code.isEmpty ? nil : try await Item.query(on: req.db).filter(\.$code == code).first()
+            if item == nil { problems.append(FieldProblem("itemCode", code.isEmpty ? "required" : "unknownItem", ["code": code])) }
+            let operation = (form.operation ?? "").trimmingCharacters(in: .whitespaces)
+            guard problems.isEmpty, let from, let price, let item, let supplierID else { throw Problem.validation(problems) }
+            let input = PriceAgreementInput(supplierId: supplierID, itemId: item.id!, operation: operation.isEmpty ? nil : operation,
+                                            currency: form.currency?.trimmingCharacters(in: .whitespaces), validFrom: from, validTo: to,
+                                            unitPrice: price, tiers: tiers)
+            let inputProblems = input.validate()
+            if !inputProblems.isEmpty { throw Problem.validation(inputProblems) }
+            created = try await PriceService.create(p, input, app: req.application)
+        }
+        if let created { return req.redirect(to: "/prices/\(created.id!)?ok=created") }
+        return try await render(req, agreement: nil, values: form.values, problem: problem)
+    }
+
+    func load(_ req: Request) async throws -> Row {
+        let p = try req.requirePrincipal()
+        let row = try await p.scope.find(PriceAgreementRow.self, try req.idParameter(), on: req.db)
+        return try await Self.rows([PriceAgreementDTO(row)], today: BOMsAPI.today(req), on: req.db)[0]
+    }
+
+    static func values(_ r: Row) -> [String: String] {
+        ["validTo": r.validTo ?? "", "unitPrice": r.unitPrice, "tiers": r.tiers, "version": String(r.version)]
+    }
+
+    func show(req: Request) async throws -> Response {
+        let row = try await load(req)
+        return try await render(req, agreement: row, values: Self.values(row), problem: nil)
+    }
+
+    /// Saves the changeable terms; "end today" sets the last valid day, which is how an
+    /// agreement is retired (it stays on record for the orders that used it).
+    func update(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let existing = try await load(req)
+        try p.require(.managePrices)
+        struct EndForm: Content { var end: String? }
+        let form = try req.content.decode(PriceForm.self)
+        let ending = (try? req.content.decode(EndForm.self))?.end == "today"
+        let problem = try await attempt {
+            guard let version = Int(form.version ?? "") else { throw Problem.validation([FieldProblem("version", "required")]) }
+            if ending {
+                _ = try await PriceService.update(p, existing.id, PriceAgreementPatchInput(version: version, validTo: BOMsAPI.today(req)), app: req.application)
+                return
+            }
+            let (_, to, price, tiers, problems) = form.parsed()
+            let relevant = problems.filter { $0.field != "validFrom" }
+            if !relevant.isEmpty { throw Problem.validation(relevant) }
+            _ = try await PriceService.update(p, existing.id, PriceAgreementPatchInput(version: version, validTo: to, unitPrice: price, tiers: tiers),
+                                              app: req.application)
+        }
+        if problem == nil { return req.redirect(to: "/prices/\(existing.id)?ok=saved") }
+        if problem?.status == .conflict {
+            // Stale: show what is stored now, with the message, so nothing is silently overwritten.
+            let fresh = try await load(req)
+            return try await render(req, agreement: fresh, values: Self.values(fresh), problem: problem)
+        }
+        return try await render(req, agreement: existing, values: form.values, problem: problem)
+    }
+}
