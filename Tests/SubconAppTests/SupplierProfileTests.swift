@@ -18,6 +18,11 @@ import SubconDomain
             #expect(noReason.status == .unprocessableEntity)
             let skip = try await t.request(.POST, "/api/v1/organizations/\(id)/status", token: purchaser, json: #"{"status":"probation","reason":"试用"}"#)
             #expect(skip.status == .unprocessableEntity)
+            // Qualification waits for the checklist.
+            let early = try await t.request(.POST, "/api/v1/organizations/\(id)/status", token: purchaser, json: #"{"status":"qualified","reason":"现场审核通过 2026-11"}"#)
+            #expect(early.status == .unprocessableEntity)
+            #expect(early.body.string.contains("checklistIncomplete") && early.body.string.contains("营业执照"), "\(early.body.string)")
+            try await QualificationTests.completeChecklist(t, orgID: id, token: purchaser)
             let ok = try await t.request(.POST, "/api/v1/organizations/\(id)/status", token: purchaser, json: #"{"status":"qualified","reason":"现场审核通过 2026-11"}"#)
             #expect(ok.status == .ok, "\(ok.body.string)")
             #expect(ok.json["status"] as? String == "qualified")

@@ -14,7 +14,7 @@ enum Secrets {
 
     /// What is stored instead of the secret.
     static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(secret.utf8)).hex
     }
 
     /// Constant-time comparison, so a CSRF token cannot be guessed byte by byte from timings.

@@ -26,6 +26,9 @@ enum Migrations {
         CreateSupplierProfiles(),
         CreateRoutings(),
         CreateImportBatches(),
+        // 6. Documents and supplier qualification
+        CreateDocuments(),
+        CreateQualificationChecks(),
     ]
 }
 

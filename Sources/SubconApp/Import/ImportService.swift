@@ -124,7 +124,9 @@ enum ImportService {
         guard let b = try await ImportBatch.find(id, on: db), b.createdBy == p.userID || p.can(.administerInstallation) else {
             throw Problem.notFound
         }
-        return (b, try JSONDecoder().decode([ImportSheet].self, from: Data(b.payload.utf8)))
+        // A batch stored in an older layout can no longer be previewed; it is as good as gone.
+        guard let sheets = try? JSONDecoder().decode([ImportSheet].self, from: Data(b.payload.utf8)) else { throw Problem.notFound }
+        return (b, sheets)
     }
 
     static func preview(_ p: Principal, _ id: UUID, app: Application) async throws -> ImportPreviewDTO {

@@ -220,6 +220,8 @@ enum SupplierProfileService {
             case .notAllowed: throw Problem.validation([FieldProblem("status", "statusNotAllowed", ["from": from.rawValue, "to": target.rawValue])])
             }
         }
+        try await QualificationService.requireReady(orgID, from: from, to: target, catalog: app.subcon.catalog,
+                                                    locale: p.preferredLocale ?? .fallback, on: app.db)
         let expected = profile.version
         let before = profile.id == nil ? ["status": from.rawValue] : profile.auditSnapshot
         profile.status = target.rawValue

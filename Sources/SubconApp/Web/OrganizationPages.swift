@@ -15,6 +15,8 @@ struct OrganizationPages: RouteCollection {
         o.post(":id", "profile", use: saveProfile)
         o.post(":id", "status", use: changeStatus)
         o.post(":id", "certificates", use: addCertificate)
+        o.post(":id", "qualification", ":check", use: reviewCheck)
+        o.on(.POST, ":id", "qualification", ":check", "evidence", body: .collect(maxSize: "10mb"), use: uploadEvidence)
     }
 
     struct ListView: Encodable { let rows: [OrganizationDTO]; let pager: Pager; let q: String; let canCreate: Bool }
@@ -68,12 +70,19 @@ struct OrganizationPages: RouteCollection {
         let statusOptions: [Option]
         let profileErrors: FormErrors
         let profileForm: String?
+        let qualification: QualificationDTO?
+        let canUploadEvidence: Bool
+        /// The check whose form the errors belong to.
+        let qualificationCheck: String?
+        let qualificationErrors: FormErrors
+        let results: [Option]
     }
 
     struct Option: Encodable { let value: String; let label: String }
 
     func render(_ req: Request, _ org: Organization, values: [String: String]? = nil, problem: Problem? = nil,
-                siteProblem: Problem? = nil, profileProblem: Problem? = nil, profileForm: String? = nil) async throws -> Response {
+                siteProblem: Problem? = nil, profileProblem: Problem? = nil, profileForm: String? = nil,
+                qualificationProblem: Problem? = nil, qualificationCheck: String? = nil) async throws -> Response {
         let p = try req.requirePrincipal()
         let profile = org.organizationKind == .supplier
             ? try await SupplierProfileService.dto(p, org.id!, today: BOMsAPI.today(req), on: req.db) : nil
@@ -86,8 +95,13 @@ struct OrganizationPages: RouteCollection {
                               errors: req.formErrors(problem), siteErrors: req.formErrors(siteProblem),
                               profile: profile, canManageSupplier: p.can(.manageSuppliers),
                               statusOptions: (profile?.allowedNext ?? []).map { Option(value: $0, label: req.t("supplier.status.\($0)")) },
-                              profileErrors: req.formErrors(profileProblem), profileForm: profileForm)
-        return try await req.renderForm("organization", titleKey: "orgs.detail", view, problem: problem ?? siteProblem ?? profileProblem)
+                              profileErrors: req.formErrors(profileProblem), profileForm: profileForm,
+                              qualification: profile == nil ? nil : try await QualificationService.get(p, org.id!, on: req.db),
+                              canUploadEvidence: p.can(.manageSuppliers) || p.isSupplier, qualificationCheck: qualificationCheck,
+                              qualificationErrors: req.formErrors(qualificationProblem),
+                              results: QualificationResult.allCases.map { Option(value: $0.rawValue, label: req.t("qualification.result.\($0.rawValue)")) })
+        return try await req.renderForm("organization", titleKey: "orgs.detail", view,
+                                        problem: problem ?? siteProblem ?? profileProblem ?? qualificationProblem)
     }
 
     func show(req: Request) async throws -> Response {
@@ -153,7 +167,7 @@ extension OrganizationPages {
             let input = SupplierProfilePatchInput(version: form.version.flatMap(Int.init) ?? 0, contactName: form.contactName ?? "",
                                                   contactPhone: form.contactPhone ?? "", contactEmail: form.contactEmail ?? "",
                                                   address: form.address ?? "",
-                                                  capabilities: (form.capabilities ?? "").split(whereSeparator: { $0 == "," || $0 == "，" || $0 == "、" }).map(String.init))
+                                                  capabilities: SupplierImport.capabilities(form.capabilities ?? ""))
             let problems = input.validate()
             if !problems.isEmpty { throw Problem.validation(problems) }
             try await SupplierProfileService.update(p, id, input, app: req.application)
@@ -197,5 +211,40 @@ extension OrganizationPages {
         }
         guard let problem else { return req.redirect(to: "/admin/organizations/\(id)?ok=created") }
         return try await render(req, org, profileProblem: problem, profileForm: "certificate")
+    }
+
+    struct ReviewForm: Content { var result: String?; var note: String?; var version: String? }
+
+    func reviewCheck(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let id = try req.idParameter()
+        let org = try await OrganizationService.get(p, id, on: req.db)
+        let check = try QualificationAPI.check(req)
+        try p.require(.manageSuppliers)
+        let form = try req.content.decode(ReviewForm.self)
+        let problem = try await attempt {
+            let input = QualificationReviewInput(result: form.result ?? "", note: form.note, version: form.version.flatMap(Int.init) ?? -1)
+            let problems = input.validate()
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            try await QualificationService.review(p, id, check, input, app: req.application)
+        }
+        guard let problem else { return req.redirect(to: "/admin/organizations/\(id)?ok=saved#q-\(check.rawValue)") }
+        return try await render(req, org, qualificationProblem: problem, qualificationCheck: check.rawValue)
+    }
+
+    struct EvidenceForm: Content { var file: File? }
+
+    func uploadEvidence(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let id = try req.idParameter()
+        let org = try await OrganizationService.get(p, id, on: req.db)
+        let check = try QualificationAPI.check(req)
+        let form = try req.content.decode(EvidenceForm.self)
+        let problem = try await attempt {
+            guard let file = form.file, file.data.readableBytes > 0 else { throw Problem.validation([FieldProblem("file", "fileEmpty")]) }
+            _ = try await QualificationService.addEvidence(p, id, check, filename: file.filename, data: Data(buffer: file.data), app: req.application)
+        }
+        guard let problem else { return req.redirect(to: "/admin/organizations/\(id)?ok=created#q-\(check.rawValue)") }
+        return try await render(req, org, qualificationProblem: problem, qualificationCheck: check.rawValue)
     }
 }
