@@ -91,4 +91,19 @@ import VaporTesting
             #expect(try await Item.find(UUID(uuidString: id), on: t.db)?.defaultSiteID == nil)
         }
     }
+
+    @Test func theAPIClearsTheWarehouseWithNullAndKeepsItWhenLeftOut() async throws {
+        try await TestApp.run { t in
+            let planner = try await t.token("planner")
+            let wh = try await Site.query(on: t.db).filter(\.$code == "WH-P1").first()!
+            let id = try await t.request(.POST, "/api/v1/items", token: planner,
+                                         json: #"{"code":"X-8","name":"X","uom":"PCS","kind":"finished","defaultSiteId":"\#(wh.id!)"}"#).json["id"] as? String ?? ""
+            let kept = try await t.request(.PATCH, "/api/v1/items/\(id)", token: planner, json: #"{"version":1,"name":"Y"}"#)
+            #expect(kept.json["defaultSiteId"] as? String == wh.id!.uuidString)
+            let cleared = try await t.request(.PATCH, "/api/v1/items/\(id)", token: planner, json: #"{"version":2,"defaultSiteId":null}"#)
+            #expect(cleared.status == .ok)
+            #expect(cleared.json["defaultSiteId"] == nil)
+            #expect(try await Item.find(UUID(uuidString: id), on: t.db)?.defaultSiteID == nil)
+        }
+    }
 }

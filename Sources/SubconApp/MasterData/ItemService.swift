@@ -69,9 +69,27 @@ struct ItemPatchInput: StrictInput {
     var kind: String?
     var defaultSiteId: UUID?
     var active: Bool?
+    /// `"defaultSiteId": null` clears it; leaving the key out keeps it.
+    var clearsDefaultSite = false
 
     func validate() -> [FieldProblem] {
         ItemFields.check(name: name, specification: specification, uom: uom, kind: kind)
+    }
+}
+
+extension ItemPatchInput {
+    private enum Keys: String, CodingKey { case version, name, specification, uom, kind, defaultSiteId, active }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        version = try c.decode(Int.self, forKey: .version)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        specification = try c.decodeIfPresent(String.self, forKey: .specification)
+        uom = try c.decodeIfPresent(String.self, forKey: .uom)
+        kind = try c.decodeIfPresent(String.self, forKey: .kind)
+        defaultSiteId = try c.decodeIfPresent(UUID.self, forKey: .defaultSiteId)
+        active = try c.decodeIfPresent(Bool.self, forKey: .active)
+        clearsDefaultSite = try c.contains(.defaultSiteId) && c.decodeNil(forKey: .defaultSiteId)
     }
 }
 

@@ -42,7 +42,8 @@ struct ItemsAPI: RouteCollection {
         let id = try req.idParameter()
         _ = try await ItemService.get(p, id, on: req.db)
         try p.require(.editMasterData)
-        return ItemDTO(try await ItemService.update(p, id, try req.decodeStrict(ItemPatchInput.self), app: req.application))
+        let input = try req.decodeStrict(ItemPatchInput.self)
+        return ItemDTO(try await ItemService.update(p, id, input, clearDefaultSite: input.clearsDefaultSite, app: req.application))
     }
 }
 
