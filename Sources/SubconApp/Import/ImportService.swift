@@ -107,7 +107,7 @@ enum ImportService {
                 sample: s.rows.prefix(20).enumerated().map { i, cells in
                     let n = ImportTable.sheetRow(i)
                     let blank = cells.allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty }
-                    return .init(row: n, cells: cells, action: result?.actions[n]?.rawValue ?? (blank ? "blank" : "error"))
+                    return .init(row: n, cells: shown(cells, sheet: s), action: result?.actions[n]?.rawValue ?? (blank ? "blank" : "error"))
                 })
         }
         return ImportPreviewDTO(
@@ -118,6 +118,17 @@ enum ImportService {
                       message: catalog.text("error.\($0.code)", locale, $0.params))
             },
             sheets: sheetDTOs)
+    }
+
+    /// A row as the preview shows it: one cell per header, and Excel date cells (stored as day
+    /// serials) as the dates they will be read as.
+    static func shown(_ cells: [String], sheet: ImportSheet) -> [String] {
+        let (at, _) = ImportColumn.locate(sheet.kind.columns, in: sheet.headers)
+        let dateColumns = Set(["validFrom", "validTo"].compactMap { at[$0] })
+        return sheet.headers.indices.map { i in
+            let cell = i < cells.count ? cells[i] : ""
+            return dateColumns.contains(i) ? ImportCells.day(cell.trimmingCharacters(in: .whitespaces))?.description ?? cell : cell
+        }
     }
 
     static func load(_ p: Principal, _ id: UUID, on db: any Database) async throws -> (ImportBatch, [ImportSheet]) {
