@@ -31,6 +31,8 @@ public struct Settings: Sendable {
     public var logLevel: Logger.Level
     /// Time zone for dates shown on pages (stored times are UTC).
     public var timeZone: String
+    /// How long suppliers have to answer an order or revision, and when admins hear of it.
+    public var responseClock: ResponseClock
 
     public init(
         database: DatabaseChoice = .sqliteMemory,
@@ -58,6 +60,7 @@ public struct Settings: Sendable {
         self.outboxInterval = outboxInterval
         self.logLevel = logLevel
         self.timeZone = timeZone
+        self.responseClock = ResponseClock()
     }
 
     /// Reads the variables documented in the README.
@@ -77,6 +80,8 @@ public struct Settings: Sendable {
         if let h = env["API_TOKEN_HOURS"].flatMap(Double.init) { s.apiTokenLifetime = h * 3600 }
         if let l = env["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) { s.logLevel = l }
         if let tz = env["SUBCON_TIMEZONE"], TimeZone(identifier: tz) != nil { s.timeZone = tz }
+        if let h = env["ACK_HOURS"].flatMap(Int.init), h > 0 { s.responseClock.answerHours = h }
+        if let h = env["ACK_ESCALATE_HOURS"].flatMap(Int.init), h > 0 { s.responseClock.escalateAfterHours = h }
         return s
     }
 }

@@ -29,6 +29,8 @@ enum Migrations {
         // 6. Documents and supplier qualification
         CreateDocuments(),
         CreateQualificationChecks(),
+        // 7. Plans and outsourcing orders
+        CreateOrders(),
     ]
 }
 

@@ -99,6 +99,36 @@ enum BOMService {
     }
 
     /// Every BOM version in the installation, in the domain's terms (item codes).
+    /// For each of these parent items, the BOM version in force on `day` (if any).
+    static func versionsInForce(items: Set<String>, on day: Day, db: any Database) async throws -> [String: BOMVersion] {
+        guard !items.isEmpty else { return [:] }
+        struct Row: Decodable {
+            let bom_id: UUID; let number: Int; let valid_from: String; let valid_to: String?
+            let parent: String; let component: String; let quantity_per: Int64; let scrap_percent: Int64; let supply_by: String
+        }
+        let d = day.description
+        let rows = try await (db as! any SQLDatabase).raw("""
+            SELECT b.id AS bom_id, b.number, b.valid_from, b.valid_to, p.code AS parent, c.code AS component,
+                   l.quantity_per, l.scrap_percent, l.supply_by
+            FROM boms b JOIN items p ON p.id = b.parent_item_id
+            JOIN bom_lines l ON l.bom_id = b.id JOIN items c ON c.id = l.component_item_id
+            WHERE p.code IN (\(binds: Array(items))) AND b.valid_from <= \(bind: d) AND (b.valid_to IS NULL OR b.valid_to >= \(bind: d))
+            ORDER BY p.code, l.line_no
+            """)
+            .all(decoding: Row.self)
+        var out: [String: BOMVersion] = [:]
+        for r in rows {
+            if out[r.parent] == nil {
+                out[r.parent] = BOMVersion(parent: r.parent, number: r.number,
+                                           validity: Validity(from: Day(r.valid_from)!, to: r.valid_to.flatMap(Day.init)) ?? Validity(from: Day(r.valid_from)!, to: nil)!,
+                                           lines: [])
+            }
+            out[r.parent]!.lines.append(BOMLine(component: r.component, quantityPer: FixedDecimal(units: r.quantity_per),
+                                                scrapPercent: FixedDecimal(units: r.scrap_percent), supplyBy: SupplyBy(rawValue: r.supply_by) ?? .manufacturer))
+        }
+        return out
+    }
+
     static func allVersions(on db: any Database) async throws -> [BOMVersion] {
         struct Row: Decodable {
             let bom_id: UUID; let number: Int; let valid_from: String; let valid_to: String?

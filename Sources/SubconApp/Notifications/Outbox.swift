@@ -86,10 +86,7 @@ enum Housekeeping {
             try await IdempotencyRecord.query(on: app.db).filter(\.$createdAt < now.addingTimeInterval(-86400)).delete()
             try await OutboxMessage.query(on: app.db).filter(\.$processedAt < now.addingTimeInterval(-7 * 86400)).delete()
         }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: app.subcon.settings.timeZone) ?? .gmt
-        let c = calendar.dateComponents([.year, .month, .day], from: now)
-        try await SupplierProfileService.remindExpiringCertificates(app: app, today: Day(year: c.year!, month: c.month!, day: c.day!)!)
+        try await SupplierProfileService.remindExpiringCertificates(app: app, today: app.subcon.today())
     }
 }
 
@@ -105,6 +102,7 @@ struct OutboxWorker: LifecycleHandler {
             while !Task.isCancelled {
                 do {
                     while try await Outbox.deliverPending(app: app) > 0 {}
+                    if rounds % 60 == 0 { _ = try await OrderEscalation.run(app: app) }
                     if rounds % 600 == 0 { try await Housekeeping.run(app: app) }
                 } catch {
                     app.logger.warning("background work failed: \(String(describing: error))")

@@ -19,6 +19,12 @@ public enum Action: String, Sendable, CaseIterable {
     case manageSuppliers
     /// Price agreements.
     case managePrices
+    /// Production plans: draft, release (which proposes orders), change, close.
+    case managePlans
+    /// Outsourcing orders: create, release, revise, decide on counter-proposals, cancel.
+    case manageOrders
+    /// Answer released orders and revisions, on the supplier's side.
+    case answerOrders
 }
 
 public enum Policy {
@@ -34,6 +40,10 @@ public enum Policy {
         case (.planner, .editMasterData), (.purchaser, .editMasterData): true
         case (.purchaser, .manageSuppliers), (.quality, .manageSuppliers): true
         case (.purchaser, .managePrices): true
+        case (.planner, .managePlans): true
+        // The planner releases the orders a plan proposes; the purchaser owns them afterwards.
+        case (.planner, .manageOrders), (.purchaser, .manageOrders): true
+        case (.supplierAdmin, .answerOrders), (.supplierUser, .answerOrders): true
         case (let role, .viewMasterData): role.side == .manufacturer
         default: false
         }

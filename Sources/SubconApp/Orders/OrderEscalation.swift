@@ -1,0 +1,50 @@
+import Fluent
+import Foundation
+import SubconDomain
+import Vapor
+
+/// Unanswered orders and revisions past the answer deadline: the purchasers are told, then,
+/// after the second interval, the admins too. Each step happens once per revision (the stage is
+/// stored with it). Run by the background worker; tests call it with a hand-set clock.
+enum OrderEscalation {
+    @discardableResult
+    static func run(app: Application) async throws -> Int {
+        let clock = app.subcon.settings.responseClock
+        let now = app.subcon.clock.now()
+        let cutoff = now.addingTimeInterval(-TimeInterval(clock.answerHours) * 3600)
+        let waiting = try await OrderRevisionRow.query(on: app.db).filter(\.$status == "pending").filter(\.$releasedAt < cutoff)
+            .filter(\.$escalation < ResponseClock.Stage.admins.rawValue).all()
+        var sent = 0
+        for rev in waiting {
+            let steps = clock.escalations(releasedAt: Int64(rev.releasedAt.timeIntervalSince1970), answeredAt: nil,
+                                          alreadySent: ResponseClock.Stage(rawValue: rev.escalation) ?? .none,
+                                          now: Int64(now.timeIntervalSince1970))
+            guard let last = steps.last, let order = try await OutsourcingOrder.find(rev.orderID, on: app.db) else { continue }
+            let supplier = try await Organization.find(order.supplierID, on: app.db)
+            sent += try await app.write(as: .system) { change -> Int in
+                // Claimed with the stage it was read at, so two workers never send the same step twice.
+                let claimed = try await OrderRevisionRow.query(on: change.db).filter(\.$id == rev.id!).filter(\.$escalation == rev.escalation).count()
+                guard claimed == 1 else { return 0 }
+                try await OrderRevisionRow.query(on: change.db).filter(\.$id == rev.id!).set(\.$escalation, to: last.rawValue).update()
+                var count = 0
+                let params = ["code": order.code, "supplier": supplier?.name ?? "", "revision": String(rev.number)]
+                for step in steps {
+                    switch step {
+                    case .purchaser:
+                        try await change.notify("order.overdue", recipients: try await OrderService.buyers(order, on: change.db),
+                                                messageKey: "notice.orderOverdue", params: params, link: "/orders/\(order.id!)")
+                    case .admins:
+                        let admins = try await User.query(on: change.db).filter(\.$active == true).all().filter { $0.roles.contains(.admin) }.map { $0.id! }
+                        try await change.notify("order.overdue.escalated", recipients: admins, messageKey: "notice.orderOverdueEscalated",
+                                                params: params, link: "/orders/\(order.id!)")
+                    case .none: break
+                    }
+                    count += 1
+                }
+                try await change.audit("order", order.id, "escalate", before: ["escalation": String(rev.escalation)], after: ["escalation": String(last.rawValue)])
+                return count
+            }
+        }
+        return sent
+    }
+}

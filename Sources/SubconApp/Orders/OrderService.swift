@@ -1,0 +1,753 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+// MARK: - API shapes
+
+struct OrderLineDTO: Content {
+    let number: Int
+    let itemId: UUID
+    let itemCode: String
+    let itemName: String
+    let operation: String?
+    let quantity: FixedDecimal
+    let dueDate: String
+    let unitPrice: FixedDecimal
+    let amount: FixedDecimal
+    let state: String
+}
+
+struct LineChangeDTO: Content {
+    struct Field: Content { let field: String; let before: String; let after: String }
+    let line: Int
+    /// added, removed, cancelled, changed.
+    let kind: String
+    let item: String?
+    let operation: String?
+    let quantity: FixedDecimal?
+    let dueDate: String?
+    let fields: [Field]
+
+    init(_ c: LineChange) {
+        line = c.lineNumber
+        switch c {
+        case .added(let l), .removed(let l), .cancelled(let l):
+            kind = switch c { case .added: "added"; case .removed: "removed"; default: "cancelled" }
+            item = l.item; operation = l.operation; quantity = l.quantity; dueDate = l.dueDate.description; fields = []
+        case .changed(_, let f):
+            kind = "changed"; item = nil; operation = nil; quantity = nil; dueDate = nil
+            fields = f.map { Field(field: $0.field.rawValue, before: $0.before, after: $0.after) }
+        }
+    }
+}
+
+struct AnswerDTO: Content {
+    let round: Int
+    let line: Int
+    let answer: String
+    let quantity: FixedDecimal?
+    let dueDate: String?
+    let reason: String
+    let decision: String?
+    let answeredAt: Date
+}
+
+struct RevisionDTO: Content {
+    let number: Int
+    let status: String
+    let reason: String
+    let releasedAt: Date
+    let answerDeadline: Date
+    let answeredAt: Date?
+    let responseSeconds: Int?
+    let overdue: Bool
+    let changes: [LineChangeDTO]
+    let answers: [AnswerDTO]
+}
+
+struct RequirementDTO: Content {
+    let line: Int
+    let componentCode: String
+    let componentName: String
+    let quantityPer: FixedDecimal
+    let scrapPercent: FixedDecimal
+    let supplyBy: String
+    let grossQuantity: FixedDecimal
+}
+
+struct OrderDTO: Content {
+    let id: UUID
+    let code: String
+    let supplierId: UUID
+    let supplierCode: String
+    let supplierName: String
+    let planId: UUID?
+    let status: String
+    let currency: String
+    let revision: Int
+    let version: Int
+    let note: String
+    let createdAt: Date
+    let total: FixedDecimal
+    let awaitingAnswer: Bool
+    let overdue: Bool
+    let answerDeadline: Date?
+    let lines: [OrderLineDTO]
+    let requirements: [RequirementDTO]
+    let revisions: [RevisionDTO]
+}
+
+struct OrderLineInput: Codable, Sendable {
+    /// The line number of an existing line (revisions); nil for a new line.
+    var line: Int?
+    var itemCode: String
+    var operation: String?
+    var quantity: FixedDecimal
+    var dueDate: Day
+    /// Taken from the price agreement in force when left out.
+    var unitPrice: FixedDecimal?
+    var cancelled: Bool?
+}
+
+struct NewOrderInput: StrictInput {
+    static let fields: Set<String> = ["supplierId", "note", "lines"]
+    var supplierId: UUID
+    var note: String?
+    var lines: [OrderLineInput]
+    func validate() -> [FieldProblem] { OrderInputs.check(note: note, lines: lines) }
+}
+
+struct DraftOrderPatchInput: StrictInput {
+    static let fields: Set<String> = ["version", "note", "lines"]
+    var version: Int
+    var note: String?
+    var lines: [OrderLineInput]?
+    func validate() -> [FieldProblem] { OrderInputs.check(note: note, lines: lines ?? []) }
+}
+
+struct ReviseInput: StrictInput {
+    static let fields: Set<String> = ["version", "reason", "lines"]
+    var version: Int
+    var reason: String
+    /// The whole new set of lines: existing ones by `line` number (leave one out to remove it,
+    /// or mark it `cancelled`), new ones without a number.
+    var lines: [OrderLineInput]
+    func validate() -> [FieldProblem] {
+        var p = OrderInputs.check(note: nil, lines: lines)
+        Check.text(reason, "reason", max: 500, into: &p)
+        return p
+    }
+}
+
+struct VersionInput: StrictInput {
+    static let fields: Set<String> = ["version"]
+    var version: Int
+}
+
+struct CancelInput: StrictInput {
+    static let fields: Set<String> = ["version", "reason"]
+    var version: Int
+    var reason: String
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        Check.text(reason, "reason", max: 500, into: &p)
+        return p
+    }
+}
+
+struct AnswerInput: StrictInput {
+    struct Line: Codable, Sendable {
+        var line: Int
+        /// accept, counter, reject.
+        var answer: String
+        var quantity: FixedDecimal?
+        var dueDate: Day?
+        var reason: String?
+    }
+    static let fields: Set<String> = ["revision", "lines"]
+    /// The revision being answered: an answer to a superseded one is refused (409).
+    var revision: Int
+    var lines: [Line]
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        if lines.count > 500 { p.append(FieldProblem("lines", "tooMany", ["max": "500"])) }
+        for (i, l) in lines.enumerated() where !["accept", "counter", "reject"].contains(l.answer) {
+            p.append(FieldProblem("lines[\(i)].answer", "invalidValue"))
+        }
+        for (i, l) in lines.enumerated() { Check.text(l.reason, "lines[\(i)].reason", required: false, max: 500, into: &p) }
+        return p
+    }
+
+    var domain: [Int: LineAnswer] {
+        Dictionary(lines.map { l in
+            let reason = l.reason ?? ""
+            let a: LineAnswer = switch l.answer {
+            case "counter": .counter(quantity: l.quantity, dueDate: l.dueDate, reason: reason)
+            case "reject": .reject(reason: reason)
+            default: .accept
+            }
+            return (l.line, a)
+        }, uniquingKeysWith: { a, _ in a })
+    }
+}
+
+struct DecisionInput: StrictInput {
+    struct Line: Codable, Sendable { var line: Int; var decision: String }
+    static let fields: Set<String> = ["version", "decisions"]
+    var version: Int
+    var decisions: [Line]
+    func validate() -> [FieldProblem] {
+        decisions.enumerated().compactMap { i, d in CounterDecision(rawValue: d.decision) == nil ? FieldProblem("decisions[\(i)].decision", "invalidValue") : nil }
+    }
+}
+
+enum OrderInputs {
+    static func check(note: String?, lines: [OrderLineInput]) -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        Check.text(note, "note", required: false, max: 1000, into: &p)
+        if lines.count > 200 { p.append(FieldProblem("lines", "tooMany", ["max": "200"])) }
+        for (i, l) in lines.enumerated() {
+            if l.itemCode.trimmingCharacters(in: .whitespaces).isEmpty { p.append(FieldProblem("lines[\(i)].itemCode", "required")) }
+            if let op = l.operation, !op.isEmpty { Check.code(op, "lines[\(i)].operation", into: &p) }
+            if l.quantity <= .zero { p.append(FieldProblem("lines[\(i)].quantity", "positiveDecimal")) }
+            if l.quantity >= OrderLines.maxQuantity { p.append(FieldProblem("lines[\(i)].quantity", "tooLarge")) }
+            if let price = l.unitPrice {
+                if price < .zero { p.append(FieldProblem("lines[\(i)].unitPrice", "negative")) }
+                if price >= OrderLines.maxUnitPrice { p.append(FieldProblem("lines[\(i)].unitPrice", "tooLarge")) }
+            }
+        }
+        return p
+    }
+}
+
+// MARK: - The service
+
+/// Outsourcing orders: drafts, release with a requirement snapshot, revisions with a line diff,
+/// the supplier's per-line answers, the buyer's decisions, cancellation. Every change is one
+/// transaction with its audit rows and notifications, guarded by the order's version.
+enum OrderService {
+    static func find(_ p: Principal, _ id: UUID, on db: any Database) async throws -> OutsourcingOrder {
+        try await p.scope.find(OutsourcingOrder.self, id, on: db)
+    }
+
+    // MARK: Reading
+
+    static func lines(_ orderID: UUID, on db: any Database) async throws -> [OrderLine] {
+        let rows = try await OrderLineRow.query(on: db).filter(\.$orderID == orderID).sort(\.$number).all()
+        let codes = try await itemCodes(Set(rows.map(\.itemID)), on: db)
+        return rows.map {
+            OrderLine(number: $0.number, item: codes[$0.itemID]?.code ?? "?", operation: $0.operation, quantity: FixedDecimal(units: $0.quantity),
+                      dueDate: Day($0.dueDate)!, unitPrice: FixedDecimal(units: $0.unitPrice), state: OrderLine.State(rawValue: $0.state) ?? .open)
+        }
+    }
+
+    static func itemCodes(_ ids: Set<UUID>, on db: any Database) async throws -> [UUID: Item] {
+        guard !ids.isEmpty else { return [:] }
+        return Dictionary(uniqueKeysWithValues: try await Item.query(on: db).filter(\.$id ~~ ids).all().map { ($0.id!, $0) })
+    }
+
+    static func dto(_ p: Principal, _ order: OutsourcingOrder, app: Application) async throws -> OrderDTO {
+        let db = app.db
+        let rows = try await OrderLineRow.query(on: db).filter(\.$orderID == order.id!).sort(\.$number).all()
+        let reqRows = try await OrderRequirementRow.query(on: db).filter(\.$orderID == order.id!).sort(\.$lineNumber).all()
+        let items = try await itemCodes(Set(rows.map(\.itemID) + reqRows.map(\.componentID)), on: db)
+        let supplier = try await Organization.find(order.supplierID, on: db)
+        let lineDTOs = rows.map { r in
+            let line = OrderLine(number: r.number, item: "", quantity: FixedDecimal(units: r.quantity), dueDate: Day(r.dueDate)!,
+                                 unitPrice: FixedDecimal(units: r.unitPrice))
+            return OrderLineDTO(number: r.number, itemId: r.itemID, itemCode: items[r.itemID]?.code ?? "", itemName: items[r.itemID]?.name ?? "",
+                                operation: r.operation, quantity: line.quantity, dueDate: r.dueDate, unitPrice: line.unitPrice,
+                                amount: (try? line.amount()) ?? .zero, state: r.state)
+        }
+        var total = FixedDecimal.zero
+        for l in lineDTOs where l.state == "open" { total = (try? total.adding(l.amount)) ?? total }
+        let clock = app.subcon.settings.responseClock
+        let now = app.subcon.clock.now()
+        let revisions = try await OrderRevisionRow.query(on: db).filter(\.$orderID == order.id!).sort(\.$number, .descending).all()
+        let answers = try await OrderAnswerRow.query(on: db).filter(\.$revisionID ~~ revisions.map { $0.id! }).all()
+        let revisionDTOs = try revisions.map { r in
+            let changes = try JSONDecoder().decode([StoredChange].self, from: Data(r.changesJSON.utf8))
+            let deadline = Date(timeIntervalSince1970: TimeInterval(clock.deadline(releasedAt: Int64(r.releasedAt.timeIntervalSince1970))))
+            return RevisionDTO(
+                number: r.number, status: r.status, reason: r.reason, releasedAt: r.releasedAt, answerDeadline: deadline,
+                answeredAt: r.answeredAt, responseSeconds: r.responseSeconds,
+                overdue: r.status == "pending" && now > deadline,
+                changes: changes.map(\.dto),
+                answers: answers.filter { $0.revisionID == r.id }.sorted { ($0.round, $0.lineNumber) < ($1.round, $1.lineNumber) }.map {
+                    AnswerDTO(round: $0.round, line: $0.lineNumber, answer: $0.answer, quantity: $0.quantity.map(FixedDecimal.init(units:)),
+                              dueDate: $0.dueDate, reason: $0.reason, decision: $0.decision, answeredAt: $0.answeredAt)
+                })
+        }
+        let pending = revisions.first { $0.status == "pending" }
+        let deadline = pending.map { Date(timeIntervalSince1970: TimeInterval(clock.deadline(releasedAt: Int64($0.releasedAt.timeIntervalSince1970)))) }
+        return OrderDTO(
+            id: order.id!, code: order.code, supplierId: order.supplierID, supplierCode: supplier?.code ?? "", supplierName: supplier?.name ?? "",
+            planId: order.planID, status: order.status, currency: order.currency, revision: order.revision, version: order.version,
+            note: order.note, createdAt: order.createdAt, total: total, awaitingAnswer: order.orderStatus.awaitsAcknowledgment,
+            overdue: deadline.map { now > $0 } ?? false, answerDeadline: deadline, lines: lineDTOs,
+            requirements: reqRows.map {
+                RequirementDTO(line: $0.lineNumber, componentCode: items[$0.componentID]?.code ?? "", componentName: items[$0.componentID]?.name ?? "",
+                               quantityPer: FixedDecimal(units: $0.quantityPer), scrapPercent: FixedDecimal(units: $0.scrapPercent),
+                               supplyBy: $0.supplyBy, grossQuantity: FixedDecimal(units: $0.grossQuantity))
+            },
+            revisions: revisionDTOs)
+    }
+
+    // MARK: Lines from input
+
+    /// Resolves item codes and fills missing prices from the agreement in force today, reporting
+    /// every problem at once.
+    static func resolve(_ input: [OrderLineInput], supplierID: UUID, existing: [OrderLine] = [], today: Day,
+                        on db: any Database) async throws -> [(line: OrderLine, itemID: UUID)] {
+        let codes = Set(input.map { $0.itemCode.trimmingCharacters(in: .whitespaces) })
+        let items = try await Item.query(on: db).filter(\.$code ~~ codes).all()
+        let byCode = Dictionary(uniqueKeysWithValues: items.map { ($0.code, $0) })
+        let agreements = try await PriceAgreementRow.query(on: db).filter(\.$supplier.$id == supplierID)
+            .filter(\.$item.$id ~~ items.map { $0.id! }).all()
+        let before = Dictionary(uniqueKeysWithValues: existing.map { ($0.number, $0) })
+        var next = (existing.map(\.number).max() ?? 0) + 1
+        var problems: [FieldProblem] = []
+        var out: [(OrderLine, UUID)] = []
+        for (i, l) in input.enumerated() {
+            let code = l.itemCode.trimmingCharacters(in: .whitespaces)
+            guard let item = byCode[code], item.active else {
+                problems.append(FieldProblem("lines[\(i)].itemCode", "unknownItem", ["code": code])); continue
+            }
+            let operation = (l.operation ?? "").isEmpty ? nil : l.operation
+            var number: Int
+            if let n = l.line {
+                guard before[n] != nil else { problems.append(FieldProblem("lines[\(i)].line", "unknownLine", ["line": String(n)])); continue }
+                number = n
+            } else {
+                number = next; next += 1
+            }
+            var price = l.unitPrice ?? before[number]?.unitPrice
+            if price == nil {
+                let quote = PriceBook.priceInForce(supplier: supplierID.uuidString, item: item.code, operation: operation, on: today,
+                                                   quantity: l.quantity, agreements: agreements.filter { $0.$item.id == item.id }.map { $0.domain(itemCode: item.code) })
+                price = quote?.unitPrice
+                if price == nil { problems.append(FieldProblem("lines[\(i)].unitPrice", "noPriceAgreement", ["item": item.code])); continue }
+            }
+            out.append((OrderLine(number: number, item: item.code, operation: operation, quantity: l.quantity, dueDate: l.dueDate,
+                                  unitPrice: price!, state: l.cancelled == true ? .cancelled : .open), item.id!))
+        }
+        if !problems.isEmpty { throw Problem.validation(problems) }
+        return out
+    }
+
+    static func linesProblem(_ problems: [OrderLines.Problem]) -> Problem {
+        .validation(problems.map {
+            switch $0 {
+            case .empty: FieldProblem("lines", "orderEmpty")
+            case .nonPositiveQuantity(let n): FieldProblem("lines", "lineQuantity", ["line": String(n)])
+            case .negativePrice(let n): FieldProblem("lines", "linePrice", ["line": String(n)])
+            case .duplicateNumber(let n): FieldProblem("lines", "lineDuplicate", ["line": String(n)])
+            case .reopened(let n): FieldProblem("lines", "lineReopened", ["line": String(n)])
+            case .subjectChanged(let n): FieldProblem("lines", "lineSubjectChanged", ["line": String(n)])
+            case .noChange: FieldProblem("lines", "noChange")
+            case .tooLarge(let n): FieldProblem("lines", "lineTooLarge", ["line": String(n)])
+            }
+        })
+    }
+
+    private static func writeLines(_ orderID: UUID, _ lines: [(line: OrderLine, itemID: UUID)], planLines: [Int: UUID] = [:],
+                                   on db: any Database) async throws {
+        let keep = try await OrderLineRow.query(on: db).filter(\.$orderID == orderID).all()
+        let planLinks = Dictionary(uniqueKeysWithValues: keep.map { ($0.number, $0.planLineID) })
+        try await OrderLineRow.query(on: db).filter(\.$orderID == orderID).delete()
+        for (l, itemID) in lines {
+            let r = OrderLineRow()
+            r.orderID = orderID; r.number = l.number; r.itemID = itemID; r.operation = l.operation; r.quantity = l.quantity.units
+            r.dueDate = l.dueDate.description; r.unitPrice = l.unitPrice.units; r.state = l.state.rawValue
+            r.planLineID = planLines[l.number] ?? (planLinks[l.number] ?? nil)
+            try await r.create(on: db)
+        }
+    }
+
+    static func snapshot(_ o: OutsourcingOrder, _ lines: [OrderLine]) -> [String: String?] {
+        ["code": o.code, "status": o.status, "revision": String(o.revision), "note": o.note,
+         "lines": lines.map { "\($0.number) \($0.item)\($0.operation.map { "/" + $0 } ?? "") \($0.quantity) @\($0.unitPrice) \($0.dueDate)\($0.state == .cancelled ? " cancelled" : "")" }
+            .joined(separator: "; ")]
+    }
+
+    // MARK: Writing
+
+    /// A draft order; `planLines` links lines proposed from a plan.
+    static func createDraft(_ p: Principal, supplierID: UUID, note: String, lines: [(line: OrderLine, itemID: UUID)], currency: String,
+                            planID: UUID?, planLines: [Int: UUID] = [:], in change: Change) async throws -> OutsourcingOrder {
+        if let problem = Optional(OrderLines.check(lines.map(\.line))).flatMap({ $0.isEmpty ? nil : $0 }) { throw linesProblem(problem) }
+        let o = OutsourcingOrder()
+        o.id = UUID()
+        let month = change.now.formatted(.iso8601.year().month().dateSeparator(.omitted))
+        o.code = "WX\(month)-\(String(format: "%04d", try await Sequences.next("order-\(month)", on: change.db)))"
+        o.supplierID = supplierID; o.planID = planID; o.status = OrderStatus.draft.rawValue; o.currency = currency; o.revision = 0
+        o.note = note; o.version = 1; o.createdBy = p.userID; o.createdAt = change.now; o.updatedAt = change.now
+        try await o.create(on: change.db)
+        try await writeLines(o.id!, lines, planLines: planLines, on: change.db)
+        try await change.audit("order", o.id, "create", after: snapshot(o, lines.map(\.line)))
+        return o
+    }
+
+    static func supplier(_ id: UUID, on db: any Database) async throws -> Organization {
+        guard let s = try await Organization.find(id, on: db), s.organizationKind == .supplier, s.active else {
+            throw Problem.validation([FieldProblem("supplierId", "unknownSupplier")])
+        }
+        let status = try await SupplierProfile.query(on: db).filter(\.$organization.$id == id).first()?.supplierStatus ?? .prospect
+        // Orders go to suppliers that may work for us: qualified, or on probation (watched closely).
+        guard status == .qualified || status == .probation else {
+            throw Problem.validation([FieldProblem("supplierId", "supplierNotQualified", ["status": status.rawValue])])
+        }
+        return s
+    }
+
+    static func create(_ p: Principal, _ input: NewOrderInput, app: Application) async throws -> OutsourcingOrder {
+        try p.require(.manageOrders)
+        _ = try await supplier(input.supplierId, on: app.db)
+        let lines = try await resolve(input.lines, supplierID: input.supplierId, today: app.subcon.today(), on: app.db)
+        return try await app.write(as: p.auditActor) { change in
+            try await createDraft(p, supplierID: input.supplierId, note: input.note ?? "", lines: lines, currency: "CNY", planID: nil, in: change)
+        }
+    }
+
+    static func updateDraft(_ p: Principal, _ id: UUID, _ input: DraftOrderPatchInput, app: Application) async throws -> OutsourcingOrder {
+        try p.require(.manageOrders)
+        let o = try await find(p, id, on: app.db)
+        guard o.version == input.version else { throw Problem.staleVersion(current: o.version) }
+        guard o.orderStatus == .draft else { throw Problem.conflict("problem.order.notDraft") }
+        let old = try await lines(id, on: app.db)
+        var resolved: [(line: OrderLine, itemID: UUID)]?
+        if let lines = input.lines {
+            let r = try await resolve(lines, supplierID: o.supplierID, today: app.subcon.today(), on: app.db)
+            if case let problems = OrderLines.check(r.map(\.line)), !problems.isEmpty { throw linesProblem(problems) }
+            resolved = r
+        }
+        let new = resolved
+        return try await app.write(as: p.auditActor) { change in
+            let before = snapshot(o, old)
+            if let note = input.note { o.note = note }
+            try await change.updateVersioned(OutsourcingOrder.schema, id: id, expected: input.version, sets: ["note": o.note, "updated_at": change.now])
+            o.version += 1
+            if let new { try await writeLines(id, new, on: change.db) }
+            try await change.audit("order", id, "update", before: before, after: snapshot(o, new.map { $0.map(\.line) } ?? old))
+            return o
+        }
+    }
+
+    /// Draft → released: revision 1, the requirement snapshot, the answer clock, the supplier told.
+    static func release(_ p: Principal, _ id: UUID, version: Int, app: Application) async throws -> OutsourcingOrder {
+        try p.require(.manageOrders)
+        let o = try await find(p, id, on: app.db)
+        guard o.version == version else { throw Problem.staleVersion(current: o.version) }
+        try move(o, to: .released)
+        _ = try await supplier(o.supplierID, on: app.db)
+        let current = try await lines(id, on: app.db)
+        let today = app.subcon.today()
+        return try await app.write(as: p.auditActor) { change in
+            let before = snapshot(o, current)
+            try await change.updateVersioned(OutsourcingOrder.schema, id: id, expected: version,
+                                             sets: ["status": OrderStatus.released.rawValue, "revision": 1, "updated_at": change.now])
+            o.status = OrderStatus.released.rawValue; o.revision = 1; o.version += 1
+            try await addRevision(o, number: 1, lines: current, changes: current.map { .added($0) }, reason: "", by: p, in: change)
+            try await snapshotRequirements(o, lines: current, today: today, in: change)
+            try await change.audit("order", id, "release", before: before, after: snapshot(o, current))
+            try await notifySupplier(o, "order.released", "notice.orderReleased", in: change)
+            return o
+        }
+    }
+
+    static func move(_ o: OutsourcingOrder, to target: OrderStatus) throws {
+        guard o.orderStatus.canMove(to: target) else {
+            throw Problem.conflict("problem.order.transition", ["from": o.status, "to": target.rawValue])
+        }
+    }
+
+    private static func addRevision(_ o: OutsourcingOrder, number: Int, lines: [OrderLine], changes: [LineChange], reason: String,
+                                    status: String = "pending", by p: Principal, in change: Change) async throws {
+        // Whatever was waiting for an answer is superseded by the new revision.
+        try await (change.db as! any SQLDatabase).update(OrderRevisionRow.schema).set("status", to: "superseded")
+            .where("order_id", .equal, o.id!).where("status", .equal, "pending").run()
+        let r = OrderRevisionRow()
+        r.orderID = o.id!; r.number = number; r.reason = reason; r.status = status; r.createdBy = p.userID
+        r.releasedAt = change.now; r.escalation = 0; r.round = 1
+        r.linesJSON = String(decoding: try JSONEncoder().encode(lines), as: UTF8.self)
+        r.changesJSON = String(decoding: try JSONEncoder().encode(changes.map(StoredChange.init)), as: UTF8.self)
+        if status == "acknowledged" { r.answeredAt = change.now; r.responseSeconds = 0 }
+        try await r.create(on: change.db)
+    }
+
+    /// One level of the BOM in force today for whole-item lines; the part itself for operation lines.
+    private static func snapshotRequirements(_ o: OutsourcingOrder, lines: [OrderLine], today: Day, in change: Change) async throws {
+        let versions = try await BOMService.versionsInForce(items: Set(lines.filter { $0.operation == nil }.map(\.item)), on: today, db: change.db)
+        var reqs: [OrderRequirement] = []
+        for l in lines where l.state == .open {
+            do { reqs += try OrderRequirement.forLine(l, bom: versions[l.item]) } catch { throw Problem.validation([FieldProblem("lines", "tooLarge")]) }
+        }
+        try await storeRequirements(o.id!, reqs, in: change)
+    }
+
+    private static func storeRequirements(_ orderID: UUID, _ reqs: [OrderRequirement], in change: Change) async throws {
+        let ids = try await ImportService.items(Array(Set(reqs.map(\.component))), on: change.db).mapValues { $0.id! }
+        for q in reqs {
+            let r = OrderRequirementRow()
+            r.orderID = orderID; r.lineNumber = q.lineNumber; r.componentID = ids[q.component]!; r.quantityPer = q.quantityPer.units
+            r.scrapPercent = q.scrapPercent.units; r.supplyBy = q.supplyBy.rawValue; r.grossQuantity = q.grossQuantity.units
+            try await r.create(on: change.db)
+        }
+    }
+
+    /// Any change to a released order is a new numbered revision with a line diff; the supplier
+    /// must answer it again. Requirements of changed lines scale from their stored figures;
+    /// added lines take the BOM in force today; nothing follows later BOM edits.
+    static func revise(_ p: Principal, _ id: UUID, _ input: ReviseInput, app: Application) async throws -> OutsourcingOrder {
+        try p.require(.manageOrders)
+        let o = try await find(p, id, on: app.db)
+        guard o.version == input.version else { throw Problem.staleVersion(current: o.version) }
+        guard o.orderStatus.acceptsRevision else { throw Problem.conflict("problem.order.transition", ["from": o.status, "to": "revised"]) }
+        let old = try await lines(id, on: app.db)
+        let resolved = try await resolve(input.lines, supplierID: o.supplierID, existing: old, today: app.subcon.today(), on: app.db)
+        // Lines left out of the input are removed; cancelled ones stay cancelled.
+        let new = resolved
+        if case let problems = OrderLines.check(new.map(\.line), replacing: old), !problems.isEmpty { throw linesProblem(problems) }
+        return try await applyRevision(p, o, old: old, new: new, reason: input.reason, status: .released, app: app)
+    }
+
+    static func applyRevision(_ p: Principal, _ o: OutsourcingOrder, old: [OrderLine], new: [(line: OrderLine, itemID: UUID)], reason: String,
+                              status: OrderStatus, app: Application) async throws -> OutsourcingOrder {
+        let diff = RevisionDiff.between(old, new.map(\.line))
+        let today = app.subcon.today()
+        let expected = o.version
+        return try await app.write(as: p.auditActor) { change in
+            let before = snapshot(o, old)
+            let number = o.revision + 1
+            try await change.updateVersioned(OutsourcingOrder.schema, id: o.id!, expected: expected,
+                                             sets: ["status": status.rawValue, "revision": number, "updated_at": change.now])
+            o.status = status.rawValue; o.revision = number; o.version += 1
+            try await writeLines(o.id!, new, on: change.db)
+            try await addRevision(o, number: number, lines: new.map(\.line), changes: diff, reason: reason,
+                                  status: status == .acknowledged ? "acknowledged" : "pending", by: p, in: change)
+            try await updateRequirements(o.id!, diff: diff, today: today, in: change)
+            try await change.audit("order", o.id, "revise", before: before, after: snapshot(o, new.map(\.line)))
+            if status == .released { try await notifySupplier(o, "order.revised", "notice.orderRevised", in: change, params: ["revision": String(number)]) }
+            return o
+        }
+    }
+
+    private static func updateRequirements(_ orderID: UUID, diff: [LineChange], today: Day, in change: Change) async throws {
+        var added: [OrderLine] = []
+        for c in diff {
+            switch c {
+            case .added(let l): added.append(l)
+            case .removed(let l), .cancelled(let l):
+                try await OrderRequirementRow.query(on: change.db).filter(\.$orderID == orderID).filter(\.$lineNumber == l.number).delete()
+            case .changed(let n, let fields):
+                guard let q = fields.first(where: { $0.field == .quantity }), let quantity = try? FixedDecimal.parse(q.after) else { continue }
+                for r in try await OrderRequirementRow.query(on: change.db).filter(\.$orderID == orderID).filter(\.$lineNumber == n).all() {
+                    let stored = OrderRequirement(lineNumber: n, component: "", quantityPer: FixedDecimal(units: r.quantityPer),
+                                                  scrapPercent: FixedDecimal(units: r.scrapPercent), supplyBy: SupplyBy(rawValue: r.supplyBy) ?? .manufacturer,
+                                                  grossQuantity: FixedDecimal(units: r.grossQuantity))
+                    guard let scaled = try? stored.scaled(to: quantity) else { throw Problem.validation([FieldProblem("lines", "tooLarge")]) }
+                    r.grossQuantity = scaled.grossQuantity.units
+                    try await r.save(on: change.db)
+                }
+            }
+        }
+        guard !added.isEmpty else { return }
+        let versions = try await BOMService.versionsInForce(items: Set(added.filter { $0.operation == nil }.map(\.item)), on: today, db: change.db)
+        var reqs: [OrderRequirement] = []
+        for l in added { do { reqs += try OrderRequirement.forLine(l, bom: versions[l.item]) } catch { throw Problem.validation([FieldProblem("lines", "tooLarge")]) } }
+        try await storeRequirements(orderID, reqs, in: change)
+    }
+
+    /// The supplier answers the current revision, line by line.
+    static func answer(_ p: Principal, _ id: UUID, _ input: AnswerInput, app: Application) async throws -> OutsourcingOrder {
+        let o = try await find(p, id, on: app.db)
+        try p.require(.answerOrders)
+        guard p.isSupplier, p.organizationID == o.supplierID else { throw Problem.forbidden }
+        guard o.orderStatus == .released else { throw Problem.conflict("problem.order.notAwaitingAnswer") }
+        guard input.revision == o.revision, let rev = try await OrderRevisionRow.query(on: app.db).filter(\.$orderID == id)
+            .filter(\.$number == o.revision).first(), rev.status == "pending" else {
+            throw Problem.conflict("problem.order.revisionSuperseded", ["current": String(o.revision)])
+        }
+        let current = try await lines(id, on: app.db)
+        let answers = input.domain
+        let problems = Acknowledgment.check(answers, lines: current)
+        if !problems.isEmpty {
+            throw Problem.validation(problems.map {
+                switch $0 {
+                case .missingAnswer(let n): FieldProblem("lines", "answerMissing", ["line": String(n)])
+                case .unknownLine(let n): FieldProblem("lines", "unknownLine", ["line": String(n)])
+                case .reasonRequired(let n): FieldProblem("lines", "answerReason", ["line": String(n)])
+                case .counterWithoutChange(let n): FieldProblem("lines", "counterWithoutChange", ["line": String(n)])
+                case .nonPositiveQuantity(let n): FieldProblem("lines", "lineQuantity", ["line": String(n)])
+                }
+            })
+        }
+        let outcome = Acknowledgment.outcome(answers)
+        let expected = o.version
+        return try await app.write(as: p.auditActor) { change in
+            try await change.updateVersioned(OutsourcingOrder.schema, id: id, expected: expected, sets: ["status": outcome.rawValue, "updated_at": change.now])
+            o.status = outcome.rawValue; o.version += 1
+            let first = rev.answeredAt == nil
+            rev.status = outcome.rawValue; rev.answeredBy = p.userID
+            if first {
+                rev.answeredAt = change.now
+                rev.responseSeconds = Int(change.now.timeIntervalSince(rev.releasedAt).rounded())
+            }
+            try await rev.save(on: change.db)
+            for l in input.lines {
+                let a = OrderAnswerRow()
+                a.revisionID = rev.id!; a.round = rev.round; a.lineNumber = l.line; a.answer = l.answer
+                a.quantity = l.answer == "counter" ? l.quantity?.units : nil; a.dueDate = l.answer == "counter" ? l.dueDate?.description : nil
+                a.reason = l.reason ?? ""; a.answeredBy = p.userID; a.answeredAt = change.now
+                try await a.create(on: change.db)
+            }
+            try await change.audit("order", id, "answer", before: ["status": OrderStatus.released.rawValue],
+                                   after: ["status": outcome.rawValue, "revision": String(rev.number),
+                                           "answers": input.lines.map { "\($0.line) \($0.answer)" }.joined(separator: "; ")])
+            try await change.notify("order.answered", recipients: try await buyers(o, on: change.db), messageKey: "notice.orderAnswered.\(outcome.rawValue)",
+                                    params: ["code": o.code], link: "/orders/\(id)")
+            return o
+        }
+    }
+
+    /// The buyer decides on the supplier's counter-proposals and rejections.
+    static func decide(_ p: Principal, _ id: UUID, _ input: DecisionInput, app: Application) async throws -> OutsourcingOrder {
+        try p.require(.manageOrders)
+        let o = try await find(p, id, on: app.db)
+        guard o.version == input.version else { throw Problem.staleVersion(current: o.version) }
+        guard o.orderStatus == .changeProposed else { throw Problem.conflict("problem.order.noProposal") }
+        guard let rev = try await OrderRevisionRow.query(on: app.db).filter(\.$orderID == id).filter(\.$number == o.revision).first() else {
+            throw Problem.notFound
+        }
+        let rows = try await OrderAnswerRow.query(on: app.db).filter(\.$revisionID == rev.id!).filter(\.$round == rev.round).all()
+        let answers = Dictionary(uniqueKeysWithValues: rows.map { ($0.lineNumber, $0.domain) })
+        let decisions = Dictionary(input.decisions.map { ($0.line, CounterDecision(rawValue: $0.decision)!) }, uniquingKeysWith: { a, _ in a })
+        let old = try await lines(id, on: app.db)
+        let resolution: Negotiation.Resolution
+        do { resolution = try Negotiation.resolve(lines: old, answers: answers, decisions: decisions) } catch {
+            switch error {
+            case .missingDecision(let n): throw Problem.validation([FieldProblem("decisions", "decisionMissing", ["line": String(n)])])
+            case .nothingToDecide(let n): throw Problem.validation([FieldProblem("decisions", "nothingToDecide", ["line": String(n)])])
+            }
+        }
+        try await app.write(as: p.auditActor) { change in
+            for r in rows where decisions[r.lineNumber] != nil {
+                r.decision = decisions[r.lineNumber]!.rawValue; r.decidedBy = p.userID; r.decidedAt = change.now
+                try await r.save(on: change.db)
+            }
+        }
+        if let newLines = resolution.lines, resolution.status != .cancelled {
+            let itemIDs = try await ImportService.items(newLines.map(\.item), on: app.db).mapValues { $0.id! }
+            let updated = try await applyRevision(p, o, old: old, new: newLines.map { ($0, itemIDs[$0.item]!) },
+                                                  reason: "counter-proposal decided", status: resolution.status, app: app)
+            if resolution.status == .acknowledged {
+                try await app.write(as: p.auditActor) { change in
+                    try await notifySupplier(updated, "order.decided", "notice.orderDecided.accepted", in: change)
+                }
+            }
+            return updated
+        }
+        let expected = o.version
+        return try await app.write(as: p.auditActor) { change in
+            try await change.updateVersioned(OutsourcingOrder.schema, id: id, expected: expected, sets: ["status": resolution.status.rawValue, "updated_at": change.now])
+            o.status = resolution.status.rawValue; o.version += 1
+            if resolution.status == .released {
+                // Declined: the same revision goes back to the supplier for a new round of answers.
+                rev.status = "pending"; rev.round += 1; rev.releasedAt = change.now; rev.escalation = 0
+                try await rev.save(on: change.db)
+            } else {
+                rev.status = resolution.status.rawValue
+                try await rev.save(on: change.db)
+            }
+            try await change.audit("order", id, "decide", before: ["status": OrderStatus.changeProposed.rawValue],
+                                   after: ["status": resolution.status.rawValue,
+                                           "decisions": input.decisions.map { "\($0.line) \($0.decision)" }.joined(separator: "; ")])
+            try await notifySupplier(o, "order.decided", resolution.status == .cancelled ? "notice.orderDecided.cancelled" : "notice.orderDecided.declined",
+                                     in: change)
+            return o
+        }
+    }
+
+    static func cancel(_ p: Principal, _ id: UUID, _ input: CancelInput, app: Application) async throws -> OutsourcingOrder {
+        try p.require(.manageOrders)
+        let o = try await find(p, id, on: app.db)
+        guard o.version == input.version else { throw Problem.staleVersion(current: o.version) }
+        try move(o, to: .cancelled)
+        return try await app.write(as: p.auditActor) { change in
+            let before = o.status
+            try await change.updateVersioned(OutsourcingOrder.schema, id: id, expected: input.version,
+                                             sets: ["status": OrderStatus.cancelled.rawValue, "updated_at": change.now])
+            o.status = OrderStatus.cancelled.rawValue; o.version += 1
+            try await (change.db as! any SQLDatabase).update(OrderRevisionRow.schema).set("status", to: "superseded")
+                .where("order_id", .equal, id).where("status", .equal, "pending").run()
+            try await change.audit("order", id, "cancel", before: ["status": before], after: ["status": o.status, "reason": input.reason])
+            if before != OrderStatus.draft.rawValue {
+                try await notifySupplier(o, "order.cancelled", "notice.orderCancelled", in: change, params: ["reason": input.reason])
+            }
+            return o
+        }
+    }
+
+    /// The supplier starts work on an acknowledged order.
+    static func startProduction(_ p: Principal, _ id: UUID, version: Int, app: Application) async throws -> OutsourcingOrder {
+        let o = try await find(p, id, on: app.db)
+        try p.require(.answerOrders)
+        guard o.version == version else { throw Problem.staleVersion(current: o.version) }
+        try move(o, to: .inProduction)
+        return try await app.write(as: p.auditActor) { change in
+            try await change.updateVersioned(OutsourcingOrder.schema, id: id, expected: version,
+                                             sets: ["status": OrderStatus.inProduction.rawValue, "updated_at": change.now])
+            o.status = OrderStatus.inProduction.rawValue; o.version += 1
+            try await change.audit("order", id, "start", before: ["status": OrderStatus.acknowledged.rawValue], after: ["status": o.status])
+            return o
+        }
+    }
+
+    // MARK: Who hears of it
+
+    static func supplierUsers(_ supplierID: UUID, on db: any Database) async throws -> [UUID] {
+        try await User.query(on: db).filter(\.$organization.$id == supplierID).filter(\.$active == true).all(\.$id)
+    }
+
+    /// The person who created the order and every purchaser.
+    static func buyers(_ o: OutsourcingOrder, on db: any Database) async throws -> [UUID] {
+        let purchasers = try await User.query(on: db).filter(\.$active == true).all().filter { $0.roles.contains(.purchaser) }.map { $0.id! }
+        return Array(Set(purchasers + [o.createdBy]))
+    }
+
+    static func notifySupplier(_ o: OutsourcingOrder, _ event: String, _ key: String, in change: Change, params: [String: String] = [:]) async throws {
+        try await change.notify(event, recipients: try await supplierUsers(o.supplierID, on: change.db), messageKey: key,
+                                params: params.merging(["code": o.code]) { a, _ in a }, link: "/orders/\(o.id!)")
+    }
+}
+
+/// A line change as stored in a revision (JSON), decoded back into what pages and the API show.
+struct StoredChange: Codable {
+    let line: Int
+    let kind: String
+    let item: String?
+    let operation: String?
+    let quantity: String?
+    let dueDate: String?
+    let fields: [[String]]
+
+    init(_ c: LineChange) {
+        let dto = LineChangeDTO(c)
+        line = dto.line; kind = dto.kind; item = dto.item; operation = dto.operation; quantity = dto.quantity?.description
+        dueDate = dto.dueDate; fields = dto.fields.map { [$0.field, $0.before, $0.after] }
+    }
+
+    var dto: LineChangeDTO {
+        LineChangeDTO(line: line, kind: kind, item: item, operation: operation, quantity: quantity.flatMap { try? FixedDecimal.parse($0) },
+                      dueDate: dueDate, fields: fields.compactMap { $0.count == 3 ? .init(field: $0[0], before: $0[1], after: $0[2]) : nil })
+    }
+}
+
+extension LineChangeDTO {
+    init(line: Int, kind: String, item: String?, operation: String?, quantity: FixedDecimal?, dueDate: String?, fields: [Field]) {
+        self.line = line; self.kind = kind; self.item = item; self.operation = operation; self.quantity = quantity
+        self.dueDate = dueDate; self.fields = fields
+    }
+}

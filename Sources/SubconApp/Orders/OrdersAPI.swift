@@ -1,0 +1,279 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+struct OrderSummaryDTO: Content {
+    let id: UUID
+    let code: String
+    let supplierId: UUID
+    let supplierCode: String
+    let supplierName: String
+    let status: String
+    let revision: Int
+    let version: Int
+    let openLines: Int
+    let nextDue: String?
+    let createdAt: Date
+    let awaitingAnswer: Bool
+    let answerDeadline: Date?
+    let overdue: Bool
+}
+
+struct PlanSummaryDTO: Content {
+    let id: UUID; let code: String; let plantCode: String; let period: String; let status: String; let lines: Int; let orders: Int; let createdAt: Date
+}
+
+/// Order lists read with one SQL query (joins and sub-selects), not model by model.
+enum OrderList {
+    struct Filter {
+        var supplierID: UUID?
+        var status: OrderStatus?
+        var dueFrom: Day?
+        var dueTo: Day?
+        var overdue = false
+        var awaiting = false
+        var search: String?
+        var planID: UUID?
+    }
+
+    static func list(_ p: Principal, _ f: Filter, page: PageRequest, app: Application) async throws -> Page<OrderSummaryDTO> {
+        let sql = app.db as! any SQLDatabase
+        let clock = app.subcon.settings.responseClock
+        let now = app.subcon.clock.now()
+        let cutoff = now.addingTimeInterval(-TimeInterval(clock.answerHours) * 3600)
+        var conditions: [SQLQueryString] = []
+        if let id = p.scope.supplierID ?? f.supplierID { conditions.append("o.supplier_id = \(bind: id)") }
+        if let s = f.status { conditions.append("o.status = \(bind: s.rawValue)") }
+        if let id = f.planID { conditions.append("o.plan_id = \(bind: id)") }
+        if f.awaiting { conditions.append("o.status = \(bind: OrderStatus.released.rawValue)") }
+        if f.overdue { conditions.append("r.released_at < \(bind: cutoff)") }
+        if f.dueFrom != nil || f.dueTo != nil {
+            var due: SQLQueryString = "EXISTS (SELECT 1 FROM order_lines d WHERE d.order_id = o.id AND d.state = 'open'"
+            if let from = f.dueFrom { due = due + " AND d.due_date >= \(bind: from.description)" }
+            if let to = f.dueTo { due = due + " AND d.due_date <= \(bind: to.description)" }
+            conditions.append(due + ")")
+        }
+        if let q = f.search?.trimmingCharacters(in: .whitespaces), !q.isEmpty {
+            let pattern = "%" + q.lowercased().replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "") + "%"
+            conditions.append("(LOWER(o.code) LIKE \(bind: pattern) OR LOWER(s.code) LIKE \(bind: pattern) OR LOWER(s.name) LIKE \(bind: pattern))")
+        }
+        var whereClause: SQLQueryString = ""
+        for (i, c) in conditions.enumerated() { whereClause = whereClause + (i == 0 ? " WHERE " : " AND ") + c }
+        let from: SQLQueryString = """
+            FROM outsourcing_orders o JOIN organizations s ON s.id = o.supplier_id
+            LEFT JOIN order_revisions r ON r.order_id = o.id AND r.status = 'pending'
+            """
+        let total = try await sql.raw("SELECT COUNT(*) AS n " + from + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
+        struct Row: Decodable {
+            let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
+            let status: String; let revision: Int; let version: Int; let created_at: Date; let pending_since: Date?
+            let open_lines: Int; let next_due: String?
+        }
+        // Unanswered first (oldest first), then the newest orders.
+        let rows = try await sql.raw("""
+            SELECT o.id, o.code, o.supplier_id, s.code AS supplier_code, s.name AS supplier_name, o.status, o.revision, o.version,
+                   o.created_at, r.released_at AS pending_since,
+                   (SELECT COUNT(*) FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open') AS open_lines,
+                   (SELECT MIN(l.due_date) FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open') AS next_due
+            """ + " " + from + whereClause + """
+             ORDER BY CASE WHEN r.released_at IS NULL THEN 1 ELSE 0 END, r.released_at, o.created_at DESC, o.code DESC
+             LIMIT \(literal: page.per) OFFSET \(literal: page.offset)
+            """).all(decoding: Row.self)
+        return Page(items: rows.map { r in
+            let deadline = r.pending_since.map { $0.addingTimeInterval(TimeInterval(clock.answerHours) * 3600) }
+            return OrderSummaryDTO(id: r.id, code: r.code, supplierId: r.supplier_id, supplierCode: r.supplier_code, supplierName: r.supplier_name,
+                                   status: r.status, revision: r.revision, version: r.version, openLines: r.open_lines, nextDue: r.next_due,
+                                   createdAt: r.created_at, awaitingAnswer: r.status == OrderStatus.released.rawValue,
+                                   answerDeadline: deadline, overdue: deadline.map { now > $0 } ?? false)
+        }, page: page.page, per: page.per, total: total)
+    }
+
+    static func filter(_ req: Request) throws -> Filter {
+        func day(_ name: String) throws -> Day? {
+            guard let t = req.query[String.self, at: name], !t.isEmpty else { return nil }
+            guard let d = Day(t) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem(name, "badDate")]) }
+            return d
+        }
+        var status: OrderStatus?
+        if let t = req.query[String.self, at: "status"], !t.isEmpty {
+            guard let s = OrderStatus(rawValue: t) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("status", "invalidValue")]) }
+            status = s
+        }
+        return Filter(supplierID: try req.uuidQuery("supplierId"), status: status, dueFrom: try day("dueFrom"), dueTo: try day("dueTo"),
+                      overdue: try req.boolQuery("overdue") ?? false, awaiting: try req.boolQuery("awaiting") ?? false,
+                      search: req.query[String.self, at: "q"], planID: try req.uuidQuery("planId"))
+    }
+
+    static func plans(_ p: Principal, status: PlanStatus?, page: PageRequest, on db: any Database) async throws -> Page<PlanSummaryDTO> {
+        try PlanService.requireView(p)
+        let sql = db as! any SQLDatabase
+        let whereClause: SQLQueryString = status.map { "WHERE pl.status = \(bind: $0.rawValue)" } ?? ""
+        let total = try await sql.raw("SELECT COUNT(*) AS n FROM production_plans pl " + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
+        struct Row: Decodable {
+            let id: UUID; let code: String; let plant_code: String; let period: String; let status: String; let lines: Int; let orders: Int; let created_at: Date
+        }
+        let rows = try await sql.raw("""
+            SELECT pl.id, pl.code, st.code AS plant_code, pl.period, pl.status, pl.created_at,
+                   (SELECT COUNT(*) FROM production_plan_lines l WHERE l.plan_id = pl.id) AS lines,
+                   (SELECT COUNT(*) FROM outsourcing_orders o WHERE o.plan_id = pl.id) AS orders
+            FROM production_plans pl JOIN sites st ON st.id = pl.plant_id
+            """ + " " + whereClause + " ORDER BY pl.created_at DESC, pl.code DESC LIMIT \(literal: page.per) OFFSET \(literal: page.offset)")
+            .all(decoding: Row.self)
+        return Page(items: rows.map { PlanSummaryDTO(id: $0.id, code: $0.code, plantCode: $0.plant_code, period: $0.period, status: $0.status,
+                                                     lines: $0.lines, orders: $0.orders, createdAt: $0.created_at) },
+                    page: page.page, per: page.per, total: total)
+    }
+}
+
+struct OrdersAPI: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let o = routes.grouped("orders")
+        o.get(use: list)
+        o.post(use: create)
+        o.get(":id", use: show)
+        o.patch(":id", use: updateDraft)
+        o.post(":id", "release", use: release)
+        o.post(":id", "revisions", use: revise)
+        o.post(":id", "answers", use: answer)
+        o.post(":id", "decisions", use: decide)
+        o.post(":id", "cancel", use: cancel)
+        o.post(":id", "start", use: start)
+
+        let p = routes.grouped("plans")
+        p.get(use: plans)
+        p.post(use: createPlan)
+        p.get(":id", use: showPlan)
+        p.patch(":id", use: updatePlan)
+        p.post(":id", "release", use: releasePlan)
+        p.post(":id", "close", use: closePlan)
+        p.patch(":id", "lines", ":line", use: changePlanLine)
+        p.post(":id", "orders", ":order", "confirm-changes", use: confirmChanges)
+    }
+
+    func show(_ req: Request, _ order: OutsourcingOrder) async throws -> OrderDTO {
+        try await OrderService.dto(try req.requirePrincipal(), order, app: req.application)
+    }
+
+    func list(req: Request) async throws -> Page<OrderSummaryDTO> {
+        try await OrderList.list(try req.requirePrincipal(), try OrderList.filter(req), page: try PageRequest(req), app: req.application)
+    }
+
+    func create(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.manageOrders)
+        let order = try await OrderService.create(p, try req.decodeStrict(NewOrderInput.self), app: req.application)
+        return try await .created(try await show(req, order), for: req)
+    }
+
+    func show(req: Request) async throws -> OrderDTO {
+        let p = try req.requirePrincipal()
+        return try await show(req, try await OrderService.find(p, try req.idParameter(), on: req.db))
+    }
+
+    /// Finds the order in the caller's scope first (404 beats 403), then checks the permission.
+    func guarded(_ req: Request, _ action: Action) async throws -> (Principal, UUID) {
+        let p = try req.requirePrincipal()
+        let id = try req.idParameter()
+        _ = try await OrderService.find(p, id, on: req.db)
+        try p.require(action)
+        return (p, id)
+    }
+
+    func updateDraft(req: Request) async throws -> OrderDTO {
+        let (p, id) = try await guarded(req, .manageOrders)
+        return try await show(req, try await OrderService.updateDraft(p, id, try req.decodeStrict(DraftOrderPatchInput.self), app: req.application))
+    }
+
+    func release(req: Request) async throws -> OrderDTO {
+        let (p, id) = try await guarded(req, .manageOrders)
+        return try await show(req, try await OrderService.release(p, id, version: try req.decodeStrict(VersionInput.self).version, app: req.application))
+    }
+
+    func revise(req: Request) async throws -> Response {
+        let (p, id) = try await guarded(req, .manageOrders)
+        let order = try await OrderService.revise(p, id, try req.decodeStrict(ReviseInput.self), app: req.application)
+        return try await .created(try await show(req, order), for: req)
+    }
+
+    func answer(req: Request) async throws -> OrderDTO {
+        let (p, id) = try await guarded(req, .answerOrders)
+        return try await show(req, try await OrderService.answer(p, id, try req.decodeStrict(AnswerInput.self), app: req.application))
+    }
+
+    func decide(req: Request) async throws -> OrderDTO {
+        let (p, id) = try await guarded(req, .manageOrders)
+        return try await show(req, try await OrderService.decide(p, id, try req.decodeStrict(DecisionInput.self), app: req.application))
+    }
+
+    func cancel(req: Request) async throws -> OrderDTO {
+        let (p, id) = try await guarded(req, .manageOrders)
+        return try await show(req, try await OrderService.cancel(p, id, try req.decodeStrict(CancelInput.self), app: req.application))
+    }
+
+    func start(req: Request) async throws -> OrderDTO {
+        let (p, id) = try await guarded(req, .answerOrders)
+        return try await show(req, try await OrderService.startProduction(p, id, version: try req.decodeStrict(VersionInput.self).version, app: req.application))
+    }
+
+    // MARK: Plans
+
+    func plans(req: Request) async throws -> Page<PlanSummaryDTO> {
+        var status: PlanStatus?
+        if let t = req.query[String.self, at: "status"], !t.isEmpty {
+            guard let s = PlanStatus(rawValue: t) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("status", "invalidValue")]) }
+            status = s
+        }
+        return try await OrderList.plans(try req.requirePrincipal(), status: status, page: try PageRequest(req), on: req.db)
+    }
+
+    func plan(_ req: Request) async throws -> (Principal, ProductionPlan) {
+        let p = try req.requirePrincipal()
+        try PlanService.requireView(p)
+        return (p, try await PlanService.find(try req.idParameter(), on: req.db))
+    }
+
+    func createPlan(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.managePlans)
+        let plan = try await PlanService.create(p, try req.decodeStrict(NewPlanInput.self), app: req.application)
+        return try await .created(try await PlanService.dto(plan, on: req.db), for: req)
+    }
+
+    func showPlan(req: Request) async throws -> PlanDTO {
+        try await PlanService.dto(try await plan(req).1, on: req.db)
+    }
+
+    func updatePlan(req: Request) async throws -> PlanDTO {
+        let (p, plan) = try await plan(req)
+        try p.require(.managePlans)
+        return try await PlanService.dto(try await PlanService.update(p, plan.id!, try req.decodeStrict(PlanPatchInput.self), app: req.application), on: req.db)
+    }
+
+    func releasePlan(req: Request) async throws -> ReleaseResultDTO {
+        let (p, plan) = try await plan(req)
+        try p.require(.managePlans)
+        return try await PlanService.release(p, plan.id!, version: try req.decodeStrict(VersionInput.self).version, app: req.application)
+    }
+
+    func closePlan(req: Request) async throws -> PlanDTO {
+        let (p, plan) = try await plan(req)
+        try p.require(.managePlans)
+        return try await PlanService.dto(try await PlanService.close(p, plan.id!, version: try req.decodeStrict(VersionInput.self).version, app: req.application), on: req.db)
+    }
+
+    func changePlanLine(req: Request) async throws -> PlanDTO {
+        let (p, plan) = try await plan(req)
+        try p.require(.managePlans)
+        guard let line = req.parameters.get("line").flatMap(Int.init) else { throw Problem.notFound }
+        return try await PlanService.changeLine(p, plan.id!, line: line, try req.decodeStrict(PlanLineChangeInput.self), app: req.application)
+    }
+
+    func confirmChanges(req: Request) async throws -> OrderDTO {
+        let (p, plan) = try await plan(req)
+        try p.require(.manageOrders)
+        let orderID = try req.idParameter("order")
+        return try await show(req, try await PlanService.confirmProposals(p, plan.id!, orderID: orderID, app: req.application))
+    }
+}

@@ -1,0 +1,366 @@
+import Fluent
+import Foundation
+import NIOCore
+import Testing
+import VaporTesting
+@testable import SubconApp
+import SubconDomain
+
+/// The demo plus the example workbook's master data: routed items, qualified suppliers, prices.
+struct OrderFixture {
+    let t: TestApp
+    let planner: String
+    let purchaser: String
+    let supplier1: String   // SUP-JG
+    let supplier2: String   // SUP-BM
+
+    static func make(_ t: TestApp) async throws -> OrderFixture {
+        let admin = try await t.token("admin")
+        let w = WorkbookImportTests()
+        let preview = try await w.upload(t, admin, try Data(contentsOf: URL(fileURLWithPath: WorkbookImportTests.example)))
+        #expect(try await w.commit(t, admin, preview).status == .ok)
+        return OrderFixture(t: t, planner: try await t.token("planner"), purchaser: try await t.token("purchaser"),
+                            supplier1: try await t.token("supplier1"), supplier2: try await t.token("supplier2"))
+    }
+
+    func plant() async throws -> UUID { try await Site.query(on: t.db).filter(\.$code == "P1").first()!.id! }
+    func supplierID(_ code: String) async throws -> UUID { try await t.organization(code: code).id! }
+
+    /// A draft order straight to a supplier, released; returns its id.
+    func releasedOrder(to supplier: String = "SUP-JG", lines: String? = nil) async throws -> String {
+        let body = lines ?? #"[{"itemCode":"SF-MH-001","operation":"CNC-R","quantity":"1000","dueDate":"2026-10-20"},{"itemCode":"FG-RD-002","quantity":"50","dueDate":"2026-10-25"}]"#
+        let created = try await t.request(.POST, "/api/v1/orders", token: purchaser,
+                                          json: #"{"supplierId":"\#(try await supplierID(supplier))","lines":\#(body)}"#)
+        #expect(created.status == .created, "\(created.body.string)")
+        let id = created.json["id"] as? String ?? ""
+        let released = try await t.request(.POST, "/api/v1/orders/\(id)/release", token: purchaser, json: #"{"version":1}"#)
+        #expect(released.status == .ok, "\(released.body.string)")
+        return id
+    }
+
+    func order(_ id: String, _ token: String? = nil) async throws -> [String: Any] {
+        try await t.request(.GET, "/api/v1/orders/\(id)", token: token ?? purchaser).json
+    }
+}
+
+@Suite struct OrderFlowTests {
+    @Test func releasingAPlanProposesOrdersPerSupplierNeverToASuspendedOne() async throws {
+        try await TestApp.run { t in
+            let f = try await OrderFixture.make(t)
+            // The heat treater is suspended: its operation has no one to go to.
+            let rc = try await f.supplierID("SUP-RC")
+            let suspend = try await t.request(.POST, "/api/v1/organizations/\(rc)/status", token: f.purchaser,
+                                              json: #"{"status":"suspended","reason":"质量事故停线整改"}"#)
+            #expect(suspend.status == .ok, "\(suspend.body.string)")
+            let plan = try await t.request(.POST, "/api/v1/plans", token: f.planner, json: """
+                {"plantId":"\(try await f.plant())","period":"2026-10","lines":[
+                  {"itemCode":"SF-MH-001C","quantity":"1000","dueDate":"2026-10-10"},
+                  {"itemCode":"SF-MH-001","quantity":"1000","dueDate":"2026-10-20"},
+                  {"itemCode":"FG-RD-002","quantity":"300","dueDate":"2026-10-25"},
+                  {"itemCode":"RM-ADC12","quantity":"5000","dueDate":"2026-10-01"}]}
+                """)
+            #expect(plan.status == .created, "\(plan.body.string)")
+            let planID = plan.json["id"] as? String ?? ""
+            #expect(try await t.request(.POST, "/api/v1/plans/\(planID)/release", token: f.purchaser, json: #"{"version":1}"#).status == .forbidden)
+            let released = try await t.request(.POST, "/api/v1/plans/\(planID)/release", token: f.planner, json: #"{"version":1}"#)
+            #expect(released.status == .ok, "\(released.body.string)")
+            let orders = released.json["orders"] as? [[String: Any]] ?? []
+            #expect(orders.compactMap { $0["supplierCode"] as? String }.sorted() == ["SUP-BM", "SUP-JG", "SUP-ZY"])
+            #expect(orders.allSatisfy { $0["status"] as? String == "draft" })
+            let unassigned = released.json["unassigned"] as? [[String: Any]] ?? []
+            #expect(unassigned.map { "\($0["itemCode"] as? String ?? "")/\($0["operation"] as? String ?? "")" } == ["SF-MH-001C/HT-T6"])
+            // JG gets both machining operations and the whole radiator, at the prices in force for the quantities.
+            let jg = orders.first { $0["supplierCode"] as? String == "SUP-JG" }!["id"] as! String
+            let lines = try await f.order(jg)["lines"] as? [[String: Any]] ?? []
+            #expect(lines.map { "\($0["itemCode"]!)/\($0["operation"] as? String ?? "-")@\($0["unitPrice"]!)" }
+                    == ["SF-MH-001/CNC-R@35.6", "SF-MH-001/CNC-F@24", "FG-RD-002/-@92"])
+            // The planner reviews and releases a proposed order; the supplier is told.
+            let rel = try await t.request(.POST, "/api/v1/orders/\(jg)/release", token: f.planner, json: #"{"version":1}"#)
+            #expect(rel.status == .ok, "\(rel.body.string)")
+            _ = try await Outbox.deliverPending(app: t.app)
+            let inbox = try await t.request(.GET, "/api/v1/notifications", token: f.supplier1)
+            #expect((inbox.json["items"] as? [[String: Any]] ?? []).contains { ($0["link"] as? String) == "/orders/\(jg)" })
+            // The requirement snapshot: the radiator's BOM one level down, the machined part itself for its operations.
+            let reqs = (try await f.order(jg)["requirements"] as? [[String: Any]] ?? []).map { "\($0["line"]!):\($0["componentCode"]!)=\($0["grossQuantity"]!)" }
+            #expect(reqs == ["1:SF-MH-001=1000", "2:SF-MH-001=1000", "3:SF-RD-002=300", "3:RM-PAD-65=609"])
+            #expect(try await AuditVerification.run(app: t.app).ok)
+        }
+    }
+
+    @Test func theWholeStatusMachineOverHTTP() async throws {
+        try await TestApp.run { t in
+            let f = try await OrderFixture.make(t)
+            let id = try await f.releasedOrder()
+            #expect(try await f.order(id)["status"] as? String == "released")
+            // Draft-only edits are refused now.
+            #expect(try await t.request(.PATCH, "/api/v1/orders/\(id)", token: f.purchaser, json: #"{"version":2,"note":"x"}"#).status == .conflict)
+            // Nothing can start before the supplier answers.
+            #expect(try await t.request(.POST, "/api/v1/orders/\(id)/start", token: f.supplier1, json: #"{"version":2}"#).status == .conflict)
+            let ack = try await t.request(.POST, "/api/v1/orders/\(id)/answers", token: f.supplier1,
+                                          json: #"{"revision":1,"lines":[{"line":1,"answer":"accept"},{"line":2,"answer":"accept"}]}"#)
+            #expect(ack.status == .ok, "\(ack.body.string)")
+            #expect(ack.json["status"] as? String == "acknowledged")
+            // Answering twice is refused: the revision is no longer waiting.
+            #expect(try await t.request(.POST, "/api/v1/orders/\(id)/answers", token: f.supplier1,
+                                        json: #"{"revision":1,"lines":[{"line":1,"answer":"accept"},{"line":2,"answer":"accept"}]}"#).status == .conflict)
+            let started = try await t.request(.POST, "/api/v1/orders/\(id)/start", token: f.supplier1, json: #"{"version":3}"#)
+            #expect(started.json["status"] as? String == "in_production", "\(started.body.string)")
+            // Cancelling needs a reason and ends it; nothing moves afterwards.
+            #expect(try await t.request(.POST, "/api/v1/orders/\(id)/cancel", token: f.purchaser, json: #"{"version":4,"reason":" "}"#).status == .unprocessableEntity)
+            let cancelled = try await t.request(.POST, "/api/v1/orders/\(id)/cancel", token: f.purchaser, json: #"{"version":4,"reason":"客户取消订单"}"#)
+            #expect(cancelled.json["status"] as? String == "cancelled")
+            #expect(try await t.request(.POST, "/api/v1/orders/\(id)/release", token: f.purchaser, json: #"{"version":5}"#).status == .conflict)
+            let rejectedID = try await f.releasedOrder()
+            let rejected = try await t.request(.POST, "/api/v1/orders/\(rejectedID)/answers", token: f.supplier1,
+                                               json: #"{"revision":1,"lines":[{"line":1,"answer":"reject","reason":"设备检修"},{"line":2,"answer":"reject","reason":"设备检修"}]}"#)
+            #expect(rejected.json["status"] as? String == "rejected")
+            // A rejected order is revised and goes back to the supplier.
+            let revised = try await t.request(.POST, "/api/v1/orders/\(rejectedID)/revisions", token: f.purchaser, json: """
+                {"version":3,"reason":"推迟交期","lines":[{"line":1,"itemCode":"SF-MH-001","operation":"CNC-R","quantity":"1000","dueDate":"2026-11-20"},
+                 {"line":2,"itemCode":"FG-RD-002","quantity":"50","dueDate":"2026-11-25"}]}
+                """)
+            #expect(revised.status == .created, "\(revised.body.string)")
+            #expect(revised.json["status"] as? String == "released" && revised.json["revision"] as? Int == 2)
+        }
+    }
+
+    @Test func aRevisionRecordsEachKindOfChangeAndSupersedesTheOldOne() async throws {
+        try await TestApp.run { t in
+            let f = try await OrderFixture.make(t)
+            let id = try await f.releasedOrder(lines: """
+                [{"itemCode":"SF-MH-001","operation":"CNC-R","quantity":"1000","dueDate":"2026-10-20"},
+                 {"itemCode":"SF-MH-001","operation":"CNC-F","quantity":"1000","dueDate":"2026-10-22"},
+                 {"itemCode":"FG-RD-002","quantity":"50","dueDate":"2026-10-25"},
+                 {"itemCode":"SF-RD-002","operation":"CNC","quantity":"80","dueDate":"2026-10-26"}]
+                """)
+            let revised = try await t.request(.POST, "/api/v1/orders/\(id)/revisions", token: f.purchaser, json: """
+                {"version":2,"reason":"计划调整","lines":[
+                  {"line":1,"itemCode":"SF-MH-001","operation":"CNC-R","quantity":"1200","dueDate":"2026-10-18"},
+                  {"line":2,"itemCode":"SF-MH-001","operation":"CNC-F","quantity":"1000","dueDate":"2026-10-22","unitPrice":"23.5"},
+                  {"line":3,"itemCode":"FG-RD-002","quantity":"50","dueDate":"2026-10-25","cancelled":true},
+                  {"itemCode":"FG-BK-003","operation":"STAMP","quantity":"20000","dueDate":"2026-10-30"}]}
+                """)
+            #expect(revised.status == .created, "\(revised.body.string)")
+            let revisions = revised.json["revisions"] as? [[String: Any]] ?? []
+            #expect(revisions.map { $0["status"] as? String } == ["pending", "superseded"])
+            let changes = (revisions.first?["changes"] as? [[String: Any]] ?? []).map { c -> String in
+                let fields = (c["fields"] as? [[String: Any]] ?? []).map { "\($0["field"]!):\($0["before"]!)→\($0["after"]!)" }.joined(separator: ",")
+                return "\(c["line"]!) \(c["kind"]!) \(fields)"
+            }
+            #expect(changes == ["1 changed quantity:1000→1200,due_date:2026-10-20→2026-10-18", "2 changed unit_price:24→23.5",
+                                "3 cancelled ", "4 removed ", "5 added "])
+            let order = try await f.order(id)
+            // The new line took the stamping price in force for 20,000 (the 10,000 tier).
+            let line5 = (order["lines"] as? [[String: Any]] ?? []).first { $0["number"] as? Int == 5 }
+            #expect(line5?["unitPrice"] as? String == "1.72")
+            // Requirements follow: line 1 scaled, 3 and 4 gone, 5 added.
+            let reqs = (order["requirements"] as? [[String: Any]] ?? []).map { "\($0["line"]!):\($0["grossQuantity"]!)" }
+            #expect(reqs == ["1:1200", "2:1000", "5:20000"])
+            // Nothing to change is not a revision; nor is a cancelled line coming back.
+            let same = try await t.request(.POST, "/api/v1/orders/\(id)/revisions", token: f.purchaser, json: """
+                {"version":3,"reason":"x","lines":[{"line":1,"itemCode":"SF-MH-001","operation":"CNC-R","quantity":"1200","dueDate":"2026-10-18"},
+                  {"line":2,"itemCode":"SF-MH-001","operation":"CNC-F","quantity":"1000","dueDate":"2026-10-22"},
+                  {"line":3,"itemCode":"FG-RD-002","quantity":"50","dueDate":"2026-10-25","cancelled":true},
+                  {"line":5,"itemCode":"FG-BK-003","operation":"STAMP","quantity":"20000","dueDate":"2026-10-30"}]}
+                """)
+            #expect(same.status == .unprocessableEntity && same.body.string.contains("noChange"), "\(same.body.string)")
+            // An answer to the superseded revision is refused.
+            let old = try await t.request(.POST, "/api/v1/orders/\(id)/answers", token: f.supplier1,
+                                          json: #"{"revision":1,"lines":[{"line":1,"answer":"accept"}]}"#)
+            #expect(old.status == .conflict)
+        }
+    }
+
+    @Test func perLineAnswersAndAcceptedCounterProposalsMakeTheRightRevision() async throws {
+        try await TestApp.run { t in
+            let f = try await OrderFixture.make(t)
+            let id = try await f.releasedOrder()
+            t.clock.advance(by: 3 * 3600)
+            let bad = try await t.request(.POST, "/api/v1/orders/\(id)/answers", token: f.supplier1,
+                                          json: #"{"revision":1,"lines":[{"line":1,"answer":"counter","quantity":"1000","reason":"x"}]}"#)
+            #expect(bad.status == .unprocessableEntity)
+            #expect(bad.body.string.contains("counterWithoutChange") && bad.body.string.contains("answerMissing"), "\(bad.body.string)")
+            let answered = try await t.request(.POST, "/api/v1/orders/\(id)/answers", token: f.supplier1, json: """
+                {"revision":1,"lines":[{"line":1,"answer":"counter","quantity":"800","dueDate":"2026-10-28","reason":"产能不足,分两批"},
+                                       {"line":2,"answer":"accept"}]}
+                """)
+            #expect(answered.json["status"] as? String == "change_proposed", "\(answered.body.string)")
+            let rev1 = (answered.json["revisions"] as? [[String: Any]])?.first
+            #expect(rev1?["responseSeconds"] as? Int == 3 * 3600)
+            // The purchaser hears of it.
+            _ = try await Outbox.deliverPending(app: t.app)
+            let inbox = try await t.request(.GET, "/api/v1/notifications", token: f.purchaser)
+            #expect((inbox.json["items"] as? [[String: Any]] ?? []).contains { ($0["link"] as? String) == "/orders/\(id)" })
+            // Deciding needs a decision for every proposal, and a fresh version.
+            #expect(try await t.request(.POST, "/api/v1/orders/\(id)/decisions", token: f.purchaser,
+                                        json: #"{"version":3,"decisions":[]}"#).status == .unprocessableEntity)
+            #expect(try await t.request(.POST, "/api/v1/orders/\(id)/decisions", token: f.purchaser,
+                                        json: #"{"version":2,"decisions":[{"line":1,"decision":"accept"}]}"#).status == .conflict)
+            let decided = try await t.request(.POST, "/api/v1/orders/\(id)/decisions", token: f.purchaser,
+                                              json: #"{"version":3,"decisions":[{"line":1,"decision":"accept"}]}"#)
+            #expect(decided.status == .ok, "\(decided.body.string)")
+            #expect(decided.json["status"] as? String == "acknowledged")
+            #expect(decided.json["revision"] as? Int == 2)
+            let line1 = (decided.json["lines"] as? [[String: Any]])?.first
+            #expect(line1?["quantity"] as? String == "800" && line1?["dueDate"] as? String == "2026-10-28")
+            let revs = decided.json["revisions"] as? [[String: Any]] ?? []
+            #expect(revs.first?["status"] as? String == "acknowledged")
+            // The requirement follows the accepted quantity.
+            #expect((decided.json["requirements"] as? [[String: Any]])?.first?["grossQuantity"] as? String == "800")
+
+            // Declining sends the same revision back for another answer.
+            let second = try await f.releasedOrder()
+            _ = try await t.request(.POST, "/api/v1/orders/\(second)/answers", token: f.supplier1, json: """
+                {"revision":1,"lines":[{"line":1,"answer":"accept"},{"line":2,"answer":"reject","reason":"不做整件"}]}
+                """)
+            let declined = try await t.request(.POST, "/api/v1/orders/\(second)/decisions", token: f.purchaser,
+                                               json: #"{"version":3,"decisions":[{"line":2,"decision":"decline"}]}"#)
+            #expect(declined.json["status"] as? String == "released" && declined.json["revision"] as? Int == 1, "\(declined.body.string)")
+            let again = try await t.request(.POST, "/api/v1/orders/\(second)/answers", token: f.supplier1, json: """
+                {"revision":1,"lines":[{"line":1,"answer":"accept"},{"line":2,"answer":"accept"}]}
+                """)
+            #expect(again.json["status"] as? String == "acknowledged", "\(again.body.string)")
+            let answers = ((again.json["revisions"] as? [[String: Any]])?.first?["answers"] as? [[String: Any]] ?? []).map { "\($0["round"]!):\($0["line"]!):\($0["answer"]!)" }
+            #expect(answers == ["1:1:accept", "1:2:reject", "2:1:accept", "2:2:accept"])
+        }
+    }
+
+    @Test func concurrentEditsOfOneOrderTheSecondGets409() async throws {
+        try await TestApp.run { t in
+            let f = try await OrderFixture.make(t)
+            let id = try await f.releasedOrder()
+            let body = { (qty: String) in """
+                {"version":2,"reason":"r","lines":[{"line":1,"itemCode":"SF-MH-001","operation":"CNC-R","quantity":"\(qty)","dueDate":"2026-10-20"},
+                 {"line":2,"itemCode":"FG-RD-002","quantity":"50","dueDate":"2026-10-25"}]}
+                """ }
+            let first = body("1100"), second = body("1300")
+            async let a = t.request(.POST, "/api/v1/orders/\(id)/revisions", token: f.purchaser, json: first)
+            async let b = t.request(.POST, "/api/v1/orders/\(id)/revisions", token: f.planner, json: second)
+            let statuses = [try await a.status, try await b.status].map(\.code).sorted()
+            #expect(statuses == [201, 409])
+            let order = try await f.order(id)
+            #expect(order["revision"] as? Int == 2)
+            #expect(try await OrderRevisionRow.query(on: t.db).count() == 2)
+        }
+    }
+
+    @Test func unansweredOrdersEscalateToPurchasersThenAdminsOnce() async throws {
+        try await TestApp.run { t in
+            let f = try await OrderFixture.make(t)
+            let id = try await f.releasedOrder()
+            #expect(try await OrderEscalation.run(app: t.app) == 0)
+            t.clock.advance(by: 24 * 3600 + 60)
+            // API tokens last 12 hours; the clock has moved past them.
+            var purchaser = try await t.token("purchaser")
+            let list = try await t.request(.GET, "/api/v1/orders?overdue=true", token: purchaser)
+            #expect((list.json["items"] as? [[String: Any]])?.map { $0["id"] as? String } == [id])
+            #expect(try await OrderEscalation.run(app: t.app) == 1)
+            #expect(try await OrderEscalation.run(app: t.app) == 0)
+            t.clock.advance(by: 24 * 3600)
+            #expect(try await OrderEscalation.run(app: t.app) == 1)
+            #expect(try await OrderEscalation.run(app: t.app) == 0)
+            _ = try await Outbox.deliverPending(app: t.app)
+            purchaser = try await t.token("purchaser")
+            let purchaserInbox = try await t.request(.GET, "/api/v1/notifications", token: purchaser)
+            #expect((purchaserInbox.json["items"] as? [[String: Any]] ?? []).filter { ($0["message"] as? String ?? "").contains("超时") }.count == 1)
+            let adminInbox = try await t.request(.GET, "/api/v1/notifications", token: try await t.token("admin"))
+            #expect((adminInbox.json["items"] as? [[String: Any]] ?? []).contains { ($0["message"] as? String ?? "").contains("超时") })
+            // Once answered, the order is no longer overdue anywhere.
+            _ = try await t.request(.POST, "/api/v1/orders/\(id)/answers", token: try await t.token("supplier1"),
+                                    json: #"{"revision":1,"lines":[{"line":1,"answer":"accept"},{"line":2,"answer":"accept"}]}"#)
+            #expect(try await t.request(.GET, "/api/v1/orders?overdue=true", token: purchaser).json["total"] as? Int == 0)
+            let rev = try await OrderRevisionRow.query(on: t.db).first()!
+            #expect(rev.responseSeconds == 48 * 3600 + 60)
+        }
+    }
+
+    @Test func suppliersSeeOnlyTheirOwnOrdersAndNoPlans() async throws {
+        try await TestApp.run { t in
+            let f = try await OrderFixture.make(t)
+            let id = try await f.releasedOrder()
+            let planID = try await t.request(.POST, "/api/v1/plans", token: f.planner, json: """
+                {"plantId":"\(try await f.plant())","period":"2026-10","lines":[{"itemCode":"FG-RD-002","quantity":"10","dueDate":"2026-10-25"}]}
+                """).json["id"] as? String ?? ""
+            let s2 = f.supplier2
+            for (method, path, json) in [
+                (HTTPMethod.GET, "/api/v1/orders/\(id)", nil as String?),
+                (.PATCH, "/api/v1/orders/\(id)", #"{"version":2}"#),
+                (.POST, "/api/v1/orders/\(id)/release", #"{"version":2}"#),
+                (.POST, "/api/v1/orders/\(id)/revisions", #"{"version":2,"reason":"x","lines":[]}"#),
+                (.POST, "/api/v1/orders/\(id)/answers", #"{"revision":1,"lines":[]}"#),
+                (.POST, "/api/v1/orders/\(id)/decisions", #"{"version":2,"decisions":[]}"#),
+                (.POST, "/api/v1/orders/\(id)/cancel", #"{"version":2,"reason":"x"}"#),
+                (.POST, "/api/v1/orders/\(id)/start", #"{"version":2}"#),
+                (.GET, "/api/v1/plans/\(planID)", nil),
+                (.PATCH, "/api/v1/plans/\(planID)", #"{"version":1}"#),
+                (.POST, "/api/v1/plans/\(planID)/release", #"{"version":1}"#),
+                (.POST, "/api/v1/plans/\(planID)/close", #"{"version":1}"#),
+                (.PATCH, "/api/v1/plans/\(planID)/lines/1", #"{"version":1,"quantity":"1","dueDate":"2026-10-01"}"#),
+                (.POST, "/api/v1/plans/\(planID)/orders/\(id)/confirm-changes", nil),
+            ] {
+                let r = try await t.request(method, path, token: s2, json: json)
+                #expect(r.status == .notFound, "\(method) \(path): \(r.status)")
+            }
+            let mine = try await t.request(.GET, "/api/v1/orders", token: s2)
+            #expect(mine.json["total"] as? Int == 0, "\(mine.body.string)")
+            #expect(try await t.request(.GET, "/api/v1/orders", token: f.supplier1).json["total"] as? Int == 1)
+            #expect(try await t.request(.GET, "/api/v1/plans", token: f.supplier1).status == .notFound)
+            // Suppliers cannot create or manage orders even for themselves; buyers cannot answer.
+            #expect(try await t.request(.POST, "/api/v1/orders", token: f.supplier1, json: #"{"supplierId":"\#(try await f.supplierID("SUP-JG"))","lines":[]}"#).status == .forbidden)
+            #expect(try await t.request(.POST, "/api/v1/orders/\(id)/cancel", token: f.supplier1, json: #"{"version":2,"reason":"x"}"#).status == .forbidden)
+            #expect(try await t.request(.POST, "/api/v1/orders/\(id)/answers", token: f.purchaser,
+                                        json: #"{"revision":1,"lines":[{"line":1,"answer":"accept"},{"line":2,"answer":"accept"}]}"#).status == .forbidden)
+        }
+    }
+
+    @Test func aChangedPlanLineProposesRevisionsThePlannerConfirms() async throws {
+        try await TestApp.run { t in
+            let f = try await OrderFixture.make(t)
+            let planID = try await t.request(.POST, "/api/v1/plans", token: f.planner, json: """
+                {"plantId":"\(try await f.plant())","period":"2026-10","lines":[{"itemCode":"SF-MH-001","quantity":"1000","dueDate":"2026-10-20"}]}
+                """).json["id"] as? String ?? ""
+            let released = try await t.request(.POST, "/api/v1/plans/\(planID)/release", token: f.planner, json: #"{"version":1}"#)
+            let orders = released.json["orders"] as? [[String: Any]] ?? []
+            let jg = orders.first { $0["supplierCode"] as? String == "SUP-JG" }!["id"] as! String
+            let bm = orders.first { $0["supplierCode"] as? String == "SUP-BM" }!["id"] as! String
+            #expect(try await t.request(.POST, "/api/v1/orders/\(jg)/release", token: f.planner, json: #"{"version":1}"#).status == .ok)
+            // JG's order is released, BM's still a draft: the draft follows, the released one gets a proposal.
+            let changed = try await t.request(.PATCH, "/api/v1/plans/\(planID)/lines/1", token: f.planner,
+                                              json: #"{"version":2,"quantity":"1500","dueDate":"2026-10-24"}"#)
+            #expect(changed.status == .ok, "\(changed.body.string)")
+            let proposals = changed.json["changeProposals"] as? [[String: Any]] ?? []
+            #expect(proposals.count == 2 && proposals.allSatisfy { $0["orderId"] as? String == jg && $0["status"] as? String == "pending" })
+            let bmLines = try await f.order(bm)["lines"] as? [[String: Any]] ?? []
+            #expect(bmLines.first?["quantity"] as? String == "1500")
+            #expect(try await f.order(jg)["revision"] as? Int == 1)
+            let confirmed = try await t.request(.POST, "/api/v1/plans/\(planID)/orders/\(jg)/confirm-changes", token: f.planner)
+            #expect(confirmed.status == .ok, "\(confirmed.body.string)")
+            #expect(confirmed.json["revision"] as? Int == 2 && confirmed.json["status"] as? String == "released")
+            #expect((confirmed.json["lines"] as? [[String: Any]] ?? []).allSatisfy { $0["quantity"] as? String == "1500" && $0["dueDate"] as? String == "2026-10-24" })
+            #expect(try await t.request(.POST, "/api/v1/plans/\(planID)/orders/\(jg)/confirm-changes", token: f.planner).status == .conflict)
+            #expect(try await t.request(.POST, "/api/v1/plans/\(planID)/close", token: f.planner, json: #"{"version":3}"#).json["status"] as? String == "closed")
+        }
+    }
+
+    @Test func badInputIsAClearError() async throws {
+        try await TestApp.run { t in
+            let f = try await OrderFixture.make(t)
+            let jg = try await f.supplierID("SUP-JG")
+            let tp = try await f.supplierID("SUP-TP")
+            for (json, code) in [
+                (#"{"supplierId":"\#(jg)","lines":[{"itemCode":"NOPE","quantity":"1","dueDate":"2026-10-01"}]}"#, "unknownItem"),
+                (#"{"supplierId":"\#(jg)","lines":[{"itemCode":"SF-MH-001","quantity":"-1","dueDate":"2026-10-01"}]}"#, "positiveDecimal"),
+                (#"{"supplierId":"\#(jg)","lines":[{"itemCode":"RM-ADC12","quantity":"1","dueDate":"2026-10-01"}]}"#, "noPriceAgreement"),
+                (#"{"supplierId":"\#(tp)","lines":[{"itemCode":"SF-MH-001","quantity":"1","dueDate":"2026-10-01","unitPrice":"1"}]}"#, "supplierNotQualified"),
+                (#"{"supplierId":"\#(jg)","lines":[{"itemCode":"SF-MH-001","quantity":"1","dueDate":"2026-10-01","unitPrice":"99999999"}]}"#, "tooLarge"),
+            ] {
+                let r = try await t.request(.POST, "/api/v1/orders", token: f.purchaser, json: json)
+                #expect(r.status == .unprocessableEntity && r.body.string.contains(code), "\(code): \(r.body.string)")
+            }
+            #expect(try await t.request(.POST, "/api/v1/orders", token: f.purchaser, json: #"{"supplierId":"x","lines":[]}"#).status == .badRequest)
+            #expect(try await t.request(.GET, "/api/v1/orders?status=lost", token: f.purchaser).status == .badRequest)
+            #expect(try await t.request(.GET, "/api/v1/orders/\(UUID())", token: f.purchaser).status == .notFound)
+            #expect(try await OutsourcingOrder.query(on: t.db).count() == 0)
+        }
+    }
+}
