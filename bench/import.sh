@@ -10,7 +10,7 @@ BOM_LINES=${BOM_LINES:-20000}
 PORT=${PORT:-8124}
 swift build -c release --product subcon >/dev/null
 BIN="$(swift build -c release --show-bin-path)/subcon"
-export DATA_DIR=${DATA_DIR:-$(mktemp -d /tmp/subcon-import.XXXXXX)} LOG_LEVEL=warning
+export DATA_DIR=${DATA_DIR:-$(mktemp -d /tmp/subcon-import.XXXXXX)} LOG_LEVEL=warning DEMO_SCENARIO=0
 "$BIN" seed-demo >/dev/null
 "$BIN" serve --port "$PORT" >/tmp/subcon-import-server.log 2>&1 &
 SERVER=$!

@@ -63,7 +63,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     try routes(app)
 
     if settings.demo {
-        try await DemoData.seedIfEmpty(app: app)
+        if try await DemoData.seedIfEmpty(app: app), settings.demoScenario { try await DemoOrders.seed(app: app) }
     }
     if settings.runBackgroundWorkers {
         app.lifecycle.use(OutboxWorker(interval: .milliseconds(Int64(settings.outboxInterval * 1000))))
@@ -105,5 +105,7 @@ func routes(_ app: Application) throws {
     try signedInPages.register(collection: AuditPages())
     try signedInPages.register(collection: ItemPages())
     try signedInPages.register(collection: PricePages())
+    try signedInPages.register(collection: OrderPages())
+    try signedInPages.register(collection: PlanPages())
     try signedInPages.register(collection: ImportPages())
 }

@@ -80,6 +80,7 @@ struct SeedDemo: AsyncParsableCommand {
     func run() async throws {
         try await withConfiguredApp { app in
             let seeded = try await DemoData.seedIfEmpty(app: app)
+            if seeded && Settings.fromEnvironment().demoScenario { try await DemoOrders.seed(app: app) }
             print(seeded ? "demo data loaded (password for every login: demo)" : "database is not empty: nothing loaded")
         }
     }

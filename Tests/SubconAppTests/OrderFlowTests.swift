@@ -364,3 +364,19 @@ struct OrderFixture {
         }
     }
 }
+
+@Suite struct DemoScenarioTests {
+    @Test func theDemoHasPlansAndOrdersInEveryStateTheFlowReachesSoFar() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let statuses = Set(try await OutsourcingOrder.query(on: t.db).all().map(\.status))
+            #expect(statuses == ["draft", "released", "acknowledged", "change_proposed", "rejected", "in_production", "cancelled"])
+            #expect(Set(try await ProductionPlan.query(on: t.db).all().map(\.status)) == ["draft", "released"])
+            // supplier2 finds what to answer on its home page; the overdue one escalated.
+            var b = try await t.signIn("supplier2")
+            let home = try await t.page(.GET, "/", browser: &b).body.string
+            #expect(home.contains("待确认的订单"))
+            #expect(try await OrderRevisionRow.query(on: t.db).filter(\.$escalation == 2).count() == 1)
+            #expect(try await AuditVerification.run(app: t.app).ok)
+        }
+    }
+}

@@ -14,11 +14,12 @@ struct TestApp {
     let app: Application
     let clock: ManualClock
 
-    static func run(demo: Bool = true, _ body: (TestApp) async throws -> Void) async throws {
+    static func run(demo: Bool = true, scenario: Bool = false, _ body: (TestApp) async throws -> Void) async throws {
         let clock = ManualClock()
         var schema: String?
         var settings = Settings(resourcesDirectory: packageRoot + "/Resources", publicDirectory: packageRoot + "/Public",
-                                demo: demo, runBackgroundWorkers: false, logLevel: .error)
+                                demo: demo, demoScenario: scenario, examplesDirectory: packageRoot + "/examples",
+                                runBackgroundWorkers: false, logLevel: .error)
         if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
             let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
             schema = name

@@ -20,6 +20,11 @@ public struct Settings: Sendable {
     public var publicDirectory: String
     /// Load demo data when the database is empty, and list the demo logins on the login page.
     public var demo: Bool
+    /// With the demo: also the example workbook's master data and plans and orders in every
+    /// state (off in tests, which build what they need; `DEMO_SCENARIO=0` turns it off).
+    public var demoScenario: Bool
+    /// Folder holding the example workbook.
+    public var examplesDirectory: String
     /// Mark cookies `Secure` (set when the app is served over HTTPS, directly or behind a proxy).
     public var secureCookies: Bool
     public var sessionLifetime: TimeInterval
@@ -39,6 +44,8 @@ public struct Settings: Sendable {
         resourcesDirectory: String = "Resources",
         publicDirectory: String = "Public",
         demo: Bool = false,
+        demoScenario: Bool = false,
+        examplesDirectory: String = "examples",
         secureCookies: Bool = false,
         sessionLifetime: TimeInterval = 12 * 3600,
         apiTokenLifetime: TimeInterval = 12 * 3600,
@@ -52,6 +59,8 @@ public struct Settings: Sendable {
         self.resourcesDirectory = resourcesDirectory
         self.publicDirectory = publicDirectory
         self.demo = demo
+        self.demoScenario = demoScenario
+        self.examplesDirectory = examplesDirectory
         self.secureCookies = secureCookies
         self.sessionLifetime = sessionLifetime
         self.apiTokenLifetime = apiTokenLifetime
@@ -75,6 +84,8 @@ public struct Settings: Sendable {
         let root = env["SUBCON_ROOT"] ?? FileManager.default.currentDirectoryPath
         s.resourcesDirectory = env["RESOURCES_DIR"] ?? root + "/Resources"
         s.publicDirectory = env["PUBLIC_DIR"] ?? root + "/Public"
+        s.examplesDirectory = root + "/examples"
+        s.demoScenario = env["DEMO_SCENARIO"] != "0"
         s.secureCookies = ["1", "true", "yes"].contains(env["COOKIE_SECURE"]?.lowercased() ?? "")
         if let h = env["SESSION_HOURS"].flatMap(Double.init) { s.sessionLifetime = h * 3600 }
         if let h = env["API_TOKEN_HOURS"].flatMap(Double.init) { s.apiTokenLifetime = h * 3600 }

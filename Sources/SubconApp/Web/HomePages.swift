@@ -12,6 +12,11 @@ struct HomePages: RouteCollection {
     }
 
     struct HomeView: Encodable {
+        /// For suppliers: orders and revisions waiting for their answer, first thing on the page.
+        /// For buyers: the same list across suppliers (overdue first).
+        let toAnswer: [OrderSummaryDTO]
+        let toAnswerTotal: Int
+        let isSupplier: Bool
         let roles: [String]
         let latest: [Inbox.Item]
         let links: [Shell.NavItem]
@@ -27,8 +32,9 @@ struct HomePages: RouteCollection {
         }
         if !p.isSupplier { links.append(.init(href: "/admin/organizations", label: req.t("nav.organizations"), active: false)) }
         links.append(.init(href: "/account", label: req.t("nav.account"), active: false))
+        let waiting = try await OrderList.list(p, OrderList.Filter(awaiting: true), page: try PageRequest(req, defaultPer: 10), app: req.application)
         return try await req.renderPage("home", titleKey: "home.title",
-                                        HomeView(roles: p.roles.sorted().map { req.t("role.\($0.rawValue)") },
+                                        HomeView(toAnswer: waiting.items, toAnswerTotal: waiting.total, isSupplier: p.isSupplier, roles: p.roles.sorted().map { req.t("role.\($0.rawValue)") },
                                                  latest: latest.items, links: links))
     }
 

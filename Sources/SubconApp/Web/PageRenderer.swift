@@ -47,6 +47,8 @@ extension Request {
             }
             item("/", "nav.home")
             item("/inbox", "nav.inbox")
+            item("/orders", "nav.orders")
+            if !p.isSupplier { item("/plans", "nav.plans") }
             if p.can(.viewMasterData) { item("/items", "nav.items") }
             // Suppliers see their own agreements, read-only.
             if p.can(.viewMasterData) || p.isSupplier { item("/prices", "nav.prices") }
@@ -87,6 +89,16 @@ extension Request {
 struct FormErrors: Encodable {
     let general: String?
     let fields: [String: String]
+    /// Every field message in field order, for forms whose fields are not fixed (order lines).
+    var list: [String] { fields.sorted { $0.key < $1.key }.map(\.value) }
+
+    enum CodingKeys: String, CodingKey { case general, fields, list }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(general, forKey: .general)
+        try c.encode(fields, forKey: .fields)
+        try c.encode(list, forKey: .list)
+    }
 }
 
 /// Runs a form action; a problem the person can fix comes back as a value to re-show the form with.
