@@ -15,6 +15,7 @@ PORT=${PORT:-8123}
 SUPPLIERS=${SUPPLIERS:-2000}
 USERS_PER_SUPPLIER=${USERS_PER_SUPPLIER:-5}
 NOTIFICATIONS=${NOTIFICATIONS:-20000}
+ORDERS=${ORDERS:-20000}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 swift build -c release --product subcon >/dev/null
@@ -22,9 +23,9 @@ BIN="$(swift build -c release --show-bin-path)/subcon"
 
 export DATA_DIR=${DATA_DIR:-$(mktemp -d /tmp/subcon-bench.XXXXXX)}
 export LOG_LEVEL=warning
-echo "seeding $SUPPLIERS suppliers × $USERS_PER_SUPPLIER users, $NOTIFICATIONS notifications per inbox into ${DATABASE_URL:-$DATA_DIR}"
+echo "seeding $SUPPLIERS suppliers × $USERS_PER_SUPPLIER users, $NOTIFICATIONS notifications per inbox, $ORDERS orders into ${DATABASE_URL:-$DATA_DIR}"
 start=$(date +%s.%N)
-"$BIN" seed-bench --suppliers "$SUPPLIERS" --users-per-supplier "$USERS_PER_SUPPLIER" --notifications "$NOTIFICATIONS"
+"$BIN" seed-bench --suppliers "$SUPPLIERS" --users-per-supplier "$USERS_PER_SUPPLIER" --notifications "$NOTIFICATIONS" --orders "$ORDERS"
 echo "seeded in $(echo "$(date +%s.%N) - $start" | bc) s"
 
 "$BIN" serve --port "$PORT" >/tmp/subcon-bench-server.log 2>&1 &
@@ -71,6 +72,12 @@ run "GET /api/v1/users?q=bs0199 (search)" -H "Authorization: Bearer $ADMIN" "$BA
 run "GET /api/v1/organizations/{own} (supplier)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/organizations/$SUPPLIER_ORG"
 run "GET /api/v1/organizations (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/organizations"
 run "GET /api/v1/notifications (20k inbox)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/notifications?per=20"
+ORDER=$(curl -sf "$BASE/api/v1/orders?per=1" -H "Authorization: Bearer $ADMIN" | python3 -c 'import json,sys;print(json.load(sys.stdin)["items"][0]["id"])')
+run "GET /api/v1/orders?awaiting=true (20k orders, buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/orders?awaiting=true&per=50"
+run "GET /api/v1/orders page 100 (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/orders?page=100&per=50"
+run "GET /api/v1/orders (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/orders?per=50"
+run "GET /api/v1/orders/{id} (detail)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/orders/$ORDER"
+run "GET /orders page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/orders"
 run "GET / home page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
 run "GET /admin/users page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/admin/users?page=10"
 echo "results in $OUT (wrk: 2 threads, $CONNECTIONS connections, $DURATION each, same 2-core machine as the server)"

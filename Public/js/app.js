@@ -2,6 +2,7 @@
 (function () {
   "use strict";
   document.addEventListener("click", function (e) {
+    if (e.target.closest("[data-print]")) { window.print(); return; }
     var t = e.target.closest("[data-toggle]");
     if (!t) return;
     var el = document.getElementById(t.getAttribute("data-toggle"));

@@ -128,11 +128,13 @@ struct SeedBench: AsyncParsableCommand {
     @ArgumentParser.Option(help: "Supplier organizations.") var suppliers = 2000
     @ArgumentParser.Option(help: "Users per supplier.") var usersPerSupplier = 5
     @ArgumentParser.Option(help: "Notifications in each of a few inboxes.") var notifications = 20000
+    @ArgumentParser.Option(help: "Outsourcing orders (3 lines each), spread over the suppliers.") var orders = 20000
 
     func run() async throws {
         try await withConfiguredApp { app in
-            try await BenchData.seed(app: app, suppliers: suppliers, usersPerSupplier: usersPerSupplier, notificationsPerUser: notifications)
-            print("seeded \(suppliers) suppliers, \(suppliers * usersPerSupplier) users, \(notifications) notifications per inbox")
+            try await BenchData.seed(app: app, suppliers: suppliers, usersPerSupplier: usersPerSupplier, notificationsPerUser: notifications,
+                                     orders: orders)
+            print("seeded \(suppliers) suppliers, \(suppliers * usersPerSupplier) users, \(notifications) notifications per inbox, \(orders) orders")
         }
     }
 }

@@ -380,3 +380,65 @@ struct OrderFixture {
         }
     }
 }
+
+@Suite struct OrderPageTests {
+    @Test func aSupplierAnswersFromThePageAndTheBuyerDecidesThere() async throws {
+        try await TestApp.run { t in
+            let f = try await OrderFixture.make(t)
+            let id = try await f.releasedOrder()
+            var s = try await t.signIn("supplier1")
+            let csrf = try await t.csrf(&s)
+            let page = try await t.page(.GET, "/orders/\(id)", browser: &s)
+            #expect(page.status == .ok)
+            #expect(page.body.string.contains("name=\"a_1\"") && page.body.string.contains("提交确认"))
+            // Missing answer: the form comes back with the message, nothing recorded.
+            let missing = try await t.page(.POST, "/orders/\(id)/answer", browser: &s, form: ["_csrf": csrf, "revision": "1", "a_1": "accept"])
+            #expect(missing.status == .unprocessableEntity)
+            #expect(missing.body.string.contains("第 2 行尚未答复"))
+            let sent = try await t.page(.POST, "/orders/\(id)/answer", browser: &s, form: [
+                "_csrf": csrf, "revision": "1", "a_1": "counter", "q_1": "900", "d_1": "2026-10-25", "r_1": "产能不足", "a_2": "accept"])
+            #expect(sent.status == .seeOther)
+            #expect(try await f.order(id)["status"] as? String == "change_proposed")
+            var b = try await t.signIn("purchaser")
+            let bcsrf = try await t.csrf(&b)
+            let detail = try await t.page(.GET, "/orders/\(id)", browser: &b).body.string
+            #expect(detail.contains("name=\"x_1\"") && detail.contains("1000 → 900"))
+            let decided = try await t.page(.POST, "/orders/\(id)/decide", browser: &b, form: ["_csrf": bcsrf, "version": "3", "x_1": "accept"])
+            #expect(decided.status == .seeOther)
+            let after = try await f.order(id)
+            #expect(after["status"] as? String == "acknowledged" && after["revision"] as? Int == 2)
+            // Revise from the page: the changed quantity is marked for the supplier.
+            let revised = try await t.page(.POST, "/orders/\(id)/revise", browser: &b, form: [
+                "_csrf": bcsrf, "version": "4", "reason": "追加", "q_1": "950", "d_1": "2026-10-25", "p_1": "35.6",
+                "q_2": "50", "d_2": "2026-10-25", "p_2": "96", "newLines": "SF-RD-002/CNC 10 2026-10-30"])
+            #expect(revised.status == .seeOther, "\(revised.body.string)")
+            let shown = try await t.page(.GET, "/orders/\(id)", browser: &s).body.string
+            #expect(shown.contains("class=\"chg\"><del>900</del> → 950") && shown.contains("版本 3"), "\(shown)")
+            #expect(try await t.page(.GET, "/orders/\(id)/print", browser: &s).body.string.contains("委外加工订单"))
+            // The other supplier sees none of it.
+            var s2 = try await t.signIn("supplier2")
+            #expect(try await t.page(.GET, "/orders/\(id)", browser: &s2).status == .notFound)
+            #expect(try await t.page(.GET, "/plans", browser: &s2).status == .notFound)
+        }
+    }
+
+    @Test func thePlannerWorksAPlanFromThePages() async throws {
+        try await TestApp.run { t in
+            _ = try await OrderFixture.make(t)
+            var b = try await t.signIn("planner")
+            let csrf = try await t.csrf(&b)
+            let plant = try await Site.query(on: t.db).filter(\.$code == "P1").first()!.id!
+            let bad = try await t.page(.POST, "/plans", browser: &b, form: ["_csrf": csrf, "plantId": plant.uuidString, "period": "2026-10", "lines": "SF-MH-001 lots 2026-10-20"])
+            #expect(bad.status == .unprocessableEntity && bad.body.string.contains("第 1 行格式不正确"))
+            let made = try await t.page(.POST, "/plans", browser: &b, form: ["_csrf": csrf, "plantId": plant.uuidString, "period": "2026-10",
+                                                                              "lines": "SF-MH-001 1000 2026-10-20\nFG-RD-002 300 2026-10-25"])
+            #expect(made.status == .seeOther)
+            let location = made.headers.first(name: .location)?.split(separator: "?").first.map(String.init) ?? ""
+            let released = try await t.page(.POST, location + "/release", browser: &b, form: ["_csrf": csrf, "version": "1"])
+            #expect(released.status == .ok)
+            #expect(released.body.string.contains("SUP-JG") && released.body.string.contains("SUP-BM"))
+            let list = try await t.page(.GET, "/orders?status=draft", browser: &b).body.string
+            #expect(list.contains("草稿"))
+        }
+    }
+}

@@ -35,6 +35,8 @@ struct OrderPages: RouteCollection {
         let awaiting: Bool
         let canCreate: Bool
         let isSupplier: Bool
+        /// Any filter beyond the search box is set: show them open.
+        let filtered: Bool
     }
 
     func list(req: Request) async throws -> View {
@@ -49,7 +51,8 @@ struct OrderPages: RouteCollection {
             statuses: [Option(value: "", label: req.t("orders.allStatuses"), selected: f.status == nil)]
                 + OrderStatus.allCases.map { Option(value: $0.rawValue, label: req.t("order.status.\($0.rawValue)"), selected: f.status == $0) },
             dueFrom: f.dueFrom?.description ?? "", dueTo: f.dueTo?.description ?? "", overdue: f.overdue, awaiting: f.awaiting,
-            canCreate: p.can(.manageOrders), isSupplier: p.isSupplier))
+            canCreate: p.can(.manageOrders), isSupplier: p.isSupplier,
+            filtered: f.supplierID != nil || f.status != nil || f.dueFrom != nil || f.dueTo != nil || f.overdue || f.awaiting))
     }
 
     // MARK: New
@@ -115,6 +118,8 @@ struct OrderPages: RouteCollection {
     struct LineView: Encodable {
         let line: OrderLineDTO
         let changed: [String]
+        /// The previous value of each changed field, to show beside the new one.
+        let was: [String: String]
         let added: Bool
         let answer: AnswerDTO?
         let needsDecision: Bool
@@ -146,7 +151,8 @@ struct OrderPages: RouteCollection {
         let latest = Dictionary((current?.answers ?? []).filter { $0.round == round }.map { ($0.line, $0) }, uniquingKeysWith: { a, _ in a })
         let status = order.orderStatus
         let lines = dto.lines.map { l in
-            LineView(line: l, changed: changes[l.number]?.fields.map(\.field) ?? [], added: changes[l.number]?.kind == "added" && dto.revision > 1,
+            LineView(line: l, changed: changes[l.number]?.fields.map(\.field) ?? [],
+                     was: Dictionary((changes[l.number]?.fields ?? []).map { ($0.field, $0.before) }, uniquingKeysWith: { a, _ in a }), added: changes[l.number]?.kind == "added" && dto.revision > 1,
                      answer: latest[l.number], needsDecision: status == .changeProposed && (latest[l.number].map { $0.answer != "accept" } ?? false))
         }
         let mine = p.isSupplier && p.organizationID == order.supplierID

@@ -274,7 +274,7 @@ enum OrderService {
             let deadline = Date(timeIntervalSince1970: TimeInterval(clock.deadline(releasedAt: Int64(r.releasedAt.timeIntervalSince1970))))
             return RevisionDTO(
                 number: r.number, status: r.status, reason: r.reason, releasedAt: r.releasedAt, answerDeadline: deadline,
-                answeredAt: r.answeredAt, responseSeconds: r.responseSeconds, responseMinutes: r.responseSeconds.map { ($0 + 59) / 60 },
+                answeredAt: r.answeredAt, responseSeconds: r.responseSeconds, responseMinutes: r.responseSeconds.map { max(1, ($0 + 59) / 60) },
                 overdue: r.status == "pending" && now > deadline,
                 changes: changes.map(\.dto),
                 answers: answers.filter { $0.revisionID == r.id }.sorted { ($0.round, $0.lineNumber) < ($1.round, $1.lineNumber) }.map {
