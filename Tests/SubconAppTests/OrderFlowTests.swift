@@ -417,7 +417,13 @@ struct OrderFixture {
             #expect(try await t.page(.GET, "/orders/\(id)/print", browser: &s).body.string.contains("委外加工订单"))
             // The other supplier sees none of it.
             var s2 = try await t.signIn("supplier2")
+            let c2 = try await t.csrf(&s2)
             #expect(try await t.page(.GET, "/orders/\(id)", browser: &s2).status == .notFound)
+            #expect(try await t.page(.GET, "/orders/\(id)/print", browser: &s2).status == .notFound)
+            for action in ["release", "revise", "answer", "decide", "cancel", "start"] {
+                let r = try await t.page(.POST, "/orders/\(id)/\(action)", browser: &s2, form: ["_csrf": c2, "version": "5", "revision": "3", "a_1": "accept"])
+                #expect(r.status == .notFound, "\(action): \(r.status)")
+            }
             #expect(try await t.page(.GET, "/plans", browser: &s2).status == .notFound)
         }
     }
@@ -439,6 +445,46 @@ struct OrderFixture {
             #expect(released.body.string.contains("SUP-JG") && released.body.string.contains("SUP-BM"))
             let list = try await t.page(.GET, "/orders?status=draft", browser: &b).body.string
             #expect(list.contains("草稿"))
+        }
+    }
+}
+
+@Suite struct OrderImportTests {
+    @Test func ordersComeInFromASheetAsDraftsWithPricesInForce() async throws {
+        try await TestApp.run { t in
+            let f = try await OrderFixture.make(t)
+            let w = WorkbookImportTests()
+            let bad = """
+                订单参考号,供应商编码,物料编码,工序编码,数量,交期,单价
+                A-1,SUP-JG,SF-MH-001,CNC-R,1000,2026-10-20,
+                A-1,SUP-JG,RM-ADC12,,10,2026-10-20,
+                B-1,SUP-TP,SF-MH-001,CNC-R,5,2026-10-20,1
+                C-1,SUP-XX,SF-MH-001,CNC-R,5,2026-10-20,1
+                D-1,SUP-JG,SF-MH-001,PAINT,5,2026-10-20,1
+                """
+            let preview = try await w.upload(t, f.purchaser, kind: "orders", Data(bad.utf8))
+            let codes = (preview.json["problems"] as? [[String: Any]] ?? []).map { "\($0["row"]!):\($0["code"]!)" }
+            #expect(codes == ["3:noPriceAgreement", "4:supplierNotQualified", "5:unknownSupplier", "6:unknownOperation"], "\(preview.body.string)")
+            #expect(try await w.commit(t, f.purchaser, preview).status == .conflict)
+            let good = """
+                订单参考号,供应商编码,物料编码,工序编码,数量,交期,单价,备注
+                A-1,SUP-JG,SF-MH-001,CNC-R,1000,2026-10-20,,月度
+                A-1,SUP-JG,FG-RD-002,,300,2026-10-25,90.5,
+                B-1,SUP-BM,SF-MH-001,ANOD,1000,2026-10-22,,
+                """
+            let ok = try await w.upload(t, f.purchaser, kind: "orders", Data(good.utf8))
+            #expect((ok.json["problems"] as? [Any])?.isEmpty == true, "\(ok.body.string)")
+            #expect(ok.json["creates"] as? Int == 2)
+            let commit = try await w.commit(t, f.purchaser, ok)
+            #expect(commit.json["created"] as? Int == 2, "\(commit.body.string)")
+            let drafts = try await OutsourcingOrder.query(on: t.db).all()
+            #expect(drafts.count == 2 && drafts.allSatisfy { $0.status == "draft" })
+            let jg = drafts.first { $0.note.hasPrefix("A-1") }!
+            let prices = (try await f.order(jg.id!.uuidString)["lines"] as? [[String: Any]] ?? []).map { $0["unitPrice"] as? String }
+            #expect(prices == ["35.6", "90.5"])
+            // Planners and purchasers only.
+            #expect(try await w.upload(t, try await t.token("quality"), kind: "orders", Data(good.utf8)).status == .forbidden)
+            #expect(try await AuditVerification.run(app: t.app).ok)
         }
     }
 }

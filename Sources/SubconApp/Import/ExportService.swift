@@ -74,6 +74,20 @@ enum ExportService {
                 return [$0.supplier, $0.item, $0.operation ?? "", $0.currency, $0.valid_from, $0.valid_to ?? "",
                         FixedDecimal(units: $0.unit_price).description, PriceImport.tiersText(row.tiers)]
             }
+        case .orders:
+            struct Row: Decodable {
+                let code: String; let supplier: String; let item: String; let operation: String?; let quantity: Int64
+                let due_date: String; let unit_price: Int64; let note: String
+            }
+            return [header] + (try await paged(sql, """
+                SELECT o.code, s.code AS supplier, i.code AS item, l.operation, l.quantity, l.due_date, l.unit_price, o.note
+                FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id JOIN organizations s ON s.id = o.supplier_id
+                JOIN items i ON i.id = l.item_id WHERE l.state = 'open' AND o.status NOT IN ('cancelled', 'closed')
+                ORDER BY o.code, l.line_no
+                """, Row.self)).map {
+                [$0.code, $0.supplier, $0.item, $0.operation ?? "", FixedDecimal(units: $0.quantity).description, $0.due_date,
+                 FixedDecimal(units: $0.unit_price).description, $0.note]
+            }
         case .workbook:
             return []
         }

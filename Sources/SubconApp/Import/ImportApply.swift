@@ -9,7 +9,7 @@ import Vapor
 enum ImportApply {
     struct Counts { var created = 0; var updated = 0 }
 
-    static func run(_ check: ImportCheck, in change: Change) async throws -> Counts {
+    static func run(_ check: ImportCheck, by principal: Principal, in change: Change) async throws -> Counts {
         var counts = Counts()
         var audit: [AuditLog.Pending] = []
         try await suppliers(check, in: change, &counts, &audit)
@@ -18,7 +18,26 @@ enum ImportApply {
         try await boms(check, in: change, &counts, &audit)
         try await prices(check, in: change, &counts, &audit)
         try await AuditLog.appendMany(on: change.db, postgres: change.postgres, actor: change.actor, audit, at: change.now)
+        // Orders write their own audit rows (after the batch, so the chain stays in order).
+        counts.created += try await orders(check, by: principal, in: change)
         return counts
+    }
+
+    private static func orders(_ check: ImportCheck, by principal: Principal, in change: Change) async throws -> Int {
+        guard !check.orders.isEmpty else { return 0 }
+        let itemIDs = try await ImportService.items(Array(Set(check.orders.flatMap { $0.order.lines.map(\.item) })), on: change.db).mapValues { $0.id! }
+        let suppliers = Dictionary(uniqueKeysWithValues: try await Organization.query(on: change.db)
+            .filter(\.$kind == OrganizationKind.supplier.rawValue).all().map { ($0.code, $0.id!) })
+        for (o, prices) in check.orders {
+            let lines = zip(o.lines, prices).enumerated().map { i, pair in
+                (line: OrderLine(number: i + 1, item: pair.0.item, operation: pair.0.operation, quantity: pair.0.quantity,
+                                 dueDate: pair.0.dueDate, unitPrice: pair.1), itemID: itemIDs[pair.0.item]!)
+            }
+            let note = o.note.isEmpty ? o.ref : "\(o.ref) · \(o.note)"
+            _ = try await OrderService.createDraft(principal, supplierID: suppliers[o.supplier]!, note: note, lines: lines, currency: "CNY",
+                                                   planID: nil, in: change)
+        }
+        return check.orders.count
     }
 
     private static func suppliers(_ check: ImportCheck, in change: Change, _ counts: inout Counts, _ audit: inout [AuditLog.Pending]) async throws {

@@ -29,17 +29,17 @@ struct ImportContext: Sendable {
             c.warehouses[site.code] = site.id!; c.warehouseCodes[site.id!] = site.code
         }
         if kinds.contains(.items) { c.items = try await ImportService.items(itemsNamed, on: db) }
-        if !kinds.isDisjoint(with: [.boms, .routings, .prices]) {
+        if !kinds.isDisjoint(with: [.boms, .routings, .prices, .orders]) {
             c.itemCodes = Set(try await sql.select().column("code").from(Item.schema).all().map { try $0.decode(column: "code", as: String.self) })
         }
-        if !kinds.isDisjoint(with: [.suppliers, .routings, .prices]) {
+        if !kinds.isDisjoint(with: [.suppliers, .routings, .prices, .orders]) {
             let orgs = try await Organization.query(on: db).all()
             let profiles = Dictionary(uniqueKeysWithValues: try await SupplierProfile.query(on: db).all().map { ($0.$organization.id, $0) })
             for o in orgs {
                 if o.organizationKind == .supplier { c.suppliers[o.code] = (o, profiles[o.id!]) } else { c.otherOrganizationCodes.insert(o.code) }
             }
         }
-        if !kinds.isDisjoint(with: [.routings, .prices]) {
+        if !kinds.isDisjoint(with: [.routings, .prices, .orders]) {
             struct Row: Decodable { let item: String; let seq: Int; let code: String; let name: String; let mode: String; let supplier: String? }
             for r in try await sql.raw("""
                 SELECT i.code AS item, o.seq, o.code, o.name, o.mode, s.code AS supplier
@@ -51,7 +51,7 @@ struct ImportContext: Sendable {
             }
         }
         if kinds.contains(.boms) { c.boms = try await BOMService.allVersions(on: db) }
-        if kinds.contains(.prices) {
+        if !kinds.isDisjoint(with: [.prices, .orders]) {
             let codes = Dictionary(uniqueKeysWithValues: c.suppliers.values.map { ($0.org.id!, $0.org.code) })
             let rows = try await PriceAgreementRow.query(on: db).join(Item.self, on: \PriceAgreementRow.$item.$id == \Item.$id).all()
             for row in rows {
@@ -97,16 +97,18 @@ struct ImportCheck: Sendable {
     var boms: [BOMImport.NewVersion] = []
     var newPrices: [PriceAgreement] = []
     var changedPrices: [(PriceAgreement, PriceAgreementRow)] = []
+    /// Draft orders with each line's unit price settled.
+    var orders: [(order: OrderImport.NewOrder, prices: [FixedDecimal])] = []
 
     func count(_ a: Action) -> Int { sheets.reduce(0) { $0 + $1.count(a) } }
 
-    static func run(_ sheets: [ImportSheet], principal: Principal, on db: any Database) async throws -> ImportCheck {
+    static func run(_ sheets: [ImportSheet], principal: Principal, today: Day, on db: any Database) async throws -> ImportCheck {
         var check = ImportCheck()
         var seen = Set<ImportKind>()
         for s in sheets where !seen.insert(s.kind).inserted {
             check.problems.append(ImportProblem(row: 1, column: nil, code: "duplicateSheet", params: ["kind": s.kind.rawValue], sheet: s.name))
         }
-        let ordered = ImportKind.dataKinds.compactMap { k in sheets.first { $0.kind == k } }
+        let ordered = (ImportKind.dataKinds + [.orders]).compactMap { k in sheets.first { $0.kind == k } }
         let itemSheet = ordered.first { $0.kind == .items }
         var named: [String] = []
         if let itemSheet {
@@ -170,10 +172,30 @@ struct ImportCheck: Sendable {
                     }
                     if Self.same(stored, r.agreement) { result.record(.unchanged, rows: [r.row]) } else { check.changedPrices.append((r.agreement, row)); result.record(.update, rows: [r.row]) }
                 }
+            case .orders:
+                var operations: [String: Set<String>] = [:]
+                for code in itemCodes { operations[code] = Set((routings[code] ?? []).map { (op: RoutingOperation) in op.code }) }
+                let (orders, problems) = OrderImport.validate(sheet.table, items: operations,
+                                                              suppliers: ctx.suppliers.mapValues { $0.profile?.supplierStatus ?? .prospect })
+                found = problems
+                for o in orders {
+                    var prices: [FixedDecimal] = []
+                    for l in o.lines {
+                        if let p = l.unitPrice { prices.append(p); continue }
+                        if let quote = PriceBook.priceInForce(supplier: o.supplier, item: l.item, operation: l.operation, on: today,
+                                                              quantity: l.quantity, agreements: ctx.prices) {
+                            prices.append(quote.unitPrice)
+                        } else {
+                            found.append(ImportProblem(row: l.row, column: "unitPrice", code: "noPriceAgreement", params: ["item": l.item]))
+                        }
+                    }
+                    if prices.count == o.lines.count { check.orders.append((o, prices)) }
+                    result.record(.create, rows: o.lines.map(\.row))
+                }
             case .workbook:
                 break
             }
-            check.problems += found.map { var p = $0; p.sheet = sheet.name; return p }
+            check.problems += found.sorted { ($0.row, $0.column ?? "") < ($1.row, $1.column ?? "") }.map { var p = $0; p.sheet = sheet.name; return p }
             check.sheets.append(result)
         }
         // Sheets keep the order of the file in the preview, while being checked in dependency order.

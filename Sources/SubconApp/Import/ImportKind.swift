@@ -4,6 +4,8 @@ import SubconDomain
 /// What an upload holds: one kind of master data, or a workbook with one sheet per kind.
 enum ImportKind: String, Codable, Sendable, CaseIterable {
     case items, boms, routings, suppliers, prices, workbook
+    /// Draft outsourcing orders (not master data: never part of a workbook import).
+    case orders
 
     /// The kinds of data, in the order a workbook applies them: each may refer to what an
     /// earlier one creates (routings name suppliers, BOMs name items, prices name operations).
@@ -16,6 +18,7 @@ enum ImportKind: String, Codable, Sendable, CaseIterable {
         case .routings: RoutingImport.columns
         case .suppliers: SupplierImport.columns
         case .prices: PriceImport.columns
+        case .orders: OrderImport.columns
         case .workbook: []
         }
     }
@@ -25,6 +28,7 @@ enum ImportKind: String, Codable, Sendable, CaseIterable {
         switch self {
         case .suppliers: .manageSuppliers
         case .prices: .managePrices
+        case .orders: .manageOrders
         default: .editMasterData
         }
     }
@@ -38,6 +42,7 @@ enum ImportKind: String, Codable, Sendable, CaseIterable {
         case .routings: ["routings", "工艺路线", "工藝路線", "工序"]
         case .suppliers: ["suppliers", "供应商", "供應商"]
         case .prices: ["prices", "价格协议", "價格協議", "价格", "價格"]
+        case .orders: ["orders", "委外订单", "委外訂單"]
         case .workbook: []
         }
     }

@@ -61,8 +61,8 @@ struct ImportPages: RouteCollection {
         let recent = try await ImportBatch.query(on: req.db).filter(\.$createdBy == p.userID).sort(\.$createdAt, .descending).limit(20).all()
         let view = IndexView(recent: recent.map { .init(id: $0.id!, kind: $0.kind, filename: $0.filename, status: $0.status, rows: $0.rowCount,
                                                          problems: $0.problemCount, createdAt: $0.createdAt) },
-                             errors: req.formErrors(problem), kinds: ([ImportKind.workbook] + ImportKind.dataKinds).map(\.rawValue),
-                             dataKinds: ImportKind.dataKinds.map(\.rawValue))
+                             errors: req.formErrors(problem), kinds: ([ImportKind.workbook] + ImportKind.dataKinds + [.orders]).map(\.rawValue),
+                             dataKinds: (ImportKind.dataKinds + [.orders]).map(\.rawValue))
         return try await req.renderForm("imports", titleKey: "imports.title", view, problem: problem)
     }
 

@@ -66,7 +66,7 @@ enum ImportService {
         let sheets = try sheets(kind: kind, filename: filename, data: data)
         for s in sheets { try p.require(s.kind.permission) }
         let payload = String(decoding: try JSONEncoder().encode(sheets), as: UTF8.self)
-        let check = try await ImportCheck.run(sheets, principal: p, on: app.db)
+        let check = try await ImportCheck.run(sheets, principal: p, today: app.subcon.today(), on: app.db)
         let batch = ImportBatch()
         batch.kind = kind.rawValue; batch.filename = String(filename.prefix(200)); batch.status = "previewed"; batch.payload = payload
         batch.problemCount = check.problems.count; batch.rowCount = sheets.reduce(0) { $0 + $1.rows.count }; batch.createdBy = p.userID
@@ -142,7 +142,7 @@ enum ImportService {
 
     static func preview(_ p: Principal, _ id: UUID, app: Application) async throws -> ImportPreviewDTO {
         let (b, sheets) = try await load(p, id, on: app.db)
-        let check = try await ImportCheck.run(sheets, principal: p, on: app.db)
+        let check = try await ImportCheck.run(sheets, principal: p, today: app.subcon.today(), on: app.db)
         return dto(b, sheets: sheets, check: check, catalog: app.subcon.catalog, locale: p.preferredLocale ?? .fallback)
     }
 
@@ -155,13 +155,13 @@ enum ImportService {
         guard batch.status == "previewed" else { throw Problem.conflict("problem.import.notPending") }
         return try await app.write(as: p.auditActor) { change in
             // Checked again inside the transaction: the data may have moved since the preview.
-            let check = try await ImportCheck.run(sheets, principal: p, on: change.db)
+            let check = try await ImportCheck.run(sheets, principal: p, today: app.subcon.today(), on: change.db)
             guard check.problems.isEmpty else { throw Problem.conflict("problem.import.hasProblems", ["count": String(check.problems.count)]) }
             let claimed = try await (change.db as! any SQLDatabase).update(ImportBatch.schema)
                 .set("status", to: "committed").set("committed_at", to: change.now)
                 .where("id", .equal, id).where("status", .equal, "previewed").returning("id").all()
             guard !claimed.isEmpty else { throw Problem.conflict("problem.import.notPending") }
-            let counts = try await ImportApply.run(check, in: change)
+            let counts = try await ImportApply.run(check, by: p, in: change)
             try await change.audit("import", id, "commit", before: ["status": "previewed"],
                                    after: ["status": "committed", "created": String(counts.created), "updated": String(counts.updated)])
             return CommitResult(id: id, created: counts.created, updated: counts.updated)
