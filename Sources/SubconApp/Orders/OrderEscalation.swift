@@ -1,19 +1,21 @@
 import Fluent
 import Foundation
+import SQLKit
 import SubconDomain
 import Vapor
 
 /// Unanswered orders and revisions past the answer deadline: the purchasers are told, then,
 /// after the second interval, the admins too. Each step happens once per revision (the stage is
-/// stored with it). Run by the background worker; tests call it with a hand-set clock.
+/// stored with it). Run by the background worker, oldest first and a batch at a time so a
+/// backlog never stalls the server; tests call it with a hand-set clock.
 enum OrderEscalation {
     @discardableResult
-    static func run(app: Application) async throws -> Int {
+    static func run(app: Application, batch: Int = 100) async throws -> Int {
         let clock = app.subcon.settings.responseClock
         let now = app.subcon.clock.now()
         let cutoff = now.addingTimeInterval(-TimeInterval(clock.answerHours) * 3600)
         let waiting = try await OrderRevisionRow.query(on: app.db).filter(\.$status == "pending").filter(\.$releasedAt < cutoff)
-            .filter(\.$escalation < ResponseClock.Stage.admins.rawValue).all()
+            .filter(\.$escalation < ResponseClock.Stage.admins.rawValue).sort(\.$releasedAt).limit(batch).all()
         var sent = 0
         for rev in waiting {
             let steps = clock.escalations(releasedAt: Int64(rev.releasedAt.timeIntervalSince1970), answeredAt: nil,
@@ -23,9 +25,10 @@ enum OrderEscalation {
             let supplier = try await Organization.find(order.supplierID, on: app.db)
             sent += try await app.write(as: .system) { change -> Int in
                 // Claimed with the stage it was read at, so two workers never send the same step twice.
-                let claimed = try await OrderRevisionRow.query(on: change.db).filter(\.$id == rev.id!).filter(\.$escalation == rev.escalation).count()
-                guard claimed == 1 else { return 0 }
-                try await OrderRevisionRow.query(on: change.db).filter(\.$id == rev.id!).set(\.$escalation, to: last.rawValue).update()
+                let claimed = try await (change.db as! any SQLDatabase).update(OrderRevisionRow.schema).set("escalation", to: last.rawValue)
+                    .where("id", .equal, rev.id!).where("escalation", .equal, rev.escalation).where("status", .equal, "pending")
+                    .returning("id").all()
+                guard claimed.count == 1 else { return 0 }
                 var count = 0
                 let params = ["code": order.code, "supplier": supplier?.name ?? "", "revision": String(rev.number)]
                 for step in steps {
@@ -34,7 +37,7 @@ enum OrderEscalation {
                         try await change.notify("order.overdue", recipients: try await OrderService.buyers(order, on: change.db),
                                                 messageKey: "notice.orderOverdue", params: params, link: "/orders/\(order.id!)")
                     case .admins:
-                        let admins = try await User.query(on: change.db).filter(\.$active == true).all().filter { $0.roles.contains(.admin) }.map { $0.id! }
+                        let admins = try await OrderService.manufacturerPeople(with: .admin, on: change.db)
                         try await change.notify("order.overdue.escalated", recipients: admins, messageKey: "notice.orderOverdueEscalated",
                                                 params: params, link: "/orders/\(order.id!)")
                     case .none: break

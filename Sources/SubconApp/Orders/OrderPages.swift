@@ -242,7 +242,9 @@ struct OrderPages: RouteCollection {
             let input = ReviseInput(version: Int(fields["version"] ?? "") ?? -1, reason: fields["reason"] ?? "", lines: lines)
             if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
             if o.orderStatus == .draft {
-                _ = try await OrderService.updateDraft(p, o.id!, DraftOrderPatchInput(version: input.version, note: nil, lines: lines.filter { $0.cancelled != true }),
+                // A draft has no history to keep: its lines are simply replaced (and renumbered).
+                let draftLines = lines.filter { $0.cancelled != true }.map { l -> OrderLineInput in var l = l; l.line = nil; return l }
+                _ = try await OrderService.updateDraft(p, o.id!, DraftOrderPatchInput(version: input.version, note: nil, lines: draftLines),
                                                       app: req.application)
             } else {
                 _ = try await OrderService.revise(p, o.id!, input, app: req.application)

@@ -517,23 +517,29 @@ enum OrderService {
 
     static func applyRevision(_ p: Principal, _ o: OutsourcingOrder, old: [OrderLine], new: [(line: OrderLine, itemID: UUID)], reason: String,
                               status: OrderStatus, app: Application) async throws -> OutsourcingOrder {
-        let diff = RevisionDiff.between(old, new.map(\.line))
         let today = app.subcon.today()
-        let expected = o.version
         return try await app.write(as: p.auditActor) { change in
-            let before = snapshot(o, old)
-            let number = o.revision + 1
-            try await change.updateVersioned(OutsourcingOrder.schema, id: o.id!, expected: expected,
-                                             sets: ["status": status.rawValue, "revision": number, "updated_at": change.now])
-            o.status = status.rawValue; o.revision = number; o.version += 1
-            try await writeLines(o.id!, new, on: change.db)
-            try await addRevision(o, number: number, lines: new.map(\.line), changes: diff, reason: reason,
-                                  status: status == .acknowledged ? "acknowledged" : "pending", by: p, in: change)
-            try await updateRequirements(o.id!, diff: diff, today: today, in: change)
-            try await change.audit("order", o.id, "revise", before: before, after: snapshot(o, new.map(\.line)))
-            if status == .released { try await notifySupplier(o, "order.revised", "notice.orderRevised", in: change, params: ["revision": String(number)]) }
-            return o
+            try await applyRevision(p, o, old: old, new: new, reason: reason, status: status, today: today, in: change)
         }
+    }
+
+    /// The revision itself, inside the caller's transaction (decisions and plan changes commit
+    /// together with the revision they make).
+    static func applyRevision(_ p: Principal, _ o: OutsourcingOrder, old: [OrderLine], new: [(line: OrderLine, itemID: UUID)], reason: String,
+                              status: OrderStatus, today: Day, in change: Change) async throws -> OutsourcingOrder {
+        let diff = RevisionDiff.between(old, new.map(\.line))
+        let before = snapshot(o, old)
+        let number = o.revision + 1
+        try await change.updateVersioned(OutsourcingOrder.schema, id: o.id!, expected: o.version,
+                                         sets: ["status": status.rawValue, "revision": number, "updated_at": change.now])
+        o.status = status.rawValue; o.revision = number; o.version += 1
+        try await writeLines(o.id!, new, on: change.db)
+        try await addRevision(o, number: number, lines: new.map(\.line), changes: diff, reason: reason,
+                              status: status == .acknowledged ? "acknowledged" : "pending", by: p, in: change)
+        try await updateRequirements(o.id!, diff: diff, today: today, in: change)
+        try await change.audit("order", o.id, "revise", before: before, after: snapshot(o, new.map(\.line)))
+        if status == .released { try await notifySupplier(o, "order.revised", "notice.orderRevised", in: change, params: ["revision": String(number)]) }
+        return o
     }
 
     private static func updateRequirements(_ orderID: UUID, diff: [LineChange], today: Day, in change: Change) async throws {
@@ -634,25 +640,24 @@ enum OrderService {
             case .nothingToDecide(let n): throw Problem.validation([FieldProblem("decisions", "nothingToDecide", ["line": String(n)])])
             }
         }
-        try await app.write(as: p.auditActor) { change in
-            for r in rows where decisions[r.lineNumber] != nil {
-                r.decision = decisions[r.lineNumber]!.rawValue; r.decidedBy = p.userID; r.decidedAt = change.now
-                try await r.save(on: change.db)
-            }
-        }
+        let today = app.subcon.today()
+        var itemIDs: [String: UUID] = [:]
+        if let newLines = resolution.lines { itemIDs = try await ImportService.items(newLines.map(\.item), on: app.db).mapValues { $0.id! } }
+        let ids = itemIDs
         if let newLines = resolution.lines, resolution.status != .cancelled {
-            let itemIDs = try await ImportService.items(newLines.map(\.item), on: app.db).mapValues { $0.id! }
-            let updated = try await applyRevision(p, o, old: old, new: newLines.map { ($0, itemIDs[$0.item]!) },
-                                                  reason: "counter-proposal decided", status: resolution.status, app: app)
-            if resolution.status == .acknowledged {
-                try await app.write(as: p.auditActor) { change in
+            return try await app.write(as: p.auditActor) { change in
+                try await record(decisions, rows, by: p, in: change)
+                let updated = try await applyRevision(p, o, old: old, new: newLines.map { ($0, ids[$0.item]!) },
+                                                      reason: "counter-proposal decided", status: resolution.status, today: today, in: change)
+                if resolution.status == .acknowledged {
                     try await notifySupplier(updated, "order.decided", "notice.orderDecided.accepted", in: change)
                 }
+                return updated
             }
-            return updated
         }
         let expected = o.version
         return try await app.write(as: p.auditActor) { change in
+            try await record(decisions, rows, by: p, in: change)
             try await change.updateVersioned(OutsourcingOrder.schema, id: id, expected: expected, sets: ["status": resolution.status.rawValue, "updated_at": change.now])
             o.status = resolution.status.rawValue; o.version += 1
             if resolution.status == .released {
@@ -669,6 +674,13 @@ enum OrderService {
             try await notifySupplier(o, "order.decided", resolution.status == .cancelled ? "notice.orderDecided.cancelled" : "notice.orderDecided.declined",
                                      in: change)
             return o
+        }
+    }
+
+    private static func record(_ decisions: [Int: CounterDecision], _ rows: [OrderAnswerRow], by p: Principal, in change: Change) async throws {
+        for r in rows where decisions[r.lineNumber] != nil {
+            r.decision = decisions[r.lineNumber]!.rawValue; r.decidedBy = p.userID; r.decidedAt = change.now
+            try await r.save(on: change.db)
         }
     }
 
@@ -715,8 +727,15 @@ enum OrderService {
 
     /// The person who created the order and every purchaser.
     static func buyers(_ o: OutsourcingOrder, on db: any Database) async throws -> [UUID] {
-        let purchasers = try await User.query(on: db).filter(\.$active == true).all().filter { $0.roles.contains(.purchaser) }.map { $0.id! }
-        return Array(Set(purchasers + [o.createdBy]))
+        Array(Set(try await manufacturerPeople(with: .purchaser, on: db) + [o.createdBy]))
+    }
+
+    /// Active people of the manufacturer with a role (a supplier's people never have buyer roles,
+    /// and there may be tens of thousands of them).
+    static func manufacturerPeople(with role: Role, on db: any Database) async throws -> [UUID] {
+        guard let maker = try await Organization.query(on: db).filter(\.$kind == OrganizationKind.manufacturer.rawValue).first() else { return [] }
+        return try await User.query(on: db).filter(\.$organization.$id == maker.id!).filter(\.$active == true).all()
+            .filter { $0.roles.contains(role) }.map { $0.id! }
     }
 
     static func notifySupplier(_ o: OutsourcingOrder, _ event: String, _ key: String, in change: Change, params: [String: String] = [:]) async throws {

@@ -71,16 +71,21 @@ enum OrderList {
             let status: String; let revision: Int; let version: Int; let created_at: Date; let pending_since: Date?
             let open_lines: Int; let next_due: String?
         }
-        // Unanswered first (oldest first), then the newest orders.
+        // Two steps: the page's ids in order (a sort over narrow rows), then the columns and the
+        // per-order aggregates for those ids only.
+        struct IDRow: Decodable { let id: UUID }
+        let ids = try await sql.raw("SELECT o.id " + from + whereClause + """
+             ORDER BY CASE WHEN r.released_at IS NULL THEN 1 ELSE 0 END, r.released_at, o.created_at DESC, o.code DESC
+             LIMIT \(literal: page.per) OFFSET \(literal: page.offset)
+            """).all(decoding: IDRow.self).map(\.id)
+        guard !ids.isEmpty else { return Page(items: [], page: page.page, per: page.per, total: total) }
+        let position = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
         let rows = try await sql.raw("""
             SELECT o.id, o.code, o.supplier_id, s.code AS supplier_code, s.name AS supplier_name, o.status, o.revision, o.version,
                    o.created_at, r.released_at AS pending_since,
                    (SELECT COUNT(*) FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open') AS open_lines,
                    (SELECT MIN(l.due_date) FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open') AS next_due
-            """ + " " + from + whereClause + """
-             ORDER BY CASE WHEN r.released_at IS NULL THEN 1 ELSE 0 END, r.released_at, o.created_at DESC, o.code DESC
-             LIMIT \(literal: page.per) OFFSET \(literal: page.offset)
-            """).all(decoding: Row.self)
+            """ + " " + from + " WHERE o.id IN (\(binds: ids))").all(decoding: Row.self).sorted { position[$0.id]! < position[$1.id]! }
         return Page(items: rows.map { r in
             let deadline = r.pending_since.map { $0.addingTimeInterval(TimeInterval(clock.answerHours) * 3600) }
             return OrderSummaryDTO(id: r.id, code: r.code, supplierId: r.supplier_id, supplierCode: r.supplier_code, supplierName: r.supplier_name,

@@ -329,12 +329,13 @@ enum PlanService {
         }
         if case let problems = OrderLines.check(new, replacing: old), !problems.isEmpty { throw OrderService.linesProblem(problems) }
         let itemIDs = try await ImportService.items(new.map(\.item), on: app.db).mapValues { $0.id! }
-        let updated = try await OrderService.applyRevision(p, order, old: old, new: new.map { ($0, itemIDs[$0.item]!) },
-                                                          reason: "plan change", status: .released, app: app)
-        try await app.write(as: p.auditActor) { change in
+        let today = app.subcon.today()
+        return try await app.write(as: p.auditActor) { change in
+            let updated = try await OrderService.applyRevision(p, order, old: old, new: new.map { ($0, itemIDs[$0.item]!) },
+                                                              reason: "plan change", status: .released, today: today, in: change)
             try await PlanChangeProposal.query(on: change.db).filter(\.$id ~~ pending.map { $0.id! }).set(\.$status, to: "confirmed").update()
+            return updated
         }
-        return updated
     }
 
     static func dismissProposal(_ p: Principal, _ planID: UUID, proposalID: UUID, app: Application) async throws {
