@@ -59,7 +59,6 @@ struct ItemPages: RouteCollection {
         items.post(":id", "routing", use: saveRouting)
     }
 
-    struct Option: Encodable { let value: String; let label: String; let selected: Bool }
     struct ListView: Encodable { let rows: [ItemDTO]; let pager: Pager; let q: String; let kinds: [Option]; let canEdit: Bool }
 
     func kindOptions(_ req: Request, selected: String?, includeAll: Bool) -> [Option] {

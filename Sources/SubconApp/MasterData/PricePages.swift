@@ -15,7 +15,6 @@ struct PricePages: RouteCollection {
         prices.post(":id", use: update)
     }
 
-    struct Option: Encodable { let value: String; let label: String; let selected: Bool }
 
     /// One agreement as the pages show it: names instead of ids, and whether it is in force today.
     struct Row: Encodable {

@@ -21,13 +21,14 @@ struct OrderPages: RouteCollection {
         o.post(":id", "start", use: start)
     }
 
-    struct Option: Encodable { let value: String; let label: String; let selected: Bool }
 
     struct ListView: Encodable {
         let rows: [OrderSummaryDTO]
         let pager: Pager
         let q: String
-        let suppliers: [Option]
+        /// Kept when a link filtered by supplier; suppliers are otherwise found by the search box
+        /// (a select of thousands of suppliers helps nobody).
+        let supplierId: String
         let statuses: [Option]
         let dueFrom: String
         let dueTo: String
@@ -43,11 +44,9 @@ struct OrderPages: RouteCollection {
         let p = try req.requirePrincipal()
         let f = try OrderList.filter(req)
         let page = try await OrderList.list(p, f, page: try PageRequest(req, defaultPer: 50), app: req.application)
-        let suppliers = p.isSupplier ? [] : try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).sort(\.$code).all()
         return try await req.renderPage("orders", titleKey: "orders.title", ListView(
             rows: page.items, pager: Pager(page, req), q: f.search ?? "",
-            suppliers: [Option(value: "", label: req.t("prices.allSuppliers"), selected: f.supplierID == nil)]
-                + suppliers.map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: f.supplierID == $0.id) },
+            supplierId: f.supplierID?.uuidString ?? "",
             statuses: [Option(value: "", label: req.t("orders.allStatuses"), selected: f.status == nil)]
                 + OrderStatus.allCases.map { Option(value: $0.rawValue, label: req.t("order.status.\($0.rawValue)"), selected: f.status == $0) },
             dueFrom: f.dueFrom?.description ?? "", dueTo: f.dueTo?.description ?? "", overdue: f.overdue, awaiting: f.awaiting,
@@ -60,7 +59,10 @@ struct OrderPages: RouteCollection {
     struct NewView: Encodable { let suppliers: [Option]; let values: [String: String]; let errors: FormErrors }
 
     func renderNew(_ req: Request, values: [String: String], problem: Problem?) async throws -> Response {
-        let suppliers = try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).filter(\.$active == true).sort(\.$code).all()
+        // Only suppliers that may receive orders.
+        let suppliers = try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).filter(\.$active == true)
+            .join(SupplierProfile.self, on: \Organization.$id == \SupplierProfile.$organization.$id)
+            .filter(SupplierProfile.self, \.$status ~~ [SupplierStatus.qualified.rawValue, SupplierStatus.probation.rawValue]).sort(\.$code).all()
         return try await req.renderForm("order_new", titleKey: "orders.new", NewView(
             suppliers: suppliers.map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: values["supplierId"] == $0.id!.uuidString) },
             values: values, errors: req.formErrors(problem)), problem: problem)

@@ -47,7 +47,7 @@ enum OrderList {
         if let id = p.scope.supplierID ?? f.supplierID { conditions.append("o.supplier_id = \(bind: id)") }
         if let s = f.status { conditions.append("o.status = \(bind: s.rawValue)") }
         if let id = f.planID { conditions.append("o.plan_id = \(bind: id)") }
-        if f.awaiting { conditions.append("o.status = \(bind: OrderStatus.released.rawValue)") }
+        if f.awaiting { conditions.append("o.status = \(bind: OrderStatus.released.rawValue) AND r.id IS NOT NULL") }
         if f.overdue { conditions.append("r.released_at < \(bind: cutoff)") }
         if f.dueFrom != nil || f.dueTo != nil {
             var due: SQLQueryString = "EXISTS (SELECT 1 FROM order_lines d WHERE d.order_id = o.id AND d.state = 'open'"
@@ -74,10 +74,11 @@ enum OrderList {
         // Two steps: the page's ids in order (a sort over narrow rows), then the columns and the
         // per-order aggregates for those ids only.
         struct IDRow: Decodable { let id: UUID }
-        let ids = try await sql.raw("SELECT o.id " + from + whereClause + """
-             ORDER BY CASE WHEN r.released_at IS NULL THEN 1 ELSE 0 END, r.released_at, o.created_at DESC, o.code DESC
-             LIMIT \(literal: page.per) OFFSET \(literal: page.offset)
-            """).all(decoding: IDRow.self).map(\.id)
+        // Waiting lists go oldest release first (the revisions' status index gives that order);
+        // everything else newest first (the orders' created_at indexes).
+        let order: SQLQueryString = f.awaiting || f.overdue ? " ORDER BY r.released_at, o.code" : " ORDER BY o.created_at DESC, o.code DESC"
+        let ids = try await sql.raw("SELECT o.id " + from + whereClause + order
+                                    + " LIMIT \(literal: page.per) OFFSET \(literal: page.offset)").all(decoding: IDRow.self).map(\.id)
         guard !ids.isEmpty else { return Page(items: [], page: page.page, per: page.per, total: total) }
         let position = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
         let rows = try await sql.raw("""

@@ -26,7 +26,6 @@ struct PlanPages: RouteCollection {
         return try await req.renderPage("plans", titleKey: "plans.title", ListView(rows: page.items, pager: Pager(page, req), canCreate: p.can(.managePlans)))
     }
 
-    struct Option: Encodable { let value: String; let label: String; let selected: Bool }
     struct NewView: Encodable { let plants: [Option]; let values: [String: String]; let errors: FormErrors }
 
     func renderNew(_ req: Request, values: [String: String], problem: Problem?) async throws -> Response {

@@ -24,7 +24,6 @@ struct AccountPages: RouteCollection {
         let form: String?
     }
 
-    struct Option: Encodable { let value: String; let label: String; let selected: Bool }
 
     func render(_ req: Request, newToken: String? = nil, problem: Problem? = nil, form: String? = nil) async throws -> Response {
         let p = try req.requirePrincipal()

@@ -40,7 +40,6 @@ struct AdminUserPages: RouteCollection {
         Dictionary(uniqueKeysWithValues: try await p.scope.query(Organization.self, on: db).filter(\.$id ~~ ids).all().map { ($0.id!, $0.name) })
     }
 
-    struct Option: Encodable { let value: String; let label: String; let selected: Bool }
     struct RoleOption: Encodable { let value: String; let label: String; let side: String; let checked: Bool }
 
     struct FormView: Encodable {

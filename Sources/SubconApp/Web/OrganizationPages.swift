@@ -78,7 +78,6 @@ struct OrganizationPages: RouteCollection {
         let results: [Option]
     }
 
-    struct Option: Encodable { let value: String; let label: String }
 
     func render(_ req: Request, _ org: Organization, values: [String: String]? = nil, problem: Problem? = nil,
                 siteProblem: Problem? = nil, profileProblem: Problem? = nil, profileForm: String? = nil,

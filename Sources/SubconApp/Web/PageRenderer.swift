@@ -86,6 +86,13 @@ extension Request {
     }
 }
 
+/// One choice of a `<select>` on a page.
+struct Option: Encodable {
+    let value: String
+    let label: String
+    var selected = false
+}
+
 struct FormErrors: Encodable {
     let general: String?
     let fields: [String: String]
