@@ -47,7 +47,8 @@ enum OrderList {
         if let id = p.scope.supplierID ?? f.supplierID { conditions.append("o.supplier_id = \(bind: id)") }
         if let s = f.status { conditions.append("o.status = \(bind: s.rawValue)") }
         if let id = f.planID { conditions.append("o.plan_id = \(bind: id)") }
-        if f.awaiting { conditions.append("o.status = \(bind: OrderStatus.released.rawValue) AND r.id IS NOT NULL") }
+        // "Awaiting an answer" is exactly "has a pending revision": the join below says it.
+        let ordersFiltered = !conditions.isEmpty || f.dueFrom != nil || f.dueTo != nil || !(f.search ?? "").trimmingCharacters(in: .whitespaces).isEmpty
         if f.overdue { conditions.append("r.released_at < \(bind: cutoff)") }
         if f.dueFrom != nil || f.dueTo != nil {
             var due: SQLQueryString = "EXISTS (SELECT 1 FROM order_lines d WHERE d.order_id = o.id AND d.state = 'open'"
@@ -61,11 +62,19 @@ enum OrderList {
         }
         var whereClause: SQLQueryString = ""
         for (i, c) in conditions.enumerated() { whereClause = whereClause + (i == 0 ? " WHERE " : " AND ") + c }
+        // Count and page join only what the filters need: waiting lists start from the pending
+        // revisions (in release order by their index), the rest from the orders (newest first).
+        let waiting = f.awaiting || f.overdue
+        var filtered: SQLQueryString = !waiting ? " FROM outsourcing_orders o"
+            : ordersFiltered ? " FROM order_revisions r JOIN outsourcing_orders o ON o.id = r.order_id AND r.status = 'pending'"
+            : " FROM order_revisions r"
+        if waiting && !ordersFiltered { whereClause = whereClause + (conditions.isEmpty ? " WHERE " : " AND ") + "r.status = 'pending'" }
+        if f.search?.trimmingCharacters(in: .whitespaces).isEmpty == false { filtered = filtered + " JOIN organizations s ON s.id = o.supplier_id" }
         let from: SQLQueryString = """
             FROM outsourcing_orders o JOIN organizations s ON s.id = o.supplier_id
             LEFT JOIN order_revisions r ON r.order_id = o.id AND r.status = 'pending'
             """
-        let total = try await sql.raw("SELECT COUNT(*) AS n " + from + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
+        let total = try await sql.raw("SELECT COUNT(*) AS n" + filtered + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
         struct Row: Decodable {
             let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
             let status: String; let revision: Int; let version: Int; let created_at: Date; let pending_since: Date?
@@ -76,8 +85,10 @@ enum OrderList {
         struct IDRow: Decodable { let id: UUID }
         // Waiting lists go oldest release first (the revisions' status index gives that order);
         // everything else newest first (the orders' created_at indexes).
-        let order: SQLQueryString = f.awaiting || f.overdue ? " ORDER BY r.released_at, o.code" : " ORDER BY o.created_at DESC, o.code DESC"
-        let ids = try await sql.raw("SELECT o.id " + from + whereClause + order
+        let idColumn: SQLQueryString = waiting && !ordersFiltered ? "SELECT r.order_id AS id" : "SELECT o.id"
+        let order: SQLQueryString = waiting ? (ordersFiltered ? " ORDER BY r.released_at, o.code" : " ORDER BY r.released_at, r.order_id")
+                                            : " ORDER BY o.created_at DESC, o.code DESC"
+        let ids = try await sql.raw(idColumn + filtered + whereClause + order
                                     + " LIMIT \(literal: page.per) OFFSET \(literal: page.offset)").all(decoding: IDRow.self).map(\.id)
         guard !ids.isEmpty else { return Page(items: [], page: page.page, per: page.per, total: total) }
         let position = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
