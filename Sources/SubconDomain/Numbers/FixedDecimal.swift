@@ -80,6 +80,15 @@ public struct FixedDecimal: Hashable, Comparable, Sendable, CustomStringConverti
         return Self(units: Int64(q))
     }
 
+    /// This × `p` percent (2.5 means 2.5 %), rounded once to scale 4, half away from zero.
+    public func percent(_ p: Self) throws(ArithmeticError) -> Self {
+        let (hi, lo) = units.multipliedFullWidth(by: p.units)
+        let wide = (Int128(hi) << 64) | Int128(lo)
+        let q = Self.divideRounded(wide, by: Int128(Self.unit) * 100)
+        guard q >= Int128(Int64.min), q <= Int128(Int64.max) else { throw .overflow }
+        return Self(units: Int64(q))
+    }
+
     /// Rounds to fewer decimals (e.g. 2 for money amounts), half away from zero.
     public func rounded(toScale s: Int) -> Self {
         precondition(s >= 0 && s <= Self.scale)

@@ -1,0 +1,142 @@
+/// Material held by suppliers (供应商库存), as an append-only list of movements per supplier ×
+/// item × lot. Balances are sums of movements; nothing is ever updated in place.
+public struct StockKey: Hashable, Sendable, Comparable {
+    public var supplier: String
+    public var item: String
+    public var lot: String
+    public init(supplier: String, item: String, lot: String) { self.supplier = supplier; self.item = item; self.lot = lot }
+    public static func < (a: StockKey, b: StockKey) -> Bool { (a.supplier, a.item, a.lot) < (b.supplier, b.item, b.lot) }
+}
+
+public enum MovementKind: String, Codable, Sendable, CaseIterable {
+    /// Sent by the manufacturer (发料); in transit until the supplier confirms it.
+    case issued
+    /// The supplier confirms what arrived: from in transit to held.
+    case receiptConfirmed = "receipt_confirmed"
+    /// Used up by accepted goods (accepted quantity × BOM quantity per).
+    case consumed
+    /// Reported scrapped at the supplier.
+    case scrapped
+    /// Sent back to the manufacturer (退料), good or defective.
+    case returned
+    /// Moved to or from another supplier; always one pair in one transaction.
+    case transferredOut = "transferred_out"
+    case transferredIn = "transferred_in"
+    /// A counted correction, either way.
+    case adjusted
+}
+
+public struct Movement: Hashable, Sendable {
+    public var key: StockKey
+    public var kind: MovementKind
+    /// Always positive, except for adjustments (signed).
+    public var quantity: FixedDecimal
+    /// The order it belongs to, when there is one.
+    public var order: String?
+    public init(key: StockKey, kind: MovementKind, quantity: FixedDecimal, order: String? = nil) {
+        self.key = key; self.kind = kind; self.quantity = quantity; self.order = order
+    }
+}
+
+/// What the movements of one key add up to.
+public struct StockBalance: Equatable, Sendable {
+    /// Issued but not yet confirmed by the supplier.
+    public var inTransit: FixedDecimal = .zero
+    /// At the supplier (may go below zero when accepted goods imply more use than was issued:
+    /// that is a shortfall the write-off shows, not something to hide).
+    public var held: FixedDecimal = .zero
+    public init(inTransit: FixedDecimal = .zero, held: FixedDecimal = .zero) { self.inTransit = inTransit; self.held = held }
+}
+
+public enum StockLedger {
+    public enum Refusal: Error, Equatable, Sendable {
+        case nonPositive
+        case moreThanInTransit(available: FixedDecimal)
+        case moreThanHeld(available: FixedDecimal)
+        case sameSupplier
+        case overflow
+    }
+
+    /// The balance of one key from its movements.
+    public static func balance(_ movements: some Sequence<Movement>) throws(Refusal) -> StockBalance {
+        var b = StockBalance()
+        do {
+            for m in movements {
+                switch m.kind {
+                case .issued: b.inTransit = try b.inTransit.adding(m.quantity)
+                case .receiptConfirmed:
+                    b.inTransit = try b.inTransit.subtracting(m.quantity)
+                    b.held = try b.held.adding(m.quantity)
+                case .consumed, .scrapped, .returned, .transferredOut: b.held = try b.held.subtracting(m.quantity)
+                case .transferredIn: b.held = try b.held.adding(m.quantity)
+                case .adjusted: b.held = try b.held.adding(m.quantity)
+                }
+            }
+        } catch { throw .overflow }
+        return b
+    }
+
+    /// Balances of every key.
+    public static func balances(_ movements: [Movement]) throws(Refusal) -> [StockKey: StockBalance] {
+        var out: [StockKey: StockBalance] = [:]
+        for (key, ms) in Dictionary(grouping: movements, by: \.key) { out[key] = try balance(ms) }
+        return out
+    }
+
+    /// Checks a new movement against the current balance of its key. Consumption is not limited
+    /// (accepted goods are a fact); what leaves the supplier's hands by choice — scrap, return,
+    /// transfer — cannot exceed what it holds, and a confirmation cannot exceed what is in transit.
+    public static func check(_ m: Movement, against b: StockBalance) throws(Refusal) {
+        switch m.kind {
+        case .adjusted:
+            if m.quantity == .zero { throw .nonPositive }
+        default:
+            if m.quantity <= .zero { throw .nonPositive }
+        }
+        switch m.kind {
+        case .receiptConfirmed where m.quantity > b.inTransit: throw .moreThanInTransit(available: b.inTransit)
+        case .scrapped, .returned, .transferredOut:
+            if m.quantity > b.held { throw .moreThanHeld(available: b.held) }
+        default: break
+        }
+    }
+
+    /// A transfer from one supplier to another: the pair of movements, written together.
+    public static func transfer(_ quantity: FixedDecimal, item: String, lot: String, from: String, to: String,
+                                held: StockBalance) throws(Refusal) -> [Movement] {
+        guard from != to else { throw .sameSupplier }
+        let out = Movement(key: StockKey(supplier: from, item: item, lot: lot), kind: .transferredOut, quantity: quantity)
+        try check(out, against: held)
+        return [out, Movement(key: StockKey(supplier: to, item: item, lot: lot), kind: .transferredIn, quantity: quantity)]
+    }
+}
+
+/// Consumption write-off (核销) for one supplier and material: what was issued against what the
+/// accepted goods used, the scrap the BOM allows, what came back, and what is still there.
+public struct WriteOff: Equatable, Sendable {
+    public var issued: FixedDecimal
+    public var consumed: FixedDecimal
+    public var allowedLoss: FixedDecimal
+    public var returned: FixedDecimal
+    public var held: FixedDecimal
+    /// issued − consumed − allowed loss − returned − held. Positive: material unaccounted for
+    /// beyond the allowed loss (a deduction candidate); negative: more accounted for than issued.
+    public var variance: FixedDecimal
+
+    /// - Parameters:
+    ///   - accepted: accepted quantities of the finished lines.
+    ///   - quantityPer, scrapPercent: from the order's requirement snapshot.
+    public static func compute(issued: FixedDecimal, accepted: [FixedDecimal], quantityPer: FixedDecimal, scrapPercent: FixedDecimal,
+                               returned: FixedDecimal, held: FixedDecimal) throws(FixedDecimal.ArithmeticError) -> WriteOff {
+        var consumed = FixedDecimal.zero
+        for a in accepted { consumed = try consumed.adding(try a.multiplied(by: quantityPer)) }
+        let allowedLoss = try consumed.percent(scrapPercent)
+        let variance = try issued.subtracting(consumed).subtracting(allowedLoss).subtracting(returned).subtracting(held)
+        return WriteOff(issued: issued, consumed: consumed, allowedLoss: allowedLoss, returned: returned, held: held, variance: variance)
+    }
+
+    /// Whether the variance is beyond the tolerance (a percentage of what was issued).
+    public func exceeds(tolerancePercent: FixedDecimal) throws(FixedDecimal.ArithmeticError) -> Bool {
+        variance > (try issued.percent(tolerancePercent))
+    }
+}
