@@ -222,6 +222,22 @@ struct OrderFixture {
             #expect(again.json["status"] as? String == "acknowledged", "\(again.body.string)")
             let answers = ((again.json["revisions"] as? [[String: Any]])?.first?["answers"] as? [[String: Any]] ?? []).map { "\($0["round"]!):\($0["line"]!):\($0["answer"]!)" }
             #expect(answers == ["1:1:accept", "1:2:reject", "2:1:accept", "2:2:accept"])
+
+            // Agreeing to a rejection of every line cancels the order, lines included.
+            let third = try await f.releasedOrder()
+            _ = try await t.request(.POST, "/api/v1/orders/\(third)/answers", token: f.supplier1, json: """
+                {"revision":1,"lines":[{"line":1,"answer":"reject","reason":"停产"},{"line":2,"answer":"reject","reason":"停产"}]}
+                """)
+            // Both rejected is a plain rejection, not a proposal: nothing to decide.
+            #expect(try await f.order(third)["status"] as? String == "rejected")
+            let fourth = try await f.releasedOrder()
+            _ = try await t.request(.POST, "/api/v1/orders/\(fourth)/answers", token: f.supplier1, json: """
+                {"revision":1,"lines":[{"line":1,"answer":"counter","quantity":"10","reason":"只能做 10 件"},{"line":2,"answer":"reject","reason":"停产"}]}
+                """)
+            let dropped = try await t.request(.POST, "/api/v1/orders/\(fourth)/decisions", token: f.purchaser,
+                                              json: #"{"version":3,"decisions":[{"line":1,"decision":"accept"},{"line":2,"decision":"accept"}]}"#)
+            #expect(dropped.json["status"] as? String == "acknowledged", "\(dropped.body.string)")
+            #expect((dropped.json["lines"] as? [[String: Any]] ?? []).map { $0["state"] as? String } == ["open", "cancelled"])
         }
     }
 

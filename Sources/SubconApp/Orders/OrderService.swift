@@ -660,6 +660,12 @@ enum OrderService {
             try await record(decisions, rows, by: p, in: change)
             try await change.updateVersioned(OutsourcingOrder.schema, id: id, expected: expected, sets: ["status": resolution.status.rawValue, "updated_at": change.now])
             o.status = resolution.status.rawValue; o.version += 1
+            if resolution.status == .cancelled, let newLines = resolution.lines {
+                // Every line was turned down and the buyer agreed: the lines say so too, and
+                // nothing is required any more.
+                try await writeLines(id, newLines.map { ($0, ids[$0.item]!) }, on: change.db)
+                try await OrderRequirementRow.query(on: change.db).filter(\.$orderID == id).delete()
+            }
             if resolution.status == .released {
                 // Declined: the same revision goes back to the supplier for a new round of answers.
                 rev.status = "pending"; rev.round += 1; rev.releasedAt = change.now; rev.escalation = 0
