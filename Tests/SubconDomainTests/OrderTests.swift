@@ -106,6 +106,9 @@ struct AcknowledgmentTests {
         #expect(Acknowledgment.check([1: .accept, 2: .counter(quantity: .zero, dueDate: nil, reason: "x")], lines: lines)
                 .contains(.nonPositiveQuantity(line: 2)))
         #expect(Acknowledgment.check([1: .accept, 2: .counter(quantity: nil, dueDate: d("2026-12-20"), reason: "模具维修")], lines: lines).isEmpty)
+        // A proposal too large for exact amounts is refused before it can become a revision.
+        #expect(Acknowledgment.check([1: .accept, 2: .counter(quantity: FixedDecimal(100_000_000), dueDate: nil, reason: "x")], lines: lines)
+                == [.tooLarge(line: 2)])
     }
 
     @Test func outcomes() {

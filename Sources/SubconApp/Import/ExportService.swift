@@ -41,12 +41,9 @@ enum ExportService {
                  FixedDecimal(units: $0.scrap_percent).description, $0.supply_by]
             }
         case .routings:
-            struct Row: Decodable { let item: String; let seq: Int; let code: String; let name: String; let mode: String; let supplier: String? }
-            return [header] + (try await paged(sql, """
-                SELECT i.code AS item, o.seq, o.code, o.name, o.mode, s.code AS supplier
-                FROM routing_operations o JOIN routings h ON h.id = o.routing_id JOIN items i ON i.id = h.item_id
-                LEFT JOIN organizations s ON s.id = o.default_supplier_id ORDER BY i.code, o.seq
-                """, Row.self)).map { [$0.item, String($0.seq), $0.code, $0.name, $0.mode, $0.supplier ?? ""] }
+            return [header] + (try await RoutingService.allOperations(on: db)).map {
+                [$0.item, String($0.seq), $0.code, $0.name, $0.mode, $0.supplier ?? ""]
+            }
         case .suppliers:
             struct Row: Decodable {
                 let code: String; let name: String; let status: String?; let contact_name: String?; let contact_phone: String?

@@ -40,12 +40,7 @@ struct ImportContext: Sendable {
             }
         }
         if !kinds.isDisjoint(with: [.routings, .prices, .orders]) {
-            struct Row: Decodable { let item: String; let seq: Int; let code: String; let name: String; let mode: String; let supplier: String? }
-            for r in try await sql.raw("""
-                SELECT i.code AS item, o.seq, o.code, o.name, o.mode, s.code AS supplier
-                FROM routing_operations o JOIN routings h ON h.id = o.routing_id JOIN items i ON i.id = h.item_id
-                LEFT JOIN organizations s ON s.id = o.default_supplier_id ORDER BY i.code, o.seq
-                """).all(decoding: Row.self) {
+            for r in try await RoutingService.allOperations(on: db) {
                 c.routings[r.item, default: []].append(RoutingOperation(sequence: r.seq, code: r.code, name: r.name,
                                                                        mode: RoutingOperation.Mode(rawValue: r.mode) ?? .inHouse, defaultSupplier: r.supplier))
             }

@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import SQLKit
 import SubconDomain
 import Vapor
 
@@ -88,6 +89,18 @@ struct RoutingDTO: Content {
 }
 
 enum RoutingService {
+    /// One operation of any item's routing, with codes instead of ids.
+    struct OperationRow: Decodable, Sendable { let item: String; let seq: Int; let code: String; let name: String; let mode: String; let supplier: String? }
+
+    /// Every routed operation, by item code and sequence (imports check against them, exports list them).
+    static func allOperations(on db: any Database) async throws -> [OperationRow] {
+        try await (db as! any SQLDatabase).raw("""
+            SELECT i.code AS item, o.seq, o.code, o.name, o.mode, s.code AS supplier
+            FROM routing_operations o JOIN routings h ON h.id = o.routing_id JOIN items i ON i.id = h.item_id
+            LEFT JOIN organizations s ON s.id = o.default_supplier_id ORDER BY i.code, o.seq
+            """).all(decoding: OperationRow.self)
+    }
+
     /// A routing as one line of text, as the audit trail shows it.
     static func describe(_ ops: [RoutingOperation]) -> String {
         RoutingRules.ordered(ops).map { "\($0.sequence) \($0.code) \($0.name) \($0.mode.rawValue)\($0.defaultSupplier.map { " " + $0 } ?? "")" }

@@ -62,7 +62,7 @@ struct OrderPages: RouteCollection {
         // Only suppliers that may receive orders.
         let suppliers = try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).filter(\.$active == true)
             .join(SupplierProfile.self, on: \Organization.$id == \SupplierProfile.$organization.$id)
-            .filter(SupplierProfile.self, \.$status ~~ [SupplierStatus.qualified.rawValue, SupplierStatus.probation.rawValue]).sort(\.$code).all()
+            .filter(SupplierProfile.self, \.$status ~~ SupplierStatus.mayReceiveOrders.map(\.rawValue)).sort(\.$code).all()
         return try await req.renderForm("order_new", titleKey: "orders.new", NewView(
             suppliers: suppliers.map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: values["supplierId"] == $0.id!.uuidString) },
             values: values, errors: req.formErrors(problem)), problem: problem)

@@ -397,8 +397,7 @@ enum OrderService {
             throw Problem.validation([FieldProblem("supplierId", "unknownSupplier")])
         }
         let status = try await SupplierProfile.query(on: db).filter(\.$organization.$id == id).first()?.supplierStatus ?? .prospect
-        // Orders go to suppliers that may work for us: qualified, or on probation (watched closely).
-        guard status == .qualified || status == .probation else {
+        guard SupplierStatus.mayReceiveOrders.contains(status) else {
             throw Problem.validation([FieldProblem("supplierId", "supplierNotQualified", ["status": status.rawValue])])
         }
         return s
@@ -589,6 +588,7 @@ enum OrderService {
                 case .reasonRequired(let n): FieldProblem("lines", "answerReason", ["line": String(n)])
                 case .counterWithoutChange(let n): FieldProblem("lines", "counterWithoutChange", ["line": String(n)])
                 case .nonPositiveQuantity(let n): FieldProblem("lines", "lineQuantity", ["line": String(n)])
+                case .tooLarge(let n): FieldProblem("lines", "lineTooLarge", ["line": String(n)])
                 }
             })
         }

@@ -19,6 +19,9 @@ public enum SupplierStatus: String, Codable, Sendable, CaseIterable {
         case reasonRequired
     }
 
+    /// Who may receive orders: qualified suppliers, and those on probation (watched closely).
+    public static let mayReceiveOrders: Set<SupplierStatus> = [.qualified, .probation]
+
     public func change(to target: SupplierStatus, reason: String) throws(Refusal) -> SupplierStatus {
         guard next.contains(target) else { throw .notAllowed(from: self, to: target) }
         guard !reason.trimmingSpaces().isEmpty else { throw .reasonRequired }

@@ -21,6 +21,8 @@ public enum Acknowledgment {
         case reasonRequired(line: Int)
         case counterWithoutChange(line: Int)
         case nonPositiveQuantity(line: Int)
+        /// A proposal the order could not carry (see `OrderLines.maxQuantity`).
+        case tooLarge(line: Int)
     }
 
     /// Checks a full set of answers: every open line answered once, reasons where needed, and a
@@ -39,6 +41,7 @@ public enum Acknowledgment {
             case .counter(let quantity, let dueDate, let reason):
                 if reason.trimmingSpaces().isEmpty { problems.append(.reasonRequired(line: line.number)) }
                 if let quantity, quantity <= .zero { problems.append(.nonPositiveQuantity(line: line.number)) }
+                if let quantity, quantity >= OrderLines.maxQuantity { problems.append(.tooLarge(line: line.number)) }
                 let changes = (quantity.map { $0 != line.quantity } ?? false) || (dueDate.map { $0 != line.dueDate } ?? false)
                 if !changes { problems.append(.counterWithoutChange(line: line.number)) }
             }

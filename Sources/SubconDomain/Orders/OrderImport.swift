@@ -31,8 +31,8 @@ public enum OrderImport {
 
     /// - Parameters:
     ///   - items: item codes with the operation codes of their routings.
-    ///   - suppliers: every supplier's status by code; orders go only to qualified suppliers or
-    ///     those on probation.
+    ///   - suppliers: every supplier's status by code; orders go only to those in
+    ///     `SupplierStatus.mayReceiveOrders`.
     public static func validate(_ table: ImportTable, items: [String: Set<String>],
                                 suppliers: [String: SupplierStatus]) -> (orders: [NewOrder], problems: [ImportProblem]) {
         let (rows, missing) = table.rows(columns)
@@ -46,10 +46,12 @@ public enum OrderImport {
             for key in ["ref", "supplier", "item", "quantity", "dueDate"] where row[key].isEmpty { bad.append(row.problem(key, "required")) }
             if ref.count > 40 { bad.append(row.problem("ref", "tooLong", ["max": "40"])) }
             if !supplier.isEmpty {
-                switch suppliers[supplier] {
-                case nil: bad.append(row.problem("supplier", "unknownSupplier"))
-                case .qualified?, .probation?: break
-                case let status?: bad.append(row.problem("supplier", "supplierNotQualified", ["status": status.rawValue]))
+                if let status = suppliers[supplier] {
+                    if !SupplierStatus.mayReceiveOrders.contains(status) {
+                        bad.append(row.problem("supplier", "supplierNotQualified", ["status": status.rawValue]))
+                    }
+                } else {
+                    bad.append(row.problem("supplier", "unknownSupplier"))
                 }
             }
             if !item.isEmpty && items[item] == nil { bad.append(row.problem("item", "unknownItem", ["code": item])) }
