@@ -63,7 +63,7 @@ struct PlanPatchInput: StrictInput {
     var note: String?
     var lines: [PlanLineInput]?
     func validate() -> [FieldProblem] {
-        var p = PlanInputs.check(lines ?? [PlanLineInput(itemCode: "x", quantity: FixedDecimal(1), dueDate: Day(year: 2000, month: 1, day: 1)!)])
+        var p = lines.map(PlanInputs.check) ?? []
         Check.text(period, "period", required: false, max: 40, into: &p)
         Check.text(note, "note", required: false, max: 1000, into: &p)
         return p
