@@ -89,6 +89,7 @@ func routes(_ app: Application) throws {
     try signedInAPI.register(collection: QualificationAPI())
     try signedInAPI.register(collection: DocumentsAPI())
     try signedInAPI.register(collection: OrdersAPI())
+    try signedInAPI.register(collection: MaterialAPI())
     try signedInAPI.register(collection: RoutingsAPI())
     try signedInAPI.register(collection: ImportsAPI())
     try signedInAPI.register(collection: ExportsAPI())

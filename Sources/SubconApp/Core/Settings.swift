@@ -38,6 +38,11 @@ public struct Settings: Sendable {
     public var timeZone: String
     /// How long suppliers have to answer an order or revision, and when admins hear of it.
     public var responseClock: ResponseClock
+    /// How far beyond the ordered quantity a line may be received (OVER_RECEIPT_PERCENT).
+    public var overReceiptPercent = FixedDecimal(units: 50_000)
+    /// Write-off variance tolerated before a deduction is proposed, as a percentage of the
+    /// material to account for (WRITE_OFF_TOLERANCE_PERCENT).
+    public var writeOffTolerancePercent = FixedDecimal(units: 10_000)
 
     public init(
         database: DatabaseChoice = .sqliteMemory,
@@ -93,6 +98,12 @@ public struct Settings: Sendable {
         if let tz = env["SUBCON_TIMEZONE"], TimeZone(identifier: tz) != nil { s.timeZone = tz }
         if let h = env["ACK_HOURS"].flatMap(Int.init), h > 0 { s.responseClock.answerHours = h }
         if let h = env["ACK_ESCALATE_HOURS"].flatMap(Int.init), h > 0 { s.responseClock.escalateAfterHours = h }
+        if let p = env["OVER_RECEIPT_PERCENT"].flatMap({ try? FixedDecimal.parse($0) }), p >= .zero, p <= FixedDecimal(units: 1_000_000) {
+            s.overReceiptPercent = p
+        }
+        if let p = env["WRITE_OFF_TOLERANCE_PERCENT"].flatMap({ try? FixedDecimal.parse($0) }), p >= .zero, p <= FixedDecimal(units: 1_000_000) {
+            s.writeOffTolerancePercent = p
+        }
         return s
     }
 }

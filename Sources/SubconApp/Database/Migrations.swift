@@ -31,6 +31,8 @@ enum Migrations {
         CreateQualificationChecks(),
         // 7. Plans and outsourcing orders
         CreateOrders(),
+        // 8. Material flow: issues, the supplier-held ledger, deliveries, receipts, write-off
+        CreateMaterialFlow(),
     ]
 }
 

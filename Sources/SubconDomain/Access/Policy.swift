@@ -25,6 +25,18 @@ public enum Action: String, Sendable, CaseIterable {
     case manageOrders
     /// Answer released orders and revisions, on the supplier's side.
     case answerOrders
+    /// Issue material, record returns, count corrections, transfers between suppliers, and
+    /// receive goods (the manufacturer's warehouse).
+    case handleMaterial
+    /// Approve or refuse a supplementary issue (补料).
+    case approveSupplementaryIssue
+    /// Record the outcome of incoming goods: accepted and rejected quantities.
+    case inspectGoods
+    /// The supplier's side of material and goods: confirm what arrived, report scrap, ship
+    /// against orders with delivery notes.
+    case fulfilOrders
+    /// Turn write-off variances into deduction proposals for the statement.
+    case proposeDeductions
 }
 
 public enum Policy {
@@ -44,6 +56,11 @@ public enum Policy {
         // The planner releases the orders a plan proposes; the purchaser owns them afterwards.
         case (.planner, .manageOrders), (.purchaser, .manageOrders): true
         case (.supplierAdmin, .answerOrders), (.supplierUser, .answerOrders): true
+        case (.warehouse, .handleMaterial): true
+        case (.purchaser, .approveSupplementaryIssue): true
+        case (.quality, .inspectGoods): true
+        case (.supplierAdmin, .fulfilOrders), (.supplierUser, .fulfilOrders): true
+        case (.finance, .proposeDeductions), (.purchaser, .proposeDeductions): true
         case (let role, .viewMasterData): role.side == .manufacturer
         default: false
         }

@@ -33,8 +33,10 @@ public struct Movement: Hashable, Sendable {
     public var quantity: FixedDecimal
     /// The order it belongs to, when there is one.
     public var order: String?
-    public init(key: StockKey, kind: MovementKind, quantity: FixedDecimal, order: String? = nil) {
-        self.key = key; self.kind = kind; self.quantity = quantity; self.order = order
+    /// For consumption: the loss the BOM's scrap rate allows on it.
+    public var allowance: FixedDecimal
+    public init(key: StockKey, kind: MovementKind, quantity: FixedDecimal, order: String? = nil, allowance: FixedDecimal = .zero) {
+        self.key = key; self.kind = kind; self.quantity = quantity; self.order = order; self.allowance = allowance
     }
 }
 
@@ -114,12 +116,14 @@ public enum StockLedger {
 /// Consumption write-off (核销) for one supplier and material: what was issued against what the
 /// accepted goods used, the scrap the BOM allows, what came back, and what is still there.
 public struct WriteOff: Equatable, Sendable {
+    /// Held and in transit at the start of the period (zero for a whole order).
+    public var opening: FixedDecimal = .zero
     public var issued: FixedDecimal
     public var consumed: FixedDecimal
     public var allowedLoss: FixedDecimal
     public var returned: FixedDecimal
     public var held: FixedDecimal
-    /// issued − consumed − allowed loss − returned − held. Positive: material unaccounted for
+    /// opening + issued − consumed − allowed loss − returned − held. Positive: material unaccounted for
     /// beyond the allowed loss (a deduction candidate); negative: more accounted for than issued.
     public var variance: FixedDecimal
 
@@ -135,8 +139,37 @@ public struct WriteOff: Equatable, Sendable {
         return WriteOff(issued: issued, consumed: consumed, allowedLoss: allowedLoss, returned: returned, held: held, variance: variance)
     }
 
-    /// Whether the variance is beyond the tolerance (a percentage of what was issued).
+    /// The write-off of one supplier and material over a period, from the ledger: what it held
+    /// at the start, and the period's movements. From the supplier's side a transfer in is
+    /// material received like an issue, a transfer out is material given back like a return;
+    /// "held" counts what is still in transit (a discrepancy not yet settled is not a loss yet).
+    public static func summarize(opening: StockBalance = StockBalance(), movements: some Sequence<Movement>)
+        throws(FixedDecimal.ArithmeticError) -> WriteOff {
+        var w = WriteOff(issued: .zero, consumed: .zero, allowedLoss: .zero, returned: .zero, held: .zero, variance: .zero)
+        w.opening = try opening.held.adding(opening.inTransit)
+        var held = w.opening
+        for m in movements {
+            switch m.kind {
+            case .issued, .transferredIn:
+                w.issued = try w.issued.adding(m.quantity); held = try held.adding(m.quantity)
+            case .receiptConfirmed: break
+            case .consumed:
+                w.consumed = try w.consumed.adding(m.quantity); w.allowedLoss = try w.allowedLoss.adding(m.allowance)
+                held = try held.subtracting(m.quantity)
+            case .returned, .transferredOut:
+                w.returned = try w.returned.adding(m.quantity); held = try held.subtracting(m.quantity)
+            case .scrapped: held = try held.subtracting(m.quantity)
+            case .adjusted: held = try held.adding(m.quantity)
+            }
+        }
+        w.held = held
+        w.variance = try w.opening.adding(w.issued).subtracting(w.consumed).subtracting(w.allowedLoss).subtracting(w.returned).subtracting(held)
+        return w
+    }
+
+    /// Whether the variance is beyond the tolerance (a percentage of what was there to account
+    /// for: the opening balance and what was issued).
     public func exceeds(tolerancePercent: FixedDecimal) throws(FixedDecimal.ArithmeticError) -> Bool {
-        variance > (try issued.percent(tolerancePercent))
+        variance > (try opening.adding(issued).percent(tolerancePercent))
     }
 }

@@ -1,0 +1,472 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+struct StockRowDTO: Content {
+    let supplierId: UUID
+    let supplierCode: String
+    let itemId: UUID
+    let itemCode: String
+    let itemName: String
+    let unit: String
+    let lot: String
+    let inTransit: FixedDecimal
+    let held: FixedDecimal
+}
+
+struct WriteOffRowDTO: Content {
+    let supplierId: UUID
+    let supplierCode: String
+    let supplierName: String
+    let itemId: UUID
+    let itemCode: String
+    let itemName: String
+    let unit: String
+    let opening: FixedDecimal
+    let issued: FixedDecimal
+    let consumed: FixedDecimal
+    let allowedLoss: FixedDecimal
+    let returned: FixedDecimal
+    let held: FixedDecimal
+    let variance: FixedDecimal
+    let tolerance: FixedDecimal
+    let beyondTolerance: Bool
+}
+
+struct WriteOffReportDTO: Content {
+    let period: String
+    let from: String
+    let to: String
+    let tolerancePercent: FixedDecimal
+    let rows: [WriteOffRowDTO]
+}
+
+/// One requirement of an order line and where its material stands.
+struct RequirementLedgerDTO: Content {
+    let line: Int
+    let componentCode: String
+    let componentName: String
+    let unit: String
+    let gross: FixedDecimal
+    let issued: FixedDecimal
+    let remainingToIssue: FixedDecimal
+    let confirmed: FixedDecimal
+    let consumed: FixedDecimal
+    let allowedLoss: FixedDecimal
+    let returned: FixedDecimal
+    let held: FixedDecimal
+    let variance: FixedDecimal
+}
+
+struct OrderLineDeliveryDTO: Content {
+    let line: Int
+    let itemCode: String
+    let ordered: FixedDecimal
+    let shippedOpen: FixedDecimal
+    let awaitingInspection: FixedDecimal
+    let accepted: FixedDecimal
+    let maxReceivable: FixedDecimal
+}
+
+struct OrderMaterialDTO: Content {
+    let requirements: [RequirementLedgerDTO]
+    let lines: [OrderLineDeliveryDTO]
+    let documents: [DocumentSummaryDTO]
+    let deliveryNotes: [NoteSummaryDTO]
+    let receipts: [ReceiptSummaryDTO]
+}
+
+struct DocumentSummaryDTO: Content {
+    let id: UUID; let code: String; let kind: String; let status: String; let supplierCode: String; let orderCode: String?
+    let createdAt: Date; let awaitingConfirmation: Bool
+}
+struct NoteSummaryDTO: Content {
+    let id: UUID; let code: String; let supplierCode: String; let orderId: UUID; let orderCode: String; let shipDate: String; let status: String
+    let quantity: FixedDecimal; let remaining: FixedDecimal
+}
+struct ReceiptSummaryDTO: Content {
+    let id: UUID; let code: String; let supplierCode: String; let orderCode: String; let createdAt: Date; let lines: Int; let awaiting: Int
+}
+struct DueToIssueDTO: Content {
+    let orderId: UUID; let orderCode: String; let supplierCode: String; let supplierName: String; let line: Int; let dueDate: String
+    let componentCode: String; let componentName: String; let gross: FixedDecimal; let issued: FixedDecimal; let remaining: FixedDecimal
+}
+struct DueToArriveDTO: Content {
+    let orderId: UUID; let orderCode: String; let supplierCode: String; let line: Int; let itemCode: String; let itemName: String
+    let dueDate: String; let ordered: FixedDecimal; let counted: FixedDecimal; let open: FixedDecimal
+}
+
+struct TraceDTO: Content {
+    struct Use: Content {
+        let supplierCode: String; let orderId: UUID?; let orderCode: String?; let kind: String; let quantity: FixedDecimal
+        /// For consumption: the received lot it went into.
+        let receivedItemCode: String?; let receivedLot: String?; let receiptCode: String?
+    }
+    struct Component: Content { let itemCode: String; let itemName: String; let lot: String; let kind: String; let quantity: FixedDecimal; let orderCode: String? }
+    struct Received: Content {
+        let receiptId: UUID; let receiptCode: String; let supplierCode: String; let orderCode: String; let quantity: FixedDecimal; let status: String
+        /// Component lots issued to that supplier for that order, and those this lot consumed.
+        let issuedComponents: [Component]
+        let consumedComponents: [Component]
+    }
+    let itemCode: String
+    let lot: String
+    /// The lot as a component: where it went.
+    let uses: [Use]
+    /// The lot as received goods: what went into it.
+    let received: [Received]
+}
+
+/// What the warehouse works from, the write-off report, stock, traceability and an order's
+/// material picture.
+enum MaterialReports {
+    static func sql(_ db: any Database) -> any SQLDatabase { db as! any SQLDatabase }
+
+    // MARK: Stock
+
+    static func stock(_ p: Principal, supplierID: UUID?, itemCode: String?, lot: String?, on db: any Database) async throws -> [StockRowDTO] {
+        var items: [UUID]?
+        if let code = itemCode?.trimmingCharacters(in: .whitespaces), !code.isEmpty {
+            items = try await Item.query(on: db).filter(\.$code == code).all().map { $0.id! }
+        }
+        let suppliers = (p.scope.supplierID ?? supplierID).map { [$0] }
+        let balances = try await Ledger.balances(suppliers: suppliers, items: items, lot: (lot ?? "").isEmpty ? nil : lot, on: db)
+            .filter { $0.value != StockBalance() }
+        let itemRows = try await OrderService.itemCodes(Set(balances.keys.map(\.itemID)), on: db)
+        let orgs = try await organizations(Set(balances.keys.map(\.supplierID)), on: db)
+        return balances.sorted { (orgs[$0.key.supplierID]?.code ?? "", itemRows[$0.key.itemID]?.code ?? "", $0.key.lot)
+                                < (orgs[$1.key.supplierID]?.code ?? "", itemRows[$1.key.itemID]?.code ?? "", $1.key.lot) }.map { k, b in
+            StockRowDTO(supplierId: k.supplierID, supplierCode: orgs[k.supplierID]?.code ?? "", itemId: k.itemID, itemCode: itemRows[k.itemID]?.code ?? "",
+                        itemName: itemRows[k.itemID]?.name ?? "", unit: itemRows[k.itemID]?.uom ?? "", lot: k.lot, inTransit: b.inTransit, held: b.held)
+        }
+    }
+
+    static func organizations(_ ids: Set<UUID>, on db: any Database) async throws -> [UUID: Organization] {
+        guard !ids.isEmpty else { return [:] }
+        return Dictionary(uniqueKeysWithValues: try await Organization.query(on: db).filter(\.$id ~~ ids).all().map { ($0.id!, $0) })
+    }
+
+    // MARK: Write-off
+
+    /// A month as the installation's time zone sees it: [start, end).
+    static func month(_ period: String, timeZone: String) throws -> (start: Date, end: Date) {
+        let parts = period.split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 2, (2000...2100).contains(parts[0]), (1...12).contains(parts[1]) else {
+            throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("period", "badPeriod")])
+        }
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: timeZone) ?? .gmt
+        let start = cal.date(from: DateComponents(year: parts[0], month: parts[1], day: 1))!
+        return (start, cal.date(byAdding: .month, value: 1, to: start)!)
+    }
+
+    static func writeOff(_ p: Principal, period: String, supplierID: UUID?, app: Application) async throws -> WriteOffReportDTO {
+        let db = app.db
+        let (start, end) = try month(period, timeZone: app.subcon.settings.timeZone)
+        let suppliers = (p.scope.supplierID ?? supplierID).map { [$0] }
+        let opening = Ledger.movements(try await Ledger.sums(suppliers: suppliers, before: start, on: db))
+        let closing = Ledger.movements(try await Ledger.sums(suppliers: suppliers, before: end, on: db))
+        // Group per supplier × item (lots add up); the period's movements are closing − opening.
+        struct SI: Hashable { let s: UUID; let i: UUID }
+        var openingBy: [SI: StockBalance] = [:]
+        for (k, ms) in opening {
+            let b = try StockLedger.balance(ms)
+            let key = SI(s: k.supplierID, i: k.itemID)
+            let prev = openingBy[key] ?? StockBalance()
+            openingBy[key] = StockBalance(inTransit: try prev.inTransit.adding(b.inTransit), held: try prev.held.adding(b.held))
+        }
+        var periodBy: [SI: [Movement]] = [:]
+        for (k, ms) in closing {
+            let before = opening[k] ?? []
+            for m in ms {
+                let earlier = before.first { $0.kind == m.kind }
+                var d = m
+                d.quantity = try m.quantity.subtracting(earlier?.quantity ?? .zero)
+                d.allowance = try m.allowance.subtracting(earlier?.allowance ?? .zero)
+                if d.quantity != .zero || d.allowance != .zero { periodBy[SI(s: k.supplierID, i: k.itemID), default: []].append(d) }
+            }
+        }
+        let keys = Set(periodBy.keys).union(openingBy.filter { $0.value != StockBalance() }.keys)
+        let items = try await OrderService.itemCodes(Set(keys.map(\.i)), on: db)
+        let orgs = try await organizations(Set(keys.map(\.s)), on: db)
+        let tolerance = app.subcon.settings.writeOffTolerancePercent
+        var rows: [WriteOffRowDTO] = []
+        for k in keys {
+            let w = try WriteOff.summarize(opening: openingBy[k] ?? StockBalance(), movements: periodBy[k] ?? [])
+            let allowed = try w.opening.adding(w.issued).percent(tolerance)
+            rows.append(WriteOffRowDTO(
+                supplierId: k.s, supplierCode: orgs[k.s]?.code ?? "", supplierName: orgs[k.s]?.name ?? "", itemId: k.i,
+                itemCode: items[k.i]?.code ?? "", itemName: items[k.i]?.name ?? "", unit: items[k.i]?.uom ?? "",
+                opening: w.opening, issued: w.issued, consumed: w.consumed, allowedLoss: w.allowedLoss, returned: w.returned, held: w.held,
+                variance: w.variance, tolerance: allowed, beyondTolerance: try w.exceeds(tolerancePercent: tolerance)))
+        }
+        rows.sort { ($0.supplierCode, $0.itemCode) < ($1.supplierCode, $1.itemCode) }
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: app.subcon.settings.timeZone) ?? .gmt
+        let last = cal.date(byAdding: .day, value: -1, to: end)!
+        func day(_ d: Date) -> String { let c = cal.dateComponents([.year, .month, .day], from: d); return Day(year: c.year!, month: c.month!, day: c.day!)!.description }
+        return WriteOffReportDTO(period: period, from: day(start), to: day(last), tolerancePercent: tolerance, rows: rows)
+    }
+
+    /// Variances beyond tolerance become deduction proposals (one per supplier × material ×
+    /// month, updated when run again; a proposal whose variance is back within tolerance is
+    /// withdrawn).
+    static func proposeDeductions(_ p: Principal, period: String, supplierID: UUID?, app: Application) async throws -> [DeductionDTO] {
+        try p.require(.proposeDeductions)
+        let report = try await writeOff(p, period: period, supplierID: supplierID, app: app)
+        return try await app.write(as: p.auditActor) { change in
+            var existing = try await DeductionProposal.query(on: change.db).filter(\.$period == period)
+                .group(.and) { q in if let supplierID { q.filter(\.$supplierID == supplierID) } }.all()
+            for row in report.rows {
+                let found = existing.first { $0.supplierID == row.supplierId && $0.itemID == row.itemId }
+                existing.removeAll { $0 === found }
+                if row.beyondTolerance {
+                    let d = found ?? DeductionProposal()
+                    let before: [String: String?] = ["quantity": found.map { FixedDecimal(units: $0.quantity).description }]
+                    if found == nil { d.supplierID = row.supplierId; d.itemID = row.itemId; d.period = period; d.createdBy = p.userID; d.createdAt = change.now }
+                    d.quantity = row.variance.units; d.tolerance = row.tolerance.units; d.status = "proposed"; d.updatedAt = change.now
+                    try await d.save(on: change.db)
+                    try await change.audit("deduction_proposal", d.id, found == nil ? "create" : "update", before: before,
+                                           after: ["supplier": row.supplierCode, "item": row.itemCode, "period": period, "quantity": row.variance.description])
+                } else if let found, found.status == "proposed" {
+                    try await found.delete(on: change.db)
+                    try await change.audit("deduction_proposal", found.id, "withdraw", before: ["quantity": FixedDecimal(units: found.quantity).description])
+                }
+            }
+            for gone in existing where gone.status == "proposed" {
+                try await gone.delete(on: change.db)
+                try await change.audit("deduction_proposal", gone.id, "withdraw", before: ["quantity": FixedDecimal(units: gone.quantity).description])
+            }
+            return try await deductions(p, period: period, supplierID: supplierID, on: change.db)
+        }
+    }
+
+    static func deductions(_ p: Principal, period: String?, supplierID: UUID?, on db: any Database) async throws -> [DeductionDTO] {
+        var q = p.scope.query(DeductionProposal.self, on: db)
+        if let period, !period.isEmpty { q = q.filter(\.$period == period) }
+        if let supplierID { q = q.filter(\.$supplierID == supplierID) }
+        let rows = try await q.sort(\.$period, .descending).all()
+        let items = try await OrderService.itemCodes(Set(rows.map(\.itemID)), on: db)
+        let orgs = try await organizations(Set(rows.map(\.supplierID)), on: db)
+        return rows.map {
+            DeductionDTO(id: $0.id!, supplierId: $0.supplierID, supplierCode: orgs[$0.supplierID]?.code ?? "", itemCode: items[$0.itemID]?.code ?? "",
+                         itemName: items[$0.itemID]?.name ?? "", period: $0.period, quantity: FixedDecimal(units: $0.quantity),
+                         tolerance: FixedDecimal(units: $0.tolerance), status: $0.status, updatedAt: $0.updatedAt)
+        }.sorted { ($0.period, $0.supplierCode, $0.itemCode) > ($1.period, $1.supplierCode, $1.itemCode) }
+    }
+
+    // MARK: An order's material
+
+    static func orderMaterial(_ p: Principal, _ order: OutsourcingOrder, app: Application) async throws -> OrderMaterialDTO {
+        let db = app.db
+        let reqs = try await MaterialService.requirements(order.id!, on: db)
+        struct R: Decodable { let order_line_no: Int?; let item_id: UUID; let kind: String; let q: Int64; let a: Int64 }
+        let sums = try await sql(db).raw("""
+            SELECT order_line_no, item_id, kind, CAST(SUM(quantity) AS BIGINT) AS q, CAST(SUM(allowance) AS BIGINT) AS a
+            FROM material_movements WHERE order_id = \(bind: order.id!) AND supplier_id = \(bind: order.supplierID)
+            GROUP BY order_line_no, item_id, kind
+            """).all(decoding: R.self)
+        let requirements = try reqs.map { r -> RequirementLedgerDTO in
+            let mine = sums.filter { $0.order_line_no == r.line && $0.item_id == r.component.id! }
+            func total(_ kinds: MovementKind...) -> FixedDecimal { FixedDecimal(units: mine.filter { kinds.map(\.rawValue).contains($0.kind) }.reduce(0) { $0 + $1.q }) }
+            let movements = mine.compactMap { s in MovementKind(rawValue: s.kind).map {
+                Movement(key: StockKey(supplier: "", item: "", lot: ""), kind: $0, quantity: FixedDecimal(units: s.q), allowance: FixedDecimal(units: s.a))
+            } }
+            let w = try WriteOff.summarize(movements: movements)
+            return RequirementLedgerDTO(line: r.line, componentCode: r.component.code, componentName: r.component.name, unit: r.component.uom,
+                                        gross: r.gross, issued: r.issued, remainingToIssue: r.remaining, confirmed: total(.receiptConfirmed),
+                                        consumed: w.consumed, allowedLoss: w.allowedLoss, returned: w.returned, held: w.held, variance: w.variance)
+        }
+        let states = try await DeliveryService.lineStates(order.id!, on: db)
+        let items = try await OrderService.itemCodes(Set(states.values.map(\.line.itemID)), on: db)
+        let tolerance = app.subcon.settings.overReceiptPercent
+        let lines = states.values.sorted { $0.line.number < $1.line.number }.map { s in
+            OrderLineDeliveryDTO(line: s.line.number, itemCode: items[s.line.itemID]?.code ?? "", ordered: s.ordered, shippedOpen: s.shippedOpen,
+                                 awaitingInspection: s.awaitingInspection, accepted: s.accepted,
+                                 maxReceivable: (try? Receiving.limit(ordered: s.ordered, tolerancePercent: tolerance)) ?? s.ordered)
+        }
+        return OrderMaterialDTO(
+            requirements: requirements, lines: lines,
+            documents: try await documents(p, orderID: order.id!, kind: nil, status: nil, supplierID: nil, limit: 200, on: db),
+            deliveryNotes: try await notes(p, orderID: order.id!, open: false, limit: 200, on: db),
+            receipts: try await receipts(p, orderID: order.id!, awaiting: false, limit: 200, on: db))
+    }
+
+    // MARK: Lists
+
+    static func documents(_ p: Principal, orderID: UUID?, kind: String?, status: String?, supplierID: UUID?, limit: Int,
+                          on db: any Database) async throws -> [DocumentSummaryDTO] {
+        var q = MaterialDocument.query(on: db)
+        if let mine = p.scope.supplierID { q = q.group(.or) { $0.filter(\.$supplierID == mine).filter(\.$toSupplierID == mine) } }
+        if let orderID { q = q.filter(\.$orderID == orderID) }
+        if let kind, !kind.isEmpty { q = q.filter(\.$kind == kind) }
+        if let status, !status.isEmpty { q = q.filter(\.$status == status) }
+        if let supplierID { q = q.group(.or) { $0.filter(\.$supplierID == supplierID).filter(\.$toSupplierID == supplierID) } }
+        let docs = try await q.sort(\.$createdAt, .descending).sort(\.$code, .descending).limit(limit).all()
+        let orgs = try await organizations(Set(docs.map(\.supplierID)), on: db)
+        let orders = try await OutsourcingOrder.query(on: db).filter(\.$id ~~ Set(docs.compactMap(\.orderID))).all()
+        let codes = Dictionary(uniqueKeysWithValues: orders.map { ($0.id!, $0.code) })
+        let unconfirmed = Set(try await MaterialDocumentLine.query(on: db).filter(\.$documentID ~~ docs.map { $0.id! }).filter(\.$confirmedQuantity == nil)
+            .all().map(\.documentID))
+        return docs.map { d in
+            DocumentSummaryDTO(id: d.id!, code: d.code, kind: d.kind, status: d.status, supplierCode: orgs[d.supplierID]?.code ?? "",
+                               orderCode: d.orderID.flatMap { codes[$0] }, createdAt: d.createdAt,
+                               awaitingConfirmation: ["issue", "supplementary"].contains(d.kind) && d.status == "done" && unconfirmed.contains(d.id!))
+        }
+    }
+
+    static func notes(_ p: Principal, orderID: UUID?, open: Bool, limit: Int, on db: any Database) async throws -> [NoteSummaryDTO] {
+        var q = p.scope.query(DeliveryNote.self, on: db)
+        if let orderID { q = q.filter(\.$orderID == orderID) }
+        if open { q = q.filter(\.$status ~~ ["shipped", "partially_received"]) }
+        let notes = try await q.sort(\.$shipDate).sort(\.$code).limit(limit).all()
+        let orgs = try await organizations(Set(notes.map(\.supplierID)), on: db)
+        let orders = try await OutsourcingOrder.query(on: db).filter(\.$id ~~ Set(notes.map(\.orderID))).all()
+        let codes = Dictionary(uniqueKeysWithValues: orders.map { ($0.id!, $0.code) })
+        let lines = try await DeliveryNoteLine.query(on: db).filter(\.$noteID ~~ notes.map { $0.id! }).all()
+        return notes.map { n in
+            let mine = lines.filter { $0.noteID == n.id }
+            return NoteSummaryDTO(id: n.id!, code: n.code, supplierCode: orgs[n.supplierID]?.code ?? "", orderId: n.orderID, orderCode: codes[n.orderID] ?? "",
+                                  shipDate: n.shipDate, status: n.status, quantity: FixedDecimal(units: mine.reduce(0) { $0 + $1.quantity }),
+                                  remaining: FixedDecimal(units: mine.reduce(0) { $0 + max(0, $1.quantity - $1.receivedQuantity) }))
+        }
+    }
+
+    static func receipts(_ p: Principal, orderID: UUID?, awaiting: Bool, limit: Int, on db: any Database) async throws -> [ReceiptSummaryDTO] {
+        var q = p.scope.query(GoodsReceipt.self, on: db)
+        if let orderID { q = q.filter(\.$orderID == orderID) }
+        if awaiting {
+            let ids = try await ReceiptLine.query(on: db).filter(\.$status == "awaiting_inspection").limit(5000).all().map(\.receiptID)
+            q = q.filter(\.$id ~~ Set(ids))
+        }
+        let receipts = try await q.sort(\.$createdAt, .descending).limit(limit).all()
+        let orgs = try await organizations(Set(receipts.map(\.supplierID)), on: db)
+        let orders = try await OutsourcingOrder.query(on: db).filter(\.$id ~~ Set(receipts.map(\.orderID))).all()
+        let codes = Dictionary(uniqueKeysWithValues: orders.map { ($0.id!, $0.code) })
+        let lines = try await ReceiptLine.query(on: db).filter(\.$receiptID ~~ receipts.map { $0.id! }).all()
+        return receipts.map { r in
+            let mine = lines.filter { $0.receiptID == r.id }
+            return ReceiptSummaryDTO(id: r.id!, code: r.code, supplierCode: orgs[r.supplierID]?.code ?? "", orderCode: codes[r.orderID] ?? "",
+                                     createdAt: r.createdAt, lines: mine.count, awaiting: mine.filter { $0.status == "awaiting_inspection" }.count)
+        }
+    }
+
+    /// Components still to issue on orders the suppliers are working on, earliest due first.
+    static func dueToIssue(_ p: Principal, limit: Int, on db: any Database) async throws -> [DueToIssueDTO] {
+        struct Row: Decodable {
+            let order_id: UUID; let order_code: String; let supplier_code: String; let supplier_name: String; let line_no: Int; let due_date: String
+            let component_code: String; let component_name: String; let gross: Int64; let issued: Int64
+        }
+        let scope: SQLQueryString = p.scope.supplierID.map { " AND o.supplier_id = \(bind: $0)" } ?? ""
+        let rows = try await sql(db).raw("""
+            SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, s.name AS supplier_name, r.line_no, l.due_date,
+                   i.code AS component_code, i.name AS component_name, r.gross_quantity AS gross,
+                   CAST(COALESCE((SELECT SUM(ml.quantity) FROM material_document_lines ml JOIN material_documents md ON md.id = ml.document_id
+                     WHERE md.order_id = o.id AND md.kind IN ('issue', 'supplementary') AND md.status = 'done'
+                       AND ml.order_line_no = r.line_no AND ml.item_id = r.component_id), 0) AS BIGINT) AS issued
+            FROM order_requirements r
+            JOIN outsourcing_orders o ON o.id = r.order_id
+            JOIN organizations s ON s.id = o.supplier_id
+            JOIN order_lines l ON l.order_id = o.id AND l.line_no = r.line_no
+            JOIN items i ON i.id = r.component_id
+            WHERE r.supply_by = 'manufacturer' AND l.state = 'open'
+              AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
+            """ + scope + " ORDER BY l.due_date, o.code, r.line_no, i.code LIMIT \(literal: limit * 4)").all(decoding: Row.self)
+        return rows.filter { $0.gross > $0.issued }.prefix(limit).map {
+            DueToIssueDTO(orderId: $0.order_id, orderCode: $0.order_code, supplierCode: $0.supplier_code, supplierName: $0.supplier_name, line: $0.line_no,
+                          dueDate: $0.due_date, componentCode: $0.component_code, componentName: $0.component_name, gross: FixedDecimal(units: $0.gross),
+                          issued: FixedDecimal(units: $0.issued), remaining: FixedDecimal(units: $0.gross - $0.issued))
+        }
+    }
+
+    /// Order lines still to arrive (ordered − received and not rejected), earliest due first.
+    static func dueToArrive(_ p: Principal, limit: Int, on db: any Database) async throws -> [DueToArriveDTO] {
+        struct Row: Decodable {
+            let order_id: UUID; let order_code: String; let supplier_code: String; let line_no: Int; let item_code: String; let item_name: String
+            let due_date: String; let quantity: Int64; let counted: Int64
+        }
+        let scope: SQLQueryString = p.scope.supplierID.map { " AND o.supplier_id = \(bind: $0)" } ?? ""
+        let rows = try await sql(db).raw("""
+            SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, l.line_no, i.code AS item_code, i.name AS item_name,
+                   l.due_date, l.quantity,
+                   CAST(COALESCE((SELECT SUM(rl.quantity - rl.rejected_quantity) FROM receipt_lines rl
+                     WHERE rl.order_id = o.id AND rl.order_line_no = l.line_no), 0) AS BIGINT) AS counted
+            FROM order_lines l
+            JOIN outsourcing_orders o ON o.id = l.order_id
+            JOIN organizations s ON s.id = o.supplier_id
+            JOIN items i ON i.id = l.item_id
+            WHERE l.state = 'open' AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
+            """ + scope + " ORDER BY l.due_date, o.code, l.line_no LIMIT \(literal: limit * 4)").all(decoding: Row.self)
+        return rows.filter { $0.quantity > $0.counted }.prefix(limit).map {
+            DueToArriveDTO(orderId: $0.order_id, orderCode: $0.order_code, supplierCode: $0.supplier_code, line: $0.line_no, itemCode: $0.item_code,
+                           itemName: $0.item_name, dueDate: $0.due_date, ordered: FixedDecimal(units: $0.quantity), counted: FixedDecimal(units: $0.counted),
+                           open: FixedDecimal(units: $0.quantity - $0.counted))
+        }
+    }
+
+    static func openDiscrepancies(_ p: Principal, on db: any Database) async throws -> [ExceptionSummaryDTO] {
+        try await p.scope.query(ExceptionCase.self, on: db).filter(\.$type == "material_discrepancy").filter(\.$status == "open")
+            .sort(\.$createdAt, .descending).limit(100).all().map(ExceptionService.summary)
+    }
+
+    // MARK: Traceability
+
+    static func trace(_ p: Principal, itemCode: String, lot: String, on db: any Database) async throws -> TraceDTO {
+        guard let item = try await Item.query(on: db).filter(\.$code == itemCode).first() else {
+            throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("item", "unknownItem", ["code": itemCode])])
+        }
+        // Forward: where this lot went as a component.
+        let moves = try await p.scope.query(MaterialMovement.self, on: db).filter(\.$itemID == item.id!).filter(\.$lot == lot)
+            .filter(\.$kind ~~ [MovementKind.issued.rawValue, MovementKind.transferredIn.rawValue, MovementKind.consumed.rawValue,
+                                MovementKind.returned.rawValue, MovementKind.scrapped.rawValue])
+            .sort(\.$createdAt).limit(1000).all()
+        let receiptLineIDs = Set(moves.compactMap(\.receiptLineID))
+        let usedIn = try await ReceiptLine.query(on: db).filter(\.$id ~~ receiptLineIDs).all()
+        let receivedBack = try await ReceiptLine.query(on: db).filter(\.$itemID == item.id!).filter(\.$lot == lot).limit(200).all()
+            .filter { p.scope.includes(organizationID: $0.supplierID) }
+        let receiptIDs = Set(usedIn.map(\.receiptID) + receivedBack.map(\.receiptID))
+        let receipts = Dictionary(uniqueKeysWithValues: try await GoodsReceipt.query(on: db).filter(\.$id ~~ receiptIDs).all().map { ($0.id!, $0) })
+        let orderIDs = Set(moves.compactMap(\.orderID) + receivedBack.map(\.orderID))
+        // Backward: for the lot as received goods, the component lots issued for its order.
+        let issuedFor = try await MaterialMovement.query(on: db).filter(\.$orderID ~~ Set(receivedBack.map(\.orderID)))
+            .filter(\.$kind ~~ [MovementKind.issued.rawValue, MovementKind.transferredIn.rawValue]).all()
+        let consumedBy = try await MaterialMovement.query(on: db).filter(\.$receiptLineID ~~ receivedBack.map { $0.id! }).all()
+        let orders = Dictionary(uniqueKeysWithValues: try await OutsourcingOrder.query(on: db)
+            .filter(\.$id ~~ orderIDs.union(issuedFor.compactMap(\.orderID))).all().map { ($0.id!, $0) })
+        let items = try await OrderService.itemCodes(Set(usedIn.map(\.itemID) + issuedFor.map(\.itemID) + consumedBy.map(\.itemID)), on: db)
+        let orgs = try await organizations(Set(moves.map(\.supplierID) + receivedBack.map(\.supplierID)), on: db)
+        func component(_ m: MaterialMovement) -> TraceDTO.Component {
+            TraceDTO.Component(itemCode: items[m.itemID]?.code ?? "", itemName: items[m.itemID]?.name ?? "", lot: m.lot, kind: m.kind,
+                               quantity: FixedDecimal(units: m.quantity), orderCode: m.orderID.flatMap { orders[$0]?.code })
+        }
+        return TraceDTO(
+            itemCode: item.code, lot: lot,
+            uses: moves.map { m in
+                let rl = m.receiptLineID.flatMap { id in usedIn.first { $0.id == id } }
+                return TraceDTO.Use(supplierCode: orgs[m.supplierID]?.code ?? "", orderId: m.orderID, orderCode: m.orderID.flatMap { orders[$0]?.code },
+                                    kind: m.kind, quantity: FixedDecimal(units: m.quantity), receivedItemCode: rl.flatMap { items[$0.itemID]?.code },
+                                    receivedLot: rl?.lot, receiptCode: rl.flatMap { receipts[$0.receiptID]?.code })
+            },
+            received: receivedBack.map { rl in
+                TraceDTO.Received(receiptId: rl.receiptID, receiptCode: receipts[rl.receiptID]?.code ?? "", supplierCode: orgs[rl.supplierID]?.code ?? "",
+                                  orderCode: orders[rl.orderID]?.code ?? "", quantity: FixedDecimal(units: rl.quantity), status: rl.status,
+                                  issuedComponents: issuedFor.filter { $0.orderID == rl.orderID && $0.supplierID == rl.supplierID }.map(component),
+                                  consumedComponents: consumedBy.filter { $0.receiptLineID == rl.id }.map(component))
+            })
+    }
+}
+
+struct DeductionDTO: Content {
+    let id: UUID
+    let supplierId: UUID
+    let supplierCode: String
+    let itemCode: String
+    let itemName: String
+    let period: String
+    let quantity: FixedDecimal
+    let tolerance: FixedDecimal
+    let status: String
+    let updatedAt: Date
+}

@@ -1,0 +1,680 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+// MARK: - API shapes
+
+struct MaterialLineDTO: Content {
+    let no: Int
+    let orderLine: Int?
+    let itemId: UUID
+    let itemCode: String
+    let itemName: String
+    let unit: String
+    let lot: String
+    let quantity: FixedDecimal
+    let confirmedQuantity: FixedDecimal?
+    let confirmedAt: Date?
+}
+
+struct MaterialDocumentDTO: Content {
+    let id: UUID
+    let code: String
+    let kind: String
+    let status: String
+    let supplierId: UUID
+    let supplierCode: String
+    let supplierName: String
+    let toSupplierId: UUID?
+    let toSupplierCode: String?
+    let orderId: UUID?
+    let orderCode: String?
+    let condition: String?
+    let reason: String
+    let version: Int
+    let createdAt: Date
+    let decidedAt: Date?
+    let decisionNote: String
+    /// Issues the supplier still has to confirm.
+    let awaitingConfirmation: Bool
+    let lines: [MaterialLineDTO]
+    let exceptions: [ExceptionSummaryDTO]
+}
+
+struct ExceptionSummaryDTO: Content {
+    let id: UUID
+    let code: String
+    let type: String
+    let severity: String
+    let status: String
+    let title: String
+    let description: String
+    let createdAt: Date
+}
+
+struct IssueInput: StrictInput {
+    struct Line: Codable, Sendable {
+        /// The order line whose requirement this serves.
+        var line: Int
+        var componentCode: String
+        var lot: String
+        var quantity: FixedDecimal
+    }
+    static let fields: Set<String> = ["orderId", "reason", "lines"]
+    var orderId: UUID
+    /// Needed when anything goes beyond the requirement (a supplementary issue).
+    var reason: String?
+    var lines: [Line]
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        Check.text(reason, "reason", required: false, max: 500, into: &p)
+        MaterialInputs.checkCount(lines.count, into: &p)
+        for (i, l) in lines.enumerated() {
+            MaterialInputs.checkLot(l.lot, "lines[\(i)].lot", into: &p)
+            MaterialInputs.checkQuantity(l.quantity, "lines[\(i)].quantity", into: &p)
+        }
+        return p
+    }
+}
+
+/// Returns, scrap reports and counted corrections: lines of supplier-held material.
+struct MovementInput: StrictInput {
+    struct Line: Codable, Sendable {
+        var itemCode: String
+        var lot: String
+        /// Positive; adjustments may be negative.
+        var quantity: FixedDecimal
+        var line: Int?
+    }
+    static let fields: Set<String> = ["supplierId", "orderId", "condition", "reason", "lines"]
+    var supplierId: UUID?
+    var orderId: UUID?
+    /// Returns: good or defective.
+    var condition: String?
+    var reason: String?
+    var lines: [Line]
+    func validate(kind: MaterialKind) -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        Check.text(reason, "reason", required: kind != .returned, max: 500, into: &p)
+        if kind == .returned, !["good", "defective"].contains(condition ?? "") { p.append(FieldProblem("condition", "invalidValue")) }
+        MaterialInputs.checkCount(lines.count, into: &p)
+        for (i, l) in lines.enumerated() {
+            MaterialInputs.checkLot(l.lot, "lines[\(i)].lot", into: &p)
+            if kind == .adjustment {
+                if l.quantity == .zero { p.append(FieldProblem("lines[\(i)].quantity", "nonZero")) }
+                if l.quantity.magnitudeAtLeast(OrderLines.maxQuantity) { p.append(FieldProblem("lines[\(i)].quantity", "tooLarge")) }
+            } else {
+                MaterialInputs.checkQuantity(l.quantity, "lines[\(i)].quantity", into: &p)
+            }
+        }
+        return p
+    }
+    func validate() -> [FieldProblem] { [] }
+}
+
+struct TransferInput: StrictInput {
+    struct Line: Codable, Sendable { var itemCode: String; var lot: String; var quantity: FixedDecimal }
+    static let fields: Set<String> = ["fromSupplierId", "toSupplierId", "fromOrderId", "toOrderId", "reason", "lines"]
+    var fromSupplierId: UUID
+    var toSupplierId: UUID
+    var fromOrderId: UUID?
+    var toOrderId: UUID?
+    var reason: String
+    var lines: [Line]
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        Check.text(reason, "reason", max: 500, into: &p)
+        if fromSupplierId == toSupplierId { p.append(FieldProblem("toSupplierId", "sameSupplier")) }
+        MaterialInputs.checkCount(lines.count, into: &p)
+        for (i, l) in lines.enumerated() {
+            MaterialInputs.checkLot(l.lot, "lines[\(i)].lot", into: &p)
+            MaterialInputs.checkQuantity(l.quantity, "lines[\(i)].quantity", into: &p)
+        }
+        return p
+    }
+}
+
+struct ConfirmInput: StrictInput {
+    struct Line: Codable, Sendable { var no: Int; var quantity: FixedDecimal }
+    static let fields: Set<String> = ["version", "lines", "note"]
+    var version: Int
+    var lines: [Line]
+    var note: String?
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        Check.text(note, "note", required: false, max: 500, into: &p)
+        MaterialInputs.checkCount(lines.count, into: &p)
+        for (i, l) in lines.enumerated() where l.quantity < .zero || l.quantity >= OrderLines.maxQuantity {
+            p.append(FieldProblem("lines[\(i)].quantity", l.quantity < .zero ? "negative" : "tooLarge"))
+        }
+        return p
+    }
+}
+
+struct ApprovalInput: StrictInput {
+    static let fields: Set<String> = ["version", "note"]
+    var version: Int
+    var note: String?
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        Check.text(note, "note", required: false, max: 500, into: &p)
+        return p
+    }
+}
+
+enum MaterialKind: String, CaseIterable {
+    case issue, supplementary
+    case returned = "return"
+    case transfer, scrap, adjustment
+
+    var codePrefix: String {
+        switch self {
+        case .issue: "FL"; case .supplementary: "BL"; case .returned: "TL"; case .transfer: "DB"; case .scrap: "BF"; case .adjustment: "TZ"
+        }
+    }
+}
+
+enum MaterialInputs {
+    static func checkCount(_ n: Int, into p: inout [FieldProblem]) {
+        if n == 0 { p.append(FieldProblem("lines", "required")) }
+        if n > 200 { p.append(FieldProblem("lines", "tooMany", ["max": "200"])) }
+    }
+    static func checkLot(_ lot: String, _ field: String, into p: inout [FieldProblem]) {
+        Check.code(lot, field, max: 60, into: &p)
+    }
+    static func checkQuantity(_ q: FixedDecimal, _ field: String, into p: inout [FieldProblem]) {
+        if q <= .zero { p.append(FieldProblem(field, "positiveDecimal")) }
+        if q >= OrderLines.maxQuantity { p.append(FieldProblem(field, "tooLarge")) }
+    }
+}
+
+extension FixedDecimal {
+    func magnitudeAtLeast(_ limit: FixedDecimal) -> Bool { units.magnitude >= limit.units.magnitude }
+}
+
+/// One supplier × item × lot in the app's terms.
+struct LedgerKey: Hashable, Comparable {
+    let supplierID: UUID
+    let itemID: UUID
+    let lot: String
+    static func < (a: LedgerKey, b: LedgerKey) -> Bool {
+        (a.supplierID.uuidString, a.itemID.uuidString, a.lot) < (b.supplierID.uuidString, b.itemID.uuidString, b.lot)
+    }
+}
+
+// MARK: - The ledger
+
+/// Reads of the supplier-held stock ledger: sums per key and kind, turned into balances by the
+/// domain rules.
+enum Ledger {
+    struct SumRow: Decodable { let supplier_id: UUID; let item_id: UUID; let lot: String; let kind: String; let q: Int64; let a: Int64 }
+
+    /// Movement sums per key and kind (one pseudo-movement each), optionally up to a time.
+    static func sums(suppliers: [UUID]? = nil, items: [UUID]? = nil, lot: String? = nil, before: Date? = nil, orderID: UUID? = nil,
+                     on db: any Database) async throws -> [SumRow] {
+        var conditions: [SQLQueryString] = []
+        if let s = suppliers { conditions.append(s.isEmpty ? "1 = 0" : "supplier_id IN (\(binds: s))") }
+        if let i = items { conditions.append(i.isEmpty ? "1 = 0" : "item_id IN (\(binds: i))") }
+        if let lot { conditions.append("lot = \(bind: lot)") }
+        if let before { conditions.append("created_at < \(bind: before)") }
+        if let orderID { conditions.append("order_id = \(bind: orderID)") }
+        var whereClause: SQLQueryString = ""
+        for (i, c) in conditions.enumerated() { whereClause = whereClause + (i == 0 ? " WHERE " : " AND ") + c }
+        return try await (db as! any SQLDatabase).raw("""
+            SELECT supplier_id, item_id, lot, kind, CAST(SUM(quantity) AS BIGINT) AS q, CAST(SUM(allowance) AS BIGINT) AS a
+            FROM material_movements
+            """ + whereClause + " GROUP BY supplier_id, item_id, lot, kind").all(decoding: SumRow.self)
+    }
+
+    static func movements(_ rows: [SumRow]) -> [LedgerKey: [Movement]] {
+        var out: [LedgerKey: [Movement]] = [:]
+        for r in rows {
+            guard let kind = MovementKind(rawValue: r.kind) else { continue }
+            let key = LedgerKey(supplierID: r.supplier_id, itemID: r.item_id, lot: r.lot)
+            out[key, default: []].append(Movement(key: StockKey(supplier: r.supplier_id.uuidString, item: r.item_id.uuidString, lot: r.lot),
+                                                  kind: kind, quantity: FixedDecimal(units: r.q), allowance: FixedDecimal(units: r.a)))
+        }
+        return out
+    }
+
+    static func balances(suppliers: [UUID]? = nil, items: [UUID]? = nil, lot: String? = nil, on db: any Database) async throws -> [LedgerKey: StockBalance] {
+        var out: [LedgerKey: StockBalance] = [:]
+        for (key, ms) in movements(try await sums(suppliers: suppliers, items: items, lot: lot, on: db)) {
+            out[key] = try StockLedger.balance(ms)
+        }
+        return out
+    }
+
+    /// On PostgreSQL, writers of one supplier's ledger take turns (SQLite already has one writer
+    /// at a time), so a balance checked inside the transaction is still the balance at commit.
+    static func lock(supplier id: UUID, in change: Change) async throws {
+        guard change.postgres else { return }
+        try await (change.db as! any SQLDatabase).raw("SELECT id FROM organizations WHERE id = \(bind: id) FOR UPDATE").run()
+    }
+
+    static func record(_ kind: MovementKind, supplier: UUID, item: UUID, lot: String, quantity: FixedDecimal, allowance: FixedDecimal = .zero,
+                       order: UUID? = nil, line: Int? = nil, document: UUID? = nil, receiptLine: UUID? = nil, by user: UUID,
+                       in change: Change) async throws {
+        let m = MaterialMovement()
+        m.supplierID = supplier; m.itemID = item; m.lot = lot; m.kind = kind.rawValue; m.quantity = quantity.units
+        m.allowance = allowance.units; m.orderID = order; m.orderLineNumber = line; m.documentID = document; m.receiptLineID = receiptLine
+        m.createdBy = user; m.createdAt = change.now
+        try await m.create(on: change.db)
+    }
+
+    static func refusalProblem(_ r: StockLedger.Refusal, field: String, item: String, lot: String) -> Problem {
+        switch r {
+        case .moreThanHeld(let a): .validation([FieldProblem(field, "moreThanHeld", ["item": item, "lot": lot, "available": a.description])])
+        case .moreThanInTransit(let a): .validation([FieldProblem(field, "moreThanIssued", ["item": item, "lot": lot, "available": a.description])])
+        case .nonPositive: .validation([FieldProblem(field, "positiveDecimal")])
+        case .sameSupplier: .validation([FieldProblem("toSupplierId", "sameSupplier")])
+        case .overflow: .validation([FieldProblem(field, "tooLarge")])
+        }
+    }
+}
+
+// MARK: - The service
+
+/// Material documents: issues against the requirements, supplementary issues with approval,
+/// the supplier's confirmation (a difference raises a discrepancy), returns, scrap, counted
+/// corrections and transfers between suppliers. Each takes effect as ledger movements in the
+/// same transaction as the document, its audit rows and its notifications.
+enum MaterialService {
+    /// Order states in which material may be issued and goods shipped and received.
+    static let workingStatuses: Set<OrderStatus> = [.acknowledged, .inProduction, .partiallyDelivered]
+
+    static func find(_ p: Principal, _ id: UUID, on db: any Database) async throws -> MaterialDocument {
+        guard let d = try await MaterialDocument.find(id, on: db) else { throw Problem.notFound }
+        // A transfer belongs to both suppliers; everything else to one.
+        if let mine = p.scope.supplierID, d.supplierID != mine && d.toSupplierID != mine { throw Problem.notFound }
+        return d
+    }
+
+    static func code(_ kind: String, prefix: String, in change: Change) async throws -> String {
+        let month = change.now.formatted(.iso8601.year().month().dateSeparator(.omitted))
+        return "\(prefix)\(month)-\(String(format: "%04d", try await Sequences.next("\(kind)-\(month)", on: change.db)))"
+    }
+
+    static func items(byCode codes: [String], field: (Int) -> String, on db: any Database) async throws -> [Item] {
+        let found = try await ImportService.items(Array(Set(codes)), on: db)
+        var problems: [FieldProblem] = []
+        var out: [Item] = []
+        for (i, c) in codes.enumerated() {
+            if let item = found[c] { out.append(item) } else { problems.append(FieldProblem(field(i), "unknownItem", ["code": c])) }
+        }
+        if !problems.isEmpty { throw Problem.validation(problems) }
+        return out
+    }
+
+    static func supplier(_ id: UUID, field: String, on db: any Database) async throws -> Organization {
+        guard let s = try await Organization.find(id, on: db), s.organizationKind == .supplier else {
+            throw Problem.validation([FieldProblem(field, "unknownSupplier")])
+        }
+        return s
+    }
+
+    /// The requirements the manufacturer supplies, per (order line, component), with what has
+    /// been issued so far against each.
+    struct Requirement {
+        let line: Int
+        let component: Item
+        let quantityPer: FixedDecimal
+        let scrapPercent: FixedDecimal
+        let gross: FixedDecimal
+        var issued: FixedDecimal
+        var remaining: FixedDecimal { MaterialIssuing.remaining(gross: gross, issued: issued) }
+    }
+
+    static func requirements(_ orderID: UUID, on db: any Database) async throws -> [Requirement] {
+        let rows = try await OrderRequirementRow.query(on: db).filter(\.$orderID == orderID).filter(\.$supplyBy == SupplyBy.manufacturer.rawValue)
+            .sort(\.$lineNumber).all()
+        let items = try await OrderService.itemCodes(Set(rows.map(\.componentID)), on: db)
+        struct Row: Decodable { let order_line_no: Int?; let item_id: UUID; let q: Int64 }
+        let issued = try await (db as! any SQLDatabase).raw("""
+            SELECT l.order_line_no, l.item_id, CAST(SUM(l.quantity) AS BIGINT) AS q FROM material_document_lines l
+            JOIN material_documents d ON d.id = l.document_id
+            WHERE d.order_id = \(bind: orderID) AND d.kind IN ('issue', 'supplementary') AND d.status = 'done'
+            GROUP BY l.order_line_no, l.item_id
+            """).all(decoding: Row.self)
+        return rows.compactMap { r in
+            guard let item = items[r.componentID] else { return nil }
+            let done = issued.filter { $0.order_line_no == r.lineNumber && $0.item_id == r.componentID }.reduce(Int64(0)) { $0 + $1.q }
+            return Requirement(line: r.lineNumber, component: item, quantityPer: FixedDecimal(units: r.quantityPer),
+                               scrapPercent: FixedDecimal(units: r.scrapPercent), gross: FixedDecimal(units: r.grossQuantity),
+                               issued: FixedDecimal(units: done))
+        }
+    }
+
+    // MARK: Issue
+
+    static func issue(_ p: Principal, _ input: IssueInput, app: Application) async throws -> MaterialDocument {
+        try p.require(.handleMaterial)
+        let order = try await OrderService.find(p, input.orderId, on: app.db)
+        guard workingStatuses.contains(order.orderStatus) || (order.orderStatus == .released && order.revision > 1) else {
+            throw Problem.conflict("problem.material.orderNotWorking", ["status": order.status])
+        }
+        let reqs = try await requirements(order.id!, on: app.db)
+        var problems: [FieldProblem] = []
+        var requested: [Int: FixedDecimal] = [:]   // index into reqs → total requested
+        var resolved: [(Requirement, IssueInput.Line)] = []
+        for (i, l) in input.lines.enumerated() {
+            let code = l.componentCode.trimmingCharacters(in: .whitespaces)
+            guard let r = reqs.firstIndex(where: { $0.line == l.line && $0.component.code == code }) else {
+                problems.append(FieldProblem("lines[\(i)]", "noRequirement", ["line": String(l.line), "item": code])); continue
+            }
+            requested[r] = (try? (requested[r] ?? .zero).adding(l.quantity)) ?? l.quantity
+            resolved.append((reqs[r], l))
+        }
+        if !problems.isEmpty { throw Problem.validation(problems) }
+        let supplementary = MaterialIssuing.isSupplementary(requested: requested.map { (reqs[$0.key].remaining, $0.value) })
+        let reason = (input.reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        if supplementary && reason.isEmpty {
+            let over = requested.filter { $0.value > reqs[$0.key].remaining }.map { reqs[$0.key] }.sorted { $0.line < $1.line }
+            throw Problem.validation(over.map {
+                FieldProblem("reason", "supplementaryNeedsReason", ["item": $0.component.code, "line": String($0.line), "remaining": $0.remaining.description])
+            })
+        }
+        let kind: MaterialKind = supplementary ? .supplementary : .issue
+        let lines = resolved
+        return try await app.write(as: p.auditActor) { change in
+            let d = MaterialDocument()
+            d.id = UUID(); d.code = try await code(kind.rawValue, prefix: kind.codePrefix, in: change); d.kind = kind.rawValue
+            d.status = supplementary ? "pending_approval" : "done"; d.supplierID = order.supplierID; d.orderID = order.id
+            d.reason = reason; d.version = 1; d.createdBy = p.userID; d.createdAt = change.now; d.decisionNote = ""
+            try await d.create(on: change.db)
+            for (n, (r, l)) in lines.enumerated() {
+                let row = MaterialDocumentLine()
+                row.documentID = d.id!; row.number = n + 1; row.orderLineNumber = r.line; row.itemID = r.component.id!
+                row.lot = l.lot; row.quantity = l.quantity.units
+                try await row.create(on: change.db)
+                if !supplementary {
+                    try await Ledger.record(.issued, supplier: order.supplierID, item: r.component.id!, lot: l.lot, quantity: l.quantity,
+                                            order: order.id, line: r.line, document: d.id, by: p.userID, in: change)
+                }
+            }
+            try await change.audit("material_document", d.id, "create", after: snapshot(d, lines.map { ($0.0.component.code, $0.1.lot, $0.1.quantity) }))
+            if supplementary {
+                try await change.notify("material.approvalNeeded", recipients: try await OrderService.manufacturerPeople(with: .purchaser, on: change.db),
+                                        messageKey: "notice.materialApproval", params: ["code": d.code, "order": order.code], link: "/material/documents/\(d.id!)")
+            } else {
+                try await notifyIssued(d, orderCode: order.code, in: change)
+            }
+            return d
+        }
+    }
+
+    static func notifyIssued(_ d: MaterialDocument, orderCode: String, in change: Change) async throws {
+        try await change.notify("material.issued", recipients: try await OrderService.supplierUsers(d.supplierID, on: change.db),
+                                messageKey: "notice.materialIssued", params: ["code": d.code, "order": orderCode], link: "/material/documents/\(d.id!)")
+    }
+
+    static func snapshot(_ d: MaterialDocument, _ lines: [(String, String, FixedDecimal)]) -> [String: String?] {
+        ["code": d.code, "kind": d.kind, "status": d.status, "reason": d.reason, "condition": d.condition,
+         "lines": lines.map { "\($0.0) \($0.1) \($0.2)" }.joined(separator: "; ")]
+    }
+
+    /// The purchaser approves a supplementary issue: it takes effect now.
+    static func approve(_ p: Principal, _ id: UUID, _ input: ApprovalInput, approve: Bool, app: Application) async throws -> MaterialDocument {
+        try p.require(.approveSupplementaryIssue)
+        let d = try await find(p, id, on: app.db)
+        guard d.version == input.version else { throw Problem.staleVersion(current: d.version) }
+        guard d.kind == MaterialKind.supplementary.rawValue, d.status == "pending_approval" else { throw Problem.conflict("problem.material.notPending") }
+        let note = (input.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        if !approve && note.isEmpty { throw Problem.validation([FieldProblem("note", "required")]) }
+        let lines = try await MaterialDocumentLine.query(on: app.db).filter(\.$documentID == id).sort(\.$number).all()
+        let orderCode = try await d.orderID.asyncMap { try await OutsourcingOrder.find($0, on: app.db)?.code } ?? nil
+        return try await app.write(as: p.auditActor) { change in
+            try await change.updateVersioned(MaterialDocument.schema, id: id, expected: input.version,
+                                             sets: ["status": approve ? "done" : "refused", "decided_by": p.userID, "decided_at": change.now, "decision_note": note])
+            d.status = approve ? "done" : "refused"; d.version += 1; d.decidedAt = change.now; d.decidedBy = p.userID; d.decisionNote = note
+            if approve {
+                for l in lines {
+                    try await Ledger.record(.issued, supplier: d.supplierID, item: l.itemID, lot: l.lot, quantity: FixedDecimal(units: l.quantity),
+                                            order: d.orderID, line: l.orderLineNumber, document: d.id, by: p.userID, in: change)
+                }
+                try await notifyIssued(d, orderCode: orderCode ?? "", in: change)
+            }
+            try await change.audit("material_document", id, approve ? "approve" : "refuse", before: ["status": "pending_approval"],
+                                   after: ["status": d.status, "note": note])
+            try await change.notify("material.decided", recipients: [d.createdBy], messageKey: approve ? "notice.materialApproved" : "notice.materialRefused",
+                                    params: ["code": d.code, "note": note], link: "/material/documents/\(id)")
+            return d
+        }
+    }
+
+    // MARK: Confirmation
+
+    /// The supplier confirms what arrived, line by line. Less than was issued raises a
+    /// material-discrepancy exception; the difference stays in transit until it is settled.
+    static func confirm(_ p: Principal, _ id: UUID, _ input: ConfirmInput, app: Application) async throws -> MaterialDocument {
+        let d = try await find(p, id, on: app.db)
+        try p.require(.fulfilOrders)
+        guard p.organizationID == d.supplierID else { throw Problem.forbidden }
+        guard d.version == input.version else { throw Problem.staleVersion(current: d.version) }
+        guard [MaterialKind.issue.rawValue, MaterialKind.supplementary.rawValue].contains(d.kind), d.status == "done" else {
+            throw Problem.conflict("problem.material.notConfirmable")
+        }
+        let lines = try await MaterialDocumentLine.query(on: app.db).filter(\.$documentID == id).sort(\.$number).all()
+        guard lines.contains(where: { $0.confirmedQuantity == nil }) else { throw Problem.conflict("problem.material.alreadyConfirmed") }
+        let given = Dictionary(input.lines.map { ($0.no, $0.quantity) }, uniquingKeysWith: { a, _ in a })
+        var problems: [FieldProblem] = []
+        let items = try await OrderService.itemCodes(Set(lines.map(\.itemID)), on: app.db)
+        for l in lines where l.confirmedQuantity == nil {
+            guard let q = given[l.number] else { problems.append(FieldProblem("lines", "confirmEveryLine", ["no": String(l.number)])); continue }
+            if q.units > l.quantity {
+                problems.append(FieldProblem("lines", "moreThanIssued", ["item": items[l.itemID]?.code ?? "", "lot": l.lot,
+                                                                         "available": FixedDecimal(units: l.quantity).description]))
+            }
+        }
+        for no in given.keys where !lines.contains(where: { $0.number == no }) { problems.append(FieldProblem("lines", "unknownLine", ["line": String(no)])) }
+        if !problems.isEmpty { throw Problem.validation(problems) }
+        let note = (input.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let orderCode = try await d.orderID.asyncMap { try await OutsourcingOrder.find($0, on: app.db)?.code } ?? nil
+        return try await app.write(as: p.auditActor) { change in
+            try await change.updateVersioned(MaterialDocument.schema, id: id, expected: input.version, sets: [:])
+            d.version += 1
+            var short: [String] = []
+            for l in lines where l.confirmedQuantity == nil {
+                let q = given[l.number]!
+                l.confirmedQuantity = q.units; l.confirmedBy = p.userID; l.confirmedAt = change.now
+                try await l.save(on: change.db)
+                if q > .zero {
+                    try await Ledger.record(.receiptConfirmed, supplier: d.supplierID, item: l.itemID, lot: l.lot, quantity: q,
+                                            order: d.orderID, line: l.orderLineNumber, document: d.id, by: p.userID, in: change)
+                }
+                if q.units < l.quantity {
+                    short.append("\(items[l.itemID]?.code ?? "") \(l.lot): \(FixedDecimal(units: l.quantity)) → \(q)")
+                }
+            }
+            try await change.audit("material_document", id, "confirm", after: ["confirmed": lines.map { "\($0.number) \(FixedDecimal(units: $0.confirmedQuantity ?? 0))" }.joined(separator: "; "), "note": note])
+            if !short.isEmpty {
+                let e = try await ExceptionService.raise(type: "material_discrepancy", severity: "major", supplier: d.supplierID, order: d.orderID,
+                                                         item: lines.first { $0.confirmedQuantity! < $0.quantity }?.itemID, lot: "",
+                                                         source: "material_document", sourceID: id.uuidString,
+                                                         title: d.code, description: (short + (note.isEmpty ? [] : [note])).joined(separator: "\n"),
+                                                         by: p.userID, in: change)
+                let recipients = try await OrderService.manufacturerPeople(with: .warehouse, on: change.db)
+                    + OrderService.manufacturerPeople(with: .purchaser, on: change.db) + [d.createdBy]
+                try await change.notify("material.discrepancy", recipients: Array(Set(recipients)), messageKey: "notice.materialDiscrepancy",
+                                        params: ["code": d.code, "exception": e.code, "order": orderCode ?? ""], link: "/material/documents/\(id)")
+            }
+            return d
+        }
+    }
+
+    // MARK: Returns, scrap, corrections
+
+    static func move(_ p: Principal, kind: MaterialKind, _ input: MovementInput, app: Application) async throws -> MaterialDocument {
+        switch kind {
+        case .returned, .adjustment: try p.require(.handleMaterial)
+        case .scrap: try p.require(.fulfilOrders)
+        default: throw Problem.notFound
+        }
+        // A supplier reports only its own scrap.
+        guard let supplierID = p.isSupplier ? p.organizationID : input.supplierId else {
+            throw Problem.validation([FieldProblem("supplierId", "required")])
+        }
+        if let other = input.supplierId, p.isSupplier, other != p.organizationID { throw Problem.validation([FieldProblem("supplierId", "unknownSupplier")]) }
+        let problems = input.validate(kind: kind)
+        if !problems.isEmpty { throw Problem.validation(problems) }
+        _ = try await supplier(supplierID, field: "supplierId", on: app.db)
+        var order: OutsourcingOrder?
+        if let oid = input.orderId {
+            order = try await OrderService.find(p, oid, on: app.db)
+            guard order?.supplierID == supplierID else { throw Problem.validation([FieldProblem("orderId", "orderOfOtherSupplier")]) }
+        }
+        let items = try await items(byCode: input.lines.map { $0.itemCode.trimmingCharacters(in: .whitespaces) }, field: { "lines[\($0)].itemCode" }, on: app.db)
+        let lines = Array(zip(items, input.lines))
+        let orderID = order?.id
+        let movementKind: MovementKind = switch kind { case .returned: .returned; case .scrap: .scrapped; default: .adjusted }
+        return try await app.write(as: p.auditActor) { change in
+            try await Ledger.lock(supplier: supplierID, in: change)
+            try await checkHeld(supplierID, lines.map { ($0.0, $0.1.lot, $0.1.quantity) }, kind: movementKind, on: change.db)
+            let d = MaterialDocument()
+            d.id = UUID(); d.code = try await code(kind.rawValue, prefix: kind.codePrefix, in: change); d.kind = kind.rawValue; d.status = "done"
+            d.supplierID = supplierID; d.orderID = orderID; d.condition = kind == .returned ? input.condition : nil
+            d.reason = (input.reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines); d.version = 1; d.createdBy = p.userID
+            d.createdAt = change.now; d.decisionNote = ""
+            try await d.create(on: change.db)
+            for (n, (item, l)) in lines.enumerated() {
+                let row = MaterialDocumentLine()
+                row.documentID = d.id!; row.number = n + 1; row.orderLineNumber = l.line; row.itemID = item.id!; row.lot = l.lot; row.quantity = l.quantity.units
+                try await row.create(on: change.db)
+                try await Ledger.record(movementKind, supplier: supplierID, item: item.id!, lot: l.lot, quantity: l.quantity,
+                                        order: orderID, line: l.line, document: d.id, by: p.userID, in: change)
+            }
+            try await change.audit("material_document", d.id, "create", after: snapshot(d, lines.map { ($0.0.code, $0.1.lot, $0.1.quantity) }))
+            if kind == .scrap {
+                try await change.notify("material.scrapped", recipients: try await OrderService.manufacturerPeople(with: .warehouse, on: change.db),
+                                        messageKey: "notice.materialScrapped", params: ["code": d.code], link: "/material/documents/\(d.id!)")
+            } else {
+                try await change.notify("material.\(kind.rawValue)", recipients: try await OrderService.supplierUsers(supplierID, on: change.db),
+                                        messageKey: "notice.material.\(kind.rawValue)", params: ["code": d.code], link: "/material/documents/\(d.id!)")
+            }
+            return d
+        }
+    }
+
+    /// What leaves the supplier's hands (return, scrap, transfer, a negative correction) cannot
+    /// be more than it holds of that item and lot — checked against the whole document, since
+    /// two lines may draw on one lot.
+    static func checkHeld(_ supplierID: UUID, _ lines: [(Item, String, FixedDecimal)], kind: MovementKind, on db: any Database) async throws {
+        guard kind != .adjusted || lines.contains(where: { $0.2 < .zero }) else { return }
+        let balances = try await Ledger.balances(suppliers: [supplierID], items: lines.map { $0.0.id! }, on: db)
+        var drawn: [LedgerKey: FixedDecimal] = [:]
+        for (i, (item, lot, q)) in lines.enumerated() {
+            let key = LedgerKey(supplierID: supplierID, itemID: item.id!, lot: lot)
+            let amount = kind == .adjusted ? (q < .zero ? FixedDecimal(units: -q.units) : .zero) : q
+            guard amount > .zero else { continue }
+            let total = (try? (drawn[key] ?? .zero).adding(amount)) ?? amount
+            drawn[key] = total
+            let held = balances[key] ?? StockBalance()
+            let m = Movement(key: StockKey(supplier: supplierID.uuidString, item: item.code, lot: lot), kind: kind == .adjusted ? .scrapped : kind, quantity: total)
+            do throws(StockLedger.Refusal) { try StockLedger.check(m, against: held) } catch {
+                throw Ledger.refusalProblem(error, field: "lines[\(i)].quantity", item: item.code, lot: lot)
+            }
+        }
+    }
+
+    // MARK: Transfer
+
+    /// Material moves from one supplier to another in one transaction: out of the first ledger,
+    /// into the second (held at once — the two suppliers settle the hand-over between them).
+    static func transfer(_ p: Principal, _ input: TransferInput, app: Application) async throws -> MaterialDocument {
+        try p.require(.handleMaterial)
+        let from = try await supplier(input.fromSupplierId, field: "fromSupplierId", on: app.db)
+        let to = try await supplier(input.toSupplierId, field: "toSupplierId", on: app.db)
+        guard to.active else { throw Problem.validation([FieldProblem("toSupplierId", "unknownSupplier")]) }
+        for (field, oid, sid) in [("fromOrderId", input.fromOrderId, from.id!), ("toOrderId", input.toOrderId, to.id!)] {
+            guard let oid else { continue }
+            guard let o = try await OutsourcingOrder.find(oid, on: app.db) else { throw Problem.validation([FieldProblem(field, "unknownOrder")]) }
+            guard o.supplierID == sid else { throw Problem.validation([FieldProblem(field, "orderOfOtherSupplier")]) }
+        }
+        let items = try await items(byCode: input.lines.map { $0.itemCode.trimmingCharacters(in: .whitespaces) }, field: { "lines[\($0)].itemCode" }, on: app.db)
+        let lines = Array(zip(items, input.lines))
+        return try await app.write(as: p.auditActor) { change in
+            // Always lock in one order, so two opposite transfers cannot wait on each other.
+            for id in [from.id!, to.id!].sorted(by: { $0.uuidString < $1.uuidString }) { try await Ledger.lock(supplier: id, in: change) }
+            try await checkHeld(from.id!, lines.map { ($0.0, $0.1.lot, $0.1.quantity) }, kind: .transferredOut, on: change.db)
+            let d = MaterialDocument()
+            d.id = UUID(); d.code = try await code("transfer", prefix: MaterialKind.transfer.codePrefix, in: change); d.kind = MaterialKind.transfer.rawValue
+            d.status = "done"; d.supplierID = from.id!; d.toSupplierID = to.id!; d.orderID = input.fromOrderId
+            d.reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines); d.version = 1; d.createdBy = p.userID; d.createdAt = change.now
+            d.decisionNote = input.toOrderId?.uuidString ?? ""
+            try await d.create(on: change.db)
+            for (n, (item, l)) in lines.enumerated() {
+                let row = MaterialDocumentLine()
+                row.documentID = d.id!; row.number = n + 1; row.itemID = item.id!; row.lot = l.lot; row.quantity = l.quantity.units
+                try await row.create(on: change.db)
+                let pair = try StockLedger.transfer(l.quantity, item: item.code, lot: l.lot, from: from.id!.uuidString, to: to.id!.uuidString,
+                                                    held: StockBalance(held: l.quantity))
+                try await Ledger.record(pair[0].kind, supplier: from.id!, item: item.id!, lot: l.lot, quantity: l.quantity, order: input.fromOrderId,
+                                        document: d.id, by: p.userID, in: change)
+                try await Ledger.record(pair[1].kind, supplier: to.id!, item: item.id!, lot: l.lot, quantity: l.quantity, order: input.toOrderId,
+                                        document: d.id, by: p.userID, in: change)
+            }
+            var after = snapshot(d, lines.map { ($0.0.code, $0.1.lot, $0.1.quantity) })
+            after["from"] = from.code; after["to"] = to.code
+            try await change.audit("material_document", d.id, "create", after: after)
+            let people = try await OrderService.supplierUsers(from.id!, on: change.db) + OrderService.supplierUsers(to.id!, on: change.db)
+            try await change.notify("material.transfer", recipients: people, messageKey: "notice.material.transfer",
+                                    params: ["code": d.code, "from": from.code, "to": to.code], link: "/material/documents/\(d.id!)")
+            return d
+        }
+    }
+
+    // MARK: Reading
+
+    static func dto(_ d: MaterialDocument, on db: any Database) async throws -> MaterialDocumentDTO {
+        let lines = try await MaterialDocumentLine.query(on: db).filter(\.$documentID == d.id!).sort(\.$number).all()
+        let items = try await OrderService.itemCodes(Set(lines.map(\.itemID)), on: db)
+        let orgIDs: [UUID] = [d.supplierID] + (d.toSupplierID.map { [$0] } ?? [])
+        let orgs = try await Organization.query(on: db).filter(\.$id ~~ orgIDs).all()
+        let byID = Dictionary(uniqueKeysWithValues: orgs.map { ($0.id!, $0) })
+        let order = try await d.orderID.asyncMap { try await OutsourcingOrder.find($0, on: db) } ?? nil
+        let exceptions = try await ExceptionCase.query(on: db).filter(\.$source == "material_document").filter(\.$sourceID == d.id!.uuidString).all()
+        let confirmable = [MaterialKind.issue.rawValue, MaterialKind.supplementary.rawValue].contains(d.kind) && d.status == "done"
+        return MaterialDocumentDTO(
+            id: d.id!, code: d.code, kind: d.kind, status: d.status, supplierId: d.supplierID, supplierCode: byID[d.supplierID]?.code ?? "",
+            supplierName: byID[d.supplierID]?.name ?? "", toSupplierId: d.toSupplierID, toSupplierCode: d.toSupplierID.flatMap { byID[$0]?.code },
+            orderId: d.orderID, orderCode: order?.code, condition: d.condition, reason: d.reason, version: d.version, createdAt: d.createdAt,
+            decidedAt: d.decidedAt, decisionNote: d.kind == MaterialKind.transfer.rawValue ? "" : d.decisionNote,
+            awaitingConfirmation: confirmable && lines.contains { $0.confirmedQuantity == nil },
+            lines: lines.map { l in
+                MaterialLineDTO(no: l.number, orderLine: l.orderLineNumber, itemId: l.itemID, itemCode: items[l.itemID]?.code ?? "",
+                                itemName: items[l.itemID]?.name ?? "", unit: items[l.itemID]?.uom ?? "", lot: l.lot,
+                                quantity: FixedDecimal(units: l.quantity), confirmedQuantity: l.confirmedQuantity.map(FixedDecimal.init(units:)),
+                                confirmedAt: l.confirmedAt)
+            },
+            exceptions: exceptions.map(ExceptionService.summary))
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ f: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let w = self else { return nil }
+        return try await f(w)
+    }
+}
+
+/// Exceptions raised by the system (material discrepancies here; the exception workflow builds
+/// on the same rows).
+enum ExceptionService {
+    static func raise(type: String, severity: String, supplier: UUID, order: UUID?, item: UUID?, lot: String, source: String, sourceID: String,
+                      title: String, description: String, by user: UUID?, in change: Change) async throws -> ExceptionCase {
+        let e = ExceptionCase()
+        e.id = UUID(); e.code = try await MaterialService.code("exception", prefix: "YC", in: change); e.type = type; e.severity = severity
+        e.status = "open"; e.supplierID = supplier; e.orderID = order; e.itemID = item; e.lot = lot; e.source = source; e.sourceID = sourceID
+        e.title = title; e.description = description; e.raisedBy = user; e.createdAt = change.now; e.version = 1
+        try await e.create(on: change.db)
+        try await change.audit("exception", e.id, "create", after: ["code": e.code, "type": type, "severity": severity, "title": title, "description": description])
+        return e
+    }
+
+    static func summary(_ e: ExceptionCase) -> ExceptionSummaryDTO {
+        ExceptionSummaryDTO(id: e.id!, code: e.code, type: e.type, severity: e.severity, status: e.status, title: e.title,
+                            description: e.description, createdAt: e.createdAt)
+    }
+}

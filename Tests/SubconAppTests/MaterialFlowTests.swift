@@ -1,0 +1,376 @@
+import Foundation
+import SQLKit
+@testable import SubconApp
+import SubconDomain
+import Testing
+import Vapor
+import VaporTesting
+import NIOCore
+
+/// Material issue, confirmation, returns, transfers, deliveries, receipts and write-off over
+/// HTTP, on whichever database the run uses.
+struct MaterialFixture {
+    let f: OrderFixture
+    let warehouse: String
+    let quality: String
+    let finance: String
+    var t: TestApp { f.t }
+
+    static func make(_ t: TestApp) async throws -> MaterialFixture {
+        let f = try await OrderFixture.make(t)
+        return MaterialFixture(f: f, warehouse: try await t.token("warehouse"), quality: try await t.token("quality"), finance: try await t.token("finance"))
+    }
+
+    /// An order to SUP-JG (line 1: 1000 SF-MH-001 needing SF-MH-001C ×1 +2 %; line 2: 50
+    /// FG-RD-002 needing SF-RD-002 ×1 and RM-PAD-65 ×2 +1.5 %), acknowledged by the supplier.
+    func acknowledgedOrder(lines: String? = nil) async throws -> String {
+        let id = try await f.releasedOrder(lines: lines)
+        let ack = try await t.request(.POST, "/api/v1/orders/\(id)/answers", token: f.supplier1,
+                                      json: #"{"revision":1,"lines":[{"line":1,"answer":"accept"},{"line":2,"answer":"accept"}]}"#)
+        #expect(ack.status == .ok, "\(ack.body.string)")
+        return id
+    }
+
+    func post(_ path: String, _ token: String, _ json: String, _ status: HTTPStatus = .created,
+              sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
+        let r = try await t.request(.POST, path, token: token, json: json)
+        #expect(r.status == status, "\(path): \(r.body.string)", sourceLocation: sourceLocation)
+        return r.json
+    }
+
+    func get(_ path: String, _ token: String) async throws -> [String: Any] {
+        try await t.request(.GET, path, token: token).json
+    }
+
+    func items(_ path: String, _ token: String) async throws -> [[String: Any]] {
+        try await get(path, token)["items"] as? [[String: Any]] ?? []
+    }
+
+    /// Held and in transit of one supplier × item × lot, as the stock list shows them.
+    func stock(_ token: String, supplier: String? = nil, item: String, lot: String) async throws -> (inTransit: String, held: String) {
+        var path = "/api/v1/material/stock?itemCode=\(item)&lot=\(lot)"
+        if let supplier { path += "&supplierId=\(try await f.supplierID(supplier))" }
+        let rows = try await items(path, token)
+        guard let row = rows.first else { return ("0", "0") }
+        return (row["inTransit"] as? String ?? "", row["held"] as? String ?? "")
+    }
+
+    func requirement(_ order: String, line: Int, _ component: String) async throws -> [String: Any] {
+        let m = try await get("/api/v1/orders/\(order)/material", warehouse)
+        return (m["requirements"] as? [[String: Any]] ?? []).first { $0["line"] as? Int == line && $0["componentCode"] as? String == component } ?? [:]
+    }
+}
+
+@Suite struct MaterialFlowTests {
+    /// The case that broke Odoo: several partial deliveries and receipts of one line, each
+    /// consuming exactly its share, with the write-off exact at the end.
+    @Test func partialReceiptsAcrossSeveralDeliveriesStayExact() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let f = m.f
+            // Line 1: 1000 FG-RD-002, each needing 2 RM-PAD-65 + 1.5 % (2030 in all).
+            let order = try await m.acknowledgedOrder(lines: #"[{"itemCode":"FG-RD-002","quantity":"1000","dueDate":"2026-10-20"},{"itemCode":"FG-RD-002","quantity":"50","dueDate":"2026-10-25"}]"#)
+            let issue1 = try await m.post("/api/v1/material/issues", m.warehouse, """
+                {"orderId":"\(order)","lines":[{"line":1,"componentCode":"RM-PAD-65","lot":"PAD-A","quantity":"1200"}]}
+                """)
+            #expect(issue1["kind"] as? String == "issue")
+            #expect(issue1["status"] as? String == "done")
+            #expect(issue1["awaitingConfirmation"] as? Bool == true)
+            let issue2 = try await m.post("/api/v1/material/issues", m.warehouse, """
+                {"orderId":"\(order)","lines":[{"line":1,"componentCode":"RM-PAD-65","lot":"PAD-B","quantity":"830"}]}
+                """)
+            // Beyond the requirement without a reason: refused, naming what remains.
+            let over = try await m.post("/api/v1/material/issues", m.warehouse, """
+                {"orderId":"\(order)","lines":[{"line":1,"componentCode":"RM-PAD-65","lot":"PAD-B","quantity":"10"}]}
+                """, .unprocessableEntity)
+            #expect("\(over)".contains("supplementaryNeedsReason"))
+            // With a reason it waits for the purchaser; nothing moves until then.
+            let extra = try await m.post("/api/v1/material/issues", m.warehouse, """
+                {"orderId":"\(order)","reason":"首件调机报废","lines":[{"line":1,"componentCode":"RM-PAD-65","lot":"PAD-B","quantity":"10"}]}
+                """)
+            #expect(extra["kind"] as? String == "supplementary")
+            #expect(extra["status"] as? String == "pending_approval")
+            #expect(try await m.stock(m.warehouse, item: "RM-PAD-65", lot: "PAD-B") == ("830", "0"))
+            let extraID = extra["id"] as? String ?? ""
+            _ = try await m.post("/api/v1/material/documents/\(extraID)/approve", m.warehouse, #"{"version":1}"#, .forbidden)
+            let approved = try await m.post("/api/v1/material/documents/\(extraID)/approve", f.purchaser, #"{"version":1,"note":"同意"}"#, .ok)
+            #expect(approved["status"] as? String == "done")
+            #expect(try await m.stock(m.warehouse, item: "RM-PAD-65", lot: "PAD-B") == ("840", "0"))
+            _ = try await m.post("/api/v1/material/documents/\(extraID)/approve", f.purchaser, #"{"version":2}"#, .conflict)
+
+            // The supplier confirms: all of the first lot, 810 of 830 of the second (a
+            // discrepancy is raised), and the supplementary 10.
+            _ = try await m.post("/api/v1/material/documents/\(issue1["id"] as? String ?? "")/confirm", f.supplier1,
+                                 #"{"version":1,"lines":[{"no":1,"quantity":"1201"}]}"#, .unprocessableEntity)
+            _ = try await m.post("/api/v1/material/documents/\(issue1["id"] as? String ?? "")/confirm", f.supplier1,
+                                 #"{"version":1,"lines":[{"no":1,"quantity":"1200"}]}"#, .ok)
+            let short = try await m.post("/api/v1/material/documents/\(issue2["id"] as? String ?? "")/confirm", f.supplier1,
+                                         #"{"version":1,"lines":[{"no":1,"quantity":"810"}],"note":"外箱破损,少 20 片"}"#, .ok)
+            let exceptions = short["exceptions"] as? [[String: Any]] ?? []
+            #expect(exceptions.count == 1)
+            #expect(exceptions.first?["type"] as? String == "material_discrepancy")
+            _ = try await m.post("/api/v1/material/documents/\(extraID)/confirm", f.supplier1, #"{"version":2,"lines":[{"no":1,"quantity":"10"}]}"#, .ok)
+            #expect(try await m.stock(f.supplier1, item: "RM-PAD-65", lot: "PAD-A") == ("0", "1200"))
+            #expect(try await m.stock(f.supplier1, item: "RM-PAD-65", lot: "PAD-B") == ("20", "820"))
+
+            // Two delivery notes for line 1; the first received in two parts.
+            let note1 = try await m.post("/api/v1/deliveries", f.supplier1, """
+                {"orderId":"\(order)","shipDate":"2026-09-22","lines":[{"line":1,"quantity":"300","lot":"P-01"}]}
+                """)
+            let note2 = try await m.post("/api/v1/deliveries", f.supplier1, """
+                {"orderId":"\(order)","shipDate":"2026-09-23","lines":[{"line":1,"quantity":"500","lot":"P-02"}]}
+                """)
+            let n1 = note1["id"] as? String ?? "", n2 = note2["id"] as? String ?? ""
+            let r1 = try await m.post("/api/v1/receipts", m.warehouse, #"{"deliveryNoteId":"\#(n1)","lines":[{"deliveryLine":1,"quantity":"200"}]}"#)
+            #expect(try await m.get("/api/v1/deliveries/\(n1)", m.warehouse)["status"] as? String == "partially_received")
+            // More than the note still has is refused.
+            _ = try await m.post("/api/v1/receipts", m.warehouse, #"{"deliveryNoteId":"\#(n1)","lines":[{"deliveryLine":1,"quantity":"101"}]}"#, .unprocessableEntity)
+            let r2 = try await m.post("/api/v1/receipts", m.warehouse, #"{"deliveryNoteId":"\#(n1)","lines":[{"deliveryLine":1,"quantity":"100"}]}"#)
+            #expect(try await m.get("/api/v1/deliveries/\(n1)", m.warehouse)["status"] as? String == "received")
+            let r3 = try await m.post("/api/v1/receipts", m.warehouse, #"{"deliveryNoteId":"\#(n2)","lines":[{"deliveryLine":1,"quantity":"500"}]}"#)
+            // Received is not delivered: nothing counts until the outcome is recorded.
+            #expect(try await f.order(order)["status"] as? String == "acknowledged")
+            func decide(_ r: [String: Any], _ accepted: String, _ rejected: String, _ status: HTTPStatus = .ok) async throws {
+                _ = try await m.post("/api/v1/receipts/\(r["id"] as? String ?? "")/lines/1/decision", m.quality,
+                                     #"{"version":1,"accepted":"\#(accepted)","rejected":"\#(rejected)"}"#, status)
+            }
+            try await decide(r1, "150", "40", .unprocessableEntity)   // does not add up to 200
+            try await decide(r1, "200", "0")
+            #expect(try await f.order(order)["status"] as? String == "partially_delivered")
+            try await decide(r1, "200", "0", .conflict)              // stale version
+            try await decide(r2, "90", "10")
+            try await decide(r3, "500", "0")
+
+            // Consumption = accepted × 2 = 400 + 180 + 1000; allowance 1.5 % per receipt line
+            // = 6 + 2.7 + 15.
+            let req = try await m.requirement(order, line: 1, "RM-PAD-65")
+            #expect(req["issued"] as? String == "2040")
+            #expect(req["confirmed"] as? String == "2020")
+            #expect(req["consumed"] as? String == "1580")
+            #expect(req["allowedLoss"] as? String == "23.7")
+            #expect(req["held"] as? String == "460")
+            #expect(req["variance"] as? String == "-23.7")
+            // The oldest lot is used first: 400 + 180 + 620 of lot A, then 380 of lot B.
+            #expect(try await m.stock(m.warehouse, item: "RM-PAD-65", lot: "PAD-A") == ("0", "0"))
+            #expect(try await m.stock(m.warehouse, item: "RM-PAD-65", lot: "PAD-B") == ("20", "440"))
+            let trace = try await m.get("/api/v1/material/trace?item=FG-RD-002&lot=P-02", m.quality)
+            let received = trace["received"] as? [[String: Any]] ?? []
+            #expect(received.count == 1)
+            let used = (received.first?["consumedComponents"] as? [[String: Any]] ?? []).map {
+                "\($0["itemCode"] as? String ?? "") \($0["lot"] as? String ?? "") \($0["quantity"] as? String ?? "")"
+            }
+            // SF-RD-002 was never issued: its use shows on no lot (a shortfall, not hidden).
+            #expect(used.sorted() == ["RM-PAD-65 PAD-A 620", "RM-PAD-65 PAD-B 380", "SF-RD-002  500"])
+            let issued = (received.first?["issuedComponents"] as? [[String: Any]] ?? []).compactMap { $0["lot"] as? String }
+            #expect(Set(issued) == ["PAD-A", "PAD-B"])
+            let forward = try await m.get("/api/v1/material/trace?item=RM-PAD-65&lot=PAD-B", m.quality)
+            let into = (forward["uses"] as? [[String: Any]] ?? []).compactMap { $0["receivedLot"] as? String }
+            #expect(into == ["P-02"])
+
+            // Over-receipt: 1000 ordered + 5 % = 1050; 790 counted (the 10 rejected do not count).
+            let refused = try await m.post("/api/v1/receipts", m.warehouse,
+                                           #"{"orderId":"\#(order)","lines":[{"line":1,"lot":"P-03","quantity":"261"}]}"#, .unprocessableEntity)
+            #expect("\(refused)".contains("overReceipt"))
+            #expect("\(refused)".contains("260"))
+            let before = try await t.sql.raw("SELECT COUNT(*) AS n FROM goods_receipts").first()!.decode(column: "n", as: Int.self)
+            #expect(before == 3)
+            let last = try await m.post("/api/v1/receipts", m.warehouse, #"{"orderId":"\#(order)","lines":[{"line":1,"lot":"P-03","quantity":"260"}]}"#)
+            try await decide(last, "260", "0")
+            let lines = try await m.get("/api/v1/orders/\(order)/material", m.warehouse)["lines"] as? [[String: Any]] ?? []
+            #expect(lines.first?["accepted"] as? String == "1050")
+            #expect(lines.first?["maxReceivable"] as? String == "1050")
+            // Line 2 has nothing yet: still partially delivered.
+            #expect(try await f.order(order)["status"] as? String == "partially_delivered")
+        }
+    }
+
+    /// The cases ERPNext refused: taking material back before any receipt, and moving idle
+    /// material from one supplier to another; the write-off stays exact through both.
+    @Test func returnBeforeAnyReceiptAndTransferBetweenSuppliers() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let f = m.f
+            let order = try await m.acknowledgedOrder()
+            let jg = try await f.supplierID("SUP-JG"), bm = try await f.supplierID("SUP-BM")
+            let issue = try await m.post("/api/v1/material/issues", m.warehouse, """
+                {"orderId":"\(order)","lines":[{"line":2,"componentCode":"RM-PAD-65","lot":"PAD-1","quantity":"101.5"}]}
+                """)
+            _ = try await m.post("/api/v1/material/documents/\(issue["id"] as? String ?? "")/confirm", f.supplier1,
+                                 #"{"version":1,"lines":[{"no":1,"quantity":"101.5"}]}"#, .ok)
+            // Before any goods came back: a return of good material.
+            let ret = try await m.post("/api/v1/material/returns", m.warehouse, """
+                {"supplierId":"\(jg)","orderId":"\(order)","condition":"good","lines":[{"itemCode":"RM-PAD-65","lot":"PAD-1","quantity":"20","line":2}]}
+                """)
+            #expect(ret["kind"] as? String == "return")
+            #expect(try await m.stock(f.supplier1, item: "RM-PAD-65", lot: "PAD-1") == ("0", "81.5"))
+            let tooMuch = try await m.post("/api/v1/material/returns", m.warehouse, """
+                {"supplierId":"\(jg)","condition":"defective","lines":[{"itemCode":"RM-PAD-65","lot":"PAD-1","quantity":"100"}]}
+                """, .unprocessableEntity)
+            #expect("\(tooMuch)".contains("81.5"))
+            _ = try await m.post("/api/v1/material/returns", m.warehouse, """
+                {"supplierId":"\(jg)","condition":"broken","lines":[{"itemCode":"RM-PAD-65","lot":"PAD-1","quantity":"1"}]}
+                """, .unprocessableEntity)
+
+            // Idle material moves to the other supplier, in one transaction.
+            let transfer = try await m.post("/api/v1/material/transfers", m.warehouse, """
+                {"fromSupplierId":"\(jg)","toSupplierId":"\(bm)","reason":"订单调整,余料转 SUP-BM","lines":[{"itemCode":"RM-PAD-65","lot":"PAD-1","quantity":"30"}]}
+                """)
+            #expect(try await m.stock(m.warehouse, supplier: "SUP-JG", item: "RM-PAD-65", lot: "PAD-1") == ("0", "51.5"))
+            #expect(try await m.stock(m.warehouse, supplier: "SUP-BM", item: "RM-PAD-65", lot: "PAD-1") == ("0", "30"))
+            // Both suppliers see the transfer; each sees only its own stock.
+            let tid = transfer["id"] as? String ?? ""
+            #expect(try await t.request(.GET, "/api/v1/material/documents/\(tid)", token: f.supplier2).status == .ok)
+            #expect(try await m.stock(f.supplier2, item: "RM-PAD-65", lot: "PAD-1") == ("0", "30"))
+            let mine = try await m.items("/api/v1/material/stock?itemCode=RM-PAD-65", f.supplier1)
+            #expect(mine.compactMap { $0["supplierCode"] as? String } == ["SUP-JG"])
+            // Too much is refused and nothing is written.
+            let movements = try await t.sql.raw("SELECT COUNT(*) AS n FROM material_movements").first()!.decode(column: "n", as: Int.self)
+            _ = try await m.post("/api/v1/material/transfers", m.warehouse, """
+                {"fromSupplierId":"\(jg)","toSupplierId":"\(bm)","reason":"x","lines":[{"itemCode":"RM-PAD-65","lot":"PAD-1","quantity":"50"},{"itemCode":"RM-PAD-65","lot":"PAD-1","quantity":"2"}]}
+                """, .unprocessableEntity)
+            _ = try await m.post("/api/v1/material/transfers", m.warehouse, """
+                {"fromSupplierId":"\(jg)","toSupplierId":"\(jg)","reason":"x","lines":[{"itemCode":"RM-PAD-65","lot":"PAD-1","quantity":"1"}]}
+                """, .unprocessableEntity)
+            #expect(try await t.sql.raw("SELECT COUNT(*) AS n FROM material_movements").first()!.decode(column: "n", as: Int.self) == movements)
+
+            // The supplier reports scrap; the warehouse counts 0.5 less than the ledger says.
+            _ = try await m.post("/api/v1/material/scrap", f.supplier1, #"{"reason":"冲裁损坏","lines":[{"itemCode":"RM-PAD-65","lot":"PAD-1","quantity":"1.5"}]}"#)
+            _ = try await m.post("/api/v1/material/adjustments", m.warehouse, """
+                {"supplierId":"\(jg)","reason":"月末盘点","lines":[{"itemCode":"RM-PAD-65","lot":"PAD-1","quantity":"-0.5"}]}
+                """)
+            // Write-off for the month: issued 101.5, returned 20 + 30 transferred, held 49.5,
+            // variance = scrap + count loss = 2 (nothing consumed yet, so no allowance).
+            let report = try await m.get("/api/v1/write-off?supplierId=\(jg)", m.finance)
+            let row = (report["rows"] as? [[String: Any]] ?? []).first { $0["itemCode"] as? String == "RM-PAD-65" } ?? [:]
+            #expect(row["issued"] as? String == "101.5")
+            #expect(row["returned"] as? String == "50")
+            #expect(row["held"] as? String == "49.5")
+            #expect(row["variance"] as? String == "2")
+            #expect(row["tolerance"] as? String == "1.015")
+            #expect(row["beyondTolerance"] as? Bool == true)
+            let bmRow = (try await m.get("/api/v1/write-off?supplierId=\(bm)", m.finance)["rows"] as? [[String: Any]] ?? []).first ?? [:]
+            #expect(bmRow["issued"] as? String == "30")
+            #expect(bmRow["variance"] as? String == "0")
+            // The variance beyond tolerance becomes a deduction proposal, once, however often it runs.
+            let period = report["period"] as? String ?? ""
+            _ = try await m.post("/api/v1/write-off/proposals", f.supplier1, #"{"period":"\#(period)"}"#, .forbidden)
+            _ = try await m.post("/api/v1/write-off/proposals", m.finance, #"{"period":"\#(period)"}"#, .ok)
+            let proposals = try await m.post("/api/v1/write-off/proposals", m.finance, #"{"period":"\#(period)"}"#, .ok)["items"] as? [[String: Any]] ?? []
+            #expect(proposals.count == 1)
+            #expect(proposals.first?["quantity"] as? String == "2")
+            #expect(try await m.items("/api/v1/deductions", f.supplier1).count == 1)
+            #expect(try await m.items("/api/v1/deductions", f.supplier2).isEmpty)
+            // The spreadsheet export carries the same numbers.
+            let export = try await t.request(.GET, "/api/v1/write-off/export?period=\(period)", token: m.finance)
+            #expect(export.status == .ok)
+            let sheet = try XLSX.readAll(Data(buffer: export.body)).first?.table.rows ?? []
+            #expect(sheet.contains { $0.contains("RM-PAD-65") && $0.contains("2") && $0.contains("101.5") })
+        }
+    }
+
+    /// A supplier sees and touches only its own material, deliveries and receipts; each side
+    /// only does what its roles allow.
+    @Test func supplierScopeOnEveryRoute() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let f = m.f
+            let order = try await m.acknowledgedOrder()
+            let jg = try await f.supplierID("SUP-JG")
+            let issue = try await m.post("/api/v1/material/issues", m.warehouse, """
+                {"orderId":"\(order)","lines":[{"line":2,"componentCode":"SF-RD-002","lot":"RD-1","quantity":"50"}]}
+                """)
+            let doc = issue["id"] as? String ?? ""
+            let note = try await m.post("/api/v1/deliveries", f.supplier1, """
+                {"orderId":"\(order)","shipDate":"2026-09-22","lines":[{"line":2,"quantity":"20","lot":"RD-P1"}]}
+                """)["id"] as? String ?? ""
+            let receipt = try await m.post("/api/v1/receipts", m.warehouse, #"{"deliveryNoteId":"\#(note)","lines":[{"deliveryLine":1,"quantity":"20"}]}"#)["id"] as? String ?? ""
+            let other = f.supplier2
+            for path in ["/api/v1/material/documents/\(doc)", "/api/v1/deliveries/\(note)", "/api/v1/receipts/\(receipt)", "/api/v1/orders/\(order)/material"] {
+                #expect(try await t.request(.GET, path, token: other).status == .notFound, "\(path)")
+                #expect(try await t.request(.GET, path, token: f.supplier1).status == .ok, "\(path)")
+            }
+            for (path, body) in [
+                ("/api/v1/material/documents/\(doc)/confirm", #"{"version":1,"lines":[{"no":1,"quantity":"50"}]}"#),
+                ("/api/v1/material/documents/\(doc)/approve", #"{"version":1}"#),
+                ("/api/v1/material/documents/\(doc)/refuse", #"{"version":1,"note":"x"}"#),
+                ("/api/v1/deliveries/\(note)/cancel", #"{"version":1}"#),
+                ("/api/v1/receipts/\(receipt)/lines/1/decision", #"{"version":1,"accepted":"20","rejected":"0"}"#),
+                ("/api/v1/deliveries", #"{"orderId":"\#(order)","shipDate":"2026-09-22","lines":[{"line":2,"quantity":"1","lot":"X"}]}"#),
+            ] {
+                #expect(try await t.request(.POST, path, token: other, json: body).status == .notFound, "\(path)")
+            }
+            let attach = try await t.app.testing().sendRequest(.POST, "/api/v1/deliveries/\(note)/attachments?filename=coa.pdf",
+                                                               headers: ["Authorization": "Bearer \(other)"], body: ByteBuffer(string: "%PDF-1.4\n"))
+            #expect(attach.status == .notFound)
+            // Lists and reports hold nothing of the other supplier.
+            for path in ["/api/v1/material/documents", "/api/v1/deliveries", "/api/v1/receipts", "/api/v1/material/stock", "/api/v1/material/due-to-arrive",
+                         "/api/v1/material/due-to-issue", "/api/v1/deductions"] {
+                #expect(try await m.items(path, other).isEmpty, "\(path)")
+                #expect(try await t.request(.GET, path, token: other).status == .ok, "\(path)")
+            }
+            #expect(!(try await m.items("/api/v1/deliveries", f.supplier1)).isEmpty)
+            #expect((try await m.get("/api/v1/write-off", other)["rows"] as? [[String: Any]] ?? []).isEmpty)
+            let trace = try await m.get("/api/v1/material/trace?item=SF-RD-002&lot=RD-1", other)
+            #expect((trace["uses"] as? [Any] ?? []).isEmpty)
+            // Roles: suppliers do not issue, receive or decide; the warehouse does not confirm
+            // for the supplier, the supplier reports only its own scrap.
+            _ = try await m.post("/api/v1/material/issues", f.supplier1, #"{"orderId":"\#(order)","lines":[{"line":2,"componentCode":"SF-RD-002","lot":"RD-1","quantity":"1"}]}"#, .forbidden)
+            _ = try await m.post("/api/v1/receipts", f.supplier1, #"{"orderId":"\#(order)","lines":[{"line":2,"lot":"X","quantity":"1"}]}"#, .forbidden)
+            _ = try await m.post("/api/v1/receipts/\(receipt)/lines/1/decision", f.supplier1, #"{"version":1,"accepted":"20","rejected":"0"}"#, .forbidden)
+            _ = try await m.post("/api/v1/receipts/\(receipt)/lines/1/decision", m.warehouse, #"{"version":1,"accepted":"20","rejected":"0"}"#, .forbidden)
+            _ = try await m.post("/api/v1/material/documents/\(doc)/confirm", m.warehouse, #"{"version":1,"lines":[{"no":1,"quantity":"50"}]}"#, .forbidden)
+            _ = try await m.post("/api/v1/material/returns", f.supplier1, #"{"supplierId":"\#(jg)","condition":"good","lines":[{"itemCode":"SF-RD-002","lot":"RD-1","quantity":"1"}]}"#, .forbidden)
+            _ = try await m.post("/api/v1/material/scrap", f.supplier2, #"{"supplierId":"\#(jg)","reason":"x","lines":[{"itemCode":"SF-RD-002","lot":"RD-1","quantity":"1"}]}"#, .unprocessableEntity)
+            _ = try await m.post("/api/v1/material/transfers", f.supplier1, #"{"fromSupplierId":"\#(jg)","toSupplierId":"\#(jg)","reason":"x","lines":[]}"#, .forbidden)
+            _ = try await m.post("/api/v1/write-off/proposals", m.warehouse, #"{"period":"2026-09"}"#, .forbidden)
+        }
+    }
+
+    @Test func badInputIsRefusedClearlyAndWritesNothing() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let f = m.f
+            let order = try await m.acknowledgedOrder()
+            let draft = try await t.request(.POST, "/api/v1/orders", token: f.purchaser, json: """
+                {"supplierId":"\(try await f.supplierID("SUP-JG"))","lines":[{"itemCode":"FG-RD-002","quantity":"5","dueDate":"2026-10-25"}]}
+                """).json["id"] as? String ?? ""
+            let cases: [(String, String, HTTPStatus)] = [
+                ("/api/v1/material/issues", "{not json", .badRequest),
+                ("/api/v1/material/issues", #"{"orderId":"\#(order)","lines":[{"line":"one","componentCode":"SF-RD-002","lot":"L","quantity":"1"}]}"#, .badRequest),
+                ("/api/v1/material/issues", #"{"orderId":"\#(order)","lines":[{"line":2,"componentCode":"SF-RD-002","lot":"L","quantity":"-1"}]}"#, .unprocessableEntity),
+                ("/api/v1/material/issues", #"{"orderId":"\#(order)","lines":[{"line":2,"componentCode":"SF-RD-002","lot":"L","quantity":"1e30"}]}"#, .badRequest),
+                ("/api/v1/material/issues", #"{"orderId":"\#(order)","lines":[{"line":2,"componentCode":"SF-RD-002","lot":"","quantity":"1"}]}"#, .unprocessableEntity),
+                ("/api/v1/material/issues", #"{"orderId":"\#(order)","lines":[{"line":2,"componentCode":"RM-ADC12","lot":"L","quantity":"1"}]}"#, .unprocessableEntity),
+                ("/api/v1/material/issues", #"{"orderId":"\#(UUID())","lines":[{"line":2,"componentCode":"SF-RD-002","lot":"L","quantity":"1"}]}"#, .notFound),
+                ("/api/v1/material/issues", #"{"orderId":"\#(draft)","lines":[{"line":1,"componentCode":"SF-RD-002","lot":"L","quantity":"1"}]}"#, .conflict),
+                ("/api/v1/material/issues", #"{"orderId":"\#(order)","lines":[],"extra":1}"#, .badRequest),
+                ("/api/v1/receipts", #"{"orderId":"\#(order)","lines":[{"line":9,"lot":"L","quantity":"1"}]}"#, .unprocessableEntity),
+                ("/api/v1/receipts", #"{"lines":[{"line":1,"lot":"L","quantity":"1"}]}"#, .unprocessableEntity),
+                ("/api/v1/receipts", #"{"deliveryNoteId":"\#(UUID())","lines":[{"deliveryLine":1,"quantity":"1"}]}"#, .unprocessableEntity),
+            ]
+            for (path, body, status) in cases {
+                let token = path.contains("receipts") ? m.warehouse : m.warehouse
+                let r = try await t.request(.POST, path, token: token, json: body)
+                #expect(r.status == status, "\(body): \(r.body.string)")
+                #expect(r.headers.contentType?.description.contains("problem+json") == true, "\(body)")
+            }
+            _ = try await m.post("/api/v1/deliveries", f.supplier1, #"{"orderId":"\#(draft)","shipDate":"2026-09-22","lines":[{"line":1,"quantity":"1","lot":"X"}]}"#, .conflict)
+            _ = try await m.post("/api/v1/deliveries", f.supplier1, #"{"orderId":"\#(order)","shipDate":"2026-02-30","lines":[{"line":1,"quantity":"1","lot":"X"}]}"#, .badRequest)
+            _ = try await m.post("/api/v1/deliveries", f.supplier1, #"{"orderId":"\#(order)","shipDate":"2026-09-22","lines":[{"line":1,"quantity":"1051","lot":"X"}]}"#, .unprocessableEntity)
+            #expect(try await t.request(.GET, "/api/v1/material/trace?item=NOPE&lot=1", token: m.warehouse).status == .badRequest)
+            #expect(try await t.request(.GET, "/api/v1/write-off?period=2026-13", token: m.warehouse).status == .badRequest)
+            #expect(try await t.request(.GET, "/api/v1/material/documents?kind=gift", token: m.warehouse).status == .badRequest)
+            for table in ["material_documents", "material_movements", "delivery_notes", "goods_receipts"] {
+                #expect(try await t.sql.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)").first()!.decode(column: "n", as: Int.self) == 0, "\(table)")
+            }
+            // A phone that sends the same delivery note twice gets one note.
+            for _ in 0..<2 {
+                let r = try await t.app.testing().sendRequest(.POST, "/api/v1/deliveries", headers: [
+                    "Authorization": "Bearer \(f.supplier1)", "Content-Type": "application/json", "Idempotency-Key": "asn-retry-1"],
+                    body: ByteBuffer(string: #"{"orderId":"\#(order)","shipDate":"2026-09-22","lines":[{"line":1,"quantity":"5","lot":"X"}]}"#))
+                #expect(r.status == .created)
+            }
+            #expect(try await m.items("/api/v1/deliveries", f.supplier1).count == 1)
+        }
+    }
+}
