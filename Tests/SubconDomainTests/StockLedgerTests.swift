@@ -43,6 +43,67 @@ struct StockLedgerTests {
         #expect(try short.exceeds(tolerancePercent: q("3")))
         #expect(try !short.exceeds(tolerancePercent: q("3.85")))
     }
+
+    @Test func periodWriteOffFromTheLedgerCountsTransfersAsIssueAndReturn() throws {
+        let b = StockKey(supplier: "A", item: "RM", lot: "L2")
+        let ms = [Movement(key: a, kind: .issued, quantity: q("500")), Movement(key: a, kind: .receiptConfirmed, quantity: q("480")),
+                  Movement(key: b, kind: .transferredIn, quantity: q("40")),
+                  Movement(key: a, kind: .consumed, quantity: q("300"), allowance: q("6")),
+                  Movement(key: a, kind: .returned, quantity: q("50")), Movement(key: b, kind: .transferredOut, quantity: q("10")),
+                  Movement(key: a, kind: .scrapped, quantity: q("4")), Movement(key: a, kind: .adjusted, quantity: q("-3"))]
+        let w = try WriteOff.summarize(opening: StockBalance(inTransit: q("5"), held: q("95")), movements: ms)
+        #expect(w.opening == q("100"))
+        #expect(w.issued == q("540"))
+        #expect(w.returned == q("60"))
+        #expect(w.consumed == q("300"))
+        #expect(w.held == q("273"))              // 100 + 540 − 300 − 60 − 4 − 3 (in transit included)
+        #expect(w.variance == q("1"))            // scrap 4 + count loss 3 − allowance 6
+        #expect(try w.exceeds(tolerancePercent: q("0.1")))     // 0.64 tolerated
+        #expect(try !w.exceeds(tolerancePercent: q("0.2")))
+    }
+}
+
+struct ReceivingTests {
+    @Test func overReceiptToleranceCountsWhatWasNotRejected() throws {
+        // 1000 ordered, 5 % tolerance: 1050 at most.
+        #expect(try Receiving.limit(ordered: q("1000"), tolerancePercent: q("5")) == q("1050"))
+        try Receiving.check(incoming: q("260"), ordered: q("1000"), counted: q("790"), tolerancePercent: q("5"))
+        #expect(throws: Receiving.Refusal.overReceipt(remaining: q("260"))) {
+            try Receiving.check(incoming: q("260.0001"), ordered: q("1000"), counted: q("790"), tolerancePercent: q("5"))
+        }
+        #expect(throws: Receiving.Refusal.overReceipt(remaining: .zero)) {
+            try Receiving.check(incoming: q("1"), ordered: q("10"), counted: q("11"), tolerancePercent: q("0"))
+        }
+        #expect(throws: Receiving.Refusal.nonPositive) { try Receiving.check(incoming: .zero, ordered: q("10"), counted: .zero, tolerancePercent: .zero) }
+    }
+
+    @Test func outcomeMustAddUpAndDecidesDelivery() throws {
+        try Receiving.checkOutcome(received: q("100"), accepted: q("90"), rejected: q("10"))
+        #expect(throws: Receiving.OutcomeProblem.doesNotAddUp(received: q("100"))) { try Receiving.checkOutcome(received: q("100"), accepted: q("90"), rejected: q("9")) }
+        #expect(throws: Receiving.OutcomeProblem.negative) { try Receiving.checkOutcome(received: q("100"), accepted: q("110"), rejected: q("-10")) }
+        #expect(Receiving.deliveryStatus([(q("10"), .zero), (q("5"), .zero)]) == nil)
+        #expect(Receiving.deliveryStatus([(q("10"), q("10")), (q("5"), .zero)]) == .partiallyDelivered)
+        #expect(Receiving.deliveryStatus([(q("10"), q("10.5")), (q("5"), q("5"))]) == .delivered)
+    }
+
+    @Test func supplementaryIsAnythingBeyondWhatRemains() {
+        #expect(MaterialIssuing.remaining(gross: q("2030"), issued: q("2100")) == .zero)
+        #expect(MaterialIssuing.remaining(gross: q("2030"), issued: q("1200")) == q("830"))
+        #expect(!MaterialIssuing.isSupplementary(requested: [(q("830"), q("830"))]))
+        #expect(MaterialIssuing.isSupplementary(requested: [(q("830"), q("830")), (.zero, q("0.0001"))]))
+    }
+
+    @Test func consumptionTakesTheOldestLotsFirstAndShowsShortfalls() throws {
+        let lots = [(lot: "A", held: q("100")), (lot: "B", held: q("-5")), (lot: "C", held: q("50"))]
+        #expect(Consumption.allocate(q("120"), lots: lots).map { "\($0.lot) \($0.quantity)" } == ["A 100", "C 20"])
+        // More than all lots hold: the rest goes on the last lot.
+        #expect(Consumption.allocate(q("160"), lots: lots).map { "\($0.lot) \($0.quantity)" } == ["A 100", "C 60"])
+        #expect(Consumption.allocate(q("7"), lots: []).map { "\($0.lot) \($0.quantity)" } == [" 7"])
+        #expect(Consumption.allocate(.zero, lots: lots).isEmpty)
+        let (used, allowance) = try Consumption.of(accepted: q("90"), quantityPer: q("2"), scrapPercent: q("1.5"))
+        #expect(used == q("180"))
+        #expect(allowance == q("2.7"))
+    }
 }
 
 /// Random sequences of issue, confirm, partial consumption from accepted goods, return before
@@ -64,6 +125,8 @@ struct StockLedgerPropertyTests {
 
     struct Model {
         var issued = Sums(), inTransit = Sums(), held = Sums(), consumed = Sums(), returned = Sums()
+        /// What the ledger itself says was lost: scrap, counted corrections, allowances.
+        var scrapped = Sums(), adjusted = Sums(), allowance = Sums()
     }
 
     static let per = FixedDecimal(units: 12_500)      // 1.25 kg per part
@@ -104,9 +167,11 @@ struct StockLedgerPropertyTests {
                     // A partial receipt of good parts: consumption = parts × quantity per.
                     let parts = FixedDecimal(units: (units % 500 + 1) * 10_000)
                     let use = try! parts.multiplied(by: Self.per)
-                    movements.append(Movement(key: key, kind: .consumed, quantity: use))
-                    accepted[supplier]!.append(parts)
                     let independent = Self.div(Int64(parts.units) * Int64(Self.per.units), 10_000)
+                    let allowed = Self.div(independent * Int64(Self.scrap.units), 1_000_000)
+                    movements.append(Movement(key: key, kind: .consumed, quantity: use, allowance: FixedDecimal(units: allowed)))
+                    accepted[supplier]!.append(parts)
+                    model.allowance[supplier] += allowed
                     #expect(Int64(use.units) == independent)
                     model.held[supplier] -= independent; model.consumed[supplier] += independent
                 case .scrap, .giveBack:
@@ -117,7 +182,7 @@ struct StockLedgerPropertyTests {
                     if ok {
                         movements.append(m)
                         model.held[supplier] -= Int64(units)
-                        if op == .giveBack { model.returned[supplier] += Int64(units) }
+                        if op == .giveBack { model.returned[supplier] += Int64(units) } else { model.scrapped[supplier] += Int64(units) }
                     }
                 case .transfer:
                     let other = supplier == "A" ? "B" : "A"
@@ -133,6 +198,7 @@ struct StockLedgerPropertyTests {
                     let signed = x % 2 == 0 ? units : -units
                     movements.append(Movement(key: key, kind: .adjusted, quantity: FixedDecimal(units: signed)))
                     model.held[supplier] += Int64(signed)
+                    model.adjusted[supplier] += Int64(signed)
                 }
                 // After every step: the ledger equals the model, key by key.
                 let balances = try! StockLedger.balances(movements)
@@ -153,6 +219,11 @@ struct StockLedgerPropertyTests {
                     #expect(Int64(w.consumed.units) == consumed)
                     #expect(Int64(w.allowedLoss.units) == allowed)
                     #expect(Int64(w.variance.units) == variance)
+                    // The ledger's own write-off (transfers counted as issue and return): what is
+                    // unaccounted for is exactly what the ledger says was lost beyond the allowance.
+                    let ledger = try! WriteOff.summarize(movements: movements.filter { $0.key.supplier == s })
+                    #expect(Int64(ledger.held.units) == model.held[s] + model.inTransit[s])
+                    #expect(Int64(ledger.variance.units) == model.scrapped[s] - model.adjusted[s] - model.allowance[s])
                 }
             }
         }
