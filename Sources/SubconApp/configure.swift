@@ -108,5 +108,7 @@ func routes(_ app: Application) throws {
     try signedInPages.register(collection: PricePages())
     try signedInPages.register(collection: OrderPages())
     try signedInPages.register(collection: PlanPages())
+    try signedInPages.register(collection: MaterialPages())
+    try signedInPages.register(collection: DeliveryPages())
     try signedInPages.register(collection: ImportPages())
 }

@@ -89,10 +89,53 @@ public enum DemoOrders {
         let cancelled = try await direct(bm, [line("FG-BK-003", "PAINT", 2000, 9)], note: "")
         _ = try await OrderService.cancel(purchaser, cancelled.id!, CancelInput(version: cancelled.version, reason: "客户取消"), app: app)
 
+        try await seedMaterial(jg: jg, bm: bm, today: today, app: app)
+
         // A plan still being drafted.
         _ = try await PlanService.create(planner, NewPlanInput(
             code: nil, plantId: plant.id!, period: String(today.adding(days: 60).description.prefix(7)), note: "下月草稿",
             lines: [PlanLineInput(itemCode: "FG-MH-001", quantity: FixedDecimal(800), dueDate: today.adding(days: 55))]), app: app)
+    }
+
+    /// Material flow on one order in production at JG: issued (one lot arrived short, so a
+    /// discrepancy is open), a supplementary issue waiting for the purchaser, a delivery received
+    /// and decided, another on its way, a return, a transfer to BM, scrap and a count loss that
+    /// puts the month's write-off beyond tolerance.
+    static func seedMaterial(jg: UUID, bm: UUID, today: Day, app: Application) async throws {
+        let purchaser = try await principal("purchaser", app), warehouse = try await principal("warehouse", app)
+        let quality = try await principal("quality", app), jgUser = try await principal("supplier1", app)
+        func q(_ v: String) -> FixedDecimal { try! FixedDecimal.parse(v) }
+        let created = try await OrderService.create(purchaser, NewOrderInput(supplierId: jg, note: "CR-65 散热器组件,含导热垫装配", lines: [
+            OrderLineInput(itemCode: "FG-RD-002", quantity: FixedDecimal(400), dueDate: today.adding(days: 10))]), app: app)
+        let released = try await OrderService.release(purchaser, created.id!, version: created.version, app: app)
+        let acked = try await OrderService.answer(jgUser, released.id!, AnswerInput(revision: 1, lines: [.init(line: 1, answer: "accept")]), app: app)
+        let order = try await OrderService.startProduction(jgUser, acked.id!, version: acked.version, app: app)
+        let id = order.id!
+
+        let issued = try await MaterialService.issue(warehouse, IssueInput(orderId: id, reason: nil, lines: [
+            .init(line: 1, componentCode: "SF-RD-002", lot: "RD-2609-A", quantity: q("400")),
+            .init(line: 1, componentCode: "RM-PAD-65", lot: "PAD-2609", quantity: q("812"))]), app: app)
+        _ = try await MaterialService.confirm(jgUser, issued.id!, ConfirmInput(version: issued.version, lines: [
+            .init(no: 1, quantity: q("400")), .init(no: 2, quantity: q("800"))], note: "导热垫少 12 片,外箱有破损"), app: app)
+        _ = try await MaterialService.issue(warehouse, IssueInput(orderId: id, reason: "首批装配调机损耗超出", lines: [
+            .init(line: 1, componentCode: "RM-PAD-65", lot: "PAD-2609", quantity: q("20"))]), app: app)
+
+        let first = try await DeliveryService.createNote(jgUser, DeliveryInput(orderId: id, shipDate: today, note: "第一批", lines: [
+            .init(line: 1, quantity: q("150"), lot: "CR65-2609-01")]), app: app)
+        let receipt = try await DeliveryService.receive(warehouse, ReceiptInput(orderId: nil, deliveryNoteId: first.id, note: nil, lines: [
+            .init(deliveryLine: 1, line: nil, lot: nil, quantity: q("150"))]), app: app)
+        _ = try await DeliveryService.decide(quality, receipt.id!, line: 1, ReceiptDecisionInput(version: 1, accepted: q("148"), rejected: q("2")), app: app)
+        _ = try await DeliveryService.createNote(jgUser, DeliveryInput(orderId: id, shipDate: today.adding(days: 1), note: "第二批", lines: [
+            .init(line: 1, quantity: q("100"), lot: "CR65-2609-02")]), app: app)
+
+        _ = try await MaterialService.move(warehouse, kind: .returned, MovementInput(supplierId: jg, orderId: id, condition: "good", reason: "多发退回",
+                                                                                     lines: [.init(itemCode: "SF-RD-002", lot: "RD-2609-A", quantity: q("10"), line: 1)]), app: app)
+        _ = try await MaterialService.transfer(warehouse, TransferInput(fromSupplierId: jg, toSupplierId: bm, fromOrderId: nil, toOrderId: nil,
+                                                                        reason: "BM 试装用料", lines: [.init(itemCode: "RM-PAD-65", lot: "PAD-2609", quantity: q("30"))]), app: app)
+        _ = try await MaterialService.move(jgUser, kind: .scrap, MovementInput(supplierId: nil, orderId: id, condition: nil, reason: "贴装偏位报废",
+                                                                               lines: [.init(itemCode: "RM-PAD-65", lot: "PAD-2609", quantity: q("3"), line: 1)]), app: app)
+        _ = try await MaterialService.move(warehouse, kind: .adjustment, MovementInput(supplierId: jg, orderId: nil, condition: nil, reason: "月中盘点盘亏",
+                                                                                       lines: [.init(itemCode: "RM-PAD-65", lot: "PAD-2609", quantity: q("-15"))]), app: app)
     }
 
     static func principal(_ login: String, _ app: Application) async throws -> Principal {

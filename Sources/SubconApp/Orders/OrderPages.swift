@@ -141,6 +141,11 @@ struct OrderPages: RouteCollection {
         let form: String?
         let values: [String: String]
         let printView: Bool
+        /// Material, deliveries and receipts once the order is out of draft.
+        let material: OrderMaterialDTO?
+        let canIssue: Bool
+        let canShip: Bool
+        let canReceive: Bool
     }
 
     func render(_ req: Request, _ order: OutsourcingOrder, problem: Problem? = nil, form: String? = nil, values: [String: String] = [:],
@@ -164,7 +169,11 @@ struct OrderPages: RouteCollection {
                               canDecide: p.can(.manageOrders) && status == .changeProposed,
                               canRevise: p.can(.manageOrders) && status.acceptsRevision,
                               canCancel: p.can(.manageOrders) && status.canMove(to: .cancelled),
-                              isDraft: status == .draft, errors: req.formErrors(problem), form: form, values: values, printView: template == "order_print")
+                              isDraft: status == .draft, errors: req.formErrors(problem), form: form, values: values, printView: template == "order_print",
+                              material: status == .draft || template == "order_print" ? nil : try await MaterialReports.orderMaterial(p, order, app: req.application),
+                              canIssue: p.can(.handleMaterial) && MaterialService.workingStatuses.contains(status),
+                              canShip: mine && p.can(.fulfilOrders) && MaterialService.workingStatuses.contains(status),
+                              canReceive: p.can(.handleMaterial) && MaterialService.workingStatuses.contains(status))
         return try await req.renderForm(template, titleKey: "orders.detail", titleParams: ["code": order.code], view, problem: problem)
     }
 

@@ -49,6 +49,8 @@ extension Request {
             item("/inbox", "nav.inbox")
             item("/orders", "nav.orders")
             if !p.isSupplier { item("/plans", "nav.plans") }
+            item("/material", "nav.material")
+            item("/write-off", "nav.writeOff")
             if p.can(.viewMasterData) { item("/items", "nav.items") }
             // Suppliers see their own agreements, read-only.
             if p.can(.viewMasterData) || p.isSupplier { item("/prices", "nav.prices") }

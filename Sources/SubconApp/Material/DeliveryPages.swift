@@ -1,0 +1,342 @@
+import Fluent
+import Foundation
+import SubconDomain
+import Vapor
+
+/// Delivery notes (the supplier's phone form, the warehouse's receiving form), receipts with
+/// the outcome per line, and the write-off report.
+struct DeliveryPages: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let d = routes.grouped("deliveries")
+        d.get(use: list)
+        d.get("new", use: newForm)
+        d.on(.POST, body: .collect(maxSize: "10mb"), use: create)
+        d.get(":id", use: show)
+        d.post(":id", "receive", use: receive)
+        d.post(":id", "cancel", use: cancel)
+        d.on(.POST, ":id", "attach", body: .collect(maxSize: "10mb"), use: attach)
+
+        let r = routes.grouped("receipts")
+        r.get("new", use: newReceipt)
+        r.post(use: createReceipt)
+        r.get(":id", use: receipt)
+        r.post(":id", "decide", use: decide)
+
+        routes.get("write-off", use: writeOff)
+        routes.get("write-off", "export", use: writeOffExport)
+        routes.post("write-off", "propose", use: propose)
+    }
+
+    // MARK: Delivery notes
+
+    struct ListView: Encodable { let rows: [NoteSummaryDTO]; let open: Bool; let isSupplier: Bool }
+
+    func list(req: Request) async throws -> View {
+        let p = try req.requirePrincipal()
+        let open = try req.boolQuery("open") ?? true
+        return try await req.renderPage("deliveries", titleKey: "deliveries.title", ListView(
+            rows: try await MaterialReports.notes(p, orderID: nil, open: open, limit: 300, on: req.db), open: open, isSupplier: p.isSupplier))
+    }
+
+    struct NewView: Encodable {
+        struct Row: Encodable {
+            let line: Int; let itemCode: String; let itemName: String; let dueDate: String; let ordered: FixedDecimal; let open: FixedDecimal
+            /// What the form shows in the quantity and lot fields.
+            let q: String; let l: String
+        }
+        let order: MaterialPages.OrderSummaryRef
+        let rows: [Row]
+        let today: String
+        let values: [String: String]
+        let errors: FormErrors
+    }
+
+    func renderNew(_ req: Request, _ order: OutsourcingOrder, values: [String: String], problem: Problem?) async throws -> Response {
+        let states = try await DeliveryService.lineStates(order.id!, on: req.db)
+        let items = try await OrderService.itemCodes(Set(states.values.map(\.line.itemID)), on: req.db)
+        let rows = states.values.filter { $0.line.state == OrderLine.State.open.rawValue }.sorted { $0.line.number < $1.line.number }.map { s in
+            let counted = (try? s.counted.adding(s.shippedOpen)) ?? s.counted
+            let open = (try? s.ordered.subtracting(counted)).map { $0 > .zero ? $0 : .zero } ?? .zero
+            return NewView.Row(line: s.line.number, itemCode: items[s.line.itemID]?.code ?? "", itemName: items[s.line.itemID]?.name ?? "",
+                               dueDate: s.line.dueDate, ordered: s.ordered, open: open, q: values["q_\(s.line.number)"] ?? "",
+                               l: values["l_\(s.line.number)"] ?? "")
+        }
+        return try await req.renderForm("delivery_new", titleKey: "deliveries.new", NewView(
+            order: try await MaterialPages().orderRef(order, on: req.db), rows: rows, today: req.subcon.today().description, values: values,
+            errors: req.formErrors(problem)), problem: problem)
+    }
+
+    func newForm(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let order = try await MaterialPages().order(req, p)
+        try p.require(.fulfilOrders)
+        return try await renderNew(req, order, values: [:], problem: nil)
+    }
+
+    struct NewForm: Content {
+        var order: String?
+        var shipDate: String?
+        var note: String?
+        var file: File?
+    }
+
+    /// Per line `q_N` and `l_N`; an optional file (certificate of analysis) goes with the note.
+    func create(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.fulfilOrders)
+        let form = try req.content.decode(NewForm.self)
+        let fields = (try? req.content.decode([String: String].self)) ?? [:]
+        guard let orderID = form.order.flatMap(UUID.init(uuidString:)) else { throw Problem.notFound }
+        let order = try await OrderService.find(p, orderID, on: req.db)
+        var created: DeliveryNote?
+        let problem = try await attempt {
+            guard let ship = Day(form.shipDate ?? "") else { throw Problem.validation([FieldProblem("shipDate", "badDate")]) }
+            var lines: [DeliveryInput.Line] = []
+            for (k, v) in fields where k.hasPrefix("q_") {
+                guard let n = Int(k.dropFirst(2)) else { continue }
+                let text = v.trimmingCharacters(in: .whitespaces)
+                if text.isEmpty { continue }
+                guard let q = try? FixedDecimal.parse(text) else { throw Problem.validation([FieldProblem("lines", "badLine", ["line": String(n)])]) }
+                lines.append(.init(line: n, quantity: q, lot: (fields["l_\(n)"] ?? "").trimmingCharacters(in: .whitespaces)))
+            }
+            lines.sort { $0.line < $1.line }
+            let input = DeliveryInput(orderId: orderID, shipDate: ship, note: form.note, lines: lines)
+            if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
+            // The file is checked before the note is written, so a bad file stores nothing.
+            if let file = form.file, file.data.readableBytes > 0 {
+                let data = Data(buffer: file.data)
+                guard data.count <= DocumentService.maxBytes else { throw Problem.validation([FieldProblem("file", "fileTooLarge", ["max": "10 MB"])]) }
+                guard let type = FileType.sniff(data), DeliveryService.attachmentTypes.contains(type) else {
+                    throw Problem.validation([FieldProblem("file", "fileTypeNotAllowed", ["allowed": "pdf, jpeg, png, webp, xlsx, docx"])])
+                }
+            }
+            let note = try await DeliveryService.createNote(p, input, app: req.application)
+            if let file = form.file, file.data.readableBytes > 0 {
+                _ = try await DeliveryService.attach(p, note.id!, filename: file.filename, data: Data(buffer: file.data), app: req.application)
+            }
+            created = note
+        }
+        if let created { return req.redirect(to: "/deliveries/\(created.id!)?ok=created") }
+        var values = fields
+        values["file"] = nil
+        return try await renderNew(req, order, values: values, problem: problem)
+    }
+
+    struct DetailView: Encodable {
+        let note: DeliveryNoteDTO
+        let canReceive: Bool
+        let canCancel: Bool
+        let canAttach: Bool
+        let values: [String: String]
+        let errors: FormErrors
+    }
+
+    func render(_ req: Request, _ n: DeliveryNote, values: [String: String] = [:], problem: Problem? = nil) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let dto = try await DeliveryService.noteDTO(n, on: req.db)
+        let open = ["shipped", "partially_received"].contains(n.status)
+        return try await req.renderForm("delivery", titleKey: "deliveries.detail", titleParams: ["code": n.code], DetailView(
+            note: dto, canReceive: open && p.can(.handleMaterial), canCancel: n.status == "shipped" && p.can(.fulfilOrders),
+            canAttach: n.status != "cancelled" && (p.can(.fulfilOrders) || p.can(.handleMaterial)), values: values, errors: req.formErrors(problem)),
+            problem: problem)
+    }
+
+    func load(_ req: Request) async throws -> DeliveryNote {
+        try await DeliveryService.findNote(try req.requirePrincipal(), try req.idParameter(), on: req.db)
+    }
+
+    func show(req: Request) async throws -> Response { try await render(req, try await load(req)) }
+
+    /// `r_N` per note line: the quantity received now.
+    func receive(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let n = try await load(req)
+        let fields = try req.content.decode([String: String].self)
+        var created: GoodsReceipt?
+        let problem = try await attempt {
+            try p.require(.handleMaterial)
+            var lines: [ReceiptInput.Line] = []
+            for (k, v) in fields where k.hasPrefix("r_") {
+                guard let no = Int(k.dropFirst(2)) else { continue }
+                let text = v.trimmingCharacters(in: .whitespaces)
+                if text.isEmpty || text == "0" { continue }
+                guard let q = try? FixedDecimal.parse(text) else { throw Problem.validation([FieldProblem("lines", "badLine", ["line": String(no)])]) }
+                lines.append(.init(deliveryLine: no, line: nil, lot: nil, quantity: q))
+            }
+            let input = ReceiptInput(orderId: nil, deliveryNoteId: n.id, note: fields["note"], lines: lines.sorted { ($0.deliveryLine ?? 0) < ($1.deliveryLine ?? 0) })
+            if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
+            created = try await DeliveryService.receive(p, input, app: req.application)
+        }
+        if let created { return req.redirect(to: "/receipts/\(created.id!)?ok=created") }
+        return try await render(req, try await load(req), values: fields, problem: problem)
+    }
+
+    func cancel(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let n = try await load(req)
+        let fields = try req.content.decode([String: String].self)
+        let problem = try await attempt {
+            _ = try await DeliveryService.cancelNote(p, n.id!, version: Int(fields["version"] ?? "") ?? -1, app: req.application)
+        }
+        guard let problem else { return req.redirect(to: "/deliveries/\(n.id!)?ok=saved") }
+        return try await render(req, try await load(req), problem: problem)
+    }
+
+    struct FileForm: Content { var file: File? }
+
+    func attach(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let n = try await load(req)
+        let form = try req.content.decode(FileForm.self)
+        let problem = try await attempt {
+            guard let file = form.file, file.data.readableBytes > 0 else { throw Problem.validation([FieldProblem("file", "fileEmpty")]) }
+            _ = try await DeliveryService.attach(p, n.id!, filename: file.filename, data: Data(buffer: file.data), app: req.application)
+        }
+        guard let problem else { return req.redirect(to: "/deliveries/\(n.id!)?ok=created") }
+        return try await render(req, n, problem: problem)
+    }
+
+    // MARK: Receipts
+
+    struct NewReceiptView: Encodable {
+        let order: MaterialPages.OrderSummaryRef
+        let rows: [NewView.Row]
+        let values: [String: String]
+        let errors: FormErrors
+    }
+
+    func renderNewReceipt(_ req: Request, _ order: OutsourcingOrder, values: [String: String], problem: Problem?) async throws -> Response {
+        let states = try await DeliveryService.lineStates(order.id!, on: req.db)
+        let items = try await OrderService.itemCodes(Set(states.values.map(\.line.itemID)), on: req.db)
+        let rows = states.values.filter { $0.line.state == OrderLine.State.open.rawValue }.sorted { $0.line.number < $1.line.number }.map { s in
+            let open = (try? s.ordered.subtracting(s.counted)).map { $0 > .zero ? $0 : .zero } ?? .zero
+            return NewView.Row(line: s.line.number, itemCode: items[s.line.itemID]?.code ?? "", itemName: items[s.line.itemID]?.name ?? "",
+                               dueDate: s.line.dueDate, ordered: s.ordered, open: open, q: values["q_\(s.line.number)"] ?? "",
+                               l: values["l_\(s.line.number)"] ?? "")
+        }
+        return try await req.renderForm("receipt_new", titleKey: "receipts.new", NewReceiptView(
+            order: try await MaterialPages().orderRef(order, on: req.db), rows: rows, values: values, errors: req.formErrors(problem)), problem: problem)
+    }
+
+    func newReceipt(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let order = try await MaterialPages().order(req, p)
+        try p.require(.handleMaterial)
+        return try await renderNewReceipt(req, order, values: [:], problem: nil)
+    }
+
+    /// A direct receipt: per order line `q_N` and `l_N`.
+    func createReceipt(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.handleMaterial)
+        let fields = try req.content.decode([String: String].self)
+        let order = try await MaterialPages().order(req, p)
+        var created: GoodsReceipt?
+        let problem = try await attempt {
+            var lines: [ReceiptInput.Line] = []
+            for (k, v) in fields where k.hasPrefix("q_") {
+                guard let n = Int(k.dropFirst(2)) else { continue }
+                let text = v.trimmingCharacters(in: .whitespaces)
+                if text.isEmpty { continue }
+                guard let q = try? FixedDecimal.parse(text) else { throw Problem.validation([FieldProblem("lines", "badLine", ["line": String(n)])]) }
+                lines.append(.init(deliveryLine: nil, line: n, lot: (fields["l_\(n)"] ?? "").trimmingCharacters(in: .whitespaces), quantity: q))
+            }
+            let input = ReceiptInput(orderId: order.id, deliveryNoteId: nil, note: fields["note"], lines: lines.sorted { ($0.line ?? 0) < ($1.line ?? 0) })
+            if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
+            created = try await DeliveryService.receive(p, input, app: req.application)
+        }
+        if let created { return req.redirect(to: "/receipts/\(created.id!)?ok=created") }
+        return try await renderNewReceipt(req, order, values: fields, problem: problem)
+    }
+
+    struct ReceiptView: Encodable { let receipt: ReceiptDTO; let canDecide: Bool; let values: [String: String]; let errors: FormErrors }
+
+    func renderReceipt(_ req: Request, _ r: GoodsReceipt, values: [String: String] = [:], problem: Problem? = nil) async throws -> Response {
+        let p = try req.requirePrincipal()
+        return try await req.renderForm("receipt", titleKey: "receipts.detail", titleParams: ["code": r.code], ReceiptView(
+            receipt: try await DeliveryService.receiptDTO(r, on: req.db), canDecide: p.can(.inspectGoods), values: values,
+            errors: req.formErrors(problem)), problem: problem)
+    }
+
+    func receipt(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        return try await renderReceipt(req, try await DeliveryService.findReceipt(p, try req.idParameter(), on: req.db))
+    }
+
+    /// One line's outcome: `line`, `version`, `accepted`, `rejected`.
+    func decide(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let r = try await DeliveryService.findReceipt(p, try req.idParameter(), on: req.db)
+        let fields = try req.content.decode([String: String].self)
+        let problem = try await attempt {
+            guard let line = Int(fields["line"] ?? "") else { throw Problem.validation([FieldProblem("line", "required")]) }
+            guard let accepted = try? FixedDecimal.parse(fields["accepted"] ?? "") else { throw Problem.validation([FieldProblem("accepted", "positiveDecimal")]) }
+            let rejectedText = (fields["rejected"] ?? "").trimmingCharacters(in: .whitespaces)
+            guard let rejected = rejectedText.isEmpty ? .zero : try? FixedDecimal.parse(rejectedText) else {
+                throw Problem.validation([FieldProblem("rejected", "positiveDecimal")])
+            }
+            _ = try await DeliveryService.decide(p, r.id!, line: line, ReceiptDecisionInput(version: Int(fields["version"] ?? "") ?? -1, accepted: accepted,
+                                                                                          rejected: rejected), app: req.application)
+        }
+        guard let problem else { return req.redirect(to: "/receipts/\(r.id!)?ok=saved") }
+        return try await renderReceipt(req, r, values: fields, problem: problem)
+    }
+
+    // MARK: Write-off
+
+    struct WriteOffView: Encodable {
+        let report: WriteOffReportDTO
+        let deductions: [DeductionDTO]
+        let suppliers: [Option]
+        let supplierId: String
+        let canPropose: Bool
+        let isSupplier: Bool
+        let errors: FormErrors
+        let exportLink: String
+    }
+
+    func renderWriteOff(_ req: Request, problem: Problem? = nil) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let period = try MaterialAPI.period(req)
+        let supplierID = try req.uuidQuery("supplierId")
+        let report = try await MaterialReports.writeOff(p, period: period, supplierID: supplierID, app: req.application)
+        var suppliers: [Option] = []
+        if !p.isSupplier {
+            suppliers = [Option(value: "", label: req.t("material.allSuppliers"), selected: supplierID == nil)]
+                + (try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).sort(\.$code).limit(500).all())
+                .map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: $0.id == supplierID) }
+        }
+        return try await req.renderForm("writeoff", titleKey: "writeoff.title", WriteOffView(
+            report: report, deductions: try await MaterialReports.deductions(p, period: period, supplierID: supplierID, on: req.db),
+            suppliers: suppliers, supplierId: supplierID?.uuidString ?? "", canPropose: p.can(.proposeDeductions), isSupplier: p.isSupplier,
+            errors: req.formErrors(problem),
+            exportLink: "/write-off/export?period=\(period)" + (supplierID.map { "&supplierId=\($0)" } ?? "")), problem: problem)
+    }
+
+    func writeOff(req: Request) async throws -> Response {
+        do { return try await renderWriteOff(req) } catch let p as Problem where p.status == .badRequest {
+            req.url.query = nil
+            return try await renderWriteOff(req, problem: .validation([FieldProblem("period", "badPeriod")]))
+        }
+    }
+
+    func writeOffExport(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let report = try await MaterialReports.writeOff(p, period: try MaterialAPI.period(req), supplierID: try req.uuidQuery("supplierId"), app: req.application)
+        return try WriteOffExport.response(report, req: req)
+    }
+
+    func propose(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.proposeDeductions)
+        let fields = try req.content.decode([String: String].self)
+        let period = fields["period"] ?? ""
+        let supplier = fields["supplierId"].flatMap(UUID.init(uuidString:))
+        let problem = try await attempt {
+            _ = try await MaterialReports.proposeDeductions(p, period: period, supplierID: supplier, app: req.application)
+        }
+        let query = "period=\(period)" + (supplier.map { "&supplierId=\($0)" } ?? "")
+        guard let problem else { return req.redirect(to: "/write-off?\(query)&ok=saved") }
+        return try await renderWriteOff(req, problem: problem)
+    }
+}

@@ -1,0 +1,326 @@
+import Fluent
+import Foundation
+import SubconDomain
+import Vapor
+
+/// Material pages: the warehouse's work lists, issue and movement forms, a document with the
+/// supplier's confirmation and the purchaser's approval, supplier-held stock, lot traceability.
+struct MaterialPages: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let m = routes.grouped("material")
+        m.get(use: hub)
+        m.get("issue", use: issueForm)
+        m.post("issue", use: issue)
+        m.get("documents", ":id", use: document)
+        m.post("documents", ":id", "confirm", use: confirm)
+        m.post("documents", ":id", "approve", use: approve)
+        m.post("documents", ":id", "refuse", use: refuse)
+        m.get("move", use: moveForm)
+        m.post("move", use: move)
+        m.get("stock", use: stock)
+        m.get("trace", use: trace)
+    }
+
+    // MARK: Hub
+
+    struct HubView: Encodable {
+        let isSupplier: Bool
+        let canHandle: Bool
+        let canApprove: Bool
+        let canInspect: Bool
+        let canWriteOff: Bool
+        let dueToIssue: [DueToIssueDTO]
+        let dueToArrive: [DueToArriveDTO]
+        let openNotes: [NoteSummaryDTO]
+        let awaitingInspection: [ReceiptSummaryDTO]
+        let pendingApproval: [DocumentSummaryDTO]
+        let toConfirm: [DocumentSummaryDTO]
+        let discrepancies: [ExceptionSummaryDTO]
+        let recent: [DocumentSummaryDTO]
+        let kinds: [Option]
+    }
+
+    func hub(req: Request) async throws -> View {
+        let p = try req.requirePrincipal()
+        let db = req.db
+        let kind = req.query[String.self, at: "kind"].flatMap { MaterialKind(rawValue: $0)?.rawValue }
+        let recent = try await MaterialReports.documents(p, orderID: nil, kind: kind, status: nil, supplierID: nil, limit: 30, on: db)
+        return try await req.renderPage("material", titleKey: "material.title", HubView(
+            isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial), canApprove: p.can(.approveSupplementaryIssue),
+            canInspect: p.can(.inspectGoods), canWriteOff: !p.isSupplier,
+            dueToIssue: p.isSupplier ? [] : try await MaterialReports.dueToIssue(p, limit: 50, on: db),
+            dueToArrive: try await MaterialReports.dueToArrive(p, limit: 50, on: db),
+            openNotes: try await MaterialReports.notes(p, orderID: nil, open: true, limit: 50, on: db),
+            awaitingInspection: p.isSupplier ? [] : try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: 50, on: db),
+            pendingApproval: try await MaterialReports.documents(p, orderID: nil, kind: "supplementary", status: "pending_approval", supplierID: nil, limit: 50, on: db),
+            toConfirm: p.isSupplier ? try await MaterialReports.documents(p, orderID: nil, kind: nil, status: "done", supplierID: nil, limit: 200, on: db)
+                .filter(\.awaitingConfirmation) : [],
+            discrepancies: try await MaterialReports.openDiscrepancies(p, on: db),
+            recent: recent,
+            kinds: [Option(value: "", label: req.t("material.allKinds"), selected: kind == nil)]
+                + MaterialKind.allCases.map { Option(value: $0.rawValue, label: req.t("material.kind.\($0.rawValue)"), selected: kind == $0.rawValue) }))
+    }
+
+    // MARK: Issue
+
+    struct IssueView: Encodable {
+        struct Row: Encodable { let key: String; let line: Int; let componentCode: String; let componentName: String; let unit: String
+                                let gross: FixedDecimal; let issued: FixedDecimal; let remaining: FixedDecimal
+                                /// What the form shows in the lot and quantity fields.
+                                let lot: String; let quantity: String }
+        let order: OrderSummaryRef
+        let rows: [Row]
+        let values: [String: String]
+        let errors: FormErrors
+    }
+
+    struct OrderSummaryRef: Encodable { let id: UUID; let code: String; let supplierCode: String; let supplierName: String }
+
+    func orderRef(_ o: OutsourcingOrder, on db: any Database) async throws -> OrderSummaryRef {
+        let s = try await Organization.find(o.supplierID, on: db)
+        return OrderSummaryRef(id: o.id!, code: o.code, supplierCode: s?.code ?? "", supplierName: s?.name ?? "")
+    }
+
+    func renderIssue(_ req: Request, _ order: OutsourcingOrder, values: [String: String], problem: Problem?) async throws -> Response {
+        let reqs = try await MaterialService.requirements(order.id!, on: req.db)
+        let rows = reqs.map { r in
+            let key = "\(r.line)_\(r.component.code)"
+            return IssueView.Row(key: key, line: r.line, componentCode: r.component.code, componentName: r.component.name,
+                                 unit: r.component.uom, gross: r.gross, issued: r.issued, remaining: r.remaining, lot: values["l_\(key)"] ?? "",
+                                 quantity: problem == nil ? (r.remaining > .zero ? r.remaining.description : "") : values["q_\(key)"] ?? "")
+        }
+        return try await req.renderForm("material_issue", titleKey: "material.issueTitle", titleParams: ["code": order.code],
+                                        IssueView(order: try await orderRef(order, on: req.db), rows: rows, values: values, errors: req.formErrors(problem)),
+                                        problem: problem)
+    }
+
+    func order(_ req: Request, _ p: Principal, field: String = "order") async throws -> OutsourcingOrder {
+        guard let id = (req.query[String.self, at: field] ?? (try? req.content.get(String.self, at: field))).flatMap(UUID.init(uuidString:)) else {
+            throw Problem.notFound
+        }
+        return try await OrderService.find(p, id, on: req.db)
+    }
+
+    func issueForm(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.handleMaterial)
+        return try await renderIssue(req, try await order(req, p), values: [:], problem: nil)
+    }
+
+    /// Per requirement `l_KEY` (lot) and `q_KEY` (quantity); empty quantities are skipped.
+    func issue(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.handleMaterial)
+        let fields = try req.content.decode([String: String].self)
+        let order = try await order(req, p)
+        var created: MaterialDocument?
+        let problem = try await attempt {
+            let reqs = try await MaterialService.requirements(order.id!, on: req.db)
+            var lines: [IssueInput.Line] = []
+            for r in reqs {
+                let key = "\(r.line)_\(r.component.code)"
+                let text = (fields["q_\(key)"] ?? "").trimmingCharacters(in: .whitespaces)
+                if text.isEmpty { continue }
+                guard let q = try? FixedDecimal.parse(text) else { throw Problem.validation([FieldProblem("lines", "badLine", ["line": String(r.line)])]) }
+                lines.append(.init(line: r.line, componentCode: r.component.code, lot: (fields["l_\(key)"] ?? "").trimmingCharacters(in: .whitespaces), quantity: q))
+            }
+            let input = IssueInput(orderId: order.id!, reason: fields["reason"], lines: lines)
+            if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
+            created = try await MaterialService.issue(p, input, app: req.application)
+        }
+        if let created { return req.redirect(to: "/material/documents/\(created.id!)?ok=created") }
+        return try await renderIssue(req, order, values: fields, problem: problem)
+    }
+
+    // MARK: A document
+
+    struct DocumentView: Encodable {
+        let doc: MaterialDocumentDTO
+        /// Lines the supplier has not confirmed yet.
+        let pending: [MaterialLineDTO]
+        let canConfirm: Bool
+        let canApprove: Bool
+        let values: [String: String]
+        let errors: FormErrors
+    }
+
+    func renderDocument(_ req: Request, _ d: MaterialDocument, values: [String: String] = [:], problem: Problem? = nil) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let dto = try await MaterialService.dto(d, on: req.db)
+        return try await req.renderForm("material_document", titleKey: "material.documentTitle", titleParams: ["code": d.code], DocumentView(
+            doc: dto, pending: dto.lines.filter { $0.confirmedQuantity == nil }, canConfirm: dto.awaitingConfirmation && p.can(.fulfilOrders) && p.organizationID == d.supplierID,
+            canApprove: d.status == "pending_approval" && p.can(.approveSupplementaryIssue), values: values, errors: req.formErrors(problem)),
+            problem: problem)
+    }
+
+    func load(_ req: Request) async throws -> MaterialDocument {
+        try await MaterialService.find(try req.requirePrincipal(), try req.idParameter(), on: req.db)
+    }
+
+    func document(req: Request) async throws -> Response { try await renderDocument(req, try await load(req)) }
+
+    func act(_ req: Request, _ body: (Principal, MaterialDocument, [String: String]) async throws -> Void) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let d = try await load(req)
+        let fields = try req.content.decode([String: String].self)
+        let problem = try await attempt { try await body(p, d, fields) }
+        guard let problem else { return req.redirect(to: "/material/documents/\(d.id!)?ok=saved") }
+        return try await renderDocument(req, try await load(req), values: problem.status == .conflict ? [:] : fields, problem: problem)
+    }
+
+    /// `c_N` per line: the quantity that arrived.
+    func confirm(req: Request) async throws -> Response {
+        try await act(req) { p, d, f in
+            let lines = try await MaterialDocumentLine.query(on: req.db).filter(\.$documentID == d.id!).all()
+            var out: [ConfirmInput.Line] = []
+            for l in lines where l.confirmedQuantity == nil {
+                guard let q = try? FixedDecimal.parse((f["c_\(l.number)"] ?? "").trimmingCharacters(in: .whitespaces)) else {
+                    throw Problem.validation([FieldProblem("lines", "confirmEveryLine", ["no": String(l.number)])])
+                }
+                out.append(.init(no: l.number, quantity: q))
+            }
+            let input = ConfirmInput(version: Int(f["version"] ?? "") ?? -1, lines: out, note: f["note"])
+            if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
+            _ = try await MaterialService.confirm(p, d.id!, input, app: req.application)
+        }
+    }
+
+    func approve(req: Request) async throws -> Response { try await decide(req, approve: true) }
+    func refuse(req: Request) async throws -> Response { try await decide(req, approve: false) }
+
+    func decide(_ req: Request, approve: Bool) async throws -> Response {
+        try await act(req) { p, d, f in
+            let input = ApprovalInput(version: Int(f["version"] ?? "") ?? -1, note: f["note"])
+            if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
+            _ = try await MaterialService.approve(p, d.id!, input, approve: approve, app: req.application)
+        }
+    }
+
+    // MARK: Returns, scrap, corrections, transfers
+
+    struct MoveView: Encodable {
+        let kind: String
+        let isSupplier: Bool
+        let suppliers: [Option]
+        let toSuppliers: [Option]
+        let values: [String: String]
+        let errors: FormErrors
+    }
+
+    static let moveKinds: [MaterialKind] = [.returned, .scrap, .adjustment, .transfer]
+
+    func kind(_ text: String?) throws -> MaterialKind {
+        guard let k = text.flatMap(MaterialKind.init(rawValue:)), Self.moveKinds.contains(k) else { throw Problem.notFound }
+        return k
+    }
+
+    func renderMove(_ req: Request, _ kind: MaterialKind, values: [String: String], problem: Problem?) async throws -> Response {
+        let p = try req.requirePrincipal()
+        var suppliers: [Organization] = []
+        if !p.isSupplier {
+            suppliers = try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).filter(\.$active == true)
+                .sort(\.$code).limit(500).all()
+        }
+        func options(_ field: String) -> [Option] {
+            [Option(value: "", label: "—", selected: (values[field] ?? "").isEmpty)]
+                + suppliers.map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: values[field] == $0.id!.uuidString) }
+        }
+        return try await req.renderForm("material_move", titleKey: "material.move.\(kind.rawValue)", MoveView(
+            kind: kind.rawValue, isSupplier: p.isSupplier, suppliers: options(kind == .transfer ? "fromSupplierId" : "supplierId"),
+            toSuppliers: options("toSupplierId"), values: values, errors: req.formErrors(problem)), problem: problem)
+    }
+
+    func moveForm(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let k = try kind(req.query[String.self, at: "kind"])
+        try p.require(k == .scrap ? .fulfilOrders : .handleMaterial)
+        var values: [String: String] = [:]
+        if let s = req.query[String.self, at: "supplier"] { values[k == .transfer ? "fromSupplierId" : "supplierId"] = s }
+        if let item = req.query[String.self, at: "item"], let lot = req.query[String.self, at: "lot"] { values["lines"] = "\(item) \(lot) " }
+        return try await renderMove(req, k, values: values, problem: nil)
+    }
+
+    /// Lines typed one per row: `ITEM LOT QUANTITY`.
+    static func parseLines(_ text: String) throws -> [(item: String, lot: String, quantity: FixedDecimal)] {
+        var out: [(String, String, FixedDecimal)] = []
+        var problems: [FieldProblem] = []
+        for (i, raw) in text.split(whereSeparator: \.isNewline).enumerated() {
+            let parts = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map(String.init)
+            if parts.isEmpty { continue }
+            guard parts.count == 3, let q = try? FixedDecimal.parse(parts[2]) else {
+                problems.append(FieldProblem("lines", "badMaterialLine", ["line": String(i + 1)])); continue
+            }
+            out.append((parts[0], parts[1], q))
+        }
+        if !problems.isEmpty { throw Problem.validation(problems) }
+        if out.isEmpty { throw Problem.validation([FieldProblem("lines", "required")]) }
+        return out
+    }
+
+    func move(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let fields = try req.content.decode([String: String].self)
+        let k = try kind(fields["kind"])
+        try p.require(k == .scrap ? .fulfilOrders : .handleMaterial)
+        var created: MaterialDocument?
+        let problem = try await attempt {
+            let lines = try Self.parseLines(fields["lines"] ?? "")
+            func uuid(_ f: String) -> UUID? { fields[f].flatMap(UUID.init(uuidString:)) }
+            if k == .transfer {
+                guard let from = uuid("fromSupplierId") else { throw Problem.validation([FieldProblem("fromSupplierId", "required")]) }
+                guard let to = uuid("toSupplierId") else { throw Problem.validation([FieldProblem("toSupplierId", "required")]) }
+                let input = TransferInput(fromSupplierId: from, toSupplierId: to, reason: fields["reason"] ?? "",
+                                          lines: lines.map { .init(itemCode: $0.item, lot: $0.lot, quantity: $0.quantity) })
+                if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
+                created = try await MaterialService.transfer(p, input, app: req.application)
+            } else {
+                let input = MovementInput(supplierId: uuid("supplierId"), orderId: nil, condition: fields["condition"], reason: fields["reason"],
+                                          lines: lines.map { .init(itemCode: $0.item, lot: $0.lot, quantity: $0.quantity) })
+                created = try await MaterialService.move(p, kind: k, input, app: req.application)
+            }
+        }
+        if let created { return req.redirect(to: "/material/documents/\(created.id!)?ok=created") }
+        return try await renderMove(req, k, values: fields, problem: problem)
+    }
+
+    // MARK: Stock and traceability
+
+    struct StockView: Encodable {
+        let rows: [StockRowDTO]
+        let isSupplier: Bool
+        let canHandle: Bool
+        let suppliers: [Option]
+        let itemCode: String
+        let lot: String
+    }
+
+    func stock(req: Request) async throws -> View {
+        let p = try req.requirePrincipal()
+        let supplierID = try req.uuidQuery("supplierId")
+        let item = req.query[String.self, at: "itemCode"] ?? "", lot = req.query[String.self, at: "lot"] ?? ""
+        let rows = try await MaterialReports.stock(p, supplierID: supplierID, itemCode: item, lot: lot, on: req.db)
+        var suppliers: [Option] = []
+        if !p.isSupplier {
+            suppliers = [Option(value: "", label: req.t("material.allSuppliers"), selected: supplierID == nil)]
+                + (try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).sort(\.$code).limit(500).all())
+                .map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: $0.id == supplierID) }
+        }
+        return try await req.renderPage("material_stock", titleKey: "material.stockTitle", StockView(
+            rows: rows, isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial), suppliers: suppliers, itemCode: item, lot: lot))
+    }
+
+    struct TraceView: Encodable { let item: String; let lot: String; let trace: TraceDTO?; let errors: FormErrors }
+
+    func trace(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let item = (req.query[String.self, at: "item"] ?? "").trimmingCharacters(in: .whitespaces)
+        let lot = (req.query[String.self, at: "lot"] ?? "").trimmingCharacters(in: .whitespaces)
+        var result: TraceDTO?
+        var problem: Problem?
+        if !item.isEmpty && !lot.isEmpty {
+            problem = try await attempt { result = try await MaterialReports.trace(p, itemCode: item, lot: lot, on: req.db) }
+        }
+        return try await req.renderForm("material_trace", titleKey: "material.traceTitle",
+                                        TraceView(item: item, lot: lot, trace: result, errors: req.formErrors(problem)), problem: problem)
+    }
+}

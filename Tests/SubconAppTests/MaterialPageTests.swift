@@ -1,0 +1,117 @@
+import Fluent
+import Foundation
+import NIOCore
+import Testing
+import VaporTesting
+@testable import SubconApp
+import SubconDomain
+
+@Suite struct MaterialPageTests {
+    /// The whole loop from the pages: issue, confirm, ship, receive, decide; a refused
+    /// over-receipt and a malformed return come back inline.
+    @Test func theMaterialLoopWorksFromThePages() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let order = try await m.acknowledgedOrder()
+            var w = try await t.signIn("warehouse")
+            let wcsrf = try await t.csrf(&w)
+            let form = try await t.page(.GET, "/material/issue?order=\(order)", browser: &w)
+            #expect(form.status == .ok)
+            #expect(form.body.string.contains("name=\"q_2_RM-PAD-65\"") && form.body.string.contains("value=\"101.5\""))
+            let issued = try await t.page(.POST, "/material/issue", browser: &w, form: [
+                "_csrf": wcsrf, "order": order, "q_2_RM-PAD-65": "101.5", "l_2_RM-PAD-65": "PAD-9", "q_2_SF-RD-002": "", "q_1_SF-MH-001": ""])
+            #expect(issued.status == .seeOther, "\(issued.body.string)")
+            let doc = issued.headers.first(name: .location)?.split(separator: "?").first.map(String.init) ?? ""
+            // Over the requirement without a reason: the form comes back with the message.
+            let over = try await t.page(.POST, "/material/issue", browser: &w, form: ["_csrf": wcsrf, "order": order, "q_2_RM-PAD-65": "5", "l_2_RM-PAD-65": "PAD-9"])
+            #expect(over.status == .unprocessableEntity)
+            #expect(over.body.string.contains("补料"))
+
+            var s = try await t.signIn("supplier1")
+            let scsrf = try await t.csrf(&s)
+            let page = try await t.page(.GET, doc, browser: &s).body.string
+            #expect(page.contains("name=\"c_1\""))
+            let confirmed = try await t.page(.POST, doc + "/confirm", browser: &s, form: ["_csrf": scsrf, "version": "1", "c_1": "101.5"])
+            #expect(confirmed.status == .seeOther, "\(confirmed.body.string)")
+            #expect(try await m.stock(m.warehouse, item: "RM-PAD-65", lot: "PAD-9") == ("0", "101.5"))
+            // The supplier's material page lists nothing left to confirm; it can ship from there.
+            let hub = try await t.page(.GET, "/material", browser: &s).body.string
+            #expect(hub.contains("/deliveries/new?order=\(order)"))
+            let shipped = try await t.page(.POST, "/deliveries", browser: &s, form: [
+                "_csrf": scsrf, "order": order, "shipDate": "2026-09-22", "q_2": "20", "l_2": "CR-1"])
+            #expect(shipped.status == .seeOther, "\(shipped.body.string)")
+            let note = shipped.headers.first(name: .location)?.split(separator: "?").first.map(String.init) ?? ""
+            let badShip = try await t.page(.POST, "/deliveries", browser: &s, form: ["_csrf": scsrf, "order": order, "shipDate": "2026-09-22", "q_2": "20", "l_2": ""])
+            #expect(badShip.status == .unprocessableEntity)
+
+            let received = try await t.page(.POST, note + "/receive", browser: &w, form: ["_csrf": wcsrf, "r_1": "20"])
+            #expect(received.status == .seeOther, "\(received.body.string)")
+            let receipt = received.headers.first(name: .location)?.split(separator: "?").first.map(String.init) ?? ""
+            var q = try await t.signIn("quality")
+            let qcsrf = try await t.csrf(&q)
+            #expect(try await t.page(.GET, receipt, browser: &q).body.string.contains("name=\"accepted\""))
+            let wrong = try await t.page(.POST, receipt + "/decide", browser: &q, form: ["_csrf": qcsrf, "line": "1", "version": "1", "accepted": "15", "rejected": "1"])
+            #expect(wrong.status == .unprocessableEntity)
+            #expect(wrong.body.string.contains("之和应等于收货数 20"))
+            let decided = try await t.page(.POST, receipt + "/decide", browser: &q, form: ["_csrf": qcsrf, "line": "1", "version": "1", "accepted": "19", "rejected": "1"])
+            #expect(decided.status == .seeOther)
+            #expect(try await m.f.order(order)["status"] as? String == "partially_delivered")
+
+            // A direct receipt beyond the tolerance (50 + 5 % = 52.5; 19 counted) is refused inline.
+            let refused = try await t.page(.POST, "/receipts", browser: &w, form: ["_csrf": wcsrf, "order": order, "q_2": "34", "l_2": "CR-2"])
+            #expect(refused.status == .unprocessableEntity)
+            #expect(refused.body.string.contains("最多还可收 33.5"))
+            let bad = try await t.page(.POST, "/material/move", browser: &w, form: ["_csrf": wcsrf, "kind": "return", "supplierId": try await m.f.supplierID("SUP-JG").uuidString,
+                                                                                 "condition": "good", "lines": "RM-PAD-65 PAD-9"])
+            #expect(bad.status == .unprocessableEntity)
+            #expect(bad.body.string.contains("第 1 行格式应为"))
+            let ret = try await t.page(.POST, "/material/move", browser: &w, form: ["_csrf": wcsrf, "kind": "return", "supplierId": try await m.f.supplierID("SUP-JG").uuidString,
+                                                                                 "condition": "defective", "lines": "RM-PAD-65 PAD-9 1.5"])
+            #expect(ret.status == .seeOther, "\(ret.body.string)")
+            // The order page shows where its material stands.
+            let orderPage = try await t.page(.GET, "/orders/\(order)", browser: &w).body.string
+            #expect(orderPage.contains("物料与交货") && orderPage.contains("PAD-9") == false && orderPage.contains("101.5"))
+        }
+    }
+
+    /// Every material page renders with the demo's data, for each side, and a supplier cannot
+    /// open the other supplier's records.
+    @Test func everyMaterialPageRendersWithTheDemo() async throws {
+        try await TestApp.run(scenario: true) { t in
+            var w = try await t.signIn("warehouse")
+            let note = try await DeliveryNote.query(on: t.db).filter(\.$status == "shipped").first()!
+            let receipt = try await GoodsReceipt.query(on: t.db).first()!
+            let pending = try await MaterialDocument.query(on: t.db).filter(\.$status == "pending_approval").first()!
+            let transfer = try await MaterialDocument.query(on: t.db).filter(\.$kind == "transfer").first()!
+            let pages = ["/material", "/material/stock", "/material/trace?item=RM-PAD-65&lot=PAD-2609", "/material/trace?item=FG-RD-002&lot=CR65-2609-01",
+                         "/write-off", "/deliveries", "/deliveries?open=false", "/deliveries/\(note.id!)", "/receipts/\(receipt.id!)",
+                         "/material/documents/\(pending.id!)", "/material/move?kind=transfer", "/material/move?kind=return", "/material/move?kind=adjustment",
+                         "/orders/\(receipt.orderID)", "/receipts/new?order=\(receipt.orderID)", "/material/issue?order=\(receipt.orderID)"]
+            for path in pages {
+                let r = try await t.page(.GET, path, browser: &w)
+                #expect(r.status == .ok, "\(path): \(r.body.string.prefix(300))")
+            }
+            let hub = try await t.page(.GET, "/material", browser: &w).body.string
+            #expect(hub.contains("待发料") && hub.contains("收料差异") && hub.contains("待批准的补料"))
+            let writeOff = try await t.page(.GET, "/write-off", browser: &w).body.string
+            #expect(writeOff.contains("RM-PAD-65") && writeOff.contains("超出容差"))
+            #expect(try await t.page(.GET, "/write-off?period=2026-13", browser: &w).status == .unprocessableEntity)
+            var s1 = try await t.signIn("supplier1")
+            for path in ["/material", "/material/stock", "/deliveries", "/write-off", "/deliveries/\(note.id!)", "/receipts/\(receipt.id!)",
+                         "/material/move?kind=scrap", "/deliveries/new?order=\(receipt.orderID)", "/material/documents/\(transfer.id!)"] {
+                let r = try await t.page(.GET, path, browser: &s1)
+                #expect(r.status == .ok, "\(path): \(r.body.string.prefix(300))")
+            }
+            var s2 = try await t.signIn("supplier2")
+            for path in ["/deliveries/\(note.id!)", "/receipts/\(receipt.id!)", "/material/documents/\(pending.id!)", "/deliveries/new?order=\(receipt.orderID)"] {
+                #expect(try await t.page(.GET, path, browser: &s2).status == .notFound, "\(path)")
+            }
+            // Issuing is not a supplier's to do at all.
+            #expect(try await t.page(.GET, "/material/issue?order=\(receipt.orderID)", browser: &s2).status == .forbidden)
+            // The transfer is BM's too.
+            #expect(try await t.page(.GET, "/material/documents/\(transfer.id!)", browser: &s2).status == .ok)
+            #expect(try await t.page(.GET, "/material/move?kind=return", browser: &s2).status == .forbidden)
+            #expect(try await AuditVerification.run(app: t.app).ok)
+        }
+    }
+}
