@@ -52,6 +52,9 @@ struct ExceptionSummaryDTO: Content {
     let title: String
     let description: String
     let createdAt: Date
+    /// What raised it, e.g. `material_document` and that document's id.
+    let source: String
+    let sourceId: String
 }
 
 struct IssueInput: StrictInput {
@@ -675,6 +678,6 @@ enum ExceptionService {
 
     static func summary(_ e: ExceptionCase) -> ExceptionSummaryDTO {
         ExceptionSummaryDTO(id: e.id!, code: e.code, type: e.type, severity: e.severity, status: e.status, title: e.title,
-                            description: e.description, createdAt: e.createdAt)
+                            description: e.description, createdAt: e.createdAt, source: e.source, sourceId: e.sourceID)
     }
 }
