@@ -86,5 +86,77 @@ public enum BenchData {
             try await sql.insertRows(into: "order_revisions", columns: ["id", "order_id", "number", "lines", "changes", "reason", "status", "created_by",
                                                                         "released_at", "answered_at", "answered_by", "response_seconds", "escalation", "round"], r)
         }
+        try await seedMaterial(app: app, buyer: buyer, now: now)
     }
+
+    /// Material for every answered order: a requirement of line 1 (2 per part, 1 % scrap), an
+    /// issue confirmed by the supplier, and on every second order a receipt of 50 accepted parts
+    /// with its consumption; every fifth order has a delivery note on its way. About five
+    /// movements per answered order, over 50 lots.
+    static func seedMaterial(app: Application, buyer: UUID, now: Date) async throws {
+        typealias Row = [any SQLExpression]
+        func bind(_ v: some Encodable & Sendable) -> any SQLExpression { SQLBind(v) }
+        let ids = try await (app.db as! any SQLDatabase).raw("SELECT id, supplier_id, status FROM outsourcing_orders WHERE status <> 'released'")
+            .all(decoding: OrderRef.self)
+        let component = UUID()
+        let u = FixedDecimal.unit
+        var reqs: [Row] = [], docs: [Row] = [], docLines: [Row] = [], moves: [Row] = [], receipts: [Row] = [], receiptLines: [Row] = []
+        var notes: [Row] = [], noteLines: [Row] = []
+        for (i, o) in ids.enumerated() {
+            let lot = "L\(i % 50)"
+            let at = now.addingTimeInterval(Double(-i))
+            reqs.append([bind(UUID()), bind(o.id), bind(1), bind(component), bind(2 * u), bind(1 * u), bind("manufacturer"), bind(202 * u)])
+            let doc = UUID()
+            docs.append([bind(doc), bind(String(format: "FLB-%07d", i)), bind("issue"), bind("done"), bind(o.supplier_id), SQLLiteral.null, bind(o.id),
+                         SQLLiteral.null, bind(""), bind(1), bind(buyer), bind(at), SQLLiteral.null, SQLLiteral.null, bind("")])
+            docLines.append([bind(UUID()), bind(doc), bind(1), bind(1), bind(component), bind(lot), bind(202 * u), bind(202 * u), bind(buyer), bind(at)])
+            func move(_ kind: String, _ q: Int64, _ allowance: Int64 = 0, receiptLine: UUID? = nil) {
+                moves.append([bind(UUID()), bind(o.supplier_id), bind(component), bind(lot), bind(kind), bind(q), bind(allowance), bind(o.id), bind(1),
+                              bind(doc), receiptLine.map { bind($0) } ?? SQLLiteral.null, bind(buyer), bind(at)])
+            }
+            move("issued", 202 * u)
+            move("receipt_confirmed", 202 * u)
+            if i % 2 == 0 {
+                let receipt = UUID(), line = UUID()
+                receipts.append([bind(receipt), bind(String(format: "SRB-%07d", i)), bind(o.supplier_id), bind(o.id), SQLLiteral.null, bind(""), bind(buyer), bind(at)])
+                receiptLines.append([bind(line), bind(receipt), bind(1), bind(o.supplier_id), bind(o.id), bind(1), bind(component), bind("P\(i)"), bind(50 * u),
+                                     bind("accepted"), bind(50 * u), bind(Int64(0)), bind(buyer), bind(at), bind(2)])
+                move("consumed", 100 * u, u, receiptLine: line)
+            }
+            if i % 5 == 0 {
+                let note = UUID()
+                notes.append([bind(note), bind(String(format: "SHB-%07d", i)), bind(o.supplier_id), bind(o.id), bind(Day(year: 2026, month: 12, day: 1)!.description),
+                              bind("shipped"), bind(""), bind(1), bind(buyer), bind(at)])
+                noteLines.append([bind(UUID()), bind(note), bind(1), bind(1), bind(component), bind("N\(i)"), bind(20 * u), bind(Int64(0))])
+            }
+        }
+        let item: [Row] = [[bind(component), bind("BENCH-RM"), bind("压测原料"), bind(""), bind("kg"), bind("raw_material"), SQLLiteral.null,
+                            bind(true), bind(1), bind(now), bind(now)]]
+        let batches = (reqs, docs, docLines, moves, receipts, receiptLines, notes, noteLines)
+        try await app.db.transaction { db in
+            let sql = db as! any SQLDatabase
+            try await sql.insertRows(into: "items", columns: ["id", "code", "name", "specification", "uom", "kind", "default_site_id",
+                                                              "active", "version", "created_at", "updated_at"], item)
+            try await sql.insertRows(into: "order_requirements", columns: ["id", "order_id", "line_no", "component_id", "quantity_per", "scrap_percent",
+                                                                           "supply_by", "gross_quantity"], batches.0)
+            try await sql.insertRows(into: "material_documents", columns: ["id", "code", "kind", "status", "supplier_id", "to_supplier_id", "order_id",
+                                                                           "condition", "reason", "version", "created_by", "created_at", "decided_by",
+                                                                           "decided_at", "decision_note"], batches.1)
+            try await sql.insertRows(into: "material_document_lines", columns: ["id", "document_id", "no", "order_line_no", "item_id", "lot", "quantity",
+                                                                                "confirmed_quantity", "confirmed_by", "confirmed_at"], batches.2)
+            try await sql.insertRows(into: "material_movements", columns: ["id", "supplier_id", "item_id", "lot", "kind", "quantity", "allowance", "order_id",
+                                                                           "order_line_no", "document_id", "receipt_line_id", "created_by", "created_at"], batches.3)
+            try await sql.insertRows(into: "goods_receipts", columns: ["id", "code", "supplier_id", "order_id", "delivery_note_id", "note", "created_by",
+                                                                       "created_at"], batches.4)
+            try await sql.insertRows(into: "receipt_lines", columns: ["id", "receipt_id", "no", "supplier_id", "order_id", "order_line_no", "item_id", "lot",
+                                                                      "quantity", "status", "accepted_quantity", "rejected_quantity", "decided_by",
+                                                                      "decided_at", "version"], batches.5)
+            try await sql.insertRows(into: "delivery_notes", columns: ["id", "code", "supplier_id", "order_id", "ship_date", "status", "note", "version",
+                                                                       "created_by", "created_at"], batches.6)
+            try await sql.insertRows(into: "delivery_note_lines", columns: ["id", "note_id", "no", "order_line_no", "item_id", "lot", "quantity",
+                                                                            "received_quantity"], batches.7)
+        }
+    }
+
+    struct OrderRef: Decodable { let id: UUID; let supplier_id: UUID; let status: String }
 }
