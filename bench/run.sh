@@ -6,6 +6,7 @@
 #   bench/run.sh                      # SQLite in a temporary DATA_DIR
 #   DATABASE_URL=postgres://… bench/run.sh
 #   DURATION=30s CONNECTIONS=64 bench/run.sh
+#   ONLY='material|write-off' bench/run.sh   # only scenarios whose name matches (grep -E)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,6 +55,7 @@ OUT=bench/out/results.md
 
 run() {
   local name=$1; shift
+  if [ -n "${ONLY:-}" ] && ! grep -Eq "$ONLY" <<<"$name"; then return; fi
   local raw
   raw=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@")
   local rps p50 p90 p99 errors

@@ -43,6 +43,20 @@ import SubconDomain
             let note = shipped.headers.first(name: .location)?.split(separator: "?").first.map(String.init) ?? ""
             let badShip = try await t.page(.POST, "/deliveries", browser: &s, form: ["_csrf": scsrf, "order": order, "shipDate": "2026-09-22", "q_2": "20", "l_2": ""])
             #expect(badShip.status == .unprocessableEntity)
+            // From a phone with a certificate attached: a multipart form, the file stored with the note.
+            let boundary = "----subcon-test"
+            var body = ""
+            for (k, v) in ["_csrf": scsrf, "order": order, "shipDate": "2026-09-23", "q_2": "5", "l_2": "CR-1B"] {
+                body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(k)\"\r\n\r\n\(v)\r\n"
+            }
+            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"coa.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n\u{00e2}\u{00e3}\n%%EOF\r\n--\(boundary)--\r\n"
+            let multipart = try await t.app.testing().sendRequest(.POST, "/deliveries", headers: [
+                "Cookie": s.cookieHeader, "Content-Type": "multipart/form-data; boundary=\(boundary)"], body: ByteBuffer(string: body))
+            #expect(multipart.status == .seeOther, "\(multipart.body.string)")
+            let withFile = multipart.headers.first(name: .location)?.split(separator: "?").first.map(String.init) ?? ""
+            let attached = try await t.request(.GET, "/api/v1\(withFile)", token: m.f.supplier1).json
+            #expect((attached["attachments"] as? [[String: Any]] ?? []).first?["filename"] as? String == "coa.pdf")
+            #expect((attached["lines"] as? [[String: Any]] ?? []).first?["lot"] as? String == "CR-1B")
 
             let received = try await t.page(.POST, note + "/receive", browser: &w, form: ["_csrf": wcsrf, "r_1": "20"])
             #expect(received.status == .seeOther, "\(received.body.string)")

@@ -81,25 +81,29 @@ struct DeliveryPages: RouteCollection {
     }
 
     /// Per line `q_N` and `l_N`; an optional file (certificate of analysis) goes with the note.
+    /// The form is multipart when a file is chosen, so fields are read one by one by name.
     func create(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         try p.require(.fulfilOrders)
         let form = try req.content.decode(NewForm.self)
-        let fields = (try? req.content.decode([String: String].self)) ?? [:]
         guard let orderID = form.order.flatMap(UUID.init(uuidString:)) else { throw Problem.notFound }
         let order = try await OrderService.find(p, orderID, on: req.db)
+        let numbers = try await OrderLineRow.query(on: req.db).filter(\.$orderID == orderID).sort(\.$number).all().map(\.number)
+        var values: [String: String] = ["shipDate": form.shipDate ?? "", "note": form.note ?? ""]
+        for n in numbers {
+            values["q_\(n)"] = (try? req.content.get(String.self, at: "q_\(n)")) ?? ""
+            values["l_\(n)"] = (try? req.content.get(String.self, at: "l_\(n)")) ?? ""
+        }
         var created: DeliveryNote?
         let problem = try await attempt {
             guard let ship = Day(form.shipDate ?? "") else { throw Problem.validation([FieldProblem("shipDate", "badDate")]) }
             var lines: [DeliveryInput.Line] = []
-            for (k, v) in fields where k.hasPrefix("q_") {
-                guard let n = Int(k.dropFirst(2)) else { continue }
-                let text = v.trimmingCharacters(in: .whitespaces)
+            for n in numbers {
+                let text = (values["q_\(n)"] ?? "").trimmingCharacters(in: .whitespaces)
                 if text.isEmpty { continue }
                 guard let q = try? FixedDecimal.parse(text) else { throw Problem.validation([FieldProblem("lines", "badLine", ["line": String(n)])]) }
-                lines.append(.init(line: n, quantity: q, lot: (fields["l_\(n)"] ?? "").trimmingCharacters(in: .whitespaces)))
+                lines.append(.init(line: n, quantity: q, lot: (values["l_\(n)"] ?? "").trimmingCharacters(in: .whitespaces)))
             }
-            lines.sort { $0.line < $1.line }
             let input = DeliveryInput(orderId: orderID, shipDate: ship, note: form.note, lines: lines)
             if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
             // The file is checked before the note is written, so a bad file stores nothing.
@@ -117,8 +121,6 @@ struct DeliveryPages: RouteCollection {
             created = note
         }
         if let created { return req.redirect(to: "/deliveries/\(created.id!)?ok=created") }
-        var values = fields
-        values["file"] = nil
         return try await renderNew(req, order, values: values, problem: problem)
     }
 

@@ -165,29 +165,33 @@ enum MaterialReports {
     static func writeOff(_ p: Principal, period: String, supplierID: UUID?, app: Application) async throws -> WriteOffReportDTO {
         let db = app.db
         let (start, end) = try month(period, timeZone: app.subcon.settings.timeZone)
-        let suppliers = (p.scope.supplierID ?? supplierID).map { [$0] }
-        let opening = Ledger.movements(try await Ledger.sums(suppliers: suppliers, before: start, on: db))
-        let closing = Ledger.movements(try await Ledger.sums(suppliers: suppliers, before: end, on: db))
-        // Group per supplier × item (lots add up); the period's movements are closing − opening.
+        // One pass over the movements up to the period's end: per supplier × item × kind, what
+        // happened before the period (the opening balance) and during it.
+        var conditions: [SQLQueryString] = ["created_at < \(bind: end)"]
+        if let s = p.scope.supplierID ?? supplierID { conditions.append("supplier_id = \(bind: s)") }
+        var whereClause: SQLQueryString = ""
+        for (i, c) in conditions.enumerated() { whereClause = whereClause + (i == 0 ? " WHERE " : " AND ") + c }
+        struct Row: Decodable { let supplier_id: UUID; let item_id: UUID; let kind: String; let before_q: Int64; let during_q: Int64; let during_a: Int64 }
+        let sums = try await sql(db).raw("""
+            SELECT supplier_id, item_id, kind,
+                   CAST(SUM(CASE WHEN created_at < \(bind: start) THEN quantity ELSE 0 END) AS BIGINT) AS before_q,
+                   CAST(SUM(CASE WHEN created_at >= \(bind: start) THEN quantity ELSE 0 END) AS BIGINT) AS during_q,
+                   CAST(SUM(CASE WHEN created_at >= \(bind: start) THEN allowance ELSE 0 END) AS BIGINT) AS during_a
+            FROM material_movements
+            """ + whereClause + " GROUP BY supplier_id, item_id, kind").all(decoding: Row.self)
         struct SI: Hashable { let s: UUID; let i: UUID }
-        var openingBy: [SI: StockBalance] = [:]
-        for (k, ms) in opening {
-            let b = try StockLedger.balance(ms)
-            let key = SI(s: k.supplierID, i: k.itemID)
-            let prev = openingBy[key] ?? StockBalance()
-            openingBy[key] = StockBalance(inTransit: try prev.inTransit.adding(b.inTransit), held: try prev.held.adding(b.held))
-        }
-        var periodBy: [SI: [Movement]] = [:]
-        for (k, ms) in closing {
-            let before = opening[k] ?? []
-            for m in ms {
-                let earlier = before.first { $0.kind == m.kind }
-                var d = m
-                d.quantity = try m.quantity.subtracting(earlier?.quantity ?? .zero)
-                d.allowance = try m.allowance.subtracting(earlier?.allowance ?? .zero)
-                if d.quantity != .zero || d.allowance != .zero { periodBy[SI(s: k.supplierID, i: k.itemID), default: []].append(d) }
+        var openingMoves: [SI: [Movement]] = [:], periodBy: [SI: [Movement]] = [:]
+        for r in sums {
+            guard let kind = MovementKind(rawValue: r.kind) else { continue }
+            let key = SI(s: r.supplier_id, i: r.item_id)
+            let stock = StockKey(supplier: r.supplier_id.uuidString, item: r.item_id.uuidString, lot: "")
+            openingMoves[key, default: []].append(Movement(key: stock, kind: kind, quantity: FixedDecimal(units: r.before_q)))
+            if r.during_q != 0 || r.during_a != 0 {
+                periodBy[key, default: []].append(Movement(key: stock, kind: kind, quantity: FixedDecimal(units: r.during_q), allowance: FixedDecimal(units: r.during_a)))
             }
         }
+        var openingBy: [SI: StockBalance] = [:]
+        for (k, ms) in openingMoves { openingBy[k] = try StockLedger.balance(ms) }
         let keys = Set(periodBy.keys).union(openingBy.filter { $0.value != StockBalance() }.keys)
         let items = try await OrderService.itemCodes(Set(keys.map(\.i)), on: db)
         let orgs = try await organizations(Set(keys.map(\.s)), on: db)
@@ -360,21 +364,26 @@ enum MaterialReports {
             let component_code: String; let component_name: String; let gross: Int64; let issued: Int64
         }
         let scope: SQLQueryString = p.scope.supplierID.map { " AND o.supplier_id = \(bind: $0)" } ?? ""
+        // What was issued is summed once per order line and component, and what is fully
+        // issued is left out by the database, so the limit applies to what is really due.
         let rows = try await sql(db).raw("""
             SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, s.name AS supplier_name, r.line_no, l.due_date,
-                   i.code AS component_code, i.name AS component_name, r.gross_quantity AS gross,
-                   CAST(COALESCE((SELECT SUM(ml.quantity) FROM material_document_lines ml JOIN material_documents md ON md.id = ml.document_id
-                     WHERE md.order_id = o.id AND md.kind IN ('issue', 'supplementary') AND md.status = 'done'
-                       AND ml.order_line_no = r.line_no AND ml.item_id = r.component_id), 0) AS BIGINT) AS issued
+                   i.code AS component_code, i.name AS component_name, r.gross_quantity AS gross, CAST(COALESCE(x.q, 0) AS BIGINT) AS issued
             FROM order_requirements r
             JOIN outsourcing_orders o ON o.id = r.order_id
             JOIN organizations s ON s.id = o.supplier_id
             JOIN order_lines l ON l.order_id = o.id AND l.line_no = r.line_no
             JOIN items i ON i.id = r.component_id
+            LEFT JOIN (SELECT md.order_id, ml.order_line_no, ml.item_id, SUM(ml.quantity) AS q
+                       FROM material_document_lines ml JOIN material_documents md ON md.id = ml.document_id
+                       WHERE md.kind IN ('issue', 'supplementary') AND md.status = 'done'
+                       GROUP BY md.order_id, ml.order_line_no, ml.item_id) x
+              ON x.order_id = r.order_id AND x.order_line_no = r.line_no AND x.item_id = r.component_id
             WHERE r.supply_by = 'manufacturer' AND l.state = 'open'
               AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
-            """ + scope + " ORDER BY l.due_date, o.code, r.line_no, i.code LIMIT \(literal: limit * 4)").all(decoding: Row.self)
-        return rows.filter { $0.gross > $0.issued }.prefix(limit).map {
+              AND r.gross_quantity > COALESCE(x.q, 0)
+            """ + scope + " ORDER BY l.due_date, o.code, r.line_no, i.code LIMIT \(literal: limit)").all(decoding: Row.self)
+        return rows.map {
             DueToIssueDTO(orderId: $0.order_id, orderCode: $0.order_code, supplierCode: $0.supplier_code, supplierName: $0.supplier_name, line: $0.line_no,
                           dueDate: $0.due_date, componentCode: $0.component_code, componentName: $0.component_name, gross: FixedDecimal(units: $0.gross),
                           issued: FixedDecimal(units: $0.issued), remaining: FixedDecimal(units: $0.gross - $0.issued))
@@ -390,16 +399,17 @@ enum MaterialReports {
         let scope: SQLQueryString = p.scope.supplierID.map { " AND o.supplier_id = \(bind: $0)" } ?? ""
         let rows = try await sql(db).raw("""
             SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, l.line_no, i.code AS item_code, i.name AS item_name,
-                   l.due_date, l.quantity,
-                   CAST(COALESCE((SELECT SUM(rl.quantity - rl.rejected_quantity) FROM receipt_lines rl
-                     WHERE rl.order_id = o.id AND rl.order_line_no = l.line_no), 0) AS BIGINT) AS counted
+                   l.due_date, l.quantity, CAST(COALESCE(x.q, 0) AS BIGINT) AS counted
             FROM order_lines l
             JOIN outsourcing_orders o ON o.id = l.order_id
             JOIN organizations s ON s.id = o.supplier_id
             JOIN items i ON i.id = l.item_id
+            LEFT JOIN (SELECT order_id, order_line_no, SUM(quantity - rejected_quantity) AS q FROM receipt_lines GROUP BY order_id, order_line_no) x
+              ON x.order_id = l.order_id AND x.order_line_no = l.line_no
             WHERE l.state = 'open' AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
-            """ + scope + " ORDER BY l.due_date, o.code, l.line_no LIMIT \(literal: limit * 4)").all(decoding: Row.self)
-        return rows.filter { $0.quantity > $0.counted }.prefix(limit).map {
+              AND l.quantity > COALESCE(x.q, 0)
+            """ + scope + " ORDER BY l.due_date, o.code, l.line_no LIMIT \(literal: limit)").all(decoding: Row.self)
+        return rows.map {
             DueToArriveDTO(orderId: $0.order_id, orderCode: $0.order_code, supplierCode: $0.supplier_code, line: $0.line_no, itemCode: $0.item_code,
                            itemName: $0.item_name, dueDate: $0.due_date, ordered: FixedDecimal(units: $0.quantity), counted: FixedDecimal(units: $0.counted),
                            open: FixedDecimal(units: $0.quantity - $0.counted))

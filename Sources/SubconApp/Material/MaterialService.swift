@@ -358,30 +358,32 @@ enum MaterialService {
         guard workingStatuses.contains(order.orderStatus) || (order.orderStatus == .released && order.revision > 1) else {
             throw Problem.conflict("problem.material.orderNotWorking", ["status": order.status])
         }
-        let reqs = try await requirements(order.id!, on: app.db)
-        var problems: [FieldProblem] = []
-        var requested: [Int: FixedDecimal] = [:]   // index into reqs → total requested
-        var resolved: [(Requirement, IssueInput.Line)] = []
-        for (i, l) in input.lines.enumerated() {
-            let code = l.componentCode.trimmingCharacters(in: .whitespaces)
-            guard let r = reqs.firstIndex(where: { $0.line == l.line && $0.component.code == code }) else {
-                problems.append(FieldProblem("lines[\(i)]", "noRequirement", ["line": String(l.line), "item": code])); continue
-            }
-            requested[r] = (try? (requested[r] ?? .zero).adding(l.quantity)) ?? l.quantity
-            resolved.append((reqs[r], l))
-        }
-        if !problems.isEmpty { throw Problem.validation(problems) }
-        let supplementary = MaterialIssuing.isSupplementary(requested: requested.map { (reqs[$0.key].remaining, $0.value) })
         let reason = (input.reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        if supplementary && reason.isEmpty {
-            let over = requested.filter { $0.value > reqs[$0.key].remaining }.map { reqs[$0.key] }.sorted { $0.line < $1.line }
-            throw Problem.validation(over.map {
-                FieldProblem("reason", "supplementaryNeedsReason", ["item": $0.component.code, "line": String($0.line), "remaining": $0.remaining.description])
-            })
-        }
-        let kind: MaterialKind = supplementary ? .supplementary : .issue
-        let lines = resolved
         return try await app.write(as: p.auditActor) { change in
+            // What remains is read inside the transaction, behind the order's lock, so two
+            // clerks issuing at once cannot both stay "within" the requirement.
+            try await DeliveryService.lockOrder(order.id!, in: change)
+            let reqs = try await requirements(order.id!, on: change.db)
+            var problems: [FieldProblem] = []
+            var requested: [Int: FixedDecimal] = [:]   // index into reqs → total requested
+            var lines: [(Requirement, IssueInput.Line)] = []
+            for (i, l) in input.lines.enumerated() {
+                let code = l.componentCode.trimmingCharacters(in: .whitespaces)
+                guard let r = reqs.firstIndex(where: { $0.line == l.line && $0.component.code == code }) else {
+                    problems.append(FieldProblem("lines[\(i)]", "noRequirement", ["line": String(l.line), "item": code])); continue
+                }
+                requested[r] = (try? (requested[r] ?? .zero).adding(l.quantity)) ?? l.quantity
+                lines.append((reqs[r], l))
+            }
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            let supplementary = MaterialIssuing.isSupplementary(requested: requested.map { (reqs[$0.key].remaining, $0.value) })
+            if supplementary && reason.isEmpty {
+                let over = requested.filter { $0.value > reqs[$0.key].remaining }.map { reqs[$0.key] }.sorted { $0.line < $1.line }
+                throw Problem.validation(over.map {
+                    FieldProblem("reason", "supplementaryNeedsReason", ["item": $0.component.code, "line": String($0.line), "remaining": $0.remaining.description])
+                })
+            }
+            let kind: MaterialKind = supplementary ? .supplementary : .issue
             let d = MaterialDocument()
             d.id = UUID(); d.code = try await code(kind.rawValue, prefix: kind.codePrefix, in: change); d.kind = kind.rawValue
             d.status = supplementary ? "pending_approval" : "done"; d.supplierID = order.supplierID; d.orderID = order.id
@@ -611,11 +613,9 @@ enum MaterialService {
                 let row = MaterialDocumentLine()
                 row.documentID = d.id!; row.number = n + 1; row.itemID = item.id!; row.lot = l.lot; row.quantity = l.quantity.units
                 try await row.create(on: change.db)
-                let pair = try StockLedger.transfer(l.quantity, item: item.code, lot: l.lot, from: from.id!.uuidString, to: to.id!.uuidString,
-                                                    held: StockBalance(held: l.quantity))
-                try await Ledger.record(pair[0].kind, supplier: from.id!, item: item.id!, lot: l.lot, quantity: l.quantity, order: input.fromOrderId,
+                try await Ledger.record(.transferredOut, supplier: from.id!, item: item.id!, lot: l.lot, quantity: l.quantity, order: input.fromOrderId,
                                         document: d.id, by: p.userID, in: change)
-                try await Ledger.record(pair[1].kind, supplier: to.id!, item: item.id!, lot: l.lot, quantity: l.quantity, order: input.toOrderId,
+                try await Ledger.record(.transferredIn, supplier: to.id!, item: item.id!, lot: l.lot, quantity: l.quantity, order: input.toOrderId,
                                         document: d.id, by: p.userID, in: change)
             }
             var after = snapshot(d, lines.map { ($0.0.code, $0.1.lot, $0.1.quantity) })
