@@ -105,7 +105,7 @@ public enum BenchData {
         for (i, o) in ids.enumerated() {
             let lot = "L\(i % 50)"
             let at = now.addingTimeInterval(Double(-i))
-            reqs.append([bind(UUID()), bind(o.id), bind(1), bind(component), bind(2 * u), bind(1 * u), bind("manufacturer"), bind(202 * u)])
+            reqs.append([bind(UUID()), bind(o.id), bind(1), bind(component), bind(2 * u), bind(1 * u), bind("manufacturer"), bind(202 * u), bind(202 * u)])
             let doc = UUID()
             docs.append([bind(doc), bind(String(format: "FLB-%07d", i)), bind("issue"), bind("done"), bind(o.supplier_id), SQLLiteral.null, bind(o.id),
                          SQLLiteral.null, bind(""), bind(1), bind(buyer), bind(at), SQLLiteral.null, SQLLiteral.null, bind("")])
@@ -138,7 +138,7 @@ public enum BenchData {
             try await sql.insertRows(into: "items", columns: ["id", "code", "name", "specification", "uom", "kind", "default_site_id",
                                                               "active", "version", "created_at", "updated_at"], item)
             try await sql.insertRows(into: "order_requirements", columns: ["id", "order_id", "line_no", "component_id", "quantity_per", "scrap_percent",
-                                                                           "supply_by", "gross_quantity"], batches.0)
+                                                                           "supply_by", "gross_quantity", "issued_quantity"], batches.0)
             try await sql.insertRows(into: "material_documents", columns: ["id", "code", "kind", "status", "supplier_id", "to_supplier_id", "order_id",
                                                                            "condition", "reason", "version", "created_by", "created_at", "decided_by",
                                                                            "decided_at", "decision_note"], batches.1)

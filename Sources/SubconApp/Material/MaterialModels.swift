@@ -194,6 +194,7 @@ extension DeductionProposal: SupplierOwned { static var ownerKey: FieldKey { "su
 
 struct CreateMaterialFlow: AsyncMigration {
     func prepare(on db: any Database) async throws {
+        try await db.schema("order_requirements").field("issued_quantity", .int64, .required, .sql(.default(0))).update()
         try await db.schema("material_documents")
             .id()
             .field("code", .string, .required)
@@ -349,5 +350,6 @@ struct CreateMaterialFlow: AsyncMigration {
                   "material_movements", "material_document_lines", "material_documents"] {
             try await db.schema(t).delete()
         }
+        try await db.schema("order_requirements").deleteField("issued_quantity").update()
     }
 }

@@ -364,24 +364,16 @@ enum MaterialReports {
             let component_code: String; let component_name: String; let gross: Int64; let issued: Int64
         }
         let scope: SQLQueryString = p.scope.supplierID.map { " AND o.supplier_id = \(bind: $0)" } ?? ""
-        // What was issued is summed once per order line and component, and what is fully
-        // issued is left out by the database, so the limit applies to what is really due.
         let rows = try await sql(db).raw("""
             SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, s.name AS supplier_name, r.line_no, l.due_date,
-                   i.code AS component_code, i.name AS component_name, r.gross_quantity AS gross, CAST(COALESCE(x.q, 0) AS BIGINT) AS issued
+                   i.code AS component_code, i.name AS component_name, r.gross_quantity AS gross, r.issued_quantity AS issued
             FROM order_requirements r
             JOIN outsourcing_orders o ON o.id = r.order_id
             JOIN organizations s ON s.id = o.supplier_id
             JOIN order_lines l ON l.order_id = o.id AND l.line_no = r.line_no
             JOIN items i ON i.id = r.component_id
-            LEFT JOIN (SELECT md.order_id, ml.order_line_no, ml.item_id, SUM(ml.quantity) AS q
-                       FROM material_document_lines ml JOIN material_documents md ON md.id = ml.document_id
-                       WHERE md.kind IN ('issue', 'supplementary') AND md.status = 'done'
-                       GROUP BY md.order_id, ml.order_line_no, ml.item_id) x
-              ON x.order_id = r.order_id AND x.order_line_no = r.line_no AND x.item_id = r.component_id
-            WHERE r.supply_by = 'manufacturer' AND l.state = 'open'
+            WHERE r.supply_by = 'manufacturer' AND l.state = 'open' AND r.gross_quantity > r.issued_quantity
               AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
-              AND r.gross_quantity > COALESCE(x.q, 0)
             """ + scope + " ORDER BY l.due_date, o.code, r.line_no, i.code LIMIT \(literal: limit)").all(decoding: Row.self)
         return rows.map {
             DueToIssueDTO(orderId: $0.order_id, orderCode: $0.order_code, supplierCode: $0.supplier_code, supplierName: $0.supplier_name, line: $0.line_no,
@@ -399,15 +391,16 @@ enum MaterialReports {
         let scope: SQLQueryString = p.scope.supplierID.map { " AND o.supplier_id = \(bind: $0)" } ?? ""
         let rows = try await sql(db).raw("""
             SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, l.line_no, i.code AS item_code, i.name AS item_name,
-                   l.due_date, l.quantity, CAST(COALESCE(x.q, 0) AS BIGINT) AS counted
+                   l.due_date, l.quantity,
+                   CAST(COALESCE((SELECT SUM(rl.quantity - rl.rejected_quantity) FROM receipt_lines rl
+                                  WHERE rl.order_id = l.order_id AND rl.order_line_no = l.line_no), 0) AS BIGINT) AS counted
             FROM order_lines l
             JOIN outsourcing_orders o ON o.id = l.order_id
             JOIN organizations s ON s.id = o.supplier_id
             JOIN items i ON i.id = l.item_id
-            LEFT JOIN (SELECT order_id, order_line_no, SUM(quantity - rejected_quantity) AS q FROM receipt_lines GROUP BY order_id, order_line_no) x
-              ON x.order_id = l.order_id AND x.order_line_no = l.line_no
             WHERE l.state = 'open' AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
-              AND l.quantity > COALESCE(x.q, 0)
+              AND l.quantity > COALESCE((SELECT SUM(rl.quantity - rl.rejected_quantity) FROM receipt_lines rl
+                                         WHERE rl.order_id = l.order_id AND rl.order_line_no = l.line_no), 0)
             """ + scope + " ORDER BY l.due_date, o.code, l.line_no LIMIT \(literal: limit)").all(decoding: Row.self)
         return rows.map {
             DueToArriveDTO(orderId: $0.order_id, orderCode: $0.order_code, supplierCode: $0.supplier_code, line: $0.line_no, itemCode: $0.item_code,

@@ -334,20 +334,23 @@ enum MaterialService {
         let rows = try await OrderRequirementRow.query(on: db).filter(\.$orderID == orderID).filter(\.$supplyBy == SupplyBy.manufacturer.rawValue)
             .sort(\.$lineNumber).all()
         let items = try await OrderService.itemCodes(Set(rows.map(\.componentID)), on: db)
-        struct Row: Decodable { let order_line_no: Int?; let item_id: UUID; let q: Int64 }
-        let issued = try await (db as! any SQLDatabase).raw("""
-            SELECT l.order_line_no, l.item_id, CAST(SUM(l.quantity) AS BIGINT) AS q FROM material_document_lines l
-            JOIN material_documents d ON d.id = l.document_id
-            WHERE d.order_id = \(bind: orderID) AND d.kind IN ('issue', 'supplementary') AND d.status = 'done'
-            GROUP BY l.order_line_no, l.item_id
-            """).all(decoding: Row.self)
         return rows.compactMap { r in
             guard let item = items[r.componentID] else { return nil }
-            let done = issued.filter { $0.order_line_no == r.lineNumber && $0.item_id == r.componentID }.reduce(Int64(0)) { $0 + $1.q }
             return Requirement(line: r.lineNumber, component: item, quantityPer: FixedDecimal(units: r.quantityPer),
                                scrapPercent: FixedDecimal(units: r.scrapPercent), gross: FixedDecimal(units: r.grossQuantity),
-                               issued: FixedDecimal(units: done))
+                               issued: FixedDecimal(units: r.issuedQuantity))
         }
+    }
+
+    /// An issue that takes effect: the ledger movement, and the requirement's running total.
+    static func issueTakesEffect(supplier: UUID, order: UUID?, line: Int?, item: UUID, lot: String, quantity: FixedDecimal, document: UUID?,
+                                 by user: UUID, in change: Change) async throws {
+        try await Ledger.record(.issued, supplier: supplier, item: item, lot: lot, quantity: quantity, order: order, line: line, document: document,
+                                by: user, in: change)
+        guard let order, let line else { return }
+        try await (change.db as! any SQLDatabase).update(OrderRequirementRow.schema)
+            .set(SQLIdentifier("issued_quantity"), to: SQLBinaryExpression(SQLIdentifier("issued_quantity"), .add, SQLBind(quantity.units)))
+            .where("order_id", .equal, order).where("line_no", .equal, line).where("component_id", .equal, item).run()
     }
 
     // MARK: Issue
@@ -395,8 +398,8 @@ enum MaterialService {
                 row.lot = l.lot; row.quantity = l.quantity.units
                 try await row.create(on: change.db)
                 if !supplementary {
-                    try await Ledger.record(.issued, supplier: order.supplierID, item: r.component.id!, lot: l.lot, quantity: l.quantity,
-                                            order: order.id, line: r.line, document: d.id, by: p.userID, in: change)
+                    try await issueTakesEffect(supplier: order.supplierID, order: order.id, line: r.line, item: r.component.id!, lot: l.lot,
+                                               quantity: l.quantity, document: d.id, by: p.userID, in: change)
                 }
             }
             try await change.audit("material_document", d.id, "create", after: snapshot(d, lines.map { ($0.0.component.code, $0.1.lot, $0.1.quantity) }))
@@ -436,8 +439,8 @@ enum MaterialService {
             d.status = approve ? "done" : "refused"; d.version += 1; d.decidedAt = change.now; d.decidedBy = p.userID; d.decisionNote = note
             if approve {
                 for l in lines {
-                    try await Ledger.record(.issued, supplier: d.supplierID, item: l.itemID, lot: l.lot, quantity: FixedDecimal(units: l.quantity),
-                                            order: d.orderID, line: l.orderLineNumber, document: d.id, by: p.userID, in: change)
+                    try await issueTakesEffect(supplier: d.supplierID, order: d.orderID, line: l.orderLineNumber, item: l.itemID, lot: l.lot,
+                                               quantity: FixedDecimal(units: l.quantity), document: d.id, by: p.userID, in: change)
                 }
                 try await notifyIssued(d, orderCode: orderCode ?? "", in: change)
             }

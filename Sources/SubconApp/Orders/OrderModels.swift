@@ -135,6 +135,9 @@ final class OrderRequirementRow: Model, @unchecked Sendable {
     @Field(key: "scrap_percent") var scrapPercent: Int64
     @Field(key: "supply_by") var supplyBy: String
     @Field(key: "gross_quantity") var grossQuantity: Int64
+    /// What has been issued against it so far (kept with every issue that takes effect, so
+    /// the warehouse's list of what is still to issue is a plain comparison).
+    @Field(key: "issued_quantity") var issuedQuantity: Int64
     init() {}
 }
 

@@ -494,6 +494,7 @@ enum OrderService {
             let r = OrderRequirementRow()
             r.orderID = orderID; r.lineNumber = q.lineNumber; r.componentID = ids[q.component]!; r.quantityPer = q.quantityPer.units
             r.scrapPercent = q.scrapPercent.units; r.supplyBy = q.supplyBy.rawValue; r.grossQuantity = q.grossQuantity.units
+            r.issuedQuantity = 0
             try await r.create(on: change.db)
         }
     }
