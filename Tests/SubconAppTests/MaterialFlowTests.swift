@@ -192,9 +192,18 @@ struct MaterialFixture {
             let f = m.f
             let order = try await m.acknowledgedOrder()
             let jg = try await f.supplierID("SUP-JG"), bm = try await f.supplierID("SUP-BM")
+            // The warehouse's lists: what is due to issue and due to arrive, per line.
+            func due(_ path: String, _ token: String) async throws -> [String] {
+                try await m.items(path, token).filter { $0["orderId"] as? String == order }.map {
+                    "\($0["line"] as? Int ?? 0) \($0["componentCode"] as? String ?? $0["itemCode"] as? String ?? "") \($0["remaining"] as? String ?? $0["open"] as? String ?? "")"
+                }
+            }
+            #expect(try await due("/api/v1/material/due-to-issue", m.warehouse).sorted() == ["1 SF-MH-001 1000", "2 RM-PAD-65 101.5", "2 SF-RD-002 50"])
+            #expect(try await due("/api/v1/material/due-to-arrive", f.supplier1) == ["1 SF-MH-001 1000", "2 FG-RD-002 50"])
             let issue = try await m.post("/api/v1/material/issues", m.warehouse, """
                 {"orderId":"\(order)","lines":[{"line":2,"componentCode":"RM-PAD-65","lot":"PAD-1","quantity":"101.5"}]}
                 """)
+            #expect(try await due("/api/v1/material/due-to-issue", m.warehouse).sorted() == ["1 SF-MH-001 1000", "2 SF-RD-002 50"])
             _ = try await m.post("/api/v1/material/documents/\(issue["id"] as? String ?? "")/confirm", f.supplier1,
                                  #"{"version":1,"lines":[{"no":1,"quantity":"101.5"}]}"#, .ok)
             // Before any goods came back: a return of good material.
@@ -323,6 +332,27 @@ struct MaterialFixture {
             _ = try await m.post("/api/v1/material/scrap", f.supplier2, #"{"supplierId":"\#(jg)","reason":"x","lines":[{"itemCode":"SF-RD-002","lot":"RD-1","quantity":"1"}]}"#, .unprocessableEntity)
             _ = try await m.post("/api/v1/material/transfers", f.supplier1, #"{"fromSupplierId":"\#(jg)","toSupplierId":"\#(jg)","reason":"x","lines":[]}"#, .forbidden)
             _ = try await m.post("/api/v1/write-off/proposals", m.warehouse, #"{"period":"2026-09"}"#, .forbidden)
+        }
+    }
+
+    /// Two clerks returning from the same lot at once: the second sees the first's return, so
+    /// the lot never goes below zero.
+    @Test func concurrentReturnsNeverOverdrawALot() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let order = try await m.acknowledgedOrder()
+            let jg = try await m.f.supplierID("SUP-JG")
+            let issue = try await m.post("/api/v1/material/issues", m.warehouse, """
+                {"orderId":"\(order)","lines":[{"line":2,"componentCode":"RM-PAD-65","lot":"PAD-C","quantity":"101.5"}]}
+                """)
+            _ = try await m.post("/api/v1/material/documents/\(issue["id"] as? String ?? "")/confirm", m.f.supplier1,
+                                 #"{"version":1,"lines":[{"no":1,"quantity":"101.5"}]}"#, .ok)
+            let body = #"{"supplierId":"\#(jg)","condition":"good","lines":[{"itemCode":"RM-PAD-65","lot":"PAD-C","quantity":"60"}]}"#
+            async let a = t.request(.POST, "/api/v1/material/returns", token: m.warehouse, json: body)
+            async let b = t.request(.POST, "/api/v1/material/returns", token: m.warehouse, json: body)
+            let statuses = [try await a.status, try await b.status].map(\.code).sorted()
+            #expect(statuses == [201, 422])
+            #expect(try await m.stock(m.warehouse, item: "RM-PAD-65", lot: "PAD-C") == ("0", "41.5"))
         }
     }
 

@@ -195,6 +195,13 @@ extension DeductionProposal: SupplierOwned { static var ownerKey: FieldKey { "su
 struct CreateMaterialFlow: AsyncMigration {
     func prepare(on db: any Database) async throws {
         try await db.schema("order_requirements").field("issued_quantity", .int64, .required, .sql(.default(0))).update()
+        // The warehouse's lists walk only what is still due: requirements not fully issued (a
+        // partial index, usually a small fraction of them), order lines by due date.
+        try await (db as! any SQLDatabase).raw("""
+            CREATE INDEX order_requirements_to_issue_idx ON order_requirements (order_id)
+            WHERE supply_by = 'manufacturer' AND gross_quantity > issued_quantity
+            """).run()
+        try await createIndex(db, "order_lines_due_order_idx", on: "order_lines", "due_date", "order_id", "line_no")
         try await db.schema("material_documents")
             .id()
             .field("code", .string, .required)
@@ -350,6 +357,8 @@ struct CreateMaterialFlow: AsyncMigration {
                   "material_movements", "material_document_lines", "material_documents"] {
             try await db.schema(t).delete()
         }
+        try await (db as! any SQLDatabase).raw("DROP INDEX order_lines_due_order_idx").run()
+        try await (db as! any SQLDatabase).raw("DROP INDEX order_requirements_to_issue_idx").run()
         try await db.schema("order_requirements").deleteField("issued_quantity").update()
     }
 }

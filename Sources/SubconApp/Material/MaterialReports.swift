@@ -364,15 +364,17 @@ enum MaterialReports {
             let component_code: String; let component_name: String; let gross: Int64; let issued: Int64
         }
         let scope: SQLQueryString = p.scope.supplierID.map { " AND o.supplier_id = \(bind: $0)" } ?? ""
+        // CROSS JOIN keeps SQLite's join order: start from the partial index of what is not
+        // fully issued (PostgreSQL plans it the same way on its own).
         let rows = try await sql(db).raw("""
             SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, s.name AS supplier_name, r.line_no, l.due_date,
                    i.code AS component_code, i.name AS component_name, r.gross_quantity AS gross, r.issued_quantity AS issued
             FROM order_requirements r
-            JOIN outsourcing_orders o ON o.id = r.order_id
+            CROSS JOIN outsourcing_orders o
             JOIN organizations s ON s.id = o.supplier_id
             JOIN order_lines l ON l.order_id = o.id AND l.line_no = r.line_no
             JOIN items i ON i.id = r.component_id
-            WHERE r.supply_by = 'manufacturer' AND l.state = 'open' AND r.gross_quantity > r.issued_quantity
+            WHERE o.id = r.order_id AND r.supply_by = 'manufacturer' AND l.state = 'open' AND r.gross_quantity > r.issued_quantity
               AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
             """ + scope + " ORDER BY l.due_date, o.code, r.line_no, i.code LIMIT \(literal: limit)").all(decoding: Row.self)
         return rows.map {
@@ -389,19 +391,22 @@ enum MaterialReports {
             let due_date: String; let quantity: Int64; let counted: Int64
         }
         let scope: SQLQueryString = p.scope.supplierID.map { " AND o.supplier_id = \(bind: $0)" } ?? ""
+        // The buyer's list walks the lines in due order and stops at the limit (CROSS JOIN keeps
+        // SQLite's join order); a supplier's starts from its own orders.
+        let join: SQLQueryString = p.scope.supplierID == nil ? "CROSS JOIN outsourcing_orders o" : "JOIN outsourcing_orders o ON o.id = l.order_id"
         let rows = try await sql(db).raw("""
             SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, l.line_no, i.code AS item_code, i.name AS item_name,
                    l.due_date, l.quantity,
                    CAST(COALESCE((SELECT SUM(rl.quantity - rl.rejected_quantity) FROM receipt_lines rl
                                   WHERE rl.order_id = l.order_id AND rl.order_line_no = l.line_no), 0) AS BIGINT) AS counted
             FROM order_lines l
-            JOIN outsourcing_orders o ON o.id = l.order_id
+            """ + " " + join + " " + """
             JOIN organizations s ON s.id = o.supplier_id
             JOIN items i ON i.id = l.item_id
-            WHERE l.state = 'open' AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
+            WHERE o.id = l.order_id AND l.state = 'open' AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
               AND l.quantity > COALESCE((SELECT SUM(rl.quantity - rl.rejected_quantity) FROM receipt_lines rl
                                          WHERE rl.order_id = l.order_id AND rl.order_line_no = l.line_no), 0)
-            """ + scope + " ORDER BY l.due_date, o.code, l.line_no LIMIT \(literal: limit)").all(decoding: Row.self)
+            """ + scope + " ORDER BY l.due_date, l.order_id, l.line_no LIMIT \(literal: limit)").all(decoding: Row.self)
         return rows.map {
             DueToArriveDTO(orderId: $0.order_id, orderCode: $0.order_code, supplierCode: $0.supplier_code, line: $0.line_no, itemCode: $0.item_code,
                            itemName: $0.item_name, dueDate: $0.due_date, ordered: FixedDecimal(units: $0.quantity), counted: FixedDecimal(units: $0.counted),

@@ -533,6 +533,11 @@ enum MaterialService {
             order = try await OrderService.find(p, oid, on: app.db)
             guard order?.supplierID == supplierID else { throw Problem.validation([FieldProblem("orderId", "orderOfOtherSupplier")]) }
         }
+        // A line number only means something on an order, and only a line it has.
+        let numbers = Set(try await order.asyncMap { try await OrderLineRow.query(on: app.db).filter(\.$orderID == $0.id!).all().map(\.number) } ?? [])
+        for (i, l) in input.lines.enumerated() {
+            if let n = l.line, !numbers.contains(n) { throw Problem.validation([FieldProblem("lines[\(i)].line", "unknownLine", ["line": String(n)])]) }
+        }
         let items = try await items(byCode: input.lines.map { $0.itemCode.trimmingCharacters(in: .whitespaces) }, field: { "lines[\($0)].itemCode" }, on: app.db)
         let lines = Array(zip(items, input.lines))
         let orderID = order?.id
