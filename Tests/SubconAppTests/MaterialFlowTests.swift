@@ -332,6 +332,14 @@ struct MaterialFixture {
             _ = try await m.post("/api/v1/material/scrap", f.supplier2, #"{"supplierId":"\#(jg)","reason":"x","lines":[{"itemCode":"SF-RD-002","lot":"RD-1","quantity":"1"}]}"#, .unprocessableEntity)
             _ = try await m.post("/api/v1/material/transfers", f.supplier1, #"{"fromSupplierId":"\#(jg)","toSupplierId":"\#(jg)","reason":"x","lines":[]}"#, .forbidden)
             _ = try await m.post("/api/v1/write-off/proposals", m.warehouse, #"{"period":"2026-09"}"#, .forbidden)
+            _ = try await m.post("/api/v1/material/adjustments", f.supplier1, #"{"supplierId":"\#(jg)","reason":"x","lines":[{"itemCode":"SF-RD-002","lot":"RD-1","quantity":"-1"}]}"#, .forbidden)
+            // The other supplier's spreadsheet holds none of this supplier's rows.
+            _ = try await m.post("/api/v1/material/documents/\(doc)/confirm", f.supplier1, #"{"version":1,"lines":[{"no":1,"quantity":"50"}]}"#, .ok)
+            let mine = try XLSX.readAll(Data(buffer: try await t.request(.GET, "/api/v1/write-off/export", token: f.supplier1).body)).first?.table.rows ?? []
+            #expect(mine.contains { $0.contains("SUP-JG") })
+            let theirs = try await t.request(.GET, "/api/v1/write-off/export", token: other)
+            #expect(theirs.status == .ok)
+            #expect(!((try XLSX.readAll(Data(buffer: theirs.body)).first?.table.rows ?? []).contains { $0.contains("SUP-JG") }))
         }
     }
 
