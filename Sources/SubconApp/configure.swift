@@ -65,6 +65,10 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     if settings.demo {
         if try await DemoData.seedIfEmpty(app: app), settings.demoScenario { try await DemoOrders.seed(app: app) }
     }
+    if case .postgres(let url, _) = settings.database {
+        // Live updates reach every instance through LISTEN/NOTIFY, tests included.
+        app.lifecycle.use(LiveListener(configuration: try SQLPostgresConfiguration(url: url).coreConfiguration, channel: settings.liveChannel))
+    }
     if settings.runBackgroundWorkers {
         app.lifecycle.use(OutboxWorker(interval: .milliseconds(Int64(settings.outboxInterval * 1000))))
     }
@@ -90,6 +94,7 @@ func routes(_ app: Application) throws {
     try signedInAPI.register(collection: DocumentsAPI())
     try signedInAPI.register(collection: OrdersAPI())
     try signedInAPI.register(collection: MaterialAPI())
+    try signedInAPI.register(collection: ProgressAPI())
     try signedInAPI.register(collection: RoutingsAPI())
     try signedInAPI.register(collection: ImportsAPI())
     try signedInAPI.register(collection: ExportsAPI())

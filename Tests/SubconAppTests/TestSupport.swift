@@ -13,6 +13,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 struct TestApp {
     let app: Application
     let clock: ManualClock
+    let settings: Settings
 
     static func run(demo: Bool = true, scenario: Bool = false, _ body: (TestApp) async throws -> Void) async throws {
         let clock = ManualClock()
@@ -30,9 +31,10 @@ struct TestApp {
         try await withApp(configure: { app in
             try await configure(app, settings: settings, clock: clock, passwordHasher: PasswordHasher(cost: 4))
         }) { app in
-            defer {}
+            // Boot runs the lifecycle handlers (on PostgreSQL: the live-update listener).
+            try await app.asyncBoot()
             do {
-                try await body(TestApp(app: app, clock: clock))
+                try await body(TestApp(app: app, clock: clock, settings: settings))
             } catch {
                 if let schema { try? await (app.db as! any SQLDatabase).raw("DROP SCHEMA \(ident: schema) CASCADE").run() }
                 throw error
@@ -43,6 +45,20 @@ struct TestApp {
 
     var db: any Database { app.db }
     var sql: any SQLDatabase { app.db as! any SQLDatabase }
+
+    /// A second app instance on the same database (PostgreSQL: the same schema), as when the
+    /// app runs several times behind a load balancer.
+    func sibling(_ body: (TestApp) async throws -> Void) async throws {
+        var settings = self.settings
+        settings.demo = false
+        let clock = self.clock
+        try await withApp(configure: { app in
+            try await configure(app, settings: settings, clock: clock, passwordHasher: PasswordHasher(cost: 4))
+        }) { app in
+            try await app.asyncBoot()
+            try await body(TestApp(app: app, clock: clock, settings: settings))
+        }
+    }
 
     // MARK: API
 

@@ -11,6 +11,8 @@ struct Change: Sendable {
     let actor: AuditActor
     let now: Date
     let postgres: Bool
+    /// Live events to send once this change has committed (SQLite; PostgreSQL notifies itself).
+    let live: PendingLiveEvents
 
     /// Records before → after of the changed fields (nothing when nothing changed).
     func audit(_ entity: String, _ id: UUID?, _ action: String,
@@ -47,11 +49,14 @@ extension Application {
     /// Runs `body` in a transaction (queued behind other writers on SQLite).
     func write<T: Sendable>(as actor: AuditActor, _ body: @escaping @Sendable (Change) async throws -> T) async throws -> T {
         let services = self.subcon
-        return try await services.writeGate.run {
+        let live = PendingLiveEvents()
+        let result = try await services.writeGate.run {
             try await self.db.transaction { tx in
-                try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres))
+                try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres, live: live))
             }
         }
+        for e in live.all { services.live.deliver(e) }
+        return result
     }
 }
 

@@ -14,6 +14,8 @@ public struct SubconServices: Sendable {
     public let metrics: PrometheusCollectorRegistry
     public let openAPIDocument: Data
     public let passwordHasher: PasswordHasher
+    /// This instance's open live-update streams.
+    let live = LiveEvents()
 
     var isPostgres: Bool { settings.database.isPostgres }
 

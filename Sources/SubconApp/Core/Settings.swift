@@ -38,6 +38,15 @@ public struct Settings: Sendable {
     public var timeZone: String
     /// How long suppliers have to answer an order or revision, and when admins hear of it.
     public var responseClock: ResponseClock
+    /// Lateness in days beyond which a projected completion opens a delay exception
+    /// (DELAY_THRESHOLD_DAYS).
+    public var delayThresholdDays = 3
+    /// The PostgreSQL channel live updates travel on (one per schema, so test runs sharing a
+    /// server do not hear each other).
+    var liveChannel: String {
+        if case .postgres(_, let searchPath?) = database, let schema = searchPath.first { return "subcon_live_" + schema }
+        return "subcon_live"
+    }
     /// How far beyond the ordered quantity a line may be received (OVER_RECEIPT_PERCENT).
     public var overReceiptPercent = FixedDecimal(units: 50_000)
     /// Write-off variance tolerated before a deduction is proposed, as a percentage of the
@@ -98,6 +107,7 @@ public struct Settings: Sendable {
         if let tz = env["SUBCON_TIMEZONE"], TimeZone(identifier: tz) != nil { s.timeZone = tz }
         if let h = env["ACK_HOURS"].flatMap(Int.init), h > 0 { s.responseClock.answerHours = h }
         if let h = env["ACK_ESCALATE_HOURS"].flatMap(Int.init), h > 0 { s.responseClock.escalateAfterHours = h }
+        if let d = env["DELAY_THRESHOLD_DAYS"].flatMap(Int.init), d >= 0, d <= 365 { s.delayThresholdDays = d }
         if let p = env["OVER_RECEIPT_PERCENT"].flatMap({ try? FixedDecimal.parse($0) }), p >= .zero, p <= FixedDecimal(units: 1_000_000) {
             s.overReceiptPercent = p
         }

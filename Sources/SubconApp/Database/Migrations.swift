@@ -33,6 +33,8 @@ enum Migrations {
         CreateOrders(),
         // 8. Material flow: issues, the supplier-held ledger, deliveries, receipts, write-off
         CreateMaterialFlow(),
+        // 9. Supplier progress reports and promised dates
+        CreateProgress(),
     ]
 }
 

@@ -1,0 +1,284 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+struct ProgressInput: StrictInput {
+    static let fields: Set<String> = ["line", "operation", "good", "scrap", "stage", "note"]
+    var line: Int
+    var operation: String?
+    var good: FixedDecimal
+    var scrap: FixedDecimal?
+    var stage: String?
+    var note: String?
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        if let op = operation, !op.isEmpty { Check.code(op, "operation", into: &p) }
+        if good < .zero { p.append(FieldProblem("good", "negative")) }
+        if (scrap ?? .zero) < .zero { p.append(FieldProblem("scrap", "negative")) }
+        if good >= OrderLines.maxQuantity || (scrap ?? .zero) >= OrderLines.maxQuantity { p.append(FieldProblem("good", "tooLarge")) }
+        if good == .zero && (scrap ?? .zero) == .zero { p.append(FieldProblem("good", "nothingReported")) }
+        Check.text(stage, "stage", required: false, max: 60, into: &p)
+        Check.text(note, "note", required: false, max: 500, into: &p)
+        return p
+    }
+}
+
+struct PromiseInput: StrictInput {
+    static let fields: Set<String> = ["line", "date", "reason"]
+    var line: Int
+    var date: Day
+    var reason: String?
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        Check.text(reason, "reason", required: false, max: 500, into: &p)
+        return p
+    }
+}
+
+struct ProgressReportDTO: Content {
+    let id: UUID
+    let line: Int
+    let operation: String?
+    let good: FixedDecimal
+    let scrap: FixedDecimal
+    let stage: String
+    let note: String
+    let day: String
+    let createdAt: Date
+    let photos: [DocumentDTO]
+}
+
+struct LineProgressDTO: Content {
+    let line: Int
+    let itemCode: String
+    let itemName: String
+    let operation: String?
+    let quantity: FixedDecimal
+    let dueDate: String
+    let good: FixedDecimal
+    let scrap: FixedDecimal
+    let percent: Int
+    let promisedDate: String?
+    let eta: String?
+    let daysLate: Int
+    let risk: String
+}
+
+struct OrderProgressDTO: Content {
+    let lines: [LineProgressDTO]
+    let reports: [ProgressReportDTO]
+    let promises: [PromiseDTO]
+}
+
+struct PromiseDTO: Content { let line: Int; let date: String; let reason: String; let createdAt: Date }
+
+struct TimelineEntryDTO: Content {
+    let at: Date
+    /// order.created, revision.released, revision.answered, material.<kind>, delivery.shipped,
+    /// receipt.created, receipt.decided, progress.reported, promise.stated, exception.raised.
+    let kind: String
+    let code: String?
+    let detail: String
+    let link: String?
+}
+
+/// Progress reports, promised dates, the projection per line (with the automatic delay
+/// exception) and the order's timeline.
+enum ProgressService {
+    static let photoTypes: Set<FileType> = [.jpeg, .png, .webp]
+    static let maxPhotoBytes = 5 * 1024 * 1024
+
+    static func workingOrder(_ p: Principal, _ id: UUID, on db: any Database) async throws -> OutsourcingOrder {
+        let o = try await OrderService.find(p, id, on: db)
+        try p.require(.fulfilOrders)
+        guard p.organizationID == o.supplierID else { throw Problem.forbidden }
+        guard MaterialService.workingStatuses.contains(o.orderStatus) else {
+            throw Problem.conflict("problem.material.orderNotWorking", ["status": o.status])
+        }
+        return o
+    }
+
+    static func report(_ p: Principal, _ orderID: UUID, _ input: ProgressInput, app: Application) async throws -> ProgressReport {
+        let order = try await workingOrder(p, orderID, on: app.db)
+        guard let line = try await OrderLineRow.query(on: app.db).filter(\.$orderID == orderID).filter(\.$number == input.line).first(),
+              line.state == OrderLine.State.open.rawValue else {
+            throw Problem.validation([FieldProblem("line", "unknownLine", ["line": String(input.line)])])
+        }
+        let today = app.subcon.today()
+        let tolerance = app.subcon.settings.overReceiptPercent
+        let threshold = app.subcon.settings.delayThresholdDays
+        let channel = app.subcon.settings.liveChannel
+        return try await app.write(as: p.auditActor) { change in
+            try await DeliveryService.lockOrder(orderID, in: change)
+            // Good parts beyond what the order (with its tolerance) can take are a typing slip.
+            let reported = try await goodSum(orderID, line: input.line, on: change.db)
+            let limit = try Receiving.limit(ordered: FixedDecimal(units: line.quantity), tolerancePercent: tolerance)
+            if let total = try? reported.adding(input.good), total > limit {
+                throw Problem.validation([FieldProblem("good", "moreThanOrdered", ["remaining": ((try? limit.subtracting(reported)) ?? .zero).description])])
+            }
+            let r = ProgressReport()
+            r.id = UUID(); r.orderID = orderID; r.supplierID = order.supplierID; r.lineNumber = input.line
+            r.operation = (input.operation ?? "").isEmpty ? line.operation : input.operation
+            r.goodQuantity = input.good.units; r.scrapQuantity = (input.scrap ?? .zero).units
+            r.stage = (input.stage ?? "").trimmingCharacters(in: .whitespaces); r.note = (input.note ?? "").trimmingCharacters(in: .whitespaces)
+            r.reportDay = today.description; r.reportedBy = p.userID; r.createdAt = change.now
+            try await r.create(on: change.db)
+            // The first report starts production.
+            if order.orderStatus == .acknowledged {
+                try await change.updateVersioned(OutsourcingOrder.schema, id: orderID, expected: order.version,
+                                                 sets: ["status": OrderStatus.inProduction.rawValue, "updated_at": change.now])
+                try await change.audit("order", orderID, "start", before: ["status": order.status], after: ["status": OrderStatus.inProduction.rawValue])
+            }
+            try await change.audit("progress_report", r.id, "create", after: [
+                "order": order.code, "line": String(input.line), "good": input.good.description, "scrap": (input.scrap ?? .zero).description,
+                "stage": r.stage, "note": r.note])
+            try await checkDelay(order, line: input.line, today: today, threshold: threshold, in: change)
+            try await change.publish(LiveEvent(kind: "progress", orderId: orderID, supplierId: order.supplierID, line: input.line), channel: channel)
+            return r
+        }
+    }
+
+    static func goodSum(_ orderID: UUID, line: Int, on db: any Database) async throws -> FixedDecimal {
+        struct R: Decodable { let q: Int64? }
+        let row = try await (db as! any SQLDatabase).raw("""
+            SELECT CAST(SUM(good_quantity) AS BIGINT) AS q FROM progress_reports WHERE order_id = \(bind: orderID) AND line_no = \(bind: line)
+            """).first(decoding: R.self)
+        return FixedDecimal(units: row?.q ?? 0)
+    }
+
+    static func attachPhoto(_ p: Principal, _ orderID: UUID, report reportID: UUID, filename: String, data: Data, app: Application) async throws -> Document {
+        let order = try await OrderService.find(p, orderID, on: app.db)
+        try p.require(.fulfilOrders)
+        guard let r = try await ProgressReport.query(on: app.db).filter(\.$id == reportID).filter(\.$orderID == orderID).first() else { throw Problem.notFound }
+        guard data.count <= maxPhotoBytes else { throw Problem.validation([FieldProblem("file", "fileTooLarge", ["max": "5 MB"])]) }
+        return try await app.write(as: p.auditActor) { change in
+            let doc = try await DocumentService.store(data, filename: filename, allowed: photoTypes, owner: order.supplierID, entity: "progress_report",
+                                                      entityID: r.id!.uuidString, by: p.userID, in: change)
+            try await change.audit("progress_report", r.id, "attach", after: ["file": doc.filename, "sha256": doc.sha256])
+            return doc
+        }
+    }
+
+    static func promise(_ p: Principal, _ orderID: UUID, _ input: PromiseInput, app: Application) async throws -> LinePromise {
+        let order = try await workingOrder(p, orderID, on: app.db)
+        guard try await OrderLineRow.query(on: app.db).filter(\.$orderID == orderID).filter(\.$number == input.line).first() != nil else {
+            throw Problem.validation([FieldProblem("line", "unknownLine", ["line": String(input.line)])])
+        }
+        let today = app.subcon.today()
+        guard input.date >= today else { throw Problem.validation([FieldProblem("date", "inThePast")]) }
+        let threshold = app.subcon.settings.delayThresholdDays
+        let channel = app.subcon.settings.liveChannel
+        return try await app.write(as: p.auditActor) { change in
+            let before = try await LinePromise.query(on: change.db).filter(\.$orderID == orderID).filter(\.$lineNumber == input.line)
+                .sort(\.$createdAt, .descending).first()
+            let r = LinePromise()
+            r.orderID = orderID; r.lineNumber = input.line; r.promisedDate = input.date.description; r.reason = input.reason ?? ""
+            r.promisedBy = p.userID; r.createdAt = change.now
+            try await r.create(on: change.db)
+            try await change.audit("order", orderID, "promise", before: ["line \(input.line) promised": before?.promisedDate],
+                                   after: ["line \(input.line) promised": r.promisedDate, "reason": r.reason])
+            try await checkDelay(order, line: input.line, today: today, threshold: threshold, in: change)
+            try await change.publish(LiveEvent(kind: "promise", orderId: orderID, supplierId: order.supplierID, line: input.line), channel: channel)
+            return r
+        }
+    }
+
+    // MARK: Projection
+
+    /// Per open line: what has been reported, the promise in force, and the projection.
+    static func lines(_ order: OutsourcingOrder, today: Day, threshold: Int, on db: any Database) async throws -> [LineProgressDTO] {
+        let rows = try await OrderLineRow.query(on: db).filter(\.$orderID == order.id!).filter(\.$state == OrderLine.State.open.rawValue)
+            .sort(\.$number).all()
+        let items = try await OrderService.itemCodes(Set(rows.map(\.itemID)), on: db)
+        struct S: Decodable { let line_no: Int; let good: Int64; let scrap: Int64; let first_day: String; let last_day: String }
+        let sums = try await (db as! any SQLDatabase).raw("""
+            SELECT line_no, CAST(SUM(good_quantity) AS BIGINT) AS good, CAST(SUM(scrap_quantity) AS BIGINT) AS scrap,
+                   MIN(report_day) AS first_day, MAX(report_day) AS last_day
+            FROM progress_reports WHERE order_id = \(bind: order.id!) GROUP BY line_no
+            """).all(decoding: S.self)
+        let promises = try await LinePromise.query(on: db).filter(\.$orderID == order.id!).sort(\.$createdAt).all()
+        return rows.map { r in
+            let s = sums.first { $0.line_no == r.number }
+            let promised = promises.last { $0.lineNumber == r.number }.flatMap { Day($0.promisedDate) }
+            let quantity = FixedDecimal(units: r.quantity), good = FixedDecimal(units: s?.good ?? 0)
+            let p = Projection.project(quantity: quantity, good: good, started: s.flatMap { Day($0.first_day) }, lastReport: s.flatMap { Day($0.last_day) },
+                                       today: today, due: Day(r.dueDate)!, promised: promised, thresholdDays: threshold)
+            let percent = r.quantity > 0 ? Int(min(100, (s?.good ?? 0) * 100 / r.quantity)) : 0
+            return LineProgressDTO(line: r.number, itemCode: items[r.itemID]?.code ?? "", itemName: items[r.itemID]?.name ?? "", operation: r.operation,
+                                   quantity: quantity, dueDate: r.dueDate, good: good, scrap: FixedDecimal(units: s?.scrap ?? 0), percent: percent,
+                                   promisedDate: promised?.description, eta: p.eta?.description, daysLate: p.daysLate, risk: p.risk.rawValue)
+        }
+    }
+
+    /// A projection beyond the threshold opens one delay exception per order line, ever.
+    static func checkDelay(_ order: OutsourcingOrder, line: Int, today: Day, threshold: Int, in change: Change) async throws {
+        guard let l = try await lines(order, today: today, threshold: threshold, on: change.db).first(where: { $0.line == line }),
+              l.risk == Projection.Risk.late.rawValue else { return }
+        let source = "\(order.id!.uuidString):\(line)"
+        guard try await ExceptionCase.query(on: change.db).filter(\.$type == "delay").filter(\.$source == "order_line")
+            .filter(\.$sourceID == source).count() == 0 else { return }
+        let item = try await OrderLineRow.query(on: change.db).filter(\.$orderID == order.id!).filter(\.$number == line).first()?.itemID
+        let e = try await ExceptionService.raise(type: "delay", severity: "major", supplier: order.supplierID, order: order.id, item: item, lot: "",
+                                                 source: "order_line", sourceID: source, title: "\(order.code) #\(line)",
+                                                 description: "eta \(l.eta ?? "—"), due \(l.dueDate), \(l.daysLate) d late", by: nil, in: change)
+        let people = try await OrderService.buyers(order, on: change.db) + OrderService.supplierUsers(order.supplierID, on: change.db)
+        try await change.notify("order.delay", recipients: Array(Set(people)), messageKey: "notice.orderDelay",
+                                params: ["code": order.code, "line": String(line), "days": String(l.daysLate), "exception": e.code], link: "/orders/\(order.id!)")
+    }
+
+    static func dto(_ order: OutsourcingOrder, app: Application) async throws -> OrderProgressDTO {
+        let db = app.db
+        let reports = try await ProgressReport.query(on: db).filter(\.$orderID == order.id!).sort(\.$createdAt, .descending).all()
+        let photos = try await DocumentService.list(entity: "progress_report", ids: reports.map { $0.id!.uuidString }, on: db)
+        let promises = try await LinePromise.query(on: db).filter(\.$orderID == order.id!).sort(\.$createdAt, .descending).all()
+        return OrderProgressDTO(
+            lines: try await lines(order, today: app.subcon.today(), threshold: app.subcon.settings.delayThresholdDays, on: db),
+            reports: reports.map { r in
+                ProgressReportDTO(id: r.id!, line: r.lineNumber, operation: r.operation, good: FixedDecimal(units: r.goodQuantity),
+                                  scrap: FixedDecimal(units: r.scrapQuantity), stage: r.stage, note: r.note, day: r.reportDay, createdAt: r.createdAt,
+                                  photos: photos.filter { $0.entityID == r.id!.uuidString }.map(DocumentDTO.init))
+            },
+            promises: promises.map { PromiseDTO(line: $0.lineNumber, date: $0.promisedDate, reason: $0.reason, createdAt: $0.createdAt) })
+    }
+
+    // MARK: Timeline
+
+    /// Everything that happened to an order, newest first. Both sides see the same order's
+    /// records (the order is already in the caller's scope).
+    static func timeline(_ order: OutsourcingOrder, on db: any Database) async throws -> [TimelineEntryDTO] {
+        let id = order.id!
+        var out: [TimelineEntryDTO] = [TimelineEntryDTO(at: order.createdAt, kind: "order.created", code: order.code, detail: "", link: nil)]
+        let revisions = try await OrderRevisionRow.query(on: db).filter(\.$orderID == id).all()
+        for r in revisions {
+            out.append(.init(at: r.releasedAt, kind: "revision.released", code: String(r.number), detail: r.reason, link: nil))
+            if let a = r.answeredAt { out.append(.init(at: a, kind: "revision.answered", code: String(r.number), detail: r.status, link: nil)) }
+        }
+        for d in try await MaterialDocument.query(on: db).filter(\.$orderID == id).all() {
+            out.append(.init(at: d.createdAt, kind: "material.\(d.kind)", code: d.code, detail: d.status, link: "/material/documents/\(d.id!)"))
+        }
+        for n in try await DeliveryNote.query(on: db).filter(\.$orderID == id).all() {
+            out.append(.init(at: n.createdAt, kind: "delivery.shipped", code: n.code, detail: n.shipDate, link: "/deliveries/\(n.id!)"))
+        }
+        let receipts = try await GoodsReceipt.query(on: db).filter(\.$orderID == id).all()
+        for r in receipts { out.append(.init(at: r.createdAt, kind: "receipt.created", code: r.code, detail: "", link: "/receipts/\(r.id!)")) }
+        for l in try await ReceiptLine.query(on: db).filter(\.$orderID == id).all() {
+            guard let at = l.decidedAt else { continue }
+            out.append(.init(at: at, kind: "receipt.decided", code: receipts.first { $0.id == l.receiptID }?.code,
+                             detail: "\(FixedDecimal(units: l.acceptedQuantity)) / \(FixedDecimal(units: l.rejectedQuantity))", link: "/receipts/\(l.receiptID)"))
+        }
+        for r in try await ProgressReport.query(on: db).filter(\.$orderID == id).all() {
+            out.append(.init(at: r.createdAt, kind: "progress.reported", code: String(r.lineNumber),
+                             detail: "\(FixedDecimal(units: r.goodQuantity)) / \(FixedDecimal(units: r.scrapQuantity))\(r.stage.isEmpty ? "" : " · " + r.stage)", link: nil))
+        }
+        for p in try await LinePromise.query(on: db).filter(\.$orderID == id).all() {
+            out.append(.init(at: p.createdAt, kind: "promise.stated", code: String(p.lineNumber), detail: p.promisedDate, link: nil))
+        }
+        for e in try await ExceptionCase.query(on: db).filter(\.$orderID == id).all() {
+            out.append(.init(at: e.createdAt, kind: "exception.raised", code: e.code, detail: e.type, link: nil))
+        }
+        // Newest first; what happened in the same instant keeps the order of the flow above.
+        return out.enumerated().sorted { ($0.element.at, $0.offset) > ($1.element.at, $1.offset) }.map(\.element)
+    }
+}

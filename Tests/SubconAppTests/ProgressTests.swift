@@ -1,0 +1,141 @@
+import Fluent
+import Foundation
+import NIOCore
+import Testing
+import VaporTesting
+@testable import SubconApp
+import SubconDomain
+
+@Suite struct ProgressTests {
+    /// Waits for the next live event matching `order` (generously: a slow machine must not fail
+    /// the test; the latency itself is measured by bench/live.sh).
+    static func next(_ events: AsyncStream<LiveEvent>, order: String) async -> LiveEvent? {
+        await withTaskGroup(of: LiveEvent?.self) { group in
+            group.addTask { for await e in events where e.orderId.uuidString == order.uppercased() { return e }; return nil }
+            group.addTask { try? await Task.sleep(nanoseconds: 20_000_000_000); return nil }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    @Test func aRetriedReportIsRecordedOnceAndStartsProduction() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let order = try await m.acknowledgedOrder()
+            let body = #"{"line":1,"good":"120","scrap":"3","stage":"粗加工","note":"夜班"}"#
+            var statuses: [UInt] = []
+            for _ in 0..<2 {
+                let r = try await t.request(.POST, "/api/v1/orders/\(order)/progress", token: m.f.supplier1, json: body, headers: [("Idempotency-Key", "rpt-1")])
+                statuses.append(r.status.code)
+            }
+            #expect(statuses == [201, 201])
+            #expect(try await ProgressReport.query(on: t.db).count() == 1)
+            #expect(try await m.f.order(order)["status"] as? String == "in_production")
+            let progress = try await m.get("/api/v1/orders/\(order)/progress", m.f.purchaser)
+            let line = (progress["lines"] as? [[String: Any]] ?? []).first { $0["line"] as? Int == 1 } ?? [:]
+            #expect(line["good"] as? String == "120")
+            #expect(line["scrap"] as? String == "3")
+            #expect(line["percent"] as? Int == 12)
+        }
+    }
+
+    /// 100 good on day 0 and 200 on day 10 of 1000: 700 more at 30 a day take 24 days (23.3
+    /// rounded up); the line is due earlier than that, so it is late — one delay exception, ever.
+    @Test func projectionOnAHandComputedCaseOpensOneDelayException() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let order = try await m.acknowledgedOrder()
+            _ = try await m.post("/api/v1/orders/\(order)/progress", m.f.supplier1, #"{"line":1,"good":"100"}"#)
+            t.clock.advance(by: 10 * 86_400)
+            let supplier = try await t.token("supplier1"), buyer = try await t.token("purchaser")
+            _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":1,"good":"200"}"#)
+            let today = t.app.subcon.today()
+            let line = ((try await m.get("/api/v1/orders/\(order)/progress", buyer))["lines"] as? [[String: Any]] ?? []).first { $0["line"] as? Int == 1 } ?? [:]
+            let due = Day(line["dueDate"] as? String ?? "")!
+            let eta = today.adding(days: 24)
+            #expect(line["eta"] as? String == eta.description)
+            #expect(line["daysLate"] as? Int == eta.ordinal - due.ordinal)
+            #expect(line["risk"] as? String == "late")
+            let delays = try await ExceptionCase.query(on: t.db).filter(\.$type == "delay").all()
+            #expect(delays.count == 1)
+            // Reporting again, or promising a date, never opens a second one.
+            _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":1,"good":"10"}"#)
+            t.clock.advance(by: 60)
+            _ = try await m.post("/api/v1/orders/\(order)/promises", supplier, #"{"line":1,"date":"\#(today.adding(days: 40))","reason":"设备故障"}"#)
+            #expect(try await ExceptionCase.query(on: t.db).filter(\.$type == "delay").count() == 1)
+            // Line 2 is on track: nothing reported yet, due later.
+            #expect(try await ExceptionCase.query(on: t.db).filter(\.$sourceID == "\(order.uppercased()):2").count() == 0)
+            // A promise later than the projection counts; the history keeps both.
+            let after = try await m.get("/api/v1/orders/\(order)/progress", buyer)
+            #expect((after["lines"] as? [[String: Any]] ?? []).first?["promisedDate"] as? String == today.adding(days: 40).description)
+            #expect((after["promises"] as? [[String: Any]] ?? []).count == 1)
+            // The timeline has it all, newest first.
+            let kinds = (try await m.items("/api/v1/orders/\(order)/timeline", supplier)).compactMap { $0["kind"] as? String }
+            #expect(kinds.first == "promise.stated")
+            #expect(kinds.contains("progress.reported") && kinds.contains("exception.raised") && kinds.contains("revision.answered") && kinds.last == "order.created")
+            // Bad input.
+            _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":1,"good":"0"}"#, .unprocessableEntity)
+            _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":1,"good":"-1"}"#, .unprocessableEntity)
+            _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":9,"good":"1"}"#, .unprocessableEntity)
+            _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":1,"good":"741"}"#, .unprocessableEntity)
+            _ = try await m.post("/api/v1/orders/\(order)/promises", supplier, #"{"line":1,"date":"2020-01-01"}"#, .unprocessableEntity)
+        }
+    }
+
+    @Test func supplierScopeAndRoles() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let order = try await m.acknowledgedOrder()
+            let report = try await m.post("/api/v1/orders/\(order)/progress", m.f.supplier1, #"{"line":1,"good":"5"}"#)["id"] as? String ?? ""
+            for path in ["progress", "timeline", "events"] {
+                #expect(try await t.request(.GET, "/api/v1/orders/\(order)/\(path)", token: m.f.supplier2).status == .notFound, "\(path)")
+            }
+            for (path, body) in [("progress", #"{"line":1,"good":"1"}"#), ("promises", #"{"line":1,"date":"2027-01-01"}"#)] {
+                #expect(try await t.request(.POST, "/api/v1/orders/\(order)/\(path)", token: m.f.supplier2, json: body).status == .notFound)
+                #expect(try await t.request(.POST, "/api/v1/orders/\(order)/\(path)", token: m.warehouse, json: body).status == .forbidden)
+            }
+            let photo = try await t.app.testing().sendRequest(.POST, "/api/v1/orders/\(order)/progress/\(report)/photos?filename=a.png",
+                                                              headers: ["Authorization": "Bearer \(m.f.supplier2)"], body: ByteBuffer(bytes: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
+            #expect(photo.status == .notFound)
+            // Only images, for the supplier itself.
+            let pdf = try await t.app.testing().sendRequest(.POST, "/api/v1/orders/\(order)/progress/\(report)/photos?filename=a.pdf",
+                                                            headers: ["Authorization": "Bearer \(m.f.supplier1)"], body: ByteBuffer(string: "%PDF-1.4\n"))
+            #expect(pdf.status == .unprocessableEntity)
+            let png = try await t.app.testing().sendRequest(.POST, "/api/v1/orders/\(order)/progress/\(report)/photos?filename=a.png",
+                                                            headers: ["Authorization": "Bearer \(m.f.supplier1)"],
+                                                            body: ByteBuffer(bytes: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13]))
+            #expect(png.status == .created)
+        }
+    }
+
+    /// A report reaches an open stream of the same instance, and — on PostgreSQL — one of a
+    /// second instance sharing the database, through LISTEN/NOTIFY.
+    @Test func aReportReachesLiveStreamsOnThisAndAnotherInstance() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let order = try await m.acknowledgedOrder()
+            let here = t.app.subcon.live.subscribe()
+            if t.app.subcon.isPostgres {
+                try await t.sibling { other in
+                    let there = other.app.subcon.live.subscribe()
+                    _ = try await m.post("/api/v1/orders/\(order)/progress", m.f.supplier1, #"{"line":1,"good":"7"}"#)
+                    let remote = await Self.next(there.events, order: order)
+                    #expect(remote?.kind == "progress")
+                    #expect(remote?.line == 1)
+                }
+            } else {
+                _ = try await m.post("/api/v1/orders/\(order)/progress", m.f.supplier1, #"{"line":1,"good":"7"}"#)
+            }
+            let local = await Self.next(here.events, order: order)
+            #expect(local?.kind == "progress")
+            // A refused report publishes nothing.
+            let quiet = t.app.subcon.live.subscribe()
+            _ = try await m.post("/api/v1/orders/\(order)/progress", m.f.supplier1, #"{"line":1,"good":"0"}"#, .unprocessableEntity)
+            t.app.subcon.live.unsubscribe(quiet.id)
+            var heard: [LiveEvent] = []
+            for await e in quiet.events { heard.append(e) }
+            #expect(heard.isEmpty)
+        }
+    }
+}
