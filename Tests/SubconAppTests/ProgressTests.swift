@@ -112,7 +112,7 @@ import SubconDomain
     /// A report reaches an open stream of the same instance, and — on PostgreSQL — one of a
     /// second instance sharing the database, through LISTEN/NOTIFY.
     @Test func aReportReachesLiveStreamsOnThisAndAnotherInstance() async throws {
-        try await TestApp.run { t in
+        try await TestApp.run(live: true) { t in
             let m = try await MaterialFixture.make(t)
             let order = try await m.acknowledgedOrder()
             let here = t.app.subcon.live.subscribe()

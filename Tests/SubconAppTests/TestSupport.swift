@@ -15,7 +15,9 @@ struct TestApp {
     let clock: ManualClock
     let settings: Settings
 
-    static func run(demo: Bool = true, scenario: Bool = false, _ body: (TestApp) async throws -> Void) async throws {
+    /// - Parameter live: boot the lifecycle handlers too — on PostgreSQL the live-update
+    ///   listener, which holds a connection of its own (most tests do not need it).
+    static func run(demo: Bool = true, scenario: Bool = false, live: Bool = false, _ body: (TestApp) async throws -> Void) async throws {
         let clock = ManualClock()
         var schema: String?
         var settings = Settings(resourcesDirectory: packageRoot + "/Resources", publicDirectory: packageRoot + "/Public",
@@ -31,8 +33,7 @@ struct TestApp {
         try await withApp(configure: { app in
             try await configure(app, settings: settings, clock: clock, passwordHasher: PasswordHasher(cost: 4))
         }) { app in
-            // Boot runs the lifecycle handlers (on PostgreSQL: the live-update listener).
-            try await app.asyncBoot()
+            if live { try await app.asyncBoot() }
             do {
                 try await body(TestApp(app: app, clock: clock, settings: settings))
             } catch {
