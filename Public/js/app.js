@@ -17,4 +17,16 @@
       setTimeout(function () { delete f.dataset.submitted; }, 8000);
     }
   });
+  // Live updates: an element with data-live names an event stream; when something happens
+  // there the page reloads itself — unless the person is typing into a form on it.
+  var live = document.querySelector("[data-live]");
+  if (live && window.EventSource) {
+    var source = new EventSource(live.getAttribute("data-live"));
+    var reload = function () {
+      var a = document.activeElement;
+      if (a && (a.tagName === "INPUT" || a.tagName === "TEXTAREA" || a.tagName === "SELECT")) { live.classList.add("stale"); return; }
+      window.location.reload();
+    };
+    ["progress", "promise"].forEach(function (k) { source.addEventListener(k, reload); });
+  }
 })();

@@ -115,5 +115,6 @@ func routes(_ app: Application) throws {
     try signedInPages.register(collection: PlanPages())
     try signedInPages.register(collection: MaterialPages())
     try signedInPages.register(collection: DeliveryPages())
+    try signedInPages.register(collection: ProgressPages())
     try signedInPages.register(collection: ImportPages())
 }

@@ -138,4 +138,34 @@ import SubconDomain
             #expect(heard.isEmpty)
         }
     }
+
+    /// From the phone: the work list, the report form, a resent form recorded once, the order
+    /// page with progress and timeline; another supplier gets nothing.
+    @Test func theSupplierReportsFromItsPhonePages() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let order = try await m.acknowledgedOrder()
+            var s = try await t.signIn("supplier1")
+            let csrf = try await t.csrf(&s)
+            let work = try await t.page(.GET, "/work", browser: &s).body.string
+            #expect(work.contains("/orders/\(order)/report?line=1") && work.contains("报工"))
+            let form = try await t.page(.GET, "/orders/\(order)/report?line=2", browser: &s).body.string
+            #expect(form.contains("name=\"key\"") && form.contains("capture=\"environment\""))
+            let fields = ["_csrf": csrf, "key": "k-1", "line": "2", "good": "12", "scrap": "1", "stage": "装配", "note": "首批"]
+            for _ in 0..<2 {
+                let r = try await t.page(.POST, "/orders/\(order)/report", browser: &s, form: fields)
+                #expect(r.status == .seeOther, "\(r.body.string.prefix(300))")
+            }
+            #expect(try await ProgressReport.query(on: t.db).count() == 1)
+            let bad = try await t.page(.POST, "/orders/\(order)/report", browser: &s, form: ["_csrf": csrf, "key": "k-2", "line": "2", "good": "abc"])
+            #expect(bad.status == .unprocessableEntity)
+            var b = try await t.signIn("purchaser")
+            let page = try await t.page(.GET, "/orders/\(order)", browser: &b).body.string
+            #expect(page.contains("生产进度") && page.contains("12 / 50") && page.contains("订单时间线") && page.contains("data-live=\"/orders/\(order)/events\""))
+            var other = try await t.signIn("supplier2")
+            #expect(try await t.page(.GET, "/orders/\(order)/report", browser: &other).status == .notFound)
+            #expect(try await t.page(.GET, "/orders/\(order)/events", browser: &other).status == .notFound)
+            #expect(try await t.page(.GET, "/work", browser: &other).status == .ok)
+        }
+    }
 }

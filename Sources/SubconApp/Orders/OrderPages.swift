@@ -146,6 +146,9 @@ struct OrderPages: RouteCollection {
         let canIssue: Bool
         let canShip: Bool
         let canReceive: Bool
+        let progress: OrderProgressDTO?
+        let timeline: [TimelineEntryDTO]
+        let canReport: Bool
     }
 
     func render(_ req: Request, _ order: OutsourcingOrder, problem: Problem? = nil, form: String? = nil, values: [String: String] = [:],
@@ -173,7 +176,10 @@ struct OrderPages: RouteCollection {
                               material: status == .draft || template == "order_print" ? nil : try await MaterialReports.orderMaterial(p, order, app: req.application),
                               canIssue: p.can(.handleMaterial) && MaterialService.workingStatuses.contains(status),
                               canShip: mine && p.can(.fulfilOrders) && MaterialService.workingStatuses.contains(status),
-                              canReceive: p.can(.handleMaterial) && MaterialService.workingStatuses.contains(status))
+                              canReceive: p.can(.handleMaterial) && MaterialService.workingStatuses.contains(status),
+                              progress: status == .draft || template == "order_print" ? nil : try await ProgressService.dto(order, app: req.application),
+                              timeline: status == .draft || template == "order_print" ? [] : try await ProgressService.timeline(order, on: req.db),
+                              canReport: mine && p.can(.fulfilOrders) && MaterialService.workingStatuses.contains(status))
         return try await req.renderForm(template, titleKey: "orders.detail", titleParams: ["code": order.code], view, problem: problem)
     }
 

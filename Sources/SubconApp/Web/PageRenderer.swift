@@ -47,6 +47,7 @@ extension Request {
             }
             item("/", "nav.home")
             item("/inbox", "nav.inbox")
+            if p.isSupplier { item("/work", "nav.work") }
             item("/orders", "nav.orders")
             if !p.isSupplier { item("/plans", "nav.plans") }
             item("/material", "nav.material")

@@ -1,0 +1,137 @@
+import Fluent
+import Foundation
+import SubconDomain
+import Vapor
+
+/// The supplier's phone pages: open work sorted by urgency and the report form; the event
+/// streams the order page and lists listen to.
+struct ProgressPages: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("work", use: work)
+        routes.get("orders", ":id", "report", use: reportForm)
+        routes.on(.POST, "orders", ":id", "report", body: .collect(maxSize: "6mb"), use: report)
+        routes.get("orders", ":id", "events", use: orderEvents)
+        routes.get("events", use: events)
+    }
+
+    struct WorkCard: Encodable {
+        let orderId: UUID
+        let orderCode: String
+        let line: LineProgressDTO
+    }
+
+    struct WorkView: Encodable { let cards: [WorkCard] }
+
+    /// Open lines of the supplier's working orders, most urgent first: late, at risk, then by due date.
+    func work(req: Request) async throws -> View {
+        let p = try req.requirePrincipal()
+        try p.require(.fulfilOrders)
+        let orders = try await p.scope.query(OutsourcingOrder.self, on: req.db)
+            .filter(\.$status ~~ MaterialService.workingStatuses.map(\.rawValue)).sort(\.$createdAt, .descending).limit(100).all()
+        var cards: [WorkCard] = []
+        let today = req.subcon.today(), threshold = req.subcon.settings.delayThresholdDays
+        for o in orders {
+            for l in try await ProgressService.lines(o, today: today, threshold: threshold, on: req.db) where l.risk != Projection.Risk.done.rawValue {
+                cards.append(WorkCard(orderId: o.id!, orderCode: o.code, line: l))
+            }
+        }
+        let rank = ["late": 0, "at_risk": 1, "unknown": 2, "on_track": 3]
+        cards.sort { (rank[$0.line.risk] ?? 9, $0.line.dueDate, $0.orderCode) < (rank[$1.line.risk] ?? 9, $1.line.dueDate, $1.orderCode) }
+        return try await req.renderPage("work", titleKey: "work.title", WorkView(cards: cards))
+    }
+
+    struct ReportView: Encodable {
+        let orderId: UUID
+        let orderCode: String
+        let lines: [LineProgressDTO]
+        let selected: Int
+        let key: String
+        let today: String
+        let values: [String: String]
+        let errors: FormErrors
+    }
+
+    func render(_ req: Request, _ o: OutsourcingOrder, selected: Int?, values: [String: String] = [:], problem: Problem? = nil) async throws -> Response {
+        let lines = try await ProgressService.lines(o, today: req.subcon.today(), threshold: req.subcon.settings.delayThresholdDays, on: req.db)
+        // A new key for every form shown: a resent form (bad connection) carries the same one.
+        return try await req.renderForm("report", titleKey: "report.title", titleParams: ["code": o.code], ReportView(
+            orderId: o.id!, orderCode: o.code, lines: lines, selected: selected ?? lines.first?.line ?? 1, key: UUID().uuidString,
+            today: req.subcon.today().description, values: values, errors: req.formErrors(problem)), problem: problem)
+    }
+
+    func reportForm(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let o = try await ProgressService.workingOrder(p, try req.idParameter(), on: req.db)
+        return try await render(req, o, selected: req.query[Int.self, at: "line"])
+    }
+
+    struct ReportForm: Content {
+        var key: String?
+        var line: String?
+        var good: String?
+        var scrap: String?
+        var stage: String?
+        var note: String?
+        var promised: String?
+        var photo: File?
+    }
+
+    /// The report, an optional promised date and an optional photo. The form's key makes a
+    /// resubmission (the phone lost the answer and sent again) land on the result of the first.
+    func report(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let o = try await ProgressService.workingOrder(p, try req.idParameter(), on: req.db)
+        let f = try req.content.decode(ReportForm.self)
+        let values = ["line": f.line ?? "", "good": f.good ?? "", "scrap": f.scrap ?? "", "stage": f.stage ?? "", "note": f.note ?? "", "promised": f.promised ?? ""]
+        let key = "report:" + (f.key ?? "")
+        if f.key != nil, try await IdempotencyRecord.query(on: req.db).filter(\.$userID == p.userID).filter(\.$key == key).first() != nil {
+            return req.redirect(to: "/orders/\(o.id!)?ok=created#progress")
+        }
+        let problem = try await attempt {
+            guard let line = Int(f.line ?? "") else { throw Problem.validation([FieldProblem("line", "required")]) }
+            func dec(_ t: String?, _ field: String) throws -> FixedDecimal? {
+                let s = (t ?? "").trimmingCharacters(in: .whitespaces)
+                if s.isEmpty { return nil }
+                guard let v = try? FixedDecimal.parse(s) else { throw Problem.validation([FieldProblem(field, "positiveDecimal")]) }
+                return v
+            }
+            let good = try dec(f.good, "good") ?? .zero, scrap = try dec(f.scrap, "scrap")
+            var photo: Data?
+            if let file = f.photo, file.data.readableBytes > 0 {
+                let data = Data(buffer: file.data)
+                guard data.count <= ProgressService.maxPhotoBytes else { throw Problem.validation([FieldProblem("photo", "fileTooLarge", ["max": "5 MB"])]) }
+                guard let type = FileType.sniff(data), ProgressService.photoTypes.contains(type) else {
+                    throw Problem.validation([FieldProblem("photo", "fileTypeNotAllowed", ["allowed": "jpeg, png, webp"])])
+                }
+                photo = data
+            }
+            var promised: Day?
+            if let t = f.promised, !t.isEmpty {
+                guard let d = Day(t) else { throw Problem.validation([FieldProblem("promised", "badDate")]) }
+                promised = d
+            }
+            let input = ProgressInput(line: line, operation: nil, good: good, scrap: scrap, stage: f.stage, note: f.note)
+            if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
+            let r = try await ProgressService.report(p, o.id!, input, app: req.application)
+            if let photo { _ = try await ProgressService.attachPhoto(p, o.id!, report: r.id!, filename: f.photo?.filename ?? "photo", data: photo, app: req.application) }
+            if let promised { _ = try await ProgressService.promise(p, o.id!, PromiseInput(line: line, date: promised, reason: f.note), app: req.application) }
+            if f.key != nil {
+                let record = IdempotencyRecord(userID: p.userID, key: key, fingerprint: "page", now: req.now)
+                record.status = 303
+                try await req.subcon.writeGate.run { try await record.create(on: req.db) }
+            }
+        }
+        guard let problem else { return req.redirect(to: "/orders/\(o.id!)?ok=created#progress") }
+        return try await render(req, o, selected: Int(f.line ?? ""), values: values, problem: problem)
+    }
+
+    func orderEvents(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let o = try await OrderService.find(p, try req.idParameter(), on: req.db)
+        return LiveStream.response(req, principal: p, orderID: o.id!)
+    }
+
+    func events(req: Request) async throws -> Response {
+        LiveStream.response(req, principal: try req.requirePrincipal(), orderID: nil)
+    }
+}
