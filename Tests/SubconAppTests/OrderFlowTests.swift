@@ -392,6 +392,8 @@ struct OrderFixture {
             let home = try await t.page(.GET, "/", browser: &b).body.string
             #expect(home.contains("待确认的订单"))
             #expect(try await OrderRevisionRow.query(on: t.db).filter(\.$escalation == 2).count() == 1)
+            // The material order's line is projected late from its reports: one delay exception.
+            #expect(try await ExceptionCase.query(on: t.db).filter(\.$type == "delay").count() == 1)
             #expect(try await AuditVerification.run(app: t.app).ok)
         }
     }

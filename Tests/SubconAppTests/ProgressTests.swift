@@ -73,7 +73,7 @@ import SubconDomain
             // The timeline has it all, newest first.
             let kinds = (try await m.items("/api/v1/orders/\(order)/timeline", supplier)).compactMap { $0["kind"] as? String }
             #expect(kinds.first == "promise.stated")
-            #expect(kinds.contains("progress.reported") && kinds.contains("exception.raised") && kinds.contains("revision.answered") && kinds.last == "order.created")
+            #expect(kinds.contains("progress.reported") && kinds.contains("exception.delay") && kinds.contains("revision.answered") && kinds.last == "order.created")
             // Bad input.
             _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":1,"good":"0"}"#, .unprocessableEntity)
             _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":1,"good":"-1"}"#, .unprocessableEntity)

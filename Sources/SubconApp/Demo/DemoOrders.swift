@@ -134,6 +134,13 @@ public enum DemoOrders {
                                                                         reason: "BM 试装用料", lines: [.init(itemCode: "RM-PAD-65", lot: "PAD-2609", quantity: q("30"))]), app: app)
         _ = try await MaterialService.move(jgUser, kind: .scrap, MovementInput(supplierId: nil, orderId: id, condition: nil, reason: "贴装偏位报废",
                                                                                lines: [.init(itemCode: "RM-PAD-65", lot: "PAD-2609", quantity: q("3"), line: 1)]), app: app)
+        // Progress: 100 good ten days ago and 60 today of 400 due in ten days — at this pace the
+        // rest takes 15 more days, so the line is projected late and a delay exception opens.
+        let firstReport = try await ProgressService.report(jgUser, id, ProgressInput(line: 1, operation: nil, good: q("100"), scrap: q("2"), stage: "CNC 粗加工", note: nil), app: app)
+        let tenDaysAgo = app.subcon.clock.now().addingTimeInterval(-10 * 86_400)
+        try await (app.db as! any SQLDatabase).update(ProgressReport.schema).set("report_day", to: today.adding(days: -10).description)
+            .set("created_at", to: tenDaysAgo).where("id", .equal, firstReport.id!).run()
+        _ = try await ProgressService.report(jgUser, id, ProgressInput(line: 1, operation: nil, good: q("60"), scrap: nil, stage: "装配", note: "导热垫贴装返工"), app: app)
         _ = try await MaterialService.move(warehouse, kind: .adjustment, MovementInput(supplierId: jg, orderId: nil, condition: nil, reason: "月中盘点盘亏",
                                                                                        lines: [.init(itemCode: "RM-PAD-65", lot: "PAD-2609", quantity: q("-15"))]), app: app)
     }

@@ -77,7 +77,7 @@ struct PromiseDTO: Content { let line: Int; let date: String; let reason: String
 struct TimelineEntryDTO: Content {
     let at: Date
     /// order.created, revision.released, revision.answered, material.<kind>, delivery.shipped,
-    /// receipt.created, receipt.decided, progress.reported, promise.stated, exception.raised.
+    /// receipt.created, receipt.decided, progress.reported, promise.stated, exception.<type>.
     let kind: String
     let code: String?
     let detail: String
@@ -253,10 +253,10 @@ enum ProgressService {
         let revisions = try await OrderRevisionRow.query(on: db).filter(\.$orderID == id).all()
         for r in revisions {
             out.append(.init(at: r.releasedAt, kind: "revision.released", code: String(r.number), detail: r.reason, link: nil))
-            if let a = r.answeredAt { out.append(.init(at: a, kind: "revision.answered", code: String(r.number), detail: r.status, link: nil)) }
+            if let a = r.answeredAt { out.append(.init(at: a, kind: "revision.answered", code: String(r.number), detail: "", link: nil)) }
         }
         for d in try await MaterialDocument.query(on: db).filter(\.$orderID == id).all() {
-            out.append(.init(at: d.createdAt, kind: "material.\(d.kind)", code: d.code, detail: d.status, link: "/material/documents/\(d.id!)"))
+            out.append(.init(at: d.createdAt, kind: "material.\(d.kind)", code: d.code, detail: "", link: "/material/documents/\(d.id!)"))
         }
         for n in try await DeliveryNote.query(on: db).filter(\.$orderID == id).all() {
             out.append(.init(at: n.createdAt, kind: "delivery.shipped", code: n.code, detail: n.shipDate, link: "/deliveries/\(n.id!)"))
@@ -276,7 +276,7 @@ enum ProgressService {
             out.append(.init(at: p.createdAt, kind: "promise.stated", code: String(p.lineNumber), detail: p.promisedDate, link: nil))
         }
         for e in try await ExceptionCase.query(on: db).filter(\.$orderID == id).all() {
-            out.append(.init(at: e.createdAt, kind: "exception.raised", code: e.code, detail: e.type, link: nil))
+            out.append(.init(at: e.createdAt, kind: "exception.\(e.type)", code: e.code, detail: e.description, link: nil))
         }
         // Newest first; what happened in the same instant keeps the order of the flow above.
         return out.enumerated().sorted { ($0.element.at, $0.offset) > ($1.element.at, $1.offset) }.map(\.element)
