@@ -168,4 +168,25 @@ import SubconDomain
             #expect(try await t.page(.GET, "/work", browser: &other).status == .ok)
         }
     }
+
+    /// Without any report, a line far enough past its due date is late by the calendar alone:
+    /// the background sweep opens its delay exception, once, and the order list flags it.
+    @Test func theSweepFindsLinesLateByTheCalendar() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let order = try await m.acknowledgedOrder()
+            try await ProgressService.sweep(app: t.app)
+            #expect(try await ExceptionCase.query(on: t.db).filter(\.$type == "delay").count() == 0)
+            // Line 1 is due 2026-10-20 and line 2 2026-10-25; move to 2026-10-27.
+            let today = t.app.subcon.today()
+            t.clock.advance(by: Double(Day("2026-10-27")!.ordinal - today.ordinal) * 86_400)
+            try await ProgressService.sweep(app: t.app)
+            try await ProgressService.sweep(app: t.app)
+            let delays = try await ExceptionCase.query(on: t.db).filter(\.$type == "delay").all()
+            #expect(delays.map(\.sourceID) == ["\(order.uppercased()):1"])
+            let buyer = try await t.token("purchaser")
+            let listed = try await m.items("/api/v1/orders?per=200", buyer).first { $0["id"] as? String == order.uppercased() || $0["id"] as? String == order }
+            #expect(listed?["projectedLate"] as? Bool == true)
+        }
+    }
 }

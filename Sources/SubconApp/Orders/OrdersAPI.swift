@@ -15,6 +15,8 @@ struct OrderSummaryDTO: Content {
     let version: Int
     let openLines: Int
     let nextDue: String?
+    /// A line is projected late beyond the threshold (an open delay exception).
+    let projectedLate: Bool
     let createdAt: Date
     let awaitingAnswer: Bool
     let answerDeadline: Date?
@@ -78,7 +80,7 @@ enum OrderList {
         struct Row: Decodable {
             let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
             let status: String; let revision: Int; let version: Int; let created_at: Date; let pending_since: Date?
-            let open_lines: Int; let next_due: String?
+            let open_lines: Int; let next_due: String?; let late: Int
         }
         // Two steps: the page's ids in order (a sort over narrow rows), then the columns and the
         // per-order aggregates for those ids only.
@@ -96,12 +98,13 @@ enum OrderList {
             SELECT o.id, o.code, o.supplier_id, s.code AS supplier_code, s.name AS supplier_name, o.status, o.revision, o.version,
                    o.created_at, r.released_at AS pending_since,
                    (SELECT COUNT(*) FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open') AS open_lines,
-                   (SELECT MIN(l.due_date) FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open') AS next_due
+                   (SELECT MIN(l.due_date) FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open') AS next_due,
+                   (SELECT COUNT(*) FROM exceptions e WHERE e.order_id = o.id AND e.type = 'delay' AND e.status = 'open') AS late
             """ + " " + from + " WHERE o.id IN (\(binds: ids))").all(decoding: Row.self).sorted { position[$0.id]! < position[$1.id]! }
         return Page(items: rows.map { r in
             let deadline = r.pending_since.map { $0.addingTimeInterval(TimeInterval(clock.answerHours) * 3600) }
             return OrderSummaryDTO(id: r.id, code: r.code, supplierId: r.supplier_id, supplierCode: r.supplier_code, supplierName: r.supplier_name,
-                                   status: r.status, revision: r.revision, version: r.version, openLines: r.open_lines, nextDue: r.next_due,
+                                   status: r.status, revision: r.revision, version: r.version, openLines: r.open_lines, nextDue: r.next_due, projectedLate: r.late > 0,
                                    createdAt: r.created_at, awaitingAnswer: r.status == OrderStatus.released.rawValue,
                                    answerDeadline: deadline, overdue: deadline.map { now > $0 } ?? false)
         }, page: page.page, per: page.per, total: total)

@@ -65,6 +65,8 @@ struct CreateProgress: AsyncMigration {
             .field("created_at", .datetime, .required)
             .create()
         try await createIndex(db, "line_promises_order_idx", on: "line_promises", "order_id", "line_no")
+        // Order lists flag orders with an open delay exception.
+        try await createIndex(db, "exceptions_order_idx", on: "exceptions", "order_id", "type")
     }
 
     func revert(on db: any Database) async throws {

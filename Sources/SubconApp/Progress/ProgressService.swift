@@ -228,6 +228,27 @@ enum ProgressService {
                                 params: ["code": order.code, "line": String(line), "days": String(l.daysLate), "exception": e.code], link: "/orders/\(order.id!)")
     }
 
+    /// Projections move with the calendar even without new reports: now and then, every working
+    /// order with reports or a line past due is checked again (batches, oldest check first is
+    /// not needed — a delay exception opens once per line whenever it is found).
+    static func sweep(app: Application) async throws {
+        let today = app.subcon.today(), threshold = app.subcon.settings.delayThresholdDays
+        struct R: Decodable { let id: UUID }
+        let ids = try await (app.db as! any SQLDatabase).raw("""
+            SELECT o.id FROM outsourcing_orders o
+            WHERE o.status IN ('acknowledged', 'in_production', 'partially_delivered')
+              AND (EXISTS (SELECT 1 FROM progress_reports p WHERE p.order_id = o.id)
+                   OR EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open' AND l.due_date < \(bind: today.description)))
+            """).all(decoding: R.self).map(\.id)
+        for id in ids {
+            guard let order = try await OutsourcingOrder.find(id, on: app.db) else { continue }
+            let late = try await lines(order, today: today, threshold: threshold, on: app.db).filter { $0.risk == Projection.Risk.late.rawValue }
+            for l in late {
+                try await app.write(as: .system) { change in try await checkDelay(order, line: l.line, today: today, threshold: threshold, in: change) }
+            }
+        }
+    }
+
     static func dto(_ order: OutsourcingOrder, app: Application) async throws -> OrderProgressDTO {
         let db = app.db
         let reports = try await ProgressReport.query(on: db).filter(\.$orderID == order.id!).sort(\.$createdAt, .descending).all()
