@@ -187,6 +187,10 @@ import SubconDomain
             let buyer = try await t.token("purchaser")
             let listed = try await m.items("/api/v1/orders?per=200", buyer).first { $0["id"] as? String == order.uppercased() || $0["id"] as? String == order }
             #expect(listed?["projectedLate"] as? Bool == true)
+            var b = try await t.signIn("purchaser")
+            let home = try await t.page(.GET, "/", browser: &b).body.string
+            #expect(home.contains("预计延期的订单行"))
+            #expect(home.contains("/orders/\(order.uppercased())") || home.contains("/orders/\(order.lowercased())"))
         }
     }
 }

@@ -55,6 +55,7 @@ struct ExceptionSummaryDTO: Content {
     /// What raised it, e.g. `material_document` and that document's id.
     let source: String
     let sourceId: String
+    let orderId: UUID?
 }
 
 struct IssueInput: StrictInput {
@@ -686,6 +687,6 @@ enum ExceptionService {
 
     static func summary(_ e: ExceptionCase) -> ExceptionSummaryDTO {
         ExceptionSummaryDTO(id: e.id!, code: e.code, type: e.type, severity: e.severity, status: e.status, title: e.title,
-                            description: e.description, createdAt: e.createdAt, source: e.source, sourceId: e.sourceID)
+                            description: e.description, createdAt: e.createdAt, source: e.source, sourceId: e.sourceID, orderId: e.orderID)
     }
 }

@@ -20,6 +20,8 @@ struct HomePages: RouteCollection {
         let roles: [String]
         let latest: [Inbox.Item]
         let links: [Shell.NavItem]
+        /// Lines projected late (open delay exceptions), newest first.
+        let delays: [ExceptionSummaryDTO]
     }
 
     func home(req: Request) async throws -> View {
@@ -33,9 +35,11 @@ struct HomePages: RouteCollection {
         if !p.isSupplier { links.append(.init(href: "/admin/organizations", label: req.t("nav.organizations"), active: false)) }
         links.append(.init(href: "/account", label: req.t("nav.account"), active: false))
         let waiting = try await OrderList.list(p, OrderList.Filter(awaiting: true), page: try PageRequest(req, defaultPer: 10), app: req.application)
+        let delays = try await p.scope.query(ExceptionCase.self, on: req.db).filter(\.$type == "delay").filter(\.$status == "open")
+            .sort(\.$createdAt, .descending).limit(10).all().map(ExceptionService.summary)
         return try await req.renderPage("home", titleKey: "home.title",
                                         HomeView(toAnswer: waiting.items, toAnswerTotal: waiting.total, isSupplier: p.isSupplier, roles: p.roles.sorted().map { req.t("role.\($0.rawValue)") },
-                                                 latest: latest.items, links: links))
+                                                 latest: latest.items, links: links, delays: delays))
     }
 
     struct InboxView: Encodable {
