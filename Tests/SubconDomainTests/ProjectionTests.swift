@@ -43,4 +43,9 @@ struct ProjectionTests {
                                    today: d("2026-09-05"), due: d("2026-09-10"), promised: d("2026-09-12"), thresholdDays: 3)
         #expect(p == Projection(eta: d("2026-09-09"), daysLate: 2, risk: .atRisk))
     }
+
+    @Test func lateLinesComeFirst() {
+        let order: [Projection.Risk] = [.onTrack, .done, .late, .unknown, .atRisk].sorted { $0.urgency < $1.urgency }
+        #expect(order == [.late, .atRisk, .unknown, .onTrack, .done])
+    }
 }

@@ -35,8 +35,8 @@ struct ProgressPages: RouteCollection {
                 cards.append(WorkCard(orderId: o.id!, orderCode: o.code, line: l))
             }
         }
-        let rank = ["late": 0, "at_risk": 1, "unknown": 2, "on_track": 3]
-        cards.sort { (rank[$0.line.risk] ?? 9, $0.line.dueDate, $0.orderCode) < (rank[$1.line.risk] ?? 9, $1.line.dueDate, $1.orderCode) }
+        func urgency(_ c: WorkCard) -> Int { Projection.Risk(rawValue: c.line.risk)?.urgency ?? 9 }
+        cards.sort { (urgency($0), $0.line.dueDate, $0.orderCode) < (urgency($1), $1.line.dueDate, $1.orderCode) }
         return try await req.renderPage("work", titleKey: "work.title", WorkView(cards: cards))
     }
 

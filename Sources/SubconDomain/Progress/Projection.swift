@@ -12,6 +12,12 @@ public struct Projection: Equatable, Sendable {
         case late
         /// Nothing reported yet, so no pace to project from.
         case unknown
+
+        /// How urgently a line needs attention: late first, then at risk, then lines nobody has
+        /// reported on, then those on track; done last.
+        public var urgency: Int {
+            switch self { case .late: 0; case .atRisk: 1; case .unknown: 2; case .onTrack: 3; case .done: 4 }
+        }
     }
 
     /// The projected completion day (nil while there is no pace to project from).
