@@ -37,6 +37,16 @@ public enum Action: String, Sendable, CaseIterable {
     case fulfilOrders
     /// Turn write-off variances into deduction proposals for the statement.
     case proposeDeductions
+    /// Name oneself as the approver of a concession (让步接收) on a rejected lot.
+    case approveConcession
+    /// Inspection plans per item, exemption and switching states, and the exception deadline table.
+    case configureQuality
+    /// Raise an exception and comment on the ones one can see.
+    case raiseExceptions
+    /// The buyer's side of an exception: owners, 8D gates (approve, send back), close, reopen.
+    case handleExceptions
+    /// The supplier's side of an exception: respond, fill the 8D steps.
+    case answerExceptions
 }
 
 public enum Policy {
@@ -59,6 +69,12 @@ public enum Policy {
         case (.warehouse, .handleMaterial): true
         case (.purchaser, .approveSupplementaryIssue): true
         case (.quality, .inspectGoods): true
+        case (.quality, .approveConcession), (.purchaser, .approveConcession): true
+        case (.quality, .configureQuality): true
+        case (.quality, .handleExceptions), (.purchaser, .handleExceptions): true
+        case (.supplierAdmin, .answerExceptions), (.supplierUser, .answerExceptions): true
+        case (.planner, .raiseExceptions), (.purchaser, .raiseExceptions), (.quality, .raiseExceptions), (.warehouse, .raiseExceptions),
+             (.supplierAdmin, .raiseExceptions), (.supplierUser, .raiseExceptions): true
         case (.supplierAdmin, .fulfilOrders), (.supplierUser, .fulfilOrders): true
         case (.finance, .proposeDeductions), (.purchaser, .proposeDeductions): true
         case (let role, .viewMasterData): role.side == .manufacturer
