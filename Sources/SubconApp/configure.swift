@@ -95,6 +95,7 @@ func routes(_ app: Application) throws {
     try signedInAPI.register(collection: OrdersAPI())
     try signedInAPI.register(collection: MaterialAPI())
     try signedInAPI.register(collection: ProgressAPI())
+    try signedInAPI.register(collection: QualityAPI())
     try signedInAPI.register(collection: RoutingsAPI())
     try signedInAPI.register(collection: ImportsAPI())
     try signedInAPI.register(collection: ExportsAPI())
@@ -116,5 +117,6 @@ func routes(_ app: Application) throws {
     try signedInPages.register(collection: MaterialPages())
     try signedInPages.register(collection: DeliveryPages())
     try signedInPages.register(collection: ProgressPages())
+    try signedInPages.register(collection: QualityPages())
     try signedInPages.register(collection: ImportPages())
 }

@@ -35,6 +35,8 @@ enum Migrations {
         CreateMaterialFlow(),
         // 9. Supplier progress reports and promised dates
         CreateProgress(),
+        // 10. Incoming inspection, exceptions with owners, deadlines and 8D
+        CreateQuality(),
     ]
 }
 

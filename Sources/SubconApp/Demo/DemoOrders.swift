@@ -124,7 +124,13 @@ public enum DemoOrders {
             .init(line: 1, quantity: q("150"), lot: "CR65-2609-01")]), app: app)
         let receipt = try await DeliveryService.receive(warehouse, ReceiptInput(orderId: nil, deliveryNoteId: first.id, note: nil, lines: [
             .init(deliveryLine: 1, line: nil, lot: nil, quantity: q("150"))]), app: app)
-        _ = try await DeliveryService.decide(quality, receipt.id!, line: 1, ReceiptDecisionInput(version: 1, accepted: q("148"), rejected: q("2")), app: app)
+        try await DemoQuality.plans(quality, app: app)
+        let inspection = try await InspectionService.inspect(quality, receipt.id!, line: 1, InspectionInput(
+            version: 1, decision: "partial", accepted: q("148"), rejected: q("2"),
+            results: [.init(characteristic: 1, values: [q("65.02"), q("64.98"), q("65.11"), q("65.00"), q("64.97"), q("65.03"), q("65.01"), q("64.99")], nonconforming: nil),
+                      .init(characteristic: 2, values: nil, nonconforming: 2)],
+            defects: [.init(code: "PAD-SHIFT", count: 2)], approverId: nil, note: "导热垫偏位 2 件,挑出退回"), app: app)
+        try await DemoQuality.correctiveAction(on: inspection, app: app)
         _ = try await DeliveryService.createNote(jgUser, DeliveryInput(orderId: id, shipDate: today.adding(days: 1), note: "第二批", lines: [
             .init(line: 1, quantity: q("100"), lot: "CR65-2609-02")]), app: app)
 

@@ -20,7 +20,6 @@ struct DeliveryPages: RouteCollection {
         r.get("new", use: newReceipt)
         r.post(use: createReceipt)
         r.get(":id", use: receipt)
-        r.post(":id", "decide", use: decide)
 
         routes.get("write-off", use: writeOff)
         routes.get("write-off", "export", use: writeOffExport)
@@ -263,25 +262,6 @@ struct DeliveryPages: RouteCollection {
     func receipt(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         return try await renderReceipt(req, try await DeliveryService.findReceipt(p, try req.idParameter(), on: req.db))
-    }
-
-    /// One line's outcome: `line`, `version`, `accepted`, `rejected`.
-    func decide(req: Request) async throws -> Response {
-        let p = try req.requirePrincipal()
-        let r = try await DeliveryService.findReceipt(p, try req.idParameter(), on: req.db)
-        let fields = try req.content.decode([String: String].self)
-        let problem = try await attempt {
-            guard let line = Int(fields["line"] ?? "") else { throw Problem.validation([FieldProblem("line", "required")]) }
-            guard let accepted = try? FixedDecimal.parse(fields["accepted"] ?? "") else { throw Problem.validation([FieldProblem("accepted", "positiveDecimal")]) }
-            let rejectedText = (fields["rejected"] ?? "").trimmingCharacters(in: .whitespaces)
-            guard let rejected = rejectedText.isEmpty ? .zero : try? FixedDecimal.parse(rejectedText) else {
-                throw Problem.validation([FieldProblem("rejected", "positiveDecimal")])
-            }
-            _ = try await DeliveryService.decide(p, r.id!, line: line, ReceiptDecisionInput(version: Int(fields["version"] ?? "") ?? -1, accepted: accepted,
-                                                                                          rejected: rejected), app: req.application)
-        }
-        guard let problem else { return req.redirect(to: "/receipts/\(r.id!)?ok=saved") }
-        return try await renderReceipt(req, r, values: fields, problem: problem)
     }
 
     // MARK: Write-off

@@ -114,13 +114,6 @@ struct ReceiptInput: StrictInput {
     }
 }
 
-struct ReceiptDecisionInput: StrictInput {
-    static let fields: Set<String> = ["version", "accepted", "rejected"]
-    var version: Int
-    var accepted: FixedDecimal
-    var rejected: FixedDecimal
-}
-
 // MARK: - The service
 
 /// Delivery notes from the supplier and goods receipts at the manufacturer's gate, with the
@@ -310,6 +303,7 @@ enum DeliveryService {
             r.id = UUID(); r.code = try await MaterialService.code("receipt", prefix: "SR", in: change); r.supplierID = order.supplierID
             r.orderID = order.id!; r.deliveryNoteID = theNote?.id; r.note = input.note ?? ""; r.createdBy = p.userID; r.createdAt = change.now
             try await r.create(on: change.db)
+            var created: [ReceiptLine] = []
             for (i, x) in received.enumerated() {
                 let row = ReceiptLine()
                 row.receiptID = r.id!; row.number = i + 1; row.supplierID = order.supplierID; row.orderID = order.id!; row.orderLineNumber = x.line
@@ -317,6 +311,7 @@ enum DeliveryService {
                 row.acceptedQuantity = 0; row.rejectedQuantity = 0; row.version = 1
                 try await row.create(on: change.db)
                 try await x.noteLine?.save(on: change.db)
+                created.append(row)
             }
             if let n = theNote {
                 let all = try await DeliveryNoteLine.query(on: change.db).filter(\.$noteID == n.id!).all()
@@ -326,6 +321,7 @@ enum DeliveryService {
             try await change.audit("goods_receipt", r.id, "create", after: [
                 "code": r.code, "order": order.code, "delivery_note": theNote?.code,
                 "lines": received.map { "\($0.line) \($0.lot) \($0.quantity)" }.joined(separator: "; ")])
+            try await InspectionService.acceptExempt(r, created, by: p.userID, in: change)
             try await change.notify("receipt.awaitingInspection", recipients: try await OrderService.manufacturerPeople(with: .quality, on: change.db),
                                     messageKey: "notice.receiptAwaitingInspection", params: ["code": r.code, "order": order.code], link: "/receipts/\(r.id!)")
             try await OrderService.notifySupplier(order, "receipt.created", "notice.goodsReceived", in: change, params: ["receipt": r.code])
@@ -333,39 +329,23 @@ enum DeliveryService {
         }
     }
 
-    /// The outcome of a received line (until incoming inspection with sampling decides it):
-    /// accepted goods count as delivered and consume their components; the order moves on.
-    static func decide(_ p: Principal, _ receiptID: UUID, line number: Int, _ input: ReceiptDecisionInput, app: Application) async throws -> GoodsReceipt {
-        let r = try await findReceipt(p, receiptID, on: app.db)
-        try p.require(.inspectGoods)
-        guard let line = try await ReceiptLine.query(on: app.db).filter(\.$receiptID == receiptID).filter(\.$number == number).first() else {
-            throw Problem.notFound
-        }
-        guard line.version == input.version else { throw Problem.staleVersion(current: line.version) }
-        guard line.status == "awaiting_inspection" else { throw Problem.conflict("problem.receipt.alreadyDecided") }
-        do { try Receiving.checkOutcome(received: FixedDecimal(units: line.quantity), accepted: input.accepted, rejected: input.rejected) } catch {
-            switch error {
-            case .negative: throw Problem.validation([FieldProblem("accepted", "negative")])
-            case .doesNotAddUp(let q): throw Problem.validation([FieldProblem("accepted", "outcomeAddsUp", ["received": q.description])])
-            }
-        }
-        let status = input.rejected == .zero ? "accepted" : input.accepted == .zero ? "rejected" : "partial"
-        let reqs = try await MaterialService.requirements(r.orderID, on: app.db).filter { $0.line == line.orderLineNumber }
-        return try await app.write(as: p.auditActor) { change in
-            try await lockOrder(r.orderID, in: change)
-            try await Ledger.lock(supplier: r.supplierID, in: change)
-            try await change.updateVersioned(ReceiptLine.schema, id: line.id!, expected: input.version, sets: [
-                "status": status, "accepted_quantity": input.accepted.units, "rejected_quantity": input.rejected.units,
-                "decided_by": p.userID, "decided_at": change.now])
-            try await consume(r, line, accepted: input.accepted, requirements: reqs, by: p.userID, in: change)
-            guard let order = try await OutsourcingOrder.find(r.orderID, on: change.db) else { throw Problem.notFound }
-            try await moveOrder(order, in: change)
-            try await change.audit("goods_receipt", receiptID, "decide", before: ["line \(number)": "awaiting_inspection"],
-                                   after: ["line \(number)": status, "accepted": input.accepted.description, "rejected": input.rejected.description])
-            try await OrderService.notifySupplier(order, "receipt.decided", "notice.receiptDecided.\(status)", in: change,
-                                                  params: ["receipt": r.code, "accepted": input.accepted.description, "rejected": input.rejected.description])
-            return r
-        }
+    /// The outcome of a received line, as incoming inspection decided it: accepted goods count
+    /// as delivered and consume their components; the order moves on. Runs inside the caller's
+    /// change, which holds the order's lock.
+    static func recordOutcome(_ r: GoodsReceipt, _ line: ReceiptLine, status: String, accepted: FixedDecimal, rejected: FixedDecimal,
+                              expectedVersion: Int, by user: UUID, in change: Change) async throws {
+        try await Ledger.lock(supplier: r.supplierID, in: change)
+        try await change.updateVersioned(ReceiptLine.schema, id: line.id!, expected: expectedVersion, sets: [
+            "status": status, "accepted_quantity": accepted.units, "rejected_quantity": rejected.units,
+            "decided_by": user, "decided_at": change.now])
+        let reqs = try await MaterialService.requirements(r.orderID, on: change.db).filter { $0.line == line.orderLineNumber }
+        try await consume(r, line, accepted: accepted, requirements: reqs, by: user, in: change)
+        guard let order = try await OutsourcingOrder.find(r.orderID, on: change.db) else { throw Problem.notFound }
+        try await moveOrder(order, in: change)
+        try await change.audit("goods_receipt", r.id, "decide", before: ["line \(line.number)": "awaiting_inspection"],
+                               after: ["line \(line.number)": status, "accepted": accepted.description, "rejected": rejected.description])
+        try await OrderService.notifySupplier(order, "receipt.decided", "notice.receiptDecided.\(status)", in: change,
+                                              params: ["receipt": r.code, "accepted": accepted.description, "rejected": rejected.description])
     }
 
     /// Consumption = accepted × quantity per, for each component the manufacturer supplied,

@@ -42,7 +42,6 @@ struct MaterialAPI: RouteCollection {
         r.get(use: receipts)
         r.post(use: receive)
         r.get(":id", use: receipt)
-        r.post(":id", "lines", ":no", "decision", use: decide)
 
         routes.get("write-off", use: writeOff)
         routes.get("write-off", "export", use: writeOffExport)
@@ -206,16 +205,6 @@ struct MaterialAPI: RouteCollection {
         try p.require(.handleMaterial)
         let r = try await DeliveryService.receive(p, try req.decodeStrict(ReceiptInput.self), app: req.application)
         return try await .created(try await DeliveryService.receiptDTO(r, on: req.db), for: req)
-    }
-
-    func decide(req: Request) async throws -> ReceiptDTO {
-        let p = try req.requirePrincipal()
-        let id = try req.idParameter()
-        _ = try await DeliveryService.findReceipt(p, id, on: req.db)
-        try p.require(.inspectGoods)
-        guard let no = req.parameters.get("no").flatMap(Int.init) else { throw Problem.notFound }
-        let r = try await DeliveryService.decide(p, id, line: no, try req.decodeStrict(ReceiptDecisionInput.self), app: req.application)
-        return try await DeliveryService.receiptDTO(r, on: req.db)
     }
 
     // MARK: Write-off

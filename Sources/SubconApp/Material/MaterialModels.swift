@@ -167,6 +167,26 @@ final class ExceptionCase: Model, @unchecked Sendable {
     @OptionalField(key: "raised_by") var raisedBy: UUID?
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "version") var version: Int
+    @OptionalField(key: "buyer_owner_id") var buyerOwnerID: UUID?
+    @OptionalField(key: "supplier_owner_id") var supplierOwnerID: UUID?
+    @OptionalField(key: "response_by") var responseBy: Date?
+    @OptionalField(key: "containment_by") var containmentBy: Date?
+    @OptionalField(key: "resolve_by") var resolveBy: Date?
+    @OptionalField(key: "responded_at") var respondedAt: Date?
+    @OptionalField(key: "contained_at") var containedAt: Date?
+    @OptionalField(key: "closed_at") var closedAt: Date?
+    @OptionalField(key: "closed_by") var closedBy: UUID?
+    /// Minutes from raised to the supplier's first answer, and to closure (kept for the scorecard).
+    @OptionalField(key: "response_minutes") var responseMinutes: Int?
+    @OptionalField(key: "closure_minutes") var closureMinutes: Int?
+    @OptionalField(key: "receipt_line_id") var receiptLineID: UUID?
+    @Field(key: "resolution") var resolution: String
+    @Field(key: "escalation_level") var escalationLevel: Int
+    /// Defect codes found (comma separated), for the lessons-learned search.
+    @Field(key: "defect_codes") var defectCodes: String
+    /// Closes only through an 8D report verified by the buyer.
+    @Field(key: "eight_d") var eightD: Bool
+    @Field(key: "reopened") var reopened: Int
     init() {}
 }
 

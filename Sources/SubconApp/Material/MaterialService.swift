@@ -43,21 +43,6 @@ struct MaterialDocumentDTO: Content {
     let exceptions: [ExceptionSummaryDTO]
 }
 
-struct ExceptionSummaryDTO: Content {
-    let id: UUID
-    let code: String
-    let type: String
-    let severity: String
-    let status: String
-    let title: String
-    let description: String
-    let createdAt: Date
-    /// What raised it, e.g. `material_document` and that document's id.
-    let source: String
-    let sourceId: String
-    let orderId: UUID?
-}
-
 struct IssueInput: StrictInput {
     struct Line: Codable, Sendable {
         /// The order line whose requirement this serves.
@@ -668,25 +653,5 @@ extension Optional {
     func asyncMap<T>(_ f: (Wrapped) async throws -> T) async rethrows -> T? {
         guard let w = self else { return nil }
         return try await f(w)
-    }
-}
-
-/// Exceptions raised by the system (material discrepancies here; the exception workflow builds
-/// on the same rows).
-enum ExceptionService {
-    static func raise(type: String, severity: String, supplier: UUID, order: UUID?, item: UUID?, lot: String, source: String, sourceID: String,
-                      title: String, description: String, by user: UUID?, in change: Change) async throws -> ExceptionCase {
-        let e = ExceptionCase()
-        e.id = UUID(); e.code = try await MaterialService.code("exception", prefix: "YC", in: change); e.type = type; e.severity = severity
-        e.status = "open"; e.supplierID = supplier; e.orderID = order; e.itemID = item; e.lot = lot; e.source = source; e.sourceID = sourceID
-        e.title = title; e.description = description; e.raisedBy = user; e.createdAt = change.now; e.version = 1
-        try await e.create(on: change.db)
-        try await change.audit("exception", e.id, "create", after: ["code": e.code, "type": type, "severity": severity, "title": title, "description": description])
-        return e
-    }
-
-    static func summary(_ e: ExceptionCase) -> ExceptionSummaryDTO {
-        ExceptionSummaryDTO(id: e.id!, code: e.code, type: e.type, severity: e.severity, status: e.status, title: e.title,
-                            description: e.description, createdAt: e.createdAt, source: e.source, sourceId: e.sourceID, orderId: e.orderID)
     }
 }

@@ -52,6 +52,9 @@ extension Request {
             if !p.isSupplier { item("/plans", "nav.plans") }
             item("/material", "nav.material")
             item("/write-off", "nav.writeOff")
+            if p.can(.inspectGoods) { item("/inspections", "nav.inspections") }
+            if p.can(.raiseExceptions) || p.can(.handleExceptions) || p.can(.answerExceptions) { item("/exceptions", "nav.exceptions") }
+            if p.can(.inspectGoods) || p.can(.configureQuality) || p.can(.handleExceptions) { item("/quality", "nav.quality") }
             if p.can(.viewMasterData) { item("/items", "nav.items") }
             // Suppliers see their own agreements, read-only.
             if p.can(.viewMasterData) || p.isSupplier { item("/prices", "nav.prices") }

@@ -49,6 +49,9 @@ public enum ExceptionRules {
         public var responseBy: Date
         public var containmentBy: Date
         public var resolveBy: Date
+        public init(responseBy: Date, containmentBy: Date, resolveBy: Date) {
+            self.responseBy = responseBy; self.containmentBy = containmentBy; self.resolveBy = resolveBy
+        }
     }
 
     public static func due(from raised: Date, _ d: Deadlines) -> Due {

@@ -1,0 +1,627 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+// MARK: - Inputs and views
+
+struct ExceptionInput: StrictInput {
+    static let fields: Set<String> = ["type", "severity", "supplierId", "orderId", "itemCode", "lot", "title", "description", "eightD"]
+    var type: String
+    var severity: String
+    var supplierId: UUID?
+    var orderId: UUID?
+    var itemCode: String?
+    var lot: String?
+    var title: String
+    var description: String?
+    var eightD: Bool?
+
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        if ExceptionRules.Kind(rawValue: type) == nil { p.append(FieldProblem("type", "notOneOf", ["allowed": ExceptionRules.Kind.allCases.map(\.rawValue).joined(separator: ", ")])) }
+        if ExceptionRules.Severity(rawValue: severity) == nil { p.append(FieldProblem("severity", "notOneOf", ["allowed": "critical, major, minor"])) }
+        Check.text(title, "title", max: 200, into: &p)
+        Check.text(description, "description", required: false, max: 4000, into: &p)
+        Check.text(lot, "lot", required: false, max: 60, into: &p)
+        return p
+    }
+}
+
+struct OwnersInput: StrictInput {
+    static let fields: Set<String> = ["version", "buyerOwnerId", "supplierOwnerId"]
+    var version: Int
+    var buyerOwnerId: UUID?
+    var supplierOwnerId: UUID?
+}
+
+struct CommentInput: StrictInput {
+    static let fields: Set<String> = ["body"]
+    var body: String
+    func validate() -> [FieldProblem] { var p: [FieldProblem] = []; Check.text(body, "body", max: 4000, into: &p); return p }
+}
+
+struct GateInput: StrictInput {
+    static let fields: Set<String> = ["version", "action", "content", "reason"]
+    var version: Int
+    /// submit (supplier), approve or return (buyer).
+    var action: String
+    var content: String?
+    var reason: String?
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        switch action {
+        case "submit": Check.text(content, "content", max: 8000, into: &p)
+        case "return": Check.text(reason, "reason", max: 2000, into: &p)
+        case "approve": Check.text(reason, "reason", required: false, max: 2000, into: &p)
+        default: p.append(FieldProblem("action", "notOneOf", ["allowed": "submit, approve, return"]))
+        }
+        return p
+    }
+}
+
+struct CloseInput: StrictInput {
+    static let fields: Set<String> = ["version", "resolution"]
+    var version: Int
+    var resolution: String
+    func validate() -> [FieldProblem] { var p: [FieldProblem] = []; Check.text(resolution, "resolution", max: 4000, into: &p); return p }
+}
+
+struct ReopenInput: StrictInput {
+    static let fields: Set<String> = ["version", "reason", "fromStep"]
+    var version: Int
+    var reason: String
+    /// The first 8D step to redo (1–8, default 4: root cause onwards).
+    var fromStep: Int?
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        Check.text(reason, "reason", max: 2000, into: &p)
+        if let s = fromStep, EightD.Step(rawValue: s) == nil { p.append(FieldProblem("fromStep", "outOfRange", ["min": "1", "max": "8"])) }
+        return p
+    }
+}
+
+struct DeadlineInput: StrictInput {
+    static let fields: Set<String> = ["version", "responseHours", "containmentHours", "resolveDays"]
+    var version: Int
+    var responseHours: Int
+    var containmentHours: Int
+    var resolveDays: Int
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        let h = ExceptionRules.Deadlines.limits.hours, d = ExceptionRules.Deadlines.limits.days
+        for (v, f) in [(responseHours, "responseHours"), (containmentHours, "containmentHours")] where !h.contains(v) {
+            p.append(FieldProblem(f, "outOfRange", ["min": String(h.lowerBound), "max": String(h.upperBound)]))
+        }
+        if !d.contains(resolveDays) { p.append(FieldProblem("resolveDays", "outOfRange", ["min": String(d.lowerBound), "max": String(d.upperBound)])) }
+        return p
+    }
+}
+
+struct ExceptionSummaryDTO: Content {
+    let id: UUID
+    let code: String
+    let type: String
+    let severity: String
+    let status: String
+    let title: String
+    let description: String
+    let createdAt: Date
+    /// What raised it, e.g. `material_document` and that document's id.
+    let source: String
+    let sourceId: String
+    let orderId: UUID?
+    let supplierId: UUID
+    let responseBy: Date?
+    let resolveBy: Date?
+    let respondedAt: Date?
+    let closedAt: Date?
+    let escalationLevel: Int
+    /// The deadline that counts now has passed (response while unanswered, else resolution).
+    let overdue: Bool
+}
+
+struct PersonDTO: Content { let id: UUID; let name: String; let login: String }
+
+struct CommentDTO: Content {
+    let id: UUID
+    let side: String
+    let author: String?
+    let body: String
+    let createdAt: Date
+}
+
+struct StepDTO: Content {
+    let step: Int
+    let code: String
+    let key: String
+    let state: String
+    let content: String
+    let returnReason: String
+    let submittedAt: Date?
+    let decidedAt: Date?
+    /// This step is the one the supplier may submit now / the buyer may decide now.
+    let submittable: Bool
+    let decidable: Bool
+}
+
+struct ExceptionDTO: Content {
+    let id: UUID
+    let code: String
+    let type: String
+    let severity: String
+    let status: String
+    let title: String
+    let description: String
+    let supplierId: UUID
+    let supplierCode: String
+    let supplierName: String
+    let orderId: UUID?
+    let orderCode: String?
+    let itemId: UUID?
+    let itemCode: String?
+    let lot: String
+    let source: String
+    let sourceId: String
+    let receiptLineId: UUID?
+    let inspectionId: UUID?
+    let raisedBy: String?
+    let createdAt: Date
+    let buyerOwner: PersonDTO?
+    let supplierOwner: PersonDTO?
+    let responseBy: Date?
+    let containmentBy: Date?
+    let resolveBy: Date?
+    let respondedAt: Date?
+    let containedAt: Date?
+    let closedAt: Date?
+    let responseMinutes: Int?
+    let closureMinutes: Int?
+    let escalationLevel: Int
+    let resolution: String
+    let defectCodes: String
+    let eightD: Bool
+    let reopened: Int
+    let version: Int
+    let comments: [CommentDTO]
+    let steps: [StepDTO]
+    let attachments: [DocumentDTO]
+}
+
+struct DeadlineDTO: Content {
+    let type: String
+    let severity: String
+    let responseHours: Int
+    let containmentHours: Int
+    let resolveDays: Int
+    let version: Int
+}
+
+// MARK: - The service
+
+/// Exceptions (异常) from raising to closure: owners on both sides, deadlines from the table,
+/// escalation, the comment thread with attachments, and the 8D loop.
+enum ExceptionService {
+    static let attachmentTypes: Set<FileType> = [.pdf, .jpeg, .png, .webp, .officeZip]
+
+    /// Opens an exception with its deadlines. System callers notify as they see fit; `notify`
+    /// tells the other side's owner or, without one, its people.
+    static func raise(type: String, severity: String, supplier: UUID, order: UUID?, item: UUID?, lot: String, source: String, sourceID: String,
+                      title: String, description: String, by user: UUID?, buyerOwner: UUID? = nil, supplierOwner: UUID? = nil,
+                      receiptLine: UUID? = nil, defectCodes: String = "", eightD: Bool = false, notify: Bool = false,
+                      in change: Change) async throws -> ExceptionCase {
+        let e = ExceptionCase()
+        e.id = UUID(); e.code = try await MaterialService.code("exception", prefix: "YC", in: change); e.type = type; e.severity = severity
+        e.status = "open"; e.supplierID = supplier; e.orderID = order; e.itemID = item; e.lot = lot; e.source = source; e.sourceID = sourceID
+        e.title = title; e.description = description; e.raisedBy = user; e.createdAt = change.now; e.version = 1
+        let d = try await deadlines(type, severity, on: change.db)
+        let due = ExceptionRules.due(from: change.now, d)
+        e.responseBy = due.responseBy; e.containmentBy = due.containmentBy; e.resolveBy = due.resolveBy
+        e.buyerOwnerID = buyerOwner; e.supplierOwnerID = supplierOwner; e.receiptLineID = receiptLine
+        e.resolution = ""; e.escalationLevel = 0; e.defectCodes = defectCodes; e.eightD = eightD; e.reopened = 0
+        try await e.create(on: change.db)
+        try await change.audit("exception", e.id, "create", after: [
+            "code": e.code, "type": type, "severity": severity, "title": title, "description": description, "eight_d": eightD ? "yes" : "no",
+            "response_by": due.responseBy.ISO8601Format(), "resolve_by": due.resolveBy.ISO8601Format()])
+        if notify {
+            var supplierSide = supplierOwner.map { [$0] } ?? []
+            if supplierSide.isEmpty { supplierSide = try await OrderService.supplierUsers(supplier, on: change.db) }
+            var buyerSide = buyerOwner.map { [$0] } ?? []
+            if buyerSide.isEmpty { buyerSide = try await OrderService.manufacturerPeople(with: .quality, on: change.db) }
+            try await change.notify("exception.raised", recipients: Array(Set(supplierSide + buyerSide)).filter { $0 != user },
+                                    messageKey: "notice.exceptionRaised", params: ["code": e.code, "title": title], link: "/exceptions/\(e.id!)")
+        }
+        return e
+    }
+
+    static func deadlines(_ type: String, _ severity: String, on db: any Database) async throws -> ExceptionRules.Deadlines {
+        if let row = try await ExceptionDeadline.query(on: db).filter(\.$type == type).filter(\.$severity == severity).first() { return row.deadlines }
+        return ExceptionRules.defaultDeadlines(ExceptionRules.Kind(rawValue: type) ?? .other, ExceptionRules.Severity(rawValue: severity) ?? .major)
+    }
+
+    static func find(_ p: Principal, _ id: UUID, on db: any Database) async throws -> ExceptionCase {
+        try await p.scope.find(ExceptionCase.self, id, on: db)
+    }
+
+    static func side(_ p: Principal) -> EightD.Side { p.isSupplier ? .supplier : .buyer }
+
+    // MARK: Raising
+
+    static func create(_ p: Principal, _ input: ExceptionInput, app: Application) async throws -> ExceptionCase {
+        try p.require(.raiseExceptions)
+        let db = app.db
+        var supplierID: UUID
+        if p.isSupplier {
+            if let s = input.supplierId, s != p.organizationID { throw Problem.validation([FieldProblem("supplierId", "unknownSupplier")]) }
+            supplierID = p.organizationID
+        } else {
+            guard let s = input.supplierId, let org = try await Organization.find(s, on: db), org.kind == OrganizationKind.supplier.rawValue else {
+                throw Problem.validation([FieldProblem("supplierId", input.supplierId == nil ? "required" : "unknownSupplier")])
+            }
+            supplierID = org.id!
+        }
+        if let oid = input.orderId {
+            guard let o = try await p.scope.query(OutsourcingOrder.self, on: db).filter(\.$id == oid).first(), o.supplierID == supplierID else {
+                throw Problem.validation([FieldProblem("orderId", "unknownOrder")])
+            }
+        }
+        var itemID: UUID?
+        if let code = input.itemCode?.trimmingCharacters(in: .whitespaces), !code.isEmpty {
+            guard let item = try await Item.query(on: db).filter(\.$code == code).first() else {
+                throw Problem.validation([FieldProblem("itemCode", "unknownItem", ["code": code])])
+            }
+            itemID = item.id
+        }
+        if input.eightD == true && p.isSupplier { throw Problem.validation([FieldProblem("eightD", "notYourSide")]) }
+        let supplier = supplierID, item = itemID
+        return try await app.write(as: p.auditActor) { change in
+            try await raise(type: input.type, severity: input.severity, supplier: supplier, order: input.orderId, item: item, lot: input.lot ?? "",
+                            source: "manual", sourceID: "", title: input.title.trimmingCharacters(in: .whitespacesAndNewlines),
+                            description: input.description ?? "", by: p.userID, buyerOwner: p.isSupplier ? nil : p.userID,
+                            supplierOwner: p.isSupplier ? p.userID : nil, eightD: input.eightD ?? false, notify: true, in: change)
+        }
+    }
+
+    // MARK: Owners, comments, attachments
+
+    static func assignOwners(_ p: Principal, _ id: UUID, _ input: OwnersInput, app: Application) async throws -> ExceptionCase {
+        let e = try await find(p, id, on: app.db)
+        var sets: [String: any Encodable & Sendable] = [:]
+        var newOwner: UUID?
+        if let b = input.buyerOwnerId {
+            guard !p.isSupplier else { throw Problem.validation([FieldProblem("buyerOwnerId", "notYourSide")]) }
+            try p.require(.handleExceptions)
+            guard let u = try await User.find(b, on: app.db), u.active, try await isManufacturer(u.$organization.id, on: app.db) else {
+                throw Problem.validation([FieldProblem("buyerOwnerId", "unknownUser")])
+            }
+            sets["buyer_owner_id"] = b; newOwner = b
+        }
+        if let s = input.supplierOwnerId {
+            guard p.isSupplier else { throw Problem.validation([FieldProblem("supplierOwnerId", "notYourSide")]) }
+            try p.require(.answerExceptions)
+            guard let u = try await User.find(s, on: app.db), u.active, u.$organization.id == e.supplierID else {
+                throw Problem.validation([FieldProblem("supplierOwnerId", "unknownUser")])
+            }
+            sets["supplier_owner_id"] = s; newOwner = s
+        }
+        if sets.isEmpty { throw Problem.validation([FieldProblem(p.isSupplier ? "supplierOwnerId" : "buyerOwnerId", "required")]) }
+        let owner = newOwner, changes = sets
+        return try await app.write(as: p.auditActor) { change in
+            try await change.updateVersioned(ExceptionCase.schema, id: id, expected: input.version, sets: changes)
+            try await change.audit("exception", id, "assign", before: ["buyer_owner": e.buyerOwnerID?.uuidString, "supplier_owner": e.supplierOwnerID?.uuidString],
+                                   after: ["buyer_owner": (input.buyerOwnerId ?? e.buyerOwnerID)?.uuidString, "supplier_owner": (input.supplierOwnerId ?? e.supplierOwnerID)?.uuidString])
+            if let owner, owner != p.userID {
+                try await change.notify("exception.assigned", recipients: [owner], messageKey: "notice.exceptionAssigned",
+                                        params: ["code": e.code, "title": e.title], link: "/exceptions/\(id)")
+            }
+            return try await ExceptionCase.find(id, on: change.db)!
+        }
+    }
+
+    static func isManufacturer(_ org: UUID, on db: any Database) async throws -> Bool {
+        try await Organization.find(org, on: db)?.kind == OrganizationKind.manufacturer.rawValue
+    }
+
+    /// The supplier's first word (a comment, an attachment or an 8D step) is its response.
+    static func markResponded(_ e: ExceptionCase, _ p: Principal, in change: Change) async throws {
+        guard p.isSupplier, e.respondedAt == nil else { return }
+        let minutes = ExceptionRules.minutes(from: e.createdAt, to: change.now)
+        var q = (change.db as! any SQLDatabase).update(ExceptionCase.schema).set("responded_at", to: change.now).set("response_minutes", to: minutes)
+        if e.supplierOwnerID == nil { q = q.set("supplier_owner_id", to: p.userID) }
+        try await q.where("id", .equal, e.id!).where("responded_at", .is, SQLLiteral.null).run()
+        try await change.audit("exception", e.id, "respond", after: ["responded_at": change.now.ISO8601Format(), "response_minutes": String(minutes)])
+        e.respondedAt = change.now
+    }
+
+    /// The other side's owner, or without one its people.
+    static func otherSide(_ e: ExceptionCase, from p: Principal?, on db: any Database) async throws -> [UUID] {
+        if p?.isSupplier ?? false {
+            if let b = e.buyerOwnerID { return [b] }
+            return try await OrderService.manufacturerPeople(with: .quality, on: db)
+        }
+        if let s = e.supplierOwnerID { return [s] }
+        return try await OrderService.supplierUsers(e.supplierID, on: db)
+    }
+
+    static func comment(_ p: Principal, _ id: UUID, _ input: CommentInput, app: Application) async throws -> ExceptionComment {
+        guard p.can(.raiseExceptions) || p.can(.handleExceptions) || p.can(.answerExceptions) else { throw Problem.forbidden }
+        let e = try await find(p, id, on: app.db)
+        return try await app.write(as: p.auditActor) { change in
+            let c = try await addComment(e, side: p.isSupplier ? "supplier" : "buyer", author: p.userID, body: input.body, in: change)
+            try await markResponded(e, p, in: change)
+            try await change.notify("exception.comment", recipients: try await otherSide(e, from: p, on: change.db), messageKey: "notice.exceptionComment",
+                                    params: ["code": e.code, "by": p.displayName], link: "/exceptions/\(id)")
+            return c
+        }
+    }
+
+    @discardableResult
+    static func addComment(_ e: ExceptionCase, side: String, author: UUID?, body: String, in change: Change) async throws -> ExceptionComment {
+        let c = ExceptionComment()
+        c.id = UUID(); c.exceptionID = e.id!; c.authorID = author; c.side = side; c.body = body; c.createdAt = change.now
+        try await c.create(on: change.db)
+        try await change.audit("exception_comment", c.id, "create", after: ["exception": e.code, "side": side, "body": body])
+        return c
+    }
+
+    static func attach(_ p: Principal, _ id: UUID, filename: String, data: Data, app: Application) async throws -> Document {
+        guard p.can(.raiseExceptions) || p.can(.handleExceptions) || p.can(.answerExceptions) else { throw Problem.forbidden }
+        let e = try await find(p, id, on: app.db)
+        return try await app.write(as: p.auditActor) { change in
+            let d = try await DocumentService.store(data, filename: filename, allowed: attachmentTypes, owner: e.supplierID, entity: "exception",
+                                                    entityID: id.uuidString, by: p.userID, in: change)
+            try await markResponded(e, p, in: change)
+            return d
+        }
+    }
+
+    // MARK: 8D
+
+    static func steps(_ id: UUID, on db: any Database) async throws -> [Int: EightDStep] {
+        Dictionary(uniqueKeysWithValues: try await EightDStep.query(on: db).filter(\.$exceptionID == id).all().map { ($0.step, $0) })
+    }
+
+    static func machine(_ e: ExceptionCase, _ rows: [Int: EightDStep]) -> EightD {
+        EightD(steps: EightD.Step.allCases.map { EightD.StepState(rawValue: rows[$0.rawValue]?.state ?? "open") ?? .open },
+               closed: e.status == "closed" && e.eightD)
+    }
+
+    static func gate(_ p: Principal, _ id: UUID, step number: Int, _ input: GateInput, app: Application) async throws -> ExceptionCase {
+        guard let step = EightD.Step(rawValue: number) else { throw Problem.notFound }
+        let e = try await find(p, id, on: app.db)
+        let side = side(p)
+        try p.require(side == .supplier ? .answerExceptions : .handleExceptions)
+        if e.status == "closed" && !e.eightD { throw Problem.conflict("problem.exception.closed") }
+        let move: EightD.Move = switch input.action {
+        case "submit": .submit(step)
+        case "approve": .approve(step)
+        default: .sendBack(step)
+        }
+        return try await app.write(as: p.auditActor) { change in
+            let rows = try await steps(id, on: change.db)
+            let before = machine(e, rows)
+            let after: EightD
+            do throws(EightD.Refusal) { after = try before.applying(move, by: side) } catch { throw refusal(error) }
+            let row = rows[number] ?? {
+                let r = EightDStep(); r.id = UUID(); r.exceptionID = id; r.step = number; r.content = ""; r.returnReason = ""; r.state = "open"; return r
+            }()
+            row.state = after[step].rawValue
+            switch move {
+            case .submit: row.content = input.content ?? ""; row.returnReason = ""; row.submittedBy = p.userID; row.submittedAt = change.now
+            case .sendBack: row.returnReason = input.reason ?? ""; row.decidedBy = p.userID; row.decidedAt = change.now
+            default: row.decidedBy = p.userID; row.decidedAt = change.now
+            }
+            try await row.save(on: change.db)
+            var sets: [String: any Encodable & Sendable] = ["eight_d": true]
+            if move == .approve(.d3) { sets["contained_at"] = change.now }
+            if after.closed {
+                sets["status"] = "closed"; sets["closed_at"] = change.now; sets["closed_by"] = p.userID
+                sets["closure_minutes"] = ExceptionRules.minutes(from: e.createdAt, to: change.now)
+                sets["resolution"] = rows[EightD.Step.d8.rawValue]?.content ?? row.content
+            }
+            try await change.updateVersioned(ExceptionCase.schema, id: id, expected: input.version, sets: sets)
+            try await change.audit("exception", id, "8d.\(input.action)", before: [step.code: before[step].rawValue],
+                                   after: [step.code: after[step].rawValue, "content": input.action == "submit" ? input.content : nil,
+                                           "reason": input.reason, "status": after.closed ? "closed" : nil])
+            let text = [step.code, input.action, input.action == "submit" ? nil : input.reason].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " · ")
+            try await addComment(e, side: "system", author: p.userID, body: text, in: change)
+            if side == .supplier { try await markResponded(e, p, in: change) }
+            try await change.notify("exception.8d", recipients: try await otherSide(e, from: p, on: change.db),
+                                    messageKey: after.closed ? "notice.exceptionClosed" : "notice.exception8D.\(input.action)",
+                                    params: ["code": e.code, "step": step.code], link: "/exceptions/\(id)")
+            return try await ExceptionCase.find(id, on: change.db)!
+        }
+    }
+
+    static func refusal(_ r: EightD.Refusal) -> Problem {
+        switch r {
+        case .notYourMove: Problem.forbidden
+        case .previousNotApproved(let s): Problem.conflict("problem.eightD.previousNotApproved", ["step": s.code])
+        case .notSubmitted(let s): Problem.conflict("problem.eightD.notSubmitted", ["step": s.code])
+        case .notOpen(let s): Problem.conflict("problem.eightD.notOpen", ["step": s.code])
+        case .closed: Problem.conflict("problem.exception.closed")
+        case .notClosed: Problem.conflict("problem.exception.notClosed")
+        }
+    }
+
+    // MARK: Closing and reopening
+
+    static func close(_ p: Principal, _ id: UUID, _ input: CloseInput, app: Application) async throws -> ExceptionCase {
+        let e = try await find(p, id, on: app.db)
+        try p.require(.handleExceptions)
+        guard e.status == "open" else { throw Problem.conflict("problem.exception.closed") }
+        // With an 8D under way, only the buyer's verification of D8 closes.
+        guard !e.eightD else { throw Problem.conflict("problem.exception.closeThrough8D") }
+        return try await app.write(as: p.auditActor) { change in
+            let minutes = ExceptionRules.minutes(from: e.createdAt, to: change.now)
+            try await change.updateVersioned(ExceptionCase.schema, id: id, expected: input.version, sets: [
+                "status": "closed", "closed_at": change.now, "closed_by": p.userID, "closure_minutes": minutes, "resolution": input.resolution])
+            try await change.audit("exception", id, "close", before: ["status": "open"], after: ["status": "closed", "resolution": input.resolution])
+            try await addComment(e, side: "system", author: p.userID, body: input.resolution, in: change)
+            try await change.notify("exception.closed", recipients: try await otherSide(e, from: p, on: change.db), messageKey: "notice.exceptionClosed",
+                                    params: ["code": e.code], link: "/exceptions/\(id)")
+            return try await ExceptionCase.find(id, on: change.db)!
+        }
+    }
+
+    /// A closed case that comes back: open again with a fresh resolution deadline; with an 8D,
+    /// its steps from `fromStep` on are to be done again.
+    static func reopen(_ p: Principal, _ id: UUID, _ input: ReopenInput, app: Application) async throws -> ExceptionCase {
+        let e = try await find(p, id, on: app.db)
+        try p.require(.handleExceptions)
+        guard e.status == "closed" else { throw Problem.conflict("problem.exception.notClosed") }
+        let from = EightD.Step(rawValue: input.fromStep ?? 4) ?? .d4
+        return try await app.write(as: p.auditActor) { change in
+            if e.eightD {
+                let rows = try await steps(id, on: change.db)
+                let after: EightD
+                do throws(EightD.Refusal) { after = try machine(e, rows).applying(.reopen(from: from), by: .buyer) } catch { throw refusal(error) }
+                for s in EightD.Step.allCases where after[s] == .open {
+                    if let r = rows[s.rawValue] { r.state = "open"; try await r.save(on: change.db) }
+                }
+            }
+            let d = try await deadlines(e.type, e.severity, on: change.db)
+            var sets: [String: any Encodable & Sendable] = [
+                "status": "open", "resolve_by": ExceptionRules.due(from: change.now, d).resolveBy, "reopened": e.reopened + 1, "escalation_level": 0]
+            // The closing fields go back to empty; SQL NULL through the typed setter.
+            sets["closed_at"] = Date?.none; sets["closed_by"] = UUID?.none; sets["closure_minutes"] = Int?.none
+            if e.eightD && from <= .d3 { sets["contained_at"] = Date?.none; sets["containment_by"] = ExceptionRules.due(from: change.now, d).containmentBy }
+            try await change.updateVersioned(ExceptionCase.schema, id: id, expected: input.version, sets: sets)
+            try await change.audit("exception", id, "reopen", before: ["status": "closed"], after: ["status": "open", "reason": input.reason,
+                                                                                                   "from": e.eightD ? from.code : nil])
+            try await addComment(e, side: "system", author: p.userID, body: input.reason, in: change)
+            try await change.notify("exception.reopened", recipients: try await otherSide(e, from: p, on: change.db), messageKey: "notice.exceptionReopened",
+                                    params: ["code": e.code], link: "/exceptions/\(id)")
+            return try await ExceptionCase.find(id, on: change.db)!
+        }
+    }
+
+    // MARK: Escalation
+
+    /// Open exceptions whose deadlines passed climb one level per missed deadline; each new level
+    /// tells a wider circle. Run by the background worker; tests call it with their clock.
+    static func escalate(app: Application) async throws {
+        let now = app.subcon.clock.now()
+        let open = try await ExceptionCase.query(on: app.db).filter(\.$status == "open").filter(\.$escalationLevel < 3)
+            .group(.or) { $0.filter(\.$responseBy < now).filter(\.$containmentBy < now).filter(\.$resolveBy < now) }.all()
+        for e in open {
+            guard let responseBy = e.responseBy, let containmentBy = e.containmentBy, let resolveBy = e.resolveBy else { continue }
+            let level = ExceptionRules.escalationLevel(now: now, due: .init(responseBy: responseBy, containmentBy: containmentBy, resolveBy: resolveBy),
+                                                       respondedAt: e.respondedAt, containedAt: e.containedAt, closedAt: e.closedAt,
+                                                       needsContainment: e.eightD, current: e.escalationLevel)
+            guard level > e.escalationLevel else { continue }
+            try await app.write(as: .system) { change in
+                // Raised only if nobody raised it meanwhile; no version bump, so nobody's open form goes stale.
+                let rows = try await (change.db as! any SQLDatabase).update(ExceptionCase.schema).set("escalation_level", to: level)
+                    .where("id", .equal, e.id!).where("escalation_level", .equal, e.escalationLevel).where("status", .equal, "open")
+                    .returning("id").all()
+                guard !rows.isEmpty else { return }
+                try await change.audit("exception", e.id, "escalate", before: ["level": String(e.escalationLevel)], after: ["level": String(level)])
+                try await addComment(e, side: "system", author: nil, body: "escalation \(level)", in: change)
+                var people = [e.buyerOwnerID, e.supplierOwnerID].compactMap { $0 }
+                people += try await User.query(on: change.db).filter(\.$organization.$id == e.supplierID).filter(\.$active == true).all()
+                    .filter { $0.roles.contains(.supplierAdmin) }.map { $0.id! }
+                if level >= 2 {
+                    people += try await OrderService.manufacturerPeople(with: .quality, on: change.db)
+                    people += try await OrderService.manufacturerPeople(with: .purchaser, on: change.db)
+                }
+                if level >= 3 { people += try await OrderService.manufacturerPeople(with: .admin, on: change.db) }
+                try await change.notify("exception.escalated", recipients: Array(Set(people)), messageKey: "notice.exceptionEscalated",
+                                        params: ["code": e.code, "title": e.title, "level": String(level)], link: "/exceptions/\(e.id!)")
+            }
+        }
+    }
+
+    // MARK: Deadline table
+
+    static func deadlineTable(on db: any Database) async throws -> [DeadlineDTO] {
+        try await ExceptionDeadline.query(on: db).all().map {
+            DeadlineDTO(type: $0.type, severity: $0.severity, responseHours: $0.responseHours, containmentHours: $0.containmentHours,
+                        resolveDays: $0.resolveDays, version: $0.version)
+        }.sorted { rank($0) < rank($1) }
+    }
+
+    private static func rank(_ d: DeadlineDTO) -> Int {
+        let k = ExceptionRules.Kind.allCases.map(\.rawValue).firstIndex(of: d.type) ?? 9
+        let s = ExceptionRules.Severity.allCases.map(\.rawValue).firstIndex(of: d.severity) ?? 9
+        return k * 10 + s
+    }
+
+    /// New deadlines apply to exceptions raised from now on.
+    static func setDeadline(_ p: Principal, type: String, severity: String, _ input: DeadlineInput, app: Application) async throws -> DeadlineDTO {
+        try p.require(.configureQuality)
+        guard let row = try await ExceptionDeadline.query(on: app.db).filter(\.$type == type).filter(\.$severity == severity).first() else { throw Problem.notFound }
+        return try await app.write(as: p.auditActor) { change in
+            try await change.updateVersioned(ExceptionDeadline.schema, id: row.id!, expected: input.version, sets: [
+                "response_hours": input.responseHours, "containment_hours": input.containmentHours, "resolve_days": input.resolveDays, "updated_at": change.now])
+            try await change.audit("exception_deadline", row.id, "update",
+                                   before: ["response_hours": String(row.responseHours), "containment_hours": String(row.containmentHours), "resolve_days": String(row.resolveDays)],
+                                   after: ["response_hours": String(input.responseHours), "containment_hours": String(input.containmentHours), "resolve_days": String(input.resolveDays)])
+            return DeadlineDTO(type: type, severity: severity, responseHours: input.responseHours, containmentHours: input.containmentHours,
+                               resolveDays: input.resolveDays, version: input.version + 1)
+        }
+    }
+
+    // MARK: Reading
+
+    static func summary(_ e: ExceptionCase) -> ExceptionSummaryDTO {
+        summary(e, now: Date())
+    }
+
+    static func summary(_ e: ExceptionCase, now: Date) -> ExceptionSummaryDTO {
+        let deadline = e.respondedAt == nil ? e.responseBy : e.resolveBy
+        return ExceptionSummaryDTO(id: e.id!, code: e.code, type: e.type, severity: e.severity, status: e.status, title: e.title,
+                                   description: e.description, createdAt: e.createdAt, source: e.source, sourceId: e.sourceID, orderId: e.orderID,
+                                   supplierId: e.supplierID, responseBy: e.responseBy, resolveBy: e.resolveBy, respondedAt: e.respondedAt,
+                                   closedAt: e.closedAt, escalationLevel: e.escalationLevel,
+                                   overdue: e.status == "open" && (deadline.map { now > $0 } ?? false))
+    }
+
+    static func dto(_ e: ExceptionCase, for p: Principal, on db: any Database) async throws -> ExceptionDTO {
+        let supplier = try await Organization.find(e.supplierID, on: db)
+        let order = try await e.orderID.asyncMap { try await OutsourcingOrder.find($0, on: db) } ?? nil
+        let item = try await e.itemID.asyncMap { try await Item.find($0, on: db) } ?? nil
+        let comments = try await ExceptionComment.query(on: db).filter(\.$exceptionID == e.id!).sort(\.$createdAt).all()
+        let peopleIDs = Set(comments.compactMap(\.authorID) + [e.buyerOwnerID, e.supplierOwnerID, e.raisedBy].compactMap { $0 })
+        let people = Dictionary(uniqueKeysWithValues: try await User.query(on: db).filter(\.$id ~~ Array(peopleIDs)).all().map { ($0.id!, $0) })
+        func person(_ id: UUID?) -> PersonDTO? { id.flatMap { people[$0] }.map { PersonDTO(id: $0.id!, name: $0.displayName, login: $0.login) } }
+        let rows = try await steps(e.id!, on: db)
+        let m = machine(e, rows)
+        let side = side(p)
+        let stepDTOs = EightD.Step.allCases.map { s in
+            let r = rows[s.rawValue]
+            let canSubmit = side == .supplier && p.can(.answerExceptions) && (try? m.applying(.submit(s), by: .supplier)) != nil
+            let canDecide = side == .buyer && p.can(.handleExceptions) && (try? m.applying(.approve(s), by: .buyer)) != nil
+            return StepDTO(step: s.rawValue, code: s.code, key: s.key, state: m[s].rawValue, content: r?.content ?? "", returnReason: r?.returnReason ?? "",
+                           submittedAt: r?.submittedAt, decidedAt: r?.decidedAt, submittable: canSubmit, decidable: canDecide)
+        }
+        let inspection = try await e.receiptLineID.asyncMap { try await Inspection.query(on: db).filter(\.$receiptLineID == $0).first() } ?? nil
+        return ExceptionDTO(
+            id: e.id!, code: e.code, type: e.type, severity: e.severity, status: e.status, title: e.title, description: e.description,
+            supplierId: e.supplierID, supplierCode: supplier?.code ?? "", supplierName: supplier?.name ?? "", orderId: e.orderID, orderCode: order?.code,
+            itemId: e.itemID, itemCode: item?.code, lot: e.lot, source: e.source, sourceId: e.sourceID, receiptLineId: e.receiptLineID,
+            inspectionId: inspection?.id, raisedBy: person(e.raisedBy)?.name, createdAt: e.createdAt, buyerOwner: person(e.buyerOwnerID),
+            supplierOwner: person(e.supplierOwnerID), responseBy: e.responseBy, containmentBy: e.containmentBy, resolveBy: e.resolveBy,
+            respondedAt: e.respondedAt, containedAt: e.containedAt, closedAt: e.closedAt, responseMinutes: e.responseMinutes,
+            closureMinutes: e.closureMinutes, escalationLevel: e.escalationLevel, resolution: e.resolution, defectCodes: e.defectCodes,
+            eightD: e.eightD, reopened: e.reopened, version: e.version,
+            comments: comments.map { CommentDTO(id: $0.id!, side: $0.side, author: person($0.authorID)?.name, body: $0.body, createdAt: $0.createdAt) },
+            steps: stepDTOs,
+            attachments: try await DocumentService.list(entity: "exception", ids: [e.id!.uuidString], on: db).map(DocumentDTO.init))
+    }
+
+    /// Lists: open first by deadline, or closed newest first; filters by type, supplier, mine.
+    static func list(_ p: Principal, status: String?, type: String?, supplier: UUID?, mine: Bool, limit: Int, offset: Int, on db: any Database)
+        async throws -> (items: [ExceptionCase], total: Int) {
+        var q = p.scope.query(ExceptionCase.self, on: db)
+        if let status, !status.isEmpty { q = q.filter(\.$status == status) }
+        if let type, !type.isEmpty { q = q.filter(\.$type == type) }
+        if let supplier { q = q.filter(\.$supplierID == supplier) }
+        if mine { q = q.group(.or) { $0.filter(\.$buyerOwnerID == p.userID).filter(\.$supplierOwnerID == p.userID) } }
+        let total = try await q.count()
+        let items = try await (status == "closed" ? q.sort(\.$closedAt, .descending) : q.sort(\.$resolveBy).sort(\.$createdAt))
+            .range(offset..<(offset + limit)).all()
+        return (items, total)
+    }
+}

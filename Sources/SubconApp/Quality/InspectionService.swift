@@ -1,0 +1,558 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+// MARK: - Inputs and views
+
+struct InspectionInput: StrictInput {
+    struct Result: Codable, Sendable {
+        /// The characteristic's number in the item's plan (1-based).
+        var characteristic: Int
+        /// Measured values of the sampled units (measured characteristics).
+        var values: [FixedDecimal]?
+        /// Nonconforming units (attribute characteristics, or measured without values).
+        var nonconforming: Int?
+    }
+    struct Defect: Codable, Sendable {
+        var code: String
+        var count: Int
+    }
+    static let fields: Set<String> = ["version", "decision", "accepted", "rejected", "results", "defects", "approverId", "note"]
+    var version: Int
+    /// accept, reject, concession, partial; without it, from the quantities or the sample's result.
+    var decision: String?
+    var accepted: FixedDecimal?
+    var rejected: FixedDecimal?
+    var results: [Result]?
+    var defects: [Defect]?
+    /// The person approving a concession (quality or purchasing).
+    var approverId: UUID?
+    var note: String?
+
+    static let decisions = ["accept", "reject", "concession", "partial"]
+
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        if let d = decision, !Self.decisions.contains(d) { p.append(FieldProblem("decision", "notOneOf", ["allowed": Self.decisions.joined(separator: ", ")])) }
+        for (q, f) in [(accepted, "accepted"), (rejected, "rejected")] {
+            if let q { if q < .zero { p.append(FieldProblem(f, "negative")) } else if q >= OrderLines.maxQuantity { p.append(FieldProblem(f, "tooLarge")) } }
+        }
+        if (results?.count ?? 0) > 50 { p.append(FieldProblem("results", "tooMany", ["max": "50"])) }
+        for (i, r) in (results ?? []).enumerated() {
+            if (r.values?.count ?? 0) > 3150 { p.append(FieldProblem("results[\(i)].values", "tooMany", ["max": "3150"])) }
+            if let n = r.nonconforming, n < 0 || n > 3150 { p.append(FieldProblem("results[\(i)].nonconforming", "outOfRange", ["min": "0", "max": "3150"])) }
+        }
+        if (defects?.count ?? 0) > 100 { p.append(FieldProblem("defects", "tooMany", ["max": "100"])) }
+        for (i, d) in (defects ?? []).enumerated() where d.count < 0 || d.count > 3150 {
+            p.append(FieldProblem("defects[\(i)].count", "outOfRange", ["min": "0", "max": "3150"]))
+        }
+        Check.text(note, "note", required: false, max: 2000, into: &p)
+        return p
+    }
+}
+
+struct PlanInput: StrictInput {
+    static let fields: Set<String> = ["version", "level", "aql", "reducedAllowed", "exemptAfter", "characteristics", "defectCodes"]
+    /// 0 for an item without a plan yet.
+    var version: Int
+    var level: String
+    var aql: String
+    var reducedAllowed: Bool?
+    var exemptAfter: Int?
+    var characteristics: [Characteristic]?
+    var defectCodes: [DefectCode]?
+
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        if Sampling.Level(rawValue: level) == nil { p.append(FieldProblem("level", "notOneOf", ["allowed": Sampling.Level.allCases.map(\.rawValue).joined(separator: ", ")])) }
+        if Sampling.AQL(rawValue: aql) == nil { p.append(FieldProblem("aql", "notOneOf", ["allowed": Sampling.AQL.allCases.map(\.rawValue).joined(separator: ", ")])) }
+        if let n = exemptAfter, n < 0 || n > 1000 { p.append(FieldProblem("exemptAfter", "outOfRange", ["min": "0", "max": "1000"])) }
+        let cs = characteristics ?? [], ds = defectCodes ?? []
+        if cs.count > 50 { p.append(FieldProblem("characteristics", "tooMany", ["max": "50"])) }
+        for (i, c) in cs.enumerated() {
+            Check.text(c.name, "characteristics[\(i)].name", max: 100, into: &p)
+            Check.text(c.unit, "characteristics[\(i)].unit", required: false, max: 20, into: &p)
+            if !["measured", "attribute"].contains(c.kind) { p.append(FieldProblem("characteristics[\(i)].kind", "notOneOf", ["allowed": "measured, attribute"])) }
+            if c.kind == "measured" && c.lower == nil && c.upper == nil { p.append(FieldProblem("characteristics[\(i)].upper", "limitsRequired")) }
+            if let l = c.lower, let u = c.upper, l > u { p.append(FieldProblem("characteristics[\(i)].lower", "lowerAboveUpper")) }
+        }
+        if ds.count > 100 { p.append(FieldProblem("defectCodes", "tooMany", ["max": "100"])) }
+        var seen = Set<String>()
+        for (i, d) in ds.enumerated() {
+            Check.code(d.code, "defectCodes[\(i)].code", max: 20, into: &p)
+            Check.text(d.name, "defectCodes[\(i)].name", max: 100, into: &p)
+            if ExceptionRules.Severity(rawValue: d.severity) == nil { p.append(FieldProblem("defectCodes[\(i)].severity", "notOneOf", ["allowed": "critical, major, minor"])) }
+            if !seen.insert(d.code).inserted { p.append(FieldProblem("defectCodes[\(i)].code", "duplicate")) }
+        }
+        return p
+    }
+}
+
+struct StateActionInput: StrictInput {
+    static let fields: Set<String> = ["version", "action"]
+    var version: Int
+    /// exempt, revoke (the exemption), resume (after discontinuation), withdrawReduced.
+    var action: String
+    func validate() -> [FieldProblem] {
+        ["exempt", "revoke", "resume", "withdrawReduced"].contains(action) ? [] : [FieldProblem("action", "notOneOf", ["allowed": "exempt, revoke, resume, withdrawReduced"])]
+    }
+}
+
+struct InspectionPlanDTO: Content {
+    let itemId: UUID
+    let itemCode: String
+    let level: String
+    let aql: String
+    let reducedAllowed: Bool
+    let exemptAfter: Int
+    let characteristics: [Characteristic]
+    let defectCodes: [DefectCode]
+    /// 0 while the item has no plan of its own (the defaults apply).
+    let version: Int
+}
+
+struct SamplingDTO: Content {
+    let lotSize: Int
+    let level: String
+    let aql: String
+    /// normal, tightened, reduced, discontinued.
+    let state: String
+    let severity: String
+    let codeLetter: String
+    let tableLetter: String
+    let sampleSize: Int
+    let acceptance: Int
+    let rejection: Int
+    let hundredPercent: Bool
+    let exempt: Bool
+}
+
+struct WorkItemDTO: Content {
+    let receiptId: UUID
+    let receiptCode: String
+    let line: Int
+    let version: Int
+    let supplierCode: String
+    let supplierName: String
+    let orderId: UUID
+    let orderCode: String
+    let itemCode: String
+    let itemName: String
+    let lot: String
+    let quantity: FixedDecimal
+    let receivedAt: Date
+    let sampling: SamplingDTO
+}
+
+struct InspectionDTO: Content {
+    let id: UUID
+    let code: String
+    let receiptId: UUID
+    let receiptCode: String
+    let line: Int
+    let supplierId: UUID
+    let supplierCode: String
+    let orderId: UUID
+    let orderCode: String
+    let itemCode: String
+    let itemName: String
+    let lot: String
+    let lotQuantity: FixedDecimal
+    let severity: String
+    let level: String
+    let aql: String
+    let codeLetter: String
+    let sampleSize: Int
+    let acceptance: Int
+    let rejection: Int
+    let nonconforming: Int
+    let critical: Int
+    let samplePassed: Bool
+    let decision: String
+    let acceptedQuantity: FixedDecimal
+    let rejectedQuantity: FixedDecimal
+    let approver: String?
+    let exempt: Bool
+    let note: String
+    let results: [CharacteristicResult]
+    let defects: [DefectCount]
+    let exceptionId: UUID?
+    let exceptionCode: String?
+    let inspector: String?
+    let createdAt: Date
+    let photos: [DocumentDTO]
+}
+
+struct QualityStateDTO: Content {
+    let id: UUID
+    let supplierId: UUID
+    let supplierCode: String
+    let itemCode: String
+    let itemName: String
+    let state: String
+    let lots: Int
+    let passRun: Int
+    let score: Int
+    let exempt: Bool
+    let exemptSince: Date?
+    let version: Int
+}
+
+// MARK: - The service
+
+/// Incoming inspection (来料检验): the plan per item, the sampling plan per lot from the
+/// supplier × item switching state, the results, the decision and what follows from it.
+enum InspectionService {
+    static let photoTypes: Set<FileType> = [.jpeg, .png, .webp, .pdf]
+
+    struct PlanSettings {
+        var level = Sampling.Level.ii
+        var aql = Sampling.AQL.p1_0
+        var reducedAllowed = false
+        var exemptAfter = 0
+        var characteristics: [Characteristic] = []
+        var defectCodes: [DefectCode] = []
+        var version = 0
+    }
+
+    static func settings(item: UUID, on db: any Database) async throws -> PlanSettings {
+        guard let row = try await InspectionPlan.query(on: db).filter(\.$itemID == item).first() else { return PlanSettings() }
+        return PlanSettings(level: Sampling.Level(rawValue: row.level) ?? .ii, aql: Sampling.AQL(rawValue: row.aql) ?? .p1_0,
+                            reducedAllowed: row.reducedAllowed, exemptAfter: row.exemptAfter,
+                            characteristics: (try? JSONDecoder().decode([Characteristic].self, from: Data(row.characteristics.utf8))) ?? [],
+                            defectCodes: (try? JSONDecoder().decode([DefectCode].self, from: Data(row.defectCodes.utf8))) ?? [], version: row.version)
+    }
+
+    static func state(supplier: UUID, item: UUID, on db: any Database) async throws -> QualityState? {
+        try await QualityState.query(on: db).filter(\.$supplierID == supplier).filter(\.$itemID == item).first()
+    }
+
+    /// Sampling counts whole units: a fractional received quantity is a lot of the next whole number.
+    static func lotSize(_ quantity: Int64) -> Int { Int(min(Int64(Int32.max), (quantity + FixedDecimal.unit - 1) / FixedDecimal.unit)) }
+
+    static func sampling(quantity: Int64, settings s: PlanSettings, state: QualityState?) -> (Sampling.Plan, SamplingDTO) {
+        let rules = state?.rules ?? Switching()
+        // Discontinued: nothing is accepted until quality resumes; what is shown is the tightened plan.
+        let plan = Sampling.plan(lotSize: lotSize(quantity), level: s.level, aql: s.aql, severity: rules.severity ?? .tightened)
+        return (plan, SamplingDTO(lotSize: lotSize(quantity), level: s.level.rawValue, aql: s.aql.rawValue, state: rules.state.rawValue,
+                                  severity: plan.severity.rawValue, codeLetter: plan.codeLetter.rawValue, tableLetter: plan.tableLetter.rawValue,
+                                  sampleSize: plan.sampleSize, acceptance: plan.acceptance, rejection: plan.rejection,
+                                  hundredPercent: plan.hundredPercent, exempt: state?.exempt ?? false))
+    }
+
+    static func line(_ p: Principal, _ receiptID: UUID, _ number: Int, on db: any Database) async throws -> (GoodsReceipt, ReceiptLine) {
+        let r = try await DeliveryService.findReceipt(p, receiptID, on: db)
+        guard let line = try await ReceiptLine.query(on: db).filter(\.$receiptID == receiptID).filter(\.$number == number).first() else {
+            throw Problem.notFound
+        }
+        return (r, line)
+    }
+
+    static func samplingFor(_ p: Principal, _ receiptID: UUID, _ number: Int, on db: any Database) async throws -> SamplingDTO {
+        let (_, line) = try await line(p, receiptID, number, on: db)
+        let s = try await settings(item: line.itemID, on: db)
+        return sampling(quantity: line.quantity, settings: s, state: try await state(supplier: line.supplierID, item: line.itemID, on: db)).1
+    }
+
+    // MARK: Inspecting
+
+    static func inspect(_ p: Principal, _ receiptID: UUID, line number: Int, _ input: InspectionInput, app: Application) async throws -> Inspection {
+        let (r, line) = try await line(p, receiptID, number, on: app.db)
+        try p.require(.inspectGoods)
+        guard line.version == input.version else { throw Problem.staleVersion(current: line.version) }
+        guard line.status == "awaiting_inspection" else { throw Problem.conflict("problem.receipt.alreadyDecided") }
+        let s = try await settings(item: line.itemID, on: app.db)
+        let known = try await state(supplier: line.supplierID, item: line.itemID, on: app.db)
+        let (plan, _) = sampling(quantity: line.quantity, settings: s, state: known)
+
+        var results: [CharacteristicResult] = []
+        for (i, x) in (input.results ?? []).enumerated() {
+            guard x.characteristic >= 1 && x.characteristic <= s.characteristics.count else {
+                throw Problem.validation([FieldProblem("results[\(i)].characteristic", "unknownCharacteristic", ["no": String(x.characteristic)])])
+            }
+            let c = s.characteristics[x.characteristic - 1]
+            let values = x.values ?? []
+            if values.count > plan.sampleSize { throw Problem.validation([FieldProblem("results[\(i)].values", "moreThanSample", ["n": String(plan.sampleSize)])]) }
+            let outside = values.filter { v in (c.lower.map { v < $0 } ?? false) || (c.upper.map { v > $0 } ?? false) }.count
+            let nc = c.kind == "measured" && !values.isEmpty ? outside : (x.nonconforming ?? 0)
+            if nc > plan.sampleSize { throw Problem.validation([FieldProblem("results[\(i)].nonconforming", "moreThanSample", ["n": String(plan.sampleSize)])]) }
+            results.append(CharacteristicResult(no: x.characteristic, name: c.name, values: values, nonconforming: nc))
+        }
+        var defects: [DefectCount] = []
+        for (i, d) in (input.defects ?? []).enumerated() where d.count > 0 {
+            guard let code = s.defectCodes.first(where: { $0.code == d.code }) else {
+                throw Problem.validation([FieldProblem("defects[\(i)].code", "unknownDefectCode", ["code": d.code])])
+            }
+            defects.append(DefectCount(code: code.code, severity: code.severity, count: d.count))
+        }
+        let critical = defects.filter { $0.severity == "critical" }.reduce(0) { $0 + $1.count }
+        // The defect tally and the characteristic results usually describe the same units, so
+        // the larger of the two counts the nonconforming units.
+        let nonconforming = min(plan.sampleSize, max(defects.filter { $0.severity != "critical" }.reduce(0) { $0 + $1.count },
+                                                     results.reduce(0) { $0 + $1.nonconforming }))
+        let samplePassed = critical == 0 && plan.accepts(nonconforming: nonconforming)
+
+        let quantity = FixedDecimal(units: line.quantity)
+        let decision = input.decision ?? {
+            if let a = input.accepted, let r = input.rejected { return r == .zero ? "accept" : a == .zero ? "reject" : "partial" }
+            return samplePassed ? "accept" : "reject"
+        }()
+        var accepted = quantity, rejected = FixedDecimal.zero
+        switch decision {
+        case "accept":
+            guard samplePassed else {
+                throw Problem.validation([FieldProblem("decision", "sampleFailed", ["found": String(nonconforming), "ac": String(plan.acceptance), "critical": String(critical)])])
+            }
+        case "reject": accepted = .zero; rejected = quantity
+        case "concession":
+            guard !samplePassed else { throw Problem.validation([FieldProblem("decision", "concessionNotNeeded")]) }
+            guard let a = input.approverId else { throw Problem.validation([FieldProblem("approverId", "required")]) }
+            guard let approver = try await User.find(a, on: app.db), approver.active, try await ExceptionService.isManufacturer(approver.$organization.id, on: app.db),
+                  Policy.allows(Set(approver.roles), .approveConcession) else {
+                throw Problem.validation([FieldProblem("approverId", "notAnApprover")])
+            }
+        default:
+            guard let a = input.accepted, let r = input.rejected else { throw Problem.validation([FieldProblem("accepted", "required")]) }
+            do throws(Receiving.OutcomeProblem) { try Receiving.checkOutcome(received: quantity, accepted: a, rejected: r) } catch {
+                switch error {
+                case .negative: throw Problem.validation([FieldProblem("accepted", "negative")])
+                case .doesNotAddUp(let q): throw Problem.validation([FieldProblem("accepted", "outcomeAddsUp", ["received": q.description])])
+                }
+            }
+            guard a > .zero, r > .zero else { throw Problem.validation([FieldProblem("accepted", "partialNeedsBoth")]) }
+            accepted = a; rejected = r
+        }
+        if decision == "accept", let a = input.accepted, a != quantity { throw Problem.validation([FieldProblem("accepted", "outcomeAddsUp", ["received": quantity.description])]) }
+        if known?.rules.state == .discontinued && decision != "reject" { throw Problem.conflict("problem.inspection.discontinued") }
+        let lineStatus = ["accept": "accepted", "reject": "rejected", "concession": "concession", "partial": "partial"][decision]!
+        let item = try await Item.find(line.itemID, on: app.db)
+        let inputNote = input.note ?? ""
+        let found = (results: results, defects: defects, accepted: accepted, rejected: rejected)
+
+        return try await app.write(as: p.auditActor) { change in
+            try await DeliveryService.lockOrder(r.orderID, in: change)
+            let ins = Inspection()
+            ins.id = UUID(); ins.code = try await MaterialService.code("inspection", prefix: "IQ", in: change)
+            ins.receiptID = r.id!; ins.receiptLineID = line.id!; ins.receiptLineNumber = line.number; ins.supplierID = line.supplierID
+            ins.orderID = line.orderID; ins.itemID = line.itemID; ins.lot = line.lot; ins.lotQuantity = line.quantity
+            ins.severity = plan.severity.rawValue; ins.level = s.level.rawValue; ins.aql = s.aql.rawValue; ins.codeLetter = plan.codeLetter.rawValue
+            ins.sampleSize = plan.sampleSize; ins.acceptance = plan.acceptance; ins.rejection = plan.rejection; ins.nonconforming = nonconforming
+            ins.critical = critical; ins.results = json(found.results); ins.defects = json(found.defects); ins.samplePassed = samplePassed; ins.decision = decision
+            ins.acceptedQuantity = found.accepted.units; ins.rejectedQuantity = found.rejected.units; ins.approverID = decision == "concession" ? input.approverId : nil
+            ins.exempt = false; ins.note = inputNote; ins.inspectorID = p.userID; ins.createdAt = change.now
+            try await ins.create(on: change.db)
+            // The outcome takes the supplier's ledger lock, so the switching state below is read
+            // and written by one inspection of this supplier at a time.
+            try await DeliveryService.recordOutcome(r, line, status: lineStatus, accepted: found.accepted, rejected: found.rejected,
+                                                    expectedVersion: input.version, by: p.userID, in: change)
+            try await recordLot(supplier: line.supplierID, item: line.itemID, itemCode: item?.code ?? "", accepted: decision == "accept",
+                                plan: plan, nonconforming: nonconforming, settings: s, in: change)
+            if decision != "accept" {
+                let severity = critical > 0 ? "critical" : decision == "concession" ? "minor" : "major"
+                let e = try await ExceptionService.raise(
+                    type: "quality", severity: severity, supplier: line.supplierID, order: line.orderID, item: line.itemID, lot: line.lot,
+                    source: "inspection", sourceID: ins.id!.uuidString, title: "\(item?.code ?? "") \(line.lot): \(decision)",
+                    description: "\(ins.code) · n=\(plan.sampleSize) Ac=\(plan.acceptance) Re=\(plan.rejection) · d=\(nonconforming)"
+                        + (critical > 0 ? " · critical=\(critical)" : "") + " · \(found.accepted)/\(found.rejected)" + (inputNote.isEmpty ? "" : " · \(inputNote)"),
+                    by: p.userID, buyerOwner: p.userID, receiptLine: line.id, defectCodes: found.defects.map(\.code).joined(separator: ","),
+                    eightD: severity != "minor", notify: true, in: change)
+                ins.exceptionID = e.id
+                try await ins.save(on: change.db)
+            }
+            try await change.audit("inspection", ins.id, "create", after: [
+                "code": ins.code, "receipt": r.code, "line": String(line.number), "plan": "\(plan.severity.rawValue) \(plan.codeLetter.rawValue) n=\(plan.sampleSize) Ac=\(plan.acceptance) Re=\(plan.rejection)",
+                "nonconforming": String(nonconforming), "critical": String(critical), "decision": decision,
+                "accepted": found.accepted.description, "rejected": found.rejected.description, "approver": ins.approverID?.uuidString])
+            return ins
+        }
+    }
+
+    static func json<T: Encodable>(_ v: T) -> String { String(decoding: try! JSONEncoder().encode(v), as: UTF8.self) }
+
+    /// The lot's result moves the supplier × item switching state; a run of accepted lots long
+    /// enough earns exemption.
+    static func recordLot(supplier: UUID, item: UUID, itemCode: String, accepted: Bool, plan: Sampling.Plan, nonconforming: Int,
+                          settings s: PlanSettings, in change: Change) async throws {
+        let row = try await state(supplier: supplier, item: item, on: change.db) ?? {
+            let q = QualityState(); q.id = UUID(); q.supplierID = supplier; q.itemID = item; q.rules = Switching(); q.exempt = false
+            q.lots = 0; q.version = 0; q.updatedAt = change.now; return q
+        }()
+        let before = row.state
+        var rules = row.rules
+        rules.record(accepted: accepted, acceptance: plan.acceptance, nonconforming: nonconforming, reducedAllowed: s.reducedAllowed)
+        row.rules = rules; row.lots += 1; row.updatedAt = change.now
+        var earned = false
+        if !row.exempt && rules.earnsExemption(after: s.exemptAfter) { row.exempt = true; row.exemptSince = change.now; earned = true }
+        // A lot not accepted ends an exemption granted before (it can only happen to a lot inspected anyway).
+        if row.exempt && !accepted { row.exempt = false; row.exemptSince = nil }
+        row.version += 1
+        try await row.save(on: change.db)
+        if before != row.state || earned {
+            try await change.audit("quality_state", row.id, "update", before: ["state": before], after: ["state": row.state, "exempt": row.exempt ? "yes" : "no"])
+            let people = try await OrderService.manufacturerPeople(with: .quality, on: change.db) + OrderService.supplierUsers(supplier, on: change.db)
+            try await change.notify("quality.switched", recipients: Array(Set(people)), messageKey: earned ? "notice.qualityExempt" : "notice.qualitySwitched",
+                                    params: ["item": itemCode, "state": row.state], link: "/quality")
+        }
+    }
+
+    /// Lines of an exempt supplier × item are accepted at the gate: no sample, a record that says why.
+    static func acceptExempt(_ r: GoodsReceipt, _ lines: [ReceiptLine], by user: UUID, in change: Change) async throws {
+        let items = Set(lines.map(\.itemID))
+        let exempt = try await QualityState.query(on: change.db).filter(\.$supplierID == r.supplierID).filter(\.$itemID ~~ Array(items))
+            .filter(\.$exempt == true).all().map(\.itemID)
+        for line in lines where exempt.contains(line.itemID) {
+            let s = try await settings(item: line.itemID, on: change.db)
+            let ins = Inspection()
+            ins.id = UUID(); ins.code = try await MaterialService.code("inspection", prefix: "IQ", in: change)
+            ins.receiptID = r.id!; ins.receiptLineID = line.id!; ins.receiptLineNumber = line.number; ins.supplierID = line.supplierID
+            ins.orderID = line.orderID; ins.itemID = line.itemID; ins.lot = line.lot; ins.lotQuantity = line.quantity; ins.severity = "exempt"
+            ins.level = s.level.rawValue; ins.aql = s.aql.rawValue; ins.codeLetter = ""; ins.sampleSize = 0; ins.acceptance = 0; ins.rejection = 0
+            ins.nonconforming = 0; ins.critical = 0; ins.results = "[]"; ins.defects = "[]"; ins.samplePassed = true; ins.decision = "accept"
+            ins.acceptedQuantity = line.quantity; ins.rejectedQuantity = 0; ins.exempt = true; ins.note = ""; ins.inspectorID = user; ins.createdAt = change.now
+            try await ins.create(on: change.db)
+            try await DeliveryService.recordOutcome(r, line, status: "accepted", accepted: FixedDecimal(units: line.quantity), rejected: .zero,
+                                                    expectedVersion: line.version, by: user, in: change)
+            try await change.audit("inspection", ins.id, "create", after: ["code": ins.code, "receipt": r.code, "line": String(line.number), "decision": "accept", "exempt": "yes"])
+        }
+    }
+
+    static func attachPhoto(_ p: Principal, _ id: UUID, filename: String, data: Data, app: Application) async throws -> Document {
+        try p.require(.inspectGoods)
+        let ins = try await p.scope.find(Inspection.self, id, on: app.db)
+        return try await app.write(as: p.auditActor) { change in
+            try await DocumentService.store(data, filename: filename, allowed: photoTypes, owner: ins.supplierID, entity: "inspection",
+                                            entityID: id.uuidString, by: p.userID, in: change)
+        }
+    }
+
+    // MARK: Plans and states
+
+    static func plan(item: Item, on db: any Database) async throws -> InspectionPlanDTO {
+        let s = try await settings(item: item.id!, on: db)
+        return InspectionPlanDTO(itemId: item.id!, itemCode: item.code, level: s.level.rawValue, aql: s.aql.rawValue, reducedAllowed: s.reducedAllowed,
+                       exemptAfter: s.exemptAfter, characteristics: s.characteristics, defectCodes: s.defectCodes, version: s.version)
+    }
+
+    static func savePlan(_ p: Principal, item: Item, _ input: PlanInput, app: Application) async throws -> InspectionPlanDTO {
+        try p.require(.configureQuality)
+        let existing = try await InspectionPlan.query(on: app.db).filter(\.$itemID == item.id!).first()
+        let after: [String: String?] = ["level": input.level, "aql": input.aql, "reduced_allowed": (input.reducedAllowed ?? false) ? "yes" : "no",
+                                        "exempt_after": String(input.exemptAfter ?? 0), "characteristics": json(input.characteristics ?? []),
+                                        "defect_codes": json(input.defectCodes ?? [])]
+        try await app.write(as: p.auditActor) { change in
+            if let existing {
+                try await change.updateVersioned(InspectionPlan.schema, id: existing.id!, expected: input.version, sets: [
+                    "level": input.level, "aql": input.aql, "reduced_allowed": input.reducedAllowed ?? false, "exempt_after": input.exemptAfter ?? 0,
+                    "characteristics": json(input.characteristics ?? []), "defect_codes": json(input.defectCodes ?? []),
+                    "updated_by": p.userID, "updated_at": change.now])
+                try await change.audit("inspection_plan", existing.id, "update", before: [
+                    "level": existing.level, "aql": existing.aql, "reduced_allowed": existing.reducedAllowed ? "yes" : "no",
+                    "exempt_after": String(existing.exemptAfter), "characteristics": existing.characteristics, "defect_codes": existing.defectCodes], after: after)
+            } else {
+                guard input.version == 0 else { throw Problem.staleVersion(current: 0) }
+                let row = InspectionPlan()
+                row.id = UUID(); row.itemID = item.id!; row.level = input.level; row.aql = input.aql; row.reducedAllowed = input.reducedAllowed ?? false
+                row.exemptAfter = input.exemptAfter ?? 0; row.characteristics = json(input.characteristics ?? []); row.defectCodes = json(input.defectCodes ?? [])
+                row.version = 1; row.updatedBy = p.userID; row.updatedAt = change.now
+                try await row.create(on: change.db)
+                try await change.audit("inspection_plan", row.id, "create", after: after.merging(["item": item.code]) { a, _ in a })
+            }
+        }
+        return try await plan(item: item, on: app.db)
+    }
+
+    static func states(_ p: Principal, supplier: UUID?, on db: any Database) async throws -> [QualityStateDTO] {
+        var q = p.scope.query(QualityState.self, on: db)
+        if let supplier { q = q.filter(\.$supplierID == supplier) }
+        let rows = try await q.sort(\.$updatedAt, .descending).limit(500).all()
+        let items = try await OrderService.itemCodes(Set(rows.map(\.itemID)), on: db)
+        let orgs = Dictionary(uniqueKeysWithValues: try await Organization.query(on: db).filter(\.$id ~~ Array(Set(rows.map(\.supplierID)))).all().map { ($0.id!, $0) })
+        return rows.map { r in
+            let rules = r.rules
+            return QualityStateDTO(id: r.id!, supplierId: r.supplierID, supplierCode: orgs[r.supplierID]?.code ?? "", itemCode: items[r.itemID]?.code ?? "",
+                                   itemName: items[r.itemID]?.name ?? "", state: r.state, lots: r.lots, passRun: rules.passRun, score: rules.score,
+                                   exempt: r.exempt, exemptSince: r.exemptSince, version: r.version)
+        }
+    }
+
+    /// Quality's hand on the switching state: grant or revoke an exemption, resume after
+    /// discontinuation, withdraw reduced inspection.
+    static func changeState(_ p: Principal, _ id: UUID, _ input: StateActionInput, app: Application) async throws -> QualityState {
+        try p.require(.configureQuality)
+        let row = try await p.scope.find(QualityState.self, id, on: app.db)
+        var rules = row.rules
+        var exempt = row.exempt
+        switch input.action {
+        case "exempt": exempt = true
+        case "revoke": exempt = false
+        case "resume":
+            guard rules.state == .discontinued else { throw Problem.conflict("problem.quality.notDiscontinued") }
+            rules.resume()
+        default:
+            guard rules.state == .reduced else { throw Problem.conflict("problem.quality.notReduced") }
+            rules.withdrawReduced()
+        }
+        let newRules = rules, newExempt = exempt
+        return try await app.write(as: p.auditActor) { change in
+            let encoded = json(newRules)
+            try await change.updateVersioned(QualityState.schema, id: id, expected: input.version, sets: [
+                "switching": encoded, "state": newRules.state.rawValue, "exempt": newExempt, "exempt_since": newExempt ? (row.exemptSince ?? change.now) : Date?.none,
+                "updated_at": change.now])
+            try await change.audit("quality_state", id, input.action, before: ["state": row.state, "exempt": row.exempt ? "yes" : "no"],
+                                   after: ["state": newRules.state.rawValue, "exempt": newExempt ? "yes" : "no"])
+            return try await QualityState.find(id, on: change.db)!
+        }
+    }
+
+    // MARK: Reading
+
+    static func dto(_ ins: Inspection, on db: any Database) async throws -> InspectionDTO {
+        let r = try await GoodsReceipt.find(ins.receiptID, on: db)
+        let org = try await Organization.find(ins.supplierID, on: db)
+        let order = try await OutsourcingOrder.find(ins.orderID, on: db)
+        let item = try await Item.find(ins.itemID, on: db)
+        let ids: [UUID] = [ins.inspectorID] + (ins.approverID.map { [$0] } ?? [])
+        let people = Dictionary(uniqueKeysWithValues: try await User.query(on: db).filter(\.$id ~~ ids).all().map { ($0.id!, $0.displayName) })
+        let exception = try await ins.exceptionID.asyncMap { try await ExceptionCase.find($0, on: db) } ?? nil
+        return InspectionDTO(
+            id: ins.id!, code: ins.code, receiptId: ins.receiptID, receiptCode: r?.code ?? "", line: ins.receiptLineNumber, supplierId: ins.supplierID,
+            supplierCode: org?.code ?? "", orderId: ins.orderID, orderCode: order?.code ?? "", itemCode: item?.code ?? "", itemName: item?.name ?? "",
+            lot: ins.lot, lotQuantity: FixedDecimal(units: ins.lotQuantity), severity: ins.severity, level: ins.level, aql: ins.aql,
+            codeLetter: ins.codeLetter, sampleSize: ins.sampleSize, acceptance: ins.acceptance, rejection: ins.rejection, nonconforming: ins.nonconforming,
+            critical: ins.critical, samplePassed: ins.samplePassed, decision: ins.decision, acceptedQuantity: FixedDecimal(units: ins.acceptedQuantity),
+            rejectedQuantity: FixedDecimal(units: ins.rejectedQuantity), approver: ins.approverID.flatMap { people[$0] }, exempt: ins.exempt, note: ins.note,
+            results: (try? JSONDecoder().decode([CharacteristicResult].self, from: Data(ins.results.utf8))) ?? [],
+            defects: (try? JSONDecoder().decode([DefectCount].self, from: Data(ins.defects.utf8))) ?? [],
+            exceptionId: ins.exceptionID, exceptionCode: exception?.code, inspector: people[ins.inspectorID], createdAt: ins.createdAt,
+            photos: try await DocumentService.list(entity: "inspection", ids: [ins.id!.uuidString], on: db).map(DocumentDTO.init))
+    }
+
+    /// Receipt lines waiting for inspection, oldest first, each with the plan it will be sampled by.
+    static func workList(_ p: Principal, limit: Int, on db: any Database) async throws -> [WorkItemDTO] {
+        try p.require(.inspectGoods)
+        let lines = try await ReceiptLine.query(on: db).filter(\.$status == "awaiting_inspection").sort(\.$receiptID).limit(limit).all()
+        let receipts = Dictionary(uniqueKeysWithValues: try await GoodsReceipt.query(on: db).filter(\.$id ~~ Array(Set(lines.map(\.receiptID)))).all().map { ($0.id!, $0) })
+        let orders = Dictionary(uniqueKeysWithValues: try await OutsourcingOrder.query(on: db).filter(\.$id ~~ Array(Set(lines.map(\.orderID)))).all().map { ($0.id!, $0) })
+        let orgs = Dictionary(uniqueKeysWithValues: try await Organization.query(on: db).filter(\.$id ~~ Array(Set(lines.map(\.supplierID)))).all().map { ($0.id!, $0) })
+        let items = try await OrderService.itemCodes(Set(lines.map(\.itemID)), on: db)
+        var out: [WorkItemDTO] = []
+        for l in lines {
+            guard let r = receipts[l.receiptID] else { continue }
+            let s = try await settings(item: l.itemID, on: db)
+            let st = try await state(supplier: l.supplierID, item: l.itemID, on: db)
+            out.append(WorkItemDTO(receiptId: r.id!, receiptCode: r.code, line: l.number, version: l.version, supplierCode: orgs[l.supplierID]?.code ?? "",
+                                   supplierName: orgs[l.supplierID]?.name ?? "", orderId: l.orderID, orderCode: orders[l.orderID]?.code ?? "",
+                                   itemCode: items[l.itemID]?.code ?? "", itemName: items[l.itemID]?.name ?? "", lot: l.lot,
+                                   quantity: FixedDecimal(units: l.quantity), receivedAt: r.createdAt, sampling: sampling(quantity: l.quantity, settings: s, state: st).1))
+        }
+        return out.sorted { ($0.receivedAt, $0.receiptCode, $0.line) < ($1.receivedAt, $1.receiptCode, $1.line) }
+    }
+
+    static func recent(_ p: Principal, limit: Int, on db: any Database) async throws -> [InspectionDTO] {
+        var out: [InspectionDTO] = []
+        for i in try await p.scope.query(Inspection.self, on: db).sort(\.$createdAt, .descending).limit(limit).all() { out.append(try await dto(i, on: db)) }
+        return out
+    }
+}

@@ -1,0 +1,121 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+struct QualityStatsRowDTO: Content {
+    let supplierId: UUID
+    let supplierCode: String
+    let supplierName: String
+    let lots: Int
+    let acceptedLots: Int
+    let rejectedLots: Int
+    let concessionLots: Int
+    let partialLots: Int
+    let exemptLots: Int
+    let received: FixedDecimal
+    let accepted: FixedDecimal
+    let rejected: FixedDecimal
+    /// Rejected of received, parts per million.
+    let ppm: Int64
+    let exceptions: Int
+    let openExceptions: Int
+    /// Average minutes to the supplier's first answer / to closure, over those that have one.
+    let averageResponseMinutes: Int?
+    let averageClosureMinutes: Int?
+}
+
+struct QualityStatsDTO: Content {
+    let from: String
+    let to: String
+    let suppliers: [QualityStatsRowDTO]
+}
+
+struct LessonDTO: Content {
+    let id: UUID
+    let code: String
+    let title: String
+    let supplierCode: String
+    let itemCode: String?
+    let lot: String
+    let defectCodes: String
+    let rootCause: String
+    let correctiveActions: String
+    let prevention: String
+    let closedAt: Date?
+}
+
+/// Figures kept for the scorecard (lots, quantities, PPM, response and closure times) and the
+/// lessons-learned search over closed 8D cases.
+enum QualityReports {
+    static func stats(_ p: Principal, from: Day, to: Day, supplier: UUID?, timeZone: TimeZone, on db: any Database) async throws -> QualityStatsDTO {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = timeZone
+        func instant(_ d: Day) -> Date { cal.date(from: DateComponents(year: d.year, month: d.month, day: d.day))! }
+        let start = instant(from), end = instant(to.adding(days: 1))
+        let only = p.isSupplier ? p.organizationID : supplier
+        let sql = db as! any SQLDatabase
+        struct L: Decodable {
+            let supplier_id: UUID; let lots: Int; let accepted_lots: Int; let rejected_lots: Int; let concession_lots: Int; let partial_lots: Int
+            let exempt_lots: Int; let received: Int64; let accepted: Int64; let rejected: Int64
+        }
+        let lotRows = try await sql.raw("""
+            SELECT supplier_id, COUNT(*) AS lots,
+                   SUM(CASE WHEN decision = 'accept' THEN 1 ELSE 0 END) AS accepted_lots,
+                   SUM(CASE WHEN decision = 'reject' THEN 1 ELSE 0 END) AS rejected_lots,
+                   SUM(CASE WHEN decision = 'concession' THEN 1 ELSE 0 END) AS concession_lots,
+                   SUM(CASE WHEN decision = 'partial' THEN 1 ELSE 0 END) AS partial_lots,
+                   SUM(CASE WHEN exempt THEN 1 ELSE 0 END) AS exempt_lots,
+                   CAST(SUM(lot_quantity) AS BIGINT) AS received, CAST(SUM(accepted_quantity) AS BIGINT) AS accepted,
+                   CAST(SUM(rejected_quantity) AS BIGINT) AS rejected
+            FROM inspections WHERE created_at >= \(bind: start) AND created_at < \(bind: end)
+            """ + (only.map { " AND supplier_id = \(bind: $0)" } ?? "") + " GROUP BY supplier_id").all(decoding: L.self)
+        struct E: Decodable {
+            let supplier_id: UUID; let n: Int; let open: Int; let response_sum: Int64?; let responded: Int; let closure_sum: Int64?; let closed: Int
+        }
+        let exRows = try await sql.raw("""
+            SELECT supplier_id, COUNT(*) AS n, SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open,
+                   CAST(SUM(response_minutes) AS BIGINT) AS response_sum, COUNT(response_minutes) AS responded,
+                   CAST(SUM(closure_minutes) AS BIGINT) AS closure_sum, COUNT(closure_minutes) AS closed
+            FROM exceptions WHERE created_at >= \(bind: start) AND created_at < \(bind: end)
+            """ + (only.map { " AND supplier_id = \(bind: $0)" } ?? "") + " GROUP BY supplier_id").all(decoding: E.self)
+        let ids = Set(lotRows.map(\.supplier_id) + exRows.map(\.supplier_id))
+        let orgs = Dictionary(uniqueKeysWithValues: try await Organization.query(on: db).filter(\.$id ~~ Array(ids)).all().map { ($0.id!, $0) })
+        let rows = ids.map { id in
+            let l = lotRows.first { $0.supplier_id == id }, e = exRows.first { $0.supplier_id == id }
+            let received = FixedDecimal(units: l?.received ?? 0), rejected = FixedDecimal(units: l?.rejected ?? 0)
+            return QualityStatsRowDTO(
+                supplierId: id, supplierCode: orgs[id]?.code ?? "", supplierName: orgs[id]?.name ?? "", lots: l?.lots ?? 0,
+                acceptedLots: l?.accepted_lots ?? 0, rejectedLots: l?.rejected_lots ?? 0, concessionLots: l?.concession_lots ?? 0,
+                partialLots: l?.partial_lots ?? 0, exemptLots: l?.exempt_lots ?? 0, received: received, accepted: FixedDecimal(units: l?.accepted ?? 0),
+                rejected: rejected, ppm: ExceptionRules.ppm(rejected: rejected, received: received), exceptions: e?.n ?? 0, openExceptions: e?.open ?? 0,
+                averageResponseMinutes: e.flatMap { $0.responded > 0 ? Int(($0.response_sum ?? 0) / Int64($0.responded)) : nil },
+                averageClosureMinutes: e.flatMap { $0.closed > 0 ? Int(($0.closure_sum ?? 0) / Int64($0.closed)) : nil })
+        }.sorted { $0.supplierCode < $1.supplierCode }
+        return QualityStatsDTO(from: from.description, to: to.description, suppliers: rows)
+    }
+
+    /// Closed 8D cases by item, defect code and words of the root cause (经验沉淀).
+    static func lessons(_ p: Principal, itemCode: String?, defect: String?, text: String?, on db: any Database) async throws -> [LessonDTO] {
+        var q = p.scope.query(ExceptionCase.self, on: db).filter(\.$status == "closed").filter(\.$eightD == true)
+        if let code = itemCode?.trimmingCharacters(in: .whitespaces), !code.isEmpty {
+            guard let item = try await Item.query(on: db).filter(\.$code == code).first() else { return [] }
+            q = q.filter(\.$itemID == item.id!)
+        }
+        if let d = defect?.trimmingCharacters(in: .whitespaces), !d.isEmpty { q = q.filter(\.$defectCodes, .custom("LIKE"), "%\(d)%") }
+        let cases = try await q.sort(\.$closedAt, .descending).limit(500).all()
+        let steps = try await EightDStep.query(on: db).filter(\.$exceptionID ~~ cases.map { $0.id! }).filter(\.$step ~~ [4, 5, 7]).all()
+        let items = try await OrderService.itemCodes(Set(cases.compactMap(\.itemID)), on: db)
+        let orgs = Dictionary(uniqueKeysWithValues: try await Organization.query(on: db).filter(\.$id ~~ Array(Set(cases.map(\.supplierID)))).all().map { ($0.id!, $0) })
+        let words = (text ?? "").lowercased().split(separator: " ").map(String.init)
+        return cases.compactMap { e in
+            func content(_ n: Int) -> String { steps.first { $0.exceptionID == e.id! && $0.step == n }?.content ?? "" }
+            let lesson = LessonDTO(id: e.id!, code: e.code, title: e.title, supplierCode: orgs[e.supplierID]?.code ?? "",
+                                   itemCode: e.itemID.flatMap { items[$0]?.code }, lot: e.lot, defectCodes: e.defectCodes, rootCause: content(4),
+                                   correctiveActions: content(5), prevention: content(7), closedAt: e.closedAt)
+            let haystack = [lesson.title, e.description, lesson.rootCause, lesson.correctiveActions, lesson.prevention].joined(separator: " ").lowercased()
+            return words.allSatisfy { haystack.contains($0) } ? lesson : nil
+        }
+    }
+}
