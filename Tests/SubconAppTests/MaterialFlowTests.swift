@@ -130,8 +130,8 @@ struct MaterialFixture {
             let r3 = try await m.post("/api/v1/receipts", m.warehouse, #"{"deliveryNoteId":"\#(n2)","lines":[{"deliveryLine":1,"quantity":"500"}]}"#)
             // Received is not delivered: nothing counts until the outcome is recorded.
             #expect(try await f.order(order)["status"] as? String == "acknowledged")
-            func decide(_ r: [String: Any], _ accepted: String, _ rejected: String, _ status: HTTPStatus = .ok) async throws {
-                _ = try await m.post("/api/v1/receipts/\(r["id"] as? String ?? "")/lines/1/decision", m.quality,
+            func decide(_ r: [String: Any], _ accepted: String, _ rejected: String, _ status: HTTPStatus = .created) async throws {
+                _ = try await m.post("/api/v1/receipts/\(r["id"] as? String ?? "")/lines/1/inspection", m.quality,
                                      #"{"version":1,"accepted":"\#(accepted)","rejected":"\#(rejected)"}"#, status)
             }
             try await decide(r1, "150", "40", .unprocessableEntity)   // does not add up to 200
@@ -303,7 +303,7 @@ struct MaterialFixture {
                 ("/api/v1/material/documents/\(doc)/approve", #"{"version":1}"#),
                 ("/api/v1/material/documents/\(doc)/refuse", #"{"version":1,"note":"x"}"#),
                 ("/api/v1/deliveries/\(note)/cancel", #"{"version":1}"#),
-                ("/api/v1/receipts/\(receipt)/lines/1/decision", #"{"version":1,"accepted":"20","rejected":"0"}"#),
+                ("/api/v1/receipts/\(receipt)/lines/1/inspection", #"{"version":1,"accepted":"20","rejected":"0"}"#),
                 ("/api/v1/deliveries", #"{"orderId":"\#(order)","shipDate":"2026-09-22","lines":[{"line":2,"quantity":"1","lot":"X"}]}"#),
             ] {
                 #expect(try await t.request(.POST, path, token: other, json: body).status == .notFound, "\(path)")
@@ -325,8 +325,8 @@ struct MaterialFixture {
             // for the supplier, the supplier reports only its own scrap.
             _ = try await m.post("/api/v1/material/issues", f.supplier1, #"{"orderId":"\#(order)","lines":[{"line":2,"componentCode":"SF-RD-002","lot":"RD-1","quantity":"1"}]}"#, .forbidden)
             _ = try await m.post("/api/v1/receipts", f.supplier1, #"{"orderId":"\#(order)","lines":[{"line":2,"lot":"X","quantity":"1"}]}"#, .forbidden)
-            _ = try await m.post("/api/v1/receipts/\(receipt)/lines/1/decision", f.supplier1, #"{"version":1,"accepted":"20","rejected":"0"}"#, .forbidden)
-            _ = try await m.post("/api/v1/receipts/\(receipt)/lines/1/decision", m.warehouse, #"{"version":1,"accepted":"20","rejected":"0"}"#, .forbidden)
+            _ = try await m.post("/api/v1/receipts/\(receipt)/lines/1/inspection", f.supplier1, #"{"version":1,"accepted":"20","rejected":"0"}"#, .forbidden)
+            _ = try await m.post("/api/v1/receipts/\(receipt)/lines/1/inspection", m.warehouse, #"{"version":1,"accepted":"20","rejected":"0"}"#, .forbidden)
             _ = try await m.post("/api/v1/material/documents/\(doc)/confirm", m.warehouse, #"{"version":1,"lines":[{"no":1,"quantity":"50"}]}"#, .forbidden)
             _ = try await m.post("/api/v1/material/returns", f.supplier1, #"{"supplierId":"\#(jg)","condition":"good","lines":[{"itemCode":"SF-RD-002","lot":"RD-1","quantity":"1"}]}"#, .forbidden)
             _ = try await m.post("/api/v1/material/scrap", f.supplier2, #"{"supplierId":"\#(jg)","reason":"x","lines":[{"itemCode":"SF-RD-002","lot":"RD-1","quantity":"1"}]}"#, .unprocessableEntity)

@@ -63,11 +63,12 @@ import SubconDomain
             let receipt = received.headers.first(name: .location)?.split(separator: "?").first.map(String.init) ?? ""
             var q = try await t.signIn("quality")
             let qcsrf = try await t.csrf(&q)
-            #expect(try await t.page(.GET, receipt, browser: &q).body.string.contains("name=\"accepted\""))
-            let wrong = try await t.page(.POST, receipt + "/decide", browser: &q, form: ["_csrf": qcsrf, "line": "1", "version": "1", "accepted": "15", "rejected": "1"])
+            #expect(try await t.page(.GET, receipt, browser: &q).body.string.contains(receipt + "/lines/1/inspect"))
+            #expect(try await t.page(.GET, receipt + "/lines/1/inspect", browser: &q).body.string.contains("name=\"accepted\""))
+            let wrong = try await t.page(.POST, receipt + "/lines/1/inspect", browser: &q, form: ["_csrf": qcsrf, "decision": "partial", "version": "1", "accepted": "15", "rejected": "1"])
             #expect(wrong.status == .unprocessableEntity)
             #expect(wrong.body.string.contains("之和应等于收货数 20"))
-            let decided = try await t.page(.POST, receipt + "/decide", browser: &q, form: ["_csrf": qcsrf, "line": "1", "version": "1", "accepted": "19", "rejected": "1"])
+            let decided = try await t.page(.POST, receipt + "/lines/1/inspect", browser: &q, form: ["_csrf": qcsrf, "decision": "partial", "version": "1", "accepted": "19", "rejected": "1"])
             #expect(decided.status == .seeOther)
             #expect(try await m.f.order(order)["status"] as? String == "partially_delivered")
 

@@ -34,6 +34,8 @@ enum AuditHistory {
         case "supplier_profile": return (try? await p.scope.find(Organization.self, id, on: db)) != nil
         case "supplier_certificate": return (try? await p.scope.find(SupplierCertificate.self, id, on: db)) != nil
         case "price_agreement": return (try? await p.scope.find(PriceAgreementRow.self, id, on: db)) != nil
+        case "exception": return (try? await p.scope.find(ExceptionCase.self, id, on: db)) != nil
+        case "inspection": return (try? await p.scope.find(Inspection.self, id, on: db)) != nil
         default: return !p.isSupplier
         }
     }

@@ -46,6 +46,8 @@ struct ReceiptLineDTO: Content {
     let rejectedQuantity: FixedDecimal
     let decidedAt: Date?
     let version: Int
+    /// The incoming inspection that decided it (nil while it waits).
+    let inspectionId: UUID?
 }
 
 struct ReceiptDTO: Content {
@@ -402,6 +404,7 @@ enum DeliveryService {
         let supplier = try await Organization.find(r.supplierID, on: db)
         let order = try await OutsourcingOrder.find(r.orderID, on: db)
         let note = try await r.deliveryNoteID.asyncMap { try await DeliveryNote.find($0, on: db) } ?? nil
+        let inspections = try await Inspection.query(on: db).filter(\.$receiptID == r.id!).all()
         return ReceiptDTO(
             id: r.id!, code: r.code, supplierId: r.supplierID, supplierCode: supplier?.code ?? "", supplierName: supplier?.name ?? "",
             orderId: r.orderID, orderCode: order?.code ?? "", deliveryNoteId: r.deliveryNoteID, deliveryNoteCode: note?.code, note: r.note,
@@ -410,7 +413,7 @@ enum DeliveryService {
                 ReceiptLineDTO(no: l.number, orderLine: l.orderLineNumber, itemCode: items[l.itemID]?.code ?? "", itemName: items[l.itemID]?.name ?? "",
                                lot: l.lot, quantity: FixedDecimal(units: l.quantity), status: l.status,
                                acceptedQuantity: FixedDecimal(units: l.acceptedQuantity), rejectedQuantity: FixedDecimal(units: l.rejectedQuantity),
-                               decidedAt: l.decidedAt, version: l.version)
+                               decidedAt: l.decidedAt, version: l.version, inspectionId: inspections.first { $0.receiptLineID == l.id }?.id)
             })
     }
 }

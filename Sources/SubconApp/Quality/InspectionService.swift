@@ -353,7 +353,7 @@ enum InspectionService {
                 let severity = critical > 0 ? "critical" : decision == "concession" ? "minor" : "major"
                 let e = try await ExceptionService.raise(
                     type: "quality", severity: severity, supplier: line.supplierID, order: line.orderID, item: line.itemID, lot: line.lot,
-                    source: "inspection", sourceID: ins.id!.uuidString, title: "\(item?.code ?? "") \(line.lot): \(decision)",
+                    source: "inspection", sourceID: ins.id!.uuidString, title: "\(item?.code ?? "") \(line.lot) \(ins.code)",
                     description: "\(ins.code) · n=\(plan.sampleSize) Ac=\(plan.acceptance) Re=\(plan.rejection) · d=\(nonconforming)"
                         + (critical > 0 ? " · critical=\(critical)" : "") + " · \(found.accepted)/\(found.rejected)" + (inputNote.isEmpty ? "" : " · \(inputNote)"),
                     by: p.userID, buyerOwner: p.userID, receiptLine: line.id, defectCodes: found.defects.map(\.code).joined(separator: ","),

@@ -80,12 +80,13 @@ struct QualityPages: RouteCollection {
         let quantity: FixedDecimal
         let sampling: SamplingDTO
         let characteristics: [Row]
-        let defectCodes: [DefectCode]
+        let defectCodes: [DRow]
         let approvers: [Option]
         let planLink: String?
         let values: [String: String]
         let errors: FormErrors
-        struct Row: Encodable { let no: Int; let c: Characteristic }
+        struct Row: Encodable { let no: Int; let c: Characteristic; let value: String }
+        struct DRow: Encodable { let code: String; let name: String; let severity: String; let value: String }
     }
 
     func renderInspect(_ req: Request, values: [String: String] = [:], problem: Problem? = nil) async throws -> Response {
@@ -110,8 +111,9 @@ struct QualityPages: RouteCollection {
             receiptId: r.id!, receiptCode: r.code, orderCode: order?.code ?? "", supplierCode: supplier?.code ?? "", line: line.number, version: line.version,
             itemCode: item?.code ?? "", itemName: item?.name ?? "", lot: line.lot, quantity: FixedDecimal(units: line.quantity),
             sampling: InspectionService.sampling(quantity: line.quantity, settings: s, state: state).1,
-            characteristics: s.characteristics.enumerated().map { InspectView.Row(no: $0.offset + 1, c: $0.element) },
-            defectCodes: s.defectCodes, approvers: people.map { Option(value: $0.id!.uuidString, label: $0.displayName) },
+            characteristics: s.characteristics.enumerated().map { i, c in
+                InspectView.Row(no: i + 1, c: c, value: values[c.kind == "measured" ? "v_\(i + 1)" : "n_\(i + 1)"] ?? "") },
+            defectCodes: s.defectCodes.map { InspectView.DRow(code: $0.code, name: $0.name, severity: $0.severity, value: values["d_\($0.code)"] ?? "") }, approvers: people.map { Option(value: $0.id!.uuidString, label: $0.displayName) },
             planLink: p.can(.configureQuality) ? "/items/\(line.itemID)/inspection-plan" : nil, values: values, errors: req.formErrors(problem)),
             problem: problem)
     }
@@ -310,8 +312,8 @@ struct QualityPages: RouteCollection {
     // MARK: Exceptions
 
     struct ListView: Encodable {
-        let items: [ExceptionSummaryDTO]
-        let suppliers: [String: String]
+        struct Row: Encodable { let e: ExceptionSummaryDTO; let supplierCode: String }
+        let items: [Row]
         let status: String
         let type: String
         let mine: Bool
@@ -333,7 +335,7 @@ struct QualityPages: RouteCollection {
         let orgs = try await Organization.query(on: req.db).filter(\.$id ~~ Array(Set(items.map(\.supplierID)))).all()
         let now = req.now
         return try await req.renderPage("exceptions", titleKey: "exceptions.title", ListView(
-            items: items.map { ExceptionService.summary($0, now: now) }, suppliers: Dictionary(uniqueKeysWithValues: orgs.map { ($0.id!.uuidString, $0.code) }),
+            items: items.map { e in ListView.Row(e: ExceptionService.summary(e, now: now), supplierCode: orgs.first { $0.id == e.supplierID }?.code ?? "") },
             status: status, type: type, mine: mine, types: ExceptionRules.Kind.allCases.map(\.rawValue), canRaise: p.can(.raiseExceptions),
             pager: Pager(listed, req)))
     }
