@@ -132,7 +132,10 @@ struct QualityAPI: RouteCollection {
 
     func changeState(req: Request) async throws -> [QualityStateDTO] {
         let p = try req.requirePrincipal()
-        let row = try await InspectionService.changeState(p, try req.idParameter(), try req.decodeStrict(StateActionInput.self), app: req.application)
+        let id = try req.idParameter()
+        _ = try await p.scope.find(QualityState.self, id, on: req.db)
+        try p.require(.configureQuality)
+        let row = try await InspectionService.changeState(p, id, try req.decodeStrict(StateActionInput.self), app: req.application)
         return try await InspectionService.states(p, supplier: row.supplierID, on: req.db).filter { $0.id == row.id }
     }
 
