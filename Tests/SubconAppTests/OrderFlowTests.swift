@@ -394,6 +394,14 @@ struct OrderFixture {
             #expect(try await OrderRevisionRow.query(on: t.db).filter(\.$escalation == 2).count() == 1)
             // The material order's line is projected late from its reports: one delay exception.
             #expect(try await ExceptionCase.query(on: t.db).filter(\.$type == "delay").count() == 1)
+            // Quality: the CR-65 lot partly rejected with its 8D at D4 waiting for the buyer, and a closed 8D at BM to learn from.
+            let quality = try await ExceptionCase.query(on: t.db).filter(\.$type == "quality").all()
+            #expect(Set(quality.map(\.status)) == ["open", "closed"])
+            let open = try #require(quality.first { $0.status == "open" })
+            #expect(try await EightDStep.query(on: t.db).filter(\.$exceptionID == open.id!).filter(\.$step == 4).first()?.state == "submitted")
+            #expect(try await Inspection.query(on: t.db).first()?.decision == "partial")
+            var q = try await t.signIn("quality")
+            #expect(try await t.page(.GET, "/lessons?q=温控器", browser: &q).body.string.contains("氧化槽温度"))
             #expect(try await AuditVerification.run(app: t.app).ok)
         }
     }
