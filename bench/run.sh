@@ -93,4 +93,13 @@ run "GET /api/v1/orders/{id}/material" -H "Authorization: Bearer $ADMIN" "$BASE/
 run "GET /material page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/material"
 run "GET / home page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
 run "GET /admin/users page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/admin/users?page=10"
+# Quality: an inspection per receipt (~6.5k), a lot waiting for inspection on every tenth order
+# (~1.3k), a quality exception on every fourth (~3.3k, half open).
+run "GET /api/v1/inspections (work list, 500 lines)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/inspections"
+run "GET /api/v1/exceptions?status=open (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/exceptions?status=open&per=50"
+run "GET /api/v1/exceptions (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/exceptions?status=open"
+run "GET /api/v1/quality/stats (month, all suppliers)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/quality/stats"
+run "GET /api/v1/lessons?q=划伤 (closed 8D search)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/lessons?q=%E5%88%92%E4%BC%A4"
+run "GET /exceptions page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/exceptions"
+run "GET /inspections page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/inspections"
 echo "results in $OUT (wrk: 2 threads, $CONNECTIONS connections, $DURATION each, same 2-core machine as the server)"

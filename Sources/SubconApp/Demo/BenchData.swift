@@ -101,7 +101,7 @@ public enum BenchData {
         let component = UUID()
         let u = FixedDecimal.unit
         var reqs: [Row] = [], docs: [Row] = [], docLines: [Row] = [], moves: [Row] = [], receipts: [Row] = [], receiptLines: [Row] = []
-        var notes: [Row] = [], noteLines: [Row] = []
+        var notes: [Row] = [], noteLines: [Row] = [], inspections: [Row] = [], exceptions: [Row] = []
         for (i, o) in ids.enumerated() {
             let lot = "L\(i % 50)"
             let at = now.addingTimeInterval(Double(-i))
@@ -122,6 +122,26 @@ public enum BenchData {
                 receiptLines.append([bind(line), bind(receipt), bind(1), bind(o.supplier_id), bind(o.id), bind(1), bind(component), bind("P\(i)"), bind(50 * u),
                                      bind("accepted"), bind(50 * u), bind(Int64(0)), bind(buyer), bind(at), bind(2)])
                 move("consumed", 100 * u, u, receiptLine: line)
+                inspections.append([bind(UUID()), bind(String(format: "IQB-%07d", i)), bind(receipt), bind(line), bind(1), bind(o.supplier_id), bind(o.id),
+                                    bind(component), bind("P\(i)"), bind(50 * u), bind("normal"), bind("II"), bind("1.0"), bind("F"), bind(13), bind(0), bind(1),
+                                    bind(0), bind(0), bind("[]"), bind("[]"), bind(true), bind("accept"), bind(50 * u), bind(Int64(0)), bind(false), bind(""),
+                                    bind(buyer), bind(at)])
+            }
+            if i % 10 == 1 {
+                // Another lot of every tenth order waits for inspection.
+                let receipt = UUID()
+                receipts.append([bind(receipt), bind(String(format: "SRW-%07d", i)), bind(o.supplier_id), bind(o.id), SQLLiteral.null, bind(""), bind(buyer), bind(at)])
+                receiptLines.append([bind(UUID()), bind(receipt), bind(1), bind(o.supplier_id), bind(o.id), bind(1), bind(component), bind("W\(i)"), bind(30 * u),
+                                     bind("awaiting_inspection"), bind(Int64(0)), bind(Int64(0)), SQLLiteral.null, SQLLiteral.null, bind(1)])
+            }
+            if i % 4 == 0 {
+                let open = i % 8 == 0
+                let due = ExceptionRules.due(from: at, ExceptionRules.defaultDeadlines(.quality, .major))
+                exceptions.append([bind(UUID()), bind(String(format: "YCB-%07d", i)), bind("quality"), bind("major"), bind(open ? "open" : "closed"),
+                                   bind(o.supplier_id), bind(o.id), bind(component), bind(lot), bind("manual"), bind(""), bind("压测异常 \(i)"), bind("批量划伤"),
+                                   bind(buyer), bind(at), bind(1), bind(due.responseBy), bind(due.containmentBy), bind(due.resolveBy),
+                                   open ? SQLLiteral.null : bind(at.addingTimeInterval(3600)), open ? SQLLiteral.null : bind(at.addingTimeInterval(86_400)),
+                                   open ? SQLLiteral.null : bind(60), open ? SQLLiteral.null : bind(1440), bind(""), bind(0), bind("SCRATCH"), bind(true), bind(0)])
             }
             if i % 5 == 0 {
                 let note = UUID()
@@ -133,6 +153,7 @@ public enum BenchData {
         let item: [Row] = [[bind(component), bind("BENCH-RM"), bind("压测原料"), bind(""), bind("kg"), bind("raw_material"), SQLLiteral.null,
                             bind(true), bind(1), bind(now), bind(now)]]
         let batches = (reqs, docs, docLines, moves, receipts, receiptLines, notes, noteLines)
+        let quality = (inspections, exceptions)
         try await app.db.transaction { db in
             let sql = db as! any SQLDatabase
             try await sql.insertRows(into: "items", columns: ["id", "code", "name", "specification", "uom", "kind", "default_site_id",
@@ -155,6 +176,16 @@ public enum BenchData {
                                                                        "created_by", "created_at"], batches.6)
             try await sql.insertRows(into: "delivery_note_lines", columns: ["id", "note_id", "no", "order_line_no", "item_id", "lot", "quantity",
                                                                             "received_quantity"], batches.7)
+            try await sql.insertRows(into: "inspections", columns: ["id", "code", "receipt_id", "receipt_line_id", "receipt_line_no", "supplier_id", "order_id",
+                                                                    "item_id", "lot", "lot_quantity", "severity", "level", "aql", "code_letter", "sample_size",
+                                                                    "acceptance", "rejection", "nonconforming", "critical", "results", "defects", "sample_passed",
+                                                                    "decision", "accepted_quantity", "rejected_quantity", "exempt", "note", "inspector_id",
+                                                                    "created_at"], quality.0)
+            try await sql.insertRows(into: "exceptions", columns: ["id", "code", "type", "severity", "status", "supplier_id", "order_id", "item_id", "lot",
+                                                                   "source", "source_id", "title", "description", "raised_by", "created_at", "version",
+                                                                   "response_by", "containment_by", "resolve_by", "responded_at", "closed_at",
+                                                                   "response_minutes", "closure_minutes", "resolution", "escalation_level", "defect_codes",
+                                                                   "eight_d", "reopened"], quality.1)
         }
     }
 

@@ -218,7 +218,11 @@ enum InspectionService {
     }
 
     static func settings(item: UUID, on db: any Database) async throws -> PlanSettings {
-        guard let row = try await InspectionPlan.query(on: db).filter(\.$itemID == item).first() else { return PlanSettings() }
+        settings(try await InspectionPlan.query(on: db).filter(\.$itemID == item).first())
+    }
+
+    static func settings(_ row: InspectionPlan?) -> PlanSettings {
+        guard let row else { return PlanSettings() }
         return PlanSettings(level: Sampling.Level(rawValue: row.level) ?? .ii, aql: Sampling.AQL(rawValue: row.aql) ?? .p1_0,
                             reducedAllowed: row.reducedAllowed, exemptAfter: row.exemptAfter,
                             characteristics: (try? JSONDecoder().decode([Characteristic].self, from: Data(row.characteristics.utf8))) ?? [],
@@ -536,12 +540,17 @@ enum InspectionService {
         let receipts = Dictionary(uniqueKeysWithValues: try await GoodsReceipt.query(on: db).filter(\.$id ~~ Array(Set(lines.map(\.receiptID)))).all().map { ($0.id!, $0) })
         let orders = Dictionary(uniqueKeysWithValues: try await OutsourcingOrder.query(on: db).filter(\.$id ~~ Array(Set(lines.map(\.orderID)))).all().map { ($0.id!, $0) })
         let orgs = Dictionary(uniqueKeysWithValues: try await Organization.query(on: db).filter(\.$id ~~ Array(Set(lines.map(\.supplierID)))).all().map { ($0.id!, $0) })
-        let items = try await OrderService.itemCodes(Set(lines.map(\.itemID)), on: db)
+        let itemIDs = Array(Set(lines.map(\.itemID)))
+        let items = try await OrderService.itemCodes(Set(itemIDs), on: db)
+        // Plans and switching states for the whole list at once, not per line.
+        let plans = Dictionary(try await InspectionPlan.query(on: db).filter(\.$itemID ~~ itemIDs).all().map { ($0.itemID, $0) }) { a, _ in a }
+        let states = Dictionary(try await QualityState.query(on: db).filter(\.$itemID ~~ itemIDs).filter(\.$supplierID ~~ Array(Set(lines.map(\.supplierID)))).all()
+            .map { ("\($0.supplierID)/\($0.itemID)", $0) }) { a, _ in a }
         var out: [WorkItemDTO] = []
         for l in lines {
             guard let r = receipts[l.receiptID] else { continue }
-            let s = try await settings(item: l.itemID, on: db)
-            let st = try await state(supplier: l.supplierID, item: l.itemID, on: db)
+            let s = settings(plans[l.itemID])
+            let st = states["\(l.supplierID)/\(l.itemID)"]
             out.append(WorkItemDTO(receiptId: r.id!, receiptCode: r.code, line: l.number, version: l.version, supplierCode: orgs[l.supplierID]?.code ?? "",
                                    supplierName: orgs[l.supplierID]?.name ?? "", orderId: l.orderID, orderCode: orders[l.orderID]?.code ?? "",
                                    itemCode: items[l.itemID]?.code ?? "", itemName: items[l.itemID]?.name ?? "", lot: l.lot,
