@@ -127,6 +127,10 @@ struct PersonDTO: Content { let id: UUID; let name: String; let login: String }
 struct CommentDTO: Content {
     let id: UUID
     let side: String
+    /// System entries: 8d.submit, 8d.approve, 8d.return, close, reopen, escalate ("" otherwise).
+    let event: String
+    /// The step (D1–D8) or escalation level the event refers to.
+    let ref: String
     let author: String?
     let body: String
     let createdAt: Date
@@ -357,9 +361,10 @@ enum ExceptionService {
     }
 
     @discardableResult
-    static func addComment(_ e: ExceptionCase, side: String, author: UUID?, body: String, in change: Change) async throws -> ExceptionComment {
+    static func addComment(_ e: ExceptionCase, side: String, author: UUID?, body: String, event: String = "", ref: String = "",
+                           in change: Change) async throws -> ExceptionComment {
         let c = ExceptionComment()
-        c.id = UUID(); c.exceptionID = e.id!; c.authorID = author; c.side = side; c.body = body; c.createdAt = change.now
+        c.id = UUID(); c.exceptionID = e.id!; c.authorID = author; c.side = side; c.body = body; c.event = event; c.ref = ref; c.createdAt = change.now
         try await c.create(on: change.db)
         try await change.audit("exception_comment", c.id, "create", after: ["exception": e.code, "side": side, "body": body])
         return c
@@ -424,8 +429,8 @@ enum ExceptionService {
             try await change.audit("exception", id, "8d.\(input.action)", before: [step.code: before[step].rawValue],
                                    after: [step.code: after[step].rawValue, "content": input.action == "submit" ? input.content : nil,
                                            "reason": input.reason, "status": after.closed ? "closed" : nil])
-            let text = [step.code, input.action, input.action == "submit" ? nil : input.reason].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " · ")
-            try await addComment(e, side: "system", author: p.userID, body: text, in: change)
+            try await addComment(e, side: "system", author: p.userID, body: input.action == "submit" ? "" : input.reason ?? "",
+                                 event: "8d.\(input.action)", ref: step.code, in: change)
             if side == .supplier { try await markResponded(e, p, in: change) }
             try await change.notify("exception.8d", recipients: try await otherSide(e, from: p, on: change.db),
                                     messageKey: after.closed ? "notice.exceptionClosed" : "notice.exception8D.\(input.action)",
@@ -458,7 +463,7 @@ enum ExceptionService {
             try await change.updateVersioned(ExceptionCase.schema, id: id, expected: input.version, sets: [
                 "status": "closed", "closed_at": change.now, "closed_by": p.userID, "closure_minutes": minutes, "resolution": input.resolution])
             try await change.audit("exception", id, "close", before: ["status": "open"], after: ["status": "closed", "resolution": input.resolution])
-            try await addComment(e, side: "system", author: p.userID, body: input.resolution, in: change)
+            try await addComment(e, side: "system", author: p.userID, body: input.resolution, event: "close", in: change)
             try await change.notify("exception.closed", recipients: try await otherSide(e, from: p, on: change.db), messageKey: "notice.exceptionClosed",
                                     params: ["code": e.code], link: "/exceptions/\(id)")
             return try await ExceptionCase.find(id, on: change.db)!
@@ -490,7 +495,7 @@ enum ExceptionService {
             try await change.updateVersioned(ExceptionCase.schema, id: id, expected: input.version, sets: sets)
             try await change.audit("exception", id, "reopen", before: ["status": "closed"], after: ["status": "open", "reason": input.reason,
                                                                                                    "from": e.eightD ? from.code : nil])
-            try await addComment(e, side: "system", author: p.userID, body: input.reason, in: change)
+            try await addComment(e, side: "system", author: p.userID, body: input.reason, event: "reopen", ref: e.eightD ? from.code : "", in: change)
             try await change.notify("exception.reopened", recipients: try await otherSide(e, from: p, on: change.db), messageKey: "notice.exceptionReopened",
                                     params: ["code": e.code], link: "/exceptions/\(id)")
             return try await ExceptionCase.find(id, on: change.db)!
@@ -518,7 +523,7 @@ enum ExceptionService {
                     .returning("id").all()
                 guard !rows.isEmpty else { return }
                 try await change.audit("exception", e.id, "escalate", before: ["level": String(e.escalationLevel)], after: ["level": String(level)])
-                try await addComment(e, side: "system", author: nil, body: "escalation \(level)", in: change)
+                try await addComment(e, side: "system", author: nil, body: "", event: "escalate", ref: String(level), in: change)
                 var people = [e.buyerOwnerID, e.supplierOwnerID].compactMap { $0 }
                 people += try await User.query(on: change.db).filter(\.$organization.$id == e.supplierID).filter(\.$active == true).all()
                     .filter { $0.roles.contains(.supplierAdmin) }.map { $0.id! }
@@ -606,7 +611,8 @@ enum ExceptionService {
             respondedAt: e.respondedAt, containedAt: e.containedAt, closedAt: e.closedAt, responseMinutes: e.responseMinutes,
             closureMinutes: e.closureMinutes, escalationLevel: e.escalationLevel, resolution: e.resolution, defectCodes: e.defectCodes,
             eightD: e.eightD, reopened: e.reopened, version: e.version,
-            comments: comments.map { CommentDTO(id: $0.id!, side: $0.side, author: person($0.authorID)?.name, body: $0.body, createdAt: $0.createdAt) },
+            comments: comments.map { CommentDTO(id: $0.id!, side: $0.side, event: $0.event, ref: $0.ref, author: person($0.authorID)?.name, body: $0.body,
+                                                createdAt: $0.createdAt) },
             steps: stepDTOs,
             attachments: try await DocumentService.list(entity: "exception", ids: [e.id!.uuidString], on: db).map(DocumentDTO.init))
     }

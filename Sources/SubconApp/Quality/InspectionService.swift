@@ -346,11 +346,13 @@ enum InspectionService {
             ins.critical = critical; ins.results = json(found.results); ins.defects = json(found.defects); ins.samplePassed = samplePassed; ins.decision = decision
             ins.acceptedQuantity = found.accepted.units; ins.rejectedQuantity = found.rejected.units; ins.approverID = decision == "concession" ? input.approverId : nil
             ins.exempt = false; ins.note = inputNote; ins.inspectorID = p.userID; ins.createdAt = change.now
-            try await ins.create(on: change.db)
-            // The outcome takes the supplier's ledger lock, so the switching state below is read
-            // and written by one inspection of this supplier at a time.
+            // The versioned outcome first: a second inspector of the same line gets a 409 here
+            // rather than a clash on the one-inspection-per-line constraint. It also takes the
+            // supplier's ledger lock, so the switching state below is read and written by one
+            // inspection of this supplier at a time.
             try await DeliveryService.recordOutcome(r, line, status: lineStatus, accepted: found.accepted, rejected: found.rejected,
                                                     expectedVersion: input.version, by: p.userID, in: change)
+            try await ins.create(on: change.db)
             try await recordLot(supplier: line.supplierID, item: line.itemID, itemCode: item?.code ?? "", accepted: decision == "accept",
                                 plan: plan, nonconforming: nonconforming, settings: s, in: change)
             if decision != "accept" {
@@ -534,9 +536,17 @@ enum InspectionService {
     }
 
     /// Receipt lines waiting for inspection, oldest first, each with the plan it will be sampled by.
-    static func workList(_ p: Principal, limit: Int, on db: any Database) async throws -> [WorkItemDTO] {
+    /// Receipt lines waiting for inspection, oldest receipt first, a page at a time.
+    static func workList(_ p: Principal, page: PageRequest, on db: any Database) async throws -> Page<WorkItemDTO> {
         try p.require(.inspectGoods)
-        let lines = try await ReceiptLine.query(on: db).filter(\.$status == "awaiting_inspection").sort(\.$receiptID).limit(limit).all()
+        struct R: Decodable { let id: UUID }
+        let sql = db as! any SQLDatabase
+        let ids = try await sql.raw("""
+            SELECT l.id FROM receipt_lines l JOIN goods_receipts r ON r.id = l.receipt_id
+            WHERE l.status = 'awaiting_inspection' ORDER BY r.created_at, r.code, l.no LIMIT \(bind: page.per) OFFSET \(bind: page.offset)
+            """).all(decoding: R.self).map(\.id)
+        let total = try await ReceiptLine.query(on: db).filter(\.$status == "awaiting_inspection").count()
+        let lines = try await ReceiptLine.query(on: db).filter(\.$id ~~ ids).all()
         let receipts = Dictionary(uniqueKeysWithValues: try await GoodsReceipt.query(on: db).filter(\.$id ~~ Array(Set(lines.map(\.receiptID)))).all().map { ($0.id!, $0) })
         let orders = Dictionary(uniqueKeysWithValues: try await OutsourcingOrder.query(on: db).filter(\.$id ~~ Array(Set(lines.map(\.orderID)))).all().map { ($0.id!, $0) })
         let orgs = Dictionary(uniqueKeysWithValues: try await Organization.query(on: db).filter(\.$id ~~ Array(Set(lines.map(\.supplierID)))).all().map { ($0.id!, $0) })
@@ -556,7 +566,8 @@ enum InspectionService {
                                    itemCode: items[l.itemID]?.code ?? "", itemName: items[l.itemID]?.name ?? "", lot: l.lot,
                                    quantity: FixedDecimal(units: l.quantity), receivedAt: r.createdAt, sampling: sampling(quantity: l.quantity, settings: s, state: st).1))
         }
-        return out.sorted { ($0.receivedAt, $0.receiptCode, $0.line) < ($1.receivedAt, $1.receiptCode, $1.line) }
+        return Page(items: out.sorted { ($0.receivedAt, $0.receiptCode, $0.line) < ($1.receivedAt, $1.receiptCode, $1.line) },
+                    page: page.page, per: page.per, total: total)
     }
 
     static func recent(_ p: Principal, limit: Int, on db: any Database) async throws -> [InspectionDTO] {

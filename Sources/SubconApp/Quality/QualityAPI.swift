@@ -37,15 +37,15 @@ struct QualityAPI: RouteCollection {
 
     // MARK: Inspection
 
-    func workList(req: Request) async throws -> ListResult<WorkItemDTO> {
+    func workList(req: Request) async throws -> Page<WorkItemDTO> {
         let p = try req.requirePrincipal()
-        return ListResult(items: try await InspectionService.workList(p, limit: 500, on: req.db))
+        return try await InspectionService.workList(p, page: try PageRequest(req), on: req.db)
     }
 
     func recent(req: Request) async throws -> ListResult<InspectionDTO> {
         let p = try req.requirePrincipal()
         guard p.can(.inspectGoods) || p.isSupplier || p.can(.handleExceptions) else { throw Problem.forbidden }
-        return ListResult(items: try await InspectionService.recent(p, limit: 100, on: req.db))
+        return ListResult(items: try await InspectionService.recent(p, limit: 50, on: req.db))
     }
 
     func inspection(req: Request) async throws -> InspectionDTO {
@@ -181,7 +181,7 @@ struct QualityAPI: RouteCollection {
         let id = try req.idParameter()
         _ = try await ExceptionService.find(p, id, on: req.db)
         let c = try await ExceptionService.comment(p, id, try req.decodeStrict(CommentInput.self), app: req.application)
-        return try await .created(CommentDTO(id: c.id!, side: c.side, author: p.displayName, body: c.body, createdAt: c.createdAt), for: req)
+        return try await .created(CommentDTO(id: c.id!, side: c.side, event: c.event, ref: c.ref, author: p.displayName, body: c.body, createdAt: c.createdAt), for: req)
     }
 
     /// The file is the body; `?filename=` names it. PDF, images or Office files, at most 10 MB.

@@ -144,6 +144,11 @@ final class ExceptionComment: Model, @unchecked Sendable {
     @OptionalField(key: "author_id") var authorID: UUID?
     /// buyer, supplier or system (gate moves and escalations are written into the thread too).
     @Field(key: "side") var side: String
+    /// For system entries: what happened (8d.submit, 8d.approve, 8d.return, close, reopen,
+    /// escalate) and what it refers to (a step such as D4, or an escalation level); pages
+    /// translate it. Empty for what people wrote.
+    @Field(key: "event") var event: String
+    @Field(key: "ref") var ref: String
     @Field(key: "body") var body: String
     @Field(key: "created_at") var createdAt: Date
     init() {}
@@ -184,6 +189,9 @@ struct CreateQuality: AsyncMigration {
         try await db.schema("exceptions").field("eight_d", .bool, .required, .sql(.default(false))).update()
         try await db.schema("exceptions").field("reopened", .int, .required, .sql(.default(0))).update()
         try await createIndex(db, "exceptions_status_created_idx", on: "exceptions", "status", "created_at")
+        // Open exceptions are listed by resolution deadline, closed ones by closing time.
+        try await createIndex(db, "exceptions_status_resolve_idx", on: "exceptions", "status", "resolve_by")
+        try await createIndex(db, "exceptions_status_closed_idx", on: "exceptions", "status", "closed_at")
         try await createIndex(db, "exceptions_item_idx", on: "exceptions", "item_id")
 
         try await db.schema("inspection_plans")
@@ -275,6 +283,8 @@ struct CreateQuality: AsyncMigration {
             .field("exception_id", .uuid, .required, .references("exceptions", "id"))
             .field("author_id", .uuid)
             .field("side", .string, .required)
+            .field("event", .string, .required)
+            .field("ref", .string, .required)
             .field("body", .string, .required)
             .field("created_at", .datetime, .required)
             .create()

@@ -98,24 +98,40 @@ enum QualityReports {
 
     /// Closed 8D cases by item, defect code and words of the root cause (经验沉淀).
     static func lessons(_ p: Principal, itemCode: String?, defect: String?, text: String?, on db: any Database) async throws -> [LessonDTO] {
-        var q = p.scope.query(ExceptionCase.self, on: db).filter(\.$status == "closed").filter(\.$eightD == true)
+        var item: UUID?
         if let code = itemCode?.trimmingCharacters(in: .whitespaces), !code.isEmpty {
-            guard let item = try await Item.query(on: db).filter(\.$code == code).first() else { return [] }
-            q = q.filter(\.$itemID == item.id!)
+            guard let found = try await Item.query(on: db).filter(\.$code == code).first() else { return [] }
+            item = found.id
         }
-        if let d = defect?.trimmingCharacters(in: .whitespaces), !d.isEmpty { q = q.filter(\.$defectCodes, .custom("LIKE"), "%\(d)%") }
-        let cases = try await q.sort(\.$closedAt, .descending).limit(500).all()
-        let steps = try await EightDStep.query(on: db).filter(\.$exceptionID ~~ cases.map { $0.id! }).filter(\.$step ~~ [4, 5, 7]).all()
+        // The search runs in the database: every word must appear in the title, the description
+        // or one of the 8D steps (lower-cased on both sides, as PostgreSQL's LIKE is case-sensitive).
+        func like(_ s: String) -> String {
+            "%" + s.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+        }
+        var query: SQLQueryString = "SELECT e.id FROM exceptions e WHERE e.status = 'closed' AND e.eight_d = \(bind: true)"
+        if let s = p.scope.supplierID { query = query + " AND e.supplier_id = \(bind: s)" }
+        if let item { query = query + " AND e.item_id = \(bind: item)" }
+        if let d = defect?.trimmingCharacters(in: .whitespaces), !d.isEmpty {
+            query = query + " AND LOWER(e.defect_codes) LIKE \(bind: like(d)) ESCAPE '\\'"
+        }
+        for word in (text ?? "").split(separator: " ").prefix(8).map(String.init) {
+            let w = like(word)
+            query = query + " AND (LOWER(e.title) LIKE \(bind: w) ESCAPE '\\' OR LOWER(e.description) LIKE \(bind: w) ESCAPE '\\'"
+                + " OR EXISTS (SELECT 1 FROM eight_d_steps s WHERE s.exception_id = e.id AND LOWER(s.content) LIKE \(bind: w) ESCAPE '\\'))"
+        }
+        query = query + " ORDER BY e.closed_at DESC LIMIT 100"
+        struct R: Decodable { let id: UUID }
+        let ids = try await (db as! any SQLDatabase).raw(query).all(decoding: R.self).map(\.id)
+        guard !ids.isEmpty else { return [] }
+        let cases = try await ExceptionCase.query(on: db).filter(\.$id ~~ ids).sort(\.$closedAt, .descending).all()
+        let steps = try await EightDStep.query(on: db).filter(\.$exceptionID ~~ ids).filter(\.$step ~~ [4, 5, 7]).all()
         let items = try await OrderService.itemCodes(Set(cases.compactMap(\.itemID)), on: db)
         let orgs = Dictionary(uniqueKeysWithValues: try await Organization.query(on: db).filter(\.$id ~~ Array(Set(cases.map(\.supplierID)))).all().map { ($0.id!, $0) })
-        let words = (text ?? "").lowercased().split(separator: " ").map(String.init)
-        return cases.compactMap { e in
+        return cases.map { e in
             func content(_ n: Int) -> String { steps.first { $0.exceptionID == e.id! && $0.step == n }?.content ?? "" }
-            let lesson = LessonDTO(id: e.id!, code: e.code, title: e.title, supplierCode: orgs[e.supplierID]?.code ?? "",
-                                   itemCode: e.itemID.flatMap { items[$0]?.code }, lot: e.lot, defectCodes: e.defectCodes, rootCause: content(4),
-                                   correctiveActions: content(5), prevention: content(7), closedAt: e.closedAt)
-            let haystack = [lesson.title, e.description, lesson.rootCause, lesson.correctiveActions, lesson.prevention].joined(separator: " ").lowercased()
-            return words.allSatisfy { haystack.contains($0) } ? lesson : nil
+            return LessonDTO(id: e.id!, code: e.code, title: e.title, supplierCode: orgs[e.supplierID]?.code ?? "",
+                             itemCode: e.itemID.flatMap { items[$0]?.code }, lot: e.lot, defectCodes: e.defectCodes, rootCause: content(4),
+                             correctiveActions: content(5), prevention: content(7), closedAt: e.closedAt)
         }
     }
 }
