@@ -316,4 +316,20 @@ import VaporTesting
             #expect(respond.timeIntervalSince(raised) == 8 * 3600)
         }
     }
+
+    @Test func twoInspectorsOfOneLineNeverBothDecide() async throws {
+        try await TestApp.run { t in
+            let q = try await Self.fixture(t)
+            let order = try await q.m.acknowledgedOrder()
+            let r = try await q.receive(order, lot: "C1", "40")
+            let path = "/api/v1/receipts/\(r)/lines/1/inspection"
+            async let a = t.request(.POST, path, token: q.m.quality, json: #"{"version":1,"decision":"accept"}"#)
+            async let b = t.request(.POST, path, token: q.m.quality, json: #"{"version":1,"decision":"reject"}"#)
+            let statuses = [try await a.status, try await b.status]
+            #expect(Set(statuses) == [.created, .conflict], "\(statuses)")
+            #expect(try await Inspection.query(on: t.db).count() == 1)
+            let accepted = try await q.accepted(order)
+            #expect(accepted == "40" || accepted == "0")
+        }
+    }
 }
