@@ -183,15 +183,12 @@ struct DeliveryPages: RouteCollection {
         return try await render(req, try await load(req), problem: problem)
     }
 
-    struct FileForm: Content { var file: File? }
-
     func attach(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         let n = try await load(req)
-        let form = try req.content.decode(FileForm.self)
         let problem = try await attempt {
-            guard let file = form.file, file.data.readableBytes > 0 else { throw Problem.validation([FieldProblem("file", "fileEmpty")]) }
-            _ = try await DeliveryService.attach(p, n.id!, filename: file.filename, data: Data(buffer: file.data), app: req.application)
+            let file = try req.uploadedFile()
+            _ = try await DeliveryService.attach(p, n.id!, filename: file.filename, data: file.data, app: req.application)
         }
         guard let problem else { return req.redirect(to: "/deliveries/\(n.id!)?ok=created") }
         return try await render(req, n, problem: problem)

@@ -60,10 +60,9 @@ struct QualityPages: RouteCollection {
     func photo(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         let ins = try await p.scope.find(Inspection.self, try req.idParameter(), on: req.db)
-        let form = try req.content.decode(DeliveryPages.FileForm.self)
         let problem = try await attempt {
-            guard let file = form.file, file.data.readableBytes > 0 else { throw Problem.validation([FieldProblem("file", "fileEmpty")]) }
-            _ = try await InspectionService.attachPhoto(p, ins.id!, filename: file.filename, data: Data(buffer: file.data), app: req.application)
+            let file = try req.uploadedFile()
+            _ = try await InspectionService.attachPhoto(p, ins.id!, filename: file.filename, data: file.data, app: req.application)
         }
         guard let problem else { return req.redirect(to: "/inspections/\(ins.id!)?ok=created") }
         return try await renderInspection(req, ins, problem: problem)
@@ -449,10 +448,9 @@ struct QualityPages: RouteCollection {
 
     func attach(req: Request) async throws -> Response {
         let (p, e) = try await load(req)
-        let form = try req.content.decode(DeliveryPages.FileForm.self)
         let problem = try await attempt {
-            guard let file = form.file, file.data.readableBytes > 0 else { throw Problem.validation([FieldProblem("file", "fileEmpty")]) }
-            _ = try await ExceptionService.attach(p, e.id!, filename: file.filename, data: Data(buffer: file.data), app: req.application)
+            let file = try req.uploadedFile()
+            _ = try await ExceptionService.attach(p, e.id!, filename: file.filename, data: file.data, app: req.application)
         }
         guard let problem else { return req.redirect(to: "/exceptions/\(e.id!)?ok=created#thread") }
         return try await renderException(req, e, problem: problem)

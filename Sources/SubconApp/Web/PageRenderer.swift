@@ -123,3 +123,14 @@ func attempt(_ body: () async throws -> Void) async throws -> Problem? {
         return p
     }
 }
+
+extension Request {
+    /// The one file of an upload form (field `file`); an empty choice is an inline form error.
+    func uploadedFile() throws -> (filename: String, data: Data) {
+        struct FileForm: Content { var file: File? }
+        guard let file = try content.decode(FileForm.self).file, file.data.readableBytes > 0 else {
+            throw Problem.validation([FieldProblem("file", "fileEmpty")])
+        }
+        return (file.filename, Data(buffer: file.data))
+    }
+}
