@@ -95,7 +95,7 @@ run "GET / home page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BAS
 run "GET /admin/users page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/admin/users?page=10"
 # Quality: an inspection per receipt (~6.5k), a lot waiting for inspection on every tenth order
 # (~1.3k), a quality exception on every fourth (~3.3k, half open).
-run "GET /api/v1/inspections (work list, 500 lines)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/inspections"
+run "GET /api/v1/inspections (work list, page of 50)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/inspections"
 run "GET /api/v1/exceptions?status=open (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/exceptions?status=open&per=50"
 run "GET /api/v1/exceptions (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/exceptions?status=open"
 run "GET /api/v1/quality/stats (month, all suppliers)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/quality/stats"
