@@ -74,6 +74,7 @@ import VaporTesting
             _ = try await q.inspect(r2, #"{"version":1,"decision":"concession","approverId":"\#(warehouse)",\#(failed)}"#, .unprocessableEntity)
             let i2 = try await q.inspect(r2, #"{"version":1,"decision":"concession","approverId":"\#(purchaser)",\#(failed)}"#)
             #expect(i2["approver"] as? String != nil && i2["acceptedQuantity"] as? String == "100")
+            #expect(try await OutboxMessage.query(on: t.db).filter(\.$event == "inspection.concession").count() == 1)
             #expect(try await q.accepted(order) == "300")
             let e2 = try await q.exception(i2["exceptionId"] as? String ?? "", q.m.quality)
             #expect(e2["type"] as? String == "quality" && e2["severity"] as? String == "minor" && e2["lot"] as? String == "B")
@@ -261,7 +262,8 @@ import VaporTesting
             #expect(try await t.request(.GET, "/api/v1/receipts/\(r)/lines/1/sampling", token: q.f.supplier2).status == .notFound)
             // Bad input: problem details, nothing written.
             for (body, status) in [("{", HTTPStatus.badRequest), (#"{"version":1,"color":"red"}"#, .badRequest), (#"{"version":"one"}"#, .badRequest),
-                                   (#"{"version":1,"decision":"maybe"}"#, .unprocessableEntity), (#"{"version":1,"decision":"partial","accepted":"-1","rejected":"51"}"#, .unprocessableEntity),
+                                   (#"{"version":1,"decision":"maybe"}"#, .unprocessableEntity),
+                                   (#"{"version":1,"decision":"accept","accepted":"50","rejected":"5"}"#, .unprocessableEntity), (#"{"version":1,"decision":"partial","accepted":"-1","rejected":"51"}"#, .unprocessableEntity),
                                    (#"{"version":1,"results":[{"characteristic":9,"nonconforming":1}]}"#, .unprocessableEntity),
                                    (#"{"version":1,"defects":[{"code":"NOPE","count":1}]}"#, .unprocessableEntity),
                                    (#"{"version":1,"results":[{"characteristic":2,"nonconforming":99}]}"#, .unprocessableEntity),

@@ -328,7 +328,10 @@ enum InspectionService {
             guard a > .zero, r > .zero else { throw Problem.validation([FieldProblem("accepted", "partialNeedsBoth")]) }
             accepted = a; rejected = r
         }
-        if decision == "accept", let a = input.accepted, a != quantity { throw Problem.validation([FieldProblem("accepted", "outcomeAddsUp", ["received": quantity.description])]) }
+        // Quantities sent with a whole-lot decision must say the same as the decision.
+        if decision != "partial", (input.accepted.map { $0 != accepted } ?? false) || (input.rejected.map { $0 != rejected } ?? false) {
+            throw Problem.validation([FieldProblem("accepted", "outcomeAddsUp", ["received": quantity.description])])
+        }
         if known?.rules.state == .discontinued && decision != "reject" { throw Problem.conflict("problem.inspection.discontinued") }
         let lineStatus = ["accept": "accepted", "reject": "rejected", "concession": "concession", "partial": "partial"][decision]!
         let item = try await Item.find(line.itemID, on: app.db)
@@ -353,6 +356,10 @@ enum InspectionService {
             try await DeliveryService.recordOutcome(r, line, status: lineStatus, accepted: found.accepted, rejected: found.rejected,
                                                     expectedVersion: input.version, by: p.userID, in: change)
             try await ins.create(on: change.db)
+            if decision == "concession", let approver = input.approverId, approver != p.userID {
+                try await change.notify("inspection.concession", recipients: [approver], messageKey: "notice.concessionNamed",
+                                        params: ["code": ins.code, "item": item?.code ?? "", "lot": line.lot, "by": p.displayName], link: "/inspections/\(ins.id!)")
+            }
             try await recordLot(supplier: line.supplierID, item: line.itemID, itemCode: item?.code ?? "", accepted: decision == "accept",
                                 plan: plan, nonconforming: nonconforming, settings: s, in: change)
             if decision != "accept" {
