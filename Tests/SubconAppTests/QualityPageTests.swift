@@ -69,6 +69,8 @@ import VaporTesting
             #expect(try await t.page(.POST, "/exceptions/\(exception)/comment", browser: &s, form: ["_csrf": scsrf, "body": "今天补充数据"]).status == .seeOther)
             let after = try await t.page(.GET, "/exceptions/\(exception)", browser: &b).body.string
             #expect(after.contains("请补充测量数据") && after.contains("今天补充数据") && after.contains("组长 周伟"))
+            // The owner picker starts on the owner (the inspector, for an exception raised by an inspection).
+            #expect(after.contains(" selected>质量工程师 陈刚</option>"))
             // Another supplier does not get in.
             var other = try await t.signIn("supplier2")
             #expect(try await t.page(.GET, "/exceptions/\(exception)", browser: &other).status == .notFound)

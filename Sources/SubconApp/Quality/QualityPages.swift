@@ -405,11 +405,12 @@ struct QualityPages: RouteCollection {
         var buyers: [Option] = [], people: [Option] = []
         if p.can(.handleExceptions) {
             let ids = try await OrderService.manufacturerPeople(with: .quality, on: req.db) + OrderService.manufacturerPeople(with: .purchaser, on: req.db)
-            buyers = try await User.query(on: req.db).filter(\.$id ~~ Array(Set(ids))).sort(\.$displayName).all().map { Option(value: $0.id!.uuidString, label: $0.displayName) }
+            buyers = try await User.query(on: req.db).filter(\.$id ~~ Array(Set(ids))).sort(\.$displayName).all()
+                .map { Option(value: $0.id!.uuidString, label: $0.displayName, selected: $0.id == e.buyerOwnerID) }
         }
         if p.isSupplier && p.can(.answerExceptions) {
             people = try await User.query(on: req.db).filter(\.$organization.$id == e.supplierID).filter(\.$active == true).sort(\.$displayName).all()
-                .map { Option(value: $0.id!.uuidString, label: $0.displayName) }
+                .map { Option(value: $0.id!.uuidString, label: $0.displayName, selected: $0.id == e.supplierOwnerID) }
         }
         return try await req.renderForm("exception", titleKey: "exception.title", titleParams: ["code": e.code], DetailView(
             e: dto, isSupplier: p.isSupplier, canHandle: p.can(.handleExceptions), canAnswer: p.can(.answerExceptions),
