@@ -247,3 +247,56 @@ struct ExceptionRuleTests {
         #expect(ExceptionRules.minutes(from: t0, to: t0.addingTimeInterval(3599)) == 59)
     }
 }
+
+struct IncomingInspectionTests {
+    typealias I = IncomingInspection
+    private func q(_ s: String) -> FixedDecimal { try! FixedDecimal.parse(s) }
+
+    @Test func findingsAndTheSample() {
+        #expect(I.outside([q("41.98"), q("42"), q("42.011"), q("42.01")], lower: q("41.99"), upper: q("42.01")) == 2)
+        #expect(I.outside([q("5"), q("99")], lower: nil, upper: q("10")) == 1)
+        #expect(I.nonconforming(defectTally: 3, characteristicTally: 1, sampleSize: 50) == 3)
+        #expect(I.nonconforming(defectTally: 0, characteristicTally: 80, sampleSize: 50) == 50)
+        let plan = Sampling.plan(lotSize: 200, level: .ii, aql: .p1_0, severity: .normal)   // n 50, Ac 1
+        #expect(I.samplePasses(nonconforming: 1, critical: 0, plan: plan))
+        #expect(!I.samplePasses(nonconforming: 2, critical: 0, plan: plan))
+        #expect(!I.samplePasses(nonconforming: 0, critical: 1, plan: plan))
+    }
+
+    @Test func eachDecisionsQuantities() throws {
+        let hundred = q("100")
+        func decide(_ d: I.Decision?, _ a: String? = nil, _ r: String? = nil, passed: Bool = true, approver: Bool = false,
+                    discontinued: Bool = false) throws(I.Refusal) -> I.Outcome {
+            try I.decide(d, received: hundred, accepted: a.map(q), rejected: r.map(q), samplePassed: passed, hasApprover: approver, discontinued: discontinued)
+        }
+        #expect(try decide(.accept) == I.Outcome(decision: .accept, accepted: hundred, rejected: .zero))
+        #expect(try decide(.reject, passed: false) == I.Outcome(decision: .reject, accepted: .zero, rejected: hundred))
+        #expect(try decide(.concession, passed: false, approver: true) == I.Outcome(decision: .concession, accepted: hundred, rejected: .zero))
+        #expect(try decide(.partial, "90", "10") == I.Outcome(decision: .partial, accepted: q("90"), rejected: q("10")))
+        // Without a decision: the quantities, else the sample.
+        #expect(try decide(nil, "100", "0").decision == .accept)
+        #expect(try decide(nil, "0", "100").decision == .reject)
+        #expect(try decide(nil, "60", "40").decision == .partial)
+        #expect(try decide(nil).decision == .accept)
+        #expect(try decide(nil, passed: false).decision == .reject)
+        // Refusals.
+        #expect(throws: I.Refusal.sampleFailed) { try decide(.accept, passed: false) }
+        #expect(throws: I.Refusal.concessionNotNeeded) { try decide(.concession, passed: true, approver: true) }
+        #expect(throws: I.Refusal.approverRequired) { try decide(.concession, passed: false) }
+        #expect(throws: I.Refusal.partialNeedsBoth) { try decide(.partial, "100", "0") }
+        #expect(throws: I.Refusal.partialNeedsBoth) { try decide(.partial) }
+        #expect(throws: I.Refusal.doesNotAddUp(received: hundred)) { try decide(.partial, "95", "10") }
+        #expect(throws: I.Refusal.negative) { try decide(.partial, "110", "-10") }
+        #expect(throws: I.Refusal.doesNotAddUp(received: hundred)) { try decide(.accept, "100", "5") }
+        #expect(throws: I.Refusal.doesNotAddUp(received: hundred)) { try decide(.reject, "1", nil, passed: false) }
+        #expect(throws: I.Refusal.discontinued) { try decide(.accept, discontinued: true) }
+        #expect(try decide(.reject, discontinued: true).decision == .reject)
+        // What each decision means for switching and for exceptions.
+        #expect(I.Decision.allCases.filter(\.acceptsLot) == [.accept])
+        #expect(I.exceptionSeverity(.accept, critical: 0) == nil)
+        #expect(I.exceptionSeverity(.concession, critical: 0) == .minor)
+        #expect(I.exceptionSeverity(.partial, critical: 0) == .major)
+        #expect(I.exceptionSeverity(.reject, critical: 2) == .critical)
+        #expect(I.Decision.concession.lineStatus == "concession")
+    }
+}

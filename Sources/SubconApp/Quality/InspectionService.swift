@@ -279,7 +279,7 @@ enum InspectionService {
             let c = s.characteristics[x.characteristic - 1]
             let values = x.values ?? []
             if values.count > plan.sampleSize { throw Problem.validation([FieldProblem("results[\(i)].values", "moreThanSample", ["n": String(plan.sampleSize)])]) }
-            let outside = values.filter { v in (c.lower.map { v < $0 } ?? false) || (c.upper.map { v > $0 } ?? false) }.count
+            let outside = IncomingInspection.outside(values, lower: c.lower, upper: c.upper)
             let nc = c.kind == "measured" && !values.isEmpty ? outside : (x.nonconforming ?? 0)
             if nc > plan.sampleSize { throw Problem.validation([FieldProblem("results[\(i)].nonconforming", "moreThanSample", ["n": String(plan.sampleSize)])]) }
             results.append(CharacteristicResult(no: x.characteristic, name: c.name, values: values, nonconforming: nc))
@@ -292,48 +292,40 @@ enum InspectionService {
             defects.append(DefectCount(code: code.code, severity: code.severity, count: d.count))
         }
         let critical = defects.filter { $0.severity == "critical" }.reduce(0) { $0 + $1.count }
-        // The defect tally and the characteristic results usually describe the same units, so
-        // the larger of the two counts the nonconforming units.
-        let nonconforming = min(plan.sampleSize, max(defects.filter { $0.severity != "critical" }.reduce(0) { $0 + $1.count },
-                                                     results.reduce(0) { $0 + $1.nonconforming }))
-        let samplePassed = critical == 0 && plan.accepts(nonconforming: nonconforming)
+        let nonconforming = IncomingInspection.nonconforming(defectTally: defects.filter { $0.severity != "critical" }.reduce(0) { $0 + $1.count },
+                                                             characteristicTally: results.reduce(0) { $0 + $1.nonconforming }, sampleSize: plan.sampleSize)
+        let samplePassed = IncomingInspection.samplePasses(nonconforming: nonconforming, critical: critical, plan: plan)
 
         let quantity = FixedDecimal(units: line.quantity)
-        let decision = input.decision ?? {
-            if let a = input.accepted, let r = input.rejected { return r == .zero ? "accept" : a == .zero ? "reject" : "partial" }
-            return samplePassed ? "accept" : "reject"
-        }()
-        var accepted = quantity, rejected = FixedDecimal.zero
-        switch decision {
-        case "accept":
-            guard samplePassed else {
-                throw Problem.validation([FieldProblem("decision", "sampleFailed", ["found": String(nonconforming), "ac": String(plan.acceptance), "critical": String(critical)])])
+        var requested: IncomingInspection.Decision?
+        if let d = input.decision {
+            guard let parsed = IncomingInspection.Decision(rawValue: d) else { throw Problem.validation([FieldProblem("decision", "notOneOf")]) }
+            requested = parsed
+        }
+        let asked = requested
+        let outcome: IncomingInspection.Outcome
+        do throws(IncomingInspection.Refusal) {
+            outcome = try IncomingInspection.decide(asked, received: quantity, accepted: input.accepted, rejected: input.rejected, samplePassed: samplePassed,
+                                                    hasApprover: input.approverId != nil, discontinued: known?.rules.state == .discontinued)
+        } catch {
+            switch error {
+            case .sampleFailed: throw Problem.validation([FieldProblem("decision", "sampleFailed", ["found": String(nonconforming), "ac": String(plan.acceptance), "critical": String(critical)])])
+            case .concessionNotNeeded: throw Problem.validation([FieldProblem("decision", "concessionNotNeeded")])
+            case .approverRequired: throw Problem.validation([FieldProblem("approverId", "required")])
+            case .partialNeedsBoth: throw Problem.validation([FieldProblem("accepted", "partialNeedsBoth")])
+            case .negative: throw Problem.validation([FieldProblem("accepted", "negative")])
+            case .doesNotAddUp(let q): throw Problem.validation([FieldProblem("accepted", "outcomeAddsUp", ["received": q.description])])
+            case .discontinued: throw Problem.conflict("problem.inspection.discontinued")
             }
-        case "reject": accepted = .zero; rejected = quantity
-        case "concession":
-            guard !samplePassed else { throw Problem.validation([FieldProblem("decision", "concessionNotNeeded")]) }
-            guard let a = input.approverId else { throw Problem.validation([FieldProblem("approverId", "required")]) }
+        }
+        if outcome.decision == .concession, let a = input.approverId {
             guard let approver = try await User.find(a, on: app.db), approver.active, try await ExceptionService.isManufacturer(approver.$organization.id, on: app.db),
                   Policy.allows(Set(approver.roles), .approveConcession) else {
                 throw Problem.validation([FieldProblem("approverId", "notAnApprover")])
             }
-        default:
-            guard let a = input.accepted, let r = input.rejected else { throw Problem.validation([FieldProblem("accepted", "required")]) }
-            do throws(Receiving.OutcomeProblem) { try Receiving.checkOutcome(received: quantity, accepted: a, rejected: r) } catch {
-                switch error {
-                case .negative: throw Problem.validation([FieldProblem("accepted", "negative")])
-                case .doesNotAddUp(let q): throw Problem.validation([FieldProblem("accepted", "outcomeAddsUp", ["received": q.description])])
-                }
-            }
-            guard a > .zero, r > .zero else { throw Problem.validation([FieldProblem("accepted", "partialNeedsBoth")]) }
-            accepted = a; rejected = r
         }
-        // Quantities sent with a whole-lot decision must say the same as the decision.
-        if decision != "partial", (input.accepted.map { $0 != accepted } ?? false) || (input.rejected.map { $0 != rejected } ?? false) {
-            throw Problem.validation([FieldProblem("accepted", "outcomeAddsUp", ["received": quantity.description])])
-        }
-        if known?.rules.state == .discontinued && decision != "reject" { throw Problem.conflict("problem.inspection.discontinued") }
-        let lineStatus = ["accept": "accepted", "reject": "rejected", "concession": "concession", "partial": "partial"][decision]!
+        let decision = outcome.decision.rawValue, accepted = outcome.accepted, rejected = outcome.rejected
+        let lineStatus = outcome.decision.lineStatus
         let item = try await Item.find(line.itemID, on: app.db)
         let inputNote = input.note ?? ""
         let found = (results: results, defects: defects, accepted: accepted, rejected: rejected)
@@ -360,10 +352,9 @@ enum InspectionService {
                 try await change.notify("inspection.concession", recipients: [approver], messageKey: "notice.concessionNamed",
                                         params: ["code": ins.code, "item": item?.code ?? "", "lot": line.lot, "by": p.displayName], link: "/inspections/\(ins.id!)")
             }
-            try await recordLot(supplier: line.supplierID, item: line.itemID, itemCode: item?.code ?? "", accepted: decision == "accept",
+            try await recordLot(supplier: line.supplierID, item: line.itemID, itemCode: item?.code ?? "", accepted: outcome.decision.acceptsLot,
                                 plan: plan, nonconforming: nonconforming, settings: s, in: change)
-            if decision != "accept" {
-                let severity = critical > 0 ? "critical" : decision == "concession" ? "minor" : "major"
+            if let severity = IncomingInspection.exceptionSeverity(outcome.decision, critical: critical)?.rawValue {
                 let e = try await ExceptionService.raise(
                     type: "quality", severity: severity, supplier: line.supplierID, order: line.orderID, item: line.itemID, lot: line.lot,
                     source: "inspection", sourceID: ins.id!.uuidString, title: "\(item?.code ?? "") \(line.lot) \(ins.code)",
