@@ -107,6 +107,10 @@ import VaporTesting
             #expect(jg["concessionLots"] as? Int == 1 && jg["partialLots"] as? Int == 1)
             #expect(jg["received"] as? String == "500" && jg["rejected"] as? String == "110" && jg["ppm"] as? Int == 220_000)
             #expect(jg["exceptions"] as? Int == 3)
+            // Another supplier asking for SUP-JG's figures gets only its own (none).
+            let jgID = try await q.f.supplierID("SUP-JG")
+            #expect((try await q.m.get("/api/v1/quality/stats?from=2026-01-01&to=2026-12-31&supplierId=\(jgID)", q.f.supplier2)["suppliers"] as? [Any])?.isEmpty == true)
+            #expect((try await q.m.get("/api/v1/quality/stats?from=2026-01-01&to=2026-12-31", q.f.supplier1)["suppliers"] as? [Any])?.count == 1)
             // The same line twice: already decided.
             _ = try await q.inspect(r4, #"{"version":2,"decision":"reject"}"#, .conflict)
             // Consumption follows accepted quantities only: 8 of 10 radiators take 8 cores (line 2, SF-RD-002 ×1).

@@ -115,6 +115,7 @@ struct SwitchingTests {
         let t = run([false, false])
         let d = run([false, true, false, true, false, false, true, false], from: t)
         #expect(d.state == .discontinued && d.severity == nil)
+        #expect(d.samplingSeverity == .tightened && t.samplingSeverity == .tightened && Switching().samplingSeverity == .normal)
         var resumed = d
         resumed.resume()
         #expect(resumed.state == .tightened)

@@ -35,11 +35,9 @@ enum DemoQuality {
                          (2, "CR65-2609-01 批抽检 13 件中 2 件导热垫偏位 > 0.5 mm"),
                          (3, "在制品与库存 600 件全检,偏位品隔离;出货前加一道目检")]
             for (n, text) in steps { try await passGate(id, n, text, supplier: jg, buyer: quality, app: app) }
-            var e = try await ExceptionCase.find(id, on: app.db)!
+            let e = try await ExceptionCase.find(id, on: app.db)!
             _ = try await ExceptionService.gate(jg, id, step: 4, GateInput(version: e.version, action: "submit",
                 content: "贴装治具定位销磨损,导热垫放置后可移动约 0.8 mm", reason: nil), app: app)
-            e = try await ExceptionCase.find(id, on: app.db)!
-            _ = e
         }
         // A closed case from last month's lot at BM: the lesson the search finds.
         let bmID = try await Organization.query(on: app.db).filter(\.$code == "SUP-BM").first()!.id!

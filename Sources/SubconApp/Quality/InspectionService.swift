@@ -238,8 +238,7 @@ enum InspectionService {
 
     static func sampling(quantity: Int64, settings s: PlanSettings, state: QualityState?) -> (Sampling.Plan, SamplingDTO) {
         let rules = state?.rules ?? Switching()
-        // Discontinued: nothing is accepted until quality resumes; what is shown is the tightened plan.
-        let plan = Sampling.plan(lotSize: lotSize(quantity), level: s.level, aql: s.aql, severity: rules.severity ?? .tightened)
+        let plan = Sampling.plan(lotSize: lotSize(quantity), level: s.level, aql: s.aql, severity: rules.samplingSeverity)
         return (plan, SamplingDTO(lotSize: lotSize(quantity), level: s.level.rawValue, aql: s.aql.rawValue, state: rules.state.rawValue,
                                   severity: plan.severity.rawValue, codeLetter: plan.codeLetter.rawValue, tableLetter: plan.tableLetter.rawValue,
                                   sampleSize: plan.sampleSize, acceptance: plan.acceptance, rejection: plan.rejection,

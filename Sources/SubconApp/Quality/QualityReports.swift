@@ -54,7 +54,8 @@ enum QualityReports {
         cal.timeZone = timeZone
         func instant(_ d: Day) -> Date { cal.date(from: DateComponents(year: d.year, month: d.month, day: d.day))! }
         let start = instant(from), end = instant(to.adding(days: 1))
-        let only = p.isSupplier ? p.organizationID : supplier
+        // A supplier sees its own figures whatever it asks for.
+        let only = p.scope.supplierID ?? supplier
         let sql = db as! any SQLDatabase
         struct L: Decodable {
             let supplier_id: UUID; let lots: Int; let accepted_lots: Int; let rejected_lots: Int; let concession_lots: Int; let partial_lots: Int

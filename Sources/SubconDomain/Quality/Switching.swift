@@ -32,6 +32,11 @@ public struct Switching: Codable, Equatable, Sendable {
         }
     }
 
+    /// The severity the next lot is sampled at. While acceptance is discontinued nothing is
+    /// accepted, and what is inspected (to reject, or to show the supplier) follows tightened
+    /// inspection, which is where it resumes.
+    public var samplingSeverity: Sampling.Severity { severity ?? .tightened }
+
     /// Records a lot's result and moves to the severity for the next lot.
     /// - Parameters:
     ///   - accepted: accepted on original inspection.
