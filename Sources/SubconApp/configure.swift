@@ -45,7 +45,8 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     let openAPI = try Data(contentsOf: URL(fileURLWithPath: settings.resourcesDirectory + "/openapi.json"))
     app.subcon = SubconServices(settings: settings, clock: clock, catalog: catalog,
                             writeGate: WriteGate(enabled: !settings.database.isPostgres), metrics: metrics,
-                            openAPIDocument: openAPI, passwordHasher: passwordHasher)
+                            openAPIDocument: openAPI, passwordHasher: passwordHasher,
+                                bodyShapes: BodyShapes(openAPI: openAPI))
 
     // Views
     app.views.use(.leaf)
@@ -58,6 +59,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     app.routes.defaultMaxBodySize = "1mb"
     app.middleware = Middlewares()
     app.middleware.use(RequestMetrics(registry: metrics))
+    app.middleware.use(SecurityHeaders(httpsOnly: settings.secureCookies))
     app.middleware.use(ProblemMiddleware(catalog: catalog))
     app.middleware.use(FileMiddleware(publicDirectory: settings.publicDirectory + "/"))
     try routes(app)

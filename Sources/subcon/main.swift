@@ -9,7 +9,7 @@ struct Subcon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "subcon",
         abstract: "Subcon 委外协同平台 — outsourcing collaboration between a manufacturer and its suppliers.",
-        subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateAdmin.self, Audit.self, SeedBench.self],
+        subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateAdmin.self, Audit.self, CheckData.self, SeedBench.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -120,6 +120,24 @@ struct Audit: AsyncParsableCommand {
             }
             if failed { throw ArgumentParser.ExitCode(1) }
         }
+    }
+}
+
+struct CheckData: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-data",
+        abstract: "Look for half-written records (documents without lines, movements that do not add up) and verify the audit chain; exit 1 on any finding.")
+    func run() async throws {
+        var failed = false
+        try await withConfiguredApp { app in
+            let findings = try await DataIntegrity.run(on: app.db)
+            for f in findings { print("FAIL \(f)") }
+            let audit = try await AuditVerification.run(app: app)
+            print(audit.message)
+            failed = !findings.isEmpty || !audit.ok
+            if findings.isEmpty { print("data: \(DataIntegrity.checkCount) checks, nothing half-written") }
+        }
+        if failed { throw ArgumentParser.ExitCode(1) }
     }
 }
 

@@ -7,12 +7,20 @@ import Vapor
 /// an error page for people. Unexpected errors become a 500 without internals, and are logged.
 struct ProblemMiddleware: AsyncMiddleware {
     let catalog: Catalog
+    let allowedMethods = AllowedMethods()
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         do {
             return try await next.respond(to: request)
         } catch {
-            let problem = Self.problem(for: error, request: request)
+            var problem = Self.problem(for: error, request: request)
+            if error is RouteNotFound {
+                let allowed = allowedMethods.allowed(for: request.url.path, routes: request.application.routes)
+                if !allowed.isEmpty {
+                    problem = Problem(.methodNotAllowed, "method-not-allowed", params: ["allowed": allowed.joined(separator: ", ")])
+                    problem.headers.replaceOrAdd(name: .allow, value: allowed.joined(separator: ", "))
+                }
+            }
             if problem.status == .internalServerError {
                 request.logger.report(error: error)
             }
@@ -70,6 +78,11 @@ struct ProblemMiddleware: AsyncMiddleware {
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
         var headers = p.headers
         headers.replaceOrAdd(name: .contentType, value: "application/problem+json; charset=utf-8")
+        if p.status == .unauthorized, headers[.wwwAuthenticate].isEmpty {
+            // RFC 9110 §11.6.1: a 401 names the scheme that would work (RFC 6750 for bearer tokens).
+            let error = request.headers.bearerAuthorization != nil ? #", error="invalid_token""# : ""
+            headers.replaceOrAdd(name: .wwwAuthenticate, value: #"Bearer realm="subcon""# + error)
+        }
         return Response(status: p.status, headers: headers, body: .init(data: data))
     }
 

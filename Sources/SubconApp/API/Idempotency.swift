@@ -1,6 +1,7 @@
 import Crypto
 import Fluent
 import Foundation
+import NIOConcurrencyHelpers
 import Vapor
 
 /// `Idempotency-Key` on POST: the first response is stored and replayed for a retry with the
@@ -22,15 +23,11 @@ struct IdempotencyMiddleware: AsyncMiddleware {
         let fingerprint = Self.fingerprint(req)
         let services = req.subcon
 
-        let record = IdempotencyRecord(userID: principal.userID, key: key, fingerprint: fingerprint, now: req.now)
-        do {
-            try await services.writeGate.run { try await record.create(on: req.db) }
-        } catch let error as any DatabaseError where error.isConstraintFailure {
-            guard let existing = try await IdempotencyRecord.query(on: req.db).filter(\.$userID == principal.userID)
-                .filter(\.$key == key).first() else { throw Problem.conflict("problem.idempotency.inProgress") }
-            guard existing.fingerprint == fingerprint else {
-                throw Problem(.unprocessableEntity, "idempotency-mismatch")
-            }
+        if let existing = try await IdempotencyRecord.query(on: req.db).filter(\.$userID == principal.userID)
+            .filter(\.$key == key).first() {
+            guard existing.fingerprint == fingerprint else { throw Problem(.unprocessableEntity, "idempotency-mismatch") }
+            // The change committed (the key is written in its transaction) but its answer is not
+            // stored yet: it is being sent right now, or the server stopped in between.
             guard let status = existing.status else { throw Problem.conflict("problem.idempotency.inProgress") }
             var headers = HTTPHeaders()
             if let ct = existing.contentType { headers.replaceOrAdd(name: .contentType, value: ct) }
@@ -38,21 +35,25 @@ struct IdempotencyMiddleware: AsyncMiddleware {
             return Response(status: .init(statusCode: status), headers: headers, body: .init(string: existing.body ?? ""))
         }
 
-        let response: Response
-        do {
-            response = try await next.respond(to: req)
-        } catch {
-            // A refused request stored nothing; the key may be used again for a corrected one.
-            try? await services.writeGate.run { try await record.delete(on: req.db) }
-            throw error
-        }
-        if response.status.code >= 500 || response.status.code == 409 || response.status.code == 429 {
-            try? await services.writeGate.run { try await record.delete(on: req.db) }
-        } else {
-            record.status = Int(response.status.code)
-            record.contentType = response.headers.first(name: .contentType)
-            record.body = response.body.string ?? ""
-            try await services.writeGate.run { try await record.save(on: req.db) }
+        // The key is written inside the request's own transaction (see `Application.write`), so
+        // it exists exactly when the change does: a crash can neither lose a change whose key was
+        // taken nor let a retry write it twice. A refused request (an error) stored nothing, and
+        // its key may be used again for a corrected one.
+        let claim = IdempotencyClaim(userID: principal.userID, key: key, fingerprint: fingerprint, now: req.now)
+        let response = try await IdempotencyClaim.$current.withValue(claim) { try await next.respond(to: req) }
+        if response.status.code < 500 && response.status.code != 409 && response.status.code != 429 {
+            let status = Int(response.status.code), contentType = response.headers.first(name: .contentType)
+            let body = response.body.string ?? ""
+            try await services.writeGate.run {
+                if claim.isRecorded {
+                    try await IdempotencyRecord.query(on: req.db).filter(\.$userID == principal.userID).filter(\.$key == key)
+                        .set(\.$status, to: status).set(\.$contentType, to: contentType).set(\.$body, to: body).update()
+                } else {
+                    let record = claim.record()
+                    record.status = status; record.contentType = contentType; record.body = body
+                    try? await record.create(on: req.db)
+                }
+            }
         }
         return response
     }
@@ -63,5 +64,30 @@ struct IdempotencyMiddleware: AsyncMiddleware {
         hasher.update(data: Data(req.url.path.utf8))
         if let body = req.body.data { hasher.update(data: Data(buffer: body)) }
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// The idempotency key of the request being handled. The first transaction the request commits
+/// writes it (see `Application.write`), so the key and the change it guards commit together.
+final class IdempotencyClaim: Sendable {
+    @TaskLocal static var current: IdempotencyClaim?
+
+    let userID: UUID, key: String, fingerprint: String, now: Date
+    private let recorded = NIOLockedValueBox(false)
+
+    init(userID: UUID, key: String, fingerprint: String, now: Date) {
+        self.userID = userID; self.key = key; self.fingerprint = fingerprint; self.now = now
+    }
+
+    var isRecorded: Bool { recorded.withLockedValue { $0 } }
+
+    func record() -> IdempotencyRecord { IdempotencyRecord(userID: userID, key: key, fingerprint: fingerprint, now: now) }
+
+    /// Called inside a transaction; only the first one records the key. A concurrent request
+    /// with the same key fails here on the unique index and its whole change rolls back.
+    func recordOnce(on db: any Database) async throws {
+        guard !isRecorded else { return }
+        try await record().create(on: db)
+        recorded.withLockedValue { $0 = true }
     }
 }

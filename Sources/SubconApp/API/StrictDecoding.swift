@@ -1,4 +1,5 @@
 import Foundation
+import SubconDomain
 import Vapor
 
 /// A JSON request body with a closed set of fields. Unknown fields are refused rather than
@@ -30,19 +31,26 @@ extension Request {
         let data = Data(buffer: buffer)
         let object: Any
         do {
+            // Foundation's parser is lenient (trailing commas, for one): the strict grammar first.
+            try JSONSyntax.check(buffer.readableBytesView)
             object = try JSONSerialization.jsonObject(with: data, options: [])
         } catch {
             throw Problem.badRequest("problem.body.malformed")
         }
         guard let dict = object as? [String: Any] else { throw Problem.badRequest("problem.body.notObject") }
-        let unknown = Set(dict.keys).subtracting(T.fields).sorted()
+        var unknown = Set(dict.keys).subtracting(T.fields).sorted()
+        if unknown.isEmpty, let shape = subcon.bodyShapes.shape(for: self) {
+            unknown = BodyShapes.unknownNested(dict, shape)
+        }
         if !unknown.isEmpty {
             throw Problem.badRequest("problem.body.unknownFields", ["fields": unknown.joined(separator: ", ")],
                                      fields: unknown.map { FieldProblem($0, "unknownField") })
         }
         let value: T
         do {
-            value = try JSONDecoder().decode(T.self, from: data)
+            let decoder = JSONDecoder()
+            decoder.userInfo[.strictDecimalText] = true
+            value = try decoder.decode(T.self, from: data)
         } catch let error as DecodingError {
             throw Problem.badRequest("problem.body.invalid", fields: [FieldProblem.from(error)])
         }

@@ -36,6 +36,17 @@ enum AuditHistory {
         case "price_agreement": return (try? await p.scope.find(PriceAgreementRow.self, id, on: db)) != nil
         case "exception": return (try? await p.scope.find(ExceptionCase.self, id, on: db)) != nil
         case "inspection": return (try? await p.scope.find(Inspection.self, id, on: db)) != nil
+        case "order": return (try? await OrderService.find(p, id, on: db)) != nil
+        case "material_document": return (try? await MaterialService.find(p, id, on: db)) != nil
+        case "delivery_note": return (try? await p.scope.find(DeliveryNote.self, id, on: db)) != nil
+        case "goods_receipt": return (try? await p.scope.find(GoodsReceipt.self, id, on: db)) != nil
+        case "progress_report": return (try? await p.scope.find(ProgressReport.self, id, on: db)) != nil
+        case "deduction_proposal": return (try? await p.scope.find(DeductionProposal.self, id, on: db)) != nil
+        case "quality_state": return (try? await p.scope.find(QualityState.self, id, on: db)) != nil
+        case "exception_comment":
+            guard let c = try await ExceptionComment.find(id, on: db) else { return false }
+            return (try? await p.scope.find(ExceptionCase.self, c.exceptionID, on: db)) != nil
+        case "document": return (try? await p.scope.find(Document.self, id, on: db)) != nil
         default: return !p.isSupplier
         }
     }

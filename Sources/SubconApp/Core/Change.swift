@@ -52,7 +52,9 @@ extension Application {
         let live = PendingLiveEvents()
         let result = try await services.writeGate.run {
             try await self.db.transaction { tx in
-                try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres, live: live))
+                let result = try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres, live: live))
+                try await IdempotencyClaim.current?.recordOnce(on: tx)
+                return result
             }
         }
         for e in live.all { services.live.deliver(e) }

@@ -14,6 +14,8 @@ public struct SubconServices: Sendable {
     public let metrics: PrometheusCollectorRegistry
     public let openAPIDocument: Data
     public let passwordHasher: PasswordHasher
+    /// What each JSON body may contain, from the OpenAPI document.
+    let bodyShapes: BodyShapes
     /// This instance's open live-update streams.
     let live = LiveEvents()
 

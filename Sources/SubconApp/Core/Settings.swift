@@ -100,7 +100,13 @@ public struct Settings: Sendable {
         s.publicDirectory = env["PUBLIC_DIR"] ?? root + "/Public"
         s.examplesDirectory = root + "/examples"
         s.demoScenario = env["DEMO_SCENARIO"] != "0"
-        s.secureCookies = ["1", "true", "yes"].contains(env["COOKIE_SECURE"]?.lowercased() ?? "")
+        // Served over HTTPS (PUBLIC_URL says so) means Secure cookies, unless COOKIE_SECURE says otherwise.
+        let httpsURL = env["PUBLIC_URL"]?.lowercased().hasPrefix("https://") ?? false
+        if let explicit = env["COOKIE_SECURE"]?.lowercased(), !explicit.isEmpty {
+            s.secureCookies = ["1", "true", "yes"].contains(explicit)
+        } else {
+            s.secureCookies = httpsURL
+        }
         if let h = env["SESSION_HOURS"].flatMap(Double.init) { s.sessionLifetime = h * 3600 }
         if let h = env["API_TOKEN_HOURS"].flatMap(Double.init) { s.apiTokenLifetime = h * 3600 }
         if let l = env["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) { s.logLevel = l }

@@ -18,11 +18,20 @@ struct ImportsAPI: RouteCollection {
 
     func upload(req: Request, kind: ImportKind) async throws -> Response {
         let p = try req.requirePrincipal()
+        // A spreadsheet or a CSV file; a JSON or form body is a client mistake, not a file to store.
+        if let type = req.headers.contentType, !Self.fileTypes.contains("\(type.type)/\(type.subType)".lowercased()) {
+            throw Problem(.unsupportedMediaType, "unsupported-media-type")
+        }
         guard let body = req.body.data, body.readableBytes > 0 else { throw Problem.badRequest("problem.body.empty") }
         let preview = try await ImportService.upload(p, kind: kind, filename: req.query[String.self, at: "filename"] ?? "upload.csv",
                                                      data: Data(buffer: body), app: req.application)
         return try await .created(preview, for: req)
     }
+
+    static let fileTypes: Set<String> = [
+        "text/csv", "text/plain", "application/csv", "application/vnd.ms-excel", "application/octet-stream",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ]
 
     func show(req: Request) async throws -> ImportPreviewDTO {
         try await ImportService.preview(try req.requirePrincipal(), try req.idParameter(), app: req.application)

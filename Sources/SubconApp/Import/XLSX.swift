@@ -9,21 +9,32 @@ import ZIPFoundation
 /// as text cells. Reading guards against truncated files and zip bombs; writing uses
 /// inline strings, so every cell round-trips as the exact text it was.
 enum XLSX {
-    /// No single part may unpack larger than this.
-    static let maxPartBytes: Int64 = 200 * 1024 * 1024
+    /// No single part may unpack larger than this, nor all parts read together (a zip bomb
+    /// stops here, however well it compresses).
+    static let maxPartBytes: Int64 = 64 * 1024 * 1024
+    static let maxTotalBytes = 160 * 1024 * 1024
+    /// Excel's own limit is 16,384 columns; an import never needs more than a few dozen.
+    static let maxColumns = 500
 
     /// The first non-empty sheet.
     static func read(_ data: Data) throws(TabularFile.Failure) -> ImportTable { try readAll(data, limit: 1)[0].table }
 
     /// The workbook's non-empty sheets in workbook order, each as a header row and data rows.
     static func readAll(_ data: Data, limit: Int = 20) throws(TabularFile.Failure) -> [(name: String, table: ImportTable)] {
+        // ZIPFoundation's in-memory archive traps (a negative range in `MemoryFile.readData`)
+        // when a damaged directory points past the end of the data; reading the same bytes
+        // from a file only comes up short. So an upload is read through a private temporary file.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("subcon-upload-\(UUID().uuidString).xlsx")
+        defer { try? FileManager.default.removeItem(at: file) }
         do {
-            let archive = try Archive(data: data, accessMode: .read)
-            let shared = try archive["xl/sharedStrings.xml"].map { try SharedStrings.parse(try extract($0, from: archive)) } ?? []
+            try data.write(to: file, options: [.atomic])
+            let archive = try Archive(url: file, accessMode: .read)
+            var budget = maxTotalBytes
+            let shared = try archive["xl/sharedStrings.xml"].map { try SharedStrings.parse(try extract($0, from: archive, budget: &budget)) } ?? []
             var out: [(name: String, table: ImportTable)] = []
-            for (name, path) in try sheetPaths(archive) {
+            for (name, path) in try sheetPaths(archive, budget: &budget) {
                 guard let entry = archive[path] else { throw TabularFile.Failure.unreadable }
-                let cells = try SheetCells.parse(try extract(entry, from: archive), shared: shared)
+                let cells = try SheetCells.parse(try extract(entry, from: archive, budget: &budget), shared: shared)
                 guard let header = cells.first, header.contains(where: { !$0.isEmpty }) else { continue }
                 let rows = Array(cells.dropFirst())
                 if rows.count > TabularFile.maxRows { throw TabularFile.Failure.tooManyRows(TabularFile.maxRows) }
@@ -39,23 +50,49 @@ enum XLSX {
         }
     }
 
-    private static func extract(_ entry: Entry, from archive: Archive) throws -> Data {
-        guard entry.uncompressedSize <= maxPartBytes else { throw TabularFile.Failure.unreadable }
+    private static func extract(_ entry: Entry, from archive: Archive, budget: inout Int) throws -> Data {
+        guard entry.type == .file, entry.uncompressedSize <= maxPartBytes, entry.uncompressedSize <= budget else {
+            throw TabularFile.Failure.unreadable
+        }
         var out = Data()
+        let limit = Int(min(maxPartBytes, Int64(budget)))
+        // The sizes in the archive's directory can lie: count what really comes out.
         _ = try archive.extract(entry) { chunk in
             out.append(chunk)
-            if out.count > maxPartBytes { throw TabularFile.Failure.unreadable }
+            if out.count > limit { throw TabularFile.Failure.unreadable }
         }
+        budget -= out.count
         return out
     }
 
+    /// Foundation's XMLParser on Linux kills the process (SIGILL) on a tag or attribute name
+    /// that is not valid UTF-8 (swift-corelibs-foundation issue 5534), and libxml2 would expand
+    /// entities a document declares. Workbook parts are UTF-8 without a DTD, so anything else is
+    /// refused before it reaches the parser.
+    static func safeXML(_ data: Data) throws(TabularFile.Failure) -> Data {
+        guard String(validating: data, as: UTF8.self) != nil else { throw .unreadable }
+        let head = String(decoding: data.prefix(200), as: UTF8.self).lowercased()
+        if let r = head.range(of: "encoding=") {
+            let declared = head[r.upperBound...].dropFirst().prefix { $0 != "\"" && $0 != "'" }
+            guard declared == "utf-8" || declared == "utf8" else { throw .unreadable }
+        }
+        if data.range(of: Data("<!DOCTYPE".utf8)) != nil || data.range(of: Data("<!ENTITY".utf8)) != nil { throw .unreadable }
+        return data
+    }
+
+    static func parser(_ data: Data) throws(TabularFile.Failure) -> XMLParser {
+        let p = XMLParser(data: try safeXML(data))
+        p.shouldResolveExternalEntities = false
+        return p
+    }
+
     /// Every sheet's name and part path, in workbook order, found through workbook.xml and its relationships.
-    private static func sheetPaths(_ archive: Archive) throws -> [(String, String)] {
+    private static func sheetPaths(_ archive: Archive, budget: inout Int) throws -> [(String, String)] {
         guard let wb = archive["xl/workbook.xml"], let rels = archive["xl/_rels/workbook.xml.rels"] else {
             return [("Sheet1", "xl/worksheets/sheet1.xml")]
         }
-        let sheets = try Attributes.all(try extract(wb, from: archive), element: "sheet")
-        let targets = try Attributes.pairs(try extract(rels, from: archive), element: "Relationship", key: "Id", value: "Target")
+        let sheets = try Attributes.all(try extract(wb, from: archive, budget: &budget), element: "sheet")
+        let targets = try Attributes.pairs(try extract(rels, from: archive, budget: &budget), element: "Relationship", key: "Id", value: "Target")
         return sheets.compactMap { a in
             guard let id = a["r:id"], var target = targets[id] else { return nil }
             if target.hasPrefix("/") { target.removeFirst() } else { target = "xl/" + target }
@@ -126,6 +163,8 @@ enum XLSX {
         var n = 0, seen = false
         for u in reference.unicodeScalars {
             guard u.value >= 65 && u.value <= 90 else { break }
+            // Beyond Excel's XFD (16,384) it is not a real column; stop before Int overflows.
+            guard n <= 1_000_000 else { return Int.max }
             n = n * 26 + Int(u.value - 64); seen = true
         }
         return seen ? n - 1 : nil
@@ -155,7 +194,7 @@ private final class SharedStrings: NSObject, XMLParserDelegate {
 
     static func parse(_ data: Data) throws -> [String] {
         let d = SharedStrings()
-        let p = XMLParser(data: data)
+        let p = try XLSX.parser(data)
         p.delegate = d
         guard p.parse() else { throw TabularFile.Failure.unreadable }
         return d.strings
@@ -191,7 +230,7 @@ private final class SheetCells: NSObject, XMLParserDelegate {
 
     static func parse(_ data: Data, shared: [String]) throws -> [[String]] {
         let d = SheetCells(shared: shared)
-        let p = XMLParser(data: data)
+        let p = try XLSX.parser(data)
         p.delegate = d
         guard p.parse(), !d.bad else { throw TabularFile.Failure.unreadable }
         guard let last = d.rows.keys.max() else { return [] }
@@ -206,9 +245,13 @@ private final class SheetCells: NSObject, XMLParserDelegate {
         switch name {
         case "row":
             row = attributes["r"].flatMap(Int.init) ?? nextRow
+            // Row and column numbers size the table built afterwards: a forged r="2000000000"
+            // must not allocate billions of rows.
+            guard row >= 1 && row <= TabularFile.maxRows + 1 else { bad = true; parser.abortParsing(); return }
             nextRow = row + 1; nextCol = 0
         case "c":
             col = attributes["r"].flatMap(XLSX.columnIndex) ?? nextCol
+            guard col >= 0 && col < XLSX.maxColumns else { bad = true; parser.abortParsing(); return }
             nextCol = col + 1
             type = attributes["t"] ?? "n"; text = ""
         case "v", "t": capture = true
@@ -256,7 +299,7 @@ private final class Attributes: NSObject, XMLParserDelegate {
 
     private static func run(_ data: Data, element: String) throws -> [[String: String]] {
         let d = Attributes(element: element, keys: [])
-        let p = XMLParser(data: data)
+        let p = try XLSX.parser(data)
         p.delegate = d
         guard p.parse() else { throw TabularFile.Failure.unreadable }
         return d.found

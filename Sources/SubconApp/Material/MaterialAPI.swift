@@ -7,6 +7,9 @@ struct WriteOffRunInput: StrictInput {
     static let fields: Set<String> = ["period", "supplierId"]
     var period: String
     var supplierId: UUID?
+    func validate() -> [FieldProblem] {
+        MaterialReports.isPeriod(period) ? [] : [FieldProblem("period", "badPeriod")]
+    }
 }
 
 struct ListResult<T: Content>: Content { let items: [T] }

@@ -151,9 +151,18 @@ enum MaterialReports {
     // MARK: Write-off
 
     /// A month as the installation's time zone sees it: [start, end).
+    /// YYYY-MM, 2000-01 … 2100-12.
+    static func isPeriod(_ period: String) -> Bool {
+        let parts = period.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2,
+              parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+              let y = Int(parts[0]), let m = Int(parts[1]) else { return false }
+        return (2000...2100).contains(y) && (1...12).contains(m)
+    }
+
     static func month(_ period: String, timeZone: String) throws -> (start: Date, end: Date) {
         let parts = period.split(separator: "-").compactMap { Int($0) }
-        guard parts.count == 2, (2000...2100).contains(parts[0]), (1...12).contains(parts[1]) else {
+        guard isPeriod(period) else {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("period", "badPeriod")])
         }
         var cal = Calendar(identifier: .gregorian)
@@ -219,6 +228,12 @@ enum MaterialReports {
     /// withdrawn).
     static func proposeDeductions(_ p: Principal, period: String, supplierID: UUID?, app: Application) async throws -> [DeductionDTO] {
         try p.require(.proposeDeductions)
+        if let supplierID {
+            // A supplier id that names nobody would otherwise "succeed" with nothing to propose.
+            guard let org = try await Organization.find(supplierID, on: app.db), org.kind == OrganizationKind.supplier.rawValue else {
+                throw Problem.validation([FieldProblem("supplierId", "unknownSupplier")])
+            }
+        }
         let report = try await writeOff(p, period: period, supplierID: supplierID, app: app)
         return try await app.write(as: p.auditActor) { change in
             var existing = try await DeductionProposal.query(on: change.db).filter(\.$period == period)

@@ -92,8 +92,13 @@ struct LoginPages: RouteCollection {
     }
 
     /// Only local paths, so the login form cannot be used to send people to another site.
+    /// Browsers drop tabs and line breaks from a Location and read `\` as `/`, so `/\t/evil`
+    /// or `/\\evil` would become `//evil`: any control character, space or backslash is refused.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\") else { return "/" }
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), next.utf8.count <= 2000,
+              next.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F && $0 != "\\" && !($0.value >= 0x80 && $0.value < 0xA0) }),
+              let url = URLComponents(string: next), url.scheme == nil, url.host == nil
+        else { return "/" }
         return next
     }
 }

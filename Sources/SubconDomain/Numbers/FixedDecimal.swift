@@ -128,6 +128,11 @@ extension FixedDecimal: Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let text = try? c.decode(String.self) {
+            // An API body is read by programs: " 5" is a mistake to report, not to tidy up
+            // (forms typed by people are still trimmed).
+            if decoder.userInfo[.strictDecimalText] as? Bool == true, text != text.trimmingSpaces() {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "spaces around a decimal: \(text)")
+            }
             do { self = try FixedDecimal.parse(text) } catch {
                 throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an exact decimal with at most 4 places: \(text)")
             }
@@ -143,4 +148,9 @@ extension FixedDecimal: Codable {
         var c = encoder.singleValueContainer()
         try c.encode(description)
     }
+}
+
+extension CodingUserInfoKey {
+    /// Set on API decoders: decimal strings must be exactly the number, without spaces.
+    public static let strictDecimalText = CodingUserInfoKey(rawValue: "subcon.strictDecimalText")!
 }

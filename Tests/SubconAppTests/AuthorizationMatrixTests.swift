@@ -1,0 +1,268 @@
+import Fluent
+import Foundation
+import SubconDomain
+import Testing
+import VaporTesting
+@testable import SubconApp
+
+/// Every route of the app, API and pages, called as every kind of person: each manufacturer
+/// role, a supplier admin and a supplier user of the supplier that owns the records in the path,
+/// the admin of another supplier, and a deactivated user. What each may do is written once, in
+/// `AccessTable.rules`; a route without a row there fails the test, so a new route cannot
+/// ship without someone deciding who may use it.
+@Suite struct AuthorizationMatrixTests {
+    @Test func everyRouteAsEveryPersonMatchesTheTable() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let world = try await MatrixWorld.build(t)
+            var checked = 0
+            var failures: [String] = []
+            var missing: [String] = []
+            let discover = ProcessInfo.processInfo.environment["MATRIX_DISCOVER"] == "1"
+            var observed: [String] = []
+            // The admin goes last: some allowed requests change state (a notification read,
+            // a token revoked), and the admin's rows are the ones that own those records.
+            let routes = t.app.routes.all.sorted { $0.description < $1.description }
+            for route in routes {
+                let key = AccessTable.key(route)
+                guard let rule = AccessTable.rules[key] else { missing.append(key); if !discover { continue } else { observed.append("MISSING " + key) ; continue } }
+                var line = key + " →"
+                for persona in world.personas {
+                    let status = try await world.call(route, as: persona, rule: rule)
+                    checked += 1
+                    let want = rule.expected(for: persona)
+                    line += " \(persona.name)=\(status.code)"
+                    if !want.accepts(status, page: !key.contains(" /api/")) {
+                        failures.append("\(key) as \(persona.name): \(status.code), expected \(want)")
+                    }
+                }
+                observed.append(line)
+            }
+            if discover { print(observed.joined(separator: "\n")) }
+            #expect(missing.isEmpty, "routes without a row in AccessTable.rules:\n\(missing.joined(separator: "\n"))")
+            #expect(failures.isEmpty, "\(failures.count) of \(checked) answers differ:\n\(failures.joined(separator: "\n"))")
+            #expect(checked >= 200 * world.personas.count)
+            let stale = Set(AccessTable.rules.keys).subtracting(routes.map(AccessTable.key))
+            #expect(stale.isEmpty, "rows for routes that no longer exist: \(stale.sorted())")
+            print("authorization matrix: \(routes.count) routes × \(world.personas.count) personas = \(checked) answers checked")
+        }
+    }
+}
+
+/// Who is calling.
+struct Persona: Sendable {
+    enum Kind: Sendable, Equatable { case buyer, supplier, otherSupplier, deactivated }
+    let name: String
+    let login: String
+    let roles: Set<Role>
+    let kind: Kind
+    var token = ""
+    var browser = TestApp.Browser()
+    var csrf = ""
+}
+
+/// What an answer should be.
+enum Outcome: CustomStringConvertible {
+    case allow, forbidden, notFound, denied, signIn
+    var description: String {
+        switch self {
+        case .allow: "allowed (not 401/403/404)"
+        case .forbidden: "403"
+        case .notFound: "404"
+        case .denied: "403 or 404"
+        case .signIn: "sign-in required"
+        }
+    }
+
+    func accepts(_ s: HTTPResponseStatus, page: Bool) -> Bool {
+        guard s.code < 500 else { return false }
+        switch self {
+        case .allow: return ![.unauthorized, .forbidden, .notFound].contains(s)
+        case .forbidden: return s == .forbidden
+        case .notFound: return s == .notFound
+        case .denied: return s == .forbidden || s == .notFound
+        // A page sends a person whose session ended to the login page.
+        case .signIn: return page ? s == .seeOther : s == .unauthorized
+        }
+    }
+}
+
+/// The rule of one route.
+struct Access: Sendable {
+    enum Who: Sendable {
+        case anyone, signedIn, buyers, suppliers, can(Action), canAny([Action]), only(String)
+    }
+    let who: Who
+    /// The path names a record of supplier1: another supplier gets a 404, never the record.
+    let scoped: Bool
+    /// Requests that end the caller's own session or token use a fresh one.
+    let consumesSession: Bool
+
+    init(_ who: Who, scoped: Bool = false, consumesSession: Bool = false) {
+        self.who = who; self.scoped = scoped; self.consumesSession = consumesSession
+    }
+
+    func allows(_ p: Persona) -> Bool {
+        switch who {
+        case .anyone, .signedIn: true
+        case .buyers: p.roles.contains { $0.side == .manufacturer }
+        case .suppliers: p.roles.contains { $0.side == .supplier }
+        case .can(let a): Policy.allows(p.roles, a)
+        case .canAny(let actions): actions.contains { Policy.allows(p.roles, $0) }
+        case .only(let login): p.login == login
+        }
+    }
+
+    func expected(for p: Persona) -> Outcome {
+        if case .anyone = who { return .allow }
+        if p.kind == .deactivated { return .signIn }
+        if case .only = who { return allows(p) ? .allow : .notFound }
+        if scoped && p.kind == .otherSupplier { return allows(p) ? .notFound : .denied }
+        return allows(p) ? .allow : .forbidden
+    }
+}
+
+/// The people and the records the matrix works with.
+struct MatrixWorld {
+    let t: TestApp
+    var personas: [Persona]
+    /// Path parameter → value, chosen by the route's path (see `value(for:in:)`).
+    var ids: [String: String]
+
+    static func build(_ t: TestApp) async throws -> MatrixWorld {
+        let admin = try await t.token("admin")
+        let jg = try await t.organization(code: "SUP-JG").id!
+        let hdjm = try await t.organization(code: "HDJM").id!
+        func create(_ login: String, org: UUID, roles: [String]) async throws {
+            let r = try await t.request(.POST, "/api/v1/users", token: admin, json: """
+                {"organizationId":"\(org)","login":"\(login)","displayName":"\(login)","password":"matrix-pass-1","roles":\(roles)}
+                """)
+            #expect(r.status == .created, "\(r.body.string)")
+        }
+        try await create("viewer1", org: hdjm, roles: [#""viewer""#])
+        try await create("jg-user", org: jg, roles: [#""supplier_user""#])
+        try await create("leaver", org: hdjm, roles: [#""planner""#])
+
+        var personas: [Persona] = [
+            Persona(name: "planner", login: "planner", roles: [.planner], kind: .buyer),
+            Persona(name: "purchaser", login: "purchaser", roles: [.purchaser], kind: .buyer),
+            Persona(name: "quality", login: "quality", roles: [.quality], kind: .buyer),
+            Persona(name: "warehouse", login: "warehouse", roles: [.warehouse], kind: .buyer),
+            Persona(name: "finance", login: "finance", roles: [.finance], kind: .buyer),
+            Persona(name: "viewer", login: "viewer1", roles: [.viewer], kind: .buyer),
+            Persona(name: "supplierUser", login: "jg-user", roles: [.supplierUser], kind: .supplier),
+            Persona(name: "supplierAdmin", login: "supplier1", roles: [.supplierAdmin], kind: .supplier),
+            Persona(name: "otherSupplier", login: "supplier2", roles: [.supplierAdmin], kind: .otherSupplier),
+            Persona(name: "deactivated", login: "leaver", roles: [.planner], kind: .deactivated),
+            Persona(name: "admin", login: "admin", roles: [.admin], kind: .buyer),
+        ]
+        for i in personas.indices {
+            let password = ["viewer1", "jg-user", "leaver"].contains(personas[i].login) ? "matrix-pass-1" : "demo"
+            personas[i].token = try await t.token(personas[i].login, password: password)
+            personas[i].browser = try await t.signIn(personas[i].login, password: password)
+            personas[i].csrf = try await t.csrf(&personas[i].browser)
+        }
+        // Deactivating ends every session and token of that person.
+        let leaver = try await t.user("leaver")
+        let off = try await t.request(.PATCH, "/api/v1/users/\(leaver.id!)", token: admin,
+                                      json: #"{"version":\#(leaver.version),"active":false}"#)
+        #expect(off.status == .ok, "\(off.body.string)")
+
+        var ids: [String: String] = [:]
+        let order = try await OutsourcingOrder.query(on: t.db).filter(\.$supplierID == jg).sort(\.$code).all()
+        let withMaterial = try await MaterialDocument.query(on: t.db).filter(\.$supplierID == jg).first()
+        let orderID = withMaterial?.orderID ?? order.first!.id!
+        ids["order"] = orderID.uuidString
+        ids["plan"] = try await ProductionPlan.query(on: t.db).first()!.id!.uuidString
+        ids["materialDocument"] = withMaterial!.id!.uuidString
+        ids["delivery"] = try await DeliveryNote.query(on: t.db).filter(\.$supplierID == jg).first()!.id!.uuidString
+        let receipt = try await GoodsReceipt.query(on: t.db).filter(\.$supplierID == jg).first()!
+        ids["receipt"] = receipt.id!.uuidString
+        ids["inspection"] = try await Inspection.query(on: t.db).filter(\.$supplierID == jg).first()!.id!.uuidString
+        ids["exception"] = try await ExceptionCase.query(on: t.db).filter(\.$supplierID == jg).first()!.id!.uuidString
+        ids["qualityState"] = try await QualityState.query(on: t.db).filter(\.$supplierID == jg).first()!.id!.uuidString
+        let namedItem = try await Item.query(on: t.db).filter(\.$code == "FG-RD-002").first()
+        let anyItem = try await Item.query(on: t.db).first()
+        ids["item"] = (namedItem ?? anyItem)!.id!.uuidString
+        ids["bom"] = try await BOMHeader.query(on: t.db).first()!.id!.uuidString
+        ids["price"] = try await PriceAgreementRow.query(on: t.db).filter(\.$supplier.$id == jg).first()!.id!.uuidString
+        ids["organization"] = jg.uuidString
+        ids["site"] = try await Site.query(on: t.db).first()!.id!.uuidString
+        ids["user"] = try await t.user("jg-user").id!.uuidString
+        ids["report"] = try await ProgressReport.query(on: t.db).filter(\.$supplierID == jg).first()?.id?.uuidString ?? UUID().uuidString
+        ids["document"] = try await Document.query(on: t.db).filter(\.$organizationID == jg).first()!.id!.uuidString
+        let personal = try await t.request(.POST, "/api/v1/me/tokens", token: admin, json: #"{"name":"matrix"}"#)
+        ids["token"] = try personal.content.get(String.self, at: "id")
+        _ = try await Outbox.deliverPending(app: t.app)
+        let adminUser = try await t.user("admin")
+        ids["notification"] = try await InboxItem.query(on: t.db).filter(\.$user.$id == adminUser.id!).first()!.id!.uuidString
+        let upload = try await t.request(.POST, "/api/v1/imports/items", token: admin, json: nil,
+                                         headers: [("Content-Type", "text/csv")])
+        _ = upload
+        ids["import"] = try await ImportBatch.query(on: t.db).first()?.id?.uuidString ?? UUID().uuidString
+        return MatrixWorld(t: t, personas: personas, ids: ids)
+    }
+
+    /// The value of one path parameter of a route, from the segments before it.
+    func value(for parameter: String, in path: [String]) -> String {
+        let before = path.prefix { $0 != ":" + parameter }
+        let owner = before.last ?? ""
+        let grand = before.dropLast().last ?? ""
+        switch (parameter, owner, grand) {
+        case ("no", _, _), ("line", _, _): return "1"
+        case ("step", _, _): return "D4"
+        case ("type", _, _): return "quality"
+        case ("severity", _, _): return "major"
+        case ("check", _, _): return "business_license"
+        case ("code", "lang", _): return "en"
+        case ("report", _, _): return ids["report"]!
+        case ("order", _, _): return ids["order"]!
+        case ("entity", _, _): return "order"
+        case ("entityID", _, _), ("entityId", _, _): return ids["order"]!
+        default: break
+        }
+        switch (owner, grand) {
+        case ("documents", "material"): return ids["materialDocument"]!
+        case ("documents", _): return ids["document"]!
+        case ("orders", _): return ids["order"]!
+        case ("plans", _): return ids["plan"]!
+        case ("deliveries", _): return ids["delivery"]!
+        case ("receipts", _): return ids["receipt"]!
+        case ("inspections", _): return ids["inspection"]!
+        case ("exceptions", _): return ids["exception"]!
+        case ("states", _): return ids["qualityState"]!
+        case ("items", _): return ids["item"]!
+        case ("boms", _): return ids["bom"]!
+        case ("price-agreements", _), ("prices", _): return ids["price"]!
+        case ("organizations", _), ("suppliers", _): return ids["organization"]!
+        case ("sites", _): return ids["site"]!
+        case ("users", _): return ids["user"]!
+        case ("tokens", _): return ids["token"]!
+        case ("notifications", _), ("inbox", _): return ids["notification"]!
+        case ("imports", _): return ids["import"]!
+        default: return "unmapped-\(owner)-\(parameter)"
+        }
+    }
+
+    func call(_ route: Route, as persona: Persona, rule: Access) async throws -> HTTPResponseStatus {
+        let segments = route.path.map(\.description)
+        let path = "/" + segments.map { s in s.hasPrefix(":") ? value(for: String(s.dropFirst()), in: segments) : s }.joined(separator: "/")
+        let api = segments.first == "api"
+        let write = ![.GET, .HEAD].contains(route.method)
+        if api {
+            var token = persona.token
+            if rule.consumesSession && persona.kind != .deactivated {
+                let password = ["viewer1", "jg-user"].contains(persona.login) ? "matrix-pass-1" : "demo"
+                token = try await t.token(persona.login, password: password)
+            }
+            // An empty object: enough to reach the permission check, never enough to change anything.
+            return try await t.request(route.method, path, token: token, json: write ? "{}" : nil).status
+        }
+        var browser = persona.browser
+        if rule.consumesSession && persona.kind != .deactivated {
+            let password = ["viewer1", "jg-user"].contains(persona.login) ? "matrix-pass-1" : "demo"
+            browser = try await t.signIn(persona.login, password: password)
+        }
+        return try await t.page(route.method, path, browser: &browser,
+                                form: write ? ["_csrf": persona.csrf.isEmpty ? "none" : persona.csrf] : nil).status
+    }
+}

@@ -1,0 +1,237 @@
+import Fluent
+import Foundation
+import SubconDomain
+import Testing
+import VaporTesting
+@testable import SubconApp
+
+/// What an outside probe of the API found, each point pinned by a test.
+@Suite struct ReliabilityTests {
+    @Test func nextParametersNeverLeaveTheSite() {
+        for bad in ["/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "//evil.example", "/\\evil.example",
+                    "https://evil.example", "/ /evil.example", "evil.example", "/\u{7F}/evil", "/\u{85}/evil", ""] {
+            #expect(LoginPages.safeNext(bad) == "/", "\(bad.debugDescription)")
+        }
+        for good in ["/orders", "/orders/1?tab=material", "/lang/en?x=1"] {
+            #expect(LoginPages.safeNext(good) == good)
+        }
+    }
+
+    @Test func languageSwitchAndLoginDoNotRedirectElsewhere() async throws {
+        try await TestApp.run { t in
+            var b = TestApp.Browser()
+            let r = try await t.page(.GET, "/lang/en?next=/%09/evil.example", browser: &b)
+            #expect(r.status == .seeOther)
+            #expect(r.headers.first(name: .location) == "/")
+            _ = try await t.page(.GET, "/login", browser: &b)
+            let login = try await t.page(.POST, "/login", browser: &b, form: ["login": "admin", "password": "demo", "next": "/\t/evil.example",
+                                                                              "_csrf": b.cookies["subcon_csrf"] ?? ""])
+            #expect(login.headers.first(name: .location) == "/")
+        }
+    }
+
+    @Test func everyAnswerCarriesSecurityHeaders() async throws {
+        try await TestApp.run { t in
+            var b = try await t.signIn("admin")
+            for path in ["/", "/orders", "/no-such-page"] {
+                let r = try await t.page(.GET, path, browser: &b)
+                let csp = r.headers.first(name: "Content-Security-Policy") ?? ""
+                #expect(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "\(path)")
+                #expect(r.headers.first(name: "X-Content-Type-Options") == "nosniff")
+                #expect(r.headers.first(name: "X-Frame-Options") == "DENY")
+                #expect(r.headers.first(name: "Referrer-Policy") == "same-origin")
+                #expect(r.headers.first(name: "Permissions-Policy")?.contains("camera=()") == true)
+                #expect(r.headers.first(name: .cacheControl) == "no-store", "\(path)")
+            }
+            let login = try await t.request(.GET, "/login")
+            #expect(login.headers.first(name: "Content-Security-Policy") != nil)
+            #expect(try await t.request(.GET, "/css/app.css").headers.first(name: .cacheControl) != "no-store")
+            let api = try await t.request(.GET, "/api/v1/me", token: try await t.token("admin"))
+            #expect(api.headers.first(name: .cacheControl) == "no-store")
+        }
+    }
+
+    /// No inline script or style in any template, so the policy above never has to allow it.
+    @Test func templatesHaveNoInlineScriptOrStyle() throws {
+        let dir = packageRoot + "/Resources/Views"
+        for file in try FileManager.default.contentsOfDirectory(atPath: dir) where file.hasSuffix(".leaf") {
+            let text = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
+            #expect(!text.contains(" style="), "\(file) has a style attribute")
+            #expect(!text.contains("<style"), "\(file) has a style element")
+            #expect(text.components(separatedBy: "<script").dropFirst().allSatisfy { $0.hasPrefix(" src=") }, "\(file) has an inline script")
+            #expect(text.range(of: #" on[a-z]+="#, options: .regularExpression) == nil, "\(file) has an inline event handler")
+        }
+    }
+
+    @Test func unauthorizedNamesTheSchemeAndWrongMethodsAre405() async throws {
+        try await TestApp.run { t in
+            let none = try await t.request(.GET, "/api/v1/me")
+            #expect(none.status == .unauthorized)
+            #expect(none.headers.first(name: .wwwAuthenticate) == #"Bearer realm="subcon""#)
+            let bad = try await t.request(.GET, "/api/v1/me", token: "nonsense")
+            #expect(bad.headers.first(name: .wwwAuthenticate)?.contains("invalid_token") == true)
+            let admin = try await t.token("admin")
+            let wrong = try await t.request(.DELETE, "/api/v1/orders", token: admin)
+            #expect(wrong.status == .methodNotAllowed)
+            #expect(wrong.headers.first(name: .allow) == "GET, HEAD, POST")
+            #expect(wrong.headers.contentType?.description.hasPrefix("application/problem+json") == true)
+            let put = try await t.request(.PUT, "/api/v1/orders/\(UUID())", token: admin, json: "{}")
+            #expect(put.status == .methodNotAllowed)
+            #expect(put.headers.first(name: .allow) == "GET, HEAD, PATCH")
+            #expect(try await t.request(.GET, "/api/v1/no-such-thing", token: admin).status == .notFound)
+        }
+    }
+
+    @Test func jsonMustBeStrictJSON() async throws {
+        try await TestApp.run { t in
+            let admin = try await t.token("admin")
+            let org = try await t.organization(code: "SUP-JG")
+            for body in [#"{"version":\#(org.version),}"#, #"{"version":\#(org.version),"name":"x",}"#, #"{"version":1 // c"#,
+                         "{'version':1}", #"{"version":01}"#, "{\"name\":\"a\u{01}b\"}", #"[1,]"#] {
+                let r = try await t.request(.PATCH, "/api/v1/organizations/\(org.id!)", token: admin, json: body)
+                #expect(r.status == .badRequest, "\(body): \(r.status)")
+            }
+            #expect(try await t.organization(code: "SUP-JG").version == org.version)
+            let deep = String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)
+            #expect(try await t.request(.PATCH, "/api/v1/organizations/\(org.id!)", token: admin, json: deep).status == .badRequest)
+        }
+    }
+
+    @Test func strictJSONGrammar() throws {
+        for good in [#"{}"#, #"{"a":[1,2.5e-3,-0,true,false,null,"\u00e9\n"]}"#, " [ ] ", #""中文""#] {
+            #expect(throws: Never.self) { try JSONSyntax.check(Array(good.utf8)) }
+        }
+        for bad in [#"{"a":1,}"#, "[1,]", "{,}", "01", "1.", ".5", "+1", "[1 2]", #"{"a" 1}"#, "'a'", "nul", #""\x""#, #""\u12""#, "{} {}", ""] {
+            #expect(throws: JSONSyntax.Invalid.self, "\(bad)") { try JSONSyntax.check(Array(bad.utf8)) }
+        }
+        #expect(throws: JSONSyntax.Invalid.self) { try JSONSyntax.check([0x22, 0xFF, 0x22]) }
+        #expect(throws: JSONSyntax.Invalid.self) { try JSONSyntax.check([0x22, 0xED, 0xA0, 0x80, 0x22]) }  // a surrogate
+    }
+
+    @Test func decimalsAreExactlyWhatTheDocumentSays() async throws {
+        try await TestApp.run { t in
+            let admin = try await t.token("admin")
+            let item = #"{"code":"DEC-1","name":"件","uom":"PCS","kind":"finished"}"#
+            let created = try await t.request(.POST, "/api/v1/items", token: admin, json: item)
+            #expect(created.status == .created)
+            let component = try await t.request(.POST, "/api/v1/items", token: admin, json: #"{"code":"DEC-2","name":"料","uom":"KG","kind":"raw_material"}"#)
+            #expect(component.status == .created, "\(component.body.string)")
+            let id = created.json["id"] as? String ?? ""
+            func bom(_ q: String) async throws -> HTTPResponseStatus {
+                try await t.request(.POST, "/api/v1/items/\(id)/boms", token: admin,
+                                    json: #"{"validFrom":"2026-01-01","lines":[{"component":"DEC-2","quantityPer":\#(q)}]}"#).status
+            }
+            #expect(try await bom(#"" 2""#) == .badRequest)
+            #expect(try await bom(#""2 ""#) == .badRequest)
+            #expect(try await bom("2.5") == .badRequest)
+            #expect(try await bom(#""2.5""#) == .created)
+        }
+    }
+
+    @Test func unknownFieldsAreRefusedAtAnyDepth() async throws {
+        try await TestApp.run { t in
+            let f = try await OrderFixture.make(t)
+            let r = try await t.request(.POST, "/api/v1/plans", token: f.planner, json: """
+                {"plantId":"\(try await f.plant())","period":"2026-10","lines":[{"itemCode":"FG-RD-002","quantity":"10","dueDate":"2026-10-25","colour":"red"}]}
+                """)
+            #expect(r.status == .badRequest, "\(r.body.string)")
+            #expect(r.body.string.contains("lines[0].colour"))
+            #expect(try await ProductionPlan.query(on: t.db).count() == 0)
+            let order = try await t.request(.POST, "/api/v1/orders", token: f.purchaser, json: """
+                {"supplierId":"\(try await f.supplierID("SUP-JG"))","lines":[{"itemCode":"FG-RD-002","quantity":"5","dueDate":"2026-10-25","priority":1}]}
+                """)
+            #expect(order.status == .badRequest)
+            #expect(order.body.string.contains("lines[0].priority"))
+        }
+    }
+
+    @Test func importsRefuseBodiesThatAreNotFiles() async throws {
+        try await TestApp.run { t in
+            let admin = try await t.token("admin")
+            let r = try await t.request(.POST, "/api/v1/imports/items", token: admin, json: "{broken")
+            #expect(r.status == .unsupportedMediaType)
+            #expect(try await ImportBatch.query(on: t.db).count() == 0)
+        }
+    }
+
+    @Test func writeOffProposalsNameARealSupplierAndPeriodIsABodyField() async throws {
+        try await TestApp.run { t in
+            let finance = try await t.token("finance")
+            let r = try await t.request(.POST, "/api/v1/write-off/proposals", token: finance, json: #"{"period":"2026-11","supplierId":"\#(UUID())"}"#)
+            #expect(r.status == .unprocessableEntity)
+            #expect(r.body.string.contains("supplierId"))
+            let period = try await t.request(.POST, "/api/v1/write-off/proposals", token: finance, json: #"{"period":"2026-13"}"#)
+            #expect(period.status == .unprocessableEntity)
+            #expect(period.json["type"] as? String == "/problems/validation")
+            #expect(try await t.request(.POST, "/api/v1/write-off/proposals", token: finance, json: #"{"period":"2026-11"}"#).status == .ok)
+        }
+    }
+
+    @Test func aSupplierReadsTheHistoryOfItsOwnRecords() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let jg = try await t.organization(code: "SUP-JG").id!
+            let s1 = try await t.token("supplier1"), s2 = try await t.token("supplier2")
+            let order = try await OutsourcingOrder.query(on: t.db).filter(\.$supplierID == jg).first()!.id!
+            let doc = try await MaterialDocument.query(on: t.db).filter(\.$supplierID == jg).first()!.id!
+            let note = try await DeliveryNote.query(on: t.db).filter(\.$supplierID == jg).first()!.id!
+            let receipt = try await GoodsReceipt.query(on: t.db).filter(\.$supplierID == jg).first()!.id!
+            for (entity, id) in [("order", order), ("material_document", doc), ("delivery_note", note), ("goods_receipt", receipt)] {
+                let mine = try await t.request(.GET, "/api/v1/audit?entity=\(entity)&entityId=\(id)", token: s1)
+                #expect(mine.status == .ok, "\(entity): \(mine.status)")
+                #expect((mine.json["total"] as? Int ?? 0) >= 1, "\(entity)")
+                #expect(try await t.request(.GET, "/api/v1/audit?entity=\(entity)&entityId=\(id)", token: s2).status == .notFound, "\(entity)")
+            }
+        }
+    }
+
+    /// The key is written in the change's own transaction: a retry after the change committed
+    /// replays, and a refused request leaves the key free for a corrected one.
+    @Test func idempotencyKeysCommitWithTheirChange() async throws {
+        try await TestApp.run { t in
+            let admin = try await t.token("admin")
+            let body = #"{"code":"IDEM-1","name":"幂等","uom":"PCS","kind":"finished"}"#
+            let first = try await t.request(.POST, "/api/v1/items", token: admin, json: body, headers: [("Idempotency-Key", "k1")])
+            #expect(first.status == .created)
+            let again = try await t.request(.POST, "/api/v1/items", token: admin, json: body, headers: [("Idempotency-Key", "k1")])
+            #expect(again.status == .created)
+            #expect(again.headers.first(name: "Idempotent-Replayed") == "true")
+            #expect(again.body.string == first.body.string)
+            let other = try await t.request(.POST, "/api/v1/items", token: admin, json: #"{"code":"IDEM-2","name":"x","uom":"PCS","kind":"finished"}"#,
+                                            headers: [("Idempotency-Key", "k1")])
+            #expect(other.status == .unprocessableEntity)
+            let refused = try await t.request(.POST, "/api/v1/items", token: admin, json: #"{"code":"","name":"x","uom":"PCS","kind":"finished"}"#,
+                                              headers: [("Idempotency-Key", "k2")])
+            #expect(refused.status == .unprocessableEntity)
+            let corrected = try await t.request(.POST, "/api/v1/items", token: admin, json: #"{"code":"IDEM-3","name":"x","uom":"PCS","kind":"finished"}"#,
+                                                headers: [("Idempotency-Key", "k2")])
+            #expect(corrected.status == .created)
+            #expect(try await Item.query(on: t.db).filter(\.$code ~~ "IDEM").count() == 2)
+            // A key whose change committed but whose answer was never stored (the server stopped
+            // in between) is not run again.
+            let user = try await t.user("admin")
+            let orphan = IdempotencyRecord(userID: user.id!, key: "k3", fingerprint: "", now: Date())
+            try await orphan.create(on: t.db)
+            let stuck = try await t.request(.POST, "/api/v1/items", token: admin, json: #"{"code":"IDEM-4","name":"x","uom":"PCS","kind":"finished"}"#,
+                                            headers: [("Idempotency-Key", "k3")])
+            #expect([.conflict, .unprocessableEntity].contains(stuck.status))
+            #expect(try await Item.query(on: t.db).filter(\.$code == "IDEM-4").count() == 0)
+        }
+    }
+
+    @Test func loginStartsANewSessionAndCookiesAreSecureBehindHTTPS() async throws {
+        try await TestApp.run { t in
+            var b = TestApp.Browser()
+            b.cookies["subcon_session"] = "attacker-chosen"
+            _ = try await t.page(.GET, "/login", browser: &b)
+            let r = try await t.page(.POST, "/login", browser: &b, form: ["login": "admin", "password": "demo", "_csrf": b.cookies["subcon_csrf"] ?? ""])
+            #expect(r.status == .seeOther)
+            #expect(b.cookies["subcon_session"] != "attacker-chosen")
+            #expect(b.cookies["subcon_session"]?.count ?? 0 >= 32)
+            let second = try await t.signIn("admin")
+            #expect(second.cookies["subcon_session"] != b.cookies["subcon_session"])
+        }
+        #expect(Settings.fromEnvironment(["PUBLIC_URL": "https://subcon.example.com"]).secureCookies)
+        #expect(!Settings.fromEnvironment(["PUBLIC_URL": "http://localhost:8080"]).secureCookies)
+        #expect(!Settings.fromEnvironment(["PUBLIC_URL": "https://x.example", "COOKIE_SECURE": "false"]).secureCookies)
+    }
+}
