@@ -280,7 +280,10 @@ struct UsersAPI: RouteCollection {
     func resetPassword(req: Request) async throws -> HTTPStatus {
         let p = try req.requirePrincipal()
         let id = try req.idParameter()
-        _ = try await UserService.get(p, id, on: req.db)
+        let target = try await p.scope.find(User.self, id, on: req.db)
+        guard UserAdministration.mayManage(actor: p.administrationActor, organizationID: target.$organization.id.uuidString) else {
+            throw Problem.forbidden
+        }
         let input = try req.decodeStrict(PasswordInput.self)
         try await UserService.resetPassword(p, id, input.password, app: req.application)
         return .noContent

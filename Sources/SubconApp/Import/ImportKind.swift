@@ -23,6 +23,10 @@ enum ImportKind: String, Codable, Sendable, CaseIterable {
         }
     }
 
+    /// Who may upload a file of this kind (a workbook's sheets are each checked again against
+    /// their own kind's permission).
+    var uploadPermission: Action { self == .workbook ? .editMasterData : permission }
+
     /// Who may import this kind.
     var permission: Action {
         switch self {

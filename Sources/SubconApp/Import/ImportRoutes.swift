@@ -18,6 +18,7 @@ struct ImportsAPI: RouteCollection {
 
     func upload(req: Request, kind: ImportKind) async throws -> Response {
         let p = try req.requirePrincipal()
+        try p.require(kind.uploadPermission)
         // A spreadsheet or a CSV file; a JSON or form body is a client mistake, not a file to store.
         if let type = req.headers.contentType, !Self.fileTypes.contains("\(type.type)/\(type.subType)".lowercased()) {
             throw Problem(.unsupportedMediaType, "unsupported-media-type")

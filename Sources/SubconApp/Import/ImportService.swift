@@ -61,7 +61,7 @@ enum ImportService {
 
     /// Problems in the file do not fail the request: the preview lists every one, row by row.
     static func upload(_ p: Principal, kind: ImportKind, filename: String, data: Data, app: Application) async throws -> ImportPreviewDTO {
-        try p.require(kind == .workbook ? .editMasterData : kind.permission)
+        try p.require(kind.uploadPermission)
         guard data.count <= maxBytes else { throw Problem(.payloadTooLarge, "too-large") }
         let sheets = try sheets(kind: kind, filename: filename, data: data)
         for s in sheets { try p.require(s.kind.permission) }

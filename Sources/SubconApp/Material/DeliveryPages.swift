@@ -186,6 +186,7 @@ struct DeliveryPages: RouteCollection {
     func attach(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         let n = try await load(req)
+        guard DeliveryService.mayAttach(p) else { throw Problem.forbidden }
         let problem = try await attempt {
             let file = try req.uploadedFile()
             _ = try await DeliveryService.attach(p, n.id!, filename: file.filename, data: file.data, app: req.application)

@@ -227,9 +227,12 @@ enum DeliveryService {
 
     static let attachmentTypes: Set<FileType> = [.pdf, .jpeg, .png, .webp, .officeZip]
 
+    /// The supplier's people (a CoA with the shipment) and the warehouse (papers found at receipt).
+    static func mayAttach(_ p: Principal) -> Bool { p.can(.fulfilOrders) || p.can(.handleMaterial) }
+
     static func attach(_ p: Principal, _ id: UUID, filename: String, data: Data, app: Application) async throws -> Document {
         let n = try await findNote(p, id, on: app.db)
-        guard p.can(.fulfilOrders) || p.can(.handleMaterial) else { throw Problem.forbidden }
+        guard mayAttach(p) else { throw Problem.forbidden }
         return try await app.write(as: p.auditActor) { change in
             let doc = try await DocumentService.store(data, filename: filename, allowed: attachmentTypes, owner: n.supplierID, entity: "delivery_note",
                                                       entityID: id.uuidString, by: p.userID, in: change)

@@ -170,7 +170,8 @@ struct MaterialPages: RouteCollection {
 
     /// `c_N` per line: the quantity that arrived.
     func confirm(req: Request) async throws -> Response {
-        try await act(req) { p, d, f in
+        try req.requirePrincipal().require(.fulfilOrders)
+        return try await act(req) { p, d, f in
             let lines = try await MaterialDocumentLine.query(on: req.db).filter(\.$documentID == d.id!).all()
             var out: [ConfirmInput.Line] = []
             for l in lines where l.confirmedQuantity == nil {

@@ -216,7 +216,8 @@ struct OrderPages: RouteCollection {
     }
 
     func start(req: Request) async throws -> Response {
-        try await act(req, form: "start") { p, o in
+        try req.requirePrincipal().require(.answerOrders)
+        return try await act(req, form: "start") { p, o in
             _ = try await OrderService.startProduction(p, o.id!, version: try version(req), app: req.application)
         }
     }
@@ -271,6 +272,7 @@ struct OrderPages: RouteCollection {
 
     /// The supplier's answer: per line `a_N` = accept | counter | reject, with `q_N`, `d_N`, `r_N`.
     func answer(req: Request) async throws -> Response {
+        try req.requirePrincipal().require(.answerOrders)
         let fields = try req.content.decode([String: String].self)
         return try await act(req, form: "answer", values: fields) { p, o in
             let current = try await OrderService.lines(o.id!, on: req.db)

@@ -155,10 +155,13 @@ enum QualificationService {
     }
 
     /// Evidence may come from the buyer's supplier managers or from the supplier's own people.
+    /// The supplier itself (its licence, its certificates) or the buyer's supplier managers.
+    static func mayAddEvidence(_ p: Principal) -> Bool { p.can(.manageSuppliers) || p.isSupplier }
+
     static func addEvidence(_ p: Principal, _ orgID: UUID, _ check: QualificationCheck, filename: String, data: Data,
                             app: Application) async throws -> Document {
         _ = try await SupplierProfileService.profile(p, orgID, on: app.db)
-        guard p.can(.manageSuppliers) || p.isSupplier else { throw Problem.forbidden }
+        guard mayAddEvidence(p) else { throw Problem.forbidden }
         return try await app.write(as: p.auditActor) { change in
             let r = try await row(orgID, check, in: change)
             return try await DocumentService.store(data, filename: filename, allowed: evidenceTypes, owner: orgID, entity: "qualification",

@@ -207,6 +207,14 @@ struct DeadlineDTO: Content {
 /// Exceptions (异常) from raising to closure: owners on both sides, deadlines from the table,
 /// escalation, the comment thread with attachments, and the 8D loop.
 enum ExceptionService {
+    /// Comment on a case or attach to it: anyone who raises, handles or answers exceptions.
+    static func mayTakePart(_ p: Principal) -> Bool {
+        p.can(.raiseExceptions) || p.can(.handleExceptions) || p.can(.answerExceptions)
+    }
+
+    /// Name owners and move 8D steps: the handlers of either side.
+    static func mayWorkOn(_ p: Principal) -> Bool { p.can(.handleExceptions) || p.can(.answerExceptions) }
+
     static let attachmentTypes: Set<FileType> = [.pdf, .jpeg, .png, .webp, .officeZip]
 
     /// Opens an exception with its deadlines. System callers notify as they see fit; `notify`
@@ -349,7 +357,7 @@ enum ExceptionService {
     }
 
     static func comment(_ p: Principal, _ id: UUID, _ input: CommentInput, app: Application) async throws -> ExceptionComment {
-        guard p.can(.raiseExceptions) || p.can(.handleExceptions) || p.can(.answerExceptions) else { throw Problem.forbidden }
+        guard mayTakePart(p) else { throw Problem.forbidden }
         let e = try await find(p, id, on: app.db)
         return try await app.write(as: p.auditActor) { change in
             let c = try await addComment(e, side: p.isSupplier ? "supplier" : "buyer", author: p.userID, body: input.body, in: change)
@@ -371,7 +379,7 @@ enum ExceptionService {
     }
 
     static func attach(_ p: Principal, _ id: UUID, filename: String, data: Data, app: Application) async throws -> Document {
-        guard p.can(.raiseExceptions) || p.can(.handleExceptions) || p.can(.answerExceptions) else { throw Problem.forbidden }
+        guard mayTakePart(p) else { throw Problem.forbidden }
         let e = try await find(p, id, on: app.db)
         return try await app.write(as: p.auditActor) { change in
             let d = try await DocumentService.store(data, filename: filename, allowed: attachmentTypes, owner: e.supplierID, entity: "exception",

@@ -114,7 +114,7 @@ struct QualityAPI: RouteCollection {
     /// Lots, quantities, PPM and exception times per supplier for `from`–`to` (days, default this month).
     func stats(req: Request) async throws -> QualityStatsDTO {
         let p = try req.requirePrincipal()
-        guard p.can(.inspectGoods) || p.can(.handleExceptions) || p.can(.proposeDeductions) || p.isSupplier || p.roles.contains(.admin) else { throw Problem.forbidden }
+        try p.require(.viewQualityFigures)
         let today = req.subcon.today()
         let from = try Self.day(req, "from", default: Day(year: today.year, month: today.month, day: 1)!), to = try Self.day(req, "to", default: today)
         guard from.ordinal <= to.ordinal, to.ordinal - from.ordinal <= 366 else {
@@ -171,6 +171,7 @@ struct QualityAPI: RouteCollection {
 
     func owners(req: Request) async throws -> ExceptionDTO {
         let p = try req.requirePrincipal()
+        guard ExceptionService.mayWorkOn(p) else { throw Problem.forbidden }
         let id = try req.idParameter()
         _ = try await ExceptionService.find(p, id, on: req.db)
         return try await detail(req, p, try await ExceptionService.assignOwners(p, id, try req.decodeStrict(OwnersInput.self), app: req.application))
@@ -178,6 +179,7 @@ struct QualityAPI: RouteCollection {
 
     func comment(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
+        guard ExceptionService.mayTakePart(p) else { throw Problem.forbidden }
         let id = try req.idParameter()
         _ = try await ExceptionService.find(p, id, on: req.db)
         let c = try await ExceptionService.comment(p, id, try req.decodeStrict(CommentInput.self), app: req.application)
@@ -187,6 +189,7 @@ struct QualityAPI: RouteCollection {
     /// The file is the body; `?filename=` names it. PDF, images or Office files, at most 10 MB.
     func attach(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
+        guard ExceptionService.mayTakePart(p) else { throw Problem.forbidden }
         let id = try req.idParameter()
         _ = try await ExceptionService.find(p, id, on: req.db)
         guard let body = req.body.data, body.readableBytes > 0 else { throw Problem.badRequest("problem.body.empty") }
@@ -196,6 +199,7 @@ struct QualityAPI: RouteCollection {
 
     func gate(req: Request) async throws -> ExceptionDTO {
         let p = try req.requirePrincipal()
+        guard ExceptionService.mayWorkOn(p) else { throw Problem.forbidden }
         let id = try req.idParameter()
         _ = try await ExceptionService.find(p, id, on: req.db)
         guard let step = req.parameters.get("step").flatMap(Int.init) else { throw Problem.notFound }
@@ -204,6 +208,7 @@ struct QualityAPI: RouteCollection {
 
     func close(req: Request) async throws -> ExceptionDTO {
         let p = try req.requirePrincipal()
+        try p.require(.handleExceptions)
         let id = try req.idParameter()
         _ = try await ExceptionService.find(p, id, on: req.db)
         return try await detail(req, p, try await ExceptionService.close(p, id, try req.decodeStrict(CloseInput.self), app: req.application))
@@ -211,6 +216,7 @@ struct QualityAPI: RouteCollection {
 
     func reopen(req: Request) async throws -> ExceptionDTO {
         let p = try req.requirePrincipal()
+        try p.require(.handleExceptions)
         let id = try req.idParameter()
         _ = try await ExceptionService.find(p, id, on: req.db)
         return try await detail(req, p, try await ExceptionService.reopen(p, id, try req.decodeStrict(ReopenInput.self), app: req.application))

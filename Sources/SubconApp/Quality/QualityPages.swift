@@ -60,6 +60,7 @@ struct QualityPages: RouteCollection {
     func photo(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         let ins = try await p.scope.find(Inspection.self, try req.idParameter(), on: req.db)
+        try p.require(.inspectGoods)
         let problem = try await attempt {
             let file = try req.uploadedFile()
             _ = try await InspectionService.attachPhoto(p, ins.id!, filename: file.filename, data: file.data, app: req.application)
@@ -231,6 +232,8 @@ struct QualityPages: RouteCollection {
 
     func savePlan(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
+        // Who may comes before what was typed: a refusal must not read like a form error.
+        try p.require(.configureQuality)
         let item = try await item(req)
         let v = try req.content.decode([String: String].self)
         let problem = try await attempt {
@@ -286,6 +289,7 @@ struct QualityPages: RouteCollection {
 
     func changeState(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
+        try p.require(.configureQuality)
         let id = try req.idParameter()
         let v = try req.content.decode([String: String].self)
         let problem = try await attempt {
@@ -299,6 +303,7 @@ struct QualityPages: RouteCollection {
 
     func saveDeadline(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
+        try p.require(.configureQuality)
         let v = try req.content.decode([String: String].self)
         let problem = try await attempt {
             let input = DeadlineInput(version: Int(v["version"] ?? "") ?? -1, responseHours: Int(v["responseHours"] ?? "") ?? 0,
@@ -429,8 +434,11 @@ struct QualityPages: RouteCollection {
     }
 
     /// Runs one action of the exception page, then shows the page again (with the error inline).
-    func act(_ req: Request, anchor: String, _ body: @escaping (Principal, ExceptionCase, [String: String]) async throws -> Void) async throws -> Response {
+    func act(_ req: Request, anchor: String, may: (Principal) -> Bool,
+             _ body: @escaping (Principal, ExceptionCase, [String: String]) async throws -> Void) async throws -> Response {
         let (p, e) = try await load(req)
+        // A refusal is a 403, not a message under a form the person could not have used.
+        guard may(p) else { throw Problem.forbidden }
         let v = try req.content.decode([String: String].self)
         let problem = try await attempt { try await body(p, e, v) }
         guard let problem else { return req.redirect(to: "/exceptions/\(e.id!)?ok=saved#\(anchor)") }
@@ -440,7 +448,7 @@ struct QualityPages: RouteCollection {
     static func version(_ v: [String: String]) -> Int { Int(v["version"] ?? "") ?? -1 }
 
     func comment(req: Request) async throws -> Response {
-        try await act(req, anchor: "thread") { p, e, v in
+        try await act(req, anchor: "thread", may: ExceptionService.mayTakePart) { p, e, v in
             let input = CommentInput(body: v["body"] ?? "")
             if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
             _ = try await ExceptionService.comment(p, e.id!, input, app: req.application)
@@ -449,6 +457,7 @@ struct QualityPages: RouteCollection {
 
     func attach(req: Request) async throws -> Response {
         let (p, e) = try await load(req)
+        guard ExceptionService.mayTakePart(p) else { throw Problem.forbidden }
         let problem = try await attempt {
             let file = try req.uploadedFile()
             _ = try await ExceptionService.attach(p, e.id!, filename: file.filename, data: file.data, app: req.application)
@@ -458,7 +467,7 @@ struct QualityPages: RouteCollection {
     }
 
     func owners(req: Request) async throws -> Response {
-        try await act(req, anchor: "owners") { p, e, v in
+        try await act(req, anchor: "owners", may: ExceptionService.mayWorkOn) { p, e, v in
             let owner = v["owner"].flatMap(UUID.init(uuidString:))
             let input = OwnersInput(version: Self.version(v), buyerOwnerId: p.isSupplier ? nil : owner, supplierOwnerId: p.isSupplier ? owner : nil)
             _ = try await ExceptionService.assignOwners(p, e.id!, input, app: req.application)
@@ -467,7 +476,7 @@ struct QualityPages: RouteCollection {
 
     func gate(req: Request) async throws -> Response {
         guard let step = req.parameters.get("step").flatMap(Int.init) else { throw Problem.notFound }
-        return try await act(req, anchor: "d\(step)") { p, e, v in
+        return try await act(req, anchor: "d\(step)", may: ExceptionService.mayWorkOn) { p, e, v in
             let input = GateInput(version: Self.version(v), action: v["action"] ?? "", content: v["content"], reason: v["reason"].flatMap { $0.isEmpty ? nil : $0 })
             if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
             _ = try await ExceptionService.gate(p, e.id!, step: step, input, app: req.application)
@@ -475,7 +484,7 @@ struct QualityPages: RouteCollection {
     }
 
     func close(req: Request) async throws -> Response {
-        try await act(req, anchor: "top") { p, e, v in
+        try await act(req, anchor: "top", may: { $0.can(.handleExceptions) }) { p, e, v in
             let input = CloseInput(version: Self.version(v), resolution: v["resolution"] ?? "")
             if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
             _ = try await ExceptionService.close(p, e.id!, input, app: req.application)
@@ -483,7 +492,7 @@ struct QualityPages: RouteCollection {
     }
 
     func reopen(req: Request) async throws -> Response {
-        try await act(req, anchor: "top") { p, e, v in
+        try await act(req, anchor: "top", may: { $0.can(.handleExceptions) }) { p, e, v in
             let input = ReopenInput(version: Self.version(v), reason: v["reason"] ?? "", fromStep: Int(v["fromStep"] ?? ""))
             if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
             _ = try await ExceptionService.reopen(p, e.id!, input, app: req.application)

@@ -237,6 +237,7 @@ extension OrganizationPages {
         let p = try req.requirePrincipal()
         let id = try req.idParameter()
         let org = try await OrganizationService.get(p, id, on: req.db)
+        guard QualificationService.mayAddEvidence(p) else { throw Problem.forbidden }
         let check = try QualificationAPI.check(req)
         let form = try req.content.decode(EvidenceForm.self)
         let problem = try await attempt {

@@ -47,6 +47,8 @@ public enum Action: String, Sendable, CaseIterable {
     case handleExceptions
     /// The supplier's side of an exception: respond, fill the 8D steps.
     case answerExceptions
+    /// Lots, PPM and response times per supplier (a supplier sees only its own).
+    case viewQualityFigures
 }
 
 public enum Policy {
@@ -77,6 +79,8 @@ public enum Policy {
              (.supplierAdmin, .raiseExceptions), (.supplierUser, .raiseExceptions): true
         case (.supplierAdmin, .fulfilOrders), (.supplierUser, .fulfilOrders): true
         case (.finance, .proposeDeductions), (.purchaser, .proposeDeductions): true
+        case (.quality, .viewQualityFigures), (.purchaser, .viewQualityFigures), (.finance, .viewQualityFigures),
+             (.supplierAdmin, .viewQualityFigures), (.supplierUser, .viewQualityFigures): true
         case (let role, .viewMasterData): role.side == .manufacturer
         default: false
         }
