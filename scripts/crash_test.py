@@ -87,7 +87,7 @@ def prepare(port):
         lines = [l for l in order["lines"] if l["state"] != "cancelled"]
         if lines:
             targets.append({"id": o["id"], "lines": [l["number"] for l in lines],
-                            "components": sorted({r["componentCode"] for r in order["requirements"] if r["supplyBy"] != "supplier"})})
+                            "components": sorted({(r["line"], r["componentCode"]) for r in order["requirements"] if r["supplyBy"] != "supplier"})})
     assert targets, "the demo has no open order of supplier1"
     return supplier, warehouse, targets
 
@@ -136,7 +136,7 @@ def run(args, database_url):
                 elif kind == "issue":
                     tok, path = warehouse, "/api/v1/material/issues"
                     body = {"orderId": t["id"], "reason": "crash test",
-                            "lines": [{"componentCode": rnd.choice(t["components"]), "lot": f"CR{n}-{i}", "quantity": "1"}]}
+                            "lines": [dict(zip(("line", "componentCode"), rnd.choice(t["components"])), lot=f"CR{n}-{i}", quantity="1")]}
                 else:
                     tok, path = warehouse, "/api/v1/receipts"
                     body = {"orderId": t["id"], "lines": [{"line": rnd.choice(t["lines"]), "lot": f"RC{n}-{i}", "quantity": "1"}]}
@@ -175,6 +175,10 @@ def run(args, database_url):
                 # Committed before the kill, its answer lost: counted once below through the data.
                 e["status"] = 409
                 resent_applied += 1
+            elif 400 <= status < 500:
+                # Refused on its merits (e.g. beyond what may be received): nothing was written.
+                e["status"] = status
+                refused.append(e)
             else:
                 sys.exit(f"resend of an unanswered {e['kind']} got {status}: {answer}")
 
@@ -204,7 +208,8 @@ def run(args, database_url):
         progress_acks = sum(1 for e in acknowledged if e["kind"] == "progress")
         if after != expected:
             diff = {k: (expected.get(k), after.get(k)) for k in set(after) | set(expected) if after.get(k) != expected.get(k)}
-            sys.exit(f"progress after restart differs from what was acknowledged: {diff}")
+            detail = [(e["kind"], e.get("status"), e["body"], e.get("answer")) for e in refused + unanswered if e["kind"] == "progress"]
+            sys.exit(f"progress after restart differs from what was acknowledged: {diff}\nrefused or unanswered progress reports: {detail}")
         found += progress_acks
         server.stop()
         check = subprocess.run([args.binary, "check-data"], env=env, cwd=ROOT, capture_output=True, text=True)

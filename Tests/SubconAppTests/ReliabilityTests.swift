@@ -196,6 +196,13 @@ import VaporTesting
             #expect(again.status == .created)
             #expect(again.headers.first(name: "Idempotent-Replayed") == "true")
             #expect(again.body.string == first.body.string)
+            // The key was written by the item's own transaction, not only after the answer.
+            let audit = try await IdempotencyClaim.$current.withValue(
+                IdempotencyClaim(userID: try await t.user("admin").id!, key: "in-tx", fingerprint: "f", now: Date())) {
+                try await t.app.write(as: .system) { change in try await change.audit("item", nil, "probe") }
+            }
+            _ = audit
+            #expect(try await IdempotencyRecord.query(on: t.db).filter(\.$key == "in-tx").count() == 1)
             let other = try await t.request(.POST, "/api/v1/items", token: admin, json: #"{"code":"IDEM-2","name":"x","uom":"PCS","kind":"finished"}"#,
                                             headers: [("Idempotency-Key", "k1")])
             #expect(other.status == .unprocessableEntity)

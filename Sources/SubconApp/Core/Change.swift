@@ -50,10 +50,13 @@ extension Application {
     func write<T: Sendable>(as actor: AuditActor, _ body: @escaping @Sendable (Change) async throws -> T) async throws -> T {
         let services = self.subcon
         let live = PendingLiveEvents()
+        // Read here, in the request's task: Fluent runs the transaction's body from an event
+        // loop callback in a new task, where the request's task-local values are gone.
+        let claim = IdempotencyClaim.current
         let result = try await services.writeGate.run {
             try await self.db.transaction { tx in
                 let result = try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres, live: live))
-                try await IdempotencyClaim.current?.recordOnce(on: tx)
+                try await claim?.recordOnce(on: tx)
                 return result
             }
         }
