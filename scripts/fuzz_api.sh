@@ -17,7 +17,9 @@ BIN=${SUBCON_BIN:-.build/debug/subcon}
 PORT=${FUZZ_PORT:-18432}
 DATA=$(mktemp -d /tmp/subcon-fuzz.XXXXXX)
 REPORT=${FUZZ_REPORT_DIR:-$DATA/report}
-command -v st >/dev/null 2>&1 || python3 -m pip install -q schemathesis >/dev/null 2>&1
+python3 -c 'import schemathesis' 2>/dev/null || python3 -m pip install -q schemathesis >/dev/null 2>&1
+# The console script may not be on PATH (pyenv shims); call the CLI through the interpreter.
+st() { python3 -c 'import sys; from schemathesis.cli import schemathesis; sys.argv[0] = "st"; schemathesis()' "$@"; }
 
 DATA_DIR=$DATA LOG_LEVEL=error SUBCON_ROOT=$PWD "$BIN" serve --demo --port "$PORT" >"$DATA/server.log" 2>&1 &
 SERVER=$!

@@ -22,5 +22,9 @@ struct LoginThrottleTests {
     @Test func passwordRules() {
         #expect(throws: PasswordRules.Problem.tooShort) { try PasswordRules.check("short", login: "x") }
         #expect(throws: PasswordRules.Problem.sameAsLogin) { try PasswordRules.check("planner1", login: "Planner1") }
+        #expect(throws: PasswordRules.Problem.tooCommon) { try PasswordRules.check("12345678", login: "x") }
+        #expect(throws: PasswordRules.Problem.tooCommon) { try PasswordRules.check("Password1", login: "x") }
+        #expect(throws: PasswordRules.Problem.tooCommon) { try PasswordRules.check("88888888", login: "x") }
+        #expect(throws: Never.self) { try PasswordRules.check("苏州精工2026!", login: "x") }
     }
 }

@@ -106,6 +106,7 @@ enum UserInputRules {
         case .tooShort: FieldProblem(field, "passwordTooShort", ["min": String(PasswordRules.minimumLength)])
         case .tooLong: FieldProblem(field, "tooLong", ["max": String(PasswordRules.maximumLength)])
         case .sameAsLogin: FieldProblem(field, "passwordSameAsLogin")
+        case .tooCommon: FieldProblem(field, "passwordTooCommon")
         }
     }
     static func refusal(_ r: UserAdministration.Refusal) -> Problem {

@@ -37,11 +37,21 @@ public enum PasswordRules {
     public static let minimumLength = 8
     public static let maximumLength = 128
 
-    public enum Problem: Error, Equatable, Sendable { case tooShort, tooLong, sameAsLogin }
+    public enum Problem: Error, Equatable, Sendable { case tooShort, tooLong, sameAsLogin, tooCommon }
+
+    /// The passwords tried first by anyone guessing (the top of published leak lists, the
+    /// Chinese favourites among them); length alone does not keep them out.
+    static let common: Set<String> = [
+        "12345678", "123456789", "1234567890", "87654321", "11223344", "123123123", "147258369", "12344321",
+        "password", "password1", "passw0rd", "qwertyui", "qwerty123", "1qaz2wsx", "1q2w3e4r", "abc12345",
+        "abcd1234", "a1234567", "admin123", "iloveyou", "woaini1314", "5201314520", "zxcvbnm123", "aa123456",
+    ]
 
     public static func check(_ password: String, login: String) throws(Problem) {
         if password.count < minimumLength { throw .tooShort }
         if password.count > maximumLength { throw .tooLong }
         if password.lowercased() == login.lowercased() { throw .sameAsLogin }
+        // One character repeated ("88888888") is as guessable as anything on the list.
+        if common.contains(password.lowercased()) || Set(password).count == 1 { throw .tooCommon }
     }
 }
