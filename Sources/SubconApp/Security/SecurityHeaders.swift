@@ -24,7 +24,7 @@ struct SecurityHeaders: AsyncMiddleware {
         if httpsOnly { headers.replaceOrAdd(name: "Strict-Transport-Security", value: "max-age=31536000") }
         // What a signed-in person saw must not stay in a shared browser's cache or a proxy.
         let path = req.url.path
-        let staticFile = path.hasPrefix("/css/") || path.hasPrefix("/js/") || path.hasPrefix("/img/")
+        let staticFile = path.hasPrefix("/css/") || path.hasPrefix("/js/") || path.hasPrefix("/img/") || path == "/favicon.svg"
         if !staticFile && (req.principal != nil || req.headers.bearerAuthorization != nil || req.cookies[SessionCookie.name] != nil) {
             headers.replaceOrAdd(name: .cacheControl, value: "no-store")
         }
