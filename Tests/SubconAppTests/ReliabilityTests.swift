@@ -82,6 +82,30 @@ import VaporTesting
         }
     }
 
+    /// Every operation documents the problem answers the conventions give it, so a client (and
+    /// schemathesis) never meets an undocumented status.
+    @Test func everyOperationDocumentsItsProblemStatuses() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: packageRoot + "/Resources/openapi.json"))
+        let doc = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let paths = try #require(doc["paths"] as? [String: [String: Any]])
+        let open: Set<String> = ["/healthz", "/metrics", "/api/v1/openapi.json", "/api/v1/auth/token"]
+        var checked = 0
+        for (path, operations) in paths where !open.contains(path) {
+            for (method, value) in operations where ["get", "post", "put", "patch", "delete"].contains(method) {
+                let op = try #require(value as? [String: Any])
+                let codes = Set((op["responses"] as? [String: Any] ?? [:]).keys)
+                var needed: Set<String> = ["401", "403"]
+                if path.contains("{") { needed.insert("404") }
+                if method == "get" { needed.insert("400") }
+                if op["requestBody"] != nil { needed.formUnion(["400", "413", "415", "422"]) }
+                if method != "get" { needed.formUnion(["409", "422"]) }
+                #expect(needed.isSubset(of: codes), "\(method.uppercased()) \(path) leaves out \(needed.subtracting(codes).sorted())")
+                checked += 1
+            }
+        }
+        #expect(checked > 130)
+    }
+
     @Test func jsonMustBeStrictJSON() async throws {
         try await TestApp.run { t in
             let admin = try await t.token("admin")
