@@ -80,6 +80,35 @@ public struct FixedDecimal: Hashable, Comparable, Sendable, CustomStringConverti
         return Self(units: Int64(q))
     }
 
+    /// The exact product rounded once, straight to `s` decimals (half away from zero): a money
+    /// amount (quantity × unit price) to the fen without first rounding to four places.
+    public func multiplied(by other: Self, roundedToScale s: Int) throws(ArithmeticError) -> Self {
+        precondition(s >= 0 && s <= Self.scale)
+        let (hi, lo) = units.multipliedFullWidth(by: other.units)
+        let wide = (Int128(hi) << 64) | Int128(lo)
+        var divisor: Int128 = Int128(Self.unit)
+        for _ in 0..<(Self.scale - s) { divisor *= 10 }
+        let q = Self.divideRounded(wide, by: divisor)
+        var step: Int128 = 1
+        for _ in 0..<(Self.scale - s) { step *= 10 }
+        let result = q * step
+        guard result >= Int128(Int64.min), result <= Int128(Int64.max) else { throw .overflow }
+        return Self(units: Int64(result))
+    }
+
+    /// This × `p` percent, rounded once straight to `s` decimals (tax to the fen).
+    public func percent(_ p: Self, roundedToScale s: Int) throws(ArithmeticError) -> Self {
+        precondition(s >= 0 && s <= Self.scale)
+        let (hi, lo) = units.multipliedFullWidth(by: p.units)
+        let wide = (Int128(hi) << 64) | Int128(lo)
+        var divisor: Int128 = Int128(Self.unit) * 100
+        var step: Int128 = 1
+        for _ in 0..<(Self.scale - s) { divisor *= 10; step *= 10 }
+        let result = Self.divideRounded(wide, by: divisor) * step
+        guard result >= Int128(Int64.min), result <= Int128(Int64.max) else { throw .overflow }
+        return Self(units: Int64(result))
+    }
+
     /// This × `p` percent (2.5 means 2.5 %), rounded once to scale 4, half away from zero.
     public func percent(_ p: Self) throws(ArithmeticError) -> Self {
         let (hi, lo) = units.multipliedFullWidth(by: p.units)

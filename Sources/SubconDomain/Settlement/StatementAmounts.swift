@@ -1,0 +1,154 @@
+/// The money of a reconciliation statement (对账单): what the goods are worth, what is deducted,
+/// what is adjusted, and the tax — exact, with rounding to the fen in one place (`fen(_:)`):
+/// once per line (quantity × unit price, rounded straight from the exact product), once per
+/// deduction, and once for the tax on the net. Net + tax = gross holds exactly, because the
+/// gross is computed as that sum rather than rounded on its own.
+public enum StatementAmounts {
+    /// Money is kept in `FixedDecimal` at two decimals (the fen).
+    public static let moneyScale = 2
+    /// China's standard VAT rate on processing services and goods.
+    public static let defaultTaxPercent = FixedDecimal(13)
+
+    public enum Problem: Error, Equatable, Sendable {
+        case negativeQuantity(line: String)
+        case negativePrice(line: String)
+        case negativeDeduction(id: String)
+        case taxRateOutOfRange
+        case tooLarge
+    }
+
+    /// One accepted receipt line at the price of the order revision in force when it was received.
+    public struct GoodsLine: Equatable, Sendable {
+        public let id: String
+        public let acceptedQuantity: FixedDecimal
+        public let unitPrice: FixedDecimal
+        public init(id: String, acceptedQuantity: FixedDecimal, unitPrice: FixedDecimal) {
+            self.id = id; self.acceptedQuantity = acceptedQuantity; self.unitPrice = unitPrice
+        }
+    }
+
+    /// How a deduction's amount comes about; each kind says in its values what it was computed from.
+    public enum DeductionBasis: Equatable, Sendable {
+        /// A sum agreed on the exception.
+        case fixed(FixedDecimal)
+        /// So much per rejected piece.
+        case perPiece(pieces: FixedDecimal, rate: FixedDecimal)
+        /// A percentage of an amount (for example of the rejected lot's value).
+        case percentOf(base: FixedDecimal, percent: FixedDecimal)
+        /// Material lost beyond the write-off tolerance, at the material's cost price.
+        case materialVariance(quantity: FixedDecimal, costPrice: FixedDecimal)
+        /// The agreement's penalty per day late, capped when the agreement says so.
+        case lateDelivery(daysLate: Int, perDay: FixedDecimal, cap: FixedDecimal?)
+
+        /// The amount, rounded once to the fen; never negative.
+        public func amount() throws(Problem) -> FixedDecimal {
+            do {
+                switch self {
+                case .fixed(let a): return a.rounded(toScale: moneyScale)
+                case .perPiece(let pieces, let rate): return try pieces.multiplied(by: rate, roundedToScale: moneyScale)
+                case .percentOf(let base, let percent): return try base.percent(percent, roundedToScale: moneyScale)
+                case .materialVariance(let quantity, let cost):
+                    // Only a loss is deducted; material the supplier holds beyond the ledger is not paid out here.
+                    return quantity > .zero ? try quantity.multiplied(by: cost, roundedToScale: moneyScale) : .zero
+                case .lateDelivery(let days, let perDay, let cap):
+                    guard days > 0 else { return .zero }
+                    let raw = try FixedDecimal(days).multiplied(by: perDay, roundedToScale: moneyScale)
+                    return cap.map { min(raw, $0.rounded(toScale: moneyScale)) } ?? raw
+                }
+            } catch {
+                throw .tooLarge
+            }
+        }
+    }
+
+    public struct Deduction: Equatable, Sendable {
+        public let id: String
+        public let basis: DeductionBasis
+        /// Graded penalties: this occurrence carries no amount (a notice is sent instead).
+        public let waived: Bool
+        public init(id: String, basis: DeductionBasis, waived: Bool = false) {
+            self.id = id; self.basis = basis; self.waived = waived
+        }
+    }
+
+    /// A manual adjustment with its reason; either sign. A correction after a statement was
+    /// locked is one of these in the next period, pointing back to the locked line.
+    public struct Adjustment: Equatable, Sendable {
+        public let id: String
+        public let amount: FixedDecimal
+        public init(id: String, amount: FixedDecimal) { self.id = id; self.amount = amount }
+    }
+
+    public struct Totals: Equatable, Sendable {
+        /// Per goods line and per deduction, the rounded amount (same order as given).
+        public let lineAmounts: [FixedDecimal]
+        public let deductionAmounts: [FixedDecimal]
+        public let goods: FixedDecimal
+        public let deductions: FixedDecimal
+        public let adjustments: FixedDecimal
+        public let net: FixedDecimal
+        public let tax: FixedDecimal
+        public let gross: FixedDecimal
+    }
+
+    /// The one place where statement money is rounded to the fen.
+    public static func fen(_ quantity: FixedDecimal, times price: FixedDecimal) throws(Problem) -> FixedDecimal {
+        do { return try quantity.multiplied(by: price, roundedToScale: moneyScale) } catch { throw .tooLarge }
+    }
+
+    public static func totals(goods lines: [GoodsLine], deductions: [Deduction], adjustments: [Adjustment],
+                              taxPercent: FixedDecimal = defaultTaxPercent) throws(Problem) -> Totals {
+        guard taxPercent >= .zero, taxPercent <= FixedDecimal(100) else { throw .taxRateOutOfRange }
+        var lineAmounts: [FixedDecimal] = []
+        var goods = FixedDecimal.zero
+        do {
+            for l in lines {
+                guard l.acceptedQuantity >= .zero else { throw Problem.negativeQuantity(line: l.id) }
+                guard l.unitPrice >= .zero else { throw Problem.negativePrice(line: l.id) }
+                let a = try fen(l.acceptedQuantity, times: l.unitPrice)
+                lineAmounts.append(a)
+                goods = try goods.adding(a)
+            }
+            var deductionAmounts: [FixedDecimal] = []
+            var deducted = FixedDecimal.zero
+            for d in deductions {
+                let a = d.waived ? .zero : try d.basis.amount()
+                guard a >= .zero else { throw Problem.negativeDeduction(id: d.id) }
+                deductionAmounts.append(a)
+                deducted = try deducted.adding(a)
+            }
+            var adjusted = FixedDecimal.zero
+            for a in adjustments { adjusted = try adjusted.adding(a.amount.rounded(toScale: moneyScale)) }
+            let net = try goods.subtracting(deducted).adding(adjusted)
+            let tax = try net.percent(taxPercent, roundedToScale: moneyScale)
+            return Totals(lineAmounts: lineAmounts, deductionAmounts: deductionAmounts, goods: goods, deductions: deducted,
+                          adjustments: adjusted, net: net, tax: tax, gross: try net.adding(tax))
+        } catch let p as Problem {
+            throw p
+        } catch {
+            throw .tooLarge
+        }
+    }
+}
+
+/// Graded penalties (分级处理): within a window, the first occurrences of the same kind of
+/// exception for one supplier × item carry no penalty — an improvement notice is sent instead —
+/// and later ones carry the agreed penalty. The statement line says which occurrence it is.
+public struct GradedPenalty: Equatable, Sendable {
+    public var windowDays: Int
+    /// How many occurrences in the window go without a penalty.
+    public var freeOccurrences: Int
+
+    public init(windowDays: Int = 90, freeOccurrences: Int = 1) {
+        self.windowDays = windowDays; self.freeOccurrences = freeOccurrences
+    }
+
+    /// 1 for the first in the window ending on `day` (inclusive of `day`, going back
+    /// `windowDays − 1` days before it), counting `earlier` occurrences on or before `day`.
+    public func occurrence(on day: Day, earlier: [Day]) -> Int {
+        let start = day.adding(days: -(windowDays - 1))
+        return 1 + earlier.filter { $0 >= start && $0 <= day }.count
+    }
+
+    public func waives(occurrence: Int) -> Bool { occurrence <= freeOccurrences }
+}
