@@ -191,3 +191,75 @@ private func day(_ s: String) -> Day { Day(s)! }
 extension Result {
     fileprivate var failure: Failure? { if case .failure(let f) = self { f } else { nil } }
 }
+
+@Suite struct SettlementPeriodTests {
+    @Test func cutOffDaysDecideThePeriod() {
+        let c25 = SettlementCalendar(cutOffDay: 25)!
+        #expect(c25.period(of: day("2026-11-25")).description == "2026-11")
+        #expect(c25.period(of: day("2026-11-26")).description == "2026-12")
+        #expect(c25.period(of: day("2026-12-26")).description == "2027-01")
+        #expect(c25.days(of: SettlementPeriod("2026-12")!) == (day("2026-11-26"), day("2026-12-25")))
+        #expect(SettlementCalendar.monthEnd.days(of: SettlementPeriod("2028-02")!) == (day("2028-02-01"), day("2028-02-29")))
+        #expect(SettlementCalendar(cutOffDay: 31) == nil)
+        #expect(SettlementPeriod("2026-13") == nil && SettlementPeriod("26-1") == nil)
+    }
+
+    @Test func aLateReceiptLandsInTheNextOpenStatement() {
+        let locked: Set = [SettlementPeriod("2026-10")!, SettlementPeriod("2026-11")!]
+        let p = StatementAssignment.place(day("2026-10-20"), calendar: .monthEnd, locked: locked)
+        #expect(p == .init(period: SettlementPeriod("2026-12")!, late: true))
+        #expect(StatementAssignment.place(day("2026-12-01"), calendar: .monthEnd, locked: locked) == .init(period: SettlementPeriod("2026-12")!, late: false))
+    }
+
+    /// A year of random receipts, deductions and corrections, recorded on random days (some
+    /// after their own period was locked), with periods locked as the year goes by. Whatever the
+    /// order, every source is in exactly one locked statement and the locked statements add up
+    /// to the sources, to the fen.
+    @Test func aYearOfRandomSourcesIsCountedOnceAndOnlyOnce() throws {
+        struct Source { let id: Int; let day: Day; let amount: FixedDecimal }
+        var rng = SplitMix(state: 20261201)
+        for calendar in [SettlementCalendar.monthEnd, SettlementCalendar(cutOffDay: 25)!] {
+            var locked: Set<SettlementPeriod> = []
+            var statements: [SettlementPeriod: [Int: FixedDecimal]] = [:]
+            var sources: [Source] = []
+            let start = day("2026-01-01")
+            for offset in 0..<365 {
+                let today = start.adding(days: offset)
+                // Lock the period before last once a week has passed since it ended.
+                let closing = calendar.period(of: today.adding(days: -7)).previous
+                if !locked.contains(closing), calendar.days(of: closing).last < today { locked.insert(closing) }
+                for _ in 0..<Int.random(in: 0...4, using: &rng) {
+                    // Most records are of today; some are of a day weeks back (a late receipt).
+                    let back = Int.random(in: 0...9, using: &rng) < 8 ? 0 : Int.random(in: 1...70, using: &rng)
+                    let cents = Int64.random(in: -50_000...900_000, using: &rng)  // deductions and corrections are negative
+                    let s = Source(id: sources.count, day: today.adding(days: -back), amount: FixedDecimal(units: cents * 100))
+                    sources.append(s)
+                    let placed = StatementAssignment.place(s.day, calendar: calendar, locked: locked)
+                    #expect(!locked.contains(placed.period))
+                    #expect(placed.period >= calendar.period(of: s.day))
+                    statements[placed.period, default: [:]][s.id] = s.amount
+                }
+            }
+            for p in statements.keys { locked.insert(p) }
+            let ids = statements.values.flatMap(\.keys)
+            #expect(ids.count == sources.count)
+            #expect(Set(ids).count == sources.count)
+            let total = try statements.values.flatMap(\.values).reduce(FixedDecimal.zero) { try $0.adding($1) }
+            let expected = try sources.map(\.amount).reduce(FixedDecimal.zero) { try $0.adding($1) }
+            #expect(total == expected)
+            #expect(sources.count > 500)
+        }
+    }
+}
+
+/// SplitMix64, seedable, for repeatable random cases.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
