@@ -292,7 +292,7 @@ struct SplitMix: RandomNumberGenerator {
         #expect(try after.exceeds(tolerancePercent: d("0.5")))
     }
 
-    @Test func countsAreRefusedWhenTheyCannotBeTrue() {
+    @Test func countsAreRefusedWhenTheyCannotBeTrue() throws {
         #expect(throws: MonthEndCount.Problem.negativeCount(l1)) { try MonthEndCount.corrections([.init(key: l1, ledger: d("5"), counted: d("-1"))]) }
         #expect(throws: MonthEndCount.Problem.countedTwice(l1)) {
             try MonthEndCount.corrections([.init(key: l1, ledger: d("5"), counted: d("5")), .init(key: l1, ledger: d("5"), counted: d("4"))])
