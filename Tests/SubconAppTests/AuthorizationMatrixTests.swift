@@ -17,6 +17,8 @@ import VaporTesting
             var checked = 0
             var failures: [String] = []
             var missing: [String] = []
+            // MATRIX_DISCOVER=1 prints what every route answers each persona (a route without a row
+            // is called as if open to all), to write the row of a new route from what it does.
             let discover = ProcessInfo.processInfo.environment["MATRIX_DISCOVER"] == "1"
             var observed: [String] = []
             // The admin goes last: some allowed requests change state (a notification read,
