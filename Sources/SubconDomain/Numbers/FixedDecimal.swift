@@ -83,28 +83,22 @@ public struct FixedDecimal: Hashable, Comparable, Sendable, CustomStringConverti
     /// The exact product rounded once, straight to `s` decimals (half away from zero): a money
     /// amount (quantity × unit price) to the fen without first rounding to four places.
     public func multiplied(by other: Self, roundedToScale s: Int) throws(ArithmeticError) -> Self {
-        precondition(s >= 0 && s <= Self.scale)
-        let (hi, lo) = units.multipliedFullWidth(by: other.units)
-        let wide = (Int128(hi) << 64) | Int128(lo)
-        var divisor: Int128 = Int128(Self.unit)
-        for _ in 0..<(Self.scale - s) { divisor *= 10 }
-        let q = Self.divideRounded(wide, by: divisor)
-        var step: Int128 = 1
-        for _ in 0..<(Self.scale - s) { step *= 10 }
-        let result = q * step
-        guard result >= Int128(Int64.min), result <= Int128(Int64.max) else { throw .overflow }
-        return Self(units: Int64(result))
+        try product(other, over: 1, roundedToScale: s)
     }
 
     /// This × `p` percent, rounded once straight to `s` decimals (tax to the fen).
     public func percent(_ p: Self, roundedToScale s: Int) throws(ArithmeticError) -> Self {
+        try product(p, over: 100, roundedToScale: s)
+    }
+
+    /// self × other ÷ `divisor`, from the exact 128-bit product, rounded once to `s` decimals.
+    private func product(_ other: Self, over divisor: Int128, roundedToScale s: Int) throws(ArithmeticError) -> Self {
         precondition(s >= 0 && s <= Self.scale)
-        let (hi, lo) = units.multipliedFullWidth(by: p.units)
+        let (hi, lo) = units.multipliedFullWidth(by: other.units)
         let wide = (Int128(hi) << 64) | Int128(lo)
-        var divisor: Int128 = Int128(Self.unit) * 100
         var step: Int128 = 1
-        for _ in 0..<(Self.scale - s) { divisor *= 10; step *= 10 }
-        let result = Self.divideRounded(wide, by: divisor) * step
+        for _ in 0..<(Self.scale - s) { step *= 10 }
+        let result = Self.divideRounded(wide, by: Int128(Self.unit) * divisor * step) * step
         guard result >= Int128(Int64.min), result <= Int128(Int64.max) else { throw .overflow }
         return Self(units: Int64(result))
     }
