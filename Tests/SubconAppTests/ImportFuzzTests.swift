@@ -62,7 +62,8 @@ import ZIPFoundation
         }
     }
 
-    /// Reading must end: a table or a `TabularFile.Failure`, nothing else.
+    /// Reading must end — no crash, no hang — in a table or a `TabularFile.Failure` (the upload
+    /// turns it into a clear 422; `readAll` throws nothing else, by its typed `throws`).
     static func read(_ data: Data) -> String {
         do { return "ok \(try XLSX.readAll(data).count)" } catch { return "\(error)" }
     }
@@ -76,10 +77,11 @@ import ZIPFoundation
         for i in 0..<600 {
             var data = bases[i % bases.count]
             for _ in 0..<Int.random(in: 1...3, using: &rng) { data = Self.mutate(data, &rng) }
-            outcomes[String(Self.read(data).prefix(12)), default: 0] += 1
+            outcomes[String(Self.read(data).prefix(10)), default: 0] += 1
         }
-        #expect(outcomes.values.reduce(0, +) == 600)
-        #expect(outcomes.keys.contains { $0.hasPrefix("unreadable") })
+        // The mutations reach both ends: some files still read (a flip inside stored text), most do not.
+        #expect(outcomes["unreadable", default: 0] > 300, "\(outcomes)")
+        #expect(outcomes.keys.contains { $0.hasPrefix("ok") }, "\(outcomes)")
     }
 
     /// The zip is intact (correct checksums) but the XML inside is damaged, so the damage
@@ -87,12 +89,14 @@ import ZIPFoundation
     @Test func damagedXMLInsideAnIntactZipEndsInAClearFailure() throws {
         let base = try Self.parts(of: Self.example.isEmpty ? try XLSX.write([["a", "b"], ["1", "2"]], sheetName: "s") : Self.example)
         var rng = Seeded(state: 5534)
+        var unreadable = 0
         for _ in 0..<400 {
             var parts = base
             let k = Int.random(in: 0..<parts.count, using: &rng)
             parts[k].1 = Self.mutate(parts[k].1, &rng)
-            _ = Self.read(try Self.workbook(parts))
+            if Self.read(try Self.workbook(parts)) == "unreadable" { unreadable += 1 }
         }
+        #expect(unreadable > 50)
         // The exact shape of issue 5534: an invalid byte inside a tag name.
         let sheet = Data("<worksheet><sheetData><row r=\"1\"><c\u{FF}".utf8) + Data([0xFF, 0xFE]) + Data("><v>1</v></c></row></sheetData></worksheet>".utf8)
         #expect(Self.read(try Self.workbook([("xl/worksheets/sheet1.xml", sheet)])) == "unreadable")
@@ -104,7 +108,8 @@ import ZIPFoundation
         func sheet(_ body: String) throws -> String {
             Self.read(try Self.workbook([("xl/worksheets/sheet1.xml", Data("<worksheet><sheetData>\(body)</sheetData></worksheet>".utf8))]))
         }
-        #expect(try sheet(#"<row r="1"><c t="inlineStr"><is><t>a</t></is></c></row><row r="2000000000"><c><v>1</v></c></row>"#) == "unreadable")
+        #expect(try sheet(#"<row r="1"><c t="inlineStr"><is><t>a</t></is></c></row><row r="2000000000"><c><v>1</v></c></row>"#) == "tooManyRows(200000)")
+        #expect(try sheet(#"<row r="9223372036854775807"><c><v>1</v></c></row>"#) == "tooManyRows(200000)")
         #expect(try sheet(#"<row r="-5"><c><v>1</v></c></row>"#) == "unreadable")
         #expect(try sheet(#"<row r="1"><c r="XFDXFDXFDXFDXFDXFDXFDXFDXFD1"><v>1</v></c></row>"#) == "unreadable")
         #expect(try sheet(#"<row r="1"><c r="ZZZZ1"><v>1</v></c></row>"#) == "unreadable")
@@ -136,8 +141,7 @@ import ZIPFoundation
         xml.reserveCapacity(12 * 1024 * 1024)
         for r in 1...(TabularFile.maxRows + 2) { xml += "<row r=\"\(r)\"><c><v>\(r)</v></c></row>" }
         xml += "</sheetData></worksheet>"
-        let result = Self.read(try Self.workbook([("xl/worksheets/sheet1.xml", Data(xml.utf8))]))
-        #expect(result == "unreadable" || result.hasPrefix("tooManyRows"))
+        #expect(Self.read(try Self.workbook([("xl/worksheets/sheet1.xml", Data(xml.utf8))])) == "tooManyRows(200000)")
     }
 
     @Test func malformedCSVEndsInAClearFailure() {

@@ -280,12 +280,9 @@ struct UsersAPI: RouteCollection {
     func resetPassword(req: Request) async throws -> HTTPStatus {
         let p = try req.requirePrincipal()
         let id = try req.idParameter()
-        let target = try await p.scope.find(User.self, id, on: req.db)
-        guard UserAdministration.mayManage(actor: p.administrationActor, organizationID: target.$organization.id.uuidString) else {
-            throw Problem.forbidden
-        }
+        let user = try await UserService.managed(p, id, on: req.db)
         let input = try req.decodeStrict(PasswordInput.self)
-        try await UserService.resetPassword(p, id, input.password, app: req.application)
+        try await UserService.resetPassword(p, user, input.password, app: req.application)
         return .noContent
     }
 }

@@ -27,7 +27,7 @@ enum XLSX {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("subcon-upload-\(UUID().uuidString).xlsx")
         defer { try? FileManager.default.removeItem(at: file) }
         do {
-            try data.write(to: file, options: [.atomic])
+            try data.write(to: file)
             let archive = try Archive(url: file, accessMode: .read)
             var budget = maxTotalBytes
             let shared = try archive["xl/sharedStrings.xml"].map { try SharedStrings.parse(try extract($0, from: archive, budget: &budget)) } ?? []
@@ -224,7 +224,7 @@ private final class SharedStrings: NSObject, XMLParserDelegate {
 private final class SheetCells: NSObject, XMLParserDelegate {
     var rows: [Int: [Int: String]] = [:]
     let shared: [String]
-    private var row = 0, nextRow = 1, col = 0, nextCol = 0, type = "", text = "", capture = false, bad = false
+    private var row = 0, nextRow = 1, col = 0, nextCol = 0, type = "", text = "", capture = false, bad = false, tooManyRows = false
 
     init(shared: [String]) { self.shared = shared }
 
@@ -232,7 +232,9 @@ private final class SheetCells: NSObject, XMLParserDelegate {
         let d = SheetCells(shared: shared)
         let p = try XLSX.parser(data)
         p.delegate = d
-        guard p.parse(), !d.bad else { throw TabularFile.Failure.unreadable }
+        let parsed = p.parse()
+        if d.tooManyRows { throw TabularFile.Failure.tooManyRows(TabularFile.maxRows) }
+        guard parsed, !d.bad else { throw TabularFile.Failure.unreadable }
         guard let last = d.rows.keys.max() else { return [] }
         return (1...last).map { r in
             let cells = d.rows[r] ?? [:]
@@ -247,7 +249,8 @@ private final class SheetCells: NSObject, XMLParserDelegate {
             row = attributes["r"].flatMap(Int.init) ?? nextRow
             // Row and column numbers size the table built afterwards: a forged r="2000000000"
             // must not allocate billions of rows.
-            guard row >= 1 && row <= TabularFile.maxRows + 1 else { bad = true; parser.abortParsing(); return }
+            guard row >= 1 else { bad = true; parser.abortParsing(); return }
+            guard row <= TabularFile.maxRows + 1 else { tooManyRows = true; parser.abortParsing(); return }
             nextRow = row + 1; nextCol = 0
         case "c":
             col = attributes["r"].flatMap(XLSX.columnIndex) ?? nextCol

@@ -8,7 +8,7 @@ struct WriteOffRunInput: StrictInput {
     var period: String
     var supplierId: UUID?
     func validate() -> [FieldProblem] {
-        MaterialReports.isPeriod(period) ? [] : [FieldProblem("period", "badPeriod")]
+        SettlementPeriod(period) == nil ? [FieldProblem("period", "badPeriod")] : []
     }
 }
 

@@ -150,24 +150,15 @@ enum MaterialReports {
 
     // MARK: Write-off
 
-    /// A month as the installation's time zone sees it: [start, end).
-    /// YYYY-MM, 2000-01 … 2100-12.
-    static func isPeriod(_ period: String) -> Bool {
-        let parts = period.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2,
-              parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-              let y = Int(parts[0]), let m = Int(parts[1]) else { return false }
-        return (2000...2100).contains(y) && (1...12).contains(m)
-    }
-
+    /// A month (`YYYY-MM`, read by the domain's `SettlementPeriod`) as the installation's time
+    /// zone sees it: [start, end).
     static func month(_ period: String, timeZone: String) throws -> (start: Date, end: Date) {
-        let parts = period.split(separator: "-").compactMap { Int($0) }
-        guard isPeriod(period) else {
+        guard let month = SettlementPeriod(period) else {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("period", "badPeriod")])
         }
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = TimeZone(identifier: timeZone) ?? .gmt
-        let start = cal.date(from: DateComponents(year: parts[0], month: parts[1], day: 1))!
+        let start = cal.date(from: DateComponents(year: month.year, month: month.month, day: 1))!
         return (start, cal.date(byAdding: .month, value: 1, to: start)!)
     }
 

@@ -206,12 +206,19 @@ enum UserService {
         }
     }
 
-    /// An administrator sets a new password; every session and token of the user ends.
-    static func resetPassword(_ principal: Principal, _ id: UUID, _ password: String, app: Application) async throws {
-        let user = try await principal.scope.find(User.self, id, on: app.db)
+    /// The account, if `principal` may manage it: 404 outside the scope, 403 without the right.
+    static func managed(_ principal: Principal, _ id: UUID, on db: any Database) async throws -> User {
+        let user = try await principal.scope.find(User.self, id, on: db)
         guard UserAdministration.mayManage(actor: principal.administrationActor, organizationID: user.$organization.id.uuidString) else {
             throw Problem.forbidden
         }
+        return user
+    }
+
+    /// An administrator sets a new password; every session and token of the user ends. `user`
+    /// comes from `managed(_:_:on:)`, which the caller asks before reading what was typed.
+    static func resetPassword(_ principal: Principal, _ user: User, _ password: String, app: Application) async throws {
+        let id = try user.requireID()
         do { try PasswordRules.check(password, login: user.login) } catch { throw Problem.validation([UserInputRules.password(error)]) }
         let hash = try await app.subcon.passwordHasher.hash(password, on: app)
         try await app.write(as: principal.auditActor) { change in

@@ -162,9 +162,10 @@ struct AdminUserPages: RouteCollection {
         let p = try req.requirePrincipal()
         try Self.requireManager(p)
         let id = try req.idParameter()
-        let user = UserDTO(try await UserService.get(p, id, on: req.db))
+        let target = try await UserService.managed(p, id, on: req.db)
+        let user = UserDTO(target)
         let form = try req.content.decode(ResetForm.self)
-        let problem = try await attempt { try await UserService.resetPassword(p, id, form.password ?? "", app: req.application) }
+        let problem = try await attempt { try await UserService.resetPassword(p, target, form.password ?? "", app: req.application) }
         if problem == nil { return req.redirect(to: "/admin/users/\(id)?ok=passwordReset") }
         let view = try await formView(req, user: user, values: ["displayName": user.displayName, "email": user.email ?? "",
                                                                 "locale": user.locale ?? "", "version": String(user.version),

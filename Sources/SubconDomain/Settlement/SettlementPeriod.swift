@@ -6,14 +6,16 @@ public struct SettlementPeriod: Hashable, Comparable, Sendable, CustomStringConv
     public let month: Int
 
     public init?(year: Int, month: Int) {
-        guard (1...12).contains(month), (2000...2200).contains(year) else { return nil }
+        guard (1...12).contains(month), (2000...2100).contains(year) else { return nil }
         self.year = year; self.month = month
     }
 
-    /// "2026-11".
+    /// "2026-11": four digits, a dash, two digits (2000-01 … 2100-12).
     public init?(_ text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let y = Int(parts[0]), let m = Int(parts[1]) else { return nil }
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2,
+              parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+              let y = Int(parts[0]), let m = Int(parts[1]) else { return nil }
         self.init(year: y, month: m)
     }
 
