@@ -259,6 +259,15 @@ import VaporTesting
             let second = try await t.signIn("admin")
             #expect(second.cookies["subcon_session"] != b.cookies["subcon_session"])
         }
+        // Served over HTTPS: the session cookie is Secure and browsers are told to stay on HTTPS.
+        try await TestApp.run(adjust: { $0.secureCookies = true }) { t in
+            var b = TestApp.Browser()
+            _ = try await t.page(.GET, "/login", browser: &b)
+            let r = try await t.page(.POST, "/login", browser: &b, form: ["login": "admin", "password": "demo", "_csrf": b.cookies["subcon_csrf"] ?? ""])
+            let session = r.headers[.setCookie].first { $0.hasPrefix("subcon_session=") } ?? ""
+            #expect(session.contains("Secure") && session.contains("HttpOnly"), "\(session)")
+            #expect(r.headers.first(name: "Strict-Transport-Security") == "max-age=31536000")
+        }
         #expect(Settings.fromEnvironment(["PUBLIC_URL": "https://subcon.example.com"]).secureCookies)
         #expect(!Settings.fromEnvironment(["PUBLIC_URL": "http://localhost:8080"]).secureCookies)
         #expect(!Settings.fromEnvironment(["PUBLIC_URL": "https://x.example", "COOKIE_SECURE": "false"]).secureCookies)

@@ -17,7 +17,8 @@ struct TestApp {
 
     /// - Parameter live: boot the lifecycle handlers too — on PostgreSQL the live-update
     ///   listener, which holds a connection of its own (most tests do not need it).
-    static func run(demo: Bool = true, scenario: Bool = false, live: Bool = false, _ body: (TestApp) async throws -> Void) async throws {
+    static func run(demo: Bool = true, scenario: Bool = false, live: Bool = false, adjust: (inout Settings) -> Void = { _ in },
+                    _ body: (TestApp) async throws -> Void) async throws {
         let clock = ManualClock()
         var schema: String?
         var settings = Settings(resourcesDirectory: packageRoot + "/Resources", publicDirectory: packageRoot + "/Public",
@@ -30,6 +31,7 @@ struct TestApp {
         } else {
             settings.database = .sqliteMemory
         }
+        adjust(&settings)
         try await withApp(configure: { app in
             try await configure(app, settings: settings, clock: clock, passwordHasher: PasswordHasher(cost: 4))
         }) { app in

@@ -220,9 +220,11 @@ enum ProgressService {
         guard try await ExceptionCase.query(on: change.db).filter(\.$type == "delay").filter(\.$source == "order_line")
             .filter(\.$sourceID == source).count() == 0 else { return }
         let item = try await OrderLineRow.query(on: change.db).filter(\.$orderID == order.id!).filter(\.$number == line).first()?.itemID
+        // Stored text is read by both sides in their own language: dates and numbers only
+        // (due → projected, days late); the notification carries the words.
         let e = try await ExceptionService.raise(type: "delay", severity: "major", supplier: order.supplierID, order: order.id, item: item, lot: "",
                                                  source: "order_line", sourceID: source, title: "\(order.code) #\(line)",
-                                                 description: "eta \(l.eta ?? "—"), due \(l.dueDate), \(l.daysLate) d late", by: nil, in: change)
+                                                 description: "\(l.dueDate) → \(l.eta ?? "—") (+\(l.daysLate))", by: nil, in: change)
         let people = try await OrderService.buyers(order, on: change.db) + OrderService.supplierUsers(order.supplierID, on: change.db)
         try await change.notify("order.delay", recipients: Array(Set(people)), messageKey: "notice.orderDelay",
                                 params: ["code": order.code, "line": String(line), "days": String(l.daysLate), "exception": e.code], link: "/orders/\(order.id!)")
