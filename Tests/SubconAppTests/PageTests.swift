@@ -171,4 +171,18 @@ import SubconDomain
             #expect(refused.status == .forbidden)
         }
     }
+
+    /// Quantities read as people write them: thousands separators, the unit once.
+    @Test func quantitiesShowSeparatorsAndUnits() async throws {
+        try await TestApp.run(scenario: true) { t in
+            var supplier = try await t.signIn("supplier1")
+            let work = try await t.page(.GET, "/work", browser: &supplier).body.string
+            #expect(work.contains("0 / 1,200 件"), "the supplier's work list")
+            #expect(!work.contains("1200"))
+            var warehouse = try await t.signIn("warehouse")
+            let material = try await t.page(.GET, "/material", browser: &warehouse).body.string
+            #expect(material.contains("<strong>20,000</strong>"))
+            #expect(material.contains("苏州精工机械有限公司"), "supplier names next to codes")
+        }
+    }
 }

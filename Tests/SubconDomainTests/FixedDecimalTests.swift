@@ -36,3 +36,21 @@ struct FixedDecimalTests {
         #expect(try FixedDecimal.parse("2.3449").rounded(toScale: 2).description == "2.34")
     }
 }
+
+@Suite struct FixedDecimalDisplayTests {
+    @Test func thousandsSeparatorsAndYuan() throws {
+        func d(_ s: String) throws -> FixedDecimal { try FixedDecimal.parse(s) }
+        #expect(try d("0").grouped == "0")
+        #expect(try d("999").grouped == "999")
+        #expect(try d("1000").grouped == "1,000")
+        #expect(try d("20000").grouped == "20,000")
+        #expect(try d("1234567.125").grouped == "1,234,567.125")
+        #expect(try d("-1234.5").grouped == "-1,234.5")
+        #expect(try d("1234.5").yuan == "¥1,234.50")
+        #expect(try d("1510.19").yuan == "¥1,510.19")
+        #expect(try d("12").yuan == "¥12.00")
+        #expect(try d("-36.8").yuan == "-¥36.80")
+        #expect(try d("-0.004").yuan == "¥0.00")
+        #expect(try d("0.005").yuan == "¥0.01")
+    }
+}

@@ -56,6 +56,8 @@ struct LineProgressDTO: Content {
     let itemName: String
     let operation: String?
     let quantity: FixedDecimal
+    /// The item's unit of measure, as master data names it (件, kg).
+    let unit: String
     let dueDate: String
     let good: FixedDecimal
     let scrap: FixedDecimal
@@ -207,7 +209,7 @@ enum ProgressService {
                                        today: today, due: Day(r.dueDate)!, promised: promised, thresholdDays: threshold)
             let percent = r.quantity > 0 ? Int(min(100, (s?.good ?? 0) * 100 / r.quantity)) : 0
             return LineProgressDTO(line: r.number, itemCode: items[r.itemID]?.code ?? "", itemName: items[r.itemID]?.name ?? "", operation: r.operation,
-                                   quantity: quantity, dueDate: r.dueDate, good: good, scrap: FixedDecimal(units: s?.scrap ?? 0), percent: percent,
+                                   quantity: quantity, unit: items[r.itemID]?.uom ?? "", dueDate: r.dueDate, good: good, scrap: FixedDecimal(units: s?.scrap ?? 0), percent: percent,
                                    promisedDate: promised?.description, eta: p.eta?.description, daysLate: p.daysLate, risk: p.risk.rawValue)
         }
     }

@@ -56,6 +56,34 @@ public struct FixedDecimal: Hashable, Comparable, Sendable, CustomStringConverti
 
     public static func < (a: Self, b: Self) -> Bool { a.units < b.units }
 
+    /// As tables show numbers: thousands separators, the decimals as they are
+    /// (20000 → "20,000", -1234.5 → "-1,234.5").
+    public var grouped: String { Self.group(description) }
+
+    /// Money as pages show it: ¥ in front, thousands separators, two decimals, rounded to the fen
+    /// (1234.5 → "¥1,234.50", -0.004 → "¥0.00", -36.8 → "-¥36.80").
+    public var yuan: String {
+        let fen = rounded(toScale: 2)
+        let magnitude = Self(units: fen.units.magnitude > UInt64(Int64.max) ? Int64.max : Int64(fen.units.magnitude))
+        var text = Self.group(magnitude.description)
+        if !text.contains(".") { text += ".00" } else if text.split(separator: ".")[1].count == 1 { text += "0" }
+        return (fen.units < 0 ? "-¥" : "¥") + text
+    }
+
+    private static func group(_ plain: String) -> String {
+        var s = Substring(plain)
+        let sign = s.first == "-" ? "-" : ""
+        if !sign.isEmpty { s = s.dropFirst() }
+        let parts = s.split(separator: ".", maxSplits: 1)
+        let whole = Array(parts[0])
+        var out = ""
+        for (i, ch) in whole.enumerated() {
+            if i > 0 && (whole.count - i) % 3 == 0 { out += "," }
+            out.append(ch)
+        }
+        return sign + out + (parts.count > 1 ? "." + parts[1] : "")
+    }
+
     public enum ArithmeticError: Error, Equatable, Sendable { case overflow }
 
     public func adding(_ other: Self) throws(ArithmeticError) -> Self {
