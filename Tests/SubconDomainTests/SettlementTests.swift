@@ -252,3 +252,42 @@ extension Result {
         }
     }
 }
+
+@Suite struct MonthEndCountTests {
+    let l1 = StockKey(supplier: "SUP-JG", item: "RM-PAD-65", lot: "L1")
+    let l2 = StockKey(supplier: "SUP-JG", item: "RM-PAD-65", lot: "L2")
+
+    /// 640 issued (500 + a transfer in of 40 + 100 opening), 300 consumed with 6 allowed, 60 back,
+    /// 4 scrapped: the ledger says 276 are held and the variance is −2 (less lost than allowed).
+    /// The supplier counts 270: a correction of −6, and the write-off now shows a real loss of 4 —
+    /// beyond a 0.5 % tolerance (3.2 of 640).
+    @Test func aCountedDifferenceBecomesACorrectionAndMovesTheWriteOff() throws {
+        let ms = [Movement(key: l1, kind: .issued, quantity: d("500")), Movement(key: l2, kind: .transferredIn, quantity: d("40")),
+                  Movement(key: l1, kind: .consumed, quantity: d("300"), allowance: d("6")),
+                  Movement(key: l1, kind: .returned, quantity: d("50")), Movement(key: l2, kind: .transferredOut, quantity: d("10")),
+                  Movement(key: l1, kind: .scrapped, quantity: d("4"))]
+        let opening = StockBalance(inTransit: d("5"), held: d("95"))
+        let before = try WriteOff.summarize(opening: opening, movements: ms)
+        #expect(before.held == d("276"))
+        #expect(before.variance == d("-2"))
+        #expect(try !before.exceeds(tolerancePercent: d("0.5")))
+
+        let count = try MonthEndCount.corrections([.init(key: l1, ledger: d("246"), counted: d("240")),
+                                                   .init(key: l2, ledger: d("30"), counted: d("30"))])
+        #expect(count == [Movement(key: l1, kind: .adjusted, quantity: d("-6"))])
+        let after = try WriteOff.summarize(opening: opening, movements: ms + count)
+        #expect(after.held == d("270"))
+        #expect(after.variance == d("4"))
+        #expect(try after.exceeds(tolerancePercent: d("0.5")))
+    }
+
+    @Test func countsAreRefusedWhenTheyCannotBeTrue() throws {
+        #expect(throws: MonthEndCount.Problem.negativeCount(l1)) { try MonthEndCount.corrections([.init(key: l1, ledger: d("5"), counted: d("-1"))]) }
+        #expect(throws: MonthEndCount.Problem.countedTwice(l1)) {
+            try MonthEndCount.corrections([.init(key: l1, ledger: d("5"), counted: d("5")), .init(key: l1, ledger: d("5"), counted: d("4"))])
+        }
+        // Found more than the ledger says: a positive correction.
+        #expect(try MonthEndCount.corrections([.init(key: l2, ledger: d("5"), counted: d("7.5"))]) == [Movement(key: l2, kind: .adjusted, quantity: d("2.5"))])
+    }
+}
+
