@@ -100,6 +100,7 @@ func routes(_ app: Application) throws {
     try signedInAPI.register(collection: MaterialAPI())
     try signedInAPI.register(collection: ProgressAPI())
     try signedInAPI.register(collection: QualityAPI())
+    try signedInAPI.register(collection: SettlementAPI())
     try signedInAPI.register(collection: RoutingsAPI())
     try signedInAPI.register(collection: ImportsAPI())
     try signedInAPI.register(collection: ExportsAPI())

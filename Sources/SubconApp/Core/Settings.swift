@@ -52,6 +52,12 @@ public struct Settings: Sendable {
     /// Write-off variance tolerated before a deduction is proposed, as a percentage of the
     /// material to account for (WRITE_OFF_TOLERANCE_PERCENT).
     public var writeOffTolerancePercent = FixedDecimal(units: 10_000)
+    /// The last day of each statement period (STATEMENT_CUTOFF_DAY, 1…28; unset: the month's end).
+    public var statementCalendar = SettlementCalendar.monthEnd
+    /// VAT on statements (VAT_PERCENT, 13 by default).
+    public var taxPercent = StatementAmounts.defaultTaxPercent
+    /// Graded penalties (PENALTY_WINDOW_DAYS, PENALTY_FREE_OCCURRENCES).
+    public var gradedPenalty = GradedPenalty()
 
     public init(
         database: DatabaseChoice = .sqliteMemory,
@@ -117,6 +123,10 @@ public struct Settings: Sendable {
         if let p = env["OVER_RECEIPT_PERCENT"].flatMap({ try? FixedDecimal.parse($0) }), p >= .zero, p <= FixedDecimal(units: 1_000_000) {
             s.overReceiptPercent = p
         }
+        if let d = env["STATEMENT_CUTOFF_DAY"].flatMap(Int.init), let c = SettlementCalendar(cutOffDay: d) { s.statementCalendar = c }
+        if let p = env["VAT_PERCENT"].flatMap({ try? FixedDecimal.parse($0) }), p >= .zero, p <= FixedDecimal(100) { s.taxPercent = p }
+        if let d = env["PENALTY_WINDOW_DAYS"].flatMap(Int.init), (1...3650).contains(d) { s.gradedPenalty.windowDays = d }
+        if let n = env["PENALTY_FREE_OCCURRENCES"].flatMap(Int.init), (0...100).contains(n) { s.gradedPenalty.freeOccurrences = n }
         if let p = env["WRITE_OFF_TOLERANCE_PERCENT"].flatMap({ try? FixedDecimal.parse($0) }), p >= .zero, p <= FixedDecimal(units: 1_000_000) {
             s.writeOffTolerancePercent = p
         }

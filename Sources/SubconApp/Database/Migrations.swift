@@ -37,6 +37,8 @@ enum Migrations {
         CreateProgress(),
         // 10. Incoming inspection, exceptions with owners, deadlines and 8D
         CreateQuality(),
+        // 11. Settlement: month-end counts, statements, their lines and the sources they took
+        CreateSettlement(),
     ]
 }
 

@@ -22,11 +22,11 @@ enum ExportService {
         let sql = db as! any SQLDatabase
         switch kind {
         case .items:
-            struct Row: Decodable { let code: String; let name: String; let specification: String; let uom: String; let kind: String; let warehouse: String? }
+            struct Row: Decodable { let code: String; let name: String; let specification: String; let uom: String; let kind: String; let warehouse: String?; let cost_price: Int64 }
             return [header] + (try await paged(sql, """
-                SELECT i.code, i.name, i.specification, i.uom, i.kind, s.code AS warehouse
+                SELECT i.code, i.name, i.specification, i.uom, i.kind, s.code AS warehouse, COALESCE(i.cost_price, 0) AS cost_price
                 FROM items i LEFT JOIN sites s ON s.id = i.default_site_id ORDER BY i.code
-                """, Row.self)).map { [$0.code, $0.name, $0.specification, $0.uom, $0.kind, $0.warehouse ?? ""] }
+                """, Row.self)).map { [$0.code, $0.name, $0.specification, $0.uom, $0.kind, $0.warehouse ?? "", FixedDecimal(units: $0.cost_price).description] }
         case .boms:
             struct Row: Decodable {
                 let parent: String; let valid_from: String; let valid_to: String?; let component: String

@@ -89,6 +89,7 @@ enum ImportApply {
             item.defaultSiteID = siteID
             try await sql.update(Item.schema).set("name", to: item.name).set("specification", to: item.specification)
                 .set("uom", to: item.uom).set("kind", to: item.kind).set("default_site_id", to: siteID)
+                .set("cost_price", to: r.costPrice?.units ?? item.costPrice)
                 .set("updated_at", to: change.now)
                 .set(SQLIdentifier("version"), to: SQLBinaryExpression(SQLIdentifier("version"), .add, SQLLiteral.numeric("1")))
                 .where("id", .equal, item.id!).run()
@@ -100,11 +101,12 @@ enum ImportApply {
             let siteID = r.warehouse.flatMap { warehouses[$0] }
             let item = Item(code: r.code, name: r.name, specification: r.specification, uom: r.uom, kind: r.kind, defaultSiteID: siteID, now: change.now)
             inserts.append([SQLBind(id), SQLBind(r.code), SQLBind(r.name), SQLBind(r.specification), SQLBind(r.uom), SQLBind(r.kind.rawValue),
-                            siteID.map { SQLBind($0) } ?? SQLLiteral.null, SQLBind(true), SQLBind(1), SQLBind(change.now), SQLBind(change.now)])
+                            siteID.map { SQLBind($0) } ?? SQLLiteral.null, SQLBind(true), SQLBind(1), SQLBind(change.now), SQLBind(change.now),
+                            SQLBind(r.costPrice?.units ?? 0)])
             audit.append(.init(entity: "item", entityID: id.uuidString, action: "create", changes: FieldChanges.between([:], item.auditSnapshot)))
         }
         try await sql.insertRows(into: Item.schema, columns: ["id", "code", "name", "specification", "uom", "kind", "default_site_id",
-                                                          "active", "version", "created_at", "updated_at"], inserts)
+                                                          "active", "version", "created_at", "updated_at", "cost_price"], inserts)
         counts.created += check.newItems.count
         counts.updated += check.changedItems.count
     }

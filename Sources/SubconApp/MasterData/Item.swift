@@ -15,6 +15,9 @@ final class Item: Model, @unchecked Sendable {
     @OptionalField(key: "default_site_id") var defaultSiteID: UUID?
     @Field(key: "active") var active: Bool
     @Field(key: "version") var version: Int
+    /// What the material costs the manufacturer; write-off variances are deducted at it.
+    @OptionalField(key: "cost_price") var costPriceUnits: Int64?
+    var costPrice: Int64 { costPriceUnits ?? 0 }
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "updated_at") var updatedAt: Date
 
@@ -27,7 +30,8 @@ final class Item: Model, @unchecked Sendable {
 
     var auditSnapshot: [String: String?] {
         ["code": code, "name": name, "specification": specification, "uom": uom, "kind": kind,
-         "default_site_id": defaultSiteID?.uuidString, "active": String(active)]
+         "default_site_id": defaultSiteID?.uuidString, "active": String(active),
+         "cost_price": FixedDecimal(units: costPrice).description]
     }
 }
 

@@ -13,13 +13,14 @@ struct ItemDTO: Content {
     let kind: String
     let defaultSiteId: UUID?
     let active: Bool
+    let costPrice: FixedDecimal
     let version: Int
     let createdAt: Date
     let updatedAt: Date
 
     struct Row: Decodable {
         static let columns = ["id", "code", "name", "specification", "uom", "kind", "default_site_id", "active", "version",
-                              "created_at", "updated_at"]
+                              "created_at", "updated_at", "cost_price"]
         let id: UUID
         let code: String
         let name: String
@@ -31,16 +32,17 @@ struct ItemDTO: Content {
         let version: Int
         let created_at: Date
         let updated_at: Date
+        let cost_price: Int64?
     }
 
     init(_ r: Row) {
         id = r.id; code = r.code; name = r.name; specification = r.specification; uom = r.uom; kind = r.kind
-        defaultSiteId = r.default_site_id; active = r.active; version = r.version; createdAt = r.created_at; updatedAt = r.updated_at
+        defaultSiteId = r.default_site_id; active = r.active; costPrice = FixedDecimal(units: r.cost_price ?? 0); version = r.version; createdAt = r.created_at; updatedAt = r.updated_at
     }
 
     init(_ i: Item) {
         id = i.id!; code = i.code; name = i.name; specification = i.specification; uom = i.uom; kind = i.kind
-        defaultSiteId = i.defaultSiteID; active = i.active; version = i.version; createdAt = i.createdAt; updatedAt = i.updatedAt
+        defaultSiteId = i.defaultSiteID; active = i.active; costPrice = FixedDecimal(units: i.costPrice); version = i.version; createdAt = i.createdAt; updatedAt = i.updatedAt
     }
 }
 
@@ -61,8 +63,9 @@ struct ItemInput: StrictInput {
 }
 
 struct ItemPatchInput: StrictInput {
-    static let fields: Set<String> = ["version", "name", "specification", "uom", "kind", "defaultSiteId", "active"]
+    static let fields: Set<String> = ["version", "name", "specification", "uom", "kind", "defaultSiteId", "active", "costPrice"]
     var version: Int
+    var costPrice: FixedDecimal?
     var name: String?
     var specification: String?
     var uom: String?
@@ -73,12 +76,14 @@ struct ItemPatchInput: StrictInput {
     var clearsDefaultSite = false
 
     func validate() -> [FieldProblem] {
-        ItemFields.check(name: name, specification: specification, uom: uom, kind: kind)
+        var p = ItemFields.check(name: name, specification: specification, uom: uom, kind: kind)
+        if let c = costPrice, c < .zero || c > FixedDecimal(units: 100_000_000 * FixedDecimal.unit) { p.append(FieldProblem("costPrice", "nonNegativeDecimal")) }
+        return p
     }
 }
 
 extension ItemPatchInput {
-    private enum Keys: String, CodingKey { case version, name, specification, uom, kind, defaultSiteId, active }
+    private enum Keys: String, CodingKey { case version, name, specification, uom, kind, defaultSiteId, active, costPrice }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
@@ -89,6 +94,7 @@ extension ItemPatchInput {
         kind = try c.decodeIfPresent(String.self, forKey: .kind)
         defaultSiteId = try c.decodeIfPresent(UUID.self, forKey: .defaultSiteId)
         active = try c.decodeIfPresent(Bool.self, forKey: .active)
+        costPrice = try c.decodeIfPresent(FixedDecimal.self, forKey: .costPrice)
         clearsDefaultSite = try c.contains(.defaultSiteId) && c.decodeNil(forKey: .defaultSiteId)
     }
 }
@@ -162,10 +168,11 @@ enum ItemService {
         if let v = input.kind { item.kind = v }
         if let v = input.defaultSiteId { item.defaultSiteID = v } else if clearDefaultSite { item.defaultSiteID = nil }
         if let v = input.active { item.active = v }
+        if let v = input.costPrice { item.costPriceUnits = v.units }
         return try await app.write(as: p.auditActor) { change in
             try await change.updateVersioned(Item.schema, id: id, expected: input.version, sets: [
                 "name": item.name, "specification": item.specification, "uom": item.uom, "kind": item.kind,
-                "default_site_id": item.defaultSiteID, "active": item.active, "updated_at": change.now,
+                "default_site_id": item.defaultSiteID, "active": item.active, "updated_at": change.now, "cost_price": item.costPrice,
             ])
             item.version = input.version + 1
             item.updatedAt = change.now

@@ -135,7 +135,8 @@ struct ItemPages: RouteCollection {
 
     static func values(_ i: ItemDTO) -> [String: String] {
         ["code": i.code, "name": i.name, "specification": i.specification, "uom": i.uom, "kind": i.kind,
-         "defaultSiteId": i.defaultSiteId?.uuidString ?? "", "version": String(i.version), "active": i.active ? "true" : ""]
+         "defaultSiteId": i.defaultSiteId?.uuidString ?? "", "version": String(i.version), "active": i.active ? "true" : "",
+         "costPrice": i.costPrice.description]
     }
 
     func newForm(req: Request) async throws -> Response {
@@ -145,10 +146,10 @@ struct ItemPages: RouteCollection {
 
     struct ItemForm: Content {
         var code: String?; var name: String?; var specification: String?; var uom: String?; var kind: String?
-        var defaultSiteId: String?; var version: String?; var active: String?
+        var defaultSiteId: String?; var version: String?; var active: String?; var costPrice: String?
         var values: [String: String] {
             ["code": code ?? "", "name": name ?? "", "specification": specification ?? "", "uom": uom ?? "", "kind": kind ?? "",
-             "defaultSiteId": defaultSiteId ?? "", "version": version ?? "", "active": active ?? ""]
+             "defaultSiteId": defaultSiteId ?? "", "version": version ?? "", "active": active ?? "", "costPrice": costPrice ?? ""]
         }
         var siteID: UUID? { defaultSiteId.flatMap(UUID.init(uuidString:)) }
     }
@@ -182,9 +183,12 @@ struct ItemPages: RouteCollection {
         let form = try req.content.decode(ItemForm.self)
         let problem = try await attempt {
             guard let version = form.version.flatMap(Int.init) else { throw Problem.validation([FieldProblem("version", "required")]) }
-            let input = ItemPatchInput(version: version, name: form.name ?? "", specification: form.specification ?? "",
+            var input = ItemPatchInput(version: version, name: form.name ?? "", specification: form.specification ?? "",
                                        uom: form.uom ?? "", kind: form.kind ?? "", defaultSiteId: form.siteID, active: form.active == "true")
-            let problems = input.validate()
+            var problems = input.validate()
+            if let text = form.costPrice?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+                if let c = try? FixedDecimal.parse(text), c >= .zero { input.costPrice = c } else { problems.append(FieldProblem("costPrice", "nonNegativeDecimal")) }
+            }
             if !problems.isEmpty { throw Problem.validation(problems) }
             _ = try await ItemService.update(p, id, input, clearDefaultSite: form.siteID == nil, app: req.application)
         }

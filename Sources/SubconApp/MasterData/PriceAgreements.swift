@@ -19,6 +19,9 @@ final class PriceAgreementRow: Model, @unchecked Sendable {
     @Field(key: "tiers") var tiersText: String
     @Field(key: "version") var version: Int
     @Field(key: "created_at") var createdAt: Date
+    /// Late delivery: so much per day late, up to the cap (none when unset).
+    @OptionalField(key: "late_penalty_per_day") var latePenaltyPerDay: Int64?
+    @OptionalField(key: "late_penalty_cap") var latePenaltyCap: Int64?
 
     init() {}
 
@@ -43,7 +46,9 @@ final class PriceAgreementRow: Model, @unchecked Sendable {
     var auditSnapshot: [String: String?] {
         ["supplier_id": $supplier.id.uuidString, "item_id": $item.id.uuidString, "operation": operation, "currency": currency,
          "valid_from": validFrom, "valid_to": validTo, "unit_price": FixedDecimal(units: unitPriceUnits).description,
-         "tiers": tiers.map { "≥\($0.minimumQuantity): \($0.unitPrice)" }.joined(separator: ", ")]
+         "tiers": tiers.map { "≥\($0.minimumQuantity): \($0.unitPrice)" }.joined(separator: ", "),
+         "late_penalty_per_day": latePenaltyPerDay.map { FixedDecimal(units: $0).description },
+         "late_penalty_cap": latePenaltyCap.map { FixedDecimal(units: $0).description }]
     }
 }
 
@@ -81,17 +86,21 @@ struct PriceAgreementDTO: Content {
     let validTo: String?
     let unitPrice: FixedDecimal
     let tiers: [Tier]
+    let latePenaltyPerDay: FixedDecimal?
+    let latePenaltyCap: FixedDecimal?
     let version: Int
 
     init(_ r: PriceAgreementRow) {
         id = r.id!; supplierId = r.$supplier.id; itemId = r.$item.id; operation = r.operation; currency = r.currency
         validFrom = r.validFrom; validTo = r.validTo; unitPrice = FixedDecimal(units: r.unitPriceUnits)
         tiers = r.tiers.map { .init(minimumQuantity: $0.minimumQuantity, unitPrice: $0.unitPrice) }; version = r.version
+        latePenaltyPerDay = r.latePenaltyPerDay.map(FixedDecimal.init(units:)); latePenaltyCap = r.latePenaltyCap.map(FixedDecimal.init(units:))
     }
 }
 
 struct PriceAgreementInput: StrictInput {
-    static let fields: Set<String> = ["supplierId", "itemId", "operation", "currency", "validFrom", "validTo", "unitPrice", "tiers"]
+    static let fields: Set<String> = ["supplierId", "itemId", "operation", "currency", "validFrom", "validTo", "unitPrice", "tiers",
+                                      "latePenaltyPerDay", "latePenaltyCap"]
     var supplierId: UUID
     var itemId: UUID
     var operation: String?
@@ -100,9 +109,11 @@ struct PriceAgreementInput: StrictInput {
     var validTo: Day?
     var unitPrice: FixedDecimal
     var tiers: [PriceAgreementDTO.Tier]?
+    var latePenaltyPerDay: FixedDecimal?
+    var latePenaltyCap: FixedDecimal?
 
     func validate() -> [FieldProblem] {
-        var p: [FieldProblem] = []
+        var p: [FieldProblem] = LatePenalty.check(latePenaltyPerDay, latePenaltyCap)
         if let validTo, validTo < validFrom { p.append(FieldProblem("validTo", "beforeStart")) }
         if let operation { Check.code(operation, "operation", into: &p) }
         if (tiers?.count ?? 0) > 20 { p.append(FieldProblem("tiers", "tooMany", ["max": "20"])) }
@@ -111,11 +122,27 @@ struct PriceAgreementInput: StrictInput {
 }
 
 struct PriceAgreementPatchInput: StrictInput {
-    static let fields: Set<String> = ["version", "validTo", "unitPrice", "tiers"]
+    static let fields: Set<String> = ["version", "validTo", "unitPrice", "tiers", "latePenaltyPerDay", "latePenaltyCap"]
     var version: Int
     var validTo: Day?
     var unitPrice: FixedDecimal?
     var tiers: [PriceAgreementDTO.Tier]?
+    var latePenaltyPerDay: FixedDecimal?
+    var latePenaltyCap: FixedDecimal?
+
+    func validate() -> [FieldProblem] { LatePenalty.check(latePenaltyPerDay, latePenaltyCap) }
+}
+
+/// A late-delivery penalty: a non-negative sum per day, and a cap no smaller than one day's.
+enum LatePenalty {
+    static let max = FixedDecimal(units: 100_000_000 * FixedDecimal.unit)
+    static func check(_ perDay: FixedDecimal?, _ cap: FixedDecimal?) -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        if let d = perDay, d < .zero || d > max { p.append(FieldProblem("latePenaltyPerDay", "nonNegativeDecimal")) }
+        if let c = cap, c < .zero || c > max { p.append(FieldProblem("latePenaltyCap", "nonNegativeDecimal")) }
+        if cap != nil && perDay == nil { p.append(FieldProblem("latePenaltyPerDay", "required")) }
+        return p
+    }
 }
 
 /// Price agreements. A supplier reads its own; purchasers (and admins) write them.
@@ -174,6 +201,7 @@ enum PriceService {
         row.unitPriceUnits = input.unitPrice.units
         row.tiersText = PriceAgreementRow.tiersText((input.tiers ?? []).map { .init(minimumQuantity: $0.minimumQuantity, unitPrice: $0.unitPrice) })
         row.version = 1
+        row.latePenaltyPerDay = input.latePenaltyPerDay?.units; row.latePenaltyCap = input.latePenaltyCap?.units
         return try await app.write(as: p.auditActor) { change in
             row.id = UUID()
             let found = PriceBook.check(row.domain(itemCode: item.code),
@@ -198,12 +226,15 @@ enum PriceService {
         }
         if let v = input.unitPrice { row.unitPriceUnits = v.units }
         if let v = input.tiers { row.tiersText = PriceAgreementRow.tiersText(v.map { .init(minimumQuantity: $0.minimumQuantity, unitPrice: $0.unitPrice) }) }
+        if let v = input.latePenaltyPerDay { row.latePenaltyPerDay = v == .zero ? nil : v.units }
+        if let v = input.latePenaltyCap { row.latePenaltyCap = v == .zero ? nil : v.units }
         return try await app.write(as: p.auditActor) { change in
             let found = PriceBook.check(row.domain(itemCode: item.code),
                                         against: try await siblings(supplierID: row.$supplier.id, itemID: item.id!, itemCode: item.code, on: change.db))
             if !found.isEmpty { throw problems(found) }
             try await change.updateVersioned(PriceAgreementRow.schema, id: id, expected: input.version,
-                                             sets: ["valid_to": row.validTo, "unit_price": row.unitPriceUnits, "tiers": row.tiersText])
+                                             sets: ["valid_to": row.validTo, "unit_price": row.unitPriceUnits, "tiers": row.tiersText,
+                                                    "late_penalty_per_day": row.latePenaltyPerDay, "late_penalty_cap": row.latePenaltyCap])
             row.version = input.version + 1
             try await change.audit("price_agreement", id, "update", before: before, after: row.auditSnapshot)
             return row

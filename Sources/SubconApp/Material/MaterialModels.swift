@@ -187,6 +187,9 @@ final class ExceptionCase: Model, @unchecked Sendable {
     /// Closes only through an 8D report verified by the buyer.
     @Field(key: "eight_d") var eightD: Bool
     @Field(key: "reopened") var reopened: Int
+    /// The penalty quality or purchasing set for the statement (PenaltyRule.Kind; empty: none).
+    @OptionalField(key: "penalty_kind") var penaltyKind: String?
+    @OptionalField(key: "penalty_value") var penaltyValue: Int64?
     init() {}
 }
 

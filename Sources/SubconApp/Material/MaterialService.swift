@@ -245,11 +245,11 @@ enum Ledger {
 
     static func record(_ kind: MovementKind, supplier: UUID, item: UUID, lot: String, quantity: FixedDecimal, allowance: FixedDecimal = .zero,
                        order: UUID? = nil, line: Int? = nil, document: UUID? = nil, receiptLine: UUID? = nil, by user: UUID,
-                       in change: Change) async throws {
+                       at time: Date? = nil, in change: Change) async throws {
         let m = MaterialMovement()
         m.supplierID = supplier; m.itemID = item; m.lot = lot; m.kind = kind.rawValue; m.quantity = quantity.units
         m.allowance = allowance.units; m.orderID = order; m.orderLineNumber = line; m.documentID = document; m.receiptLineID = receiptLine
-        m.createdBy = user; m.createdAt = change.now
+        m.createdBy = user; m.createdAt = time ?? change.now
         try await m.create(on: change.db)
     }
 

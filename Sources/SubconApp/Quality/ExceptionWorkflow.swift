@@ -187,6 +187,10 @@ struct ExceptionDTO: Content {
     let defectCodes: String
     let eightD: Bool
     let reopened: Int
+    /// The penalty set for the statement, if any, and the statements it went into.
+    let penaltyKind: String?
+    let penaltyValue: FixedDecimal?
+    let statements: [StatementSourceDTO]
     let version: Int
     let comments: [CommentDTO]
     let steps: [StepDTO]
@@ -618,7 +622,10 @@ enum ExceptionService {
             supplierOwner: person(e.supplierOwnerID), responseBy: e.responseBy, containmentBy: e.containmentBy, resolveBy: e.resolveBy,
             respondedAt: e.respondedAt, containedAt: e.containedAt, closedAt: e.closedAt, responseMinutes: e.responseMinutes,
             closureMinutes: e.closureMinutes, escalationLevel: e.escalationLevel, resolution: e.resolution, defectCodes: e.defectCodes,
-            eightD: e.eightD, reopened: e.reopened, version: e.version,
+            eightD: e.eightD, reopened: e.reopened,
+            penaltyKind: (e.penaltyKind ?? "").isEmpty ? nil : e.penaltyKind,
+            penaltyValue: (e.penaltyKind ?? "").isEmpty ? nil : FixedDecimal(units: e.penaltyValue ?? 0),
+            statements: try await StatementService.sources(p, type: "exception", id: e.id!, on: db), version: e.version,
             comments: comments.map { CommentDTO(id: $0.id!, side: $0.side, event: $0.event, ref: $0.ref, author: person($0.authorID)?.name, body: $0.body,
                                                 createdAt: $0.createdAt) },
             steps: stepDTOs,

@@ -30,6 +30,7 @@ struct QualityAPI: RouteCollection {
         e.post(":id", "8d", ":step", use: gate)
         e.post(":id", "close", use: close)
         e.post(":id", "reopen", use: reopen)
+        e.put(":id", "penalty", use: penalty)
         routes.get("exception-deadlines", use: deadlines)
         routes.put("exception-deadlines", ":type", ":severity", use: setDeadline)
         routes.get("lessons", use: lessons)
@@ -158,6 +159,16 @@ struct QualityAPI: RouteCollection {
         try p.require(.raiseExceptions)
         let e = try await ExceptionService.create(p, try req.decodeStrict(ExceptionInput.self), app: req.application)
         return try await .created(try await ExceptionService.dto(e, for: p, on: req.db), for: req)
+    }
+
+    /// `{"version":3,"kind":"per_piece","value":"2.5"}`; `"kind":"none"` clears it.
+    func penalty(req: Request) async throws -> ExceptionDTO {
+        let p = try req.requirePrincipal()
+        let id = try req.idParameter()
+        _ = try await ExceptionService.find(p, id, on: req.db)
+        try p.require(.handleExceptions)
+        let e = try await ExceptionService.setPenalty(p, id, try req.decodeStrict(PenaltyInput.self), app: req.application)
+        return try await ExceptionService.dto(e, for: p, on: req.db)
     }
 
     func exception(req: Request) async throws -> ExceptionDTO {

@@ -49,6 +49,18 @@ public enum Action: String, Sendable, CaseIterable {
     case answerExceptions
     /// Lots, PPM and response times per supplier (a supplier sees only its own).
     case viewQualityFigures
+    /// Read reconciliation statements (对账单); a supplier reads only its own.
+    case viewStatements
+    /// Generate statements, add adjustments, send, answer disputed lines and revise (the buyer).
+    case prepareStatements
+    /// Lock a confirmed statement for good (finance).
+    case lockStatements
+    /// Confirm or dispute a statement (the supplier's side).
+    case answerStatements
+    /// State the month-end stock count (月末盘点) on the supplier's side.
+    case countStock
+    /// Close a supplier's month-end count on its behalf, with a reason (the buyer).
+    case closeStockCounts
 }
 
 public enum Policy {
@@ -81,6 +93,13 @@ public enum Policy {
         case (.finance, .proposeDeductions), (.purchaser, .proposeDeductions): true
         case (.quality, .viewQualityFigures), (.purchaser, .viewQualityFigures), (.finance, .viewQualityFigures),
              (.supplierAdmin, .viewQualityFigures), (.supplierUser, .viewQualityFigures): true
+        case (.finance, .viewStatements), (.purchaser, .viewStatements),
+             (.supplierAdmin, .viewStatements), (.supplierFinance, .viewStatements): true
+        case (.finance, .prepareStatements), (.purchaser, .prepareStatements): true
+        case (.finance, .lockStatements): true
+        case (.supplierAdmin, .answerStatements), (.supplierFinance, .answerStatements): true
+        case (.supplierAdmin, .countStock), (.supplierUser, .countStock): true
+        case (.warehouse, .closeStockCounts), (.purchaser, .closeStockCounts), (.finance, .closeStockCounts): true
         case (let role, .viewMasterData): role.side == .manufacturer
         default: false
         }

@@ -10,10 +10,12 @@ public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
     // Supplier side
     case supplierAdmin = "supplier_admin"
     case supplierUser = "supplier_user"
+    /// The supplier's accountant: reads, confirms and disputes statements.
+    case supplierFinance = "supplier_finance"
 
     public var side: OrganizationKind {
         switch self {
-        case .supplierAdmin, .supplierUser: .supplier
+        case .supplierAdmin, .supplierUser, .supplierFinance: .supplier
         default: .manufacturer
         }
     }

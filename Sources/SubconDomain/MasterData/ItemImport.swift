@@ -109,6 +109,7 @@ public enum ItemImport {
         ImportColumn("uom", ["uom", "unit", "单位", "單位"], required: true),
         ImportColumn("kind", ["kind", "类型", "物料类型", "類型", "物料類型"], required: true),
         ImportColumn("warehouse", ["default warehouse", "warehouse", "默认仓库", "預設倉庫"], required: false),
+        ImportColumn("costPrice", ["cost price", "cost_price", "costprice", "成本价", "成本價"], required: false),
     ]
 
     /// Kind as written in a sheet: the code or its name in any UI language.
@@ -127,6 +128,8 @@ public enum ItemImport {
         public var uom: String
         public var kind: ItemKind
         public var warehouse: String?
+        /// The material's cost price (write-off deductions are valued at it); nil keeps the current one.
+        public var costPrice: FixedDecimal? = nil
     }
 
     /// Validates every row; returns the good records and all problems (an import commits only
@@ -153,6 +156,13 @@ public enum ItemImport {
             if uom.count > 20 { rowProblems.append(ImportProblem(row: n, column: "uom", code: "tooLong", params: ["max": "20"])) }
             let kind = ImportCells.lookup(kindText, in: kindNames)
             if !kindText.isEmpty && kind == nil { rowProblems.append(ImportProblem(row: n, column: "kind", code: "invalidValue")) }
+            var costPrice: FixedDecimal?
+            if !cell("costPrice").isEmpty {
+                costPrice = try? FixedDecimal.parse(cell("costPrice"))
+                if costPrice == nil || costPrice! < .zero || costPrice! > FixedDecimal(units: 100_000_000 * FixedDecimal.unit) {
+                    rowProblems.append(ImportProblem(row: n, column: "costPrice", code: "nonNegativeDecimal"))
+                }
+            }
             if !warehouse.isEmpty && !warehouses.contains(warehouse) {
                 rowProblems.append(ImportProblem(row: n, column: "warehouse", code: "unknownWarehouse"))
             }
@@ -165,7 +175,7 @@ public enum ItemImport {
             }
             if rowProblems.isEmpty, let kind {
                 records.append(Record(row: n, code: code, name: name, specification: cell("specification"), uom: uom, kind: kind,
-                                      warehouse: warehouse.isEmpty ? nil : warehouse))
+                                      warehouse: warehouse.isEmpty ? nil : warehouse, costPrice: costPrice))
             }
             problems += rowProblems
         }

@@ -117,16 +117,88 @@ public enum StatementAmounts {
                 deductionAmounts.append(a)
                 deducted = try deducted.adding(a)
             }
-            var adjusted = FixedDecimal.zero
-            for a in adjustments { adjusted = try adjusted.adding(a.amount.rounded(toScale: moneyScale)) }
-            let net = try goods.subtracting(deducted).adding(adjusted)
-            let tax = try net.percent(taxPercent, roundedToScale: moneyScale)
-            return Totals(lineAmounts: lineAmounts, deductionAmounts: deductionAmounts, goods: goods, deductions: deducted,
-                          adjustments: adjusted, net: net, tax: tax, gross: try net.adding(tax))
+            let sums = try summarize(goods: lineAmounts, deductions: deductionAmounts,
+                                     adjustments: adjustments.map { $0.amount.rounded(toScale: moneyScale) }, taxPercent: taxPercent)
+            return Totals(lineAmounts: lineAmounts, deductionAmounts: deductionAmounts, goods: sums.goods, deductions: sums.deductions,
+                          adjustments: sums.adjustments, net: sums.net, tax: sums.tax, gross: sums.gross)
         } catch let p as Problem {
             throw p
         } catch {
             throw .tooLarge
+        }
+    }
+}
+
+extension StatementAmounts {
+    public struct Sums: Equatable, Sendable {
+        public let goods: FixedDecimal
+        public let deductions: FixedDecimal
+        public let adjustments: FixedDecimal
+        public let net: FixedDecimal
+        public let tax: FixedDecimal
+        public let gross: FixedDecimal
+    }
+
+    /// Totals from amounts already rounded per line (a statement's stored lines, or a revision
+    /// whose disputed lines were corrected): net = goods − deductions + adjustments, the tax
+    /// rounded once on the net, gross = net + tax.
+    public static func summarize(goods: [FixedDecimal], deductions: [FixedDecimal], adjustments: [FixedDecimal],
+                                 taxPercent: FixedDecimal = defaultTaxPercent) throws(Problem) -> Sums {
+        guard taxPercent >= .zero, taxPercent <= FixedDecimal(100) else { throw .taxRateOutOfRange }
+        do {
+            let g = try goods.reduce(FixedDecimal.zero) { try $0.adding($1) }
+            let d = try deductions.reduce(FixedDecimal.zero) { try $0.adding($1) }
+            let a = try adjustments.reduce(FixedDecimal.zero) { try $0.adding($1) }
+            let net = try g.subtracting(d).adding(a)
+            let tax = try net.percent(taxPercent, roundedToScale: moneyScale)
+            return Sums(goods: g, deductions: d, adjustments: a, net: net, tax: tax, gross: try net.adding(tax))
+        } catch {
+            throw .tooLarge
+        }
+    }
+}
+
+/// What quality or purchasing sets on an exception as its penalty: a sum, so much per rejected
+/// piece, a percentage of the rejected lot's value, or the agreed fee for an 8D.
+public enum PenaltyRule: Equatable, Sendable {
+    case fixed(FixedDecimal)
+    case perPiece(FixedDecimal)
+    case percent(FixedDecimal)
+    case eightDFee(FixedDecimal)
+
+    public enum Kind: String, Codable, Sendable, CaseIterable { case fixed, perPiece = "per_piece", percent, eightDFee = "eight_d_fee" }
+
+    public enum Problem: Error, Equatable, Sendable { case negative, percentOver100, tooLarge }
+
+    /// Money stays below 10^10 yuan; a percentage within 0…100.
+    public init(kind: Kind, value: FixedDecimal) throws(Problem) {
+        guard value >= .zero else { throw .negative }
+        guard value <= FixedDecimal(units: 10_000_000_000 * FixedDecimal.unit) else { throw .tooLarge }
+        switch kind {
+        case .fixed: self = .fixed(value)
+        case .perPiece: self = .perPiece(value)
+        case .percent:
+            guard value <= FixedDecimal(100) else { throw .percentOver100 }
+            self = .percent(value)
+        case .eightDFee: self = .eightDFee(value)
+        }
+    }
+
+    public var kind: Kind {
+        switch self { case .fixed: .fixed; case .perPiece: .perPiece; case .percent: .percent; case .eightDFee: .eightDFee }
+    }
+    public var value: FixedDecimal {
+        switch self { case .fixed(let v), .perPiece(let v), .percent(let v), .eightDFee(let v): v }
+    }
+
+    /// The deduction for an exception about `rejected` pieces of a lot priced at `unitPrice`.
+    public func basis(rejected: FixedDecimal, unitPrice: FixedDecimal) throws(StatementAmounts.Problem) -> StatementAmounts.DeductionBasis {
+        switch self {
+        case .fixed(let v), .eightDFee(let v): return .fixed(v)
+        case .perPiece(let rate): return .perPiece(pieces: rejected, rate: rate)
+        case .percent(let p):
+            do { return .percentOf(base: try rejected.multiplied(by: unitPrice, roundedToScale: StatementAmounts.moneyScale), percent: p) }
+            catch { throw .tooLarge }
         }
     }
 }

@@ -1,0 +1,188 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+/// Turns a supplier's records of a period into statement lines: accepted receipt lines at the
+/// price of the order revision in force when received, late-delivery penalties, penalties set on
+/// exceptions (graded by occurrence), and write-off variances at the material's cost price.
+/// Each source not yet taken by another statement is taken; a source of an earlier period is
+/// marked late. Reads are a handful of aggregate statements, whatever the number of lines.
+enum StatementBuilder {
+    struct Bounds {
+        let period: SettlementPeriod
+        let first: Day
+        let last: Day
+        let start: Date
+        let end: Date
+    }
+
+    static func calendar(_ settings: Settings) -> Calendar {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: settings.timeZone) ?? .gmt
+        return cal
+    }
+
+    static func bounds(_ period: SettlementPeriod, settings: Settings) -> Bounds {
+        let (first, last) = settings.statementCalendar.days(of: period)
+        let cal = calendar(settings)
+        func instant(_ d: Day) -> Date { cal.date(from: DateComponents(year: d.year, month: d.month, day: d.day))! }
+        return Bounds(period: period, first: first, last: last, start: instant(first), end: instant(last.adding(days: 1)))
+    }
+
+    static func day(_ date: Date, settings: Settings) -> Day {
+        let c = calendar(settings).dateComponents([.year, .month, .day], from: date)
+        return Day(year: c.year!, month: c.month!, day: c.day!)!
+    }
+
+    /// The lines of a new statement (or a refreshed draft), numbered from 1, not yet saved.
+    static func lines(supplierID: UUID, bounds: Bounds, statementID: UUID, app: Application, on db: any Database) async throws
+        -> (lines: [StatementLine], waivedExceptions: [String]) {
+        let settings = app.subcon.settings
+        let sql = db as! any SQLDatabase
+        var out: [StatementLine] = []
+        func line(_ kind: String, _ sourceType: String, _ sourceID: UUID, item: UUID?, reference: String, quantity: FixedDecimal,
+                  unitPrice: FixedDecimal, amount: FixedDecimal, origin: SettlementPeriod) -> StatementLine {
+            let l = StatementLine()
+            l.id = UUID(); l.statementID = statementID; l.supplierID = supplierID; l.revision = 1; l.number = out.count + 1
+            l.kind = kind; l.sourceType = sourceType; l.sourceID = sourceID.uuidString; l.itemID = item; l.reference = reference; l.reason = ""
+            l.quantity = quantity.units; l.unitPrice = unitPrice.units; l.amount = amount.units; l.occurrence = 0; l.waived = false
+            l.late = origin < bounds.period; l.originPeriod = origin.description; l.refersTo = nil
+            l.disputed = false; l.disputeComment = ""; l.supplierFigure = nil; l.answer = ""; l.answerReason = ""; l.answerAmount = nil; l.answeredBy = nil
+            return l
+        }
+        func unclaimed(_ type: String, _ column: String) -> SQLQueryString {
+            "NOT EXISTS (SELECT 1 FROM statement_claims c WHERE c.source_type = \(bind: type) AND c.source_id = \(unsafeRaw: column))"
+        }
+
+        // 1. Goods: accepted receipt lines received before the period's end, not yet in a statement.
+        struct Goods: Decodable {
+            let id: UUID; let order_id: UUID; let order_line_no: Int; let item_id: UUID; let lot: String; let accepted_quantity: Int64
+            let received_at: Date; let receipt_code: String; let order_code: String; let due_date: String; let unit_price: Int64; let item_code: String
+        }
+        let goods = try await sql.raw("""
+            SELECT rl.id, rl.order_id, rl.order_line_no, rl.item_id, rl.lot, rl.accepted_quantity, r.created_at AS received_at,
+                   r.code AS receipt_code, o.code AS order_code, l.due_date, l.unit_price, i.code AS item_code
+            FROM receipt_lines rl
+            JOIN goods_receipts r ON r.id = rl.receipt_id
+            JOIN outsourcing_orders o ON o.id = rl.order_id
+            JOIN order_lines l ON l.order_id = rl.order_id AND l.line_no = rl.order_line_no
+            JOIN items i ON i.id = rl.item_id
+            WHERE rl.supplier_id = \(bind: supplierID) AND rl.status <> 'awaiting_inspection' AND rl.accepted_quantity > 0
+              AND r.created_at < \(bind: bounds.end) AND
+            """ + " " + unclaimed("receipt_line", "rl.id") + " ORDER BY r.created_at, r.code, rl.no").all(decoding: Goods.self)
+
+        // The price in force: the latest revision the supplier had acknowledged when the goods
+        // arrived (the order line's price when there is none, e.g. an order entered as agreed).
+        struct Rev: Decodable { let order_id: UUID; let number: Int; let lines: String; let answered_at: Date? }
+        let orderIDs = Array(Set(goods.map(\.order_id)))
+        let revisions = orderIDs.isEmpty ? [] : try await sql.raw("""
+            SELECT order_id, number, lines, answered_at FROM order_revisions
+            WHERE order_id IN (\(binds: orderIDs)) AND status = 'acknowledged' AND answered_at IS NOT NULL
+            """).all(decoding: Rev.self)
+        var revisionsByOrder: [UUID: [(at: Date, number: Int, prices: [Int: FixedDecimal])]] = [:]
+        for r in revisions {
+            let lines = (try? JSONDecoder().decode([OrderLine].self, from: Data(r.lines.utf8))) ?? []
+            revisionsByOrder[r.order_id, default: []].append((r.answered_at!, r.number, Dictionary(lines.map { ($0.number, $0.unitPrice) }) { a, _ in a }))
+        }
+        func price(_ g: Goods) -> (FixedDecimal, Int?) {
+            let inForce = (revisionsByOrder[g.order_id] ?? []).filter { $0.at <= g.received_at }.max { $0.number < $1.number }
+            if let inForce, let p = inForce.prices[g.order_line_no] { return (p, inForce.number) }
+            return (FixedDecimal(units: g.unit_price), nil)
+        }
+
+        // Late-delivery penalties come from the agreement valid on the day of receipt.
+        struct Penalty: Decodable { let item_id: UUID; let valid_from: String; let valid_to: String?; let late_penalty_per_day: Int64; let late_penalty_cap: Int64? }
+        let penalties = try await sql.raw("""
+            SELECT item_id, valid_from, valid_to, late_penalty_per_day, late_penalty_cap FROM price_agreements
+            WHERE supplier_id = \(bind: supplierID) AND late_penalty_per_day IS NOT NULL AND late_penalty_per_day > 0
+            """).all(decoding: Penalty.self)
+        var lateLines: [(Goods, Int, Penalty)] = []
+        for g in goods {
+            let (unitPrice, revision) = price(g)
+            let accepted = FixedDecimal(units: g.accepted_quantity)
+            let receivedOn = day(g.received_at, settings: settings)
+            let reference = "\(g.receipt_code) · \(g.order_code)/\(g.order_line_no)\(revision.map { " R\($0)" } ?? "") · \(g.item_code)\(g.lot.isEmpty ? "" : " · " + g.lot)"
+            let amount = try StatementAmounts.fen(accepted, times: unitPrice)
+            out.append(line("goods", "receipt_line", g.id, item: g.item_id, reference: reference, quantity: accepted, unitPrice: unitPrice,
+                            amount: amount, origin: settings.statementCalendar.period(of: receivedOn)))
+            if let due = Day(g.due_date), receivedOn > due,
+               let agreement = penalties.first(where: { $0.item_id == g.item_id && Day($0.valid_from).map { $0 <= receivedOn } == true
+                                                       && ($0.valid_to.flatMap(Day.init).map { receivedOn <= $0 } ?? true) }) {
+                lateLines.append((g, receivedOn.ordinal - due.ordinal, agreement))
+            }
+        }
+        for (g, days, agreement) in lateLines {
+            let perDay = FixedDecimal(units: agreement.late_penalty_per_day)
+            let amount = try StatementAmounts.DeductionBasis.lateDelivery(daysLate: days, perDay: perDay,
+                                                                          cap: agreement.late_penalty_cap.map(FixedDecimal.init(units:))).amount()
+            guard amount > .zero else { continue }
+            let l = line("deduction", "late_delivery", g.id, item: g.item_id, reference: "\(g.order_code)/\(g.order_line_no) · \(g.receipt_code)",
+                         quantity: FixedDecimal(days), unitPrice: perDay, amount: amount,
+                         origin: settings.statementCalendar.period(of: day(g.received_at, settings: settings)))
+            l.reason = "late:\(days)"
+            out.append(l)
+        }
+
+        // 2. Penalties set on exceptions raised before the period's end.
+        struct Exc: Decodable {
+            let id: UUID; let code: String; let type: String; let item_id: UUID?; let created_at: Date; let penalty_kind: String; let penalty_value: Int64
+            let rejected_quantity: Int64?; let unit_price: Int64?
+        }
+        let exceptions = try await sql.raw("""
+            SELECT e.id, e.code, e.type, e.item_id, e.created_at, e.penalty_kind, COALESCE(e.penalty_value, 0) AS penalty_value, rl.rejected_quantity, l.unit_price
+            FROM exceptions e
+            LEFT JOIN receipt_lines rl ON rl.id = e.receipt_line_id
+            LEFT JOIN order_lines l ON l.order_id = rl.order_id AND l.line_no = rl.order_line_no
+            WHERE e.supplier_id = \(bind: supplierID) AND e.penalty_kind <> '' AND e.created_at < \(bind: bounds.end) AND
+            """ + " " + unclaimed("exception", "e.id") + " ORDER BY e.created_at, e.code").all(decoding: Exc.self)
+        var waived: [String] = []
+        if !exceptions.isEmpty {
+            // Earlier exceptions of the same kind for the same item, within the window before the earliest.
+            let graded = settings.gradedPenalty
+            let from = exceptions.map(\.created_at).min()!.addingTimeInterval(-Double(graded.windowDays + 1) * 86_400)
+            struct Earlier: Decodable { let id: UUID; let type: String; let item_id: UUID?; let created_at: Date }
+            let history = try await sql.raw("""
+                SELECT id, type, item_id, created_at FROM exceptions
+                WHERE supplier_id = \(bind: supplierID) AND created_at >= \(bind: from) AND created_at < \(bind: bounds.end)
+                """).all(decoding: Earlier.self)
+            for e in exceptions {
+                guard let kind = PenaltyRule.Kind(rawValue: e.penalty_kind),
+                      let rule = try? PenaltyRule(kind: kind, value: FixedDecimal(units: e.penalty_value)) else { continue }
+                let on = day(e.created_at, settings: settings)
+                let earlier = history.filter { $0.id != e.id && $0.type == e.type && $0.item_id == e.item_id && $0.item_id != nil
+                                               && ($0.created_at, $0.id.uuidString) < (e.created_at, e.id.uuidString) }
+                    .map { day($0.created_at, settings: settings) }
+                let occurrence = e.item_id == nil ? 1 : graded.occurrence(on: on, earlier: earlier)
+                let isWaived = e.type == "quality" && graded.waives(occurrence: occurrence)
+                let rejected = FixedDecimal(units: e.rejected_quantity ?? 0)
+                let basis = try rule.basis(rejected: rejected, unitPrice: FixedDecimal(units: e.unit_price ?? 0))
+                let amount = isWaived ? FixedDecimal.zero : try basis.amount()
+                let l = line("deduction", "exception", e.id, item: e.item_id, reference: e.code,
+                             quantity: kind == .perPiece || kind == .percent ? rejected : .zero, unitPrice: rule.value, amount: amount,
+                             origin: settings.statementCalendar.period(of: on))
+                l.reason = "penalty:\(kind.rawValue)"
+                l.occurrence = occurrence; l.waived = isWaived
+                if isWaived { waived.append(e.code) }
+                out.append(l)
+            }
+        }
+
+        // 3. Write-off variances beyond tolerance, at the material's cost price.
+        struct Var: Decodable { let id: UUID; let item_id: UUID; let period: String; let quantity: Int64; let cost_price: Int64; let item_code: String }
+        let variances = try await sql.raw("""
+            SELECT d.id, d.item_id, d.period, d.quantity, COALESCE(i.cost_price, 0) AS cost_price, i.code AS item_code
+            FROM deduction_proposals d JOIN items i ON i.id = d.item_id
+            WHERE d.supplier_id = \(bind: supplierID) AND d.period <= \(bind: bounds.period.description) AND d.quantity > 0 AND
+            """ + " " + unclaimed("write_off", "d.id") + " ORDER BY d.period, i.code").all(decoding: Var.self)
+        for v in variances {
+            let q = FixedDecimal(units: v.quantity), cost = FixedDecimal(units: v.cost_price)
+            let amount = try StatementAmounts.DeductionBasis.materialVariance(quantity: q, costPrice: cost).amount()
+            out.append(line("deduction", "write_off", v.id, item: v.item_id, reference: "\(v.period) · \(v.item_code)", quantity: q,
+                            unitPrice: cost, amount: amount, origin: SettlementPeriod(v.period) ?? bounds.period))
+        }
+        return (out, waived)
+    }
+}
+

@@ -1,0 +1,692 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+struct StatementSummaryDTO: Content {
+    let id: UUID
+    let code: String
+    let supplierId: UUID
+    let supplierCode: String
+    let supplierName: String
+    let period: String
+    let status: String
+    let revision: Int
+    let version: Int
+    let currency: String
+    let net: FixedDecimal
+    let tax: FixedDecimal
+    let gross: FixedDecimal
+    let changeSeq: Int64
+    let updatedAt: Date
+}
+
+struct StatementLineDTO: Content {
+    let id: UUID
+    let no: Int
+    let kind: String
+    let sourceType: String
+    let sourceId: String
+    let itemId: UUID?
+    let itemCode: String?
+    let itemName: String?
+    let reference: String
+    let reason: String
+    let quantity: FixedDecimal
+    let unitPrice: FixedDecimal
+    let amount: FixedDecimal
+    let occurrence: Int?
+    let waived: Bool
+    let late: Bool
+    let originPeriod: String
+    let refersTo: UUID?
+    let disputed: Bool
+    let disputeComment: String?
+    let supplierFigure: FixedDecimal?
+    let answer: String?
+    let answerReason: String?
+    let answerAmount: FixedDecimal?
+    let attachments: [DocumentDTO]
+}
+
+struct StatementSignatureDTO: Content {
+    let action: String
+    let by: String
+    let organization: String
+    let at: Date
+}
+
+struct StatementDTO: Content {
+    let id: UUID
+    let code: String
+    let supplierId: UUID
+    let supplierCode: String
+    let supplierName: String
+    let buyerName: String
+    let period: String
+    let from: String
+    let to: String
+    let status: String
+    /// The revision shown; `revisions` lists them all.
+    let revision: Int
+    let currentRevision: Int
+    let revisions: [Int]
+    let version: Int
+    let currency: String
+    let taxPercent: FixedDecimal
+    let goods: FixedDecimal
+    let deductions: FixedDecimal
+    let adjustments: FixedDecimal
+    let net: FixedDecimal
+    let tax: FixedDecimal
+    let gross: FixedDecimal
+    let grossInWords: String
+    let signatures: [StatementSignatureDTO]
+    let lines: [StatementLineDTO]
+}
+
+struct StatementDiffDTO: Content {
+    struct Row: Content {
+        let change: String
+        let kind: String
+        let reference: String
+        let before: FixedDecimal?
+        let after: FixedDecimal?
+    }
+    let from: Int
+    let to: Int
+    let grossBefore: FixedDecimal
+    let grossAfter: FixedDecimal
+    let rows: [Row]
+}
+
+struct StatementFeedDTO: Content {
+    let items: [StatementSummaryDTO]
+    /// Pass as `after` next time; unchanged when nothing new.
+    let cursor: Int64
+}
+
+struct StatementSourceDTO: Content {
+    let statementId: UUID
+    let code: String
+    let period: String
+    let status: String
+    let revision: Int
+    let amount: FixedDecimal
+}
+
+struct GenerateStatementInput: StrictInput {
+    static let fields: Set<String> = ["supplierId", "period"]
+    var supplierId: UUID
+    var period: String
+}
+
+struct DisputeInput: StrictInput {
+    struct Line: Content { var lineId: UUID; var comment: String; var supplierFigure: FixedDecimal? }
+    static let fields: Set<String> = ["version", "lines"]
+    var version: Int
+    var lines: [Line]
+}
+
+struct LineAnswerInput: StrictInput {
+    static let fields: Set<String> = ["version", "answer", "reason", "amount"]
+    var version: Int
+    /// accept (the supplier's figure), keep (with a reason), correct (to `amount`).
+    var answer: String
+    var reason: String?
+    var amount: FixedDecimal?
+}
+
+struct AdjustmentInput: StrictInput {
+    static let fields: Set<String> = ["version", "amount", "reason", "refersToLineId"]
+    var version: Int
+    var amount: FixedDecimal
+    var reason: String
+    var refersToLineId: UUID?
+}
+
+/// Reconciliation statements: generation, the lifecycle both sides walk, and the reads.
+enum StatementService {
+    /// The largest amount a person may type (10^10 yuan).
+    static let maxAmount = FixedDecimal(units: 10_000_000_000 * FixedDecimal.unit)
+
+    static func party(_ p: Principal) -> StatementLifecycle.Party? {
+        if p.isSupplier { return p.can(.answerStatements) ? .supplier : nil }
+        if p.can(.lockStatements) { return .finance }
+        if p.can(.prepareStatements) { return .buyer }
+        return nil
+    }
+
+    static func refusal(_ r: StatementLifecycle.Refusal) -> Problem {
+        switch r {
+        case .notYours: .forbidden
+        case .notNow(let s): .conflict("problem.statement.notNow", ["status": s.rawValue])
+        case .nothingDisputed: .validation([FieldProblem("lines", "required")])
+        case .unansweredLines(let n): .conflict("problem.statement.unanswered", ["count": String(n)])
+        }
+    }
+
+    static func period(_ text: String, field: String = "period") throws -> SettlementPeriod {
+        guard let p = SettlementPeriod(text) else { throw Problem.validation([FieldProblem(field, "badPeriod")]) }
+        return p
+    }
+
+    /// The next number of the change feed; the row lock makes writers take turns until commit.
+    static func nextSeq(_ change: Change) async throws -> Int64 {
+        let sql = change.db as! any SQLDatabase
+        try await sql.raw("UPDATE statement_feed SET seq = seq + 1 WHERE id = 1").run()
+        struct Row: Decodable { let seq: Int64 }
+        return try await sql.raw("SELECT seq FROM statement_feed WHERE id = 1").first(decoding: Row.self)!.seq
+    }
+
+    /// Loads a statement the caller may see and checks the version the caller acted on.
+    static func load(_ p: Principal, _ id: UUID, version: Int?, on db: any Database) async throws -> Statement {
+        try p.require(.viewStatements)
+        let s = try await p.scope.find(Statement.self, id, on: db)
+        if let version, version != s.version { throw Problem.staleVersion(current: s.version) }
+        return s
+    }
+
+    static func currentLines(_ s: Statement, on db: any Database) async throws -> [StatementLine] {
+        try await StatementLine.query(on: db).filter(\.$statementID == s.id!).filter(\.$revision == s.revision).sort(\.$number).all()
+    }
+
+    /// Stores the totals of the current revision's lines, a new version and a feed number.
+    static func save(_ s: Statement, lines: [StatementLine], status: StatementLifecycle.State? = nil, expected: Int,
+                     extra: [String: any Encodable & Sendable] = [:], in change: Change) async throws {
+        let amounts = { (k: String) in lines.filter { $0.kind == k }.map { FixedDecimal(units: $0.amount) } }
+        let sums: StatementAmounts.Sums
+        do {
+            sums = try StatementAmounts.summarize(goods: amounts("goods"), deductions: amounts("deduction"), adjustments: amounts("adjustment"),
+                                                  taxPercent: FixedDecimal(units: s.taxPercent))
+        } catch { throw Problem.validation([FieldProblem("amount", "tooLarge")]) }
+        let seq = try await nextSeq(change)
+        var sets: [String: any Encodable & Sendable] = [
+            "goods": sums.goods.units, "deductions": sums.deductions.units, "adjustments": sums.adjustments.units,
+            "net": sums.net.units, "tax": sums.tax.units, "gross": sums.gross.units, "change_seq": seq, "updated_at": change.now,
+            "revision": s.revision, "status": (status ?? s.state).rawValue,
+        ]
+        for (k, v) in extra { sets[k] = v }
+        try await change.updateVersioned(Statement.schema, id: s.id!, expected: expected, sets: sets)
+        s.goods = sums.goods.units; s.deductions = sums.deductions.units; s.adjustments = sums.adjustments.units
+        s.net = sums.net.units; s.tax = sums.tax.units; s.gross = sums.gross.units; s.changeSeq = seq; s.updatedAt = change.now
+        s.status = (status ?? s.state).rawValue; s.version = expected + 1
+    }
+
+    static func claim(_ lines: [StatementLine], statement: UUID, in change: Change) async throws {
+        for l in lines where l.sourceType != "manual" {
+            // A late-delivery penalty shares its receipt line's id; the type keeps them apart.
+            let c = StatementClaim()
+            c.sourceType = l.sourceType; c.sourceID = UUID(uuidString: l.sourceID)!; c.statementID = statement
+            do { try await c.create(on: change.db) } catch let e as any DatabaseError where e.isConstraintFailure {
+                throw Problem.conflict("problem.statement.sourceTaken")
+            }
+        }
+    }
+
+    // MARK: Generation
+
+    static func generate(_ p: Principal, _ input: GenerateStatementInput, app: Application) async throws -> Statement {
+        try p.require(.prepareStatements)
+        let period = try period(input.period)
+        guard let supplier = try await Organization.find(input.supplierId, on: app.db), supplier.organizationKind == .supplier else {
+            throw Problem.validation([FieldProblem("supplierId", "unknownSupplier")])
+        }
+        let settings = app.subcon.settings
+        if settings.statementCalendar.period(of: app.subcon.today()) < period {
+            throw Problem.validation([FieldProblem("period", "periodNotStarted")])
+        }
+        let bounds = StatementBuilder.bounds(period, settings: settings)
+        return try await app.write(as: p.auditActor) { change in
+            if try await Statement.query(on: change.db).filter(\.$supplierID == supplier.id!).filter(\.$period == period.description).first() != nil {
+                throw Problem.conflict("problem.statement.exists", ["period": period.description])
+            }
+            let s = Statement()
+            s.id = UUID(); s.code = "ST-\(supplier.code)-\(period)"; s.supplierID = supplier.id!; s.period = period.description
+            s.status = StatementLifecycle.State.draft.rawValue; s.revision = 1; s.version = 1; s.currency = "CNY"
+            s.taxPercent = settings.taxPercent.units; s.goods = 0; s.deductions = 0; s.adjustments = 0; s.net = 0; s.tax = 0; s.gross = 0
+            s.changeSeq = 0; s.createdBy = p.userID; s.createdAt = change.now; s.updatedAt = change.now
+            try await s.create(on: change.db)
+            let (lines, waived) = try await StatementBuilder.lines(supplierID: supplier.id!, bounds: bounds, statementID: s.id!, app: app, on: change.db)
+            for l in lines { try await l.create(on: change.db) }
+            try await claim(lines, statement: s.id!, in: change)
+            try await save(s, lines: lines, expected: 1, in: change)
+            try await change.audit("statement", s.id, "create", after: s.auditSnapshot.merging(["lines": String(lines.count)]) { a, _ in a })
+            if !waived.isEmpty {
+                try await change.notify("statement.improvementNotice", recipients: try await OrderService.supplierUsers(supplier.id!, on: change.db),
+                                        messageKey: "notice.improvementNotice", params: ["codes": waived.joined(separator: ", ")],
+                                        link: "/statements/\(s.id!)")
+            }
+            return s
+        }
+    }
+
+    /// A draft takes in what arrived since it was generated; manual adjustments stay.
+    static func refresh(_ p: Principal, _ id: UUID, _ input: VersionInput, app: Application) async throws -> Statement {
+        let s = try await load(p, id, version: input.version, on: app.db)
+        guard let party = party(p) else { throw Problem.forbidden }
+        do { _ = try StatementLifecycle.next(s.state, .edit, by: party) } catch { throw refusal(error) }
+        guard s.state == .draft else { throw refusal(.notNow(s.state)) }
+        let bounds = StatementBuilder.bounds(try period(s.period), settings: app.subcon.settings)
+        return try await app.write(as: p.auditActor) { change in
+            let old = try await currentLines(s, on: change.db)
+            try await StatementClaim.query(on: change.db).filter(\.$statementID == s.id!).delete()
+            try await StatementLine.query(on: change.db).filter(\.$statementID == s.id!).filter(\.$sourceType != "manual").delete()
+            var (lines, _) = try await StatementBuilder.lines(supplierID: s.supplierID, bounds: bounds, statementID: s.id!, app: app, on: change.db)
+            let manual = old.filter { $0.sourceType == "manual" }
+            for (i, l) in lines.enumerated() { l.number = i + 1; try await l.create(on: change.db) }
+            for (i, m) in manual.enumerated() { m.number = lines.count + i + 1; try await m.save(on: change.db) }
+            try await claim(lines, statement: s.id!, in: change)
+            lines += manual
+            let before = s.auditSnapshot
+            try await save(s, lines: lines, expected: input.version, in: change)
+            try await change.audit("statement", s.id, "refresh", before: before, after: s.auditSnapshot)
+            return s
+        }
+    }
+
+    // MARK: Lifecycle
+
+    static func transition(_ p: Principal, _ id: UUID, _ action: StatementLifecycle.Action, version: Int, app: Application) async throws -> Statement {
+        let s = try await load(p, id, version: version, on: app.db)
+        guard let party = party(p) else { throw Problem.forbidden }
+        let lines = try await currentLines(s, on: app.db)
+        let next: StatementLifecycle.State
+        do {
+            next = try StatementLifecycle.next(s.state, action, by: party,
+                                               unanswered: lines.filter { $0.disputed && $0.answer.isEmpty }.count)
+        } catch { throw refusal(error) }
+        return try await app.write(as: p.auditActor) { change in
+            let before = s.auditSnapshot
+            var extra: [String: any Encodable & Sendable] = [:]
+            var current = lines
+            switch action {
+            case .send:
+                extra = ["sent_by": p.userID, "sent_at": change.now]; s.sentBy = p.userID; s.sentAt = change.now
+            case .confirm:
+                extra = ["confirmed_by": p.userID, "confirmed_at": change.now]; s.confirmedBy = p.userID; s.confirmedAt = change.now
+            case .lock:
+                extra = ["locked_by": p.userID, "locked_at": change.now]; s.lockedBy = p.userID; s.lockedAt = change.now
+            case .revise:
+                // A new numbered version: the answers applied, the old revision kept as it was.
+                s.revision += 1
+                current = []
+                for l in lines {
+                    let n = l.copy(revision: s.revision)
+                    if l.disputed, let a = l.answerAmount { n.amount = a }
+                    try await n.create(on: change.db)
+                    current.append(n)
+                }
+            case .edit, .dispute: break
+            }
+            try await save(s, lines: current, status: next, expected: version, extra: extra, in: change)
+            try await change.audit("statement", s.id, action.rawValue, before: before, after: s.auditSnapshot)
+            try await notify(s, action, in: change)
+            return s
+        }
+    }
+
+    static func notify(_ s: Statement, _ action: StatementLifecycle.Action, in change: Change) async throws {
+        let link = "/statements/\(s.id!)"
+        let params = ["code": s.code, "period": s.period, "revision": String(s.revision)]
+        switch action {
+        case .send, .lock:
+            let people = try await User.query(on: change.db).filter(\.$organization.$id == s.supplierID).filter(\.$active == true).all()
+                .filter { Policy.allows($0.roles, .viewStatements) }.map { $0.id! }
+            try await change.notify("statement.\(action.rawValue)", recipients: people,
+                                    messageKey: action == .send ? (s.revision > 1 ? "notice.statementRevised" : "notice.statementSent") : "notice.statementLocked",
+                                    params: params, link: link)
+        case .confirm, .dispute:
+            let people = Set(try await OrderService.manufacturerPeople(with: .finance, on: change.db)
+                             + OrderService.manufacturerPeople(with: .purchaser, on: change.db) + [s.createdBy])
+            try await change.notify("statement.\(action.rawValue)", recipients: Array(people),
+                                    messageKey: action == .confirm ? "notice.statementConfirmed" : "notice.statementDisputed", params: params, link: link)
+        case .edit, .revise: break
+        }
+    }
+
+    static func dispute(_ p: Principal, _ id: UUID, _ input: DisputeInput, app: Application) async throws -> Statement {
+        let s = try await load(p, id, version: input.version, on: app.db)
+        guard let party = party(p) else { throw Problem.forbidden }
+        do { _ = try StatementLifecycle.next(s.state, .dispute, by: party, disputedLines: input.lines.count) } catch { throw refusal(error) }
+        guard input.lines.count <= 1000 else { throw Problem.validation([FieldProblem("lines", "tooMany", ["max": "1000"])]) }
+        let lines = try await currentLines(s, on: app.db)
+        var problems: [FieldProblem] = []
+        var seen: Set<UUID> = []
+        for (i, d) in input.lines.enumerated() {
+            if !lines.contains(where: { $0.id == d.lineId }) { problems.append(FieldProblem("lines[\(i)].lineId", "unknownLine")) }
+            if !seen.insert(d.lineId).inserted { problems.append(FieldProblem("lines[\(i)].lineId", "duplicate")) }
+            let comment = d.comment.trimmingCharacters(in: .whitespacesAndNewlines)
+            if comment.isEmpty { problems.append(FieldProblem("lines[\(i)].comment", "required")) }
+            if comment.count > 1000 { problems.append(FieldProblem("lines[\(i)].comment", "tooLong", ["max": "1000"])) }
+            if let f = d.supplierFigure, f < .zero || f > maxAmount { problems.append(FieldProblem("lines[\(i)].supplierFigure", "outOfRange")) }
+        }
+        if !problems.isEmpty { throw Problem.validation(problems) }
+        return try await app.write(as: p.auditActor) { change in
+            let before = s.auditSnapshot
+            for d in input.lines {
+                let l = lines.first { $0.id == d.lineId }!
+                l.disputed = true; l.disputeComment = d.comment.trimmingCharacters(in: .whitespacesAndNewlines)
+                l.supplierFigure = d.supplierFigure?.rounded(toScale: StatementAmounts.moneyScale).units
+                try await l.save(on: change.db)
+                try await change.audit("statement_line", l.id, "dispute", after: ["no": String(l.number), "comment": l.disputeComment,
+                                                                                   "supplier_figure": d.supplierFigure?.description])
+            }
+            try await save(s, lines: lines, status: .disputed, expected: input.version, in: change)
+            try await change.audit("statement", s.id, "dispute", before: before, after: s.auditSnapshot)
+            try await notify(s, .dispute, in: change)
+            return s
+        }
+    }
+
+    static func answerLine(_ p: Principal, _ id: UUID, lineID: UUID, _ input: LineAnswerInput, app: Application) async throws -> Statement {
+        let s = try await load(p, id, version: input.version, on: app.db)
+        guard let party = party(p), party != .supplier else { throw Problem.forbidden }
+        guard s.state == .disputed else { throw refusal(.notNow(s.state)) }
+        let lines = try await currentLines(s, on: app.db)
+        guard let l = lines.first(where: { $0.id == lineID }) else { throw Problem.notFound }
+        guard l.disputed else { throw Problem.conflict("problem.statement.lineNotDisputed") }
+        let reason = (input.reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard reason.count <= 1000 else { throw Problem.validation([FieldProblem("reason", "tooLong", ["max": "1000"])]) }
+        let answer: StatementLifecycle.LineAnswer
+        switch input.answer {
+        case "accept": answer = .acceptSupplierFigure
+        case "keep": answer = .keep(reason: reason)
+        case "correct":
+            guard let a = input.amount else { throw Problem.validation([FieldProblem("amount", "required")]) }
+            guard a <= maxAmount else { throw Problem.validation([FieldProblem("amount", "outOfRange")]) }
+            answer = .correct(to: a)
+        default: throw Problem.validation([FieldProblem("answer", "oneOf", ["values": "accept, keep, correct"])])
+        }
+        let amount: FixedDecimal
+        do {
+            amount = try answer.amount(current: FixedDecimal(units: l.amount), supplierFigure: l.supplierFigure.map(FixedDecimal.init(units:)))
+        } catch {
+            switch error {
+            case .reasonRequired: throw Problem.validation([FieldProblem("reason", "required")])
+            case .negativeAmount: throw Problem.validation([FieldProblem("amount", "nonNegativeDecimal")])
+            case .noSupplierFigure: throw Problem.validation([FieldProblem("answer", "noSupplierFigure")])
+            }
+        }
+        return try await app.write(as: p.auditActor) { change in
+            l.answer = input.answer; l.answerReason = reason; l.answeredBy = p.userID; l.answerAmount = amount.units
+            try await l.save(on: change.db)
+            try await change.audit("statement_line", l.id, "answer", after: ["no": String(l.number), "answer": input.answer, "reason": reason,
+                                                                              "amount": amount.description])
+            try await save(s, lines: lines, expected: input.version, in: change)
+            return s
+        }
+    }
+
+    static func addAdjustment(_ p: Principal, _ id: UUID, _ input: AdjustmentInput, app: Application) async throws -> Statement {
+        let s = try await load(p, id, version: input.version, on: app.db)
+        guard let party = party(p) else { throw Problem.forbidden }
+        do { _ = try StatementLifecycle.next(s.state, .edit, by: party) } catch { throw refusal(error) }
+        var problems: [FieldProblem] = []
+        let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        if reason.isEmpty { problems.append(FieldProblem("reason", "required")) }
+        if reason.count > 500 { problems.append(FieldProblem("reason", "tooLong", ["max": "500"])) }
+        if input.amount == .zero { problems.append(FieldProblem("amount", "nonZero")) }
+        if input.amount > maxAmount || input.amount < FixedDecimal(units: -maxAmount.units) { problems.append(FieldProblem("amount", "outOfRange")) }
+        if input.amount.rounded(toScale: StatementAmounts.moneyScale) != input.amount { problems.append(FieldProblem("amount", "toTheFen")) }
+        var refersTo: StatementLine?
+        if let ref = input.refersToLineId {
+            // Only a locked statement's line is corrected this way; an open one is answered or edited.
+            if let line = try await StatementLine.find(ref, on: app.db), line.supplierID == s.supplierID,
+               let owner = try await Statement.find(line.statementID, on: app.db), owner.state == .locked, owner.id != s.id,
+               line.revision == owner.revision {
+                refersTo = line
+            } else {
+                problems.append(FieldProblem("refersToLineId", "notALockedLine"))
+            }
+        }
+        if !problems.isEmpty { throw Problem.validation(problems) }
+        let target = refersTo
+        return try await app.write(as: p.auditActor) { change in
+            var lines = try await currentLines(s, on: change.db)
+            let l = StatementLine()
+            l.id = UUID(); l.statementID = s.id!; l.supplierID = s.supplierID; l.revision = s.revision; l.number = (lines.map(\.number).max() ?? 0) + 1
+            l.kind = "adjustment"; l.sourceType = "manual"; l.sourceID = l.id!.uuidString; l.itemID = target?.itemID
+            l.reference = target.map { "\($0.reference)" } ?? ""; l.reason = reason; l.quantity = 0; l.unitPrice = 0; l.amount = input.amount.units
+            l.occurrence = 0; l.waived = false; l.late = target != nil; l.originPeriod = s.period; l.refersTo = target?.id
+            l.disputed = false; l.disputeComment = ""; l.supplierFigure = nil; l.answer = ""; l.answerReason = ""; l.answerAmount = nil; l.answeredBy = nil
+            if let refersTo = target, let owner = try await Statement.find(refersTo.statementID, on: change.db) {
+                l.originPeriod = owner.period; l.reference = "\(owner.code) #\(refersTo.number) · \(refersTo.reference)"
+            }
+            try await l.create(on: change.db)
+            lines.append(l)
+            let before = s.auditSnapshot
+            try await save(s, lines: lines, expected: input.version, in: change)
+            try await change.audit("statement_line", l.id, "create", after: ["kind": "adjustment", "amount": input.amount.description, "reason": reason,
+                                                                              "refers_to": target?.id?.uuidString])
+            try await change.audit("statement", s.id, "update", before: before, after: s.auditSnapshot)
+            return s
+        }
+    }
+
+    static func removeAdjustment(_ p: Principal, _ id: UUID, lineID: UUID, _ input: VersionInput, app: Application) async throws -> Statement {
+        let s = try await load(p, id, version: input.version, on: app.db)
+        guard let party = party(p) else { throw Problem.forbidden }
+        do { _ = try StatementLifecycle.next(s.state, .edit, by: party) } catch { throw refusal(error) }
+        let all = try await currentLines(s, on: app.db)
+        guard let l = all.first(where: { $0.id == lineID }) else { throw Problem.notFound }
+        guard l.sourceType == "manual" else { throw Problem.conflict("problem.statement.onlyAdjustments") }
+        let lines = all.filter { $0.id != lineID }
+        return try await app.write(as: p.auditActor) { change in
+            try await l.delete(on: change.db)
+            let before = s.auditSnapshot
+            try await save(s, lines: lines, expected: input.version, in: change)
+            try await change.audit("statement_line", l.id, "delete", before: ["amount": FixedDecimal(units: l.amount).description, "reason": l.reason])
+            try await change.audit("statement", s.id, "update", before: before, after: s.auditSnapshot)
+            return s
+        }
+    }
+
+    static func attach(_ p: Principal, _ id: UUID, lineID: UUID, data: Data, filename: String, app: Application) async throws -> Document {
+        let s = try await load(p, id, version: nil, on: app.db)
+        guard party(p) == .supplier else { throw Problem.forbidden }
+        guard [.sent, .disputed].contains(s.state) else { throw refusal(.notNow(s.state)) }
+        guard try await StatementLine.query(on: app.db).filter(\.$id == lineID).filter(\.$statementID == s.id!).filter(\.$revision == s.revision).first() != nil
+        else { throw Problem.notFound }
+        return try await app.write(as: p.auditActor) { change in
+            try await DocumentService.store(data, filename: filename, allowed: [.pdf, .png, .jpeg, .officeZip], owner: s.supplierID,
+                                            entity: "statement_line", entityID: lineID.uuidString, by: p.userID, in: change)
+        }
+    }
+
+    // MARK: Reads
+
+    struct Filter {
+        var status: String?
+        var period: String?
+        var supplierID: UUID?
+    }
+
+    static func list(_ p: Principal, filter: Filter, page: PageRequest, on db: any Database) async throws -> Page<StatementSummaryDTO> {
+        try p.require(.viewStatements)
+        var conditions: [SQLQueryString] = []
+        if let s = p.scope.supplierID ?? filter.supplierID { conditions.append("s.supplier_id = \(bind: s)") }
+        if let st = filter.status, !st.isEmpty {
+            guard StatementLifecycle.State(rawValue: st) != nil else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("status", "badStatus")]) }
+            conditions.append("s.status = \(bind: st)")
+        }
+        if let per = filter.period, !per.isEmpty {
+            guard SettlementPeriod(per) != nil else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("period", "badPeriod")]) }
+            conditions.append("s.period = \(bind: per)")
+        }
+        var whereClause: SQLQueryString = ""
+        for (i, c) in conditions.enumerated() { whereClause = whereClause + (i == 0 ? " WHERE " : " AND ") + c }
+        struct Row: Decodable {
+            let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String; let period: String
+            let status: String; let revision: Int; let version: Int; let currency: String; let net: Int64; let tax: Int64; let gross: Int64
+            let change_seq: Int64; let updated_at: Date; let total: Int64
+        }
+        // One statement: the page and the count (a window function both databases have).
+        let rows = try await (db as! any SQLDatabase).raw("""
+            SELECT s.id, s.code, s.supplier_id, o.code AS supplier_code, o.name AS supplier_name, s.period, s.status, s.revision, s.version,
+                   s.currency, s.net, s.tax, s.gross, s.change_seq, s.updated_at, COUNT(*) OVER () AS total
+            FROM statements s JOIN organizations o ON o.id = s.supplier_id
+            """ + whereClause + " ORDER BY s.period DESC, o.code, s.id LIMIT \(literal: page.per) OFFSET \(literal: page.offset)").all(decoding: Row.self)
+        var total = Int(rows.first?.total ?? 0)
+        if rows.isEmpty && page.offset > 0 {
+            struct C: Decodable { let n: Int64 }
+            total = Int(try await (db as! any SQLDatabase).raw("SELECT COUNT(*) AS n FROM statements s" + whereClause).first(decoding: C.self)?.n ?? 0)
+        }
+        return Page(items: rows.map {
+            StatementSummaryDTO(id: $0.id, code: $0.code, supplierId: $0.supplier_id, supplierCode: $0.supplier_code, supplierName: $0.supplier_name,
+                                period: $0.period, status: $0.status, revision: $0.revision, version: $0.version, currency: $0.currency,
+                                net: FixedDecimal(units: $0.net), tax: FixedDecimal(units: $0.tax), gross: FixedDecimal(units: $0.gross),
+                                changeSeq: $0.change_seq, updatedAt: $0.updated_at)
+        }, page: page.page, per: page.per, total: total)
+    }
+
+    /// Statements changed after `after`, oldest change first: an ERP keeps the cursor and asks again.
+    static func feed(_ p: Principal, after: Int64, limit: Int, on db: any Database) async throws -> StatementFeedDTO {
+        try p.require(.viewStatements)
+        let scope: SQLQueryString = p.scope.supplierID.map { " AND s.supplier_id = \(bind: $0)" } ?? ""
+        struct Row: Decodable {
+            let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String; let period: String
+            let status: String; let revision: Int; let version: Int; let currency: String; let net: Int64; let tax: Int64; let gross: Int64
+            let change_seq: Int64; let updated_at: Date
+        }
+        let rows = try await (db as! any SQLDatabase).raw("""
+            SELECT s.id, s.code, s.supplier_id, o.code AS supplier_code, o.name AS supplier_name, s.period, s.status, s.revision, s.version,
+                   s.currency, s.net, s.tax, s.gross, s.change_seq, s.updated_at
+            FROM statements s JOIN organizations o ON o.id = s.supplier_id
+            WHERE s.change_seq > \(bind: after)
+            """ + scope + " ORDER BY s.change_seq LIMIT \(literal: limit)").all(decoding: Row.self)
+        return StatementFeedDTO(items: rows.map {
+            StatementSummaryDTO(id: $0.id, code: $0.code, supplierId: $0.supplier_id, supplierCode: $0.supplier_code, supplierName: $0.supplier_name,
+                                period: $0.period, status: $0.status, revision: $0.revision, version: $0.version, currency: $0.currency,
+                                net: FixedDecimal(units: $0.net), tax: FixedDecimal(units: $0.tax), gross: FixedDecimal(units: $0.gross),
+                                changeSeq: $0.change_seq, updatedAt: $0.updated_at)
+        }, cursor: rows.last?.change_seq ?? after)
+    }
+
+    static func detail(_ p: Principal, _ id: UUID, revision: Int?, app: Application) async throws -> StatementDTO {
+        let db = app.db
+        let s = try await load(p, id, version: nil, on: db)
+        let shown = revision ?? s.revision
+        guard shown >= 1, shown <= s.revision else { throw Problem.notFound }
+        let lines = try await StatementLine.query(on: db).filter(\.$statementID == s.id!).filter(\.$revision == shown).sort(\.$number).all()
+        let items = try await OrderService.itemCodes(Set(lines.compactMap(\.itemID)), on: db)
+        let docs = try await DocumentService.list(entity: "statement_line", ids: lines.map { $0.id!.uuidString }, on: db)
+        let supplier = try await Organization.find(s.supplierID, on: db)
+        let buyer = try await Organization.query(on: db).filter(\.$kind == OrganizationKind.manufacturer.rawValue).first()
+        let people = Dictionary(uniqueKeysWithValues: try await User.query(on: db)
+            .filter(\.$id ~~ Set([s.sentBy, s.confirmedBy, s.lockedBy].compactMap { $0 })).all().map { ($0.id!, $0) })
+        var signatures: [StatementSignatureDTO] = []
+        for (action, by, at) in [("send", s.sentBy, s.sentAt), ("confirm", s.confirmedBy, s.confirmedAt), ("lock", s.lockedBy, s.lockedAt)] {
+            guard let by, let at, let u = people[by] else { continue }
+            signatures.append(.init(action: action, by: u.displayName, organization: u.$organization.id == s.supplierID ? supplier?.name ?? "" : buyer?.name ?? "", at: at))
+        }
+        let bounds = StatementBuilder.bounds(try period(s.period), settings: app.subcon.settings)
+        let dtoLines = lines.map { l in
+            StatementLineDTO(id: l.id!, no: l.number, kind: l.kind, sourceType: l.sourceType, sourceId: l.sourceID, itemId: l.itemID,
+                             itemCode: l.itemID.flatMap { items[$0]?.code }, itemName: l.itemID.flatMap { items[$0]?.name },
+                             reference: l.reference, reason: l.reason, quantity: FixedDecimal(units: l.quantity),
+                             unitPrice: FixedDecimal(units: l.unitPrice), amount: FixedDecimal(units: l.amount),
+                             occurrence: l.occurrence > 0 ? l.occurrence : nil, waived: l.waived, late: l.late, originPeriod: l.originPeriod,
+                             refersTo: l.refersTo, disputed: l.disputed, disputeComment: l.disputed ? l.disputeComment : nil,
+                             supplierFigure: l.supplierFigure.map(FixedDecimal.init(units:)), answer: l.answer.isEmpty ? nil : l.answer,
+                             answerReason: l.answerReason.isEmpty ? nil : l.answerReason,
+                             answerAmount: l.answerAmount.map(FixedDecimal.init(units:)),
+                             attachments: docs.filter { $0.entityID == l.id!.uuidString }.map(DocumentDTO.init))
+        }
+        // An older revision shows its own totals, from its lines.
+        let sums = shown == s.revision ? nil : try? StatementAmounts.summarize(
+            goods: lines.filter { $0.kind == "goods" }.map { FixedDecimal(units: $0.amount) },
+            deductions: lines.filter { $0.kind == "deduction" }.map { FixedDecimal(units: $0.amount) },
+            adjustments: lines.filter { $0.kind == "adjustment" }.map { FixedDecimal(units: $0.amount) }, taxPercent: FixedDecimal(units: s.taxPercent))
+        let gross = sums?.gross ?? FixedDecimal(units: s.gross)
+        return StatementDTO(
+            id: s.id!, code: s.code, supplierId: s.supplierID, supplierCode: supplier?.code ?? "", supplierName: supplier?.name ?? "",
+            buyerName: buyer?.name ?? "", period: s.period, from: bounds.first.description, to: bounds.last.description, status: s.status,
+            revision: shown, currentRevision: s.revision, revisions: Array(1...s.revision), version: s.version, currency: s.currency,
+            taxPercent: FixedDecimal(units: s.taxPercent), goods: sums?.goods ?? FixedDecimal(units: s.goods),
+            deductions: sums?.deductions ?? FixedDecimal(units: s.deductions), adjustments: sums?.adjustments ?? FixedDecimal(units: s.adjustments),
+            net: sums?.net ?? FixedDecimal(units: s.net), tax: sums?.tax ?? FixedDecimal(units: s.tax), gross: gross,
+            grossInWords: ChineseAmount.words(gross), signatures: signatures, lines: dtoLines)
+    }
+
+    /// What changed between two revisions, line by line (matched by their source).
+    static func diff(_ p: Principal, _ id: UUID, from: Int, to: Int, app: Application) async throws -> StatementDiffDTO {
+        let a = try await detail(p, id, revision: from, app: app)
+        let b = try await detail(p, id, revision: to, app: app)
+        func key(_ l: StatementLineDTO) -> String { "\(l.sourceType):\(l.sourceId)" }
+        let before = Dictionary(a.lines.map { (key($0), $0) }) { x, _ in x }
+        let after = Dictionary(b.lines.map { (key($0), $0) }) { x, _ in x }
+        var rows: [StatementDiffDTO.Row] = []
+        for l in b.lines {
+            if let old = before[key(l)] {
+                if old.amount != l.amount { rows.append(.init(change: "changed", kind: l.kind, reference: l.reference, before: old.amount, after: l.amount)) }
+            } else {
+                rows.append(.init(change: "added", kind: l.kind, reference: l.reference, before: nil, after: l.amount))
+            }
+        }
+        for l in a.lines where after[key(l)] == nil {
+            rows.append(.init(change: "removed", kind: l.kind, reference: l.reference, before: l.amount, after: nil))
+        }
+        return StatementDiffDTO(from: from, to: to, grossBefore: a.gross, grossAfter: b.gross, rows: rows)
+    }
+
+    /// Which statements (and revisions) a source record went into.
+    static func sources(_ p: Principal, type: String, id: UUID, on db: any Database) async throws -> [StatementSourceDTO] {
+        guard p.can(.viewStatements) else { return [] }
+        struct Row: Decodable { let id: UUID; let code: String; let period: String; let status: String; let revision: Int; let amount: Int64 }
+        let scope: SQLQueryString = p.scope.supplierID.map { " AND s.supplier_id = \(bind: $0)" } ?? ""
+        let rows = try await (db as! any SQLDatabase).raw("""
+            SELECT s.id, s.code, s.period, s.status, l.revision, l.amount
+            FROM statement_lines l JOIN statements s ON s.id = l.statement_id
+            WHERE l.source_type = \(bind: type) AND l.source_id = \(bind: id.uuidString) AND l.revision = s.revision
+            """ + scope + " ORDER BY s.period").all(decoding: Row.self)
+        return rows.map { StatementSourceDTO(statementId: $0.id, code: $0.code, period: $0.period, status: $0.status, revision: $0.revision,
+                                             amount: FixedDecimal(units: $0.amount)) }
+    }
+}
+
+struct PenaltyInput: StrictInput {
+    static let fields: Set<String> = ["version", "kind", "value"]
+    var version: Int
+    /// fixed, per_piece, percent, eight_d_fee, or none.
+    var kind: String
+    var value: FixedDecimal?
+}
+
+extension ExceptionService {
+    /// Quality or purchasing sets what an exception costs the supplier on its statement. Once a
+    /// statement has taken it, it is settled there (a change goes in as an adjustment).
+    static func setPenalty(_ p: Principal, _ id: UUID, _ input: PenaltyInput, app: Application) async throws -> ExceptionCase {
+        try p.require(.handleExceptions)
+        let e = try await find(p, id, on: app.db)
+        guard input.version == e.version else { throw Problem.staleVersion(current: e.version) }
+        var rule: PenaltyRule?
+        if input.kind != "none" {
+            guard let kind = PenaltyRule.Kind(rawValue: input.kind) else {
+                throw Problem.validation([FieldProblem("kind", "oneOf", ["values": "none, " + PenaltyRule.Kind.allCases.map(\.rawValue).joined(separator: ", ")])])
+            }
+            guard let value = input.value else { throw Problem.validation([FieldProblem("value", "required")]) }
+            do { rule = try PenaltyRule(kind: kind, value: value) } catch {
+                switch error {
+                case .negative: throw Problem.validation([FieldProblem("value", "nonNegativeDecimal")])
+                case .percentOver100: throw Problem.validation([FieldProblem("value", "outOfRange", ["min": "0", "max": "100"])])
+                case .tooLarge: throw Problem.validation([FieldProblem("value", "tooLarge")])
+                }
+            }
+        }
+        if try await StatementClaim.query(on: app.db).filter(\.$sourceType == "exception").filter(\.$sourceID == id).first() != nil {
+            throw Problem.conflict("problem.statement.sourceTaken")
+        }
+        let newKind = rule?.kind.rawValue ?? "", newValue = rule?.value.units ?? 0
+        return try await app.write(as: p.auditActor) { change in
+            let before: [String: String?] = ["penalty_kind": e.penaltyKind ?? "", "penalty_value": FixedDecimal(units: e.penaltyValue ?? 0).description]
+            try await change.updateVersioned(ExceptionCase.schema, id: id, expected: input.version,
+                                             sets: ["penalty_kind": newKind, "penalty_value": newValue])
+            e.penaltyKind = newKind; e.penaltyValue = newValue; e.version = input.version + 1
+            try await change.audit("exception", id, "update", before: before,
+                                   after: ["penalty_kind": e.penaltyKind, "penalty_value": FixedDecimal(units: e.penaltyValue ?? 0).description])
+            return e
+        }
+    }
+}

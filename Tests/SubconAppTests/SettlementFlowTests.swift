@@ -1,0 +1,292 @@
+import Fluent
+import Foundation
+@testable import SubconApp
+import SubconDomain
+import Testing
+import Vapor
+import VaporTesting
+
+/// Month-end counts and statements over HTTP, on whichever database the run uses.
+@Suite struct SettlementFlowTests {
+    struct S {
+        let m: MaterialFixture
+        var t: TestApp { m.t }
+        var f: OrderFixture { m.f }
+
+        func receiveAccepted(_ order: String, line: Int = 1, lot: String, _ quantity: String, rejected: String = "0") async throws -> String {
+            let r = try await m.post("/api/v1/receipts", m.warehouse, #"{"orderId":"\#(order)","lines":[{"line":\#(line),"lot":"\#(lot)","quantity":"\#(quantity)"}]}"#)
+            let id = r["id"] as? String ?? ""
+            let accepted = try FixedDecimal.parse(quantity).subtracting(try FixedDecimal.parse(rejected))
+            _ = try await m.post("/api/v1/receipts/\(id)/lines/1/inspection", m.quality, #"{"version":1,"accepted":"\#(accepted)","rejected":"\#(rejected)"}"#)
+            return id
+        }
+
+        func raise(_ order: String, item: String = "SF-MH-001", lot: String) async throws -> [String: Any] {
+            try await m.post("/api/v1/exceptions", m.quality, """
+                {"type":"quality","severity":"major","supplierId":"\(try await f.supplierID("SUP-JG"))","orderId":"\(order)","itemCode":"\(item)","lot":"\(lot)","title":"尺寸超差"}
+                """)
+        }
+
+        func statement(_ id: String, _ token: String) async throws -> [String: Any] { try await m.get("/api/v1/statements/\(id)", token) }
+
+        func act(_ id: String, _ action: String, _ token: String, _ body: String, _ status: HTTPStatus = .ok,
+                 sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
+            try await m.post("/api/v1/statements/\(id)/\(action)", token, body, status, sourceLocation: sourceLocation)
+        }
+    }
+
+    static func period(_ t: TestApp) -> String { t.app.subcon.settings.statementCalendar.period(of: t.app.subcon.today()).description }
+
+    @Test func wholeLifecycleWithADisputeAndASecondVersion() async throws {
+        try await TestApp.run { t in
+            let s = S(m: try await MaterialFixture.make(t))
+            let order = try await s.m.acknowledgedOrder()
+            let jg = try await s.f.supplierID("SUP-JG")
+            let purchaser = s.f.purchaser, finance = s.m.finance, supplier = s.f.supplier1
+
+            // 100 pieces at the price first acknowledged, then a revision to 30.00, acknowledged, then 50 more.
+            let first = try await s.f.order(order)
+            let oldPrice = ((first["lines"] as? [[String: Any]])?.first { $0["number"] as? Int == 1 }?["unitPrice"] as? String) ?? ""
+            _ = try await s.receiveAccepted(order, lot: "A", "100")
+            t.clock.advance(by: 3600)
+            let current = try await s.f.order(order)
+            let revised = try await t.request(.POST, "/api/v1/orders/\(order)/revisions", token: purchaser, json: """
+                {"version":\(current["version"] as? Int ?? 0),"reason":"调价","lines":[
+                  {"line":1,"itemCode":"SF-MH-001","operation":"CNC-R","quantity":"1000","dueDate":"2026-10-20","unitPrice":"30"},
+                  {"line":2,"itemCode":"FG-RD-002","quantity":"50","dueDate":"2026-10-25"}]}
+                """)
+            #expect(revised.status == .created, "\(revised.body.string)")
+            let ack = try await t.request(.POST, "/api/v1/orders/\(order)/answers", token: supplier,
+                                          json: #"{"revision":2,"lines":[{"line":1,"answer":"accept"},{"line":2,"answer":"accept"}]}"#)
+            #expect(ack.status == .ok, "\(ack.body.string)")
+            t.clock.advance(by: 3600)
+            _ = try await s.receiveAccepted(order, lot: "B", "50")
+
+            // 8 of lot C rejected opens a quality exception: 2.50 per rejected piece, but as the
+            // first of its kind for this item it is waived (graded); the second, raised by hand
+            // a minute later, carries its 200.
+            _ = try await s.receiveAccepted(order, lot: "C", "40", rejected: "8")
+            let opened = try await ExceptionCase.query(on: t.db).filter(\.$lot == "C").filter(\.$type == "quality").first()
+            let e1: [String: Any] = ["id": opened?.id?.uuidString ?? "", "version": opened?.version ?? 0]
+            t.clock.advance(by: 60)
+            let e2 = try await s.raise(order, lot: "C")
+            for (e, rule) in [(e1, #""kind":"per_piece","value":"2.5""#), (e2, #""kind":"fixed","value":"200""#)] {
+                let r = try await t.request(.PUT, "/api/v1/exceptions/\(e["id"] as? String ?? "")/penalty", token: s.m.quality,
+                                            json: #"{"version":\#(e["version"] as? Int ?? 0),\#(rule)}"#)
+                #expect(r.status == .ok, "\(r.body.string)")
+            }
+            // Not a percentage above 100, not a negative amount, and only quality or purchasing set it.
+            let e2v = try await s.m.get("/api/v1/exceptions/\(e2["id"] as? String ?? "")", s.m.quality)["version"] as? Int ?? 0
+            #expect(try await t.request(.PUT, "/api/v1/exceptions/\(e2["id"] as? String ?? "")/penalty", token: s.m.quality,
+                                        json: #"{"version":\#(e2v),"kind":"percent","value":"120"}"#).status == .unprocessableEntity)
+            #expect(try await t.request(.PUT, "/api/v1/exceptions/\(e2["id"] as? String ?? "")/penalty", token: s.m.quality,
+                                        json: #"{"version":\#(e2v),"kind":"fixed","value":"-1"}"#).status == .unprocessableEntity)
+            #expect(try await t.request(.PUT, "/api/v1/exceptions/\(e2["id"] as? String ?? "")/penalty", token: supplier,
+                                        json: #"{"version":\#(e2v),"kind":"fixed","value":"0"}"#).status == .forbidden)
+
+            // Generate: the supplier cannot, finance can; a second one for the same period is refused.
+            let period = Self.period(t)
+            let body = #"{"supplierId":"\#(jg)","period":"\#(period)"}"#
+            #expect(try await t.request(.POST, "/api/v1/statements", token: supplier, json: body).status == .forbidden)
+            let created = try await t.request(.POST, "/api/v1/statements", token: purchaser, json: body)
+            #expect(created.status == .created, "\(created.body.string)")
+            #expect(try await t.request(.POST, "/api/v1/statements", token: finance, json: body).status == .conflict)
+            let id = created.json["id"] as? String ?? ""
+            var st = created.json
+            let lines = st["lines"] as? [[String: Any]] ?? []
+            let goods = lines.filter { $0["kind"] as? String == "goods" }
+            #expect(goods.map { $0["unitPrice"] as? String } == [oldPrice, "30", "30"])
+            let oldAmount = try FixedDecimal.parse(oldPrice).multiplied(by: FixedDecimal(100), roundedToScale: 2)
+            #expect(goods.map { $0["amount"] as? String } == [oldAmount.description, "1500", "960"])
+            let penalties = lines.filter { $0["sourceType"] as? String == "exception" }
+            #expect(penalties.map { $0["occurrence"] as? Int } == [1, 2])
+            #expect(penalties.map { $0["waived"] as? Bool } == [true, false])
+            #expect(penalties.map { $0["amount"] as? String } == ["0", "200"])
+            #expect(penalties.map { $0["quantity"] as? String } == ["8", "0"])
+            let goodsTotal = try oldAmount.adding(FixedDecimal(2460))
+            let net = try goodsTotal.subtracting(FixedDecimal(200))
+            #expect(st["net"] as? String == net.description)
+            #expect(st["tax"] as? String == (try net.percent(FixedDecimal(13), roundedToScale: 2)).description)
+            #expect(try await OutboxMessage.query(on: t.db).filter(\.$event == "statement.improvementNotice").count() == 1)
+            // The exception shows which statement took it; its penalty can no longer change.
+            let taken = try await s.m.get("/api/v1/exceptions/\(e2["id"] as? String ?? "")", purchaser)
+            #expect((taken["statements"] as? [[String: Any]])?.first?["code"] as? String == st["code"] as? String)
+            #expect(try await t.request(.PUT, "/api/v1/exceptions/\(e2["id"] as? String ?? "")/penalty", token: s.m.quality,
+                                        json: #"{"version":\#(taken["version"] as? Int ?? 0),"kind":"none"}"#).status == .conflict)
+
+            // A draft is the buyer's: the supplier cannot confirm it, nor see an unsent change as sent.
+            _ = try await s.act(id, "confirm", supplier, #"{"version":\#(st["version"] as? Int ?? 0)}"#, .conflict)
+            // A manual adjustment needs a reason and is exact to the fen.
+            _ = try await s.act(id, "adjustments", purchaser, #"{"version":\#(st["version"] as? Int ?? 0),"amount":"-50","reason":" "}"#, .unprocessableEntity)
+            _ = try await s.act(id, "adjustments", purchaser, #"{"version":\#(st["version"] as? Int ?? 0),"amount":"0.001","reason":"x"}"#, .unprocessableEntity)
+            _ = try await s.act(id, "adjustments", purchaser, #"{"version":\#(st["version"] as? Int ?? 0),"amount":"99999999999","reason":"x"}"#, .unprocessableEntity)
+            st = try await s.act(id, "adjustments", purchaser, #"{"version":\#(st["version"] as? Int ?? 0),"amount":"-50","reason":"包装费分摊"}"#)
+            #expect(st["adjustments"] as? String == "-50")
+            // Stale versions are refused and write nothing.
+            _ = try await s.act(id, "send", purchaser, #"{"version":1}"#, .conflict)
+            st = try await s.act(id, "send", purchaser, #"{"version":\#(st["version"] as? Int ?? 0)}"#)
+            #expect(st["status"] as? String == "sent")
+
+            // The supplier disputes one line, giving its own figure; a second supplier sees nothing.
+            #expect(try await t.request(.GET, "/api/v1/statements/\(id)", token: s.f.supplier2).status == .notFound)
+            #expect(try await s.m.items("/api/v1/statements", s.f.supplier2).isEmpty)
+            let disputedLine = goods[1]["id"] as? String ?? ""
+            let penaltyLine = penalties[1]["id"] as? String ?? ""
+            _ = try await s.act(id, "dispute", supplier, #"{"version":\#(st["version"] as? Int ?? 0),"lines":[{"lineId":"\#(UUID())","comment":"?"}]}"#, .unprocessableEntity)
+            _ = try await s.act(id, "dispute", supplier, #"{"version":\#(st["version"] as? Int ?? 0),"lines":[]}"#, .unprocessableEntity)
+            st = try await s.act(id, "dispute", supplier, """
+                {"version":\(st["version"] as? Int ?? 0),"lines":[{"lineId":"\(disputedLine)","comment":"实收51件","supplierFigure":"1530"},
+                 {"lineId":"\(penaltyLine)","comment":"已整改，请免罚"}]}
+                """)
+            #expect(st["status"] as? String == "disputed")
+            // A picture for the disputed line.
+            let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + [UInt8](repeating: 0, count: 32))
+            let attached = try await t.app.testing().sendRequest(.POST, "/api/v1/statements/\(id)/lines/\(disputedLine)/attachments?filename=count.png",
+                                                                 headers: ["Authorization": "Bearer \(supplier)", "Content-Type": "image/png"],
+                                                                 body: ByteBuffer(bytes: png))
+            #expect(attached.status == .created, "\(attached.body.string)")
+
+            // Revising waits for every answer; the buyer accepts one figure and keeps the other with a reason.
+            _ = try await s.act(id, "revise", purchaser, #"{"version":\#(st["version"] as? Int ?? 0)}"#, .conflict)
+            _ = try await s.act(id, "lines/\(penaltyLine)/answer", purchaser, #"{"version":\#(st["version"] as? Int ?? 0),"answer":"keep"}"#, .unprocessableEntity)
+            st = try await s.act(id, "lines/\(disputedLine)/answer", purchaser, #"{"version":\#(st["version"] as? Int ?? 0),"answer":"accept"}"#)
+            st = try await s.act(id, "lines/\(penaltyLine)/answer", purchaser, #"{"version":\#(st["version"] as? Int ?? 0),"answer":"keep","reason":"第二次同类问题"}"#)
+            st = try await s.act(id, "revise", purchaser, #"{"version":\#(st["version"] as? Int ?? 0)}"#)
+            #expect(st["status"] as? String == "revised" && st["revision"] as? Int == 2)
+            let diff = try await s.m.get("/api/v1/statements/\(id)/diff?from=1&to=2", purchaser)
+            #expect((diff["rows"] as? [[String: Any]])?.map { "\($0["change"]!) \($0["before"]!)→\($0["after"]!)" } == ["changed 1500→1530"])
+            // Version 1 stays readable as it was.
+            let v1 = try await s.m.get("/api/v1/statements/\(id)?revision=1", supplier)
+            #expect((v1["lines"] as? [[String: Any]])?.first { $0["id"] as? String == disputedLine }?["amount"] as? String == "1500")
+            st = try await s.act(id, "send", finance, #"{"version":\#(st["version"] as? Int ?? 0)}"#)
+            st = try await s.act(id, "confirm", supplier, #"{"version":\#(st["version"] as? Int ?? 0)}"#)
+            #expect(st["status"] as? String == "confirmed")
+            // Only finance locks.
+            _ = try await s.act(id, "lock", purchaser, #"{"version":\#(st["version"] as? Int ?? 0)}"#, .forbidden)
+            st = try await s.act(id, "lock", finance, #"{"version":\#(st["version"] as? Int ?? 0)}"#)
+            #expect(st["status"] as? String == "locked")
+            #expect((st["signatures"] as? [[String: Any]])?.map { $0["action"] as? String } == ["send", "confirm", "lock"])
+
+            // Locked: every change is refused and nothing is written.
+            let auditBefore = try await AuditEntry.query(on: t.db).count()
+            let v = st["version"] as? Int ?? 0
+            for (action, token, json) in [("send", finance, #"{"version":\#(v)}"#), ("confirm", supplier, #"{"version":\#(v)}"#),
+                                          ("revise", finance, #"{"version":\#(v)}"#), ("lock", finance, #"{"version":\#(v)}"#),
+                                          ("refresh", finance, #"{"version":\#(v)}"#),
+                                          ("adjustments", finance, #"{"version":\#(v),"amount":"1","reason":"x"}"#),
+                                          ("dispute", supplier, #"{"version":\#(v),"lines":[{"lineId":"\#(disputedLine)","comment":"x"}]}"#),
+                                          ("lines/\(disputedLine)/answer", finance, #"{"version":\#(v),"answer":"accept"}"#)] {
+                let r = try await t.request(.POST, "/api/v1/statements/\(id)/\(action)", token: token, json: json)
+                #expect([.conflict, .unprocessableEntity].contains(r.status), "\(action): \(r.status) \(r.body.string)")
+            }
+            #expect(try await AuditEntry.query(on: t.db).count() == auditBefore)
+            #expect(try await s.statement(id, finance)["gross"] as? String == st["gross"] as? String)
+
+            // The ERP's cursor sees each change once, in order.
+            let feed = try await s.m.get("/api/v1/statements/changes?after=0", finance)
+            #expect((feed["items"] as? [[String: Any]])?.count == 1)
+            let cursor = feed["cursor"] as? Int ?? 0
+            #expect((try await s.m.get("/api/v1/statements/changes?after=\(cursor)", finance)["items"] as? [[String: Any]])?.isEmpty == true)
+            #expect(try await t.request(.GET, "/api/v1/statements/changes?after=-1", token: finance).status == .badRequest)
+
+            // Exports.
+            let xlsx = try await t.request(.GET, "/api/v1/statements/\(id)/export?format=xlsx", token: supplier)
+            #expect(xlsx.status == .ok && xlsx.headers.contentType?.subType.contains("spreadsheet") == true)
+            let csv = try await t.request(.GET, "/api/v1/statements/\(id)/export?format=csv", token: finance)
+            #expect(csv.status == .ok && csv.body.string.contains(st["code"] as? String ?? "-"))
+
+            // A correction after locking goes into the next period and points back at the locked line.
+            t.clock.advance(by: 40 * 86_400)
+            let finance2 = try await t.token("finance")
+            let next = Self.period(t)
+            let later = try await t.request(.POST, "/api/v1/statements", token: finance2, json: #"{"supplierId":"\#(jg)","period":"\#(next)"}"#)
+            #expect(later.status == .created, "\(later.body.string)")
+            let laterID = later.json["id"] as? String ?? ""
+            let corrected = try await s.act(laterID, "adjustments", finance2, """
+                {"version":\(later.json["version"] as? Int ?? 0),"amount":"-30","reason":"上期多计1件","refersToLineId":"\(disputedLine)"}
+                """, .unprocessableEntity)
+            _ = corrected   // the disputed line's revision-1 row is not the locked figure; the revision-2 one is
+            let lockedLine = ((try await s.statement(id, finance2))["lines"] as? [[String: Any]])?.first { $0["sourceId"] as? String == goods[1]["sourceId"] as? String }
+            let adjusted = try await s.act(laterID, "adjustments", finance2, """
+                {"version":\(later.json["version"] as? Int ?? 0),"amount":"-30","reason":"上期多计1件","refersToLineId":"\(lockedLine?["id"] as? String ?? "")"}
+                """)
+            let adjustment = (adjusted["lines"] as? [[String: Any]])?.first { $0["kind"] as? String == "adjustment" }
+            #expect(adjustment?["refersTo"] as? String == lockedLine?["id"] as? String && adjustment?["late"] as? Bool == true)
+        }
+    }
+
+    @Test func aLateReceiptLandsInTheNextOpenStatementMarkedLate() async throws {
+        try await TestApp.run { t in
+            let s = S(m: try await MaterialFixture.make(t))
+            let order = try await s.m.acknowledgedOrder()
+            let jg = try await s.f.supplierID("SUP-JG")
+            let first = Self.period(t)
+            _ = try await s.receiveAccepted(order, lot: "A", "10")
+            // Received in this period, inspected only after this period's statement was made.
+            let late = try await s.m.post("/api/v1/receipts", s.m.warehouse, #"{"orderId":"\#(order)","lines":[{"line":1,"lot":"L","quantity":"5"}]}"#)
+            let st1 = try await s.m.post("/api/v1/statements", s.m.finance, #"{"supplierId":"\#(jg)","period":"\#(first)"}"#)
+            #expect((st1["lines"] as? [[String: Any]])?.filter { $0["kind"] as? String == "goods" }.count == 1)
+            _ = try await s.m.post("/api/v1/receipts/\(late["id"] as? String ?? "")/lines/1/inspection", s.m.quality, #"{"version":1,"accepted":"5","rejected":"0"}"#)
+            t.clock.advance(by: 35 * 86_400)
+            // Sessions have ended by then.
+            let finance = try await t.token("finance")
+            let second = Self.period(t)
+            #expect(second != first)
+            let st2 = try await s.m.post("/api/v1/statements", finance, #"{"supplierId":"\#(jg)","period":"\#(second)"}"#)
+            let goods = (st2["lines"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "goods" }
+            #expect(goods.count == 1 && goods.first?["late"] as? Bool == true && goods.first?["originPeriod"] as? String == first)
+            // A refreshed draft takes nothing another statement has.
+            let refreshed = try await s.act(st1["id"] as? String ?? "", "refresh", finance, #"{"version":\#(st1["version"] as? Int ?? 0)}"#)
+            #expect((refreshed["lines"] as? [[String: Any]])?.filter { $0["kind"] as? String == "goods" }.count == 1)
+            // A period that has not begun cannot be stated; a malformed one is a field error.
+            let future = SettlementPeriod(second)!.next.next.description
+            _ = try await s.m.post("/api/v1/statements", finance, #"{"supplierId":"\#(jg)","period":"\#(future)"}"#, .unprocessableEntity)
+            _ = try await s.m.post("/api/v1/statements", finance, #"{"supplierId":"\#(jg)","period":"2026-13"}"#, .unprocessableEntity)
+            _ = try await s.m.post("/api/v1/statements", finance, #"{"supplierId":"\#(UUID())","period":"\#(first)"}"#, .unprocessableEntity)
+        }
+    }
+
+    @Test func monthEndCountCorrectsTheLedgerAndTheWriteOff() async throws {
+        try await TestApp.run { t in
+            let s = S(m: try await MaterialFixture.make(t))
+            let order = try await s.m.acknowledgedOrder()
+            let jg = try await s.f.supplierID("SUP-JG")
+            let period = Self.period(t)
+            // Issue 100 of the blank to the supplier, which confirms it.
+            let doc = try await s.m.post("/api/v1/material/issues", s.m.warehouse, """
+                {"orderId":"\(order)","lines":[{"line":1,"componentCode":"SF-MH-001","lot":"K1","quantity":"100"}]}
+                """)
+            _ = try await s.m.post("/api/v1/material/documents/\(doc["id"] as? String ?? "")/confirm", s.f.supplier1,
+                                   #"{"version":1,"lines":[{"no":1,"quantity":"100"}]}"#, .ok)
+            func variance() async throws -> String {
+                let w = try await s.m.get("/api/v1/write-off?period=\(period)&supplierId=\(jg)", s.m.finance)
+                return (w["rows"] as? [[String: Any]])?.first { $0["itemCode"] as? String == "SF-MH-001" }?["variance"] as? String ?? "?"
+            }
+            let before = try await variance()
+            // The buyer sees who has not counted.
+            let statuses = try await t.request(.GET, "/api/v1/stock-counts?period=\(period)", token: s.m.finance).json
+            _ = statuses
+            let list = try await t.request(.GET, "/api/v1/stock-counts?period=\(period)", token: s.m.warehouse)
+            #expect(String(decoding: list.body.readableBytesView, as: UTF8.self).contains(#""status":"missing""#))
+            // The sheet is prefilled from the ledger; the supplier counts 96 instead of 100.
+            let sheet = try await s.m.get("/api/v1/stock-counts/sheet?period=\(period)", s.f.supplier1)
+            let line = (sheet["lines"] as? [[String: Any]])?.first { $0["lot"] as? String == "K1" }
+            #expect(line?["ledger"] as? String == "100")
+            let item = line?["itemId"] as? String ?? ""
+            _ = try await s.m.post("/api/v1/stock-counts", s.f.supplier1, #"{"period":"\#(period)","lines":[{"itemId":"\#(item)","lot":"K1","counted":"-1"}]}"#, .unprocessableEntity)
+            _ = try await s.m.post("/api/v1/stock-counts", s.m.warehouse, #"{"period":"\#(period)","lines":[]}"#, .forbidden)
+            let counted = try await s.m.post("/api/v1/stock-counts", s.f.supplier1, #"{"period":"\#(period)","lines":[{"itemId":"\#(item)","lot":"K1","counted":"96"}]}"#)
+            #expect(counted["status"] as? String == "counted")
+            #expect(try await s.m.stock(s.f.supplier1, item: "SF-MH-001", lot: "K1").held == "96")
+            // The write-off now measures the count: 4 more unexplained.
+            #expect(try await variance() == (try FixedDecimal.parse(before).adding(FixedDecimal(4))).description)
+            // Counted once; the other supplier's count is closed by the buyer with a reason.
+            _ = try await s.m.post("/api/v1/stock-counts", s.f.supplier1, #"{"period":"\#(period)","lines":[]}"#, .conflict)
+            let bm = try await s.f.supplierID("SUP-BM")
+            _ = try await s.m.post("/api/v1/stock-counts/close", s.m.warehouse, #"{"supplierId":"\#(bm)","period":"\#(period)","reason":" "}"#, .unprocessableEntity)
+            let closed = try await s.m.post("/api/v1/stock-counts/close", s.m.warehouse, #"{"supplierId":"\#(bm)","period":"\#(period)","reason":"供应商停产，无在库"}"#)
+            #expect(closed["status"] as? String == "closed")
+            _ = try await s.m.post("/api/v1/stock-counts/close", s.f.supplier1, #"{"supplierId":"\#(bm)","period":"\#(period)","reason":"x"}"#, .forbidden)
+        }
+    }
+}
