@@ -123,5 +123,6 @@ func routes(_ app: Application) throws {
     try signedInPages.register(collection: DeliveryPages())
     try signedInPages.register(collection: ProgressPages())
     try signedInPages.register(collection: QualityPages())
+    try signedInPages.register(collection: SettlementPages())
     try signedInPages.register(collection: ImportPages())
 }

@@ -103,6 +103,10 @@ struct Access: Sendable {
         case signInForm
         case signedIn, buyers, suppliers
         case can(Action)
+        /// Any one of these permissions.
+        case canAny([Action])
+        /// The supplier's own people who have this permission (not the buyer's, not even the admin).
+        case suppliersWith(Action)
         /// The supplier's own people, or the buyer's people with this permission.
         case suppliersOr(Action)
         /// Only the person the record belongs to (own tokens, notifications, imports).
@@ -126,6 +130,8 @@ struct Access: Sendable {
         case .buyers: p.roles.contains { $0.side == .manufacturer }
         case .suppliers: p.roles.contains { $0.side == .supplier }
         case .can(let a): Policy.allows(p.roles, a)
+        case .canAny(let actions): actions.contains { Policy.allows(p.roles, $0) }
+        case .suppliersWith(let a): p.roles.contains { $0.side == .supplier } && Policy.allows(p.roles, a)
         case .suppliersOr(let a): p.roles.contains { $0.side == .supplier } || Policy.allows(p.roles, a)
         case .only(let login): p.login == login
         }
@@ -161,6 +167,7 @@ struct MatrixWorld {
         }
         try await create("viewer1", org: hdjm, roles: #"["viewer"]"#)
         try await create("jg-user", org: jg, roles: #"["supplier_user"]"#)
+        try await create("jg-finance", org: jg, roles: #"["supplier_finance"]"#)
         try await create("leaver", org: hdjm, roles: #"["planner"]"#)
 
         var personas: [Persona] = [
@@ -172,6 +179,7 @@ struct MatrixWorld {
             Persona(name: "viewer", login: "viewer1", roles: [.viewer], kind: .buyer),
             Persona(name: "supplierUser", login: "jg-user", roles: [.supplierUser], kind: .supplier),
             Persona(name: "supplierAdmin", login: "supplier1", roles: [.supplierAdmin], kind: .supplier),
+            Persona(name: "supplierFinance", login: "jg-finance", roles: [.supplierFinance], kind: .supplier),
             Persona(name: "otherSupplier", login: "supplier2", roles: [.supplierAdmin], kind: .otherSupplier),
             Persona(name: "deactivated", login: "leaver", roles: [.planner], kind: .deactivated),
             Persona(name: "admin", login: "admin", roles: [.admin], kind: .buyer),
@@ -206,6 +214,10 @@ struct MatrixWorld {
         ids["bom"] = try await BOMHeader.query(on: t.db).first()!.id!.uuidString
         ids["price"] = try await PriceAgreementRow.query(on: t.db).filter(\.$supplier.$id == jg).first()!.id!.uuidString
         ids["organization"] = jg.uuidString
+        // This month's statement of JG (the demo's disputed one) and one of its lines.
+        let statement = try await Statement.query(on: t.db).filter(\.$supplierID == jg).sort(\.$period, .descending).first()!
+        ids["statement"] = statement.id!.uuidString
+        ids["statementLine"] = try await StatementLine.query(on: t.db).filter(\.$statementID == statement.id!).first()!.id!.uuidString
         ids["site"] = try await Site.query(on: t.db).first()!.id!.uuidString
         ids["user"] = try await t.user("jg-user").id!.uuidString
         ids["report"] = try await ProgressReport.query(on: t.db).filter(\.$supplierID == jg).first()?.id?.uuidString ?? UUID().uuidString
@@ -229,7 +241,7 @@ struct MatrixWorld {
         return MatrixWorld(t: t, personas: personas, ids: ids)
     }
 
-    static func password(_ login: String) -> String { ["viewer1", "jg-user", "leaver"].contains(login) ? "matrix-pass-1" : "demo" }
+    static func password(_ login: String) -> String { ["viewer1", "jg-user", "jg-finance", "leaver"].contains(login) ? "matrix-pass-1" : "demo" }
 
     /// The value of one path parameter of a route, from the segments before it.
     func value(for parameter: String, in path: [String]) -> String {
@@ -238,6 +250,7 @@ struct MatrixWorld {
         let grand = before.dropLast().last ?? ""
         switch (parameter, owner, grand) {
         case ("no", _, _), ("line", _, _): return "1"
+        case ("lineId", _, _): return ids["statementLine"]!
         case ("step", _, _): return "4"
         case ("type", _, _): return "quality"
         case ("severity", _, _): return "major"
@@ -258,6 +271,7 @@ struct MatrixWorld {
         case ("receipts", _): return ids["receipt"]!
         case ("inspections", _): return ids["inspection"]!
         case ("exceptions", _): return ids["exception"]!
+        case ("statements", _): return ids["statement"]!
         case ("states", _): return ids["qualityState"]!
         case ("items", _): return ids["item"]!
         case ("boms", _): return ids["bom"]!

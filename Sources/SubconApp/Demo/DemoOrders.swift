@@ -90,6 +90,7 @@ public enum DemoOrders {
         _ = try await OrderService.cancel(purchaser, cancelled.id!, CancelInput(version: cancelled.version, reason: "客户取消"), app: app)
 
         try await seedMaterial(jg: jg, bm: bm, today: today, app: app)
+        try await DemoSettlement.seed(jg: jg, bm: bm, app: app)
 
         // A plan still being drafted.
         _ = try await PlanService.create(planner, NewPlanInput(

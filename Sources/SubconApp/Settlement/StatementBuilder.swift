@@ -121,7 +121,6 @@ enum StatementBuilder {
             let l = line("deduction", "late_delivery", g.id, item: g.item_id, reference: "\(g.order_code)/\(g.order_line_no) · \(g.receipt_code)",
                          quantity: FixedDecimal(days), unitPrice: perDay, amount: amount,
                          origin: settings.statementCalendar.period(of: day(g.received_at, settings: settings)))
-            l.reason = "late:\(days)"
             out.append(l)
         }
 
@@ -162,7 +161,7 @@ enum StatementBuilder {
                 let l = line("deduction", "exception", e.id, item: e.item_id, reference: e.code,
                              quantity: kind == .perPiece || kind == .percent ? rejected : .zero, unitPrice: rule.value, amount: amount,
                              origin: settings.statementCalendar.period(of: on))
-                l.reason = "penalty:\(kind.rawValue)"
+                l.reason = kind.rawValue
                 l.occurrence = occurrence; l.waived = isWaived
                 if isWaived { waived.append(e.code) }
                 out.append(l)

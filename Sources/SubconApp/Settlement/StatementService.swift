@@ -355,7 +355,7 @@ enum StatementService {
         var problems: [FieldProblem] = []
         var seen: Set<UUID> = []
         for (i, d) in input.lines.enumerated() {
-            if !lines.contains(where: { $0.id == d.lineId }) { problems.append(FieldProblem("lines[\(i)].lineId", "unknownLine")) }
+            if !lines.contains(where: { $0.id == d.lineId }) { problems.append(FieldProblem("lines[\(i)].lineId", "unknownStatementLine")) }
             if !seen.insert(d.lineId).inserted { problems.append(FieldProblem("lines[\(i)].lineId", "duplicate")) }
             let comment = d.comment.trimmingCharacters(in: .whitespacesAndNewlines)
             if comment.isEmpty { problems.append(FieldProblem("lines[\(i)].comment", "required")) }
@@ -397,7 +397,7 @@ enum StatementService {
             guard let a = input.amount else { throw Problem.validation([FieldProblem("amount", "required")]) }
             guard a <= maxAmount else { throw Problem.validation([FieldProblem("amount", "outOfRange")]) }
             answer = .correct(to: a)
-        default: throw Problem.validation([FieldProblem("answer", "oneOf", ["values": "accept, keep, correct"])])
+        default: throw Problem.validation([FieldProblem("answer", "notOneOf", ["allowed": "accept, keep, correct"])])
         }
         let amount: FixedDecimal
         do {
@@ -427,7 +427,7 @@ enum StatementService {
         let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
         if reason.isEmpty { problems.append(FieldProblem("reason", "required")) }
         if reason.count > 500 { problems.append(FieldProblem("reason", "tooLong", ["max": "500"])) }
-        if input.amount == .zero { problems.append(FieldProblem("amount", "nonZero")) }
+        if input.amount == .zero { problems.append(FieldProblem("amount", "amountNonZero")) }
         if input.amount > maxAmount || input.amount < FixedDecimal(units: -maxAmount.units) { problems.append(FieldProblem("amount", "outOfRange")) }
         if input.amount.rounded(toScale: StatementAmounts.moneyScale) != input.amount { problems.append(FieldProblem("amount", "toTheFen")) }
         var refersTo: StatementLine?
@@ -664,7 +664,7 @@ extension ExceptionService {
         var rule: PenaltyRule?
         if input.kind != "none" {
             guard let kind = PenaltyRule.Kind(rawValue: input.kind) else {
-                throw Problem.validation([FieldProblem("kind", "oneOf", ["values": "none, " + PenaltyRule.Kind.allCases.map(\.rawValue).joined(separator: ", ")])])
+                throw Problem.validation([FieldProblem("kind", "notOneOf", ["allowed": "none, " + PenaltyRule.Kind.allCases.map(\.rawValue).joined(separator: ", ")])])
             }
             guard let value = input.value else { throw Problem.validation([FieldProblem("value", "required")]) }
             do { rule = try PenaltyRule(kind: kind, value: value) } catch {

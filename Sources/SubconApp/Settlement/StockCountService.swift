@@ -106,7 +106,8 @@ enum StockCountService {
 
     static func count(_ p: Principal, _ input: StockCountInput, app: Application) async throws -> StockCountSheetDTO {
         try p.require(.countStock)
-        guard let sid = p.scope.supplierID else { throw Problem.forbidden }
+        // The count is the supplier's own statement; the buyer closes one instead.
+        guard let sid = p.scope.supplierID else { throw Problem.validation([FieldProblem("supplierId", "onlySuppliersCount")]) }
         let period = try StatementService.period(input.period)
         let settings = app.subcon.settings
         guard period <= settings.statementCalendar.period(of: app.subcon.today()) else {
@@ -132,11 +133,12 @@ enum StockCountService {
             var given: [LedgerKey: FixedDecimal] = [:]
             for l in input.lines { given[LedgerKey(supplierID: sid, itemID: l.itemId, lot: l.lot ?? "")] = l.counted }
             // Every held material and lot is on the sheet: what was not sent agrees with the ledger.
+            // (A ledger below zero counts as nothing held.)
             var keys = Set(balances.filter { $0.value.held != .zero }.keys)
             keys.formUnion(given.keys)
             let domainLines = keys.sorted().map { k in
                 MonthEndCount.Line(key: StockKey(supplier: sid.uuidString, item: k.itemID.uuidString, lot: k.lot),
-                                   ledger: balances[k]?.held ?? .zero, counted: given[k] ?? balances[k]?.held ?? .zero)
+                                   ledger: balances[k]?.held ?? .zero, counted: given[k] ?? max(balances[k]?.held ?? .zero, .zero))
             }
             let corrections: [Movement]
             do { corrections = try MonthEndCount.corrections(domainLines) } catch {

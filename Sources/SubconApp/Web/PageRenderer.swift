@@ -55,6 +55,7 @@ extension Request {
             if p.can(.inspectGoods) { item("/inspections", "nav.inspections") }
             if p.can(.raiseExceptions) || p.can(.handleExceptions) || p.can(.answerExceptions) { item("/exceptions", "nav.exceptions") }
             if p.can(.inspectGoods) || p.can(.configureQuality) || p.can(.handleExceptions) { item("/quality", "nav.quality") }
+            if p.can(.viewStatements) { item("/statements", "nav.statements") } else if p.can(.countStock) || p.can(.closeStockCounts) { item("/stock-count", "nav.stockCount") }
             if p.can(.viewMasterData) { item("/items", "nav.items") }
             // Suppliers see their own agreements, read-only.
             if p.can(.viewMasterData) || p.isSupplier { item("/prices", "nav.prices") }

@@ -1,0 +1,369 @@
+import Fluent
+import Foundation
+import SubconDomain
+import Vapor
+
+/// Statement pages for both sides (list, one statement with the actions its state allows, a
+/// printable A4 page, the files), and the month-end count (the supplier's sheet, phone first;
+/// the buyer's overview of who has counted).
+struct SettlementPages: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let s = routes.grouped("statements")
+        s.get(use: list)
+        s.post(use: generate)
+        s.get(":id", use: show)
+        s.get(":id", "print", use: printable)
+        s.get(":id", "export", use: export)
+        for action in ["send", "confirm", "revise", "lock", "refresh"] {
+            s.post(":id", PathComponent(stringLiteral: action)) { req in try await self.transition(req, action) }
+        }
+        s.post(":id", "dispute", use: dispute)
+        s.post(":id", "adjustments", use: adjust)
+        s.post(":id", "lines", ":lineId", "answer", use: answer)
+        s.post(":id", "lines", ":lineId", "remove", use: remove)
+        let c = routes.grouped("stock-count")
+        c.get(use: stockCount)
+        c.post(use: count)
+        c.post("close", use: close)
+    }
+
+    // MARK: List
+
+    struct ListView: Encodable {
+        let rows: [StatementSummaryDTO]
+        let pager: Pager
+        let statuses: [Option]
+        let suppliers: [Option]
+        let period: String
+        let canGenerate: Bool
+        let canCount: Bool
+        let defaultPeriod: String
+        let errors: FormErrors
+        let values: [String: String]
+    }
+
+    func list(req: Request) async throws -> View {
+        let p = try req.requirePrincipal()
+        try p.require(.viewStatements)
+        return try await renderList(req, problem: nil, values: [:])
+    }
+
+    func renderList(_ req: Request, problem: Problem?, values: [String: String]) async throws -> View {
+        let p = try req.requirePrincipal()
+        let filter = try SettlementAPI.filter(req)
+        let page = try await StatementService.list(p, filter: filter, page: try PageRequest(req, defaultPer: 50), on: req.db)
+        let statuses = [Option(value: "", label: req.t("statement.allStatuses"), selected: (filter.status ?? "").isEmpty)]
+            + StatementLifecycle.State.allCases.map { Option(value: $0.rawValue, label: req.t("statement.status.\($0.rawValue)"), selected: filter.status == $0.rawValue) }
+        let suppliers = p.isSupplier ? [] : try await PricePages().supplierOptions(p, selected: values["supplierId"] ?? filter.supplierID?.uuidString, includeAll: true, req: req)
+        let current = req.subcon.settings.statementCalendar.period(of: req.subcon.today())
+        return try await req.renderPage("statements", titleKey: "statement.title", ListView(
+            rows: page.items, pager: Pager(page, req), statuses: statuses, suppliers: suppliers, period: filter.period ?? "",
+            canGenerate: p.can(.prepareStatements), canCount: p.can(.countStock) || p.can(.closeStockCounts),
+            defaultPeriod: current.previous.description, errors: req.formErrors(problem), values: values))
+    }
+
+    struct GenerateForm: Content { var supplierId: String?; var period: String? }
+
+    func generate(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.prepareStatements)
+        let form = try req.content.decode(GenerateForm.self)
+        var created: Statement?
+        let problem = try await attempt {
+            guard let id = form.supplierId.flatMap(UUID.init(uuidString:)) else { throw Problem.validation([FieldProblem("supplierId", "required")]) }
+            created = try await StatementService.generate(p, GenerateStatementInput(supplierId: id, period: (form.period ?? "").trimmingCharacters(in: .whitespaces)),
+                                                          app: req.application)
+        }
+        if let created { return req.redirect(to: "/statements/\(created.id!)?ok=created") }
+        let response = try await renderList(req, problem: problem, values: ["supplierId": form.supplierId ?? "", "period": form.period ?? ""]).encodeResponse(for: req)
+        response.status = problem?.status ?? .ok
+        return response
+    }
+
+    // MARK: One statement
+
+    struct LineView: Encodable {
+        let line: StatementLineDTO
+        /// Deductions show as negative amounts.
+        let signed: FixedDecimal
+        let link: String?
+        let removable: Bool
+        let answerable: Bool
+        /// The first line of its kind: the table starts a group there.
+        let first: Bool
+    }
+
+    struct DetailView: Encodable {
+        let s: StatementDTO
+        let lines: [LineView]
+        let disputable: [LineView]
+        let deductionsNegative: FixedDecimal
+        let isCurrent: Bool
+        let canEdit: Bool
+        let canSend: Bool
+        let canAnswerSupplier: Bool
+        let canAnswerLines: Bool
+        let canRevise: Bool
+        let canLock: Bool
+        let canRefresh: Bool
+        let diff: StatementDiffDTO?
+        let countStatus: StockCountStatusDTO?
+        let errors: FormErrors
+        let form: String
+        let values: [String: String]
+        let printView: Bool
+    }
+
+    static func negative(_ d: FixedDecimal) -> FixedDecimal { FixedDecimal(units: -d.units) }
+
+    func detailView(_ req: Request, id: UUID, problem: Problem?, form: String = "", values: [String: String] = [:], printView: Bool = false) async throws -> DetailView {
+        let p = try req.requirePrincipal()
+        let revision = try req.query[String.self, at: "revision"].map { text -> Int in
+            guard let n = Int(text) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("revision", "wrongType", ["expected": "integer"])]) }
+            return n
+        }
+        let s = try await StatementService.detail(p, id, revision: revision, app: req.application)
+        let isCurrent = s.revision == s.currentRevision
+        let state = StatementLifecycle.State(rawValue: s.status) ?? .draft
+        let party = StatementService.party(p)
+        let buyer = party == .buyer || party == .finance
+        let receipts = try await receiptIDs(s.lines.filter { $0.sourceType == "receipt_line" || $0.sourceType == "late_delivery" }.compactMap { UUID(uuidString: $0.sourceId) }, on: req.db)
+        var seen: Set<String> = []
+        func view(_ l: StatementLineDTO) -> LineView {
+            let link: String? = switch l.sourceType {
+            case "exception": "/exceptions/\(l.sourceId)"
+            case "receipt_line", "late_delivery": UUID(uuidString: l.sourceId).flatMap { receipts[$0] }.map { "/receipts/\($0)" }
+            case "write_off": "/write-off?period=\(l.originPeriod)"
+            default: nil
+            }
+            return LineView(line: l, signed: l.kind == "deduction" ? Self.negative(l.amount) : l.amount, link: link,
+                            removable: isCurrent && buyer && l.sourceType == "manual" && [.draft, .revised].contains(state),
+                            answerable: isCurrent && buyer && l.disputed && state == .disputed, first: seen.insert(l.kind).inserted)
+        }
+        var diff: StatementDiffDTO?
+        if s.revision > 1 { diff = try await StatementService.diff(p, id, from: s.revision - 1, to: s.revision, app: req.application) }
+        var count: StockCountStatusDTO?
+        if !printView, let period = SettlementPeriod(s.period), p.can(.countStock) || p.can(.closeStockCounts) || p.can(.viewStatements) {
+            count = try await StockCountService.statuses(p, period: period, on: req.db).first { $0.supplierId == s.supplierId }
+        }
+        return DetailView(
+            s: s, lines: ["goods", "deduction", "adjustment"].flatMap { k in s.lines.filter { $0.kind == k } }.map(view),
+            disputable: s.lines.map { LineView(line: $0, signed: $0.kind == "deduction" ? Self.negative($0.amount) : $0.amount,
+                                                                                      link: nil, removable: false, answerable: false, first: false) },
+            deductionsNegative: Self.negative(s.deductions), isCurrent: isCurrent,
+            canEdit: isCurrent && buyer && [.draft, .revised].contains(state), canSend: isCurrent && buyer && [.draft, .revised].contains(state),
+            canAnswerSupplier: isCurrent && party == .supplier && state == .sent, canAnswerLines: isCurrent && buyer && state == .disputed,
+            canRevise: isCurrent && buyer && state == .disputed, canLock: isCurrent && party == .finance && state == .confirmed,
+            canRefresh: isCurrent && buyer && state == .draft, diff: diff, countStatus: count, errors: req.formErrors(problem), form: form,
+            values: values, printView: printView)
+    }
+
+    /// Receipt lines → their receipts, for links (one query).
+    func receiptIDs(_ lines: [UUID], on db: any Database) async throws -> [UUID: UUID] {
+        guard !lines.isEmpty else { return [:] }
+        return Dictionary(try await ReceiptLine.query(on: db).filter(\.$id ~~ lines).all().map { ($0.id!, $0.receiptID) }) { a, _ in a }
+    }
+
+    func render(_ req: Request, id: UUID, problem: Problem?, form: String = "", values: [String: String] = [:]) async throws -> Response {
+        let view = try await detailView(req, id: id, problem: problem, form: form, values: values)
+        return try await req.renderForm("statement", titleKey: "statement.heading", titleParams: ["code": view.s.code], view, problem: problem)
+    }
+
+    func show(req: Request) async throws -> Response {
+        try await render(req, id: try req.idParameter(), problem: nil)
+    }
+
+    func printable(req: Request) async throws -> View {
+        let view = try await detailView(req, id: try req.idParameter(), problem: nil, printView: true)
+        return try await req.renderPage("statement_print", titleKey: "statement.heading", titleParams: ["code": view.s.code], view)
+    }
+
+    func export(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let format = req.query[String.self, at: "format"] ?? "xlsx"
+        guard ["xlsx", "csv"].contains(format) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("format", "invalidValue")]) }
+        let revision = req.query[String.self, at: "revision"].flatMap(Int.init)
+        return try await StatementExport.file(req, try await StatementService.detail(p, try req.idParameter(), revision: revision, app: req.application), format: format)
+    }
+
+    // MARK: Actions
+
+    struct VersionForm: Content { var version: String? }
+
+    /// Runs an action on the statement; a problem re-shows the page with it, next to the form it came from.
+    func act(_ req: Request, form: String, values: [String: String] = [:], permission: Action,
+             _ body: (Principal, UUID, Int) async throws -> Void) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let id = try req.idParameter()
+        _ = try await StatementService.load(p, id, version: nil, on: req.db)
+        try p.require(permission)
+        let version = try req.content.decode(VersionForm.self).version.flatMap(Int.init) ?? -1
+        let problem = try await attempt { try await body(p, id, version) }
+        guard let problem else { return req.redirect(to: "/statements/\(id)?ok=saved") }
+        return try await render(req, id: id, problem: problem, form: form, values: problem.status == .conflict ? [:] : values)
+    }
+
+    func transition(_ req: Request, _ action: String) async throws -> Response {
+        // "refresh" is an edit of a draft, not a change of state.
+        let a = StatementLifecycle.Action(rawValue: action) ?? .edit
+        let permission: Action = switch a {
+        case .confirm: .answerStatements
+        case .lock: .lockStatements
+        default: .prepareStatements
+        }
+        return try await act(req, form: action, permission: permission) { p, id, version in
+            if a == .edit {
+                _ = try await StatementService.refresh(p, id, VersionInput(version: version), app: req.application)
+            } else {
+                _ = try await StatementService.transition(p, id, a, version: version, app: req.application)
+            }
+        }
+    }
+
+    /// The supplier ticks the lines it disputes: `d_<line>` on, `c_<line>` its comment, `f_<line>` its figure.
+    func dispute(req: Request) async throws -> Response {
+        let fields = try req.content.decode([String: String].self)
+        return try await act(req, form: "dispute", values: fields, permission: .answerStatements) { p, id, version in
+            var lines: [DisputeInput.Line] = []
+            var problems: [FieldProblem] = []
+            for (key, value) in fields where key.hasPrefix("d_") && value == "on" {
+                let raw = String(key.dropFirst(2))
+                guard let lineID = UUID(uuidString: raw) else { continue }
+                var figure: FixedDecimal?
+                if let text = fields["f_\(raw)"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+                    figure = try? FixedDecimal.parse(text)
+                    if figure == nil { problems.append(FieldProblem("f_\(raw)", "nonNegativeDecimal")) }
+                }
+                lines.append(.init(lineId: lineID, comment: fields["c_\(raw)"] ?? "", supplierFigure: figure))
+            }
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            do {
+                _ = try await StatementService.dispute(p, id, DisputeInput(version: version, lines: lines), app: req.application)
+            } catch var problem as Problem {
+                // Name the form's fields rather than the API's array positions.
+                problem.fields = problem.fields.map { f in
+                    guard let i = f.field.split(separator: "[").dropFirst().first.flatMap({ Int($0.prefix { $0.isNumber }) }), i < lines.count else { return f }
+                    let raw = lines[i].lineId.uuidString
+                    return FieldProblem(f.field.hasSuffix("comment") ? "c_\(raw)" : f.field.hasSuffix("supplierFigure") ? "f_\(raw)" : "d_\(raw)", f.code, f.params)
+                }
+                throw problem
+            }
+        }
+    }
+
+    struct AdjustForm: Content { var amount: String?; var reason: String?; var refersTo: String? }
+
+    func adjust(req: Request) async throws -> Response {
+        let f = try req.content.decode(AdjustForm.self)
+        return try await act(req, form: "adjust", values: ["amount": f.amount ?? "", "reason": f.reason ?? "", "refersTo": f.refersTo ?? ""],
+                             permission: .prepareStatements) { p, id, version in
+            guard let amount = try? FixedDecimal.parse((f.amount ?? "").trimmingCharacters(in: .whitespaces)) else {
+                throw Problem.validation([FieldProblem("amount", (f.amount ?? "").isEmpty ? "required" : "decimalText")])
+            }
+            let ref = (f.refersTo ?? "").trimmingCharacters(in: .whitespaces)
+            var refersTo: UUID?
+            if !ref.isEmpty {
+                guard let r = UUID(uuidString: ref) else { throw Problem.validation([FieldProblem("refersTo", "notALockedLine")]) }
+                refersTo = r
+            }
+            _ = try await StatementService.addAdjustment(p, id, AdjustmentInput(version: version, amount: amount, reason: f.reason ?? "", refersToLineId: refersTo),
+                                                         app: req.application)
+        }
+    }
+
+    struct AnswerForm: Content { var answer: String?; var reason: String?; var amount: String? }
+
+    func answer(req: Request) async throws -> Response {
+        let f = try req.content.decode(AnswerForm.self)
+        let lineID = try req.idParameter("lineId")
+        return try await act(req, form: "answer-\(lineID)", values: ["answer": f.answer ?? "", "reason": f.reason ?? "", "amount": f.amount ?? ""],
+                             permission: .prepareStatements) { p, id, version in
+            var amount: FixedDecimal?
+            if f.answer == "correct" {
+                guard let a = try? FixedDecimal.parse((f.amount ?? "").trimmingCharacters(in: .whitespaces)) else {
+                    throw Problem.validation([FieldProblem("amount", (f.amount ?? "").isEmpty ? "required" : "nonNegativeDecimal")])
+                }
+                amount = a
+            }
+            _ = try await StatementService.answerLine(p, id, lineID: lineID, LineAnswerInput(version: version, answer: f.answer ?? "", reason: f.reason, amount: amount),
+                                                      app: req.application)
+        }
+    }
+
+    func remove(req: Request) async throws -> Response {
+        let lineID = try req.idParameter("lineId")
+        return try await act(req, form: "adjust", permission: .prepareStatements) { p, id, version in
+            _ = try await StatementService.removeAdjustment(p, id, lineID: lineID, VersionInput(version: version), app: req.application)
+        }
+    }
+
+    // MARK: Month-end count
+
+    struct CountView: Encodable {
+        let period: String
+        let periods: [Option]
+        let sheet: StockCountSheetDTO?
+        let statuses: [StockCountStatusDTO]
+        let canCount: Bool
+        let canClose: Bool
+        let errors: FormErrors
+        let values: [String: String]
+    }
+
+    func renderCount(_ req: Request, problem: Problem?, values: [String: String] = [:]) async throws -> Response {
+        let p = try req.requirePrincipal()
+        guard p.can(.countStock) || p.can(.closeStockCounts) else { throw Problem.forbidden }
+        let current = req.subcon.settings.statementCalendar.period(of: req.subcon.today())
+        let period = try SettlementAPI.periodQuery(req, default: values["period"].flatMap(SettlementPeriod.init) ?? current)
+        let periods = [current, current.previous, current.previous.previous].map {
+            Option(value: $0.description, label: $0.description, selected: $0 == period)
+        }
+        let sheet = p.isSupplier ? try await StockCountService.sheet(p, supplierID: nil, period: period, on: req.db) : nil
+        let statuses = p.isSupplier ? [] : try await StockCountService.statuses(p, period: period, on: req.db)
+        return try await req.renderForm("stock_count", titleKey: "count.title", CountView(
+            period: period.description, periods: periods, sheet: sheet, statuses: statuses, canCount: p.isSupplier && p.can(.countStock),
+            canClose: p.can(.closeStockCounts), errors: req.formErrors(problem), values: values), problem: problem)
+    }
+
+    func stockCount(req: Request) async throws -> Response { try await renderCount(req, problem: nil) }
+
+    /// `period`, and per sheet line `n_<i>` = counted, `k_<i>` = "itemId|lot".
+    func count(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.countStock)
+        let fields = try req.content.decode([String: String].self)
+        let period = fields["period"] ?? ""
+        let problem = try await attempt {
+            var lines: [StockCountInput.Line] = []
+            var problems: [FieldProblem] = []
+            for (key, value) in fields where key.hasPrefix("k_") {
+                let i = key.dropFirst(2)
+                let parts = value.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+                guard parts.count == 2, let item = UUID(uuidString: String(parts[0])) else { continue }
+                let text = (fields["n_\(i)"] ?? "").trimmingCharacters(in: .whitespaces)
+                guard let counted = try? FixedDecimal.parse(text), counted >= .zero else {
+                    problems.append(FieldProblem("n_\(i)", text.isEmpty ? "required" : "nonNegativeDecimal")); continue
+                }
+                lines.append(.init(itemId: item, lot: String(parts[1]), counted: counted))
+            }
+            if !problems.isEmpty { throw Problem.validation(problems) }
+            _ = try await StockCountService.count(p, StockCountInput(period: period, supplierId: nil, lines: lines), app: req.application)
+        }
+        guard let problem else { return req.redirect(to: "/stock-count?period=\(SettlementPeriod(period)?.description ?? "")&ok=counted") }
+        return try await renderCount(req, problem: problem, values: fields)
+    }
+
+    struct CloseForm: Content { var supplierId: String?; var period: String?; var reason: String? }
+
+    func close(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.closeStockCounts)
+        let f = try req.content.decode(CloseForm.self)
+        let problem = try await attempt {
+            guard let id = f.supplierId.flatMap(UUID.init(uuidString:)) else { throw Problem.validation([FieldProblem("supplierId", "required")]) }
+            _ = try await StockCountService.close(p, CloseStockCountInput(supplierId: id, period: f.period ?? "", reason: f.reason ?? ""), app: req.application)
+        }
+        guard let problem else { return req.redirect(to: "/stock-count?period=\(SettlementPeriod(f.period ?? "")?.description ?? "")&ok=saved") }
+        return try await renderCount(req, problem: problem, values: ["period": f.period ?? "", "reason": f.reason ?? "", "supplierId": f.supplierId ?? ""])
+    }
+}

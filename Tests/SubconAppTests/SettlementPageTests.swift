@@ -1,0 +1,86 @@
+import Fluent
+import Foundation
+@testable import SubconApp
+import SubconDomain
+import Testing
+import Vapor
+import VaporTesting
+
+/// The settlement pages as people use them, on the demo scenario's statements.
+@Suite struct SettlementPageTests {
+    @Test func bothSidesWorkTheirStatementsFromThePages() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let jg = try await t.organization(code: "SUP-JG").id!
+            let statements = try await Statement.query(on: t.db).sort(\.$period).sort(\.$code).all()
+            #expect(Set(statements.map(\.status)) == ["locked", "confirmed", "disputed", "draft"], "the demo shows every stage")
+            let disputed = statements.first { $0.status == "disputed" }!
+            #expect(disputed.supplierID == jg)
+
+            // The supplier's list and statement: its own only, money in ¥, the open dispute visible.
+            var supplier = try await t.signIn("supplier1")
+            let list = try await t.page(.GET, "/statements", browser: &supplier).body.string
+            #expect(list.contains("ST-SUP-JG") && !list.contains("ST-SUP-BM"))
+            let page = try await t.page(.GET, "/statements/\(disputed.id!)", browser: &supplier)
+            #expect(page.status == .ok)
+            let html = page.body.string
+            #expect(html.contains("¥") && html.contains("有异议") && html.contains("维持原金额"))
+            let other = try await Statement.query(on: t.db).filter(\.$supplierID != jg).first()!
+            #expect(try await t.page(.GET, "/statements/\(other.id!)", browser: &supplier).status == .notFound)
+            let print = try await t.page(.GET, "/statements/\(disputed.id!)/print", browser: &supplier).body.string
+            #expect(print.contains("大写金额") && print.contains("苏州精工机械有限公司") && print.contains("华东精密制造有限公司"))
+
+            // The purchaser answers the open line from the page: a correction without an amount
+            // is an inline error, then a correction, then the new version, sent.
+            var buyer = try await t.signIn("purchaser")
+            let csrf = try await t.csrf(&buyer)
+            let open = try await StatementLine.query(on: t.db).filter(\.$statementID == disputed.id!).filter(\.$disputed == true).filter(\.$answer == "").first()!
+            let bad = try await t.page(.POST, "/statements/\(disputed.id!)/lines/\(open.id!)/answer", browser: &buyer,
+                                       form: ["_csrf": csrf, "version": String(disputed.version), "answer": "correct", "amount": ""])
+            #expect(bad.status == .unprocessableEntity && bad.body.string.contains("必填"))
+            let good = try await t.page(.POST, "/statements/\(disputed.id!)/lines/\(open.id!)/answer", browser: &buyer,
+                                        form: ["_csrf": csrf, "version": String(disputed.version), "answer": "accept"])
+            #expect(good.status == .seeOther, "\(good.body.string.prefix(300))")
+            var s = try await Statement.find(disputed.id, on: t.db)!
+            let revised = try await t.page(.POST, "/statements/\(s.id!)/revise", browser: &buyer, form: ["_csrf": csrf, "version": String(s.version)])
+            #expect(revised.status == .seeOther)
+            s = try await Statement.find(disputed.id, on: t.db)!
+            #expect(s.status == "revised" && s.revision == 2)
+            // An adjustment needs a reason; a stale version re-shows the page with the conflict.
+            let noReason = try await t.page(.POST, "/statements/\(s.id!)/adjustments", browser: &buyer,
+                                            form: ["_csrf": csrf, "version": String(s.version), "amount": "-10", "reason": ""])
+            #expect(noReason.status == .unprocessableEntity)
+            let stale = try await t.page(.POST, "/statements/\(s.id!)/send", browser: &buyer, form: ["_csrf": csrf, "version": "1"])
+            #expect(stale.status == .conflict)
+            #expect(try await t.page(.POST, "/statements/\(s.id!)/send", browser: &buyer, form: ["_csrf": csrf, "version": String(s.version)]).status == .seeOther)
+            let detail = try await t.page(.GET, "/statements/\(s.id!)", browser: &buyer).body.string
+            #expect(detail.contains("第 1 版 → 第 2 版"))
+
+            // The supplier disputes from the phone form: a ticked line without a reason is refused.
+            let supplierCSRF = try await t.csrf(&supplier)
+            s = try await Statement.find(disputed.id, on: t.db)!
+            let line = try await StatementLine.query(on: t.db).filter(\.$statementID == s.id!).filter(\.$revision == s.revision).first()!
+            let refused = try await t.page(.POST, "/statements/\(s.id!)/dispute", browser: &supplier,
+                                           form: ["_csrf": supplierCSRF, "version": String(s.version), "d_\(line.id!)": "on", "c_\(line.id!)": ""])
+            #expect(refused.status == .unprocessableEntity)
+            let confirmed = try await t.page(.POST, "/statements/\(s.id!)/confirm", browser: &supplier, form: ["_csrf": supplierCSRF, "version": String(s.version)])
+            #expect(confirmed.status == .seeOther)
+
+            // Finance locks; the stock-count overview shows who has not counted.
+            var finance = try await t.signIn("finance")
+            let financeCSRF = try await t.csrf(&finance)
+            s = try await Statement.find(disputed.id, on: t.db)!
+            #expect(try await t.page(.POST, "/statements/\(s.id!)/lock", browser: &finance, form: ["_csrf": financeCSRF, "version": String(s.version)]).status == .seeOther)
+            #expect(try await Statement.find(disputed.id, on: t.db)!.status == "locked")
+            let counts = try await t.page(.GET, "/stock-count", browser: &finance).body.string
+            #expect(counts.contains("未盘点") && counts.contains("已盘点"))
+            let sheet = try await t.page(.GET, "/stock-count", browser: &supplier).body.string
+            #expect(sheet.contains("已盘点"))
+            for path in ["/statements", "/statements/\(s.id!)", "/stock-count"] {
+                var en = try await t.signIn("finance")
+                _ = try await t.page(.GET, "/lang/en?next=/", browser: &en)
+                let body = try await t.page(.GET, path, browser: &en).body.string
+                #expect(!body.contains("对账单") && !body.contains("盘点"), "\(path) in English shows no Chinese labels")
+            }
+        }
+    }
+}
