@@ -252,6 +252,7 @@ enum AccessTable {
         "POST /exceptions/:id/8d/:step": Access(.canAny([.answerExceptions, .handleExceptions]), scoped: true),
         "POST /exceptions/:id/attach": Access(.can(.raiseExceptions), scoped: true),
         "POST /exceptions/:id/close": Access(.can(.handleExceptions), scoped: true),
+        "POST /exceptions/:id/penalty": Access(.can(.handleExceptions), scoped: true),
         "POST /exceptions/:id/comment": Access(.can(.raiseExceptions), scoped: true),
         "POST /exceptions/:id/owners": Access(.canAny([.answerExceptions, .handleExceptions]), scoped: true),
         "POST /exceptions/:id/reopen": Access(.can(.handleExceptions), scoped: true),

@@ -75,6 +75,24 @@ import VaporTesting
             #expect(counts.contains("未盘点") && counts.contains("已盘点"))
             let sheet = try await t.page(.GET, "/stock-count", browser: &supplier).body.string
             #expect(sheet.contains("已盘点"))
+            // Traceability on the sources' pages: the exception and the receipt name their statement.
+            let penalized = try await StatementLine.query(on: t.db).filter(\.$statementID == s.id!).filter(\.$sourceType == "exception").first()!
+            let exceptionPage = try await t.page(.GET, "/exceptions/\(penalized.sourceID)", browser: &buyer).body.string
+            #expect(exceptionPage.contains(s.code))
+            let goodsLine = try await StatementLine.query(on: t.db).filter(\.$statementID == s.id!).filter(\.$sourceType == "receipt_line").first()!
+            let receipt = try await ReceiptLine.find(UUID(uuidString: goodsLine.sourceID), on: t.db)!
+            #expect(try await t.page(.GET, "/receipts/\(receipt.receiptID)", browser: &buyer).body.string.contains(s.code))
+            // Quality sets a penalty from the exception page; a negative one is an inline error.
+            let fresh = try await ExceptionCase.query(on: t.db).filter(\.$penaltyKind == nil).filter(\.$supplierID == jg).first()!
+            var quality = try await t.signIn("quality")
+            let qualityCSRF = try await t.csrf(&quality)
+            let negative = try await t.page(.POST, "/exceptions/\(fresh.id!)/penalty", browser: &quality,
+                                            form: ["_csrf": qualityCSRF, "version": String(fresh.version), "kind": "fixed", "value": "-5"])
+            #expect(negative.status == .unprocessableEntity)
+            let set = try await t.page(.POST, "/exceptions/\(fresh.id!)/penalty", browser: &quality,
+                                       form: ["_csrf": qualityCSRF, "version": String(fresh.version), "kind": "eight_d_fee", "value": "800"])
+            #expect(set.status == .seeOther)
+            #expect(try await ExceptionCase.find(fresh.id, on: t.db)?.penaltyValue == FixedDecimal(800).units)
             for path in ["/statements", "/statements/\(s.id!)", "/stock-count"] {
                 var en = try await t.signIn("finance")
                 _ = try await t.page(.GET, "/lang/en?next=/", browser: &en)

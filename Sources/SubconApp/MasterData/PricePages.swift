@@ -21,6 +21,7 @@ struct PricePages: RouteCollection {
         let id: UUID; let supplierCode: String; let supplierName: String; let itemId: UUID; let itemCode: String; let itemName: String
         let operation: String?; let currency: String; let validFrom: String; let validTo: String?; let unitPrice: String
         let tiers: String; let state: String; let version: Int
+        let latePenaltyPerDay: String?; let latePenaltyCap: String?
     }
 
     static func rows(_ dtos: [PriceAgreementDTO], today: Day, on db: any Database) async throws -> [Row] {
@@ -34,7 +35,8 @@ struct PricePages: RouteCollection {
                        operation: a.operation, currency: a.currency, validFrom: a.validFrom, validTo: a.validTo,
                        unitPrice: a.unitPrice.description,
                        tiers: PriceImport.tiersText(a.tiers.map { .init(minimumQuantity: $0.minimumQuantity, unitPrice: $0.unitPrice) }),
-                       state: state, version: a.version)
+                       state: state, version: a.version, latePenaltyPerDay: a.latePenaltyPerDay?.description,
+                       latePenaltyCap: a.latePenaltyCap?.description)
         }
     }
 
@@ -90,9 +92,24 @@ struct PricePages: RouteCollection {
     struct PriceForm: Content {
         var supplierId: String?; var itemCode: String?; var operation: String?; var currency: String?
         var validFrom: String?; var validTo: String?; var unitPrice: String?; var tiers: String?; var version: String?
+        var latePenaltyPerDay: String?; var latePenaltyCap: String?
         var values: [String: String] {
             ["supplierId": supplierId ?? "", "itemCode": itemCode ?? "", "operation": operation ?? "", "currency": currency ?? "",
-             "validFrom": validFrom ?? "", "validTo": validTo ?? "", "unitPrice": unitPrice ?? "", "tiers": tiers ?? "", "version": version ?? ""]
+             "validFrom": validFrom ?? "", "validTo": validTo ?? "", "unitPrice": unitPrice ?? "", "tiers": tiers ?? "", "version": version ?? "",
+             "latePenaltyPerDay": latePenaltyPerDay ?? "", "latePenaltyCap": latePenaltyCap ?? ""]
+        }
+
+        /// The late-delivery penalty fields: empty is none (0 clears a stored one).
+        func penalty() -> (perDay: FixedDecimal?, cap: FixedDecimal?, problems: [FieldProblem]) {
+            var problems: [FieldProblem] = []
+            func read(_ text: String?, _ field: String) -> FixedDecimal? {
+                let t = (text ?? "").trimmingCharacters(in: .whitespaces)
+                guard !t.isEmpty else { return nil }
+                guard let d = try? FixedDecimal.parse(t), d >= .zero else { problems.append(FieldProblem(field, "nonNegativeDecimal")); return nil }
+                return d
+            }
+            let perDay = read(latePenaltyPerDay, "latePenaltyPerDay"), cap = read(latePenaltyCap, "latePenaltyCap")
+            return (perDay, cap, problems + LatePenalty.check(perDay, cap))
         }
 
         /// The form's text fields as typed values, every problem collected at once.
@@ -126,10 +143,12 @@ struct PricePages: RouteCollection {
             let item = code.isEmpty ? nil : try await Item.query(on: req.db).filter(\.$code == code).first()
             if item == nil { problems.append(FieldProblem("itemCode", code.isEmpty ? "required" : "unknownItem", ["code": code])) }
             let operation = (form.operation ?? "").trimmingCharacters(in: .whitespaces)
+            let penalty = form.penalty()
+            problems += penalty.problems
             guard problems.isEmpty, let from, let price, let item, let supplierID else { throw Problem.validation(problems) }
             let input = PriceAgreementInput(supplierId: supplierID, itemId: item.id!, operation: operation.isEmpty ? nil : operation,
                                             currency: form.currency?.trimmingCharacters(in: .whitespaces), validFrom: from, validTo: to,
-                                            unitPrice: price, tiers: tiers)
+                                            unitPrice: price, tiers: tiers, latePenaltyPerDay: penalty.perDay, latePenaltyCap: penalty.cap)
             let inputProblems = input.validate()
             if !inputProblems.isEmpty { throw Problem.validation(inputProblems) }
             created = try await PriceService.create(p, input, app: req.application)
@@ -145,7 +164,8 @@ struct PricePages: RouteCollection {
     }
 
     static func values(_ r: Row) -> [String: String] {
-        ["validTo": r.validTo ?? "", "unitPrice": r.unitPrice, "tiers": r.tiers, "version": String(r.version)]
+        ["validTo": r.validTo ?? "", "unitPrice": r.unitPrice, "tiers": r.tiers, "version": String(r.version),
+         "latePenaltyPerDay": r.latePenaltyPerDay ?? "", "latePenaltyCap": r.latePenaltyCap ?? ""]
     }
 
     func show(req: Request) async throws -> Response {
@@ -169,9 +189,11 @@ struct PricePages: RouteCollection {
                 return
             }
             let (_, to, price, tiers, problems) = form.parsed()
-            let relevant = problems.filter { $0.field != "validFrom" }
+            let penalty = form.penalty()
+            let relevant = problems.filter { $0.field != "validFrom" } + penalty.problems
             if !relevant.isEmpty { throw Problem.validation(relevant) }
-            _ = try await PriceService.update(p, existing.id, PriceAgreementPatchInput(version: version, validTo: to, unitPrice: price, tiers: tiers),
+            _ = try await PriceService.update(p, existing.id, PriceAgreementPatchInput(version: version, validTo: to, unitPrice: price, tiers: tiers,
+                                                                                       latePenaltyPerDay: penalty.perDay ?? .zero, latePenaltyCap: penalty.cap ?? .zero),
                                               app: req.application)
         }
         if problem == nil { return req.redirect(to: "/prices/\(existing.id)?ok=saved") }

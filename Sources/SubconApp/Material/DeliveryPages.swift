@@ -248,13 +248,22 @@ struct DeliveryPages: RouteCollection {
         return try await renderNewReceipt(req, order, values: fields, problem: problem)
     }
 
-    struct ReceiptView: Encodable { let receipt: ReceiptDTO; let canDecide: Bool; let values: [String: String]; let errors: FormErrors }
+    struct StatementLink: Encodable { let no: Int; let statement: StatementSourceDTO }
+    struct ReceiptView: Encodable {
+        let receipt: ReceiptDTO; let canDecide: Bool; let values: [String: String]; let errors: FormErrors
+        /// The statements each line went into (for those who see statements).
+        let statements: [StatementLink]
+    }
 
     func renderReceipt(_ req: Request, _ r: GoodsReceipt, values: [String: String] = [:], problem: Problem? = nil) async throws -> Response {
         let p = try req.requirePrincipal()
+        let lines = try await ReceiptLine.query(on: req.db).filter(\.$receiptID == r.id!).all()
+        let numbers = Dictionary(uniqueKeysWithValues: lines.map { ($0.id!.uuidString, $0.number) })
+        let links = try await StatementService.sources(p, type: "receipt_line", ids: lines.map { $0.id! }, on: req.db)
+            .compactMap { s in numbers[s.sourceID].map { StatementLink(no: $0, statement: s.statement) } }
         return try await req.renderForm("receipt", titleKey: "receipts.detail", titleParams: ["code": r.code], ReceiptView(
             receipt: try await DeliveryService.receiptDTO(r, on: req.db), canDecide: p.can(.inspectGoods), values: values,
-            errors: req.formErrors(problem)), problem: problem)
+            errors: req.formErrors(problem), statements: links), problem: problem)
     }
 
     func receipt(req: Request) async throws -> Response {

@@ -227,9 +227,14 @@ enum MaterialReports {
         }
         let report = try await writeOff(p, period: period, supplierID: supplierID, app: app)
         return try await app.write(as: p.auditActor) { change in
+            // A proposal a statement has taken is settled there: running again leaves it alone.
             var existing = try await DeductionProposal.query(on: change.db).filter(\.$period == period)
                 .group(.and) { q in if let supplierID { q.filter(\.$supplierID == supplierID) } }.all()
-            for row in report.rows {
+            let settled = Set(try await StatementClaim.query(on: change.db).filter(\.$sourceType == "write_off")
+                .filter(\.$sourceID ~~ existing.map { $0.id! }).all().map(\.sourceID))
+            let taken = existing.filter { settled.contains($0.id!) }
+            existing.removeAll { settled.contains($0.id!) }
+            for row in report.rows where !taken.contains(where: { $0.supplierID == row.supplierId && $0.itemID == row.itemId }) {
                 let found = existing.first { $0.supplierID == row.supplierId && $0.itemID == row.itemId }
                 existing.removeAll { $0 === found }
                 if row.beyondTolerance {

@@ -28,6 +28,7 @@ struct QualityPages: RouteCollection {
         routes.post("exceptions", ":id", "8d", ":step", use: gate)
         routes.post("exceptions", ":id", "close", use: close)
         routes.post("exceptions", ":id", "reopen", use: reopen)
+        routes.post("exceptions", ":id", "penalty", use: penalty)
         routes.get("lessons", use: lessons)
     }
 
@@ -402,6 +403,7 @@ struct QualityPages: RouteCollection {
         let now: Date
         let values: [String: String]
         let errors: FormErrors
+        let penaltyKinds = PenaltyRule.Kind.allCases.map(\.rawValue)
     }
 
     func renderException(_ req: Request, _ e: ExceptionCase, values: [String: String] = [:], problem: Problem? = nil) async throws -> Response {
@@ -488,6 +490,19 @@ struct QualityPages: RouteCollection {
             let input = CloseInput(version: Self.version(v), resolution: v["resolution"] ?? "")
             if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
             _ = try await ExceptionService.close(p, e.id!, input, app: req.application)
+        }
+    }
+
+    func penalty(req: Request) async throws -> Response {
+        try await act(req, anchor: "penalty", may: { $0.can(.handleExceptions) }) { p, e, v in
+            let kind = v["kind"] ?? "none"
+            var value: FixedDecimal?
+            if kind != "none" {
+                let text = (v["value"] ?? "").trimmingCharacters(in: .whitespaces)
+                guard let d = try? FixedDecimal.parse(text) else { throw Problem.validation([FieldProblem("value", text.isEmpty ? "required" : "nonNegativeDecimal")]) }
+                value = d
+            }
+            _ = try await ExceptionService.setPenalty(p, e.id!, PenaltyInput(version: Self.version(v), kind: kind, value: value), app: req.application)
         }
     }
 

@@ -633,16 +633,21 @@ enum StatementService {
 
     /// Which statements (and revisions) a source record went into.
     static func sources(_ p: Principal, type: String, id: UUID, on db: any Database) async throws -> [StatementSourceDTO] {
-        guard p.can(.viewStatements) else { return [] }
-        struct Row: Decodable { let id: UUID; let code: String; let period: String; let status: String; let revision: Int; let amount: Int64 }
+        try await sources(p, type: type, ids: [id], on: db).map(\.statement)
+    }
+
+    /// The same for several records of one kind, in one query.
+    static func sources(_ p: Principal, type: String, ids: [UUID], on db: any Database) async throws -> [(sourceID: String, statement: StatementSourceDTO)] {
+        guard p.can(.viewStatements), !ids.isEmpty else { return [] }
+        struct Row: Decodable { let source_id: String; let id: UUID; let code: String; let period: String; let status: String; let revision: Int; let amount: Int64 }
         let scope: SQLQueryString = p.scope.supplierID.map { " AND s.supplier_id = \(bind: $0)" } ?? ""
         let rows = try await (db as! any SQLDatabase).raw("""
-            SELECT s.id, s.code, s.period, s.status, l.revision, l.amount
+            SELECT l.source_id, s.id, s.code, s.period, s.status, l.revision, l.amount
             FROM statement_lines l JOIN statements s ON s.id = l.statement_id
-            WHERE l.source_type = \(bind: type) AND l.source_id = \(bind: id.uuidString) AND l.revision = s.revision
+            WHERE l.source_type = \(bind: type) AND l.source_id IN (\(binds: ids.map(\.uuidString))) AND l.revision = s.revision
             """ + scope + " ORDER BY s.period").all(decoding: Row.self)
-        return rows.map { StatementSourceDTO(statementId: $0.id, code: $0.code, period: $0.period, status: $0.status, revision: $0.revision,
-                                             amount: FixedDecimal(units: $0.amount)) }
+        return rows.map { ($0.source_id, StatementSourceDTO(statementId: $0.id, code: $0.code, period: $0.period, status: $0.status,
+                                                            revision: $0.revision, amount: FixedDecimal(units: $0.amount))) }
     }
 }
 
