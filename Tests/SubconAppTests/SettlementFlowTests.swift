@@ -5,6 +5,7 @@ import SubconDomain
 import Testing
 import Vapor
 import VaporTesting
+import PropertyBased
 
 /// Month-end counts and statements over HTTP, on whichever database the run uses.
 @Suite struct SettlementFlowTests {
@@ -287,6 +288,106 @@ import VaporTesting
             let closed = try await s.m.post("/api/v1/stock-counts/close", s.m.warehouse, #"{"supplierId":"\#(bm)","period":"\#(period)","reason":"供应商停产，无在库"}"#)
             #expect(closed["status"] as? String == "closed")
             _ = try await s.m.post("/api/v1/stock-counts/close", s.f.supplier1, #"{"supplierId":"\#(bm)","period":"\#(period)","reason":"x"}"#, .forbidden)
+        }
+    }
+}
+
+/// Point 4 of settlement, over HTTP: a year of random receipts (some inspected only after their
+/// month's statement was locked), penalties and post-lock corrections; every month's statement is
+/// generated, sent, confirmed and locked. Over all locked statements the goods, deductions and
+/// adjustments equal the sums of their sources, and no source is on two statements.
+@Suite struct SettlementSweepTests {
+    @Test func aYearOfRandomSourcesSettlesEachOnceAndExactly() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let f = m.f
+            let order = try await f.releasedOrder(lines: #"[{"itemCode":"SF-MH-001","operation":"CNC-R","quantity":"100000","dueDate":"2027-12-20"},{"itemCode":"FG-RD-002","quantity":"100000","dueDate":"2027-12-25"}]"#)
+            let ack = try await t.request(.POST, "/api/v1/orders/\(order)/answers", token: f.supplier1,
+                                          json: #"{"revision":1,"lines":[{"line":1,"answer":"accept"},{"line":2,"answer":"accept"}]}"#)
+            #expect(ack.status == .ok)
+            let prices = Dictionary(uniqueKeysWithValues: (try await f.order(order)["lines"] as? [[String: Any]] ?? []).map {
+                ($0["number"] as? Int ?? 0, try! FixedDecimal.parse($0["unitPrice"] as? String ?? "0"))
+            })
+            let jg = try await f.supplierID("SUP-JG")
+            var rng = Xoshiro(seed: (2026, 12, 1, 15))
+            var expectedGoods = FixedDecimal.zero, expectedDeductions = FixedDecimal.zero, expectedAdjustments = FixedDecimal.zero
+            var lockedLines: [String] = []      // goods lines of locked statements, to correct later
+            var acceptedLines = 0
+
+            func tokens() async throws -> (warehouse: String, quality: String, finance: String, supplier: String) {
+                (try await t.token("warehouse"), try await t.token("quality"), try await t.token("finance"), try await t.token("supplier1"))
+            }
+            func inspect(_ receipt: String, quantity: FixedDecimal, line: Int, _ quality: String) async throws {
+                // All accepted: rejections would switch the item to tightened and then suspended inspection.
+                let rejected = FixedDecimal.zero, accepted = quantity
+                let r = try await t.request(.POST, "/api/v1/receipts/\(receipt)/lines/1/inspection", token: quality,
+                                            json: #"{"version":1,"accepted":"\#(accepted)","rejected":"\#(rejected)"}"#)
+                #expect(r.status == .created, "\(r.body.string)")
+                expectedGoods = try expectedGoods.adding(try StatementAmounts.fen(accepted, times: prices[line]!))
+                acceptedLines += 1
+            }
+
+            var pending: [(receipt: String, quantity: FixedDecimal, line: Int)] = []
+            for month in 0..<12 {
+                let tk = try await tokens()
+                // Receipts of this month; one in four waits for inspection until after the statement.
+                for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                    let line = Int.random(in: 1...2, using: &rng)
+                    let quantity = FixedDecimal(Int.random(in: 5...40, using: &rng))
+                    let r = try await t.request(.POST, "/api/v1/receipts", token: tk.warehouse,
+                                                json: #"{"orderId":"\#(order)","lines":[{"line":\#(line),"lot":"M\#(month)","quantity":"\#(quantity)"}]}"#)
+                    #expect(r.status == .created, "\(r.body.string)")
+                    let id = r.json["id"] as? String ?? ""
+                    if Int.random(in: 0...3, using: &rng) == 0 { pending.append((id, quantity, line)) } else { try await inspect(id, quantity: quantity, line: line, tk.quality) }
+                }
+                // A penalty now and then (not graded: type "other").
+                if Int.random(in: 0...1, using: &rng) == 0 {
+                    let e = try await m.post("/api/v1/exceptions", tk.quality, #"{"type":"other","severity":"minor","supplierId":"\#(jg)","title":"包装不符"}"#)
+                    let amount = FixedDecimal(units: Int64.random(in: 1...50_000, using: &rng) * 100)
+                    let r = try await t.request(.PUT, "/api/v1/exceptions/\(e["id"] as? String ?? "")/penalty", token: tk.quality,
+                                                json: #"{"version":\#(e["version"] as? Int ?? 0),"kind":"fixed","value":"\#(amount)"}"#)
+                    #expect(r.status == .ok, "\(r.body.string)")
+                    expectedDeductions = try expectedDeductions.adding(amount)
+                }
+                // The month's statement: a correction of an earlier locked line now and then, then the whole lifecycle.
+                let period = SettlementFlowTests.period(t)
+                var st = try await m.post("/api/v1/statements", tk.finance, #"{"supplierId":"\#(jg)","period":"\#(period)"}"#)
+                if let target = lockedLines.randomElement(using: &rng), Int.random(in: 0...2, using: &rng) == 0 {
+                    let amount = FixedDecimal(units: Int64.random(in: -20_000...20_000, using: &rng) * 100)
+                    if amount != .zero {
+                        st = try await m.post("/api/v1/statements/\(st["id"] as? String ?? "")/adjustments", tk.finance,
+                                              #"{"version":\#(st["version"] as? Int ?? 0),"amount":"\#(amount)","reason":"更正","refersToLineId":"\#(target)"}"#, .ok)
+                        expectedAdjustments = try expectedAdjustments.adding(amount)
+                    }
+                }
+                let id = st["id"] as? String ?? ""
+                st = try await m.post("/api/v1/statements/\(id)/send", tk.finance, #"{"version":\#(st["version"] as? Int ?? 0)}"#, .ok)
+                st = try await m.post("/api/v1/statements/\(id)/confirm", tk.supplier, #"{"version":\#(st["version"] as? Int ?? 0)}"#, .ok)
+                st = try await m.post("/api/v1/statements/\(id)/lock", tk.finance, #"{"version":\#(st["version"] as? Int ?? 0)}"#, .ok)
+                lockedLines += (st["lines"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "goods" }.compactMap { $0["id"] as? String }
+                // What waited is inspected after the lock: it belongs to the next statement, marked late.
+                for p in pending { try await inspect(p.receipt, quantity: p.quantity, line: p.line, tk.quality) }
+                pending = []
+                t.clock.advance(by: 31 * 86_400)
+            }
+            // The last lates go into one more statement.
+            let tk = try await tokens()
+            let last = try await m.post("/api/v1/statements", tk.finance, #"{"supplierId":"\#(jg)","period":"\#(SettlementFlowTests.period(t))"}"#)
+            var st = try await m.post("/api/v1/statements/\(last["id"] as? String ?? "")/send", tk.finance, #"{"version":\#(last["version"] as? Int ?? 0)}"#, .ok)
+            st = try await m.post("/api/v1/statements/\(last["id"] as? String ?? "")/confirm", tk.supplier, #"{"version":\#(st["version"] as? Int ?? 0)}"#, .ok)
+            _ = try await m.post("/api/v1/statements/\(last["id"] as? String ?? "")/lock", tk.finance, #"{"version":\#(st["version"] as? Int ?? 0)}"#, .ok)
+
+            let all = try await Statement.query(on: t.db).filter(\.$supplierID == jg).all()
+            #expect(all.count == 13 && all.allSatisfy { $0.status == "locked" })
+            func sum(_ k: KeyPath<Statement, Int64>) throws -> FixedDecimal {
+                try all.reduce(FixedDecimal.zero) { try $0.adding(FixedDecimal(units: $1[keyPath: k])) }
+            }
+            #expect(try sum(\.goods) == expectedGoods)
+            #expect(try sum(\.deductions) == expectedDeductions)
+            #expect(try sum(\.adjustments) == expectedAdjustments)
+            #expect(try await StatementClaim.query(on: t.db).filter(\.$sourceType == "receipt_line").count() == acceptedLines)
+            let late = try await StatementLine.query(on: t.db).filter(\.$late == true).filter(\.$kind == "goods").count()
+            #expect(late > 0, "some receipts were settled late")
         }
     }
 }
