@@ -102,4 +102,35 @@ run "GET /api/v1/quality/stats (month, all suppliers)" -H "Authorization: Bearer
 run "GET /api/v1/lessons?q=划伤 (closed 8D search)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/lessons?q=%E5%88%92%E4%BC%A4"
 run "GET /exceptions page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/exceptions"
 run "GET /inspections page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/inspections"
+# Settlement: a year of locked statements for every supplier (24k rows, for the lists and the
+# change feed), then this month's statement generated over HTTP and timed: SUP-JG first (every
+# tenth order: ~650 accepted receipt lines and ~160 exception penalties), then 30 others.
+FINANCE=$(token finance)
+PERIOD=$(TZ=${SUBCON_TIMEZONE:-Asia/Shanghai} date +%Y-%m)
+gen() { curl -s -o /tmp/subcon-bench-statement.json -w '%{http_code} %{time_total}' -XPOST "$BASE/api/v1/statements" \
+  -H "Authorization: Bearer $FINANCE" -H 'Content-Type: application/json' -d "{\"supplierId\":\"$1\",\"period\":\"$PERIOD\"}"; }
+read -r CODE SECS <<<"$(gen "$SUPPLIER_ORG")"
+JG_STATEMENT=$(python3 -c 'import json;print(json.load(open("/tmp/subcon-bench-statement.json")).get("id",""))')
+JG_LINES=$(python3 -c 'import json;print(len(json.load(open("/tmp/subcon-bench-statement.json")).get("lines",[])))')
+printf '| POST /api/v1/statements: generate SUP-JG %s (%s lines, HTTP %s) | — | %s ms | | | |\n' "$PERIOD" "$JG_LINES" "$CODE" \
+  "$(echo "$SECS * 1000 / 1" | bc)" | tee -a "$OUT"
+OTHERS=$(curl -sf "$BASE/api/v1/organizations?per=100" -H "Authorization: Bearer $ADMIN" | python3 -c '
+import json,sys
+print(" ".join(o["id"] for o in json.load(sys.stdin)["items"] if o["kind"]=="supplier" and o["code"].startswith("BS"))')
+TIMES=""
+for id in $(echo "$OTHERS" | tr ' ' '\n' | head -30); do read -r _ S <<<"$(gen "$id")"; TIMES="$TIMES $S"; done
+python3 - "$TIMES" <<'PY' | tee -a "$OUT"
+import sys
+t = sorted(float(x) * 1000 for x in sys.argv[1].split())
+if t:
+    q = lambda p: t[min(len(t) - 1, int(p * len(t)))]
+    print(f"| POST /api/v1/statements: generate {len(t)} other suppliers, one each | — | {q(.5):.0f} ms | {q(.9):.0f} ms | {t[-1]:.0f} ms (max) | |")
+PY
+run "GET /api/v1/statements (24k, buyer, page 1)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements?per=50"
+run "GET /api/v1/statements page 100 (buyer)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements?page=100&per=50"
+run "GET /api/v1/statements?status=locked&period= (buyer)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements?status=locked&period=$(TZ=Asia/Shanghai date -d '-1 month' +%Y-%m)"
+run "GET /api/v1/statements (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/statements"
+run "GET /api/v1/statements/changes?after=20000 (ERP feed)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements/changes?after=20000"
+[ -n "$JG_STATEMENT" ] && run "GET /api/v1/statements/{id} (SUP-JG, $JG_LINES lines)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements/$JG_STATEMENT"
+run "GET /statements page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/statements"
 echo "results in $OUT (wrk: 2 threads, $CONNECTIONS connections, $DURATION each, same 2-core machine as the server)"

@@ -44,6 +44,45 @@ public enum BenchData {
                                                                       "created_at", "read_at", "outbox_id"], noteRows)
         }
         if orders > 0 { try await seedOrders(app: app, count: orders, now: now) }
+        try await seedStatements(app: app, now: now)
+    }
+
+    /// A year of locked statements for every supplier (no lines: they are for the lists and the
+    /// change feed; generating this month's is what the benchmark times).
+    static func seedStatements(app: Application, now: Date) async throws {
+        typealias Row = [any SQLExpression]
+        func bind(_ v: some Encodable & Sendable) -> any SQLExpression { SQLBind(v) }
+        let settings = app.subcon.settings
+        let current = settings.statementCalendar.period(of: app.subcon.today())
+        let suppliers = try await Organization.query(on: app.db).filter(\.$kind == OrganizationKind.supplier.rawValue).all()
+        let buyer = try await User.query(on: app.db).filter(\.$login == "finance").first()!.id!
+        var rows: [Row] = []
+        var seq: Int64 = 0
+        var period = current
+        for _ in 0..<12 {
+            period = period.previous
+            for (i, s) in suppliers.enumerated() {
+                seq += 1
+                let spread: Int64 = (Int64(i) * 7919 + seq) % 900_000
+                let net: Int64 = (10_000 + spread) * 100
+                let tax: Int64 = net * 13 / 100
+                let gross: Int64 = net + tax
+                let zero: Int64 = 0
+                var row: Row = [bind(UUID()), bind("ST-\(s.code)-\(period)"), bind(s.id!), bind(period.description), bind("locked"), bind(1), bind(4)]
+                row += [bind("CNY"), bind(FixedDecimal(13).units), bind(net), bind(zero), bind(zero), bind(net), bind(tax), bind(gross)]
+                row += [bind(seq), bind(buyer), bind(now), bind(now), bind(buyer), bind(now), bind(buyer), bind(now), bind(buyer), bind(now)]
+                rows.append(row)
+            }
+        }
+        let all = rows, last = seq
+        try await app.db.transaction { db in
+            let sql = db as! any SQLDatabase
+            try await sql.insertRows(into: "statements", columns: ["id", "code", "supplier_id", "period", "status", "revision", "version", "currency",
+                                                                   "tax_percent", "goods", "deductions", "adjustments", "net", "tax", "gross", "change_seq",
+                                                                   "created_by", "created_at", "updated_at", "sent_by", "sent_at", "confirmed_by",
+                                                                   "confirmed_at", "locked_by", "locked_at"], all)
+            try await sql.raw("UPDATE statement_feed SET seq = \(bind: last) WHERE id = 1").run()
+        }
     }
 
     /// Orders over the bench suppliers (every tenth to SUP-JG, so supplier1's scoped list has
@@ -78,7 +117,7 @@ public enum BenchData {
         try await app.db.transaction { db in
             let sql = db as! any SQLDatabase
             try await sql.insertRows(into: "items", columns: ["id", "code", "name", "specification", "uom", "kind", "default_site_id",
-                                                              "active", "version", "created_at", "updated_at"], item)
+                                                              "active", "version", "created_at", "updated_at", "cost_price"], item)
             try await sql.insertRows(into: "outsourcing_orders", columns: ["id", "code", "supplier_id", "plan_id", "status", "currency", "revision",
                                                                            "note", "version", "created_by", "created_at", "updated_at"], o)
             try await sql.insertRows(into: "order_lines", columns: ["id", "order_id", "line_no", "item_id", "operation", "quantity", "due_date",
@@ -141,7 +180,9 @@ public enum BenchData {
                                    bind(o.supplier_id), bind(o.id), bind(component), bind(lot), bind("manual"), bind(""), bind("压测异常 \(i)"), bind("批量划伤"),
                                    bind(buyer), bind(at), bind(1), bind(due.responseBy), bind(due.containmentBy), bind(due.resolveBy),
                                    open ? SQLLiteral.null : bind(at.addingTimeInterval(3600)), open ? SQLLiteral.null : bind(at.addingTimeInterval(86_400)),
-                                   open ? SQLLiteral.null : bind(60), open ? SQLLiteral.null : bind(1440), bind(""), bind(0), bind("SCRATCH"), bind(true), bind(0)])
+                                   open ? SQLLiteral.null : bind(60), open ? SQLLiteral.null : bind(1440), bind(""), bind(0), bind("SCRATCH"), bind(true), bind(0),
+                                   // Every other one carries a penalty for the statement.
+                                   i % 8 == 4 ? bind("fixed") : SQLLiteral.null, i % 8 == 4 ? bind(200 * u) : SQLLiteral.null])
             }
             if i % 5 == 0 {
                 let note = UUID()
@@ -151,13 +192,13 @@ public enum BenchData {
             }
         }
         let item: [Row] = [[bind(component), bind("BENCH-RM"), bind("压测原料"), bind(""), bind("kg"), bind("raw_material"), SQLLiteral.null,
-                            bind(true), bind(1), bind(now), bind(now)]]
+                            bind(true), bind(1), bind(now), bind(now), bind(12 * u)]]
         let batches = (reqs, docs, docLines, moves, receipts, receiptLines, notes, noteLines)
         let quality = (inspections, exceptions)
         try await app.db.transaction { db in
             let sql = db as! any SQLDatabase
             try await sql.insertRows(into: "items", columns: ["id", "code", "name", "specification", "uom", "kind", "default_site_id",
-                                                              "active", "version", "created_at", "updated_at"], item)
+                                                              "active", "version", "created_at", "updated_at", "cost_price"], item)
             try await sql.insertRows(into: "order_requirements", columns: ["id", "order_id", "line_no", "component_id", "quantity_per", "scrap_percent",
                                                                            "supply_by", "gross_quantity", "issued_quantity"], batches.0)
             try await sql.insertRows(into: "material_documents", columns: ["id", "code", "kind", "status", "supplier_id", "to_supplier_id", "order_id",
@@ -185,7 +226,7 @@ public enum BenchData {
                                                                    "source", "source_id", "title", "description", "raised_by", "created_at", "version",
                                                                    "response_by", "containment_by", "resolve_by", "responded_at", "closed_at",
                                                                    "response_minutes", "closure_minutes", "resolution", "escalation_level", "defect_codes",
-                                                                   "eight_d", "reopened"], quality.1)
+                                                                   "eight_d", "reopened", "penalty_kind", "penalty_value"], quality.1)
         }
     }
 

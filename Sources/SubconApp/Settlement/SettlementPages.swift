@@ -104,6 +104,8 @@ struct SettlementPages: RouteCollection {
         let canAnswerSupplier: Bool
         let canAnswerLines: Bool
         let canRevise: Bool
+        /// Disputed lines still without the buyer's answer (revising waits for them).
+        let unanswered: Int
         let canLock: Bool
         let canRefresh: Bool
         let diff: StatementDiffDTO?
@@ -153,7 +155,8 @@ struct SettlementPages: RouteCollection {
             deductionsNegative: Self.negative(s.deductions), isCurrent: isCurrent,
             canEdit: isCurrent && buyer && [.draft, .revised].contains(state), canSend: isCurrent && buyer && [.draft, .revised].contains(state),
             canAnswerSupplier: isCurrent && party == .supplier && state == .sent, canAnswerLines: isCurrent && buyer && state == .disputed,
-            canRevise: isCurrent && buyer && state == .disputed, canLock: isCurrent && party == .finance && state == .confirmed,
+            canRevise: isCurrent && buyer && state == .disputed && !s.lines.contains { $0.disputed && $0.answer == nil },
+            unanswered: s.lines.filter { $0.disputed && $0.answer == nil }.count, canLock: isCurrent && party == .finance && state == .confirmed,
             canRefresh: isCurrent && buyer && state == .draft, diff: diff, countStatus: count, errors: req.formErrors(problem), form: form,
             values: values, printView: printView)
     }

@@ -214,15 +214,33 @@ enum StatementService {
         s.status = (status ?? s.state).rawValue; s.version = expected + 1
     }
 
+    /// Takes the lines' sources for this statement, in a few multi-row inserts. A late-delivery
+    /// penalty shares its receipt line's id; the type keeps them apart.
     static func claim(_ lines: [StatementLine], statement: UUID, in change: Change) async throws {
-        for l in lines where l.sourceType != "manual" {
-            // A late-delivery penalty shares its receipt line's id; the type keeps them apart.
-            let c = StatementClaim()
-            c.sourceType = l.sourceType; c.sourceID = UUID(uuidString: l.sourceID)!; c.statementID = statement
-            do { try await c.create(on: change.db) } catch let e as any DatabaseError where e.isConstraintFailure {
-                throw Problem.conflict("problem.statement.sourceTaken")
-            }
+        let rows: [[any SQLExpression]] = lines.filter { $0.sourceType != "manual" }.map {
+            [SQLBind(UUID()), SQLBind($0.sourceType), SQLBind(UUID(uuidString: $0.sourceID)!), SQLBind(statement)]
         }
+        do {
+            try await (change.db as! any SQLDatabase).insertRows(into: StatementClaim.schema, columns: ["id", "source_type", "source_id", "statement_id"], rows)
+        } catch let e as any DatabaseError where e.isConstraintFailure {
+            throw Problem.conflict("problem.statement.sourceTaken")
+        }
+    }
+
+    /// New lines in multi-row inserts: a month of a busy supplier is hundreds of them.
+    static func insert(_ lines: [StatementLine], in change: Change) async throws {
+        func b(_ v: some Encodable & Sendable) -> any SQLExpression { SQLBind(v) }
+        func opt(_ v: (some Encodable & Sendable)?) -> any SQLExpression { v.map { SQLBind($0) } ?? SQLLiteral.null }
+        let rows: [[any SQLExpression]] = lines.map { l in
+            [b(l.id!), b(l.statementID), b(l.supplierID), b(l.revision), b(l.number), b(l.kind), b(l.sourceType), b(l.sourceID), opt(l.itemID),
+             b(l.reference), b(l.reason), b(l.quantity), b(l.unitPrice), b(l.amount), b(l.occurrence), b(l.waived), b(l.late), b(l.originPeriod),
+             opt(l.refersTo), b(l.disputed), b(l.disputeComment), opt(l.supplierFigure), b(l.answer), b(l.answerReason), opt(l.answerAmount),
+             opt(l.answeredBy)]
+        }
+        try await (change.db as! any SQLDatabase).insertRows(into: StatementLine.schema, columns: [
+            "id", "statement_id", "supplier_id", "revision", "no", "kind", "source_type", "source_id", "item_id", "reference", "reason", "quantity",
+            "unit_price", "amount", "occurrence", "waived", "late", "origin_period", "refers_to", "disputed", "dispute_comment", "supplier_figure",
+            "answer", "answer_reason", "answer_amount", "answered_by"], rows)
     }
 
     // MARK: Generation
@@ -249,8 +267,8 @@ enum StatementService {
             s.changeSeq = 0; s.createdBy = p.userID; s.createdAt = change.now; s.updatedAt = change.now
             try await s.create(on: change.db)
             let (lines, waived) = try await StatementBuilder.lines(supplierID: supplier.id!, bounds: bounds, statementID: s.id!, app: app, on: change.db)
-            for l in lines { try await l.create(on: change.db) }
             try await claim(lines, statement: s.id!, in: change)
+            try await insert(lines, in: change)
             try await save(s, lines: lines, expected: 1, in: change)
             try await change.audit("statement", s.id, "create", after: s.auditSnapshot.merging(["lines": String(lines.count)]) { a, _ in a })
             if !waived.isEmpty {
@@ -275,9 +293,10 @@ enum StatementService {
             try await StatementLine.query(on: change.db).filter(\.$statementID == s.id!).filter(\.$sourceType != "manual").delete()
             var (lines, _) = try await StatementBuilder.lines(supplierID: s.supplierID, bounds: bounds, statementID: s.id!, app: app, on: change.db)
             let manual = old.filter { $0.sourceType == "manual" }
-            for (i, l) in lines.enumerated() { l.number = i + 1; try await l.create(on: change.db) }
-            for (i, m) in manual.enumerated() { m.number = lines.count + i + 1; try await m.save(on: change.db) }
+            for (i, l) in lines.enumerated() { l.number = i + 1 }
             try await claim(lines, statement: s.id!, in: change)
+            try await insert(lines, in: change)
+            for (i, m) in manual.enumerated() { m.number = lines.count + i + 1; try await m.save(on: change.db) }
             lines += manual
             let before = s.auditSnapshot
             try await save(s, lines: lines, expected: input.version, in: change)
@@ -315,9 +334,9 @@ enum StatementService {
                 for l in lines {
                     let n = l.copy(revision: s.revision)
                     if l.disputed, let a = l.answerAmount { n.amount = a }
-                    try await n.create(on: change.db)
                     current.append(n)
                 }
+                try await insert(current, in: change)
             case .edit, .dispute: break
             }
             try await save(s, lines: current, status: next, expected: version, extra: extra, in: change)
