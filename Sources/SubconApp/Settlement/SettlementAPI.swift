@@ -85,10 +85,7 @@ struct SettlementAPI: RouteCollection {
 
     func show(req: Request) async throws -> StatementDTO {
         let p = try req.requirePrincipal()
-        let revision = try req.query[String.self, at: "revision"].map { text -> Int in
-            guard let n = Int(text) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("revision", "wrongType", ["expected": "integer"])]) }
-            return n
-        }
+        let revision = try req.revisionQuery()
         return try await StatementService.detail(p, try req.idParameter(), revision: revision, app: req.application)
     }
 
@@ -108,10 +105,7 @@ struct SettlementAPI: RouteCollection {
         _ = try await StatementService.load(p, id, version: nil, on: req.db)
         let format = req.query[String.self, at: "format"] ?? "xlsx"
         guard ["xlsx", "csv"].contains(format) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("format", "invalidValue")]) }
-        let revision = try req.query[String.self, at: "revision"].map { text -> Int in
-            guard let n = Int(text) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("revision", "wrongType", ["expected": "integer"])]) }
-            return n
-        }
+        let revision = try req.revisionQuery()
         return try await StatementExport.file(req, try await StatementService.detail(p, id, revision: revision, app: req.application), format: format)
     }
 
@@ -175,6 +169,16 @@ struct SettlementAPI: RouteCollection {
         let p = try req.requirePrincipal()
         try p.require(.closeStockCounts)
         return try await .created(try await StockCountService.close(p, try req.decodeStrict(CloseStockCountInput.self), app: req.application), for: req)
+    }
+}
+
+extension Request {
+    /// `?revision=n`: an earlier version of a statement.
+    func revisionQuery() throws -> Int? {
+        try query[String.self, at: "revision"].map { text -> Int in
+            guard let n = Int(text) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("revision", "wrongType", ["expected": "integer"])]) }
+            return n
+        }
     }
 }
 

@@ -120,10 +120,7 @@ struct SettlementPages: RouteCollection {
 
     func detailView(_ req: Request, id: UUID, problem: Problem?, form: String = "", values: [String: String] = [:], printView: Bool = false) async throws -> DetailView {
         let p = try req.requirePrincipal()
-        let revision = try req.query[String.self, at: "revision"].map { text -> Int in
-            guard let n = Int(text) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("revision", "wrongType", ["expected": "integer"])]) }
-            return n
-        }
+        let revision = try req.revisionQuery()
         let s = try await StatementService.detail(p, id, revision: revision, app: req.application)
         let isCurrent = s.revision == s.currentRevision
         let state = StatementLifecycle.State(rawValue: s.status) ?? .draft
@@ -185,7 +182,7 @@ struct SettlementPages: RouteCollection {
         let p = try req.requirePrincipal()
         let format = req.query[String.self, at: "format"] ?? "xlsx"
         guard ["xlsx", "csv"].contains(format) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("format", "invalidValue")]) }
-        let revision = req.query[String.self, at: "revision"].flatMap(Int.init)
+        let revision = try req.revisionQuery()
         return try await StatementExport.file(req, try await StatementService.detail(p, try req.idParameter(), revision: revision, app: req.application), format: format)
     }
 

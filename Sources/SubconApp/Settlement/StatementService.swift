@@ -516,6 +516,19 @@ enum StatementService {
 
     // MARK: Reads
 
+    /// A statement row as the lists select it (with its supplier's code and name).
+    struct SummaryRow: Decodable {
+        let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String; let period: String
+        let status: String; let revision: Int; let version: Int; let currency: String; let net: Int64; let tax: Int64; let gross: Int64
+        let change_seq: Int64; let updated_at: Date
+
+        var dto: StatementSummaryDTO {
+            StatementSummaryDTO(id: id, code: code, supplierId: supplier_id, supplierCode: supplier_code, supplierName: supplier_name, period: period,
+                                status: status, revision: revision, version: version, currency: currency, net: FixedDecimal(units: net),
+                                tax: FixedDecimal(units: tax), gross: FixedDecimal(units: gross), changeSeq: change_seq, updatedAt: updated_at)
+        }
+    }
+
     struct Filter {
         var status: String?
         var period: String?
@@ -536,51 +549,32 @@ enum StatementService {
         }
         var whereClause: SQLQueryString = ""
         for (i, c) in conditions.enumerated() { whereClause = whereClause + (i == 0 ? " WHERE " : " AND ") + c }
-        struct Row: Decodable {
-            let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String; let period: String
-            let status: String; let revision: Int; let version: Int; let currency: String; let net: Int64; let tax: Int64; let gross: Int64
-            let change_seq: Int64; let updated_at: Date; let total: Int64
-        }
+        struct Row: Decodable { let total: Int64 }
         // One statement: the page and the count (a window function both databases have).
         let rows = try await (db as! any SQLDatabase).raw("""
             SELECT s.id, s.code, s.supplier_id, o.code AS supplier_code, o.name AS supplier_name, s.period, s.status, s.revision, s.version,
                    s.currency, s.net, s.tax, s.gross, s.change_seq, s.updated_at, COUNT(*) OVER () AS total
             FROM statements s JOIN organizations o ON o.id = s.supplier_id
-            """ + whereClause + " ORDER BY s.period DESC, o.code, s.id LIMIT \(literal: page.per) OFFSET \(literal: page.offset)").all(decoding: Row.self)
-        var total = Int(rows.first?.total ?? 0)
+            """ + whereClause + " ORDER BY s.period DESC, o.code, s.id LIMIT \(literal: page.per) OFFSET \(literal: page.offset)").all()
+        var total = Int(try rows.first?.decode(model: Row.self).total ?? 0)
         if rows.isEmpty && page.offset > 0 {
             struct C: Decodable { let n: Int64 }
             total = Int(try await (db as! any SQLDatabase).raw("SELECT COUNT(*) AS n FROM statements s" + whereClause).first(decoding: C.self)?.n ?? 0)
         }
-        return Page(items: rows.map {
-            StatementSummaryDTO(id: $0.id, code: $0.code, supplierId: $0.supplier_id, supplierCode: $0.supplier_code, supplierName: $0.supplier_name,
-                                period: $0.period, status: $0.status, revision: $0.revision, version: $0.version, currency: $0.currency,
-                                net: FixedDecimal(units: $0.net), tax: FixedDecimal(units: $0.tax), gross: FixedDecimal(units: $0.gross),
-                                changeSeq: $0.change_seq, updatedAt: $0.updated_at)
-        }, page: page.page, per: page.per, total: total)
+        return Page(items: try rows.map { try $0.decode(model: SummaryRow.self).dto }, page: page.page, per: page.per, total: total)
     }
 
     /// Statements changed after `after`, oldest change first: an ERP keeps the cursor and asks again.
     static func feed(_ p: Principal, after: Int64, limit: Int, on db: any Database) async throws -> StatementFeedDTO {
         try p.require(.viewStatements)
         let scope: SQLQueryString = p.scope.supplierID.map { " AND s.supplier_id = \(bind: $0)" } ?? ""
-        struct Row: Decodable {
-            let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String; let period: String
-            let status: String; let revision: Int; let version: Int; let currency: String; let net: Int64; let tax: Int64; let gross: Int64
-            let change_seq: Int64; let updated_at: Date
-        }
         let rows = try await (db as! any SQLDatabase).raw("""
             SELECT s.id, s.code, s.supplier_id, o.code AS supplier_code, o.name AS supplier_name, s.period, s.status, s.revision, s.version,
                    s.currency, s.net, s.tax, s.gross, s.change_seq, s.updated_at
             FROM statements s JOIN organizations o ON o.id = s.supplier_id
             WHERE s.change_seq > \(bind: after)
-            """ + scope + " ORDER BY s.change_seq LIMIT \(literal: limit)").all(decoding: Row.self)
-        return StatementFeedDTO(items: rows.map {
-            StatementSummaryDTO(id: $0.id, code: $0.code, supplierId: $0.supplier_id, supplierCode: $0.supplier_code, supplierName: $0.supplier_name,
-                                period: $0.period, status: $0.status, revision: $0.revision, version: $0.version, currency: $0.currency,
-                                net: FixedDecimal(units: $0.net), tax: FixedDecimal(units: $0.tax), gross: FixedDecimal(units: $0.gross),
-                                changeSeq: $0.change_seq, updatedAt: $0.updated_at)
-        }, cursor: rows.last?.change_seq ?? after)
+            """ + scope + " ORDER BY s.change_seq LIMIT \(literal: limit)").all(decoding: SummaryRow.self)
+        return StatementFeedDTO(items: rows.map(\.dto), cursor: rows.last?.change_seq ?? after)
     }
 
     static func detail(_ p: Principal, _ id: UUID, revision: Int?, app: Application) async throws -> StatementDTO {
