@@ -45,6 +45,9 @@ import VaporTesting
             #expect(revised.status == .seeOther)
             s = try await Statement.find(disputed.id, on: t.db)!
             #expect(s.status == "revised" && s.revision == 2)
+            // An adjustment may correct a line of last month's locked statement, chosen from a list.
+            let revisedPage = try await t.page(.GET, "/statements/\(s.id!)", browser: &buyer).body.string
+            #expect(revisedPage.contains(#"<select name="refersTo">"#) && revisedPage.contains("ST-SUP-JG-"))
             // An adjustment needs a reason; a stale version re-shows the page with the conflict.
             let noReason = try await t.page(.POST, "/statements/\(s.id!)/adjustments", browser: &buyer,
                                             form: ["_csrf": csrf, "version": String(s.version), "amount": "-10", "reason": ""])

@@ -114,6 +114,8 @@ struct SettlementPages: RouteCollection {
         let form: String
         let values: [String: String]
         let printView: Bool
+        /// Lines of the supplier's last locked statement, which an adjustment may correct.
+        let lockedLines: [Option]
     }
 
     static func negative(_ d: FixedDecimal) -> FixedDecimal { FixedDecimal(units: -d.units) }
@@ -141,6 +143,15 @@ struct SettlementPages: RouteCollection {
         }
         var diff: StatementDiffDTO?
         if s.revision > 1 { diff = try await StatementService.diff(p, id, from: s.revision - 1, to: s.revision, app: req.application) }
+        var lockedLines: [Option] = []
+        if isCurrent && buyer && [.draft, .revised].contains(state),
+           let locked = try await Statement.query(on: req.db).filter(\.$supplierID == s.supplierId).filter(\.$status == "locked")
+               .sort(\.$period, .descending).first() {
+            lockedLines = try await StatementService.currentLines(locked, on: req.db).map {
+                Option(value: $0.id!.uuidString, label: "\(locked.code) #\($0.number) · \($0.reference) · \(FixedDecimal(units: $0.amount).yuan)",
+                       selected: values["refersTo"] == $0.id!.uuidString)
+            }
+        }
         var count: StockCountStatusDTO?
         if !printView, let period = SettlementPeriod(s.period), p.can(.countStock) || p.can(.closeStockCounts) || p.can(.viewStatements) {
             count = try await StockCountService.statuses(p, period: period, on: req.db).first { $0.supplierId == s.supplierId }
@@ -155,7 +166,7 @@ struct SettlementPages: RouteCollection {
             canRevise: isCurrent && buyer && state == .disputed && !s.lines.contains { $0.disputed && $0.answer == nil },
             unanswered: s.lines.filter { $0.disputed && $0.answer == nil }.count, canLock: isCurrent && party == .finance && state == .confirmed,
             canRefresh: isCurrent && buyer && state == .draft, diff: diff, countStatus: count, errors: req.formErrors(problem), form: form,
-            values: values, printView: printView)
+            values: values, printView: printView, lockedLines: lockedLines)
     }
 
     /// Receipt lines → their receipts, for links (one query).
