@@ -146,6 +146,19 @@ import PropertyBased
                                                                  headers: ["Authorization": "Bearer \(supplier)", "Content-Type": "image/png"],
                                                                  body: ByteBuffer(bytes: png))
             #expect(attached.status == .created, "\(attached.body.string)")
+            // Another supplier reaches neither the lines, nor the file, nor the other views.
+            let document = (try? attached.content.get(String.self, at: "id")) ?? ""
+            #expect(try await t.request(.GET, "/api/v1/documents/\(document)", token: s.f.supplier2).status == .notFound)
+            #expect(try await t.request(.GET, "/api/v1/documents/\(document)", token: purchaser).status == .ok)
+            let foreign = try await t.app.testing().sendRequest(.POST, "/api/v1/statements/\(id)/lines/\(disputedLine)/attachments?filename=x.png",
+                                                                headers: ["Authorization": "Bearer \(s.f.supplier2)", "Content-Type": "image/png"],
+                                                                body: ByteBuffer(bytes: png))
+            #expect(foreign.status == .notFound)
+            for path in ["diff", "export?format=csv"] {
+                #expect(try await t.request(.GET, "/api/v1/statements/\(id)/\(path)", token: s.f.supplier2).status == .notFound)
+            }
+            #expect(try await t.request(.POST, "/api/v1/statements/\(id)/lines/\(disputedLine)/answer", token: s.f.supplier2,
+                                        json: #"{"version":1,"answer":"keep","reason":"x"}"#).status == .notFound)
 
             // Revising waits for every answer; the buyer accepts one figure and keeps the other with a reason.
             _ = try await s.act(id, "revise", purchaser, #"{"version":\#(st["version"] as? Int ?? 0)}"#, .conflict)
@@ -167,6 +180,10 @@ import PropertyBased
             st = try await s.act(id, "lock", finance, #"{"version":\#(st["version"] as? Int ?? 0)}"#)
             #expect(st["status"] as? String == "locked")
             #expect((st["signatures"] as? [[String: Any]])?.map { $0["action"] as? String } == ["send", "confirm", "lock"])
+            // Both sides heard of each step: sent twice (the second as a revision), disputed, confirmed, locked.
+            let events = try await OutboxMessage.query(on: t.db).filter(\.$event ~~ ["statement.send", "statement.dispute", "statement.confirm", "statement.lock"])
+                .all().map(\.event).sorted()
+            #expect(events == ["statement.confirm", "statement.dispute", "statement.lock", "statement.send", "statement.send"])
 
             // Locked: every change is refused and nothing is written.
             let auditBefore = try await AuditEntry.query(on: t.db).count()
