@@ -116,7 +116,7 @@ printf '| POST /api/v1/statements: generate SUP-JG %s (%s lines, HTTP %s) | — 
   "$(echo "$SECS * 1000 / 1" | bc)" | tee -a "$OUT"
 OTHERS=$(curl -sf "$BASE/api/v1/organizations?per=100" -H "Authorization: Bearer $ADMIN" | python3 -c '
 import json,sys
-print(" ".join(o["id"] for o in json.load(sys.stdin)["items"] if o["kind"]=="supplier" and o["code"].startswith("BS"))')
+print(" ".join(o["id"] for o in json.load(sys.stdin)["items"] if o["kind"]=="supplier" and o["code"].startswith("BS")))')
 TIMES=""
 for id in $(echo "$OTHERS" | tr ' ' '\n' | head -30); do read -r _ S <<<"$(gen "$id")"; TIMES="$TIMES $S"; done
 python3 - "$TIMES" <<'PY' | tee -a "$OUT"

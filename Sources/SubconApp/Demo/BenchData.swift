@@ -117,7 +117,7 @@ public enum BenchData {
         try await app.db.transaction { db in
             let sql = db as! any SQLDatabase
             try await sql.insertRows(into: "items", columns: ["id", "code", "name", "specification", "uom", "kind", "default_site_id",
-                                                              "active", "version", "created_at", "updated_at", "cost_price"], item)
+                                                              "active", "version", "created_at", "updated_at"], item)
             try await sql.insertRows(into: "outsourcing_orders", columns: ["id", "code", "supplier_id", "plan_id", "status", "currency", "revision",
                                                                            "note", "version", "created_by", "created_at", "updated_at"], o)
             try await sql.insertRows(into: "order_lines", columns: ["id", "order_id", "line_no", "item_id", "operation", "quantity", "due_date",

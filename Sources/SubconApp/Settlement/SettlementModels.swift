@@ -205,7 +205,8 @@ struct CreateSettlement: AsyncMigration {
             .unique(on: "code")
             .unique(on: "supplier_id", "period")
             .create()
-        try await createIndex(db, "statements_period_idx", on: "statements", "period", "supplier_id")
+        // The list's order: newest period first, then by code (which begins with the supplier's).
+        try await (db as! any SQLDatabase).raw("CREATE INDEX statements_list_idx ON statements (period DESC, code)").run()
         try await createIndex(db, "statements_seq_idx", on: "statements", "change_seq")
         try await createIndex(db, "statements_status_idx", on: "statements", "status", "period")
 

@@ -34,6 +34,9 @@ struct SettlementPages: RouteCollection {
         let pager: Pager
         let statuses: [Option]
         let suppliers: [Option]
+        /// Too many suppliers for a drop-down: they are named by code.
+        let byCode: Bool
+        let supplierCode: String
         let period: String
         let canGenerate: Bool
         let canCount: Bool
@@ -50,19 +53,28 @@ struct SettlementPages: RouteCollection {
 
     func renderList(_ req: Request, problem: Problem?, values: [String: String]) async throws -> View {
         let p = try req.requirePrincipal()
-        let filter = try SettlementAPI.filter(req)
+        var filter = try SettlementAPI.filter(req)
+        let code = (req.query[String.self, at: "supplierCode"] ?? "").trimmingCharacters(in: .whitespaces)
+        if !code.isEmpty { filter.supplierID = try await Organization.query(on: req.db).filter(\.$code == code).first()?.id ?? UUID() }
         let page = try await StatementService.list(p, filter: filter, page: try PageRequest(req, defaultPer: 50), on: req.db)
         let statuses = [Option(value: "", label: req.t("statement.allStatuses"), selected: (filter.status ?? "").isEmpty)]
             + StatementLifecycle.State.allCases.map { Option(value: $0.rawValue, label: req.t("statement.status.\($0.rawValue)"), selected: filter.status == $0.rawValue) }
-        let suppliers = p.isSupplier ? [] : try await PricePages().supplierOptions(p, selected: values["supplierId"] ?? filter.supplierID?.uuidString, includeAll: true, req: req)
+        let supplierCount = p.isSupplier ? 0 : try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).count()
+        let byCode = supplierCount > Self.dropDownLimit
+        let suppliers = p.isSupplier || byCode ? []
+            : try await PricePages().supplierOptions(p, selected: values["supplierId"] ?? filter.supplierID?.uuidString, includeAll: true, req: req)
         let current = req.subcon.settings.statementCalendar.period(of: req.subcon.today())
         return try await req.renderPage("statements", titleKey: "statement.title", ListView(
-            rows: page.items, pager: Pager(page, req), statuses: statuses, suppliers: suppliers, period: filter.period ?? "",
+            rows: page.items, pager: Pager(page, req), statuses: statuses, suppliers: suppliers, byCode: byCode,
+            supplierCode: values["supplierCode"] ?? code, period: filter.period ?? "",
             canGenerate: p.can(.prepareStatements), canCount: p.can(.countStock) || p.can(.closeStockCounts),
             defaultPeriod: current.previous.description, errors: req.formErrors(problem), values: values))
     }
 
-    struct GenerateForm: Content { var supplierId: String?; var period: String? }
+    /// Beyond this many suppliers the pages ask for a supplier code instead of listing them all.
+    static let dropDownLimit = 300
+
+    struct GenerateForm: Content { var supplierId: String?; var supplierCode: String?; var period: String? }
 
     func generate(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
@@ -70,12 +82,18 @@ struct SettlementPages: RouteCollection {
         let form = try req.content.decode(GenerateForm.self)
         var created: Statement?
         let problem = try await attempt {
-            guard let id = form.supplierId.flatMap(UUID.init(uuidString:)) else { throw Problem.validation([FieldProblem("supplierId", "required")]) }
+            var id = form.supplierId.flatMap(UUID.init(uuidString:))
+            if id == nil, let code = form.supplierCode?.trimmingCharacters(in: .whitespaces), !code.isEmpty {
+                id = try await Organization.query(on: req.db).filter(\.$code == code).filter(\.$kind == OrganizationKind.supplier.rawValue).first()?.id
+                if id == nil { throw Problem.validation([FieldProblem("supplierId", "unknownSupplier")]) }
+            }
+            guard let id else { throw Problem.validation([FieldProblem("supplierId", "required")]) }
             created = try await StatementService.generate(p, GenerateStatementInput(supplierId: id, period: (form.period ?? "").trimmingCharacters(in: .whitespaces)),
                                                           app: req.application)
         }
         if let created { return req.redirect(to: "/statements/\(created.id!)?ok=created") }
-        let response = try await renderList(req, problem: problem, values: ["supplierId": form.supplierId ?? "", "period": form.period ?? ""]).encodeResponse(for: req)
+        let response = try await renderList(req, problem: problem, values: ["supplierId": form.supplierId ?? "", "supplierCode": form.supplierCode ?? "",
+                                                                            "period": form.period ?? ""]).encodeResponse(for: req)
         response.status = problem?.status ?? .ok
         return response
     }

@@ -549,19 +549,20 @@ enum StatementService {
         }
         var whereClause: SQLQueryString = ""
         for (i, c) in conditions.enumerated() { whereClause = whereClause + (i == 0 ? " WHERE " : " AND ") + c }
-        struct Row: Decodable { let total: Int64 }
-        // One statement: the page and the count (a window function both databases have).
-        let rows = try await (db as! any SQLDatabase).raw("""
+        // Two statements: the count (no join), and the page read in the order of the list index
+        // (period, code), joined to the supplier only for its rows. (A window count would make
+        // every page sort all statements.)
+        struct C: Decodable { let n: Int64 }
+        let sql = db as! any SQLDatabase
+        let total = Int(try await sql.raw("SELECT COUNT(*) AS n FROM statements s" + whereClause).first(decoding: C.self)?.n ?? 0)
+        let join: SQLQueryString = conditions.isEmpty ? " WHERE o.id = s.supplier_id" : " AND o.id = s.supplier_id"
+        let rows = try await sql.raw("""
             SELECT s.id, s.code, s.supplier_id, o.code AS supplier_code, o.name AS supplier_name, s.period, s.status, s.revision, s.version,
-                   s.currency, s.net, s.tax, s.gross, s.change_seq, s.updated_at, COUNT(*) OVER () AS total
-            FROM statements s JOIN organizations o ON o.id = s.supplier_id
-            """ + whereClause + " ORDER BY s.period DESC, o.code, s.id LIMIT \(literal: page.per) OFFSET \(literal: page.offset)").all()
-        var total = Int(try rows.first?.decode(model: Row.self).total ?? 0)
-        if rows.isEmpty && page.offset > 0 {
-            struct C: Decodable { let n: Int64 }
-            total = Int(try await (db as! any SQLDatabase).raw("SELECT COUNT(*) AS n FROM statements s" + whereClause).first(decoding: C.self)?.n ?? 0)
-        }
-        return Page(items: try rows.map { try $0.decode(model: SummaryRow.self).dto }, page: page.page, per: page.per, total: total)
+                   s.currency, s.net, s.tax, s.gross, s.change_seq, s.updated_at
+            FROM statements s CROSS JOIN organizations o
+            """ + whereClause + join + " ORDER BY s.period DESC, s.code LIMIT \(literal: page.per) OFFSET \(literal: page.offset)")
+            .all(decoding: SummaryRow.self)
+        return Page(items: rows.map(\.dto), page: page.page, per: page.per, total: total)
     }
 
     /// Statements changed after `after`, oldest change first: an ERP keeps the cursor and asks again.
@@ -584,7 +585,8 @@ enum StatementService {
         guard shown >= 1, shown <= s.revision else { throw Problem.notFound }
         let lines = try await StatementLine.query(on: db).filter(\.$statementID == s.id!).filter(\.$revision == shown).sort(\.$number).all()
         let items = try await OrderService.itemCodes(Set(lines.compactMap(\.itemID)), on: db)
-        let docs = try await DocumentService.list(entity: "statement_line", ids: lines.map { $0.id!.uuidString }, on: db)
+        // Only disputed lines carry evidence.
+        let docs = try await DocumentService.list(entity: "statement_line", ids: lines.filter(\.disputed).map { $0.id!.uuidString }, on: db)
         let supplier = try await Organization.find(s.supplierID, on: db)
         let buyer = try await Organization.query(on: db).filter(\.$kind == OrganizationKind.manufacturer.rawValue).first()
         let people = Dictionary(uniqueKeysWithValues: try await User.query(on: db)
