@@ -77,9 +77,12 @@ enum StatementBuilder {
         // arrived (the order line's price when there is none, e.g. an order entered as agreed).
         struct Rev: Decodable { let order_id: UUID; let number: Int; let lines: String; let answered_at: Date? }
         let orderIDs = Array(Set(goods.map(\.order_id)))
+        // Only orders with more than one revision need their snapshots read: with one, the order
+        // line's price is that revision's.
         let revisions = orderIDs.isEmpty ? [] : try await sql.raw("""
             SELECT order_id, number, lines, answered_at FROM order_revisions
             WHERE order_id IN (\(binds: orderIDs)) AND status = 'acknowledged' AND answered_at IS NOT NULL
+              AND order_id IN (SELECT order_id FROM order_revisions WHERE order_id IN (\(binds: orderIDs)) GROUP BY order_id HAVING COUNT(*) > 1)
             """).all(decoding: Rev.self)
         var revisionsByOrder: [UUID: [(at: Date, number: Int, prices: [Int: FixedDecimal])]] = [:]
         for r in revisions {

@@ -583,7 +583,12 @@ enum StatementService {
         let s = try await load(p, id, version: nil, on: db)
         let shown = revision ?? s.revision
         guard shown >= 1, shown <= s.revision else { throw Problem.notFound }
-        let lines = try await StatementLine.query(on: db).filter(\.$statementID == s.id!).filter(\.$revision == shown).sort(\.$number).all()
+        // Plain rows rather than models: a busy supplier's month is hundreds of lines.
+        let lines = try await (db as! any SQLDatabase).raw("""
+            SELECT id, no, kind, source_type, source_id, item_id, reference, reason, quantity, unit_price, amount, occurrence, waived, late,
+                   origin_period, refers_to, disputed, dispute_comment, supplier_figure, answer, answer_reason, answer_amount
+            FROM statement_lines WHERE statement_id = \(bind: s.id!) AND revision = \(bind: shown) ORDER BY no
+            """).all(decoding: LineRow.self)
         let items = try await OrderService.itemCodes(Set(lines.compactMap(\.itemID)), on: db)
         // Only disputed lines carry evidence.
         let docs = try await DocumentService.list(entity: "statement_line", ids: lines.filter(\.disputed).map { $0.id!.uuidString }, on: db)
@@ -644,6 +649,19 @@ enum StatementService {
             rows.append(.init(change: "removed", kind: l.kind, reference: l.reference, before: l.amount, after: nil))
         }
         return StatementDiffDTO(from: from, to: to, grossBefore: a.gross, grossAfter: b.gross, rows: rows)
+    }
+
+    /// One stored line as the detail reads it.
+    struct LineRow: Decodable {
+        let id: UUID?; let number: Int; let kind: String; let sourceType: String; let sourceID: String; let itemID: UUID?
+        let reference: String; let reason: String; let quantity: Int64; let unitPrice: Int64; let amount: Int64; let occurrence: Int
+        let waived: Bool; let late: Bool; let originPeriod: String; let refersTo: UUID?; let disputed: Bool; let disputeComment: String
+        let supplierFigure: Int64?; let answer: String; let answerReason: String; let answerAmount: Int64?
+        enum CodingKeys: String, CodingKey {
+            case id, number = "no", kind, sourceType = "source_type", sourceID = "source_id", itemID = "item_id", reference, reason, quantity
+            case unitPrice = "unit_price", amount, occurrence, waived, late, originPeriod = "origin_period", refersTo = "refers_to", disputed
+            case disputeComment = "dispute_comment", supplierFigure = "supplier_figure", answer, answerReason = "answer_reason", answerAmount = "answer_amount"
+        }
     }
 
     /// Which statements (and revisions) a source record went into.
