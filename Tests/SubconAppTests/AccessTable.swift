@@ -331,6 +331,7 @@ enum AccessTable {
         "POST /statements/:id/confirm": Access(.can(.answerStatements), scoped: true),
         "POST /statements/:id/dispute": Access(.can(.answerStatements), scoped: true),
         "POST /statements/:id/lock": Access(.can(.lockStatements), scoped: true),
+        "POST /statements/:id/lines/:lineId/attach": Access(.suppliersWith(.answerStatements), scoped: true),
         "GET /stock-count": Access(.canAny([.countStock, .closeStockCounts])),
         "POST /stock-count": Access(.can(.countStock)),
         "POST /stock-count/close": Access(.can(.closeStockCounts)),

@@ -29,6 +29,22 @@ import VaporTesting
             let print = try await t.page(.GET, "/statements/\(disputed.id!)/print", browser: &supplier).body.string
             #expect(print.contains("大写金额") && print.contains("苏州精工机械有限公司") && print.contains("华东精密制造有限公司"))
 
+            // The supplier adds a photo to a line it disputes, from the page (multipart, like a phone's camera).
+            let supplierToken = try await t.csrf(&supplier)
+            let disputedLine = try await StatementLine.query(on: t.db).filter(\.$statementID == disputed.id!).filter(\.$disputed == true).first()!
+            let boundary = "subcon-test-boundary"
+            var body = "--\(boundary)\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n\(supplierToken)\r\n"
+            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"count.png\"\r\nContent-Type: image/png\r\n\r\n"
+            var bytes = ByteBuffer(string: body)
+            bytes.writeBytes([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + [UInt8](repeating: 0, count: 32))
+            bytes.writeString("\r\n--\(boundary)--\r\n")
+            let upload = try await t.app.testing().sendRequest(.POST, "/statements/\(disputed.id!)/lines/\(disputedLine.id!)/attach",
+                                                               headers: ["Cookie": supplier.cookieHeader, "Content-Type": "multipart/form-data; boundary=\(boundary)"],
+                                                               body: bytes)
+            #expect(upload.status == .seeOther, "\(upload.body.string.prefix(300))")
+            #expect(try await Document.query(on: t.db).filter(\.$entity == "statement_line").filter(\.$entityID == disputedLine.id!.uuidString).count() == 1)
+            #expect(try await t.page(.GET, "/statements/\(disputed.id!)", browser: &supplier).body.string.contains("count.png"))
+
             // The purchaser answers the open line from the page: a correction without an amount
             // is an inline error, then a correction, then the new version, sent.
             var buyer = try await t.signIn("purchaser")

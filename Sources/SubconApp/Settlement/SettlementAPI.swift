@@ -131,6 +131,7 @@ struct SettlementAPI: RouteCollection {
         let id = try req.idParameter()
         _ = try await StatementService.load(p, id, version: nil, on: req.db)
         try p.require(.answerStatements)
+        guard StatementService.party(p) == .supplier else { throw Problem.forbidden }
         let lineID = try req.idParameter("lineId")
         guard let body = req.body.data, body.readableBytes > 0 else { throw Problem.badRequest("problem.body.empty") }
         let doc = try await StatementService.attach(p, id, lineID: lineID, data: Data(buffer: body),

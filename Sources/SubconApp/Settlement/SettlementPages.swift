@@ -21,6 +21,7 @@ struct SettlementPages: RouteCollection {
         s.post(":id", "adjustments", use: adjust)
         s.post(":id", "lines", ":lineId", "answer", use: answer)
         s.post(":id", "lines", ":lineId", "remove", use: remove)
+        s.on(.POST, ":id", "lines", ":lineId", "attach", body: .collect(maxSize: "11mb"), use: attach)
         let c = routes.grouped("stock-count")
         c.get(use: stockCount)
         c.post(use: count)
@@ -120,6 +121,8 @@ struct SettlementPages: RouteCollection {
         let canEdit: Bool
         let canSend: Bool
         let canAnswerSupplier: Bool
+        /// The supplier may add evidence to the lines it disputes.
+        let canAttach: Bool
         let canAnswerLines: Bool
         let canRevise: Bool
         /// Disputed lines still without the buyer's answer (revising waits for them).
@@ -180,7 +183,8 @@ struct SettlementPages: RouteCollection {
                                                                                       link: nil, removable: false, answerable: false, first: false) },
             deductionsNegative: Self.negative(s.deductions), isCurrent: isCurrent,
             canEdit: isCurrent && buyer && [.draft, .revised].contains(state), canSend: isCurrent && buyer && [.draft, .revised].contains(state),
-            canAnswerSupplier: isCurrent && party == .supplier && state == .sent, canAnswerLines: isCurrent && buyer && state == .disputed,
+            canAnswerSupplier: isCurrent && party == .supplier && state == .sent,
+            canAttach: isCurrent && party == .supplier && [.sent, .disputed].contains(state), canAnswerLines: isCurrent && buyer && state == .disputed,
             canRevise: isCurrent && buyer && state == .disputed && !s.lines.contains { $0.disputed && $0.answer == nil },
             unanswered: s.lines.filter { $0.disputed && $0.answer == nil }.count, canLock: isCurrent && party == .finance && state == .confirmed,
             canRefresh: isCurrent && buyer && state == .draft, diff: diff, countStatus: count, errors: req.formErrors(problem), form: form,
@@ -278,6 +282,23 @@ struct SettlementPages: RouteCollection {
                 throw problem
             }
         }
+    }
+
+    /// Evidence for a disputed line (a photo of the count, a delivery note), from the phone.
+    func attach(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let id = try req.idParameter()
+        _ = try await StatementService.load(p, id, version: nil, on: req.db)
+        try p.require(.answerStatements)
+        // Evidence is the supplier's; the buyer's side (even the admin) answers in words.
+        guard StatementService.party(p) == .supplier else { throw Problem.forbidden }
+        let lineID = try req.idParameter("lineId")
+        let problem = try await attempt {
+            let file = try req.uploadedFile()
+            _ = try await StatementService.attach(p, id, lineID: lineID, data: file.data, filename: file.filename, app: req.application)
+        }
+        guard let problem else { return req.redirect(to: "/statements/\(id)?ok=created") }
+        return try await render(req, id: id, problem: problem, form: "attach-\(lineID)")
     }
 
     struct AdjustForm: Content { var amount: String?; var reason: String?; var refersTo: String? }
