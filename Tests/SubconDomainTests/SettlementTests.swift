@@ -64,6 +64,20 @@ private func day(_ s: String) -> Day { Day(s)! }
         #expect(try StatementAmounts.DeductionBasis.fixed(d("0.005")).amount() == d("0.01"))
     }
 
+    @Test func penaltyRulesSetOnAnException() throws {
+        // 8 rejected pieces of a lot at ¥92.00: 2.50 a piece, 5 % of the rejected value, a fixed sum, an 8D fee.
+        #expect(try PenaltyRule(kind: .perPiece, value: d("2.5")).basis(rejected: d("8"), unitPrice: d("92")).amount() == d("20"))
+        #expect(try PenaltyRule(kind: .percent, value: d("5")).basis(rejected: d("8"), unitPrice: d("92")).amount() == d("36.8"))
+        #expect(try PenaltyRule(kind: .fixed, value: d("300")).basis(rejected: d("8"), unitPrice: d("92")).amount() == d("300"))
+        #expect(try PenaltyRule(kind: .eightDFee, value: d("800")).basis(rejected: .zero, unitPrice: .zero).amount() == d("800"))
+        #expect(throws: PenaltyRule.Problem.negative) { try PenaltyRule(kind: .fixed, value: d("-1")) }
+        #expect(throws: PenaltyRule.Problem.percentOver100) { try PenaltyRule(kind: .percent, value: d("100.5")) }
+        #expect(throws: PenaltyRule.Problem.tooLarge) { try PenaltyRule(kind: .perPiece, value: d("99999999999")) }
+        // Totals from stored, already rounded amounts: net = goods − deductions + adjustments; the tax once on the net.
+        let sums = try StatementAmounts.summarize(goods: [d("13616"), d("1500.01")], deductions: [d("300"), d("11.53")], adjustments: [d("-50")])
+        #expect(sums.net == d("14754.48") && sums.tax == d("1918.08") && sums.gross == d("16672.56"))
+    }
+
     @Test func badFiguresAreRefused() {
         #expect(throws: StatementAmounts.Problem.negativeQuantity(line: "R1")) {
             try StatementAmounts.totals(goods: [.init(id: "R1", acceptedQuantity: d("-1"), unitPrice: d("1"))], deductions: [], adjustments: [])
