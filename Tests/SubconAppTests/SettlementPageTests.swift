@@ -90,6 +90,9 @@ import VaporTesting
             s = try await Statement.find(disputed.id, on: t.db)!
             #expect(try await t.page(.POST, "/statements/\(s.id!)/lock", browser: &finance, form: ["_csrf": financeCSRF, "version": String(s.version)]).status == .seeOther)
             #expect(try await Statement.find(disputed.id, on: t.db)!.status == "locked")
+            // The write-off page names the statement that took its proposal.
+            let writeOff = try await t.page(.GET, "/write-off?period=\(disputed.period)", browser: &finance).body.string
+            #expect(writeOff.contains(disputed.code))
             let counts = try await t.page(.GET, "/stock-count", browser: &finance).body.string
             #expect(counts.contains("未盘点") && counts.contains("已盘点"))
             let sheet = try await t.page(.GET, "/stock-count", browser: &supplier).body.string

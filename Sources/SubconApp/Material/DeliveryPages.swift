@@ -282,7 +282,11 @@ struct DeliveryPages: RouteCollection {
         let isSupplier: Bool
         let errors: FormErrors
         let exportLink: String
+        /// The statements that took proposals (by proposal id).
+        let statements: [StatementLinkByID]
     }
+
+    struct StatementLinkByID: Encodable { let id: String; let statement: StatementSourceDTO }
 
     func renderWriteOff(_ req: Request, problem: Problem? = nil) async throws -> Response {
         let p = try req.requirePrincipal()
@@ -295,11 +299,14 @@ struct DeliveryPages: RouteCollection {
                 + (try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).sort(\.$code).limit(500).all())
                 .map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: $0.id == supplierID) }
         }
+        let deductions = try await MaterialReports.deductions(p, period: period, supplierID: supplierID, on: req.db)
+        let taken = try await StatementService.sources(p, type: "write_off", ids: deductions.map(\.id), on: req.db)
+            .map { StatementLinkByID(id: $0.sourceID, statement: $0.statement) }
         return try await req.renderForm("writeoff", titleKey: "writeoff.title", WriteOffView(
-            report: report, deductions: try await MaterialReports.deductions(p, period: period, supplierID: supplierID, on: req.db),
+            report: report, deductions: deductions,
             suppliers: suppliers, supplierId: supplierID?.uuidString ?? "", canPropose: p.can(.proposeDeductions), isSupplier: p.isSupplier,
             errors: req.formErrors(problem),
-            exportLink: "/write-off/export?period=\(period)" + (supplierID.map { "&supplierId=\($0)" } ?? "")), problem: problem)
+            exportLink: "/write-off/export?period=\(period)" + (supplierID.map { "&supplierId=\($0)" } ?? ""), statements: taken), problem: problem)
     }
 
     func writeOff(req: Request) async throws -> Response {

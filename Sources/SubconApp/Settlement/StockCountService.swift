@@ -27,6 +27,8 @@ struct StockCountSheetDTO: Content {
         let ledger: FixedDecimal
         /// What the supplier counted, once it has.
         let counted: FixedDecimal?
+        /// What the sheet offers before counting: the ledger, or nothing when the ledger is below zero.
+        let prefill: FixedDecimal
     }
     let supplierId: UUID
     let supplierCode: String
@@ -90,13 +92,13 @@ enum StockCountService {
             let items = try await OrderService.itemCodes(Set(rows.map(\.itemID)), on: db)
             lines = rows.map { .init(itemId: $0.itemID, itemCode: items[$0.itemID]?.code ?? "", itemName: items[$0.itemID]?.name ?? "",
                                      unit: items[$0.itemID]?.uom ?? "", lot: $0.lot, ledger: FixedDecimal(units: $0.ledger),
-                                     counted: FixedDecimal(units: $0.counted)) }
+                                     counted: FixedDecimal(units: $0.counted), prefill: FixedDecimal(units: max($0.ledger, 0))) }
         } else {
             let balances = try await Ledger.balances(suppliers: [sid], on: db).filter { $0.value.held != .zero }
             let items = try await OrderService.itemCodes(Set(balances.keys.map(\.itemID)), on: db)
             lines = balances.map { k, b in
                 .init(itemId: k.itemID, itemCode: items[k.itemID]?.code ?? "", itemName: items[k.itemID]?.name ?? "", unit: items[k.itemID]?.uom ?? "",
-                      lot: k.lot, ledger: b.held, counted: nil)
+                      lot: k.lot, ledger: b.held, counted: nil, prefill: max(b.held, .zero))
             }
         }
         lines.sort { ($0.itemCode, $0.lot) < ($1.itemCode, $1.lot) }
