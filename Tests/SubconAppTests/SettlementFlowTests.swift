@@ -115,8 +115,10 @@ import PropertyBased
             #expect(try await t.request(.PUT, "/api/v1/exceptions/\(e2["id"] as? String ?? "")/penalty", token: s.m.quality,
                                         json: #"{"version":\#(taken["version"] as? Int ?? 0),"kind":"none"}"#).status == .conflict)
 
-            // A draft is the buyer's: the supplier cannot confirm it, nor see an unsent change as sent.
-            _ = try await s.act(id, "confirm", supplier, #"{"version":\#(st["version"] as? Int ?? 0)}"#, .conflict)
+            // A draft is the buyer's working paper: the supplier neither sees nor confirms it.
+            _ = try await s.act(id, "confirm", supplier, #"{"version":\#(st["version"] as? Int ?? 0)}"#, .notFound)
+            #expect(try await t.request(.GET, "/api/v1/statements/\(id)", token: supplier).status == .notFound)
+            #expect(try await s.m.items("/api/v1/statements", supplier).isEmpty)
             // A manual adjustment needs a reason and is exact to the fen.
             _ = try await s.act(id, "adjustments", purchaser, #"{"version":\#(st["version"] as? Int ?? 0),"amount":"-50","reason":" "}"#, .unprocessableEntity)
             _ = try await s.act(id, "adjustments", purchaser, #"{"version":\#(st["version"] as? Int ?? 0),"amount":"0.001","reason":"x"}"#, .unprocessableEntity)

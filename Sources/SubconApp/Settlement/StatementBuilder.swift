@@ -38,7 +38,7 @@ enum StatementBuilder {
 
     /// The lines of a new statement (or a refreshed draft), numbered from 1, not yet saved.
     static func lines(supplierID: UUID, bounds: Bounds, statementID: UUID, app: Application, on db: any Database) async throws
-        -> (lines: [StatementLine], waivedExceptions: [String]) {
+        -> (lines: [StatementLine], waivedExceptions: [(code: String, id: UUID)]) {
         let settings = app.subcon.settings
         let sql = db as! any SQLDatabase
         var out: [StatementLine] = []
@@ -139,7 +139,7 @@ enum StatementBuilder {
             LEFT JOIN order_lines l ON l.order_id = rl.order_id AND l.line_no = rl.order_line_no
             WHERE e.supplier_id = \(bind: supplierID) AND e.penalty_kind <> '' AND e.created_at < \(bind: bounds.end) AND
             """ + " " + unclaimed("exception", "e.id") + " ORDER BY e.created_at, e.code").all(decoding: Exc.self)
-        var waived: [String] = []
+        var waived: [(code: String, id: UUID)] = []
         if !exceptions.isEmpty {
             // Earlier exceptions of the same kind for the same item, within the window before the earliest.
             let graded = settings.gradedPenalty
@@ -166,7 +166,7 @@ enum StatementBuilder {
                              origin: settings.statementCalendar.period(of: on))
                 l.reason = kind.rawValue
                 l.occurrence = occurrence; l.waived = isWaived
-                if isWaived { waived.append(e.code) }
+                if isWaived { waived.append((e.code, e.id)) }
                 out.append(l)
             }
         }

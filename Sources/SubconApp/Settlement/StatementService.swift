@@ -184,6 +184,8 @@ enum StatementService {
     static func load(_ p: Principal, _ id: UUID, version: Int?, on db: any Database) async throws -> Statement {
         try p.require(.viewStatements)
         let s = try await p.scope.find(Statement.self, id, on: db)
+        // A draft is the buyer's working paper until it is sent.
+        if p.isSupplier && s.state == .draft { throw Problem.notFound }
         if let version, version != s.version { throw Problem.staleVersion(current: s.version) }
         return s
     }
@@ -273,8 +275,8 @@ enum StatementService {
             try await change.audit("statement", s.id, "create", after: s.auditSnapshot.merging(["lines": String(lines.count)]) { a, _ in a })
             if !waived.isEmpty {
                 try await change.notify("statement.improvementNotice", recipients: try await OrderService.supplierUsers(supplier.id!, on: change.db),
-                                        messageKey: "notice.improvementNotice", params: ["codes": waived.joined(separator: ", ")],
-                                        link: "/statements/\(s.id!)")
+                                        messageKey: "notice.improvementNotice", params: ["codes": waived.map(\.code).joined(separator: ", ")],
+                                        link: "/exceptions/\(waived[0].id)")
             }
             return s
         }
@@ -539,6 +541,7 @@ enum StatementService {
         try p.require(.viewStatements)
         var conditions: [SQLQueryString] = []
         if let s = p.scope.supplierID ?? filter.supplierID { conditions.append("s.supplier_id = \(bind: s)") }
+        if p.isSupplier { conditions.append("s.status <> 'draft'") }
         if let st = filter.status, !st.isEmpty {
             guard StatementLifecycle.State(rawValue: st) != nil else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("status", "badStatus")]) }
             conditions.append("s.status = \(bind: st)")
@@ -568,7 +571,7 @@ enum StatementService {
     /// Statements changed after `after`, oldest change first: an ERP keeps the cursor and asks again.
     static func feed(_ p: Principal, after: Int64, limit: Int, on db: any Database) async throws -> StatementFeedDTO {
         try p.require(.viewStatements)
-        let scope: SQLQueryString = p.scope.supplierID.map { " AND s.supplier_id = \(bind: $0)" } ?? ""
+        let scope: SQLQueryString = p.scope.supplierID.map { " AND s.supplier_id = \(bind: $0) AND s.status <> 'draft'" } ?? ""
         let rows = try await (db as! any SQLDatabase).raw("""
             SELECT s.id, s.code, s.supplier_id, o.code AS supplier_code, o.name AS supplier_name, s.period, s.status, s.revision, s.version,
                    s.currency, s.net, s.tax, s.gross, s.change_seq, s.updated_at
@@ -673,7 +676,7 @@ enum StatementService {
     static func sources(_ p: Principal, type: String, ids: [UUID], on db: any Database) async throws -> [(sourceID: String, statement: StatementSourceDTO)] {
         guard p.can(.viewStatements), !ids.isEmpty else { return [] }
         struct Row: Decodable { let source_id: String; let id: UUID; let code: String; let period: String; let status: String; let revision: Int; let amount: Int64 }
-        let scope: SQLQueryString = p.scope.supplierID.map { " AND s.supplier_id = \(bind: $0)" } ?? ""
+        let scope: SQLQueryString = p.scope.supplierID.map { " AND s.supplier_id = \(bind: $0) AND s.status <> 'draft'" } ?? ""
         let rows = try await (db as! any SQLDatabase).raw("""
             SELECT l.source_id, s.id, s.code, s.period, s.status, l.revision, l.amount
             FROM statement_lines l JOIN statements s ON s.id = l.statement_id
