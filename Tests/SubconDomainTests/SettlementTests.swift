@@ -136,6 +136,7 @@ private func day(_ s: String) -> Day { Day(s)! }
             .dispute: ([.sent], ["supplier"], .disputed),
             .revise: ([.disputed], ["buyer", "finance"], .revised),
             .lock: ([.confirmed], ["finance"], .locked),
+            .answer: ([.disputed], ["buyer", "finance"], nil),
         ]
         var moves = 0
         for state in L.State.allCases {
@@ -155,7 +156,7 @@ private func day(_ s: String) -> Day { Day(s)! }
                 }
             }
         }
-        #expect(moves == 13)  // edit 4, send 4, confirm 1, dispute 1, revise 2, lock 1
+        #expect(moves == 15)  // edit 4, send 4, confirm 1, dispute 1, revise 2, lock 1, answer 2
         // Nothing at all leaves a locked statement.
         for action in L.Action.allCases { for party in L.Party.allCases { #expect(throws: L.Refusal.self) { try L.next(.locked, action, by: party) } } }
     }
@@ -305,3 +306,34 @@ extension Result {
     }
 }
 
+
+@Suite struct SettlementRuleTests {
+    @Test func lateDeliveryTermsAndDays() throws {
+        #expect(LateDeliveryTerms.daysLate(due: day("2026-11-20"), received: day("2026-11-23")) == 3)
+        #expect(LateDeliveryTerms.daysLate(due: day("2026-11-20"), received: day("2026-11-18")) == 0)
+        let terms = LateDeliveryTerms(perDay: d("50"), cap: d("120"))
+        #expect(try terms.deduction(due: day("2026-11-20"), received: day("2026-11-23")).amount() == d("120"))
+        #expect(try terms.deduction(due: day("2026-11-20"), received: day("2026-11-21")).amount() == d("50"))
+        #expect(LateDeliveryTerms.check(perDay: nil, cap: d("10")) == [.capWithoutPerDay])
+        #expect(LateDeliveryTerms.check(perDay: d("-1"), cap: nil) == [.negativePerDay])
+        #expect(LateDeliveryTerms.check(perDay: nil, cap: nil).isEmpty)
+    }
+
+    @Test func manualAdjustmentsAndAnswersAsTyped() throws {
+        #expect(ManualAdjustment.check(d("-120.5")).isEmpty)
+        #expect(ManualAdjustment.check(.zero) == [.zero])
+        #expect(ManualAdjustment.check(d("0.001")) == [.notToTheFen])
+        #expect(ManualAdjustment.check(d("-99999999999")) == [.tooLarge])
+        #expect(try StatementLifecycle.LineAnswer(name: "correct", reason: nil, amount: d("10")) == .correct(to: d("10")))
+        #expect(throws: StatementLifecycle.LineAnswer.Problem.amountRequired) { try StatementLifecycle.LineAnswer(name: "correct", reason: nil, amount: nil) }
+        #expect(throws: StatementLifecycle.LineAnswer.Problem.unknownAnswer) { try StatementLifecycle.LineAnswer(name: "maybe", reason: nil, amount: nil) }
+        // Grading is for quality exceptions only.
+        #expect(GradedPenalty().waives(occurrence: 1, exceptionType: "quality"))
+        #expect(!GradedPenalty().waives(occurrence: 1, exceptionType: "delay"))
+        // What a page offers follows the lifecycle: revise only once every disputed line is answered.
+        #expect(StatementLifecycle.may(.buyer, .revise, in: .disputed, unanswered: 0))
+        #expect(!StatementLifecycle.may(.buyer, .revise, in: .disputed, unanswered: 1))
+        #expect(!StatementLifecycle.may(nil, .confirm, in: .sent))
+        #expect(StatementLifecycle.may(.supplier, .confirm, in: .sent))
+    }
+}

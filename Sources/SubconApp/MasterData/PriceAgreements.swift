@@ -133,15 +133,17 @@ struct PriceAgreementPatchInput: StrictInput {
     func validate() -> [FieldProblem] { LatePenalty.check(latePenaltyPerDay, latePenaltyCap) }
 }
 
-/// A late-delivery penalty: a non-negative sum per day, and a cap no smaller than one day's.
+/// The late-delivery terms' problems (`LateDeliveryTerms.check`) as field problems.
 enum LatePenalty {
-    static let max = FixedDecimal(units: 100_000_000 * FixedDecimal.unit)
     static func check(_ perDay: FixedDecimal?, _ cap: FixedDecimal?) -> [FieldProblem] {
-        var p: [FieldProblem] = []
-        if let d = perDay, d < .zero || d > max { p.append(FieldProblem("latePenaltyPerDay", "nonNegativeDecimal")) }
-        if let c = cap, c < .zero || c > max { p.append(FieldProblem("latePenaltyCap", "nonNegativeDecimal")) }
-        if cap != nil && perDay == nil { p.append(FieldProblem("latePenaltyPerDay", "required")) }
-        return p
+        LateDeliveryTerms.check(perDay: perDay, cap: cap).map {
+            switch $0 {
+            case .negativePerDay: FieldProblem("latePenaltyPerDay", "nonNegativeDecimal")
+            case .negativeCap: FieldProblem("latePenaltyCap", "nonNegativeDecimal")
+            case .capWithoutPerDay: FieldProblem("latePenaltyPerDay", "required")
+            case .tooLarge: FieldProblem(perDay.map { $0 > LateDeliveryTerms.maxAmount } == true ? "latePenaltyPerDay" : "latePenaltyCap", "tooLarge")
+            }
+        }
     }
 }
 

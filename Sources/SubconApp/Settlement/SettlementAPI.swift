@@ -185,6 +185,11 @@ extension Request {
 
 /// The statement as a spreadsheet or CSV: a header block, the lines, the totals.
 enum StatementExport {
+    static func showsQuantity(_ l: StatementLineDTO) -> Bool {
+        l.kind == "goods" || l.sourceType == "write_off" || (l.sourceType == "exception" && l.quantity != .zero)
+    }
+    static func showsUnitPrice(_ l: StatementLineDTO) -> Bool { l.kind == "goods" || l.sourceType == "write_off" }
+
     static func rows(_ s: StatementDTO, catalog: Catalog, locale: AppLocale) -> [[String]] {
         func t(_ key: String) -> String { catalog.text(key, locale) }
         var rows: [[String]] = [
@@ -197,11 +202,12 @@ enum StatementExport {
         for l in s.lines {
             var note: [String] = []
             if l.late { note.append(t("statement.late") + " " + l.originPeriod) }
+            if l.sourceType == "late_delivery" { note.append(catalog.text("statement.daysLate", locale, ["n": l.quantity.description])) }
             if let o = l.occurrence { note.append(t("statement.occurrence").replacingOccurrences(of: "{n}", with: String(o))) }
             if l.waived { note.append(t("statement.waived")) }
             if !l.reason.isEmpty, l.kind == "adjustment" { note.append(l.reason) }
             rows.append([String(l.no), t("statement.kind.\(l.kind)"), l.reference, [l.itemCode, l.itemName].compactMap { $0 }.joined(separator: " "),
-                         l.kind == "adjustment" ? "" : l.quantity.description, l.kind == "adjustment" ? "" : l.unitPrice.description,
+                         showsQuantity(l) ? l.quantity.description : "", showsUnitPrice(l) ? l.unitPrice.description : "",
                          (l.kind == "deduction" ? "-" : "") + l.amount.description, note.joined(separator: "; ")])
         }
         rows += [[], [t("statement.goods"), s.goods.description], [t("statement.deductions"), "-" + s.deductions.description],

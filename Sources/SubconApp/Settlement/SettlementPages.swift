@@ -110,16 +110,27 @@ struct SettlementPages: RouteCollection {
         let answerable: Bool
         /// The first line of its kind: the table starts a group there.
         let first: Bool
+        /// Quantity and unit price mean something for goods, write-off variances and per-piece
+        /// penalties; a fixed sum or an adjustment has neither.
+        var showsQuantity: Bool { StatementExport.showsQuantity(line) }
+        var showsUnitPrice: Bool { StatementExport.showsUnitPrice(line) }
+
+        enum CodingKeys: String, CodingKey { case line, signed, link, removable, answerable, first, showsQuantity, showsUnitPrice }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(line, forKey: .line); try c.encode(signed, forKey: .signed); try c.encodeIfPresent(link, forKey: .link)
+            try c.encode(removable, forKey: .removable); try c.encode(answerable, forKey: .answerable); try c.encode(first, forKey: .first)
+            try c.encode(showsQuantity, forKey: .showsQuantity); try c.encode(showsUnitPrice, forKey: .showsUnitPrice)
+        }
     }
 
     struct DetailView: Encodable {
         let s: StatementDTO
         let lines: [LineView]
-        let disputable: [LineView]
         let deductionsNegative: FixedDecimal
         let isCurrent: Bool
+        /// Edit (adjustments) and send: the same moments.
         let canEdit: Bool
-        let canSend: Bool
         let canAnswerSupplier: Bool
         /// The supplier may add evidence to the lines it disputes.
         let canAttach: Bool
@@ -148,7 +159,11 @@ struct SettlementPages: RouteCollection {
         let isCurrent = s.revision == s.currentRevision
         let state = StatementLifecycle.State(rawValue: s.status) ?? .draft
         let party = StatementService.party(p)
-        let buyer = party == .buyer || party == .finance
+        let unanswered = s.lines.filter { $0.disputed && $0.answer == nil }.count
+        /// What the lifecycle allows this person now (an older revision is only read).
+        func may(_ action: StatementLifecycle.Action) -> Bool {
+            isCurrent && StatementLifecycle.may(party, action, in: state, unanswered: unanswered)
+        }
         let receipts = try await receiptIDs(s.lines.filter { $0.sourceType == "receipt_line" || $0.sourceType == "late_delivery" }.compactMap { UUID(uuidString: $0.sourceId) }, on: req.db)
         var seen: Set<String> = []
         func view(_ l: StatementLineDTO) -> LineView {
@@ -159,13 +174,13 @@ struct SettlementPages: RouteCollection {
             default: nil
             }
             return LineView(line: l, signed: l.kind == "deduction" ? Self.negative(l.amount) : l.amount, link: link,
-                            removable: isCurrent && buyer && l.sourceType == "manual" && [.draft, .revised].contains(state),
-                            answerable: isCurrent && buyer && l.disputed && state == .disputed, first: seen.insert(l.kind).inserted)
+                            removable: l.sourceType == "manual" && may(.edit), answerable: l.disputed && may(.answer),
+                            first: seen.insert(l.kind).inserted)
         }
         var diff: StatementDiffDTO?
         if s.revision > 1 { diff = try await StatementService.diff(p, id, from: s.revision - 1, to: s.revision, app: req.application) }
         var lockedLines: [Option] = []
-        if isCurrent && buyer && [.draft, .revised].contains(state),
+        if may(.edit),
            let locked = try await Statement.query(on: req.db).filter(\.$supplierID == s.supplierId).filter(\.$status == "locked")
                .sort(\.$period, .descending).first() {
             lockedLines = try await StatementService.currentLines(locked, on: req.db).map {
@@ -179,15 +194,10 @@ struct SettlementPages: RouteCollection {
         }
         return DetailView(
             s: s, lines: ["goods", "deduction", "adjustment"].flatMap { k in s.lines.filter { $0.kind == k } }.map(view),
-            disputable: s.lines.map { LineView(line: $0, signed: $0.kind == "deduction" ? Self.negative($0.amount) : $0.amount,
-                                                                                      link: nil, removable: false, answerable: false, first: false) },
             deductionsNegative: Self.negative(s.deductions), isCurrent: isCurrent,
-            canEdit: isCurrent && buyer && [.draft, .revised].contains(state), canSend: isCurrent && buyer && [.draft, .revised].contains(state),
-            canAnswerSupplier: isCurrent && party == .supplier && state == .sent,
-            canAttach: isCurrent && party == .supplier && [.sent, .disputed].contains(state), canAnswerLines: isCurrent && buyer && state == .disputed,
-            canRevise: isCurrent && buyer && state == .disputed && !s.lines.contains { $0.disputed && $0.answer == nil },
-            unanswered: s.lines.filter { $0.disputed && $0.answer == nil }.count, canLock: isCurrent && party == .finance && state == .confirmed,
-            canRefresh: isCurrent && buyer && state == .draft, diff: diff, countStatus: count, errors: req.formErrors(problem), form: form,
+            canEdit: may(.edit), canAnswerSupplier: may(.confirm), canAttach: isCurrent && party == .supplier && StatementService.takesEvidence(state),
+            canAnswerLines: may(.answer), canRevise: may(.revise), unanswered: unanswered, canLock: may(.lock),
+            canRefresh: may(.edit) && state == .draft, diff: diff, countStatus: count, errors: req.formErrors(problem), form: form,
             values: values, printView: printView, lockedLines: lockedLines)
     }
 

@@ -101,7 +101,12 @@ enum StatementBuilder {
             SELECT item_id, valid_from, valid_to, late_penalty_per_day, late_penalty_cap FROM price_agreements
             WHERE supplier_id = \(bind: supplierID) AND late_penalty_per_day IS NOT NULL AND late_penalty_per_day > 0
             """).all(decoding: Penalty.self)
-        var lateLines: [(Goods, Int, Penalty)] = []
+        // The agreement's validity and terms, in domain terms.
+        let terms: [(item: UUID, validity: Validity, terms: LateDeliveryTerms)] = penalties.compactMap { a in
+            guard let from = Day(a.valid_from), let validity = Validity(from: from, to: a.valid_to.flatMap(Day.init)) else { return nil }
+            return (a.item_id, validity, LateDeliveryTerms(perDay: FixedDecimal(units: a.late_penalty_per_day), cap: a.late_penalty_cap.map(FixedDecimal.init(units:))))
+        }
+        var lateLines: [(goods: Goods, due: Day, received: Day, terms: LateDeliveryTerms)] = []
         for g in goods {
             let (unitPrice, revision) = price(g)
             let accepted = FixedDecimal(units: g.accepted_quantity)
@@ -110,21 +115,17 @@ enum StatementBuilder {
             let amount = try StatementAmounts.fen(accepted, times: unitPrice)
             out.append(line("goods", "receipt_line", g.id, item: g.item_id, reference: reference, quantity: accepted, unitPrice: unitPrice,
                             amount: amount, origin: settings.statementCalendar.period(of: receivedOn)))
-            if let due = Day(g.due_date), receivedOn > due,
-               let agreement = penalties.first(where: { $0.item_id == g.item_id && Day($0.valid_from).map { $0 <= receivedOn } == true
-                                                       && ($0.valid_to.flatMap(Day.init).map { receivedOn <= $0 } ?? true) }) {
-                lateLines.append((g, receivedOn.ordinal - due.ordinal, agreement))
+            if let due = Day(g.due_date), let t = terms.first(where: { $0.item == g.item_id && $0.validity.contains(receivedOn) }) {
+                lateLines.append((g, due, receivedOn, t.terms))
             }
         }
-        for (g, days, agreement) in lateLines {
-            let perDay = FixedDecimal(units: agreement.late_penalty_per_day)
-            let amount = try StatementAmounts.DeductionBasis.lateDelivery(daysLate: days, perDay: perDay,
-                                                                          cap: agreement.late_penalty_cap.map(FixedDecimal.init(units:))).amount()
+        for late in lateLines {
+            let amount = try late.terms.deduction(due: late.due, received: late.received).amount()
             guard amount > .zero else { continue }
-            let l = line("deduction", "late_delivery", g.id, item: g.item_id, reference: "\(g.order_code)/\(g.order_line_no) · \(g.receipt_code)",
-                         quantity: FixedDecimal(days), unitPrice: perDay, amount: amount,
-                         origin: settings.statementCalendar.period(of: day(g.received_at, settings: settings)))
-            out.append(l)
+            let g = late.goods
+            out.append(line("deduction", "late_delivery", g.id, item: g.item_id, reference: "\(g.order_code)/\(g.order_line_no) · \(g.receipt_code)",
+                            quantity: FixedDecimal(LateDeliveryTerms.daysLate(due: late.due, received: late.received)), unitPrice: late.terms.perDay,
+                            amount: amount, origin: settings.statementCalendar.period(of: late.received)))
         }
 
         // 2. Penalties set on exceptions raised before the period's end.
@@ -157,7 +158,7 @@ enum StatementBuilder {
                                                && ($0.created_at, $0.id.uuidString) < (e.created_at, e.id.uuidString) }
                     .map { day($0.created_at, settings: settings) }
                 let occurrence = e.item_id == nil ? 1 : graded.occurrence(on: on, earlier: earlier)
-                let isWaived = e.type == "quality" && graded.waives(occurrence: occurrence)
+                let isWaived = graded.waives(occurrence: occurrence, exceptionType: e.type)
                 let rejected = FixedDecimal(units: e.rejected_quantity ?? 0)
                 let basis = try rule.basis(rejected: rejected, unitPrice: FixedDecimal(units: e.unit_price ?? 0))
                 let amount = isWaived ? FixedDecimal.zero : try basis.amount()

@@ -148,8 +148,6 @@ struct AdjustmentInput: StrictInput {
 
 /// Reconciliation statements: generation, the lifecycle both sides walk, and the reads.
 enum StatementService {
-    /// The largest amount a person may type (10^10 yuan).
-    static let maxAmount = FixedDecimal(units: 10_000_000_000 * FixedDecimal.unit)
 
     static func party(_ p: Principal) -> StatementLifecycle.Party? {
         if p.isSupplier { return p.can(.answerStatements) ? .supplier : nil }
@@ -339,7 +337,7 @@ enum StatementService {
                     current.append(n)
                 }
                 try await insert(current, in: change)
-            case .edit, .dispute: break
+            case .edit, .dispute, .answer: break
             }
             try await save(s, lines: current, status: next, expected: version, extra: extra, in: change)
             try await change.audit("statement", s.id, action.rawValue, before: before, after: s.auditSnapshot)
@@ -363,7 +361,7 @@ enum StatementService {
                              + OrderService.manufacturerPeople(with: .purchaser, on: change.db) + [s.createdBy])
             try await change.notify("statement.\(action.rawValue)", recipients: Array(people),
                                     messageKey: action == .confirm ? "notice.statementConfirmed" : "notice.statementDisputed", params: params, link: link)
-        case .edit, .revise: break
+        case .edit, .revise, .answer: break
         }
     }
 
@@ -381,7 +379,7 @@ enum StatementService {
             let comment = d.comment.trimmingCharacters(in: .whitespacesAndNewlines)
             if comment.isEmpty { problems.append(FieldProblem("lines[\(i)].comment", "required")) }
             if comment.count > 1000 { problems.append(FieldProblem("lines[\(i)].comment", "tooLong", ["max": "1000"])) }
-            if let f = d.supplierFigure, f < .zero || f > maxAmount { problems.append(FieldProblem("lines[\(i)].supplierFigure", "outOfRange")) }
+            if let f = d.supplierFigure, f < .zero || f > ManualAdjustment.maxAmount { problems.append(FieldProblem("lines[\(i)].supplierFigure", "outOfRange", ["min": "0", "max": "10000000000"])) }
         }
         if !problems.isEmpty { throw Problem.validation(problems) }
         return try await app.write(as: p.auditActor) { change in
@@ -403,31 +401,25 @@ enum StatementService {
 
     static func answerLine(_ p: Principal, _ id: UUID, lineID: UUID, _ input: LineAnswerInput, app: Application) async throws -> Statement {
         let s = try await load(p, id, version: input.version, on: app.db)
-        guard let party = party(p), party != .supplier else { throw Problem.forbidden }
-        guard s.state == .disputed else { throw refusal(.notNow(s.state)) }
+        guard let party = party(p) else { throw Problem.forbidden }
+        do { _ = try StatementLifecycle.next(s.state, .answer, by: party) } catch { throw refusal(error) }
         let lines = try await currentLines(s, on: app.db)
         guard let l = lines.first(where: { $0.id == lineID }) else { throw Problem.notFound }
         guard l.disputed else { throw Problem.conflict("problem.statement.lineNotDisputed") }
         let reason = (input.reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard reason.count <= 1000 else { throw Problem.validation([FieldProblem("reason", "tooLong", ["max": "1000"])]) }
-        let answer: StatementLifecycle.LineAnswer
-        switch input.answer {
-        case "accept": answer = .acceptSupplierFigure
-        case "keep": answer = .keep(reason: reason)
-        case "correct":
-            guard let a = input.amount else { throw Problem.validation([FieldProblem("amount", "required")]) }
-            guard a <= maxAmount else { throw Problem.validation([FieldProblem("amount", "outOfRange")]) }
-            answer = .correct(to: a)
-        default: throw Problem.validation([FieldProblem("answer", "notOneOf", ["allowed": "accept, keep, correct"])])
-        }
+        if let a = input.amount, a > ManualAdjustment.maxAmount { throw Problem.validation([FieldProblem("amount", "outOfRange", ["min": "0", "max": "10000000000"])]) }
         let amount: FixedDecimal
         do {
+            let answer = try StatementLifecycle.LineAnswer(name: input.answer, reason: reason, amount: input.amount)
             amount = try answer.amount(current: FixedDecimal(units: l.amount), supplierFigure: l.supplierFigure.map(FixedDecimal.init(units:)))
         } catch {
             switch error {
             case .reasonRequired: throw Problem.validation([FieldProblem("reason", "required")])
             case .negativeAmount: throw Problem.validation([FieldProblem("amount", "nonNegativeDecimal")])
+            case .amountRequired: throw Problem.validation([FieldProblem("amount", "required")])
             case .noSupplierFigure: throw Problem.validation([FieldProblem("answer", "noSupplierFigure")])
+            case .unknownAnswer: throw Problem.validation([FieldProblem("answer", "notOneOf", ["allowed": "accept, keep, correct"])])
             }
         }
         return try await app.write(as: p.auditActor) { change in
@@ -448,9 +440,13 @@ enum StatementService {
         let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
         if reason.isEmpty { problems.append(FieldProblem("reason", "required")) }
         if reason.count > 500 { problems.append(FieldProblem("reason", "tooLong", ["max": "500"])) }
-        if input.amount == .zero { problems.append(FieldProblem("amount", "amountNonZero")) }
-        if input.amount > maxAmount || input.amount < FixedDecimal(units: -maxAmount.units) { problems.append(FieldProblem("amount", "outOfRange")) }
-        if input.amount.rounded(toScale: StatementAmounts.moneyScale) != input.amount { problems.append(FieldProblem("amount", "toTheFen")) }
+        for problem in ManualAdjustment.check(input.amount) {
+            switch problem {
+            case .zero: problems.append(FieldProblem("amount", "amountNonZero"))
+            case .notToTheFen: problems.append(FieldProblem("amount", "toTheFen"))
+            case .tooLarge: problems.append(FieldProblem("amount", "outOfRange", ["min": "-10000000000", "max": "10000000000"]))
+            }
+        }
         var refersTo: StatementLine?
         if let ref = input.refersToLineId {
             // Only a locked statement's line is corrected this way; an open one is answered or edited.
@@ -504,10 +500,13 @@ enum StatementService {
         }
     }
 
+    /// Evidence goes with a dispute: while the statement is sent or disputed.
+    static func takesEvidence(_ state: StatementLifecycle.State) -> Bool { [.sent, .disputed].contains(state) }
+
     static func attach(_ p: Principal, _ id: UUID, lineID: UUID, data: Data, filename: String, app: Application) async throws -> Document {
         let s = try await load(p, id, version: nil, on: app.db)
         guard party(p) == .supplier else { throw Problem.forbidden }
-        guard [.sent, .disputed].contains(s.state) else { throw refusal(.notNow(s.state)) }
+        guard takesEvidence(s.state) else { throw refusal(.notNow(s.state)) }
         guard try await StatementLine.query(on: app.db).filter(\.$id == lineID).filter(\.$statementID == s.id!).filter(\.$revision == s.revision).first() != nil
         else { throw Problem.notFound }
         return try await app.write(as: p.auditActor) { change in

@@ -223,4 +223,49 @@ public struct GradedPenalty: Equatable, Sendable {
     }
 
     public func waives(occurrence: Int) -> Bool { occurrence <= freeOccurrences }
+
+    /// Grading applies to quality exceptions; other kinds (delay, discrepancy, …) carry their penalty from the first.
+    public func waives(occurrence: Int, exceptionType: String) -> Bool { exceptionType == "quality" && waives(occurrence: occurrence) }
+}
+
+/// A manual adjustment a buyer types: either sign, never zero, to the fen, below 10^10 yuan.
+public enum ManualAdjustment {
+    public static let maxAmount = FixedDecimal(units: 10_000_000_000 * FixedDecimal.unit)
+
+    public enum Problem: Error, Equatable, Sendable { case zero, notToTheFen, tooLarge }
+
+    public static func check(_ amount: FixedDecimal) -> [Problem] {
+        var p: [Problem] = []
+        if amount == .zero { p.append(.zero) }
+        if amount.rounded(toScale: StatementAmounts.moneyScale) != amount { p.append(.notToTheFen) }
+        if amount > maxAmount || amount < FixedDecimal(units: -maxAmount.units) { p.append(.tooLarge) }
+        return p
+    }
+}
+
+/// The late-delivery terms of a price agreement, and how late a receipt is against a due date.
+public struct LateDeliveryTerms: Equatable, Sendable {
+    public static let maxAmount = FixedDecimal(units: 100_000_000 * FixedDecimal.unit)
+    public let perDay: FixedDecimal
+    public let cap: FixedDecimal?
+
+    public enum Problem: Error, Equatable, Sendable { case negativePerDay, negativeCap, capWithoutPerDay, tooLarge }
+
+    /// Both optional (no penalty); a cap needs a daily amount; nothing negative or absurd.
+    public static func check(perDay: FixedDecimal?, cap: FixedDecimal?) -> [Problem] {
+        var p: [Problem] = []
+        if let d = perDay { if d < .zero { p.append(.negativePerDay) } else if d > maxAmount { p.append(.tooLarge) } }
+        if let c = cap { if c < .zero { p.append(.negativeCap) } else if c > maxAmount { p.append(.tooLarge) } }
+        if cap != nil && perDay == nil { p.append(.capWithoutPerDay) }
+        return p
+    }
+
+    public init(perDay: FixedDecimal, cap: FixedDecimal?) { self.perDay = perDay; self.cap = cap }
+
+    /// Whole days after the due date (0 when on time or early).
+    public static func daysLate(due: Day, received: Day) -> Int { max(0, received.ordinal - due.ordinal) }
+
+    public func deduction(due: Day, received: Day) -> StatementAmounts.DeductionBasis {
+        .lateDelivery(daysLate: Self.daysLate(due: due, received: received), perDay: perDay, cap: cap)
+    }
 }

@@ -17,6 +17,8 @@ public enum StatementLifecycle {
         /// Change lines, deductions or adjustments.
         case edit
         case send, confirm, dispute, revise, lock
+        /// Answer a disputed line (the buyer's side, while the statement is disputed).
+        case answer
     }
 
     /// Who acts, as far as the statement is concerned.
@@ -42,7 +44,7 @@ public enum StatementLifecycle {
 
     static func party(_ p: Party, may a: Action) -> Bool {
         switch a {
-        case .edit, .send, .revise: p == .buyer || p == .finance
+        case .edit, .send, .revise, .answer: p == .buyer || p == .finance
         case .confirm, .dispute: p == .supplier
         case .lock: p == .finance
         }
@@ -53,7 +55,7 @@ public enum StatementLifecycle {
         case .edit: [.draft, .revised]
         case .send: [.draft, .revised]
         case .confirm, .dispute: [.sent]
-        case .revise: [.disputed]
+        case .revise, .answer: [.disputed]
         case .lock: [.confirmed]
         }
     }
@@ -65,7 +67,7 @@ public enum StatementLifecycle {
         guard Self.party(party, may: action) else { throw .notYours }
         guard from(action).contains(state) else { throw .notNow(state) }
         switch action {
-        case .edit: return state
+        case .edit, .answer: return state
         case .send: return .sent
         case .confirm: return .confirmed
         case .dispute:
@@ -76,6 +78,13 @@ public enum StatementLifecycle {
             return .revised
         case .lock: return .locked
         }
+    }
+
+    /// Whether `party` may take `action` now (what a page offers).
+    public static func may(_ party: Party?, _ action: Action, in state: State, unanswered: Int = 0) -> Bool {
+        guard let party else { return false }
+        // A dispute names its lines when it is made; offering it needs no count.
+        return (try? next(state, action, by: party, disputedLines: 1, unanswered: unanswered)) != nil
     }
 
     /// A revision makes a new version; the others keep it.
@@ -90,7 +99,23 @@ public enum StatementLifecycle {
         /// Set a new amount.
         case correct(to: FixedDecimal)
 
-        public enum Problem: Error, Equatable, Sendable { case reasonRequired, negativeAmount, noSupplierFigure }
+        public enum Problem: Error, Equatable, Sendable { case reasonRequired, negativeAmount, noSupplierFigure, amountRequired, unknownAnswer }
+
+        /// The answer as a form or the API names it: `accept`, `keep` (with a reason) or `correct` (with an amount).
+        public init(name: String, reason: String?, amount: FixedDecimal?) throws(Problem) {
+            switch name {
+            case "accept": self = .acceptSupplierFigure
+            case "keep": self = .keep(reason: reason ?? "")
+            case "correct":
+                guard let amount else { throw .amountRequired }
+                self = .correct(to: amount)
+            default: throw .unknownAnswer
+            }
+        }
+
+        public var name: String {
+            switch self { case .acceptSupplierFigure: "accept"; case .keep: "keep"; case .correct: "correct" }
+        }
 
         /// The line's amount after the answer.
         public func amount(current: FixedDecimal, supplierFigure: FixedDecimal?) throws(Problem) -> FixedDecimal {
