@@ -41,6 +41,33 @@ import SubconDomain
         }
     }
 
+    /// Settlement values write-off variances at the item's cost price; the import sets it, an empty
+    /// cell keeps it, and a change of the price alone is an update (not "unchanged"), audited.
+    @Test func costPricesComeInWithItems() async throws {
+        try await TestApp.run { t in
+            let planner = try await t.token("planner")
+            func run(_ csv: String) async throws -> TestingHTTPResponse {
+                let preview = try await upload(t, planner, Data(csv.utf8))
+                #expect(preview.status == .created, "\(preview.body.string)")
+                return try await t.request(.POST, "/api/v1/imports/\(preview.json["id"] as? String ?? "")/commit", token: planner)
+            }
+            let header = "物料编码,物料名称,单位,类型,成本价\r\n"
+            #expect(try await run(header + "RM-PAD,导热垫,片,原材料,0.85\r\n").json["created"] as? Int == 1)
+            func cost() async throws -> Int64 { try await Item.query(on: t.db).filter(\.$code == "RM-PAD").first()!.costPrice }
+            #expect(try await cost() == FixedDecimal(units: 8_500).units)
+            #expect(try await run(header + "RM-PAD,导热垫,片,原材料,\r\n").json["updated"] as? Int == 0)
+            #expect(try await cost() == 8_500)
+            let repriced = try await run(header + "RM-PAD,导热垫,片,原材料,0.9\r\n")
+            #expect(repriced.json["updated"] as? Int == 1)
+            #expect(try await cost() == 9_000)
+            let history = try await t.request(.GET, "/api/v1/audit?entity=item&per=100", token: planner).body.string
+            #expect(history.contains("0.9"))
+            let bad = try await upload(t, planner, Data((header + "RM-PAD,导热垫,片,原材料,-1\r\n").utf8))
+            let problems = bad.json["problems"] as? [[String: Any]] ?? []
+            #expect(problems.map { "\($0["column"] ?? "") \($0["code"] ?? "")" } == ["成本价 nonNegativeDecimal"])
+        }
+    }
+
     @Test func aFileWithProblemsWritesNothing() async throws {
         try await TestApp.run { t in
             let planner = try await t.token("planner")

@@ -266,6 +266,59 @@ import PropertyBased
         }
     }
 
+    /// A cut-off on the 25th; a receipt three days late against an agreement with a late-delivery
+    /// penalty (capped), and a write-off variance valued at the item's cost price — both set over the API.
+    @Test func lateDeliveryAndWriteOffDeductionsWithACutOffDay() async throws {
+        try await TestApp.run(adjust: { $0.statementCalendar = SettlementCalendar(cutOffDay: 25)! }) { t in
+            let s = S(m: try await MaterialFixture.make(t))
+            let order = try await s.m.acknowledgedOrder()
+            let jg = try await s.f.supplierID("SUP-JG")
+            let item = try await Item.query(on: t.db).filter(\.$code == "SF-MH-001").first()!
+            // Terms: 50 a day late, at most 120; the material costs 12.5.
+            // The order's line 1 is the CNC-R operation of SF-MH-001: its agreement, not another operation's.
+            let agreement = try await PriceAgreementRow.query(on: t.db).filter(\.$supplier.$id == jg).filter(\.$item.$id == item.id!)
+                .filter(\.$operation == "CNC-R").sort(\.$validFrom, .descending).first()!   // the one in force from July
+            let terms = try await t.request(.PATCH, "/api/v1/price-agreements/\(agreement.id!)", token: s.f.purchaser,
+                                            json: #"{"version":\#(agreement.version),"latePenaltyPerDay":"50","latePenaltyCap":"120"}"#)
+            #expect(terms.status == .ok && terms.json["latePenaltyCap"] as? String == "120", "\(terms.body.string)")
+            #expect(try await t.request(.PATCH, "/api/v1/price-agreements/\(agreement.id!)", token: s.f.purchaser,
+                                        json: #"{"version":\#(agreement.version + 1),"latePenaltyPerDay":"-5"}"#).status == .unprocessableEntity)
+            let admin = try await t.token("admin")
+            let priced = try await t.request(.PATCH, "/api/v1/items/\(item.id!)", token: admin, json: #"{"version":\#(item.version),"costPrice":"12.5"}"#)
+            #expect(priced.status == .ok && priced.json["costPrice"] as? String == "12.5", "\(priced.body.string)")
+
+            // 100 issued and confirmed; the supplier counts 90: 10 beyond the 1 % tolerance.
+            let doc = try await s.m.post("/api/v1/material/issues", s.m.warehouse, #"{"orderId":"\#(order)","lines":[{"line":1,"componentCode":"SF-MH-001","lot":"K1","quantity":"100"}]}"#)
+            _ = try await s.m.post("/api/v1/material/documents/\(doc["id"] as? String ?? "")/confirm", s.f.supplier1, #"{"version":1,"lines":[{"no":1,"quantity":"100"}]}"#, .ok)
+            _ = try await s.m.post("/api/v1/stock-counts", s.f.supplier1, #"{"period":"\#(Self.period(t))","lines":[{"itemId":"\#(item.id!)","lot":"K1","counted":"99999999999"}]}"#, .unprocessableEntity)
+            _ = try await s.m.post("/api/v1/stock-counts", s.f.supplier1, #"{"period":"\#(Self.period(t))","lines":[{"itemId":"\#(item.id!)","lot":"K1","counted":"90"}]}"#)
+            let month = String(DemoData.daysFromNow(0, t.clock.now()).description.prefix(7))
+            let proposals = try await s.m.post("/api/v1/write-off/proposals", s.m.finance, #"{"period":"\#(month)","supplierId":"\#(jg)"}"#, .ok)
+            _ = proposals
+            let proposal = try await DeductionProposal.query(on: t.db).filter(\.$supplierID == jg).first()
+            #expect(proposal != nil)
+            let variance = FixedDecimal(units: proposal?.quantity ?? 0)
+
+            // Received on 23 October against a due date of 20 October: three days late.
+            t.clock.advance(by: 32 * 86_400)
+            let receivedOn = DemoData.daysFromNow(0, t.clock.now())
+            #expect(receivedOn.description == "2026-10-23")
+            // (Sessions have ended by then: fresh tokens.)
+            let warehouse = try await t.token("warehouse"), quality = try await t.token("quality")
+            let receipt = try await s.m.post("/api/v1/receipts", warehouse, #"{"orderId":"\#(order)","lines":[{"line":1,"lot":"A","quantity":"100"}]}"#)
+            _ = try await s.m.post("/api/v1/receipts/\(receipt["id"] as? String ?? "")/lines/1/inspection", quality, #"{"version":1,"accepted":"100","rejected":"0"}"#)
+            let st = try await s.m.post("/api/v1/statements", try await t.token("finance"), #"{"supplierId":"\#(jg)","period":"2026-10"}"#)
+            #expect(st["from"] as? String == "2026-09-26" && st["to"] as? String == "2026-10-25")
+            let lines = st["lines"] as? [[String: Any]] ?? []
+            let late = lines.first { $0["sourceType"] as? String == "late_delivery" }
+            #expect(late?["quantity"] as? String == "3" && late?["amount"] as? String == "120", "\(lines.map { "\($0["sourceType"]!) \($0["reference"]!) \($0["amount"]!)" })")
+            let writeOff = lines.first { $0["sourceType"] as? String == "write_off" }
+            #expect(writeOff?["unitPrice"] as? String == "12.5")
+            #expect(writeOff?["amount"] as? String == (try variance.multiplied(by: FixedDecimal.parse("12.5"), roundedToScale: 2)).description)
+            #expect(variance > FixedDecimal(8))
+        }
+    }
+
     @Test func monthEndCountCorrectsTheLedgerAndTheWriteOff() async throws {
         try await TestApp.run { t in
             let s = S(m: try await MaterialFixture.make(t))
@@ -284,8 +337,6 @@ import PropertyBased
             }
             let before = try await variance()
             // The buyer sees who has not counted.
-            let statuses = try await t.request(.GET, "/api/v1/stock-counts?period=\(period)", token: s.m.finance).json
-            _ = statuses
             let list = try await t.request(.GET, "/api/v1/stock-counts?period=\(period)", token: s.m.warehouse)
             #expect(String(decoding: list.body.readableBytesView, as: UTF8.self).contains(#""status":"missing""#))
             // The sheet is prefilled from the ledger; the supplier counts 96 instead of 100.

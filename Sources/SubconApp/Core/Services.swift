@@ -24,9 +24,7 @@ public struct SubconServices: Sendable {
     /// Today's date where the installation is (`SUBCON_TIMEZONE`): validity periods and due
     /// dates are calendar days there, not in UTC.
     func today() -> Day {
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: settings.timeZone) ?? .gmt
-        let c = cal.dateComponents([.year, .month, .day], from: clock.now())
+        let c = settings.calendar.dateComponents([.year, .month, .day], from: clock.now())
         return Day(year: c.year!, month: c.month!, day: c.day!)!
     }
 }

@@ -54,6 +54,12 @@ public struct Settings: Sendable {
     public var writeOffTolerancePercent = FixedDecimal(units: 10_000)
     /// The last day of each statement period (STATEMENT_CUTOFF_DAY, 1…28; unset: the month's end).
     public var statementCalendar = SettlementCalendar.monthEnd
+    /// The Gregorian calendar where the installation is: days, months and periods are counted in it.
+    var calendar: Calendar {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: timeZone) ?? .gmt
+        return cal
+    }
     /// VAT on statements (VAT_PERCENT, 13 by default).
     public var taxPercent = StatementAmounts.defaultTaxPercent
     /// Graded penalties (PENALTY_WINDOW_DAYS, PENALTY_FREE_OCCURRENCES).

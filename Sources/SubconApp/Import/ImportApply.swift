@@ -87,9 +87,10 @@ enum ImportApply {
             let siteID = r.warehouse.flatMap { warehouses[$0] }
             item.name = r.name; item.specification = r.specification; item.uom = r.uom; item.kind = r.kind.rawValue
             item.defaultSiteID = siteID
+            if let c = r.costPrice { item.costPriceUnits = c.units }
             try await sql.update(Item.schema).set("name", to: item.name).set("specification", to: item.specification)
                 .set("uom", to: item.uom).set("kind", to: item.kind).set("default_site_id", to: siteID)
-                .set("cost_price", to: r.costPrice?.units ?? item.costPrice)
+                .set("cost_price", to: item.costPrice)
                 .set("updated_at", to: change.now)
                 .set(SQLIdentifier("version"), to: SQLBinaryExpression(SQLIdentifier("version"), .add, SQLLiteral.numeric("1")))
                 .where("id", .equal, item.id!).run()
@@ -100,6 +101,7 @@ enum ImportApply {
             let id = UUID()
             let siteID = r.warehouse.flatMap { warehouses[$0] }
             let item = Item(code: r.code, name: r.name, specification: r.specification, uom: r.uom, kind: r.kind, defaultSiteID: siteID, now: change.now)
+            item.costPriceUnits = r.costPrice?.units
             inserts.append([SQLBind(id), SQLBind(r.code), SQLBind(r.name), SQLBind(r.specification), SQLBind(r.uom), SQLBind(r.kind.rawValue),
                             siteID.map { SQLBind($0) } ?? SQLLiteral.null, SQLBind(true), SQLBind(1), SQLBind(change.now), SQLBind(change.now),
                             SQLBind(r.costPrice?.units ?? 0)])

@@ -208,7 +208,9 @@ struct ImportCheck: Sendable {
 
     private static func same(_ item: Item, _ r: ItemImport.Record, warehouse: String?) -> Bool {
         let sameText: Bool = item.name == r.name && item.specification == r.specification && item.uom == r.uom
-        return sameText && item.kind == r.kind.rawValue && warehouse == r.warehouse
+        // An empty cost-price cell keeps the stored price.
+        let sameCost = r.costPrice.map { $0.units == item.costPrice } ?? true
+        return sameText && sameCost && item.kind == r.kind.rawValue && warehouse == r.warehouse
     }
 
     private static func same(_ a: PriceAgreement, _ b: PriceAgreement) -> Bool {

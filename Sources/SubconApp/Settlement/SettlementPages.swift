@@ -190,7 +190,7 @@ struct SettlementPages: RouteCollection {
         }
         var count: StockCountStatusDTO?
         if !printView, let period = SettlementPeriod(s.period), p.can(.countStock) || p.can(.closeStockCounts) || p.can(.viewStatements) {
-            count = try await StockCountService.statuses(p, period: period, on: req.db).first { $0.supplierId == s.supplierId }
+            count = try await StockCountService.statuses(p, period: period, supplierID: s.supplierId, on: req.db).first
         }
         return DetailView(
             s: s, lines: ["goods", "deduction", "adjustment"].flatMap { k in s.lines.filter { $0.kind == k } }.map(view),

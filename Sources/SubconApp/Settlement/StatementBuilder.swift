@@ -18,26 +18,30 @@ enum StatementBuilder {
         let end: Date
     }
 
-    static func calendar(_ settings: Settings) -> Calendar {
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: settings.timeZone) ?? .gmt
-        return cal
-    }
-
     static func bounds(_ period: SettlementPeriod, settings: Settings) -> Bounds {
         let (first, last) = settings.statementCalendar.days(of: period)
-        let cal = calendar(settings)
+        let cal = settings.calendar
         func instant(_ d: Day) -> Date { cal.date(from: DateComponents(year: d.year, month: d.month, day: d.day))! }
         return Bounds(period: period, first: first, last: last, start: instant(first), end: instant(last.adding(days: 1)))
     }
 
     static func day(_ date: Date, settings: Settings) -> Day {
-        let c = calendar(settings).dateComponents([.year, .month, .day], from: date)
+        let c = settings.calendar.dateComponents([.year, .month, .day], from: date)
         return Day(year: c.year!, month: c.month!, day: c.day!)!
     }
 
     /// The lines of a new statement (or a refreshed draft), numbered from 1, not yet saved.
     static func lines(supplierID: UUID, bounds: Bounds, statementID: UUID, app: Application, on db: any Database) async throws
+        -> (lines: [StatementLine], waivedExceptions: [(code: String, id: UUID)]) {
+        do {
+            return try await collect(supplierID: supplierID, bounds: bounds, statementID: statementID, app: app, on: db)
+        } catch is StatementAmounts.Problem {
+            // A penalty rule or a price that multiplies beyond what money can hold: the person fixes the source.
+            throw Problem(.unprocessableEntity, "validation", detailKey: "problem.statement.tooLarge")
+        }
+    }
+
+    private static func collect(supplierID: UUID, bounds: Bounds, statementID: UUID, app: Application, on db: any Database) async throws
         -> (lines: [StatementLine], waivedExceptions: [(code: String, id: UUID)]) {
         let settings = app.subcon.settings
         let sql = db as! any SQLDatabase
@@ -60,10 +64,11 @@ enum StatementBuilder {
         struct Goods: Decodable {
             let id: UUID; let order_id: UUID; let order_line_no: Int; let item_id: UUID; let lot: String; let accepted_quantity: Int64
             let received_at: Date; let receipt_code: String; let order_code: String; let due_date: String; let unit_price: Int64; let item_code: String
+            let operation: String?
         }
         let goods = try await sql.raw("""
             SELECT rl.id, rl.order_id, rl.order_line_no, rl.item_id, rl.lot, rl.accepted_quantity, r.created_at AS received_at,
-                   r.code AS receipt_code, o.code AS order_code, l.due_date, l.unit_price, i.code AS item_code
+                   r.code AS receipt_code, o.code AS order_code, l.due_date, l.unit_price, i.code AS item_code, l.operation
             FROM receipt_lines rl
             JOIN goods_receipts r ON r.id = rl.receipt_id
             JOIN outsourcing_orders o ON o.id = rl.order_id
@@ -96,15 +101,18 @@ enum StatementBuilder {
         }
 
         // Late-delivery penalties come from the agreement valid on the day of receipt.
-        struct Penalty: Decodable { let item_id: UUID; let valid_from: String; let valid_to: String?; let late_penalty_per_day: Int64; let late_penalty_cap: Int64? }
+        struct Penalty: Decodable {
+            let item_id: UUID; let operation: String?; let valid_from: String; let valid_to: String?; let late_penalty_per_day: Int64; let late_penalty_cap: Int64?
+        }
         let penalties = try await sql.raw("""
-            SELECT item_id, valid_from, valid_to, late_penalty_per_day, late_penalty_cap FROM price_agreements
+            SELECT item_id, operation, valid_from, valid_to, late_penalty_per_day, late_penalty_cap FROM price_agreements
             WHERE supplier_id = \(bind: supplierID) AND late_penalty_per_day IS NOT NULL AND late_penalty_per_day > 0
             """).all(decoding: Penalty.self)
         // The agreement's validity and terms, in domain terms.
-        let terms: [(item: UUID, validity: Validity, terms: LateDeliveryTerms)] = penalties.compactMap { a in
+        let terms: [(item: UUID, operation: String?, validity: Validity, terms: LateDeliveryTerms)] = penalties.compactMap { a in
             guard let from = Day(a.valid_from), let validity = Validity(from: from, to: a.valid_to.flatMap(Day.init)) else { return nil }
-            return (a.item_id, validity, LateDeliveryTerms(perDay: FixedDecimal(units: a.late_penalty_per_day), cap: a.late_penalty_cap.map(FixedDecimal.init(units:))))
+            return (a.item_id, a.operation, validity,
+                    LateDeliveryTerms(perDay: FixedDecimal(units: a.late_penalty_per_day), cap: a.late_penalty_cap.map(FixedDecimal.init(units:))))
         }
         var lateLines: [(goods: Goods, due: Day, received: Day, terms: LateDeliveryTerms)] = []
         for g in goods {
@@ -115,7 +123,10 @@ enum StatementBuilder {
             let amount = try StatementAmounts.fen(accepted, times: unitPrice)
             out.append(line("goods", "receipt_line", g.id, item: g.item_id, reference: reference, quantity: accepted, unitPrice: unitPrice,
                             amount: amount, origin: settings.statementCalendar.period(of: receivedOn)))
-            if let due = Day(g.due_date), let t = terms.first(where: { $0.item == g.item_id && $0.validity.contains(receivedOn) }) {
+            // The agreement of the line's item and operation in force that day (the latest started, as prices are chosen).
+            if let due = Day(g.due_date),
+               let t = terms.filter({ $0.item == g.item_id && $0.operation == g.operation && $0.validity.contains(receivedOn) })
+                   .max(by: { $0.validity.from < $1.validity.from }) {
                 lateLines.append((g, due, receivedOn, t.terms))
             }
         }

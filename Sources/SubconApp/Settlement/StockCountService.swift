@@ -59,12 +59,12 @@ struct CloseStockCountInput: StrictInput {
 /// The month-end count (月末盘点): the supplier states what it holds; differences become
 /// counted corrections in the ledger, dated at the period's end so the period's write-off sees them.
 enum StockCountService {
-    static func statuses(_ p: Principal, period: SettlementPeriod, on db: any Database) async throws -> [StockCountStatusDTO] {
+    static func statuses(_ p: Principal, period: SettlementPeriod, supplierID: UUID? = nil, on db: any Database) async throws -> [StockCountStatusDTO] {
         guard p.can(.countStock) || p.can(.closeStockCounts) || p.can(.viewStatements) else { throw Problem.forbidden }
         struct Row: Decodable {
             let id: UUID; let code: String; let name: String; let status: String?; let differences: Int?; let reason: String?; let created_at: Date?
         }
-        let scope: SQLQueryString = p.scope.supplierID.map { " AND o.id = \(bind: $0)" } ?? ""
+        let scope: SQLQueryString = (p.scope.supplierID ?? supplierID).map { " AND o.id = \(bind: $0)" } ?? ""
         let rows = try await (db as! any SQLDatabase).raw("""
             SELECT o.id, o.code, o.name, c.status, c.differences, c.reason, c.created_at
             FROM organizations o LEFT JOIN stock_counts c ON c.supplier_id = o.id AND c.period = \(bind: period.description)
@@ -119,6 +119,7 @@ enum StockCountService {
         var problems: [FieldProblem] = []
         for (i, l) in input.lines.enumerated() {
             if l.counted < .zero { problems.append(FieldProblem("lines[\(i)].counted", "nonNegativeDecimal")) }
+            if l.counted >= OrderLines.maxQuantity { problems.append(FieldProblem("lines[\(i)].counted", "tooLarge")) }
             if (l.lot ?? "").count > 64 { problems.append(FieldProblem("lines[\(i)].lot", "tooLong", ["max": "64"])) }
         }
         let itemIDs = Set(input.lines.map(\.itemId))
@@ -163,8 +164,14 @@ enum StockCountService {
                 try await Ledger.record(.adjusted, supplier: sid, item: UUID(uuidString: m.key.item)!, lot: m.key.lot, quantity: m.quantity,
                                         by: p.userID, at: at, in: change)
             }
+            // The corrections themselves, so the history says what the count changed in the ledger.
+            let items = try await OrderService.itemCodes(Set(corrections.compactMap { UUID(uuidString: $0.key.item) }), on: change.db)
+            let changed = corrections.map { m in
+                "\(UUID(uuidString: m.key.item).flatMap { items[$0]?.code } ?? m.key.item)\(m.key.lot.isEmpty ? "" : "/" + m.key.lot) \(m.quantity > .zero ? "+" : "")\(m.quantity)"
+            }
             try await change.audit("stock_count", c.id, "create", after: ["period": c.period, "lines": String(domainLines.count),
-                                                                           "differences": String(corrections.count)])
+                                                                           "differences": String(corrections.count),
+                                                                           "corrections": changed.joined(separator: "; ")])
         }
         return try await sheet(p, supplierID: sid, period: period, on: app.db)
     }
