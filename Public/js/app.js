@@ -8,6 +8,12 @@
     var el = document.getElementById(t.getAttribute("data-toggle"));
     if (el) el.classList.toggle("open");
   });
+  // One area of the menu open at a time; a tap elsewhere closes it.
+  document.addEventListener("click", function (e) {
+    document.querySelectorAll(".nav details[open]").forEach(function (d) {
+      if (!d.contains(e.target)) d.removeAttribute("open");
+    });
+  });
   // A filter that applies itself when chosen (the CSP allows no inline handlers).
   document.addEventListener("change", function (e) {
     if (e.target.matches && e.target.matches("[data-autosubmit]") && e.target.form) e.target.form.submit();

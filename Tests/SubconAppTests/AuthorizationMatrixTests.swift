@@ -105,6 +105,8 @@ struct Access: Sendable {
         case can(Action)
         /// Any one of these permissions.
         case canAny([Action])
+        /// The manufacturer's people allowed any of these.
+        case buyersWithAny([Action])
         /// The supplier's own people who have this permission (not the buyer's, not even the admin).
         case suppliersWith(Action)
         /// The supplier's own people, or the buyer's people with this permission.
@@ -131,6 +133,7 @@ struct Access: Sendable {
         case .suppliers: p.roles.contains { $0.side == .supplier }
         case .can(let a): Policy.allows(p.roles, a)
         case .canAny(let actions): actions.contains { Policy.allows(p.roles, $0) }
+        case .buyersWithAny(let actions): p.roles.contains { $0.side == .manufacturer } && actions.contains { Policy.allows(p.roles, $0) }
         case .suppliersWith(let a): p.roles.contains { $0.side == .supplier } && Policy.allows(p.roles, a)
         case .suppliersOr(let a): p.roles.contains { $0.side == .supplier } || Policy.allows(p.roles, a)
         case .only(let login): p.login == login

@@ -62,7 +62,7 @@ import SubconDomain
             // Reporting again, or promising a date, never opens a second one.
             _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":1,"good":"10"}"#)
             t.clock.advance(by: 60)
-            _ = try await m.post("/api/v1/orders/\(order)/promises", supplier, #"{"line":1,"date":"\#(today.adding(days: 40))","reason":"设备故障"}"#)
+            _ = try await m.post("/api/v1/orders/\(order)/promises", supplier, #"{"line":1,"date":"\#(today.adding(days: 40))","reason":"主轴故障","delayReason":"equipment"}"#)
             #expect(try await ExceptionCase.query(on: t.db).filter(\.$type == "delay").count() == 1)
             // Line 2 is on track: nothing reported yet, due later.
             #expect(try await ExceptionCase.query(on: t.db).filter(\.$sourceID == "\(order.uppercased()):2").count() == 0)
@@ -187,10 +187,14 @@ import SubconDomain
             let buyer = try await t.token("purchaser")
             let listed = try await m.items("/api/v1/orders?per=200", buyer).first { $0["id"] as? String == order.uppercased() || $0["id"] as? String == order }
             #expect(listed?["projectedLate"] as? Bool == true)
+            // The supplier is asked for a reason on its to-do; the buyer finds the line on the late-lines page.
+            var s = try await t.signIn("supplier1")
+            let home = try await t.page(.GET, "/", browser: &s).body.string
+            #expect(home.contains("说明延期原因"))
+            #expect(home.contains("/orders/\(order.uppercased())/report?line=") || home.contains("/orders/\(order.lowercased())/report?line="))
             var b = try await t.signIn("purchaser")
-            let home = try await t.page(.GET, "/", browser: &b).body.string
-            #expect(home.contains("预计延期的订单行"))
-            #expect(home.contains("/orders/\(order.uppercased())") || home.contains("/orders/\(order.lowercased())"))
+            let late = try await t.page(.GET, "/late-lines", browser: &b).body.string
+            #expect(late.contains("/orders/\(order.uppercased())") || late.contains("/orders/\(order.lowercased())"))
         }
     }
 }

@@ -7,6 +7,9 @@ public struct PageRequest: Sendable {
 
     public static let maxPer = 200
 
+    /// A fixed window, for downloads that take more than a page.
+    public init(page: Int, per: Int) { self.page = page; self.per = per }
+
     /// Reads `page` and `per` from the query string; bad values are a 400, not a silent default.
     public init(_ req: Request, defaultPer: Int = 50) throws {
         var problems: [FieldProblem] = []

@@ -13,6 +13,10 @@ struct Change: Sendable {
     let postgres: Bool
     /// Live events to send once this change has committed (SQLite; PostgreSQL notifies itself).
     let live: PendingLiveEvents
+    /// The installation's calendar day at `now`, and when a projected slip counts as a delay:
+    /// what a change needs to keep the stored lateness of order lines true.
+    let today: Day
+    let delayThresholdDays: Int
 
     /// Records before → after of the changed fields (nothing when nothing changed).
     func audit(_ entity: String, _ id: UUID?, _ action: String,
@@ -27,6 +31,18 @@ struct Change: Sendable {
         guard !recipients.isEmpty else { return }
         try await Outbox.enqueue(on: db, event: event,
                                  notice: .init(recipients: recipients, messageKey: messageKey, params: params, link: link), now: now)
+    }
+
+    /// A task's reminders are read once the task is done: the unread notices about it (by event
+    /// and link; `nil` events: any) leave the unread count of the side that acted, or of everybody.
+    func settleNotices(_ events: [String]?, link: String, forUsersOf organization: UUID? = nil) async throws {
+        var b = (db as! any SQLDatabase).update("notifications").set("read_at", to: now)
+            .where("link", .equal, link).where("read_at", .is, SQLLiteral.null)
+        if let events { b = b.where("event", .in, events) }
+        if let organization {
+            b = b.where(SQLIdentifier("user_id"), .in, SQLGroupExpression(SQLRaw("SELECT id FROM users WHERE organization_id = '\(organization.uuidString)'")))
+        }
+        try await b.run()
     }
 
     /// Optimistic concurrency: applies `sets` only if the row still has `expected` version, and
@@ -55,7 +71,8 @@ extension Application {
         let claim = IdempotencyClaim.current
         let result = try await services.writeGate.run {
             try await self.db.transaction { tx in
-                let result = try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres, live: live))
+                let result = try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres, live: live,
+                                                          today: services.today(), delayThresholdDays: services.settings.delayThresholdDays))
                 try await claim?.recordOnce(on: tx)
                 return result
             }

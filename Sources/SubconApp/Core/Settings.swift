@@ -41,6 +41,9 @@ public struct Settings: Sendable {
     /// Lateness in days beyond which a projected completion opens a delay exception
     /// (DELAY_THRESHOLD_DAYS).
     public var delayThresholdDays = 3
+    /// The reasons a supplier chooses from when a line is late (DELAY_REASONS, comma separated;
+    /// "other" with a note is always offered).
+    public var delayReasons = DelayReasons(codes: DelayReasons.standard)
     /// The PostgreSQL channel live updates travel on (one per schema, so test runs sharing a
     /// server do not hear each other).
     var liveChannel: String {
@@ -125,6 +128,7 @@ public struct Settings: Sendable {
         if let tz = env["SUBCON_TIMEZONE"], TimeZone(identifier: tz) != nil { s.timeZone = tz }
         if let h = env["ACK_HOURS"].flatMap(Int.init), h > 0 { s.responseClock.answerHours = h }
         if let h = env["ACK_ESCALATE_HOURS"].flatMap(Int.init), h > 0 { s.responseClock.escalateAfterHours = h }
+        if let r = env["DELAY_REASONS"], !r.isEmpty { s.delayReasons = DelayReasons(codes: r.split(separator: ",").map(String.init)) }
         if let d = env["DELAY_THRESHOLD_DAYS"].flatMap(Int.init), d >= 0, d <= 365 { s.delayThresholdDays = d }
         if let p = env["OVER_RECEIPT_PERCENT"].flatMap({ try? FixedDecimal.parse($0) }), p >= .zero, p <= FixedDecimal(units: 1_000_000) {
             s.overReceiptPercent = p

@@ -39,6 +39,8 @@ enum Migrations {
         CreateQuality(),
         // 11. Settlement: month-end counts, statements, their lines and the sources they took
         CreateSettlement(),
+        // 12. Each open order line's projected lateness and the supplier's reason for it
+        AddLineLateness(),
     ]
 }
 

@@ -162,3 +162,22 @@ struct ExportsAPI: RouteCollection {
         return Response(status: .ok, headers: headers, body: .init(data: data))
     }
 }
+
+/// A table sent as a download: `.xlsx` or `.csv` (UTF-8 with a byte-order mark), for reports
+/// and lists that people take into Excel.
+enum SpreadsheetDownload {
+    static func format(_ req: Request) throws -> String {
+        let format = req.query[String.self, at: "format"] ?? "csv"
+        guard format == "csv" || format == "xlsx" else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("format", "invalidValue")]) }
+        return format
+    }
+
+    static func response(_ rows: [[String]], sheet: String, filename: String, format: String) throws -> Response {
+        let data = format == "xlsx" ? try XLSX.write(rows, sheetName: sheet) : try ExportService.csv(rows, encoding: .utf8)
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: .contentType, value: format == "xlsx"
+            ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" : "text/csv; charset=utf-8")
+        headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"\(filename).\(format)\"")
+        return Response(status: .ok, headers: headers, body: .init(data: data))
+    }
+}

@@ -326,6 +326,7 @@ enum DeliveryService {
             try await change.audit("goods_receipt", r.id, "create", after: [
                 "code": r.code, "order": order.code, "delivery_note": theNote?.code,
                 "lines": received.map { "\($0.line) \($0.lot) \($0.quantity)" }.joined(separator: "; ")])
+            if let n = theNote { try await change.settleNotices(["delivery.shipped"], link: "/deliveries/\(n.id!)", forUsersOf: p.organizationID) }
             try await InspectionService.acceptExempt(r, created, by: p.userID, in: change)
             try await change.notify("receipt.awaitingInspection", recipients: try await OrderService.manufacturerPeople(with: .quality, on: change.db),
                                     messageKey: "notice.receiptAwaitingInspection", params: ["code": r.code, "order": order.code], link: "/receipts/\(r.id!)")

@@ -423,6 +423,7 @@ enum MaterialService {
             try await change.updateVersioned(MaterialDocument.schema, id: id, expected: input.version,
                                              sets: ["status": approve ? "done" : "refused", "decided_by": p.userID, "decided_at": change.now, "decision_note": note])
             d.status = approve ? "done" : "refused"; d.version += 1; d.decidedAt = change.now; d.decidedBy = p.userID; d.decisionNote = note
+            try await change.settleNotices(["material.approvalNeeded"], link: "/material/documents/\(id)")
             if approve {
                 for l in lines {
                     try await issueTakesEffect(supplier: d.supplierID, order: d.orderID, line: l.orderLineNumber, item: l.itemID, lot: l.lot,
@@ -482,6 +483,7 @@ enum MaterialService {
                     short.append("\(items[l.itemID]?.code ?? "") \(l.lot): \(FixedDecimal(units: l.quantity)) → \(q)")
                 }
             }
+            try await change.settleNotices(["material.issued", "material.transfer"], link: "/material/documents/\(id)", forUsersOf: p.organizationID)
             try await change.audit("material_document", id, "confirm", after: ["confirmed": lines.map { "\($0.number) \(FixedDecimal(units: $0.confirmedQuantity ?? 0))" }.joined(separator: "; "), "note": note])
             if !short.isEmpty {
                 let e = try await ExceptionService.raise(type: "material_discrepancy", severity: "major", supplier: d.supplierID, order: d.orderID,

@@ -34,6 +34,7 @@ struct OrderPages: RouteCollection {
         let dueTo: String
         let overdue: Bool
         let awaiting: Bool
+        let late: Bool
         let canCreate: Bool
         let isSupplier: Bool
         /// Any filter beyond the search box is set: show them open.
@@ -50,8 +51,8 @@ struct OrderPages: RouteCollection {
             statuses: [Option(value: "", label: req.t("orders.allStatuses"), selected: f.status == nil)]
                 + OrderStatus.allCases.map { Option(value: $0.rawValue, label: req.t("order.status.\($0.rawValue)"), selected: f.status == $0) },
             dueFrom: f.dueFrom?.description ?? "", dueTo: f.dueTo?.description ?? "", overdue: f.overdue, awaiting: f.awaiting,
-            canCreate: p.can(.manageOrders), isSupplier: p.isSupplier,
-            filtered: f.supplierID != nil || f.status != nil || f.dueFrom != nil || f.dueTo != nil || f.overdue || f.awaiting))
+            late: f.late, canCreate: p.can(.manageOrders), isSupplier: p.isSupplier,
+            filtered: f.supplierID != nil || f.status != nil || f.dueFrom != nil || f.dueTo != nil || f.overdue || f.awaiting || f.late))
     }
 
     // MARK: New

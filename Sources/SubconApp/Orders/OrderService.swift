@@ -355,9 +355,15 @@ enum OrderService {
     }
 
     private static func writeLines(_ orderID: UUID, _ lines: [(line: OrderLine, itemID: UUID)], planLines: [Int: UUID] = [:],
-                                   on db: any Database) async throws {
+                                   in change: Change) async throws {
+        let db = change.db
         let keep = try await OrderLineRow.query(on: db).filter(\.$orderID == orderID).all()
         let planLinks = Dictionary(uniqueKeysWithValues: keep.map { ($0.number, $0.planLineID) })
+        // The supplier's reasons for lateness stay with their lines across revisions.
+        struct Reason: Decodable { let line_no: Int; let delay_reason: String?; let delay_note: String }
+        let reasons = try await (db as! any SQLDatabase).raw("""
+            SELECT line_no, delay_reason, delay_note FROM order_lines WHERE order_id = \(bind: orderID) AND delay_reason IS NOT NULL
+            """).all(decoding: Reason.self)
         try await OrderLineRow.query(on: db).filter(\.$orderID == orderID).delete()
         for (l, itemID) in lines {
             let r = OrderLineRow()
@@ -366,6 +372,8 @@ enum OrderService {
             r.planLineID = planLines[l.number] ?? (planLinks[l.number] ?? nil)
             try await r.create(on: db)
         }
+        for r in reasons { try await LineLateness.explain(orderID, line: r.line_no, reason: r.delay_reason!, note: r.delay_note, in: change) }
+        try await LineLateness.store(orderID, in: change)
     }
 
     static func snapshot(_ o: OutsourcingOrder, _ lines: [OrderLine]) -> [String: String?] {
@@ -387,7 +395,7 @@ enum OrderService {
         o.supplierID = supplierID; o.planID = planID; o.status = OrderStatus.draft.rawValue; o.currency = currency; o.revision = 0
         o.note = note; o.version = 1; o.createdBy = p.userID; o.createdAt = change.now; o.updatedAt = change.now
         try await o.create(on: change.db)
-        try await writeLines(o.id!, lines, planLines: planLines, on: change.db)
+        try await writeLines(o.id!, lines, planLines: planLines, in: change)
         try await change.audit("order", o.id, "create", after: snapshot(o, lines.map(\.line)))
         return o
     }
@@ -430,7 +438,7 @@ enum OrderService {
             if let note = input.note { o.note = note }
             try await change.updateVersioned(OutsourcingOrder.schema, id: id, expected: input.version, sets: ["note": o.note, "updated_at": change.now])
             o.version += 1
-            if let new { try await writeLines(id, new, on: change.db) }
+            if let new { try await writeLines(id, new, in: change) }
             try await change.audit("order", id, "update", before: before, after: snapshot(o, new.map { $0.map(\.line) } ?? old))
             return o
         }
@@ -533,7 +541,7 @@ enum OrderService {
         try await change.updateVersioned(OutsourcingOrder.schema, id: o.id!, expected: o.version,
                                          sets: ["status": status.rawValue, "revision": number, "updated_at": change.now])
         o.status = status.rawValue; o.revision = number; o.version += 1
-        try await writeLines(o.id!, new, on: change.db)
+        try await writeLines(o.id!, new, in: change)
         try await addRevision(o, number: number, lines: new.map(\.line), changes: diff, reason: reason,
                               status: status == .acknowledged ? "acknowledged" : "pending", by: p, in: change)
         try await updateRequirements(o.id!, diff: diff, today: today, in: change)
@@ -615,6 +623,7 @@ enum OrderService {
             try await change.audit("order", id, "answer", before: ["status": OrderStatus.released.rawValue],
                                    after: ["status": outcome.rawValue, "revision": String(rev.number),
                                            "answers": input.lines.map { "\($0.line) \($0.answer)" }.joined(separator: "; ")])
+            try await change.settleNotices(["order.released", "order.revised", "order.decided"], link: "/orders/\(id)", forUsersOf: o.supplierID)
             try await change.notify("order.answered", recipients: try await buyers(o, on: change.db), messageKey: "notice.orderAnswered.\(outcome.rawValue)",
                                     params: ["code": o.code], link: "/orders/\(id)")
             return o
@@ -648,6 +657,7 @@ enum OrderService {
         if let newLines = resolution.lines, resolution.status != .cancelled {
             return try await app.write(as: p.auditActor) { change in
                 try await record(decisions, rows, by: p, in: change)
+                try await change.settleNotices(["order.answered"], link: "/orders/\(id)")
                 let updated = try await applyRevision(p, o, old: old, new: newLines.map { ($0, ids[$0.item]!) },
                                                       reason: "counter-proposal decided", status: resolution.status, today: today, in: change)
                 if resolution.status == .acknowledged {
@@ -659,12 +669,13 @@ enum OrderService {
         let expected = o.version
         return try await app.write(as: p.auditActor) { change in
             try await record(decisions, rows, by: p, in: change)
+                try await change.settleNotices(["order.answered"], link: "/orders/\(id)")
             try await change.updateVersioned(OutsourcingOrder.schema, id: id, expected: expected, sets: ["status": resolution.status.rawValue, "updated_at": change.now])
             o.status = resolution.status.rawValue; o.version += 1
             if resolution.status == .cancelled, let newLines = resolution.lines {
                 // Every line was turned down and the buyer agreed: the lines say so too, and
                 // nothing is required any more.
-                try await writeLines(id, newLines.map { ($0, ids[$0.item]!) }, on: change.db)
+                try await writeLines(id, newLines.map { ($0, ids[$0.item]!) }, in: change)
                 try await OrderRequirementRow.query(on: change.db).filter(\.$orderID == id).delete()
             }
             if resolution.status == .released {

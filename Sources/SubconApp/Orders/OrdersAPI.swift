@@ -15,8 +15,10 @@ struct OrderSummaryDTO: Content {
     let version: Int
     let openLines: Int
     let nextDue: String?
-    /// A line is projected late beyond the threshold (an open delay exception).
+    /// An open line is projected late or past due (the stored projection, as the order page shows it).
     let projectedLate: Bool
+    /// The most days late among its open lines.
+    let daysLate: Int
     let createdAt: Date
     let awaitingAnswer: Bool
     let answerDeadline: Date?
@@ -38,6 +40,8 @@ enum OrderList {
         var awaiting = false
         var search: String?
         var planID: UUID?
+        /// Orders with an open line projected late or past due.
+        var late = false
     }
 
     static func list(_ p: Principal, _ f: Filter, page: PageRequest, app: Application) async throws -> Page<OrderSummaryDTO> {
@@ -49,6 +53,9 @@ enum OrderList {
         if let id = p.scope.supplierID ?? f.supplierID { conditions.append("o.supplier_id = \(bind: id)") }
         if let s = f.status { conditions.append("o.status = \(bind: s.rawValue)") }
         if let id = f.planID { conditions.append("o.plan_id = \(bind: id)") }
+        if f.late {
+            conditions.append("o.status IN (\(binds: LineLateness.liveOrderStatuses)) AND EXISTS (SELECT 1 FROM order_lines d WHERE d.order_id = o.id AND d.state = 'open' AND d.risk IN (\(binds: Projection.Risk.lateValues)))")
+        }
         // "Awaiting an answer" is exactly "has a pending revision": the join below says it.
         let ordersFiltered = !conditions.isEmpty || f.dueFrom != nil || f.dueTo != nil || !(f.search ?? "").trimmingCharacters(in: .whitespaces).isEmpty
         if f.overdue { conditions.append("r.released_at < \(bind: cutoff)") }
@@ -80,7 +87,7 @@ enum OrderList {
         struct Row: Decodable {
             let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
             let status: String; let revision: Int; let version: Int; let created_at: Date; let pending_since: Date?
-            let open_lines: Int; let next_due: String?; let late: Int
+            let open_lines: Int; let next_due: String?; let days_late: Int?
         }
         // Two steps: the page's ids in order (a sort over narrow rows), then the columns and the
         // per-order aggregates for those ids only.
@@ -99,12 +106,14 @@ enum OrderList {
                    o.created_at, r.released_at AS pending_since,
                    (SELECT COUNT(*) FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open') AS open_lines,
                    (SELECT MIN(l.due_date) FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open') AS next_due,
-                   (SELECT COUNT(*) FROM exceptions e WHERE e.order_id = o.id AND e.type = 'delay' AND e.status = 'open') AS late
+                   (SELECT MAX(l.days_late) FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open'
+                      AND l.risk IN (\(binds: Projection.Risk.lateValues))) AS days_late
             """ + " " + from + " WHERE o.id IN (\(binds: ids))").all(decoding: Row.self).sorted { position[$0.id]! < position[$1.id]! }
         return Page(items: rows.map { r in
             let deadline = r.pending_since.map { $0.addingTimeInterval(TimeInterval(clock.answerHours) * 3600) }
             return OrderSummaryDTO(id: r.id, code: r.code, supplierId: r.supplier_id, supplierCode: r.supplier_code, supplierName: r.supplier_name,
-                                   status: r.status, revision: r.revision, version: r.version, openLines: r.open_lines, nextDue: r.next_due, projectedLate: r.late > 0,
+                                   status: r.status, revision: r.revision, version: r.version, openLines: r.open_lines, nextDue: r.next_due,
+                                   projectedLate: LineLateness.liveOrderStatuses.contains(r.status) && r.days_late != nil, daysLate: r.days_late ?? 0,
                                    createdAt: r.created_at, awaitingAnswer: r.status == OrderStatus.released.rawValue,
                                    answerDeadline: deadline, overdue: deadline.map { now > $0 } ?? false)
         }, page: page.page, per: page.per, total: total)
@@ -123,7 +132,7 @@ enum OrderList {
         }
         return Filter(supplierID: try req.uuidQuery("supplierId"), status: status, dueFrom: try day("dueFrom"), dueTo: try day("dueTo"),
                       overdue: try req.boolQuery("overdue") ?? false, awaiting: try req.boolQuery("awaiting") ?? false,
-                      search: req.query[String.self, at: "q"], planID: try req.uuidQuery("planId"))
+                      search: req.query[String.self, at: "q"], planID: try req.uuidQuery("planId"), late: try req.boolQuery("late") ?? false)
     }
 
     static func plans(_ p: Principal, status: PlanStatus?, page: PageRequest, on db: any Database) async throws -> Page<PlanSummaryDTO> {

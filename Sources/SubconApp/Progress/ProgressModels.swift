@@ -33,6 +33,7 @@ final class LinePromise: Model, @unchecked Sendable {
     @Field(key: "line_no") var lineNumber: Int
     @Field(key: "promised_date") var promisedDate: String
     @Field(key: "reason") var reason: String
+    @OptionalField(key: "delay_reason") var delayReason: String?
     @Field(key: "promised_by") var promisedBy: UUID
     @Field(key: "created_at") var createdAt: Date
     init() {}

@@ -49,6 +49,7 @@ struct ProgressPages: RouteCollection {
         let today: String
         let values: [String: String]
         let errors: FormErrors
+        let reasons: [Option]
     }
 
     func render(_ req: Request, _ o: OutsourcingOrder, selected: Int?, values: [String: String] = [:], problem: Problem? = nil) async throws -> Response {
@@ -56,7 +57,8 @@ struct ProgressPages: RouteCollection {
         // A new key for every form shown: a resent form (bad connection) carries the same one.
         return try await req.renderForm("report", titleKey: "report.title", titleParams: ["code": o.code], ReportView(
             orderId: o.id!, orderCode: o.code, lines: lines, selected: selected ?? lines.first?.line ?? 1, key: UUID().uuidString,
-            today: req.subcon.today().description, values: values, errors: req.formErrors(problem)), problem: problem)
+            today: req.subcon.today().description, values: values, errors: req.formErrors(problem),
+            reasons: DelayReasonOptions.options(req, selected: values["delayReason"])), problem: problem)
     }
 
     func reportForm(req: Request) async throws -> Response {
@@ -73,6 +75,7 @@ struct ProgressPages: RouteCollection {
         var stage: String?
         var note: String?
         var promised: String?
+        var delayReason: String?
         var photo: File?
     }
 
@@ -82,7 +85,8 @@ struct ProgressPages: RouteCollection {
         let p = try req.requirePrincipal()
         let o = try await ProgressService.workingOrder(p, try req.idParameter(), on: req.db)
         let f = try req.content.decode(ReportForm.self)
-        let values = ["line": f.line ?? "", "good": f.good ?? "", "scrap": f.scrap ?? "", "stage": f.stage ?? "", "note": f.note ?? "", "promised": f.promised ?? ""]
+        let values = ["line": f.line ?? "", "good": f.good ?? "", "scrap": f.scrap ?? "", "stage": f.stage ?? "", "note": f.note ?? "", "promised": f.promised ?? "",
+                      "delayReason": f.delayReason ?? ""]
         let key = "report:" + (f.key ?? "")
         if f.key != nil, try await IdempotencyRecord.query(on: req.db).filter(\.$userID == p.userID).filter(\.$key == key).first() != nil {
             return req.redirect(to: "/orders/\(o.id!)?ok=created#progress")
@@ -112,9 +116,11 @@ struct ProgressPages: RouteCollection {
             }
             let input = ProgressInput(line: line, operation: nil, good: good, scrap: scrap, stage: f.stage, note: f.note)
             if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
+            // A late date without a reason is refused before the report is taken, so the two go in together.
+            if let promised { try await ProgressService.checkPromise(p, o.id!, PromiseInput(line: line, date: promised, reason: f.note, delayReason: f.delayReason), app: req.application) }
             let r = try await ProgressService.report(p, o.id!, input, app: req.application)
             if let photo { _ = try await ProgressService.attachPhoto(p, o.id!, report: r.id!, filename: f.photo?.filename ?? "photo", data: photo, app: req.application) }
-            if let promised { _ = try await ProgressService.promise(p, o.id!, PromiseInput(line: line, date: promised, reason: f.note), app: req.application) }
+            if let promised { _ = try await ProgressService.promise(p, o.id!, PromiseInput(line: line, date: promised, reason: f.note, delayReason: f.delayReason), app: req.application) }
             if f.key != nil {
                 let record = IdempotencyRecord(userID: p.userID, key: key, fingerprint: "page", now: req.now)
                 record.status = 303
@@ -133,5 +139,19 @@ struct ProgressPages: RouteCollection {
 
     func events(req: Request) async throws -> Response {
         LiveStream.response(req, principal: try req.requirePrincipal(), orderID: nil)
+    }
+}
+
+/// The delay reasons as a `<select>`'s choices, in the reader's language.
+enum DelayReasonOptions {
+    static func label(_ code: String, _ req: Request) -> String {
+        let key = "delayReason." + code
+        let text = req.t(key)
+        return text == key ? code : text
+    }
+
+    static func options(_ req: Request, selected: String?) -> [Option] {
+        [Option(value: "", label: req.t("delay.choose"), selected: (selected ?? "").isEmpty)]
+            + req.subcon.settings.delayReasons.codes.map { Option(value: $0, label: label($0, req), selected: $0 == selected) }
     }
 }

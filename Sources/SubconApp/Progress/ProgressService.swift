@@ -26,10 +26,14 @@ struct ProgressInput: StrictInput {
 }
 
 struct PromiseInput: StrictInput {
-    static let fields: Set<String> = ["line", "date", "reason"]
+    static let fields: Set<String> = ["line", "date", "reason", "delayReason"]
     var line: Int
     var date: Day
+    /// Free words (for "other", what happened).
     var reason: String?
+    /// One of the installation's delay reasons; owed when the date is after the line's due date
+    /// or the line is projected late.
+    var delayReason: String?
     func validate() -> [FieldProblem] {
         var p: [FieldProblem] = []
         Check.text(reason, "reason", required: false, max: 500, into: &p)
@@ -136,6 +140,7 @@ enum ProgressService {
             try await change.audit("progress_report", r.id, "create", after: [
                 "order": order.code, "line": String(input.line), "good": input.good.description, "scrap": (input.scrap ?? .zero).description,
                 "stage": r.stage, "note": r.note])
+            try await LineLateness.store(orderID, in: change)
             try await checkDelay(order, line: input.line, today: today, threshold: threshold, in: change)
             try await change.publish(LiveEvent(kind: "progress", orderId: orderID, supplierId: order.supplierID, line: input.line), channel: channel)
             return r
@@ -163,13 +168,31 @@ enum ProgressService {
         }
     }
 
-    static func promise(_ p: Principal, _ orderID: UUID, _ input: PromiseInput, app: Application) async throws -> LinePromise {
-        let order = try await workingOrder(p, orderID, on: app.db)
-        guard try await OrderLineRow.query(on: app.db).filter(\.$orderID == orderID).filter(\.$number == input.line).first() != nil else {
+    /// Whether a promise may be taken: the line exists, the day is not past, and a reason is
+    /// given when one is owed. Pages check before they write anything else with it.
+    static func checkPromise(_ p: Principal, _ orderID: UUID, _ input: PromiseInput, app: Application) async throws {
+        guard let row = try await OrderLineRow.query(on: app.db).filter(\.$orderID == orderID).filter(\.$number == input.line).first(),
+              let due = Day(row.dueDate) else {
             throw Problem.validation([FieldProblem("line", "unknownLine", ["line": String(input.line)])])
         }
         let today = app.subcon.today()
         guard input.date >= today else { throw Problem.validation([FieldProblem("date", "inThePast")]) }
+        let current = try await lines(orderID: orderID, today: today, threshold: app.subcon.settings.delayThresholdDays, on: app.db)
+            .first { $0.line == input.line }.flatMap { Projection.Risk(rawValue: $0.risk) } ?? .unknown
+        let owed = DelayReasons.isRequired(promised: input.date, due: due, risk: current)
+        switch app.subcon.settings.delayReasons.check(code: input.delayReason, note: input.reason ?? "", required: owed) {
+        case nil: break
+        case .required: throw Problem.validation([FieldProblem("delayReason", "delayReasonRequired", ["due": due.description])])
+        case .unknown: throw Problem.validation([FieldProblem("delayReason", "invalidValue")])
+        case .noteRequired: throw Problem.validation([FieldProblem("reason", "delayNoteRequired")])
+        }
+    }
+
+    static func promise(_ p: Principal, _ orderID: UUID, _ input: PromiseInput, app: Application) async throws -> LinePromise {
+        let order = try await workingOrder(p, orderID, on: app.db)
+        try await checkPromise(p, orderID, input, app: app)
+        let today = app.subcon.today()
+        let delayReason = (input.delayReason ?? "").trimmingCharacters(in: .whitespaces)
         let threshold = app.subcon.settings.delayThresholdDays
         let channel = app.subcon.settings.liveChannel
         return try await app.write(as: p.auditActor) { change in
@@ -177,10 +200,12 @@ enum ProgressService {
                 .sort(\.$createdAt, .descending).first()
             let r = LinePromise()
             r.orderID = orderID; r.lineNumber = input.line; r.promisedDate = input.date.description; r.reason = input.reason ?? ""
-            r.promisedBy = p.userID; r.createdAt = change.now
+            r.promisedBy = p.userID; r.createdAt = change.now; r.delayReason = delayReason.isEmpty ? nil : delayReason
             try await r.create(on: change.db)
             try await change.audit("order", orderID, "promise", before: ["line \(input.line) promised": before?.promisedDate],
-                                   after: ["line \(input.line) promised": r.promisedDate, "reason": r.reason])
+                                   after: ["line \(input.line) promised": r.promisedDate, "reason": r.reason, "delay reason": r.delayReason])
+            if !delayReason.isEmpty { try await LineLateness.explain(orderID, line: input.line, reason: delayReason, note: r.reason, in: change) }
+            try await LineLateness.store(orderID, in: change)
             try await checkDelay(order, line: input.line, today: today, threshold: threshold, in: change)
             try await change.publish(LiveEvent(kind: "promise", orderId: orderID, supplierId: order.supplierID, line: input.line), channel: channel)
             return r
@@ -191,16 +216,20 @@ enum ProgressService {
 
     /// Per open line: what has been reported, the promise in force, and the projection.
     static func lines(_ order: OutsourcingOrder, today: Day, threshold: Int, on db: any Database) async throws -> [LineProgressDTO] {
-        let rows = try await OrderLineRow.query(on: db).filter(\.$orderID == order.id!).filter(\.$state == OrderLine.State.open.rawValue)
+        try await lines(orderID: order.id!, today: today, threshold: threshold, on: db)
+    }
+
+    static func lines(orderID: UUID, today: Day, threshold: Int, on db: any Database) async throws -> [LineProgressDTO] {
+        let rows = try await OrderLineRow.query(on: db).filter(\.$orderID == orderID).filter(\.$state == OrderLine.State.open.rawValue)
             .sort(\.$number).all()
         let items = try await OrderService.itemCodes(Set(rows.map(\.itemID)), on: db)
         struct S: Decodable { let line_no: Int; let good: Int64; let scrap: Int64; let first_day: String; let last_day: String }
         let sums = try await (db as! any SQLDatabase).raw("""
             SELECT line_no, CAST(SUM(good_quantity) AS BIGINT) AS good, CAST(SUM(scrap_quantity) AS BIGINT) AS scrap,
                    MIN(report_day) AS first_day, MAX(report_day) AS last_day
-            FROM progress_reports WHERE order_id = \(bind: order.id!) GROUP BY line_no
+            FROM progress_reports WHERE order_id = \(bind: orderID) GROUP BY line_no
             """).all(decoding: S.self)
-        let promises = try await LinePromise.query(on: db).filter(\.$orderID == order.id!).sort(\.$createdAt).all()
+        let promises = try await LinePromise.query(on: db).filter(\.$orderID == orderID).sort(\.$createdAt).all()
         return rows.map { r in
             let s = sums.first { $0.line_no == r.number }
             let promised = promises.last { $0.lineNumber == r.number }.flatMap { Day($0.promisedDate) }
@@ -246,9 +275,10 @@ enum ProgressService {
             """).all(decoding: R.self).map(\.id)
         for id in ids {
             guard let order = try await OutsourcingOrder.find(id, on: app.db) else { continue }
-            let late = try await lines(order, today: today, threshold: threshold, on: app.db).filter { $0.risk == Projection.Risk.late.rawValue }
-            for l in late {
-                try await app.write(as: .system) { change in try await checkDelay(order, line: l.line, today: today, threshold: threshold, in: change) }
+            try await app.write(as: .system) { change in
+                try await LineLateness.store(id, in: change)
+                let late = try await lines(order, today: today, threshold: threshold, on: change.db).filter { $0.risk == Projection.Risk.late.rawValue }
+                for l in late { try await checkDelay(order, line: l.line, today: today, threshold: threshold, in: change) }
             }
         }
     }

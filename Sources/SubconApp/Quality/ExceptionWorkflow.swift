@@ -346,6 +346,7 @@ enum ExceptionService {
         var q = (change.db as! any SQLDatabase).update(ExceptionCase.schema).set("responded_at", to: change.now).set("response_minutes", to: minutes)
         if e.supplierOwnerID == nil { q = q.set("supplier_owner_id", to: p.userID) }
         try await q.where("id", .equal, e.id!).where("responded_at", .is, SQLLiteral.null).run()
+        try await change.settleNotices(["exception.raised", "exception.assigned"], link: "/exceptions/\(e.id!)", forUsersOf: p.organizationID)
         try await change.audit("exception", e.id, "respond", after: ["responded_at": change.now.ISO8601Format(), "response_minutes": String(minutes)])
         e.respondedAt = change.now
     }
@@ -444,6 +445,7 @@ enum ExceptionService {
             try await addComment(e, side: "system", author: p.userID, body: input.action == "submit" ? "" : input.reason ?? "",
                                  event: "8d.\(input.action)", ref: step.code, in: change)
             if side == .supplier { try await markResponded(e, p, in: change) }
+            try await change.settleNotices(["exception.8d"], link: "/exceptions/\(id)", forUsersOf: p.organizationID)
             try await change.notify("exception.8d", recipients: try await otherSide(e, from: p, on: change.db),
                                     messageKey: after.closed ? "notice.exceptionClosed" : "notice.exception8D.\(input.action)",
                                     params: ["code": e.code, "step": step.code], link: "/exceptions/\(id)")

@@ -364,6 +364,9 @@ enum InspectionService {
                 ins.exceptionID = e.id
                 try await ins.save(on: change.db)
             }
+            if try await ReceiptLine.query(on: change.db).filter(\.$receiptID == r.id!).filter(\.$status == "awaiting_inspection").count() == 0 {
+                try await change.settleNotices(["receipt.awaitingInspection"], link: "/receipts/\(r.id!)")
+            }
             try await change.audit("inspection", ins.id, "create", after: [
                 "code": ins.code, "receipt": r.code, "line": String(line.number), "plan": "\(plan.severity.rawValue) \(plan.codeLetter.rawValue) n=\(plan.sampleSize) Ac=\(plan.acceptance) Re=\(plan.rejection)",
                 "nonconforming": String(nonconforming), "critical": String(critical), "decision": decision,
@@ -534,8 +537,12 @@ enum InspectionService {
 
     /// Receipt lines waiting for inspection, oldest first, each with the plan it will be sampled by.
     /// Receipt lines waiting for inspection, oldest receipt first, a page at a time.
+    /// Inspectors work the list; the buyer's people who follow quality may read it (the list
+    /// spans suppliers, so never a supplier).
+    static func mayReadWorkList(_ p: Principal) -> Bool { p.can(.inspectGoods) || (!p.isSupplier && p.can(.viewQualityFigures)) }
+
     static func workList(_ p: Principal, page: PageRequest, on db: any Database) async throws -> Page<WorkItemDTO> {
-        try p.require(.inspectGoods)
+        guard mayReadWorkList(p) else { throw Problem.forbidden }
         struct R: Decodable { let id: UUID }
         let sql = db as! any SQLDatabase
         let ids = try await sql.raw("""

@@ -34,14 +34,14 @@ struct QualityPages: RouteCollection {
 
     // MARK: Inspection
 
-    struct WorkListView: Encodable { let waiting: [WorkItemDTO]; let total: Int; let recent: [InspectionDTO]; let pager: Pager }
+    struct WorkListView: Encodable { let waiting: [WorkItemDTO]; let total: Int; let recent: [InspectionDTO]; let pager: Pager; let canInspect: Bool }
 
     func workList(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let waiting = try await InspectionService.workList(p, page: try PageRequest(req, defaultPer: 50), on: req.db)
         return try await req.renderPage("inspections", titleKey: "inspections.title", WorkListView(
             waiting: waiting.items, total: waiting.total, recent: waiting.page == 1 ? try await InspectionService.recent(p, limit: 20, on: req.db) : [],
-            pager: Pager(waiting, req)))
+            pager: Pager(waiting, req), canInspect: p.can(.inspectGoods)))
     }
 
     struct InspectionView: Encodable { let inspection: InspectionDTO; let canAttach: Bool; let errors: FormErrors }

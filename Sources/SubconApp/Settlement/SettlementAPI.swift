@@ -218,12 +218,7 @@ enum StatementExport {
     }
 
     static func file(_ req: Request, _ s: StatementDTO, format: String) async throws -> Response {
-        let rows = rows(s, catalog: req.subcon.catalog, locale: req.locale)
-        let data = format == "xlsx" ? try XLSX.write(rows, sheetName: s.period) : try ExportService.csv(rows, encoding: .utf8)
-        var headers = HTTPHeaders()
-        headers.replaceOrAdd(name: .contentType, value: format == "xlsx"
-            ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" : "text/csv; charset=utf-8")
-        headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"\(s.code)-R\(s.revision).\(format)\"")
-        return Response(status: .ok, headers: headers, body: .init(data: data))
+        try SpreadsheetDownload.response(rows(s, catalog: req.subcon.catalog, locale: req.locale), sheet: s.period,
+                                         filename: "\(s.code)-R\(s.revision)", format: format)
     }
 }

@@ -349,6 +349,13 @@ enum StatementService {
     static func notify(_ s: Statement, _ action: StatementLifecycle.Action, in change: Change) async throws {
         let link = "/statements/\(s.id!)"
         let params = ["code": s.code, "period": s.period, "revision": String(s.revision)]
+        // What the acting side was asked to do is done.
+        switch action {
+        case .confirm, .dispute: try await change.settleNotices(["statement.send"], link: link, forUsersOf: s.supplierID)
+        case .lock: try await change.settleNotices(["statement.confirm"], link: link)
+        case .send, .revise: try await change.settleNotices(["statement.dispute"], link: link)
+        case .edit, .answer: break
+        }
         switch action {
         case .send, .lock:
             let people = try await User.query(on: change.db).filter(\.$organization.$id == s.supplierID).filter(\.$active == true).all()

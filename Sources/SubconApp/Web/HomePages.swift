@@ -11,35 +11,96 @@ struct HomePages: RouteCollection {
         routes.post("inbox", "read-all", use: readAll)
     }
 
+    struct TodoItemView: Encodable {
+        let code: String
+        let detail: String
+        let supplierName: String
+        let link: String
+        let deadline: Date?
+        let overdue: Bool
+    }
+
+    struct TodoGroupView: Encodable {
+        let kind: String
+        let label: String
+        let count: Int
+        let age: String
+        let deadline: Date?
+        /// overdue, dueSoon or waiting (a CSS class).
+        let urgency: String
+        let link: String
+        let items: [TodoItemView]
+    }
+
     struct HomeView: Encodable {
-        /// For suppliers: orders and revisions waiting for their answer, first thing on the page.
-        /// For buyers: the same list across suppliers (overdue first).
-        let toAnswer: [OrderSummaryDTO]
-        let toAnswerTotal: Int
+        let todo: [TodoGroupView]
+        let todoTotal: Int
         let isSupplier: Bool
         let roles: [String]
         let latest: [Inbox.Item]
         let links: [Shell.NavItem]
-        /// Lines projected late (open delay exceptions), newest first.
-        let delays: [ExceptionSummaryDTO]
     }
 
+    /// 待我处理: what this person's roles must act on now, most urgent first, each one tap from
+    /// its action; then shortcuts for the day's work and the latest unread notices.
     func home(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
+        let now = req.now
         let latest = try await Inbox.list(userID: p.userID, page: try PageRequest(req, defaultPer: 5), unreadOnly: true,
                                           locale: req.locale, catalog: req.subcon.catalog, on: req.db)
-        var links: [Shell.NavItem] = []
-        if p.can(.administerInstallation) || p.can(.manageOwnOrganizationUsers) {
-            links.append(.init(href: "/admin/users", label: req.t("nav.users"), active: false))
+        let todo = try await TodoQueries.load(p, settings: req.subcon.settings, today: req.subcon.today(), on: req.db)
+        let groups = TodoGroup.sorted(todo.groups, now: now).map { g in
+            TodoGroupView(kind: g.kind.rawValue, label: req.t("todo.\(g.kind.rawValue)"), count: g.count, age: Self.age(g.oldest, now: now, req),
+                          deadline: g.deadline, urgency: "\(g.urgency(now: now))", link: TodoQueries.listLink(g.kind),
+                          items: todo.items.filter { $0.kind == g.kind }.map { i in
+                              TodoItemView(code: i.code, detail: Self.detail(i, req), supplierName: p.isSupplier ? "" : i.supplierName,
+                                           link: TodoQueries.link(i), deadline: i.deadline, overdue: i.deadline.map { $0 < now } ?? false)
+                          })
         }
-        if !p.isSupplier { links.append(.init(href: "/admin/organizations", label: req.t("nav.organizations"), active: false)) }
-        links.append(.init(href: "/account", label: req.t("nav.account"), active: false))
-        let waiting = try await OrderList.list(p, OrderList.Filter(awaiting: true), page: try PageRequest(req, defaultPer: 10), app: req.application)
-        let delays = try await p.scope.query(ExceptionCase.self, on: req.db).filter(\.$type == "delay").filter(\.$status == "open")
-            .sort(\.$createdAt, .descending).limit(10).all().map(ExceptionService.summary)
         return try await req.renderPage("home", titleKey: "home.title",
-                                        HomeView(toAnswer: waiting.items, toAnswerTotal: waiting.total, isSupplier: p.isSupplier, roles: p.roles.sorted().map { req.t("role.\($0.rawValue)") },
-                                                 latest: latest.items, links: links, delays: delays))
+                                        HomeView(todo: groups, todoTotal: groups.reduce(0) { $0 + $1.count }, isSupplier: p.isSupplier,
+                                                 roles: p.roles.sorted().map { req.t("role.\($0.rawValue)") },
+                                                 latest: latest.items, links: Self.shortcuts(p, req)))
+    }
+
+    /// How long the oldest has waited, in words.
+    static func age(_ since: Date?, now: Date, _ req: Request) -> String {
+        guard let since else { return "" }
+        let hours = max(0, Int(now.timeIntervalSince(since) / 3600))
+        return hours >= 48 ? req.t("todo.ageDays", ["n": String(hours / 24)]) : req.t("todo.ageHours", ["n": String(max(1, hours))])
+    }
+
+    static func detail(_ i: TodoQueries.Item, _ req: Request) -> String {
+        let d = i.detail ?? ""
+        switch i.kind {
+        case .answerRevision, .decideCounter: return req.t("orders.rev", ["n": d])
+        case .explainDelay, .shipReady, .inspect, .confirmPlanChange: return req.t("material.lineNo", ["n": d])
+        case .confirmMaterial: return req.t("material.kind.\(d)")
+        case .answerException, .rework8D, .review8D: return req.t("exceptionType.\(d)")
+        case .countStock: return ""
+        case .confirmStatement, .answerDispute, .lockStatement, .receiveDelivery, .approveSupplementary: return d
+        }
+    }
+
+    /// The day's usual starting points for the person's roles.
+    static func shortcuts(_ p: Principal, _ req: Request) -> [Shell.NavItem] {
+        var links: [Shell.NavItem] = []
+        func add(_ href: String, _ key: String) { links.append(.init(href: href, label: req.t(key), active: false)) }
+        if p.isSupplier {
+            if p.can(.fulfilOrders) { add("/work", "home.tile.report"); add("/deliveries", "home.tile.ship"); add("/material", "home.tile.material") }
+            add("/late-lines", "nav.lateLines")
+            if p.can(.countStock) { add("/stock-count", "nav.stockCount") }
+            if p.can(.viewStatements) { add("/statements", "nav.statements") }
+        } else {
+            add("/dashboard", "nav.dashboard")
+            if p.can(.manageOrders) { add("/orders/new", "orders.new") }
+            add("/orders", "nav.orders")
+            add("/late-lines", "nav.lateLines")
+            if p.can(.handleMaterial) { add("/deliveries", "home.tile.receive") }
+            if InspectionService.mayReadWorkList(p) { add("/inspections", "nav.inspections") }
+            if p.can(.viewStatements) { add("/statements", "nav.statements") }
+        }
+        return links
     }
 
     struct InboxView: Encodable {

@@ -7,6 +7,19 @@ import Vapor
 /// count, the language switch, the CSRF token for forms.
 struct Shell: Encodable {
     struct NavItem: Encodable { let href: String; let label: String; let active: Bool }
+    /// An area of the menu (订单, 物料 …): its pages, or one link when it has only one.
+    struct NavGroup: Encodable {
+        let label: String
+        let items: [NavItem]
+        var active: Bool { items.contains(where: \.active) }
+        var single: NavItem? { items.count == 1 ? items[0] : nil }
+        enum CodingKeys: String, CodingKey { case label, items, active, single }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(label, forKey: .label); try c.encode(items, forKey: .items)
+            try c.encode(active, forKey: .active); try c.encodeIfPresent(single, forKey: .single)
+        }
+    }
     struct LocaleOption: Encodable { let code: String; let label: String; let current: Bool }
 
     let signedIn: Bool
@@ -14,11 +27,59 @@ struct Shell: Encodable {
     let organizationName: String?
     let csrf: String?
     let unread: Int
-    let nav: [NavItem]
+    let nav: [NavGroup]
     let locales: [LocaleOption]
     let path: String
     let flash: String?
     let timeZone: String
+}
+
+extension Shell {
+    /// The menu by area, holding only what the person's roles may open. At 1024 px the areas
+    /// fit one line; each opens to its pages.
+    static func navigation(for p: Principal, path: String, text: (String) -> String) -> [NavGroup] {
+        var groups: [NavGroup] = []
+        var pending: [NavItem] = []
+        func item(_ href: String, _ key: String) {
+            let active = href == "/" ? path == "/" : path == href || path.hasPrefix(href + "/") || path.hasPrefix(href + "?")
+            pending.append(.init(href: href, label: text(key), active: active))
+        }
+        func group(_ key: String) {
+            if !pending.isEmpty { groups.append(.init(label: text(key), items: pending)) }
+            pending = []
+        }
+        item("/", "nav.home")
+        group("nav.home")
+        item("/dashboard", "nav.dashboard")
+        group("nav.dashboard")
+        if p.isSupplier { item("/work", "nav.work") }
+        item("/orders", "nav.orders")
+        item("/late-lines", "nav.lateLines")
+        if !p.isSupplier { item("/plans", "nav.plans") }
+        group("nav.group.orders")
+        item("/material", "nav.material")
+        item("/write-off", "nav.writeOff")
+        if p.can(.countStock) || p.can(.closeStockCounts) { item("/stock-count", "nav.stockCount") }
+        group("nav.group.material")
+        if InspectionService.mayReadWorkList(p) { item("/inspections", "nav.inspections") }
+        if p.can(.raiseExceptions) || p.can(.handleExceptions) || p.can(.answerExceptions) { item("/exceptions", "nav.exceptions") }
+        if p.can(.inspectGoods) || p.can(.configureQuality) || p.can(.handleExceptions) { item("/quality", "nav.quality") }
+        group("nav.group.quality")
+        if p.can(.viewStatements) { item("/statements", "nav.statements") }
+        group("nav.group.settlement")
+        if p.can(.viewMasterData) { item("/items", "nav.items") }
+        // Suppliers see their own agreements, read-only.
+        if p.can(.viewMasterData) || p.isSupplier { item("/prices", "nav.prices") }
+        if p.can(.editMasterData) { item("/imports", "nav.imports") }
+        if !p.isSupplier && p.can(.viewDirectory) { item("/admin/organizations", "nav.organizations") }
+        group("nav.group.masterData")
+        if p.can(.administerInstallation) || p.can(.manageOwnOrganizationUsers) { item("/admin/users", "nav.users") }
+        if p.can(.verifyAuditChain) { item("/admin/audit", "nav.audit") }
+        item("/inbox", "nav.inbox")
+        item("/account", "nav.account")
+        group("nav.group.system")
+        return groups
+    }
 }
 
 struct ViewContext<D: Encodable>: Encodable {
@@ -37,33 +98,11 @@ extension Request {
             csrf = cookies[SessionCookie.preCSRF]?.string
         }
         var unread = 0
-        var nav: [Shell.NavItem] = []
+        var nav: [Shell.NavGroup] = []
         let path = url.path
         if let p = principal {
             unread = try await Inbox.unreadCount(userID: p.userID, on: db)
-            func item(_ href: String, _ key: String) {
-                let active = href == "/" ? path == "/" : path.hasPrefix(href)
-                nav.append(.init(href: href, label: catalog.text(key, locale), active: active))
-            }
-            item("/", "nav.home")
-            item("/inbox", "nav.inbox")
-            if p.isSupplier { item("/work", "nav.work") }
-            item("/orders", "nav.orders")
-            if !p.isSupplier { item("/plans", "nav.plans") }
-            item("/material", "nav.material")
-            item("/write-off", "nav.writeOff")
-            if p.can(.inspectGoods) { item("/inspections", "nav.inspections") }
-            if p.can(.raiseExceptions) || p.can(.handleExceptions) || p.can(.answerExceptions) { item("/exceptions", "nav.exceptions") }
-            if p.can(.inspectGoods) || p.can(.configureQuality) || p.can(.handleExceptions) { item("/quality", "nav.quality") }
-            if p.can(.viewStatements) { item("/statements", "nav.statements") } else if p.can(.countStock) || p.can(.closeStockCounts) { item("/stock-count", "nav.stockCount") }
-            if p.can(.viewMasterData) { item("/items", "nav.items") }
-            // Suppliers see their own agreements, read-only.
-            if p.can(.viewMasterData) || p.isSupplier { item("/prices", "nav.prices") }
-            if p.can(.editMasterData) { item("/imports", "nav.imports") }
-            if !p.isSupplier && p.can(.viewDirectory) { item("/admin/organizations", "nav.organizations") }
-            if p.can(.administerInstallation) || p.can(.manageOwnOrganizationUsers) { item("/admin/users", "nav.users") }
-            if p.can(.verifyAuditChain) { item("/admin/audit", "nav.audit") }
-            item("/account", "nav.account")
+            nav = Shell.navigation(for: p, path: path) { catalog.text($0, locale) }
         }
         let flash = query[String.self, at: "ok"].map { catalog.text("flash.\($0)", locale) }
         let shell = Shell(signedIn: principal != nil, userName: principal?.displayName, organizationName: principal?.organizationName,

@@ -1,0 +1,143 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+/// One open order line projected late or past due, with the supplier's reason.
+struct LateLineDTO: Content {
+    let orderId: UUID
+    let orderCode: String
+    let supplierId: UUID
+    let supplierCode: String
+    let supplierName: String
+    let line: Int
+    let itemCode: String
+    let itemName: String
+    let unit: String
+    let operation: String?
+    let quantity: FixedDecimal
+    let dueDate: String
+    let eta: String?
+    let promisedDate: String?
+    let daysLate: Int
+    /// at_risk (within the delay threshold) or late.
+    let risk: String
+    let delayReason: String?
+    let delayNote: String
+}
+
+/// "Which lines are late, and why?": the stored projection of open lines, most days late
+/// first, in one statement plus its count.
+enum LateLines {
+    struct Filter {
+        var supplierID: UUID?
+        /// A delay reason code, or `none` for lines nobody has explained yet.
+        var reason: String?
+        var search: String?
+    }
+
+    static func filter(_ req: Request) throws -> Filter {
+        let reason = req.query[String.self, at: "reason"].flatMap { $0.isEmpty ? nil : $0 }
+        if let reason, reason != "none", !req.subcon.settings.delayReasons.codes.contains(reason) {
+            throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("reason", "invalidValue")])
+        }
+        return Filter(supplierID: try req.uuidQuery("supplierId"), reason: reason, search: req.query[String.self, at: "q"])
+    }
+
+    static func list(_ p: Principal, _ f: Filter, page: PageRequest, on db: any Database) async throws -> Page<LateLineDTO> {
+        let sql = db as! any SQLDatabase
+        var conditions: [SQLQueryString] = [
+            "l.state = 'open'", "l.risk IN (\(binds: Projection.Risk.lateValues))", "o.status IN (\(binds: LineLateness.liveOrderStatuses))",
+        ]
+        if let id = p.scope.supplierID ?? f.supplierID { conditions.append("o.supplier_id = \(bind: id)") }
+        if let r = f.reason { conditions.append(r == "none" ? "l.delay_reason IS NULL" : "l.delay_reason = \(bind: r)") }
+        if let q = f.search?.trimmingCharacters(in: .whitespaces), !q.isEmpty {
+            let pattern = "%" + q.lowercased().replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "") + "%"
+            conditions.append("(LOWER(o.code) LIKE \(bind: pattern) OR LOWER(s.code) LIKE \(bind: pattern) OR LOWER(s.name) LIKE \(bind: pattern) OR LOWER(i.code) LIKE \(bind: pattern) OR LOWER(i.name) LIKE \(bind: pattern))")
+        }
+        var whereClause: SQLQueryString = ""
+        for (n, c) in conditions.enumerated() { whereClause = whereClause + (n == 0 ? " WHERE " : " AND ") + c }
+        let from: SQLQueryString = """
+             FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
+            JOIN organizations s ON s.id = o.supplier_id JOIN items i ON i.id = l.item_id
+            """
+        let total = try await sql.raw("SELECT COUNT(*) AS n" + from + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
+        struct Row: Decodable {
+            let order_id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
+            let line_no: Int; let item_code: String; let item_name: String; let uom: String; let operation: String?; let quantity: Int64
+            let due_date: String; let eta: String?; let promised_date: String?; let days_late: Int; let risk: String
+            let delay_reason: String?; let delay_note: String
+        }
+        let rows = try await sql.raw("""
+            SELECT l.order_id, o.code, o.supplier_id, s.code AS supplier_code, s.name AS supplier_name, l.line_no, i.code AS item_code,
+                   i.name AS item_name, i.uom, l.operation, l.quantity, l.due_date, l.eta, l.promised_date, l.days_late, l.risk,
+                   l.delay_reason, l.delay_note
+            """ + from + whereClause + " ORDER BY l.days_late DESC, l.due_date, o.code, l.line_no LIMIT \(literal: page.per) OFFSET \(literal: page.offset)")
+            .all(decoding: Row.self)
+        return Page(items: rows.map {
+            LateLineDTO(orderId: $0.order_id, orderCode: $0.code, supplierId: $0.supplier_id, supplierCode: $0.supplier_code, supplierName: $0.supplier_name,
+                        line: $0.line_no, itemCode: $0.item_code, itemName: $0.item_name, unit: $0.uom, operation: $0.operation,
+                        quantity: FixedDecimal(units: $0.quantity), dueDate: $0.due_date, eta: $0.eta, promisedDate: $0.promised_date,
+                        daysLate: $0.days_late, risk: $0.risk, delayReason: $0.delay_reason, delayNote: $0.delay_note)
+        }, page: page.page, per: page.per, total: total)
+    }
+
+    static func rows(_ lines: [LateLineDTO], _ req: Request) -> [[String]] {
+        [[req.t("orders.code"), "#", req.t("prices.supplier"), req.t("material.item"), req.t("orders.quantity"), req.t("orders.dueDate"),
+          req.t("work.eta"), req.t("work.promised"), req.t("late.daysLate"), req.t("work.risk"), req.t("delay.reason"), req.t("material.note")]]
+        + lines.map { l in
+            [l.orderCode, String(l.line), "\(l.supplierCode) \(l.supplierName)", "\(l.itemCode) \(l.itemName)", "\(l.quantity) \(l.unit)", l.dueDate,
+             l.eta ?? "", l.promisedDate ?? "", String(l.daysLate), req.t("risk.\(l.risk)"),
+             l.delayReason.map { DelayReasonOptions.label($0, req) } ?? "", l.delayNote]
+        }
+    }
+}
+
+/// `GET /api/v1/late-lines` (`?format=csv|xlsx` downloads up to 10,000 rows).
+struct LateLinesAPI: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("late-lines", use: list)
+    }
+
+    func list(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let f = try LateLines.filter(req)
+        if req.query[String.self, at: "format"] != nil {
+            let format = try SpreadsheetDownload.format(req)
+            let page = try await LateLines.list(p, f, page: PageRequest(page: 1, per: 10_000), on: req.db)
+            return try SpreadsheetDownload.response(LateLines.rows(page.items, req), sheet: req.t("late.title"), filename: "late-lines", format: format)
+        }
+        return try await LateLines.list(p, f, page: try PageRequest(req), on: req.db).encodeResponse(for: req)
+    }
+}
+
+/// `/late-lines`: the same list on a page, filtered by reason, supplier or a search.
+struct LateLinesPages: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("late-lines", use: page)
+    }
+
+    struct Row: Encodable { let line: LateLineDTO; let reasonLabel: String? }
+    struct View: Encodable {
+        let rows: [Row]
+        let pager: Pager
+        let reasons: [Option]
+        let q: String
+        let supplierId: String
+        let isSupplier: Bool
+        let query: String
+    }
+
+    func page(req: Request) async throws -> Vapor.View {
+        let p = try req.requirePrincipal()
+        let f = try LateLines.filter(req)
+        let page = try await LateLines.list(p, f, page: try PageRequest(req, defaultPer: 50), on: req.db)
+        var reasons = DelayReasonOptions.options(req, selected: f.reason)
+        reasons[0] = Option(value: "", label: req.t("late.allReasons"), selected: f.reason == nil)
+        reasons.insert(Option(value: "none", label: req.t("late.noReason"), selected: f.reason == "none"), at: 1)
+        return try await req.renderPage("late_lines", titleKey: "late.title", View(
+            rows: page.items.map { Row(line: $0, reasonLabel: $0.delayReason.map { DelayReasonOptions.label($0, req) }) }, pager: Pager(page, req), reasons: reasons, q: f.search ?? "",
+            supplierId: f.supplierID?.uuidString ?? "", isSupplier: p.isSupplier, query: req.url.query ?? ""))
+    }
+}

@@ -1,0 +1,187 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+/// The to-do list (待我处理) read from the records themselves, not from notifications: a task
+/// is there while the record waits for this person's side, and gone once it is done. Two
+/// statements per page: the counts of every kind, and the first few of each.
+enum TodoQueries {
+    /// Where one kind of task lives. `supplier` is the column that scopes it to a supplier.
+    struct Source {
+        let kind: TodoKind
+        let from: String
+        let supplier: String
+        let id: String
+        let code: String
+        let detail: String
+        let created: String
+        var deadline = "CAST(NULL AS TIMESTAMPTZ)"
+        var day = "CAST(NULL AS TEXT)"
+        /// How the first few are ordered (most urgent first).
+        var order: String
+    }
+
+    static func sources(countPeriod: SettlementPeriod) -> [TodoKind: Source] {
+        let late = Projection.Risk.lateValues.map { "'\($0)'" }.joined(separator: ", ")
+        let live = LineLateness.liveOrderStatuses.map { "'\($0)'" }.joined(separator: ", ")
+        let list: [Source] = [
+            Source(kind: .answerRevision, from: "FROM order_revisions r JOIN outsourcing_orders o ON o.id = r.order_id WHERE r.status = 'pending'",
+                   supplier: "o.supplier_id", id: "o.id", code: "o.code", detail: "CAST(r.number AS TEXT)", created: "r.released_at", order: "r.released_at"),
+            Source(kind: .confirmMaterial, from: """
+                FROM material_documents d WHERE d.kind IN ('issue', 'supplementary') AND d.status = 'done'
+                AND EXISTS (SELECT 1 FROM material_document_lines x WHERE x.document_id = d.id AND x.confirmed_at IS NULL)
+                """, supplier: "d.supplier_id", id: "d.id", code: "d.code", detail: "d.kind", created: "d.created_at", order: "d.created_at"),
+            Source(kind: .explainDelay, from: """
+                FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
+                WHERE l.state = 'open' AND l.risk IN (\(late)) AND l.delay_reason IS NULL AND o.status IN (\(live))
+                """, supplier: "o.supplier_id", id: "o.id", code: "o.code", detail: "CAST(l.line_no AS TEXT)", created: "o.updated_at",
+                   day: "l.due_date", order: "l.days_late DESC, l.due_date"),
+            Source(kind: .shipReady, from: """
+                FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
+                WHERE l.state = 'open' AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
+                AND (SELECT COALESCE(SUM(p.good_quantity), 0) FROM progress_reports p WHERE p.order_id = l.order_id AND p.line_no = l.line_no)
+                  > (SELECT COALESCE(SUM(n.quantity), 0) FROM delivery_note_lines n JOIN delivery_notes dn ON dn.id = n.note_id
+                     WHERE dn.order_id = l.order_id AND n.order_line_no = l.line_no AND dn.status <> 'cancelled')
+                """, supplier: "o.supplier_id", id: "o.id", code: "o.code", detail: "CAST(l.line_no AS TEXT)", created: "o.updated_at",
+                   day: "l.due_date", order: "l.due_date"),
+            Source(kind: .answerException, from: "FROM exceptions e WHERE e.status = 'open' AND e.responded_at IS NULL",
+                   supplier: "e.supplier_id", id: "e.id", code: "e.code", detail: "e.type", created: "e.created_at",
+                   deadline: "e.response_by", order: "e.response_by, e.created_at"),
+            Source(kind: .rework8D, from: """
+                FROM exceptions e WHERE e.status = 'open' AND e.eight_d = TRUE AND e.responded_at IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM eight_d_steps x WHERE x.exception_id = e.id AND x.state = 'submitted')
+                AND (SELECT COUNT(*) FROM eight_d_steps x WHERE x.exception_id = e.id AND x.state = 'approved') < \(EightD.Step.allCases.count)
+                """, supplier: "e.supplier_id", id: "e.id", code: "e.code", detail: "e.type", created: "e.created_at",
+                   deadline: "e.resolve_by", order: "e.resolve_by, e.created_at"),
+            Source(kind: .confirmStatement, from: "FROM statements s WHERE s.status = 'sent'",
+                   supplier: "s.supplier_id", id: "s.id", code: "s.code", detail: "s.period", created: "s.sent_at", order: "s.sent_at"),
+            Source(kind: .countStock, from: """
+                FROM organizations g WHERE g.kind = 'supplier'
+                AND EXISTS (SELECT 1 FROM material_movements m WHERE m.supplier_id = g.id)
+                AND NOT EXISTS (SELECT 1 FROM stock_counts c WHERE c.supplier_id = g.id AND c.period = '\(countPeriod.description)')
+                """, supplier: "g.id", id: "g.id", code: "'\(countPeriod.description)'", detail: "g.name", created: "g.created_at", order: "g.code"),
+            Source(kind: .decideCounter, from: "FROM outsourcing_orders o WHERE o.status = 'change_proposed'",
+                   supplier: "o.supplier_id", id: "o.id", code: "o.code", detail: "CAST(o.revision AS TEXT)", created: "o.updated_at", order: "o.updated_at"),
+            Source(kind: .confirmPlanChange, from: "FROM plan_change_proposals c JOIN outsourcing_orders o ON o.id = c.order_id WHERE c.status = 'pending'",
+                   supplier: "o.supplier_id", id: "c.plan_id", code: "o.code", detail: "CAST(c.order_line_no AS TEXT)", created: "c.created_at", order: "c.created_at"),
+            Source(kind: .approveSupplementary, from: "FROM material_documents d WHERE d.kind = 'supplementary' AND d.status = 'pending_approval'",
+                   supplier: "d.supplier_id", id: "d.id", code: "d.code", detail: "d.reason", created: "d.created_at", order: "d.created_at"),
+            Source(kind: .receiveDelivery, from: "FROM delivery_notes n WHERE n.status IN ('shipped', 'partially_received')",
+                   supplier: "n.supplier_id", id: "n.id", code: "n.code", detail: "n.ship_date", created: "n.created_at", day: "n.ship_date", order: "n.ship_date, n.created_at"),
+            Source(kind: .inspect, from: "FROM receipt_lines l JOIN goods_receipts g ON g.id = l.receipt_id WHERE l.status = 'awaiting_inspection'",
+                   supplier: "l.supplier_id", id: "l.receipt_id", code: "g.code", detail: "CAST(l.no AS TEXT)", created: "g.created_at", order: "g.created_at"),
+            Source(kind: .review8D, from: """
+                FROM exceptions e WHERE e.status = 'open' AND EXISTS (SELECT 1 FROM eight_d_steps x WHERE x.exception_id = e.id AND x.state = 'submitted')
+                """, supplier: "e.supplier_id", id: "e.id", code: "e.code", detail: "e.type", created: "e.created_at",
+                   deadline: "e.resolve_by", order: "e.resolve_by, e.created_at"),
+            Source(kind: .answerDispute, from: "FROM statements s WHERE s.status = 'disputed'",
+                   supplier: "s.supplier_id", id: "s.id", code: "s.code", detail: "s.period", created: "s.updated_at", order: "s.updated_at"),
+            Source(kind: .lockStatement, from: "FROM statements s WHERE s.status = 'confirmed'",
+                   supplier: "s.supplier_id", id: "s.id", code: "s.code", detail: "s.period", created: "s.confirmed_at", order: "s.confirmed_at"),
+        ]
+        return Dictionary(uniqueKeysWithValues: list.map { ($0.kind, $0) })
+    }
+
+    struct Item: Sendable {
+        let kind: TodoKind
+        let id: UUID
+        let code: String
+        let detail: String?
+        let supplierName: String
+        let created: Date?
+        let deadline: Date?
+        let day: String?
+    }
+
+    struct Result: Sendable {
+        let groups: [TodoGroup]
+        let items: [Item]
+    }
+
+    static func load(_ p: Principal, settings: Settings, today: Day, perKind: Int = 3, on db: any Database) async throws -> Result {
+        let kinds = TodoKind.kinds(for: p.roles, side: p.organizationKind)
+        guard !kinds.isEmpty else { return Result(groups: [], items: []) }
+        let all = sources(countPeriod: settings.statementCalendar.period(of: today).previous)
+        let sql = db as! any SQLDatabase
+        func scoped(_ s: Source) -> SQLQueryString {
+            var q = SQLQueryString(s.from)
+            if let supplier = p.scope.supplierID { q = q + " AND \(unsafeRaw: s.supplier) = \(bind: supplier)" }
+            return q
+        }
+        var counts: SQLQueryString = ""
+        var firsts: SQLQueryString = ""
+        for (n, kind) in kinds.enumerated() {
+            let s = all[kind]!
+            if n > 0 { counts = counts + " UNION ALL "; firsts = firsts + " UNION ALL " }
+            counts = counts + "SELECT \(literal: kind.rawValue) AS kind, COUNT(*) AS n, MIN(\(unsafeRaw: s.created)) AS oldest, MIN(\(unsafeRaw: s.deadline)) AS deadline, MIN(\(unsafeRaw: s.day)) AS day " + scoped(s)
+            firsts = firsts + "SELECT * FROM (SELECT \(literal: kind.rawValue) AS kind, \(unsafeRaw: s.id) AS id, \(unsafeRaw: s.code) AS code, CAST(\(unsafeRaw: s.detail) AS TEXT) AS detail, "
+                + "(SELECT name FROM organizations WHERE id = \(unsafeRaw: s.supplier)) AS supplier_name, \(unsafeRaw: s.created) AS created, "
+                + "\(unsafeRaw: s.deadline) AS deadline, \(unsafeRaw: s.day) AS day " + scoped(s) + " ORDER BY \(unsafeRaw: s.order) LIMIT \(literal: perKind)) t\(unsafeRaw: String(n))"
+        }
+        struct CountRow: Decodable { let kind: String; let n: Int; let oldest: Date?; let deadline: Date?; let day: String? }
+        struct ItemRow: Decodable {
+            let kind: String; let id: UUID; let code: String; let detail: String?; let supplier_name: String?
+            let created: Date?; let deadline: Date?; let day: String?
+        }
+        let countRows = try await sql.raw(counts).all(decoding: CountRow.self)
+        let itemRows = try await sql.raw(firsts).all(decoding: ItemRow.self)
+        let answerSeconds = TimeInterval(settings.responseClock.answerHours) * 3600
+        func deadline(_ kind: TodoKind, created: Date?, stored: Date?, day: String?) -> Date? {
+            if kind == .answerRevision { return created.map { $0.addingTimeInterval(answerSeconds) } }
+            // The due day orders the late lines; explaining them has no deadline of its own.
+            if kind == .explainDelay { return nil }
+            if let stored { return stored }
+            // A due day ends at midnight where the installation is.
+            if let day = day.flatMap(Day.init), let start = settings.calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day)) {
+                return start.addingTimeInterval(24 * 3600)
+            }
+            return nil
+        }
+        let groups = countRows.compactMap { r -> TodoGroup? in
+            guard let kind = TodoKind(rawValue: r.kind) else { return nil }
+            return TodoGroup(kind: kind, count: r.n, oldest: r.oldest, deadline: deadline(kind, created: r.oldest, stored: r.deadline, day: r.day))
+        }
+        let items = itemRows.compactMap { r -> Item? in
+            guard let kind = TodoKind(rawValue: r.kind) else { return nil }
+            return Item(kind: kind, id: r.id, code: r.code, detail: r.detail, supplierName: r.supplier_name ?? "", created: r.created,
+                        deadline: deadline(kind, created: r.created, stored: r.deadline, day: r.day), day: r.day)
+        }
+        return Result(groups: groups, items: items)
+    }
+
+    /// Where one tap on a task goes.
+    static func link(_ i: Item) -> String {
+        switch i.kind {
+        case .answerRevision: "/orders/\(i.id)#answer"
+        case .confirmMaterial, .approveSupplementary: "/material/documents/\(i.id)"
+        case .explainDelay: "/orders/\(i.id)/report?line=\(i.detail ?? "1")"
+        case .shipReady: "/deliveries/new?order=\(i.id)"
+        case .answerException, .rework8D, .review8D: "/exceptions/\(i.id)"
+        case .confirmStatement, .answerDispute, .lockStatement: "/statements/\(i.id)"
+        case .countStock: "/stock-count?period=\(i.code)"
+        case .decideCounter: "/orders/\(i.id)"
+        case .confirmPlanChange: "/plans/\(i.id)"
+        case .receiveDelivery: "/deliveries/\(i.id)"
+        case .inspect: "/receipts/\(i.id)/lines/\(i.detail ?? "1")/inspect"
+        }
+    }
+
+    /// The list behind a kind, filtered to what waits.
+    static func listLink(_ kind: TodoKind) -> String {
+        switch kind {
+        case .answerRevision: "/orders?awaiting=true"
+        case .decideCounter: "/orders?status=change_proposed"
+        case .explainDelay: "/late-lines?reason=none"
+        case .shipReady: "/work"
+        case .confirmMaterial, .approveSupplementary: "/material"
+        case .answerException, .rework8D, .review8D: "/exceptions?status=open"
+        case .confirmStatement, .answerDispute, .lockStatement: "/statements"
+        case .countStock: "/stock-count"
+        case .confirmPlanChange: "/plans"
+        case .receiveDelivery: "/deliveries"
+        case .inspect: "/inspections"
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import Fluent
+import Foundation
+import Testing
+import VaporTesting
+@testable import SubconApp
+import SubconDomain
+
+@Suite struct LateLineTests {
+    /// One truth about lateness: the order list's filter and days late, the late-lines report
+    /// and the order's own progress say the same; a late promise needs a reason; the calendar
+    /// alone makes an unreported line late once its due date has passed.
+    @Test func lateLinesAreFilteredExplainedAndAgreeEverywhere() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let order = try await m.acknowledgedOrder()
+            let other = try await m.acknowledgedOrder(lines: #"[{"itemCode":"FG-RD-002","quantity":"10","dueDate":"2026-12-20"},{"itemCode":"FG-RD-002","quantity":"5","dueDate":"2026-12-21"}]"#)
+            _ = try await m.post("/api/v1/orders/\(order)/progress", m.f.supplier1, #"{"line":1,"good":"100"}"#)
+            t.clock.advance(by: 10 * 86_400)
+            let supplier = try await t.token("supplier1"), buyer = try await t.token("purchaser"), supplier2 = try await t.token("supplier2")
+            _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":1,"good":"200"}"#)
+            let progress = ((try await m.get("/api/v1/orders/\(order)/progress", buyer))["lines"] as? [[String: Any]] ?? []).first { $0["line"] as? Int == 1 } ?? [:]
+            let daysLate = progress["daysLate"] as? Int ?? -1
+            #expect(progress["risk"] as? String == "late" && daysLate > 0)
+
+            let lateOrders = try await m.items("/api/v1/orders?late=true", buyer)
+            #expect(lateOrders.map { $0["id"] as? String } == [order.uppercased()])
+            #expect(lateOrders.first?["projectedLate"] as? Bool == true)
+            #expect(lateOrders.first?["daysLate"] as? Int == daysLate)
+            let all = try await m.items("/api/v1/orders", buyer)
+            #expect(all.first { $0["id"] as? String == other.uppercased() }?["projectedLate"] as? Bool == false)
+
+            var lines = try await m.items("/api/v1/late-lines", buyer)
+            #expect(lines.count == 1)
+            #expect(lines.first?["line"] as? Int == 1 && lines.first?["daysLate"] as? Int == daysLate && lines.first?["unit"] as? String != "")
+            #expect(lines.first?["delayReason"] == nil)
+            #expect(try await m.items("/api/v1/late-lines", supplier2).isEmpty)
+            #expect(try await m.items("/api/v1/orders?late=true", supplier2).isEmpty)
+
+            // A promise after the due date (and the line is late anyway) needs a reason.
+            let date = t.app.subcon.today().adding(days: 40).description
+            let missing = try await m.post("/api/v1/orders/\(order)/promises", supplier, #"{"line":1,"date":"\#(date)"}"#, .unprocessableEntity)
+            #expect("\(missing)".contains("delayReason"))
+            _ = try await m.post("/api/v1/orders/\(order)/promises", supplier, #"{"line":1,"date":"\#(date)","delayReason":"other"}"#, .unprocessableEntity)
+            _ = try await m.post("/api/v1/orders/\(order)/promises", supplier, #"{"line":1,"date":"\#(date)","delayReason":"weather"}"#, .unprocessableEntity)
+            #expect(try await LinePromise.query(on: t.db).count() == 0)
+            _ = try await m.post("/api/v1/orders/\(order)/promises", supplier, #"{"line":1,"date":"\#(date)","delayReason":"material_shortage","reason":"毛坯未到"}"#)
+            lines = try await m.items("/api/v1/late-lines", buyer)
+            #expect(lines.first?["delayReason"] as? String == "material_shortage")
+            #expect(lines.first?["delayNote"] as? String == "毛坯未到")
+            #expect(lines.first?["promisedDate"] as? String == date)
+            #expect(try await m.items("/api/v1/late-lines?reason=none", buyer).isEmpty)
+            #expect(try await m.items("/api/v1/late-lines?reason=material_shortage", buyer).count == 1)
+            #expect(try await t.request(.GET, "/api/v1/late-lines?reason=weather", token: buyer).status == .badRequest)
+            #expect(try await t.request(.GET, "/api/v1/late-lines?format=pdf", token: buyer).status == .badRequest)
+            let csv = try await t.request(.GET, "/api/v1/late-lines?format=csv", token: buyer)
+            #expect(csv.status == .ok && csv.body.string.contains("毛坯未到") && csv.body.string.contains("缺料"))
+            #expect(try await t.request(.GET, "/api/v1/late-lines?format=xlsx", token: buyer).status == .ok)
+
+            // The calendar moves: the other order's line, never reported on, is late once
+            // its due date has passed and the sweep has looked.
+            t.clock.advance(by: 100 * 86_400)
+            try await ProgressService.sweep(app: t.app)
+            let buyerNow = try await t.token("purchaser")
+            lines = try await m.items("/api/v1/late-lines?reason=none", buyerNow)
+            #expect(lines.contains { $0["orderId"] as? String == other.uppercased() })
+            #expect(try await m.items("/api/v1/orders?late=true", buyerNow).count == 2)
+
+            // The page lists the same, in words.
+            var browser = try await t.signIn("purchaser")
+            let page = try await t.page(.GET, "/late-lines", browser: &browser)
+            #expect(page.status == .ok)
+            #expect(page.body.string.contains("缺料") && page.body.string.contains("未说明原因"))
+        }
+    }
+}
+
+@Suite struct TodoPageTests {
+    /// Every role's to-do holds its kinds of work from the demo scenario, with a link into
+    /// each action; the page shows them most urgent first.
+    @Test func eachRoleSeesItsOwnWork() async throws {
+        try await TestApp.run(scenario: true) { t in
+            func kinds(_ login: String) async throws -> Set<TodoKind> {
+                let p = try await t.principal(login)
+                let todo = try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), on: t.db)
+                return Set(todo.groups.filter { $0.count > 0 }.map(\.kind))
+            }
+            #expect(try await kinds("purchaser").isSuperset(of: [.decideCounter, .approveSupplementary, .review8D, .answerDispute]))
+            #expect(try await kinds("supplier1").isSuperset(of: [.answerRevision, .answerException, .explainDelay]))
+            #expect(try await kinds("finance").isSubset(of: [.answerDispute, .lockStatement]))
+            #expect(try await kinds("quality").isSuperset(of: [.review8D]))
+            for login in ["purchaser", "supplier1", "quality", "warehouse", "finance", "planner", "admin", "supplier2"] {
+                var b = try await t.signIn(login)
+                let home = try await t.page(.GET, "/", browser: &b)
+                #expect(home.status == .ok, "\(login)")
+                #expect(!home.body.string.contains("todo."), "\(login): an untranslated task")
+                let dash = try await t.page(.GET, "/dashboard", browser: &b)
+                #expect(dash.status == .ok && dash.body.string.contains("<svg class=\"chart"), "\(login)")
+            }
+            var b = try await t.signIn("supplier1")
+            let home = try await t.page(.GET, "/", browser: &b).body.string
+            #expect(home.contains("确认订单或变更") && home.contains("#answer"))
+            // A supplier never sees the other supplier's work or its name.
+            #expect(!home.contains("昆山华表"))
+        }
+    }
+
+    /// A task leaves the list once done, and the notice about it is read.
+    @Test func doneTasksAndTheirNoticesClearThemselves() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let id = try await m.f.releasedOrder()
+            _ = try await Outbox.deliverPending(app: t.app)
+            let supplier = try await t.principal("supplier1")
+            func count(_ kind: TodoKind, _ p: Principal) async throws -> Int {
+                try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), on: t.db).groups.first { $0.kind == kind }?.count ?? 0
+            }
+            func unread(_ event: String) async throws -> Int {
+                try await InboxItem.query(on: t.db).filter(\.$event == event).filter(\.$readAt == nil).count()
+            }
+            #expect(try await count(.answerRevision, supplier) == 1)
+            #expect(try await unread("order.released") > 0)
+            _ = try await m.post("/api/v1/orders/\(id)/answers", m.f.supplier1,
+                                 #"{"revision":1,"lines":[{"line":1,"answer":"accept"},{"line":2,"answer":"accept"}]}"#, .ok)
+            #expect(try await count(.answerRevision, supplier) == 0)
+            #expect(try await unread("order.released") == 0)
+
+            // Material: issued → the supplier confirms → gone.
+            let issue = try await m.post("/api/v1/material/issues", m.warehouse, """
+                {"orderId":"\(id)","lines":[{"line":2,"componentCode":"RM-PAD-65","lot":"L1","quantity":"100"}]}
+                """)
+            _ = try await Outbox.deliverPending(app: t.app)
+            #expect(try await count(.confirmMaterial, supplier) == 1)
+            #expect(try await unread("material.issued") > 0)
+            _ = try await m.post("/api/v1/material/documents/\(issue["id"] as? String ?? "")/confirm", m.f.supplier1,
+                                 #"{"version":1,"lines":[{"no":1,"quantity":"100"}]}"#, .ok)
+            #expect(try await count(.confirmMaterial, supplier) == 0)
+            #expect(try await unread("material.issued") == 0)
+
+            // Ready to ship once good parts are reported and not yet shipped.
+            _ = try await m.post("/api/v1/orders/\(id)/progress", m.f.supplier1, #"{"line":1,"good":"30"}"#)
+            #expect(try await count(.shipReady, supplier) == 1)
+            let other = try await t.principal("supplier2")
+            #expect(try await count(.shipReady, other) == 0)
+        }
+    }
+}
+
+extension TestApp {
+    /// The person as the app sees them after signing in.
+    func principal(_ login: String) async throws -> Principal {
+        let u = try await user(login)
+        let (user, org) = try #require(try await PrincipalLoader.load(userID: u.id!, on: db))
+        return PrincipalLoader.principal(user, org, sessionID: nil, csrf: nil, tokenID: nil)
+    }
+}
