@@ -54,6 +54,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
                                                   sandboxDirectory: settings.resourcesDirectory,
                                                   viewDirectory: settings.resourcesDirectory + "/Views/"))
     app.leaf.tags["t"] = TranslateTag(catalog: catalog)
+    app.leaf.tags["words"] = WordsTag(catalog: catalog)
     app.leaf.tags["num"] = NumberTag(style: .quantity)
     app.leaf.tags["money"] = NumberTag(style: .money)
 

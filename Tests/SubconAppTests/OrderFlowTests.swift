@@ -392,7 +392,7 @@ struct OrderFixture {
             // supplier2 finds what to answer on its home page; the overdue one escalated.
             var b = try await t.signIn("supplier2")
             let home = try await t.page(.GET, "/", browser: &b).body.string
-            #expect(home.contains("待确认的订单"))
+            #expect(home.contains("确认订单或变更"))
             #expect(try await OrderRevisionRow.query(on: t.db).filter(\.$escalation == 2).count() == 1)
             // The material order's line is projected late from its reports: one delay exception.
             #expect(try await ExceptionCase.query(on: t.db).filter(\.$type == "delay").count() == 1)

@@ -41,6 +41,8 @@ enum Migrations {
         CreateSettlement(),
         // 12. Each open order line's projected lateness and the supplier's reason for it
         AddLineLateness(),
+        // 13. Titles and descriptions of system-raised exceptions in each reader's language
+        AddExceptionWords(),
     ]
 }
 

@@ -126,7 +126,7 @@ struct ItemPages: RouteCollection {
                             bomErrors: req.formErrors(bom.problem), explosion: explosion, explosionErrors: req.formErrors(explosionProblem),
                             routing: routing,
                             routingText: bom.routingText ?? (routing?.operations ?? []).map {
-                                "\($0.sequence) \($0.code) \($0.name) \($0.mode)\($0.defaultSupplierCode.map { " " + $0 } ?? "")"
+                                "\($0.sequence) \($0.code) \($0.name) \(req.t("routing.word.\($0.mode)"))\($0.defaultSupplierCode.map { " " + $0 } ?? "")"
                             }.joined(separator: "\n"),
                             routingErrors: req.formErrors(bom.routingProblem))
         return try await req.renderForm("item_form", titleKey: item == nil ? "items.new" : "items.edit", view,
@@ -258,7 +258,9 @@ extension ItemPages {
                 guard parts.count >= 4, let seq = Int(parts[0]) else {
                     problems.append(FieldProblem("operations", "badLine", ["line": String(n + 1)])); continue
                 }
-                ops.append(RoutingOperationInput(sequence: seq, code: parts[1], name: parts[2], mode: parts[3],
+                // The mode may be typed in words (自制, 委外) as in the import files.
+                let mode = RoutingImport.modeNames[parts[3].lowercased()]?.rawValue ?? parts[3]
+                ops.append(RoutingOperationInput(sequence: seq, code: parts[1], name: parts[2], mode: mode,
                                                  defaultSupplier: parts.count > 4 ? parts[4] : nil))
             }
             if !problems.isEmpty { throw Problem.validation(problems) }

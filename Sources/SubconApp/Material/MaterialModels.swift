@@ -190,6 +190,11 @@ final class ExceptionCase: Model, @unchecked Sendable {
     /// The penalty quality or purchasing set for the statement (PenaltyRule.Kind; empty: none).
     @OptionalField(key: "penalty_kind") var penaltyKind: String?
     @OptionalField(key: "penalty_value") var penaltyValue: Int64?
+    /// For exceptions the system raises: title and description as catalog keys with their
+    /// parameters (JSON), so each reader gets them in their own language.
+    @OptionalField(key: "words") var wordsJSON: String?
+
+    var words: ExceptionWords? { wordsJSON.flatMap { try? JSONDecoder().decode(ExceptionWords.self, from: Data($0.utf8)) } }
     init() {}
 }
 

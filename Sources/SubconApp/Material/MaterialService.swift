@@ -470,7 +470,7 @@ enum MaterialService {
         return try await app.write(as: p.auditActor) { change in
             try await change.updateVersioned(MaterialDocument.schema, id: id, expected: input.version, sets: [:])
             d.version += 1
-            var short: [String] = []
+            var short: [String] = [], named: [String] = []
             for l in lines where l.confirmedQuantity == nil {
                 let q = given[l.number]!
                 l.confirmedQuantity = q.units; l.confirmedBy = p.userID; l.confirmedAt = change.now
@@ -481,6 +481,7 @@ enum MaterialService {
                 }
                 if q.units < l.quantity {
                     short.append("\(items[l.itemID]?.code ?? "") \(l.lot): \(FixedDecimal(units: l.quantity)) → \(q)")
+                    named.append("\(items[l.itemID]?.code ?? "") \(items[l.itemID]?.name ?? "") \(l.lot): \(FixedDecimal(units: l.quantity).grouped) → \(q.grouped) \(items[l.itemID]?.uom ?? "")")
                 }
             }
             try await change.settleNotices(["material.issued", "material.transfer"], link: "/material/documents/\(id)", forUsersOf: p.organizationID)
@@ -490,7 +491,10 @@ enum MaterialService {
                                                          item: lines.first { $0.confirmedQuantity! < $0.quantity }?.itemID, lot: "",
                                                          source: "material_document", sourceID: id.uuidString,
                                                          title: d.code, description: (short + (note.isEmpty ? [] : [note])).joined(separator: "\n"),
-                                                         by: p.userID, in: change)
+                                                         by: p.userID,
+                                                         words: ExceptionWords(title: "exceptionWords.discrepancy.title", description: "exceptionWords.discrepancy.description",
+                                                                               params: ["document": d.code, "order": orderCode ?? "", "lines": named.joined(separator: "；"), "note": note]),
+                                                         in: change)
                 let recipients = try await OrderService.manufacturerPeople(with: .warehouse, on: change.db)
                     + OrderService.manufacturerPeople(with: .purchaser, on: change.db) + [d.createdBy]
                 try await change.notify("material.discrepancy", recipients: Array(Set(recipients)), messageKey: "notice.materialDiscrepancy",

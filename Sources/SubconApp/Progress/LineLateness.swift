@@ -30,6 +30,17 @@ enum LineLateness {
     static let liveOrderStatuses: [String] = [OrderStatus.released, .acknowledged, .changeProposed, .rejected, .inProduction, .partiallyDelivered].map(\.rawValue)
 }
 
+/// Exceptions the system raises keep their words as catalog keys (ExceptionWords).
+struct AddExceptionWords: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("exceptions").field("words", .string).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("exceptions").deleteField("words").update()
+    }
+}
+
 struct AddLineLateness: AsyncMigration {
     func prepare(on db: any Database) async throws {
         // One column per statement: SQLite adds columns one at a time.

@@ -255,7 +255,11 @@ enum ProgressService {
         // (due → projected, days late); the notification carries the words.
         let e = try await ExceptionService.raise(type: "delay", severity: "major", supplier: order.supplierID, order: order.id, item: item, lot: "",
                                                  source: "order_line", sourceID: source, title: "\(order.code) #\(line)",
-                                                 description: "\(l.dueDate) → \(l.eta ?? "—") (+\(l.daysLate))", by: nil, in: change)
+                                                 description: "\(l.dueDate) → \(l.eta ?? "—") (+\(l.daysLate))", by: nil,
+                                                 words: ExceptionWords(title: "exceptionWords.delay.title", description: "exceptionWords.delay.description", params: [
+                                                     "order": order.code, "line": String(line), "item": l.itemCode, "itemName": l.itemName,
+                                                     "due": l.dueDate, "eta": l.eta ?? "—", "days": String(l.daysLate)]),
+                                                 in: change)
         let people = try await OrderService.buyers(order, on: change.db) + OrderService.supplierUsers(order.supplierID, on: change.db)
         try await change.notify("order.delay", recipients: Array(Set(people)), messageKey: "notice.orderDelay",
                                 params: ["code": order.code, "line": String(line), "days": String(l.daysLate), "exception": e.code], link: "/orders/\(order.id!)")

@@ -99,6 +99,13 @@ struct DeadlineInput: StrictInput {
     }
 }
 
+/// A system-raised exception's title and description in words: catalog keys and parameters.
+struct ExceptionWords: Codable, Sendable, Equatable {
+    let title: String
+    let description: String
+    let params: [String: String]
+}
+
 struct ExceptionSummaryDTO: Content {
     let id: UUID
     let code: String
@@ -107,6 +114,9 @@ struct ExceptionSummaryDTO: Content {
     let status: String
     let title: String
     let description: String
+    /// Set for exceptions the system raised: the title and description as catalog keys with
+    /// their parameters (pages show them in the reader's language).
+    let words: ExceptionWords?
     let createdAt: Date
     /// What raised it, e.g. `material_document` and that document's id.
     let source: String
@@ -158,6 +168,7 @@ struct ExceptionDTO: Content {
     let status: String
     let title: String
     let description: String
+    let words: ExceptionWords?
     let supplierId: UUID
     let supplierCode: String
     let supplierName: String
@@ -165,6 +176,7 @@ struct ExceptionDTO: Content {
     let orderCode: String?
     let itemId: UUID?
     let itemCode: String?
+    let itemName: String?
     let lot: String
     let source: String
     let sourceId: String
@@ -185,6 +197,8 @@ struct ExceptionDTO: Content {
     let escalationLevel: Int
     let resolution: String
     let defectCodes: String
+    /// Each defect code with its name from the item's inspection plan.
+    let defects: [String]
     let eightD: Bool
     let reopened: Int
     /// The penalty set for the statement, if any, and the statements it went into.
@@ -226,7 +240,7 @@ enum ExceptionService {
     static func raise(type: String, severity: String, supplier: UUID, order: UUID?, item: UUID?, lot: String, source: String, sourceID: String,
                       title: String, description: String, by user: UUID?, buyerOwner: UUID? = nil, supplierOwner: UUID? = nil,
                       receiptLine: UUID? = nil, defectCodes: String = "", eightD: Bool = false, notify: Bool = false,
-                      in change: Change) async throws -> ExceptionCase {
+                      words: ExceptionWords? = nil, in change: Change) async throws -> ExceptionCase {
         let e = ExceptionCase()
         e.id = UUID(); e.code = try await MaterialService.code("exception", prefix: "YC", in: change); e.type = type; e.severity = severity
         e.status = "open"; e.supplierID = supplier; e.orderID = order; e.itemID = item; e.lot = lot; e.source = source; e.sourceID = sourceID
@@ -236,6 +250,7 @@ enum ExceptionService {
         e.responseBy = due.responseBy; e.containmentBy = due.containmentBy; e.resolveBy = due.resolveBy
         e.buyerOwnerID = buyerOwner; e.supplierOwnerID = supplierOwner; e.receiptLineID = receiptLine
         e.resolution = ""; e.escalationLevel = 0; e.defectCodes = defectCodes; e.eightD = eightD; e.reopened = 0
+        e.wordsJSON = words.map { String(decoding: try! JSONEncoder().encode($0), as: UTF8.self) }
         try await e.create(on: change.db)
         try await change.audit("exception", e.id, "create", after: [
             "code": e.code, "type": type, "severity": severity, "title": title, "description": description, "eight_d": eightD ? "yes" : "no",
@@ -591,7 +606,7 @@ enum ExceptionService {
     static func summary(_ e: ExceptionCase, now: Date) -> ExceptionSummaryDTO {
         let deadline = e.respondedAt == nil ? e.responseBy : e.resolveBy
         return ExceptionSummaryDTO(id: e.id!, code: e.code, type: e.type, severity: e.severity, status: e.status, title: e.title,
-                                   description: e.description, createdAt: e.createdAt, source: e.source, sourceId: e.sourceID, orderId: e.orderID,
+                                   description: e.description, words: e.words, createdAt: e.createdAt, source: e.source, sourceId: e.sourceID, orderId: e.orderID,
                                    supplierId: e.supplierID, responseBy: e.responseBy, resolveBy: e.resolveBy, respondedAt: e.respondedAt,
                                    closedAt: e.closedAt, escalationLevel: e.escalationLevel,
                                    overdue: e.status == "open" && (deadline.map { now > $0 } ?? false))
@@ -616,14 +631,23 @@ enum ExceptionService {
                            submittedAt: r?.submittedAt, decidedAt: r?.decidedAt, submittable: canSubmit, decidable: canDecide)
         }
         let inspection = try await e.receiptLineID.asyncMap { try await Inspection.query(on: db).filter(\.$receiptLineID == $0).first() } ?? nil
+        // Defect codes with the names the item's inspection plan gives them.
+        var defectNames: [String] = []
+        if !e.defectCodes.isEmpty {
+            let plan = try await e.itemID.asyncMap { try await InspectionPlan.query(on: db).filter(\.$itemID == $0).first() } ?? nil
+            let known = (plan.flatMap { try? JSONDecoder().decode([DefectCode].self, from: Data($0.defectCodes.utf8)) } ?? [])
+            defectNames = e.defectCodes.split(separator: ",").map { code in
+                known.first { $0.code == code }.map { "\($0.code) \($0.name)" } ?? String(code)
+            }
+        }
         return ExceptionDTO(
-            id: e.id!, code: e.code, type: e.type, severity: e.severity, status: e.status, title: e.title, description: e.description,
+            id: e.id!, code: e.code, type: e.type, severity: e.severity, status: e.status, title: e.title, description: e.description, words: e.words,
             supplierId: e.supplierID, supplierCode: supplier?.code ?? "", supplierName: supplier?.name ?? "", orderId: e.orderID, orderCode: order?.code,
-            itemId: e.itemID, itemCode: item?.code, lot: e.lot, source: e.source, sourceId: e.sourceID, receiptLineId: e.receiptLineID,
+            itemId: e.itemID, itemCode: item?.code, itemName: item?.name, lot: e.lot, source: e.source, sourceId: e.sourceID, receiptLineId: e.receiptLineID,
             inspectionId: inspection?.id, raisedBy: person(e.raisedBy)?.name, createdAt: e.createdAt, buyerOwner: person(e.buyerOwnerID),
             supplierOwner: person(e.supplierOwnerID), responseBy: e.responseBy, containmentBy: e.containmentBy, resolveBy: e.resolveBy,
             respondedAt: e.respondedAt, containedAt: e.containedAt, closedAt: e.closedAt, responseMinutes: e.responseMinutes,
-            closureMinutes: e.closureMinutes, escalationLevel: e.escalationLevel, resolution: e.resolution, defectCodes: e.defectCodes,
+            closureMinutes: e.closureMinutes, escalationLevel: e.escalationLevel, resolution: e.resolution, defectCodes: e.defectCodes, defects: defectNames,
             eightD: e.eightD, reopened: e.reopened,
             penaltyKind: (e.penaltyKind ?? "").isEmpty ? nil : e.penaltyKind,
             penaltyValue: (e.penaltyKind ?? "").isEmpty ? nil : FixedDecimal(units: e.penaltyValue ?? 0),

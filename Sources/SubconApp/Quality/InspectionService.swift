@@ -360,7 +360,13 @@ enum InspectionService {
                     description: "\(ins.code) · n=\(plan.sampleSize) Ac=\(plan.acceptance) Re=\(plan.rejection) · d=\(nonconforming)"
                         + (critical > 0 ? " · critical=\(critical)" : "") + " · \(found.accepted)/\(found.rejected)" + (inputNote.isEmpty ? "" : " · \(inputNote)"),
                     by: p.userID, buyerOwner: p.userID, receiptLine: line.id, defectCodes: found.defects.map(\.code).joined(separator: ","),
-                    eightD: severity != "minor", notify: true, in: change)
+                    eightD: severity != "minor", notify: true,
+                    words: ExceptionWords(title: "exceptionWords.quality.title", description: "exceptionWords.quality.description", params: [
+                        "item": item?.code ?? "", "itemName": item?.name ?? "", "lot": line.lot, "inspection": ins.code,
+                        "n": String(plan.sampleSize), "ac": String(plan.acceptance), "re": String(plan.rejection), "d": String(nonconforming),
+                        "critical": String(critical), "accepted": found.accepted.grouped, "rejected": found.rejected.grouped,
+                        "unit": item?.uom ?? "", "note": inputNote]),
+                    in: change)
                 ins.exceptionID = e.id
                 try await ins.save(on: change.db)
             }

@@ -319,7 +319,7 @@ struct QualityPages: RouteCollection {
     // MARK: Exceptions
 
     struct ListView: Encodable {
-        struct Row: Encodable { let e: ExceptionSummaryDTO; let supplierCode: String }
+        struct Row: Encodable { let e: ExceptionSummaryDTO; let supplierCode: String; let supplierName: String }
         let items: [Row]
         let status: String
         let type: String
@@ -342,7 +342,8 @@ struct QualityPages: RouteCollection {
         let orgs = try await Organization.query(on: req.db).filter(\.$id ~~ Array(Set(items.map(\.supplierID)))).all()
         let now = req.now
         return try await req.renderPage("exceptions", titleKey: "exceptions.title", ListView(
-            items: items.map { e in ListView.Row(e: ExceptionService.summary(e, now: now), supplierCode: orgs.first { $0.id == e.supplierID }?.code ?? "") },
+            items: items.map { e in ListView.Row(e: ExceptionService.summary(e, now: now), supplierCode: orgs.first { $0.id == e.supplierID }?.code ?? "",
+                                                       supplierName: p.isSupplier ? "" : orgs.first { $0.id == e.supplierID }?.name ?? "") },
             status: status, type: type, mine: mine, types: ExceptionRules.Kind.allCases.map(\.rawValue), canRaise: p.can(.raiseExceptions),
             pager: Pager(listed, req)))
     }

@@ -30,15 +30,27 @@ struct AuditPages: RouteCollection {
         let heading: String?
     }
 
-    static func entries(_ rows: [AuditEntry], timeZone: String) -> [Entry] {
+    /// A stored name (an entity, an action, a field, a code value) in the reader's words when the
+    /// catalog has them; otherwise as stored.
+    static func words(_ prefix: String, _ name: String, _ req: Request) -> String {
+        let key = prefix + name
+        let text = req.t(key)
+        return text == key ? name : text
+    }
+
+    static func entries(_ rows: [AuditEntry], _ req: Request) -> [Entry] {
+        let timeZone = req.subcon.settings.timeZone
         let f = DateFormatter()
         f.dateFormat = "yyyy-MM-dd HH:mm:ss"
         f.timeZone = TimeZone(identifier: timeZone)
         return rows.map { e in
             let changes = (try? JSONDecoder().decode([String: FieldChange].self, from: Data(e.changes.utf8))) ?? [:]
             return Entry(seq: e.id!, at: f.string(from: Date(timeIntervalSince1970: Double(e.atMilliseconds) / 1000)),
-                         actor: e.actorLogin, entity: e.entity, entityId: e.entityID, action: e.action,
-                         changes: changes.keys.sorted().map { Line(field: $0, before: changes[$0]!.before ?? "∅", after: changes[$0]!.after ?? "∅") },
+                         actor: e.actorLogin, entity: words("audit.entity.", e.entity, req), entityId: e.entityID, action: words("audit.action.", e.action, req),
+                         changes: changes.keys.sorted().map {
+                             Line(field: words("audit.field.", $0, req), before: changes[$0]!.before.map { words("audit.value.", $0, req) } ?? "∅",
+                                  after: changes[$0]!.after.map { words("audit.value.", $0, req) } ?? "∅")
+                         },
                          hash: String(e.hash.prefix(12)))
         }
     }
@@ -48,7 +60,7 @@ struct AuditPages: RouteCollection {
         try p.require(.verifyAuditChain)
         let page = try await AuditHistory.list(p, entity: nil, entityID: nil, page: try PageRequest(req, defaultPer: 50), on: req.db)
         return try await req.renderPage("audit", titleKey: "audit.title",
-                                        LogView(entries: Self.entries(page.items, timeZone: req.subcon.settings.timeZone), pager: Pager(page, req), verification: nil, verified: false, heading: nil))
+                                        LogView(entries: Self.entries(page.items, req), pager: Pager(page, req), verification: nil, verified: false, heading: nil))
     }
 
     func verify(req: Request) async throws -> View {
@@ -59,7 +71,7 @@ struct AuditPages: RouteCollection {
             ?? req.t("audit.verify.ok", ["count": String(result.checked)])
         let page = try await AuditHistory.list(p, entity: nil, entityID: nil, page: try PageRequest(req, defaultPer: 50), on: req.db)
         return try await req.renderPage("audit", titleKey: "audit.title",
-                                        LogView(entries: Self.entries(page.items, timeZone: req.subcon.settings.timeZone), pager: Pager(page, req), verification: message,
+                                        LogView(entries: Self.entries(page.items, req), pager: Pager(page, req), verification: message,
                                                 verified: result.failure == nil, heading: nil))
     }
 
@@ -70,7 +82,7 @@ struct AuditPages: RouteCollection {
         if !(try await AuditHistory.visible(p, entity: entity, entityID: id, on: req.db)) { throw Problem.notFound }
         let page = try await AuditHistory.list(p, entity: entity, entityID: id, page: try PageRequest(req, defaultPer: 50), on: req.db)
         return try await req.renderPage("audit", titleKey: "audit.history",
-                                        LogView(entries: Self.entries(page.items, timeZone: req.subcon.settings.timeZone), pager: Pager(page, req), verification: nil,
-                                                verified: false, heading: "\(entity) \(id)"))
+                                        LogView(entries: Self.entries(page.items, req), pager: Pager(page, req), verification: nil,
+                                                verified: false, heading: "\(Self.words("audit.entity.", entity, req)) \(id)"))
     }
 }

@@ -27,6 +27,22 @@ public final class Catalog: Sendable {
     public func keys(_ locale: AppLocale) -> Set<String> { Set(messages[locale]?.keys ?? [:].keys) }
 }
 
+/// `#words(key, params)`: a text stored as a catalog key with its parameters (an exception
+/// the system raised), in the page's language.
+struct WordsTag: LeafTag {
+    let catalog: Catalog
+
+    func render(_ ctx: LeafContext) throws -> LeafData {
+        guard let key = ctx.parameters.first?.string else { return .string("") }
+        let locale = ctx.data["locale"]?.string.flatMap(AppLocale.init(rawValue:)) ?? .fallback
+        var params: [String: String] = [:]
+        if ctx.parameters.count > 1, let d = ctx.parameters[1].dictionary {
+            for (k, v) in d { params[k] = v.string ?? v.description }
+        }
+        return .string(catalog.text(key, locale, params))
+    }
+}
+
 /// `#t("key")` or `#t("key", "name", value, …)` in a view: the text in the page's language
 /// (the context's top-level `locale`), HTML-escaped by Leaf.
 struct TranslateTag: LeafTag {
