@@ -18,6 +18,15 @@
   document.addEventListener("change", function (e) {
     if (e.target.matches && e.target.matches("[data-autosubmit]") && e.target.form) e.target.form.submit();
   });
+  // A choice that changes what the form offers (the supplier whose stock is listed) reloads
+  // the form with it; the page still works without this, by typing lines.
+  document.addEventListener("change", function (e) {
+    var name = e.target.getAttribute && e.target.getAttribute("data-reload");
+    if (!name) return;
+    var u = new URL(window.location.href);
+    u.searchParams.set(name, e.target.value);
+    window.location.assign(u.toString());
+  });
   // A form submits once: a second tap on a slow phone connection does nothing.
   document.addEventListener("submit", function (e) {
     var f = e.target;
@@ -27,6 +36,39 @@
       setTimeout(function () { delete f.dataset.submitted; }, 8000);
     }
   });
+  // Each field's message goes beside its input, which is marked; the first one gets the focus.
+  var first = null;
+  document.querySelectorAll(".err[data-field]").forEach(function (msg) {
+    var section = msg.closest("section, main") || document;
+    var input = section.querySelector('[name="' + msg.getAttribute("data-field").replace(/"/g, "") + '"]');
+    if (!input || input.type === "hidden") return;
+    input.setAttribute("aria-invalid", "true");
+    var label = input.closest("label") || input.parentNode;
+    if (!label.querySelector(".err")) label.appendChild(msg); else msg.remove();
+    if (!first) first = input;
+  });
+  if (first) first.focus();
+  // On a phone a long page (an order, an exception) folds its later sections to their
+  // headings; a tap opens one. What needs action, what has errors, and the linked section
+  // stay open.
+  if (window.matchMedia && window.matchMedia("(max-width: 640px)").matches && !document.querySelector("[data-nofold]")) {
+    var sections = Array.prototype.slice.call(document.querySelectorAll("main > section.card, main > div > section.card"))
+      .filter(function (s) { return s.querySelector(":scope > h2"); });
+    if (sections.length > 3) {
+      sections.forEach(function (s, i) {
+        var h = s.querySelector(":scope > h2");
+        h.classList.add("fold-head");
+        h.setAttribute("role", "button");
+        h.setAttribute("tabindex", "0");
+        var keep = i === 0 || s.id === "answer" || s.id === "decide" || s.querySelector(".alert, .err") ||
+          (window.location.hash && s.id === window.location.hash.slice(1));
+        if (!keep) s.classList.add("folded");
+        var toggle = function () { s.classList.toggle("folded"); };
+        h.addEventListener("click", toggle);
+        h.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toggle(); } });
+      });
+    }
+  }
   // Live updates: an element with data-live names an event stream; when something happens
   // there the page reloads itself — unless the person is typing into a form on it.
   var live = document.querySelector("[data-live]");

@@ -35,7 +35,8 @@ import SubconDomain
             let history = try await t.page(.GET, "/history/user/\(planner.id!)", browser: &b, headers: [("Accept-Language", "en")])
             #expect(history.status == .ok)
             #expect(history.body.string.contains("created"))
-            #expect(history.body.string.contains("display_name"))
+            // Field names in the reader's words, not the column names.
+            #expect(history.body.string.contains("<th>Name</th>") && !history.body.string.contains("display_name"))
         }
     }
 

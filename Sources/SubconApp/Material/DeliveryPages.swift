@@ -119,7 +119,7 @@ struct DeliveryPages: RouteCollection {
             }
             created = note
         }
-        if let created { return req.redirect(to: "/deliveries/\(created.id!)?ok=created") }
+        if let created { return req.redirect(to: "/deliveries/\(created.id!)?ok=shipped") }
         return try await renderNew(req, order, values: values, problem: problem)
     }
 
@@ -168,7 +168,7 @@ struct DeliveryPages: RouteCollection {
             if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
             created = try await DeliveryService.receive(p, input, app: req.application)
         }
-        if let created { return req.redirect(to: "/receipts/\(created.id!)?ok=created") }
+        if let created { return req.redirect(to: "/receipts/\(created.id!)?ok=received") }
         return try await render(req, try await load(req), values: fields, problem: problem)
     }
 
@@ -244,7 +244,7 @@ struct DeliveryPages: RouteCollection {
             if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
             created = try await DeliveryService.receive(p, input, app: req.application)
         }
-        if let created { return req.redirect(to: "/receipts/\(created.id!)?ok=created") }
+        if let created { return req.redirect(to: "/receipts/\(created.id!)?ok=received") }
         return try await renderNewReceipt(req, order, values: fields, problem: problem)
     }
 

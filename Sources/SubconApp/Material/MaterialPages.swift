@@ -159,19 +159,19 @@ struct MaterialPages: RouteCollection {
 
     func document(req: Request) async throws -> Response { try await renderDocument(req, try await load(req)) }
 
-    func act(_ req: Request, _ body: (Principal, MaterialDocument, [String: String]) async throws -> Void) async throws -> Response {
+    func act(_ req: Request, done: String = "saved", _ body: (Principal, MaterialDocument, [String: String]) async throws -> Void) async throws -> Response {
         let p = try req.requirePrincipal()
         let d = try await load(req)
         let fields = try req.content.decode([String: String].self)
         let problem = try await attempt { try await body(p, d, fields) }
-        guard let problem else { return req.redirect(to: "/material/documents/\(d.id!)?ok=saved") }
+        guard let problem else { return req.redirect(to: "/material/documents/\(d.id!)?ok=\(done)") }
         return try await renderDocument(req, try await load(req), values: problem.status == .conflict ? [:] : fields, problem: problem)
     }
 
     /// `c_N` per line: the quantity that arrived.
     func confirm(req: Request) async throws -> Response {
         try req.requirePrincipal().require(.fulfilOrders)
-        return try await act(req) { p, d, f in
+        return try await act(req, done: "confirmed") { p, d, f in
             let lines = try await MaterialDocumentLine.query(on: req.db).filter(\.$documentID == d.id!).all()
             var out: [ConfirmInput.Line] = []
             for l in lines where l.confirmedQuantity == nil {
@@ -199,9 +199,21 @@ struct MaterialPages: RouteCollection {
 
     // MARK: Returns, scrap, corrections, transfers
 
+    /// One lot the supplier holds, offered on the form so nothing has to be typed as a code.
+    struct HeldLot: Encodable {
+        let index: Int
+        let itemCode: String
+        let itemName: String
+        let unit: String
+        let lot: String
+        let held: FixedDecimal
+        let quantity: String
+    }
+
     struct MoveView: Encodable {
         let kind: String
         let isSupplier: Bool
+        let held: [HeldLot]
         let suppliers: [Option]
         let toSuppliers: [Option]
         let values: [String: String]
@@ -226,8 +238,22 @@ struct MaterialPages: RouteCollection {
             [Option(value: "", label: "—", selected: (values[field] ?? "").isEmpty)]
                 + suppliers.map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: values[field] == $0.id!.uuidString) }
         }
+        // What the supplier holds now (the supplier itself, or the one chosen for a return or
+        // correction): the lots to choose from, quantities typed beside them.
+        var held: [HeldLot] = []
+        let holder = p.scope.supplierID ?? values[kind == .transfer ? "fromSupplierId" : "supplierId"].flatMap(UUID.init(uuidString:))
+        if let holder {
+            let balances = try await Ledger.balances(suppliers: [holder], on: req.db).filter { $0.value.held > .zero }
+            let items = try await OrderService.itemCodes(Set(balances.keys.map(\.itemID)), on: req.db)
+            held = balances.map { (k: $0.key, b: $0.value) }
+                .sorted { (items[$0.k.itemID]?.code ?? "", $0.k.lot) < (items[$1.k.itemID]?.code ?? "", $1.k.lot) }
+                .prefix(200).enumerated().map { n, e in
+                    HeldLot(index: n, itemCode: items[e.k.itemID]?.code ?? "", itemName: items[e.k.itemID]?.name ?? "", unit: items[e.k.itemID]?.uom ?? "",
+                            lot: e.k.lot, held: e.b.held, quantity: values["h_\(n)"] ?? "")
+                }
+        }
         return try await req.renderForm("material_move", titleKey: "material.move.\(kind.rawValue)", MoveView(
-            kind: kind.rawValue, isSupplier: p.isSupplier, suppliers: options(kind == .transfer ? "fromSupplierId" : "supplierId"),
+            kind: kind.rawValue, isSupplier: p.isSupplier, held: held, suppliers: options(kind == .transfer ? "fromSupplierId" : "supplierId"),
             toSuppliers: options("toSupplierId"), values: values, errors: req.formErrors(problem)), problem: problem)
     }
 
@@ -265,7 +291,18 @@ struct MaterialPages: RouteCollection {
         try p.require(k == .scrap ? .fulfilOrders : .handleMaterial)
         var created: MaterialDocument?
         let problem = try await attempt {
-            let lines = try Self.parseLines(fields["lines"] ?? "")
+            // Quantities typed beside the held lots, then any lines typed by hand.
+            var picked: [(item: String, lot: String, quantity: FixedDecimal)] = []
+            for (key, value) in fields where key.hasPrefix("h_") && !value.trimmingCharacters(in: .whitespaces).isEmpty {
+                let n = key.dropFirst(2)
+                guard let item = fields["hi_\(n)"], let lot = fields["hl_\(n)"] else { continue }
+                guard let q = try? FixedDecimal.parse(value.trimmingCharacters(in: .whitespaces)), q > .zero else {
+                    throw Problem.validation([FieldProblem("h_\(n)", "positiveDecimal")])
+                }
+                picked.append((item, lot, q))
+            }
+            let typed = (fields["lines"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            let lines = picked.sorted { ($0.item, $0.lot) < ($1.item, $1.lot) } + (typed.isEmpty && !picked.isEmpty ? [] : try Self.parseLines(typed))
             func uuid(_ f: String) -> UUID? { fields[f].flatMap(UUID.init(uuidString:)) }
             if k == .transfer {
                 guard let from = uuid("fromSupplierId") else { throw Problem.validation([FieldProblem("fromSupplierId", "required")]) }

@@ -198,7 +198,8 @@ struct OrderPages: RouteCollection {
         let p = try req.requirePrincipal()
         let order = try await load(req)
         let problem = try await attempt { try await body(p, order) }
-        guard let problem else { return req.redirect(to: "/orders/\(order.id!)?ok=saved") }
+        // The supplier's answer gets a page that says what happens next.
+        guard let problem else { return req.redirect(to: "/orders/\(order.id!)?ok=\(form == "answer" ? "answered" : "saved")") }
         return try await render(req, try await load(req), problem: problem, form: form, values: problem.status == .conflict ? [:] : values)
     }
 
@@ -280,7 +281,8 @@ struct OrderPages: RouteCollection {
             var lines: [AnswerInput.Line] = []
             for l in current where l.state == .open {
                 let n = l.number
-                let kind = fields["a_\(n)"] ?? ""
+                // "Accept all": one tap on a phone for a revision the supplier agrees with.
+                let kind = fields["all"] == "accept" ? "accept" : fields["a_\(n)"] ?? ""
                 var qty: FixedDecimal?, due: Day?
                 if kind == "counter" {
                     if let t = fields["q_\(n)"], !t.isEmpty {

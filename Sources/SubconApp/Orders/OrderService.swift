@@ -11,6 +11,8 @@ struct OrderLineDTO: Content {
     let itemId: UUID
     let itemCode: String
     let itemName: String
+    /// The item's unit of measure, shown with every quantity.
+    let unit: String
     let operation: String?
     let quantity: FixedDecimal
     let dueDate: String
@@ -260,6 +262,7 @@ enum OrderService {
             let line = OrderLine(number: r.number, item: "", quantity: FixedDecimal(units: r.quantity), dueDate: Day(r.dueDate)!,
                                  unitPrice: FixedDecimal(units: r.unitPrice))
             return OrderLineDTO(number: r.number, itemId: r.itemID, itemCode: items[r.itemID]?.code ?? "", itemName: items[r.itemID]?.name ?? "",
+                                unit: items[r.itemID]?.uom ?? "",
                                 operation: r.operation, quantity: line.quantity, dueDate: r.dueDate, unitPrice: line.unitPrice,
                                 amount: (try? line.amount()) ?? .zero, state: r.state)
         }

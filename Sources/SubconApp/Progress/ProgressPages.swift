@@ -89,7 +89,7 @@ struct ProgressPages: RouteCollection {
                       "delayReason": f.delayReason ?? ""]
         let key = "report:" + (f.key ?? "")
         if f.key != nil, try await IdempotencyRecord.query(on: req.db).filter(\.$userID == p.userID).filter(\.$key == key).first() != nil {
-            return req.redirect(to: "/orders/\(o.id!)?ok=created#progress")
+            return req.redirect(to: "/orders/\(o.id!)?ok=reported#progress")
         }
         let problem = try await attempt {
             guard let line = Int(f.line ?? "") else { throw Problem.validation([FieldProblem("line", "required")]) }
@@ -127,7 +127,7 @@ struct ProgressPages: RouteCollection {
                 try await req.subcon.writeGate.run { try await record.create(on: req.db) }
             }
         }
-        guard let problem else { return req.redirect(to: "/orders/\(o.id!)?ok=created#progress") }
+        guard let problem else { return req.redirect(to: "/orders/\(o.id!)?ok=reported#progress") }
         return try await render(req, o, selected: Int(f.line ?? ""), values: values, problem: problem)
     }
 

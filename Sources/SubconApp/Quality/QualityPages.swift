@@ -174,7 +174,7 @@ struct QualityPages: RouteCollection {
             if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
             created = try await InspectionService.inspect(p, receiptID, line: no, input, app: req.application)
         }
-        if let created { return req.redirect(to: "/inspections/\(created.id!)?ok=saved") }
+        if let created { return req.redirect(to: "/inspections/\(created.id!)?ok=inspected") }
         return try await renderInspect(req, values: fields, problem: problem)
     }
 

@@ -144,13 +144,18 @@ struct FormErrors: Encodable {
     let fields: [String: String]
     /// Every field message in field order, for forms whose fields are not fixed (order lines).
     var list: [String] { fields.sorted { $0.key < $1.key }.map(\.value) }
+    /// The same with the field each message belongs to: the page's script puts each message
+    /// beside its input (without script they stay listed at the top of the form).
+    struct Item: Encodable { let field: String; let message: String }
+    var items: [Item] { fields.sorted { $0.key < $1.key }.map { Item(field: $0.key, message: $0.value) } }
 
-    enum CodingKeys: String, CodingKey { case general, fields, list }
+    enum CodingKeys: String, CodingKey { case general, fields, list, items }
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeIfPresent(general, forKey: .general)
         try c.encode(fields, forKey: .fields)
         try c.encode(list, forKey: .list)
+        try c.encode(items, forKey: .items)
     }
 }
 
