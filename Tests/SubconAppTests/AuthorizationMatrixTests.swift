@@ -241,6 +241,11 @@ struct MatrixWorld {
                                          headers: [("Content-Type", "text/csv")])
         _ = upload
         ids["import"] = try await ImportBatch.query(on: t.db).first()?.id?.uuidString ?? UUID().uuidString
+        let saved = try await t.request(.POST, "/api/v1/saved-reports", token: admin, json: #"{"name":"matrix","kind":"order-progress","query":"from=2026-01"}"#)
+        ids["savedReport"] = try saved.content.get(String.self, at: "id")
+        // A second one for the page's delete: each delete route removes its own.
+        let savedForPage = try await t.request(.POST, "/api/v1/saved-reports", token: admin, json: #"{"name":"matrix page","kind":"order-progress"}"#)
+        ids["savedReportPage"] = try savedForPage.content.get(String.self, at: "id")
         return MatrixWorld(t: t, personas: personas, ids: ids)
     }
 
@@ -260,6 +265,7 @@ struct MatrixWorld {
         case ("check", _, _): return "business_license"
         case ("code", "lang", _): return "en"
         case ("report", _, _): return ids["report"]!
+        case ("kind", "reports", _): return "quality-by-defect"
         case ("order", _, _): return ids["order"]!
         case ("entity", _, _): return "order"
         case ("id", ":entity", _): return ids["order"]!
@@ -285,6 +291,8 @@ struct MatrixWorld {
         case ("tokens", _): return ids["token"]!
         case ("notifications", _), ("inbox", _): return ids["notification"]!
         case ("imports", _): return ids["import"]!
+        case ("saved-reports", _): return ids["savedReport"]!
+        case ("saved", "reports"): return ids["savedReportPage"]!
         default: return "unmapped-\(owner)-\(parameter)"
         }
     }

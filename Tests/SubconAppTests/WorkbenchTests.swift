@@ -153,3 +153,70 @@ extension TestApp {
         return PrincipalLoader.principal(user, org, sessionID: nil, csrf: nil, tokenID: nil)
     }
 }
+
+@Suite struct ReportTests {
+    /// Every report runs for both sides on the demo scenario, downloads, refuses bad filters,
+    /// and a supplier's reports hold only its own records.
+    @Test func reportsRunInScopeAndDownload() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let buyer = try await t.token("purchaser"), supplier2 = try await t.token("supplier2")
+            let today = t.app.subcon.today()
+            // A year back and two months ahead: the demo's orders are due in the coming weeks.
+            let now = SettlementPeriod(year: today.year, month: today.month)!
+            let range = "from=\(SettlementPeriod(year: today.year - 1, month: today.month)!.next.next.next)&to=\(now.next.next)"
+            for kind in ReportKind.allCases {
+                let r = try await t.request(.GET, "/api/v1/reports/\(kind.rawValue)?\(range)", token: buyer)
+                #expect(r.status == .ok, "\(kind): \(r.body.string)")
+                let columns = r.json["columns"] as? [[String: Any]] ?? []
+                let rows = r.json["rows"] as? [[String]] ?? []
+                #expect(!columns.isEmpty && rows.allSatisfy { $0.count == columns.count }, "\(kind)")
+                #expect(!rows.isEmpty, "\(kind) has rows in the demo")
+                let mine = try await t.request(.GET, "/api/v1/reports/\(kind.rawValue)?\(range)", token: supplier2)
+                #expect(mine.status == .ok)
+                #expect(!mine.body.string.contains("苏州精工"), "\(kind): supplier2 sees only its own")
+                for format in ["csv", "xlsx"] {
+                    let file = try await t.request(.GET, "/api/v1/reports/\(kind.rawValue)?\(range)&format=\(format)", token: buyer)
+                    #expect(file.status == .ok && file.body.readableBytes > 0, "\(kind) \(format)")
+                }
+            }
+            // The defect Pareto names the demo's rejected lot's defect, with its share.
+            let pareto = try await t.request(.GET, "/api/v1/reports/quality-by-defect?\(range)", token: buyer).json["rows"] as? [[String]] ?? []
+            #expect(pareto.first?.first?.hasPrefix("PAD-SHIFT") == true)
+            #expect(pareto.last?[3] == "100")
+            // Filters: an item narrows, a plant with no items empties, bad values are refused.
+            let byItem = try await t.request(.GET, "/api/v1/reports/order-progress?\(range)&item=FG-RD-002", token: buyer).json["rows"] as? [[String]] ?? []
+            #expect(!byItem.isEmpty && byItem.allSatisfy { $0[3].hasPrefix("FG-RD-002") })
+            for bad in ["from=2026-05&to=2026-04", "from=2020-01&to=2026-01", "to=2026-13", "supplierId=x", "item=\(String(repeating: "A", count: 61))"] {
+                #expect(try await t.request(.GET, "/api/v1/reports/order-progress?\(bad)", token: buyer).status == .badRequest, "\(bad)")
+            }
+            #expect(try await t.request(.GET, "/api/v1/reports/nothing", token: buyer).status == .notFound)
+
+            // Saved reports belong to one person.
+            let saved = try await t.request(.POST, "/api/v1/saved-reports", token: buyer,
+                                            json: #"{"name":"月度缺陷","kind":"quality-by-defect","query":"from=2026-01&to=2026-03&evil=1"}"#)
+            #expect(saved.status == .created)
+            #expect(saved.json["query"] as? String == "from=2026-01&to=2026-03")
+            #expect(try await t.request(.POST, "/api/v1/saved-reports", token: buyer, json: #"{"name":"月度缺陷","kind":"quality-by-defect"}"#).status == .unprocessableEntity)
+            #expect(try await t.request(.POST, "/api/v1/saved-reports", token: buyer, json: #"{"name":"x","kind":"nope"}"#).status == .unprocessableEntity)
+            let id = saved.json["id"] as? String ?? ""
+            #expect((try await t.request(.GET, "/api/v1/saved-reports", token: supplier2).json["items"] as? [Any] ?? [1]).isEmpty)
+            #expect(try await t.request(.DELETE, "/api/v1/saved-reports/\(id)", token: supplier2).status == .notFound)
+            #expect(try await t.request(.DELETE, "/api/v1/saved-reports/\(id)", token: buyer).status == .noContent)
+
+            // The pages: a chart where one helps, the table in words, a form to save.
+            var b = try await t.signIn("purchaser")
+            for kind in ReportKind.allCases {
+                let page = try await t.page(.GET, "/reports/\(kind.rawValue)?\(range)", browser: &b)
+                #expect(page.status == .ok, "\(kind)")
+            }
+            let defects = try await t.page(.GET, "/reports/quality-by-defect?\(range)", browser: &b).body.string
+            #expect(defects.contains("<svg class=\"chart") && defects.contains("导热垫") && defects.contains("累计占比"))
+            let csrf = try await t.csrf(&b)
+            let save = try await t.page(.POST, "/reports/saved", browser: &b, form: ["_csrf": csrf, "name": "一厂延期", "kind": "order-progress", "query": range])
+            #expect(save.status == .seeOther)
+            #expect(try await t.page(.GET, "/reports/order-progress", browser: &b).body.string.contains("一厂延期"))
+            let badPage = try await t.page(.GET, "/reports/order-progress?from=2026-05&to=2026-04", browser: &b)
+            #expect(badPage.status == .badRequest && badPage.body.string.contains("起始月份不能晚于截止月份"))
+        }
+    }
+}

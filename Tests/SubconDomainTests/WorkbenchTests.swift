@@ -80,3 +80,34 @@ import Testing
         #expect(sorted[2].urgency(now: now) == .waiting)
     }
 }
+
+@Suite struct ReportRuleTests {
+    @Test func paretoSortsSharesAndEndsAtOneHundred() {
+        let bars = Pareto.bars([(key: "A", count: 5), (key: "B", count: 30), (key: "C", count: 0), (key: "D", count: 15)])
+        #expect(bars.map(\.key) == ["B", "D", "A"])
+        #expect(bars.map(\.percent) == [60, 30, 10])
+        #expect(bars.map(\.cumulativePercent) == [60, 90, 100])
+        // Shares rounded down never make the running share miss 100 at the end.
+        let thirds = Pareto.bars([(key: "x", count: 1), (key: "y", count: 1), (key: "z", count: 1)])
+        #expect(thirds.map(\.cumulativePercent) == [33, 66, 100])
+        #expect(Pareto.bars([]).isEmpty)
+    }
+
+    @Test func ageBuckets() {
+        #expect(AgeBucket.of(ageSeconds: 3_600) == .underOneDay)
+        #expect(AgeBucket.of(ageSeconds: 86_400) == .oneToThreeDays)
+        #expect(AgeBucket.of(ageSeconds: 3 * 86_400) == .threeToSevenDays)
+        #expect(AgeBucket.of(ageSeconds: 29 * 86_400) == .oneToFourWeeks)
+        #expect(AgeBucket.of(ageSeconds: 400 * 86_400) == .overThirtyDays)
+    }
+
+    @Test func filtersSpanAtMostTwoYearsForwards() throws {
+        let f = try ReportFilter(from: SettlementPeriod("2026-02")!, to: SettlementPeriod("2026-02")!)
+        #expect(f.firstDay.description == "2026-02-01" && f.lastDay.description == "2026-02-28")
+        let leap = try ReportFilter(from: SettlementPeriod("2027-12")!, to: SettlementPeriod("2028-02")!)
+        #expect(leap.lastDay.description == "2028-02-29")
+        #expect(throws: ReportFilter.Refusal.fromAfterTo) { try ReportFilter(from: SettlementPeriod("2026-03")!, to: SettlementPeriod("2026-02")!) }
+        #expect(throws: ReportFilter.Refusal.tooLong(maxMonths: 24)) { try ReportFilter(from: SettlementPeriod("2024-01")!, to: SettlementPeriod("2026-01")!) }
+        _ = try ReportFilter(from: SettlementPeriod("2024-02")!, to: SettlementPeriod("2026-01")!)
+    }
+}

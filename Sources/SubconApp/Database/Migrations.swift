@@ -43,6 +43,8 @@ enum Migrations {
         AddLineLateness(),
         // 13. Titles and descriptions of system-raised exceptions in each reader's language
         AddExceptionWords(),
+        // 14. Reports: receipt days, defects per inspection, saved filters
+        CreateReports(),
     ]
 }
 

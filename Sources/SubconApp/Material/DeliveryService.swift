@@ -307,6 +307,7 @@ enum DeliveryService {
             let r = GoodsReceipt()
             r.id = UUID(); r.code = try await MaterialService.code("receipt", prefix: "SR", in: change); r.supplierID = order.supplierID
             r.orderID = order.id!; r.deliveryNoteID = theNote?.id; r.note = input.note ?? ""; r.createdBy = p.userID; r.createdAt = change.now
+            r.receiptDay = change.today.description
             try await r.create(on: change.db)
             var created: [ReceiptLine] = []
             for (i, x) in received.enumerated() {

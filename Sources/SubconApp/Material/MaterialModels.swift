@@ -115,6 +115,9 @@ final class GoodsReceipt: Model, @unchecked Sendable {
     @Field(key: "note") var note: String
     @Field(key: "created_by") var createdBy: UUID
     @Field(key: "created_at") var createdAt: Date
+    /// The installation's calendar day of the receipt (delivery performance compares it with
+    /// the line's due day).
+    @OptionalField(key: "receipt_day") var receiptDay: String?
     init() {}
 }
 

@@ -163,8 +163,13 @@ enum MaterialReports {
     }
 
     static func writeOff(_ p: Principal, period: String, supplierID: UUID?, app: Application) async throws -> WriteOffReportDTO {
-        let db = app.db
         let (start, end) = try month(period, timeZone: app.subcon.settings.timeZone)
+        return try await writeOff(p, start: start, end: end, label: period, supplierID: supplierID, app: app)
+    }
+
+    /// The write-off over any span of months: opening balance at `start`, movements until `end`.
+    static func writeOff(_ p: Principal, start: Date, end: Date, label period: String, supplierID: UUID?, app: Application) async throws -> WriteOffReportDTO {
+        let db = app.db
         // One pass over the movements up to the period's end: per supplier × item × kind, what
         // happened before the period (the opening balance) and during it.
         var conditions: [SQLQueryString] = ["created_at < \(bind: end)"]

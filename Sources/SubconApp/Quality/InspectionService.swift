@@ -347,6 +347,7 @@ enum InspectionService {
             try await DeliveryService.recordOutcome(r, line, status: lineStatus, accepted: found.accepted, rejected: found.rejected,
                                                     expectedVersion: input.version, by: p.userID, in: change)
             try await ins.create(on: change.db)
+            try await InspectionDefects.record(ins, on: change.db)
             if decision == "concession", let approver = input.approverId, approver != p.userID {
                 try await change.notify("inspection.concession", recipients: [approver], messageKey: "notice.concessionNamed",
                                         params: ["code": ins.code, "item": item?.code ?? "", "lot": line.lot, "by": p.displayName], link: "/inspections/\(ins.id!)")

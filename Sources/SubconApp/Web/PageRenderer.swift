@@ -51,6 +51,7 @@ extension Shell {
         item("/", "nav.home")
         group("nav.home")
         item("/dashboard", "nav.dashboard")
+        item("/reports", "nav.reports")
         group("nav.dashboard")
         if p.isSupplier { item("/work", "nav.work") }
         item("/orders", "nav.orders")

@@ -22,14 +22,14 @@ enum SVGChart {
     /// Horizontal bars, one row each: the label above the bar so long Chinese names fit a phone.
     static func bars(_ bars: [Bar], title: String, empty: String) -> String {
         guard !bars.isEmpty else { return "<p class=\"muted\">\(escape(empty))</p>" }
-        let width = 320, row = 38
+        let width = 400, row = 38
         let height = bars.count * row + 4
         let top = max(1, bars.map(\.value).max() ?? 1)
         var out = "<svg class=\"chart bars\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-labelledby=\"t\(title.hashValue.magnitude)\">"
         out += "<title id=\"t\(title.hashValue.magnitude)\">\(escape(title)): " + escape(bars.map { "\($0.label) \($0.display)" }.joined(separator: ", ")) + "</title>"
         for (n, b) in bars.enumerated() {
             let y = n * row
-            let length = b.value <= 0 ? 0 : max(2, Int(Double(b.value) / Double(top) * Double(width - 150)))
+            let length = b.value <= 0 ? 0 : max(2, Int(Double(b.value) / Double(top) * Double(width - 190)))
             var g = "<text x=\"0\" y=\"\(y + 13)\" class=\"label\">\(escape(b.label))</text>"
             g += "<rect x=\"0\" y=\"\(y + 18)\" width=\"\(length)\" height=\"14\" rx=\"3\" class=\"bar \(b.tone)\"/>"
             g += "<text x=\"\(length + 6)\" y=\"\(y + 30)\" class=\"value\">\(escape(b.display))</text>"
