@@ -57,7 +57,7 @@ run() {
   local name=$1; shift
   if [ -n "${ONLY:-}" ] && ! grep -Eq "$ONLY" <<<"$name"; then return; fi
   local raw
-  raw=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@")
+  raw=$(wrk -t"${THREADS:-2}" -c"$CONNECTIONS" -d"$DURATION" --latency "$@")
   local rps p50 p90 p99 errors
   rps=$(awk '/Requests\/sec/{print $2}' <<<"$raw")
   p50=$(awk '$1=="50%"{print $2}' <<<"$raw")
@@ -133,4 +133,28 @@ run "GET /api/v1/statements (supplier, scoped)" -H "Authorization: Bearer $SUPPL
 run "GET /api/v1/statements/changes?after=20000 (ERP feed)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements/changes?after=20000"
 [ -n "$JG_STATEMENT" ] && run "GET /api/v1/statements/{id} (SUP-JG, $JG_LINES lines)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements/$JG_STATEMENT"
 run "GET /statements page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/statements"
+# Every role's day: the to-do home and the dashboard as one person sees them (one connection),
+# then the same and the reports under load.
+SJAR=$(mktemp)
+curl -sf -c "$SJAR" -b "$SJAR" "$BASE/login" >/dev/null
+SCSRF=$(awk '/subcon_csrf/{print $7}' "$SJAR")
+curl -sf -c "$SJAR" -b "$SJAR" -d "login=supplier1&password=demo&_csrf=$SCSRF" "$BASE/login" -o /dev/null
+SSESSION=$(awk '/subcon_session/{print $7}' "$SJAR")
+one() { local saved=$CONNECTIONS; CONNECTIONS=1 THREADS=1 run "$@"; CONNECTIONS=$saved; }
+one "one person: GET /healthz (ceiling)" "$BASE/healthz"
+one "one person: GET / to-do (admin, every kind)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
+one "one person: GET / to-do (supplier)" -H "Cookie: subcon_session=$SSESSION" "$BASE/"
+one "one person: GET /dashboard (admin)" -H "Cookie: subcon_session=$SESSION" "$BASE/dashboard"
+one "one person: GET /dashboard (supplier)" -H "Cookie: subcon_session=$SSESSION" "$BASE/dashboard"
+run "GET / to-do page (admin)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
+run "GET /api/v1/dashboard (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/dashboard"
+run "GET /api/v1/dashboard (supplier)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/dashboard"
+run "GET /api/v1/orders?late=true (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/orders?late=true&per=50"
+run "GET /api/v1/late-lines (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/late-lines?per=50"
+run "GET /api/v1/late-lines (supplier)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/late-lines"
+run "GET /api/v1/reports/order-progress (3 months, buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/reports/order-progress?supplierId=$SUPPLIER_ORG"
+run "GET /api/v1/reports/delivery-performance (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/reports/delivery-performance"
+run "GET /api/v1/reports/quality-by-supplier (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/reports/quality-by-supplier"
+run "GET /api/v1/reports/exception-aging (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/reports/exception-aging"
+run "GET /api/v1/reports/held-material (supplier)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/reports/held-material"
 echo "results in $OUT (wrk: 2 threads, $CONNECTIONS connections, $DURATION each, same 2-core machine as the server)"

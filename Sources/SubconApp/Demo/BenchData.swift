@@ -104,8 +104,11 @@ public enum BenchData {
             orders.append([bind(id), bind(String(format: "BX-%07d", i)), bind(i % 10 == 0 ? jg : suppliers[i % suppliers.count]), SQLLiteral.null,
                            bind(status), bind("CNY"), bind(1), bind(""), bind(1), bind(buyer), bind(created), bind(created)])
             for n in 1...3 {
+                // Every seventh order's first line is projected late, half of those with a reason.
+                let late = n == 1 && i % 7 == 0 && !pending
                 lines.append([bind(UUID()), bind(id), bind(n), bind(itemID), SQLLiteral.null, bind(Int64(100 * n) * FixedDecimal.unit),
-                              bind(today.adding(days: (i + n) % 60).description), bind(Int64(12) * FixedDecimal.unit), bind("open"), SQLLiteral.null])
+                              bind(today.adding(days: (i + n) % 60).description), bind(Int64(12) * FixedDecimal.unit), bind("open"), SQLLiteral.null,
+                              bind(late ? "late" : "unknown"), bind(late ? 4 + i % 20 : 0), late && i % 2 == 0 ? bind("capacity") : SQLLiteral.null])
             }
             revisions.append([bind(UUID()), bind(id), bind(1), bind("[]"), bind("[]"), bind(""), bind(pending ? "pending" : "acknowledged"),
                               bind(buyer), bind(created), pending ? SQLLiteral.null : bind(created), SQLLiteral.null,
@@ -121,7 +124,7 @@ public enum BenchData {
             try await sql.insertRows(into: "outsourcing_orders", columns: ["id", "code", "supplier_id", "plan_id", "status", "currency", "revision",
                                                                            "note", "version", "created_by", "created_at", "updated_at"], o)
             try await sql.insertRows(into: "order_lines", columns: ["id", "order_id", "line_no", "item_id", "operation", "quantity", "due_date",
-                                                                    "unit_price", "state", "plan_line_id"], l)
+                                                                    "unit_price", "state", "plan_line_id", "risk", "days_late", "delay_reason"], l)
             try await sql.insertRows(into: "order_revisions", columns: ["id", "order_id", "number", "lines", "changes", "reason", "status", "created_by",
                                                                         "released_at", "answered_at", "answered_by", "response_seconds", "escalation", "round"], r)
         }
@@ -157,7 +160,7 @@ public enum BenchData {
             move("receipt_confirmed", 202 * u)
             if i % 2 == 0 {
                 let receipt = UUID(), line = UUID()
-                receipts.append([bind(receipt), bind(String(format: "SRB-%07d", i)), bind(o.supplier_id), bind(o.id), SQLLiteral.null, bind(""), bind(buyer), bind(at)])
+                receipts.append([bind(receipt), bind(String(format: "SRB-%07d", i)), bind(o.supplier_id), bind(o.id), SQLLiteral.null, bind(""), bind(buyer), bind(at), bind(receiptDay(at))])
                 receiptLines.append([bind(line), bind(receipt), bind(1), bind(o.supplier_id), bind(o.id), bind(1), bind(component), bind("P\(i)"), bind(50 * u),
                                      bind("accepted"), bind(50 * u), bind(Int64(0)), bind(buyer), bind(at), bind(2)])
                 move("consumed", 100 * u, u, receiptLine: line)
@@ -169,7 +172,7 @@ public enum BenchData {
             if i % 10 == 1 {
                 // Another lot of every tenth order waits for inspection.
                 let receipt = UUID()
-                receipts.append([bind(receipt), bind(String(format: "SRW-%07d", i)), bind(o.supplier_id), bind(o.id), SQLLiteral.null, bind(""), bind(buyer), bind(at)])
+                receipts.append([bind(receipt), bind(String(format: "SRW-%07d", i)), bind(o.supplier_id), bind(o.id), SQLLiteral.null, bind(""), bind(buyer), bind(at), bind(receiptDay(at))])
                 receiptLines.append([bind(UUID()), bind(receipt), bind(1), bind(o.supplier_id), bind(o.id), bind(1), bind(component), bind("W\(i)"), bind(30 * u),
                                      bind("awaiting_inspection"), bind(Int64(0)), bind(Int64(0)), SQLLiteral.null, SQLLiteral.null, bind(1)])
             }
@@ -209,7 +212,7 @@ public enum BenchData {
             try await sql.insertRows(into: "material_movements", columns: ["id", "supplier_id", "item_id", "lot", "kind", "quantity", "allowance", "order_id",
                                                                            "order_line_no", "document_id", "receipt_line_id", "created_by", "created_at"], batches.3)
             try await sql.insertRows(into: "goods_receipts", columns: ["id", "code", "supplier_id", "order_id", "delivery_note_id", "note", "created_by",
-                                                                       "created_at"], batches.4)
+                                                                       "created_at", "receipt_day"], batches.4)
             try await sql.insertRows(into: "receipt_lines", columns: ["id", "receipt_id", "no", "supplier_id", "order_id", "order_line_no", "item_id", "lot",
                                                                       "quantity", "status", "accepted_quantity", "rejected_quantity", "decided_by",
                                                                       "decided_at", "version"], batches.5)
@@ -231,4 +234,12 @@ public enum BenchData {
     }
 
     struct OrderRef: Decodable { let id: UUID; let supplier_id: UUID; let status: String }
+
+    /// The calendar day of a receipt in the demo's zone, as receiving records it.
+    static func receiptDay(_ at: Date) -> String {
+        var c = Calendar(identifier: .gregorian)
+        c.timeZone = TimeZone(identifier: "Asia/Shanghai")!
+        let d = c.dateComponents([.year, .month, .day], from: at)
+        return Day(year: d.year!, month: d.month!, day: d.day!)!.description
+    }
 }
