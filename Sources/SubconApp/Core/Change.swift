@@ -34,15 +34,20 @@ struct Change: Sendable {
     }
 
     /// A task's reminders are read once the task is done: the unread notices about it (by event
-    /// and link; `nil` events: any) leave the unread count of the side that acted, or of everybody.
-    func settleNotices(_ events: [String]?, link: String, forUsersOf organization: UUID? = nil) async throws {
+    /// and link) leave the unread count of the side that acted, or of everybody.
+    func settleNotices(_ events: [String], link: String, forUsersOf organization: UUID? = nil) async throws {
         var b = (db as! any SQLDatabase).update("notifications").set("read_at", to: now)
             .where("link", .equal, link).where("read_at", .is, SQLLiteral.null)
-        if let events { b = b.where("event", .in, events) }
+        b = b.where("event", .in, events)
         if let organization {
             b = b.where(SQLIdentifier("user_id"), .in, SQLGroupExpression(SQLRaw("SELECT id FROM users WHERE organization_id = '\(organization.uuidString)'")))
         }
         try await b.run()
+        // Remembered for notices still in the outbox: they are delivered read.
+        for event in events {
+            try await (db as! any SQLDatabase).insert(into: "settled_notices").columns("id", "event", "link", "organization_id", "settled_at")
+                .values(SQLBind(UUID()), SQLBind(event), SQLBind(link), SQLBind(organization), SQLBind(now)).run()
+        }
     }
 
     /// Optimistic concurrency: applies `sets` only if the row still has `expected` version, and

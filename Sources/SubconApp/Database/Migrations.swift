@@ -45,6 +45,8 @@ enum Migrations {
         AddExceptionWords(),
         // 14. Reports: receipt days, defects per inspection, saved filters
         CreateReports(),
+        // 15. Tasks done before their notices were delivered
+        CreateSettledNotices(),
     ]
 }
 

@@ -72,6 +72,16 @@ enum Outbox {
             item.outboxID = message.id!
             try await item.create(on: db)
         }
+        // A task done before its notice was delivered: the notice arrives already read.
+        if let link = notice.link {
+            try await (db as! any SQLDatabase).raw("""
+                UPDATE notifications SET read_at = \(bind: now)
+                WHERE outbox_id = \(bind: message.id!) AND read_at IS NULL AND EXISTS (
+                    SELECT 1 FROM settled_notices s WHERE s.link = \(bind: link) AND s.event = \(bind: message.event)
+                      AND s.settled_at >= \(bind: message.createdAt)
+                      AND (s.organization_id IS NULL OR s.organization_id = (SELECT u.organization_id FROM users u WHERE u.id = notifications.user_id)))
+                """).run()
+        }
     }
 }
 
@@ -83,6 +93,8 @@ enum Housekeeping {
         try await app.subcon.writeGate.run {
             try await WebSession.query(on: app.db).filter(\.$expiresAt < now).delete()
             try await LoginAttempt.query(on: app.db).filter(\.$at < now.addingTimeInterval(-86400)).delete()
+            // Notices are delivered within seconds; a month of settled tasks is plenty.
+            try await (app.db as! any SQLDatabase).delete(from: "settled_notices").where("settled_at", .lessThan, now.addingTimeInterval(-30 * 86400)).run()
             try await IdempotencyRecord.query(on: app.db).filter(\.$createdAt < now.addingTimeInterval(-86400)).delete()
             try await OutboxMessage.query(on: app.db).filter(\.$processedAt < now.addingTimeInterval(-7 * 86400)).delete()
         }

@@ -19,6 +19,8 @@ struct DashboardDTO: Content {
         let ppm: Int64?
         /// Lots accepted without rejects, in percent (nil with nothing inspected).
         let passPercent: Int?
+        /// Receipt lines received on or before their line's due day, in percent (nil with none).
+        let onTimePercent: Int?
     }
     let ordersByStatus: [Count]
     /// fresh (first half of the answer time), aging, overdue.
@@ -106,6 +108,23 @@ enum Dashboard {
         var select: SQLQueryString = "SELECT "
         for (n, c) in columns.enumerated() { select = select + (n == 0 ? "" : ", ") + c }
         let qrow = try await sql.raw(select + " FROM inspections WHERE created_at >= \(bind: bounds[0])" + scope("supplier_id")).first()
+        // On-time delivery per month: receipts on or before their line's due day, by receipt day.
+        let days = bounds.map { d -> String in
+            let c = calendar.dateComponents([.year, .month, .day], from: d)
+            return Day(year: c.year!, month: c.month!, day: c.day!)!.description
+        }
+        var delivery: [SQLQueryString] = []
+        for n in 0..<6 {
+            let within: SQLQueryString = "g.receipt_day >= \(bind: days[n]) AND g.receipt_day < \(bind: days[n + 1])"
+            delivery.append("COUNT(CASE WHEN " + within + " THEN 1 END) AS d\(unsafeRaw: String(n))")
+            delivery.append("COUNT(CASE WHEN " + within + " AND g.receipt_day <= l.due_date THEN 1 END) AS t\(unsafeRaw: String(n))")
+        }
+        var deliverySelect: SQLQueryString = "SELECT "
+        for (n, c) in delivery.enumerated() { deliverySelect = deliverySelect + (n == 0 ? "" : ", ") + c }
+        let drow = try await sql.raw(deliverySelect + """
+             FROM receipt_lines r JOIN goods_receipts g ON g.id = r.receipt_id
+            JOIN order_lines l ON l.order_id = r.order_id AND l.line_no = r.order_line_no
+            """ + " WHERE g.receipt_day >= \(bind: days[0])" + scope("r.supplier_id")).first()
         var months: [DashboardDTO.Month] = []
         for n in 0..<6 {
             let lots = try qrow?.decode(column: "l\(n)", as: Int.self) ?? 0
@@ -114,9 +133,12 @@ enum Dashboard {
             let r = FixedDecimal(units: try qrow?.decode(column: "r\(n)", as: Int64.self) ?? 0)
             let c = calendar.dateComponents([.year, .month], from: bounds[n])
             let received = (try? a.adding(r)) ?? a
+            let deliveries = try drow?.decode(column: "d\(n)", as: Int.self) ?? 0
+            let onTime = try drow?.decode(column: "t\(n)", as: Int.self) ?? 0
             months.append(.init(month: String(format: "%04d-%02d", c.year!, c.month!), lots: lots, passedLots: passed, accepted: a, rejected: r,
                                 ppm: received > .zero ? ExceptionRules.ppm(rejected: r, received: received) : nil,
-                                passPercent: lots > 0 ? passed * 100 / lots : nil))
+                                passPercent: lots > 0 ? passed * 100 / lots : nil,
+                                onTimePercent: deliveries > 0 ? onTime * 100 / deliveries : nil))
         }
         return DashboardDTO(
             ordersByStatus: byStatus.sorted { (order.firstIndex(of: $0.status) ?? 99) < (order.firstIndex(of: $1.status) ?? 99) }.map { .init(key: $0.status, count: $0.n) },
@@ -192,6 +214,9 @@ struct DashboardPages: RouteCollection {
         charts.append(Chart(title: req.t("dash.ppm"), svg: SVGChart.line(d.quality.map {
             SVGChart.Point(label: String($0.month.dropFirst(2)), value: $0.ppm, display: $0.ppm.map { FixedDecimal(units: $0 * FixedDecimal.unit).grouped } ?? "")
         }, title: req.t("dash.ppm"), empty: empty), href: "/quality"))
+        charts.append(Chart(title: req.t("dash.onTime"), svg: SVGChart.line(d.quality.map {
+            SVGChart.Point(label: String($0.month.dropFirst(2)), value: $0.onTimePercent.map(Int64.init), display: $0.onTimePercent.map { "\($0)%" } ?? "")
+        }, title: req.t("dash.onTime"), empty: empty), href: "/reports/delivery-performance"))
         charts.append(Chart(title: req.t("dash.passRate"), svg: SVGChart.line(d.quality.map {
             SVGChart.Point(label: String($0.month.dropFirst(2)), value: $0.passPercent.map(Int64.init), display: $0.passPercent.map { "\($0)%" } ?? "")
         }, title: req.t("dash.passRate"), empty: empty), href: "/quality"))

@@ -65,6 +65,23 @@ struct CreateReports: AsyncMigration {
     }
 }
 
+/// Tasks done, by the notices about them (event and link), so that a notice still waiting in
+/// the outbox when its task is done is delivered read.
+struct CreateSettledNotices: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("settled_notices")
+            .id()
+            .field("event", .string, .required)
+            .field("link", .string, .required)
+            .field("organization_id", .uuid)
+            .field("settled_at", .datetime, .required)
+            .create()
+        try await createIndex(db, "settled_notices_link_idx", on: "settled_notices", "link", "event")
+    }
+
+    func revert(on db: any Database) async throws { try await db.schema("settled_notices").delete() }
+}
+
 enum InspectionDefects {
     /// One row per defect code found, named as the item's inspection plan names it.
     static func record(_ ins: Inspection, on db: any Database) async throws {

@@ -131,7 +131,8 @@ enum TodoQueries {
         func deadline(_ kind: TodoKind, created: Date?, stored: Date?, day: String?) -> Date? {
             if kind == .answerRevision { return created.map { $0.addingTimeInterval(answerSeconds) } }
             // The due day orders the late lines; explaining them has no deadline of its own.
-            if kind == .explainDelay { return nil }
+            // Receiving has the ship date to order by, not a deadline.
+            if kind == .explainDelay || kind == .receiveDelivery { return nil }
             if let stored { return stored }
             // A due day ends at midnight where the installation is.
             if let day = day.flatMap(Day.init), let start = settings.calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day)) {
