@@ -54,7 +54,8 @@ enum OrderList {
         if let s = f.status { conditions.append("o.status = \(bind: s.rawValue)") }
         if let id = f.planID { conditions.append("o.plan_id = \(bind: id)") }
         if f.late {
-            conditions.append("o.status IN (\(binds: LineLateness.liveOrderStatuses)) AND EXISTS (SELECT 1 FROM order_lines d WHERE d.order_id = o.id AND d.state = 'open' AND d.risk IN (\(binds: Projection.Risk.lateValues)))")
+            // Membership in the late lines (read once through the risk index), not a probe per order.
+            conditions.append("o.status IN (\(binds: LineLateness.liveOrderStatuses)) AND o.id IN (SELECT d.order_id FROM order_lines d WHERE d.risk IN (\(binds: Projection.Risk.lateValues)) AND d.state = 'open')")
         }
         // "Awaiting an answer" is exactly "has a pending revision": the join below says it.
         let ordersFiltered = !conditions.isEmpty || f.dueFrom != nil || f.dueTo != nil || !(f.search ?? "").trimmingCharacters(in: .whitespaces).isEmpty

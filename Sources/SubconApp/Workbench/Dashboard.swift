@@ -71,27 +71,27 @@ enum Dashboard {
 
         // Held material per supplier × material, valued at the material's cost price; the
         // balance per kind is the ledger's rule, not re-stated here.
-        struct HeldRow: Decodable { let supplier_id: UUID; let name: String; let item_id: UUID; let kind: String; let q: Int64; let cost_price: Int64? }
-        let heldRows = try await sql.raw("""
-            SELECT m.supplier_id, s.name, m.item_id, m.kind, CAST(SUM(m.quantity) AS BIGINT) AS q, i.cost_price
-            FROM material_movements m JOIN organizations s ON s.id = m.supplier_id JOIN items i ON i.id = m.item_id WHERE 1 = 1
-            """ + scope("m.supplier_id") + " GROUP BY m.supplier_id, s.name, m.item_id, m.kind, i.cost_price").all(decoding: HeldRow.self)
-        var held: [UUID: (name: String, value: FixedDecimal, materials: Int)] = [:]
-        for (key, rows) in Dictionary(grouping: heldRows, by: { "\($0.supplier_id) \($0.item_id)" }) {
-            _ = key
-            let first = rows[0]
-            let movements = rows.compactMap { r in MovementKind(rawValue: r.kind).map {
-                Movement(key: StockKey(supplier: r.supplier_id.uuidString, item: r.item_id.uuidString, lot: ""), kind: $0, quantity: FixedDecimal(units: r.q))
-            } }
-            guard let balance = try? StockLedger.balance(movements), balance.held > .zero else { continue }
-            let value = (try? balance.held.multiplied(by: FixedDecimal(units: first.cost_price ?? 0), roundedToScale: 2)) ?? .zero
-            var entry = held[first.supplier_id] ?? (first.name, .zero, 0)
+        struct HeldRow: Decodable { let supplier_id: UUID; let item_id: UUID; let kind: String; let q: Int64 }
+        let heldRows = try await sql.raw("SELECT m.supplier_id, m.item_id, m.kind, CAST(SUM(m.quantity) AS BIGINT) AS q FROM material_movements m WHERE 1 = 1"
+            + scope("m.supplier_id") + " GROUP BY m.supplier_id, m.item_id, m.kind").all(decoding: HeldRow.self)
+        struct CostRow: Decodable { let id: UUID; let cost_price: Int64? }
+        let itemIDs = Array(Set(heldRows.map(\.item_id)))
+        let costs = itemIDs.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: try await sql.raw(
+            "SELECT id, cost_price FROM items WHERE id IN (\(binds: itemIDs))").all(decoding: CostRow.self).map { ($0.id, $0.cost_price ?? 0) })
+        var held: [UUID: (value: FixedDecimal, materials: Int)] = [:]
+        for (pair, quantity) in Ledger.held(heldRows.map { ($0.supplier_id, $0.item_id, $0.kind, $0.q) }) where quantity > .zero {
+            let value = (try? quantity.multiplied(by: FixedDecimal(units: costs[pair.item] ?? 0), roundedToScale: 2)) ?? .zero
+            var entry = held[pair.supplier] ?? (.zero, 0)
             entry.value = (try? entry.value.adding(value)) ?? entry.value
             entry.materials += 1
-            held[first.supplier_id] = entry
+            held[pair.supplier] = entry
         }
-        let topHeld = held.map { DashboardDTO.Held(supplierId: $0.key, supplierName: $0.value.name, value: $0.value.value, materials: $0.value.materials) }
-            .sorted { ($0.value, $0.materials) > ($1.value, $1.materials) }.prefix(8)
+        let top = held.sorted { ($0.value.value, $0.value.materials) > ($1.value.value, $1.value.materials) }.prefix(8)
+        struct NameRow: Decodable { let id: UUID; let name: String }
+        let names = top.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: try await sql.raw(
+            "SELECT id, name FROM organizations WHERE id IN (\(binds: top.map(\.key)))").all(decoding: NameRow.self).map { ($0.id, $0.name) })
+        let topHeld = top.map { DashboardDTO.Held(supplierId: $0.key, supplierName: names[$0.key] ?? "", value: $0.value.value, materials: $0.value.materials) }
+
 
         // Six calendar months of inspections, bounded in the installation's time zone.
         let calendar = settings.calendar
@@ -121,10 +121,12 @@ enum Dashboard {
         }
         var deliverySelect: SQLQueryString = "SELECT "
         for (n, c) in delivery.enumerated() { deliverySelect = deliverySelect + (n == 0 ? "" : ", ") + c }
+        // From the receipts of these months (their day's index) to their lines: CROSS JOIN keeps
+        // SQLite from scanning every receipt line first.
         let drow = try await sql.raw(deliverySelect + """
-             FROM receipt_lines r JOIN goods_receipts g ON g.id = r.receipt_id
-            JOIN order_lines l ON l.order_id = r.order_id AND l.line_no = r.order_line_no
-            """ + " WHERE g.receipt_day >= \(bind: days[0])" + scope("r.supplier_id")).first()
+             FROM goods_receipts g CROSS JOIN receipt_lines r CROSS JOIN order_lines l
+            WHERE r.receipt_id = g.id AND l.order_id = r.order_id AND l.line_no = r.order_line_no
+            """ + " AND g.receipt_day >= \(bind: days[0])" + scope("g.supplier_id")).first()
         var months: [DashboardDTO.Month] = []
         for n in 0..<6 {
             let lots = try qrow?.decode(column: "l\(n)", as: Int.self) ?? 0
@@ -147,7 +149,7 @@ enum Dashboard {
             openExceptions: [.init(key: "overdue_response", count: f.exc_overdue), .init(key: "awaiting_response", count: f.exc_waiting),
                              .init(key: "in_work", count: f.exc_working), .init(key: "overdue_resolution", count: f.exc_late)],
             dueThisWeek: week.map { d in .init(key: d, count: dueRows.first { $0.day == d }?.n ?? 0) },
-            materialHeld: Array(topHeld), quality: months)
+            materialHeld: topHeld, quality: months)
     }
 }
 

@@ -77,6 +77,8 @@ struct CreateSettledNotices: AsyncMigration {
             .field("settled_at", .datetime, .required)
             .create()
         try await createIndex(db, "settled_notices_link_idx", on: "settled_notices", "link", "event")
+        // The dashboard's and the reports' held material: the ledger grouped from the index alone.
+        try await createIndex(db, "material_movements_balance_idx", on: "material_movements", "supplier_id", "item_id", "kind", "quantity")
     }
 
     func revert(on db: any Database) async throws { try await db.schema("settled_notices").delete() }

@@ -170,16 +170,12 @@ enum Reports {
                 .all(decoding: R.self)
             columns = [col("supplier", "prices.supplier"), col("item", "material.item"), col("unit", "report.col.unit"),
                        col("held", "material.held", "quantity"), col("costPrice", "report.col.costPrice", "money"), col("value", "report.col.value", "money")]
-            // The balance per material is the ledger's rule (StockLedger), not restated in SQL.
-            for (_, group) in Dictionary(grouping: found, by: { "\($0.supplier_id)|\($0.item_id)" }).sorted(by: { $0.key < $1.key }) {
-                let r = group[0]
-                let moves = group.compactMap { g in MovementKind(rawValue: g.kind).map {
-                    Movement(key: StockKey(supplier: g.supplier_id.uuidString, item: g.item_id.uuidString, lot: ""), kind: $0, quantity: FixedDecimal(units: g.q))
-                } }
-                guard let balance = try? StockLedger.balance(moves), balance.held != .zero else { continue }
+            let first = Dictionary(found.map { (Ledger.Pair(supplier: $0.supplier_id, item: $0.item_id), $0) }, uniquingKeysWith: { a, _ in a })
+            for (pair, quantity) in Ledger.held(found.map { ($0.supplier_id, $0.item_id, $0.kind, $0.q) }) {
+                guard let r = first[pair] else { continue }
                 let cost = r.cost_price.map { FixedDecimal(units: $0) }
-                let value = cost.flatMap { try? balance.held.multiplied(by: $0, roundedToScale: 2) }
-                rows.append([r.supplier, "\(r.item_code) \(r.item_name)", r.uom, balance.held.description, cost?.description ?? "", value?.description ?? ""])
+                let value = cost.flatMap { try? quantity.multiplied(by: $0, roundedToScale: 2) }
+                rows.append([r.supplier, "\(r.item_code) \(r.item_name)", r.uom, quantity.description, cost?.description ?? "", value?.description ?? ""])
             }
             rows.sort { ($0[0], $0[1]) < ($1[0], $1[1]) }
         case .writeOffVariance:
