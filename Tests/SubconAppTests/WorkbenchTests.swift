@@ -223,3 +223,51 @@ extension TestApp {
         }
     }
 }
+
+@Suite struct DashboardAndPickerTests {
+    /// The dashboard's figures move with the flow and stay in the caller's scope.
+    @Test func dashboardFiguresFollowTheFlowInScope() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let supplier2 = try await t.token("supplier2")
+            func awaited(_ token: String) async throws -> Int {
+                let d = try await t.request(.GET, "/api/v1/dashboard", token: token).json
+                return (d["answersAwaited"] as? [[String: Any]] ?? []).reduce(0) { $0 + ($1["count"] as? Int ?? 0) }
+            }
+            let buyerBefore = try await awaited(m.f.purchaser), otherBefore = try await awaited(supplier2)
+            let id = try await m.f.releasedOrder()
+            #expect(try await awaited(m.f.purchaser) == buyerBefore + 1)
+            #expect(try await awaited(m.f.supplier1) >= 1)
+            #expect(try await awaited(supplier2) == otherBefore, "another supplier's order is not in supplier2's figures")
+            _ = try await m.post("/api/v1/orders/\(id)/answers", m.f.supplier1,
+                                 #"{"revision":1,"lines":[{"line":1,"answer":"accept"},{"line":2,"answer":"accept"}]}"#, .ok)
+            #expect(try await awaited(m.f.purchaser) == buyerBefore)
+            // The late-lines search takes `_` and `%` as themselves.
+            #expect(try await m.items("/api/v1/late-lines?q=%25", m.f.purchaser).isEmpty)
+        }
+    }
+
+    /// A supplier reports scrap by typing a quantity beside a lot it holds, not a code.
+    @Test func scrapIsChosenFromTheLotsTheSupplierHolds() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let order = try await m.acknowledgedOrder()
+            let issue = try await m.post("/api/v1/material/issues", m.warehouse, """
+                {"orderId":"\(order)","lines":[{"line":2,"componentCode":"RM-PAD-65","lot":"PAD-X","quantity":"100"}]}
+                """)
+            _ = try await m.post("/api/v1/material/documents/\(issue["id"] as? String ?? "")/confirm", m.f.supplier1,
+                                 #"{"version":1,"lines":[{"no":1,"quantity":"100"}]}"#, .ok)
+            var b = try await t.signIn("supplier1")
+            let form = try await t.page(.GET, "/material/move?kind=scrap", browser: &b).body.string
+            #expect(form.contains("RM-PAD-65") && form.contains("PAD-X") && form.contains(#"name="h_0""#))
+            let csrf = try await t.csrf(&b)
+            let bad = try await t.page(.POST, "/material/move", browser: &b,
+                                       form: ["_csrf": csrf, "kind": "scrap", "hi_0": "RM-PAD-65", "hl_0": "PAD-X", "h_0": "-3", "reason": "调机"])
+            #expect(bad.status == .unprocessableEntity)
+            let ok = try await t.page(.POST, "/material/move", browser: &b,
+                                      form: ["_csrf": csrf, "kind": "scrap", "hi_0": "RM-PAD-65", "hl_0": "PAD-X", "h_0": "3", "reason": "调机报废"])
+            #expect(ok.status == .seeOther)
+            #expect(try await m.stock(m.f.supplier1, item: "RM-PAD-65", lot: "PAD-X").held == "97")
+        }
+    }
+}

@@ -21,13 +21,17 @@ struct ListQuery: Sendable {
 
     /// Case-insensitive "contains" over several columns; `%`, `_` and `\` in the text match literally.
     mutating func contains(_ text: String, in columns: [String]) {
-        let escaped = text.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
-            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-        let pattern = "%" + escaped + "%"
+        let pattern = Self.containsPattern(text)
         let parts = columns.map { c -> any SQLExpression in
             SQLQueryString("LOWER(\(ident: c)) LIKE \(bind: pattern) ESCAPE '\\'")
         }
         conditions.append(SQLGroupExpression(SQLList(parts, separator: SQLRaw(" OR "))))
+    }
+
+    /// The LIKE pattern for "contains `text`", lower-cased, for use with `ESCAPE '\'`.
+    static func containsPattern(_ text: String) -> String {
+        "%" + text.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
     }
 
     private func filtered(_ b: SQLSelectBuilder) -> SQLSelectBuilder {

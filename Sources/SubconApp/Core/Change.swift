@@ -40,7 +40,8 @@ struct Change: Sendable {
             .where("link", .equal, link).where("read_at", .is, SQLLiteral.null)
         b = b.where("event", .in, events)
         if let organization {
-            b = b.where(SQLIdentifier("user_id"), .in, SQLGroupExpression(SQLRaw("SELECT id FROM users WHERE organization_id = '\(organization.uuidString)'")))
+            let people = (db as! any SQLDatabase).select().column("id").from("users").where("organization_id", .equal, organization)
+            b = b.where(SQLIdentifier("user_id"), .in, SQLGroupExpression(people.select))
         }
         try await b.run()
         // Remembered for notices still in the outbox: they are delivered read.

@@ -53,8 +53,12 @@ enum LateLines {
         if let id = p.scope.supplierID ?? f.supplierID { conditions.append("o.supplier_id = \(bind: id)") }
         if let r = f.reason { conditions.append(r == "none" ? "l.delay_reason IS NULL" : "l.delay_reason = \(bind: r)") }
         if let q = f.search?.trimmingCharacters(in: .whitespaces), !q.isEmpty {
-            let pattern = "%" + q.lowercased().replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "") + "%"
-            conditions.append("(LOWER(o.code) LIKE \(bind: pattern) OR LOWER(s.code) LIKE \(bind: pattern) OR LOWER(s.name) LIKE \(bind: pattern) OR LOWER(i.code) LIKE \(bind: pattern) OR LOWER(i.name) LIKE \(bind: pattern))")
+            let pattern = ListQuery.containsPattern(q)
+            var any: SQLQueryString = "("
+            for (n, column) in ["o.code", "s.code", "s.name", "i.code", "i.name"].enumerated() {
+                any = any + (n == 0 ? "" : " OR ") + "LOWER(\(unsafeRaw: column)) LIKE \(bind: pattern) ESCAPE '\\'"
+            }
+            conditions.append(any + ")")
         }
         var whereClause: SQLQueryString = ""
         for (n, c) in conditions.enumerated() { whereClause = whereClause + (n == 0 ? " WHERE " : " AND ") + c }

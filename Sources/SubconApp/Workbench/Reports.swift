@@ -209,7 +209,8 @@ enum Reports {
             }
             let rowsFound = try await sql.raw("SELECT s.name AS supplier, " + counts + """
                 COUNT(*) AS total,
-                COUNT(CASE WHEN (e.responded_at IS NULL AND e.response_by < \(bind: now)) OR e.resolve_by < \(bind: now) THEN 1 END) AS overdue
+                COUNT(CASE WHEN (e.responded_at IS NULL AND e.response_by < \(bind: now))
+                             OR (e.responded_at IS NOT NULL AND e.resolve_by < \(bind: now)) THEN 1 END) AS overdue
                 FROM exceptions e JOIN organizations s ON s.id = e.supplier_id LEFT JOIN items i ON i.id = e.item_id
                 WHERE e.status = 'open'
                 """ + filters("e.supplier_id") + " GROUP BY s.id, s.name ORDER BY total DESC, s.name" + limit).all()
@@ -361,7 +362,6 @@ struct ReportPages: RouteCollection {
         let isSupplier: Bool
         let query: String
         let saved: [SavedReportDTO]
-        let savedLabels: [String]
         let errors: FormErrors
     }
 
@@ -392,7 +392,7 @@ struct ReportPages: RouteCollection {
                 + plants.map { Option(value: $0.id!.uuidString, label: $0.name, selected: $0.id == plantID) },
             suppliers: [Option(value: "", label: req.t("report.allSuppliers"), selected: supplierID == nil)]
                 + suppliers.map { Option(value: $0.id!.uuidString, label: "\($0.name) (\($0.code))", selected: $0.id == supplierID) },
-            isSupplier: p.isSupplier, query: query, saved: saved, savedLabels: saved.map { req.t("report.kind.\($0.kind)") },
+            isSupplier: p.isSupplier, query: query, saved: saved,
             errors: req.formErrors(failure)), problem: failure)
     }
 

@@ -127,9 +127,11 @@ enum TodoQueries {
         }
         let countRows = try await sql.raw(counts).all(decoding: CountRow.self)
         let itemRows = try await sql.raw(firsts).all(decoding: ItemRow.self)
-        let answerSeconds = TimeInterval(settings.responseClock.answerHours) * 3600
+        let clock = settings.responseClock
         func deadline(_ kind: TodoKind, created: Date?, stored: Date?, day: String?) -> Date? {
-            if kind == .answerRevision { return created.map { $0.addingTimeInterval(answerSeconds) } }
+            if kind == .answerRevision {
+                return created.map { Date(timeIntervalSince1970: TimeInterval(clock.deadline(releasedAt: Int64($0.timeIntervalSince1970)))) }
+            }
             // The due day orders the late lines; explaining them has no deadline of its own.
             // Receiving has the ship date to order by, not a deadline.
             if kind == .explainDelay || kind == .receiveDelivery { return nil }

@@ -13,23 +13,20 @@ public enum ReportKind: String, CaseIterable, Sendable, Codable {
     public var usesPeriod: Bool { ![.heldMaterial, .exceptionAging].contains(self) }
 }
 
-/// The filters a report runs with: a range of months, a plant, a supplier, an item.
+/// The months a report covers (plant, supplier and item narrow it in the app's queries).
 public struct ReportFilter: Sendable, Equatable {
     public var from: SettlementPeriod
     public var to: SettlementPeriod
-    public var plant: String?
-    public var supplier: String?
-    public var item: String?
 
     /// A report covers at most two years, so one request never reads the whole history.
     public static let maxMonths = 24
 
     public enum Refusal: Error, Equatable, Sendable { case fromAfterTo, tooLong(maxMonths: Int) }
 
-    public init(from: SettlementPeriod, to: SettlementPeriod, plant: String? = nil, supplier: String? = nil, item: String? = nil) throws(Refusal) {
+    public init(from: SettlementPeriod, to: SettlementPeriod) throws(Refusal) {
         guard from <= to else { throw .fromAfterTo }
         guard to.index - from.index < Self.maxMonths else { throw .tooLong(maxMonths: Self.maxMonths) }
-        self.from = from; self.to = to; self.plant = plant; self.supplier = supplier; self.item = item
+        self.from = from; self.to = to
     }
 
     /// The first and last calendar day the months span.
