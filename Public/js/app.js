@@ -69,6 +69,11 @@
       });
     }
   }
+  // A row of tabs wider than the screen shows the current one.
+  var tab = document.querySelector(".tabs a.active");
+  if (tab && tab.parentNode.scrollWidth > tab.parentNode.clientWidth) {
+    tab.parentNode.scrollLeft = tab.offsetLeft - (tab.parentNode.clientWidth - tab.offsetWidth) / 2;
+  }
   // Live updates: an element with data-live names an event stream; when something happens
   // there the page reloads itself — unless the person is typing into a form on it.
   var live = document.querySelector("[data-live]");
