@@ -146,13 +146,16 @@ struct SeedBench: AsyncParsableCommand {
     @ArgumentParser.Option(help: "Supplier organizations.") var suppliers = 2000
     @ArgumentParser.Option(help: "Users per supplier.") var usersPerSupplier = 5
     @ArgumentParser.Option(help: "Notifications in each of a few inboxes.") var notifications = 20000
-    @ArgumentParser.Option(help: "Outsourcing orders (3 lines each), spread over the suppliers.") var orders = 20000
+    @ArgumentParser.Option(help: "Outsourcing orders, spread over the suppliers.") var orders = 20000
+    @ArgumentParser.Option(help: "Lines per order.") var linesPerOrder = 3
+    @ArgumentParser.Option(help: "Items (one in ten raw material) the lines and the ledger use.") var items = 1
+    @ArgumentParser.Option(help: "Months of history the orders spread over (and of locked statements, at least 12).") var months = 1
 
     func run() async throws {
         try await withConfiguredApp { app in
             try await BenchData.seed(app: app, suppliers: suppliers, usersPerSupplier: usersPerSupplier, notificationsPerUser: notifications,
-                                     orders: orders)
-            print("seeded \(suppliers) suppliers, \(suppliers * usersPerSupplier) users, \(notifications) notifications per inbox, \(orders) orders")
+                                     shape: .init(orders: orders, linesPerOrder: linesPerOrder, items: items, months: months))
+            print("seeded \(suppliers) suppliers, \(suppliers * usersPerSupplier) users, \(notifications) notifications per inbox, \(orders) orders × \(linesPerOrder) lines over \(months) months")
         }
     }
 }

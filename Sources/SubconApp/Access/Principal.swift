@@ -82,6 +82,21 @@ enum PrincipalLoader {
         return (user, org)
     }
 
+    /// The session or token row with its active user and organization joined: signing a request
+    /// in is one statement. Read on every request rather than cached, so a revoked token, an ended
+    /// session or a deactivated user is refused by the very next request on every instance.
+    static func signedIn<M: Model>(_ query: QueryBuilder<M>, user: KeyPath<M, FieldProperty<M, UUID>>) async throws -> M? {
+        try await query.join(User.self, on: user == \User.$id).filter(User.self, \.$active == true)
+            .join(Organization.self, on: \User.$organization.$id == \Organization.$id)
+            .filter(Organization.self, \.$active == true).first()
+    }
+
+    static func joined(_ row: some Model) throws -> (user: User, org: Organization)? {
+        let user = try row.joined(User.self), org = try row.joined(Organization.self)
+        user.$organization.value = org
+        return (user, org)
+    }
+
     static func principal(_ user: User, _ org: Organization, sessionID: UUID?, csrf: String?, tokenID: UUID?) -> Principal {
         Principal(userID: user.id!, login: user.login, displayName: user.displayName, organizationID: org.id!,
                   organizationKind: org.organizationKind, organizationName: org.name, roles: user.roles,

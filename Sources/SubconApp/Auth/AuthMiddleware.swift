@@ -24,9 +24,10 @@ enum SessionCookie {
 struct SessionAuthenticator: AsyncMiddleware {
     func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if let secret = req.cookies[SessionCookie.name]?.string, !secret.isEmpty {
-            if let session = try await WebSession.query(on: req.db).filter(\.$tokenHash == Secrets.hash(secret)).first(),
+            if let session = try await PrincipalLoader.signedIn(WebSession.query(on: req.db).filter(\.$tokenHash == Secrets.hash(secret)),
+                                                                user: \WebSession.$user.$id),
                session.expiresAt > req.now,
-               let (user, org) = try await PrincipalLoader.load(userID: session.$user.id, on: req.db) {
+               let (user, org) = try PrincipalLoader.joined(session) {
                 req.principal = PrincipalLoader.principal(user, org, sessionID: session.id, csrf: session.csrfToken, tokenID: nil)
                 req.signedInUser = user
             }
@@ -40,9 +41,10 @@ struct SessionAuthenticator: AsyncMiddleware {
 struct BearerAuthenticator: AsyncMiddleware {
     func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if let bearer = req.headers.bearerAuthorization {
-            guard let token = try await APIToken.query(on: req.db).filter(\.$tokenHash == Secrets.hash(bearer.token)).first(),
+            guard let token = try await PrincipalLoader.signedIn(APIToken.query(on: req.db).filter(\.$tokenHash == Secrets.hash(bearer.token)),
+                                                                 user: \APIToken.$user.$id),
                   token.revokedAt == nil, token.expiresAt.map({ $0 > req.now }) ?? true,
-                  let (user, org) = try await PrincipalLoader.load(userID: token.$user.id, on: req.db)
+                  let (user, org) = try PrincipalLoader.joined(token)
             else {
                 throw Problem(.unauthorized, "unauthorized", detailKey: "problem.unauthorized.token")
             }

@@ -8,7 +8,7 @@ import Vapor
 /// and a full inbox. Inserted in batches straight through SQL; it is test data, so it is not
 /// put on the audit trail (the chain stays valid).
 public enum BenchData {
-    public static func seed(app: Application, suppliers: Int, usersPerSupplier: Int, notificationsPerUser: Int, orders: Int = 0) async throws {
+    public static func seed(app: Application, suppliers: Int, usersPerSupplier: Int, notificationsPerUser: Int, shape: Shape) async throws {
         try await DemoData.seedIfEmpty(app: app)
         let now = app.subcon.clock.now()
         let hash = try await app.subcon.passwordHasher.hash(DemoData.password, on: app)
@@ -43,13 +43,13 @@ public enum BenchData {
             try await sql.insertRows(into: "notifications", columns: ["id", "user_id", "event", "message_key", "params", "link",
                                                                       "created_at", "read_at", "outbox_id"], noteRows)
         }
-        if orders > 0 { try await seedOrders(app: app, count: orders, now: now) }
-        try await seedStatements(app: app, now: now)
+        if shape.orders > 0 { try await seedOrders(app: app, shape: shape, now: now) }
+        try await seedStatements(app: app, months: max(12, shape.months), now: now)
     }
 
-    /// A year of locked statements for every supplier (no lines: they are for the lists and the
-    /// change feed; generating this month's is what the benchmark times).
-    static func seedStatements(app: Application, now: Date) async throws {
+    /// Locked statements of every supplier for the months before this one (no lines: they are for
+    /// the lists and the change feed; generating this month's is what the benchmark times).
+    static func seedStatements(app: Application, months: Int, now: Date) async throws {
         typealias Row = [any SQLExpression]
         func bind(_ v: some Encodable & Sendable) -> any SQLExpression { SQLBind(v) }
         let settings = app.subcon.settings
@@ -59,7 +59,7 @@ public enum BenchData {
         var rows: [Row] = []
         var seq: Int64 = 0
         var period = current
-        for _ in 0..<12 {
+        for _ in 0..<months {
             period = period.previous
             for (i, s) in suppliers.enumerated() {
                 seq += 1
@@ -85,155 +85,188 @@ public enum BenchData {
         }
     }
 
-    /// Orders over the bench suppliers (every tenth to SUP-JG, so supplier1's scoped list has
-    /// plenty), three lines each; a third still wait for an answer.
-    static func seedOrders(app: Application, count: Int, now: Date) async throws {
-        typealias Row = [any SQLExpression]
-        func bind(_ v: some Encodable & Sendable) -> any SQLExpression { SQLBind(v) }
-        let suppliers = try await Organization.query(on: app.db).filter(\.$kind == OrganizationKind.supplier.rawValue).all(\.$id)
-        let jg = try await Organization.query(on: app.db).filter(\.$code == "SUP-JG").first()!.id!
-        let buyer = try await User.query(on: app.db).filter(\.$login == "purchaser").first()!.id!
-        let itemID = UUID()
-        let today = app.subcon.today()
-        var orders: [Row] = [], lines: [Row] = [], revisions: [Row] = []
-        for i in 0..<count {
-            let id = UUID()
-            let pending = i % 3 == 0
-            let status = pending ? "released" : (i % 3 == 1 ? "acknowledged" : "in_production")
-            let created = now.addingTimeInterval(Double(-i * 60))
-            orders.append([bind(id), bind(String(format: "BX-%07d", i)), bind(i % 10 == 0 ? jg : suppliers[i % suppliers.count]), SQLLiteral.null,
-                           bind(status), bind("CNY"), bind(1), bind(""), bind(1), bind(buyer), bind(created), bind(created)])
-            for n in 1...3 {
-                // Every seventh order's first line is projected late, half of those with a reason.
-                let late = n == 1 && i % 7 == 0 && !pending
-                lines.append([bind(UUID()), bind(id), bind(n), bind(itemID), SQLLiteral.null, bind(Int64(100 * n) * FixedDecimal.unit),
-                              bind(today.adding(days: (i + n) % 60).description), bind(Int64(12) * FixedDecimal.unit), bind("open"), SQLLiteral.null,
-                              bind(late ? "late" : "unknown"), bind(late ? 4 + i % 20 : 0), late && i % 2 == 0 ? bind("capacity") : SQLLiteral.null])
-            }
-            revisions.append([bind(UUID()), bind(id), bind(1), bind("[]"), bind("[]"), bind(""), bind(pending ? "pending" : "acknowledged"),
-                              bind(buyer), bind(created), pending ? SQLLiteral.null : bind(created), SQLLiteral.null,
-                              pending ? SQLLiteral.null : bind(3600), bind(0), bind(1)])
+    /// The shape of the order history: how many orders and lines, over how many items and months.
+    public struct Shape: Sendable {
+        public var orders: Int
+        public var linesPerOrder = 3
+        public var items = 1
+        public var months = 1
+        public init(orders: Int, linesPerOrder: Int = 3, items: Int = 1, months: Int = 1) {
+            (self.orders, self.linesPerOrder, self.items, self.months) = (orders, linesPerOrder, items, months)
         }
-        let (o, l, r) = (orders, lines, revisions)
-        let item: [Row] = [[bind(itemID), bind("BENCH-1"), bind("压测物料"), bind(""), bind("件"), bind("semi_finished"), SQLLiteral.null,
-                            bind(true), bind(1), bind(now), bind(now)]]
-        try await app.db.transaction { db in
-            let sql = db as! any SQLDatabase
-            try await sql.insertRows(into: "items", columns: ["id", "code", "name", "specification", "uom", "kind", "default_site_id",
-                                                              "active", "version", "created_at", "updated_at"], item)
-            try await sql.insertRows(into: "outsourcing_orders", columns: ["id", "code", "supplier_id", "plan_id", "status", "currency", "revision",
-                                                                           "note", "version", "created_by", "created_at", "updated_at"], o)
-            try await sql.insertRows(into: "order_lines", columns: ["id", "order_id", "line_no", "item_id", "operation", "quantity", "due_date",
-                                                                    "unit_price", "state", "plan_line_id", "risk", "days_late", "delay_reason"], l)
-            try await sql.insertRows(into: "order_revisions", columns: ["id", "order_id", "number", "lines", "changes", "reason", "status", "created_by",
-                                                                        "released_at", "answered_at", "answered_by", "response_seconds", "escalation", "round"], r)
-        }
-        try await seedMaterial(app: app, buyer: buyer, now: now)
     }
 
-    /// Material for every answered order: a requirement of line 1 (2 per part, 1 % scrap), an
-    /// issue confirmed by the supplier, and on every second order a receipt of 50 accepted parts
-    /// with its consumption; every fifth order has a delivery note on its way. About five
-    /// movements per answered order, over 50 lots.
-    static func seedMaterial(app: Application, buyer: UUID, now: Date) async throws {
-        typealias Row = [any SQLExpression]
-        func bind(_ v: some Encodable & Sendable) -> any SQLExpression { SQLBind(v) }
-        let ids = try await (app.db as! any SQLDatabase).raw("SELECT id, supplier_id, status FROM outsourcing_orders WHERE status <> 'released'")
-            .all(decoding: OrderRef.self)
-        let component = UUID()
+    /// Orders over the bench suppliers (every tenth to SUP-JG, so supplier1's scoped list has
+    /// plenty), spread evenly back over `months`; a quarter still wait for an answer. Each
+    /// answered order carries its material, receipts, inspections and exceptions (see
+    /// `flowRows`). Written in chunks, each in its own transaction, so a million lines never sit
+    /// in memory at once.
+    static func seedOrders(app: Application, shape: Shape, now: Date) async throws {
+        let suppliers = try await Organization.query(on: app.db).filter(\.$kind == OrganizationKind.supplier.rawValue).sort(\.$code).all(\.$id)
+        let jg = try await Organization.query(on: app.db).filter(\.$code == "SUP-JG").first()!.id!
+        let buyer = try await User.query(on: app.db).filter(\.$login == "purchaser").first()!.id!
         let u = FixedDecimal.unit
-        var reqs: [Row] = [], docs: [Row] = [], docLines: [Row] = [], moves: [Row] = [], receipts: [Row] = [], receiptLines: [Row] = []
-        var notes: [Row] = [], noteLines: [Row] = [], inspections: [Row] = [], exceptions: [Row] = []
-        for (i, o) in ids.enumerated() {
-            let lot = "L\(i % 50)"
-            let at = now.addingTimeInterval(Double(-i))
-            reqs.append([bind(UUID()), bind(o.id), bind(1), bind(component), bind(2 * u), bind(1 * u), bind("manufacturer"), bind(202 * u), bind(202 * u)])
-            let doc = UUID()
-            docs.append([bind(doc), bind(String(format: "FLB-%07d", i)), bind("issue"), bind("done"), bind(o.supplier_id), SQLLiteral.null, bind(o.id),
-                         SQLLiteral.null, bind(""), bind(1), bind(buyer), bind(at), SQLLiteral.null, SQLLiteral.null, bind("")])
-            docLines.append([bind(UUID()), bind(doc), bind(1), bind(1), bind(component), bind(lot), bind(202 * u), bind(202 * u), bind(buyer), bind(at)])
-            func move(_ kind: String, _ q: Int64, _ allowance: Int64 = 0, receiptLine: UUID? = nil) {
-                moves.append([bind(UUID()), bind(o.supplier_id), bind(component), bind(lot), bind(kind), bind(q), bind(allowance), bind(o.id), bind(1),
-                              bind(doc), receiptLine.map { bind($0) } ?? SQLLiteral.null, bind(buyer), bind(at)])
+        // Semi-finished parts on the lines, raw material (at a cost price) in the ledger.
+        var parts: [UUID] = [], materials: [UUID] = []
+        var itemRows: [[any SQLExpression]] = []
+        for k in 0..<max(1, shape.items) {
+            let id = UUID()
+            let raw = k % 10 == 9
+            if raw { materials.append(id) } else { parts.append(id) }
+            itemRows.append([SQLBind(id), SQLBind(k == 0 ? "BENCH-1" : String(format: "BI%06d", k)), SQLBind(raw ? "压测原料 \(k)" : (k == 0 ? "压测物料" : "压测零件 \(k)")),
+                             SQLBind(""), SQLBind(raw ? "kg" : "件"), SQLBind(raw ? "raw_material" : "semi_finished"), SQLLiteral.null,
+                             SQLBind(true), SQLBind(1), SQLBind(now), SQLBind(now), raw ? SQLBind(12 * u) : SQLLiteral.null])
+        }
+        let component = UUID()
+        materials.insert(component, at: 0)
+        itemRows.append([SQLBind(component), SQLBind("BENCH-RM"), SQLBind("压测原料"), SQLBind(""), SQLBind("kg"), SQLBind("raw_material"), SQLLiteral.null,
+                         SQLBind(true), SQLBind(1), SQLBind(now), SQLBind(now), SQLBind(12 * u)])
+        let items = itemRows
+        try await app.db.transaction { db in
+            try await (db as! any SQLDatabase).insertRows(into: "items", columns: ["id", "code", "name", "specification", "uom", "kind", "default_site_id",
+                                                                                   "active", "version", "created_at", "updated_at", "cost_price"], items)
+        }
+        let flow = Flow(suppliers: suppliers, jg: jg, buyer: buyer, parts: parts, materials: materials, today: app.subcon.today(), now: now,
+                        step: Double(shape.months) * 30 * 86_400 / Double(max(1, shape.orders)), lines: shape.linesPerOrder)
+        let chunk = 2_000
+        for start in stride(from: 0, to: shape.orders, by: chunk) {
+            var rows = FlowRows()
+            for i in start..<min(start + chunk, shape.orders) { flow.order(i, into: &rows) }
+            let batch = rows
+            try await app.db.transaction { db in try await batch.insert(into: db as! any SQLDatabase) }
+        }
+    }
+
+    /// How one bench order and what happened to it become rows.
+    struct Flow {
+        let suppliers: [UUID], jg: UUID, buyer: UUID, parts: [UUID], materials: [UUID]
+        let today: Day, now: Date, step: Double, lines: Int
+
+        func order(_ i: Int, into r: inout FlowRows) {
+            typealias B = SQLBind
+            let u = FixedDecimal.unit
+            let null = SQLLiteral.null
+            let id = UUID()
+            let supplier = i % 10 == 0 ? jg : suppliers[i % suppliers.count]
+            let pending = i % 4 == 0
+            let status = pending ? "released" : (i % 4 == 1 ? "acknowledged" : "in_production")
+            let created = now.addingTimeInterval(-Double(i) * step - 60)
+            r.orders.append([B(id), B(String(format: "BX-%07d", i)), B(supplier), null, B(status), B("CNY"), B(1), B(""), B(1), B(buyer), B(created), B(created)])
+            for n in 1...lines {
+                // Every seventh answered order's first line is projected late, half of those with a reason.
+                let late = n == 1 && i % 7 == 0 && !pending
+                let item = parts[(i * lines + n) % parts.count]
+                r.lines.append([B(UUID()), B(id), B(n), B(item), null, B(Int64(100 * n) * u), B(today.adding(days: (i + n) % 60).description),
+                                B(Int64(12) * u), B("open"), null, B(late ? "late" : "unknown"), B(late ? 4 + i % 20 : 0),
+                                late && i % 2 == 0 ? B("capacity") : null])
             }
-            move("issued", 202 * u)
-            move("receipt_confirmed", 202 * u)
-            if i % 2 == 0 {
-                let receipt = UUID(), line = UUID()
-                receipts.append([bind(receipt), bind(String(format: "SRB-%07d", i)), bind(o.supplier_id), bind(o.id), SQLLiteral.null, bind(""), bind(buyer), bind(at), bind(receiptDay(at))])
-                receiptLines.append([bind(line), bind(receipt), bind(1), bind(o.supplier_id), bind(o.id), bind(1), bind(component), bind("P\(i)"), bind(50 * u),
-                                     bind("accepted"), bind(50 * u), bind(Int64(0)), bind(buyer), bind(at), bind(2)])
-                move("consumed", 100 * u, u, receiptLine: line)
-                inspections.append([bind(UUID()), bind(String(format: "IQB-%07d", i)), bind(receipt), bind(line), bind(1), bind(o.supplier_id), bind(o.id),
-                                    bind(component), bind("P\(i)"), bind(50 * u), bind("normal"), bind("II"), bind("1.0"), bind("F"), bind(13), bind(0), bind(1),
-                                    bind(0), bind(0), bind("[]"), bind("[]"), bind(true), bind("accept"), bind(50 * u), bind(Int64(0)), bind(false), bind(""),
-                                    bind(buyer), bind(at)])
+            r.revisions.append([B(UUID()), B(id), B(1), B("[]"), B("[]"), B(""), B(pending ? "pending" : "acknowledged"), B(buyer), B(created),
+                                pending ? null : B(created), null, pending ? null : B(3600), B(0), B(1)])
+            if pending { return }
+            // Material: a requirement and an issue of every line, confirmed by the supplier.
+            let at = min(created.addingTimeInterval(5 * 86_400), now.addingTimeInterval(-3600))
+            let component = materials[i % materials.count]
+            let lot = "L\(i % 50)"
+            let doc = UUID()
+            r.docs.append([B(doc), B(String(format: "FLB-%07d", i)), B("issue"), B("done"), B(supplier), null, B(id), null, B(""), B(1), B(buyer), B(at), null, null, B("")])
+            for n in 1...lines {
+                let gross = Int64(202 * n) * u
+                r.reqs.append([B(UUID()), B(id), B(n), B(component), B(2 * u), B(1 * u), B("manufacturer"), B(gross), B(gross)])
+                r.docLines.append([B(UUID()), B(doc), B(n), B(n), B(component), B(lot), B(gross), B(gross), B(buyer), B(at)])
+                r.move(supplier, component, lot, "issued", gross, order: id, line: n, doc: doc, by: buyer, at: at)
+                r.move(supplier, component, lot, "receipt_confirmed", gross, order: id, line: n, doc: doc, by: buyer, at: at)
+            }
+            // Receipts: all lines but the last (all on every other order), each inspected and its
+            // material consumed.
+            let received = i % 2 == 0 ? lines : max(1, lines - 1)
+            let receipt = UUID(), day = BenchData.receiptDay(at)
+            r.receipts.append([B(receipt), B(String(format: "SRB-%07d", i)), B(supplier), B(id), null, B(""), B(buyer), B(at), B(day)])
+            for n in 1...received {
+                let line = UUID()
+                let item = parts[(i * lines + n) % parts.count]
+                r.receiptLines.append([B(line), B(receipt), B(n), B(supplier), B(id), B(n), B(item), B("P\(i)-\(n)"), B(50 * u),
+                                       B("accepted"), B(50 * u), B(Int64(0)), B(buyer), B(at), B(2)])
+                r.move(supplier, component, lot, "consumed", 100 * u, allowance: u, order: id, line: n, doc: doc, receiptLine: line, by: buyer, at: at)
+                r.inspections.append([B(UUID()), B(String(format: "IQB-%07d-%d", i, n)), B(receipt), B(line), B(n), B(supplier), B(id),
+                                      B(item), B("P\(i)-\(n)"), B(50 * u), B("normal"), B("II"), B("1.0"), B("F"), B(13), B(0), B(1),
+                                      B(0), B(0), B("[]"), B("[]"), B(true), B("accept"), B(50 * u), B(Int64(0)), B(false), B(""), B(buyer), B(at)])
             }
             if i % 10 == 1 {
                 // Another lot of every tenth order waits for inspection.
-                let receipt = UUID()
-                receipts.append([bind(receipt), bind(String(format: "SRW-%07d", i)), bind(o.supplier_id), bind(o.id), SQLLiteral.null, bind(""), bind(buyer), bind(at), bind(receiptDay(at))])
-                receiptLines.append([bind(UUID()), bind(receipt), bind(1), bind(o.supplier_id), bind(o.id), bind(1), bind(component), bind("W\(i)"), bind(30 * u),
-                                     bind("awaiting_inspection"), bind(Int64(0)), bind(Int64(0)), SQLLiteral.null, SQLLiteral.null, bind(1)])
+                let waiting = UUID()
+                r.receipts.append([B(waiting), B(String(format: "SRW-%07d", i)), B(supplier), B(id), null, B(""), B(buyer), B(at), B(day)])
+                r.receiptLines.append([B(UUID()), B(waiting), B(1), B(supplier), B(id), B(1), B(parts[(i * lines + 1) % parts.count]), B("W\(i)"),
+                                       B(30 * u), B("awaiting_inspection"), B(Int64(0)), B(Int64(0)), null, null, B(1)])
             }
-            if i % 4 == 0 {
-                let open = i % 8 == 0
+            if i % 3 != 0 {
+                // Two of three answered orders had a quality exception; one in eight is still open.
+                let open = i % 8 == 2 || i % 8 == 5
                 let due = ExceptionRules.due(from: at, ExceptionRules.defaultDeadlines(.quality, .major))
-                exceptions.append([bind(UUID()), bind(String(format: "YCB-%07d", i)), bind("quality"), bind("major"), bind(open ? "open" : "closed"),
-                                   bind(o.supplier_id), bind(o.id), bind(component), bind(lot), bind("manual"), bind(""), bind("压测异常 \(i)"), bind("批量划伤"),
-                                   bind(buyer), bind(at), bind(1), bind(due.responseBy), bind(due.containmentBy), bind(due.resolveBy),
-                                   open ? SQLLiteral.null : bind(at.addingTimeInterval(3600)), open ? SQLLiteral.null : bind(at.addingTimeInterval(86_400)),
-                                   open ? SQLLiteral.null : bind(60), open ? SQLLiteral.null : bind(1440), bind(""), bind(0), bind("SCRATCH"), bind(true), bind(0),
-                                   // Every other one carries a penalty for the statement.
-                                   i % 8 == 4 ? bind("fixed") : SQLLiteral.null, i % 8 == 4 ? bind(200 * u) : SQLLiteral.null])
+                r.exceptions.append([B(UUID()), B(String(format: "YCB-%07d", i)), B("quality"), B("major"), B(open ? "open" : "closed"),
+                                     B(supplier), B(id), B(component), B(lot), B("manual"), B(""), B("压测异常 \(i)"), B("批量划伤"),
+                                     B(buyer), B(at), B(1), B(due.responseBy), B(due.containmentBy), B(due.resolveBy),
+                                     open ? null : B(at.addingTimeInterval(3600)), open ? null : B(at.addingTimeInterval(86_400)),
+                                     open ? null : B(60), open ? null : B(1440), B(""), B(0), B("SCRATCH"), B(true), B(0),
+                                     // Every other one carries a penalty for the statement.
+                                     i % 2 == 0 ? B("fixed") : null, i % 2 == 0 ? B(200 * u) : null])
             }
             if i % 5 == 0 {
                 let note = UUID()
-                notes.append([bind(note), bind(String(format: "SHB-%07d", i)), bind(o.supplier_id), bind(o.id), bind(Day(year: 2026, month: 12, day: 1)!.description),
-                              bind("shipped"), bind(""), bind(1), bind(buyer), bind(at)])
-                noteLines.append([bind(UUID()), bind(note), bind(1), bind(1), bind(component), bind("N\(i)"), bind(20 * u), bind(Int64(0))])
+                r.notes.append([B(note), B(String(format: "SHB-%07d", i)), B(supplier), B(id), B(today.description), B("shipped"), B(""), B(1), B(buyer), B(at)])
+                r.noteLines.append([B(UUID()), B(note), B(1), B(1), B(parts[(i * lines + 1) % parts.count]), B("N\(i)"), B(20 * u), B(Int64(0))])
             }
         }
-        let item: [Row] = [[bind(component), bind("BENCH-RM"), bind("压测原料"), bind(""), bind("kg"), bind("raw_material"), SQLLiteral.null,
-                            bind(true), bind(1), bind(now), bind(now), bind(12 * u)]]
-        let batches = (reqs, docs, docLines, moves, receipts, receiptLines, notes, noteLines)
-        let quality = (inspections, exceptions)
-        try await app.db.transaction { db in
-            let sql = db as! any SQLDatabase
-            try await sql.insertRows(into: "items", columns: ["id", "code", "name", "specification", "uom", "kind", "default_site_id",
-                                                              "active", "version", "created_at", "updated_at", "cost_price"], item)
+    }
+
+    struct FlowRows {
+        typealias Row = [any SQLExpression]
+        var orders: [Row] = [], lines: [Row] = [], revisions: [Row] = []
+        var reqs: [Row] = [], docs: [Row] = [], docLines: [Row] = [], moves: [Row] = [], receipts: [Row] = [], receiptLines: [Row] = []
+        var notes: [Row] = [], noteLines: [Row] = [], inspections: [Row] = [], exceptions: [Row] = []
+
+        mutating func move(_ supplier: UUID, _ item: UUID, _ lot: String, _ kind: String, _ q: Int64, allowance: Int64 = 0, order: UUID, line: Int,
+                           doc: UUID, receiptLine: UUID? = nil, by: UUID, at: Date) {
+            moves.append([SQLBind(UUID()), SQLBind(supplier), SQLBind(item), SQLBind(lot), SQLBind(kind), SQLBind(q), SQLBind(allowance), SQLBind(order),
+                          SQLBind(line), SQLBind(doc), receiptLine.map { SQLBind($0) } ?? SQLLiteral.null, SQLBind(by), SQLBind(at)])
+        }
+
+        func insert(into sql: any SQLDatabase) async throws {
+            try await sql.insertRows(into: "outsourcing_orders", columns: ["id", "code", "supplier_id", "plan_id", "status", "currency", "revision",
+                                                                           "note", "version", "created_by", "created_at", "updated_at"], orders)
+            try await sql.insertRows(into: "order_lines", columns: ["id", "order_id", "line_no", "item_id", "operation", "quantity", "due_date",
+                                                                    "unit_price", "state", "plan_line_id", "risk", "days_late", "delay_reason"], lines)
+            try await sql.insertRows(into: "order_revisions", columns: ["id", "order_id", "number", "lines", "changes", "reason", "status", "created_by",
+                                                                        "released_at", "answered_at", "answered_by", "response_seconds", "escalation", "round"], revisions)
             try await sql.insertRows(into: "order_requirements", columns: ["id", "order_id", "line_no", "component_id", "quantity_per", "scrap_percent",
-                                                                           "supply_by", "gross_quantity", "issued_quantity"], batches.0)
+                                                                           "supply_by", "gross_quantity", "issued_quantity"], reqs)
             try await sql.insertRows(into: "material_documents", columns: ["id", "code", "kind", "status", "supplier_id", "to_supplier_id", "order_id",
                                                                            "condition", "reason", "version", "created_by", "created_at", "decided_by",
-                                                                           "decided_at", "decision_note"], batches.1)
+                                                                           "decided_at", "decision_note"], docs)
             try await sql.insertRows(into: "material_document_lines", columns: ["id", "document_id", "no", "order_line_no", "item_id", "lot", "quantity",
-                                                                                "confirmed_quantity", "confirmed_by", "confirmed_at"], batches.2)
+                                                                                "confirmed_quantity", "confirmed_by", "confirmed_at"], docLines)
             try await sql.insertRows(into: "material_movements", columns: ["id", "supplier_id", "item_id", "lot", "kind", "quantity", "allowance", "order_id",
-                                                                           "order_line_no", "document_id", "receipt_line_id", "created_by", "created_at"], batches.3)
+                                                                           "order_line_no", "document_id", "receipt_line_id", "created_by", "created_at"], moves)
             try await sql.insertRows(into: "goods_receipts", columns: ["id", "code", "supplier_id", "order_id", "delivery_note_id", "note", "created_by",
-                                                                       "created_at", "receipt_day"], batches.4)
+                                                                       "created_at", "receipt_day"], receipts)
             try await sql.insertRows(into: "receipt_lines", columns: ["id", "receipt_id", "no", "supplier_id", "order_id", "order_line_no", "item_id", "lot",
                                                                       "quantity", "status", "accepted_quantity", "rejected_quantity", "decided_by",
-                                                                      "decided_at", "version"], batches.5)
+                                                                      "decided_at", "version"], receiptLines)
             try await sql.insertRows(into: "delivery_notes", columns: ["id", "code", "supplier_id", "order_id", "ship_date", "status", "note", "version",
-                                                                       "created_by", "created_at"], batches.6)
+                                                                       "created_by", "created_at"], notes)
             try await sql.insertRows(into: "delivery_note_lines", columns: ["id", "note_id", "no", "order_line_no", "item_id", "lot", "quantity",
-                                                                            "received_quantity"], batches.7)
+                                                                            "received_quantity"], noteLines)
             try await sql.insertRows(into: "inspections", columns: ["id", "code", "receipt_id", "receipt_line_id", "receipt_line_no", "supplier_id", "order_id",
                                                                     "item_id", "lot", "lot_quantity", "severity", "level", "aql", "code_letter", "sample_size",
                                                                     "acceptance", "rejection", "nonconforming", "critical", "results", "defects", "sample_passed",
                                                                     "decision", "accepted_quantity", "rejected_quantity", "exempt", "note", "inspector_id",
-                                                                    "created_at"], quality.0)
+                                                                    "created_at"], inspections)
             try await sql.insertRows(into: "exceptions", columns: ["id", "code", "type", "severity", "status", "supplier_id", "order_id", "item_id", "lot",
                                                                    "source", "source_id", "title", "description", "raised_by", "created_at", "version",
                                                                    "response_by", "containment_by", "resolve_by", "responded_at", "closed_at",
                                                                    "response_minutes", "closure_minutes", "resolution", "escalation_level", "defect_codes",
-                                                                   "eight_d", "reopened", "penalty_kind", "penalty_value"], quality.1)
+                                                                   "eight_d", "reopened", "penalty_kind", "penalty_value"], exceptions)
         }
     }
-
-    struct OrderRef: Decodable { let id: UUID; let supplier_id: UUID; let status: String }
 
     /// The calendar day of a receipt in the demo's zone, as receiving records it.
     static func receiptDay(_ at: Date) -> String {

@@ -252,50 +252,91 @@ enum OrderService {
         return Dictionary(uniqueKeysWithValues: try await Item.query(on: db).filter(\.$id ~~ ids).all().map { ($0.id!, $0) })
     }
 
+    /// One row of the order detail's first read: a line ("L"), a material requirement ("R") or
+    /// the supplier ("S"), with the item's code, name and unit joined in.
+    private struct DetailRow: Decodable {
+        let kind: String, no: Int, item_id: UUID?, code: String?, name: String?, uom: String?
+        let operation: String?, quantity: Int64?, due_date: String?, unit_price: Int64?, state: String?
+        let quantity_per: Int64?, scrap_percent: Int64?, supply_by: String?
+    }
+
+    /// A revision with one of its answers (none: the answer columns are null).
+    private struct RevisionAnswerRow: Decodable {
+        let id: UUID, number: Int, status: String, reason: String, changes: String, released_at: Date, answered_at: Date?
+        let response_seconds: Int?
+        let a_round: Int?, a_line: Int?, a_answer: String?, a_quantity: Int64?, a_due_date: String?, a_reason: String?
+        let a_decision: String?, a_answered_at: Date?
+    }
+
+    /// The order as its page and the API show it, read in two statements (lines, requirements and
+    /// supplier in one; revisions with their answers in the other) whatever the order's size.
     static func dto(_ p: Principal, _ order: OutsourcingOrder, app: Application) async throws -> OrderDTO {
-        let db = app.db
-        let rows = try await OrderLineRow.query(on: db).filter(\.$orderID == order.id!).sort(\.$number).all()
-        let reqRows = try await OrderRequirementRow.query(on: db).filter(\.$orderID == order.id!).sort(\.$lineNumber).all()
-        let items = try await itemCodes(Set(rows.map(\.itemID) + reqRows.map(\.componentID)), on: db)
-        let supplier = try await Organization.find(order.supplierID, on: db)
-        let lineDTOs = rows.map { r in
-            let line = OrderLine(number: r.number, item: "", quantity: FixedDecimal(units: r.quantity), dueDate: Day(r.dueDate)!,
-                                 unitPrice: FixedDecimal(units: r.unitPrice))
-            return OrderLineDTO(number: r.number, itemId: r.itemID, itemCode: items[r.itemID]?.code ?? "", itemName: items[r.itemID]?.name ?? "",
-                                unit: items[r.itemID]?.uom ?? "",
-                                operation: r.operation, quantity: line.quantity, dueDate: r.dueDate, unitPrice: line.unitPrice,
-                                amount: (try? line.amount()) ?? .zero, state: r.state)
+        let sql = app.db as! any SQLDatabase
+        let id = order.id!
+        let rows = try await sql.raw("""
+            SELECT 'L' AS kind, l.line_no AS no, l.item_id AS item_id, i.code AS code, i.name AS name, i.uom AS uom, l.operation AS operation,
+                   l.quantity AS quantity, l.due_date AS due_date, l.unit_price AS unit_price, l.state AS state,
+                   NULL AS quantity_per, NULL AS scrap_percent, NULL AS supply_by
+              FROM order_lines l LEFT JOIN items i ON i.id = l.item_id WHERE l.order_id = \(bind: id)
+            UNION ALL
+            SELECT 'R', r.line_no, r.component_id, i.code, i.name, i.uom, NULL, r.gross_quantity, NULL, NULL, NULL,
+                   r.quantity_per, r.scrap_percent, r.supply_by
+              FROM order_requirements r LEFT JOIN items i ON i.id = r.component_id WHERE r.order_id = \(bind: id)
+            UNION ALL
+            SELECT 'S', 0, o.id, o.code, o.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+              FROM organizations o WHERE o.id = \(bind: order.supplierID)
+            ORDER BY 1, 2
+            """).all(decoding: DetailRow.self)
+        let supplier = rows.first { $0.kind == "S" }
+        let lineDTOs = rows.filter { $0.kind == "L" }.map { r in
+            let line = OrderLine(number: r.no, item: "", quantity: FixedDecimal(units: r.quantity ?? 0), dueDate: Day(r.due_date ?? "") ?? Day(year: 1970, month: 1, day: 1)!,
+                                 unitPrice: FixedDecimal(units: r.unit_price ?? 0))
+            return OrderLineDTO(number: r.no, itemId: r.item_id ?? UUID(), itemCode: r.code ?? "", itemName: r.name ?? "", unit: r.uom ?? "",
+                                operation: r.operation, quantity: line.quantity, dueDate: r.due_date ?? "", unitPrice: line.unitPrice,
+                                amount: (try? line.amount()) ?? .zero, state: r.state ?? "open")
         }
         var total = FixedDecimal.zero
         for l in lineDTOs where l.state == "open" { total = (try? total.adding(l.amount)) ?? total }
         let clock = app.subcon.settings.responseClock
         let now = app.subcon.clock.now()
-        let revisions = try await OrderRevisionRow.query(on: db).filter(\.$orderID == order.id!).sort(\.$number, .descending).all()
-        let answers = try await OrderAnswerRow.query(on: db).filter(\.$revisionID ~~ revisions.map { $0.id! }).all()
-        let revisionDTOs = try revisions.map { r in
-            let changes = try JSONDecoder().decode([StoredChange].self, from: Data(r.changesJSON.utf8))
-            let deadline = Date(timeIntervalSince1970: TimeInterval(clock.deadline(releasedAt: Int64(r.releasedAt.timeIntervalSince1970))))
-            return RevisionDTO(
-                number: r.number, status: r.status, reason: r.reason, releasedAt: r.releasedAt, answerDeadline: deadline,
-                answeredAt: r.answeredAt, responseSeconds: r.responseSeconds, responseMinutes: r.responseSeconds.map { max(1, ($0 + 59) / 60) },
-                overdue: r.status == "pending" && now > deadline,
-                changes: changes.map(\.dto),
-                answers: answers.filter { $0.revisionID == r.id }.sorted { ($0.round, $0.lineNumber) < ($1.round, $1.lineNumber) }.map {
-                    AnswerDTO(round: $0.round, line: $0.lineNumber, answer: $0.answer, quantity: $0.quantity.map(FixedDecimal.init(units:)),
-                              dueDate: $0.dueDate, reason: $0.reason, decision: $0.decision, answeredAt: $0.answeredAt)
-                })
+        let answered = try await sql.raw("""
+            SELECT r.id, r.number, r.status, r.reason, r.changes, r.released_at, r.answered_at, r.response_seconds,
+                   a.round AS a_round, a.line_no AS a_line, a.answer AS a_answer, a.quantity AS a_quantity, a.due_date AS a_due_date,
+                   a.reason AS a_reason, a.decision AS a_decision, a.answered_at AS a_answered_at
+              FROM order_revisions r LEFT JOIN order_answers a ON a.revision_id = r.id
+             WHERE r.order_id = \(bind: id)
+             ORDER BY r.number DESC, a.round, a.line_no
+            """).all(decoding: RevisionAnswerRow.self)
+        var revisions: [RevisionAnswerRow] = [], answers: [UUID: [AnswerDTO]] = [:]
+        for row in answered {
+            if revisions.last?.id != row.id { revisions.append(row) }
+            if let round = row.a_round, let line = row.a_line, let answer = row.a_answer, let at = row.a_answered_at {
+                answers[row.id, default: []].append(AnswerDTO(round: round, line: line, answer: answer, quantity: row.a_quantity.map(FixedDecimal.init(units:)),
+                                                              dueDate: row.a_due_date, reason: row.a_reason ?? "", decision: row.a_decision, answeredAt: at))
+            }
         }
-        let pending = revisions.first { $0.status == "pending" }
-        let deadline = pending.map { Date(timeIntervalSince1970: TimeInterval(clock.deadline(releasedAt: Int64($0.releasedAt.timeIntervalSince1970)))) }
+        func deadline(_ r: RevisionAnswerRow) -> Date {
+            Date(timeIntervalSince1970: TimeInterval(clock.deadline(releasedAt: Int64(r.released_at.timeIntervalSince1970))))
+        }
+        let revisionDTOs = try revisions.map { r in
+            let changes = try JSONDecoder().decode([StoredChange].self, from: Data(r.changes.utf8))
+            return RevisionDTO(
+                number: r.number, status: r.status, reason: r.reason, releasedAt: r.released_at, answerDeadline: deadline(r),
+                answeredAt: r.answered_at, responseSeconds: r.response_seconds, responseMinutes: r.response_seconds.map { max(1, ($0 + 59) / 60) },
+                overdue: r.status == "pending" && now > deadline(r),
+                changes: changes.map(\.dto),
+                answers: answers[r.id] ?? [])
+        }
+        let pending = revisions.first { $0.status == "pending" }.map(deadline)
         return OrderDTO(
-            id: order.id!, code: order.code, supplierId: order.supplierID, supplierCode: supplier?.code ?? "", supplierName: supplier?.name ?? "",
+            id: id, code: order.code, supplierId: order.supplierID, supplierCode: supplier?.code ?? "", supplierName: supplier?.name ?? "",
             planId: order.planID, status: order.status, currency: order.currency, revision: order.revision, version: order.version,
             note: order.note, createdAt: order.createdAt, total: total, awaitingAnswer: order.orderStatus.awaitsAcknowledgment,
-            overdue: deadline.map { now > $0 } ?? false, answerDeadline: deadline, lines: lineDTOs,
-            requirements: reqRows.map {
-                RequirementDTO(line: $0.lineNumber, componentCode: items[$0.componentID]?.code ?? "", componentName: items[$0.componentID]?.name ?? "",
-                               quantityPer: FixedDecimal(units: $0.quantityPer), scrapPercent: FixedDecimal(units: $0.scrapPercent),
-                               supplyBy: $0.supplyBy, grossQuantity: FixedDecimal(units: $0.grossQuantity))
+            overdue: pending.map { now > $0 } ?? false, answerDeadline: pending, lines: lineDTOs,
+            requirements: rows.filter { $0.kind == "R" }.map {
+                RequirementDTO(line: $0.no, componentCode: $0.code ?? "", componentName: $0.name ?? "",
+                               quantityPer: FixedDecimal(units: $0.quantity_per ?? 0), scrapPercent: FixedDecimal(units: $0.scrap_percent ?? 0),
+                               supplyBy: $0.supply_by ?? "", grossQuantity: FixedDecimal(units: $0.quantity ?? 0))
             },
             revisions: revisionDTOs)
     }
