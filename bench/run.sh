@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
 # Load benchmark: seeds a large data set into a fresh database, starts a release build of the
 # server and drives it over HTTP with wrk from a second process. Not a test — the numbers depend
-# on the machine. Results go to bench/out/results.md (and the terminal).
+# on the machine, so every figure is printed beside the same run's ceiling (an unmatched route
+# through all middleware) as a share of it. Results go to bench/out/results.md (and the terminal).
 #
-#   bench/run.sh                      # SQLite in a temporary DATA_DIR
+#   bench/run.sh                      # SQLite in a temporary DATA_DIR, the large data set
+#   SCALE=small bench/run.sh          # 20,000 orders × 3 lines, 2,000 suppliers (a quick look)
 #   DATABASE_URL=postgres://… bench/run.sh
+#   DATABASE_URL=postgres://… INSTANCES=2 bench/run.sh   # also two instances behind nginx
 #   DURATION=30s CONNECTIONS=64 bench/run.sh
 #   ONLY='material|write-off' bench/run.sh   # only scenarios whose name matches (grep -E)
+#   SEEDED=1 DATA_DIR=… bench/run.sh  # reuse a database seeded by an earlier run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-15s}
-CONNECTIONS=${CONNECTIONS:-32}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
 PORT=${PORT:-8123}
-SUPPLIERS=${SUPPLIERS:-2000}
-USERS_PER_SUPPLIER=${USERS_PER_SUPPLIER:-5}
 NOTIFICATIONS=${NOTIFICATIONS:-20000}
-ORDERS=${ORDERS:-20000}
+if [ "${SCALE:-large}" = small ]; then
+  SUPPLIERS=${SUPPLIERS:-2000}; USERS_PER_SUPPLIER=${USERS_PER_SUPPLIER:-5}; ORDERS=${ORDERS:-20000}
+  LINES=${LINES:-3}; ITEMS=${ITEMS:-1}; MONTHS=${MONTHS:-1}
+else
+  # 1,000 suppliers, 50,000 items, 200,000 orders × 5 lines over 24 months: about 2 million
+  # ledger movements, half a million inspections, 100,000 exceptions, 24,000 statements.
+  SUPPLIERS=${SUPPLIERS:-1000}; USERS_PER_SUPPLIER=${USERS_PER_SUPPLIER:-5}; ORDERS=${ORDERS:-200000}
+  LINES=${LINES:-5}; ITEMS=${ITEMS:-50000}; MONTHS=${MONTHS:-24}
+fi
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 swift build -c release --product subcon >/dev/null
@@ -24,15 +34,19 @@ BIN="$(swift build -c release --show-bin-path)/subcon"
 
 export DATA_DIR=${DATA_DIR:-$(mktemp -d /tmp/subcon-bench.XXXXXX)}
 export LOG_LEVEL=warning
-echo "seeding $SUPPLIERS suppliers × $USERS_PER_SUPPLIER users, $NOTIFICATIONS notifications per inbox, $ORDERS orders into ${DATABASE_URL:-$DATA_DIR}"
-start=$(date +%s.%N)
-"$BIN" seed-bench --suppliers "$SUPPLIERS" --users-per-supplier "$USERS_PER_SUPPLIER" --notifications "$NOTIFICATIONS" --orders "$ORDERS"
-echo "seeded in $(echo "$(date +%s.%N) - $start" | bc) s"
+if [ -z "${SEEDED:-}" ]; then
+  echo "seeding $SUPPLIERS suppliers × $USERS_PER_SUPPLIER users, $ORDERS orders × $LINES lines over $ITEMS items and $MONTHS months into ${DATABASE_URL:-$DATA_DIR}"
+  start=$(date +%s.%N)
+  "$BIN" seed-bench --suppliers "$SUPPLIERS" --users-per-supplier "$USERS_PER_SUPPLIER" --notifications "$NOTIFICATIONS" --orders "$ORDERS" \
+    --lines-per-order "$LINES" --items "$ITEMS" --months "$MONTHS"
+  echo "seeded in $(echo "$(date +%s.%N) - $start" | bc) s"
+fi
 
 "$BIN" serve --port "$PORT" >/tmp/subcon-bench-server.log 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+PIDS="$SERVER"
+trap 'kill $PIDS 2>/dev/null || true' EXIT
+for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
 
 BASE="http://127.0.0.1:$PORT"
 token() { curl -sf -XPOST "$BASE/api/v1/auth/token" -H 'Content-Type: application/json' \
@@ -49,9 +63,10 @@ SUPPLIER_ORG=$(curl -sf "$BASE/api/v1/me" -H "Authorization: Bearer $SUPPLIER" |
 mkdir -p bench/out
 OUT=bench/out/results.md
 {
-  echo "| scenario | req/s | p50 | p90 | p99 | non-2xx |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+  echo "| scenario | req/s | share of ceiling | p50 | p90 | p99 | non-2xx |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 } >"$OUT"
+CEILING=""
 
 run() {
   local name=$1; shift
@@ -64,8 +79,21 @@ run() {
   p90=$(awk '$1=="90%"{print $2}' <<<"$raw")
   p99=$(awk '$1=="99%"{print $2}' <<<"$raw")
   errors=$(awk '/Non-2xx/{print $5}' <<<"$raw")
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p90" "$p99" "${errors:-0}" | tee -a "$OUT"
+  local share="—"
+  [ -n "$CEILING" ] && share=$(python3 -c "print(f'{$rps / $CEILING:.3f}')")
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$rps" "$share" "$p50" "$p90" "$p99" "${errors:-0}" | tee -a "$OUT"
 }
+
+# The ceiling: a route nobody matches, through every middleware (a 404 problem document), so
+# the share says how much of what the HTTP stack allows a request uses.
+ceiling() {
+  local raw
+  raw=$(wrk -t"${THREADS:-2}" -c"$CONNECTIONS" -d"$DURATION" --latency "$1/no-such-route")
+  CEILING=$(awk '/Requests\/sec/{print $2}' <<<"$raw")
+  printf '| ceiling: unmatched route, all middleware (%s) | %s | 1 | %s | %s | %s | — |\n' "$1" "$CEILING" \
+    "$(awk '$1=="50%"{print $2}' <<<"$raw")" "$(awk '$1=="90%"{print $2}' <<<"$raw")" "$(awk '$1=="99%"{print $2}' <<<"$raw")" | tee -a "$OUT"
+}
+ceiling "$BASE"
 
 run "GET /healthz (database ping)" "$BASE/healthz"
 run "GET /api/v1/me (token auth + 2 reads)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/me"
@@ -157,4 +185,65 @@ run "GET /api/v1/reports/delivery-performance (buyer)" -H "Authorization: Bearer
 run "GET /api/v1/reports/quality-by-supplier (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/reports/quality-by-supplier"
 run "GET /api/v1/reports/exception-aging (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/reports/exception-aging"
 run "GET /api/v1/reports/held-material (supplier)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/reports/held-material"
-echo "results in $OUT (wrk: 2 threads, $CONNECTIONS connections, $DURATION each, same 2-core machine as the server)"
+run "GET /api/v1/orders?status=in_production (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/orders?status=in_production&per=50"
+run "GET /api/v1/exceptions?status=open page 20 (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/exceptions?status=open&per=50&page=20"
+run "GET /api/v1/notifications (supplier)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/notifications?per=20"
+# Progress reports: one good part at a time, spread over supplier1's orders in production so no
+# line runs out of quantity.
+LUA=$(mktemp --suffix=.lua)
+python3 - "$BASE" "$SUPPLIER" >"$LUA" <<'PY'
+import json, sys, urllib.request
+base, tok = sys.argv[1], sys.argv[2]
+ids = []
+for page in range(1, 11):
+    req = urllib.request.Request(f"{base}/api/v1/orders?status=in_production&per=50&page={page}", headers={"Authorization": "Bearer " + tok})
+    ids += [o["id"] for o in json.load(urllib.request.urlopen(req))["items"]]
+print("ids = {" + ",".join(json.dumps(i) for i in ids) + "}")
+print("n = 0")
+print('wrk.method = "POST"')
+print('wrk.headers["Content-Type"] = "application/json"')
+print('wrk.headers["Authorization"] = "Bearer ' + tok + '"')
+print('wrk.body = \'{"line":1,"good":"1"}\'')
+print('request = function() n = n + 1; return wrk.format(nil, "/api/v1/orders/" .. ids[(n % #ids) + 1] .. "/progress") end')
+PY
+run "POST /api/v1/orders/{id}/progress (supplier)" -s "$LUA" "$BASE"
+
+# Peak memory of the server over everything above.
+RSS=$(awk '/VmHWM/{print $2}' "/proc/$SERVER/status")
+echo "| server peak RSS (VmHWM) | $((RSS / 1024)) MB | | | | | |" | tee -a "$OUT"
+
+# The workflow: one client, sequential, each order the whole way from creation to inspection.
+if [ -z "${ONLY:-}" ] || grep -Eq "$ONLY" <<<"workflow"; then
+  python3 bench/workflow.py "$BASE" "${WORKFLOW_ORDERS:-300}" | tee -a "$OUT"
+fi
+
+# Scale-out: a second instance on the same PostgreSQL, and nginx (round robin) in front of one
+# and of both, so the two can be compared in the same run.
+if [ "${INSTANCES:-1}" = 2 ] && [ -n "${DATABASE_URL:-}" ]; then
+  command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null; }
+  "$BIN" serve --port $((PORT + 1)) >/tmp/subcon-bench-server2.log 2>&1 &
+  PIDS="$PIDS $!"
+  for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$((PORT + 1))/healthz" >/dev/null && break; sleep 0.2; done
+  NGX=$(mktemp -d)
+  cat >"$NGX/nginx.conf" <<CONF
+worker_processes 1;
+pid $NGX/nginx.pid;
+error_log $NGX/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  upstream one { server 127.0.0.1:$PORT; keepalive 64; }
+  upstream two { server 127.0.0.1:$PORT; server 127.0.0.1:$((PORT + 1)); keepalive 64; }
+  server { listen $((PORT + 10)); location / { proxy_pass http://one; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+  server { listen $((PORT + 11)); location / { proxy_pass http://two; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+}
+CONF
+  nginx -c "$NGX/nginx.conf"
+  trap 'kill $PIDS 2>/dev/null || true; nginx -c "$NGX/nginx.conf" -s stop 2>/dev/null || true' EXIT
+  for n in one two; do
+    port=$((PORT + 10)); [ $n = two ] && port=$((PORT + 11))
+    run "nginx → $n instance(s): GET /api/v1/orders/{id} (detail)" -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:$port/api/v1/orders/$ORDER"
+    run "nginx → $n instance(s): GET /api/v1/orders (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "http://127.0.0.1:$port/api/v1/orders?per=50"
+  done
+fi
+echo "results in $OUT (wrk: ${THREADS:-2} threads, $CONNECTIONS connections, $DURATION each, on the same machine as the server: $(nproc) cores)"
