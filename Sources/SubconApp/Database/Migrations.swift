@@ -47,6 +47,7 @@ enum Migrations {
         CreateReports(),
         // 15. Tasks done before their notices were delivered
         CreateSettledNotices(),
+        CreateLedgerTotals(),
     ]
 }
 

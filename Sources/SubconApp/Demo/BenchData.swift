@@ -135,6 +135,7 @@ public enum BenchData {
             let batch = rows
             try await app.db.transaction { db in try await batch.insert(into: db as! any SQLDatabase) }
         }
+        try await Ledger.rebuildTotals(on: app.db as! any SQLDatabase)
     }
 
     /// How one bench order and what happened to it become rows.
@@ -165,8 +166,10 @@ public enum BenchData {
             if pending { return }
             // Material: a requirement and an issue of every line, confirmed by the supplier.
             let at = min(created.addingTimeInterval(5 * 86_400), now.addingTimeInterval(-3600))
-            let component = materials[i % materials.count]
-            let lot = "L\(i % 50)"
+            // A supplier works with a score of materials, a new lot of each about every month.
+            let who = i % 10 == 0 ? suppliers.count : i % suppliers.count
+            let component = materials[(who * 37 + (i / 997) % 20) % materials.count]
+            let lot = "L\(Int(Double(i) * step / (30 * 86_400)))-\(i % 3)"
             let doc = UUID()
             r.docs.append([B(doc), B(String(format: "FLB-%07d", i)), B("issue"), B("done"), B(supplier), null, B(id), null, B(""), B(1), B(buyer), B(at), null, null, B("")])
             for n in 1...lines {

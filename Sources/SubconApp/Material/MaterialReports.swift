@@ -170,20 +170,20 @@ enum MaterialReports {
     /// The write-off over any span of months: opening balance at `start`, movements until `end`.
     static func writeOff(_ p: Principal, start: Date, end: Date, label period: String, supplierID: UUID?, app: Application) async throws -> WriteOffReportDTO {
         let db = app.db
-        // One pass over the movements up to the period's end: per supplier × item × kind, what
-        // happened before the period (the opening balance) and during it.
-        var conditions: [SQLQueryString] = ["created_at < \(bind: end)"]
-        if let s = p.scope.supplierID ?? supplierID { conditions.append("supplier_id = \(bind: s)") }
-        var whereClause: SQLQueryString = ""
-        for (i, c) in conditions.enumerated() { whereClause = whereClause + (i == 0 ? " WHERE " : " AND ") + c }
+        // Per supplier × item × kind: the running total less what moved since the period began
+        // is the opening; the movements since then (read through their time index) give the
+        // period — so no read goes back over the whole history.
+        let supplier: SQLQueryString = (p.scope.supplierID ?? supplierID).map { " AND supplier_id = \(bind: $0)" } ?? ""
         struct Row: Decodable { let supplier_id: UUID; let item_id: UUID; let kind: String; let before_q: Int64; let during_q: Int64; let during_a: Int64 }
         let sums = try await sql(db).raw("""
-            SELECT supplier_id, item_id, kind,
-                   CAST(SUM(CASE WHEN created_at < \(bind: start) THEN quantity ELSE 0 END) AS BIGINT) AS before_q,
-                   CAST(SUM(CASE WHEN created_at >= \(bind: start) THEN quantity ELSE 0 END) AS BIGINT) AS during_q,
-                   CAST(SUM(CASE WHEN created_at >= \(bind: start) THEN allowance ELSE 0 END) AS BIGINT) AS during_a
-            FROM material_movements
-            """ + whereClause + " GROUP BY supplier_id, item_id, kind").all(decoding: Row.self)
+            SELECT supplier_id, item_id, kind, CAST(SUM(t) AS BIGINT) AS before_q, CAST(SUM(d) AS BIGINT) AS during_q, CAST(SUM(a) AS BIGINT) AS during_a
+            FROM (SELECT supplier_id, item_id, kind, quantity AS t, 0 AS d, 0 AS a FROM ledger_item_totals WHERE 1 = 1
+            """ + supplier + """
+                  UNION ALL
+                  SELECT supplier_id, item_id, kind, -quantity, CASE WHEN created_at < \(bind: end) THEN quantity ELSE 0 END,
+                         CASE WHEN created_at < \(bind: end) THEN allowance ELSE 0 END
+                  FROM material_movements WHERE created_at >= \(bind: start)
+            """ + supplier + ") x GROUP BY supplier_id, item_id, kind").all(decoding: Row.self)
         struct SI: Hashable { let s: UUID; let i: UUID }
         var openingMoves: [SI: [Movement]] = [:], periodBy: [SI: [Movement]] = [:]
         for r in sums {

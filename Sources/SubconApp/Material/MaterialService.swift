@@ -200,7 +200,8 @@ struct LedgerKey: Hashable, Comparable {
 enum Ledger {
     struct SumRow: Decodable { let supplier_id: UUID; let item_id: UUID; let lot: String; let kind: String; let q: Int64; let a: Int64 }
 
-    /// Movement sums per key and kind (one pseudo-movement each), optionally up to a time.
+    /// Movement sums per key and kind (one pseudo-movement each), optionally up to a time or of
+    /// one order. All-time sums come from the running totals; the others from the movements.
     static func sums(suppliers: [UUID]? = nil, items: [UUID]? = nil, lot: String? = nil, before: Date? = nil, orderID: UUID? = nil,
                      on db: any Database) async throws -> [SumRow] {
         var conditions: [SQLQueryString] = []
@@ -211,10 +212,31 @@ enum Ledger {
         if let orderID { conditions.append("order_id = \(bind: orderID)") }
         var whereClause: SQLQueryString = ""
         for (i, c) in conditions.enumerated() { whereClause = whereClause + (i == 0 ? " WHERE " : " AND ") + c }
+        if before == nil && orderID == nil {
+            return try await (db as! any SQLDatabase).raw("SELECT supplier_id, item_id, lot, kind, quantity AS q, allowance AS a FROM ledger_totals"
+                                                          + whereClause).all(decoding: SumRow.self)
+        }
         return try await (db as! any SQLDatabase).raw("""
             SELECT supplier_id, item_id, lot, kind, CAST(SUM(quantity) AS BIGINT) AS q, CAST(SUM(allowance) AS BIGINT) AS a
             FROM material_movements
             """ + whereClause + " GROUP BY supplier_id, item_id, lot, kind").all(decoding: SumRow.self)
+    }
+
+    /// Recomputes the running totals from the movements (the migration that adds them, and bulk
+    /// loads that bypass `record`).
+    static func rebuildTotals(on sql: any SQLDatabase) async throws {
+        try await sql.raw("DELETE FROM ledger_totals").run()
+        try await sql.raw("DELETE FROM ledger_item_totals").run()
+        try await sql.raw("""
+            INSERT INTO ledger_totals (supplier_id, item_id, lot, kind, quantity, allowance)
+            SELECT supplier_id, item_id, lot, kind, CAST(SUM(quantity) AS BIGINT), CAST(SUM(allowance) AS BIGINT)
+            FROM material_movements GROUP BY supplier_id, item_id, lot, kind
+            """).run()
+        try await sql.raw("""
+            INSERT INTO ledger_item_totals (supplier_id, item_id, kind, quantity, allowance)
+            SELECT supplier_id, item_id, kind, CAST(SUM(quantity) AS BIGINT), CAST(SUM(allowance) AS BIGINT)
+            FROM ledger_totals GROUP BY supplier_id, item_id, kind
+            """).run()
     }
 
     struct Pair: Hashable { let supplier: UUID; let item: UUID }
@@ -266,6 +288,18 @@ enum Ledger {
         m.allowance = allowance.units; m.orderID = order; m.orderLineNumber = line; m.documentID = document; m.receiptLineID = receiptLine
         m.createdBy = user; m.createdAt = time ?? change.now
         try await m.create(on: change.db)
+        try await (change.db as! any SQLDatabase).raw("""
+            INSERT INTO ledger_totals (supplier_id, item_id, lot, kind, quantity, allowance)
+            VALUES (\(bind: supplier), \(bind: item), \(bind: lot), \(bind: kind.rawValue), \(bind: quantity.units), \(bind: allowance.units))
+            ON CONFLICT (supplier_id, item_id, lot, kind)
+            DO UPDATE SET quantity = ledger_totals.quantity + excluded.quantity, allowance = ledger_totals.allowance + excluded.allowance
+            """).run()
+        try await (change.db as! any SQLDatabase).raw("""
+            INSERT INTO ledger_item_totals (supplier_id, item_id, kind, quantity, allowance)
+            VALUES (\(bind: supplier), \(bind: item), \(bind: kind.rawValue), \(bind: quantity.units), \(bind: allowance.units))
+            ON CONFLICT (supplier_id, item_id, kind)
+            DO UPDATE SET quantity = ledger_item_totals.quantity + excluded.quantity, allowance = ledger_item_totals.allowance + excluded.allowance
+            """).run()
     }
 
     static func refusalProblem(_ r: StockLedger.Refusal, field: String, item: String, lot: String) -> Problem {

@@ -105,11 +105,13 @@ enum OrderList {
         let rows = try await sql.raw("""
             SELECT o.id, o.code, o.supplier_id, s.code AS supplier_code, s.name AS supplier_name, o.status, o.revision, o.version,
                    o.created_at, r.released_at AS pending_since,
-                   (SELECT COUNT(*) FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open') AS open_lines,
-                   (SELECT MIN(l.due_date) FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open') AS next_due,
-                   (SELECT MAX(l.days_late) FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open'
-                      AND l.risk IN (\(binds: Projection.Risk.lateValues))) AS days_late
-            """ + " " + from + " WHERE o.id IN (\(binds: ids))").all(decoding: Row.self).sorted { position[$0.id]! < position[$1.id]! }
+                   COALESCE(a.open_lines, 0) AS open_lines, a.next_due, a.days_late
+            """ + " " + from + """
+             LEFT JOIN (SELECT l.order_id, COUNT(*) AS open_lines, MIN(l.due_date) AS next_due,
+                               MAX(CASE WHEN l.risk IN (\(binds: Projection.Risk.lateValues)) THEN l.days_late END) AS days_late
+                          FROM order_lines l WHERE l.order_id IN (\(binds: ids)) AND l.state = 'open' GROUP BY l.order_id) a ON a.order_id = o.id
+             WHERE o.id IN (\(binds: ids))
+            """).all(decoding: Row.self).sorted { position[$0.id]! < position[$1.id]! }
         return Page(items: rows.map { r in
             let deadline = r.pending_since.map { $0.addingTimeInterval(TimeInterval(clock.answerHours) * 3600) }
             return OrderSummaryDTO(id: r.id, code: r.code, supplierId: r.supplier_id, supplierCode: r.supplier_code, supplierName: r.supplier_name,

@@ -83,8 +83,10 @@ enum QualityReports {
             """ + (only.map { " AND supplier_id = \(bind: $0)" } ?? "") + " GROUP BY supplier_id").all(decoding: E.self)
         let ids = Set(lotRows.map(\.supplier_id) + exRows.map(\.supplier_id))
         let orgs = Dictionary(uniqueKeysWithValues: try await Organization.query(on: db).filter(\.$id ~~ Array(ids)).all().map { ($0.id!, $0) })
+        let lotsBySupplier = Dictionary(lotRows.map { ($0.supplier_id, $0) }, uniquingKeysWith: { a, _ in a })
+        let exceptionsBySupplier = Dictionary(exRows.map { ($0.supplier_id, $0) }, uniquingKeysWith: { a, _ in a })
         let rows = ids.map { id in
-            let l = lotRows.first { $0.supplier_id == id }, e = exRows.first { $0.supplier_id == id }
+            let l = lotsBySupplier[id], e = exceptionsBySupplier[id]
             let received = FixedDecimal(units: l?.received ?? 0), rejected = FixedDecimal(units: l?.rejected ?? 0)
             return QualityStatsRowDTO(
                 supplierId: id, supplierCode: orgs[id]?.code ?? "", supplierName: orgs[id]?.name ?? "", lots: l?.lots ?? 0,

@@ -72,8 +72,8 @@ enum Dashboard {
         // Held material per supplier × material, valued at the material's cost price; the
         // balance per kind is the ledger's rule, not re-stated here.
         struct HeldRow: Decodable { let supplier_id: UUID; let item_id: UUID; let kind: String; let q: Int64 }
-        let heldRows = try await sql.raw("SELECT m.supplier_id, m.item_id, m.kind, CAST(SUM(m.quantity) AS BIGINT) AS q FROM material_movements m WHERE 1 = 1"
-            + scope("m.supplier_id") + " GROUP BY m.supplier_id, m.item_id, m.kind").all(decoding: HeldRow.self)
+        let heldRows = try await sql.raw("SELECT m.supplier_id, m.item_id, m.kind, m.quantity AS q FROM ledger_item_totals m WHERE 1 = 1"
+            + scope("m.supplier_id")).all(decoding: HeldRow.self)
         struct CostRow: Decodable { let id: UUID; let cost_price: Int64? }
         let itemIDs = Array(Set(heldRows.map(\.item_id)))
         let costs = itemIDs.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: try await sql.raw(

@@ -84,6 +84,38 @@ struct CreateSettledNotices: AsyncMigration {
     func revert(on db: any Database) async throws { try await db.schema("settled_notices").delete() }
 }
 
+/// The ledger's running totals per supplier × material × lot × movement kind, and per supplier
+/// × material × kind (all lots), kept with every movement in the same transaction
+/// (`Ledger.record`), so that balances, held material and the write-off's opening read a row
+/// per key instead of summing millions of movements.
+struct CreateLedgerTotals: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("ledger_totals")
+            .field("supplier_id", .uuid, .required)
+            .field("item_id", .uuid, .required)
+            .field("lot", .string, .required)
+            .field("kind", .string, .required)
+            .field("quantity", .int64, .required)
+            .field("allowance", .int64, .required)
+            .unique(on: "supplier_id", "item_id", "lot", "kind")
+            .create()
+        try await db.schema("ledger_item_totals")
+            .field("supplier_id", .uuid, .required)
+            .field("item_id", .uuid, .required)
+            .field("kind", .string, .required)
+            .field("quantity", .int64, .required)
+            .field("allowance", .int64, .required)
+            .unique(on: "supplier_id", "item_id", "kind")
+            .create()
+        try await Ledger.rebuildTotals(on: db as! any SQLDatabase)
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("ledger_item_totals").delete()
+        try await db.schema("ledger_totals").delete()
+    }
+}
+
 enum InspectionDefects {
     /// One row per defect code found, named as the item's inspection plan names it.
     static func record(_ ins: Inspection, on db: any Database) async throws {

@@ -164,10 +164,9 @@ enum Reports {
             }
             let found = try await sql.raw("""
                 SELECT m.supplier_id, s.name AS supplier, m.item_id, i.code AS item_code, i.name AS item_name, i.uom, i.cost_price, m.kind,
-                       CAST(SUM(m.quantity) AS BIGINT) AS q
-                FROM material_movements m JOIN organizations s ON s.id = m.supplier_id JOIN items i ON i.id = m.item_id WHERE 1 = 1
-                """ + filters("m.supplier_id") + " GROUP BY m.supplier_id, s.name, m.item_id, i.code, i.name, i.uom, i.cost_price, m.kind")
-                .all(decoding: R.self)
+                       m.quantity AS q
+                FROM ledger_item_totals m JOIN organizations s ON s.id = m.supplier_id JOIN items i ON i.id = m.item_id WHERE 1 = 1
+                """ + filters("m.supplier_id")).all(decoding: R.self)
             columns = [col("supplier", "prices.supplier"), col("item", "material.item"), col("unit", "report.col.unit"),
                        col("held", "material.held", "quantity"), col("costPrice", "report.col.costPrice", "money"), col("value", "report.col.value", "money")]
             let first = Dictionary(found.map { (Ledger.Pair(supplier: $0.supplier_id, item: $0.item_id), $0) }, uniquingKeysWith: { a, _ in a })
