@@ -48,6 +48,7 @@ enum Migrations {
         // 15. Tasks done before their notices were delivered
         CreateSettledNotices(),
         CreateLedgerTotals(),
+        AddOrderLateness(),
     ]
 }
 

@@ -136,6 +136,7 @@ public enum BenchData {
             try await app.db.transaction { db in try await batch.insert(into: db as! any SQLDatabase) }
         }
         try await Ledger.rebuildTotals(on: app.db as! any SQLDatabase)
+        try await LineLateness.refreshOrders(on: app.db as! any SQLDatabase)
     }
 
     /// How one bench order and what happened to it become rows.

@@ -54,8 +54,8 @@ enum OrderList {
         if let s = f.status { conditions.append("o.status = \(bind: s.rawValue)") }
         if let id = f.planID { conditions.append("o.plan_id = \(bind: id)") }
         if f.late {
-            // Membership in the late lines (read once through the risk index), not a probe per order.
-            conditions.append("o.status IN (\(binds: LineLateness.liveOrderStatuses)) AND o.id IN (SELECT d.order_id FROM order_lines d WHERE d.risk IN (\(binds: Projection.Risk.lateValues)) AND d.state = 'open')")
+            // The order's stored lateness (a partial index holds only the late orders).
+            conditions.append("o.days_late IS NOT NULL AND o.status IN (\(binds: LineLateness.liveOrderStatuses))")
         }
         // "Awaiting an answer" is exactly "has a pending revision": the join below says it.
         let ordersFiltered = !conditions.isEmpty || f.dueFrom != nil || f.dueTo != nil || !(f.search ?? "").trimmingCharacters(in: .whitespaces).isEmpty

@@ -18,6 +18,21 @@ enum LineLateness {
                 .where("order_id", .equal, orderID).where("line_no", .equal, l.line)
                 .run()
         }
+        try await sql.raw("UPDATE outsourcing_orders SET days_late = " + lateness("outsourcing_orders.id") + " WHERE id = \(bind: orderID)").run()
+    }
+
+    /// An order's lateness: the most days late of its open lines projected late or at risk,
+    /// NULL when none is. Kept on the order so that the late filter reads a partial index of
+    /// the late orders instead of probing every order's lines.
+    static func lateness(_ orderColumn: String) -> SQLQueryString {
+        // Only the order's own lines are named in WHERE: given the risk too, SQLite without
+        // statistics may walk every late line of every order instead.
+        "(SELECT MAX(CASE WHEN l.risk IN (\(binds: Projection.Risk.lateValues)) THEN l.days_late END) FROM order_lines l WHERE l.order_id = \(unsafeRaw: orderColumn) AND l.state = 'open')"
+    }
+
+    /// Fills every order's lateness from its lines (the migration, and bulk loads).
+    static func refreshOrders(on sql: any SQLDatabase) async throws {
+        try await sql.raw("UPDATE outsourcing_orders SET days_late = " + lateness("outsourcing_orders.id")).run()
     }
 
     /// The supplier's reason for a late line, stated with a promise (or on its own).
@@ -31,6 +46,21 @@ enum LineLateness {
 }
 
 /// Exceptions the system raises keep their words as catalog keys (ExceptionWords).
+/// The order's lateness beside its lines' (see `LineLateness.lateness`).
+struct AddOrderLateness: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("outsourcing_orders").field("days_late", .int).update()
+        let sql = db as! any SQLDatabase
+        try await LineLateness.refreshOrders(on: sql)
+        try await sql.raw("CREATE INDEX orders_late_idx ON outsourcing_orders (created_at) WHERE days_late IS NOT NULL").run()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await (db as! any SQLDatabase).raw("DROP INDEX orders_late_idx").run()
+        try await db.schema("outsourcing_orders").deleteField("days_late").update()
+    }
+}
+
 struct AddExceptionWords: AsyncMigration {
     func prepare(on db: any Database) async throws {
         try await db.schema("exceptions").field("words", .string).update()
