@@ -6,7 +6,7 @@ created and released (purchaser) → accepted and started (supplier) → materia
 
     bench/workflow.py http://127.0.0.1:8123 [orders=200] [supplier code=SUP-JG]
 
-Needs the demo's master data (FG-RD-002 made of RM-PAD-65 ×2 + 1.5 %) and people.
+Needs the demo's people; creates its own two items (WF-FG made of WF-RM ×2 + 1.5 %) if missing.
 """
 import datetime, http.client, json, statistics, sys, time, urllib.parse, uuid
 
@@ -32,7 +32,12 @@ def call(method, path, token=None, body=None, expect=(200, 201), key=None):
 def token(login): return call("POST", "/api/v1/auth/token", body={"login": login, "password": "demo"})["token"]
 
 
-purchaser, supplier, warehouse, quality = (token(x) for x in ("purchaser", "supplier1", "warehouse", "quality"))
+purchaser, supplier, warehouse, quality, planner = (token(x) for x in ("purchaser", "supplier1", "warehouse", "quality", "planner"))
+if not any(i["code"] == "WF-FG" for i in call("GET", "/api/v1/items?q=WF-FG", planner)["items"]):
+    fg = call("POST", "/api/v1/items", planner, {"code": "WF-FG", "name": "流程压测成品", "uom": "PCS", "kind": "finished"})
+    call("POST", "/api/v1/items", planner, {"code": "WF-RM", "name": "流程压测原料", "uom": "kg", "kind": "raw_material"})
+    call("POST", "/api/v1/items/%s/boms" % fg["id"], planner,
+         {"validFrom": "2026-01-01", "lines": [{"component": "WF-RM", "quantityPer": "2", "scrapPercent": "1.5"}]})
 orgs = call("GET", "/api/v1/organizations?q=" + SUPPLIER, purchaser)["items"]
 supplier_id = next(o["id"] for o in orgs if o["code"] == SUPPLIER)
 due = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
@@ -48,7 +53,7 @@ def step(name, fn):
 
 def one(i):
     order = step("create", lambda: call("POST", "/api/v1/orders", purchaser, {
-        "supplierId": supplier_id, "lines": [{"itemCode": "FG-RD-002", "quantity": "10", "dueDate": due}]}))
+        "supplierId": supplier_id, "lines": [{"itemCode": "WF-FG", "quantity": "10", "dueDate": due, "unitPrice": "12.5"}]}))
     oid = order["id"]
     step("release", lambda: call("POST", "/api/v1/orders/%s/release" % oid, purchaser, {"version": order["version"]}))
     answered = step("accept", lambda: call("POST", "/api/v1/orders/%s/answers" % oid, supplier,
@@ -56,7 +61,7 @@ def one(i):
     step("start", lambda: call("POST", "/api/v1/orders/%s/start" % oid, supplier, {"version": answered["version"]}))
     lot = "WF-%d" % i
     issue = step("issue", lambda: call("POST", "/api/v1/material/issues", warehouse, {
-        "orderId": oid, "lines": [{"line": 1, "componentCode": "RM-PAD-65", "lot": lot, "quantity": "20.3"}]}))
+        "orderId": oid, "lines": [{"line": 1, "componentCode": "WF-RM", "lot": lot, "quantity": "20.3"}]}))
     step("confirm", lambda: call("POST", "/api/v1/material/documents/%s/confirm" % issue["id"], supplier,
                                  {"version": issue["version"], "lines": [{"no": 1, "quantity": "20.3"}]}))
     step("progress", lambda: call("POST", "/api/v1/orders/%s/progress" % oid, supplier, {"line": 1, "good": "10"}, key=str(uuid.uuid4())))
