@@ -274,6 +274,26 @@ struct MaterialFixture {
             #expect(export.status == .ok)
             let sheet = try XLSX.readAll(Data(buffer: export.body)).first?.table.rows ?? []
             #expect(sheet.contains { $0.contains("RM-PAD-65") && $0.contains("2") && $0.contains("101.5") })
+
+            // Next month: what was held is the opening (running total less what moved since),
+            // a new scrap is that month's variance, and the closed month still reads as it did
+            // (movements after its end do not count).
+            t.clock.advance(by: 40 * 86_400)
+            let (supplierNow, financeNow) = (try await t.token("supplier1"), try await t.token("finance"))  // the old tokens expired
+            _ = try await m.post("/api/v1/material/scrap", supplierNow, #"{"reason":"冲裁损坏","lines":[{"itemCode":"RM-PAD-65","lot":"PAD-1","quantity":"0.5"}]}"#)
+            func pad(_ query: String) async throws -> [String: Any] {
+                (try await m.get("/api/v1/write-off?supplierId=\(jg)\(query)", financeNow)["rows"] as? [[String: Any]] ?? [])
+                    .first { $0["itemCode"] as? String == "RM-PAD-65" } ?? [:]
+            }
+            let next = try await pad("")
+            #expect(next["opening"] as? String == "49.5")
+            #expect(next["issued"] as? String == "0")
+            #expect(next["held"] as? String == "49")
+            #expect(next["variance"] as? String == "0.5")
+            let closed = try await pad("&period=\(period)")
+            #expect(closed["opening"] as? String == "0")
+            #expect(closed["held"] as? String == "49.5")
+            #expect(closed["variance"] as? String == "2")
         }
     }
 

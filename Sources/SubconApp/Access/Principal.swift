@@ -91,7 +91,7 @@ enum PrincipalLoader {
             .filter(Organization.self, \.$active == true).first()
     }
 
-    static func joined(_ row: some Model) throws -> (user: User, org: Organization)? {
+    static func joined(_ row: some Model) throws -> (user: User, org: Organization) {
         let user = try row.joined(User.self), org = try row.joined(Organization.self)
         user.$organization.value = org
         return (user, org)

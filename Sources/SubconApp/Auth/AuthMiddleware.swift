@@ -26,8 +26,8 @@ struct SessionAuthenticator: AsyncMiddleware {
         if let secret = req.cookies[SessionCookie.name]?.string, !secret.isEmpty {
             if let session = try await PrincipalLoader.signedIn(WebSession.query(on: req.db).filter(\.$tokenHash == Secrets.hash(secret)),
                                                                 user: \WebSession.$user.$id),
-               session.expiresAt > req.now,
-               let (user, org) = try PrincipalLoader.joined(session) {
+               session.expiresAt > req.now {
+                let (user, org) = try PrincipalLoader.joined(session)
                 req.principal = PrincipalLoader.principal(user, org, sessionID: session.id, csrf: session.csrfToken, tokenID: nil)
                 req.signedInUser = user
             }
@@ -43,11 +43,11 @@ struct BearerAuthenticator: AsyncMiddleware {
         if let bearer = req.headers.bearerAuthorization {
             guard let token = try await PrincipalLoader.signedIn(APIToken.query(on: req.db).filter(\.$tokenHash == Secrets.hash(bearer.token)),
                                                                  user: \APIToken.$user.$id),
-                  token.revokedAt == nil, token.expiresAt.map({ $0 > req.now }) ?? true,
-                  let (user, org) = try PrincipalLoader.joined(token)
+                  token.revokedAt == nil, token.expiresAt.map({ $0 > req.now }) ?? true
             else {
                 throw Problem(.unauthorized, "unauthorized", detailKey: "problem.unauthorized.token")
             }
+            let (user, org) = try PrincipalLoader.joined(token)
             req.principal = PrincipalLoader.principal(user, org, sessionID: nil, csrf: nil, tokenID: token.id)
             req.signedInUser = user
             // "Last used" is for people reviewing their tokens: hourly precision is enough and
