@@ -44,12 +44,15 @@ struct Serve: AsyncParsableCommand {
     @ArgumentParser.Flag(help: "Load the demo data when the database is empty, and list the demo logins on the login page.") var demo = false
 
     func run() async throws {
+        var settings = Settings.fromEnvironment()
+        // Read once: Vapor makes loggers per request (the request's, the router's parameters'),
+        // and parsing the environment for each one cost a third of a small request's time.
+        let level = settings.logLevel
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardOutput(label: label)
-            h.logLevel = Settings.fromEnvironment().logLevel
+            h.logLevel = level
             return h
         }
-        var settings = Settings.fromEnvironment()
         settings.demo = demo || ProcessInfo.processInfo.environment["DEMO"] == "1"
         var environment = runtimeEnvironment()
         environment.arguments = ["subcon", "serve"]

@@ -260,6 +260,24 @@ struct OrderFixture {
         }
     }
 
+    @Test func aRevisionWaitingForItsSecondStepDoesNotHoldBackANewerOnesFirst() async throws {
+        try await TestApp.run { t in
+            let f = try await OrderFixture.make(t)
+            let older = try await f.releasedOrder()
+            t.clock.advance(by: 11 * 3600)         // within the fixture's 12-hour token
+            let newer = try await f.releasedOrder()
+            t.clock.advance(by: 13 * 3600 + 60)
+            #expect(try await OrderEscalation.run(app: t.app, batch: 1) == 1)   // the older one's purchasers
+            // 36 h: the newer one (25 h) is past its deadline; the older one's admins are not due until 48 h.
+            t.clock.advance(by: 12 * 3600)
+            #expect(try await OrderEscalation.run(app: t.app, batch: 1) == 1)
+            let stages = Dictionary(uniqueKeysWithValues: try await OrderRevisionRow.query(on: t.db).all().map { ($0.orderID.uuidString, $0.escalation) })
+            #expect(stages[older.uppercased()] ?? stages[older] == ResponseClock.Stage.purchaser.rawValue)
+            #expect(stages[newer.uppercased()] ?? stages[newer] == ResponseClock.Stage.purchaser.rawValue)
+            #expect(try await OrderEscalation.run(app: t.app, batch: 1) == 0)
+        }
+    }
+
     @Test func unansweredOrdersEscalateToPurchasersThenAdminsOnce() async throws {
         try await TestApp.run { t in
             let f = try await OrderFixture.make(t)

@@ -238,7 +238,10 @@ import VaporTesting
             let a = try await q.exception(answered, try await t.token("quality"))
             #expect(a["responseMinutes"] as? Int == 23 * 60)
             t.clock.advance(by: 24 * 3600)          // 49 h: containment missed by both
-            try await ExceptionService.escalate(app: t.app)
+            // A batch at a time: one each round, then nothing left to raise.
+            #expect(try await ExceptionService.escalate(app: t.app, batch: 1) == 1)
+            #expect(try await ExceptionService.escalate(app: t.app, batch: 1) == 1)
+            #expect(try await ExceptionService.escalate(app: t.app, batch: 1) == 0)
             #expect(try await level(silent) == 2)
             #expect(try await level(answered) == 1)
             t.clock.advance(by: 19 * 86_400)        // past 20 days
@@ -246,6 +249,7 @@ import VaporTesting
             #expect(try await level(silent) == 3)
             #expect(try await level(answered) == 2)
             #expect(try await escalations() == 5)
+            #expect(try await ExceptionService.escalate(app: t.app) == 0)   // those at their level are not read again
             let list = try await q.m.items("/api/v1/exceptions?status=open", try await t.token("supplier1"))
             #expect(list.allSatisfy { $0["overdue"] as? Bool == true })
         }

@@ -163,7 +163,10 @@ public enum BenchData {
                                 late && i % 2 == 0 ? B("capacity") : null])
             }
             r.revisions.append([B(UUID()), B(id), B(1), B("[]"), B("[]"), B(""), B(pending ? "pending" : "acknowledged"), B(buyer), B(created),
-                                pending ? null : B(created), null, pending ? null : B(3600), B(0), B(1)])
+                                pending ? null : B(created), null, pending ? null : B(3600),
+                                // As escalated as a running installation would have it by now.
+                                B(pending ? ResponseClock().stageDue(releasedAt: Int64(created.timeIntervalSince1970), now: Int64(now.timeIntervalSince1970)).rawValue : 0),
+                                B(1)])
             if pending { return }
             // Material: a requirement and an issue of every line, confirmed by the supplier.
             let at = min(created.addingTimeInterval(5 * 86_400), now.addingTimeInterval(-3600))
@@ -210,7 +213,10 @@ public enum BenchData {
                                      B(supplier), B(id), B(component), B(lot), B("manual"), B(""), B("压测异常 \(i)"), B("批量划伤"),
                                      B(buyer), B(at), B(1), B(due.responseBy), B(due.containmentBy), B(due.resolveBy),
                                      open ? null : B(at.addingTimeInterval(3600)), open ? null : B(at.addingTimeInterval(86_400)),
-                                     open ? null : B(60), open ? null : B(1440), B(""), B(0), B("SCRATCH"), B(true), B(0),
+                                     open ? null : B(60), open ? null : B(1440), B(""),
+                                     B(open ? ExceptionRules.escalationLevel(now: now, due: due, respondedAt: nil, containedAt: nil, closedAt: nil,
+                                                                             needsContainment: true, current: 0) : 0),
+                                     B("SCRATCH"), B(true), B(0),
                                      // Every other one carries a penalty for the statement.
                                      i % 2 == 0 ? B("fixed") : null, i % 2 == 0 ? B(200 * u) : null])
             }

@@ -14,8 +14,15 @@ enum OrderEscalation {
         let clock = app.subcon.settings.responseClock
         let now = app.subcon.clock.now()
         let cutoff = now.addingTimeInterval(-TimeInterval(clock.answerHours) * 3600)
+        let adminsCutoff = cutoff.addingTimeInterval(-TimeInterval(clock.escalateAfterHours) * 3600)
+        // Only revisions with a step due now: the purchaser told but the admins not yet due would
+        // otherwise fill every batch ahead of newer revisions whose first step is due.
         let waiting = try await OrderRevisionRow.query(on: app.db).filter(\.$status == "pending").filter(\.$releasedAt < cutoff)
-            .filter(\.$escalation < ResponseClock.Stage.admins.rawValue).sort(\.$releasedAt).limit(batch).all()
+            .group(.or) { g in
+                g.filter(\.$escalation == ResponseClock.Stage.none.rawValue)
+                 .group(.and) { $0.filter(\.$escalation == ResponseClock.Stage.purchaser.rawValue).filter(\.$releasedAt < adminsCutoff) }
+            }
+            .sort(\.$releasedAt).limit(batch).all()
         var sent = 0
         for rev in waiting {
             let steps = clock.escalations(releasedAt: Int64(rev.releasedAt.timeIntervalSince1970), answeredAt: nil,

@@ -66,7 +66,10 @@ enum LateLines {
              FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
             JOIN organizations s ON s.id = o.supplier_id JOIN items i ON i.id = l.item_id
             """
-        let total = try await sql.raw("SELECT COUNT(*) AS n" + from + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
+        // Without a search the count needs only the orders (status, supplier), not the names.
+        let searching = !(f.search?.trimmingCharacters(in: .whitespaces) ?? "").isEmpty
+        let counted: SQLQueryString = searching ? from : " FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id"
+        let total = try await sql.raw("SELECT COUNT(*) AS n" + counted + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
         struct Row: Decodable {
             let order_id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
             let line_no: Int; let item_code: String; let item_name: String; let uom: String; let operation: String?; let quantity: Int64

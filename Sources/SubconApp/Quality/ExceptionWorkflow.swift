@@ -535,10 +535,25 @@ enum ExceptionService {
 
     /// Open exceptions whose deadlines passed climb one level per missed deadline; each new level
     /// tells a wider circle. Run by the background worker; tests call it with their clock.
-    static func escalate(app: Application) async throws {
+    /// Raises the escalation of open exceptions whose deadlines passed, a batch at a time (oldest
+    /// deadline first): only those whose level would rise are read, so the open cases that sit at
+    /// their level cost one indexed scan a round, not a model each.
+    @discardableResult
+    static func escalate(app: Application, batch: Int = 200) async throws -> Int {
         let now = app.subcon.clock.now()
-        let open = try await ExceptionCase.query(on: app.db).filter(\.$status == "open").filter(\.$escalationLevel < 3)
-            .group(.or) { $0.filter(\.$responseBy < now).filter(\.$containmentBy < now).filter(\.$resolveBy < now) }.all()
+        struct Due: Decodable { let id: UUID }
+        // The same sum as ExceptionRules.escalationLevel, to pick the candidates; the rule decides.
+        let ids = try await (app.db as! any SQLDatabase).raw("""
+            SELECT id FROM exceptions
+             WHERE status = 'open' AND escalation_level < 3
+               AND (CASE WHEN responded_at IS NULL AND response_by < \(bind: now) THEN 1 ELSE 0 END
+                    + CASE WHEN eight_d = \(bind: true) AND contained_at IS NULL AND containment_by < \(bind: now) THEN 1 ELSE 0 END
+                    + CASE WHEN resolve_by < \(bind: now) THEN 1 ELSE 0 END) > escalation_level
+             ORDER BY response_by, id LIMIT \(literal: batch)
+            """).all(decoding: Due.self).map(\.id)
+        guard !ids.isEmpty else { return 0 }
+        let open = try await ExceptionCase.query(on: app.db).filter(\.$id ~~ ids).all()
+        var raised = 0
         for e in open {
             guard let responseBy = e.responseBy, let containmentBy = e.containmentBy, let resolveBy = e.resolveBy else { continue }
             let level = ExceptionRules.escalationLevel(now: now, due: .init(responseBy: responseBy, containmentBy: containmentBy, resolveBy: resolveBy),
@@ -564,7 +579,9 @@ enum ExceptionService {
                 try await change.notify("exception.escalated", recipients: Array(Set(people)), messageKey: "notice.exceptionEscalated",
                                         params: ["code": e.code, "title": e.title, "level": String(level)], link: "/exceptions/\(e.id!)")
             }
+            raised += 1
         }
+        return raised
     }
 
     // MARK: Deadline table
