@@ -36,6 +36,14 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     if case .sqliteFile = settings.database {
         // WAL lets readers go on while one writer commits; the setting persists in the file.
         _ = try await (app.db as! any SQLDatabase).raw("PRAGMA journal_mode=WAL").all()
+        // Per connection (one per event loop): read the file through a memory map and keep more
+        // pages, instead of a read() system call for every page a query touches — on a database
+        // of gigabytes that copying was a fifth of a write's time.
+        for loop in app.eventLoopGroup.makeIterator() {
+            let db = app.databases.database(.sqlite, logger: app.logger, on: loop) as! any SQLDatabase
+            _ = try await db.raw("PRAGMA mmap_size = \(unsafeRaw: String(settings.sqliteMapBytes))").all()
+            _ = try await db.raw("PRAGMA cache_size = -65536").all()
+        }
     }
     for migration in Migrations.all { app.migrations.add(migration) }
     try await app.autoMigrate()

@@ -55,6 +55,8 @@ public struct Settings: Sendable {
     /// Write-off variance tolerated before a deduction is proposed, as a percentage of the
     /// material to account for (WRITE_OFF_TOLERANCE_PERCENT).
     public var writeOffTolerancePercent = FixedDecimal(units: 10_000)
+    /// How much of an SQLite database file each connection maps into memory (SQLITE_MMAP_MB).
+    public var sqliteMapBytes: Int64 = 8 << 30
     /// The last day of each statement period (STATEMENT_CUTOFF_DAY, 1…28; unset: the month's end).
     public var statementCalendar = SettlementCalendar.monthEnd
     /// The Gregorian calendar where the installation is: days, months and periods are counted in it.
@@ -137,6 +139,7 @@ public struct Settings: Sendable {
         if let p = env["VAT_PERCENT"].flatMap({ try? FixedDecimal.parse($0) }), p >= .zero, p <= FixedDecimal(100) { s.taxPercent = p }
         if let d = env["PENALTY_WINDOW_DAYS"].flatMap(Int.init), (1...3650).contains(d) { s.gradedPenalty.windowDays = d }
         if let n = env["PENALTY_FREE_OCCURRENCES"].flatMap(Int.init), (0...100).contains(n) { s.gradedPenalty.freeOccurrences = n }
+        if let m = env["SQLITE_MMAP_MB"].flatMap(Int64.init), (0...1 << 20).contains(m) { s.sqliteMapBytes = m << 20 }
         if let p = env["WRITE_OFF_TOLERANCE_PERCENT"].flatMap({ try? FixedDecimal.parse($0) }), p >= .zero, p <= FixedDecimal(units: 1_000_000) {
             s.writeOffTolerancePercent = p
         }

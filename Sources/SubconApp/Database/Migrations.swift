@@ -49,6 +49,8 @@ enum Migrations {
         CreateSettledNotices(),
         CreateLedgerTotals(),
         AddOrderLateness(),
+        AddReceiptLineReceivedAt(),
+        AddNoticeLinkIndex(),
     ]
 }
 

@@ -192,7 +192,7 @@ public enum BenchData {
                 let line = UUID()
                 let item = parts[(i * lines + n) % parts.count]
                 r.receiptLines.append([B(line), B(receipt), B(n), B(supplier), B(id), B(n), B(item), B("P\(i)-\(n)"), B(50 * u),
-                                       B("accepted"), B(50 * u), B(Int64(0)), B(buyer), B(at), B(2)])
+                                       B("accepted"), B(50 * u), B(Int64(0)), B(buyer), B(at), B(2), B(at)])
                 r.move(supplier, component, lot, "consumed", 100 * u, allowance: u, order: id, line: n, doc: doc, receiptLine: line, by: buyer, at: at)
                 r.inspections.append([B(UUID()), B(String(format: "IQB-%07d-%d", i, n)), B(receipt), B(line), B(n), B(supplier), B(id),
                                       B(item), B("P\(i)-\(n)"), B(50 * u), B("normal"), B("II"), B("1.0"), B("F"), B(13), B(0), B(1),
@@ -203,7 +203,7 @@ public enum BenchData {
                 let waiting = UUID()
                 r.receipts.append([B(waiting), B(String(format: "SRW-%07d", i)), B(supplier), B(id), null, B(""), B(buyer), B(at), B(day)])
                 r.receiptLines.append([B(UUID()), B(waiting), B(1), B(supplier), B(id), B(1), B(parts[(i * lines + 1) % parts.count]), B("W\(i)"),
-                                       B(30 * u), B("awaiting_inspection"), B(Int64(0)), B(Int64(0)), null, null, B(1)])
+                                       B(30 * u), B("awaiting_inspection"), B(Int64(0)), B(Int64(0)), null, null, B(1), B(at)])
             }
             if i % 3 != 0 {
                 // Two of three answered orders had a quality exception; one in eight is still open.
@@ -260,7 +260,7 @@ public enum BenchData {
                                                                        "created_at", "receipt_day"], receipts)
             try await sql.insertRows(into: "receipt_lines", columns: ["id", "receipt_id", "no", "supplier_id", "order_id", "order_line_no", "item_id", "lot",
                                                                       "quantity", "status", "accepted_quantity", "rejected_quantity", "decided_by",
-                                                                      "decided_at", "version"], receiptLines)
+                                                                      "decided_at", "version", "received_at"], receiptLines)
             try await sql.insertRows(into: "delivery_notes", columns: ["id", "code", "supplier_id", "order_id", "ship_date", "status", "note", "version",
                                                                        "created_by", "created_at"], notes)
             try await sql.insertRows(into: "delivery_note_lines", columns: ["id", "note_id", "no", "order_line_no", "item_id", "lot", "quantity",

@@ -314,7 +314,7 @@ enum DeliveryService {
                 let row = ReceiptLine()
                 row.receiptID = r.id!; row.number = i + 1; row.supplierID = order.supplierID; row.orderID = order.id!; row.orderLineNumber = x.line
                 row.itemID = states[x.line]!.line.itemID; row.lot = x.lot; row.quantity = x.quantity.units; row.status = "awaiting_inspection"
-                row.acceptedQuantity = 0; row.rejectedQuantity = 0; row.version = 1
+                row.acceptedQuantity = 0; row.rejectedQuantity = 0; row.version = 1; row.receivedAt = change.now
                 try await row.create(on: change.db)
                 try await x.noteLine?.save(on: change.db)
                 created.append(row)

@@ -142,6 +142,8 @@ final class ReceiptLine: Model, @unchecked Sendable {
     @OptionalField(key: "decided_by") var decidedBy: UUID?
     @OptionalField(key: "decided_at") var decidedAt: Date?
     @Field(key: "version") var version: Int
+    /// The receipt's time, kept on the line for the inspection work list's order.
+    @OptionalField(key: "received_at") var receivedAt: Date?
     init() {}
 }
 

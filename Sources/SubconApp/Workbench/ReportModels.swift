@@ -84,6 +84,18 @@ struct CreateSettledNotices: AsyncMigration {
     func revert(on db: any Database) async throws { try await db.schema("settled_notices").delete() }
 }
 
+/// A task done settles its unread notices by link; without an index every write that settles
+/// one scanned all notifications (100,000 and more in a year).
+struct AddNoticeLinkIndex: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await createIndex(db, "notifications_link_idx", on: "notifications", "link", "read_at")
+    }
+
+    func revert(on db: any Database) async throws {
+        try await (db as! any SQLDatabase).raw("DROP INDEX notifications_link_idx").run()
+    }
+}
+
 /// The ledger's running totals per supplier × material × lot × movement kind, and per supplier
 /// × material × kind (all lots), kept with every movement in the same transaction
 /// (`Ledger.record`), so that balances, held material and the write-off's opening read a row

@@ -1,0 +1,21 @@
+import Fluent
+import SQLKit
+
+/// The inspection work list goes oldest receipt first. Sorting every waiting line by its
+/// receipt's time on each page meant joining them all; the line carries the time it was received
+/// instead, under an index of (status, received_at), so a page is read in index order.
+struct AddReceiptLineReceivedAt: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("receipt_lines").field("received_at", .datetime).update()
+        let sql = db as! any SQLDatabase
+        try await sql.raw("""
+            UPDATE receipt_lines SET received_at = (SELECT g.created_at FROM goods_receipts g WHERE g.id = receipt_lines.receipt_id)
+            """).run()
+        try await createIndex(db, "receipt_lines_status_received_idx", on: "receipt_lines", "status", "received_at")
+    }
+
+    func revert(on db: any Database) async throws {
+        try await (db as! any SQLDatabase).raw("DROP INDEX receipt_lines_status_received_idx").run()
+        try await db.schema("receipt_lines").deleteField("received_at").update()
+    }
+}
