@@ -144,6 +144,18 @@ import SubconDomain
             #expect(try await count(.shipReady, supplier) == 1)
             let other = try await t.principal("supplier2")
             #expect(try await count(.shipReady, other) == 0)
+            // Shipping part of it keeps the line ready; shipping the rest settles it, and
+            // cancelling that note makes it ready again (the kept sums follow every change).
+            _ = try await m.post("/api/v1/deliveries", m.f.supplier1, """
+                {"orderId":"\(id)","shipDate":"2026-09-22","lines":[{"line":1,"quantity":"20","lot":"P-01"}]}
+                """)
+            #expect(try await count(.shipReady, supplier) == 1)
+            let rest = try await m.post("/api/v1/deliveries", m.f.supplier1, """
+                {"orderId":"\(id)","shipDate":"2026-09-22","lines":[{"line":1,"quantity":"10","lot":"P-02"}]}
+                """)
+            #expect(try await count(.shipReady, supplier) == 0)
+            _ = try await m.post("/api/v1/deliveries/\(rest["id"] as? String ?? "")/cancel", m.f.supplier1, #"{"version":1}"#, .ok)
+            #expect(try await count(.shipReady, supplier) == 1)
         }
     }
 }

@@ -51,6 +51,8 @@ enum Migrations {
         AddOrderLateness(),
         AddReceiptLineReceivedAt(),
         AddNoticeLinkIndex(),
+        AddLineShipReadiness(),
+        AddUnconfirmedMaterialIndex(),
     ]
 }
 

@@ -137,6 +137,7 @@ public enum BenchData {
         }
         try await Ledger.rebuildTotals(on: app.db as! any SQLDatabase)
         try await LineLateness.refreshOrders(on: app.db as! any SQLDatabase)
+        try await ShipReadiness.refreshAll(on: app.db as! any SQLDatabase)
     }
 
     /// How one bench order and what happened to it become rows.

@@ -215,6 +215,7 @@ enum DeliveryService {
                 row.lot = l.lot; row.quantity = l.quantity.units; row.receivedQuantity = 0
                 try await row.create(on: change.db)
             }
+            try await ShipReadiness.refresh(order.id!, on: change.db as! any SQLDatabase)
             try await change.audit("delivery_note", n.id, "create", after: [
                 "code": n.code, "order": order.code, "ship_date": n.shipDate,
                 "lines": input.lines.map { "\($0.line) \($0.lot) \($0.quantity)" }.joined(separator: "; ")])
@@ -249,6 +250,7 @@ enum DeliveryService {
         return try await app.write(as: p.auditActor) { change in
             try await change.updateVersioned(DeliveryNote.schema, id: id, expected: version, sets: ["status": "cancelled"])
             n.status = "cancelled"; n.version += 1
+            try await ShipReadiness.refresh(n.orderID, on: change.db as! any SQLDatabase)
             try await change.audit("delivery_note", id, "cancel", before: ["status": "shipped"], after: ["status": "cancelled"])
             return n
         }

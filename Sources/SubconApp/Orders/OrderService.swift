@@ -418,6 +418,7 @@ enum OrderService {
         }
         for r in reasons { try await LineLateness.explain(orderID, line: r.line_no, reason: r.delay_reason!, note: r.delay_note, in: change) }
         try await LineLateness.store(orderID, in: change)
+        try await ShipReadiness.refresh(orderID, on: db as! any SQLDatabase)
     }
 
     static func snapshot(_ o: OutsourcingOrder, _ lines: [OrderLine]) -> [String: String?] {

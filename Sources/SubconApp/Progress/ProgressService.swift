@@ -141,6 +141,7 @@ enum ProgressService {
                 "order": order.code, "line": String(input.line), "good": input.good.description, "scrap": (input.scrap ?? .zero).description,
                 "stage": r.stage, "note": r.note])
             try await LineLateness.store(orderID, in: change)
+            try await ShipReadiness.refresh(orderID, on: change.db as! any SQLDatabase)
             try await checkDelay(order, line: input.line, today: today, threshold: threshold, in: change)
             try await change.publish(LiveEvent(kind: "progress", orderId: orderID, supplierId: order.supplierID, line: input.line), channel: channel)
             return r

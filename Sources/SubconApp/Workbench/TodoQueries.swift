@@ -30,20 +30,18 @@ enum TodoQueries {
             Source(kind: .answerRevision, from: "FROM order_revisions r JOIN outsourcing_orders o ON o.id = r.order_id WHERE r.status = 'pending'",
                    supplier: "o.supplier_id", id: "o.id", code: "o.code", detail: "CAST(r.number AS TEXT)", created: "r.released_at", order: "r.released_at"),
             Source(kind: .confirmMaterial, from: """
-                FROM material_documents d WHERE d.kind IN ('issue', 'supplementary') AND d.status = 'done'
-                AND EXISTS (SELECT 1 FROM material_document_lines x WHERE x.document_id = d.id AND x.confirmed_at IS NULL)
+                FROM material_documents d WHERE d.id IN (SELECT x.document_id FROM material_document_lines x WHERE x.confirmed_at IS NULL)
+                AND d.kind IN ('issue', 'supplementary') AND d.status = 'done'
                 """, supplier: "d.supplier_id", id: "d.id", code: "d.code", detail: "d.kind", created: "d.created_at", order: "d.created_at"),
             Source(kind: .explainDelay, from: """
                 FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
                 WHERE l.state = 'open' AND l.risk IN (\(late)) AND l.delay_reason IS NULL AND o.status IN (\(live))
                 """, supplier: "o.supplier_id", id: "o.id", code: "o.code", detail: "CAST(l.line_no AS TEXT)", created: "o.updated_at",
                    day: "l.due_date", order: "l.days_late DESC, l.due_date"),
+            // CROSS JOIN: SQLite starts from the lines' partial index, not from a supplier's orders.
             Source(kind: .shipReady, from: """
-                FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
-                WHERE l.state = 'open' AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
-                AND (SELECT COALESCE(SUM(p.good_quantity), 0) FROM progress_reports p WHERE p.order_id = l.order_id AND p.line_no = l.line_no)
-                  > (SELECT COALESCE(SUM(n.quantity), 0) FROM delivery_note_lines n JOIN delivery_notes dn ON dn.id = n.note_id
-                     WHERE dn.order_id = l.order_id AND n.order_line_no = l.line_no AND dn.status <> 'cancelled')
+                FROM order_lines l CROSS JOIN outsourcing_orders o
+                WHERE o.id = l.order_id AND \(ShipReadiness.readyCondition) AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
                 """, supplier: "o.supplier_id", id: "o.id", code: "o.code", detail: "CAST(l.line_no AS TEXT)", created: "o.updated_at",
                    day: "l.due_date", order: "l.due_date"),
             Source(kind: .answerException, from: "FROM exceptions e WHERE e.status = 'open' AND e.responded_at IS NULL",

@@ -1,0 +1,62 @@
+import Fluent
+import SQLKit
+
+/// What each order line has been reported good and shipped (on delivery notes not cancelled),
+/// kept on the line so "ready to ship" (reported beyond shipped) is read through a partial index
+/// of the lines where that holds, instead of two sums per open line on every to-do page.
+/// Recomputed from the records for the whole order whenever one of them changes, so it cannot
+/// drift from them.
+enum ShipReadiness {
+    static func refresh(_ orderID: UUID, on db: any SQLDatabase) async throws {
+        try await db.raw("UPDATE order_lines SET " + sums + " WHERE order_id = \(bind: orderID)").run()
+    }
+
+    /// Every line that has a progress report or a delivery note (after a bulk load).
+    static func refreshAll(on db: any SQLDatabase) async throws {
+        try await db.raw("UPDATE order_lines SET " + sums + """
+             WHERE order_id IN (SELECT order_id FROM progress_reports UNION SELECT order_id FROM delivery_notes)
+            """).run()
+    }
+
+    private static let sums: SQLQueryString = """
+        reported_quantity = (SELECT COALESCE(SUM(p.good_quantity), 0) FROM progress_reports p
+                              WHERE p.order_id = order_lines.order_id AND p.line_no = order_lines.line_no),
+        shipped_quantity = (SELECT COALESCE(SUM(n.quantity), 0) FROM delivery_note_lines n JOIN delivery_notes dn ON dn.id = n.note_id
+                             WHERE dn.order_id = order_lines.order_id AND n.order_line_no = order_lines.line_no AND dn.status <> 'cancelled')
+        """
+
+    /// The condition the partial index holds, spelled the same way in the to-do's read.
+    static let readyCondition = "l.state = 'open' AND l.reported_quantity > l.shipped_quantity"
+}
+
+struct AddLineShipReadiness: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("order_lines").field("reported_quantity", .int64, .required, .sql(.default(0))).update()
+        try await db.schema("order_lines").field("shipped_quantity", .int64, .required, .sql(.default(0))).update()
+        let sql = db as! any SQLDatabase
+        try await ShipReadiness.refreshAll(on: sql)
+        try await sql.raw("""
+            CREATE INDEX order_lines_ship_ready_idx ON order_lines (order_id) WHERE state = 'open' AND reported_quantity > shipped_quantity
+            """).run()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await (db as! any SQLDatabase).raw("DROP INDEX order_lines_ship_ready_idx").run()
+        try await db.schema("order_lines").deleteField("shipped_quantity").update()
+        try await db.schema("order_lines").deleteField("reported_quantity").update()
+    }
+}
+
+/// Material documents the supplier has yet to confirm: the few unconfirmed lines, not every
+/// document ever issued, drive the to-do's read.
+struct AddUnconfirmedMaterialIndex: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await (db as! any SQLDatabase).raw("""
+            CREATE INDEX material_document_lines_unconfirmed_idx ON material_document_lines (document_id) WHERE confirmed_at IS NULL
+            """).run()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await (db as! any SQLDatabase).raw("DROP INDEX material_document_lines_unconfirmed_idx").run()
+    }
+}
