@@ -1,4 +1,5 @@
 import Fluent
+import Foundation
 import SQLKit
 
 /// What each order line has been reported good and shipped (on delivery notes not cancelled),
