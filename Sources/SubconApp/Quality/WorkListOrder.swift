@@ -12,9 +12,12 @@ struct AddReceiptLineReceivedAt: AsyncMigration {
             UPDATE receipt_lines SET received_at = (SELECT g.created_at FROM goods_receipts g WHERE g.id = receipt_lines.receipt_id)
             """).run()
         try await createIndex(db, "receipt_lines_status_received_idx", on: "receipt_lines", "status", "received_at")
+        // Its prefix serves every read by status; left in place, SQLite picked it and sorted.
+        try await sql.raw("DROP INDEX receipt_lines_status_idx").run()
     }
 
     func revert(on db: any Database) async throws {
+        try await createIndex(db, "receipt_lines_status_idx", on: "receipt_lines", "status")
         try await (db as! any SQLDatabase).raw("DROP INDEX receipt_lines_status_received_idx").run()
         try await db.schema("receipt_lines").deleteField("received_at").update()
     }

@@ -29,9 +29,11 @@ enum TodoQueries {
         let list: [Source] = [
             Source(kind: .answerRevision, from: "FROM order_revisions r JOIN outsourcing_orders o ON o.id = r.order_id WHERE r.status = 'pending'",
                    supplier: "o.supplier_id", id: "o.id", code: "o.code", detail: "CAST(r.number AS TEXT)", created: "r.released_at", order: "r.released_at"),
+            // From the few unconfirmed lines (a partial index) to their documents; CROSS JOIN keeps
+            // SQLite from walking every document ever done instead.
             Source(kind: .confirmMaterial, from: """
-                FROM material_documents d WHERE d.id IN (SELECT x.document_id FROM material_document_lines x WHERE x.confirmed_at IS NULL)
-                AND d.kind IN ('issue', 'supplementary') AND d.status = 'done'
+                FROM (SELECT DISTINCT x.document_id FROM material_document_lines x WHERE x.confirmed_at IS NULL) u
+                CROSS JOIN material_documents d WHERE d.id = u.document_id AND d.kind IN ('issue', 'supplementary') AND d.status = 'done'
                 """, supplier: "d.supplier_id", id: "d.id", code: "d.code", detail: "d.kind", created: "d.created_at", order: "d.created_at"),
             Source(kind: .explainDelay, from: """
                 FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
