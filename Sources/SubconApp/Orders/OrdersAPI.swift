@@ -54,8 +54,10 @@ enum OrderList {
         if let s = f.status { conditions.append("o.status = \(bind: s.rawValue)") }
         if let id = f.planID { conditions.append("o.plan_id = \(bind: id)") }
         if f.late {
-            // The order's stored lateness (a partial index holds only the late orders).
-            conditions.append("o.days_late IS NOT NULL AND o.status IN (\(binds: LineLateness.liveOrderStatuses))")
+            // The order's stored lateness (a partial index holds only the late orders). The status
+            // is compared as an expression so that SQLite walks that index, not every live order
+            // by the status index (130 ms → 0.3 ms a page).
+            conditions.append("o.days_late IS NOT NULL AND (o.status || '') IN (\(binds: LineLateness.liveOrderStatuses))")
         }
         // "Awaiting an answer" is exactly "has a pending revision": the join below says it.
         let ordersFiltered = !conditions.isEmpty || f.dueFrom != nil || f.dueTo != nil || !(f.search ?? "").trimmingCharacters(in: .whitespaces).isEmpty
