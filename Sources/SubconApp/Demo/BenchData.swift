@@ -127,7 +127,8 @@ public enum BenchData {
                                                                                    "active", "version", "created_at", "updated_at", "cost_price"], items)
         }
         let flow = Flow(suppliers: suppliers, jg: jg, buyer: buyer, parts: parts, materials: materials, today: app.subcon.today(), now: now,
-                        step: Double(shape.months) * 30 * 86_400 / Double(max(1, shape.orders)), lines: shape.linesPerOrder)
+                        step: Double(shape.months) * 30 * 86_400 / Double(max(1, shape.orders)), lines: shape.linesPerOrder,
+                        responseClock: app.subcon.settings.responseClock)
         let chunk = 2_000
         for start in stride(from: 0, to: shape.orders, by: chunk) {
             var rows = FlowRows()
@@ -144,6 +145,7 @@ public enum BenchData {
     struct Flow {
         let suppliers: [UUID], jg: UUID, buyer: UUID, parts: [UUID], materials: [UUID]
         let today: Day, now: Date, step: Double, lines: Int
+        var responseClock = ResponseClock()
 
         func order(_ i: Int, into r: inout FlowRows) {
             typealias B = SQLBind
@@ -166,7 +168,7 @@ public enum BenchData {
             r.revisions.append([B(UUID()), B(id), B(1), B("[]"), B("[]"), B(""), B(pending ? "pending" : "acknowledged"), B(buyer), B(created),
                                 pending ? null : B(created), null, pending ? null : B(3600),
                                 // As escalated as a running installation would have it by now.
-                                B(pending ? ResponseClock().stageDue(releasedAt: Int64(created.timeIntervalSince1970), now: Int64(now.timeIntervalSince1970)).rawValue : 0),
+                                B(pending ? responseClock.stageDue(releasedAt: Int64(created.timeIntervalSince1970), now: Int64(now.timeIntervalSince1970)).rawValue : 0),
                                 B(1)])
             if pending { return }
             // Material: a requirement and an issue of every line, confirmed by the supplier.

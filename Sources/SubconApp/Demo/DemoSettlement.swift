@@ -43,6 +43,7 @@ enum DemoSettlement {
                 let ordered = last.start.addingTimeInterval(2 * 86_400), received = last.start.addingTimeInterval(12 * 86_400)
                 try await sql.update(OrderRevisionRow.schema).set("released_at", to: ordered).set("answered_at", to: ordered).where("order_id", .equal, o.id!).run()
                 try await sql.update(GoodsReceipt.schema).set("created_at", to: received).where("id", .equal, r.id!).run()
+                try await sql.update(ReceiptLine.schema).set("received_at", to: received).where("receipt_id", .equal, r.id!).run()
             }
         }
         try await delivered(jg, jgUser, item: "SF-RD-002", op: "CNC", quantity: "300", lot: "RD-2610-L1", due: 15, backdate: true)

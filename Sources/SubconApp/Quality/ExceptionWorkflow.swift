@@ -534,10 +534,10 @@ enum ExceptionService {
     // MARK: Escalation
 
     /// Open exceptions whose deadlines passed climb one level per missed deadline; each new level
-    /// tells a wider circle. Run by the background worker; tests call it with their clock.
-    /// Raises the escalation of open exceptions whose deadlines passed, a batch at a time (oldest
-    /// deadline first): only those whose level would rise are read, so the open cases that sit at
-    /// their level cost one indexed scan a round, not a model each.
+    /// tells a wider circle. Run by the background worker (tests call it with their clock), a
+    /// batch at a time, oldest response deadline first: only those whose level would rise are
+    /// read, so the open cases that sit at their level cost one indexed scan a round, not a model
+    /// each. Returns how many were raised.
     @discardableResult
     static func escalate(app: Application, batch: Int = 200) async throws -> Int {
         let now = app.subcon.clock.now()
@@ -560,12 +560,12 @@ enum ExceptionService {
                                                        respondedAt: e.respondedAt, containedAt: e.containedAt, closedAt: e.closedAt,
                                                        needsContainment: e.eightD, current: e.escalationLevel)
             guard level > e.escalationLevel else { continue }
-            try await app.write(as: .system) { change in
+            let claimed = try await app.write(as: .system) { change -> Bool in
                 // Raised only if nobody raised it meanwhile; no version bump, so nobody's open form goes stale.
                 let rows = try await (change.db as! any SQLDatabase).update(ExceptionCase.schema).set("escalation_level", to: level)
                     .where("id", .equal, e.id!).where("escalation_level", .equal, e.escalationLevel).where("status", .equal, "open")
                     .returning("id").all()
-                guard !rows.isEmpty else { return }
+                guard !rows.isEmpty else { return false }
                 try await change.audit("exception", e.id, "escalate", before: ["level": String(e.escalationLevel)], after: ["level": String(level)])
                 try await addComment(e, side: "system", author: nil, body: "", event: "escalate", ref: String(level), in: change)
                 var people = [e.buyerOwnerID, e.supplierOwnerID].compactMap { $0 }
@@ -578,8 +578,9 @@ enum ExceptionService {
                 if level >= 3 { people += try await OrderService.manufacturerPeople(with: .admin, on: change.db) }
                 try await change.notify("exception.escalated", recipients: Array(Set(people)), messageKey: "notice.exceptionEscalated",
                                         params: ["code": e.code, "title": e.title, "level": String(level)], link: "/exceptions/\(e.id!)")
+                return true
             }
-            raised += 1
+            if claimed { raised += 1 }
         }
         return raised
     }
