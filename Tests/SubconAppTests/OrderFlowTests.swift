@@ -427,6 +427,45 @@ struct OrderFixture {
     }
 }
 
+extension DemoScenarioTests {
+    /// The counters the order lists total from are kept by triggers; after the demo's whole flow
+    /// (every status the flow reaches, revisions back and forth, a cancellation) they must equal
+    /// a count of the orders, and a deleted order must leave them.
+    @Test func theKeptOrderCountsEqualTheOrders() async throws {
+        try await TestApp.run(scenario: true) { t in
+            struct Count: Decodable, Hashable { let supplier_id: UUID; let status: String; let n: Int }
+            func kept() async throws -> Set<Count> {
+                Set(try await t.sql.raw("SELECT supplier_id, status, CAST(n AS BIGINT) AS n FROM order_counts WHERE n <> 0").all(decoding: Count.self))
+            }
+            func counted() async throws -> Set<Count> {
+                Set(try await t.sql.raw("""
+                    SELECT supplier_id, status, CAST(COUNT(*) AS BIGINT) AS n FROM outsourcing_orders GROUP BY supplier_id, status
+                    """).all(decoding: Count.self))
+            }
+            #expect(try await counted().count > 5)
+            #expect(try await kept() == counted())
+            let supplier1 = try await t.token("supplier1"), admin = try await t.token("admin")
+            let jg = try await t.organization(code: "SUP-JG").id!
+            let jgOrders = try await OutsourcingOrder.query(on: t.db).filter(\.$supplierID == jg).count()
+            #expect(try await t.request(.GET, "/api/v1/orders", token: supplier1).json["total"] as? Int == jgOrders)
+            let drafts = try await OutsourcingOrder.query(on: t.db).filter(\.$status == "draft").count()
+            #expect(drafts > 0)
+            #expect(try await t.request(.GET, "/api/v1/orders?status=draft", token: admin).json["total"] as? Int == drafts)
+            // An order moved to another supplier, and one removed, move and leave the counts.
+            let moved = try #require(try await OutsourcingOrder.query(on: t.db).filter(\.$supplierID == jg).first())
+            let other = try await t.organization(code: "SUP-BM").id!
+            try await t.sql.raw("UPDATE outsourcing_orders SET supplier_id = \(bind: other) WHERE id = \(bind: moved.id!)").run()
+            #expect(try await kept() == counted())
+            let draft = try #require(try await OutsourcingOrder.query(on: t.db).filter(\.$status == "draft").first())
+            try await t.sql.raw("DELETE FROM order_lines WHERE order_id = \(bind: draft.id!)").run()
+            try await t.sql.raw("DELETE FROM order_requirements WHERE order_id = \(bind: draft.id!)").run()
+            try await t.sql.raw("DELETE FROM order_revisions WHERE order_id = \(bind: draft.id!)").run()
+            try await t.sql.raw("DELETE FROM outsourcing_orders WHERE id = \(bind: draft.id!)").run()
+            #expect(try await kept() == counted())
+        }
+    }
+}
+
 @Suite struct OrderPageTests {
     @Test func aSupplierAnswersFromThePageAndTheBuyerDecidesThere() async throws {
         try await TestApp.run { t in

@@ -109,7 +109,7 @@ struct MeAPI: RouteCollection {
 
     func show(req: Request) async throws -> Me {
         let p = try req.requirePrincipal()
-        guard let user = req.signedInUser, let org = user.$organization.value else { throw Problem.unauthorized }
+        guard let (user, org) = try await PrincipalLoader.load(userID: p.userID, on: req.db) else { throw Problem.unauthorized }
         return Me(user: UserDTO(user), organization: OrganizationDTO(org),
                   permissions: Action.allCases.filter { p.can($0) }.map(\.rawValue))
     }

@@ -24,12 +24,9 @@ enum SessionCookie {
 struct SessionAuthenticator: AsyncMiddleware {
     func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if let secret = req.cookies[SessionCookie.name]?.string, !secret.isEmpty {
-            if let session = try await PrincipalLoader.signedIn(WebSession.query(on: req.db).filter(\.$tokenHash == Secrets.hash(secret)),
-                                                                user: \WebSession.$user.$id),
-               session.expiresAt > req.now {
-                let (user, org) = try PrincipalLoader.joined(session)
-                req.principal = PrincipalLoader.principal(user, org, sessionID: session.id, csrf: session.csrfToken, tokenID: nil)
-                req.signedInUser = user
+            if let session = try await PrincipalLoader.signedIn(.session, tokenHash: Secrets.hash(secret), on: req.db),
+               session.expires_at.map({ $0 > req.now }) ?? false {
+                req.principal = session.principal(.session)
             }
         }
         return try await next.respond(to: req)
@@ -41,21 +38,18 @@ struct SessionAuthenticator: AsyncMiddleware {
 struct BearerAuthenticator: AsyncMiddleware {
     func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if let bearer = req.headers.bearerAuthorization {
-            guard let token = try await PrincipalLoader.signedIn(APIToken.query(on: req.db).filter(\.$tokenHash == Secrets.hash(bearer.token)),
-                                                                 user: \APIToken.$user.$id),
-                  token.revokedAt == nil, token.expiresAt.map({ $0 > req.now }) ?? true
+            guard let token = try await PrincipalLoader.signedIn(.apiToken, tokenHash: Secrets.hash(bearer.token), on: req.db),
+                  token.revoked_at == nil, token.expires_at.map({ $0 > req.now }) ?? true
             else {
                 throw Problem(.unauthorized, "unauthorized", detailKey: "problem.unauthorized.token")
             }
-            let (user, org) = try PrincipalLoader.joined(token)
-            req.principal = PrincipalLoader.principal(user, org, sessionID: nil, csrf: nil, tokenID: token.id)
-            req.signedInUser = user
+            req.principal = token.principal(.apiToken)
             // "Last used" is for people reviewing their tokens: hourly precision is enough and
             // keeps a write off almost every request.
-            if token.lastUsedAt.map({ req.now.timeIntervalSince($0) > 3600 }) ?? true {
+            if token.last_used_at.map({ req.now.timeIntervalSince($0) > 3600 }) ?? true {
                 let now = req.now
                 try await req.subcon.writeGate.run {
-                    try await APIToken.query(on: req.db).filter(\.$id == token.id!).set(\.$lastUsedAt, to: now).update()
+                    try await APIToken.query(on: req.db).filter(\.$id == token.id).set(\.$lastUsedAt, to: now).update()
                 }
             }
         }
@@ -87,17 +81,6 @@ struct CSRFProtection: AsyncMiddleware {
             }
         }
         return try await next.respond(to: req)
-    }
-}
-
-extension Request {
-    private struct SignedInUserKey: StorageKey { typealias Value = User }
-
-    /// The account row loaded while signing the request in (with its organization), so handlers
-    /// that show it need not read it again.
-    var signedInUser: User? {
-        get { storage[SignedInUserKey.self] }
-        set { storage[SignedInUserKey.self] = newValue }
     }
 }
 

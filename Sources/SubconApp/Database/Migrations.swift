@@ -53,6 +53,7 @@ enum Migrations {
         AddNoticeLinkIndex(),
         AddLineShipReadiness(),
         AddUnconfirmedMaterialIndex(),
+        CreateOrderCounts(),
     ]
 }
 

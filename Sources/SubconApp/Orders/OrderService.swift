@@ -268,11 +268,40 @@ enum OrderService {
         let a_decision: String?, a_answered_at: Date?
     }
 
+    /// The order's own columns, as the detail shows them.
+    struct Head: Decodable {
+        let id: UUID, code: String, supplier_id: UUID, plan_id: UUID?, status: String, currency: String
+        let revision: Int, version: Int, note: String, created_at: Date
+
+        init(_ o: OutsourcingOrder) {
+            id = o.id!; code = o.code; supplier_id = o.supplierID; plan_id = o.planID; status = o.status; currency = o.currency
+            revision = o.revision; version = o.version; note = o.note; created_at = o.createdAt
+        }
+    }
+
+    /// The order detail by id in the caller's scope (404 outside it): the order's row is read
+    /// plainly rather than as a model, since this is the most-read record of all and decoding a
+    /// model costs more than the read itself.
+    static func detail(_ p: Principal, _ id: UUID, app: Application) async throws -> OrderDTO {
+        let sql = app.db as! any SQLDatabase
+        let scope: SQLQueryString = p.scope.supplierID.map { " AND supplier_id = \(bind: $0)" } ?? ""
+        guard let head = try await sql.raw("""
+            SELECT id, code, supplier_id, plan_id, status, currency, revision, version, note, created_at
+              FROM outsourcing_orders WHERE id = \(bind: id)
+            """ + scope).first(decoding: Head.self)
+        else { throw Problem.notFound }
+        return try await dto(p, head, app: app)
+    }
+
+    static func dto(_ p: Principal, _ order: OutsourcingOrder, app: Application) async throws -> OrderDTO {
+        try await dto(p, Head(order), app: app)
+    }
+
     /// The order as its page and the API show it, read in two statements (lines, requirements and
     /// supplier in one; revisions with their answers in the other) whatever the order's size.
-    static func dto(_ p: Principal, _ order: OutsourcingOrder, app: Application) async throws -> OrderDTO {
+    static func dto(_ p: Principal, _ order: Head, app: Application) async throws -> OrderDTO {
         let sql = app.db as! any SQLDatabase
-        let id = order.id!
+        let id = order.id
         let rows = try await sql.raw("""
             SELECT 'L' AS kind, l.line_no AS no, l.item_id AS item_id, i.code AS code, i.name AS name, i.uom AS uom, l.operation AS operation,
                    l.quantity AS quantity, l.due_date AS due_date, l.unit_price AS unit_price, l.state AS state,
@@ -284,7 +313,7 @@ enum OrderService {
               FROM order_requirements r LEFT JOIN items i ON i.id = r.component_id WHERE r.order_id = \(bind: id)
             UNION ALL
             SELECT 'S', 0, o.id, o.code, o.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-              FROM organizations o WHERE o.id = \(bind: order.supplierID)
+              FROM organizations o WHERE o.id = \(bind: order.supplier_id)
             ORDER BY 1, 2
             """).all(decoding: DetailRow.self)
         let supplier = rows.first { $0.kind == "S" }
@@ -329,9 +358,10 @@ enum OrderService {
         }
         let pending = revisions.first { $0.status == "pending" }.map(deadline)
         return OrderDTO(
-            id: id, code: order.code, supplierId: order.supplierID, supplierCode: supplier?.code ?? "", supplierName: supplier?.name ?? "",
-            planId: order.planID, status: order.status, currency: order.currency, revision: order.revision, version: order.version,
-            note: order.note, createdAt: order.createdAt, total: total, awaitingAnswer: order.orderStatus.awaitsAcknowledgment,
+            id: id, code: order.code, supplierId: order.supplier_id, supplierCode: supplier?.code ?? "", supplierName: supplier?.name ?? "",
+            planId: order.plan_id, status: order.status, currency: order.currency, revision: order.revision, version: order.version,
+            note: order.note, createdAt: order.created_at, total: total,
+            awaitingAnswer: (OrderStatus(rawValue: order.status) ?? .draft).awaitsAcknowledgment,
             overdue: pending.map { now > $0 } ?? false, answerDeadline: pending, lines: lineDTOs,
             requirements: rows.filter { $0.kind == "R" }.map {
                 RequirementDTO(line: $0.no, componentCode: $0.code ?? "", componentName: $0.name ?? "",

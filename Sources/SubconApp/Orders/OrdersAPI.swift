@@ -86,7 +86,12 @@ enum OrderList {
             FROM outsourcing_orders o JOIN organizations s ON s.id = o.supplier_id
             LEFT JOIN order_revisions r ON r.order_id = o.id AND r.status = 'pending'
             """
-        let total = try await sql.raw("SELECT COUNT(*) AS n" + filtered + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
+        // Scope and status alone are answered by the kept counters; any other filter is counted.
+        let countedByStatus = !f.late && f.planID == nil && !waiting && f.dueFrom == nil && f.dueTo == nil
+            && (f.search ?? "").trimmingCharacters(in: .whitespaces).isEmpty
+        let total = countedByStatus
+            ? try await OrderCounts.total(supplierID: p.scope.supplierID ?? f.supplierID, status: f.status?.rawValue, on: sql)
+            : try await sql.raw("SELECT COUNT(*) AS n" + filtered + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
         struct Row: Decodable {
             let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
             let status: String; let revision: Int; let version: Int; let created_at: Date; let pending_since: Date?
@@ -202,8 +207,7 @@ struct OrdersAPI: RouteCollection {
     }
 
     func show(req: Request) async throws -> OrderDTO {
-        let p = try req.requirePrincipal()
-        return try await show(req, try await OrderService.find(p, try req.idParameter(), on: req.db))
+        try await OrderService.detail(try req.requirePrincipal(), try req.idParameter(), app: req.application)
     }
 
     /// Finds the order in the caller's scope first (404 beats 403), then checks the permission.
