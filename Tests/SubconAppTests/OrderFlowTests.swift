@@ -1,4 +1,5 @@
 import Fluent
+import SQLKit
 import Foundation
 import NIOCore
 import Testing
@@ -428,22 +429,28 @@ struct OrderFixture {
 }
 
 extension DemoScenarioTests {
-    /// The counters the order lists total from are kept by triggers; after the demo's whole flow
-    /// (every status the flow reaches, revisions back and forth, a cancellation) they must equal
-    /// a count of the orders, and a deleted order must leave them.
-    @Test func theKeptOrderCountsEqualTheOrders() async throws {
+    /// The counts lists total from are kept by triggers; after the demo's whole flow (every
+    /// status the flow reaches, revisions back and forth, cancellations, inspections, closed
+    /// exceptions) they must equal a count of the rows, and a row moved or deleted must move or
+    /// leave them.
+    @Test func theKeptCountsEqualTheRows() async throws {
         try await TestApp.run(scenario: true) { t in
-            struct Count: Decodable, Hashable { let supplier_id: UUID; let status: String; let n: Int }
-            func kept() async throws -> Set<Count> {
-                Set(try await t.sql.raw("SELECT supplier_id, status, CAST(n AS BIGINT) AS n FROM order_counts WHERE n <> 0").all(decoding: Count.self))
+            func rows(_ sql: SQLQueryString) async throws -> [String: Int] {
+                Dictionary(uniqueKeysWithValues: try await t.sql.raw(sql).all().map {
+                    (try $0.decode(column: "k", as: String.self), try $0.decode(column: "n", as: Int.self))
+                })
             }
-            func counted() async throws -> Set<Count> {
-                Set(try await t.sql.raw("""
-                    SELECT supplier_id, status, CAST(COUNT(*) AS BIGINT) AS n FROM outsourcing_orders GROUP BY supplier_id, status
-                    """).all(decoding: Count.self))
+            func check(_ kept: KeptCounts, _ line: Int = #line) async throws {
+                let key = kept.keys.map { "CAST(\($0) AS TEXT)" }.joined(separator: " || '/' || ")
+                let have = try await rows("SELECT \(unsafeRaw: key) AS k, CAST(n AS BIGINT) AS n FROM \(unsafeRaw: kept.counts) WHERE n <> 0")
+                let want = try await rows("""
+                    SELECT \(unsafeRaw: key) AS k, CAST(COUNT(*) AS BIGINT) AS n FROM \(unsafeRaw: kept.table) GROUP BY \(unsafeRaw: kept.keys.joined(separator: ", "))
+                    """)
+                #expect(want.count > 1, "\(kept.table) at line \(line)")
+                #expect(have == want, "\(kept.table) at line \(line)")
             }
-            #expect(try await counted().count > 5)
-            #expect(try await kept() == counted())
+            for kept in [KeptCounts.orders, .exceptions, .receiptLines] { try await check(kept) }
+
             let supplier1 = try await t.token("supplier1"), admin = try await t.token("admin")
             let jg = try await t.organization(code: "SUP-JG").id!
             let jgOrders = try await OutsourcingOrder.query(on: t.db).filter(\.$supplierID == jg).count()
@@ -451,17 +458,24 @@ extension DemoScenarioTests {
             let drafts = try await OutsourcingOrder.query(on: t.db).filter(\.$status == "draft").count()
             #expect(drafts > 0)
             #expect(try await t.request(.GET, "/api/v1/orders?status=draft", token: admin).json["total"] as? Int == drafts)
-            // An order moved to another supplier, and one removed, move and leave the counts.
-            let moved = try #require(try await OutsourcingOrder.query(on: t.db).filter(\.$supplierID == jg).first())
+            let open = try await ExceptionCase.query(on: t.db).filter(\.$status == "open").filter(\.$type == "quality").count()
+            #expect(open > 0)
+            #expect(try await t.request(.GET, "/api/v1/exceptions?status=open&type=quality", token: admin).json["total"] as? Int == open)
+            let jgExceptions = try await ExceptionCase.query(on: t.db).filter(\.$supplierID == jg).count()
+            #expect(try await t.request(.GET, "/api/v1/exceptions", token: supplier1).json["total"] as? Int == jgExceptions)
+
+            // A row moved to another supplier, and one removed, move and leave the counts.
             let other = try await t.organization(code: "SUP-BM").id!
+            let moved = try #require(try await OutsourcingOrder.query(on: t.db).filter(\.$supplierID == jg).first())
             try await t.sql.raw("UPDATE outsourcing_orders SET supplier_id = \(bind: other) WHERE id = \(bind: moved.id!)").run()
-            #expect(try await kept() == counted())
+            try await t.sql.raw("UPDATE exceptions SET status = 'closed', type = 'other' WHERE supplier_id = \(bind: jg)").run()
+            try await t.sql.raw("UPDATE receipt_lines SET status = 'awaiting_inspection' WHERE supplier_id = \(bind: jg)").run()
             let draft = try #require(try await OutsourcingOrder.query(on: t.db).filter(\.$status == "draft").first())
-            try await t.sql.raw("DELETE FROM order_lines WHERE order_id = \(bind: draft.id!)").run()
-            try await t.sql.raw("DELETE FROM order_requirements WHERE order_id = \(bind: draft.id!)").run()
-            try await t.sql.raw("DELETE FROM order_revisions WHERE order_id = \(bind: draft.id!)").run()
+            for table in ["order_lines", "order_requirements", "order_revisions"] {
+                try await t.sql.raw("DELETE FROM \(unsafeRaw: table) WHERE order_id = \(bind: draft.id!)").run()
+            }
             try await t.sql.raw("DELETE FROM outsourcing_orders WHERE id = \(bind: draft.id!)").run()
-            #expect(try await kept() == counted())
+            for kept in [KeptCounts.orders, .exceptions, .receiptLines] { try await check(kept) }
         }
     }
 }

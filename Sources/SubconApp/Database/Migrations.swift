@@ -53,7 +53,7 @@ enum Migrations {
         AddNoticeLinkIndex(),
         AddLineShipReadiness(),
         AddUnconfirmedMaterialIndex(),
-        CreateOrderCounts(),
+        CreateKeptCounts(),
     ]
 }
 

@@ -90,7 +90,7 @@ enum OrderList {
         let countedByStatus = !f.late && f.planID == nil && !waiting && f.dueFrom == nil && f.dueTo == nil
             && (f.search ?? "").trimmingCharacters(in: .whitespaces).isEmpty
         let total = countedByStatus
-            ? try await OrderCounts.total(supplierID: p.scope.supplierID ?? f.supplierID, status: f.status?.rawValue, on: sql)
+            ? try await KeptCounts.orders.total(["supplier_id": p.scope.supplierID ?? f.supplierID, "status": f.status?.rawValue], on: sql)
             : try await sql.raw("SELECT COUNT(*) AS n" + filtered + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
         struct Row: Decodable {
             let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String

@@ -676,18 +676,48 @@ enum ExceptionService {
             attachments: try await DocumentService.list(entity: "exception", ids: [e.id!.uuidString], on: db).map(DocumentDTO.init))
     }
 
+    /// One row of a list: the summary's columns and the supplier's names.
+    struct ListRow: Decodable {
+        let id: UUID, code: String, type: String, severity: String, status: String, title: String, description: String
+        let words: String?, created_at: Date, source: String, source_id: String, order_id: UUID?, supplier_id: UUID
+        let response_by: Date?, resolve_by: Date?, responded_at: Date?, closed_at: Date?, escalation_level: Int
+        let supplier_code: String, supplier_name: String
+
+        func summary(now: Date) -> ExceptionSummaryDTO {
+            let deadline = responded_at == nil ? response_by : resolve_by
+            return ExceptionSummaryDTO(id: id, code: code, type: type, severity: severity, status: status, title: title, description: description,
+                                       words: words.flatMap { try? JSONDecoder().decode(ExceptionWords.self, from: Data($0.utf8)) },
+                                       createdAt: created_at, source: source, sourceId: source_id, orderId: order_id, supplierId: supplier_id,
+                                       responseBy: response_by, resolveBy: resolve_by, respondedAt: responded_at, closedAt: closed_at,
+                                       escalationLevel: escalation_level, overdue: status == "open" && (deadline.map { now > $0 } ?? false))
+        }
+    }
+
     /// Lists: open first by deadline, or closed newest first; filters by type, supplier, mine.
+    /// Read as plain rows with the supplier joined (a list decoded 50 wide models); totalled from
+    /// the kept counts unless "mine" asks for a person's own.
     static func list(_ p: Principal, status: String?, type: String?, supplier: UUID?, mine: Bool, limit: Int, offset: Int, on db: any Database)
-        async throws -> (items: [ExceptionCase], total: Int) {
-        var q = p.scope.query(ExceptionCase.self, on: db)
-        if let status, !status.isEmpty { q = q.filter(\.$status == status) }
-        if let type, !type.isEmpty { q = q.filter(\.$type == type) }
-        if let supplier { q = q.filter(\.$supplierID == supplier) }
-        if mine { q = q.group(.or) { $0.filter(\.$buyerOwnerID == p.userID).filter(\.$supplierOwnerID == p.userID) } }
-        // status is in every index of exceptions: counted from an index, not the rows (38 → 3 ms).
-        let total = try await q.count(\.$status)
-        let items = try await (status == "closed" ? q.sort(\.$closedAt, .descending) : q.sort(\.$resolveBy).sort(\.$createdAt))
-            .range(offset..<(offset + limit)).all()
+        async throws -> (items: [ListRow], total: Int) {
+        let sql = db as! any SQLDatabase
+        let supplierID = p.scope.supplierID ?? supplier
+        var conditions: SQLQueryString = "1 = 1"
+        if let supplierID { conditions = conditions + " AND e.supplier_id = \(bind: supplierID)" }
+        if let status, !status.isEmpty { conditions = conditions + " AND e.status = \(bind: status)" }
+        if let type, !type.isEmpty { conditions = conditions + " AND e.type = \(bind: type)" }
+        if mine { conditions = conditions + " AND (e.buyer_owner_id = \(bind: p.userID) OR e.supplier_owner_id = \(bind: p.userID))" }
+        let total = mine
+            ? try await sql.raw("SELECT COUNT(e.status) AS n FROM exceptions e WHERE " + conditions).first()?.decode(column: "n", as: Int.self) ?? 0
+            : try await KeptCounts.exceptions.total(["supplier_id": supplierID, "status": status.flatMap { $0.isEmpty ? nil : $0 },
+                                                     "type": type.flatMap { $0.isEmpty ? nil : $0 }], on: sql)
+        // In the order of the (status, resolve_by) and (status, closed_at) indexes (a third sort
+        // key made SQLite sort all 33,000 open ones: 0.4 → 100 ms).
+        let order: SQLQueryString = status == "closed" ? " ORDER BY e.closed_at DESC" : " ORDER BY e.resolve_by, e.created_at"
+        let items = try await sql.raw("""
+            SELECT e.id, e.code, e.type, e.severity, e.status, e.title, e.description, e.words, e.created_at, e.source, e.source_id, e.order_id,
+                   e.supplier_id, e.response_by, e.resolve_by, e.responded_at, e.closed_at, e.escalation_level,
+                   s.code AS supplier_code, s.name AS supplier_name
+              FROM exceptions e JOIN organizations s ON s.id = e.supplier_id WHERE
+            """ + " " + conditions + order + " LIMIT \(literal: limit) OFFSET \(literal: offset)").all(decoding: ListRow.self)
         return (items, total)
     }
 }

@@ -564,7 +564,7 @@ enum InspectionService {
               JOIN organizations s ON s.id = l.supplier_id JOIN items i ON i.id = l.item_id
              WHERE l.status = 'awaiting_inspection' ORDER BY l.received_at, g.code, l.no LIMIT \(bind: page.per) OFFSET \(bind: page.offset)
             """).all(decoding: Row.self)
-        let total = try await sql.raw("SELECT COUNT(*) AS n FROM receipt_lines WHERE status = 'awaiting_inspection'").first()?.decode(column: "n", as: Int.self) ?? 0
+        let total = try await KeptCounts.receiptLines.total(["status": "awaiting_inspection"], on: sql)
         let itemIDs = Array(Set(rows.map(\.item_id)))
         // Plans and switching states for the whole page at once, not per line.
         let plans = itemIDs.isEmpty ? [:] : Dictionary(try await InspectionPlan.query(on: db).filter(\.$itemID ~~ itemIDs).all().map { ($0.itemID, $0) }) { a, _ in a }

@@ -151,7 +151,7 @@ struct QualityAPI: RouteCollection {
         let (items, total) = try await ExceptionService.list(p, status: status, type: type, supplier: try Self.uuid(req, "supplierId"),
                                                              mine: req.query[String.self, at: "mine"] == "1", limit: page.per, offset: page.offset, on: req.db)
         let now = req.now
-        return Page(items: items.map { ExceptionService.summary($0, now: now) }, page: page.page, per: page.per, total: total)
+        return Page(items: items.map { $0.summary(now: now) }, page: page.page, per: page.per, total: total)
     }
 
     func raise(req: Request) async throws -> Response {

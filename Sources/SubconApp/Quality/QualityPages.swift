@@ -339,11 +339,9 @@ struct QualityPages: RouteCollection {
                                                              type: ExceptionRules.Kind(rawValue: type) == nil ? nil : type, supplier: nil, mine: mine,
                                                              limit: page.per, offset: page.offset, on: req.db)
         let listed = Page(items: items, page: page.page, per: page.per, total: total)
-        let orgs = try await Organization.query(on: req.db).filter(\.$id ~~ Array(Set(items.map(\.supplierID)))).all()
         let now = req.now
         return try await req.renderPage("exceptions", titleKey: "exceptions.title", ListView(
-            items: items.map { e in ListView.Row(e: ExceptionService.summary(e, now: now), supplierCode: orgs.first { $0.id == e.supplierID }?.code ?? "",
-                                                       supplierName: p.isSupplier ? "" : orgs.first { $0.id == e.supplierID }?.name ?? "") },
+            items: items.map { e in ListView.Row(e: e.summary(now: now), supplierCode: e.supplier_code, supplierName: p.isSupplier ? "" : e.supplier_name) },
             status: status, type: type, mine: mine, types: ExceptionRules.Kind.allCases.map(\.rawValue), canRaise: p.can(.raiseExceptions),
             pager: Pager(listed, req)))
     }

@@ -1,0 +1,112 @@
+import Fluent
+import Foundation
+import SQLKit
+
+/// How many rows of a table there are per combination of a few key columns, kept by the
+/// database itself (triggers), so a list's "N results" does not count a large supplier's tens of
+/// thousands of rows on every page. Triggers rather than application code: the keyed columns
+/// (statuses above all) are written in many places, and a count one of them forgot would drift
+/// silently.
+struct KeptCounts: Sendable {
+    /// The table counted, the table the counts are kept in, and the columns counted by.
+    let table: String
+    let counts: String
+    let keys: [String]
+
+    static let orders = KeptCounts(table: "outsourcing_orders", counts: "order_counts", keys: ["supplier_id", "status"])
+    static let exceptions = KeptCounts(table: "exceptions", counts: "exception_counts", keys: ["supplier_id", "status", "type"])
+    static let receiptLines = KeptCounts(table: "receipt_lines", counts: "receipt_line_counts", keys: ["supplier_id", "status"])
+
+    /// The number of rows whose key columns equal the given values (the others any).
+    func total(_ equal: [String: (any Encodable & Sendable)?], on sql: any SQLDatabase) async throws -> Int {
+        var q: SQLQueryString = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM \(ident: counts) WHERE 1 = 1"
+        for key in keys { if let value = equal[key] ?? nil { q = q + " AND \(ident: key) = \(bind: value)" } }
+        return try await sql.raw(q).first()?.decode(column: "n", as: Int.self) ?? 0
+    }
+
+    /// Recounts from the table (after a bulk load, or to repair).
+    func rebuild(on sql: any SQLDatabase) async throws {
+        let columns = keys.joined(separator: ", ")
+        try await sql.raw("DELETE FROM \(ident: counts)").run()
+        try await sql.raw("""
+            INSERT INTO \(ident: counts) (\(unsafeRaw: columns), n) SELECT \(unsafeRaw: columns), COUNT(*) FROM \(ident: table) GROUP BY \(unsafeRaw: columns)
+            """).run()
+    }
+
+    private func matching(_ row: String) -> String { keys.map { "\($0) = \(row).\($0)" }.joined(separator: " AND ") }
+    /// PostgreSQL needs the kept count named by its table in the upsert (a bare `n` could be
+    /// the excluded row's); SQLite's triggers take it bare.
+    private func enter(_ row: String, qualified: Bool) -> String {
+        """
+        INSERT INTO \(counts) (\(keys.joined(separator: ", ")), n) VALUES (\(keys.map { "\(row).\($0)" }.joined(separator: ", ")), 1)
+          ON CONFLICT (\(keys.joined(separator: ", "))) DO UPDATE SET n = \(qualified ? counts + "." : "")n + 1;
+        """
+    }
+    private func leave(_ row: String) -> String { "UPDATE \(counts) SET n = n - 1 WHERE \(matching(row));" }
+    private var changed: String { keys.map { "OLD.\($0) <> NEW.\($0)" }.joined(separator: " OR ") }
+
+    /// Creates the counts table and its triggers, and counts what is there.
+    func create(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        var schema = db.schema(counts)
+        for key in keys { schema = schema.field(.string(key), key.hasSuffix("_id") ? .uuid : .string, .required) }
+        try await schema.field("n", .int64, .required).constraint(.constraint(.compositeIdentifier(keys.map { .key(.string($0)) }), name: "")).create()
+        if sql.dialect.name == "sqlite" {
+            // Rows that fall to zero stay (harmless; a later row reuses them).
+            try await sql.raw("CREATE TRIGGER \(unsafeRaw: counts)_insert AFTER INSERT ON \(unsafeRaw: table) BEGIN \(unsafeRaw: enter("NEW", qualified: false)) END").run()
+            try await sql.raw("CREATE TRIGGER \(unsafeRaw: counts)_delete AFTER DELETE ON \(unsafeRaw: table) BEGIN \(unsafeRaw: leave("OLD")) END").run()
+            try await sql.raw("""
+                CREATE TRIGGER \(unsafeRaw: counts)_update AFTER UPDATE OF \(unsafeRaw: keys.joined(separator: ", ")) ON \(unsafeRaw: table)
+                  WHEN \(unsafeRaw: changed) BEGIN \(unsafeRaw: leave("OLD")) \(unsafeRaw: enter("NEW", qualified: false)) END
+                """).run()
+        } else {
+            // Two transactions moving rows between the same two keys in opposite directions would
+            // lock the two counters in opposite order; touching them in the order of their keys
+            // makes that a wait, not a deadlock.
+            let newFirst = "ROW(\(keys.map { "NEW.\($0)::text" }.joined(separator: ", "))) < ROW(\(keys.map { "OLD.\($0)::text" }.joined(separator: ", ")))"
+            try await sql.raw("""
+                CREATE FUNCTION \(unsafeRaw: counts)_track() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF TG_OP = 'INSERT' THEN \(unsafeRaw: enter("NEW", qualified: true)) RETURN NULL; END IF;
+                  IF TG_OP = 'DELETE' THEN \(unsafeRaw: leave("OLD")) RETURN NULL; END IF;
+                  IF NOT (\(unsafeRaw: changed)) THEN RETURN NULL; END IF;
+                  IF \(unsafeRaw: newFirst) THEN \(unsafeRaw: enter("NEW", qualified: true)) \(unsafeRaw: leave("OLD"))
+                  ELSE \(unsafeRaw: leave("OLD")) \(unsafeRaw: enter("NEW", qualified: true)) END IF;
+                  RETURN NULL;
+                END $$
+                """).run()
+            try await sql.raw("""
+                CREATE TRIGGER \(unsafeRaw: counts)_track AFTER INSERT OR DELETE OR UPDATE OF \(unsafeRaw: keys.joined(separator: ", ")) ON \(unsafeRaw: table)
+                  FOR EACH ROW EXECUTE FUNCTION \(unsafeRaw: counts)_track()
+                """).run()
+        }
+        try await rebuild(on: sql)
+    }
+
+    func drop(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        if sql.dialect.name == "sqlite" {
+            for t in ["insert", "delete", "update"] { try await sql.raw("DROP TRIGGER \(unsafeRaw: counts)_\(unsafeRaw: t)").run() }
+        } else {
+            try await sql.raw("DROP TRIGGER \(unsafeRaw: counts)_track ON \(unsafeRaw: table)").run()
+            try await sql.raw("DROP FUNCTION \(unsafeRaw: counts)_track()").run()
+        }
+        try await db.schema(counts).delete()
+    }
+}
+
+/// Order lists total scope and status, exception lists scope, status and type, and the
+/// inspection work list its waiting lines, from kept counts.
+struct CreateKeptCounts: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await KeptCounts.orders.create(on: db)
+        try await KeptCounts.exceptions.create(on: db)
+        try await KeptCounts.receiptLines.create(on: db)
+    }
+
+    func revert(on db: any Database) async throws {
+        try await KeptCounts.receiptLines.drop(on: db)
+        try await KeptCounts.exceptions.drop(on: db)
+        try await KeptCounts.orders.drop(on: db)
+    }
+}
