@@ -54,6 +54,7 @@ enum Migrations {
         AddLineShipReadiness(),
         AddUnconfirmedMaterialIndex(),
         CreateKeptCounts(),
+        AddSupplierExceptionIndexes(),
     ]
 }
 

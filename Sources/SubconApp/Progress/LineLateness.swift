@@ -9,7 +9,9 @@ import Vapor
 /// order page shows, with SQL instead of a projection per row. Written with every report,
 /// promise and change of the lines, and again by the periodic sweep as the calendar moves.
 enum LineLateness {
-    static func store(_ orderID: UUID, in change: Change) async throws {
+    /// Returns the lines as projected, for checks that follow in the same write.
+    @discardableResult
+    static func store(_ orderID: UUID, in change: Change) async throws -> [LineProgressDTO] {
         let lines = try await ProgressService.lines(orderID: orderID, today: change.today, threshold: change.delayThresholdDays, on: change.db)
         let sql = change.db as! any SQLDatabase
         for l in lines {
@@ -19,6 +21,7 @@ enum LineLateness {
                 .run()
         }
         try await sql.raw("UPDATE outsourcing_orders SET days_late = " + lateness("outsourcing_orders.id") + " WHERE id = \(bind: orderID)").run()
+        return lines
     }
 
     /// An order's lateness: the most days late of its open lines projected late or at risk,

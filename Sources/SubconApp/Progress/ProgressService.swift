@@ -114,7 +114,6 @@ enum ProgressService {
         }
         let today = app.subcon.today()
         let tolerance = app.subcon.settings.overReceiptPercent
-        let threshold = app.subcon.settings.delayThresholdDays
         let channel = app.subcon.settings.liveChannel
         return try await app.write(as: p.auditActor) { change in
             try await DeliveryService.lockOrder(orderID, in: change)
@@ -140,9 +139,9 @@ enum ProgressService {
             try await change.audit("progress_report", r.id, "create", after: [
                 "order": order.code, "line": String(input.line), "good": input.good.description, "scrap": (input.scrap ?? .zero).description,
                 "stage": r.stage, "note": r.note])
-            try await LineLateness.store(orderID, in: change)
+            let projected = try await LineLateness.store(orderID, in: change)
             try await ShipReadiness.refresh(orderID, on: change.db as! any SQLDatabase)
-            try await checkDelay(order, line: input.line, today: today, threshold: threshold, in: change)
+            try await checkDelay(order, line: input.line, lines: projected, in: change)
             try await change.publish(LiveEvent(kind: "progress", orderId: orderID, supplierId: order.supplierID, line: input.line), channel: channel)
             return r
         }
@@ -192,9 +191,7 @@ enum ProgressService {
     static func promise(_ p: Principal, _ orderID: UUID, _ input: PromiseInput, app: Application) async throws -> LinePromise {
         let order = try await workingOrder(p, orderID, on: app.db)
         try await checkPromise(p, orderID, input, app: app)
-        let today = app.subcon.today()
         let delayReason = (input.delayReason ?? "").trimmingCharacters(in: .whitespaces)
-        let threshold = app.subcon.settings.delayThresholdDays
         let channel = app.subcon.settings.liveChannel
         return try await app.write(as: p.auditActor) { change in
             let before = try await LinePromise.query(on: change.db).filter(\.$orderID == orderID).filter(\.$lineNumber == input.line)
@@ -206,8 +203,8 @@ enum ProgressService {
             try await change.audit("order", orderID, "promise", before: ["line \(input.line) promised": before?.promisedDate],
                                    after: ["line \(input.line) promised": r.promisedDate, "reason": r.reason, "delay reason": r.delayReason])
             if !delayReason.isEmpty { try await LineLateness.explain(orderID, line: input.line, reason: delayReason, note: r.reason, in: change) }
-            try await LineLateness.store(orderID, in: change)
-            try await checkDelay(order, line: input.line, today: today, threshold: threshold, in: change)
+            let projected = try await LineLateness.store(orderID, in: change)
+            try await checkDelay(order, line: input.line, lines: projected, in: change)
             try await change.publish(LiveEvent(kind: "promise", orderId: orderID, supplierId: order.supplierID, line: input.line), channel: channel)
             return r
         }
@@ -220,34 +217,48 @@ enum ProgressService {
         try await lines(orderID: order.id!, today: today, threshold: threshold, on: db)
     }
 
+    /// The open lines with their items, report sums and latest promise: two plain reads (this
+    /// runs inside every progress report, promise and revision, where model decoding of the
+    /// lines, their items and promises was most of a write's time).
     static func lines(orderID: UUID, today: Day, threshold: Int, on db: any Database) async throws -> [LineProgressDTO] {
-        let rows = try await OrderLineRow.query(on: db).filter(\.$orderID == orderID).filter(\.$state == OrderLine.State.open.rawValue)
-            .sort(\.$number).all()
-        let items = try await OrderService.itemCodes(Set(rows.map(\.itemID)), on: db)
-        struct S: Decodable { let line_no: Int; let good: Int64; let scrap: Int64; let first_day: String; let last_day: String }
-        let sums = try await (db as! any SQLDatabase).raw("""
-            SELECT line_no, CAST(SUM(good_quantity) AS BIGINT) AS good, CAST(SUM(scrap_quantity) AS BIGINT) AS scrap,
-                   MIN(report_day) AS first_day, MAX(report_day) AS last_day
-            FROM progress_reports WHERE order_id = \(bind: orderID) GROUP BY line_no
-            """).all(decoding: S.self)
-        let promises = try await LinePromise.query(on: db).filter(\.$orderID == orderID).sort(\.$createdAt).all()
+        struct Row: Decodable {
+            let line_no: Int, operation: String?, quantity: Int64, due_date: String
+            let item_code: String?, item_name: String?, uom: String?, good: Int64?, scrap: Int64?, first_day: String?, last_day: String?
+        }
+        let sql = db as! any SQLDatabase
+        let rows = try await sql.raw("""
+            SELECT l.line_no, l.operation, l.quantity, l.due_date, i.code AS item_code, i.name AS item_name, i.uom,
+                   s.good, s.scrap, s.first_day, s.last_day
+              FROM order_lines l LEFT JOIN items i ON i.id = l.item_id
+              LEFT JOIN (SELECT line_no, CAST(SUM(good_quantity) AS BIGINT) AS good, CAST(SUM(scrap_quantity) AS BIGINT) AS scrap,
+                                MIN(report_day) AS first_day, MAX(report_day) AS last_day
+                           FROM progress_reports WHERE order_id = \(bind: orderID) GROUP BY line_no) s ON s.line_no = l.line_no
+             WHERE l.order_id = \(bind: orderID) AND l.state = \(bind: OrderLine.State.open.rawValue)
+             ORDER BY l.line_no
+            """).all(decoding: Row.self)
+        struct Promise: Decodable { let line_no: Int; let promised_date: String }
+        // Oldest first, so the last one seen for a line is the one in force.
+        let promises = try await sql.raw("""
+            SELECT line_no, promised_date FROM line_promises WHERE order_id = \(bind: orderID) ORDER BY created_at
+            """).all(decoding: Promise.self)
+        var promised: [Int: Day] = [:]
+        for p in promises { promised[p.line_no] = Day(p.promised_date) }
         return rows.map { r in
-            let s = sums.first { $0.line_no == r.number }
-            let promised = promises.last { $0.lineNumber == r.number }.flatMap { Day($0.promisedDate) }
-            let quantity = FixedDecimal(units: r.quantity), good = FixedDecimal(units: s?.good ?? 0)
-            let p = Projection.project(quantity: quantity, good: good, started: s.flatMap { Day($0.first_day) }, lastReport: s.flatMap { Day($0.last_day) },
-                                       today: today, due: Day(r.dueDate)!, promised: promised, thresholdDays: threshold)
-            let percent = r.quantity > 0 ? Int(min(100, (s?.good ?? 0) * 100 / r.quantity)) : 0
-            return LineProgressDTO(line: r.number, itemCode: items[r.itemID]?.code ?? "", itemName: items[r.itemID]?.name ?? "", operation: r.operation,
-                                   quantity: quantity, unit: items[r.itemID]?.uom ?? "", dueDate: r.dueDate, good: good, scrap: FixedDecimal(units: s?.scrap ?? 0), percent: percent,
-                                   promisedDate: promised?.description, eta: p.eta?.description, daysLate: p.daysLate, risk: p.risk.rawValue)
+            let quantity = FixedDecimal(units: r.quantity), good = FixedDecimal(units: r.good ?? 0)
+            let p = Projection.project(quantity: quantity, good: good, started: r.first_day.flatMap(Day.init), lastReport: r.last_day.flatMap(Day.init),
+                                       today: today, due: Day(r.due_date)!, promised: promised[r.line_no], thresholdDays: threshold)
+            let percent = r.quantity > 0 ? Int(min(100, (r.good ?? 0) * 100 / r.quantity)) : 0
+            return LineProgressDTO(line: r.line_no, itemCode: r.item_code ?? "", itemName: r.item_name ?? "", operation: r.operation,
+                                   quantity: quantity, unit: r.uom ?? "", dueDate: r.due_date, good: good, scrap: FixedDecimal(units: r.scrap ?? 0),
+                                   percent: percent, promisedDate: promised[r.line_no]?.description, eta: p.eta?.description, daysLate: p.daysLate,
+                                   risk: p.risk.rawValue)
         }
     }
 
     /// A projection beyond the threshold opens one delay exception per order line, ever.
-    static func checkDelay(_ order: OutsourcingOrder, line: Int, today: Day, threshold: Int, in change: Change) async throws {
-        guard let l = try await lines(order, today: today, threshold: threshold, on: change.db).first(where: { $0.line == line }),
-              l.risk == Projection.Risk.late.rawValue else { return }
+    /// `lines` are the order's lines as `LineLateness.store` just projected them.
+    static func checkDelay(_ order: OutsourcingOrder, line: Int, lines: [LineProgressDTO], in change: Change) async throws {
+        guard let l = lines.first(where: { $0.line == line }), l.risk == Projection.Risk.late.rawValue else { return }
         let source = "\(order.id!.uuidString):\(line)"
         guard try await ExceptionCase.query(on: change.db).filter(\.$type == "delay").filter(\.$source == "order_line")
             .filter(\.$sourceID == source).count() == 0 else { return }
@@ -270,7 +281,7 @@ enum ProgressService {
     /// order with reports or a line past due is checked again (batches, oldest check first is
     /// not needed — a delay exception opens once per line whenever it is found).
     static func sweep(app: Application) async throws {
-        let today = app.subcon.today(), threshold = app.subcon.settings.delayThresholdDays
+        let today = app.subcon.today()
         struct R: Decodable { let id: UUID }
         let ids = try await (app.db as! any SQLDatabase).raw("""
             SELECT o.id FROM outsourcing_orders o
@@ -281,9 +292,8 @@ enum ProgressService {
         for id in ids {
             guard let order = try await OutsourcingOrder.find(id, on: app.db) else { continue }
             try await app.write(as: .system) { change in
-                try await LineLateness.store(id, in: change)
-                let late = try await lines(order, today: today, threshold: threshold, on: change.db).filter { $0.risk == Projection.Risk.late.rawValue }
-                for l in late { try await checkDelay(order, line: l.line, today: today, threshold: threshold, in: change) }
+                let projected = try await LineLateness.store(id, in: change)
+                for l in projected where l.risk == Projection.Risk.late.rawValue { try await checkDelay(order, line: l.line, lines: projected, in: change) }
             }
         }
     }

@@ -22,3 +22,18 @@ struct AddReceiptLineReceivedAt: AsyncMigration {
         try await db.schema("receipt_lines").deleteField("received_at").update()
     }
 }
+
+/// A supplier's exception list in its order: without them SQLite sorted a large supplier's
+/// 7,000 exceptions for every page (66 → 0.5 ms).
+struct AddSupplierExceptionIndexes: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await createIndex(db, "exceptions_supplier_resolve_idx", on: "exceptions", "supplier_id", "resolve_by")
+        try await createIndex(db, "exceptions_supplier_closed_idx", on: "exceptions", "supplier_id", "closed_at")
+    }
+
+    func revert(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        try await sql.drop(index: "exceptions_supplier_closed_idx").run()
+        try await sql.drop(index: "exceptions_supplier_resolve_idx").run()
+    }
+}
