@@ -6,7 +6,8 @@ import SQLKit
 /// database itself (triggers), so a list's "N results" does not count a large supplier's tens of
 /// thousands of rows on every page. Triggers rather than application code: the keyed columns
 /// (statuses above all) are written in many places, and a count one of them forgot would drift
-/// silently.
+/// silently. (A later migration that rebuilds one of these tables — SQLite copies a table to
+/// change a column — must create its triggers again and call `rebuild`.)
 struct KeptCounts: Sendable {
     /// The table counted, the table the counts are kept in, and the columns counted by.
     let table: String
