@@ -44,9 +44,6 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
             let db = app.databases.database(.sqlite, logger: app.logger, on: loop) as! any SQLDatabase
             _ = try await db.raw("PRAGMA mmap_size = \(unsafeRaw: String(settings.sqliteMapBytes))").all()
             _ = try await db.raw("PRAGMA cache_size = -65536").all()
-            // The server's checkpointer copies the log back in the background (see WALCheckpointer);
-            // commands without it keep SQLite's own checkpoints.
-            if settings.runBackgroundWorkers { _ = try await db.raw("PRAGMA wal_autocheckpoint = 0").all() }
         }
     }
     for migration in Migrations.all { app.migrations.add(migration) }
@@ -88,7 +85,6 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     }
     if settings.runBackgroundWorkers {
         app.lifecycle.use(OutboxWorker(interval: .milliseconds(Int64(settings.outboxInterval * 1000))))
-        if case .sqliteFile(let path) = settings.database { app.lifecycle.use(WALCheckpointer(path: path, interval: .seconds(1))) }
     }
 }
 
