@@ -55,6 +55,7 @@ enum Migrations {
         AddUnconfirmedMaterialIndex(),
         CreateKeptCounts(),
         AddSupplierExceptionIndexes(),
+        AddInspectionReceiptIndex(),
     ]
 }
 
