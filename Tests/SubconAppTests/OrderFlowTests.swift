@@ -480,6 +480,25 @@ extension DemoScenarioTests {
     }
 }
 
+extension DemoScenarioTests {
+    /// Order detail and the exception list apply the supplier's scope in their own SQL now: another
+    /// supplier's order is a 404, and a supplier's list holds only its own exceptions.
+    @Test func plainReadsKeepSuppliersApart() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let jg = try await t.organization(code: "SUP-JG").id!, bm = try await t.organization(code: "SUP-BM").id!
+            let jgOrder = try #require(try await OutsourcingOrder.query(on: t.db).filter(\.$supplierID == jg).first())
+            let supplier1 = try await t.token("supplier1"), supplier2 = try await t.token("supplier2")
+            #expect(try await t.request(.GET, "/api/v1/orders/\(jgOrder.id!)", token: supplier1).status == .ok)
+            #expect(try await t.request(.GET, "/api/v1/orders/\(jgOrder.id!)", token: supplier2).status == .notFound)
+            let listed = try await t.request(.GET, "/api/v1/exceptions?supplierId=\(jg)", token: supplier2).json
+            let items = listed["items"] as? [[String: Any]] ?? []
+            #expect(items.allSatisfy { $0["supplierId"] as? String == bm.uuidString })
+            #expect(listed["total"] as? Int == items.count)
+            #expect(try await ExceptionCase.query(on: t.db).filter(\.$supplierID == jg).count() > 0)
+        }
+    }
+}
+
 @Suite struct OrderPageTests {
     @Test func aSupplierAnswersFromThePageAndTheBuyerDecidesThere() async throws {
         try await TestApp.run { t in

@@ -301,3 +301,22 @@ struct IncomingInspectionTests {
         #expect(I.Decision.concession.lineStatus == "concession")
     }
 }
+
+@Suite struct ExceptionOverdueTests {
+    @Test func theRunningDeadlineDecides() {
+        let t0 = Date(timeIntervalSince1970: 1_000_000), hour: TimeInterval = 3600
+        let respond = t0.addingTimeInterval(4 * hour), resolve = t0.addingTimeInterval(48 * hour)
+        func overdue(open: Bool = true, responded: Date? = nil, at now: Date) -> Bool {
+            ExceptionRules.isOverdue(open: open, respondedAt: responded, responseBy: respond, resolveBy: resolve, now: now)
+        }
+        // Unanswered: the response deadline runs.
+        #expect(!overdue(at: respond))
+        #expect(overdue(at: respond.addingTimeInterval(1)))
+        // Answered: only the resolution deadline counts.
+        #expect(!overdue(responded: t0.addingTimeInterval(hour), at: respond.addingTimeInterval(hour)))
+        #expect(overdue(responded: t0.addingTimeInterval(hour), at: resolve.addingTimeInterval(1)))
+        // Closed, or no deadline set: never overdue.
+        #expect(!overdue(open: false, at: resolve.addingTimeInterval(hour)))
+        #expect(!ExceptionRules.isOverdue(open: true, respondedAt: nil, responseBy: nil, resolveBy: resolve, now: resolve.addingTimeInterval(1)))
+    }
+}

@@ -622,12 +622,12 @@ enum ExceptionService {
     }
 
     static func summary(_ e: ExceptionCase, now: Date) -> ExceptionSummaryDTO {
-        let deadline = e.respondedAt == nil ? e.responseBy : e.resolveBy
-        return ExceptionSummaryDTO(id: e.id!, code: e.code, type: e.type, severity: e.severity, status: e.status, title: e.title,
+        ExceptionSummaryDTO(id: e.id!, code: e.code, type: e.type, severity: e.severity, status: e.status, title: e.title,
                                    description: e.description, words: e.words, createdAt: e.createdAt, source: e.source, sourceId: e.sourceID, orderId: e.orderID,
                                    supplierId: e.supplierID, responseBy: e.responseBy, resolveBy: e.resolveBy, respondedAt: e.respondedAt,
                                    closedAt: e.closedAt, escalationLevel: e.escalationLevel,
-                                   overdue: e.status == "open" && (deadline.map { now > $0 } ?? false))
+                                   overdue: ExceptionRules.isOverdue(open: e.status == "open", respondedAt: e.respondedAt, responseBy: e.responseBy,
+                                                                     resolveBy: e.resolveBy, now: now))
     }
 
     static func dto(_ e: ExceptionCase, for p: Principal, on db: any Database) async throws -> ExceptionDTO {
@@ -684,12 +684,13 @@ enum ExceptionService {
         let supplier_code: String, supplier_name: String
 
         func summary(now: Date) -> ExceptionSummaryDTO {
-            let deadline = responded_at == nil ? response_by : resolve_by
-            return ExceptionSummaryDTO(id: id, code: code, type: type, severity: severity, status: status, title: title, description: description,
+            ExceptionSummaryDTO(id: id, code: code, type: type, severity: severity, status: status, title: title, description: description,
                                        words: words.flatMap { try? JSONDecoder().decode(ExceptionWords.self, from: Data($0.utf8)) },
                                        createdAt: created_at, source: source, sourceId: source_id, orderId: order_id, supplierId: supplier_id,
                                        responseBy: response_by, resolveBy: resolve_by, respondedAt: responded_at, closedAt: closed_at,
-                                       escalationLevel: escalation_level, overdue: status == "open" && (deadline.map { now > $0 } ?? false))
+                                       escalationLevel: escalation_level,
+                                       overdue: ExceptionRules.isOverdue(open: status == "open", respondedAt: responded_at, responseBy: response_by,
+                                                                         resolveBy: resolve_by, now: now))
         }
     }
 

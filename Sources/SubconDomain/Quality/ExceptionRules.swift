@@ -2,6 +2,13 @@ import Foundation
 
 /// Exceptions (异常): their kinds, deadlines, escalation and the figures kept for the scorecard.
 public enum ExceptionRules {
+    /// An open exception is overdue once the deadline now running has passed: the response
+    /// deadline until the supplier has answered, the resolution deadline after.
+    public static func isOverdue(open: Bool, respondedAt: Date?, responseBy: Date?, resolveBy: Date?, now: Date) -> Bool {
+        guard open, let deadline = respondedAt == nil ? responseBy : resolveBy else { return false }
+        return now > deadline
+    }
+
     public enum Kind: String, CaseIterable, Codable, Sendable {
         case quality, delay
         case materialDiscrepancy = "material_discrepancy"
