@@ -20,6 +20,18 @@ public enum OrderProposal {
         public var unitPrice: FixedDecimal
         public var currency: String
         public var agreementID: String
+        /// Why this supplier was chosen.
+        public var reason: Choice = .lowestPrice
+    }
+
+    /// Why a line went to its supplier, in order of precedence.
+    public enum Choice: String, Hashable, Sendable, Codable {
+        /// The routing names it as the operation's supplier.
+        case routingDefault = "routing_default"
+        /// Graded A last period (preferred), lowest price among the preferred.
+        case preferred
+        /// The lowest price among qualified suppliers with a valid agreement.
+        case lowestPrice = "lowest_price"
     }
 
     public struct ProposedOrder: Hashable, Sendable {
@@ -44,10 +56,12 @@ public enum OrderProposal {
     /// an item with no outsourced operation but a whole-item agreement is outsourced whole; any
     /// other line is made in-house. The supplier is the routing's default supplier when it holds a
     /// valid agreement and is qualified, else the qualified supplier with the lowest price for the
-    /// quantity (then the lowest code). Suspended, terminated, probation and prospect suppliers are
-    /// never proposed.
+    /// quantity (then the lowest code) — among the `preferred` suppliers (graded A last period) first
+    /// when one of them has a valid price. Suspended, terminated, probation and prospect suppliers
+    /// are never proposed.
     public static func make(_ plan: [PlanLine], routings: [String: [RoutingOperation]], agreements: [PriceAgreement],
-                            supplierStatus: [String: SupplierStatus], on day: Day) -> (orders: [ProposedOrder], unassigned: [Unassigned]) {
+                            supplierStatus: [String: SupplierStatus], preferred: Set<String> = [],
+                            on day: Day) -> (orders: [ProposedOrder], unassigned: [Unassigned]) {
         var bySupplier: [String: [ProposedLine]] = [:]
         var unassigned: [Unassigned] = []
         let usable = agreements.filter { supplierStatus[$0.supplier] == .qualified && $0.validity.contains(day) }
@@ -64,15 +78,18 @@ public enum OrderProposal {
             for subject in subjects {
                 let candidates = usable.filter { $0.item == line.item && $0.operation == subject.operation }
                 let quote = { (a: PriceAgreement) in a.unitPrice(for: line.quantity) }
-                let chosen = candidates.first { $0.supplier == subject.preferred }
-                    ?? candidates.min { (quote($0), $0.supplier) < (quote($1), $1.supplier) }
+                let cheapest = { (among: [PriceAgreement]) in among.min { (quote($0), $0.supplier) < (quote($1), $1.supplier) } }
+                var choice = Choice.routingDefault
+                var chosen = candidates.first { $0.supplier == subject.preferred }
+                if chosen == nil, let best = cheapest(candidates.filter { preferred.contains($0.supplier) }) { chosen = best; choice = .preferred }
+                if chosen == nil { chosen = cheapest(candidates); choice = .lowestPrice }
                 guard let chosen else {
                     unassigned.append(Unassigned(planLine: line.number, item: line.item, operation: subject.operation))
                     continue
                 }
                 bySupplier[chosen.supplier, default: []].append(ProposedLine(
                     planLine: line.number, item: line.item, operation: subject.operation, quantity: line.quantity,
-                    dueDate: line.dueDate, unitPrice: quote(chosen), currency: chosen.currency, agreementID: chosen.id))
+                    dueDate: line.dueDate, unitPrice: quote(chosen), currency: chosen.currency, agreementID: chosen.id, reason: choice))
             }
         }
         return (bySupplier.keys.sorted().map { ProposedOrder(supplier: $0, lines: bySupplier[$0]!) }, unassigned)
