@@ -114,6 +114,7 @@ func routes(_ app: Application) throws {
     try signedInAPI.register(collection: ReportsAPI())
     try signedInAPI.register(collection: QualityAPI())
     try signedInAPI.register(collection: SettlementAPI())
+    try signedInAPI.register(collection: ScorecardAPI())
     try signedInAPI.register(collection: RoutingsAPI())
     try signedInAPI.register(collection: ImportsAPI())
     try signedInAPI.register(collection: ExportsAPI())

@@ -56,6 +56,8 @@ enum Migrations {
         CreateKeptCounts(),
         AddSupplierExceptionIndexes(),
         AddInspectionReceiptIndex(),
+        // 16. Supplier scorecards: weights by version, monthly grades, proposed probation
+        CreateScorecards(),
     ]
 }
 

@@ -115,7 +115,10 @@ struct OutboxWorker: LifecycleHandler {
                 do {
                     while try await Outbox.deliverPending(app: app) > 0 {}
                     if rounds % 60 == 0 { _ = try await OrderEscalation.run(app: app) }
-                    if rounds % 600 == 0 { try await Housekeeping.run(app: app); try await ProgressService.sweep(app: app) }
+                    if rounds % 600 == 0 {
+                        try await Housekeeping.run(app: app); try await ProgressService.sweep(app: app)
+                        try await ScorecardGrading.closeDueMonth(app: app)
+                    }
                     if rounds % 60 == 0 { try await ExceptionService.escalate(app: app) }
                 } catch {
                     app.logger.warning("background work failed: \(String(describing: error))")

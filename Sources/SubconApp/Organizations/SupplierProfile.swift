@@ -212,6 +212,14 @@ enum SupplierProfileService {
     static func changeStatus(_ p: Principal, _ orgID: UUID, _ input: StatusChangeInput, app: Application) async throws {
         let (org, profile) = try await profile(p, orgID, on: app.db)
         try p.require(.manageSuppliers)
+        let target = try await checkStatusChange(p, profile, input, app: app)
+        try await app.write(as: p.auditActor) { change in
+            try await applyStatus(org, profile, target, reason: input.reason, in: change)
+        }
+    }
+
+    /// Whether the supplier may go to the status asked for, with the qualification it needs.
+    static func checkStatusChange(_ p: Principal, _ profile: SupplierProfile, _ input: StatusChangeInput, app: Application) async throws -> SupplierStatus {
         let target = SupplierStatus(rawValue: input.status)!
         let from = profile.supplierStatus
         do { _ = try from.change(to: target, reason: input.reason) } catch {
@@ -220,22 +228,27 @@ enum SupplierProfileService {
             case .notAllowed: throw Problem.validation([FieldProblem("status", "statusNotAllowed", ["from": from.rawValue, "to": target.rawValue])])
             }
         }
-        try await QualificationService.requireReady(orgID, from: from, to: target, catalog: app.subcon.catalog,
+        try await QualificationService.requireReady(profile.$organization.id, from: from, to: target, catalog: app.subcon.catalog,
                                                     locale: p.preferredLocale ?? .fallback, on: app.db)
+        return target
+    }
+
+    /// Writes a checked status change inside the caller's transaction, audited, and tells the
+    /// supplier's admins and the purchasers.
+    static func applyStatus(_ org: Organization, _ profile: SupplierProfile, _ target: SupplierStatus, reason: String, in change: Change) async throws {
+        let orgID = org.id!
         let expected = profile.version
-        let before = profile.id == nil ? ["status": from.rawValue] : profile.auditSnapshot
+        let before: [String: String?] = profile.id == nil ? ["status": profile.status] : profile.auditSnapshot
         profile.status = target.rawValue
-        try await app.write(as: p.auditActor) { change in
-            try await save(profile, expected: expected, in: change)
-            var after = profile.auditSnapshot
-            after["reason"] = input.reason
-            try await change.audit("supplier_profile", orgID, "status_change", before: before, after: after)
-            let recipients = try await User.query(on: change.db).filter(\.$active == true).all()
-                .filter { ($0.$organization.id == orgID && $0.roles.contains(.supplierAdmin)) || $0.roles.contains(.purchaser) }.map { $0.id! }
-            try await change.notify("supplier.status_changed", recipients: recipients, messageKey: "notice.supplierStatus",
-                                    params: ["name": org.name, "status": target.rawValue, "reason": input.reason],
-                                    link: "/admin/organizations/\(orgID)")
-        }
+        try await save(profile, expected: expected, in: change)
+        var after = profile.auditSnapshot
+        after["reason"] = reason
+        try await change.audit("supplier_profile", orgID, "status_change", before: before, after: after)
+        let recipients = try await User.query(on: change.db).filter(\.$active == true).all()
+            .filter { ($0.$organization.id == orgID && $0.roles.contains(.supplierAdmin)) || $0.roles.contains(.purchaser) }.map { $0.id! }
+        try await change.notify("supplier.status_changed", recipients: recipients, messageKey: "notice.supplierStatus",
+                                params: ["name": org.name, "status": target.rawValue, "reason": reason],
+                                link: "/admin/organizations/\(orgID)")
     }
 
     static func addCertificate(_ p: Principal, _ orgID: UUID, _ input: CertificateInput, app: Application) async throws -> SupplierCertificate {

@@ -61,6 +61,10 @@ public enum Action: String, Sendable, CaseIterable {
     case countStock
     /// Close a supplier's month-end count on its behalf, with a reason (the buyer).
     case closeStockCounts
+    /// Supplier scorecards (绩效): the buyer sees every supplier's and the ranking, a supplier its own.
+    case viewScorecards
+    /// Scorecard weights and grade thresholds, and closing a month's grades (admin).
+    case configureScorecards
 }
 
 public enum Policy {
@@ -100,6 +104,8 @@ public enum Policy {
         case (.supplierAdmin, .answerStatements), (.supplierFinance, .answerStatements): true
         case (.supplierAdmin, .countStock), (.supplierUser, .countStock): true
         case (.warehouse, .closeStockCounts), (.purchaser, .closeStockCounts), (.finance, .closeStockCounts): true
+        case (.purchaser, .viewScorecards), (.quality, .viewScorecards), (.finance, .viewScorecards), (.planner, .viewScorecards),
+             (.supplierAdmin, .viewScorecards), (.supplierUser, .viewScorecards), (.supplierFinance, .viewScorecards): true
         case (let role, .viewMasterData): role.side == .manufacturer
         default: false
         }

@@ -1,0 +1,75 @@
+import Foundation
+import SubconDomain
+import Vapor
+
+/// `/api/v1/scorecards…` (ranking, weights, monthly grades, probation proposals) and
+/// `/api/v1/organizations/{id}/scorecard…` (one supplier's scorecard and the records behind a figure).
+struct ScorecardAPI: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let s = routes.grouped("scorecards")
+        s.get(use: ranking)
+        s.get("weights", use: weights)
+        s.put("weights", use: saveWeights)
+        s.get("grades", use: grades)
+        s.post("grades", use: closeMonth)
+        s.get("proposals", use: proposals)
+        s.post("proposals", ":id", "decision", use: decide)
+        routes.get("organizations", ":id", "scorecard", use: scorecard)
+        routes.get("organizations", ":id", "scorecard", ":measure", use: records)
+    }
+
+    /// `?period=` as `2026-11`, `2026-Q4`, `2026` or `2026-11-03..2026-11-20`; default last month.
+    static func period(_ req: Request) throws -> ScorePeriod {
+        guard let raw = req.query[String.self, at: "period"], !raw.isEmpty else { return ScorePeriod.month(of: req.subcon.today()).previous }
+        guard let p = ScorePeriod(raw) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("period", "badPeriod")]) }
+        return p
+    }
+
+    func ranking(req: Request) async throws -> RankingDTO {
+        try await ScorecardService.ranking(try req.requirePrincipal(), period: try Self.period(req), app: req.application)
+    }
+
+    func weights(req: Request) async throws -> WeightsDTO {
+        try req.requirePrincipal().require(.viewScorecards)
+        return try await ScorecardService.currentWeights(on: req.db)
+    }
+
+    func saveWeights(req: Request) async throws -> WeightsDTO {
+        let p = try req.requirePrincipal()
+        try p.require(.configureScorecards)
+        return try await ScorecardService.saveWeights(p, try req.decodeStrict(WeightsInput.self), app: req.application)
+    }
+
+    func grades(req: Request) async throws -> ListResult<GradeDTO> {
+        ListResult(items: try await ScorecardGrading.grades(try req.requirePrincipal(), period: try Self.period(req), on: req.db))
+    }
+
+    func closeMonth(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.configureScorecards)
+        let input = try req.decodeStrict(CloseMonthInput.self)
+        let r = try await ListResult(items: ScorecardGrading.closeMonth(ScorePeriod(input.period)!, by: p.auditActor, app: req.application)).encodeResponse(for: req)
+        r.status = .created
+        return r
+    }
+
+    func proposals(req: Request) async throws -> ListResult<StatusProposalDTO> {
+        ListResult(items: try await ScorecardGrading.proposals(try req.requirePrincipal(), on: req.db))
+    }
+
+    func decide(req: Request) async throws -> StatusProposalDTO {
+        let p = try req.requirePrincipal()
+        try p.require(.administerInstallation)
+        return try await ScorecardGrading.decide(p, try req.idParameter(), try req.decodeStrict(ProposalDecisionInput.self), app: req.application)
+    }
+
+    func scorecard(req: Request) async throws -> ScorecardDTO {
+        try await ScorecardService.scorecard(try req.requirePrincipal(), supplier: try req.idParameter(), period: try Self.period(req), app: req.application)
+    }
+
+    func records(req: Request) async throws -> ScorecardRecordsDTO {
+        guard let measure = req.parameters.get("measure").flatMap(Measure.init) else { throw Problem.notFound }
+        return try await ScorecardRecords.records(try req.requirePrincipal(), supplier: try req.idParameter(), period: try Self.period(req),
+                                                  measure: measure, app: req.application)
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import SQLKit
+import SubconDomain
+
+/// Sums the records behind the scorecards in the database: one grouped statement per measure,
+/// for one supplier over many periods (the trend) or for every supplier over one (the ranking).
+/// Only sums per supplier and period come back, never the records themselves.
+struct ScorecardQueries {
+    let sql: any SQLDatabase
+    let postgres: Bool
+    let calendar: Calendar
+    let now: Date
+    let today: Day
+    let weights: ScoreWeights
+    let answerHours: Int
+
+    struct Key: Hashable { let supplier: UUID; let bucket: Int }
+
+    func instant(_ d: Day) -> Date { calendar.date(from: DateComponents(year: d.year, month: d.month, day: d.day))! }
+
+    /// The installation's offset from UTC (China has no summer time; one offset serves a period).
+    private var offset: Int { calendar.timeZone.secondsFromGMT(for: now) }
+
+    /// The local calendar day of a stored time, as `YYYY-MM-DD` (comparable with due dates).
+    func localDay(_ column: String) -> String {
+        postgres ? "to_char(\(column) AT TIME ZONE 'UTC' + interval '\(offset) seconds', 'YYYY-MM-DD')"
+            : "date(\(column) + \(offset), 'unixepoch')"
+    }
+
+    /// Whole days from one `YYYY-MM-DD` text to another.
+    func dayDiff(_ later: String, minus earlier: String) -> String {
+        postgres ? "(CAST(\(later) AS date) - CAST(\(earlier) AS date))" : "CAST(julianday(\(later)) - julianday(\(earlier)) AS INTEGER)"
+    }
+
+    /// Which period a row falls in: `CASE WHEN col < b1 THEN 0 … ELSE n−1 END` over the periods'
+    /// boundaries (n periods, n+1 boundaries; the WHERE clause keeps rows inside the outer two).
+    func bucket(_ column: String, _ bounds: [any Encodable & Sendable]) -> SQLQueryString {
+        guard bounds.count > 2 else { return "0" }
+        var q: SQLQueryString = "CASE"
+        for i in 1..<(bounds.count - 1) { q = q + " WHEN \(unsafeRaw: column) < \(bind: bounds[i]) THEN \(unsafeRaw: String(i - 1))" }
+        return q + " ELSE \(unsafeRaw: String(bounds.count - 2)) END"
+    }
+
+    private func only(_ column: String, _ supplier: UUID?) -> SQLQueryString {
+        supplier.map { " AND \(unsafeRaw: column) = \(bind: $0)" } ?? ""
+    }
+
+    /// Every measure's sums for `periods` (contiguous, oldest first), per supplier and period index.
+    func figures(_ periods: [ScorePeriod], supplier: UUID?) async throws -> [Key: Scorecard] {
+        let days = periods.map(\.first) + [periods.last!.last.adding(days: 1)]
+        let dayBounds: [any Encodable & Sendable] = days.map(\.description)
+        let instants: [any Encodable & Sendable] = days.map(instant)
+        let start = instant(days.first!), end = instant(days.last!)
+        var cards: [Key: Scorecard] = [:]
+
+        // Delivery: lines due in the period (the date a counter-proposal agreed is the line's due
+        // date by then), their accepted receipts split at the due date (OnTimeDelivery.line).
+        struct D: Decodable { let sid: UUID; let b: Int; let lines: Int; let due_q: Int64?; let on_time_q: Int64?; let lines_on_time: Int?; let late_lines: Int?; let days_late: Int64? }
+        let receivedDay = localDay("r.received_at")
+        let delivery = try await sql.raw("SELECT z.supplier_id AS sid, " + bucket("z.due_date", dayBounds) + """
+             AS b, COUNT(*) AS lines, CAST(SUM(z.quantity) AS BIGINT) AS due_q, CAST(SUM(z.on_time) AS BIGINT) AS on_time_q,
+             SUM(CASE WHEN z.on_time >= z.quantity THEN 1 ELSE 0 END) AS lines_on_time,
+             SUM(CASE WHEN z.late > 0 THEN 1 ELSE 0 END) AS late_lines, CAST(SUM(CASE WHEN z.late > 0 THEN z.late ELSE 0 END) AS BIGINT) AS days_late
+            FROM (SELECT y.supplier_id, y.quantity, y.due_date,
+                    CASE WHEN y.early < y.quantity THEN y.early ELSE y.quantity END AS on_time,
+                    CASE WHEN y.accepted >= y.quantity AND y.last_day IS NOT NULL THEN \(unsafeRaw: dayDiff("y.last_day", minus: "y.due_date"))
+                         WHEN y.due_date < \(bind: today.description) THEN \(unsafeRaw: dayDiff("'\(today)'", minus: "y.due_date"))
+                         ELSE 0 END AS late
+                  FROM (SELECT o.supplier_id, l.quantity, l.due_date,
+                          COALESCE(SUM(CASE WHEN \(unsafeRaw: receivedDay) <= l.due_date THEN r.accepted_quantity ELSE 0 END), 0) AS early,
+                          COALESCE(SUM(r.accepted_quantity), 0) AS accepted,
+                          MAX(CASE WHEN r.accepted_quantity > 0 THEN \(unsafeRaw: receivedDay) END) AS last_day
+                        FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
+                        LEFT JOIN receipt_lines r ON r.order_id = l.order_id AND r.order_line_no = l.line_no
+                        WHERE l.due_date >= \(bind: days.first!.description) AND l.due_date < \(bind: days.last!.description)
+                          AND l.state <> 'cancelled' AND o.status NOT IN ('draft', 'cancelled', 'rejected')
+            """ + only("o.supplier_id", supplier) + """
+                        GROUP BY l.order_id, l.line_no, o.supplier_id, l.quantity, l.due_date) y) z
+            GROUP BY 1, 2
+            """).all(decoding: D.self)
+        for r in delivery {
+            cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].delivery = DeliveryFigures(
+                dueQuantity: r.due_q ?? 0, onTimeQuantity: r.on_time_q ?? 0, lines: r.lines, linesOnTime: r.lines_on_time ?? 0,
+                lateLines: r.late_lines ?? 0, daysLate: Int(r.days_late ?? 0))
+        }
+
+        // Quality: every lot inspected in the period; "first pass" is a lot accepted as it was.
+        struct Q: Decodable { let sid: UUID; let b: Int; let lots: Int; let first_pass: Int?; let concessions: Int?; let inspected: Int64?; let rejected: Int64? }
+        let quality = try await sql.raw("SELECT supplier_id AS sid, " + bucket("created_at", instants) + """
+             AS b, COUNT(*) AS lots, SUM(CASE WHEN decision = 'accept' THEN 1 ELSE 0 END) AS first_pass,
+             SUM(CASE WHEN decision = 'concession' THEN 1 ELSE 0 END) AS concessions,
+             CAST(SUM(lot_quantity) AS BIGINT) AS inspected, CAST(SUM(rejected_quantity) AS BIGINT) AS rejected
+            FROM inspections WHERE created_at >= \(bind: start) AND created_at < \(bind: end)
+            """ + only("supplier_id", supplier) + " GROUP BY 1, 2").all(decoding: Q.self)
+        for r in quality {
+            cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].quality = QualityFigures(
+                lots: r.lots, firstPassLots: r.first_pass ?? 0, concessionLots: r.concessions ?? 0,
+                inspectedQuantity: r.inspected ?? 0, rejectedQuantity: r.rejected ?? 0)
+        }
+
+        // Exceptions opened in the period: deadlines come (met, or passed unmet), and the
+        // median and 90th percentile of response and closure times.
+        struct E: Decodable { let sid: UUID; let b: Int; let opened: Int; let due: Int?; let met: Int? }
+        let exceptions = try await sql.raw("SELECT supplier_id AS sid, " + bucket("created_at", instants) + """
+             AS b, COUNT(*) AS opened,
+             SUM(CASE WHEN response_by IS NOT NULL AND (responded_at IS NOT NULL OR response_by < \(bind: now)) THEN 1 ELSE 0 END)
+               + SUM(CASE WHEN resolve_by IS NOT NULL AND (closed_at IS NOT NULL OR resolve_by < \(bind: now)) THEN 1 ELSE 0 END) AS due,
+             SUM(CASE WHEN responded_at IS NOT NULL AND responded_at <= response_by THEN 1 ELSE 0 END)
+               + SUM(CASE WHEN closed_at IS NOT NULL AND closed_at <= resolve_by THEN 1 ELSE 0 END) AS met
+            FROM exceptions WHERE created_at >= \(bind: start) AND created_at < \(bind: end)
+            """ + only("supplier_id", supplier) + " GROUP BY 1, 2").all(decoding: E.self)
+        for r in exceptions {
+            cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].exceptions.opened = r.opened
+            cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].exceptions.deadlinesDue = r.due ?? 0
+            cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].exceptions.deadlinesMet = r.met ?? 0
+        }
+        let exceptionTimes: SQLQueryString = "FROM exceptions WHERE created_at >= \(bind: start) AND created_at < \(bind: end)" + only("supplier_id", supplier)
+        for (k, v) in try await percentiles("SELECT supplier_id AS sid, " + bucket("created_at", instants) + " AS b, response_minutes AS m " + exceptionTimes + " AND response_minutes IS NOT NULL") {
+            cards[k, default: Scorecard()].exceptions.responseMedianMinutes = v.p50
+            cards[k, default: Scorecard()].exceptions.responseP90Minutes = v.p90
+        }
+        for (k, v) in try await percentiles("SELECT supplier_id AS sid, " + bucket("created_at", instants) + " AS b, closure_minutes AS m " + exceptionTimes + " AND closure_minutes IS NOT NULL") {
+            cards[k, default: Scorecard()].exceptions.closureMedianMinutes = v.p50
+            cards[k, default: Scorecard()].exceptions.closureP90Minutes = v.p90
+        }
+
+        // Communication: revisions released in the period whose answer deadline has come, those
+        // answered in time, the median answer time; progress reports within the silent-days limit
+        // of the line's previous report (looked for up to 60 days back).
+        struct R: Decodable { let sid: UUID; let b: Int; let due: Int?; let in_time: Int? }
+        let limit = answerHours * 3600
+        let revisionWhere: SQLQueryString = " FROM order_revisions r JOIN outsourcing_orders o ON o.id = r.order_id WHERE r.released_at >= \(bind: start) AND r.released_at < \(bind: end)"
+            + only("o.supplier_id", supplier)
+        let revisions = try await sql.raw("SELECT o.supplier_id AS sid, " + bucket("r.released_at", instants) + """
+             AS b, SUM(CASE WHEN r.answered_at IS NOT NULL OR r.released_at < \(bind: now.addingTimeInterval(-Double(limit))) THEN 1 ELSE 0 END) AS due,
+             SUM(CASE WHEN r.response_seconds IS NOT NULL AND r.response_seconds <= \(bind: limit) THEN 1 ELSE 0 END) AS in_time
+            """ + revisionWhere + " GROUP BY 1, 2").all(decoding: R.self)
+        for r in revisions {
+            cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].communication.revisionsDue = r.due ?? 0
+            cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].communication.answeredInTime = r.in_time ?? 0
+        }
+        for (k, v) in try await percentiles("SELECT o.supplier_id AS sid, " + bucket("r.released_at", instants) + " AS b, r.response_seconds AS m" + revisionWhere + " AND r.response_seconds IS NOT NULL") {
+            cards[k, default: Scorecard()].communication.answerMedianMinutes = v.p50 / 60
+        }
+        struct P: Decodable { let sid: UUID; let b: Int; let reports: Int; let on_time: Int? }
+        let lookBack = instant(days.first!.adding(days: -60))
+        let reports = try await sql.raw("""
+            SELECT t.sid, t.b, COUNT(*) AS reports,
+                   SUM(CASE WHEN t.prev IS NULL OR \(unsafeRaw: dayDiff("t.report_day", minus: "t.prev")) <= \(bind: weights.silentDays) THEN 1 ELSE 0 END) AS on_time
+            FROM (SELECT supplier_id AS sid, created_at, report_day, LAG(report_day) OVER (PARTITION BY order_id, line_no ORDER BY created_at) AS prev,
+            """ + bucket("created_at", instants) + """
+                   AS b FROM progress_reports WHERE created_at >= \(bind: lookBack) AND created_at < \(bind: end)
+            """ + only("supplier_id", supplier) + """
+            ) t WHERE t.created_at >= \(bind: start) GROUP BY 1, 2
+            """).all(decoding: P.self)
+        for r in reports {
+            cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].communication.reports = r.reports
+            cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].communication.reportsOnTime = r.on_time ?? 0
+        }
+
+        // Cost: the months' statements; a month without one yet counts its accepted receipts ×
+        // the line's price as turnover, with nothing deducted so far.
+        let months = Array(Set(periods.flatMap(\.months))).sorted()
+        struct S: Decodable { let sid: UUID; let period: String; let goods: Int64?; let deductions: Int64? }
+        let statements = try await sql.raw("SELECT supplier_id AS sid, period, CAST(SUM(goods) AS BIGINT) AS goods, CAST(SUM(deductions) AS BIGINT) AS deductions FROM statements WHERE period IN (\(binds: months))"
+            + only("supplier_id", supplier) + " GROUP BY 1, 2").all(decoding: S.self)
+        struct T: Decodable { let sid: UUID; let month: String; let turnover: Int64? }
+        let monthStart = instant(Day(year: days.first!.year, month: days.first!.month, day: 1)!)
+        let lastMonth = ScorePeriod.month(of: days.last!.adding(days: -1))
+        let received = try await sql.raw("""
+            SELECT r.supplier_id AS sid, substr(\(unsafeRaw: receivedDay), 1, 7) AS month,
+                   CAST(SUM(r.accepted_quantity * l.unit_price / 10000) AS BIGINT) AS turnover
+            FROM receipt_lines r JOIN order_lines l ON l.order_id = r.order_id AND l.line_no = r.order_line_no
+            WHERE r.received_at >= \(bind: monthStart) AND r.received_at < \(bind: instant(lastMonth.next.first))
+            """ + only("r.supplier_id", supplier) + " GROUP BY 1, 2").all(decoding: T.self)
+        var perMonth: [String: [UUID: CostFigures]] = [:]
+        for r in received { perMonth[r.month, default: [:]][r.sid] = CostFigures(turnover: r.turnover ?? 0, deductions: 0, fromStatements: false) }
+        for s in statements { perMonth[s.period, default: [:]][s.sid] = CostFigures(turnover: s.goods ?? 0, deductions: s.deductions ?? 0) }
+        for (b, p) in periods.enumerated() {
+            for month in p.months {
+                for (sid, c) in perMonth[month] ?? [:] {
+                    var card = cards[Key(supplier: sid, bucket: b), default: Scorecard()]
+                    card.cost.turnover += c.turnover; card.cost.deductions += c.deductions
+                    card.cost.fromStatements = card.cost.fromStatements && c.fromStatements
+                    cards[Key(supplier: sid, bucket: b)] = card
+                }
+            }
+        }
+        return cards
+    }
+
+    /// Nearest-rank median and 90th percentile of `m` per (sid, b) of `inner`, picked by the
+    /// database with a window over each group (the rule of `Percentile.rank`).
+    private func percentiles(_ inner: SQLQueryString) async throws -> [Key: (p50: Int64, p90: Int64)] {
+        struct Row: Decodable { let sid: UUID; let b: Int; let m: Int64; let rn: Int; let n: Int }
+        let rows = try await sql.raw("""
+            SELECT sid, b, m, rn, n FROM (SELECT sid, b, m, ROW_NUMBER() OVER (PARTITION BY sid, b ORDER BY m) AS rn,
+                   COUNT(*) OVER (PARTITION BY sid, b) AS n FROM (
+            """ + inner + """
+            ) t) u WHERE rn = (n * 50 + 99) / 100 OR rn = (n * 90 + 99) / 100
+            """).all(decoding: Row.self)
+        var out: [Key: (p50: Int64, p90: Int64)] = [:]
+        for r in rows {
+            let k = Key(supplier: r.sid, bucket: r.b)
+            var v = out[k] ?? (0, 0)
+            if r.rn == Percentile.rank(count: r.n, percent: 50) { v.p50 = r.m }
+            if r.rn == Percentile.rank(count: r.n, percent: 90) { v.p90 = r.m }
+            out[k] = v
+        }
+        return out
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import SQLKit
+import Testing
+import VaporTesting
+@testable import SubconApp
+@testable import SubconDomain
+
+/// Scorecards over the demo scenario's records (a whole flow: orders, receipts, inspections,
+/// exceptions, revisions, statements), compared with the records they came from.
+@Suite struct ScorecardHTTPTests {
+    private func json(_ t: TestApp, _ method: HTTPMethod, _ path: String, _ token: String, body: String? = nil,
+                      _ status: HTTPStatus = .ok) async throws -> [String: Any] {
+        let r = try await t.request(method, path, token: token, json: body)
+        #expect(r.status == status, "\(method) \(path): \(r.body.string)")
+        return r.json
+    }
+
+    private func units(_ v: Any?) -> Int64 { (try? FixedDecimal.parse(v as? String ?? "0").units) ?? -1 }
+
+    @Test func everyFigureMatchesTheRecordsBehindIt() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let buyer = try await t.token("purchaser")
+            let jg = try await t.organization(code: "SUP-JG").id!
+            let card = try await json(t, .GET, "/api/v1/organizations/\(jg)/scorecard?period=2026", buyer)
+            #expect(card["period"] as? String == "2026" && card["weightsVersion"] as? Int == 0)
+            #expect((card["trend"] as? [[String: Any]])?.count == 12)
+            #expect((card["trend"] as? [[String: Any]])?.first?["period"] as? String == "2015")
+
+            // Delivery: the lines due in the period, each judged by OnTimeDelivery.line.
+            let delivery = card["delivery"] as! [String: Any]
+            let lines = try await json(t, .GET, "/api/v1/organizations/\(jg)/scorecard/delivery?period=2026", buyer)["lines"] as! [[String: Any]]
+            #expect(!lines.isEmpty)
+            #expect(delivery["lines"] as? Int == lines.count)
+            #expect((delivery["dueQuantity"] as? Int).map(Int64.init) == lines.reduce(0) { $0 + units($1["quantity"]) })
+            #expect((delivery["onTimeQuantity"] as? Int).map(Int64.init) == lines.reduce(0) { $0 + units($1["onTime"]) })
+            #expect(delivery["linesOnTime"] as? Int == lines.filter { $0["complete"] as? Bool == true }.count)
+            #expect(delivery["lateLines"] as? Int == lines.filter { ($0["daysLate"] as? Int ?? 0) > 0 }.count)
+            #expect(delivery["daysLate"] as? Int == lines.reduce(0) { $0 + ($1["daysLate"] as? Int ?? 0) })
+
+            // Quality: the lots inspected in the period.
+            let quality = card["quality"] as! [String: Any]
+            let lots = try await json(t, .GET, "/api/v1/organizations/\(jg)/scorecard/quality?period=2026", buyer)["lots"] as! [[String: Any]]
+            #expect(!lots.isEmpty)
+            #expect(quality["lots"] as? Int == lots.count)
+            #expect(quality["firstPassLots"] as? Int == lots.filter { $0["decision"] as? String == "accept" }.count)
+            #expect(quality["concessionLots"] as? Int == lots.filter { $0["decision"] as? String == "concession" }.count)
+            #expect((quality["rejectedQuantity"] as? Int).map(Int64.init) == lots.reduce(0) { $0 + units($1["rejected"]) })
+
+            // Exceptions: opened in the period, deadlines come and met.
+            let ex = card["exceptions"] as! [String: Any]
+            let cases = try await json(t, .GET, "/api/v1/organizations/\(jg)/scorecard/exceptions?period=2026", buyer)["exceptions"] as! [[String: Any]]
+            #expect(!cases.isEmpty)
+            #expect(ex["opened"] as? Int == cases.count)
+            let come = cases.reduce(0) { $0 + ($1["responseMet"] is Bool ? 1 : 0) + ($1["resolutionMet"] is Bool ? 1 : 0) }
+            let met = cases.reduce(0) { $0 + ($1["responseMet"] as? Bool == true ? 1 : 0) + ($1["resolutionMet"] as? Bool == true ? 1 : 0) }
+            #expect(ex["deadlinesDue"] as? Int == come && ex["deadlinesMet"] as? Int == met)
+            let responses = cases.compactMap { $0["responseMinutes"] as? Int }.map(Int64.init).sorted()
+            #expect((ex["responseMedianMinutes"] as? Int).map(Int64.init) == Percentile.nearestRank(responses, percent: 50))
+
+            // Communication: revisions whose deadline has come, answered in time.
+            let comm = card["communication"] as! [String: Any]
+            let answers = try await json(t, .GET, "/api/v1/organizations/\(jg)/scorecard/communication?period=2026", buyer)["answers"] as! [[String: Any]]
+            #expect(!answers.isEmpty)
+            #expect(comm["revisionsDue"] as? Int == answers.filter { $0["inTime"] is Bool }.count)
+            #expect(comm["answeredInTime"] as? Int == answers.filter { $0["inTime"] as? Bool == true }.count)
+
+            // Cost: the statements of the period's months.
+            let cost = card["cost"] as! [String: Any]
+            let statements = try await json(t, .GET, "/api/v1/organizations/\(jg)/scorecard/cost?period=2026", buyer)["statements"] as! [[String: Any]]
+            #expect(!statements.isEmpty)
+            #expect((cost["deductions"] as? Int).map(Int64.init) == statements.reduce(0) { $0 + units($1["deductions"]) })
+
+            // The score is the domain's over those figures, with the measures it names.
+            let measures = card["measures"] as! [[String: Any]]
+            #expect(measures.map { $0["measure"] as? String } == Measure.allCases.map(\.rawValue))
+            #expect(card["score"] as? Int != nil && card["grade"] as? String != nil)
+
+            // The ranking has the same score for the supplier.
+            let ranking = try await json(t, .GET, "/api/v1/scorecards?period=2026", buyer)["suppliers"] as! [[String: Any]]
+            #expect(ranking.first { $0["supplierCode"] as? String == "SUP-JG" }?["score"] as? Int == card["score"] as? Int)
+            #expect(ranking.map { $0["rank"] as? Int } == Array(1...ranking.count).map { Optional($0) })
+        }
+    }
+
+    @Test func aSupplierSeesOnlyItsOwnScorecard() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let jgUser = try await t.token("supplier1")
+            let jg = try await t.organization(code: "SUP-JG").id!, bm = try await t.organization(code: "SUP-BM").id!
+            _ = try await json(t, .GET, "/api/v1/organizations/\(jg)/scorecard?period=2026", jgUser)
+            _ = try await json(t, .GET, "/api/v1/organizations/\(jg)/scorecard/quality?period=2026", jgUser)
+            _ = try await json(t, .GET, "/api/v1/scorecards/weights", jgUser)
+            _ = try await json(t, .GET, "/api/v1/organizations/\(bm)/scorecard?period=2026", jgUser, .notFound)
+            for m in Measure.allCases {
+                _ = try await json(t, .GET, "/api/v1/organizations/\(bm)/scorecard/\(m.rawValue)?period=2026", jgUser, .notFound)
+            }
+            _ = try await json(t, .GET, "/api/v1/scorecards?period=2026", jgUser, .forbidden)
+            let grades = try await json(t, .GET, "/api/v1/scorecards/grades?period=2026-08", jgUser)["items"] as! [Any]
+            #expect(grades.isEmpty)
+            // The warehouse has no scorecards; an unknown measure or supplier is 404.
+            _ = try await json(t, .GET, "/api/v1/scorecards?period=2026", try await t.token("warehouse"), .forbidden)
+            let buyer = try await t.token("purchaser")
+            _ = try await json(t, .GET, "/api/v1/organizations/\(jg)/scorecard/speed?period=2026", buyer, .notFound)
+            _ = try await json(t, .GET, "/api/v1/organizations/\(UUID())/scorecard?period=2026", buyer, .notFound)
+        }
+    }
+
+    @Test func badWeightsAndPeriodsAreRefusedClearly() async throws {
+        try await TestApp.run { t in
+            let admin = try await t.token("admin"), buyer = try await t.token("purchaser")
+            let good = #""delivery":35,"quality":30,"exceptions":15,"cost":10,"communication":10,"gradeA":90,"gradeB":75,"gradeC":60,"silentDays":3,"costLimitPercent":10,"reason":"年度评审""#
+            func fields(_ body: String, _ status: HTTPStatus = .unprocessableEntity) async throws -> [String] {
+                let r = try await json(t, .PUT, "/api/v1/scorecards/weights", admin, body: body, status)
+                return (r["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }
+            }
+            #expect(try await fields("{" + good.replacingOccurrences(of: #""delivery":35"#, with: #""delivery":25"#) + "}") == ["weights"])
+            #expect(try await fields("{" + good.replacingOccurrences(of: #""delivery":35"#, with: #""delivery":-5"#) + "}") == ["delivery"])
+            #expect(try await fields("{" + good.replacingOccurrences(of: #""gradeB":75"#, with: #""gradeB":95"#) + "}") == ["gradeB"])
+            #expect(try await fields("{" + good.replacingOccurrences(of: #""silentDays":3"#, with: #""silentDays":0"#) + "}") == ["silentDays"])
+            #expect(try await fields("{" + good.replacingOccurrences(of: #""reason":"年度评审""#, with: #""reason":"""#) + "}") == ["reason"])
+            #expect(try await fields("{" + good.replacingOccurrences(of: #""cost":10"#, with: #""cost":"10""#) + "}", .badRequest) == ["cost"])
+            #expect(try await fields("{" + good + #","bonus":1}"#, .badRequest) == ["bonus"])
+            _ = try await json(t, .PUT, "/api/v1/scorecards/weights", buyer, body: "{" + good + "}", .forbidden)
+            #expect(try await json(t, .GET, "/api/v1/scorecards/weights", buyer)["version"] as? Int == 0)
+            let saved = try await json(t, .PUT, "/api/v1/scorecards/weights", admin, body: "{" + good.replacingOccurrences(of: #""gradeA":90"#, with: #""gradeA":92"#) + "}")
+            #expect(saved["version"] as? Int == 1 && (saved["weights"] as? [String: Any])?["gradeA"] as? Int == 92)
+            let jg = try await t.organization(code: "SUP-JG").id!
+            #expect(try await json(t, .GET, "/api/v1/organizations/\(jg)/scorecard?period=2026-08", buyer)["weightsVersion"] as? Int == 1)
+            for bad in ["2026-13", "2026-Q5", "last", "2026-09-30..2026-09-01", "2019-01-01..2026-01-01"] {
+                let r = try await json(t, .GET, "/api/v1/organizations/\(jg)/scorecard?period=\(bad)", buyer, .badRequest)
+                #expect((r["errors"] as? [[String: Any]])?.first?["field"] as? String == "period")
+            }
+            // Closing a month: admin only, a month that is over, once.
+            _ = try await json(t, .POST, "/api/v1/scorecards/grades", buyer, body: #"{"period":"2026-08"}"#, .forbidden)
+            _ = try await json(t, .POST, "/api/v1/scorecards/grades", admin, body: #"{"period":"2026-Q3"}"#, .unprocessableEntity)
+            _ = try await json(t, .POST, "/api/v1/scorecards/grades", admin, body: #"{"period":"2026-09"}"#, .unprocessableEntity)
+            _ = try await json(t, .POST, "/api/v1/scorecards/grades", admin, body: #"{"period":"2026-08"}"#, .created)
+            _ = try await json(t, .POST, "/api/v1/scorecards/grades", admin, body: #"{"period":"2026-08"}"#, .conflict)
+        }
+    }
+
+    /// Two D grades in a row open a corrective action and propose probation; the admin confirms
+    /// and the supplier is on probation. An A grade makes a supplier preferred the month after.
+    @Test func twoDGradesOpenACorrectiveActionAndProposeProbation() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let before = try await t.token("admin")
+            let jg = try await t.organization(code: "SUP-JG").id!
+            // Thresholds only a perfect score reaches: everyone with records is graded D.
+            _ = try await json(t, .PUT, "/api/v1/scorecards/weights", before, body: #"{"delivery":35,"quality":30,"exceptions":15,"cost":10,"communication":10,"gradeA":100,"gradeB":99,"gradeC":98,"silentDays":3,"costLimitPercent":10,"reason":"test"}"#)
+            let month = ScorePeriod.month(of: t.app.subcon.today())
+            // The month before was graded D when it closed.
+            try await t.sql.insert(into: "supplier_grades").columns("id", "supplier_id", "period", "score", "grade", "weights_version", "created_at")
+                .values(SQLBind(UUID()), SQLBind(jg), SQLBind(month.previous.description), SQLBind(400), SQLBind("D"), SQLBind(1), SQLBind(Date())).run()
+            t.clock.advance(by: 40 * 86400)
+            let admin = try await t.token("admin")
+            let graded = try await json(t, .POST, "/api/v1/scorecards/grades", admin, body: #"{"period":"\#(month)"}"#, .created)["items"] as! [[String: Any]]
+            #expect(graded.first { $0["supplierCode"] as? String == "SUP-JG" }?["grade"] as? String == "D")
+            let proposals = try await json(t, .GET, "/api/v1/scorecards/proposals", admin)["items"] as! [[String: Any]]
+            #expect(proposals.count == 1)
+            let proposal = proposals[0]
+            #expect(proposal["supplierCode"] as? String == "SUP-JG" && proposal["proposedStatus"] as? String == "probation" && proposal["status"] as? String == "pending")
+            let exception = try await json(t, .GET, "/api/v1/exceptions/\(proposal["exceptionId"] as! String)", admin)
+            #expect(exception["status"] as? String == "open")
+            // Only an admin decides, with a reason; a stale version is refused.
+            let id = proposal["id"] as! String
+            _ = try await json(t, .POST, "/api/v1/scorecards/proposals/\(id)/decision", try await t.token("purchaser"), body: #"{"version":1,"decision":"confirm","reason":"x"}"#, .forbidden)
+            _ = try await json(t, .POST, "/api/v1/scorecards/proposals/\(id)/decision", admin, body: #"{"version":1,"decision":"confirm","reason":""}"#, .unprocessableEntity)
+            _ = try await json(t, .POST, "/api/v1/scorecards/proposals/\(id)/decision", admin, body: #"{"version":7,"decision":"confirm","reason":"两月 D 级"}"#, .conflict)
+            let decided = try await json(t, .POST, "/api/v1/scorecards/proposals/\(id)/decision", admin, body: #"{"version":1,"decision":"confirm","reason":"两月 D 级"}"#)
+            #expect(decided["status"] as? String == "confirmed")
+            let profile = try await json(t, .GET, "/api/v1/organizations/\(jg)/profile", admin)
+            #expect(profile["status"] as? String == "probation")
+            _ = try await json(t, .POST, "/api/v1/scorecards/proposals/\(id)/decision", admin, body: #"{"version":2,"decision":"decline","reason":"x"}"#, .unprocessableEntity)
+        }
+    }
+
+    @Test func anAGradeMakesTheSupplierPreferredNextMonth() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let before = try await t.token("admin")
+            let jg = try await t.organization(code: "SUP-JG").id!
+            _ = try await json(t, .PUT, "/api/v1/scorecards/weights", before, body: #"{"delivery":35,"quality":30,"exceptions":15,"cost":10,"communication":10,"gradeA":2,"gradeB":1,"gradeC":0,"silentDays":3,"costLimitPercent":10,"reason":"test"}"#)
+            let month = ScorePeriod.month(of: t.app.subcon.today())
+            t.clock.advance(by: 31 * 86400)
+            while ScorePeriod.month(of: t.app.subcon.today()) != month.next { t.clock.advance(by: 86400) }
+            let admin = try await t.token("admin")
+            _ = try await json(t, .POST, "/api/v1/scorecards/grades", admin, body: #"{"period":"\#(month)"}"#, .created)
+            let card = try await json(t, .GET, "/api/v1/organizations/\(jg)/scorecard", admin)
+            #expect(card["period"] as? String == month.description)
+            #expect(card["grade"] as? String == "A" && card["preferred"] as? Bool == true)
+            #expect(try await ScorecardService.preferred(on: t.db, today: t.app.subcon.today()).contains(jg))
+        }
+    }
+}
