@@ -141,5 +141,6 @@ func routes(_ app: Application) throws {
     try signedInPages.register(collection: ReportPages())
     try signedInPages.register(collection: QualityPages())
     try signedInPages.register(collection: SettlementPages())
+    try signedInPages.register(collection: ScorecardPages())
     try signedInPages.register(collection: ImportPages())
 }

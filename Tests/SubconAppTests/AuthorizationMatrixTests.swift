@@ -269,6 +269,8 @@ struct MatrixWorld {
         case ("order", _, _): return ids["order"]!
         case ("entity", _, _): return "order"
         case ("id", ":entity", _): return ids["order"]!
+        case ("measure", _, _): return "quality"
+        case ("id", "proposals", _): return UUID().uuidString
         default: break
         }
         switch (owner, grand) {
@@ -285,7 +287,7 @@ struct MatrixWorld {
         case ("items", _): return ids["item"]!
         case ("boms", _): return ids["bom"]!
         case ("price-agreements", _), ("prices", _): return ids["price"]!
-        case ("organizations", _), ("suppliers", _): return ids["organization"]!
+        case ("organizations", _), ("suppliers", _), ("scorecards", _): return ids["organization"]!
         case ("sites", _): return ids["site"]!
         case ("users", _): return ids["user"]!
         case ("tokens", _): return ids["token"]!

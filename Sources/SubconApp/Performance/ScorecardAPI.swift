@@ -21,7 +21,7 @@ struct ScorecardAPI: RouteCollection {
     /// `?period=` as `2026-11`, `2026-Q4`, `2026` or `2026-11-03..2026-11-20`; default last month.
     static func period(_ req: Request) throws -> ScorePeriod {
         guard let raw = req.query[String.self, at: "period"], !raw.isEmpty else { return ScorePeriod.month(of: req.subcon.today()).previous }
-        guard let p = ScorePeriod(raw) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("period", "badPeriod")]) }
+        guard let p = ScorePeriod(raw) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("period", "badScorePeriod")]) }
         return p
     }
 

@@ -112,7 +112,7 @@ enum ScorecardGrading {
                                                                       "exception": e.code])
         let admins = try await OrderService.manufacturerPeople(with: .admin, on: change.db)
         try await change.notify("scorecard.probation_proposed", recipients: admins, messageKey: "notice.probationProposed",
-                                params: ["name": name, "period": month.description], link: "/scorecards/proposals")
+                                params: ["name": name, "period": month.description], link: "/scorecards/settings#proposals")
     }
 
     /// In the background: once a month is over, its grades are closed (once, whichever instance

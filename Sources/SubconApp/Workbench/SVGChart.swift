@@ -43,6 +43,8 @@ enum SVGChart {
         /// nil: nothing measured in that period (a gap, not a zero).
         let value: Int64?
         let display: String
+        /// The records behind the point.
+        var href: String? = nil
     }
 
     /// A line over periods (months), with the values written at the points.
@@ -68,8 +70,9 @@ enum SVGChart {
             let anchor = n == 0 ? "start" : n == points.count - 1 ? "end" : "middle"
             out += "<text x=\"\(x(n))\" y=\"\(height - 6)\" text-anchor=\"\(anchor)\" class=\"label\">\(escape(p.label))</text>"
             if let v = p.value {
-                out += "<circle cx=\"\(x(n))\" cy=\"\(y(v))\" r=\"3\" class=\"dot\"/>"
-                out += "<text x=\"\(x(n))\" y=\"\(y(v) - 7)\" text-anchor=\"\(anchor)\" class=\"value\">\(escape(p.display))</text>"
+                let mark = "<circle cx=\"\(x(n))\" cy=\"\(y(v))\" r=\"3\" class=\"dot\"/>"
+                    + "<text x=\"\(x(n))\" y=\"\(y(v) - 7)\" text-anchor=\"\(anchor)\" class=\"value\">\(escape(p.display))</text>"
+                out += p.href.map { "<a href=\"\(escape($0))\">\(mark)</a>" } ?? mark
             }
         }
         return out + "</svg>"
