@@ -77,7 +77,10 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     try routes(app)
 
     if settings.demo {
-        if try await DemoData.seedIfEmpty(app: app), settings.demoScenario { try await DemoOrders.seed(app: app) }
+        if try await DemoData.seedIfEmpty(app: app), settings.demoScenario {
+            try await DemoOrders.seed(app: app)
+            if settings.demoHistory { try await DemoHistory.seed(app: app) }
+        }
     }
     if case .postgres(let url, _) = settings.database {
         // Live updates reach every instance through LISTEN/NOTIFY, tests included.

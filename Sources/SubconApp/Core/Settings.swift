@@ -23,6 +23,8 @@ public struct Settings: Sendable {
     /// With the demo: also the example workbook's master data and plans and orders in every
     /// state (off in tests, which build what they need; `DEMO_SCENARIO=0` turns it off).
     public var demoScenario: Bool
+    /// With the scenario: a year of history for the scorecards' trends and grades (`DEMO_HISTORY=0` turns it off).
+    public var demoHistory = false
     /// Folder holding the example workbook.
     public var examplesDirectory: String
     /// Mark cookies `Secure` (set when the app is served over HTTPS, directly or behind a proxy).
@@ -117,6 +119,7 @@ public struct Settings: Sendable {
         s.publicDirectory = env["PUBLIC_DIR"] ?? root + "/Public"
         s.examplesDirectory = root + "/examples"
         s.demoScenario = env["DEMO_SCENARIO"] != "0"
+        s.demoHistory = env["DEMO_HISTORY"] != "0"
         // Served over HTTPS (PUBLIC_URL says so) means Secure cookies, unless COOKIE_SECURE says otherwise.
         let httpsURL = env["PUBLIC_URL"]?.lowercased().hasPrefix("https://") ?? false
         if let explicit = env["COOKIE_SECURE"]?.lowercased(), !explicit.isEmpty {

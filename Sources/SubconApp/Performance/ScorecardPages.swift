@@ -135,6 +135,7 @@ struct ScorecardPages: RouteCollection {
         let measures: [MeasureView]
         let scoreChart: String
         let trendTable: Table
+        let span: String
         let weights: String
         let isBuyer: Bool
     }
@@ -148,6 +149,7 @@ struct ScorecardPages: RouteCollection {
         let c = try await ScorecardService.scorecard(p, supplier: id, period: period, app: req.application)
         let base = "/scorecards/\(id)"
         let periods = period.trailing(ScorecardService.trendLength)
+        let span = req.t("scorecard.span.\(period.kind)")
         let measures = Measure.allCases.map { m -> MeasureView in
             let bp = c.measures.first { $0.measure == m.rawValue }?.score
             let points = zip(periods, c.trend).map { period, t -> SVGChart.Point in
@@ -164,7 +166,7 @@ struct ScorecardPages: RouteCollection {
             let name = req.t("scorecard.measure.\(m.rawValue)")
             return MeasureView(key: m.rawValue, name: name, weight: c.weights.weight(m), score: Self.percent(bp), tone: Self.tone(bp),
                                formula: Self.formula(req, m, c.weights), figures: Self.figures(req, m, c), href: "\(base)/\(m.rawValue)?period=\(period)",
-                               chart: SVGChart.line(points, title: req.t("scorecard.trendOf", ["name": name]) + " (%)", empty: req.t("scorecard.noData")))
+                               chart: SVGChart.line(points, title: req.t("scorecard.trendOf", ["name": name, "span": span]), empty: req.t("scorecard.noData")))
         }
         let scorePoints = zip(periods, c.trend).map { period, t in
             SVGChart.Point(label: t.label, value: t.score.map { Int64($0) }, display: t.score.map { "\($0 / 10)" } ?? "", href: "\(base)?period=\(period)")
@@ -178,9 +180,9 @@ struct ScorecardPages: RouteCollection {
         return try await req.renderPage("scorecard", titleKey: "scorecard.title", titleParams: ["name": c.supplierName], ScorecardView(
             card: c, statusLabel: req.t("supplier.status.\(c.supplierStatus)"), score: Self.score(c.score), gradeTone: Self.gradeTone(c.grade),
             periods: Self.periodLinks(req, base: base, period), measures: measures,
-            scoreChart: SVGChart.line(scorePoints, title: req.t("scorecard.scoreTrend"), empty: req.t("scorecard.noData")),
-            trendTable: trendTable,
-            weights: req.t("scorecard.weightsLine", ["v": String(c.weightsVersion), "a": String(w.gradeA), "b": String(w.gradeB), "c": String(w.gradeC)]),
+            scoreChart: SVGChart.line(scorePoints, title: req.t("scorecard.scoreTrend", ["span": span]), empty: req.t("scorecard.noData")),
+            trendTable: trendTable, span: span,
+            weights: req.t("scorecard.weightsLine", ["v": c.weightsVersion == 0 ? req.t("scorecard.weightsDefault") : req.t("scorecard.weightsVersion", ["v": String(c.weightsVersion)]), "a": String(w.gradeA), "b": String(w.gradeB), "c": String(w.gradeC)]),
             isBuyer: !p.isSupplier))
     }
 

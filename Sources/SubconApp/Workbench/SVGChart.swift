@@ -50,12 +50,22 @@ enum SVGChart {
     /// A line over periods (months), with the values written at the points.
     static func line(_ points: [Point], title: String, empty: String) -> String {
         guard points.contains(where: { $0.value != nil }) else { return "<p class=\"muted\">\(escape(empty))</p>" }
-        let width = 320, height = 150, left = 8, right = 8, top = 22, bottom = 24
+        let width = 320, height = 150, left = 14, right = 14, top = 22, bottom = 24
         let values = points.compactMap(\.value)
         let high = max(values.max() ?? 1, 1), low = min(values.min() ?? 0, 0)
         let step = points.count > 1 ? Double(width - left - right) / Double(points.count - 1) : 0
         func x(_ n: Int) -> Int { left + Int(Double(n) * step) }
         func y(_ v: Int64) -> Int { top + Int(Double(high - v) / Double(max(1, high - low)) * Double(height - top - bottom)) }
+        // With many points the numbers would run into each other on a phone: only the first, the
+        // last, the highest and the lowest carry theirs (the table beside the chart has them all).
+        let measured = points.indices.filter { points[$0].value != nil }
+        let crowded = points.count > 8
+        var labelled = Set(crowded ? [measured.first, measured.last].compactMap { $0 } : measured)
+        if crowded {
+            // The extremes too, unless a neighbour already says much the same.
+            for extreme in [measured.max { points[$0].value! < points[$1].value! }, measured.min { points[$0].value! < points[$1].value! }].compactMap({ $0 })
+            where !labelled.contains(where: { abs($0 - extreme) <= 1 }) { labelled.insert(extreme) }
+        }
         var out = "<svg class=\"chart line\" viewBox=\"0 0 \(width) \(height)\" role=\"img\">"
         out += "<title>\(escape(title)): " + escape(points.map { "\($0.label) \($0.value == nil ? "—" : $0.display)" }.joined(separator: ", ")) + "</title>"
         out += "<line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - right)\" y2=\"\(height - bottom)\" class=\"axis\"/>"
@@ -67,12 +77,14 @@ enum SVGChart {
         }
         out += "<path d=\"\(path)\" class=\"trend\"/>"
         for (n, p) in points.enumerated() {
-            let anchor = n == 0 ? "start" : n == points.count - 1 ? "end" : "middle"
-            out += "<text x=\"\(x(n))\" y=\"\(height - 6)\" text-anchor=\"\(anchor)\" class=\"label\">\(escape(p.label))</text>"
+            out += "<text x=\"\(x(n))\" y=\"\(height - 6)\" text-anchor=\"middle\" class=\"label\">\(escape(p.label))</text>"
             if let v = p.value {
-                let mark = "<circle cx=\"\(x(n))\" cy=\"\(y(v))\" r=\"3\" class=\"dot\"/>"
-                    + "<text x=\"\(x(n))\" y=\"\(y(v) - 7)\" text-anchor=\"\(anchor)\" class=\"value\">\(escape(p.display))</text>"
-                out += p.href.map { "<a href=\"\(escape($0))\">\(mark)</a>" } ?? mark
+                let anchor = n == 0 ? "start" : n == points.count - 1 ? "end" : "middle"
+                var mark = "<circle cx=\"\(x(n))\" cy=\"\(y(v))\" r=\"3\" class=\"dot\"/>"
+                if labelled.contains(n) {
+                    mark += "<text x=\"\(x(n))\" y=\"\(y(v) - 7)\" text-anchor=\"\(anchor)\" class=\"value\">\(escape(p.display))</text>"
+                }
+                out += p.href.map { "<a href=\"\(escape($0))\"><title>\(escape(p.label)) \(escape(p.display))</title>\(mark)</a>" } ?? mark
             }
         }
         return out + "</svg>"

@@ -1,0 +1,180 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+/// A year of history before this month for the demo's suppliers, so that scorecards have trends
+/// and grades right after `subcon serve --demo`: SUP-JG gets better month by month, SUP-BM worse
+/// (D in the last two months, which proposes probation), SUP-RC stays steady. Closed orders with
+/// their revisions, receipts, inspections (with defects), exceptions, progress reports and
+/// locked statements, inserted straight through SQL like the bench data (not audited), then each
+/// month's grades closed in order as the background job would have done.
+enum DemoHistory {
+    struct Profile: Sendable {
+        /// Month 0 is the oldest (a year ago), 11 last month.
+        let onTime: @Sendable (Int) -> Int          // percent of lines delivered complete by the due date
+        let rejects: @Sendable (Int) -> Int         // percent of lots rejected
+        let lateAnswers: @Sendable (Int) -> Int     // percent of revisions answered after the deadline
+        let reportGap: @Sendable (Int) -> Int       // days between progress reports
+        let deductions: @Sendable (Int) -> Int      // per mille of turnover
+        let defect: String
+    }
+
+    static let profiles: [String: Profile] = [
+        "SUP-JG": Profile(onTime: { 78 + 2 * $0 }, rejects: { max(1, 12 - $0) }, lateAnswers: { max(0, 30 - 3 * $0) }, reportGap: { $0 < 6 ? 3 : 2 },
+                          deductions: { max(2, 20 - 2 * $0) }, defect: "BURR"),
+        "SUP-BM": Profile(onTime: { $0 < 9 ? 96 - 2 * $0 : 45 - 5 * ($0 - 9) }, rejects: { $0 < 9 ? 3 + $0 : 30 + 5 * ($0 - 9) },
+                          lateAnswers: { $0 < 9 ? 10 + 2 * $0 : 60 }, reportGap: { $0 < 9 ? 2 : 6 }, deductions: { $0 < 9 ? 10 + $0 : 60 }, defect: "PAD-SHIFT"),
+        "SUP-RC": Profile(onTime: { _ in 90 }, rejects: { _ in 5 }, lateAnswers: { _ in 15 }, reportGap: { _ in 3 }, deductions: { _ in 15 }, defect: "SCRATCH"),
+    ]
+
+    /// A small deterministic generator: the same demo every time.
+    struct Dice {
+        var state: UInt64
+        mutating func roll(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(max(1, n)))
+        }
+        mutating func chance(_ percent: Int) -> Bool { roll(100) < percent }
+    }
+
+    static func seed(app: Application) async throws {
+        let sql = app.db as! any SQLDatabase
+        let settings = app.subcon.settings
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: settings.timeZone) ?? .gmt
+        func instant(_ d: Day, hour: Int = 9) -> Date { cal.date(from: DateComponents(year: d.year, month: d.month, day: d.day, hour: hour))! }
+        let this = ScorePeriod.month(of: app.subcon.today())
+        let months = this.previous.trailing(12)
+        guard let buyer = try await User.query(on: app.db).filter(\.$login == "purchaser").first()?.id,
+              let inspector = try await User.query(on: app.db).filter(\.$login == "quality").first()?.id,
+              let finance = try await User.query(on: app.db).filter(\.$login == "finance").first()?.id else { return }
+        typealias Row = [any SQLExpression]
+        typealias B = SQLBind
+        let null = SQLLiteral.null
+        let u = FixedDecimal.unit
+        var orders: [Row] = [], lines: [Row] = [], revisions: [Row] = [], receipts: [Row] = [], receiptLines: [Row] = []
+        var inspections: [Row] = [], defects: [Row] = [], exceptions: [Row] = [], reports: [Row] = [], statements: [Row] = []
+        struct Seq: Decodable { let seq: Int64 }
+        var seq = try await sql.raw("SELECT seq FROM statement_feed WHERE id = 1").first(decoding: Seq.self)?.seq ?? 0
+        struct Existing: Decodable { let supplier_id: UUID; let period: String }
+        let existing = Set(try await sql.raw("SELECT supplier_id, period FROM statements").all(decoding: Existing.self).map { "\($0.supplier_id)/\($0.period)" })
+        var number = 0
+        for (code, profile) in profiles.sorted(by: { $0.key < $1.key }) {
+            guard let supplier = try await Organization.query(on: app.db).filter(\.$code == code).first()?.id else { continue }
+            let agreements = try await PriceAgreementRow.query(on: app.db).filter(\.$supplier.$id == supplier).all()
+            guard !agreements.isEmpty else { continue }
+            var dice = Dice(state: code.unicodeScalars.reduce(UInt64(7)) { $0 &* 31 &+ UInt64($1.value) })
+            for (m, month) in months.enumerated() {
+                var turnover: Int64 = 0
+                for k in 0..<8 {
+                    number += 1
+                    let order = UUID()
+                    let released = month.first.adding(days: 1 + k * 3)
+                    let releasedAt = instant(released, hour: 9 + k % 8)
+                    orders.append([B(order), B(String(format: "WX-H%05d", number)), B(supplier), null, B("closed"), B("CNY"), B(1), B(""), B(1), B(buyer),
+                                   B(releasedAt), B(releasedAt)])
+                    let late = dice.chance(profile.lateAnswers(m))
+                    let answer = late ? 26 * 3600 + dice.roll(40) * 3600 : 1800 + dice.roll(20) * 3600
+                    revisions.append([B(UUID()), B(order), B(1), B("[]"), B("[]"), B(""), B("acknowledged"), B(buyer), B(releasedAt),
+                                      B(releasedAt.addingTimeInterval(Double(answer))), null, B(answer), B(0), B(1)])
+                    for n in 1...2 {
+                        let a = agreements[(k + n) % agreements.count]
+                        let quantity = Int64(100 * (1 + dice.roll(5)))
+                        let due = released.adding(days: 10 + dice.roll(8))
+                        lines.append([B(UUID()), B(order), B(n), B(a.$item.id), a.operation.map { B($0) } ?? null, B(quantity * u), B(due.description),
+                                      B(a.unitPriceUnits), B("open"), null, B("unknown"), B(0), null])
+                        // Progress reports every few days from the release to the delivery.
+                        let onTime = dice.chance(profile.onTime(m))
+                        let arrival = onTime ? due.adding(days: -dice.roll(3)) : due.adding(days: 2 + dice.roll(9))
+                        var day = released.adding(days: 1)
+                        while day < arrival {
+                            reports.append([B(UUID()), B(order), B(supplier), B(n), null, B(quantity * u / 4), B(Int64(0)), B("加工中"), B(""), B(day.description),
+                                            B(buyer), B(instant(day, hour: 17))])
+                            day = day.adding(days: profile.reportGap(m) + dice.roll(2))
+                        }
+                        let receipt = UUID(), receivedAt = instant(arrival, hour: 14)
+                        receipts.append([B(receipt), B(String(format: "SH-H%05d-%d", number, n)), B(supplier), B(order), null, B(""), B(buyer), B(receivedAt),
+                                         B(arrival.description)])
+                        let rejected = dice.chance(profile.rejects(m))
+                        let bad = rejected ? quantity * u / 10 * Int64(1 + dice.roll(3)) : 0
+                        let decision = rejected ? (dice.chance(30) ? "concession" : "partial") : "accept"
+                        let accepted = decision == "concession" ? quantity * u : quantity * u - bad
+                        let line = UUID()
+                        receiptLines.append([B(line), B(receipt), B(1), B(supplier), B(order), B(n), B(a.$item.id), B("H\(number)-\(n)"), B(quantity * u),
+                                             B(decision == "accept" ? "accepted" : decision),
+                                             B(accepted), B(decision == "concession" ? 0 : bad), B(inspector), B(receivedAt.addingTimeInterval(7200)), B(2), B(receivedAt)])
+                        let inspection = UUID(), inspectedAt = receivedAt.addingTimeInterval(7200)
+                        inspections.append([B(inspection), B(String(format: "IQ-H%05d-%d", number, n)), B(receipt), B(line), B(1), B(supplier), B(order),
+                                            B(a.$item.id), B("H\(number)-\(n)"), B(quantity * u), B("normal"), B("II"), B("1.0"), B("F"), B(20), B(0), B(1),
+                                            B(rejected ? 2 : 0), B(0), B("[]"), B(rejected ? "[{\"code\":\"\(profile.defect)\",\"count\":2}]" : "[]"), B(!rejected),
+                                            B(decision), B(accepted), B(decision == "concession" ? 0 : bad), B(false), B(""), B(inspector), B(inspectedAt)])
+                        turnover += accepted * a.unitPriceUnits / u
+                        guard rejected else { continue }
+                        defects.append([B(UUID()), B(inspection), B(supplier), B(a.$item.id), B(profile.defect), B(profile.defect), B(2), B(inspectedAt)])
+                        // A rejected lot is an exception: answered and closed faster by the better suppliers.
+                        let deadlines = ExceptionRules.due(from: inspectedAt, ExceptionRules.defaultDeadlines(.quality, .major))
+                        let slow = dice.chance(profile.lateAnswers(m))
+                        let response = slow ? 30 * 60 + dice.roll(40) * 60 : 60 + dice.roll(12) * 60
+                        let closure = slow ? 25 * 1440 + dice.roll(10) * 1440 : 5 * 1440 + dice.roll(8) * 1440
+                        let closedAt = inspectedAt.addingTimeInterval(Double(closure * 60))
+                        let closed = closedAt < app.subcon.clock.now()
+                        exceptions.append([B(UUID()), B(String(format: "YC-H%05d-%d", number, n)), B("quality"), B("major"), B(closed ? "closed" : "open"),
+                                           B(supplier), B(order), B(a.$item.id), B("H\(number)-\(n)"), B("inspection"), B(inspection.uuidString),
+                                           B("来料检验不合格:\(profile.defect)"), B("抽检发现 \(profile.defect) 2 件"), B(inspector), B(inspectedAt), B(1),
+                                           B(deadlines.responseBy), B(deadlines.containmentBy), B(deadlines.resolveBy), B(inspectedAt.addingTimeInterval(Double(response * 60))),
+                                           closed ? B(closedAt) : null, B(response), closed ? B(closure) : null, B(closed ? "已返工并加严检验" : ""), B(0),
+                                           B(profile.defect), B(false), B(0), null, null])
+                    }
+                }
+                guard !existing.contains("\(supplier)/\(month)") else { continue }
+                seq += 1
+                let deductions = turnover * Int64(profile.deductions(m)) / 1000
+                let net = turnover - deductions, tax = net * 13 / 100
+                let closedAt = instant(month.last.adding(days: 8))
+                statements.append([B(UUID()), B("DZ-\(code)-\(month)"), B(supplier), B(month.description), B("locked"), B(1), B(4), B("CNY"),
+                                   B(FixedDecimal(13).units), B(turnover), B(deductions), B(Int64(0)), B(net), B(tax), B(net + tax), B(seq), B(finance),
+                                   B(closedAt), B(closedAt), B(finance), B(closedAt), B(finance), B(closedAt), B(finance), B(closedAt)])
+            }
+        }
+        let finalSeq = seq
+        let (orderRows, lineRows, revisionRows, reportRows, receiptRows, receiptLineRows) = (orders, lines, revisions, reports, receipts, receiptLines)
+        let (inspectionRows, defectRows, exceptionRows, statementRows) = (inspections, defects, exceptions, statements)
+        try await app.db.transaction { db in
+            let sql = db as! any SQLDatabase
+            try await sql.insertRows(into: "outsourcing_orders", columns: ["id", "code", "supplier_id", "plan_id", "status", "currency", "revision",
+                                                                           "note", "version", "created_by", "created_at", "updated_at"], orderRows)
+            try await sql.insertRows(into: "order_lines", columns: ["id", "order_id", "line_no", "item_id", "operation", "quantity", "due_date",
+                                                                    "unit_price", "state", "plan_line_id", "risk", "days_late", "delay_reason"], lineRows)
+            try await sql.insertRows(into: "order_revisions", columns: ["id", "order_id", "number", "lines", "changes", "reason", "status", "created_by",
+                                                                        "released_at", "answered_at", "answered_by", "response_seconds", "escalation", "round"], revisionRows)
+            try await sql.insertRows(into: "progress_reports", columns: ["id", "order_id", "supplier_id", "line_no", "operation", "good_quantity", "scrap_quantity",
+                                                                         "stage", "note", "report_day", "reported_by", "created_at"], reportRows)
+            try await sql.insertRows(into: "goods_receipts", columns: ["id", "code", "supplier_id", "order_id", "delivery_note_id", "note", "created_by",
+                                                                       "created_at", "receipt_day"], receiptRows)
+            try await sql.insertRows(into: "receipt_lines", columns: ["id", "receipt_id", "no", "supplier_id", "order_id", "order_line_no", "item_id", "lot",
+                                                                      "quantity", "status", "accepted_quantity", "rejected_quantity", "decided_by",
+                                                                      "decided_at", "version", "received_at"], receiptLineRows)
+            try await sql.insertRows(into: "inspections", columns: ["id", "code", "receipt_id", "receipt_line_id", "receipt_line_no", "supplier_id", "order_id",
+                                                                    "item_id", "lot", "lot_quantity", "severity", "level", "aql", "code_letter", "sample_size",
+                                                                    "acceptance", "rejection", "nonconforming", "critical", "results", "defects", "sample_passed",
+                                                                    "decision", "accepted_quantity", "rejected_quantity", "exempt", "note", "inspector_id",
+                                                                    "created_at"], inspectionRows)
+            try await sql.insertRows(into: "inspection_defects", columns: ["id", "inspection_id", "supplier_id", "item_id", "code", "name", "count", "created_at"], defectRows)
+            try await sql.insertRows(into: "exceptions", columns: ["id", "code", "type", "severity", "status", "supplier_id", "order_id", "item_id", "lot",
+                                                                   "source", "source_id", "title", "description", "raised_by", "created_at", "version",
+                                                                   "response_by", "containment_by", "resolve_by", "responded_at", "closed_at",
+                                                                   "response_minutes", "closure_minutes", "resolution", "escalation_level", "defect_codes",
+                                                                   "eight_d", "reopened", "penalty_kind", "penalty_value"], exceptionRows)
+            try await sql.insertRows(into: "statements", columns: ["id", "code", "supplier_id", "period", "status", "revision", "version", "currency",
+                                                                   "tax_percent", "goods", "deductions", "adjustments", "net", "tax", "gross", "change_seq",
+                                                                   "created_by", "created_at", "updated_at", "sent_by", "sent_at", "confirmed_by",
+                                                                   "confirmed_at", "locked_by", "locked_at"], statementRows)
+            try await sql.raw("UPDATE statement_feed SET seq = \(bind: finalSeq) WHERE id = 1").run()
+        }
+        try await ShipReadiness.refreshAll(on: sql)
+        // The grades as the monthly job would have closed them, oldest first.
+        for month in months { _ = try await ScorecardGrading.closeMonth(month, by: .system, app: app) }
+    }
+}
