@@ -145,5 +145,6 @@ func routes(_ app: Application) throws {
     try signedInPages.register(collection: QualityPages())
     try signedInPages.register(collection: SettlementPages())
     try signedInPages.register(collection: ScorecardPages())
+    try signedInPages.register(collection: ReviewPages())
     try signedInPages.register(collection: ImportPages())
 }

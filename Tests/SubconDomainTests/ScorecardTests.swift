@@ -180,3 +180,61 @@ private func pcs(_ n: Int64) -> Int64 { n * 10_000 }
         #expect(routed.orders[0].lines[0].reason == .routingDefault)
     }
 }
+
+@Suite struct CorrectiveEffectTests {
+    let window = CorrectiveEffect.Window(days: 90, lots: 5)
+
+    @Test func theWindowIsLotsOrDaysWhicheverComesFirst() {
+        let before = CorrectiveEffect.Counts(lots: 10, defective: 4)
+        #expect(CorrectiveEffect.judge(before: before, after: .init(lots: 4, defective: 0), daysSinceClose: 30, window: window) == .watching)
+        #expect(CorrectiveEffect.judge(before: before, after: .init(lots: 5, defective: 0), daysSinceClose: 30, window: window) == .effective)
+        #expect(CorrectiveEffect.judge(before: before, after: .init(lots: 2, defective: 0), daysSinceClose: 90, window: window) == .effective)
+        #expect(CorrectiveEffect.judge(before: before, after: .init(lots: 0, defective: 0), daysSinceClose: 91, window: window) == .unverified)
+    }
+
+    /// Before: 4 of 10 lots (40 %). After: 1 of 5 (20 %) is exactly half — effective; 2 of 5 (40 %) is not.
+    @Test func effectiveMeansAtMostHalfTheRateBefore() {
+        let before = CorrectiveEffect.Counts(lots: 10, defective: 4)
+        #expect(CorrectiveEffect.judge(before: before, after: .init(lots: 5, defective: 1), daysSinceClose: 40, window: window) == .effective)
+        #expect(CorrectiveEffect.judge(before: before, after: .init(lots: 5, defective: 2), daysSinceClose: 40, window: window) == .ineffective)
+        #expect(CorrectiveEffect.recurred(after: .init(lots: 5, defective: 1)))
+        #expect(!CorrectiveEffect.recurred(after: .init(lots: 5, defective: 0)))
+    }
+
+    @Test func withNothingBeforeAnyRecurrenceIsIneffective() {
+        let none = CorrectiveEffect.Counts(lots: 0, defective: 0)
+        #expect(CorrectiveEffect.judge(before: none, after: .init(lots: 6, defective: 0), daysSinceClose: 10, window: window) == .effective)
+        #expect(CorrectiveEffect.judge(before: none, after: .init(lots: 6, defective: 1), daysSinceClose: 10, window: window) == .ineffective)
+    }
+}
+
+@Suite struct ImprovementRuleTests {
+    @Test func eachRuleFiresOnItsFiguresAndNamesThem() {
+        let card = Scorecard(
+            delivery: DeliveryFigures(dueQuantity: pcs(100), onTimeQuantity: pcs(70), lines: 4, linesOnTime: 2, lateLines: 2, daysLate: 9),
+            quality: QualityFigures(lots: 10, firstPassLots: 8, inspectedQuantity: pcs(1000), rejectedQuantity: pcs(5)),
+            exceptions: ExceptionFigures(opened: 3, responseMedianMinutes: 1500, deadlinesDue: 6, deadlinesMet: 3),
+            communication: CommunicationFigures(revisionsDue: 9, answeredInTime: 3, answerMedianMinutes: 31 * 60, reports: 10, reportsOnTime: 6))
+        let previous = Scorecard(delivery: DeliveryFigures(dueQuantity: pcs(100), onTimeQuantity: pcs(95), lines: 4))
+        let s = ImprovementRules.suggest(card, previous: previous, answerHours: 24, silentDays: 3,
+                                         recurrences: [.init(exception: "YC-0007", defect: "PAD-SHIFT", lots: 4)])
+        #expect(s.map(\.rule) == ["slowAnswers", "slippingDelivery", "quality", "silentProgress", "slowExceptions", "ineffectiveAction"])
+        #expect(s[0].params == ["median": "31.0", "deadline": "24", "late": "6", "due": "9"])
+        #expect(s[1].params == ["rate": "70.0%", "before": "95.0%", "late": "2", "days": "4.5"])
+        #expect(s[2].params["pass"] == "80.0%" && s[2].params["ppm"] == "5000")
+        #expect(s[3].params["share"] == "60.0%")
+        #expect(s[4].params["met"] == "50.0%")
+        #expect(s[5].params == ["exception": "YC-0007", "defect": "PAD-SHIFT", "lots": "4"])
+    }
+
+    @Test func aGoodMonthOrTooFewRecordsSuggestNothing() {
+        let good = Scorecard(delivery: DeliveryFigures(dueQuantity: pcs(100), onTimeQuantity: pcs(98), lines: 4),
+                             quality: QualityFigures(lots: 10, firstPassLots: 10),
+                             communication: CommunicationFigures(revisionsDue: 2, answeredInTime: 0, reports: 4, reportsOnTime: 0))
+        #expect(ImprovementRules.suggest(good, previous: nil, answerHours: 24, silentDays: 3, recurrences: []).isEmpty)
+        // Slipping only counts when it fell 10 points: 80 % after 85 % is not news.
+        let steady = Scorecard(delivery: DeliveryFigures(dueQuantity: pcs(100), onTimeQuantity: pcs(80), lines: 4))
+        let before = Scorecard(delivery: DeliveryFigures(dueQuantity: pcs(100), onTimeQuantity: pcs(85), lines: 4))
+        #expect(ImprovementRules.suggest(steady, previous: before, answerHours: 24, silentDays: 3, recurrences: []).isEmpty)
+    }
+}

@@ -40,6 +40,8 @@ public struct Settings: Sendable {
     public var timeZone: String
     /// How long suppliers have to answer an order or revision, and when admins hear of it.
     public var responseClock: ResponseClock
+    /// How long a closed 8D is watched for its defect to come back (效果验证): days or lots, whichever first.
+    public var correctiveWindow = CorrectiveEffect.Window()
     /// Lateness in days beyond which a projected completion opens a delay exception
     /// (DELAY_THRESHOLD_DAYS).
     public var delayThresholdDays = 3
@@ -132,6 +134,8 @@ public struct Settings: Sendable {
         if let l = env["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) { s.logLevel = l }
         if let tz = env["SUBCON_TIMEZONE"], TimeZone(identifier: tz) != nil { s.timeZone = tz }
         if let h = env["ACK_HOURS"].flatMap(Int.init), h > 0 { s.responseClock.answerHours = h }
+        if let d = env["CA_WINDOW_DAYS"].flatMap(Int.init), d > 0 { s.correctiveWindow.days = d }
+        if let n = env["CA_WINDOW_LOTS"].flatMap(Int.init), n > 0 { s.correctiveWindow.lots = n }
         if let h = env["ACK_ESCALATE_HOURS"].flatMap(Int.init), h > 0 { s.responseClock.escalateAfterHours = h }
         if let r = env["DELAY_REASONS"], !r.isEmpty { s.delayReasons = DelayReasons(codes: r.split(separator: ",").map(String.init)) }
         if let d = env["DELAY_THRESHOLD_DAYS"].flatMap(Int.init), d >= 0, d <= 365 { s.delayThresholdDays = d }

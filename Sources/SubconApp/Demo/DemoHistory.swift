@@ -18,15 +18,18 @@ enum DemoHistory {
         let lateAnswers: @Sendable (Int) -> Int     // percent of revisions answered after the deadline
         let reportGap: @Sendable (Int) -> Int       // days between progress reports
         let deductions: @Sendable (Int) -> Int      // per mille of turnover
-        let defect: String
+        let defect: @Sendable (Int) -> String
+        /// The month an 8D on the defect closed (its corrective action is then watched).
+        let eightDMonth: Int?
     }
 
     static let profiles: [String: Profile] = [
         "SUP-JG": Profile(onTime: { 78 + 2 * $0 }, rejects: { max(1, 12 - $0) }, lateAnswers: { max(0, 30 - 3 * $0) }, reportGap: { $0 < 6 ? 3 : 2 },
-                          deductions: { max(2, 20 - 2 * $0) }, defect: "BURR"),
+                          deductions: { max(2, 20 - 2 * $0) }, defect: { $0 < 5 ? "BURR" : "SCRATCH" }, eightDMonth: 4),
         "SUP-BM": Profile(onTime: { $0 < 9 ? 96 - 2 * $0 : 45 - 5 * ($0 - 9) }, rejects: { $0 < 9 ? 3 + $0 : 30 + 5 * ($0 - 9) },
-                          lateAnswers: { $0 < 9 ? 10 + 2 * $0 : 60 }, reportGap: { $0 < 9 ? 2 : 6 }, deductions: { $0 < 9 ? 10 + $0 : 60 }, defect: "PAD-SHIFT"),
-        "SUP-RC": Profile(onTime: { _ in 90 }, rejects: { _ in 5 }, lateAnswers: { _ in 15 }, reportGap: { _ in 3 }, deductions: { _ in 15 }, defect: "SCRATCH"),
+                          lateAnswers: { $0 < 9 ? 10 + 2 * $0 : 60 }, reportGap: { $0 < 9 ? 2 : 6 }, deductions: { $0 < 9 ? 10 + $0 : 60 }, defect: { _ in "PAD-SHIFT" },
+                          eightDMonth: 6),
+        "SUP-RC": Profile(onTime: { _ in 90 }, rejects: { _ in 5 }, lateAnswers: { _ in 15 }, reportGap: { _ in 3 }, deductions: { _ in 15 }, defect: { _ in "SCRATCH" }, eightDMonth: nil),
     ]
 
     /// A small deterministic generator: the same demo every time.
@@ -55,7 +58,7 @@ enum DemoHistory {
         let null = SQLLiteral.null
         let u = FixedDecimal.unit
         var orders: [Row] = [], lines: [Row] = [], revisions: [Row] = [], receipts: [Row] = [], receiptLines: [Row] = []
-        var inspections: [Row] = [], defects: [Row] = [], exceptions: [Row] = [], reports: [Row] = [], statements: [Row] = []
+        var inspections: [Row] = [], defects: [Row] = [], exceptions: [Row] = [], reports: [Row] = [], statements: [Row] = [], eightDSteps: [Row] = []
         struct Seq: Decodable { let seq: Int64 }
         var seq = try await sql.raw("SELECT seq FROM statement_feed WHERE id = 1").first(decoding: Seq.self)?.seq ?? 0
         struct Existing: Decodable { let supplier_id: UUID; let period: String }
@@ -66,6 +69,7 @@ enum DemoHistory {
             let agreements = try await PriceAgreementRow.query(on: app.db).filter(\.$supplier.$id == supplier).all()
             guard !agreements.isEmpty else { continue }
             var dice = Dice(state: code.unicodeScalars.reduce(UInt64(7)) { $0 &* 31 &+ UInt64($1.value) })
+            var defectLots: [UUID: Int] = [:]
             for (m, month) in months.enumerated() {
                 var turnover: Int64 = 0
                 for k in 0..<8 {
@@ -108,11 +112,12 @@ enum DemoHistory {
                         let inspection = UUID(), inspectedAt = receivedAt.addingTimeInterval(7200)
                         inspections.append([B(inspection), B(String(format: "IQ-H%05d-%d", number, n)), B(receipt), B(line), B(1), B(supplier), B(order),
                                             B(a.$item.id), B("H\(number)-\(n)"), B(quantity * u), B("normal"), B("II"), B("1.0"), B("F"), B(20), B(0), B(1),
-                                            B(rejected ? 2 : 0), B(0), B("[]"), B(rejected ? "[{\"code\":\"\(profile.defect)\",\"count\":2}]" : "[]"), B(!rejected),
+                                            B(rejected ? 2 : 0), B(0), B("[]"), B(rejected ? "[{\"code\":\"\(profile.defect(m))\",\"count\":2}]" : "[]"), B(!rejected),
                                             B(decision), B(accepted), B(decision == "concession" ? 0 : bad), B(false), B(""), B(inspector), B(inspectedAt)])
                         turnover += accepted * a.unitPriceUnits / u
                         guard rejected else { continue }
-                        defects.append([B(UUID()), B(inspection), B(supplier), B(a.$item.id), B(profile.defect), B(profile.defect), B(2), B(inspectedAt)])
+                        defects.append([B(UUID()), B(inspection), B(supplier), B(a.$item.id), B(profile.defect(m)), B(profile.defect(m)), B(2), B(inspectedAt)])
+                        defectLots[a.$item.id, default: 0] += 1
                         // A rejected lot is an exception: answered and closed faster by the better suppliers.
                         let deadlines = ExceptionRules.due(from: inspectedAt, ExceptionRules.defaultDeadlines(.quality, .major))
                         let slow = dice.chance(profile.lateAnswers(m))
@@ -122,10 +127,27 @@ enum DemoHistory {
                         let closed = closedAt < app.subcon.clock.now()
                         exceptions.append([B(UUID()), B(String(format: "YC-H%05d-%d", number, n)), B("quality"), B("major"), B(closed ? "closed" : "open"),
                                            B(supplier), B(order), B(a.$item.id), B("H\(number)-\(n)"), B("inspection"), B(inspection.uuidString),
-                                           B("来料检验不合格:\(profile.defect)"), B("抽检发现 \(profile.defect) 2 件"), B(inspector), B(inspectedAt), B(1),
+                                           B("来料检验不合格:\(profile.defect(m))"), B("抽检发现 \(profile.defect(m)) 2 件"), B(inspector), B(inspectedAt), B(1),
                                            B(deadlines.responseBy), B(deadlines.containmentBy), B(deadlines.resolveBy), B(inspectedAt.addingTimeInterval(Double(response * 60))),
                                            closed ? B(closedAt) : null, B(response), closed ? B(closure) : null, B(closed ? "已返工并加严检验" : ""), B(0),
-                                           B(profile.defect), B(false), B(0), null, null])
+                                           B(profile.defect(m)), B(false), B(0), null, null])
+                    }
+                }
+                if m == profile.eightDMonth {
+                    // The 8D on the month's defect, closed by the buyer's verification.
+                    // On the item that showed the defect most often so far.
+                    let id = UUID(), item = defectLots.max { ($0.value, $0.key.uuidString) < ($1.value, $1.key.uuidString) }?.key ?? agreements[0].$item.id
+                    let opened = instant(month.first.adding(days: 4)), closedAt = instant(month.first.adding(days: 19))
+                    let deadlines = ExceptionRules.due(from: opened, ExceptionRules.defaultDeadlines(.quality, .major))
+                    let code = profile.defect(m)
+                    exceptions.append([B(id), B("YC-H8D-\(code)"), B("quality"), B("major"), B("closed"), B(supplier), null, B(item), B(""), B("manual"), B(""),
+                                       B("8D:\(code) 反复出现"), B("连续多批检出 \(code),启动 8D。"), B(inspector), B(opened), B(1),
+                                       B(deadlines.responseBy), B(deadlines.containmentBy), B(deadlines.resolveBy), B(opened.addingTimeInterval(3 * 3600)), B(closedAt),
+                                       B(180), B(Int(closedAt.timeIntervalSince(opened) / 60)), B("8D 已验证关闭"), B(0), B(code), B(true), B(0), null, null])
+                    for (step, text) in [(4, code == "BURR" ? "去毛刺工序刀具磨损未按时更换" : "贴片定位治具磨损,定位偏移"),
+                                         (5, code == "BURR" ? "刀具寿命管理:每 2,000 件强制换刀,首件检验增加毛刺项" : "更换定位治具,增加首件检验"),
+                                         (7, code == "BURR" ? "刀具寿命纳入点检表,班长每班签核" : "治具纳入月度点检")] {
+                        eightDSteps.append([B(UUID()), B(id), B(step), B("approved"), B(text), B(""), null, B(closedAt), B(buyer), B(closedAt)])
                     }
                 }
                 guard !existing.contains("\(supplier)/\(month)") else { continue }
@@ -140,7 +162,7 @@ enum DemoHistory {
         }
         let finalSeq = seq
         let (orderRows, lineRows, revisionRows, reportRows, receiptRows, receiptLineRows) = (orders, lines, revisions, reports, receipts, receiptLines)
-        let (inspectionRows, defectRows, exceptionRows, statementRows) = (inspections, defects, exceptions, statements)
+        let (inspectionRows, defectRows, exceptionRows, statementRows, stepRows) = (inspections, defects, exceptions, statements, eightDSteps)
         try await app.db.transaction { db in
             let sql = db as! any SQLDatabase
             try await sql.insertRows(into: "outsourcing_orders", columns: ["id", "code", "supplier_id", "plan_id", "status", "currency", "revision",
@@ -167,6 +189,8 @@ enum DemoHistory {
                                                                    "response_by", "containment_by", "resolve_by", "responded_at", "closed_at",
                                                                    "response_minutes", "closure_minutes", "resolution", "escalation_level", "defect_codes",
                                                                    "eight_d", "reopened", "penalty_kind", "penalty_value"], exceptionRows)
+            try await sql.insertRows(into: "eight_d_steps", columns: ["id", "exception_id", "step", "state", "content", "return_reason", "submitted_by",
+                                                                      "submitted_at", "decided_by", "decided_at"], stepRows)
             try await sql.insertRows(into: "statements", columns: ["id", "code", "supplier_id", "period", "status", "revision", "version", "currency",
                                                                    "tax_percent", "goods", "deductions", "adjustments", "net", "tax", "gross", "change_seq",
                                                                    "created_by", "created_at", "updated_at", "sent_by", "sent_at", "confirmed_by",
@@ -174,7 +198,9 @@ enum DemoHistory {
             try await sql.raw("UPDATE statement_feed SET seq = \(bind: finalSeq) WHERE id = 1").run()
         }
         try await ShipReadiness.refreshAll(on: sql)
-        // The grades as the monthly job would have closed them, oldest first.
+        // The corrective actions watched and the grades closed as the background jobs would have
+        // done month by month, oldest first.
+        try await CorrectiveChecks.run(app: app)
         for month in months { _ = try await ScorecardGrading.closeMonth(month, by: .system, app: app) }
     }
 }

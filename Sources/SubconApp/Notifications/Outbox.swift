@@ -117,6 +117,7 @@ struct OutboxWorker: LifecycleHandler {
                     if rounds % 60 == 0 { _ = try await OrderEscalation.run(app: app) }
                     if rounds % 600 == 0 {
                         try await Housekeeping.run(app: app); try await ProgressService.sweep(app: app)
+                        try await CorrectiveChecks.run(app: app)
                         try await ScorecardGrading.closeDueMonth(app: app)
                     }
                     if rounds % 60 == 0 { try await ExceptionService.escalate(app: app) }

@@ -16,6 +16,66 @@ struct ScorecardAPI: RouteCollection {
         s.post("proposals", ":id", "decision", use: decide)
         routes.get("organizations", ":id", "scorecard", use: scorecard)
         routes.get("organizations", ":id", "scorecard", ":measure", use: records)
+        routes.get("corrective-checks", use: checks)
+        routes.get("organizations", ":id", "suggestions", use: suggestions)
+        routes.post("suggestions", ":id", "dismiss", use: dismiss)
+        routes.post("suggestions", ":id", "raise", use: raise)
+        routes.get("organizations", ":id", "reviews", use: reviews)
+        routes.post("organizations", ":id", "reviews", use: planReview)
+        routes.get("reviews", ":id", use: review)
+        routes.post("reviews", ":id", "minutes", use: minutes)
+        routes.post("review-actions", ":id", "done", use: actionDone)
+    }
+
+    func checks(req: Request) async throws -> ListResult<CorrectiveCheckDTO> {
+        let p = try req.requirePrincipal()
+        try p.require(.viewQualityFigures)
+        return ListResult(items: try await CorrectiveChecks.list(p, on: req.db))
+    }
+
+    func suggestions(req: Request) async throws -> ListResult<SuggestionDTO> {
+        let period = try req.query[String.self, at: "period"].map { _ in try Self.period(req) }
+        return ListResult(items: try await SuggestionService.list(try req.requirePrincipal(), supplier: try req.idParameter(), period: period, on: req.db))
+    }
+
+    func dismiss(req: Request) async throws -> SuggestionDTO {
+        let p = try req.requirePrincipal()
+        try p.require(.handleExceptions)
+        return try await SuggestionService.dismiss(p, try req.idParameter(), try req.decodeStrict(SuggestionDecisionInput.self), app: req.application)
+    }
+
+    func raise(req: Request) async throws -> SuggestionDTO {
+        let p = try req.requirePrincipal()
+        try p.require(.handleExceptions)
+        return try await SuggestionService.raise(p, try req.idParameter(), try req.decodeStrict(SuggestionDecisionInput.self), app: req.application)
+    }
+
+    func reviews(req: Request) async throws -> ListResult<ReviewDTO> {
+        ListResult(items: try await ReviewService.list(try req.requirePrincipal(), supplier: try req.idParameter(), on: req.db))
+    }
+
+    func planReview(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.manageSuppliers)
+        let r = try await ReviewService.plan(p, supplier: try req.idParameter(), try req.decodeStrict(ReviewInput.self), app: req.application).encodeResponse(for: req)
+        r.status = .created
+        return r
+    }
+
+    func review(req: Request) async throws -> ReviewDTO {
+        try await ReviewService.detail(try req.requirePrincipal(), try req.idParameter(), on: req.db)
+    }
+
+    func minutes(req: Request) async throws -> ReviewDTO {
+        let p = try req.requirePrincipal()
+        try p.require(.manageSuppliers)
+        return try await ReviewService.hold(p, try req.idParameter(), try req.decodeStrict(MinutesInput.self), app: req.application)
+    }
+
+    func actionDone(req: Request) async throws -> ReviewDTO {
+        let p = try req.requirePrincipal()
+        let action = try await ReviewService.ownAction(p, try req.idParameter(), on: req.db)
+        return try await ReviewService.done(p, action, try req.decodeStrict(VersionInput.self), app: req.application)
     }
 
     /// `?period=` as `2026-11`, `2026-Q4`, `2026` or `2026-11-03..2026-11-20`; default last month.

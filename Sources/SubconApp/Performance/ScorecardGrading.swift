@@ -59,7 +59,11 @@ enum ScorecardGrading {
         guard case .month = month else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("period", "badPeriod")]) }
         guard month.last < app.subcon.today() else { throw Problem.validation([FieldProblem("period", "periodNotOver")]) }
         let w = try await ScorecardService.currentWeights(on: app.db)
-        let cards = try await ScorecardService.queries(w.weights, app: app, on: app.db).figures([month], supplier: nil)
+        let queries = ScorecardService.queries(w.weights, app: app, on: app.db)
+        // The month before too: the suggestions compare with it.
+        let cards = try await queries.figures([month.previous, month], supplier: nil)
+        let answerHours = app.subcon.settings.responseClock.answerHours
+        let start = queries.instant(month.first), end = queries.instant(month.next.first)
         let previous = month.previous.description
         return try await app.write(as: actor) { change in
             let sql = change.db as! any SQLDatabase
@@ -68,16 +72,16 @@ enum ScorecardGrading {
                 throw Problem.conflict("problem.scorecard.monthClosed", ["period": month.description])
             }
             try await sql.insert(into: "closed_score_months").columns("period", "weights_version", "suppliers", "closed_by", "closed_at")
-                .values(SQLBind(month.description), SQLBind(w.version), SQLBind(cards.keys.count), SQLBind(actor.id), SQLBind(change.now)).run()
+                .values(SQLBind(month.description), SQLBind(w.version), SQLBind(cards.keys.filter { $0.bucket == 1 }.count), SQLBind(actor.id), SQLBind(change.now)).run()
             struct O: Decodable { let id: UUID; let code: String; let name: String }
-            let ids = Array(Set(cards.keys.map(\.supplier)))
+            let ids = Array(Set(cards.keys.filter { $0.bucket == 1 }.map(\.supplier)))
             let orgs = ids.isEmpty ? [] : try await sql.raw("SELECT id, code, name FROM organizations WHERE kind = 'supplier' AND id IN (\(binds: ids)) ORDER BY code").all(decoding: O.self)
             struct G: Decodable { let supplier_id: UUID; let grade: String? }
             let before = Dictionary(try await sql.raw("SELECT supplier_id, grade FROM supplier_grades WHERE period = \(bind: previous)").all(decoding: G.self)
                 .map { ($0.supplier_id, $0.grade.flatMap(Grade.init)) }, uniquingKeysWith: { a, _ in a })
             var out: [GradeDTO] = []
             for o in orgs {
-                let card = cards[.init(supplier: o.id, bucket: 0)] ?? Scorecard()
+                let card = cards[.init(supplier: o.id, bucket: 1)] ?? Scorecard()
                 let score = card.score(w.weights), grade = card.grade(w.weights)
                 try await sql.insert(into: "supplier_grades").columns("id", "supplier_id", "period", "score", "grade", "weights_version", "created_at")
                     .values(SQLBind(UUID()), SQLBind(o.id), SQLBind(month.description), SQLBind(score), SQLBind(grade?.rawValue), SQLBind(w.version), SQLBind(change.now))
@@ -90,6 +94,8 @@ enum ScorecardGrading {
                     try await correctiveAction(o.id, name: o.name, month: month, in: change)
                 }
             }
+            try await SuggestionService.make(month, cards: cards, suppliers: orgs.map { ($0.id, $0.name) }, weights: w.weights, answerHours: answerHours,
+                                             start: start, end: end, in: change)
             return out
         }
     }

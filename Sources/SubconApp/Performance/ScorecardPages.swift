@@ -138,6 +138,30 @@ struct ScorecardPages: RouteCollection {
         let span: String
         let weights: String
         let isBuyer: Bool
+        let suggestions: [SuggestionView]
+        let canDecide: Bool
+        let reviews: [ReviewRow]
+        let canPlan: Bool
+        let nextReview: String
+    }
+
+    struct SuggestionView: Encodable {
+        let id: UUID
+        let period: String
+        let text: String
+        let status: String
+        let open: Bool
+        let exceptionId: UUID?
+        let reason: String
+        let version: Int
+    }
+
+    struct ReviewRow: Encodable {
+        let id: UUID
+        let scheduledOn: String
+        let cadence: String
+        let status: String
+        let openActions: Int
     }
 
     static func requirePeriod(_ req: Request) throws -> ScorePeriod { try ScorecardAPI.period(req) }
@@ -177,13 +201,22 @@ struct ScorecardPages: RouteCollection {
                 + [t.delivery, t.quality, t.exceptions, t.cost, t.communication].map { Cell(text: Self.percent($0), num: true) }
         })
         let w = c.weights
+        let suggestions = try await SuggestionService.list(p, supplier: id, period: nil, on: req.db).prefix(12).map { g in
+            SuggestionView(id: g.id, period: g.period, text: req.t("suggestion.\(g.rule)", g.params), status: req.t("suggestion.status.\(g.status)"),
+                           open: g.status == "open", exceptionId: g.exceptionId, reason: g.reason, version: g.version)
+        }
+        let reviews = try await ReviewService.list(p, supplier: id, on: req.db).map { r in
+            ReviewRow(id: r.id, scheduledOn: r.scheduledOn, cadence: req.t("review.cadence.\(r.cadence)"), status: req.t("review.status.\(r.status)"),
+                      openActions: r.actions.filter { $0.status == "open" }.count)
+        }
         return try await req.renderPage("scorecard", titleKey: "scorecard.title", titleParams: ["name": c.supplierName], ScorecardView(
             card: c, statusLabel: req.t("supplier.status.\(c.supplierStatus)"), score: Self.score(c.score), gradeTone: Self.gradeTone(c.grade),
             periods: Self.periodLinks(req, base: base, period), measures: measures,
             scoreChart: SVGChart.line(scorePoints, title: req.t("scorecard.scoreTrend", ["span": span]), empty: req.t("scorecard.noData")),
             trendTable: trendTable, span: span,
             weights: req.t("scorecard.weightsLine", ["v": c.weightsVersion == 0 ? req.t("scorecard.weightsDefault") : req.t("scorecard.weightsVersion", ["v": String(c.weightsVersion)]), "a": String(w.gradeA), "b": String(w.gradeB), "c": String(w.gradeC)]),
-            isBuyer: !p.isSupplier))
+            isBuyer: !p.isSupplier, suggestions: Array(suggestions), canDecide: !p.isSupplier && p.can(.handleExceptions),
+            reviews: reviews, canPlan: !p.isSupplier && p.can(.manageSuppliers), nextReview: req.subcon.today().adding(days: 7).description))
     }
 
     // MARK: Records behind a figure

@@ -44,6 +44,11 @@ struct LessonDTO: Content {
     let correctiveActions: String
     let prevention: String
     let closedAt: Date?
+    /// Whether the corrective action proved effective (效果验证): watching, effective, ineffective, unverified.
+    var effect: String? = nil
+    var before: CorrectiveEffect.Counts? = nil
+    var after: CorrectiveEffect.Counts? = nil
+    var recurrenceId: UUID? = nil
 }
 
 /// Figures kept for the scorecard (lots, quantities, PPM, response and closure times) and the
@@ -130,11 +135,20 @@ enum QualityReports {
         let steps = try await EightDStep.query(on: db).filter(\.$exceptionID ~~ ids).filter(\.$step ~~ [4, 5, 7]).all()
         let items = try await OrderService.itemCodes(Set(cases.compactMap(\.itemID)), on: db)
         let orgs = Dictionary(uniqueKeysWithValues: try await Organization.query(on: db).filter(\.$id ~~ Array(Set(cases.map(\.supplierID)))).all().map { ($0.id!, $0) })
+        struct C: Decodable { let exception_id: UUID; let status: String; let before_lots: Int; let before_defective: Int; let after_lots: Int; let after_defective: Int; let linked_exception_id: UUID? }
+        let checks = Dictionary(try await (db as! any SQLDatabase).raw("""
+            SELECT exception_id, status, before_lots, before_defective, after_lots, after_defective, linked_exception_id FROM corrective_checks WHERE exception_id IN (\(binds: ids))
+            """).all(decoding: C.self).map { ($0.exception_id, $0) }, uniquingKeysWith: { a, _ in a })
         return cases.map { e in
             func content(_ n: Int) -> String { steps.first { $0.exceptionID == e.id! && $0.step == n }?.content ?? "" }
-            return LessonDTO(id: e.id!, code: e.code, title: e.title, supplierCode: orgs[e.supplierID]?.code ?? "",
+            var lesson = LessonDTO(id: e.id!, code: e.code, title: e.title, supplierCode: orgs[e.supplierID]?.code ?? "",
                              itemCode: e.itemID.flatMap { items[$0]?.code }, lot: e.lot, defectCodes: e.defectCodes, rootCause: content(4),
                              correctiveActions: content(5), prevention: content(7), closedAt: e.closedAt)
+            if let c = checks[e.id!] {
+                lesson.effect = c.status; lesson.recurrenceId = c.linked_exception_id
+                lesson.before = .init(lots: c.before_lots, defective: c.before_defective); lesson.after = .init(lots: c.after_lots, defective: c.after_defective)
+            }
+            return lesson
         }
     }
 }

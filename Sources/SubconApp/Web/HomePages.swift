@@ -78,6 +78,7 @@ struct HomePages: RouteCollection {
         case .confirmMaterial: return req.t("material.kind.\(d)")
         case .answerException, .rework8D, .review8D: return req.t("exceptionType.\(d)")
         case .countStock: return ""
+        case .reviewAction, .reviewActionSupplier: return req.t("review.dueOn", ["day": d])
         case .confirmStatement, .answerDispute, .lockStatement, .receiveDelivery, .approveSupplementary: return d
         }
     }
@@ -91,6 +92,7 @@ struct HomePages: RouteCollection {
             add("/late-lines", "nav.lateLines")
             if p.can(.countStock) { add("/stock-count", "nav.stockCount") }
             if p.can(.viewStatements) { add("/statements", "nav.statements") }
+            if p.can(.viewScorecards), let own = p.scope.supplierID { add("/scorecards/\(own)", "nav.scorecards") }
         } else {
             add("/dashboard", "nav.dashboard")
             if p.can(.manageOrders) { add("/orders/new", "orders.new") }

@@ -80,6 +80,11 @@ enum TodoQueries {
                    supplier: "s.supplier_id", id: "s.id", code: "s.code", detail: "s.period", created: "s.updated_at", order: "s.updated_at"),
             Source(kind: .lockStatement, from: "FROM statements s WHERE s.status = 'confirmed'",
                    supplier: "s.supplier_id", id: "s.id", code: "s.code", detail: "s.period", created: "s.confirmed_at", order: "s.confirmed_at"),
+            // Action items agreed at a supplier review, each on its owner's side.
+            Source(kind: .reviewActionSupplier, from: "FROM review_actions a WHERE a.status = 'open' AND a.owner_side = 'supplier'",
+                   supplier: "a.supplier_id", id: "a.review_id", code: "a.title", detail: "a.due_on", created: "a.created_at", day: "a.due_on", order: "a.due_on"),
+            Source(kind: .reviewAction, from: "FROM review_actions a WHERE a.status = 'open' AND a.owner_side = 'buyer'",
+                   supplier: "a.supplier_id", id: "a.review_id", code: "a.title", detail: "a.due_on", created: "a.created_at", day: "a.due_on", order: "a.due_on"),
         ]
         return Dictionary(uniqueKeysWithValues: list.map { ($0.kind, $0) })
     }
@@ -168,6 +173,7 @@ enum TodoQueries {
         case .confirmPlanChange: "/plans/\(i.id)"
         case .receiveDelivery: "/deliveries/\(i.id)"
         case .inspect: "/receipts/\(i.id)/lines/\(i.detail ?? "1")/inspect"
+        case .reviewAction, .reviewActionSupplier: "/reviews/\(i.id)"
         }
     }
 
@@ -185,6 +191,7 @@ enum TodoQueries {
         case .confirmPlanChange: "/plans"
         case .receiveDelivery: "/deliveries"
         case .inspect: "/inspections"
+        case .reviewAction, .reviewActionSupplier: "/reviews"
         }
     }
 }

@@ -12,6 +12,7 @@ public enum TodoKind: String, CaseIterable, Sendable, Codable {
     case rework8D = "rework_8d"
     case confirmStatement = "confirm_statement"
     case countStock = "count_stock"
+    case reviewActionSupplier = "review_action_supplier"
     // The manufacturer's side
     case decideCounter = "decide_counter"
     case confirmPlanChange = "confirm_plan_change"
@@ -21,6 +22,7 @@ public enum TodoKind: String, CaseIterable, Sendable, Codable {
     case review8D = "review_8d"
     case answerDispute = "answer_dispute"
     case lockStatement = "lock_statement"
+    case reviewAction = "review_action"
 
     public var action: Action {
         switch self {
@@ -37,12 +39,15 @@ public enum TodoKind: String, CaseIterable, Sendable, Codable {
         case .review8D: .handleExceptions
         case .answerDispute: .prepareStatements
         case .lockStatement: .lockStatements
+        case .reviewActionSupplier: .viewScorecards
+        case .reviewAction: .manageSuppliers
         }
     }
 
     public var side: OrganizationKind {
         switch self {
-        case .answerRevision, .confirmMaterial, .explainDelay, .shipReady, .answerException, .rework8D, .confirmStatement, .countStock: .supplier
+        case .answerRevision, .confirmMaterial, .explainDelay, .shipReady, .answerException, .rework8D, .confirmStatement, .countStock,
+             .reviewActionSupplier: .supplier
         default: .manufacturer
         }
     }
