@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import SQLKit
 import SubconDomain
 import Testing
 import VaporTesting
@@ -246,6 +247,16 @@ struct MatrixWorld {
         // A second one for the page's delete: each delete route removes its own.
         let savedForPage = try await t.request(.POST, "/api/v1/saved-reports", token: admin, json: #"{"name":"matrix page","kind":"order-progress"}"#)
         ids["savedReportPage"] = try savedForPage.content.get(String.self, at: "id")
+        // A held review of supplier1 with an action item on its side.
+        let planned = try await t.request(.POST, "/api/v1/organizations/\(jg)/reviews", token: admin, json: #"{"cadence":"monthly","scheduledOn":"2026-10-01"}"#)
+        ids["review"] = try planned.content.get(String.self, at: "id")
+        let held = try await t.request(.POST, "/api/v1/reviews/\(ids["review"]!)/minutes", token: admin,
+                                       json: #"{"version":1,"minutes":"m","actions":[{"title":"a","ownerSide":"supplier","dueOn":"2026-10-15"}]}"#)
+        ids["reviewAction"] = ((held.json["actions"] as? [[String: Any]])?.first?["id"] as? String) ?? UUID().uuidString
+        let suggestion = UUID()
+        try await t.sql.insert(into: "suggestions").columns("id", "supplier_id", "period", "rule", "params", "status", "reason", "created_at", "version")
+            .values(SQLBind(suggestion), SQLBind(jg), SQLBind("2026-08"), SQLBind("quality"), SQLBind("{}"), SQLBind("open"), SQLBind(""), SQLBind(Date()), SQLBind(1)).run()
+        ids["suggestion"] = suggestion.uuidString
         return MatrixWorld(t: t, personas: personas, ids: ids)
     }
 
@@ -271,6 +282,9 @@ struct MatrixWorld {
         case ("id", ":entity", _): return ids["order"]!
         case ("measure", _, _): return "quality"
         case ("id", "proposals", _): return UUID().uuidString
+        case ("id", "suggestions", _): return ids["suggestion"]!
+        case ("id", "reviews", _): return ids["review"]!
+        case ("id", "review-actions", _): return ids["reviewAction"]!
         default: break
         }
         switch (owner, grand) {

@@ -190,3 +190,108 @@ import VaporTesting
         }
     }
 }
+
+/// The improve-and-verify loop over the demo's year of history, and supplier reviews.
+@Suite struct PerformanceLoopTests {
+    private func json(_ t: TestApp, _ method: HTTPMethod, _ path: String, _ token: String, body: String? = nil,
+                      _ status: HTTPStatus = .ok) async throws -> [String: Any] {
+        let r = try await t.request(method, path, token: token, json: body)
+        #expect(r.status == status, "\(method) \(path): \(r.body.string)")
+        return r.json
+    }
+
+    @Test func aYearOfHistoryShowsTrendsGradesVerifiedActionsAndSuggestions() async throws {
+        try await TestApp.run(scenario: true, adjust: { $0.demoHistory = true }) { t in
+            let buyer = try await t.token("purchaser"), admin = try await t.token("admin")
+            let jg = try await t.organization(code: "SUP-JG").id!, bm = try await t.organization(code: "SUP-BM").id!
+            let last = ScorePeriod.month(of: t.app.subcon.today()).previous
+            // Trends: every month of the year has a score; JG got better, BM worse.
+            let jgCard = try await json(t, .GET, "/api/v1/organizations/\(jg)/scorecard?period=\(last)", buyer)
+            let trend = jgCard["trend"] as! [[String: Any]]
+            #expect(trend.filter { $0["score"] is Int }.count == 12)
+            #expect((trend.last?["score"] as? Int ?? 0) > (trend.first?["score"] as? Int ?? 0))
+            let grades = try await json(t, .GET, "/api/v1/scorecards/grades?period=\(last)", buyer)["items"] as! [[String: Any]]
+            #expect(grades.first { $0["supplierCode"] as? String == "SUP-BM" }?["grade"] as? String == "D")
+            #expect(grades.first { $0["supplierCode"] as? String == "SUP-JG" }?["grade"] as? String == "A")
+            #expect(jgCard["preferred"] as? Bool == true)
+            // BM's second D proposed probation.
+            let proposals = try await json(t, .GET, "/api/v1/scorecards/proposals", admin)["items"] as! [[String: Any]]
+            #expect(proposals.contains { $0["supplierCode"] as? String == "SUP-BM" && $0["status"] as? String == "pending" })
+            // One corrective action proved effective, one did not and opened a linked exception.
+            let checks = try await json(t, .GET, "/api/v1/corrective-checks", try await t.token("quality"))["items"] as! [[String: Any]]
+            let jgCheck = checks.first { $0["supplierCode"] as? String == "SUP-JG" }, bmCheck = checks.first { $0["supplierCode"] as? String == "SUP-BM" }
+            #expect(jgCheck?["status"] as? String == "effective")
+            #expect(bmCheck?["status"] as? String == "ineffective" && bmCheck?["linkedExceptionId"] is String)
+            let linked = try await json(t, .GET, "/api/v1/exceptions/\(bmCheck?["linkedExceptionId"] as? String ?? "")", buyer)
+            #expect(linked["status"] as? String == "open")
+            // A supplier sees its own checks only.
+            let own = try await json(t, .GET, "/api/v1/corrective-checks", try await t.token("supplier1"))["items"] as! [[String: Any]]
+            #expect(own.allSatisfy { $0["supplierCode"] as? String == "SUP-JG" })
+            // Suggestions name their figures; the buyer dismisses one with a reason or raises another.
+            let suggestions = try await json(t, .GET, "/api/v1/organizations/\(bm)/suggestions?period=\(last)", buyer)["items"] as! [[String: Any]]
+            #expect(suggestions.count >= 2)
+            #expect(suggestions.allSatisfy { !(($0["params"] as? [String: String]) ?? [:]).isEmpty })
+            let first = suggestions[0]["id"] as! String, second = suggestions[1]["id"] as! String
+            _ = try await json(t, .GET, "/api/v1/organizations/\(bm)/suggestions", try await t.token("supplier1"), .notFound)
+            _ = try await json(t, .POST, "/api/v1/suggestions/\(first)/dismiss", try await t.token("supplier2"), body: #"{"version":1,"reason":"x"}"#, .forbidden)
+            _ = try await json(t, .POST, "/api/v1/suggestions/\(first)/dismiss", buyer, body: #"{"version":1}"#, .unprocessableEntity)
+            let dismissed = try await json(t, .POST, "/api/v1/suggestions/\(first)/dismiss", buyer, body: #"{"version":1,"reason":"已在评审中讨论"}"#)
+            #expect(dismissed["status"] as? String == "dismissed")
+            let raised = try await json(t, .POST, "/api/v1/suggestions/\(second)/raise", buyer, body: #"{"version":1}"#)
+            #expect(raised["status"] as? String == "raised" && raised["exceptionId"] is String)
+            _ = try await json(t, .POST, "/api/v1/suggestions/\(second)/raise", buyer, body: #"{"version":2}"#, .unprocessableEntity)
+            // The pages show it all.
+            var b = try await t.signIn("purchaser")
+            let page = try await t.page(.GET, "/scorecards/\(bm)", browser: &b).body.string
+            #expect(page.contains("改进建议") && page.contains("<svg class=\"chart line\""))
+            let lessons = try await t.page(.GET, "/lessons", browser: &b).body.string
+            #expect(lessons.contains("有效") && lessons.contains("无效"))
+        }
+    }
+
+    @Test func reviewActionItemsReachBothSides() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let buyer = try await t.token("purchaser"), jgUser = try await t.token("supplier1"), other = try await t.token("supplier2")
+            let jg = try await t.organization(code: "SUP-JG").id!
+            _ = try await json(t, .POST, "/api/v1/organizations/\(jg)/reviews", buyer, body: #"{"cadence":"daily","scheduledOn":"2026-10-01"}"#, .unprocessableEntity)
+            _ = try await json(t, .POST, "/api/v1/organizations/\(jg)/reviews", buyer, body: #"{"cadence":"monthly","scheduledOn":"2026-13-01"}"#, .badRequest)
+            _ = try await json(t, .POST, "/api/v1/organizations/\(jg)/reviews", jgUser, body: #"{"cadence":"monthly","scheduledOn":"2026-10-01"}"#, .forbidden)
+            let review = try await json(t, .POST, "/api/v1/organizations/\(jg)/reviews", buyer, body: #"{"cadence":"monthly","scheduledOn":"2026-10-01"}"#, .created)
+            let id = review["id"] as! String
+            let agenda = review["agenda"] as! [[String: Any]]
+            #expect(agenda.first?["key"] as? String == "review.agenda.score")
+            #expect(agenda.contains { $0["key"] as? String == "review.agenda.openExceptions" })
+            _ = try await json(t, .GET, "/api/v1/reviews/\(id)", jgUser)
+            _ = try await json(t, .GET, "/api/v1/reviews/\(id)", other, .notFound)
+            _ = try await json(t, .POST, "/api/v1/reviews/\(id)/minutes", buyer, body: #"{"version":1,"minutes":"m","actions":[{"title":"x","ownerSide":"both","dueOn":"2026-10-10"}]}"#, .unprocessableEntity)
+            let held = try await json(t, .POST, "/api/v1/reviews/\(id)/minutes", buyer, body: """
+                {"version":1,"minutes":"交期与质量回顾","actions":[{"title":"提交产能计划","ownerSide":"supplier","dueOn":"2026-10-10"},{"title":"确认新治具图纸","ownerSide":"buyer","dueOn":"2026-10-12"}]}
+                """)
+            let actions = held["actions"] as! [[String: Any]]
+            #expect(held["status"] as? String == "held" && actions.count == 2)
+            _ = try await json(t, .POST, "/api/v1/reviews/\(id)/minutes", buyer, body: #"{"version":2,"minutes":"again","actions":[]}"#, .unprocessableEntity)
+            // Both sides find their item on their to-do list.
+            func kinds(_ login: String) async throws -> Set<TodoKind> {
+                let todo = try await TodoQueries.load(try await t.principal(login), settings: t.settings, today: t.app.subcon.today(), on: t.db)
+                return Set(todo.groups.filter { $0.count > 0 }.map(\.kind))
+            }
+            #expect(try await kinds("supplier1").contains(.reviewActionSupplier))
+            #expect(try await kinds("purchaser").contains(.reviewAction))
+            #expect(try await !kinds("supplier2").contains(.reviewActionSupplier))
+            let supplierItem = actions.first { $0["ownerSide"] as? String == "supplier" }!["id"] as! String
+            let buyerItem = actions.first { $0["ownerSide"] as? String == "buyer" }!["id"] as! String
+            _ = try await json(t, .POST, "/api/v1/review-actions/\(buyerItem)/done", jgUser, body: #"{"version":1}"#, .forbidden)
+            _ = try await json(t, .POST, "/api/v1/review-actions/\(supplierItem)/done", other, body: #"{"version":1}"#, .notFound)
+            _ = try await json(t, .POST, "/api/v1/review-actions/\(supplierItem)/done", jgUser, body: #"{"version":1}"#)
+            #expect(try await !kinds("supplier1").contains(.reviewActionSupplier))
+            // The next review starts with what is still open: the buyer's item.
+            let next = try await json(t, .POST, "/api/v1/organizations/\(jg)/reviews", buyer, body: #"{"cadence":"monthly","scheduledOn":"2026-11-01"}"#, .created)
+            #expect((next["carried"] as? [[String: Any]])?.map { $0["title"] as? String } == ["确认新治具图纸"])
+            var b = try await t.signIn("supplier1")
+            let page = try await t.page(.GET, "/reviews/\(id)", browser: &b)
+            #expect(page.status == .ok && page.body.string.contains("提交产能计划"))
+            let home = try await t.page(.GET, "/", browser: &b).body.string
+            #expect(!home.contains("todo."))
+        }
+    }
+}

@@ -52,10 +52,10 @@ import Testing
 
     @Test func eachSideGetsTheTasksItsRolesMayDo() {
         #expect(TodoKind.kinds(for: [.supplierUser], side: .supplier)
-                == [.answerRevision, .confirmMaterial, .explainDelay, .shipReady, .answerException, .rework8D, .countStock])
+                == [.answerRevision, .confirmMaterial, .explainDelay, .shipReady, .answerException, .rework8D, .countStock, .reviewActionSupplier])
         #expect(TodoKind.kinds(for: [.supplierFinance], side: .supplier) == [.confirmStatement])
-        #expect(TodoKind.kinds(for: [.quality], side: .manufacturer) == [.inspect, .review8D])
-        #expect(TodoKind.kinds(for: [.purchaser], side: .manufacturer) == [.decideCounter, .approveSupplementary, .review8D, .answerDispute])
+        #expect(TodoKind.kinds(for: [.quality], side: .manufacturer) == [.inspect, .review8D, .reviewAction])
+        #expect(TodoKind.kinds(for: [.purchaser], side: .manufacturer) == [.decideCounter, .approveSupplementary, .review8D, .answerDispute, .reviewAction])
         #expect(TodoKind.kinds(for: [.warehouse], side: .manufacturer) == [.receiveDelivery])
         #expect(TodoKind.kinds(for: [.finance], side: .manufacturer) == [.answerDispute, .lockStatement])
         #expect(TodoKind.kinds(for: [.viewer], side: .manufacturer).isEmpty)

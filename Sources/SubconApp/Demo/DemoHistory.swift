@@ -25,7 +25,7 @@ enum DemoHistory {
 
     static let profiles: [String: Profile] = [
         "SUP-JG": Profile(onTime: { 78 + 2 * $0 }, rejects: { max(1, 12 - $0) }, lateAnswers: { max(0, 30 - 3 * $0) }, reportGap: { $0 < 6 ? 3 : 2 },
-                          deductions: { max(2, 20 - 2 * $0) }, defect: { $0 < 5 ? "BURR" : "SCRATCH" }, eightDMonth: 4),
+                          deductions: { max(2, 20 - 2 * $0) }, defect: { $0 < 4 ? "BURR" : "SCRATCH" }, eightDMonth: 4),
         "SUP-BM": Profile(onTime: { $0 < 9 ? 96 - 2 * $0 : 45 - 5 * ($0 - 9) }, rejects: { $0 < 9 ? 3 + $0 : 30 + 5 * ($0 - 9) },
                           lateAnswers: { $0 < 9 ? 10 + 2 * $0 : 60 }, reportGap: { $0 < 9 ? 2 : 6 }, deductions: { $0 < 9 ? 10 + $0 : 60 }, defect: { _ in "PAD-SHIFT" },
                           eightDMonth: 6),
@@ -136,10 +136,11 @@ enum DemoHistory {
                 if m == profile.eightDMonth {
                     // The 8D on the month's defect, closed by the buyer's verification.
                     // On the item that showed the defect most often so far.
-                    let id = UUID(), item = defectLots.max { ($0.value, $0.key.uuidString) < ($1.value, $1.key.uuidString) }?.key ?? agreements[0].$item.id
+                    let order = Dictionary(agreements.enumerated().map { ($1.$item.id, $0) }, uniquingKeysWith: { a, _ in a })
+                    let id = UUID(), item = defectLots.max { ($0.value, -(order[$0.key] ?? 0)) < ($1.value, -(order[$1.key] ?? 0)) }?.key ?? agreements[0].$item.id
                     let opened = instant(month.first.adding(days: 4)), closedAt = instant(month.first.adding(days: 19))
                     let deadlines = ExceptionRules.due(from: opened, ExceptionRules.defaultDeadlines(.quality, .major))
-                    let code = profile.defect(m)
+                    let code = profile.defect(m - 1)
                     exceptions.append([B(id), B("YC-H8D-\(code)"), B("quality"), B("major"), B("closed"), B(supplier), null, B(item), B(""), B("manual"), B(""),
                                        B("8D:\(code) 反复出现"), B("连续多批检出 \(code),启动 8D。"), B(inspector), B(opened), B(1),
                                        B(deadlines.responseBy), B(deadlines.containmentBy), B(deadlines.resolveBy), B(opened.addingTimeInterval(3 * 3600)), B(closedAt),

@@ -39,7 +39,7 @@ public enum TodoKind: String, CaseIterable, Sendable, Codable {
         case .review8D: .handleExceptions
         case .answerDispute: .prepareStatements
         case .lockStatement: .lockStatements
-        case .reviewActionSupplier: .viewScorecards
+        case .reviewActionSupplier: .answerOrders
         case .reviewAction: .manageSuppliers
         }
     }
