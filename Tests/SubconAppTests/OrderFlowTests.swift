@@ -561,6 +561,9 @@ extension DemoScenarioTests {
             let released = try await t.page(.POST, location + "/release", browser: &b, form: ["_csrf": csrf, "version": "1"])
             #expect(released.status == .ok)
             #expect(released.body.string.contains("SUP-JG") && released.body.string.contains("SUP-BM"))
+            // Each line says who was proposed and why.
+            let page = try await t.page(.GET, location, browser: &b).body.string
+            #expect(page.contains("工艺路线指定") || page.contains("有效价格中最低"))
             let list = try await t.page(.GET, "/orders?status=draft", browser: &b).body.string
             #expect(list.contains("草稿"))
         }

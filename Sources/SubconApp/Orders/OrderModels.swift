@@ -30,6 +30,8 @@ final class PlanLineRow: Model, @unchecked Sendable {
     @Field(key: "item_id") var itemID: UUID
     @Field(key: "quantity") var quantity: Int64
     @Field(key: "due_date") var dueDate: String
+    /// Who the release proposed and why (`supplier:choice`, one per outsourced operation).
+    @OptionalField(key: "supplier_choice") var supplierChoice: String?
     init() {}
 }
 

@@ -11,6 +11,15 @@ struct PlanLineDTO: Content {
     let itemName: String
     let quantity: FixedDecimal
     let dueDate: String
+    /// Who the release proposed and why: each outsourced operation's supplier and the reason
+    /// (`routing_default`, `preferred` — graded A last month, `lowest_price`).
+    let suppliers: [SupplierChoiceDTO]
+}
+
+struct SupplierChoiceDTO: Content {
+    let supplierCode: String
+    let operation: String?
+    let reason: String
 }
 
 struct PlanDTO: Content {
@@ -130,7 +139,8 @@ enum PlanService {
             id: plan.id!, code: plan.code, plantId: plan.plantID, plantCode: plant?.code ?? "", period: plan.period, status: plan.status,
             note: plan.note, version: plan.version, createdAt: plan.createdAt, releasedAt: plan.releasedAt,
             lines: lines.map { PlanLineDTO(number: $0.number, itemId: $0.itemID, itemCode: items[$0.itemID]?.code ?? "", itemName: items[$0.itemID]?.name ?? "",
-                                           quantity: FixedDecimal(units: $0.quantity), dueDate: $0.dueDate) },
+                                           quantity: FixedDecimal(units: $0.quantity), dueDate: $0.dueDate,
+                                           suppliers: Self.choices($0.supplierChoice)) },
             orders: orders.map { .init(id: $0.id!, code: $0.code, supplierCode: suppliers[$0.supplierID] ?? "", status: $0.status) },
             changeProposals: proposals.map { .init(id: $0.id!, planLine: $0.planLineNumber, orderId: $0.orderID, orderCode: codes[$0.orderID] ?? "",
                                                    orderLine: $0.orderLineNumber, quantity: FixedDecimal(units: $0.quantity), dueDate: $0.dueDate, status: $0.status) })
@@ -223,13 +233,24 @@ enum PlanService {
         let planLines = rows.map { PlanLine(number: $0.number, item: items[$0.itemID]!.code, quantity: FixedDecimal(units: $0.quantity), dueDate: Day($0.dueDate)!) }
         let (routings, agreements, statuses, supplierIDs) = try await proposalInputs(itemIDs: Array(items.keys), on: app.db)
         let today = app.subcon.today()
-        let (proposed, unassigned) = OrderProposal.make(planLines, routings: routings, agreements: agreements, supplierStatus: statuses, on: today)
+        // Suppliers graded A last month come first among those with a valid price.
+        let preferredIDs = try await ScorecardService.preferred(on: app.db, today: today)
+        let preferred = Set(supplierIDs.filter { preferredIDs.contains($0.value) }.map(\.key))
+        let (proposed, unassigned) = OrderProposal.make(planLines, routings: routings, agreements: agreements, supplierStatus: statuses,
+                                                        preferred: preferred, on: today)
+        var choices: [Int: [String]] = [:]
+        for order in proposed { for l in order.lines { choices[l.planLine, default: []].append("\(order.supplier)|\(l.operation ?? "")|\(l.reason.rawValue)") } }
+        let chosen = choices
         let lineIDs = Dictionary(uniqueKeysWithValues: rows.map { ($0.number, $0.id!) })
         let itemIDs = Dictionary(uniqueKeysWithValues: items.values.map { ($0.code, $0.id!) })
         try await app.write(as: p.auditActor) { change in
             try await change.updateVersioned(ProductionPlan.schema, id: id, expected: version,
                                              sets: ["status": PlanStatus.released.rawValue, "released_at": change.now])
             plan.status = PlanStatus.released.rawValue; plan.version += 1; plan.releasedAt = change.now
+            for (number, list) in chosen.sorted(by: { $0.key < $1.key }) {
+                try await (change.db as! any SQLDatabase).update("production_plan_lines").set("supplier_choice", to: list.joined(separator: ";"))
+                    .where("plan_id", .equal, id).where("line_no", .equal, number).run()
+            }
             for order in proposed {
                 let lines = order.lines.enumerated().map { i, l in
                     (line: OrderLine(number: i + 1, item: l.item, operation: l.operation, quantity: l.quantity, dueDate: l.dueDate, unitPrice: l.unitPrice),
@@ -240,11 +261,20 @@ enum PlanService {
                                                        currency: order.lines.first?.currency ?? "CNY", planID: id, planLines: links, in: change)
             }
             try await change.audit("plan", id, "release", before: ["status": PlanStatus.draft.rawValue],
-                                   after: ["status": plan.status, "orders": String(proposed.count), "unassigned": String(unassigned.count)])
+                                   after: ["status": plan.status, "orders": String(proposed.count), "unassigned": String(unassigned.count),
+                                           "choices": chosen.sorted(by: { $0.key < $1.key }).map { "\($0.key): \($0.value.joined(separator: ", "))" }.joined(separator: "; ")])
         }
         let dto = try await dto(plan, on: app.db)
         return ReleaseResultDTO(plan: dto, orders: dto.orders,
                                 unassigned: unassigned.map { .init(planLine: $0.planLine, itemCode: $0.item, operation: $0.operation) })
+    }
+
+    static func choices(_ stored: String?) -> [SupplierChoiceDTO] {
+        (stored ?? "").split(separator: ";").compactMap { part in
+            let f = part.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            guard f.count == 3 else { return nil }
+            return SupplierChoiceDTO(supplierCode: f[0], operation: f[1].isEmpty ? nil : f[1], reason: f[2])
+        }
     }
 
     /// Routings, agreements (codes) and supplier statuses for the proposal, for these items.

@@ -37,6 +37,8 @@ struct CreateScorecards: AsyncMigration {
             .field("created_at", .datetime, .required)
             .unique(on: "supplier_id", "period")
             .create()
+        // Why the release of a plan proposed each line's supplier (routing, preferred, lowest price).
+        try await db.schema("production_plan_lines").field("supplier_choice", .string).update()
         // Months whose grades are closed: once each, whichever instance gets there first.
         try await db.schema("closed_score_months")
             .field("period", .string, .identifier(auto: false))
@@ -149,5 +151,6 @@ struct CreateScorecards: AsyncMigration {
         try await db.schema("closed_score_months").delete()
         try await db.schema("supplier_grades").delete()
         try await db.schema("score_weights").delete()
+        try await db.schema("production_plan_lines").deleteField("supplier_choice").update()
     }
 }
