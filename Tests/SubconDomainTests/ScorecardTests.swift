@@ -238,3 +238,16 @@ private func pcs(_ n: Int64) -> Int64 { n * 10_000 }
         #expect(ImprovementRules.suggest(steady, previous: before, answerHours: 24, silentDays: 3, recurrences: []).isEmpty)
     }
 }
+
+@Suite struct CounterProposedDateTests {
+    /// The buyer accepted the supplier's counter-proposal of 5 Dec instead of 28 Nov: the order
+    /// line now carries 5 Dec, and delivery on 3 Dec is on time against it — late against the
+    /// original date.
+    @Test func theAgreedDateIsTheOneMeasuredAgainst() {
+        let receipts = [OnTimeDelivery.Receipt(day: day("2026-12-03"), accepted: pcs(100))]
+        #expect(OnTimeDelivery.line(quantity: pcs(100), due: day("2026-12-05"), receipts: receipts, today: day("2026-12-10"))
+                == .init(onTime: pcs(100), complete: true, daysLate: 0))
+        #expect(OnTimeDelivery.line(quantity: pcs(100), due: day("2026-11-28"), receipts: receipts, today: day("2026-12-10"))
+                == .init(onTime: 0, complete: false, daysLate: 5))
+    }
+}

@@ -202,6 +202,6 @@ enum DemoHistory {
         // The corrective actions watched and the grades closed as the background jobs would have
         // done month by month, oldest first.
         try await CorrectiveChecks.run(app: app)
-        for month in months { _ = try await ScorecardGrading.closeMonth(month, by: .system, app: app) }
+        for month in months { _ = try await ScorecardGrading.closeMonth(month, by: .system, notify: month == months.last, app: app) }
     }
 }

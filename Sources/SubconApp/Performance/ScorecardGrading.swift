@@ -55,7 +55,8 @@ struct ProposalDecisionInput: StrictInput {
 /// action and propose probation to an admin; an A grade makes the supplier preferred next month.
 enum ScorecardGrading {
     /// Grades every supplier with records in `month` once; a month already closed is refused (409).
-    static func closeMonth(_ month: ScorePeriod, by actor: AuditActor, app: Application) async throws -> [GradeDTO] {
+    /// `notify: false` closes quietly (the demo's history, closed all at once).
+    static func closeMonth(_ month: ScorePeriod, by actor: AuditActor, notify: Bool = true, app: Application) async throws -> [GradeDTO] {
         guard case .month = month else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("period", "badPeriod")]) }
         guard month.last < app.subcon.today() else { throw Problem.validation([FieldProblem("period", "periodNotOver")]) }
         let w = try await ScorecardService.currentWeights(on: app.db)
@@ -95,7 +96,7 @@ enum ScorecardGrading {
                 }
             }
             try await SuggestionService.make(month, cards: cards, suppliers: orgs.map { ($0.id, $0.name) }, weights: w.weights, answerHours: answerHours,
-                                             start: start, end: end, in: change)
+                                             start: start, end: end, notify: notify, in: change)
             return out
         }
     }

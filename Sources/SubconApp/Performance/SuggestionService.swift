@@ -35,7 +35,7 @@ enum SuggestionService {
     /// Within the month's closing transaction: the rules over each supplier's month and the one
     /// before, and the corrective actions whose defect came back during the month.
     static func make(_ month: ScorePeriod, cards: [ScorecardQueries.Key: Scorecard], suppliers: [(id: UUID, name: String)],
-                     weights: ScoreWeights, answerHours: Int, start: Date, end: Date, in change: Change) async throws {
+                     weights: ScoreWeights, answerHours: Int, start: Date, end: Date, notify: Bool = true, in change: Change) async throws {
         let sql = change.db as! any SQLDatabase
         struct R: Decodable { let supplier_id: UUID; let code: String; let defect_code: String; let after_defective: Int }
         let recurred = try await sql.raw("""
@@ -58,6 +58,7 @@ enum SuggestionService {
                     .run()
                 try await change.audit("suggestion", id, "create", after: ["supplier": s.name, "period": month.description, "rule": g.rule, "params": params])
             }
+            guard notify else { continue }
             let people = try await OrderService.manufacturerPeople(with: .purchaser, on: change.db)
                 + (try await OrderService.supplierUsers(s.id, on: change.db))
             try await change.notify("scorecard.suggestions", recipients: people, messageKey: "notice.suggestions",

@@ -76,6 +76,9 @@ struct OrganizationPages: RouteCollection {
         let qualificationCheck: String?
         let qualificationErrors: FormErrors
         let results: [Option]
+        /// The supplier's score over the last 12 months, as on its scorecard.
+        let scoreTrend: String?
+        let scoreTrendTitle: String
     }
 
 
@@ -87,6 +90,15 @@ struct OrganizationPages: RouteCollection {
             ? try await SupplierProfileService.dto(p, org.id!, today: BOMsAPI.today(req), on: req.db) : nil
         let users = try await p.scope.query(User.self, on: req.db).filter(\.$organization.$id == org.id!).sort(\.$login).all()
         let sites = org.organizationKind == .manufacturer ? try await OrganizationService.listSites(p, on: req.db) : []
+        var scoreTrend: String?
+        if org.organizationKind == .supplier, p.can(.viewScorecards) {
+            let last = ScorePeriod.month(of: req.subcon.today()).previous
+            let card = try await ScorecardService.scorecard(p, supplier: org.id!, period: last, app: req.application)
+            scoreTrend = SVGChart.line(zip(last.trailing(ScorecardService.trendLength), card.trend).map { period, t in
+                SVGChart.Point(label: t.label, value: t.score.map { Int64($0) }, display: t.score.map { "\($0 / 10)" } ?? "",
+                               href: "/scorecards/\(org.id!)?period=\(period)")
+            }, title: req.t("scorecard.scoreTrend", ["span": req.t("scorecard.span.month")]), empty: req.t("scorecard.noData"))
+        }
         let view = DetailView(org: OrganizationDTO(org), isManufacturer: org.organizationKind == .manufacturer,
                               users: users.map(UserDTO.init), sites: sites, canEdit: p.can(.administerInstallation),
                               canManageUsers: UserAdministration.mayManage(actor: p.administrationActor, organizationID: org.id!.uuidString),
@@ -98,7 +110,8 @@ struct OrganizationPages: RouteCollection {
                               qualification: profile == nil ? nil : try await QualificationService.get(p, org.id!, on: req.db),
                               canUploadEvidence: p.can(.manageSuppliers) || p.isSupplier, qualificationCheck: qualificationCheck,
                               qualificationErrors: req.formErrors(qualificationProblem),
-                              results: QualificationResult.allCases.map { Option(value: $0.rawValue, label: req.t("qualification.result.\($0.rawValue)")) })
+                              results: QualificationResult.allCases.map { Option(value: $0.rawValue, label: req.t("qualification.result.\($0.rawValue)")) },
+                              scoreTrend: scoreTrend, scoreTrendTitle: req.t("scorecard.scoreTrend", ["span": req.t("scorecard.span.month")]))
         return try await req.renderForm("organization", titleKey: "orgs.detail", view,
                                         problem: problem ?? siteProblem ?? profileProblem ?? qualificationProblem)
     }
