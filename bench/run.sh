@@ -192,6 +192,14 @@ run "GET /api/v1/statements (supplier, scoped)" -H "Authorization: Bearer $SUPPL
 run "GET /api/v1/statements/changes?after=20000 (ERP feed)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements/changes?after=20000"
 [ -n "${JG_STATEMENT:-}" ] && run "GET /api/v1/statements/{id} (SUP-JG, $JG_LINES lines)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements/$JG_STATEMENT"
 run "GET /statements page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/statements"
+# Supplier scorecards: one supplier's for last month and for the year with its 12-month trend
+# (SUP-JG, a tenth of all orders, and a supplier of ordinary size), and the ranking of all.
+LAST_MONTH=$(TZ=Asia/Shanghai date -d '-1 month' +%Y-%m)
+TYPICAL=$(curl -sf "$BASE/api/v1/organizations?kind=supplier&per=1&page=500" -H "Authorization: Bearer $ADMIN" | python3 -c 'import json,sys;print(json.load(sys.stdin)["items"][0]["id"])' 2>/dev/null || echo "$SUPPLIER_ORG")
+run "GET /api/v1/organizations/{id}/scorecard (ordinary supplier, month)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/organizations/$TYPICAL/scorecard?period=$LAST_MONTH"
+run "GET /api/v1/organizations/{id}/scorecard (ordinary supplier, year + trend)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/organizations/$TYPICAL/scorecard?period=$(TZ=Asia/Shanghai date +%Y)"
+run "GET /api/v1/organizations/{id}/scorecard (SUP-JG, own, month)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/organizations/$SUPPLIER_ORG/scorecard?period=$LAST_MONTH"
+run "GET /api/v1/scorecards (ranking of all suppliers, month)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/scorecards?period=$LAST_MONTH"
 # Every role's day: the to-do home and the dashboard as one person sees them (one connection),
 # then the same and the reports under load.
 SJAR=$(mktemp)
