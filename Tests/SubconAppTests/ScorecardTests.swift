@@ -77,6 +77,12 @@ import VaporTesting
 
             // The ranking has the same score for the supplier.
             let ranking = try await json(t, .GET, "/api/v1/scorecards?period=2026", buyer)["suppliers"] as! [[String: Any]]
+            // Limited to a category, cost is left out and only that category's lots count.
+            let semi = try await json(t, .GET, "/api/v1/scorecards?period=2026&kind=semi_finished", buyer)
+            #expect(semi["itemKind"] as? String == "semi_finished")
+            let semiJG = (semi["suppliers"] as? [[String: Any]])?.first { $0["supplierCode"] as? String == "SUP-JG" }
+            #expect((semiJG?["measures"] as? [[String: Any]])?.first { $0["measure"] as? String == "cost" }?["score"] == nil)
+            _ = try await json(t, .GET, "/api/v1/scorecards?period=2026&kind=gadgets", buyer, .badRequest)
             #expect(ranking.first { $0["supplierCode"] as? String == "SUP-JG" }?["score"] as? Int == card["score"] as? Int)
             #expect(ranking.map { $0["rank"] as? Int } == Array(1...ranking.count).map { Optional($0) })
         }
@@ -240,6 +246,11 @@ import VaporTesting
             let raised = try await json(t, .POST, "/api/v1/suggestions/\(second)/raise", buyer, body: #"{"version":1}"#)
             #expect(raised["status"] as? String == "raised" && raised["exceptionId"] is String)
             _ = try await json(t, .POST, "/api/v1/suggestions/\(second)/raise", buyer, body: #"{"version":2}"#, .unprocessableEntity)
+            // Last month's review: held, three action items, one done; the next one planned.
+            let reviews = try await json(t, .GET, "/api/v1/organizations/\(bm)/reviews", buyer)["items"] as! [[String: Any]]
+            let heldReview = try #require(reviews.first { $0["status"] as? String == "held" })
+            #expect((heldReview["actions"] as? [[String: Any]])?.map { $0["status"] as? String ?? "" }.sorted() == ["done", "open", "open"])
+            #expect(reviews.contains { $0["status"] as? String == "planned" })
             // The pages show it all.
             var b = try await t.signIn("purchaser")
             let page = try await t.page(.GET, "/scorecards/\(bm)", browser: &b).body.string
@@ -284,9 +295,14 @@ import VaporTesting
             _ = try await json(t, .POST, "/api/v1/review-actions/\(supplierItem)/done", other, body: #"{"version":1}"#, .notFound)
             _ = try await json(t, .POST, "/api/v1/review-actions/\(supplierItem)/done", jgUser, body: #"{"version":1}"#)
             #expect(try await !kinds("supplier1").contains(.reviewActionSupplier))
-            // The next review starts with what is still open: the buyer's item.
-            let next = try await json(t, .POST, "/api/v1/organizations/\(jg)/reviews", buyer, body: #"{"cadence":"monthly","scheduledOn":"2026-11-01"}"#, .created)
-            #expect((next["carried"] as? [[String: Any]])?.map { $0["title"] as? String } == ["确认新治具图纸"])
+            // The review recurs: the next monthly one was planned at once, and it starts with what
+            // is still open (the buyer's item) and an agenda drawn from today's records.
+            let reviews = try await json(t, .GET, "/api/v1/organizations/\(jg)/reviews", buyer)["items"] as! [[String: Any]]
+            let next = try #require(reviews.first { $0["status"] as? String == "planned" })
+            #expect(next["scheduledOn"] as? String == "2026-11-01" && next["period"] as? String == "2026-10")
+            let nextDetail = try await json(t, .GET, "/api/v1/reviews/\(next["id"] as! String)", buyer)
+            #expect((nextDetail["carried"] as? [[String: Any]])?.map { $0["title"] as? String } == ["确认新治具图纸"])
+            #expect((nextDetail["agenda"] as? [[String: Any]])?.first?["key"] as? String == "review.agenda.score")
             var b = try await t.signIn("supplier1")
             let page = try await t.page(.GET, "/reviews/\(id)", browser: &b)
             #expect(page.status == .ok && page.body.string.contains("提交产能计划"))

@@ -203,5 +203,18 @@ enum DemoHistory {
         // done month by month, oldest first.
         try await CorrectiveChecks.run(app: app)
         for month in months { _ = try await ScorecardGrading.closeMonth(month, by: .system, notify: month == months.last, app: app) }
+        // Last month's review with SUP-BM: held, with action items on both sides (one done);
+        // this month's is planned.
+        guard let bm = try await Organization.query(on: app.db).filter(\.$code == "SUP-BM").first()?.id else { return }
+        let purchaser = try await DemoOrders.principal("purchaser", app), bmUser = try await DemoOrders.principal("supplier2", app)
+        let held = try await ReviewService.plan(purchaser, supplier: bm, ReviewInput(cadence: "monthly", scheduledOn: this.previous.first.adding(days: 4)), app: app)
+        let minutes = try await ReviewService.hold(purchaser, held.id, MinutesInput(
+            version: held.version, minutes: "交付准时率连续下滑,PAD-SHIFT 在 8D 关闭后复发。双方同意:供应商提交产能与治具改善计划,我方提供新版治具图纸并派员现场审核。",
+            actions: [.init(title: "提交产能提升计划(含排班)", ownerSide: "supplier", dueOn: this.previous.first.adding(days: 14)),
+                      .init(title: "更换贴片定位治具并提交首件报告", ownerSide: "supplier", dueOn: app.subcon.today().adding(days: 5)),
+                      .init(title: "提供新版定位治具图纸", ownerSide: "buyer", dueOn: app.subcon.today().adding(days: 3))]), app: app)
+        if let first = minutes.actions.first(where: { $0.title.hasPrefix("提交产能") }) {
+            _ = try await ReviewService.done(bmUser, try await ReviewService.ownAction(bmUser, first.id, on: app.db), VersionInput(version: first.version), app: app)
+        }
     }
 }

@@ -42,7 +42,7 @@ struct ReviewPages: RouteCollection {
 
     func render(_ req: Request, _ id: UUID, values: [String: String] = [:], problem: Problem? = nil) async throws -> Response {
         let p = try req.requirePrincipal()
-        let r = try await ReviewService.detail(p, id, on: req.db)
+        let r = try await ReviewService.current(p, id, app: req.application)
         return try await req.renderForm("review", titleKey: "review.pageTitle", titleParams: ["name": r.supplierName, "day": r.scheduledOn], ReviewView(
             review: r, cadence: req.t("review.cadence.\(r.cadence)"), status: req.t("review.status.\(r.status)"),
             agenda: r.agenda.map { AgendaView(text: req.t($0.key, $0.params), href: $0.href) },

@@ -31,7 +31,7 @@ struct ReviewDTO: Content {
     let period: String
     let scheduledOn: String
     let status: String
-    let agenda: [AgendaItemDTO]
+    var agenda: [AgendaItemDTO]
     let minutes: String
     let heldAt: Date?
     let version: Int
@@ -144,6 +144,32 @@ enum ReviewService {
         return items
     }
 
+    /// A review as it reads now: while it is still planned, its agenda is drawn from the records
+    /// as they are today (a review planned weeks ahead talks about this week); once held, the
+    /// agenda it was held with.
+    static func current(_ p: Principal, _ id: UUID, app: Application) async throws -> ReviewDTO {
+        var r = try await detail(p, id, on: app.db)
+        if r.status == "planned", let period = ScorePeriod(r.period) { r.agenda = try await agenda(supplier: r.supplierId, period: period, app: app) }
+        return r
+    }
+
+    /// The next review of the same cadence after `day`.
+    static func next(after day: Day, cadence: String) -> Day {
+        switch cadence {
+        case "weekly": return day.adding(days: 7)
+        case "quarterly": return addingMonths(3, to: day)
+        default: return addingMonths(1, to: day)
+        }
+    }
+
+    private static func addingMonths(_ n: Int, to d: Day) -> Day {
+        let total = d.year * 12 + (d.month - 1) + n
+        let (y, m) = (total / 12, total % 12 + 1)
+        var day = d.day
+        while Day(year: y, month: m, day: day) == nil { day -= 1 }
+        return Day(year: y, month: m, day: day)!
+    }
+
     static func list(_ p: Principal, supplier id: UUID, on db: any Database) async throws -> [ReviewDTO] {
         _ = try await ScorecardService.supplier(p, id, on: db)
         struct R: Decodable { let id: UUID }
@@ -192,12 +218,24 @@ enum ReviewService {
 
     /// The minutes end a planned review; its action items go to each side's to-do list.
     static func hold(_ p: Principal, _ id: UUID, _ input: MinutesInput, app: Application) async throws -> ReviewDTO {
-        let review = try await detail(p, id, on: app.db)
+        let review = try await current(p, id, app: app)
         try p.require(.manageSuppliers)
         guard review.status == "planned" else { throw Problem.validation([FieldProblem("version", "alreadyHeld")]) }
+        // The review recurs: the next one of the same cadence is planned at once.
+        let nextDay = next(after: Day(review.scheduledOn) ?? app.subcon.today(), cadence: review.cadence)
+        let nextPeriod = period(cadence: review.cadence, on: nextDay)
+        let snapshot = String(decoding: try JSONEncoder().encode(review.agenda), as: UTF8.self)
         try await app.write(as: p.auditActor) { change in
             try await change.updateVersioned("supplier_reviews", id: id, expected: input.version,
-                                             sets: ["status": "held", "minutes": input.minutes, "held_at": change.now])
+                                             sets: ["status": "held", "minutes": input.minutes, "held_at": change.now, "agenda": snapshot])
+            let following = UUID()
+            try await (change.db as! any SQLDatabase).insert(into: "supplier_reviews")
+                .columns("id", "supplier_id", "cadence", "period", "scheduled_on", "status", "agenda", "minutes", "created_by", "created_at", "version")
+                .values(SQLBind(following), SQLBind(review.supplierId), SQLBind(review.cadence), SQLBind(nextPeriod.description), SQLBind(nextDay.description),
+                        SQLBind("planned"), SQLBind("[]"), SQLBind(""), SQLBind(p.userID), SQLBind(change.now), SQLBind(1))
+                .run()
+            try await change.audit("supplier_review", following, "create", after: ["cadence": review.cadence, "scheduled_on": nextDay.description,
+                                                                                "after": review.scheduledOn])
             for a in input.actions {
                 let action = UUID()
                 try await (change.db as! any SQLDatabase).insert(into: "review_actions")

@@ -63,7 +63,7 @@ struct ScorecardAPI: RouteCollection {
     }
 
     func review(req: Request) async throws -> ReviewDTO {
-        try await ReviewService.detail(try req.requirePrincipal(), try req.idParameter(), on: req.db)
+        try await ReviewService.current(try req.requirePrincipal(), try req.idParameter(), app: req.application)
     }
 
     func minutes(req: Request) async throws -> ReviewDTO {
@@ -86,7 +86,14 @@ struct ScorecardAPI: RouteCollection {
     }
 
     func ranking(req: Request) async throws -> RankingDTO {
-        try await ScorecardService.ranking(try req.requirePrincipal(), period: try Self.period(req), app: req.application)
+        try await ScorecardService.ranking(try req.requirePrincipal(), period: try Self.period(req), itemKind: try Self.itemKind(req), app: req.application)
+    }
+
+    /// `?kind=` limits the ranking to one item category (raw_material, semi_finished, finished, service).
+    static func itemKind(_ req: Request) throws -> String? {
+        guard let raw = req.query[String.self, at: "kind"], !raw.isEmpty else { return nil }
+        guard ItemKind(rawValue: raw) != nil else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("kind", "invalidValue")]) }
+        return raw
     }
 
     func weights(req: Request) async throws -> WeightsDTO {

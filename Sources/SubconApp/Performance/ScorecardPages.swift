@@ -297,6 +297,8 @@ struct ScorecardPages: RouteCollection {
         let suppliers: [Option]
         let chart: String
         let canConfigure: Bool
+        let kinds: [Option]
+        let filtered: Bool
     }
 
     func ranking(req: Request) async throws -> Response {
@@ -304,7 +306,8 @@ struct ScorecardPages: RouteCollection {
         try p.require(.viewScorecards)
         if let own = p.scope.supplierID { return req.redirect(to: "/scorecards/\(own)") }
         let period = try Self.requirePeriod(req)
-        let r = try await ScorecardService.ranking(p, period: period, app: req.application)
+        let kind = try ScorecardAPI.itemKind(req)
+        let r = try await ScorecardService.ranking(p, period: period, itemKind: kind, app: req.application)
         let table = Table(headers: ["#", req.t("prices.supplier"), req.t("scorecard.score"), req.t("scorecard.grade")] + Measure.allCases.map { req.t("scorecard.measure.\($0.rawValue)") },
                           rows: r.suppliers.map { s in
             [Cell(text: String(s.rank), num: true), Cell(text: s.supplierName, sub: s.supplierCode, href: "/scorecards/\(s.supplierId)?period=\(period)"),
@@ -319,7 +322,10 @@ struct ScorecardPages: RouteCollection {
             period: period.description, periods: Self.periodLinks(req, base: "/scorecards", period), table: table,
             suppliers: r.suppliers.map { Option(value: $0.supplierId.uuidString, label: "\($0.supplierName) (\($0.supplierCode))") },
             chart: SVGChart.bars(Array(bars), title: req.t("scorecards.chart"), empty: req.t("scorecard.noData")),
-            canConfigure: p.can(.configureScorecards))).encodeResponse(for: req)
+            canConfigure: p.can(.configureScorecards),
+            kinds: [Option(value: "", label: req.t("item.kind.all"), selected: kind == nil)]
+                + ItemKind.allCases.map { Option(value: $0.rawValue, label: req.t("item.kind.\($0.rawValue)"), selected: kind == $0.rawValue) },
+            filtered: kind != nil)).encodeResponse(for: req)
     }
 
     struct CompareView: Encodable {
