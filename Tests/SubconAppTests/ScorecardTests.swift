@@ -1,3 +1,4 @@
+import Fluent
 import Foundation
 import SQLKit
 import Testing
@@ -83,6 +84,13 @@ import VaporTesting
             let semiJG = (semi["suppliers"] as? [[String: Any]])?.first { $0["supplierCode"] as? String == "SUP-JG" }
             #expect((semiJG?["measures"] as? [[String: Any]])?.first { $0["measure"] as? String == "cost" }?["score"] == nil)
             _ = try await json(t, .GET, "/api/v1/scorecards?period=2026&kind=gadgets", buyer, .badRequest)
+            // Limited to a plant: only orders from its plans, cost left out.
+            let plant = try await Site.query(on: t.db).filter(\Site.$kind == "plant").first()!.id!
+            let byPlant = try await json(t, .GET, "/api/v1/scorecards?period=2026&plantId=\(plant)", buyer)
+            #expect(byPlant["plantId"] as? String == plant.uuidString)
+            #expect((byPlant["suppliers"] as? [[String: Any]] ?? []).allSatisfy { row in
+                (row["measures"] as? [[String: Any]])?.first { $0["measure"] as? String == "cost" }?["score"] == nil })
+            _ = try await json(t, .GET, "/api/v1/scorecards?period=2026&plantId=plant-1", buyer, .badRequest)
             #expect(ranking.first { $0["supplierCode"] as? String == "SUP-JG" }?["score"] as? Int == card["score"] as? Int)
             #expect(ranking.map { $0["rank"] as? Int } == Array(1...ranking.count).map { Optional($0) })
         }

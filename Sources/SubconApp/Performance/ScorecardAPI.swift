@@ -86,7 +86,8 @@ struct ScorecardAPI: RouteCollection {
     }
 
     func ranking(req: Request) async throws -> RankingDTO {
-        try await ScorecardService.ranking(try req.requirePrincipal(), period: try Self.period(req), itemKind: try Self.itemKind(req), app: req.application)
+        try await ScorecardService.ranking(try req.requirePrincipal(), period: try Self.period(req), itemKind: try Self.itemKind(req),
+                                           plant: try QualityAPI.uuid(req, "plantId"), app: req.application)
     }
 
     /// `?kind=` limits the ranking to one item category (raw_material, semi_finished, finished, service).

@@ -1,3 +1,4 @@
+import Fluent
 import Foundation
 import SubconDomain
 import Vapor
@@ -295,9 +296,11 @@ struct ScorecardPages: RouteCollection {
         let periods: [PeriodLink]
         let table: Table
         let suppliers: [Option]
+        let suppliersB: [Option]
         let chart: String
         let canConfigure: Bool
         let kinds: [Option]
+        let plants: [Option]
         let filtered: Bool
     }
 
@@ -306,8 +309,9 @@ struct ScorecardPages: RouteCollection {
         try p.require(.viewScorecards)
         if let own = p.scope.supplierID { return req.redirect(to: "/scorecards/\(own)") }
         let period = try Self.requirePeriod(req)
-        let kind = try ScorecardAPI.itemKind(req)
-        let r = try await ScorecardService.ranking(p, period: period, itemKind: kind, app: req.application)
+        let kind = try ScorecardAPI.itemKind(req), plant = try QualityAPI.uuid(req, "plantId")
+        let r = try await ScorecardService.ranking(p, period: period, itemKind: kind, plant: plant, app: req.application)
+        let plants = try await Site.query(on: req.db).filter(\Site.$kind == SiteKind.plant.rawValue).sort(\Site.$code).all()
         let table = Table(headers: ["#", req.t("prices.supplier"), req.t("scorecard.score"), req.t("scorecard.grade")] + Measure.allCases.map { req.t("scorecard.measure.\($0.rawValue)") },
                           rows: r.suppliers.map { s in
             [Cell(text: String(s.rank), num: true), Cell(text: s.supplierName, sub: s.supplierCode, href: "/scorecards/\(s.supplierId)?period=\(period)"),
@@ -321,11 +325,16 @@ struct ScorecardPages: RouteCollection {
         return try await req.renderPage("scorecards", titleKey: "scorecards.title", RankingView(
             period: period.description, periods: Self.periodLinks(req, base: "/scorecards", period), table: table,
             suppliers: r.suppliers.map { Option(value: $0.supplierId.uuidString, label: "\($0.supplierName) (\($0.supplierCode))") },
+            // B starts at the runner-up, so one tap compares the first two.
+            suppliersB: r.suppliers.enumerated().map { n, s in
+                Option(value: s.supplierId.uuidString, label: "\(s.supplierName) (\(s.supplierCode))", selected: n == min(1, r.suppliers.count - 1)) },
             chart: SVGChart.bars(Array(bars), title: req.t("scorecards.chart"), empty: req.t("scorecard.noData")),
             canConfigure: p.can(.configureScorecards),
             kinds: [Option(value: "", label: req.t("item.kind.all"), selected: kind == nil)]
                 + ItemKind.allCases.map { Option(value: $0.rawValue, label: req.t("item.kind.\($0.rawValue)"), selected: kind == $0.rawValue) },
-            filtered: kind != nil)).encodeResponse(for: req)
+            plants: [Option(value: "", label: req.t("scorecards.allPlants"), selected: plant == nil)]
+                + plants.map { Option(value: $0.id!.uuidString, label: "\($0.name) (\($0.code))", selected: plant == $0.id) },
+            filtered: kind != nil || plant != nil)).encodeResponse(for: req)
     }
 
     struct CompareView: Encodable {

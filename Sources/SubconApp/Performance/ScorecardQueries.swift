@@ -50,10 +50,18 @@ struct ScorecardQueries {
         kind.map { " AND \(unsafeRaw: column) IN (SELECT id FROM items WHERE kind = \(bind: $0))" } ?? ""
     }
 
+    /// Only records of orders made from a plan of this plant (the ranking's plant filter).
+    private func ofPlant(_ orderColumn: String, _ plant: UUID?) -> SQLQueryString {
+        plant.map {
+            " AND \(unsafeRaw: orderColumn) IN (SELECT o2.id FROM outsourcing_orders o2 JOIN production_plans pp ON pp.id = o2.plan_id WHERE pp.plant_id = \(bind: $0))"
+        } ?? ""
+    }
+
     /// Every measure's sums for `periods` (contiguous, oldest first), per supplier and period index.
     /// With `itemKind`, only lines, lots and exceptions of items of that kind count, revisions and
-    /// progress reports of orders with such lines, and cost is left out (statements are not per item).
-    func figures(_ periods: [ScorePeriod], supplier: UUID?, itemKind: String? = nil) async throws -> [Key: Scorecard] {
+    /// progress reports of orders with such lines. With `plant`, only records of orders made from
+    /// that plant's plans. Either way cost is left out (statements are per supplier and month).
+    func figures(_ periods: [ScorePeriod], supplier: UUID?, itemKind: String? = nil, plant: UUID? = nil) async throws -> [Key: Scorecard] {
         let days = periods.map(\.first) + [periods.last!.last.adding(days: 1)]
         let dayBounds: [any Encodable & Sendable] = days.map(\.description)
         let instants: [any Encodable & Sendable] = days.map(instant)
@@ -81,7 +89,7 @@ struct ScorecardQueries {
                         LEFT JOIN receipt_lines r ON r.order_id = l.order_id AND r.order_line_no = l.line_no
                         WHERE l.due_date >= \(bind: days.first!.description) AND l.due_date < \(bind: days.last!.description)
                           AND l.state <> 'cancelled' AND o.status NOT IN ('draft', 'cancelled', 'rejected')
-            """ + only("o.supplier_id", supplier) + ofKind("l.item_id", itemKind) + """
+            """ + only("o.supplier_id", supplier) + ofKind("l.item_id", itemKind) + ofPlant("o.id", plant) + """
                         GROUP BY l.order_id, l.line_no, o.supplier_id, l.quantity, l.due_date) y) z
             GROUP BY 1, 2
             """).all(decoding: D.self)
@@ -98,7 +106,7 @@ struct ScorecardQueries {
              SUM(CASE WHEN decision = 'concession' THEN 1 ELSE 0 END) AS concessions,
              CAST(SUM(lot_quantity) AS BIGINT) AS inspected, CAST(SUM(rejected_quantity) AS BIGINT) AS rejected
             FROM inspections WHERE created_at >= \(bind: start) AND created_at < \(bind: end)
-            """ + only("supplier_id", supplier) + ofKind("item_id", itemKind) + " GROUP BY 1, 2").all(decoding: Q.self)
+            """ + only("supplier_id", supplier) + ofKind("item_id", itemKind) + ofPlant("order_id", plant) + " GROUP BY 1, 2").all(decoding: Q.self)
         for r in quality {
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].quality = QualityFigures(
                 lots: r.lots, firstPassLots: r.first_pass ?? 0, concessionLots: r.concessions ?? 0,
@@ -115,14 +123,14 @@ struct ScorecardQueries {
              SUM(CASE WHEN responded_at IS NOT NULL AND responded_at <= response_by THEN 1 ELSE 0 END)
                + SUM(CASE WHEN closed_at IS NOT NULL AND closed_at <= resolve_by THEN 1 ELSE 0 END) AS met
             FROM exceptions WHERE created_at >= \(bind: start) AND created_at < \(bind: end)
-            """ + only("supplier_id", supplier) + ofKind("item_id", itemKind) + " GROUP BY 1, 2").all(decoding: E.self)
+            """ + only("supplier_id", supplier) + ofKind("item_id", itemKind) + ofPlant("order_id", plant) + " GROUP BY 1, 2").all(decoding: E.self)
         for r in exceptions {
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].exceptions.opened = r.opened
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].exceptions.deadlinesDue = r.due ?? 0
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].exceptions.deadlinesMet = r.met ?? 0
         }
         let exceptionTimes: SQLQueryString = "FROM exceptions WHERE created_at >= \(bind: start) AND created_at < \(bind: end)" + only("supplier_id", supplier)
-            + ofKind("item_id", itemKind)
+            + ofKind("item_id", itemKind) + ofPlant("order_id", plant)
         for (k, v) in try await percentiles("SELECT supplier_id AS sid, " + bucket("created_at", instants) + " AS b, response_minutes AS m " + exceptionTimes + " AND response_minutes IS NOT NULL") {
             cards[k, default: Scorecard()].exceptions.responseMedianMinutes = v.p50
             cards[k, default: Scorecard()].exceptions.responseP90Minutes = v.p90
@@ -140,6 +148,7 @@ struct ScorecardQueries {
         let revisionWhere: SQLQueryString = " FROM order_revisions r JOIN outsourcing_orders o ON o.id = r.order_id WHERE r.released_at >= \(bind: start) AND r.released_at < \(bind: end)"
             + only("o.supplier_id", supplier)
             + (itemKind.map { " AND EXISTS (SELECT 1 FROM order_lines x JOIN items i ON i.id = x.item_id WHERE x.order_id = r.order_id AND i.kind = \(bind: $0))" } ?? "")
+            + ofPlant("r.order_id", plant)
         let revisions = try await sql.raw("SELECT o.supplier_id AS sid, " + bucket("r.released_at", instants) + """
              AS b, SUM(CASE WHEN r.answered_at IS NOT NULL OR r.released_at < \(bind: now.addingTimeInterval(-Double(limit))) THEN 1 ELSE 0 END) AS due,
              SUM(CASE WHEN r.response_seconds IS NOT NULL AND r.response_seconds <= \(bind: limit) THEN 1 ELSE 0 END) AS in_time
@@ -161,7 +170,7 @@ struct ScorecardQueries {
                    AS b FROM progress_reports p WHERE created_at >= \(bind: lookBack) AND created_at < \(bind: end)
             """ + only("supplier_id", supplier) + (itemKind.map {
                 " AND EXISTS (SELECT 1 FROM order_lines x JOIN items i ON i.id = x.item_id WHERE x.order_id = p.order_id AND x.line_no = p.line_no AND i.kind = \(bind: $0))"
-            } ?? "") + """
+            } ?? "") + ofPlant("p.order_id", plant) + """
             ) t WHERE t.created_at >= \(bind: start) GROUP BY 1, 2
             """).all(decoding: P.self)
         for r in reports {
@@ -171,7 +180,7 @@ struct ScorecardQueries {
 
         // Cost: the months' statements; a month without one yet counts its accepted receipts ×
         // the line's price as turnover, with nothing deducted so far.
-        guard itemKind == nil else { return cards }
+        guard itemKind == nil, plant == nil else { return cards }
         let months = Array(Set(periods.flatMap(\.months))).sorted()
         struct S: Decodable { let sid: UUID; let period: String; let goods: Int64?; let deductions: Int64? }
         let statements = try await sql.raw("SELECT supplier_id AS sid, period, CAST(SUM(goods) AS BIGINT) AS goods, CAST(SUM(deductions) AS BIGINT) AS deductions FROM statements WHERE period IN (\(binds: months))"

@@ -69,8 +69,9 @@ struct RankingRowDTO: Content {
 
 struct RankingDTO: Content {
     let period: String
-    /// The item category (`items.kind`) the figures were limited to, if any.
+    /// The item category (`items.kind`) and the plant the figures were limited to, if any.
     let itemKind: String?
+    let plantId: UUID?
     let weightsVersion: Int
     let suppliers: [RankingRowDTO]
 }
@@ -193,11 +194,11 @@ enum ScorecardService {
     }
 
     /// Every supplier with records in the period, best score first (then code). Buyer only.
-    static func ranking(_ p: Principal, period: ScorePeriod, itemKind: String? = nil, app: Application) async throws -> RankingDTO {
+    static func ranking(_ p: Principal, period: ScorePeriod, itemKind: String? = nil, plant: UUID? = nil, app: Application) async throws -> RankingDTO {
         try p.require(.viewScorecards)
         guard !p.isSupplier else { throw Problem.forbidden }
         let w = try await currentWeights(on: app.db)
-        let cards = try await queries(w.weights, app: app, on: app.db).figures([period], supplier: nil, itemKind: itemKind)
+        let cards = try await queries(w.weights, app: app, on: app.db).figures([period], supplier: nil, itemKind: itemKind, plant: plant)
         let ids = Array(Set(cards.keys.map(\.supplier)))
         struct O: Decodable { let id: UUID; let code: String; let name: String }
         let orgs = ids.isEmpty ? [] : try await (app.db as! any SQLDatabase).raw(
@@ -206,7 +207,7 @@ enum ScorecardService {
             let c = cards[.init(supplier: o.id, bucket: 0)] ?? Scorecard()
             return (o, c, c.score(w.weights))
         }.sorted { ($0.2 ?? -1, $1.0.code) > ($1.2 ?? -1, $0.0.code) }
-        return RankingDTO(period: period.description, itemKind: itemKind, weightsVersion: w.version, suppliers: rows.enumerated().map { n, r in
+        return RankingDTO(period: period.description, itemKind: itemKind, plantId: plant, weightsVersion: w.version, suppliers: rows.enumerated().map { n, r in
             RankingRowDTO(rank: n + 1, supplierId: r.0.id, supplierCode: r.0.code, supplierName: r.0.name, score: r.2,
                           grade: r.2.map { w.weights.grade(scoreTenths: $0).rawValue }, measures: measures(r.1, w.weights))
         })
