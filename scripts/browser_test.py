@@ -269,6 +269,26 @@ def main():
             for d, who in [(buyer, "purchaser"), (quality, "quality")]:
                 d.get(base + "/late-lines")
                 run.check(d, f"{who} late lines")
+
+            # Scorecards: the buyer's ranking and a supplier's scorecard with its trends, the
+            # records behind a figure; the supplier sees its own on its phone.
+            buyer.get(base + "/scorecards")
+            run.check(buyer, "purchaser scorecard ranking")
+            run.expect(len(buyer.find_elements(By.CSS_SELECTOR, "svg.chart")) >= 1, "the ranking has its chart")
+            ranked = [a.get_attribute("href") for a in buyer.find_elements(By.CSS_SELECTOR, "table a") if "/scorecards/" in a.get_attribute("href")]
+            run.expect(len(ranked) >= 2, "the ranking lists the demo's suppliers")
+            if ranked:
+                buyer.get(ranked[-1])
+                run.check(buyer, "purchaser supplier scorecard")
+                run.expect(len(buyer.find_elements(By.CSS_SELECTOR, "svg.chart.line")) >= 6, "a trend for the score and each measure")
+                buyer.find_element(By.CSS_SELECTOR, ".measure h2 a").click()
+                run.check(buyer, "purchaser scorecard records")
+            supplier.get(base + "/scorecards")
+            run.check(supplier, "supplier own scorecard")
+            run.expect("/scorecards/" in supplier.current_url and len(supplier.find_elements(By.CSS_SELECTOR, "svg.chart.line")) >= 6,
+                       "the supplier lands on its own scorecard with its trends")
+            buyer.get(base + "/lessons")
+            run.check(buyer, "purchaser lessons with verified actions")
         finally:
             for d in [buyer, supplier, warehouse, quality]:
                 d.quit()
