@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import SQLKit
 import SubconDomain
 import Vapor
 
@@ -206,9 +207,15 @@ struct ScorecardPages: RouteCollection {
             SuggestionView(id: g.id, period: g.period, text: req.t("suggestion.\(g.rule)", g.params), status: req.t("suggestion.status.\(g.status)"),
                            open: g.status == "open", exceptionId: g.exceptionId, reason: g.reason, version: g.version)
         }
-        let reviews = try await ReviewService.list(p, supplier: id, on: req.db).map { r in
-            ReviewRow(id: r.id, scheduledOn: r.scheduledOn, cadence: req.t("review.cadence.\(r.cadence)"), status: req.t("review.status.\(r.status)"),
-                      openActions: r.actions.filter { $0.status == "open" }.count)
+        // The supplier's reviews with their open action items, in one read.
+        struct RR: Decodable { let id: UUID; let scheduled_on: String; let cadence: String; let status: String; let open: Int }
+        let reviews = try await (req.db as! any SQLDatabase).raw("""
+            SELECT v.id, v.scheduled_on, v.cadence, v.status,
+                   (SELECT COUNT(*) FROM review_actions a WHERE a.review_id = v.id AND a.status = 'open') AS open
+            FROM supplier_reviews v WHERE v.supplier_id = \(bind: id) ORDER BY v.scheduled_on DESC LIMIT 12
+            """).all(decoding: RR.self).map { r in
+            ReviewRow(id: r.id, scheduledOn: r.scheduled_on, cadence: req.t("review.cadence.\(r.cadence)"), status: req.t("review.status.\(r.status)"),
+                      openActions: r.open)
         }
         return try await req.renderPage("scorecard", titleKey: "scorecard.title", titleParams: ["name": c.supplierName], ScorecardView(
             card: c, statusLabel: req.t("supplier.status.\(c.supplierStatus)"), score: Self.score(c.score), gradeTone: Self.gradeTone(c.grade),
