@@ -71,6 +71,8 @@ class Run:
         for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--window-size={width},900", "--lang=zh-CN"]:
             o.add_argument(a)
         o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        # Headless Chromium ignores --lang for Accept-Language; the preference is what it sends.
+        o.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
         d = webdriver.Chrome(service=Service(DRIVER), options=o)
         d.implicitly_wait(2)
         d.width = width
@@ -81,6 +83,12 @@ class Run:
         d.find_element(By.NAME, "login").send_keys(user)
         d.find_element(By.NAME, "password").send_keys("demo")
         d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        # Wait for the sign-in to land before choosing the language: a request sent while the
+        # form is still on its way raced it on a busy machine and left the page in English.
+        for _ in range(100):
+            if "/login" not in d.current_url:
+                break
+            time.sleep(0.1)
         d.get(self.base + "/lang/zh-Hans?next=/")
         self.check(d, f"{user} signed in")
 
