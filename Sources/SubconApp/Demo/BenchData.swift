@@ -47,6 +47,11 @@ public enum BenchData {
         try await seedStatements(app: app, months: max(12, shape.months), now: now)
     }
 
+    /// The columns of a locked statement without lines, as the bench and the demo's history write them.
+    static let statementColumns = ["id", "code", "supplier_id", "period", "status", "revision", "version", "currency", "tax_percent", "goods",
+                                   "deductions", "adjustments", "net", "tax", "gross", "change_seq", "created_by", "created_at", "updated_at",
+                                   "sent_by", "sent_at", "confirmed_by", "confirmed_at", "locked_by", "locked_at"]
+
     /// Locked statements of every supplier for the months before this one (no lines: they are for
     /// the lists and the change feed; generating this month's is what the benchmark times).
     static func seedStatements(app: Application, months: Int, now: Date) async throws {
@@ -77,10 +82,7 @@ public enum BenchData {
         let all = rows, last = seq
         try await app.db.transaction { db in
             let sql = db as! any SQLDatabase
-            try await sql.insertRows(into: "statements", columns: ["id", "code", "supplier_id", "period", "status", "revision", "version", "currency",
-                                                                   "tax_percent", "goods", "deductions", "adjustments", "net", "tax", "gross", "change_seq",
-                                                                   "created_by", "created_at", "updated_at", "sent_by", "sent_at", "confirmed_by",
-                                                                   "confirmed_at", "locked_by", "locked_at"], all)
+            try await sql.insertRows(into: "statements", columns: statementColumns, all)
             try await sql.raw("UPDATE statement_feed SET seq = \(bind: last) WHERE id = 1").run()
         }
     }

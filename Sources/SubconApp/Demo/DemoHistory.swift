@@ -57,8 +57,9 @@ enum DemoHistory {
         typealias B = SQLBind
         let null = SQLLiteral.null
         let u = FixedDecimal.unit
-        var orders: [Row] = [], lines: [Row] = [], revisions: [Row] = [], receipts: [Row] = [], receiptLines: [Row] = []
-        var inspections: [Row] = [], defects: [Row] = [], exceptions: [Row] = [], reports: [Row] = [], statements: [Row] = [], eightDSteps: [Row] = []
+        // Orders, lines, revisions, receipts, inspections and exceptions go in as the bench data's do.
+        var flow = BenchData.FlowRows()
+        var defects: [Row] = [], reports: [Row] = [], statements: [Row] = [], eightDSteps: [Row] = []
         struct Seq: Decodable { let seq: Int64 }
         var seq = try await sql.raw("SELECT seq FROM statement_feed WHERE id = 1").first(decoding: Seq.self)?.seq ?? 0
         struct Existing: Decodable { let supplier_id: UUID; let period: String }
@@ -77,17 +78,17 @@ enum DemoHistory {
                     let order = UUID()
                     let released = month.first.adding(days: 1 + k * 3)
                     let releasedAt = instant(released, hour: 9 + k % 8)
-                    orders.append([B(order), B(String(format: "WX-H%05d", number)), B(supplier), null, B("closed"), B("CNY"), B(1), B(""), B(1), B(buyer),
+                    flow.orders.append([B(order), B(String(format: "WX-H%05d", number)), B(supplier), null, B("closed"), B("CNY"), B(1), B(""), B(1), B(buyer),
                                    B(releasedAt), B(releasedAt)])
                     let late = dice.chance(profile.lateAnswers(m))
                     let answer = late ? 26 * 3600 + dice.roll(40) * 3600 : 1800 + dice.roll(20) * 3600
-                    revisions.append([B(UUID()), B(order), B(1), B("[]"), B("[]"), B(""), B("acknowledged"), B(buyer), B(releasedAt),
+                    flow.revisions.append([B(UUID()), B(order), B(1), B("[]"), B("[]"), B(""), B("acknowledged"), B(buyer), B(releasedAt),
                                       B(releasedAt.addingTimeInterval(Double(answer))), null, B(answer), B(0), B(1)])
                     for n in 1...2 {
                         let a = agreements[(k + n) % agreements.count]
                         let quantity = Int64(100 * (1 + dice.roll(5)))
                         let due = released.adding(days: 10 + dice.roll(8))
-                        lines.append([B(UUID()), B(order), B(n), B(a.$item.id), a.operation.map { B($0) } ?? null, B(quantity * u), B(due.description),
+                        flow.lines.append([B(UUID()), B(order), B(n), B(a.$item.id), a.operation.map { B($0) } ?? null, B(quantity * u), B(due.description),
                                       B(a.unitPriceUnits), B("open"), null, B("unknown"), B(0), null])
                         // Progress reports every few days from the release to the delivery.
                         let onTime = dice.chance(profile.onTime(m))
@@ -99,18 +100,18 @@ enum DemoHistory {
                             day = day.adding(days: profile.reportGap(m) + dice.roll(2))
                         }
                         let receipt = UUID(), receivedAt = instant(arrival, hour: 14)
-                        receipts.append([B(receipt), B(String(format: "SH-H%05d-%d", number, n)), B(supplier), B(order), null, B(""), B(buyer), B(receivedAt),
+                        flow.receipts.append([B(receipt), B(String(format: "SH-H%05d-%d", number, n)), B(supplier), B(order), null, B(""), B(buyer), B(receivedAt),
                                          B(arrival.description)])
                         let rejected = dice.chance(profile.rejects(m))
                         let bad = rejected ? quantity * u / 10 * Int64(1 + dice.roll(3)) : 0
                         let decision = rejected ? (dice.chance(30) ? "concession" : "partial") : "accept"
                         let accepted = decision == "concession" ? quantity * u : quantity * u - bad
                         let line = UUID()
-                        receiptLines.append([B(line), B(receipt), B(1), B(supplier), B(order), B(n), B(a.$item.id), B("H\(number)-\(n)"), B(quantity * u),
+                        flow.receiptLines.append([B(line), B(receipt), B(1), B(supplier), B(order), B(n), B(a.$item.id), B("H\(number)-\(n)"), B(quantity * u),
                                              B(decision == "accept" ? "accepted" : decision),
                                              B(accepted), B(decision == "concession" ? 0 : bad), B(inspector), B(receivedAt.addingTimeInterval(7200)), B(2), B(receivedAt)])
                         let inspection = UUID(), inspectedAt = receivedAt.addingTimeInterval(7200)
-                        inspections.append([B(inspection), B(String(format: "IQ-H%05d-%d", number, n)), B(receipt), B(line), B(1), B(supplier), B(order),
+                        flow.inspections.append([B(inspection), B(String(format: "IQ-H%05d-%d", number, n)), B(receipt), B(line), B(1), B(supplier), B(order),
                                             B(a.$item.id), B("H\(number)-\(n)"), B(quantity * u), B("normal"), B("II"), B("1.0"), B("F"), B(20), B(0), B(1),
                                             B(rejected ? 2 : 0), B(0), B("[]"), B(rejected ? "[{\"code\":\"\(profile.defect(m))\",\"count\":2}]" : "[]"), B(!rejected),
                                             B(decision), B(accepted), B(decision == "concession" ? 0 : bad), B(false), B(""), B(inspector), B(inspectedAt)])
@@ -125,7 +126,7 @@ enum DemoHistory {
                         let closure = slow ? 25 * 1440 + dice.roll(10) * 1440 : 5 * 1440 + dice.roll(8) * 1440
                         let closedAt = inspectedAt.addingTimeInterval(Double(closure * 60))
                         let closed = closedAt < app.subcon.clock.now()
-                        exceptions.append([B(UUID()), B(String(format: "YC-H%05d-%d", number, n)), B("quality"), B("major"), B(closed ? "closed" : "open"),
+                        flow.exceptions.append([B(UUID()), B(String(format: "YC-H%05d-%d", number, n)), B("quality"), B("major"), B(closed ? "closed" : "open"),
                                            B(supplier), B(order), B(a.$item.id), B("H\(number)-\(n)"), B("inspection"), B(inspection.uuidString),
                                            B("来料检验不合格:\(profile.defect(m))"), B("抽检发现 \(profile.defect(m)) 2 件"), B(inspector), B(inspectedAt), B(1),
                                            B(deadlines.responseBy), B(deadlines.containmentBy), B(deadlines.resolveBy), B(inspectedAt.addingTimeInterval(Double(response * 60))),
@@ -141,7 +142,7 @@ enum DemoHistory {
                     let opened = instant(month.first.adding(days: 4)), closedAt = instant(month.first.adding(days: 19))
                     let deadlines = ExceptionRules.due(from: opened, ExceptionRules.defaultDeadlines(.quality, .major))
                     let code = profile.defect(m - 1)
-                    exceptions.append([B(id), B("YC-H8D-\(code)"), B("quality"), B("major"), B("closed"), B(supplier), null, B(item), B(""), B("manual"), B(""),
+                    flow.exceptions.append([B(id), B("YC-H8D-\(code)"), B("quality"), B("major"), B("closed"), B(supplier), null, B(item), B(""), B("manual"), B(""),
                                        B("8D:\(code) 反复出现"), B("连续多批检出 \(code),启动 8D。"), B(inspector), B(opened), B(1),
                                        B(deadlines.responseBy), B(deadlines.containmentBy), B(deadlines.resolveBy), B(opened.addingTimeInterval(3 * 3600)), B(closedAt),
                                        B(180), B(Int(closedAt.timeIntervalSince(opened) / 60)), B("8D 已验证关闭"), B(0), B(code), B(true), B(0), null, null])
@@ -162,40 +163,16 @@ enum DemoHistory {
             }
         }
         let finalSeq = seq
-        let (orderRows, lineRows, revisionRows, reportRows, receiptRows, receiptLineRows) = (orders, lines, revisions, reports, receipts, receiptLines)
-        let (inspectionRows, defectRows, exceptionRows, statementRows, stepRows) = (inspections, defects, exceptions, statements, eightDSteps)
+        let (flowRows, reportRows, defectRows, statementRows, stepRows) = (flow, reports, defects, statements, eightDSteps)
         try await app.db.transaction { db in
             let sql = db as! any SQLDatabase
-            try await sql.insertRows(into: "outsourcing_orders", columns: ["id", "code", "supplier_id", "plan_id", "status", "currency", "revision",
-                                                                           "note", "version", "created_by", "created_at", "updated_at"], orderRows)
-            try await sql.insertRows(into: "order_lines", columns: ["id", "order_id", "line_no", "item_id", "operation", "quantity", "due_date",
-                                                                    "unit_price", "state", "plan_line_id", "risk", "days_late", "delay_reason"], lineRows)
-            try await sql.insertRows(into: "order_revisions", columns: ["id", "order_id", "number", "lines", "changes", "reason", "status", "created_by",
-                                                                        "released_at", "answered_at", "answered_by", "response_seconds", "escalation", "round"], revisionRows)
+            try await flowRows.insert(into: sql)
             try await sql.insertRows(into: "progress_reports", columns: ["id", "order_id", "supplier_id", "line_no", "operation", "good_quantity", "scrap_quantity",
                                                                          "stage", "note", "report_day", "reported_by", "created_at"], reportRows)
-            try await sql.insertRows(into: "goods_receipts", columns: ["id", "code", "supplier_id", "order_id", "delivery_note_id", "note", "created_by",
-                                                                       "created_at", "receipt_day"], receiptRows)
-            try await sql.insertRows(into: "receipt_lines", columns: ["id", "receipt_id", "no", "supplier_id", "order_id", "order_line_no", "item_id", "lot",
-                                                                      "quantity", "status", "accepted_quantity", "rejected_quantity", "decided_by",
-                                                                      "decided_at", "version", "received_at"], receiptLineRows)
-            try await sql.insertRows(into: "inspections", columns: ["id", "code", "receipt_id", "receipt_line_id", "receipt_line_no", "supplier_id", "order_id",
-                                                                    "item_id", "lot", "lot_quantity", "severity", "level", "aql", "code_letter", "sample_size",
-                                                                    "acceptance", "rejection", "nonconforming", "critical", "results", "defects", "sample_passed",
-                                                                    "decision", "accepted_quantity", "rejected_quantity", "exempt", "note", "inspector_id",
-                                                                    "created_at"], inspectionRows)
             try await sql.insertRows(into: "inspection_defects", columns: ["id", "inspection_id", "supplier_id", "item_id", "code", "name", "count", "created_at"], defectRows)
-            try await sql.insertRows(into: "exceptions", columns: ["id", "code", "type", "severity", "status", "supplier_id", "order_id", "item_id", "lot",
-                                                                   "source", "source_id", "title", "description", "raised_by", "created_at", "version",
-                                                                   "response_by", "containment_by", "resolve_by", "responded_at", "closed_at",
-                                                                   "response_minutes", "closure_minutes", "resolution", "escalation_level", "defect_codes",
-                                                                   "eight_d", "reopened", "penalty_kind", "penalty_value"], exceptionRows)
             try await sql.insertRows(into: "eight_d_steps", columns: ["id", "exception_id", "step", "state", "content", "return_reason", "submitted_by",
                                                                       "submitted_at", "decided_by", "decided_at"], stepRows)
-            try await sql.insertRows(into: "statements", columns: ["id", "code", "supplier_id", "period", "status", "revision", "version", "currency",
-                                                                   "tax_percent", "goods", "deductions", "adjustments", "net", "tax", "gross", "change_seq",
-                                                                   "created_by", "created_at", "updated_at", "sent_by", "sent_at", "confirmed_by",
-                                                                   "confirmed_at", "locked_by", "locked_at"], statementRows)
+            try await sql.insertRows(into: "statements", columns: BenchData.statementColumns, statementRows)
             try await sql.raw("UPDATE statement_feed SET seq = \(bind: finalSeq) WHERE id = 1").run()
         }
         try await ShipReadiness.refreshAll(on: sql)

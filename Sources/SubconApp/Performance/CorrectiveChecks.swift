@@ -43,12 +43,15 @@ enum CorrectiveChecks {
             """).all(decoding: New.self)
         for e in fresh {
             guard let code = e.defect_codes.split(separator: ",").first.map({ $0.trimmingCharacters(in: .whitespaces) }), !code.isEmpty else { continue }
-            try await sql.insert(into: "corrective_checks")
-                .columns("exception_id", "supplier_id", "item_id", "defect_code", "opened_at", "closed_at", "status", "before_lots", "before_defective",
-                         "after_lots", "after_defective", "updated_at")
-                .values(SQLBind(e.id), SQLBind(e.supplier_id), SQLBind(e.item_id), SQLBind(code), SQLBind(e.created_at), SQLBind(e.closed_at),
-                        SQLBind(CorrectiveEffect.Verdict.watching.rawValue), SQLBind(0), SQLBind(0), SQLBind(0), SQLBind(0), SQLBind(now))
-                .run()
+            try await app.write(as: .system) { change in
+                try await (change.db as! any SQLDatabase).insert(into: "corrective_checks")
+                    .columns("exception_id", "supplier_id", "item_id", "defect_code", "opened_at", "closed_at", "status", "before_lots", "before_defective",
+                             "after_lots", "after_defective", "updated_at")
+                    .values(SQLBind(e.id), SQLBind(e.supplier_id), SQLBind(e.item_id), SQLBind(code), SQLBind(e.created_at), SQLBind(e.closed_at),
+                            SQLBind(CorrectiveEffect.Verdict.watching.rawValue), SQLBind(0), SQLBind(0), SQLBind(0), SQLBind(0), SQLBind(now))
+                    .run()
+                try await change.audit("corrective_check", e.id, "create", after: ["defect": code, "status": CorrectiveEffect.Verdict.watching.rawValue])
+            }
         }
         let watching = try await sql.raw("SELECT exception_id, supplier_id, item_id, defect_code, opened_at, closed_at, linked_exception_id FROM corrective_checks WHERE status = 'watching'")
             .all(decoding: Watched.self)

@@ -34,9 +34,8 @@ struct ReviewPages: RouteCollection {
     }
 
     func actionView(_ req: Request, _ p: Principal, _ a: ReviewActionDTO) -> ActionView {
-        let mine = p.isSupplier ? a.ownerSide == "supplier" : a.ownerSide == "buyer" && p.can(.manageSuppliers)
-        return ActionView(id: a.id, title: a.title, owner: req.t("review.owner.\(a.ownerSide)"), dueOn: a.dueOn, done: a.status == "done",
-                          mine: mine && a.status == "open", version: a.version,
+        ActionView(id: a.id, title: a.title, owner: req.t("review.owner.\(a.ownerSide)"), dueOn: a.dueOn, done: a.status == "done",
+                          mine: ReviewService.mayComplete(p, a) && a.status == "open", version: a.version,
                           overdue: a.status == "open" && (Day(a.dueOn).map { $0 < req.subcon.today() } ?? false))
     }
 
@@ -114,11 +113,14 @@ struct ReviewPages: RouteCollection {
             let message = problem.fields.first.map { req.t("error.\($0.code)", $0.params) } ?? req.t(problem.detailKey, problem.params)
             throw Problem.badRequest("problem.suggestion", ["message": message], fields: problem.fields)
         }
-        return req.redirect(to: back + "?ok=suggestionDecided#suggestions")
+        let period = ScorePeriod(v["period"] ?? "").map { "&period=\($0)" } ?? ""
+        return req.redirect(to: back + "?ok=suggestionDecided" + period + "#suggestions")
     }
 
     struct ListView: Encodable {
-        struct Row: Encodable { let id: UUID; let supplier: String; let day: String; let cadence: String; let status: String }
+        /// A review (title: its cadence, detail: its status) or an open action item (title: the
+        /// item, detail: the side that owns it), each with its supplier and day.
+        struct Row: Encodable { let id: UUID; let supplier: String; let day: String; let title: String; let detail: String }
         let reviews: [Row]
         let actions: [Row]
     }
@@ -138,9 +140,9 @@ struct ReviewPages: RouteCollection {
         if let own = p.scope.supplierID { a = a + " AND a.supplier_id = \(bind: own)" }
         let actions = try await sql.raw(a + " ORDER BY a.due_on LIMIT 100").all(decoding: A.self)
         return try await req.renderPage("reviews", titleKey: "review.title", ListView(
-            reviews: reviews.map { .init(id: $0.id, supplier: $0.name, day: $0.scheduled_on, cadence: req.t("review.cadence.\($0.cadence)"),
-                                         status: req.t("review.status.\($0.status)")) },
-            actions: actions.map { .init(id: $0.review_id, supplier: $0.name, day: $0.due_on, cadence: $0.title,
-                                         status: req.t("review.owner.\($0.owner_side)")) }))
+            reviews: reviews.map { .init(id: $0.id, supplier: $0.name, day: $0.scheduled_on, title: req.t("review.cadence.\($0.cadence)"),
+                                         detail: req.t("review.status.\($0.status)")) },
+            actions: actions.map { .init(id: $0.review_id, supplier: $0.name, day: $0.due_on, title: $0.title,
+                                         detail: req.t("review.owner.\($0.owner_side)")) }))
     }
 }

@@ -46,7 +46,12 @@ struct ReviewInput: StrictInput {
     var cadence: String
     var scheduledOn: Day
     func validate() -> [FieldProblem] {
-        ReviewService.cadences.contains(cadence) ? [] : [FieldProblem("cadence", "invalidValue")]
+        var p: [FieldProblem] = []
+        if ReviewCadence(rawValue: cadence) == nil { p.append(FieldProblem("cadence", "invalidValue")) }
+        if !ReviewCadence.years.contains(scheduledOn.year) {
+            p.append(FieldProblem("scheduledOn", "outOfRange", ["min": "\(ReviewCadence.years.lowerBound)-01-01", "max": "\(ReviewCadence.years.upperBound)-12-31"]))
+        }
+        return p
     }
 }
 
@@ -62,7 +67,7 @@ struct MinutesInput: StrictInput {
         if actions.count > 30 { p.append(FieldProblem("actions", "tooMany", ["max": "30"])) }
         for (i, a) in actions.enumerated() {
             Check.text(a.title, "actions[\(i)].title", max: 200, into: &p)
-            if !["buyer", "supplier"].contains(a.ownerSide) { p.append(FieldProblem("actions[\(i)].ownerSide", "invalidValue")) }
+            if ReviewActionOwner(rawValue: a.ownerSide) == nil { p.append(FieldProblem("actions[\(i)].ownerSide", "invalidValue")) }
         }
         return p
     }
@@ -72,20 +77,10 @@ struct MinutesInput: StrictInput {
 /// planned, the minutes end it with action items owned by either side, tracked to done and on
 /// both sides' to-do lists; open items carry into the next review.
 enum ReviewService {
-    static let cadences: Set<String> = ["weekly", "monthly", "quarterly"]
-
-    /// The scorecard period a review looks back on.
-    static func period(cadence: String, on day: Day) -> ScorePeriod {
-        let month = ScorePeriod.month(of: day).previous
-        guard cadence == "quarterly" else { return month }
-        let q = ScorePeriod.quarter(year: day.year, quarter: (day.month - 1) / 3 + 1)
-        return q.previous
-    }
-
     static func plan(_ p: Principal, supplier id: UUID, _ input: ReviewInput, app: Application) async throws -> ReviewDTO {
         let (org, _) = try await ScorecardService.supplier(p, id, on: app.db)
         try p.require(.manageSuppliers)
-        let period = period(cadence: input.cadence, on: input.scheduledOn)
+        let period = ReviewCadence(rawValue: input.cadence)!.period(on: input.scheduledOn)
         let agenda = try await agenda(supplier: id, period: period, app: app)
         let review = UUID()
         try await app.write(as: p.auditActor) { change in
@@ -109,7 +104,7 @@ enum ReviewService {
         let q = ScorecardService.queries(w.weights, app: app, on: app.db)
         let cards = try await q.figures([period.previous, period], supplier: id)
         let now = cards[.init(supplier: id, bucket: 1)] ?? Scorecard(), before = cards[.init(supplier: id, bucket: 0)] ?? Scorecard()
-        func score(_ c: Scorecard) -> String { c.score(w.weights).map { "\($0 / 10).\($0 % 10)" } ?? "—" }
+        func score(_ c: Scorecard) -> String { c.score(w.weights).map(Rate.tenthsText) ?? "—" }
         var items = [AgendaItemDTO(key: "review.agenda.score", params: [
             "period": period.description, "score": score(now), "grade": now.grade(w.weights)?.rawValue ?? "—", "before": score(before)],
             href: "/scorecards/\(id)?period=\(period)")]
@@ -135,7 +130,9 @@ enum ReviewService {
                 SELECT COUNT(*) AS n FROM statement_lines l JOIN statements s ON s.id = l.statement_id
                 WHERE s.supplier_id = \(bind: id) AND s.status <> 'locked' AND l.disputed = \(bind: true) AND l.revision = s.revision
                 """, "/statements"),
-            ("review.agenda.suggestions", "SELECT COUNT(*) AS n FROM suggestions WHERE supplier_id = \(bind: id) AND status = 'open'", "/scorecards/\(id)"),
+            ("review.agenda.suggestions", """
+                SELECT COUNT(*) AS n FROM suggestions WHERE supplier_id = \(bind: id) AND status = 'open' AND period IN (\(binds: period.months))
+                """, "/scorecards/\(id)?period=\(period)#suggestions"),
         ]
         for (key, query, href) in counts {
             let n = try await sql.raw(query).first(decoding: N.self)?.n ?? 0
@@ -151,23 +148,6 @@ enum ReviewService {
         var r = try await detail(p, id, on: app.db)
         if r.status == "planned", let period = ScorePeriod(r.period) { r.agenda = try await agenda(supplier: r.supplierId, period: period, app: app) }
         return r
-    }
-
-    /// The next review of the same cadence after `day`.
-    static func next(after day: Day, cadence: String) -> Day {
-        switch cadence {
-        case "weekly": return day.adding(days: 7)
-        case "quarterly": return addingMonths(3, to: day)
-        default: return addingMonths(1, to: day)
-        }
-    }
-
-    private static func addingMonths(_ n: Int, to d: Day) -> Day {
-        let total = d.year * 12 + (d.month - 1) + n
-        let (y, m) = (total / 12, total % 12 + 1)
-        var day = d.day
-        while Day(year: y, month: m, day: day) == nil { day -= 1 }
-        return Day(year: y, month: m, day: day)!
     }
 
     static func list(_ p: Principal, supplier id: UUID, on db: any Database) async throws -> [ReviewDTO] {
@@ -190,9 +170,8 @@ enum ReviewService {
             SELECT v.id, v.supplier_id, o.code, o.name, v.cadence, v.period, v.scheduled_on, v.status, v.agenda, v.minutes, v.held_at, v.version
             FROM supplier_reviews v JOIN organizations o ON o.id = v.supplier_id WHERE v.id = \(bind: id)
             """).first(decoding: R.self) else { throw Problem.notFound }
-        // Another supplier's review does not exist for a supplier.
-        if let own = p.scope.supplierID, own != r.supplier_id { throw Problem.notFound }
-        try p.require(.viewScorecards)
+        // Through the supplier's scope: another supplier's review does not exist for a supplier.
+        _ = try await ScorecardService.supplier(p, r.supplier_id, on: db)
         let actions = try await actionRows("WHERE a.review_id = \(bind: id) ORDER BY a.due_on, a.created_at", on: db)
         let carried = r.status == "planned"
             ? try await actionRows("""
@@ -222,8 +201,9 @@ enum ReviewService {
         try p.require(.manageSuppliers)
         guard review.status == "planned" else { throw Problem.validation([FieldProblem("version", "alreadyHeld")]) }
         // The review recurs: the next one of the same cadence is planned at once.
-        let nextDay = next(after: Day(review.scheduledOn) ?? app.subcon.today(), cadence: review.cadence)
-        let nextPeriod = period(cadence: review.cadence, on: nextDay)
+        let cadence = ReviewCadence(rawValue: review.cadence) ?? .monthly
+        let nextDay = cadence.next(after: Day(review.scheduledOn) ?? app.subcon.today())
+        let nextPeriod = cadence.period(on: nextDay)
         let snapshot = String(decoding: try JSONEncoder().encode(review.agenda), as: UTF8.self)
         try await app.write(as: p.auditActor) { change in
             try await change.updateVersioned("supplier_reviews", id: id, expected: input.version,
@@ -258,9 +238,12 @@ enum ReviewService {
     static func ownAction(_ p: Principal, _ id: UUID, on db: any Database) async throws -> ReviewActionDTO {
         guard let a = try await actionRows("WHERE a.id = \(bind: id)", on: db).first else { throw Problem.notFound }
         _ = try await detail(p, a.reviewId, on: db)
-        let mine = p.isSupplier ? a.ownerSide == "supplier" : a.ownerSide == "buyer" && p.can(.manageSuppliers)
-        guard mine else { throw Problem.forbidden }
+        guard mayComplete(p, a) else { throw Problem.forbidden }
         return a
+    }
+
+    static func mayComplete(_ p: Principal, _ a: ReviewActionDTO) -> Bool {
+        ReviewActionOwner(rawValue: a.ownerSide)?.mayComplete(side: p.organizationKind, roles: p.roles) ?? false
     }
 
     static func done(_ p: Principal, _ a: ReviewActionDTO, _ input: VersionInput, app: Application) async throws -> ReviewDTO {

@@ -74,6 +74,7 @@ enum ScorecardGrading {
             }
             try await sql.insert(into: "closed_score_months").columns("period", "weights_version", "suppliers", "closed_by", "closed_at")
                 .values(SQLBind(month.description), SQLBind(w.version), SQLBind(cards.keys.filter { $0.bucket == 1 }.count), SQLBind(actor.id), SQLBind(change.now)).run()
+            try await change.audit("score_month", nil, "close", after: ["period": month.description, "weights_version": String(w.version)])
             struct O: Decodable { let id: UUID; let code: String; let name: String }
             let ids = Array(Set(cards.keys.filter { $0.bucket == 1 }.map(\.supplier)))
             let orgs = ids.isEmpty ? [] : try await sql.raw("SELECT id, code, name FROM organizations WHERE kind = 'supplier' AND id IN (\(binds: ids)) ORDER BY code").all(decoding: O.self)

@@ -55,12 +55,9 @@ struct ScorecardPages: RouteCollection {
 
     // MARK: Formatting
 
-    static func percent(_ bp: Int?) -> String {
-        guard let bp else { return "—" }
-        return "\(bp / 100).\(bp % 100 / 10)%"
-    }
+    static func percent(_ bp: Int?) -> String { bp.map(Rate.percentText) ?? "—" }
 
-    static func score(_ tenths: Int?) -> String { tenths.map { "\($0 / 10).\($0 % 10)" } ?? "—" }
+    static func score(_ tenths: Int?) -> String { tenths.map(Rate.tenthsText) ?? "—" }
 
     static func tone(_ bp: Int?) -> String {
         guard let bp else { return "muted" }
@@ -101,7 +98,7 @@ struct ScorecardPages: RouteCollection {
             let d = c.delivery
             return [req.t("scorecard.fig.onTimeQuantity", ["onTime": quantity(d.onTimeQuantity), "due": quantity(d.dueQuantity)]),
                     req.t("scorecard.fig.linesOnTime", ["a": String(d.linesOnTime), "b": String(d.lines), "share": percent(d.lineShare)]),
-                    req.t("scorecard.fig.daysLate", ["n": String(d.lateLines), "avg": d.averageDaysLateTenths.map { "\($0 / 10).\($0 % 10)" } ?? "—"])]
+                    req.t("scorecard.fig.daysLate", ["n": String(d.lateLines), "avg": d.averageDaysLateTenths.map(Rate.tenthsText) ?? "—"])]
         case .quality:
             let q = c.quality
             return [req.t("scorecard.fig.firstPass", ["a": String(q.firstPassLots), "b": String(q.lots)]),
@@ -166,12 +163,10 @@ struct ScorecardPages: RouteCollection {
         let openActions: Int
     }
 
-    static func requirePeriod(_ req: Request) throws -> ScorePeriod { try ScorecardAPI.period(req) }
-
     func scorecard(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let id = try req.idParameter()
-        let period = try Self.requirePeriod(req)
+        let period = try ScorecardAPI.period(req)
         let c = try await ScorecardService.scorecard(p, supplier: id, period: period, app: req.application)
         let base = "/scorecards/\(id)"
         let periods = period.trailing(ScorecardService.trendLength)
@@ -203,7 +198,7 @@ struct ScorecardPages: RouteCollection {
                 + [t.delivery, t.quality, t.exceptions, t.cost, t.communication].map { Cell(text: Self.percent($0), num: true) }
         })
         let w = c.weights
-        let suggestions = try await SuggestionService.list(p, supplier: id, period: nil, on: req.db).prefix(12).map { g in
+        let suggestions = try await SuggestionService.list(p, supplier: id, period: period, on: req.db).map { g in
             SuggestionView(id: g.id, period: g.period, text: req.t("suggestion.\(g.rule)", g.params), status: req.t("suggestion.status.\(g.status)"),
                            open: g.status == "open", exceptionId: g.exceptionId, reason: g.reason, version: g.version)
         }
@@ -244,7 +239,7 @@ struct ScorecardPages: RouteCollection {
         let p = try req.requirePrincipal()
         let id = try req.idParameter()
         guard let measure = req.parameters.get("measure").flatMap(Measure.init) else { throw Problem.notFound }
-        let period = try Self.requirePeriod(req)
+        let period = try ScorecardAPI.period(req)
         let r = try await ScorecardRecords.records(p, supplier: id, period: period, measure: measure, app: req.application)
         let w = try await ScorecardService.currentWeights(on: req.db)
         let tz = TimeZone(identifier: req.subcon.settings.timeZone) ?? .gmt
@@ -315,7 +310,7 @@ struct ScorecardPages: RouteCollection {
         let p = try req.requirePrincipal()
         try p.require(.viewScorecards)
         if let own = p.scope.supplierID { return req.redirect(to: "/scorecards/\(own)") }
-        let period = try Self.requirePeriod(req)
+        let period = try ScorecardAPI.period(req)
         let kind = try ScorecardAPI.itemKind(req), plant = try QualityAPI.uuid(req, "plantId")
         let r = try await ScorecardService.ranking(p, period: period, itemKind: kind, plant: plant, app: req.application)
         let plants = try await Site.query(on: req.db).filter(\Site.$kind == SiteKind.plant.rawValue).sort(\Site.$code).all()
@@ -353,7 +348,7 @@ struct ScorecardPages: RouteCollection {
         let p = try req.requirePrincipal()
         try p.require(.viewScorecards)
         guard !p.isSupplier else { throw Problem.forbidden }
-        let period = try Self.requirePeriod(req)
+        let period = try ScorecardAPI.period(req)
         var ids: [UUID] = []
         for name in ["a", "b"] {
             guard let raw = req.query[String.self, at: name], let id = UUID(uuidString: raw) else {

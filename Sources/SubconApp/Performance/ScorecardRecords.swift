@@ -164,11 +164,10 @@ enum ScorecardRecords {
                 WHERE o.supplier_id = \(bind: id) AND r.released_at >= \(bind: start) AND r.released_at < \(bind: end)
                 ORDER BY r.released_at DESC LIMIT \(bind: limit)
                 """).all(decoding: R.self)
-            let limitSeconds = app.subcon.settings.responseClock.answerHours * 3600
-            let now = app.subcon.clock.now()
+            let clock = app.subcon.settings.responseClock
+            let now = Int64(app.subcon.clock.now().timeIntervalSince1970)
             out.answers = rows.map { r in
-                let inTime: Bool? = r.response_seconds.map { $0 <= limitSeconds }
-                    ?? (now.timeIntervalSince(r.released_at) > Double(limitSeconds) ? false : nil)
+                let inTime = clock.answeredInTime(responseSeconds: r.response_seconds.map(Int64.init), releasedAt: Int64(r.released_at.timeIntervalSince1970), now: now)
                 return AnswerTimeDTO(orderId: r.order_id, orderCode: r.code, revision: r.number, releasedAt: r.released_at, answeredAt: r.answered_at,
                                      answerMinutes: r.response_seconds.map { $0 / 60 }, inTime: inTime)
             }.sorted { ($0.answerMinutes ?? Int.max) > ($1.answerMinutes ?? Int.max) }

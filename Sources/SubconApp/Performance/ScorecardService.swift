@@ -215,9 +215,10 @@ enum ScorecardService {
 
     /// Suppliers graded A in the last closed month before `today`'s.
     static func preferred(on db: any Database, today: Day) async throws -> Set<UUID> {
-        struct R: Decodable { let supplier_id: UUID }
+        struct R: Decodable { let supplier_id: UUID; let grade: String? }
         let last = ScorePeriod.month(of: today).previous.description
-        return Set(try await (db as! any SQLDatabase).raw("SELECT supplier_id FROM supplier_grades WHERE period = \(bind: last) AND grade = 'A'")
-            .all(decoding: R.self).map(\.supplier_id))
+        // The closed grades are few (one per supplier); the rule that makes one preferred is the domain's.
+        return Set(try await (db as! any SQLDatabase).raw("SELECT supplier_id, grade FROM supplier_grades WHERE period = \(bind: last)")
+            .all(decoding: R.self).filter { GradeActions.preferredNext($0.grade.flatMap(Grade.init)) }.map(\.supplier_id))
     }
 }

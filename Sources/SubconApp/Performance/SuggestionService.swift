@@ -70,7 +70,8 @@ enum SuggestionService {
     static func list(_ p: Principal, supplier: UUID, period: ScorePeriod?, on db: any Database) async throws -> [SuggestionDTO] {
         _ = try await ScorecardService.supplier(p, supplier, on: db)
         var q: SQLQueryString = "SELECT * FROM suggestions WHERE supplier_id = \(bind: supplier)"
-        if let period { q = q + " AND period = \(bind: period.description)" }
+        // Suggestions are made per month: a quarter or a year shows those of its months.
+        if let period { q = q + " AND period IN (\(binds: period.months))" }
         return try await rows(q + " ORDER BY period DESC, CASE WHEN status = 'open' THEN 0 ELSE 1 END, rule LIMIT 200", on: db)
     }
 

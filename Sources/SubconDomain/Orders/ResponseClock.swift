@@ -18,6 +18,12 @@ public struct ResponseClock: Sendable, Equatable {
 
     public func deadline(releasedAt: Int64) -> Int64 { releasedAt + Int64(answerHours) * 3600 }
 
+    /// Whether an answer came in time: nil while unanswered and the deadline has not passed.
+    public func answeredInTime(responseSeconds: Int64?, releasedAt: Int64, now: Int64) -> Bool? {
+        if let responseSeconds { return responseSeconds <= Int64(answerHours) * 3600 }
+        return now > deadline(releasedAt: releasedAt) ? false : nil
+    }
+
     public func isOverdue(releasedAt: Int64, answeredAt: Int64?, now: Int64) -> Bool {
         answeredAt == nil && now > deadline(releasedAt: releasedAt)
     }

@@ -10,6 +10,12 @@ public enum Rate {
         let n = Int128(max(0, part)) * 10_000
         return Int((n * 2 + Int128(whole)) / (Int128(whole) * 2))
     }
+
+    /// Basis points as people read them, to one decimal: 7750 → "77.5%".
+    public static func percentText(_ bp: Int) -> String { "\(bp / 100).\(bp % 100 / 10)%" }
+
+    /// Tenths (of a point, of a day) to one decimal: 796 → "79.6".
+    public static func tenthsText(_ t: Int) -> String { "\(t / 10).\(t % 10)" }
 }
 
 /// The nearest-rank percentile of sorted values: the value at rank ⌈p·n⌉ (1-based). The database

@@ -16,7 +16,7 @@ public enum ImprovementRules {
         public init(exception: String, defect: String, lots: Int) { self.exception = exception; self.defect = defect; self.lots = lots }
     }
 
-    static func pct(_ bp: Int) -> String { "\(bp / 100).\(bp % 100 / 10)%" }
+    static func pct(_ bp: Int) -> String { Rate.percentText(bp) }
     static func hours(_ minutes: Int64) -> String { "\(minutes / 60).\(minutes % 60 * 10 / 60)" }
 
     /// - slow answers: the median answer to a revision took longer than the deadline, or fewer
@@ -40,13 +40,13 @@ public enum ImprovementRules {
             if before.map({ $0 - rate >= 1_000 }) ?? true {
                 out.append(Suggestion(rule: "slippingDelivery", params: [
                     "rate": pct(rate), "before": before.map(pct) ?? "—", "late": String(card.delivery.lateLines),
-                    "days": card.delivery.averageDaysLateTenths.map { "\($0 / 10).\($0 % 10)" } ?? "—"]))
+                    "days": card.delivery.averageDaysLateTenths.map(Rate.tenthsText) ?? "—"]))
             }
         }
         if card.quality.lots >= 3, let pass = card.quality.passRate, pass < 9_000 {
             out.append(Suggestion(rule: "quality", params: [
                 "pass": pct(pass), "failed": String(card.quality.lots - card.quality.firstPassLots), "lots": String(card.quality.lots),
-                "ppm": card.quality.ppm.map(String.init) ?? "—"]))
+                "ppm": card.quality.ppm.map { FixedDecimal(units: $0 * FixedDecimal.unit).grouped } ?? "—"]))
         }
         if c.reports >= 5, let share = c.reportShare, share < 7_000 {
             out.append(Suggestion(rule: "silentProgress", params: [
