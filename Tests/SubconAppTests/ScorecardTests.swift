@@ -79,17 +79,35 @@ import VaporTesting
             // The ranking has the same score for the supplier.
             let ranking = try await json(t, .GET, "/api/v1/scorecards?period=2026", buyer)["suppliers"] as! [[String: Any]]
             // Limited to a category, cost is left out and only that category's lots count.
-            let semi = try await json(t, .GET, "/api/v1/scorecards?period=2026&kind=semi_finished", buyer)
-            #expect(semi["itemKind"] as? String == "semi_finished")
-            let semiJG = (semi["suppliers"] as? [[String: Any]])?.first { $0["supplierCode"] as? String == "SUP-JG" }
-            #expect((semiJG?["measures"] as? [[String: Any]])?.first { $0["measure"] as? String == "cost" }?["score"] == nil)
+            let semi = try await json(t, .GET, "/api/v1/scorecards?period=2026&kind=finished", buyer)
+            #expect(semi["itemKind"] as? String == "finished")
+            let semiJG = try #require((semi["suppliers"] as? [[String: Any]])?.first { $0["supplierCode"] as? String == "SUP-JG" })
+            #expect((semiJG["measures"] as? [[String: Any]])?.first { $0["measure"] as? String == "cost" }?["score"] == nil)
             _ = try await json(t, .GET, "/api/v1/scorecards?period=2026&kind=gadgets", buyer, .badRequest)
-            // Limited to a plant: only orders from its plans, cost left out.
-            let plant = try await Site.query(on: t.db).filter(\Site.$kind == "plant").first()!.id!
+            let queries = ScorecardService.queries(ScoreWeights(), app: t.app, on: t.db)
+            struct N: Decodable { let n: Int }
+            let all = try await queries.figures([.year(2026)], supplier: nil), finished = try await queries.figures([.year(2026)], supplier: nil, itemKind: "finished")
+            let finishedLots = try await t.sql.raw("""
+                SELECT COUNT(*) AS n FROM inspections n JOIN items i ON i.id = n.item_id WHERE i.kind = 'finished'
+                """).first(decoding: N.self)!.n
+            #expect(finished.values.reduce(0) { $0 + $1.quality.lots } == finishedLots)
+            #expect(finishedLots > 0 && finishedLots < all.values.reduce(0) { $0 + $1.quality.lots })
+            // Limited to a plant: only lines of orders made from its plans, cost left out.
+            struct P: Decodable { let plant_id: UUID }
+            let plant = try #require(try await t.sql.raw("""
+                SELECT p.plant_id FROM outsourcing_orders o JOIN production_plans p ON p.id = o.plan_id WHERE o.status NOT IN ('draft', 'cancelled', 'rejected')
+                """).first(decoding: P.self)).plant_id
             let byPlant = try await json(t, .GET, "/api/v1/scorecards?period=2026&plantId=\(plant)", buyer)
             #expect(byPlant["plantId"] as? String == plant.uuidString)
-            #expect((byPlant["suppliers"] as? [[String: Any]] ?? []).allSatisfy { row in
-                (row["measures"] as? [[String: Any]])?.first { $0["measure"] as? String == "cost" }?["score"] == nil })
+            let planted = try await queries.figures([.year(2026)], supplier: nil, plant: plant)
+            let plantLines = try await t.sql.raw("""
+                SELECT COUNT(*) AS n FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id JOIN production_plans p ON p.id = o.plan_id
+                WHERE p.plant_id = \(bind: plant) AND l.state <> 'cancelled' AND o.status NOT IN ('draft', 'cancelled', 'rejected')
+                  AND l.due_date >= '2026-01-01' AND l.due_date <= '2026-12-31'
+                """).first(decoding: N.self)!.n
+            #expect(plantLines > 0 && planted.values.reduce(0) { $0 + $1.delivery.lines } == plantLines)
+            #expect(plantLines < all.values.reduce(0) { $0 + $1.delivery.lines })
+            #expect(planted.values.allSatisfy { $0.cost.turnover == 0 })
             _ = try await json(t, .GET, "/api/v1/scorecards?period=2026&plantId=plant-1", buyer, .badRequest)
             #expect(ranking.first { $0["supplierCode"] as? String == "SUP-JG" }?["score"] as? Int == card["score"] as? Int)
             #expect(ranking.map { $0["rank"] as? Int } == Array(1...ranking.count).map { Optional($0) })
@@ -183,6 +201,16 @@ import VaporTesting
             #expect(decided["status"] as? String == "confirmed")
             let profile = try await json(t, .GET, "/api/v1/organizations/\(jg)/profile", admin)
             #expect(profile["status"] as? String == "probation")
+            struct N: Decodable { let n: Int }
+            #expect(try await t.sql.raw("SELECT COUNT(*) AS n FROM outbox WHERE event = 'scorecard.probation_proposed'").first(decoding: N.self)?.n == 1)
+            // Declining leaves the supplier as it was.
+            let bm = try await t.organization(code: "SUP-BM").id!, other = UUID()
+            try await t.sql.insert(into: "status_proposals").columns("id", "supplier_id", "proposed_status", "period", "status", "reason", "created_at", "version")
+                .values(SQLBind(other), SQLBind(bm), SQLBind("probation"), SQLBind(month.description), SQLBind("pending"), SQLBind(""), SQLBind(Date()), SQLBind(1)).run()
+            let bmStatus = try await json(t, .GET, "/api/v1/organizations/\(bm)/profile", admin)["status"] as? String
+            let declined = try await json(t, .POST, "/api/v1/scorecards/proposals/\(other)/decision", admin, body: #"{"version":1,"decision":"decline","reason":"交期问题已查明是我方计划变更"}"#)
+            #expect(declined["status"] as? String == "declined" && declined["reason"] as? String == "交期问题已查明是我方计划变更")
+            #expect(try await json(t, .GET, "/api/v1/organizations/\(bm)/profile", admin)["status"] as? String == bmStatus)
             _ = try await json(t, .POST, "/api/v1/scorecards/proposals/\(id)/decision", admin, body: #"{"version":2,"decision":"decline","reason":"x"}"#, .unprocessableEntity)
         }
     }
@@ -243,7 +271,7 @@ import VaporTesting
             #expect(own.allSatisfy { $0["supplierCode"] as? String == "SUP-JG" })
             // Suggestions name their figures; the buyer dismisses one with a reason or raises another.
             let suggestions = try await json(t, .GET, "/api/v1/organizations/\(bm)/suggestions?period=\(last)", buyer)["items"] as! [[String: Any]]
-            #expect(suggestions.count >= 2)
+            #expect(suggestions.count >= 3)
             #expect(suggestions.allSatisfy { !(($0["params"] as? [String: String]) ?? [:]).isEmpty })
             let first = suggestions[0]["id"] as! String, second = suggestions[1]["id"] as! String
             _ = try await json(t, .GET, "/api/v1/organizations/\(bm)/suggestions", try await t.token("supplier1"), .notFound)
@@ -263,8 +291,21 @@ import VaporTesting
             var b = try await t.signIn("purchaser")
             let page = try await t.page(.GET, "/scorecards/\(bm)", browser: &b).body.string
             #expect(page.contains("改进建议") && page.contains("<svg class=\"chart line\""))
+            let compare = try await t.page(.GET, "/scorecards/compare?a=\(jg)&b=\(bm)&period=\(last)", browser: &b)
+            #expect(compare.status == .ok && compare.body.string.contains("苏州精工机械有限公司") && compare.body.string.contains("昆山华表表面处理有限公司"))
+            #expect(try await t.page(.GET, "/scorecards/compare?a=\(jg)&period=\(last)", browser: &b).status == .badRequest)
+            // Dismissing from the page needs a reason; with one, the suggestion is dismissed.
+            let csrf = try await t.csrf(&b)
+            let third = suggestions[2]["id"] as! String
+            #expect(try await t.page(.POST, "/scorecards/suggestions/\(third)", browser: &b,
+                                     form: ["_csrf": csrf, "version": "1", "supplier": bm.uuidString, "action": "dismiss", "reason": ""]).status == .badRequest)
+            let dismissedByPage = try await t.page(.POST, "/scorecards/suggestions/\(third)", browser: &b,
+                                                   form: ["_csrf": csrf, "version": "1", "supplier": bm.uuidString, "action": "dismiss", "reason": "已在月度评审中讨论"])
+            #expect(dismissedByPage.status == .seeOther)
+            let afterPage = try await json(t, .GET, "/api/v1/organizations/\(bm)/suggestions?period=\(last)", buyer)["items"] as! [[String: Any]]
+            #expect(afterPage.first { $0["id"] as? String == third }?["status"] as? String == "dismissed")
             let lessons = try await t.page(.GET, "/lessons", browser: &b).body.string
-            #expect(lessons.contains("有效") && lessons.contains("无效"))
+            #expect(lessons.contains(">有效</span>") && lessons.contains(">无效</span>"))
         }
     }
 
@@ -275,6 +316,9 @@ import VaporTesting
             _ = try await json(t, .POST, "/api/v1/organizations/\(jg)/reviews", buyer, body: #"{"cadence":"daily","scheduledOn":"2026-10-01"}"#, .unprocessableEntity)
             _ = try await json(t, .POST, "/api/v1/organizations/\(jg)/reviews", buyer, body: #"{"cadence":"monthly","scheduledOn":"2026-13-01"}"#, .badRequest)
             _ = try await json(t, .POST, "/api/v1/organizations/\(jg)/reviews", jgUser, body: #"{"cadence":"monthly","scheduledOn":"2026-10-01"}"#, .forbidden)
+            // The end of the calendar is out of reach (the next review would not exist).
+            let far = try await json(t, .POST, "/api/v1/organizations/\(jg)/reviews", buyer, body: #"{"cadence":"monthly","scheduledOn":"9999-12-31"}"#, .unprocessableEntity)
+            #expect((far["errors"] as? [[String: Any]])?.first?["field"] as? String == "scheduledOn")
             let review = try await json(t, .POST, "/api/v1/organizations/\(jg)/reviews", buyer, body: #"{"cadence":"monthly","scheduledOn":"2026-10-01"}"#, .created)
             let id = review["id"] as! String
             let agenda = review["agenda"] as! [[String: Any]]

@@ -221,7 +221,7 @@ private func pcs(_ n: Int64) -> Int64 { n * 10_000 }
         #expect(s.map(\.rule) == ["slowAnswers", "slippingDelivery", "quality", "silentProgress", "slowExceptions", "ineffectiveAction"])
         #expect(s[0].params == ["median": "31.0", "deadline": "24", "late": "6", "due": "9"])
         #expect(s[1].params == ["rate": "70.0%", "before": "95.0%", "late": "2", "days": "4.5"])
-        #expect(s[2].params["pass"] == "80.0%" && s[2].params["ppm"] == "5000")
+        #expect(s[2].params["pass"] == "80.0%" && s[2].params["ppm"] == "5,000")
         #expect(s[3].params["share"] == "60.0%")
         #expect(s[4].params["met"] == "50.0%")
         #expect(s[5].params == ["exception": "YC-0007", "defect": "PAD-SHIFT", "lots": "4"])
@@ -249,5 +249,35 @@ private func pcs(_ n: Int64) -> Int64 { n * 10_000 }
                 == .init(onTime: pcs(100), complete: true, daysLate: 0))
         #expect(OnTimeDelivery.line(quantity: pcs(100), due: day("2026-11-28"), receipts: receipts, today: day("2026-12-10"))
                 == .init(onTime: 0, complete: false, daysLate: 5))
+    }
+}
+
+@Suite struct ReviewCadenceTests {
+    @Test func eachCadenceLooksBackOnItsPeriodAndRecurs() {
+        #expect(ReviewCadence.monthly.period(on: day("2026-12-05")) == .month(year: 2026, month: 11))
+        #expect(ReviewCadence.weekly.period(on: day("2026-01-07")) == .month(year: 2025, month: 12))
+        #expect(ReviewCadence.quarterly.period(on: day("2026-01-15")) == .quarter(year: 2025, quarter: 4))
+        #expect(ReviewCadence.weekly.next(after: day("2026-12-29")) == day("2027-01-05"))
+        // The 31st becomes the month's last day, across a leap February.
+        #expect(ReviewCadence.monthly.next(after: day("2028-01-31")) == day("2028-02-29"))
+        #expect(ReviewCadence.quarterly.next(after: day("2026-11-30")) == day("2027-02-28"))
+        #expect(ReviewCadence.monthly.next(after: day("2998-12-31")) == day("2999-01-31"))
+    }
+
+    @Test func anActionItemIsClosedByItsOwnSide() {
+        #expect(ReviewActionOwner.supplier.mayComplete(side: .supplier, roles: [.supplierUser]))
+        #expect(!ReviewActionOwner.supplier.mayComplete(side: .manufacturer, roles: [.admin]))
+        #expect(ReviewActionOwner.buyer.mayComplete(side: .manufacturer, roles: [.purchaser]))
+        #expect(!ReviewActionOwner.buyer.mayComplete(side: .manufacturer, roles: [.warehouse]))
+        #expect(!ReviewActionOwner.buyer.mayComplete(side: .supplier, roles: [.supplierAdmin]))
+    }
+
+    @Test func anAnswerIsInTimeWithinTheAnswerHours() {
+        let clock = ResponseClock(answerHours: 24)
+        #expect(clock.answeredInTime(responseSeconds: 24 * 3600, releasedAt: 0, now: 999_999) == true)
+        #expect(clock.answeredInTime(responseSeconds: 24 * 3600 + 1, releasedAt: 0, now: 999_999) == false)
+        #expect(clock.answeredInTime(responseSeconds: nil, releasedAt: 0, now: 3600) == nil)
+        #expect(clock.answeredInTime(responseSeconds: nil, releasedAt: 0, now: 24 * 3600 + 1) == false)
+        #expect(Rate.percentText(7750) == "77.5%" && Rate.tenthsText(796) == "79.6")
     }
 }
