@@ -114,6 +114,61 @@ import VaporTesting
         }
     }
 
+    /// The delivery figures the database keeps on each line (AddKeptDeliveries) against the same
+    /// figures counted from the receipts, after receiving and inspecting, and after each kind of
+    /// change its triggers watch: a due date moved, a receipt's day corrected, an accepted
+    /// quantity changed, a receipt line removed.
+    @Test func keptDeliveriesFollowEveryChange() async throws {
+        try await TestApp.run(scenario: true) { t in
+            struct Kept: Decodable, Equatable { let order_id: UUID; let line_no: Int; let accepted_quantity: Int64; let accepted_on_time: Int64; let last_accepted_day: String? }
+            struct Receipt: Decodable { let id: UUID; let receipt_id: UUID; let order_id: UUID; let order_line_no: Int; let accepted_quantity: Int64; let receipt_day: String }
+            struct Due: Decodable { let order_id: UUID; let line_no: Int; let due_date: String }
+            func check(_ step: String) async throws -> [Receipt] {
+                let kept = try await t.sql.raw("SELECT order_id, line_no, accepted_quantity, accepted_on_time, last_accepted_day FROM order_lines ORDER BY order_id, line_no")
+                    .all(decoding: Kept.self)
+                let receipts = try await t.sql.raw("""
+                    SELECT r.id, r.receipt_id, r.order_id, r.order_line_no, r.accepted_quantity, g.receipt_day FROM receipt_lines r JOIN goods_receipts g ON g.id = r.receipt_id
+                    """).all(decoding: Receipt.self)
+                let due = Dictionary(uniqueKeysWithValues: try await t.sql.raw("SELECT order_id, line_no, due_date FROM order_lines").all(decoding: Due.self)
+                    .map { ("\($0.order_id)/\($0.line_no)", $0.due_date) })
+                var counted: [String: (Int64, Int64, String?)] = [:]
+                for r in receipts {
+                    let k = "\(r.order_id)/\(r.order_line_no)"
+                    var c = counted[k] ?? (0, 0, nil)
+                    c.0 += r.accepted_quantity
+                    if r.receipt_day <= due[k]! { c.1 += r.accepted_quantity }
+                    if r.accepted_quantity > 0 { c.2 = max(c.2 ?? "", r.receipt_day) }
+                    counted[k] = c
+                }
+                let expected = kept.map { k -> Kept in
+                    let c = counted["\(k.order_id)/\(k.line_no)"] ?? (0, 0, nil)
+                    return Kept(order_id: k.order_id, line_no: k.line_no, accepted_quantity: c.0, accepted_on_time: c.1, last_accepted_day: c.2)
+                }
+                #expect(kept == expected, "\(step): \(zip(kept, expected).filter { $0 != $1 }.prefix(3))")
+                return receipts
+            }
+            let receipts = try await check("after the scenario")
+            // A line received on time: its due date moved before the receipt's day, it no longer is.
+            let onTime = try await t.sql.raw("""
+                SELECT r.id FROM receipt_lines r JOIN order_lines l ON l.order_id = r.order_id AND l.line_no = r.order_line_no
+                WHERE l.accepted_on_time > 0 AND r.accepted_quantity > 0
+                """).first()?.decode(column: "id", as: UUID.self)
+            let accepted = try #require(receipts.first { $0.id == onTime })
+            try await t.sql.raw("""
+                UPDATE order_lines SET due_date = '2000-01-01' WHERE order_id = \(bind: accepted.order_id) AND line_no = \(bind: accepted.order_line_no)
+                """).run()
+            _ = try await check("due date moved")
+            // A receipt's day corrected to after every due date, then an accepted quantity changed.
+            try await t.sql.raw("UPDATE goods_receipts SET receipt_day = '2999-12-31' WHERE id = \(bind: receipts.last!.receipt_id)").run()
+            _ = try await check("receipt day corrected")
+            try await t.sql.raw("UPDATE receipt_lines SET accepted_quantity = accepted_quantity + 1 WHERE id = \(bind: receipts[receipts.count / 2].id)").run()
+            _ = try await check("accepted quantity changed")
+            try await t.sql.raw("DELETE FROM inspections WHERE receipt_line_id = \(bind: accepted.id)").run()
+            try await t.sql.raw("DELETE FROM receipt_lines WHERE id = \(bind: accepted.id)").run()
+            _ = try await check("receipt line removed")
+        }
+    }
+
     @Test func aSupplierSeesOnlyItsOwnScorecard() async throws {
         try await TestApp.run(scenario: true) { t in
             let jgUser = try await t.token("supplier1")

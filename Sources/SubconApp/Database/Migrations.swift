@@ -58,6 +58,8 @@ enum Migrations {
         AddInspectionReceiptIndex(),
         // 16. Supplier scorecards: weights by version, monthly grades, proposed probation
         CreateScorecards(),
+        AddKeptDeliveries(),
+        AddRevisionSupplier(),
     ]
 }
 

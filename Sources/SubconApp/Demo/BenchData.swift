@@ -171,7 +171,7 @@ public enum BenchData {
                                 pending ? null : B(created), null, pending ? null : B(3600),
                                 // As escalated as a running installation would have it by now.
                                 B(pending ? responseClock.stageDue(releasedAt: Int64(created.timeIntervalSince1970), now: Int64(now.timeIntervalSince1970)).rawValue : 0),
-                                B(1)])
+                                B(1), B(supplier)])
             if pending { return }
             // Material: a requirement and an issue of every line, confirmed by the supplier.
             let at = min(created.addingTimeInterval(5 * 86_400), now.addingTimeInterval(-3600))
@@ -251,7 +251,8 @@ public enum BenchData {
             try await sql.insertRows(into: "order_lines", columns: ["id", "order_id", "line_no", "item_id", "operation", "quantity", "due_date",
                                                                     "unit_price", "state", "plan_line_id", "risk", "days_late", "delay_reason"], lines)
             try await sql.insertRows(into: "order_revisions", columns: ["id", "order_id", "number", "lines", "changes", "reason", "status", "created_by",
-                                                                        "released_at", "answered_at", "answered_by", "response_seconds", "escalation", "round"], revisions)
+                                                                        "released_at", "answered_at", "answered_by", "response_seconds", "escalation", "round",
+                                                                        "supplier_id"], revisions)
             try await sql.insertRows(into: "order_requirements", columns: ["id", "order_id", "line_no", "component_id", "quantity_per", "scrap_percent",
                                                                            "supply_by", "gross_quantity", "issued_quantity"], reqs)
             try await sql.insertRows(into: "material_documents", columns: ["id", "code", "kind", "status", "supplier_id", "to_supplier_id", "order_id",

@@ -83,7 +83,7 @@ enum DemoHistory {
                     let late = dice.chance(profile.lateAnswers(m))
                     let answer = late ? 26 * 3600 + dice.roll(40) * 3600 : 1800 + dice.roll(20) * 3600
                     flow.revisions.append([B(UUID()), B(order), B(1), B("[]"), B("[]"), B(""), B("acknowledged"), B(buyer), B(releasedAt),
-                                      B(releasedAt.addingTimeInterval(Double(answer))), null, B(answer), B(0), B(1)])
+                                      B(releasedAt.addingTimeInterval(Double(answer))), null, B(answer), B(0), B(1), B(supplier)])
                     for n in 1...2 {
                         let a = agreements[(k + n) % agreements.count]
                         let quantity = Int64(100 * (1 + dice.roll(5)))

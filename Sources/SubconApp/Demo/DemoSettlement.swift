@@ -42,7 +42,8 @@ enum DemoSettlement {
             if backdate {
                 let ordered = last.start.addingTimeInterval(2 * 86_400), received = last.start.addingTimeInterval(12 * 86_400)
                 try await sql.update(OrderRevisionRow.schema).set("released_at", to: ordered).set("answered_at", to: ordered).where("order_id", .equal, o.id!).run()
-                try await sql.update(GoodsReceipt.schema).set("created_at", to: received).where("id", .equal, r.id!).run()
+                try await sql.update(GoodsReceipt.schema).set("created_at", to: received).set("receipt_day", to: last.first.adding(days: 12).description)
+                    .where("id", .equal, r.id!).run()
                 try await sql.update(ReceiptLine.schema).set("received_at", to: received).where("receipt_id", .equal, r.id!).run()
             }
         }

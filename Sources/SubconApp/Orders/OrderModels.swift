@@ -78,6 +78,8 @@ final class OrderRevisionRow: Model, @unchecked Sendable {
     static let schema = "order_revisions"
     @ID(key: .id) var id: UUID?
     @Field(key: "order_id") var orderID: UUID
+    /// The order's, so the scorecard finds a supplier's revisions by an index of its own.
+    @Field(key: "supplier_id") var supplierID: UUID
     @Field(key: "number") var number: Int
     /// The full set of lines (JSON), so any revision can be shown and compared as it was.
     @Field(key: "lines") var linesJSON: String

@@ -553,7 +553,7 @@ enum OrderService {
         try await (change.db as! any SQLDatabase).update(OrderRevisionRow.schema).set("status", to: "superseded")
             .where("order_id", .equal, o.id!).where("status", .equal, "pending").run()
         let r = OrderRevisionRow()
-        r.orderID = o.id!; r.number = number; r.reason = reason; r.status = status; r.createdBy = p.userID
+        r.orderID = o.id!; r.supplierID = o.supplierID; r.number = number; r.reason = reason; r.status = status; r.createdBy = p.userID
         r.releasedAt = change.now; r.escalation = 0; r.round = 1
         r.linesJSON = String(decoding: try JSONEncoder().encode(lines), as: UTF8.self)
         r.changesJSON = String(decoding: try JSONEncoder().encode(changes.map(StoredChange.init)), as: UTF8.self)

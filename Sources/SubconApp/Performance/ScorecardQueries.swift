@@ -69,29 +69,23 @@ struct ScorecardQueries {
         var cards: [Key: Scorecard] = [:]
 
         // Delivery: lines due in the period (the date a counter-proposal agreed is the line's due
-        // date by then), their accepted receipts split at the due date (OnTimeDelivery.line).
+        // date by then), with what was accepted by the due date as the database keeps it on the
+        // line (AddKeptDeliveries; the rule of OnTimeDelivery.line).
         struct D: Decodable { let sid: UUID; let b: Int; let lines: Int; let due_q: Int64?; let on_time_q: Int64?; let lines_on_time: Int?; let late_lines: Int?; let days_late: Int64? }
-        let receivedDay = localDay("r.received_at")
         let delivery = try await sql.raw("SELECT z.supplier_id AS sid, " + bucket("z.due_date", dayBounds) + """
              AS b, COUNT(*) AS lines, CAST(SUM(z.quantity) AS BIGINT) AS due_q, CAST(SUM(z.on_time) AS BIGINT) AS on_time_q,
              SUM(CASE WHEN z.on_time >= z.quantity THEN 1 ELSE 0 END) AS lines_on_time,
              SUM(CASE WHEN z.late > 0 THEN 1 ELSE 0 END) AS late_lines, CAST(SUM(CASE WHEN z.late > 0 THEN z.late ELSE 0 END) AS BIGINT) AS days_late
-            FROM (SELECT y.supplier_id, y.quantity, y.due_date,
-                    CASE WHEN y.early < y.quantity THEN y.early ELSE y.quantity END AS on_time,
-                    CASE WHEN y.accepted >= y.quantity AND y.last_day IS NOT NULL THEN \(unsafeRaw: dayDiff("y.last_day", minus: "y.due_date"))
-                         WHEN y.due_date < \(bind: today.description) THEN \(unsafeRaw: dayDiff("'\(today)'", minus: "y.due_date"))
+            FROM (SELECT o.supplier_id, l.quantity, l.due_date,
+                    CASE WHEN l.accepted_on_time < l.quantity THEN l.accepted_on_time ELSE l.quantity END AS on_time,
+                    CASE WHEN l.accepted_quantity >= l.quantity AND l.last_accepted_day IS NOT NULL THEN \(unsafeRaw: dayDiff("l.last_accepted_day", minus: "l.due_date"))
+                         WHEN l.due_date < \(bind: today.description) THEN \(unsafeRaw: dayDiff("'\(today)'", minus: "l.due_date"))
                          ELSE 0 END AS late
-                  FROM (SELECT o.supplier_id, l.quantity, l.due_date,
-                          COALESCE(SUM(CASE WHEN \(unsafeRaw: receivedDay) <= l.due_date THEN r.accepted_quantity ELSE 0 END), 0) AS early,
-                          COALESCE(SUM(r.accepted_quantity), 0) AS accepted,
-                          MAX(CASE WHEN r.accepted_quantity > 0 THEN \(unsafeRaw: receivedDay) END) AS last_day
-                        FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
-                        LEFT JOIN receipt_lines r ON r.order_id = l.order_id AND r.order_line_no = l.line_no
-                        WHERE l.due_date >= \(bind: days.first!.description) AND l.due_date < \(bind: days.last!.description)
-                          AND l.state <> 'cancelled' AND o.status NOT IN ('draft', 'cancelled', 'rejected')
+                  FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
+                  WHERE l.due_date >= \(bind: days.first!.description) AND l.due_date < \(bind: days.last!.description)
+                    AND l.state <> 'cancelled' AND o.status NOT IN ('draft', 'cancelled', 'rejected')
             """ + only("o.supplier_id", supplier) + ofKind("l.item_id", itemKind) + ofPlant("o.id", plant) + """
-                        GROUP BY l.order_id, l.line_no, o.supplier_id, l.quantity, l.due_date) y) z
-            GROUP BY 1, 2
+            ) z GROUP BY 1, 2
             """).all(decoding: D.self)
         for r in delivery {
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].delivery = DeliveryFigures(
@@ -145,11 +139,11 @@ struct ScorecardQueries {
         // of the line's previous report (looked for up to 60 days back).
         struct R: Decodable { let sid: UUID; let b: Int; let due: Int?; let in_time: Int? }
         let limit = answerHours * 3600
-        let revisionWhere: SQLQueryString = " FROM order_revisions r JOIN outsourcing_orders o ON o.id = r.order_id WHERE r.released_at >= \(bind: start) AND r.released_at < \(bind: end)"
-            + only("o.supplier_id", supplier)
+        let revisionWhere: SQLQueryString = " FROM order_revisions r WHERE r.released_at >= \(bind: start) AND r.released_at < \(bind: end)"
+            + only("r.supplier_id", supplier)
             + (itemKind.map { " AND EXISTS (SELECT 1 FROM order_lines x JOIN items i ON i.id = x.item_id WHERE x.order_id = r.order_id AND i.kind = \(bind: $0))" } ?? "")
             + ofPlant("r.order_id", plant)
-        let revisions = try await sql.raw("SELECT o.supplier_id AS sid, " + bucket("r.released_at", instants) + """
+        let revisions = try await sql.raw("SELECT r.supplier_id AS sid, " + bucket("r.released_at", instants) + """
              AS b, SUM(CASE WHEN r.answered_at IS NOT NULL OR r.released_at < \(bind: now.addingTimeInterval(-Double(limit))) THEN 1 ELSE 0 END) AS due,
              SUM(CASE WHEN r.response_seconds IS NOT NULL AND r.response_seconds <= \(bind: limit) THEN 1 ELSE 0 END) AS in_time
             """ + revisionWhere + " GROUP BY 1, 2").all(decoding: R.self)
@@ -157,7 +151,7 @@ struct ScorecardQueries {
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].communication.revisionsDue = r.due ?? 0
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].communication.answeredInTime = r.in_time ?? 0
         }
-        for (k, v) in try await percentiles("SELECT o.supplier_id AS sid, " + bucket("r.released_at", instants) + " AS b, r.response_seconds AS m" + revisionWhere + " AND r.response_seconds IS NOT NULL") {
+        for (k, v) in try await percentiles("SELECT r.supplier_id AS sid, " + bucket("r.released_at", instants) + " AS b, r.response_seconds AS m" + revisionWhere + " AND r.response_seconds IS NOT NULL") {
             cards[k, default: Scorecard()].communication.answerMedianMinutes = v.p50 / 60
         }
         struct P: Decodable { let sid: UUID; let b: Int; let reports: Int; let on_time: Int? }
@@ -188,6 +182,7 @@ struct ScorecardQueries {
         struct T: Decodable { let sid: UUID; let month: String; let turnover: Int64? }
         let monthStart = instant(Day(year: days.first!.year, month: days.first!.month, day: 1)!)
         let lastMonth = ScorePeriod.month(of: days.last!.adding(days: -1))
+        let receivedDay = localDay("r.received_at")
         let received = try await sql.raw("""
             SELECT r.supplier_id AS sid, substr(\(unsafeRaw: receivedDay), 1, 7) AS month,
                    CAST(SUM(r.accepted_quantity * l.unit_price / 10000) AS BIGINT) AS turnover

@@ -93,16 +93,18 @@ enum ScorecardRecords {
         var out = ScorecardRecordsDTO(supplierId: id, supplierCode: org.code, supplierName: org.name, period: period.description, measure: measure.rawValue)
         switch measure {
         case .delivery:
-            // One row per line and receipt; the domain's rule turns each line's receipts into its figures.
+            // One row per line and receipt; the domain's rule turns each line's receipts into its
+            // figures (the scorecard sums what the database keeps on the lines: the two must agree).
             struct R: Decodable {
                 let order_id: UUID; let order_code: String; let line_no: Int; let item_code: String; let item_name: String; let uom: String
                 let quantity: Int64; let due_date: String; let day: String?; let accepted: Int64?
             }
             let rows = try await sql.raw("""
                 SELECT l.order_id, o.code AS order_code, l.line_no, i.code AS item_code, i.name AS item_name, i.uom, l.quantity, l.due_date,
-                       \(unsafeRaw: q.localDay("r.received_at")) AS day, r.accepted_quantity AS accepted
+                       g.receipt_day AS day, r.accepted_quantity AS accepted
                 FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id JOIN items i ON i.id = l.item_id
                 LEFT JOIN receipt_lines r ON r.order_id = l.order_id AND r.order_line_no = l.line_no
+                LEFT JOIN goods_receipts g ON g.id = r.receipt_id
                 WHERE o.supplier_id = \(bind: id) AND l.due_date >= \(bind: period.first.description) AND l.due_date <= \(bind: period.last.description)
                   AND l.state <> 'cancelled' AND o.status NOT IN ('draft', 'cancelled', 'rejected')
                 ORDER BY l.due_date, o.code, l.line_no LIMIT \(bind: limit)
