@@ -60,6 +60,7 @@ enum Migrations {
         CreateScorecards(),
         AddKeptDeliveries(),
         AddRevisionSupplier(),
+        AddLineSupplier(),
     ]
 }
 

@@ -116,3 +116,60 @@ struct AddRevisionSupplier: AsyncMigration {
         try await db.schema("order_revisions").deleteField("supplier_id").update()
     }
 }
+
+/// Each order line carries its order's supplier (set by the database when the line is written),
+/// under an index holding everything the scorecard sums, so a supplier's lines due in a year are
+/// one range of one index: through the orders, the largest supplier's 50,500 lines of a year
+/// were 20,199 separate lookups (200–250 ms). Lot figures get the same kind of index.
+struct AddLineSupplier: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("order_lines").field("supplier_id", .uuid).update()
+        let sql = db as! any SQLDatabase
+        let fromOrder = "(SELECT o.supplier_id FROM outsourcing_orders o WHERE o.id = order_lines.order_id)"
+        try await sql.raw("UPDATE order_lines SET supplier_id = \(unsafeRaw: fromOrder)").run()
+        if sql.dialect.name == "sqlite" {
+            try await sql.raw("CREATE TRIGGER line_supplier_insert AFTER INSERT ON order_lines BEGIN UPDATE order_lines SET supplier_id = \(unsafeRaw: fromOrder) WHERE id = NEW.id; END").run()
+            try await sql.raw("""
+                CREATE TRIGGER line_supplier_order AFTER UPDATE OF supplier_id ON outsourcing_orders
+                BEGIN UPDATE order_lines SET supplier_id = NEW.supplier_id WHERE order_id = NEW.id; END
+                """).run()
+        } else {
+            try await sql.raw("""
+                CREATE FUNCTION line_supplier_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN NEW.supplier_id := (SELECT o.supplier_id FROM outsourcing_orders o WHERE o.id = NEW.order_id); RETURN NEW; END $$
+                """).run()
+            try await sql.raw("CREATE TRIGGER line_supplier_insert BEFORE INSERT ON order_lines FOR EACH ROW EXECUTE FUNCTION line_supplier_insert()").run()
+            try await sql.raw("""
+                CREATE FUNCTION line_supplier_order() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN UPDATE order_lines SET supplier_id = NEW.supplier_id WHERE order_id = NEW.id; RETURN NULL; END $$
+                """).run()
+            try await sql.raw("CREATE TRIGGER line_supplier_order AFTER UPDATE OF supplier_id ON outsourcing_orders FOR EACH ROW EXECUTE FUNCTION line_supplier_order()").run()
+        }
+        try await createIndex(db, "order_lines_supplier_due_kept_idx", on: "order_lines", "supplier_id", "due_date", "state", "quantity",
+                              "accepted_quantity", "accepted_on_time", "last_accepted_day", "order_id")
+        try await sql.drop(index: "order_lines_order_due_kept_idx").run()
+        // Its prefix serves every read the narrower index did.
+        try await createIndex(db, "inspections_supplier_created_figures_idx", on: "inspections", "supplier_id", "created_at", "decision",
+                              "lot_quantity", "rejected_quantity")
+        try await sql.drop(index: "inspections_supplier_created_idx").run()
+    }
+
+    func revert(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        try await createIndex(db, "inspections_supplier_created_idx", on: "inspections", "supplier_id", "created_at")
+        try await sql.drop(index: "inspections_supplier_created_figures_idx").run()
+        try await createIndex(db, "order_lines_order_due_kept_idx", on: "order_lines", "order_id", "due_date", "state", "quantity",
+                              "accepted_quantity", "accepted_on_time", "last_accepted_day")
+        try await sql.drop(index: "order_lines_supplier_due_kept_idx").run()
+        if sql.dialect.name == "sqlite" {
+            try await sql.raw("DROP TRIGGER line_supplier_insert").run()
+            try await sql.raw("DROP TRIGGER line_supplier_order").run()
+        } else {
+            try await sql.raw("DROP TRIGGER line_supplier_insert ON order_lines").run()
+            try await sql.raw("DROP TRIGGER line_supplier_order ON outsourcing_orders").run()
+            try await sql.raw("DROP FUNCTION line_supplier_insert()").run()
+            try await sql.raw("DROP FUNCTION line_supplier_order()").run()
+        }
+        try await db.schema("order_lines").deleteField("supplier_id").update()
+    }
+}
