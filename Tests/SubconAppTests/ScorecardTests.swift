@@ -310,6 +310,11 @@ import VaporTesting
             let grades = try await json(t, .GET, "/api/v1/scorecards/grades?period=\(last)", buyer)["items"] as! [[String: Any]]
             #expect(grades.first { $0["supplierCode"] as? String == "SUP-BM" }?["grade"] as? String == "D")
             #expect(grades.first { $0["supplierCode"] as? String == "SUP-JG" }?["grade"] as? String == "A")
+            // Every watched 8D case was started by an audited write.
+            struct N: Decodable { let n: Int }
+            let watched = try await t.sql.raw("SELECT COUNT(*) AS n FROM corrective_checks").first(decoding: N.self)!.n
+            let started = try await t.sql.raw("SELECT COUNT(*) AS n FROM audit_log WHERE entity = 'corrective_check' AND action = 'create'").first(decoding: N.self)!.n
+            #expect(watched > 0 && started == watched)
             #expect(jgCard["preferred"] as? Bool == true)
             // BM's second D proposed probation.
             let proposals = try await json(t, .GET, "/api/v1/scorecards/proposals", admin)["items"] as! [[String: Any]]

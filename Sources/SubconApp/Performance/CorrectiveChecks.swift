@@ -48,15 +48,28 @@ enum CorrectiveChecks {
         // Every closed 8D with an item and a defect code is watched once, for its first code.
         let firstCode = postgres ? "trim(split_part(e.defect_codes, ',', 1))"
             : "trim(CASE WHEN instr(e.defect_codes, ',') > 0 THEN substr(e.defect_codes, 1, instr(e.defect_codes, ',') - 1) ELSE e.defect_codes END)"
-        try await sql.raw("""
-            INSERT INTO corrective_checks (exception_id, supplier_id, item_id, defect_code, opened_at, closed_at, status,
-                                           before_lots, before_defective, after_lots, after_defective, updated_at)
-            SELECT e.id, e.supplier_id, e.item_id, \(unsafeRaw: firstCode), e.created_at, e.closed_at, \(bind: CorrectiveEffect.Verdict.watching.rawValue),
-                   0, 0, 0, 0, \(bind: now)
-            FROM exceptions e
-            WHERE e.status = 'closed' AND e.eight_d = \(bind: true) AND e.item_id IS NOT NULL AND e.defect_codes <> '' AND e.closed_at IS NOT NULL
-              AND \(unsafeRaw: firstCode) <> '' AND NOT EXISTS (SELECT 1 FROM corrective_checks c WHERE c.exception_id = e.id)
-            """).run()
+        // A thousand at a time, each new watch audited in the transaction that starts it.
+        struct Started: Decodable { let exception_id: UUID; let defect_code: String }
+        while true {
+            let started = try await app.write(as: .system) { change -> Int in
+                let rows = try await (change.db as! any SQLDatabase).raw("""
+                    INSERT INTO corrective_checks (exception_id, supplier_id, item_id, defect_code, opened_at, closed_at, status,
+                                                   before_lots, before_defective, after_lots, after_defective, updated_at)
+                    SELECT e.id, e.supplier_id, e.item_id, \(unsafeRaw: firstCode), e.created_at, e.closed_at, \(bind: CorrectiveEffect.Verdict.watching.rawValue),
+                           0, 0, 0, 0, \(bind: now)
+                    FROM exceptions e
+                    WHERE e.status = 'closed' AND e.eight_d = \(bind: true) AND e.item_id IS NOT NULL AND e.defect_codes <> '' AND e.closed_at IS NOT NULL
+                      AND \(unsafeRaw: firstCode) <> '' AND NOT EXISTS (SELECT 1 FROM corrective_checks c WHERE c.exception_id = e.id)
+                    LIMIT 1000
+                    RETURNING exception_id, defect_code
+                    """).all(decoding: Started.self)
+                for r in rows {
+                    try await change.audit("corrective_check", r.exception_id, "create", after: ["defect": r.defect_code, "status": CorrectiveEffect.Verdict.watching.rawValue])
+                }
+                return rows.count
+            }
+            if started < 1000 { break }
+        }
 
         // Before: the lots in the same length of time before the case was opened. After: the
         // first lots after the closure, up to the window's lots and days.

@@ -76,9 +76,6 @@ struct AddKeptDeliveries: AsyncMigration {
             try await sql.raw("CREATE TRIGGER kept_delivery_due AFTER UPDATE OF due_date ON order_lines FOR EACH ROW EXECUTE FUNCTION kept_delivery_due()").run()
         }
         try await Self.rebuild(on: sql)
-        // A supplier's lines due in a period, read from an index holding everything the scorecard sums.
-        try await createIndex(db, "order_lines_order_due_kept_idx", on: "order_lines", "order_id", "due_date", "state", "quantity",
-                              "accepted_quantity", "accepted_on_time", "last_accepted_day")
     }
 
     /// Recomputes every line's figures (after a bulk load that bypassed the triggers, or to repair).
@@ -88,7 +85,6 @@ struct AddKeptDeliveries: AsyncMigration {
 
     func revert(on db: any Database) async throws {
         let sql = db as! any SQLDatabase
-        try await sql.drop(index: "order_lines_order_due_kept_idx").run()
         if sql.dialect.name == "sqlite" {
             for t in ["receipt_insert", "receipt_delete", "receipt_update", "day", "due"] { try await sql.raw("DROP TRIGGER kept_delivery_\(unsafeRaw: t)").run() }
         } else {
@@ -147,7 +143,6 @@ struct AddLineSupplier: AsyncMigration {
         }
         try await createIndex(db, "order_lines_supplier_due_kept_idx", on: "order_lines", "supplier_id", "due_date", "state", "quantity",
                               "accepted_quantity", "accepted_on_time", "last_accepted_day", "order_id")
-        try await sql.drop(index: "order_lines_order_due_kept_idx").run()
         // Its prefix serves every read the narrower index did.
         try await createIndex(db, "inspections_supplier_created_figures_idx", on: "inspections", "supplier_id", "created_at", "decision",
                               "lot_quantity", "rejected_quantity")
@@ -158,8 +153,6 @@ struct AddLineSupplier: AsyncMigration {
         let sql = db as! any SQLDatabase
         try await createIndex(db, "inspections_supplier_created_idx", on: "inspections", "supplier_id", "created_at")
         try await sql.drop(index: "inspections_supplier_created_figures_idx").run()
-        try await createIndex(db, "order_lines_order_due_kept_idx", on: "order_lines", "order_id", "due_date", "state", "quantity",
-                              "accepted_quantity", "accepted_on_time", "last_accepted_day")
         try await sql.drop(index: "order_lines_supplier_due_kept_idx").run()
         if sql.dialect.name == "sqlite" {
             try await sql.raw("DROP TRIGGER line_supplier_insert").run()
