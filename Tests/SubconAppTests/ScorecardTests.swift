@@ -366,6 +366,8 @@ import VaporTesting
             #expect(afterPage.first { $0["id"] as? String == third }?["status"] as? String == "dismissed")
             let lessons = try await t.page(.GET, "/lessons", browser: &b).body.string
             #expect(lessons.contains(">有效</span>") && lessons.contains(">无效</span>"))
+            // Suppliers and items by name beside their codes.
+            #expect(lessons.contains("昆山华表表面处理有限公司 SUP-BM") && lessons.contains("电机壳体(机加工件) SF-MH-001"))
         }
     }
 

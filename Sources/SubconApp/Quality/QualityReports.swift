@@ -37,7 +37,9 @@ struct LessonDTO: Content {
     let code: String
     let title: String
     let supplierCode: String
+    var supplierName: String = ""
     let itemCode: String?
+    var itemName: String? = nil
     let lot: String
     let defectCodes: String
     let rootCause: String
@@ -144,6 +146,8 @@ enum QualityReports {
             var lesson = LessonDTO(id: e.id!, code: e.code, title: e.title, supplierCode: orgs[e.supplierID]?.code ?? "",
                              itemCode: e.itemID.flatMap { items[$0]?.code }, lot: e.lot, defectCodes: e.defectCodes, rootCause: content(4),
                              correctiveActions: content(5), prevention: content(7), closedAt: e.closedAt)
+            lesson.supplierName = orgs[e.supplierID]?.name ?? ""
+            lesson.itemName = e.itemID.flatMap { items[$0]?.name }
             if let c = checks[e.id!] {
                 lesson.effect = c.status; lesson.recurrenceId = c.linked_exception_id
                 lesson.before = .init(lots: c.before_lots, defective: c.before_defective); lesson.after = .init(lots: c.after_lots, defective: c.after_defective)
