@@ -61,6 +61,7 @@ enum Migrations {
         AddKeptDeliveries(),
         AddRevisionSupplier(),
         AddLineSupplier(),
+        AddScorecardFigureIndexes(),
     ]
 }
 

@@ -166,3 +166,27 @@ struct AddLineSupplier: AsyncMigration {
         try await db.schema("order_lines").deleteField("supplier_id").update()
     }
 }
+
+/// Revision and exception figures read everything they sum from the index that finds one
+/// supplier's rows of a period: the largest supplier's 20,199 revisions and 6,866 exceptions were
+/// as many lookups into the table, 58 and 31 ms of its 12-year scorecard, twice and three times
+/// over. The wider indexes replace the narrower ones, whose reads their prefixes serve.
+struct AddScorecardFigureIndexes: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        try await createIndex(db, "order_revisions_supplier_released_answer_idx", on: "order_revisions", "supplier_id", "released_at",
+                              "answered_at", "response_seconds")
+        try await sql.drop(index: "order_revisions_supplier_released_idx").run()
+        try await createIndex(db, "exceptions_supplier_created_figures_idx", on: "exceptions", "supplier_id", "created_at", "response_by",
+                              "responded_at", "resolve_by", "closed_at", "response_minutes", "closure_minutes")
+        try await sql.drop(index: "exceptions_supplier_created_idx").run()
+    }
+
+    func revert(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        try await createIndex(db, "exceptions_supplier_created_idx", on: "exceptions", "supplier_id", "created_at")
+        try await sql.drop(index: "exceptions_supplier_created_figures_idx").run()
+        try await createIndex(db, "order_revisions_supplier_released_idx", on: "order_revisions", "supplier_id", "released_at")
+        try await sql.drop(index: "order_revisions_supplier_released_answer_idx").run()
+    }
+}
