@@ -79,7 +79,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     if settings.demo {
         if try await DemoData.seedIfEmpty(app: app), settings.demoScenario {
             try await DemoOrders.seed(app: app)
-            if settings.demoHistory { try await DemoHistory.seed(app: app) }
+            if settings.demoHistory { try await DemoHistory.seed(app: app); try await DemoInvoices.history(app: app) }
         }
     }
     if case .postgres(let url, _) = settings.database {
@@ -117,6 +117,7 @@ func routes(_ app: Application) throws {
     try signedInAPI.register(collection: ReportsAPI())
     try signedInAPI.register(collection: QualityAPI())
     try signedInAPI.register(collection: SettlementAPI())
+    try signedInAPI.register(collection: InvoiceAPI())
     try signedInAPI.register(collection: ScorecardAPI())
     try signedInAPI.register(collection: RoutingsAPI())
     try signedInAPI.register(collection: ImportsAPI())
@@ -144,6 +145,7 @@ func routes(_ app: Application) throws {
     try signedInPages.register(collection: ReportPages())
     try signedInPages.register(collection: QualityPages())
     try signedInPages.register(collection: SettlementPages())
+    try signedInPages.register(collection: InvoicePages())
     try signedInPages.register(collection: ScorecardPages())
     try signedInPages.register(collection: ReviewPages())
     try signedInPages.register(collection: ImportPages())

@@ -59,6 +59,9 @@ public struct Settings: Sendable {
     /// Write-off variance tolerated before a deduction is proposed, as a percentage of the
     /// material to account for (WRITE_OFF_TOLERANCE_PERCENT).
     public var writeOffTolerancePercent = FixedDecimal(units: 10_000)
+    /// How far a statement's invoices may differ from it in net and in tax and still match
+    /// (INVOICE_TOLERANCE_FEN; the tax system rounds line by line, the statement once).
+    public var invoiceTolerance = InvoiceMatching.defaultTolerance
     /// How much of an SQLite database file each connection maps into memory (SQLITE_MMAP_MB).
     public var sqliteMapBytes: Int64 = 8 << 30
     /// The last day of each statement period (STATEMENT_CUTOFF_DAY, 1…28; unset: the month's end).
@@ -147,6 +150,7 @@ public struct Settings: Sendable {
         if let d = env["PENALTY_WINDOW_DAYS"].flatMap(Int.init), (1...3650).contains(d) { s.gradedPenalty.windowDays = d }
         if let n = env["PENALTY_FREE_OCCURRENCES"].flatMap(Int.init), (0...100).contains(n) { s.gradedPenalty.freeOccurrences = n }
         if let m = env["SQLITE_MMAP_MB"].flatMap(Int64.init), (0...1 << 20).contains(m) { s.sqliteMapBytes = m << 20 }
+        if let f = env["INVOICE_TOLERANCE_FEN"].flatMap(Int64.init), (0...10_000).contains(f) { s.invoiceTolerance = FixedDecimal(units: f * 100) }
         if let p = env["WRITE_OFF_TOLERANCE_PERCENT"].flatMap({ try? FixedDecimal.parse($0) }), p >= .zero, p <= FixedDecimal(units: 1_000_000) {
             s.writeOffTolerancePercent = p
         }

@@ -62,6 +62,8 @@ enum Migrations {
         AddRevisionSupplier(),
         AddLineSupplier(),
         AddScorecardFigureIndexes(),
+        // 17. Supplier invoices against locked statements, and their payments
+        CreateInvoices(),
     ]
 }
 

@@ -154,11 +154,13 @@ enum DemoHistory {
                 }
                 guard !existing.contains("\(supplier)/\(month)") else { continue }
                 seq += 1
-                let deductions = turnover * Int64(profile.deductions(m)) / 1000
-                let net = turnover - deductions, tax = net * 13 / 100
+                // Statement money is in whole fen (StatementAmounts rounds each amount once).
+                let fen = { (units: Int64) in FixedDecimal(units: units).rounded(toScale: StatementAmounts.moneyScale).units }
+                let goods = fen(turnover), deductions = fen(goods * Int64(profile.deductions(m)) / 1000)
+                let net = goods - deductions, tax = fen(net * 13 / 100)
                 let closedAt = instant(month.last.adding(days: 8))
                 statements.append([B(UUID()), B("DZ-\(code)-\(month)"), B(supplier), B(month.description), B("locked"), B(1), B(4), B("CNY"),
-                                   B(FixedDecimal(13).units), B(turnover), B(deductions), B(Int64(0)), B(net), B(tax), B(net + tax), B(seq), B(finance),
+                                   B(FixedDecimal(13).units), B(goods), B(deductions), B(Int64(0)), B(net), B(tax), B(net + tax), B(seq), B(finance),
                                    B(closedAt), B(closedAt), B(finance), B(closedAt), B(finance), B(closedAt), B(finance), B(closedAt)])
             }
         }

@@ -91,5 +91,6 @@ enum DemoSettlement {
                                                       LineAnswerInput(version: s.version, answer: "keep", reason: "同类问题 90 天内第二次,按协议扣款", amount: nil), app: app)
         }
         _ = try await StatementService.generate(purchaser, GenerateStatementInput(supplierId: bm, period: current.description), app: app)
+        try await DemoInvoices.seed(jg: jg, app: app)
     }
 }

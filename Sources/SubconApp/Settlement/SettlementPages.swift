@@ -148,6 +148,9 @@ struct SettlementPages: RouteCollection {
         let printView: Bool
         /// Lines of the supplier's last locked statement, which an adjustment may correct.
         let lockedLines: [Option]
+        /// A locked statement's invoices and payments.
+        let invoicing: StatementInvoicingDTO?
+        let canRegisterInvoice: Bool
     }
 
     static func negative(_ d: FixedDecimal) -> FixedDecimal { FixedDecimal(units: -d.units) }
@@ -192,13 +195,16 @@ struct SettlementPages: RouteCollection {
         if !printView, let period = SettlementPeriod(s.period), p.can(.countStock) || p.can(.closeStockCounts) || p.can(.viewStatements) {
             count = try await StockCountService.statuses(p, period: period, supplierID: s.supplierId, on: req.db).first
         }
+        // A locked statement is invoiced and paid; the page shows how far (not on paper).
+        let invoicing = state == .locked && !printView ? try await InvoiceService.statementInvoicing(p, statement: id, app: req.application) : nil
         return DetailView(
             s: s, lines: ["goods", "deduction", "adjustment"].flatMap { k in s.lines.filter { $0.kind == k } }.map(view),
             deductionsNegative: Self.negative(s.deductions), isCurrent: isCurrent,
             canEdit: may(.edit), canAnswerSupplier: may(.confirm), canAttach: isCurrent && party == .supplier && StatementService.takesEvidence(state),
             canAnswerLines: may(.answer), canRevise: may(.revise), unanswered: unanswered, canLock: may(.lock),
             canRefresh: may(.edit) && state == .draft, diff: diff, countStatus: count, errors: req.formErrors(problem), form: form,
-            values: values, printView: printView, lockedLines: lockedLines)
+            values: values, printView: printView, lockedLines: lockedLines, invoicing: invoicing,
+            canRegisterInvoice: invoicing != nil && isCurrent && p.isSupplier && p.can(.registerInvoices))
     }
 
     /// Receipt lines → their receipts, for links (one query).

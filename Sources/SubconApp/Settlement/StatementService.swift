@@ -171,11 +171,12 @@ enum StatementService {
     }
 
     /// The next number of the change feed; the row lock makes writers take turns until commit.
-    static func nextSeq(_ change: Change) async throws -> Int64 {
+    /// The next number of a feed: row 1 counts statements, row 2 invoices.
+    static func nextSeq(_ change: Change, feed: Int = 1) async throws -> Int64 {
         let sql = change.db as! any SQLDatabase
-        try await sql.raw("UPDATE statement_feed SET seq = seq + 1 WHERE id = 1").run()
+        try await sql.raw("UPDATE statement_feed SET seq = seq + 1 WHERE id = \(bind: feed)").run()
         struct Row: Decodable { let seq: Int64 }
-        return try await sql.raw("SELECT seq FROM statement_feed WHERE id = 1").first(decoding: Row.self)!.seq
+        return try await sql.raw("SELECT seq FROM statement_feed WHERE id = \(bind: feed)").first(decoding: Row.self)!.seq
     }
 
     /// Loads a statement the caller may see and checks the version the caller acted on.

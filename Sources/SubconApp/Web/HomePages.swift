@@ -92,6 +92,7 @@ struct HomePages: RouteCollection {
             add("/late-lines", "nav.lateLines")
             if p.can(.countStock) { add("/stock-count", "nav.stockCount") }
             if p.can(.viewStatements) { add("/statements", "nav.statements") }
+            if p.can(.registerInvoices) { add("/invoices", "nav.invoices") }
             if p.can(.viewScorecards), let own = p.scope.supplierID { add("/scorecards/\(own)", "nav.scorecards") }
         } else {
             add("/dashboard", "nav.dashboard")
@@ -101,6 +102,7 @@ struct HomePages: RouteCollection {
             if p.can(.handleMaterial) { add("/deliveries", "home.tile.receive") }
             if InspectionService.mayReadWorkList(p) { add("/inspections", "nav.inspections") }
             if p.can(.viewStatements) { add("/statements", "nav.statements") }
+            if p.can(.settleInvoices) { add("/invoices?status=registered", "nav.invoices") }
         }
         return links
     }

@@ -67,7 +67,7 @@ extension Shell {
         if p.can(.inspectGoods) || p.can(.configureQuality) || p.can(.handleExceptions) { item("/quality", "nav.quality") }
         if p.can(.viewScorecards) { item("/scorecards", "nav.scorecards") }
         group("nav.group.quality")
-        if p.can(.viewStatements) { item("/statements", "nav.statements") }
+        if p.can(.viewStatements) { item("/statements", "nav.statements"); item("/invoices", "nav.invoices") }
         group("nav.group.settlement")
         if p.can(.viewMasterData) { item("/items", "nav.items") }
         // Suppliers see their own agreements, read-only.

@@ -57,6 +57,10 @@ public enum Action: String, Sendable, CaseIterable {
     case lockStatements
     /// Confirm or dispute a statement (the supplier's side).
     case answerStatements
+    /// Register VAT invoices against the own locked statements (the supplier's side).
+    case registerInvoices
+    /// Accept or reject invoices and record payments (finance).
+    case settleInvoices
     /// State the month-end stock count (月末盘点) on the supplier's side.
     case countStock
     /// Close a supplier's month-end count on its behalf, with a reason (the buyer).
@@ -102,6 +106,8 @@ public enum Policy {
         case (.finance, .prepareStatements), (.purchaser, .prepareStatements): true
         case (.finance, .lockStatements): true
         case (.supplierAdmin, .answerStatements), (.supplierFinance, .answerStatements): true
+        case (.supplierAdmin, .registerInvoices), (.supplierFinance, .registerInvoices): true
+        case (.finance, .settleInvoices): true
         case (.supplierAdmin, .countStock), (.supplierUser, .countStock): true
         case (.warehouse, .closeStockCounts), (.purchaser, .closeStockCounts), (.finance, .closeStockCounts): true
         case (.purchaser, .viewScorecards), (.quality, .viewScorecards), (.finance, .viewScorecards), (.planner, .viewScorecards),
