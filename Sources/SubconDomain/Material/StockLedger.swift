@@ -123,9 +123,26 @@ public struct WriteOff: Equatable, Sendable {
     public var allowedLoss: FixedDecimal
     public var returned: FixedDecimal
     public var held: FixedDecimal
-    /// opening + issued − consumed − allowed loss − returned − held. Positive: material unaccounted for
-    /// beyond the allowed loss (a deduction candidate); negative: more accounted for than issued.
+    /// opening + issued − consumed − allowed loss − returned − held − rejects decided. Positive:
+    /// material unaccounted for beyond the allowed loss (a deduction candidate); negative: more
+    /// accounted for than issued.
     public var variance: FixedDecimal
+    /// Material in rejects found to be the material's fault (料废): a loss the manufacturer bears.
+    public var materialRejects: FixedDecimal = .zero
+    /// Material in rejects found to be the supplier's processing (工废): charged on the statement
+    /// at cost, so not a variance as well.
+    public var supplierRejects: FixedDecimal = .zero
+
+    /// The write-off once the rejects of the period with a decided responsibility are accounted
+    /// for (`RejectResponsibility.settle` gives their quantities): what is left is the variance
+    /// nobody has explained.
+    public func accounting(materialRejects: FixedDecimal, supplierRejects: FixedDecimal) throws(FixedDecimal.ArithmeticError) -> WriteOff {
+        var w = self
+        w.materialRejects = try w.materialRejects.adding(materialRejects)
+        w.supplierRejects = try w.supplierRejects.adding(supplierRejects)
+        w.variance = try variance.subtracting(materialRejects).subtracting(supplierRejects)
+        return w
+    }
 
     /// - Parameters:
     ///   - accepted: accepted quantities of the finished lines.
