@@ -222,6 +222,10 @@ struct MatrixWorld {
         let statement = try await Statement.query(on: t.db).filter(\.$supplierID == jg).sort(\.$period, .descending).first()!
         ids["statement"] = statement.id!.uuidString
         ids["statementLine"] = try await StatementLine.query(on: t.db).filter(\.$statementID == statement.id!).first()!.id!.uuidString
+        // JG's scrapped material (a movement of the scenario), or any of its movements.
+        let scrap = try await MaterialMovement.query(on: t.db).filter(\.$supplierID == jg).filter(\.$kind == "scrapped").first()
+        let anyMove = try await MaterialMovement.query(on: t.db).filter(\.$supplierID == jg).first()
+        ids["scrap"] = (scrap ?? anyMove)!.id!.uuidString
         // The demo's invoice of JG with a mismatch, still waiting for finance.
         ids["invoice"] = try await Invoice.query(on: t.db).filter(\.$supplierID == jg).filter(\.$status == "registered").first()!.id!.uuidString
         ids["site"] = try await Site.query(on: t.db).first()!.id!.uuidString
@@ -291,6 +295,7 @@ struct MatrixWorld {
         }
         switch (owner, grand) {
         case ("documents", "material"): return ids["materialDocument"]!
+        case ("movements", "material"): return ids["scrap"]!
         case ("documents", _): return ids["document"]!
         case ("orders", _): return ids["order"]!
         case ("plans", _): return ids["plan"]!

@@ -64,6 +64,8 @@ enum Migrations {
         AddScorecardFigureIndexes(),
         // 17. Supplier invoices against locked statements, and their payments
         CreateInvoices(),
+        // 18. Who answers for each reject (工废 / 料废), with its effects per material
+        CreateRejectDecisions(),
     ]
 }
 

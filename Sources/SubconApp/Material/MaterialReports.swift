@@ -31,6 +31,10 @@ struct WriteOffRowDTO: Content {
     let returned: FixedDecimal
     let held: FixedDecimal
     let variance: FixedDecimal
+    /// Material in rejects decided as the material's fault (料废): an allowed loss.
+    let materialRejects: FixedDecimal
+    /// Material in rejects decided as the supplier's (工废): charged on the statement at cost.
+    let supplierRejects: FixedDecimal
     let tolerance: FixedDecimal
     let beyondTolerance: Bool
 }
@@ -200,16 +204,27 @@ enum MaterialReports {
         let keys = Set(periodBy.keys).union(openingBy.filter { $0.value != StockBalance() }.keys)
         let items = try await OrderService.itemCodes(Set(keys.map(\.i)), on: db)
         let orgs = try await organizations(Set(keys.map(\.s)), on: db)
+        // Rejects of the period with a decided responsibility, per supplier and material.
+        struct Decided: Decodable { let supplier_id: UUID; let item_id: UUID; let allowed: Int64?; let charged: Int64? }
+        let rejectScope: SQLQueryString = (p.scope.supplierID ?? supplierID).map { " AND supplier_id = \(bind: $0)" } ?? ""
+        let decided = try await sql(db).raw("""
+            SELECT supplier_id, item_id, CAST(SUM(allowed_loss) AS BIGINT) AS allowed, CAST(SUM(charged) AS BIGINT) AS charged
+            FROM reject_materials WHERE occurred_at >= \(bind: start) AND occurred_at < \(bind: end)
+            """ + rejectScope + " GROUP BY supplier_id, item_id").all(decoding: Decided.self)
+        let rejectsBy = Dictionary(decided.map { (SI(s: $0.supplier_id, i: $0.item_id), $0) }) { a, _ in a }
         let tolerance = app.subcon.settings.writeOffTolerancePercent
         var rows: [WriteOffRowDTO] = []
         for k in keys {
+            let r = rejectsBy[k]
             let w = try WriteOff.summarize(opening: openingBy[k] ?? StockBalance(), movements: periodBy[k] ?? [])
+                .accounting(materialRejects: FixedDecimal(units: r?.allowed ?? 0), supplierRejects: FixedDecimal(units: r?.charged ?? 0))
             let allowed = try w.opening.adding(w.issued).percent(tolerance)
             rows.append(WriteOffRowDTO(
                 supplierId: k.s, supplierCode: orgs[k.s]?.code ?? "", supplierName: orgs[k.s]?.name ?? "", itemId: k.i,
                 itemCode: items[k.i]?.code ?? "", itemName: items[k.i]?.name ?? "", unit: items[k.i]?.uom ?? "",
                 opening: w.opening, issued: w.issued, consumed: w.consumed, allowedLoss: w.allowedLoss, returned: w.returned, held: w.held,
-                variance: w.variance, tolerance: allowed, beyondTolerance: try w.exceeds(tolerancePercent: tolerance)))
+                variance: w.variance, materialRejects: w.materialRejects, supplierRejects: w.supplierRejects, tolerance: allowed,
+                beyondTolerance: try w.exceeds(tolerancePercent: tolerance)))
         }
         rows.sort { ($0.supplierCode, $0.itemCode) < ($1.supplierCode, $1.itemCode) }
         var cal = Calendar(identifier: .gregorian)

@@ -76,8 +76,8 @@ struct SettlementAPI: RouteCollection {
         let p = try req.requirePrincipal()
         try p.require(.viewStatements)
         let type = req.query[String.self, at: "type"] ?? ""
-        guard ["receipt_line", "exception", "write_off", "late_delivery"].contains(type) else {
-            throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("type", "notOneOf", ["allowed": "receipt_line, exception, write_off, late_delivery"])])
+        guard ["receipt_line", "exception", "write_off", "late_delivery", "reject"].contains(type) else {
+            throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("type", "notOneOf", ["allowed": "receipt_line, exception, write_off, late_delivery, reject"])])
         }
         guard let id = try req.uuidQuery("id") else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("id", "required")]) }
         return try await StatementService.sources(p, type: type, id: id, on: req.db)

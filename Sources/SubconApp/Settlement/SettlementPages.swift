@@ -174,6 +174,7 @@ struct SettlementPages: RouteCollection {
             case "exception": "/exceptions/\(l.sourceId)"
             case "receipt_line", "late_delivery": UUID(uuidString: l.sourceId).flatMap { receipts[$0] }.map { "/receipts/\($0)" }
             case "write_off": "/write-off?period=\(l.originPeriod)"
+            case "reject": "/rejects"
             default: nil
             }
             return LineView(line: l, signed: l.kind == "deduction" ? Self.negative(l.amount) : l.amount, link: link,

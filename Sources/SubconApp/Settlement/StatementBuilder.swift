@@ -196,6 +196,38 @@ enum StatementBuilder {
             out.append(line("deduction", "write_off", v.id, item: v.item_id, reference: "\(v.period) · \(v.item_code)", quantity: q,
                             unitPrice: cost, amount: amount, origin: SettlementPeriod(v.period) ?? bounds.period))
         }
+
+        // 4. Rejects with a decided responsibility (RejectResponsibility.settle, kept with the
+        // decision): 料废 pays the processing fee for the pieces worked, 工废 charges the material
+        // in them at cost. Undetermined ones wait.
+        struct Rej: Decodable {
+            let id: UUID; let source_type: String; let item_id: UUID; let quantity: Int64; let unit_price: Int64; let responsibility: String
+            let fee: Int64; let charge: Int64; let occurred_at: Date; let reference: String?; let item_code: String
+        }
+        let rejects = try await sql.raw("""
+            SELECT d.id, d.source_type, d.item_id, d.quantity, d.unit_price, d.responsibility, d.fee, d.charge, d.occurred_at,
+                   COALESCE(i.code, md.code) AS reference, it.code AS item_code
+            FROM reject_decisions d JOIN items it ON it.id = d.item_id
+            LEFT JOIN inspections i ON d.source_type = 'inspection' AND i.id = d.source_id
+            LEFT JOIN material_movements m ON d.source_type = 'scrap' AND m.id = d.source_id
+            LEFT JOIN material_documents md ON md.id = m.document_id
+            WHERE d.supplier_id = \(bind: supplierID) AND d.responsibility <> 'undetermined' AND d.occurred_at < \(bind: bounds.end) AND
+            """ + " " + unclaimed("reject", "d.id") + " ORDER BY d.occurred_at, d.id").all(decoding: Rej.self)
+        for r in rejects {
+            let origin = settings.statementCalendar.period(of: day(r.occurred_at, settings: settings))
+            let reference = "\(r.reference ?? "") · \(r.item_code)"
+            if r.responsibility == RejectResponsibility.material.rawValue, r.fee > 0 {
+                let l = line("goods", "reject", r.id, item: r.item_id, reference: reference, quantity: FixedDecimal(units: r.quantity),
+                             unitPrice: FixedDecimal(units: r.unit_price), amount: FixedDecimal(units: r.fee), origin: origin)
+                l.reason = r.responsibility
+                out.append(l)
+            } else if r.responsibility == RejectResponsibility.supplier.rawValue, r.charge > 0 {
+                let l = line("deduction", "reject", r.id, item: r.item_id, reference: reference, quantity: FixedDecimal(units: r.quantity),
+                             unitPrice: .zero, amount: FixedDecimal(units: r.charge), origin: origin)
+                l.reason = r.responsibility
+                out.append(l)
+            }
+        }
         return (out, waived)
     }
 }

@@ -65,6 +65,7 @@ extension Shell {
         if InspectionService.mayReadWorkList(p) { item("/inspections", "nav.inspections") }
         if p.can(.raiseExceptions) || p.can(.handleExceptions) || p.can(.answerExceptions) { item("/exceptions", "nav.exceptions") }
         if p.can(.inspectGoods) || p.can(.configureQuality) || p.can(.handleExceptions) { item("/quality", "nav.quality") }
+        if p.can(.viewQualityFigures) { item("/rejects", "nav.rejects") }
         if p.can(.viewScorecards) { item("/scorecards", "nav.scorecards") }
         group("nav.group.quality")
         if p.can(.viewStatements) { item("/statements", "nav.statements"); item("/invoices", "nav.invoices") }

@@ -32,6 +32,9 @@ public enum Action: String, Sendable, CaseIterable {
     case approveSupplementaryIssue
     /// Record the outcome of incoming goods: accepted and rejected quantities.
     case inspectGoods
+    /// Decide who answers for a reject or scrapped material: the supplier's processing (工废) or
+    /// the material (料废) — quality's call, with a reason.
+    case judgeRejects
     /// The supplier's side of material and goods: confirm what arrived, report scrap, ship
     /// against orders with delivery notes.
     case fulfilOrders
@@ -90,7 +93,7 @@ public enum Policy {
         case (.supplierAdmin, .answerOrders), (.supplierUser, .answerOrders): true
         case (.warehouse, .handleMaterial): true
         case (.purchaser, .approveSupplementaryIssue): true
-        case (.quality, .inspectGoods): true
+        case (.quality, .inspectGoods), (.quality, .judgeRejects): true
         case (.quality, .approveConcession), (.purchaser, .approveConcession): true
         case (.quality, .configureQuality): true
         case (.quality, .handleExceptions), (.purchaser, .handleExceptions): true
