@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import PostgresNIO
 import SQLKit
 import SubconDomain
 import Vapor
@@ -71,20 +72,38 @@ extension Application {
     /// Runs `body` in a transaction (queued behind other writers on SQLite).
     func write<T: Sendable>(as actor: AuditActor, _ body: @escaping @Sendable (Change) async throws -> T) async throws -> T {
         let services = self.subcon
-        let live = PendingLiveEvents()
         // Read here, in the request's task: Fluent runs the transaction's body from an event
         // loop callback in a new task, where the request's task-local values are gone.
         let claim = IdempotencyClaim.current
-        let result = try await services.writeGate.run {
-            try await self.db.transaction { tx in
-                let result = try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres, live: live,
-                                                          today: services.today(), delayThresholdDays: services.settings.delayThresholdDays))
-                try await claim?.recordOnce(on: tx)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let live = PendingLiveEvents()
+            do {
+                let result = try await services.writeGate.run {
+                    try await self.db.transaction { tx in
+                        let result = try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres, live: live,
+                                                                  today: services.today(), delayThresholdDays: services.settings.delayThresholdDays))
+                        try await claim?.recordOnce(on: tx)
+                        return result
+                    }
+                }
+                for e in live.all { services.live.deliver(e) }
                 return result
+            } catch where attempt < 4 && Self.mayRetry(error) {
+                // PostgreSQL broke a deadlock (or a serialization conflict) by rolling this
+                // transaction back, whole: running it again is safe and nearly always succeeds.
+                // Writers take rows in different orders (a receipt locks its order and then, by
+                // trigger, its lines; a progress report its lines and then its order).
+                try await Task.sleep(nanoseconds: UInt64(attempt) * 20_000_000 + UInt64.random(in: 0...20_000_000))
             }
         }
-        for e in live.all { services.live.deliver(e) }
-        return result
+    }
+
+    /// SQLSTATE 40P01 (deadlock detected) and 40001 (serialization failure).
+    static func mayRetry(_ error: any Error) -> Bool {
+        guard let e = error as? PSQLError, let state = e.serverInfo?[.sqlState] else { return false }
+        return state == "40P01" || state == "40001"
     }
 }
 
