@@ -152,6 +152,8 @@ import VaporTesting
             _ = try await w.call(.GET, "/api/v1/invoices/\(aID)", w.other, nil, .notFound)
             _ = try await w.call(.GET, "/api/v1/statements/\(w.statement.id!)/invoices", w.other, nil, .notFound)
             _ = try await w.call(.POST, "/api/v1/invoices/\(aID)/attachments", w.other, nil, .notFound)
+            _ = try await w.call(.POST, "/api/v1/invoices/\(aID)/payments", w.other, #"{"version":3,"amount":"1","paidOn":"2026-12-01"}"#, .notFound)
+            _ = try await w.call(.POST, "/api/v1/invoices/\(aID)/accept", w.other, #"{"version":3}"#, .notFound)
             let theirs = try await w.call(.GET, "/api/v1/invoices", w.other, nil, .ok)
             #expect(theirs["total"] as? Int == 0)
             let theirAging = try await w.call(.GET, "/api/v1/invoices/aging", w.other, nil, .ok)

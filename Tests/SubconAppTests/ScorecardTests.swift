@@ -302,6 +302,19 @@ import VaporTesting
             let buyer = try await t.token("purchaser"), admin = try await t.token("admin")
             let jg = try await t.organization(code: "SUP-JG").id!, bm = try await t.organization(code: "SUP-BM").id!
             let last = ScorePeriod.month(of: t.app.subcon.today()).previous
+            // The same history has its money (issue 20's demo): a paid month, last month's
+            // invoice flagged and waiting, JG's statement of three months ago without an invoice,
+            // and what is outstanding by age.
+            let finance = try await t.token("finance")
+            let paid = try await json(t, .GET, "/api/v1/invoices?supplierId=\(jg)", finance)["items"] as! [[String: Any]]
+            #expect(paid.contains { $0["paidInFull"] as? Bool == true })
+            #expect(paid.contains { $0["status"] as? String == "registered" && ($0["flags"] as? [String]) == ["exceeds_statement"] })
+            let waiting = try #require(try await Statement.query(on: t.db).filter(\.$supplierID == jg)
+                .filter(\.$period == last.previous.previous.description).first())
+            #expect(waiting.status == "locked")
+            #expect(try await json(t, .GET, "/api/v1/statements/\(waiting.id!)/invoices", finance)["match"] as? String == "waiting")
+            let aging = try await json(t, .GET, "/api/v1/invoices/aging", finance)
+            #expect(((aging["suppliers"] as? [[String: Any]]) ?? []).contains { $0["supplierCode"] as? String == "SUP-JG" })
             // Trends: every month of the year has a score; JG got better, BM worse.
             let jgCard = try await json(t, .GET, "/api/v1/organizations/\(jg)/scorecard?period=\(last)", buyer)
             let trend = jgCard["trend"] as! [[String: Any]]

@@ -106,5 +106,21 @@ private func d(_ s: String) -> FixedDecimal { try! FixedDecimal.parse(s) }
         #expect(PaymentStatus.AgeBucket.of(lockedOn: locked, today: Day("2026-11-01")!) == .days31to60)
         #expect(PaymentStatus.AgeBucket.of(lockedOn: locked, today: Day("2026-12-02")!) == .days61to90)
         #expect(PaymentStatus.AgeBucket.of(lockedOn: locked, today: Day("2026-12-31")!) == .over90)
+        // The lock days the database compares with give the same bands, day by day.
+        let today = Day("2026-12-02")!
+        let firsts = PaymentStatus.AgeBucket.firstDays(today: today)
+        #expect(firsts == [Day("2026-11-02")!, Day("2026-10-03")!, Day("2026-09-03")!])
+        for age in 0...130 {
+            let lockedOn = today.adding(days: -age)
+            let band = firsts.firstIndex { lockedOn >= $0 } ?? firsts.count
+            #expect(PaymentStatus.AgeBucket.allCases[band] == PaymentStatus.AgeBucket.of(lockedOn: lockedOn, today: today), "age \(age)")
+        }
+    }
+
+    @Test func whatIsPayableIsCappedByTheStatement() {
+        let invoice = PaymentStatus.Invoice(gross: d("1130"), state: .accepted, paid: d("1000"))
+        #expect(PaymentStatus.payable(invoice: invoice, statementOutstanding: d("510.19")) == d("130"))
+        #expect(PaymentStatus.payable(invoice: invoice, statementOutstanding: d("20")) == d("20"))
+        #expect(PaymentStatus.payable(invoice: invoice, statementOutstanding: .zero) == .zero)
     }
 }

@@ -62,24 +62,21 @@ enum DemoInvoices {
         }
     }
 
-    /// An invoice and its payment as finance would have keyed them in from paper (no notices).
+    /// An invoice and its payment as finance would have keyed them in from paper: audited, no notices.
     static func paidOnPaper(_ s: Statement, number: String, issued: Day, finance: UUID, app: Application) async throws {
-        try await app.db.transaction { db in
-            let sql = db as! any SQLDatabase
-            try await sql.raw("UPDATE statement_feed SET seq = seq + 1 WHERE id = 2").run()
-            struct Seq: Decodable { let seq: Int64 }
-            let seq = try await sql.raw("SELECT seq FROM statement_feed WHERE id = 2").first(decoding: Seq.self)!.seq
-            let at = app.subcon.clock.now()
+        try await app.write(as: .system) { change in
             let i = Invoice()
             i.id = UUID(); i.supplierID = s.supplierID; i.statementID = s.id!; i.number = number; i.invoiceCode = "3100261130"
             i.issueDate = issued.description; i.net = s.net; i.taxPercent = s.taxPercent; i.tax = s.tax; i.gross = s.gross
-            i.status = InvoiceLifecycle.State.accepted.rawValue; i.flags = ""; i.decisionReason = ""; i.decidedBy = finance; i.decidedAt = at
-            i.paid = s.gross; i.version = 3; i.changeSeq = seq; i.createdBy = finance; i.createdAt = at; i.updatedAt = at
-            try await i.create(on: db)
+            i.status = InvoiceLifecycle.State.accepted.rawValue; i.flags = ""; i.decisionReason = ""; i.decidedBy = finance; i.decidedAt = change.now
+            i.paid = s.gross; i.version = 3; i.changeSeq = try await InvoiceService.nextSeq(change)
+            i.createdBy = finance; i.createdAt = change.now; i.updatedAt = change.now
+            try await i.create(on: change.db)
             let pay = InvoicePayment()
             pay.id = UUID(); pay.invoiceID = i.id!; pay.statementID = s.id!; pay.supplierID = s.supplierID; pay.paidOn = issued.adding(days: 25).description
-            pay.amount = s.gross; pay.reference = "BANK-\(s.period)"; pay.createdBy = finance; pay.createdAt = at
-            try await pay.create(on: db)
+            pay.amount = s.gross; pay.reference = "BANK-\(s.period)"; pay.createdBy = finance; pay.createdAt = change.now
+            try await pay.create(on: change.db)
+            try await change.audit("invoice", i.id, "create", after: i.auditSnapshot.merging(["statement": s.code, "reference": pay.reference]) { a, _ in a })
         }
     }
 

@@ -44,12 +44,7 @@ struct InvoiceAPI: RouteCollection {
     }
 
     /// `?format=xlsx|csv` and the list's filters: every invoice that matches, with its payments' sum.
-    func export(req: Request) async throws -> Response {
-        let p = try req.requirePrincipal()
-        let format = req.query[String.self, at: "format"] ?? "xlsx"
-        guard ["xlsx", "csv"].contains(format) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("format", "invalidValue")]) }
-        return try await InvoiceExport.file(req, p, filter: try Self.filter(req), format: format)
-    }
+    func export(req: Request) async throws -> Response { try await InvoiceExport.download(req) }
 
     func show(req: Request) async throws -> InvoiceDTO {
         try await InvoiceService.detail(try req.requirePrincipal(), try req.idParameter(), on: req.db)
@@ -120,8 +115,13 @@ enum InvoiceExport {
         return rows
     }
 
-    static func file(_ req: Request, _ p: Principal, filter: InvoiceService.Filter, format: String) async throws -> Response {
-        let page = try await InvoiceService.list(p, filter: filter, page: PageRequest(page: 1, per: maxRows), on: req.db)
+    /// The same file for the API and the page.
+    static func download(_ req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        try p.require(.viewStatements)
+        let format = req.query[String.self, at: "format"] ?? "xlsx"
+        guard ["xlsx", "csv"].contains(format) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("format", "invalidValue")]) }
+        let page = try await InvoiceService.list(p, filter: try InvoiceAPI.filter(req), page: PageRequest(page: 1, per: maxRows), on: req.db)
         return try SpreadsheetDownload.response(rows(page.items, catalog: req.subcon.catalog, locale: req.locale), sheet: "invoices",
                                                 filename: "invoices-\(req.subcon.today())", format: format)
     }

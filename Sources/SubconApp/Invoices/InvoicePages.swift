@@ -44,13 +44,7 @@ struct InvoicePages: RouteCollection {
             rows: page.items, pager: Pager(page, req), statuses: statuses, status: status, canSeeAging: !p.isSupplier))
     }
 
-    func export(req: Request) async throws -> Response {
-        let p = try req.requirePrincipal()
-        try p.require(.viewStatements)
-        let format = req.query[String.self, at: "format"] ?? "xlsx"
-        guard ["xlsx", "csv"].contains(format) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("format", "invalidValue")]) }
-        return try await InvoiceExport.file(req, p, filter: try InvoiceAPI.filter(req), format: format)
-    }
+    func export(req: Request) async throws -> Response { try await InvoiceExport.download(req) }
 
     struct AgingView: Encodable {
         let a: AgingDTO
@@ -101,7 +95,7 @@ struct InvoicePages: RouteCollection {
         let i = try await InvoiceService.detail(p, id, on: req.db)
         let invoicing = try await InvoiceService.statementInvoicing(p, statement: i.statementId, app: req.application)
         let state = InvoiceLifecycle.State(rawValue: i.status) ?? .registered
-        let left = FixedDecimal(units: max(min(i.gross.units - i.paid.units, invoicing.outstanding.units), 0))
+        let left = PaymentStatus.payable(invoice: .init(gross: i.gross, state: state, paid: i.paid), statementOutstanding: invoicing.outstanding)
         return try await req.renderForm("invoice", titleKey: "invoice.heading", titleParams: ["number": i.number], DetailView(
             i: i, invoicing: invoicing, canDecide: p.can(.settleInvoices) && state == .registered,
             canPay: p.can(.settleInvoices) && state == .accepted && left > .zero,
@@ -220,11 +214,10 @@ struct InvoicePages: RouteCollection {
             // The gross may be left empty on a phone: it is net + tax.
             let gross = (f.gross ?? "").trimmingCharacters(in: .whitespaces).isEmpty ? ((try? net.adding(tax)) ?? .zero) : amount("gross", f.gross)
             if !problems.isEmpty { throw Problem.validation(problems) }
-            var input = InvoiceInput(number: f.number ?? "", invoiceCode: f.invoiceCode, issueDate: (f.issueDate ?? "").trimmingCharacters(in: .whitespaces),
+            let input = InvoiceInput(number: f.number ?? "", invoiceCode: f.invoiceCode, issueDate: (f.issueDate ?? "").trimmingCharacters(in: .whitespaces),
                                      net: net, taxPercent: rate, tax: tax, gross: gross)
             let checks = input.validate()
             if !checks.isEmpty { throw Problem.validation(checks) }
-            input.number = input.number.trimmingCharacters(in: .whitespaces)
             created = try await InvoiceService.register(p, statement: id, input, app: req.application)
         }
         if let problem { return try await renderNew(req, statement: id, problem: problem, values: values) }

@@ -114,10 +114,10 @@ struct AgingRowDTO: Content {
     let supplierId: UUID
     let supplierCode: String
     let supplierName: String
-    let statements: Int
-    let outstanding: FixedDecimal
+    var statements: Int
+    var outstanding: FixedDecimal
     /// Outstanding by days since the statement was locked: 0-30, 31-60, 61-90, 90+.
-    let buckets: [String: FixedDecimal]
+    var buckets: [String: FixedDecimal]
 }
 
 struct AgingDTO: Content {
@@ -149,8 +149,8 @@ enum InvoiceService {
         case .notMoney(let field): .validation([FieldProblem(field, "toTheFen")])
         case .rateNotAllowed:
             .validation([FieldProblem("taxPercent", "notOneOf", ["allowed": InvoiceMatching.vatRates.map(\.description).joined(separator: ", ")])])
-        case .grossIsNotNetPlusTax(let expected): .validation([FieldProblem("gross", "grossIsNetPlusTax", ["expected": expected.description])])
-        case .taxDoesNotFitRate(let expected): .validation([FieldProblem("tax", "taxDoesNotFitRate", ["expected": expected.description])])
+        case .grossIsNotNetPlusTax(let expected): .validation([FieldProblem("gross", "grossIsNetPlusTax", ["expected": expected.yuan])])
+        case .taxDoesNotFitRate(let expected): .validation([FieldProblem("tax", "taxDoesNotFitRate", ["expected": expected.yuan])])
         case .tooLarge: .validation([FieldProblem("net", "tooLarge")])
         }
     }
@@ -174,12 +174,15 @@ enum InvoiceService {
         try p.require(.registerInvoices)
         guard p.isSupplier else { throw Problem.forbidden }
         guard s.state == .locked else { throw Problem.conflict("problem.invoice.statementNotLocked", ["status": s.status]) }
-        let (number, code): (String, String)
-        do { (number, code) = try InvoiceNumber.normalize(number: input.number, code: input.invoiceCode ?? "") } catch {
-            throw Problem.validation([error == .badCode ? FieldProblem("invoiceCode", "badInvoiceCode") : FieldProblem("number", "badInvoiceNumber")])
+        // The number and the money are checked apart, so one answer marks every wrong field.
+        var fields: [FieldProblem] = []
+        var normalized: (number: String, code: String)?
+        do { normalized = try InvoiceNumber.normalize(number: input.number, code: input.invoiceCode ?? "") } catch {
+            fields.append(error == .badCode ? FieldProblem("invoiceCode", "badInvoiceCode") : FieldProblem("number", "badInvoiceNumber"))
         }
         let figures = InvoiceMatching.Figures(net: input.net, taxPercent: input.taxPercent, tax: input.tax, gross: input.gross)
-        do { try InvoiceMatching.check(figures, tolerance: tolerance(app)) } catch { throw problem(error) }
+        do { try InvoiceMatching.check(figures, tolerance: tolerance(app)) } catch { fields += problem(error).fields }
+        guard let (number, code) = normalized, fields.isEmpty else { throw Problem.validation(fields) }
         return try await app.write(as: p.auditActor) { change in
             // First, as for payments: invoices of one statement registered at once take turns.
             let seq = try await nextSeq(change)
@@ -388,18 +391,18 @@ enum InvoiceService {
     /// grouped statement (statements and the sums of their payments), whatever the number.
     static func aging(_ p: Principal, app: Application) async throws -> AgingDTO {
         try p.require(.viewStatements)
-        guard !p.isSupplier || p.scope.supplierID != nil else { throw Problem.forbidden }
         let today = app.subcon.today()
         let cal = app.subcon.settings.calendar
-        func start(_ d: Day) -> Date { cal.date(from: DateComponents(year: d.year, month: d.month, day: d.day))! }
-        // A statement locked on day L is `today − L` days old: older than 30 when locked before
-        // the start of (today − 30), and so on.
-        let b30 = start(today.adding(days: -30)), b60 = start(today.adding(days: -60)), b90 = start(today.adding(days: -90))
-        struct R: Decodable { let supplier_id: UUID; let code: String; let name: String; let bucket: Int; let statements: Int; let outstanding: Int64 }
-        let rows = try await (app.db as! any SQLDatabase).raw("""
-            SELECT s.supplier_id, o.code, o.name,
-                   CASE WHEN s.locked_at >= \(bind: b30) THEN 0 WHEN s.locked_at >= \(bind: b60) THEN 1 WHEN s.locked_at >= \(bind: b90) THEN 2 ELSE 3 END AS bucket,
-                   COUNT(*) AS statements, CAST(SUM(s.gross - COALESCE(pp.paid, 0)) AS BIGINT) AS outstanding
+        // The bands are the domain's (AgeBucket): each as "locked on or after its first day".
+        var band: SQLQueryString = "CASE"
+        for (i, first) in PaymentStatus.AgeBucket.firstDays(today: today).enumerated() {
+            let from = cal.date(from: DateComponents(year: first.year, month: first.month, day: first.day))!
+            band = band + " WHEN s.locked_at >= \(bind: from) THEN \(unsafeRaw: String(i))"
+        }
+        band = band + " ELSE \(unsafeRaw: String(PaymentStatus.AgeBucket.allCases.count - 1)) END"
+        struct R: Decodable { let supplier_id: UUID; let code: String; let name: String; let band: Int; let statements: Int; let outstanding: Int64 }
+        let rows = try await (app.db as! any SQLDatabase).raw("SELECT s.supplier_id, o.code, o.name, " + band + """
+             AS band, COUNT(*) AS statements, CAST(SUM(s.gross - COALESCE(pp.paid, 0)) AS BIGINT) AS outstanding
             FROM statements s
             JOIN organizations o ON o.id = s.supplier_id
             LEFT JOIN (SELECT statement_id, SUM(amount) AS paid FROM invoice_payments GROUP BY statement_id) pp ON pp.statement_id = s.id
@@ -408,24 +411,22 @@ enum InvoiceService {
              GROUP BY s.supplier_id, o.code, o.name, 4 ORDER BY o.code
             """).all(decoding: R.self)
         let names = PaymentStatus.AgeBucket.allCases.map(\.rawValue)
-        var bySupplier: [UUID: AgingRowDTO] = [:]
-        var order: [UUID] = []
-        var total = FixedDecimal.zero
-        var totals = Dictionary(uniqueKeysWithValues: names.map { ($0, FixedDecimal.zero) })
+        let none = Dictionary(uniqueKeysWithValues: names.map { ($0, FixedDecimal.zero) })
+        func plus(_ a: FixedDecimal?, _ b: Int64) -> FixedDecimal { FixedDecimal(units: (a?.units ?? 0) + b) }
+        var suppliers: [AgingRowDTO] = [], totals = none, total = FixedDecimal.zero
         for r in rows {
-            let amount = FixedDecimal(units: r.outstanding), name = names[min(max(r.bucket, 0), 3)]
-            var row = bySupplier[r.supplier_id] ?? { order.append(r.supplier_id); return AgingRowDTO(
-                supplierId: r.supplier_id, supplierCode: r.code, supplierName: r.name, statements: 0, outstanding: .zero,
-                buckets: Dictionary(uniqueKeysWithValues: names.map { ($0, FixedDecimal.zero) })) }()
-            var buckets = row.buckets
-            buckets[name] = FixedDecimal(units: (buckets[name]?.units ?? 0) + amount.units)
-            row = AgingRowDTO(supplierId: row.supplierId, supplierCode: row.supplierCode, supplierName: row.supplierName,
-                              statements: row.statements + r.statements, outstanding: FixedDecimal(units: row.outstanding.units + amount.units), buckets: buckets)
-            bySupplier[r.supplier_id] = row
-            total = FixedDecimal(units: total.units + amount.units)
-            totals[name] = FixedDecimal(units: (totals[name]?.units ?? 0) + amount.units)
+            let name = names[min(max(r.band, 0), names.count - 1)]
+            // Rows come by supplier code: a supplier's bands are next to each other.
+            if suppliers.last?.supplierId != r.supplier_id {
+                suppliers.append(AgingRowDTO(supplierId: r.supplier_id, supplierCode: r.code, supplierName: r.name, statements: 0, outstanding: .zero, buckets: none))
+            }
+            suppliers[suppliers.count - 1].statements += r.statements
+            suppliers[suppliers.count - 1].outstanding = plus(suppliers[suppliers.count - 1].outstanding, r.outstanding)
+            suppliers[suppliers.count - 1].buckets[name] = plus(suppliers[suppliers.count - 1].buckets[name], r.outstanding)
+            totals[name] = plus(totals[name], r.outstanding)
+            total = plus(total, r.outstanding)
         }
-        return AgingDTO(asOf: today.description, total: total, buckets: totals, suppliers: order.compactMap { bySupplier[$0] })
+        return AgingDTO(asOf: today.description, total: total, buckets: totals, suppliers: suppliers)
     }
 
     static func feed(_ p: Principal, after: Int64, limit: Int, on db: any Database) async throws -> InvoiceFeedDTO {

@@ -37,9 +37,9 @@ struct LessonDTO: Content {
     let code: String
     let title: String
     let supplierCode: String
-    var supplierName: String = ""
+    let supplierName: String
     let itemCode: String?
-    var itemName: String? = nil
+    let itemName: String?
     let lot: String
     let defectCodes: String
     let rootCause: String
@@ -144,10 +144,9 @@ enum QualityReports {
         return cases.map { e in
             func content(_ n: Int) -> String { steps.first { $0.exceptionID == e.id! && $0.step == n }?.content ?? "" }
             var lesson = LessonDTO(id: e.id!, code: e.code, title: e.title, supplierCode: orgs[e.supplierID]?.code ?? "",
-                             itemCode: e.itemID.flatMap { items[$0]?.code }, lot: e.lot, defectCodes: e.defectCodes, rootCause: content(4),
+                             supplierName: orgs[e.supplierID]?.name ?? "", itemCode: e.itemID.flatMap { items[$0]?.code },
+                             itemName: e.itemID.flatMap { items[$0]?.name }, lot: e.lot, defectCodes: e.defectCodes, rootCause: content(4),
                              correctiveActions: content(5), prevention: content(7), closedAt: e.closedAt)
-            lesson.supplierName = orgs[e.supplierID]?.name ?? ""
-            lesson.itemName = e.itemID.flatMap { items[$0]?.name }
             if let c = checks[e.id!] {
                 lesson.effect = c.status; lesson.recurrenceId = c.linked_exception_id
                 lesson.before = .init(lots: c.before_lots, defective: c.before_defective); lesson.after = .init(lots: c.after_lots, defective: c.after_defective)

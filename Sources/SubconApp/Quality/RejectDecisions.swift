@@ -193,9 +193,10 @@ enum RejectService {
         let sql = db as! any SQLDatabase
         struct M: Decodable { let item_id: UUID; let code: String; let quantity_per: Int64; let cost_price: Int64 }
         if type == "scrap" {
-            let m = try await sql.raw("SELECT id AS item_id, code, 10000 AS quantity_per, COALESCE(cost_price, 0) AS cost_price FROM items WHERE id = \(bind: row.item_id)")
-                .all(decoding: M.self)
-            return (.zero, m.map { ($0.item_id, .init(item: $0.code, quantityPer: FixedDecimal(units: $0.quantity_per), costPrice: FixedDecimal(units: $0.cost_price))) })
+            // Scrapped material is its own piece: one of itself, no fee.
+            struct C: Decodable { let code: String; let cost_price: Int64 }
+            let c = try await sql.raw("SELECT code, COALESCE(cost_price, 0) AS cost_price FROM items WHERE id = \(bind: row.item_id)").all(decoding: C.self)
+            return (.zero, c.map { (row.item_id, .init(item: $0.code, quantityPer: FixedDecimal(1), costPrice: FixedDecimal(units: $0.cost_price))) })
         }
         struct P: Decodable { let unit_price: Int64 }
         let price = try await sql.raw("""

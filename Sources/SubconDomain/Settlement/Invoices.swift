@@ -200,15 +200,20 @@ public enum PaymentStatus {
         }
     }
 
+    /// What may still be paid on an accepted invoice: what it still owes, at most what the
+    /// statement still owes (an invoice accepted beyond its statement is not paid beyond it).
+    public static func payable(invoice: Invoice, statementOutstanding: FixedDecimal) -> FixedDecimal {
+        let onInvoice = (try? invoice.gross.subtracting(invoice.paid)) ?? .zero
+        return max(min(onInvoice, statementOutstanding), .zero)
+    }
+
     /// Checks a payment against its invoice and the statement: money in fen, more than zero, an
-    /// accepted invoice, and no more than both still owe.
+    /// accepted invoice, and no more than `payable`.
     public static func check(amount: FixedDecimal, invoice: Invoice, statementOutstanding: FixedDecimal) throws(Refusal) {
         guard InvoiceMatching.isMoney(amount) else { throw .notMoney }
         guard amount > .zero else { throw .notPositive }
         guard invoice.state == .accepted else { throw .invoiceNotAccepted }
-        let onInvoice: FixedDecimal
-        do { onInvoice = try invoice.gross.subtracting(invoice.paid) } catch { throw .tooLarge }
-        let available = max(min(onInvoice, statementOutstanding), .zero)
+        let available = payable(invoice: invoice, statementOutstanding: statementOutstanding)
         guard amount <= available else { throw .moreThanOutstanding(available: available) }
     }
 
@@ -216,14 +221,26 @@ public enum PaymentStatus {
     public enum AgeBucket: String, Codable, Sendable, CaseIterable {
         case days0to30 = "0-30", days31to60 = "31-60", days61to90 = "61-90", over90 = "90+"
 
+        /// The most days old a statement in this band is (nil: no limit).
+        var maxAge: Int? {
+            switch self {
+            case .days0to30: 30
+            case .days31to60: 60
+            case .days61to90: 90
+            case .over90: nil
+            }
+        }
+
         public static func of(lockedOn: Day, today: Day) -> AgeBucket {
             let age = today.ordinal - lockedOn.ordinal
-            switch age {
-            case ...30: return .days0to30
-            case 31...60: return .days31to60
-            case 61...90: return .days61to90
-            default: return .over90
-            }
+            return allCases.first { $0.maxAge.map { age <= $0 } ?? true }!
+        }
+
+        /// The first lock day of each band but the oldest, youngest band first: a statement
+        /// locked on or after `firstDays[i]` is in band i (for a grouped read in the database,
+        /// which compares lock times instead of counting days per row).
+        public static func firstDays(today: Day) -> [Day] {
+            allCases.compactMap { $0.maxAge.map { today.adding(days: -$0) } }
         }
     }
 }
