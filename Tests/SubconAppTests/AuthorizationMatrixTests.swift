@@ -277,6 +277,8 @@ struct MatrixWorld {
         case ("no", _, _), ("line", _, _): return "1"
         case ("lineId", _, _): return ids["statementLine"]!
         case ("step", _, _): return "4"
+        case ("sourceType", _, _): return "inspection"
+        case ("sourceId", _, _): return ids["inspection"]!
         case ("type", _, _): return "quality"
         case ("severity", _, _): return "major"
         case ("check", _, _): return "business_license"

@@ -99,6 +99,12 @@ import VaporTesting
             let after = try #require(try await row())
             #expect(Self.d(after["materialRejects"]) == FixedDecimal(units: scrap.quantity))
             #expect(try Self.d(before["variance"]).subtracting(FixedDecimal(units: scrap.quantity)) == Self.d(after["variance"]))
+            // The ERP's workbook carries the same column.
+            let workbook = try XLSX.readAll(Data(buffer: try await t.request(.GET, "/api/v1/write-off/export?period=\(period)&supplierId=\(jg)", token: finance).body))
+            let sheet = workbook.first?.table.rows ?? []
+            let column = try #require(workbook.first?.table.headers.firstIndex(of: "料废(允许损耗)"))
+            let itemCode = try #require(try await Item.find(scrap.itemID, on: t.db)?.code)
+            #expect(sheet.first { $0.count > column && $0[2] == itemCode }?[column] == FixedDecimal(units: scrap.quantity).description)
             // A movement that is not scrap has nothing to decide.
             let issue = try #require(try await MaterialMovement.query(on: t.db).filter(\.$supplierID == jg).filter(\.$kind == "issued").first())
             #expect(try await t.request(.PUT, "/api/v1/material/movements/\(issue.id!)/responsibility", token: quality,
@@ -122,6 +128,111 @@ import VaporTesting
             // (The demo's 工废 lot already put its pads in that column: the scrap adds to them.)
             #expect(try Self.d(charged["supplierRejects"]).subtracting(Self.d(before["supplierRejects"])) == FixedDecimal(units: scrap.quantity))
             #expect(Self.d(charged["materialRejects"]) == .zero && Self.d(charged["variance"]) == Self.d(after["variance"]))
+        }
+    }
+
+    /// 4 pieces scrapped in process (a progress report), judged 料废: the statement pays their
+    /// fee as a goods line named by order and line. The supplier disputes it: its reason opens a
+    /// thread (there is none for process scrap), a second dispute goes into the same thread.
+    @Test func processScrapIsDecidedPaidAndDisputed() async throws {
+        try await TestApp.run { t in
+            let s = SettlementFlowTests.S(m: try await MaterialFixture.make(t))
+            let order = try await s.m.acknowledgedOrder()
+            let report = try await s.m.post("/api/v1/orders/\(order)/progress", s.f.supplier1, #"{"line":1,"good":"50","scrap":"4","stage":"精加工"}"#)
+            let id = try #require(report["id"] as? String)
+            let quality = s.m.quality, supplier = s.f.supplier1, other = s.f.supplier2
+            let code = try #require(try await s.f.order(order)["code"] as? String)
+            let listed = try await s.m.get("/api/v1/rejects", supplier)
+            let row = try #require((listed["items"] as? [[String: Any]])?.first { $0["sourceId"] as? String == id })
+            #expect(row["sourceType"] as? String == "process" && row["reference"] as? String == "\(code) #1" && Self.d(row["quantity"]) == FixedDecimal(4))
+            #expect(row["recordId"] as? String == order)
+
+            let path = "/api/v1/rejects/process/\(id)"
+            #expect(try await t.request(.PUT, "/api/v1/rejects/bogus/\(id)", token: quality, json: #"{"responsibility":"material","reason":"x"}"#).status == .notFound)
+            #expect(try await t.request(.PUT, path, token: other, json: #"{"responsibility":"material","reason":"x"}"#).status == .notFound)
+            // Nothing decided yet: nothing to dispute.
+            #expect(try await t.request(.POST, path + "/dispute", token: supplier, json: #"{"reason":"不认可"}"#).status == .conflict)
+            let decided = try await t.request(.PUT, path, token: quality, json: #"{"responsibility":"material","reason":"毛坯砂眼,来料问题"}"#)
+            #expect(decided.status == .ok, "\(decided.body.string)")
+            let line = try #require((try await s.f.order(order)["lines"] as? [[String: Any]])?.first { $0["number"] as? Int == 1 })
+            let fee = try FixedDecimal(4).multiplied(by: Self.d(line["unitPrice"]), roundedToScale: 2)
+            #expect(Self.d(decided.json["fee"]) == fee && Self.d(decided.json["charge"]) == .zero && decided.json["exceptionId"] == nil)
+            // The audit speaks words: 料废, not "material"; the kind of reject, not "process".
+            var admin = try await t.signIn("admin")
+            let audit = try await t.page(.GET, "/admin/audit", browser: &admin)
+            #expect(audit.body.string.contains("料废(来料缺陷)") && audit.body.string.contains("加工报废"))
+
+            // Disputes: only the supplier's own people, with a reason; nothing written otherwise.
+            #expect(try await t.request(.POST, path + "/dispute", token: other, json: #"{"reason":"x"}"#).status == .notFound)
+            #expect(try await t.request(.POST, path + "/dispute", token: quality, json: #"{"reason":"x"}"#).status == .forbidden)
+            #expect(try await t.request(.POST, path + "/dispute", token: supplier, json: #"{"reason":"  "}"#).status == .unprocessableEntity)
+            #expect(try await t.request(.POST, path + "/dispute", token: supplier, json: #"{"reason":"x","extra":1}"#).status == .badRequest)
+            #expect(try await ExceptionCase.query(on: t.db).filter(\.$source == "reject_decision").count() == 0)
+            let first = try await t.request(.POST, path + "/dispute", token: supplier, json: #"{"reason":"砂眼是加工中打出来的,不是毛坯问题?请复核"}"#)
+            #expect(first.status == .ok, "\(first.body.string)")
+            let thread = try #require((first.json["exceptionId"] as? String).flatMap(UUID.init(uuidString:)))
+            let second = try await t.request(.POST, path + "/dispute", token: supplier, json: #"{"reason":"附复检照片"}"#)
+            #expect(second.json["exceptionId"] as? String == thread.uuidString)
+            let comments = try await ExceptionComment.query(on: t.db).filter(\.$exceptionID == thread).filter(\.$event == "reject.disputed").all()
+            #expect(comments.count == 2 && comments.contains { $0.body.hasPrefix("砂眼") })
+            #expect(try await ExceptionCase.find(thread, on: t.db)?.supplierID == (try await s.f.supplierID("SUP-JG")))
+            _ = try await Outbox.deliverPending(app: t.app)
+            let qualityUser = try await t.user("quality")
+            #expect(try await InboxItem.query(on: t.db).filter(\.$user.$id == qualityUser.id!).filter(\.$event == "reject.disputed").count() == 2)
+
+            // The statement pays the fee for the 4 pieces, named by order and line.
+            let jg = try await s.f.supplierID("SUP-JG")
+            let statement = try await s.m.post("/api/v1/statements", s.f.purchaser, #"{"supplierId":"\#(jg)","period":"\#(SettlementFlowTests.period(t))"}"#)
+            let rejectLine = try #require(((statement["lines"] as? [[String: Any]]) ?? []).first { $0["sourceType"] as? String == "reject" })
+            #expect(rejectLine["kind"] as? String == "goods" && Self.d(rejectLine["amount"]) == fee)
+            #expect((rejectLine["reference"] as? String ?? "").hasPrefix("\(code) #1"))
+
+        }
+    }
+
+    /// The demo's discrepancy (12 thermal pads short on arrival) judged 工废: charged at cost on
+    /// the statement, but the write-off does not move (the pads never reached the supplier's
+    /// stock; they are still counted in transit). A dispute goes into the discrepancy's thread.
+    @Test func aDiscrepancyIsChargedButLeavesTheWriteOff() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let quality = try await t.token("quality"), finance = try await t.token("finance"), supplier = try await t.token("supplier1")
+            let jg = try await t.organization(code: "SUP-JG").id!
+            struct L: Decodable { let id: UUID; let item_id: UUID; let missing: Int64; let cost_price: Int64 }
+            let short = try #require(try await t.sql.raw("""
+                SELECT l.id, l.item_id, l.quantity - l.confirmed_quantity AS missing, COALESCE(i.cost_price, 0) AS cost_price
+                FROM material_document_lines l JOIN material_documents d ON d.id = l.document_id JOIN items i ON i.id = l.item_id
+                WHERE d.supplier_id = \(bind: jg) AND l.confirmed_quantity < l.quantity
+                """).first(decoding: L.self))
+            let period = String(SettlementFlowTests.period(t))
+            func row() async throws -> [String: Any]? {
+                let r = try await t.request(.GET, "/api/v1/write-off?period=\(period)&supplierId=\(jg)", token: finance)
+                return ((r.json["rows"] as? [[String: Any]]) ?? []).first { $0["itemId"] as? String == short.item_id.uuidString }
+            }
+            let before = try #require(try await row())
+            let path = "/api/v1/rejects/discrepancy/\(short.id)"
+            let decided = try await t.request(.PUT, path, token: quality, json: #"{"responsibility":"supplier","reason":"签收时未在运单上注明破损"}"#)
+            #expect(decided.status == .ok, "\(decided.body.string)")
+            let expected = try FixedDecimal(units: short.missing).multiplied(by: FixedDecimal(units: short.cost_price), roundedToScale: 2)
+            #expect(Self.d(decided.json["charge"]) == expected && Self.d(decided.json["fee"]) == .zero && Self.d(decided.json["quantity"]) == FixedDecimal(units: short.missing))
+            let discrepancy = try #require(try await ExceptionCase.query(on: t.db).filter(\.$supplierID == jg).filter(\.$type == "material_discrepancy").first())
+            #expect(decided.json["exceptionId"] as? String == discrepancy.id!.uuidString)
+            let after = try #require(try await row())
+            for k in ["materialRejects", "supplierRejects", "variance", "held"] { #expect(Self.d(after[k]) == Self.d(before[k]), "\(k)") }
+
+            let disputed = try await t.request(.POST, path + "/dispute", token: supplier, json: #"{"reason":"承运商是贵司指定的,破损不应由我方承担"}"#)
+            #expect(disputed.status == .ok, "\(disputed.body.string)")
+            #expect(disputed.json["exceptionId"] as? String == discrepancy.id!.uuidString)
+            #expect(try await ExceptionComment.query(on: t.db).filter(\.$exceptionID == discrepancy.id!).filter(\.$event == "reject.disputed").count() == 1)
+
+            // The page: the supplier sees the decision, a way to dispute and the thread.
+            var browser = try await t.signIn("supplier1")
+            let page = try await t.page(.GET, "/rejects", browser: &browser)
+            #expect(page.body.string.contains("点收短少") && page.body.string.contains("/rejects/discrepancy/\(short.id)/dispute"))
+            let csrf = try await t.csrf(&browser)
+            let empty = try await t.page(.POST, "/rejects/discrepancy/\(short.id)/dispute", browser: &browser, form: ["_csrf": csrf, "reason": ""])
+            #expect(empty.status == .unprocessableEntity && empty.body.string.contains("class=\"err\""))
+            let posted = try await t.page(.POST, "/rejects/discrepancy/\(short.id)/dispute", browser: &browser, form: ["_csrf": csrf, "reason": "请看运单"])
+            #expect(posted.status == .seeOther && posted.headers.first(name: .location) == "/exceptions/\(discrepancy.id!)")
         }
     }
 }

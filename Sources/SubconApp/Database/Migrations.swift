@@ -66,6 +66,8 @@ enum Migrations {
         CreateInvoices(),
         // 18. Who answers for each reject (工废 / 料废), with its effects per material
         CreateRejectDecisions(),
+        // 19. Rejects of every kind (process scrap, discrepancies) and the thread each is disputed in
+        AddRejectDisputes(),
     ]
 }
 

@@ -249,11 +249,11 @@ struct MaterialAPI: RouteCollection {
 enum WriteOffExport {
     static func response(_ report: WriteOffReportDTO, req: Request) throws -> Response {
         let header = ["supplier", "supplierName", "item", "itemName", "unit", "opening", "issued", "consumed", "allowedLoss", "returned", "held",
-                      "variance", "tolerance", "beyondTolerance"].map { req.t("writeoff.col.\($0)") }
+                      "materialRejects", "supplierRejects", "variance", "tolerance", "beyondTolerance"].map { req.t("writeoff.col.\($0)") }
         let rows = report.rows.map { r in
             [r.supplierCode, r.supplierName, r.itemCode, r.itemName, r.unit, r.opening.description, r.issued.description, r.consumed.description,
-             r.allowedLoss.description, r.returned.description, r.held.description, r.variance.description, r.tolerance.description,
-             r.beyondTolerance ? req.t("common.yes") : ""]
+             r.allowedLoss.description, r.returned.description, r.held.description, r.materialRejects.description, r.supplierRejects.description,
+             r.variance.description, r.tolerance.description, r.beyondTolerance ? req.t("common.yes") : ""]
         }
         let data = try XLSX.write([header] + rows, sheetName: report.period)
         var headers = HTTPHeaders()

@@ -4,8 +4,10 @@ import SQLKit
 import SubconDomain
 import Vapor
 
-/// Quality's decision on who answers for a reject (工废 / 料废): an inspection's rejected pieces
-/// or material the supplier reported scrapped. A reject without a row is undetermined. The
+/// Quality's decision on who answers for a reject (工废 / 料废): an inspection's rejected pieces,
+/// material the supplier reported scrapped, pieces scrapped in process (a progress report's
+/// scrap) or material short on arrival (a confirmation's discrepancy). A reject without a row is
+/// undetermined. The
 /// decision's effects (`RejectResponsibility.settle`) are kept with it, per material, so the
 /// write-off and the statement sum them in the database.
 struct CreateRejectDecisions: AsyncMigration {
@@ -50,6 +52,18 @@ struct CreateRejectDecisions: AsyncMigration {
     }
 }
 
+/// The exception thread a decision is disputed in, when its reject has none of its own (scrap,
+/// process scrap) or that one is closed; for a discrepancy, the discrepancy's exception.
+struct AddRejectDisputes: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("reject_decisions").field("exception_id", .uuid).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("reject_decisions").deleteField("exception_id").update()
+    }
+}
+
 struct RejectInput: StrictInput {
     static let fields: Set<String> = ["responsibility", "reason", "version"]
     var responsibility: String
@@ -66,12 +80,26 @@ struct RejectInput: StrictInput {
     }
 }
 
+struct RejectDisputeInput: StrictInput {
+    static let fields: Set<String> = ["reason"]
+    var reason: String
+    func validate() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        Check.text(reason, "reason", required: true, max: 2000, into: &p)
+        return p
+    }
+}
+
 struct RejectDTO: Content {
-    /// inspection | scrap
+    /// inspection (rejected in incoming inspection) | scrap (material reported scrapped) |
+    /// process (pieces scrapped in a progress report) | discrepancy (material short on arrival).
     let sourceType: String
+    /// The inspection, the scrap movement, the progress report or the material document line.
     let sourceId: UUID
-    /// The inspection's or the scrap document's code.
+    /// The inspection's or the material document's code, or the order and line.
     let reference: String
+    /// Where the reject is recorded: the inspection, the material document or the order.
+    let recordId: UUID?
     let supplierId: UUID
     let supplierCode: String
     let supplierName: String
@@ -91,22 +119,22 @@ struct RejectDTO: Content {
     let version: Int
     /// Taken by a statement: the decision no longer changes.
     let settled: Bool
-    /// The exception where the supplier may dispute it (an inspection's).
+    /// The exception thread where the supplier disputes it, once there is one.
     let exceptionId: UUID?
 }
 
 enum RejectService {
-    static let sourceTypes = ["inspection", "scrap"]
+    static let sourceTypes = ["inspection", "scrap", "process", "discrepancy"]
 
     struct Filter { var supplierID: UUID?; var responsibility: String? }
 
     struct Row: Decodable {
-        let source_type: String; let source_id: UUID; let reference: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
+        let source_type: String; let source_id: UUID; let reference: String; let record_id: UUID?; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
         let item_id: UUID; let item_code: String; let item_name: String; let unit: String; let quantity: Int64; let occurred_at: Date
         let responsibility: String?; let reason: String?; let fee: Int64?; let charge: Int64?; let version: Int?; let settled: Int?; let exception_id: UUID?
 
         var dto: RejectDTO {
-            RejectDTO(sourceType: source_type, sourceId: source_id, reference: reference, supplierId: supplier_id, supplierCode: supplier_code,
+            RejectDTO(sourceType: source_type, sourceId: source_id, reference: reference, recordId: record_id, supplierId: supplier_id, supplierCode: supplier_code,
                       supplierName: supplier_name, itemId: item_id, itemCode: item_code, itemName: item_name, unit: unit,
                       quantity: FixedDecimal(units: quantity), occurredAt: occurred_at, responsibility: responsibility ?? RejectResponsibility.undetermined.rawValue,
                       reason: reason ?? "", fee: FixedDecimal(units: fee ?? 0), charge: FixedDecimal(units: charge ?? 0), version: version ?? 0,
@@ -115,7 +143,7 @@ enum RejectService {
     }
 
     /// Every reject of one kind as one SELECT (its decision, if any, joined), so the list is one
-    /// statement over both kinds.
+    /// statement over all kinds.
     static func rejects(where scope: SQLQueryString) -> SQLQueryString {
         let decided: SQLQueryString = """
             d.responsibility, d.reason, d.fee, d.charge, d.version,
@@ -123,21 +151,41 @@ enum RejectService {
             """
         return """
             SELECT * FROM (
-              SELECT 'inspection' AS source_type, i.id AS source_id, i.code AS reference, i.supplier_id, o.code AS supplier_code, o.name AS supplier_name,
-                     i.item_id, it.code AS item_code, it.name AS item_name, it.uom AS unit, i.rejected_quantity AS quantity, i.created_at AS occurred_at,
+              SELECT 'inspection' AS source_type, i.id AS source_id, i.code AS reference, i.id AS record_id, i.supplier_id, o.code AS supplier_code,
+                     o.name AS supplier_name, i.item_id, it.code AS item_code, it.name AS item_name, it.uom AS unit, i.rejected_quantity AS quantity,
+                     i.created_at AS occurred_at,
             """ + decided + """
-                   , i.exception_id
+                   , COALESCE(d.exception_id, i.exception_id) AS exception_id
               FROM inspections i JOIN organizations o ON o.id = i.supplier_id JOIN items it ON it.id = i.item_id
               LEFT JOIN reject_decisions d ON d.source_type = 'inspection' AND d.source_id = i.id
               WHERE i.rejected_quantity > 0
               UNION ALL
-              SELECT 'scrap', m.id, COALESCE(md.code, ''), m.supplier_id, o.code, o.name, m.item_id, it.code, it.name, it.uom, m.quantity, m.created_at,
+              SELECT 'scrap', m.id, COALESCE(md.code, ''), md.id, m.supplier_id, o.code, o.name, m.item_id, it.code, it.name, it.uom, m.quantity, m.created_at,
             """ + decided + """
-                   , NULL
+                   , d.exception_id
               FROM material_movements m JOIN organizations o ON o.id = m.supplier_id JOIN items it ON it.id = m.item_id
               LEFT JOIN material_documents md ON md.id = m.document_id
               LEFT JOIN reject_decisions d ON d.source_type = 'scrap' AND d.source_id = m.id
               WHERE m.kind = 'scrapped'
+              UNION ALL
+              SELECT 'process', pr.id, po.code || ' #' || CAST(pr.line_no AS TEXT), po.id, pr.supplier_id, o.code, o.name, l.item_id, it.code, it.name, it.uom,
+                     pr.scrap_quantity, pr.created_at,
+            """ + decided + """
+                   , d.exception_id
+              FROM progress_reports pr JOIN outsourcing_orders po ON po.id = pr.order_id
+              JOIN order_lines l ON l.order_id = pr.order_id AND l.line_no = pr.line_no
+              JOIN organizations o ON o.id = pr.supplier_id JOIN items it ON it.id = l.item_id
+              LEFT JOIN reject_decisions d ON d.source_type = 'process' AND d.source_id = pr.id
+              WHERE pr.scrap_quantity > 0
+              UNION ALL
+              SELECT 'discrepancy', ml.id, md.code, md.id, md.supplier_id, o.code, o.name, ml.item_id, it.code, it.name, it.uom,
+                     ml.quantity - ml.confirmed_quantity, ml.confirmed_at,
+            """ + decided + """
+                   , d.exception_id
+              FROM material_document_lines ml JOIN material_documents md ON md.id = ml.document_id
+              JOIN organizations o ON o.id = md.supplier_id JOIN items it ON it.id = ml.item_id
+              LEFT JOIN reject_decisions d ON d.source_type = 'discrepancy' AND d.source_id = ml.id
+              WHERE ml.confirmed_quantity < ml.quantity
             ) r WHERE 1 = 1
             """ + scope
     }
@@ -171,6 +219,11 @@ enum RejectService {
         switch type {
         case "inspection": _ = try await p.scope.find(Inspection.self, id, on: db)
         case "scrap": _ = try await p.scope.find(MaterialMovement.self, id, on: db)
+        case "process": _ = try await p.scope.find(ProgressReport.self, id, on: db)
+        case "discrepancy":
+            guard let line = try await MaterialDocumentLine.find(id, on: db) else { throw Problem.notFound }
+            guard let d = try await MaterialDocument.find(line.documentID, on: db) else { throw Problem.notFound }
+            if let mine = p.scope.supplierID, d.supplierID != mine { throw Problem.notFound }
         default: throw Problem.notFound
         }
     }
@@ -187,28 +240,30 @@ enum RejectService {
         return row
     }
 
-    /// The materials in one rejected piece and their cost: for an inspection, the order line's
-    /// requirements the manufacturer supplies; for scrapped material, the material itself.
+    /// The materials in one rejected piece and their cost: for rejected or scrapped pieces, the
+    /// order line's requirements the manufacturer supplies (and the line's price); for scrapped
+    /// or missing material, the material itself (one of itself, no fee).
     static func materials(type: String, id: UUID, row: Row, on db: any Database) async throws -> (unitPrice: FixedDecimal, materials: [(UUID, RejectResponsibility.Material)]) {
         let sql = db as! any SQLDatabase
         struct M: Decodable { let item_id: UUID; let code: String; let quantity_per: Int64; let cost_price: Int64 }
-        if type == "scrap" {
-            // Scrapped material is its own piece: one of itself, no fee.
+        if type == "scrap" || type == "discrepancy" {
             struct C: Decodable { let code: String; let cost_price: Int64 }
             let c = try await sql.raw("SELECT code, COALESCE(cost_price, 0) AS cost_price FROM items WHERE id = \(bind: row.item_id)").all(decoding: C.self)
             return (.zero, c.map { (row.item_id, .init(item: $0.code, quantityPer: FixedDecimal(1), costPrice: FixedDecimal(units: $0.cost_price))) })
         }
+        // The order line the pieces belong to.
+        let line: SQLQueryString = type == "process"
+            ? "SELECT order_id, line_no FROM progress_reports WHERE id = \(bind: id)"
+            : "SELECT rl.order_id, rl.order_line_no AS line_no FROM inspections i JOIN receipt_lines rl ON rl.id = i.receipt_line_id WHERE i.id = \(bind: id)"
+        struct L: Decodable { let order_id: UUID; let line_no: Int }
+        guard let l = try await sql.raw(line).first(decoding: L.self) else { return (.zero, []) }
         struct P: Decodable { let unit_price: Int64 }
-        let price = try await sql.raw("""
-            SELECT l.unit_price FROM inspections i JOIN receipt_lines rl ON rl.id = i.receipt_line_id
-            JOIN order_lines l ON l.order_id = rl.order_id AND l.line_no = rl.order_line_no WHERE i.id = \(bind: id)
-            """).first(decoding: P.self)?.unit_price ?? 0
+        let price = try await sql.raw("SELECT unit_price FROM order_lines WHERE order_id = \(bind: l.order_id) AND line_no = \(bind: l.line_no)")
+            .first(decoding: P.self)?.unit_price ?? 0
         let m = try await sql.raw("""
             SELECT q.component_id AS item_id, it.code, q.quantity_per, COALESCE(it.cost_price, 0) AS cost_price
-            FROM inspections i JOIN receipt_lines rl ON rl.id = i.receipt_line_id
-            JOIN order_requirements q ON q.order_id = rl.order_id AND q.line_no = rl.order_line_no
-            JOIN items it ON it.id = q.component_id
-            WHERE i.id = \(bind: id) AND q.supply_by <> 'supplier' ORDER BY it.code
+            FROM order_requirements q JOIN items it ON it.id = q.component_id
+            WHERE q.order_id = \(bind: l.order_id) AND q.line_no = \(bind: l.line_no) AND q.supply_by <> 'supplier' ORDER BY it.code
             """).all(decoding: M.self)
         return (FixedDecimal(units: price), m.map { ($0.item_id, .init(item: $0.code, quantityPer: FixedDecimal(units: $0.quantity_per), costPrice: FixedDecimal(units: $0.cost_price))) })
     }
@@ -252,14 +307,22 @@ enum RejectService {
                 } catch let e as any DatabaseError where e.isConstraintFailure {
                     throw Problem.staleVersion(current: 1)
                 }
+                // A discrepancy is already argued in its own exception; disputes go there.
+                if type == "discrepancy", let document = row.record_id,
+                   let thread = try await ExceptionCase.query(on: change.db).filter(\.$type == "material_discrepancy")
+                       .filter(\.$source == "material_document").filter(\.$sourceID == document.uuidString).first() {
+                    try await sql.update("reject_decisions").set("exception_id", to: SQLBind(thread.id!)).where("id", .equal, SQLBind(decisionID)).run()
+                }
             }
-            for (m, e) in zip(materials.map(\.0), effects.materials) {
+            // Material short on arrival never reached the supplier's stock: the write-off still counts
+            // it in transit, so only the statement (a charge at cost) feels the decision.
+            for (m, e) in zip(materials.map(\.0), effects.materials) where type != "discrepancy" {
                 try await sql.insert(into: "reject_materials").columns("id", "decision_id", "supplier_id", "item_id", "quantity", "allowed_loss", "charged", "occurred_at")
                     .values(SQLBind(UUID()), SQLBind(decisionID), SQLBind(row.supplier_id), SQLBind(m), SQLBind(e.quantity.units), SQLBind(e.allowedLoss.units),
                             SQLBind(e.charged.units), SQLBind(row.occurred_at)).run()
             }
             try await change.audit("reject_decision", decisionID, row.version == nil ? "create" : "update", before: before, after: [
-                "source": "\(type) \(row.reference)", "responsibility": responsibility.rawValue, "reason": reason,
+                "source": row.reference, "source_type": type, "responsibility": responsibility.rawValue, "reason": reason,
                 "fee": effects.processingFee.description, "charge": FixedDecimal(units: charge).description])
             let people = try await User.query(on: change.db).filter(\.$organization.$id == row.supplier_id).filter(\.$active == true).all()
                 .filter { Policy.allows($0.roles, .viewQualityFigures) }.map { $0.id! }
@@ -271,12 +334,73 @@ enum RejectService {
     }
 }
 
+extension RejectService {
+    /// The supplier disputes a decision: its reason goes into the reject's exception thread (the
+    /// inspection's or the discrepancy's), or into a new one when the reject has none or that one
+    /// is closed. Quality is told; the decision stands until quality changes it.
+    static func dispute(_ p: Principal, type: String, id: UUID, _ input: RejectDisputeInput, app: Application) async throws -> RejectDTO {
+        let row = try await one(p, type: type, id: id, on: app.db)
+        guard p.isSupplier, p.can(.answerExceptions) else { throw Problem.forbidden }
+        guard row.version != nil, let decided = row.responsibility, decided != RejectResponsibility.undetermined.rawValue else {
+            throw Problem.conflict("problem.reject.notDecided")
+        }
+        let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        try await app.write(as: p.auditActor) { change in
+            let sql = change.db as! any SQLDatabase
+            struct D: Decodable { let id: UUID }
+            let decisionID = try await sql.raw("SELECT id FROM reject_decisions WHERE source_type = \(bind: type) AND source_id = \(bind: id)")
+                .first(decoding: D.self)!.id
+            var thread = try await row.exception_id.asyncMap { try await ExceptionCase.find($0, on: change.db) } ?? nil
+            if thread?.status != "open" {
+                let words = ExceptionWords(title: "exceptionWords.rejectDispute.title", description: "exceptionWords.rejectDispute.\(decided)",
+                                           params: ["reference": row.reference, "item": "\(row.item_name) \(row.item_code)",
+                                                    "quantity": "\(FixedDecimal(units: row.quantity).grouped) \(row.unit)", "reason": row.reason ?? ""])
+                let e = try await ExceptionService.raise(type: "quality", severity: "minor", supplier: row.supplier_id, order: nil, item: row.item_id, lot: "",
+                                                         source: "reject_decision", sourceID: decisionID.uuidString, title: row.reference,
+                                                         description: reason, by: p.userID, words: words, in: change)
+                try await sql.update("reject_decisions").set("exception_id", to: SQLBind(e.id!)).where("id", .equal, SQLBind(decisionID)).run()
+                thread = e
+            }
+            let e = thread!
+            _ = try await ExceptionService.addComment(e, side: "supplier", author: p.userID, body: reason, event: "reject.disputed", ref: row.reference, in: change)
+            try await change.audit("reject_decision", decisionID, "dispute", after: ["source": row.reference, "source_type": type, "reason": reason,
+                                                                                   "exception": e.code])
+            let quality = try await OrderService.manufacturerPeople(with: .quality, on: change.db)
+            try await change.notify("reject.disputed", recipients: quality, messageKey: "notice.rejectDisputed",
+                                    params: ["reference": row.reference, "supplier": row.supplier_name, "exception": e.code], link: "/exceptions/\(e.id!)")
+        }
+        return try await one(p, type: type, id: id, on: app.db).dto
+    }
+}
+
 /// Rejects over the API: the list (both sides), and quality's decision on one.
 struct RejectAPI: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         routes.get("rejects", use: list)
         routes.put("inspections", ":id", "responsibility") { req in try await Self.decide(req, type: "inspection") }
         routes.put("material", "movements", ":id", "responsibility") { req in try await Self.decide(req, type: "scrap") }
+        // Any kind of reject by the type and id the list gives it.
+        routes.put("rejects", ":sourceType", ":sourceId") { req in try await Self.decide(req, type: try Self.sourceType(req)) }
+        routes.post("rejects", ":sourceType", ":sourceId", "dispute", use: dispute)
+    }
+
+    /// The kind of reject a path names; an unknown kind names nothing.
+    static func sourceType(_ req: Request) throws -> String {
+        let type = req.parameters.get("sourceType") ?? ""
+        guard RejectService.sourceTypes.contains(type) else { throw Problem.notFound }
+        return type
+    }
+
+    static func sourceID(_ req: Request) throws -> UUID {
+        try req.parameters.get("sourceId") == nil ? req.idParameter() : req.idParameter("sourceId")
+    }
+
+    func dispute(req: Request) async throws -> RejectDTO {
+        let p = try req.requirePrincipal()
+        let type = try Self.sourceType(req), id = try Self.sourceID(req)
+        try await RejectService.locate(p, type: type, id: id, on: req.db)
+        guard p.isSupplier, p.can(.answerExceptions) else { throw Problem.forbidden }
+        return try await RejectService.dispute(p, type: type, id: id, try req.decodeStrict(RejectDisputeInput.self), app: req.application)
     }
 
     static func filter(_ req: Request) throws -> RejectService.Filter {
@@ -290,7 +414,7 @@ struct RejectAPI: RouteCollection {
 
     static func decide(_ req: Request, type: String) async throws -> RejectDTO {
         let p = try req.requirePrincipal()
-        let id = try req.idParameter()
+        let id = try sourceID(req)
         try await RejectService.locate(p, type: type, id: id, on: req.db)
         try p.require(.judgeRejects)
         return try await RejectService.decide(p, type: type, id: id, try req.decodeStrict(RejectInput.self), app: req.application)
@@ -304,6 +428,8 @@ struct RejectPages: RouteCollection {
         routes.get("rejects", use: list)
         routes.post("inspections", ":id", "responsibility") { req in try await self.decide(req, type: "inspection") }
         routes.post("material", "movements", ":id", "responsibility") { req in try await self.decide(req, type: "scrap") }
+        routes.post("rejects", ":sourceType", ":sourceId") { req in try await self.decide(req, type: try RejectAPI.sourceType(req)) }
+        routes.post("rejects", ":sourceType", ":sourceId", "dispute", use: dispute)
     }
 
     struct ListView: Encodable {
@@ -311,6 +437,7 @@ struct RejectPages: RouteCollection {
         let pager: Pager
         let filters: [Option]
         let canJudge: Bool
+        let canDispute: Bool
         let errors: FormErrors
         /// The row whose form had the problem, and what was typed there.
         let form: String
@@ -327,6 +454,7 @@ struct RejectPages: RouteCollection {
             + RejectResponsibility.allCases.map { Option(value: $0.rawValue, label: req.t("reject.responsibility.\($0.rawValue)"), selected: chosen == $0.rawValue) }
         return try await req.renderForm("rejects", titleKey: "reject.title", ListView(
             rows: page.items, pager: Pager(page, req), filters: filters, canJudge: p.can(.judgeRejects),
+            canDispute: p.isSupplier && p.can(.answerExceptions),
             errors: req.formErrors(problem), form: form, values: values), problem: problem)
     }
 
@@ -336,7 +464,7 @@ struct RejectPages: RouteCollection {
 
     func decide(_ req: Request, type: String) async throws -> Response {
         let p = try req.requirePrincipal()
-        let id = try req.idParameter()
+        let id = try RejectAPI.sourceID(req)
         try await RejectService.locate(p, type: type, id: id, on: req.db)
         try p.require(.judgeRejects)
         let f = try req.content.decode(DecideForm.self)
@@ -348,5 +476,24 @@ struct RejectPages: RouteCollection {
         }
         guard let problem else { return req.redirect(to: "/rejects?ok=saved") }
         return try await render(req, problem: problem, form: id.uuidString, values: ["responsibility": f.responsibility ?? "", "reason": f.reason ?? ""])
+    }
+
+    struct DisputeForm: Content { var reason: String? }
+
+    func dispute(req: Request) async throws -> Response {
+        let p = try req.requirePrincipal()
+        let type = try RejectAPI.sourceType(req), id = try RejectAPI.sourceID(req)
+        try await RejectService.locate(p, type: type, id: id, on: req.db)
+        guard p.isSupplier, p.can(.answerExceptions) else { throw Problem.forbidden }
+        let f = try req.content.decode(DisputeForm.self)
+        var thread: UUID?
+        let problem = try await attempt {
+            let input = RejectDisputeInput(reason: f.reason ?? "")
+            let checks = input.validate()
+            if !checks.isEmpty { throw Problem.validation(checks) }
+            thread = try await RejectService.dispute(p, type: type, id: id, input, app: req.application).exceptionId
+        }
+        guard let problem else { return req.redirect(to: thread.map { "/exceptions/\($0)" } ?? "/rejects?ok=saved") }
+        return try await render(req, problem: problem, form: "dispute-" + id.uuidString, values: ["dispute": f.reason ?? ""])
     }
 }

@@ -38,6 +38,14 @@ struct AuditPages: RouteCollection {
         return text == key ? name : text
     }
 
+    /// A value in the reader's words: the field's own word for it first (a responsibility's
+    /// "supplier" is 工废, not 供应商), then the word for it anywhere, else the value itself.
+    static func value(_ field: String, _ value: String, _ req: Request) -> String {
+        let key = "audit.value.\(field).\(value)"
+        let text = req.t(key)
+        return text == key ? words("audit.value.", value, req) : text
+    }
+
     static func entries(_ rows: [AuditEntry], _ req: Request) -> [Entry] {
         let timeZone = req.subcon.settings.timeZone
         let f = DateFormatter()
@@ -47,9 +55,9 @@ struct AuditPages: RouteCollection {
             let changes = (try? JSONDecoder().decode([String: FieldChange].self, from: Data(e.changes.utf8))) ?? [:]
             return Entry(seq: e.id!, at: f.string(from: Date(timeIntervalSince1970: Double(e.atMilliseconds) / 1000)),
                          actor: e.actorLogin, entity: words("audit.entity.", e.entity, req), entityId: e.entityID, action: words("audit.action.", e.action, req),
-                         changes: changes.keys.sorted().map {
-                             Line(field: words("audit.field.", $0, req), before: changes[$0]!.before.map { words("audit.value.", $0, req) } ?? "∅",
-                                  after: changes[$0]!.after.map { words("audit.value.", $0, req) } ?? "∅")
+                         changes: changes.keys.sorted().map { field in
+                             Line(field: words("audit.field.", field, req), before: changes[field]!.before.map { value(field, $0, req) } ?? "∅",
+                                  after: changes[field]!.after.map { value(field, $0, req) } ?? "∅")
                          },
                          hash: String(e.hash.prefix(12)))
         }

@@ -190,12 +190,14 @@ enum Reports {
                        col("opening", "writeoff.col.opening", "quantity"), col("issued", "writeoff.col.issued", "quantity"),
                        col("consumed", "writeoff.col.consumed", "quantity"), col("allowedLoss", "writeoff.col.allowedLoss", "quantity"),
                        col("returned", "writeoff.col.returned", "quantity"), col("held", "material.held", "quantity"),
+                       col("materialRejects", "writeoff.col.materialRejects", "quantity"),
+                       col("supplierRejects", "writeoff.col.supplierRejects", "quantity"),
                        col("variance", "writeoff.col.variance", "quantity"), col("tolerance", "writeoff.col.tolerance", "quantity"),
                        col("beyond", "report.col.beyondTolerance")]
             rows = w.rows.filter { keep.contains($0.itemId) }.map { r in
                 [r.supplierName, "\(r.itemCode) \(r.itemName)", r.unit, r.opening.description, r.issued.description, r.consumed.description,
-                 r.allowedLoss.description, r.returned.description, r.held.description, r.variance.description, r.tolerance.description,
-                 r.beyondTolerance ? req.t("report.yes") : ""]
+                 r.allowedLoss.description, r.returned.description, r.held.description, r.materialRejects.description,
+                 r.supplierRejects.description, r.variance.description, r.tolerance.description, r.beyondTolerance ? req.t("report.yes") : ""]
             }
         case .exceptionAging:
             let now = req.now
