@@ -138,6 +138,7 @@ import VaporTesting
         try await TestApp.run { t in
             let s = SettlementFlowTests.S(m: try await MaterialFixture.make(t))
             let order = try await s.m.acknowledgedOrder()
+            _ = try await s.receiveAccepted(order, lot: "R1", "20", rejected: "2")
             let report = try await s.m.post("/api/v1/orders/\(order)/progress", s.f.supplier1, #"{"line":1,"good":"50","scrap":"4","stage":"精加工"}"#)
             let id = try #require(report["id"] as? String)
             let quality = s.m.quality, supplier = s.f.supplier1, other = s.f.supplier2
@@ -157,6 +158,18 @@ import VaporTesting
             let line = try #require((try await s.f.order(order)["lines"] as? [[String: Any]])?.first { $0["number"] as? Int == 1 })
             let fee = try FixedDecimal(4).multiplied(by: Self.d(line["unitPrice"]), roundedToScale: 2)
             #expect(Self.d(decided.json["fee"]) == fee && Self.d(decided.json["charge"]) == .zero && decided.json["exceptionId"] == nil)
+            // Filters and pages (counted and ordered from the index-only keys, rows read per page).
+            func ids(_ query: String) async throws -> (total: Int, ids: [String]) {
+                let r = try await s.m.get("/api/v1/rejects?\(query)", quality)
+                return (r["total"] as? Int ?? -1, ((r["items"] as? [[String: Any]]) ?? []).compactMap { $0["sourceId"] as? String })
+            }
+            #expect(try await ids("responsibility=material").ids == [id])
+            #expect(try await !ids("responsibility=undetermined").ids.contains(id))
+            let all = try await ids("per=50")
+            #expect(all.total >= 1 && all.ids.count == all.total && all.ids.contains(id))
+            var paged: [String] = []
+            for n in 1...all.total { paged += try await ids("per=1&page=\(n)").ids }
+            #expect(paged == all.ids)
             // The audit speaks words: 料废, not "material"; the kind of reject, not "process".
             var admin = try await t.signIn("admin")
             let audit = try await t.page(.GET, "/admin/audit", browser: &admin)

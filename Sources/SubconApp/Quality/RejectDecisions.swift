@@ -54,12 +54,25 @@ struct CreateRejectDecisions: AsyncMigration {
 
 /// The exception thread a decision is disputed in, when its reject has none of its own (scrap,
 /// process scrap) or that one is closed; for a discrepancy, the discrepancy's exception.
+///
+/// Also the partial indexes the rejects list reads: rejects are a sliver of all inspections,
+/// movements, progress reports and document lines, so the list reads only them, never the
+/// millions around them; each index holds what `RejectService.keys` needs (who, when, which).
 struct AddRejectDisputes: AsyncMigration {
+    static let indexes: [(name: String, on: String)] = [
+        ("inspections_rejects_idx", "inspections (supplier_id, created_at, id) WHERE rejected_quantity > 0"),
+        ("material_movements_scrap_idx", "material_movements (supplier_id, created_at, id) WHERE kind = 'scrapped'"),
+        ("progress_reports_scrap_idx", "progress_reports (supplier_id, created_at, id) WHERE scrap_quantity > 0"),
+        ("material_document_lines_short_idx", "material_document_lines (document_id, confirmed_at, id) WHERE confirmed_quantity < quantity"),
+    ]
+
     func prepare(on db: any Database) async throws {
         try await db.schema("reject_decisions").field("exception_id", .uuid).update()
+        for i in Self.indexes { try await (db as! any SQLDatabase).raw("CREATE INDEX \(unsafeRaw: i.name) ON \(unsafeRaw: i.on)").run() }
     }
 
     func revert(on db: any Database) async throws {
+        for i in Self.indexes { try await (db as! any SQLDatabase).raw("DROP INDEX \(unsafeRaw: i.name)").run() }
         try await db.schema("reject_decisions").deleteField("exception_id").update()
     }
 }
@@ -182,12 +195,40 @@ enum RejectService {
                      ml.quantity - ml.confirmed_quantity, ml.confirmed_at,
             """ + decided + """
                    , d.exception_id
-              FROM material_document_lines ml JOIN material_documents md ON md.id = ml.document_id
+              -- From the few short lines to their documents, even for one supplier (SQLite keeps a
+              -- CROSS JOIN's order): not through every document of the supplier.
+              FROM material_document_lines ml CROSS JOIN material_documents md
               JOIN organizations o ON o.id = md.supplier_id JOIN items it ON it.id = ml.item_id
               LEFT JOIN reject_decisions d ON d.source_type = 'discrepancy' AND d.source_id = ml.id
-              WHERE ml.confirmed_quantity < ml.quantity
+              WHERE md.id = ml.document_id AND ml.confirmed_quantity < ml.quantity
             ) r WHERE 1 = 1
             """ + scope
+    }
+
+    /// Every reject's kind, id, time, supplier and decided responsibility, from the partial
+    /// indexes alone: what the list counts, orders and pages before reading whole rows for
+    /// one page only.
+    static func keys(where scope: SQLQueryString) -> SQLQueryString {
+        """
+        SELECT * FROM (
+          SELECT 'inspection' AS source_type, i.id AS source_id, i.created_at AS occurred_at, i.supplier_id, d.responsibility
+          FROM inspections i LEFT JOIN reject_decisions d ON d.source_type = 'inspection' AND d.source_id = i.id
+          WHERE i.rejected_quantity > 0
+          UNION ALL
+          SELECT 'scrap', m.id, m.created_at, m.supplier_id, d.responsibility
+          FROM material_movements m LEFT JOIN reject_decisions d ON d.source_type = 'scrap' AND d.source_id = m.id
+          WHERE m.kind = 'scrapped'
+          UNION ALL
+          SELECT 'process', pr.id, pr.created_at, pr.supplier_id, d.responsibility
+          FROM progress_reports pr LEFT JOIN reject_decisions d ON d.source_type = 'process' AND d.source_id = pr.id
+          WHERE pr.scrap_quantity > 0
+          UNION ALL
+          SELECT 'discrepancy', ml.id, ml.confirmed_at, md.supplier_id, d.responsibility
+          FROM material_document_lines ml CROSS JOIN material_documents md
+          LEFT JOIN reject_decisions d ON d.source_type = 'discrepancy' AND d.source_id = ml.id
+          WHERE md.id = ml.document_id AND ml.confirmed_quantity < ml.quantity
+        ) r WHERE 1 = 1
+        """ + scope
     }
 
     static func scope(_ p: Principal, _ filter: Filter) -> SQLQueryString {
@@ -207,10 +248,13 @@ enum RejectService {
         }
         let sql = db as! any SQLDatabase
         struct N: Decodable { let n: Int }
-        let all = rejects(where: scope(p, filter))
-        let total = try await sql.raw("SELECT COUNT(*) AS n FROM (" + all + ") x").first(decoding: N.self)?.n ?? 0
-        let rows = try await sql.raw(all + " ORDER BY r.occurred_at DESC, r.source_id LIMIT \(literal: page.per) OFFSET \(literal: page.offset)")
-            .all(decoding: Row.self)
+        let scoped = scope(p, filter)
+        let total = try await sql.raw("SELECT COUNT(*) AS n FROM (" + keys(where: scoped) + ") x").first(decoding: N.self)?.n ?? 0
+        // The page's keys first (index only), then whole rows for those alone.
+        let order: SQLQueryString = " ORDER BY r.occurred_at DESC, r.source_id"
+        let onPage: SQLQueryString = " AND r.source_id IN (SELECT k.source_id FROM (" + keys(where: scoped) + order
+            + " LIMIT \(literal: page.per) OFFSET \(literal: page.offset)) k)"
+        let rows = try await sql.raw(rejects(where: scoped + onPage) + order).all(decoding: Row.self)
         return Page(items: rows.map(\.dto), page: page.page, per: page.per, total: total)
     }
 
