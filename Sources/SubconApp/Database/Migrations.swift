@@ -68,6 +68,7 @@ enum Migrations {
         CreateRejectDecisions(),
         // 19. Rejects of every kind (process scrap, discrepancies) and the thread each is disputed in
         AddRejectDisputes(),
+        AddInvoiceListIndexes(),
     ]
 }
 

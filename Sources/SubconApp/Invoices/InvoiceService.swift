@@ -347,7 +347,7 @@ enum InvoiceService {
         struct N: Decodable { let n: Int }
         let total = try await sql.raw("SELECT COUNT(*) AS n FROM invoices i" + where_).first(decoding: N.self)?.n ?? 0
         // Newest invoice first by its date (what finance and the supplier talk about), then by entry.
-        let rows = try await sql.raw(select + where_ + " ORDER BY i.issue_date DESC, i.created_at DESC, i.id LIMIT \(literal: page.per) OFFSET \(literal: page.offset)")
+        let rows = try await sql.raw(select + where_ + " ORDER BY i.issue_date DESC, i.created_at DESC, i.id DESC LIMIT \(literal: page.per) OFFSET \(literal: page.offset)")
             .all(decoding: Row.self)
         return Page(items: rows.map { $0.dto() }, page: page.page, per: page.per, total: total)
     }

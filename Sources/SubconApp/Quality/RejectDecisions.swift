@@ -207,10 +207,11 @@ enum RejectService {
 
     /// Every reject's kind, id, time, supplier and decided responsibility, from the partial
     /// indexes alone: what the list counts, orders and pages before reading whole rows for
-    /// one page only.
+    /// one page only. (A FROM clause: the caller selects as little as it needs — SQLite pages
+    /// `SELECT *` of it by walking every inspection in time order instead.)
     static func keys(where scope: SQLQueryString) -> SQLQueryString {
         """
-        SELECT * FROM (
+         FROM (
           SELECT 'inspection' AS source_type, i.id AS source_id, i.created_at AS occurred_at, i.supplier_id, d.responsibility
           FROM inspections i LEFT JOIN reject_decisions d ON d.source_type = 'inspection' AND d.source_id = i.id
           WHERE i.rejected_quantity > 0
@@ -249,10 +250,10 @@ enum RejectService {
         let sql = db as! any SQLDatabase
         struct N: Decodable { let n: Int }
         let scoped = scope(p, filter)
-        let total = try await sql.raw("SELECT COUNT(*) AS n FROM (" + keys(where: scoped) + ") x").first(decoding: N.self)?.n ?? 0
+        let total = try await sql.raw("SELECT COUNT(*) AS n" + keys(where: scoped)).first(decoding: N.self)?.n ?? 0
         // The page's keys first (index only), then whole rows for those alone.
         let order: SQLQueryString = " ORDER BY r.occurred_at DESC, r.source_id"
-        let onPage: SQLQueryString = " AND r.source_id IN (SELECT k.source_id FROM (" + keys(where: scoped) + order
+        let onPage: SQLQueryString = " AND r.source_id IN (SELECT k.source_id FROM (SELECT r.source_id" + keys(where: scoped) + order
             + " LIMIT \(literal: page.per) OFFSET \(literal: page.offset)) k)"
         let rows = try await sql.raw(rejects(where: scoped + onPage) + order).all(decoding: Row.self)
         return Page(items: rows.map(\.dto), page: page.page, per: page.per, total: total)
