@@ -70,6 +70,9 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     // HTTP
     app.routes.defaultMaxBodySize = "1mb"
     app.middleware = Middlewares()
+    let inFlight = InFlightRequests()
+    app.inFlightRequests = inFlight
+    app.middleware.use(inFlight)
     app.middleware.use(RequestMetrics(registry: metrics))
     app.middleware.use(SecurityHeaders(httpsOnly: settings.secureCookies))
     app.middleware.use(ProblemMiddleware(catalog: catalog))

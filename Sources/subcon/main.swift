@@ -63,6 +63,8 @@ struct Serve: AsyncParsableCommand {
             try await configure(app, settings: settings)
             print("Subcon listening on http://\(host):\(port)\(settings.demo ? "  (demo: log in as admin / demo)" : "")")
             try await app.execute()
+            // Stopped taking requests: let those already running finish before the databases go.
+            await app.inFlightRequests?.drain()
         } catch {
             try? await app.asyncShutdown()
             throw error

@@ -7,6 +7,32 @@ import VaporTesting
 
 /// What an outside probe of the API found, each point pinned by a test.
 @Suite struct ReliabilityTests {
+    /// SIGTERM under load crashed the server: handlers still running reached for a database
+    /// already shut down. The server now drains the requests in flight first; this holds one
+    /// request open and checks that draining waits for it (and gives up after its limit).
+    @Test func stoppingWaitsForRequestsStillRunning() async throws {
+        try await TestApp.run { t in
+            let inFlight = try #require(t.app.inFlightRequests)
+            struct Held: AsyncResponder {
+                let release: AsyncStream<Void>
+                func respond(to request: Request) async throws -> Response {
+                    for await _ in release { break }
+                    return Response(status: .ok)
+                }
+            }
+            let (release, open) = AsyncStream<Void>.makeStream()
+            let request = Request(application: t.app, on: t.app.eventLoopGroup.next())
+            let answer = Task { try await inFlight.respond(to: request, chainingTo: Held(release: release)) }
+            while inFlight.running == 0 { await Task.yield() }
+            await inFlight.drain(limit: .milliseconds(30), poll: .milliseconds(1))
+            #expect(inFlight.running == 1)
+            let drained = Task { await inFlight.drain(limit: .seconds(120), poll: .milliseconds(1)); return inFlight.running }
+            open.yield(); open.finish()
+            #expect(await drained.value == 0)
+            #expect(try await answer.value.status == .ok)
+        }
+    }
+
     @Test func nextParametersNeverLeaveTheSite() {
         for bad in ["/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "//evil.example", "/\\evil.example",
                     "https://evil.example", "/ /evil.example", "evil.example", "/\u{7F}/evil", "/\u{85}/evil", ""] {
