@@ -246,6 +246,9 @@ import VaporTesting
             #expect(empty.status == .unprocessableEntity && empty.body.string.contains("class=\"err\""))
             let posted = try await t.page(.POST, "/rejects/discrepancy/\(short.id)/dispute", browser: &browser, form: ["_csrf": csrf, "reason": "请看运单"])
             #expect(posted.status == .seeOther && posted.headers.first(name: .location) == "/exceptions/\(discrepancy.id!)")
+            // The thread names the event in words.
+            let thread = try await t.page(.GET, "/exceptions/\(discrepancy.id!)", browser: &browser)
+            #expect(thread.body.string.contains("的不良责任判定提出异议") && !thread.body.string.contains("thread.reject"))
         }
     }
 }
