@@ -42,6 +42,22 @@ private func d(_ s: String) -> FixedDecimal { try! FixedDecimal.parse(s) }
         #expect(try month.exceeds(tolerancePercent: d("1")) && !(try asSupplier.exceeds(tolerancePercent: d("1"))))
     }
 
+    /// 12 pads at ¥0.85 short on arrival: 工废 charges them (¥10.20) but the write-off does not
+    /// move (they are still counted in transit); scrapped at the supplier, the same 12 are also
+    /// charged in the write-off. A material source earns no fee even when a price is passed.
+    @Test func materialShortOnArrivalMovesOnlyTheStatement() throws {
+        let pad = [RejectResponsibility.Material(item: "RM-PAD-65", quantityPer: FixedDecimal(1), costPrice: d("0.85"))]
+        let short = try RejectResponsibility.supplier.settle(.discrepancy, quantity: d("12"), unitPrice: d("3"), materials: pad)
+        #expect(short.processingFee == .zero && short.materials.first?.charge == d("10.2"))
+        #expect(short.materials.first?.charged == .zero && short.materials.first?.allowedLoss == .zero)
+        let scrapped = try RejectResponsibility.supplier.settle(.scrap, quantity: d("12"), unitPrice: d("3"), materials: pad)
+        #expect(scrapped.processingFee == .zero && scrapped.materials.first?.charged == d("12"))
+        let lost = try RejectResponsibility.material.settle(.discrepancy, quantity: d("12"), unitPrice: .zero, materials: pad)
+        #expect(lost.statementNet == .zero && lost.materials.first?.allowedLoss == .zero)
+        // Worked pieces keep their fee.
+        #expect(try RejectResponsibility.material.settle(.process, quantity: d("4"), unitPrice: d("12.5"), materials: []).processingFee == d("50"))
+    }
+
     @Test func scrappedMaterialIsItsOwnPiece() throws {
         let pad = [RejectResponsibility.Material(item: "RM-PAD-65", quantityPer: d("1"), costPrice: d("0.85"))]
         let e = try RejectResponsibility.supplier.settle(quantity: d("25"), unitPrice: .zero, materials: pad)

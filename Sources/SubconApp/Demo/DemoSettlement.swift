@@ -94,7 +94,7 @@ enum DemoSettlement {
         // Who answers for rejects: JG's first rejected lot was its own processing (工废, the
         // material in it charged on the next statement); its scrap is still undetermined.
         if let rejected = try await Inspection.query(on: app.db).filter(\.$supplierID == jg).filter(\.$rejectedQuantity > 0).sort(\.$createdAt).first() {
-            _ = try await RejectService.decide(quality, type: "inspection", id: rejected.id!, RejectInput(
+            _ = try await RejectService.decide(quality, type: .inspection, id: rejected.id!, RejectInput(
                 responsibility: RejectResponsibility.supplier.rawValue, reason: "首件检验漏检,夹具定位偏移导致孔位超差", version: nil), app: app)
         }
         try await DemoInvoices.seed(jg: jg, app: app)

@@ -249,7 +249,7 @@ enum InvoiceService {
             let link = "/invoices/\(i.id!)"
             try await change.settleNotices(["invoice.registered"], link: link)
             if !accept {
-                try await change.notify("invoice.rejected", recipients: try await supplierPeople(i.supplierID, on: change.db),
+                try await change.notify("invoice.rejected", recipients: try await OrderService.supplierUsers(i.supplierID, allowed: .viewStatements, on: change.db),
                                         messageKey: "notice.invoiceRejected", params: ["number": i.number, "reason": reason], link: link)
             }
             return i
@@ -293,15 +293,10 @@ enum InvoiceService {
             i.paid += pay.amount; i.changeSeq = seq; i.updatedAt = change.now; i.version += 1
             try await change.audit("invoice", i.id, "pay", before: before,
                                    after: i.auditSnapshot.merging(["payment": pay.amount.description, "paid_on": pay.paidOn, "reference": pay.reference]) { a, _ in a })
-            try await change.notify("invoice.paid", recipients: try await supplierPeople(i.supplierID, on: change.db), messageKey: "notice.invoicePaid",
+            try await change.notify("invoice.paid", recipients: try await OrderService.supplierUsers(i.supplierID, allowed: .viewStatements, on: change.db), messageKey: "notice.invoicePaid",
                                     params: ["number": i.number, "amount": input.amount.yuan, "paidOn": input.paidOn], link: "/invoices/\(i.id!)")
             return i
         }
-    }
-
-    static func supplierPeople(_ supplier: UUID, on db: any Database) async throws -> [UUID] {
-        try await User.query(on: db).filter(\.$organization.$id == supplier).filter(\.$active == true).all()
-            .filter { Policy.allows($0.roles, .viewStatements) }.map { $0.id! }
     }
 
     // MARK: Reads

@@ -818,6 +818,12 @@ enum OrderService {
         try await User.query(on: db).filter(\.$organization.$id == supplierID).filter(\.$active == true).all(\.$id)
     }
 
+    /// The supplier's active people allowed `action` (who hears about its statements, invoices, rejects).
+    static func supplierUsers(_ supplierID: UUID, allowed action: Action, on db: any Database) async throws -> [UUID] {
+        try await User.query(on: db).filter(\.$organization.$id == supplierID).filter(\.$active == true).all()
+            .filter { Policy.allows($0.roles, action) }.map { $0.id! }
+    }
+
     /// The person who created the order and every purchaser.
     static func buyers(_ o: OutsourcingOrder, on db: any Database) async throws -> [UUID] {
         Array(Set(try await manufacturerPeople(with: .purchaser, on: db) + [o.createdBy]))

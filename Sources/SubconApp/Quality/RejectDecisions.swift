@@ -7,15 +7,14 @@ import Vapor
 /// Quality's decision on who answers for a reject (工废 / 料废): an inspection's rejected pieces,
 /// material the supplier reported scrapped, pieces scrapped in process (a progress report's
 /// scrap) or material short on arrival (a confirmation's discrepancy). A reject without a row is
-/// undetermined. The
-/// decision's effects (`RejectResponsibility.settle`) are kept with it, per material, so the
-/// write-off and the statement sum them in the database.
+/// undetermined. The decision's effects (`RejectResponsibility.settle`) are kept with it, per
+/// material, so the write-off and the statement sum them in the database.
 struct CreateRejectDecisions: AsyncMigration {
     func prepare(on db: any Database) async throws {
         try await db.schema("reject_decisions")
             .id()
             .field("supplier_id", .uuid, .required, .references("organizations", "id"))
-            // inspection | scrap
+            // RejectSource: inspection | scrap | process | discrepancy
             .field("source_type", .string, .required)
             .field("source_id", .uuid, .required)
             .field("item_id", .uuid, .required)
@@ -137,14 +136,13 @@ struct RejectDTO: Content {
 }
 
 enum RejectService {
-    static let sourceTypes = ["inspection", "scrap", "process", "discrepancy"]
-
     struct Filter { var supplierID: UUID?; var responsibility: String? }
 
     struct Row: Decodable {
         let source_type: String; let source_id: UUID; let reference: String; let record_id: UUID?; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
         let item_id: UUID; let item_code: String; let item_name: String; let unit: String; let quantity: Int64; let occurred_at: Date
-        let responsibility: String?; let reason: String?; let fee: Int64?; let charge: Int64?; let version: Int?; let settled: Int?; let exception_id: UUID?
+        let decision_id: UUID?; let responsibility: String?; let reason: String?; let fee: Int64?; let charge: Int64?; let version: Int?; let settled: Int?
+        let exception_id: UUID?
 
         var dto: RejectDTO {
             RejectDTO(sourceType: source_type, sourceId: source_id, reference: reference, recordId: record_id, supplierId: supplier_id, supplierCode: supplier_code,
@@ -155,81 +153,65 @@ enum RejectService {
         }
     }
 
-    /// Every reject of one kind as one SELECT (its decision, if any, joined), so the list is one
-    /// statement over all kinds.
-    static func rejects(where scope: SQLQueryString) -> SQLQueryString {
-        let decided: SQLQueryString = """
-            d.responsibility, d.reason, d.fee, d.charge, d.version,
-            (SELECT COUNT(*) FROM statement_claims c WHERE c.source_type = 'reject' AND c.source_id = d.id) AS settled
+    /// One kind of reject in SQL (`x` is its record, `d` its decision): where it is, what makes
+    /// a record a reject, and how its columns read. The list's keys and its whole rows are both
+    /// built from these, so a kind is described once.
+    struct Arm {
+        let source: RejectSource
+        let from: String
+        /// Joins only the whole rows need (a code, the order line's item).
+        var detail = ""
+        let filter: String
+        var id = "x.id", time = "x.created_at", supplier = "x.supplier_id", item = "x.item_id"
+        let quantity: String, reference: String, record: String
+        var exception = "d.exception_id"
+
+        var decision: String { "LEFT JOIN reject_decisions d ON d.source_type = '\(source.rawValue)' AND d.source_id = \(id)" }
+
+        var keys: String {
+            "SELECT '\(source.rawValue)' AS source_type, \(id) AS source_id, \(time) AS occurred_at, \(supplier) AS supplier_id, d.responsibility "
+                + "FROM \(from) \(decision) WHERE \(filter)"
+        }
+
+        var rows: String {
             """
-        return """
-            SELECT * FROM (
-              SELECT 'inspection' AS source_type, i.id AS source_id, i.code AS reference, i.id AS record_id, i.supplier_id, o.code AS supplier_code,
-                     o.name AS supplier_name, i.item_id, it.code AS item_code, it.name AS item_name, it.uom AS unit, i.rejected_quantity AS quantity,
-                     i.created_at AS occurred_at,
-            """ + decided + """
-                   , COALESCE(d.exception_id, i.exception_id) AS exception_id
-              FROM inspections i JOIN organizations o ON o.id = i.supplier_id JOIN items it ON it.id = i.item_id
-              LEFT JOIN reject_decisions d ON d.source_type = 'inspection' AND d.source_id = i.id
-              WHERE i.rejected_quantity > 0
-              UNION ALL
-              SELECT 'scrap', m.id, COALESCE(md.code, ''), md.id, m.supplier_id, o.code, o.name, m.item_id, it.code, it.name, it.uom, m.quantity, m.created_at,
-            """ + decided + """
-                   , d.exception_id
-              FROM material_movements m JOIN organizations o ON o.id = m.supplier_id JOIN items it ON it.id = m.item_id
-              LEFT JOIN material_documents md ON md.id = m.document_id
-              LEFT JOIN reject_decisions d ON d.source_type = 'scrap' AND d.source_id = m.id
-              WHERE m.kind = 'scrapped'
-              UNION ALL
-              SELECT 'process', pr.id, po.code || ' #' || CAST(pr.line_no AS TEXT), po.id, pr.supplier_id, o.code, o.name, l.item_id, it.code, it.name, it.uom,
-                     pr.scrap_quantity, pr.created_at,
-            """ + decided + """
-                   , d.exception_id
-              FROM progress_reports pr JOIN outsourcing_orders po ON po.id = pr.order_id
-              JOIN order_lines l ON l.order_id = pr.order_id AND l.line_no = pr.line_no
-              JOIN organizations o ON o.id = pr.supplier_id JOIN items it ON it.id = l.item_id
-              LEFT JOIN reject_decisions d ON d.source_type = 'process' AND d.source_id = pr.id
-              WHERE pr.scrap_quantity > 0
-              UNION ALL
-              SELECT 'discrepancy', ml.id, md.code, md.id, md.supplier_id, o.code, o.name, ml.item_id, it.code, it.name, it.uom,
-                     ml.quantity - ml.confirmed_quantity, ml.confirmed_at,
-            """ + decided + """
-                   , d.exception_id
-              -- From the few short lines to their documents, even for one supplier (SQLite keeps a
-              -- CROSS JOIN's order): not through every document of the supplier.
-              FROM material_document_lines ml CROSS JOIN material_documents md
-              JOIN organizations o ON o.id = md.supplier_id JOIN items it ON it.id = ml.item_id
-              LEFT JOIN reject_decisions d ON d.source_type = 'discrepancy' AND d.source_id = ml.id
-              WHERE md.id = ml.document_id AND ml.confirmed_quantity < ml.quantity
-            ) r WHERE 1 = 1
-            """ + scope
+            SELECT '\(source.rawValue)' AS source_type, \(id) AS source_id, \(reference) AS reference, \(record) AS record_id, \(supplier) AS supplier_id,
+                   o.code AS supplier_code, o.name AS supplier_name, \(item) AS item_id, it.code AS item_code, it.name AS item_name, it.uom AS unit,
+                   \(quantity) AS quantity, \(time) AS occurred_at, d.id AS decision_id, d.responsibility, d.reason, d.fee, d.charge, d.version,
+                   (SELECT COUNT(*) FROM statement_claims c WHERE c.source_type = 'reject' AND c.source_id = d.id) AS settled, \(exception) AS exception_id
+            FROM \(from) \(detail) JOIN organizations o ON o.id = \(supplier) JOIN items it ON it.id = \(item) \(decision)
+            WHERE \(filter)
+            """
+        }
+    }
+
+    static let arms: [Arm] = [
+        Arm(source: .inspection, from: "inspections x", filter: "x.rejected_quantity > 0",
+            quantity: "x.rejected_quantity", reference: "x.code", record: "x.id", exception: "COALESCE(d.exception_id, x.exception_id)"),
+        Arm(source: .scrap, from: "material_movements x", detail: "LEFT JOIN material_documents md ON md.id = x.document_id", filter: "x.kind = 'scrapped'",
+            quantity: "x.quantity", reference: "COALESCE(md.code, '')", record: "md.id"),
+        Arm(source: .process, from: "progress_reports x",
+            detail: "JOIN outsourcing_orders po ON po.id = x.order_id JOIN order_lines l ON l.order_id = x.order_id AND l.line_no = x.line_no",
+            filter: "x.scrap_quantity > 0", item: "l.item_id",
+            quantity: "x.scrap_quantity", reference: "po.code || ' #' || CAST(x.line_no AS TEXT)", record: "po.id"),
+        // From the few short lines to their documents, even for one supplier (SQLite keeps a
+        // CROSS JOIN's order), not through every document of the supplier.
+        Arm(source: .discrepancy, from: "material_document_lines x CROSS JOIN material_documents md",
+            filter: "md.id = x.document_id AND x.confirmed_quantity < x.quantity", time: "x.confirmed_at", supplier: "md.supplier_id",
+            quantity: "x.quantity - x.confirmed_quantity", reference: "md.code", record: "md.id"),
+    ]
+
+    /// Every reject as one statement over all kinds, with its decision if any (alias `r`).
+    static func rejects(where scope: SQLQueryString) -> SQLQueryString {
+        "SELECT * FROM (\(unsafeRaw: arms.map(\.rows).joined(separator: "\nUNION ALL\n"))) r WHERE 1 = 1" + scope
     }
 
     /// Every reject's kind, id, time, supplier and decided responsibility, from the partial
-    /// indexes alone: what the list counts, orders and pages before reading whole rows for
-    /// one page only. (A FROM clause: the caller selects as little as it needs — SQLite pages
-    /// `SELECT *` of it by walking every inspection in time order instead.)
+    /// indexes alone: what the list counts, orders and pages before reading whole rows for one
+    /// page only. A FROM clause (alias `r`): the caller selects as little as it needs — SQLite
+    /// pages `SELECT *` of it by walking every inspection in time order instead.
     static func keys(where scope: SQLQueryString) -> SQLQueryString {
-        """
-         FROM (
-          SELECT 'inspection' AS source_type, i.id AS source_id, i.created_at AS occurred_at, i.supplier_id, d.responsibility
-          FROM inspections i LEFT JOIN reject_decisions d ON d.source_type = 'inspection' AND d.source_id = i.id
-          WHERE i.rejected_quantity > 0
-          UNION ALL
-          SELECT 'scrap', m.id, m.created_at, m.supplier_id, d.responsibility
-          FROM material_movements m LEFT JOIN reject_decisions d ON d.source_type = 'scrap' AND d.source_id = m.id
-          WHERE m.kind = 'scrapped'
-          UNION ALL
-          SELECT 'process', pr.id, pr.created_at, pr.supplier_id, d.responsibility
-          FROM progress_reports pr LEFT JOIN reject_decisions d ON d.source_type = 'process' AND d.source_id = pr.id
-          WHERE pr.scrap_quantity > 0
-          UNION ALL
-          SELECT 'discrepancy', ml.id, ml.confirmed_at, md.supplier_id, d.responsibility
-          FROM material_document_lines ml CROSS JOIN material_documents md
-          LEFT JOIN reject_decisions d ON d.source_type = 'discrepancy' AND d.source_id = ml.id
-          WHERE md.id = ml.document_id AND ml.confirmed_quantity < ml.quantity
-        ) r WHERE 1 = 1
-        """ + scope
+        " FROM (\(unsafeRaw: arms.map(\.keys).joined(separator: "\nUNION ALL\n"))) r WHERE 1 = 1" + scope
     }
 
     static func scope(_ p: Principal, _ filter: Filter) -> SQLQueryString {
@@ -260,24 +242,23 @@ enum RejectService {
     }
 
     /// The record the path names, if the caller may see it (another supplier's is a 404).
-    static func locate(_ p: Principal, type: String, id: UUID, on db: any Database) async throws {
+    static func locate(_ p: Principal, type: RejectSource, id: UUID, on db: any Database) async throws {
         switch type {
-        case "inspection": _ = try await p.scope.find(Inspection.self, id, on: db)
-        case "scrap": _ = try await p.scope.find(MaterialMovement.self, id, on: db)
-        case "process": _ = try await p.scope.find(ProgressReport.self, id, on: db)
-        case "discrepancy":
+        case .inspection: _ = try await p.scope.find(Inspection.self, id, on: db)
+        case .scrap: _ = try await p.scope.find(MaterialMovement.self, id, on: db)
+        case .process: _ = try await p.scope.find(ProgressReport.self, id, on: db)
+        case .discrepancy:
             guard let line = try await MaterialDocumentLine.find(id, on: db) else { throw Problem.notFound }
             guard let d = try await MaterialDocument.find(line.documentID, on: db) else { throw Problem.notFound }
             if let mine = p.scope.supplierID, d.supplierID != mine { throw Problem.notFound }
-        default: throw Problem.notFound
         }
     }
 
     /// The record first, then the permission, then whether it holds a reject at all.
-    static func one(_ p: Principal, type: String, id: UUID, on db: any Database) async throws -> Row {
+    static func one(_ p: Principal, type: RejectSource, id: UUID, on db: any Database) async throws -> Row {
         try await locate(p, type: type, id: id, on: db)
         try p.require(.viewQualityFigures)
-        let filter: SQLQueryString = " AND r.source_type = \(bind: type) AND r.source_id = \(bind: id)" + scope(p, Filter())
+        let filter: SQLQueryString = " AND r.source_type = \(bind: type.rawValue) AND r.source_id = \(bind: id)" + scope(p, Filter())
         guard let row = try await (db as! any SQLDatabase).raw(rejects(where: filter)).first(decoding: Row.self) else {
             // An inspection with nothing rejected, a movement that is not scrap: nothing to decide.
             throw Problem.conflict("problem.reject.nothingRejected")
@@ -285,19 +266,18 @@ enum RejectService {
         return row
     }
 
-    /// The materials in one rejected piece and their cost: for rejected or scrapped pieces, the
-    /// order line's requirements the manufacturer supplies (and the line's price); for scrapped
-    /// or missing material, the material itself (one of itself, no fee).
-    static func materials(type: String, id: UUID, row: Row, on db: any Database) async throws -> (unitPrice: FixedDecimal, materials: [(UUID, RejectResponsibility.Material)]) {
+    /// The materials in one rejected piece and their cost: for worked pieces, the order line's
+    /// requirements the manufacturer supplies (and the line's price); for material, itself.
+    static func materials(type: RejectSource, id: UUID, row: Row, on db: any Database) async throws -> (unitPrice: FixedDecimal, materials: [(UUID, RejectResponsibility.Material)]) {
         let sql = db as! any SQLDatabase
         struct M: Decodable { let item_id: UUID; let code: String; let quantity_per: Int64; let cost_price: Int64 }
-        if type == "scrap" || type == "discrepancy" {
+        if !type.isWorkedPieces {
             struct C: Decodable { let code: String; let cost_price: Int64 }
             let c = try await sql.raw("SELECT code, COALESCE(cost_price, 0) AS cost_price FROM items WHERE id = \(bind: row.item_id)").all(decoding: C.self)
             return (.zero, c.map { (row.item_id, .init(item: $0.code, quantityPer: FixedDecimal(1), costPrice: FixedDecimal(units: $0.cost_price))) })
         }
         // The order line the pieces belong to.
-        let line: SQLQueryString = type == "process"
+        let line: SQLQueryString = type == .process
             ? "SELECT order_id, line_no FROM progress_reports WHERE id = \(bind: id)"
             : "SELECT rl.order_id, rl.order_line_no AS line_no FROM inspections i JOIN receipt_lines rl ON rl.id = i.receipt_line_id WHERE i.id = \(bind: id)"
         struct L: Decodable { let order_id: UUID; let line_no: Int }
@@ -313,7 +293,7 @@ enum RejectService {
         return (FixedDecimal(units: price), m.map { ($0.item_id, .init(item: $0.code, quantityPer: FixedDecimal(units: $0.quantity_per), costPrice: FixedDecimal(units: $0.cost_price))) })
     }
 
-    static func decide(_ p: Principal, type: String, id: UUID, _ input: RejectInput, app: Application) async throws -> RejectDTO {
+    static func decide(_ p: Principal, type: RejectSource, id: UUID, _ input: RejectInput, app: Application) async throws -> RejectDTO {
         let row = try await one(p, type: type, id: id, on: app.db)
         try p.require(.judgeRejects)
         let responsibility = RejectResponsibility(rawValue: input.responsibility) ?? .undetermined
@@ -325,16 +305,16 @@ enum RejectService {
         let (unitPrice, materials) = try await materials(type: type, id: id, row: row, on: app.db)
         let effects: RejectResponsibility.Effects
         do {
-            effects = try responsibility.settle(quantity: FixedDecimal(units: row.quantity), unitPrice: unitPrice, materials: materials.map(\.1))
+            effects = try responsibility.settle(type, quantity: FixedDecimal(units: row.quantity), unitPrice: unitPrice, materials: materials.map(\.1))
         } catch { throw Problem.validation([FieldProblem("responsibility", "tooLarge")]) }
         let charge = effects.materials.reduce(Int64(0)) { $0 + $1.charge.units }
         try await app.write(as: p.auditActor) { change in
             let sql = change.db as! any SQLDatabase
             let decisionID: UUID
             let before: [String: String?] = ["responsibility": row.responsibility ?? "undetermined", "reason": row.reason ?? ""]
-            if let v = row.version {
-                struct D: Decodable { let id: UUID }
-                decisionID = try await sql.raw("SELECT id FROM reject_decisions WHERE source_type = \(bind: type) AND source_id = \(bind: id)").first(decoding: D.self)!.id
+            var thread: String?
+            if let v = row.version, let existing = row.decision_id {
+                decisionID = existing
                 try await change.updateVersioned("reject_decisions", id: decisionID, expected: v, sets: [
                     "responsibility": responsibility.rawValue, "reason": reason, "fee": effects.processingFee.units, "charge": charge,
                     "unit_price": unitPrice.units, "decided_by": p.userID, "decided_at": change.now])
@@ -345,7 +325,7 @@ enum RejectService {
                     try await sql.insert(into: "reject_decisions")
                         .columns("id", "supplier_id", "source_type", "source_id", "item_id", "quantity", "unit_price", "responsibility", "reason", "fee", "charge",
                                  "occurred_at", "decided_by", "decided_at", "version")
-                        .values(SQLBind(decisionID), SQLBind(row.supplier_id), SQLBind(type), SQLBind(id), SQLBind(row.item_id), SQLBind(row.quantity),
+                        .values(SQLBind(decisionID), SQLBind(row.supplier_id), SQLBind(type.rawValue), SQLBind(id), SQLBind(row.item_id), SQLBind(row.quantity),
                                 SQLBind(unitPrice.units), SQLBind(responsibility.rawValue), SQLBind(reason), SQLBind(effects.processingFee.units), SQLBind(charge),
                                 SQLBind(row.occurred_at), SQLBind(p.userID), SQLBind(change.now), SQLBind(1))
                         .run()
@@ -353,24 +333,22 @@ enum RejectService {
                     throw Problem.staleVersion(current: 1)
                 }
                 // A discrepancy is already argued in its own exception; disputes go there.
-                if type == "discrepancy", let document = row.record_id,
-                   let thread = try await ExceptionCase.query(on: change.db).filter(\.$type == "material_discrepancy")
+                if type == .discrepancy, let document = row.record_id,
+                   let discrepancy = try await ExceptionCase.query(on: change.db).filter(\.$type == "material_discrepancy")
                        .filter(\.$source == "material_document").filter(\.$sourceID == document.uuidString).first() {
-                    try await sql.update("reject_decisions").set("exception_id", to: SQLBind(thread.id!)).where("id", .equal, SQLBind(decisionID)).run()
+                    thread = discrepancy.code
+                    try await sql.update("reject_decisions").set("exception_id", to: SQLBind(discrepancy.id!)).where("id", .equal, SQLBind(decisionID)).run()
                 }
             }
-            // Material short on arrival never reached the supplier's stock: the write-off still counts
-            // it in transit, so only the statement (a charge at cost) feels the decision.
-            for (m, e) in zip(materials.map(\.0), effects.materials) where type != "discrepancy" {
+            for (m, e) in zip(materials.map(\.0), effects.materials) {
                 try await sql.insert(into: "reject_materials").columns("id", "decision_id", "supplier_id", "item_id", "quantity", "allowed_loss", "charged", "occurred_at")
                     .values(SQLBind(UUID()), SQLBind(decisionID), SQLBind(row.supplier_id), SQLBind(m), SQLBind(e.quantity.units), SQLBind(e.allowedLoss.units),
                             SQLBind(e.charged.units), SQLBind(row.occurred_at)).run()
             }
             try await change.audit("reject_decision", decisionID, row.version == nil ? "create" : "update", before: before, after: [
-                "source": row.reference, "source_type": type, "responsibility": responsibility.rawValue, "reason": reason,
-                "fee": effects.processingFee.description, "charge": FixedDecimal(units: charge).description])
-            let people = try await User.query(on: change.db).filter(\.$organization.$id == row.supplier_id).filter(\.$active == true).all()
-                .filter { Policy.allows($0.roles, .viewQualityFigures) }.map { $0.id! }
+                "source": row.reference, "source_type": type.rawValue, "responsibility": responsibility.rawValue, "reason": reason,
+                "fee": effects.processingFee.description, "charge": FixedDecimal(units: charge).description, "exception": thread])
+            let people = try await OrderService.supplierUsers(row.supplier_id, allowed: .viewQualityFigures, on: change.db)
             try await change.notify("reject.decided", recipients: people, messageKey: "notice.rejectDecided.\(responsibility.rawValue)",
                                     params: ["reference": row.reference, "quantity": FixedDecimal(units: row.quantity).grouped, "item": row.item_name,
                                              "reason": reason], link: "/rejects")
@@ -383,18 +361,15 @@ extension RejectService {
     /// The supplier disputes a decision: its reason goes into the reject's exception thread (the
     /// inspection's or the discrepancy's), or into a new one when the reject has none or that one
     /// is closed. Quality is told; the decision stands until quality changes it.
-    static func dispute(_ p: Principal, type: String, id: UUID, _ input: RejectDisputeInput, app: Application) async throws -> RejectDTO {
+    static func dispute(_ p: Principal, type: RejectSource, id: UUID, _ input: RejectDisputeInput, app: Application) async throws -> RejectDTO {
         let row = try await one(p, type: type, id: id, on: app.db)
-        guard p.isSupplier, p.can(.answerExceptions) else { throw Problem.forbidden }
-        guard row.version != nil, let decided = row.responsibility, decided != RejectResponsibility.undetermined.rawValue else {
+        try requireDisputer(p)
+        guard let decisionID = row.decision_id, let decided = row.responsibility, decided != RejectResponsibility.undetermined.rawValue else {
             throw Problem.conflict("problem.reject.notDecided")
         }
         let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
         try await app.write(as: p.auditActor) { change in
             let sql = change.db as! any SQLDatabase
-            struct D: Decodable { let id: UUID }
-            let decisionID = try await sql.raw("SELECT id FROM reject_decisions WHERE source_type = \(bind: type) AND source_id = \(bind: id)")
-                .first(decoding: D.self)!.id
             var thread = try await row.exception_id.asyncMap { try await ExceptionCase.find($0, on: change.db) } ?? nil
             if thread?.status != "open" {
                 let words = ExceptionWords(title: "exceptionWords.rejectDispute.title", description: "exceptionWords.rejectDispute.\(decided)",
@@ -408,7 +383,7 @@ extension RejectService {
             }
             let e = thread!
             _ = try await ExceptionService.addComment(e, side: "supplier", author: p.userID, body: reason, event: "reject.disputed", ref: row.reference, in: change)
-            try await change.audit("reject_decision", decisionID, "dispute", after: ["source": row.reference, "source_type": type, "reason": reason,
+            try await change.audit("reject_decision", decisionID, "dispute", after: ["source": row.reference, "source_type": type.rawValue, "reason": reason,
                                                                                    "exception": e.code])
             let quality = try await OrderService.manufacturerPeople(with: .quality, on: change.db)
             try await change.notify("reject.disputed", recipients: quality, messageKey: "notice.rejectDisputed",
@@ -416,23 +391,27 @@ extension RejectService {
         }
         return try await one(p, type: type, id: id, on: app.db).dto
     }
+
+    /// Only the supplier's own people who answer exceptions dispute a decision.
+    static func requireDisputer(_ p: Principal) throws {
+        guard p.isSupplier, p.can(.answerExceptions) else { throw Problem.forbidden }
+    }
 }
 
 /// Rejects over the API: the list (both sides), and quality's decision on one.
 struct RejectAPI: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         routes.get("rejects", use: list)
-        routes.put("inspections", ":id", "responsibility") { req in try await Self.decide(req, type: "inspection") }
-        routes.put("material", "movements", ":id", "responsibility") { req in try await Self.decide(req, type: "scrap") }
+        routes.put("inspections", ":id", "responsibility") { req in try await Self.decide(req, type: .inspection) }
+        routes.put("material", "movements", ":id", "responsibility") { req in try await Self.decide(req, type: .scrap) }
         // Any kind of reject by the type and id the list gives it.
         routes.put("rejects", ":sourceType", ":sourceId") { req in try await Self.decide(req, type: try Self.sourceType(req)) }
         routes.post("rejects", ":sourceType", ":sourceId", "dispute", use: dispute)
     }
 
     /// The kind of reject a path names; an unknown kind names nothing.
-    static func sourceType(_ req: Request) throws -> String {
-        let type = req.parameters.get("sourceType") ?? ""
-        guard RejectService.sourceTypes.contains(type) else { throw Problem.notFound }
+    static func sourceType(_ req: Request) throws -> RejectSource {
+        guard let type = req.parameters.get("sourceType").flatMap(RejectSource.init(rawValue:)) else { throw Problem.notFound }
         return type
     }
 
@@ -444,7 +423,7 @@ struct RejectAPI: RouteCollection {
         let p = try req.requirePrincipal()
         let type = try Self.sourceType(req), id = try Self.sourceID(req)
         try await RejectService.locate(p, type: type, id: id, on: req.db)
-        guard p.isSupplier, p.can(.answerExceptions) else { throw Problem.forbidden }
+        try RejectService.requireDisputer(p)
         return try await RejectService.dispute(p, type: type, id: id, try req.decodeStrict(RejectDisputeInput.self), app: req.application)
     }
 
@@ -457,7 +436,7 @@ struct RejectAPI: RouteCollection {
         try await RejectService.list(try req.requirePrincipal(), filter: try Self.filter(req), page: try PageRequest(req), on: req.db)
     }
 
-    static func decide(_ req: Request, type: String) async throws -> RejectDTO {
+    static func decide(_ req: Request, type: RejectSource) async throws -> RejectDTO {
         let p = try req.requirePrincipal()
         let id = try sourceID(req)
         try await RejectService.locate(p, type: type, id: id, on: req.db)
@@ -471,8 +450,8 @@ struct RejectAPI: RouteCollection {
 struct RejectPages: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         routes.get("rejects", use: list)
-        routes.post("inspections", ":id", "responsibility") { req in try await self.decide(req, type: "inspection") }
-        routes.post("material", "movements", ":id", "responsibility") { req in try await self.decide(req, type: "scrap") }
+        routes.post("inspections", ":id", "responsibility") { req in try await self.decide(req, type: .inspection) }
+        routes.post("material", "movements", ":id", "responsibility") { req in try await self.decide(req, type: .scrap) }
         routes.post("rejects", ":sourceType", ":sourceId") { req in try await self.decide(req, type: try RejectAPI.sourceType(req)) }
         routes.post("rejects", ":sourceType", ":sourceId", "dispute", use: dispute)
     }
@@ -499,7 +478,7 @@ struct RejectPages: RouteCollection {
             + RejectResponsibility.allCases.map { Option(value: $0.rawValue, label: req.t("reject.responsibility.\($0.rawValue)"), selected: chosen == $0.rawValue) }
         return try await req.renderForm("rejects", titleKey: "reject.title", ListView(
             rows: page.items, pager: Pager(page, req), filters: filters, canJudge: p.can(.judgeRejects),
-            canDispute: p.isSupplier && p.can(.answerExceptions),
+            canDispute: (try? RejectService.requireDisputer(p)) != nil,
             errors: req.formErrors(problem), form: form, values: values), problem: problem)
     }
 
@@ -507,7 +486,7 @@ struct RejectPages: RouteCollection {
 
     struct DecideForm: Content { var responsibility: String?; var reason: String?; var version: String? }
 
-    func decide(_ req: Request, type: String) async throws -> Response {
+    func decide(_ req: Request, type: RejectSource) async throws -> Response {
         let p = try req.requirePrincipal()
         let id = try RejectAPI.sourceID(req)
         try await RejectService.locate(p, type: type, id: id, on: req.db)
@@ -529,7 +508,7 @@ struct RejectPages: RouteCollection {
         let p = try req.requirePrincipal()
         let type = try RejectAPI.sourceType(req), id = try RejectAPI.sourceID(req)
         try await RejectService.locate(p, type: type, id: id, on: req.db)
-        guard p.isSupplier, p.can(.answerExceptions) else { throw Problem.forbidden }
+        try RejectService.requireDisputer(p)
         let f = try req.content.decode(DisputeForm.self)
         var thread: UUID?
         let problem = try await attempt {

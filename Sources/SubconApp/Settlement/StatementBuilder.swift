@@ -204,17 +204,15 @@ enum StatementBuilder {
             let id: UUID; let source_type: String; let item_id: UUID; let quantity: Int64; let unit_price: Int64; let responsibility: String
             let fee: Int64; let charge: Int64; let occurred_at: Date; let reference: String?; let item_code: String
         }
+        // The reject's own reference (inspection, document, order and line), as the rejects list names it.
+        let named = RejectService.rejects(where: " AND r.supplier_id = \(bind: supplierID)")
         let rejects = try await sql.raw("""
             SELECT d.id, d.source_type, d.item_id, d.quantity, d.unit_price, d.responsibility, d.fee, d.charge, d.occurred_at,
-                   COALESCE(i.code, md.code, po.code || ' #' || CAST(pr.line_no AS TEXT), dd.code) AS reference, it.code AS item_code
+                   r.reference, it.code AS item_code
             FROM reject_decisions d JOIN items it ON it.id = d.item_id
-            LEFT JOIN inspections i ON d.source_type = 'inspection' AND i.id = d.source_id
-            LEFT JOIN material_movements m ON d.source_type = 'scrap' AND m.id = d.source_id
-            LEFT JOIN material_documents md ON md.id = m.document_id
-            LEFT JOIN progress_reports pr ON d.source_type = 'process' AND pr.id = d.source_id
-            LEFT JOIN outsourcing_orders po ON po.id = pr.order_id
-            LEFT JOIN material_document_lines dl ON d.source_type = 'discrepancy' AND dl.id = d.source_id
-            LEFT JOIN material_documents dd ON dd.id = dl.document_id
+            LEFT JOIN (
+            """ + named + """
+            ) r ON r.source_type = d.source_type AND r.source_id = d.source_id
             WHERE d.supplier_id = \(bind: supplierID) AND d.responsibility <> 'undetermined' AND d.occurred_at < \(bind: bounds.end) AND
             """ + " " + unclaimed("reject", "d.id") + " ORDER BY d.occurred_at, d.id").all(decoding: Rej.self)
         for r in rejects {

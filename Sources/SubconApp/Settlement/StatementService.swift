@@ -359,8 +359,7 @@ enum StatementService {
         }
         switch action {
         case .send, .lock:
-            let people = try await User.query(on: change.db).filter(\.$organization.$id == s.supplierID).filter(\.$active == true).all()
-                .filter { Policy.allows($0.roles, .viewStatements) }.map { $0.id! }
+            let people = try await OrderService.supplierUsers(s.supplierID, allowed: .viewStatements, on: change.db)
             try await change.notify("statement.\(action.rawValue)", recipients: people,
                                     messageKey: action == .send ? (s.revision > 1 ? "notice.statementRevised" : "notice.statementSent") : "notice.statementLocked",
                                     params: params, link: link)

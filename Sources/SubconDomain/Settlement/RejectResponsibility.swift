@@ -79,8 +79,33 @@ public enum RejectResponsibility: String, Codable, Sendable, CaseIterable {
         }
     }
 
+    /// What `settle` does to a reject of this kind: worked pieces are paid their fee (料废) and
+    /// carry the material their line puts in each; material itself earns no fee; and material
+    /// that never reached the supplier's stock (short on arrival) is still counted in transit by
+    /// the write-off, so a decision moves only the statement.
+    public func settle(_ source: RejectSource, quantity: FixedDecimal, unitPrice: FixedDecimal, materials: [Material]) throws(Problem) -> Effects {
+        let e = try settle(quantity: quantity, unitPrice: source.isWorkedPieces ? unitPrice : .zero, materials: materials)
+        if source.reachedSupplier { return e }
+        return Effects(processingFee: e.processingFee, materials: e.materials.map {
+            MaterialEffect(item: $0.item, quantity: $0.quantity, charge: $0.charge, allowedLoss: .zero, charged: .zero)
+        })
+    }
+
     /// A decision (other than undetermined) states its reason.
     public static func check(_ r: RejectResponsibility, reason: String) throws(Problem) {
         if r != .undetermined, reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw .reasonRequired }
     }
+}
+
+/// What a reject is: pieces the supplier worked (rejected in incoming inspection, scrapped in
+/// process) or material (scrapped at the supplier, short on arrival).
+public enum RejectSource: String, Codable, Sendable, CaseIterable {
+    case inspection, scrap, process, discrepancy
+
+    /// Worked pieces: a processing fee is at stake, and the material the order line puts in each.
+    /// Otherwise the material is its own piece (one of itself, no fee).
+    public var isWorkedPieces: Bool { self == .inspection || self == .process }
+
+    /// Whether the material reached the supplier's stock (and so the write-off accounts for it).
+    public var reachedSupplier: Bool { self != .discrepancy }
 }
