@@ -405,7 +405,7 @@ struct RejectAPI: RouteCollection {
         routes.put("inspections", ":id", "responsibility") { req in try await Self.decide(req, type: .inspection) }
         routes.put("material", "movements", ":id", "responsibility") { req in try await Self.decide(req, type: .scrap) }
         // Any kind of reject by the type and id the list gives it.
-        routes.put("rejects", ":sourceType", ":sourceId") { req in try await Self.decide(req, type: try Self.sourceType(req)) }
+        routes.put("rejects", ":sourceType", ":sourceId") { req in try await Self.decide(req, type: nil) }
         routes.post("rejects", ":sourceType", ":sourceId", "dispute", use: dispute)
     }
 
@@ -419,10 +419,17 @@ struct RejectAPI: RouteCollection {
         try req.parameters.get("sourceId") == nil ? req.idParameter() : req.idParameter("sourceId")
     }
 
-    func dispute(req: Request) async throws -> RejectDTO {
+    /// The caller and the reject the path names (kind given by the route or by the path), found
+    /// before any permission is checked, so another supplier's is a 404 for everyone.
+    static func target(_ req: Request, _ type: RejectSource? = nil) async throws -> (Principal, RejectSource, UUID) {
         let p = try req.requirePrincipal()
-        let type = try Self.sourceType(req), id = try Self.sourceID(req)
+        let type = try type ?? sourceType(req), id = try sourceID(req)
         try await RejectService.locate(p, type: type, id: id, on: req.db)
+        return (p, type, id)
+    }
+
+    func dispute(req: Request) async throws -> RejectDTO {
+        let (p, type, id) = try await Self.target(req)
         try RejectService.requireDisputer(p)
         return try await RejectService.dispute(p, type: type, id: id, try req.decodeStrict(RejectDisputeInput.self), app: req.application)
     }
@@ -436,10 +443,8 @@ struct RejectAPI: RouteCollection {
         try await RejectService.list(try req.requirePrincipal(), filter: try Self.filter(req), page: try PageRequest(req), on: req.db)
     }
 
-    static func decide(_ req: Request, type: RejectSource) async throws -> RejectDTO {
-        let p = try req.requirePrincipal()
-        let id = try sourceID(req)
-        try await RejectService.locate(p, type: type, id: id, on: req.db)
+    static func decide(_ req: Request, type: RejectSource?) async throws -> RejectDTO {
+        let (p, type, id) = try await target(req, type)
         try p.require(.judgeRejects)
         return try await RejectService.decide(p, type: type, id: id, try req.decodeStrict(RejectInput.self), app: req.application)
     }
@@ -452,7 +457,7 @@ struct RejectPages: RouteCollection {
         routes.get("rejects", use: list)
         routes.post("inspections", ":id", "responsibility") { req in try await self.decide(req, type: .inspection) }
         routes.post("material", "movements", ":id", "responsibility") { req in try await self.decide(req, type: .scrap) }
-        routes.post("rejects", ":sourceType", ":sourceId") { req in try await self.decide(req, type: try RejectAPI.sourceType(req)) }
+        routes.post("rejects", ":sourceType", ":sourceId") { req in try await self.decide(req, type: nil) }
         routes.post("rejects", ":sourceType", ":sourceId", "dispute", use: dispute)
     }
 
@@ -486,10 +491,8 @@ struct RejectPages: RouteCollection {
 
     struct DecideForm: Content { var responsibility: String?; var reason: String?; var version: String? }
 
-    func decide(_ req: Request, type: RejectSource) async throws -> Response {
-        let p = try req.requirePrincipal()
-        let id = try RejectAPI.sourceID(req)
-        try await RejectService.locate(p, type: type, id: id, on: req.db)
+    func decide(_ req: Request, type: RejectSource?) async throws -> Response {
+        let (p, type, id) = try await RejectAPI.target(req, type)
         try p.require(.judgeRejects)
         let f = try req.content.decode(DecideForm.self)
         let problem = try await attempt {
@@ -505,9 +508,7 @@ struct RejectPages: RouteCollection {
     struct DisputeForm: Content { var reason: String? }
 
     func dispute(req: Request) async throws -> Response {
-        let p = try req.requirePrincipal()
-        let type = try RejectAPI.sourceType(req), id = try RejectAPI.sourceID(req)
-        try await RejectService.locate(p, type: type, id: id, on: req.db)
+        let (p, type, id) = try await RejectAPI.target(req)
         try RejectService.requireDisputer(p)
         let f = try req.content.decode(DisputeForm.self)
         var thread: UUID?
