@@ -189,6 +189,10 @@ import VaporTesting
             #expect(second.json["exceptionId"] as? String == thread.uuidString)
             let comments = try await ExceptionComment.query(on: t.db).filter(\.$exceptionID == thread).filter(\.$event == "reject.disputed").all()
             #expect(comments.count == 2 && comments.contains { $0.body.hasPrefix("砂眼") })
+            // The thread and the comments it made read in words on the audit page too.
+            let trail = try await t.page(.GET, "/admin/audit", browser: &admin).body.string
+            #expect(trail.contains("<th>一方</th>") && trail.contains("<th>严重程度</th>") && trail.contains("轻微"))
+            #expect(!["<th>side</th>", "<th>body</th>", "<th>severity</th>", "<th>exception</th>"].contains { trail.contains($0) })
             #expect(try await ExceptionCase.find(thread, on: t.db)?.supplierID == (try await s.f.supplierID("SUP-JG")))
             _ = try await Outbox.deliverPending(app: t.app)
             let qualityUser = try await t.user("quality")
