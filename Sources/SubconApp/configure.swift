@@ -91,6 +91,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     }
     if settings.runBackgroundWorkers {
         app.lifecycle.use(OutboxWorker(interval: .milliseconds(Int64(settings.outboxInterval * 1000))))
+        app.lifecycle.use(ChannelWorker(interval: .milliseconds(Int64(settings.outboxInterval * 1000))))
     }
 }
 
@@ -126,6 +127,7 @@ func routes(_ app: Application) throws {
     try signedInAPI.register(collection: RoutingsAPI())
     try signedInAPI.register(collection: ImportsAPI())
     try signedInAPI.register(collection: ExportsAPI())
+    try signedInAPI.register(collection: ChannelAPI())
 
     // Pages: session cookie, CSRF token on every form.
     let pages = app.grouped(SessionAuthenticator()).grouped(CSRFProtection())
@@ -154,4 +156,5 @@ func routes(_ app: Application) throws {
     try signedInPages.register(collection: ScorecardPages())
     try signedInPages.register(collection: ReviewPages())
     try signedInPages.register(collection: ImportPages())
+    try signedInPages.register(collection: ChannelPages())
 }

@@ -56,7 +56,7 @@ import VaporTesting
                     let org = Organization(kind: .supplier, code: "TMP", name: "临时", now: change.now)
                     try await org.create(on: change.db)
                     try await change.audit("organization", org.id, "create", after: org.auditSnapshot)
-                    try await change.notify("x", recipients: [UUID()], messageKey: "notice.welcome")
+                    try await change.notify("organization.created", recipients: [UUID()], messageKey: "notice.welcome")
                     throw Problem.conflict("problem.conflict.detail")
                 }
             } catch {}

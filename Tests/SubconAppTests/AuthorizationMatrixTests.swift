@@ -263,6 +263,17 @@ struct MatrixWorld {
         try await t.sql.insert(into: "suggestions").columns("id", "supplier_id", "period", "rule", "params", "status", "reason", "created_at", "version")
             .values(SQLBind(suggestion), SQLBind(jg), SQLBind("2026-08"), SQLBind("quality"), SQLBind("{}"), SQLBind("open"), SQLBind(""), SQLBind(Date()), SQLBind(1)).run()
         ids["suggestion"] = suggestion.uuidString
+        // A channel of supplier1 (a closed local port: its test message fails at once) and a given-up delivery.
+        let channel = try await t.request(.POST, "/api/v1/channels", token: admin,
+                                          json: #"{"kind":"webhook","name":"ERP","url":"http://127.0.0.1:9/hook","organizationId":"\#(jg)"}"#)
+        ids["channel"] = try channel.content.get(String.self, at: "id")
+        let delivery = UUID()
+        try await t.sql.insert(into: "channel_deliveries").columns("id", "organization_id", "channel_id", "target", "kind", "outbox_id", "event", "payload",
+                                                                   "status", "attempts", "next_at", "first_at", "created_at")
+            .values(SQLBind(delivery), SQLBind(jg), SQLBind(UUID(uuidString: ids["channel"]!)!), SQLBind("channel:x"), SQLBind("webhook"), SQLBind(UUID()),
+                    SQLBind("order.released"), SQLBind(#"{"messageKey":"notice.orderReleased","params":{}}"#), SQLBind("failed"), SQLBind(3),
+                    SQLBind(Date()), SQLBind(Date()), SQLBind(Date())).run()
+        ids["channelDelivery"] = delivery.uuidString
         return MatrixWorld(t: t, personas: personas, ids: ids)
     }
 
@@ -318,6 +329,8 @@ struct MatrixWorld {
         case ("notifications", _), ("inbox", _): return ids["notification"]!
         case ("imports", _): return ids["import"]!
         case ("saved-reports", _): return ids["savedReport"]!
+        case ("channels", _): return ids["channel"]!
+        case ("channel-deliveries", _): return ids["channelDelivery"]!
         case ("saved", "reports"): return ids["savedReportPage"]!
         default: return "unmapped-\(owner)-\(parameter)"
         }

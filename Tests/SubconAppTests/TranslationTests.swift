@@ -21,7 +21,8 @@ import VaporTesting
     /// Words that are the same in a Chinese UI: units, standards, formats, abbreviations.
     static let allowed: Set<String> = ["Excel", "CSV", "PPM", "AQL", "IATF", "ISO", "PDF", "API", "UTF", "GB", "PNG", "JPEG", "WebP", "SKU",
                                        "Ac", "Re", "ID", "QR", "OK", "NG", "mm", "kg", "pcs", "PCS", "xlsx", "csv", "demo", "Subcon", "D1",
-                                       "D2", "D3", "D4", "D5", "D6", "D7", "D8", "8D", "CNC", "IQC", "MB", "KB", "Token", "Authorization", "Bearer"]
+                                       "D2", "D3", "D4", "D5", "D6", "D7", "D8", "8D", "CNC", "IQC", "MB", "KB", "Token", "Authorization", "Bearer",
+                                       "JSON", "Webhook", "HTTPS", "HTTP", "HMAC", "ERP", "MES"]
 
     /// Text is cut into tokens at spaces and at punctuation that never sits inside a code.
     static func tokens(_ text: String) -> [String] {

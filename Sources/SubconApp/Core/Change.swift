@@ -29,6 +29,9 @@ struct Change: Sendable {
     }
 
     func notify(_ event: String, recipients: [UUID], messageKey: String, params: [String: String] = [:], link: String? = nil) async throws {
+        // An event outside the catalog would reach no channel and no preference: a programming
+        // error that tests must catch (debug builds stop here); production still delivers it.
+        assert(EventCatalog.contains(event), "event \(event) is not in EventCatalog")
         guard !recipients.isEmpty else { return }
         try await Outbox.enqueue(on: db, event: event,
                                  notice: .init(recipients: recipients, messageKey: messageKey, params: params, link: link), now: now)

@@ -76,6 +76,10 @@ public struct Settings: Sendable {
     public var taxPercent = StatementAmounts.defaultTaxPercent
     /// Graded penalties (PENALTY_WINDOW_DAYS, PENALTY_FREE_OCCURRENCES).
     public var gradedPenalty = GradedPenalty()
+    /// Where people open the links in robot messages, webhooks and email (PUBLIC_URL).
+    public var publicURL = "http://localhost:8080"
+    /// Chat robots, webhooks and email.
+    public var channels = ChannelSettings()
 
     public init(
         database: DatabaseChoice = .sqliteMemory,
@@ -154,6 +158,33 @@ public struct Settings: Sendable {
         if let p = env["WRITE_OFF_TOLERANCE_PERCENT"].flatMap({ try? FixedDecimal.parse($0) }), p >= .zero, p <= FixedDecimal(units: 1_000_000) {
             s.writeOffTolerancePercent = p
         }
+        if let u = env["PUBLIC_URL"], !u.isEmpty { s.publicURL = u.hasSuffix("/") ? String(u.dropLast()) : u }
+        s.channels.allowHTTP = ["1", "true", "yes"].contains(env["CHANNELS_ALLOW_HTTP"]?.lowercased() ?? "")
+        if let t = env["CHANNEL_TIMEOUT_SECONDS"].flatMap(Double.init), t > 0, t <= 120 { s.channels.timeout = t }
+        if let h = env["CHANNEL_GIVE_UP_HOURS"].flatMap(Double.init), h > 0, h <= 24 * 30 { s.channels.giveUpAfter = h * 3600 }
+        if let c = env["SENDMAIL_COMMAND"], !c.isEmpty { s.channels.sendmailCommand = c }
+        if let f = env["MAIL_FROM"], ChannelCheck.email(f) { s.channels.mailFrom = f }
+        if let h = env["DIGEST_HOUR"].flatMap(Int.init), (0...23).contains(h) { s.channels.digestHour = h }
         return s
     }
+}
+
+/// How messages leave Subcon for chat groups, other systems and mailboxes.
+public struct ChannelSettings: Sendable {
+    /// Robot addresses must be HTTPS; tests and a bridge on the same host may allow plain HTTP
+    /// (CHANNELS_ALLOW_HTTP).
+    public var allowHTTP = false
+    /// How long one attempt may take before it counts as a timeout (CHANNEL_TIMEOUT_SECONDS).
+    public var timeout: TimeInterval = 10
+    /// How long a message is retried before it is given up and shown to admins (CHANNEL_GIVE_UP_HOURS).
+    public var giveUpAfter: TimeInterval = 24 * 3600
+    /// The first retry waits up to this long; each further one up to twice as long.
+    public var retryBase: TimeInterval = 10
+    /// A sendmail-compatible command that reads a whole message on stdin (SENDMAIL_COMMAND, e.g.
+    /// `/usr/bin/msmtp -t`); without it no email is sent.
+    public var sendmailCommand: String?
+    public var mailFrom = "subcon@localhost"
+    /// The hour (installation's time zone) at which daily digests go out (DIGEST_HOUR).
+    public var digestHour = 8
+    public init() {}
 }

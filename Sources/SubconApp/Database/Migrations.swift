@@ -69,6 +69,8 @@ enum Migrations {
         // 19. Rejects of every kind (process scrap, discrepancies) and the thread each is disputed in
         AddRejectDisputes(),
         AddInvoiceListIndexes(),
+        // 20. Channels (robots, webhooks, email), each delivery and its attempts, personal preferences
+        CreateChannels(),
     ]
 }
 

@@ -61,7 +61,9 @@ enum Outbox {
         let notice = try JSONDecoder().decode(Notice.self, from: Data(message.payload.utf8))
         let params = String(decoding: try JSONEncoder().encode(notice.params), as: UTF8.self)
         let already = Set(try await InboxItem.query(on: db).filter(\.$outboxID == message.id!).all(\.$user.$id))
-        for recipient in Set(notice.recipients).subtracting(already) {
+        // Chat groups, webhooks and email are planned with the inbox, in the same transaction.
+        let inboxOff = try await ChannelDispatch.fanOut(message: message, notice: notice, on: db, now: now)
+        for recipient in Set(notice.recipients).subtracting(inboxOff).subtracting(already) {
             let item = InboxItem()
             item.$user.id = recipient
             item.event = message.event

@@ -78,6 +78,7 @@ extension Shell {
         group("nav.group.masterData")
         if p.can(.administerInstallation) || p.can(.manageOwnOrganizationUsers) { item("/admin/users", "nav.users") }
         if p.can(.verifyAuditChain) { item("/admin/audit", "nav.audit") }
+        if p.can(.manageChannels) { item("/channels", "nav.channels") }
         item("/inbox", "nav.inbox")
         item("/account", "nav.account")
         group("nav.group.system")

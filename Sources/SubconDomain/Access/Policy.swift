@@ -72,6 +72,8 @@ public enum Action: String, Sendable, CaseIterable {
     case viewScorecards
     /// Scorecard weights and grade thresholds, and closing a month's grades (admin).
     case configureScorecards
+    /// Where the organization's events go: chat robots, webhooks, mailboxes, and their delivery log.
+    case manageChannels
 }
 
 public enum Policy {
@@ -82,7 +84,7 @@ public enum Policy {
     static func allows(_ role: Role, _ action: Action) -> Bool {
         switch (role, action) {
         case (.admin, _): true
-        case (.supplierAdmin, .manageOwnOrganizationUsers): true
+        case (.supplierAdmin, .manageOwnOrganizationUsers), (.supplierAdmin, .manageChannels): true
         case (_, .viewDirectory), (_, .viewAudit): true
         case (.planner, .editMasterData), (.purchaser, .editMasterData): true
         case (.purchaser, .manageSuppliers), (.quality, .manageSuppliers): true

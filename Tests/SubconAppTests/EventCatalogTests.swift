@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+@testable import SubconApp
+import SubconDomain
+
+/// Every event the code raises is in the catalog (so channels, preferences and receivers know
+/// it), and every catalog event has a name in each language. `Change.notify` also stops a debug
+/// build that raises an unlisted event, so any flow test catches one this scan cannot see.
+@Suite struct EventCatalogTests {
+    /// Events named with an interpolation, and what each can become.
+    static let dynamic: [String: [String]] = [
+        "material.\\(kind.rawValue)": ["material.return", "material.adjustment"],
+        "statement.\\(action.rawValue)": ["statement.send", "statement.lock", "statement.confirm", "statement.dispute"],
+    ]
+
+    static func raisedEvents() throws -> Set<String> {
+        let root = URL(fileURLWithPath: packageRoot + "/Sources/SubconApp")
+        var found: Set<String> = []
+        let files = FileManager.default.enumerator(atPath: root.path)!.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") }
+        let call = try Regex(#"(?:notify|notifySupplier)\(\s*(?:[a-zA-Z]+,\s*)?"([^"]+)""#)
+        for f in files {
+            let text = try String(contentsOf: root.appendingPathComponent(f), encoding: .utf8)
+            for m in text.matches(of: call) {
+                let name = String(text[m.output[1].range!])
+                if name.contains("\\(") {
+                    let expanded = try #require(dynamic[name], "\(f): event \(name) is built at run time; list what it can become in EventCatalogTests.dynamic")
+                    found.formUnion(expanded)
+                } else {
+                    found.insert(name)
+                }
+            }
+        }
+        return found
+    }
+
+    @Test func everyRaisedEventIsInTheCatalog() throws {
+        let raised = try Self.raisedEvents()
+        #expect(raised.count > 40, "the scan found \(raised.count) events")
+        for e in raised.sorted() { #expect(EventCatalog.contains(e), "\(e) is raised but not in EventCatalog") }
+        // And the catalog lists nothing that is never raised (except the channels' own test).
+        let unused = Set(EventCatalog.all.map(\.key)).subtracting(raised).subtracting(["channel.test"])
+        #expect(unused.isEmpty, "in the catalog but never raised: \(unused.sorted())")
+    }
+
+    @Test func everyEventHasANameInEachLanguage() throws {
+        for locale in AppLocale.allCases {
+            let data = try Data(contentsOf: URL(fileURLWithPath: packageRoot + "/Resources/Locales/\(locale.rawValue).json"))
+            let texts = try JSONSerialization.jsonObject(with: data) as! [String: String]
+            for e in EventCatalog.all { #expect(texts["event.\(e.key)"]?.isEmpty == false, "\(locale.rawValue): event.\(e.key)") }
+        }
+    }
+}
