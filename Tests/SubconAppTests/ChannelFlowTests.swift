@@ -451,8 +451,12 @@ final class Receiver: @unchecked Sendable {
                     try await Self.drain(a)
                     let s1 = try await a.token("supplier1")
                     _ = try await Self.channel(a, s1, kind: "webhook", url: rx.url("/ok/many"))
+                    _ = try await Self.channel(b, try await b.token("supplier2"), kind: "webhook", url: rx.url("/ok/other"))
                     for _ in 0..<60 { try await Self.enqueue(a) }
-                    while try await Outbox.deliverPending(app: a.app) > 0 {}
+                    // Both instances plan the deliveries at once, too.
+                    async let planA: Void = { while try await Outbox.deliverPending(app: a.app, limit: 7) > 0 {} }()
+                    async let planB: Void = { while try await Outbox.deliverPending(app: b.app, limit: 7) > 0 {} }()
+                    _ = try await (planA, planB)
                     func send(_ x: TestApp) async throws -> Int {
                         var n = 0
                         while true { let k = try await ChannelDispatch.sendDue(app: x.app, limit: 5); if k == 0 { return n }; n += k }
@@ -464,6 +468,8 @@ final class Receiver: @unchecked Sendable {
                     let ids = rx.requests("/ok/many").map { Self.object($0)["id"] as? String ?? "" }
                     #expect(ids.count == 60 && Set(ids).count == 60)
                     #expect(try await ChannelDelivery.query(on: a.db).filter(\.$status == "sent").count() == 60)
+                    // The other supplier's webhook heard nothing of supplier1's orders.
+                    #expect(rx.requests("/ok/other").isEmpty)
                 }
             }
         }

@@ -317,9 +317,9 @@ enum ChannelDispatch {
         let services = app.subcon
         let now = services.clock.now()
         let held = try await (app.db as! any SQLDatabase).raw("""
-            SELECT d.user_id, MIN(d.organization_id) AS organization_id, MAX(s.last_digest_at) AS last_digest_at
+            SELECT d.user_id, d.organization_id, MAX(s.last_digest_at) AS last_digest_at
             FROM channel_deliveries d LEFT JOIN notification_settings s ON s.user_id = d.user_id
-            WHERE d.status = 'digest' GROUP BY d.user_id
+            WHERE d.status = 'digest' GROUP BY d.user_id, d.organization_id
             """).all(decoding: Held.self)
         var made = 0
         for h in held where Digest.isDue(now: now, last: h.last_digest_at, hour: services.settings.channels.digestHour, calendar: services.settings.calendar) {

@@ -117,7 +117,10 @@ struct CreateChannels: AsyncMigration {
             .create()
         // The sender's claim (due and pending), the log per organization, the rate limit per channel.
         try await createIndex(db, "channel_deliveries_due_idx", on: "channel_deliveries", "status", "next_at")
-        try await createIndex(db, "channel_deliveries_org_idx", on: "channel_deliveries", "organization_id", "created_at")
+        // The log, newest first: everyone's (the manufacturer's admin), by status, per organization.
+        try await createIndex(db, "channel_deliveries_created_idx", on: "channel_deliveries", "created_at", "id")
+        try await createIndex(db, "channel_deliveries_status_created_idx", on: "channel_deliveries", "status", "created_at", "id")
+        try await createIndex(db, "channel_deliveries_org_idx", on: "channel_deliveries", "organization_id", "created_at", "id")
         try await createIndex(db, "channel_deliveries_channel_idx", on: "channel_deliveries", "channel_id", "sent_at")
         try await createIndex(db, "channel_deliveries_user_idx", on: "channel_deliveries", "user_id", "status")
         try await db.schema("delivery_attempts")

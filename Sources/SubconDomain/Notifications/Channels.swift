@@ -11,13 +11,13 @@ public enum ChannelKind: String, Codable, Sendable, CaseIterable {
     public var requiresHTTPS: Bool { self == .wecom || self == .dingtalk || self == .feishu }
     public var isRobot: Bool { requiresHTTPS }
     /// Messages a robot accepts per minute (the vendors' published limits: WeCom and DingTalk 20,
-    /// Feishu 100); beyond it they answer with an error and drop the message.
+    /// Feishu 100); beyond it they answer with an error and drop the message. A webhook has no
+    /// such limit: a busy receiver answers 429 and is retried later.
     public var perMinute: Int? {
         switch self {
         case .wecom, .dingtalk: 20
         case .feishu: 100
-        case .webhook: 600
-        case .email: nil
+        case .webhook, .email: nil
         }
     }
 }
