@@ -228,6 +228,11 @@ final class Receiver: @unchecked Sendable {
             var b = try await t.signIn("supplier1")
             let page = try await t.page(.GET, "/channel-deliveries", browser: &b)
             #expect(page.body.string.contains("有 1 条消息多次重试后仍未送达"))
+            // …and it is on the supplier admin's to-do list, by event name, until it is delivered.
+            let home = try await t.page(.GET, "/", browser: &b).body.string
+            #expect(home.contains("未送达的消息") && home.contains("订单已下达") && home.contains("/channel-deliveries?status=failed"))
+            var adminBrowser = try await t.signIn("admin")
+            #expect(try await !t.page(.GET, "/", browser: &adminBrowser).body.string.contains("未送达的消息"))
             // Nothing more is tried on its own.
             t.clock.advance(by: 7200)
             try await Self.drain(t)
@@ -243,6 +248,7 @@ final class Receiver: @unchecked Sendable {
             try await Self.drain(t)
             d = try await Self.delivery(t, channel: down)
             #expect(d.status == "sent")
+            #expect(try await !t.page(.GET, "/", browser: &b).body.string.contains("未送达的消息"))
             #expect(rx.requests("/down").count == attempts + 1)
             #expect(try await AuditEntry.query(on: t.db).filter(\.$entity == "channel_delivery").count() == 1)
         }

@@ -54,6 +54,8 @@ import Testing
         #expect(TodoKind.kinds(for: [.supplierUser], side: .supplier)
                 == [.answerRevision, .confirmMaterial, .explainDelay, .shipReady, .answerException, .rework8D, .countStock, .reviewActionSupplier])
         #expect(TodoKind.kinds(for: [.supplierFinance], side: .supplier) == [.confirmStatement])
+        #expect(TodoKind.kinds(for: [.supplierAdmin], side: .supplier).contains(.retryDeliverySupplier))
+        #expect(TodoKind.kinds(for: [.admin], side: .manufacturer).contains(.retryDelivery))
         #expect(TodoKind.kinds(for: [.quality], side: .manufacturer) == [.inspect, .review8D, .reviewAction])
         #expect(TodoKind.kinds(for: [.purchaser], side: .manufacturer) == [.decideCounter, .approveSupplementary, .review8D, .answerDispute, .reviewAction])
         #expect(TodoKind.kinds(for: [.warehouse], side: .manufacturer) == [.receiveDelivery])

@@ -53,7 +53,9 @@ struct HomePages: RouteCollection {
             TodoGroupView(kind: g.kind.rawValue, label: req.t("todo.\(g.kind.rawValue)"), count: g.count, age: Self.age(g.oldest, now: now, req),
                           deadline: g.deadline, urgency: "\(g.urgency(now: now))", link: TodoQueries.listLink(g.kind),
                           items: todo.items.filter { $0.kind == g.kind }.map { i in
-                              TodoItemView(code: i.code, detail: Self.detail(i, req), supplierName: p.isSupplier ? "" : i.supplierName,
+                              // A message's code is its event: shown by name.
+                              TodoItemView(code: [.retryDelivery, .retryDeliverySupplier].contains(i.kind) ? req.t("event.\(i.code)") : i.code,
+                                           detail: Self.detail(i, req), supplierName: p.isSupplier ? "" : i.supplierName,
                                            link: TodoQueries.link(i), deadline: i.deadline, overdue: i.deadline.map { $0 < now } ?? false)
                           })
         }
@@ -79,6 +81,7 @@ struct HomePages: RouteCollection {
         case .answerException, .rework8D, .review8D: return req.t("exceptionType.\(d)")
         case .countStock: return ""
         case .reviewAction, .reviewActionSupplier: return req.t("review.dueOn", ["day": d])
+        case .retryDelivery, .retryDeliverySupplier: return req.t("channel.kind.\(d)")
         case .confirmStatement, .answerDispute, .lockStatement, .receiveDelivery, .approveSupplementary: return d
         }
     }

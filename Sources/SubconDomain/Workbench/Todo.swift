@@ -13,6 +13,8 @@ public enum TodoKind: String, CaseIterable, Sendable, Codable {
     case confirmStatement = "confirm_statement"
     case countStock = "count_stock"
     case reviewActionSupplier = "review_action_supplier"
+    /// Messages to the organization's own chat groups or systems that were given up.
+    case retryDeliverySupplier = "retry_delivery_supplier"
     // The manufacturer's side
     case decideCounter = "decide_counter"
     case confirmPlanChange = "confirm_plan_change"
@@ -23,6 +25,7 @@ public enum TodoKind: String, CaseIterable, Sendable, Codable {
     case answerDispute = "answer_dispute"
     case lockStatement = "lock_statement"
     case reviewAction = "review_action"
+    case retryDelivery = "retry_delivery"
 
     public var action: Action {
         switch self {
@@ -41,13 +44,14 @@ public enum TodoKind: String, CaseIterable, Sendable, Codable {
         case .lockStatement: .lockStatements
         case .reviewActionSupplier: .answerOrders
         case .reviewAction: .manageSuppliers
+        case .retryDelivery, .retryDeliverySupplier: .manageChannels
         }
     }
 
     public var side: OrganizationKind {
         switch self {
         case .answerRevision, .confirmMaterial, .explainDelay, .shipReady, .answerException, .rework8D, .confirmStatement, .countStock,
-             .reviewActionSupplier: .supplier
+             .reviewActionSupplier, .retryDeliverySupplier: .supplier
         default: .manufacturer
         }
     }
