@@ -57,6 +57,12 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
                             openAPIDocument: openAPI, passwordHasher: passwordHasher,
                                 bodyShapes: BodyShapes(openAPI: openAPI))
 
+    // Robots and webhooks: a receiver that is down answers (or not) within seconds, and an
+    // address never redirects a signed message elsewhere.
+    app.http.client.configuration.timeout = .init(connect: .seconds(3), read: .seconds(Int64(max(1, settings.channels.timeout))))
+    app.http.client.configuration.redirectConfiguration = .disallow
+    app.http.client.configuration.decompression = .disabled
+
     // Views
     app.views.use(.leaf)
     app.leaf.sources = .singleSource(NIOLeafFiles(fileio: app.fileio, limits: .default,

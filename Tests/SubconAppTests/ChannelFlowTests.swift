@@ -251,6 +251,34 @@ final class Receiver: @unchecked Sendable {
             #expect(try await !t.page(.GET, "/", browser: &b).body.string.contains("未送达的消息"))
             #expect(rx.requests("/down").count == attempts + 1)
             #expect(try await AuditEntry.query(on: t.db).filter(\.$entity == "channel_delivery").count() == 1)
+            // A receiver that refuses (4xx) is given up at once; once its address is fixed, all of its failures go again.
+            let wrong = try await Self.channel(t, s1, kind: "webhook", url: rx.url("/ok/wrong"))
+            try await ChannelDelivery.query(on: t.db).filter(\.$channelID == UUID(uuidString: wrong)!).delete()
+            for _ in 0..<3 { try await Self.enqueue(t) }
+            try await Self.drain(t)
+            try await t.sql.update("channel_deliveries").set("status", to: "failed").where("channel_id", .equal, UUID(uuidString: wrong)!).run()
+            #expect(try await t.request(.POST, "/api/v1/channels/\(wrong)/retry-failed", token: other).status == .notFound)
+            let all = try await t.request(.POST, "/api/v1/channels/\(wrong)/retry-failed", token: s1)
+            #expect(all.json["retried"] as? Int == 3)
+            try await Self.drain(t)
+            #expect(try await ChannelDelivery.query(on: t.db).filter(\.$channelID == UUID(uuidString: wrong)!).filter(\.$status == "sent").count() == 3)
+        }
+    }
+
+    @Test func aReceiverThatIsDownIsNotHammeredAndDoesNotHoldUpTheOthers() async throws {
+        try await Self.run { t, rx in
+            let s1 = try await t.token("supplier1")
+            try await Self.drain(t)
+            let down = try await Self.channel(t, s1, kind: "webhook", url: rx.url("/down/a"))
+            _ = try await Self.channel(t, s1, kind: "webhook", url: rx.url("/ok/b"))
+            for _ in 0..<12 { try await Self.enqueue(t) }
+            try await Self.drain(t)
+            // At most one round's few tried; the first failure pauses the rest of its queue…
+            #expect(rx.requests("/down/a").count <= ChannelDispatch.perChannelInRound)
+            let waiting = try await ChannelDelivery.query(on: t.db).filter(\.$channelID == UUID(uuidString: down)!).all()
+            #expect(waiting.count == 12 && waiting.allSatisfy { $0.status == "pending" && $0.nextAt > t.clock.now() })
+            // …while the other receiver got all twelve.
+            #expect(rx.requests("/ok/b").count == 12)
         }
     }
 

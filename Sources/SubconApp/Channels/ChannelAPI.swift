@@ -22,6 +22,7 @@ struct ChannelAPI: RouteCollection {
         c.patch(":id", use: update)
         c.delete(":id", use: delete)
         c.post(":id", "test", use: test)
+        c.post(":id", "retry-failed", use: retryFailed)
         let d = routes.grouped("channel-deliveries")
         d.get(use: deliveries)
         d.get(":id", use: delivery)
@@ -72,6 +73,10 @@ struct ChannelAPI: RouteCollection {
         _ = try await ChannelService.load(p, id, on: req.db)
         let input = req.body.data == nil ? ChannelTestInput(text: nil) : try req.decodeStrict(ChannelTestInput.self)
         return try await ChannelService.sendTest(p, id, input, app: req.application)
+    }
+
+    func retryFailed(req: Request) async throws -> DeliveryLog.RetriedDTO {
+        DeliveryLog.RetriedDTO(retried: try await DeliveryLog.retryAll(try req.requirePrincipal(), channel: try req.idParameter(), app: req.application))
     }
 
     static func filter(_ req: Request) throws -> DeliveryLog.Filter {

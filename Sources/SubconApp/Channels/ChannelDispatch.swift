@@ -108,6 +108,8 @@ enum ChannelDispatch {
 
     private struct Due: Decodable { let id: UUID }
 
+    static let perChannelInRound = 5
+
     /// Claims due deliveries (on PostgreSQL with `FOR UPDATE SKIP LOCKED` and a lease, so each
     /// is sent by one instance), sends them concurrently and records each attempt. Returns how
     /// many it claimed.
@@ -145,19 +147,33 @@ enum ChannelDispatch {
                 """).all(decoding: Count.self)
             for r in rows { sentLastMinute[r.channel_id] = r.n }
         }
-        var toSend: [ChannelDelivery] = [], deferred: [ChannelDelivery] = []
+        var toSend: [ChannelDelivery] = [], deferred: [ChannelDelivery] = [], later: [ChannelDelivery] = []
+        var inBatch: [UUID: Int] = [:]
         for d in claimed {
-            if let c = d.channelID, let limit = ChannelKind(rawValue: d.kind)?.perMinute {
-                let used = sentLastMinute[c, default: 0]
-                if used >= limit { deferred.append(d); continue }
-                sentLastMinute[c] = used + 1
+            if let c = d.channelID {
+                // A few per receiver at a time (Feishu takes 5 a second): one slow receiver does
+                // not fill a round, and the rest of its queue waits for the next.
+                inBatch[c, default: 0] += 1
+                if inBatch[c]! > perChannelInRound { later.append(d); continue }
+                if let limit = ChannelKind(rawValue: d.kind)?.perMinute {
+                    let used = sentLastMinute[c, default: 0]
+                    if used >= limit { deferred.append(d); continue }
+                    sentLastMinute[c] = used + 1
+                }
             }
             toSend.append(d)
         }
-        if !deferred.isEmpty {
+        if !deferred.isEmpty || !later.isEmpty {
             try await services.writeGate.run {
-                try await (app.db as! any SQLDatabase).update(ChannelDelivery.schema).set("next_at", to: now.addingTimeInterval(15))
-                    .set("lease_until", to: SQLLiteral.null).where("id", .in, deferred.map { $0.id! }).where("lease_token", .equal, token).run()
+                let sql = app.db as! any SQLDatabase
+                if !deferred.isEmpty {
+                    try await sql.update(ChannelDelivery.schema).set("next_at", to: now.addingTimeInterval(15)).set("lease_until", to: SQLLiteral.null)
+                        .set("lease_token", to: SQLLiteral.null).where("id", .in, deferred.map { $0.id! }).where("lease_token", .equal, token).run()
+                }
+                if !later.isEmpty {
+                    try await sql.update(ChannelDelivery.schema).set("lease_until", to: SQLLiteral.null).set("lease_token", to: SQLLiteral.null)
+                        .where("id", .in, later.map { $0.id! }).where("lease_token", .equal, token).run()
+                }
             }
         }
         let results = await withTaskGroup(of: (UUID, Result).self) { group in
@@ -204,6 +220,13 @@ enum ChannelDispatch {
                         } else {
                             let wait = DeliveryPolicy.delay(afterAttempt: d.attempts + 1, base: settings.retryBase, random: Double.random(in: 0...1))
                             update = update.set("next_at", to: now.addingTimeInterval(wait))
+                            // The receiver is down or busy: the rest of its queue waits as long,
+                            // rather than each message spending a timeout on it now.
+                            if let channel = d.channelID {
+                                try await sql.update(ChannelDelivery.schema).set("next_at", to: now.addingTimeInterval(wait))
+                                    .where("channel_id", .equal, channel).where("status", .equal, DeliveryStatus.pending.rawValue)
+                                    .where("next_at", .lessThan, now.addingTimeInterval(wait)).where("lease_token", .is, SQLLiteral.null).run()
+                            }
                         }
                     }
                     update = update.where("id", .equal, d.id!)
@@ -348,27 +371,31 @@ enum ChannelDispatch {
 }
 
 /// Runs the channel sender (and the daily digest) in the background of `subcon serve`, apart
-/// from the in-app outbox so a slow receiver never holds up the inbox.
+/// from the in-app outbox so a slow receiver never holds up the inbox. Several lanes send at
+/// once, so a receiver that takes its full timeout holds up only the lane it is in.
 struct ChannelWorker: LifecycleHandler {
     let interval: TimeAmount
-    private let task = TaskBox()
+    static let lanes = 4
+    private let tasks = (0..<ChannelWorker.lanes).map { _ in TaskBox() }
 
     func didBootAsync(_ app: Application) async throws {
         let interval = self.interval
-        task.set(Task {
-            var rounds = 0
-            while !Task.isCancelled {
-                do {
-                    while try await ChannelDispatch.sendDue(app: app) > 0 {}
-                    if rounds % 60 == 0 { _ = try await ChannelDispatch.makeDigests(app: app) }
-                } catch {
-                    app.logger.warning("channel delivery failed: \(String(describing: error))")
+        for (lane, box) in tasks.enumerated() {
+            box.set(Task {
+                var rounds = 0
+                while !Task.isCancelled {
+                    do {
+                        while try await ChannelDispatch.sendDue(app: app, limit: 8) > 0 {}
+                        if lane == 0 && rounds % 60 == 0 { _ = try await ChannelDispatch.makeDigests(app: app) }
+                    } catch {
+                        app.logger.warning("channel delivery failed: \(String(describing: error))")
+                    }
+                    rounds += 1
+                    try? await Task.sleep(nanoseconds: UInt64(interval.nanoseconds))
                 }
-                rounds += 1
-                try? await Task.sleep(nanoseconds: UInt64(interval.nanoseconds))
-            }
-        })
+            })
+        }
     }
 
-    func shutdownAsync(_ app: Application) async { task.cancel() }
+    func shutdownAsync(_ app: Application) async { for t in tasks { t.cancel() } }
 }

@@ -122,6 +122,7 @@ struct CreateChannels: AsyncMigration {
         try await createIndex(db, "channel_deliveries_status_created_idx", on: "channel_deliveries", "status", "created_at", "id")
         try await createIndex(db, "channel_deliveries_org_idx", on: "channel_deliveries", "organization_id", "created_at", "id")
         try await createIndex(db, "channel_deliveries_channel_idx", on: "channel_deliveries", "channel_id", "sent_at")
+        try await createIndex(db, "channel_deliveries_channel_created_idx", on: "channel_deliveries", "channel_id", "created_at", "id")
         try await createIndex(db, "channel_deliveries_user_idx", on: "channel_deliveries", "user_id", "status")
         try await db.schema("delivery_attempts")
             .id()

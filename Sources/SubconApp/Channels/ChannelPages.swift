@@ -14,6 +14,7 @@ struct ChannelPages: RouteCollection {
         c.post(":id", use: update)
         c.post(":id", "test", use: test)
         c.post(":id", "delete", use: delete)
+        c.post(":id", "retry-failed", use: retryFailed)
         routes.get("channel-deliveries", use: deliveries)
         routes.post("channel-deliveries", ":id", "retry", use: retry)
         routes.get("account", "notifications", use: preferences)
@@ -132,6 +133,12 @@ struct ChannelPages: RouteCollection {
         }
         guard let problem else { return req.redirect(to: "/channels/\(id)?ok=saved") }
         return try await render(req, id: id, problem: problem, form: "edit", values: values(f), events: f.events ?? [], roles: f.roles ?? [])
+    }
+
+    func retryFailed(req: Request) async throws -> Response {
+        let id = try req.idParameter()
+        _ = try await DeliveryLog.retryAll(try req.requirePrincipal(), channel: id, app: req.application)
+        return req.redirect(to: "/channels/\(id)?ok=saved")
     }
 
     struct TestForm: Content { var text: String? }

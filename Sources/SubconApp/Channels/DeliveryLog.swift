@@ -110,6 +110,21 @@ enum DeliveryLog {
         return d
     }
 
+    struct RetriedDTO: Content { let retried: Int }
+
+    /// Every given-up message of one channel goes out again (after its address was fixed).
+    static func retryAll(_ p: Principal, channel id: UUID, app: Application) async throws -> Int {
+        let c = try await ChannelService.load(p, id, on: app.db)
+        guard ChannelService.mayManage(p, organization: c.organizationID) else { throw Problem.forbidden }
+        return try await app.write(as: p.auditActor) { change in
+            let rows = try await (change.db as! any SQLDatabase).update(ChannelDelivery.schema).set("status", to: DeliveryStatus.pending.rawValue)
+                .set("next_at", to: change.now).set("first_at", to: change.now).set("lease_until", to: SQLLiteral.null)
+                .where("channel_id", .equal, id).where("status", .equal, DeliveryStatus.failed.rawValue).returning("id").all()
+            if !rows.isEmpty { try await change.audit("channel", id, "retry", after: ["retried": String(rows.count)]) }
+            return rows.count
+        }
+    }
+
     /// A given-up message goes out again, with a fresh give-up clock.
     static func retry(_ p: Principal, _ id: UUID, locale: AppLocale, app: Application) async throws -> ChannelDeliveryDTO {
         let current = try await detail(p, id, locale: locale, app: app)
