@@ -149,6 +149,11 @@ final class Receiver: @unchecked Sendable {
             #expect(other.json["total"] as? Int == 0)
             #expect(try await ChannelDispatch.sendDue(app: t.app) == 0)
             #expect(rx.requests.count == 4)
+            // The log keeps delivered messages for 90 days.
+            t.clock.advance(by: 91 * 86400)
+            try await Housekeeping.run(app: t.app)
+            #expect(try await ChannelDelivery.query(on: t.db).filter(\.$status == "sent").count() == 0)
+            #expect(try await t.sql.raw("SELECT COUNT(*) AS n FROM delivery_attempts").first()?.decode(column: "n", as: Int.self) == 0)
         }
     }
 

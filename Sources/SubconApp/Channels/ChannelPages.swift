@@ -105,6 +105,8 @@ struct ChannelPages: RouteCollection {
         let edit: FormView
         let recent: [ChannelDeliveryDTO]
         let test: ChannelTestResult?
+        /// What the receiver's failure means, in the reader's language.
+        let testError: String?
     }
 
     func render(_ req: Request, id: UUID, problem: Problem?, form: String = "", values: [String: String] = [:],
@@ -115,7 +117,8 @@ struct ChannelPages: RouteCollection {
         let supplier = try await isSupplier(req, organization: c.organizationId)
         return try await req.renderForm("channel", titleKey: "channel.heading", titleParams: ["name": c.name], DetailView(
             c: c, edit: formView(req, channel: c, supplier: supplier, problem: problem, form: form, values: values, events: events, roles: roles),
-            recent: recent.items, test: test), problem: problem)
+            recent: recent.items, test: test, testError: test?.error.map { DeliveryLog.errorText($0, locale: req.locale, app: req.application) }),
+            problem: problem)
     }
 
     func show(req: Request) async throws -> Response { try await render(req, id: try req.idParameter(), problem: nil) }

@@ -211,7 +211,7 @@ enum ChannelService {
             SELECT c.id, c.organization_id, o.name AS organization_name, c.kind, c.name, c.url,
                    CASE WHEN c.secret IS NULL THEN 0 ELSE 1 END AS has_secret, c.events, c.roles, c.locale, c.enabled, c.version,
                    c.created_at, c.updated_at,
-                   (SELECT COUNT(*) FROM channel_deliveries d WHERE d.channel_id = c.id AND d.status = 'failed') AS failed,
+                   (SELECT COUNT(*) FROM channel_deliveries d WHERE d.channel_id = c.id AND d.status = 'failed' AND d.event <> 'channel.test') AS failed,
                    (SELECT COUNT(*) FROM channel_deliveries d WHERE d.channel_id = c.id AND d.status = 'pending') AS pending,
                    (SELECT MAX(d.sent_at) FROM channel_deliveries d WHERE d.channel_id = c.id) AS last_sent_at
             FROM channels c JOIN organizations o ON o.id = c.organization_id

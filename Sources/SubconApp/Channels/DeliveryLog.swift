@@ -119,7 +119,8 @@ enum DeliveryLog {
         return try await app.write(as: p.auditActor) { change in
             let rows = try await (change.db as! any SQLDatabase).update(ChannelDelivery.schema).set("status", to: DeliveryStatus.pending.rawValue)
                 .set("next_at", to: change.now).set("first_at", to: change.now).set("lease_until", to: SQLLiteral.null)
-                .where("channel_id", .equal, id).where("status", .equal, DeliveryStatus.failed.rawValue).returning("id").all()
+                .where("channel_id", .equal, id).where("status", .equal, DeliveryStatus.failed.rawValue)
+                .where("event", .notEqual, "channel.test").returning("id").all()
             if !rows.isEmpty { try await change.audit("channel", id, "retry", after: ["retried": String(rows.count)]) }
             return rows.count
         }

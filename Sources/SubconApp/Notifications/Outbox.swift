@@ -99,6 +99,13 @@ enum Housekeeping {
             try await (app.db as! any SQLDatabase).delete(from: "settled_notices").where("settled_at", .lessThan, now.addingTimeInterval(-30 * 86400)).run()
             try await IdempotencyRecord.query(on: app.db).filter(\.$createdAt < now.addingTimeInterval(-86400)).delete()
             try await OutboxMessage.query(on: app.db).filter(\.$processedAt < now.addingTimeInterval(-7 * 86400)).delete()
+            // Delivered messages stay in the channels' log for 90 days; given-up ones until retried.
+            let sql = app.db as! any SQLDatabase
+            let old = now.addingTimeInterval(-90 * 86400)
+            let done = [DeliveryStatus.sent.rawValue, DeliveryStatus.digested.rawValue]
+            try await sql.delete(from: "delivery_attempts").where(SQLIdentifier("delivery_id"), .in, SQLGroupExpression(
+                sql.select().column("id").from(ChannelDelivery.schema).where("status", .in, done).where("created_at", .lessThan, old).select)).run()
+            try await sql.delete(from: ChannelDelivery.schema).where("status", .in, done).where("created_at", .lessThan, old).run()
         }
         try await SupplierProfileService.remindExpiringCertificates(app: app, today: app.subcon.today())
     }

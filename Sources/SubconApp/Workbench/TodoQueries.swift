@@ -86,10 +86,10 @@ enum TodoQueries {
             Source(kind: .reviewAction, from: "FROM review_actions a WHERE a.status = 'open' AND a.owner_side = 'buyer'",
                    supplier: "a.supplier_id", id: "a.review_id", code: "a.title", detail: "a.due_on", created: "a.created_at", day: "a.due_on", order: "a.due_on"),
             // Given-up messages to the organization's own channels (the manufacturer's admin: its own).
-            Source(kind: .retryDeliverySupplier, from: "FROM channel_deliveries d WHERE d.status = 'failed'",
+            Source(kind: .retryDeliverySupplier, from: "FROM channel_deliveries d WHERE d.status = 'failed' AND d.event <> 'channel.test'",
                    supplier: "d.organization_id", id: "d.id", code: "d.event", detail: "d.kind", created: "d.created_at", order: "d.created_at"),
             Source(kind: .retryDelivery, from: """
-                FROM channel_deliveries d JOIN organizations g ON g.id = d.organization_id WHERE d.status = 'failed' AND g.kind = 'manufacturer'
+                FROM channel_deliveries d JOIN organizations g ON g.id = d.organization_id WHERE d.status = 'failed' AND d.event <> 'channel.test' AND g.kind = 'manufacturer'
                 """, supplier: "d.organization_id", id: "d.id", code: "d.event", detail: "d.kind", created: "d.created_at", order: "d.created_at"),
         ]
         return Dictionary(uniqueKeysWithValues: list.map { ($0.kind, $0) })
