@@ -301,11 +301,7 @@ enum ChannelDispatch {
         let title: String, text: String
         if d.event == "digest" {
             title = catalog.text("channel.digestTitle", locale, ["n": String(p.entries?.count ?? 0)])
-            text = Digest.sections((p.entries ?? []).map { e in
-                Digest.Entry(eventName: catalog.text("event.\(e.event)", locale), text: catalog.text(e.messageKey, locale, e.params),
-                             link: e.link.map { base + $0 }, at: e.at)
-            }).map { s in "【\(s.eventName)】\(s.entries.count)\n" + s.entries.map { "· " + $0.text + ($0.link.map { " " + $0 } ?? "") }.joined(separator: "\n") }
-                .joined(separator: "\n\n")
+            text = digestSections(p, locale: locale, app: app).map(digestText).joined(separator: "\n\n")
         } else {
             title = catalog.text("event.\(d.event)", locale)
             text = catalog.text(p.messageKey, locale, p.params)
@@ -316,17 +312,32 @@ enum ChannelDispatch {
                               recordType: EventCatalog.find(d.event)?.recordType ?? d.event, recordID: record)
     }
 
-    static func digestHTML(_ p: Payload, locale: AppLocale, app: Application) -> String {
+    /// A digest's notices in the reader's language, grouped by event.
+    static func digestSections(_ p: Payload, locale: AppLocale, app: Application) -> [SubconDomain.Digest.Section] {
         let catalog = app.subcon.catalog
         let base = app.subcon.settings.publicURL
-        let sections = Digest.sections((p.entries ?? []).map { e in
-            Digest.Entry(eventName: catalog.text("event.\(e.event)", locale), text: catalog.text(e.messageKey, locale, e.params),
+        return SubconDomain.Digest.sections((p.entries ?? []).map { e in
+            SubconDomain.Digest.Entry(eventName: catalog.text("event.\(e.event)", locale), text: catalog.text(e.messageKey, locale, e.params),
                          link: e.link.map { base + $0 }, at: e.at)
         })
-        return sections.map { s in
-            "<h3>\(Mailer.escape(s.eventName)) (\(s.entries.count))</h3><ul>"
-                + s.entries.map { e in "<li>" + (e.link.map { "<a href=\"\(Mailer.escape($0))\">\(Mailer.escape(e.text))</a>" } ?? Mailer.escape(e.text)) + "</li>" }.joined()
-                + "</ul>"
+    }
+
+    private static func digestText(_ s: SubconDomain.Digest.Section) -> String {
+        let lines: [String] = s.entries.map { e in
+            let link: String = e.link.map { " " + $0 } ?? ""
+            return "· " + e.text + link
+        }
+        return "【\(s.eventName)】\(s.entries.count)\n" + lines.joined(separator: "\n")
+    }
+
+    static func digestHTML(_ p: Payload, locale: AppLocale, app: Application) -> String {
+        digestSections(p, locale: locale, app: app).map { s -> String in
+            let items: [String] = s.entries.map { e in
+                let text = Mailer.escape(e.text)
+                guard let link = e.link else { return "<li>" + text + "</li>" }
+                return "<li><a href=\"" + Mailer.escape(link) + "\">" + text + "</a></li>"
+            }
+            return "<h3>" + Mailer.escape(s.eventName) + " (\(s.entries.count))</h3><ul>" + items.joined() + "</ul>"
         }.joined()
     }
 

@@ -49,6 +49,13 @@ enum DeliveryLog {
         let last_status: Int?; let last_error: String?; let sent_at: Date?; let created_at: Date
     }
 
+    /// One delivery as the log shows it: with its channel's and person's names.
+    private static let selectRows = """
+        SELECT d.id, d.organization_id, d.channel_id, c.name AS channel_name, d.user_id, u.display_name AS user_name, d.kind, d.event,
+               d.outbox_id, d.status, d.attempts, d.next_at, d.last_status, d.last_error, d.sent_at, d.created_at
+        FROM channel_deliveries d LEFT JOIN channels c ON c.id = d.channel_id LEFT JOIN users u ON u.id = d.user_id
+        """
+
     private static func scope(_ p: Principal) throws -> UUID? {
         try p.require(.manageChannels)
         return p.can(.administerInstallation) ? nil : p.organizationID
@@ -66,9 +73,7 @@ enum DeliveryLog {
         let sql = app.db as! any SQLDatabase
         let total = try await sql.raw("SELECT COUNT(*) AS n FROM channel_deliveries d \(whereClause)").first()?.decode(column: "n", as: Int.self) ?? 0
         let rows = try await sql.raw("""
-            SELECT d.id, d.organization_id, d.channel_id, c.name AS channel_name, d.user_id, u.display_name AS user_name, d.kind, d.event,
-                   d.outbox_id, d.status, d.attempts, d.next_at, d.last_status, d.last_error, d.sent_at, d.created_at
-            FROM channel_deliveries d LEFT JOIN channels c ON c.id = d.channel_id LEFT JOIN users u ON u.id = d.user_id
+            \(unsafeRaw: selectRows)
             \(whereClause)
             ORDER BY d.created_at DESC, d.id DESC LIMIT \(unsafeRaw: String(page.per)) OFFSET \(unsafeRaw: String(page.offset))
             """).all(decoding: Row.self)
@@ -95,9 +100,7 @@ enum DeliveryLog {
         let org = try scope(p)
         let sql = app.db as! any SQLDatabase
         let row = try await sql.raw("""
-            SELECT d.id, d.organization_id, d.channel_id, c.name AS channel_name, d.user_id, u.display_name AS user_name, d.kind, d.event,
-                   d.outbox_id, d.status, d.attempts, d.next_at, d.last_status, d.last_error, d.sent_at, d.created_at
-            FROM channel_deliveries d LEFT JOIN channels c ON c.id = d.channel_id LEFT JOIN users u ON u.id = d.user_id
+            \(unsafeRaw: selectRows)
             WHERE d.id = \(bind: id)
             """).first(decoding: Row.self)
         guard let row, org == nil || row.organization_id == org else { throw Problem.notFound }
