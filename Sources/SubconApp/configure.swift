@@ -134,6 +134,7 @@ func routes(_ app: Application) throws {
     try signedInAPI.register(collection: ImportsAPI())
     try signedInAPI.register(collection: ExportsAPI())
     try signedInAPI.register(collection: ChannelAPI())
+    try signedInAPI.register(collection: TechDocAPI())
 
     // Pages: session cookie, CSRF token on every form.
     let pages = app.grouped(SessionAuthenticator()).grouped(CSRFProtection())
@@ -163,4 +164,5 @@ func routes(_ app: Application) throws {
     try signedInPages.register(collection: ReviewPages())
     try signedInPages.register(collection: ImportPages())
     try signedInPages.register(collection: ChannelPages())
+    try signedInPages.register(collection: TechDocPages())
 }

@@ -274,6 +274,17 @@ struct MatrixWorld {
                     SQLBind("order.released"), SQLBind(#"{"messageKey":"notice.orderReleased","params":{}}"#), SQLBind("failed"), SQLBind(3),
                     SQLBind(Date()), SQLBind(Date()), SQLBind(Date())).run()
         ids["channelDelivery"] = delivery.uuidString
+        // A drawing of an item of supplier1's order, shared with it by hand as well (whatever the order's state).
+        let docItem = try await OrderLineRow.query(on: t.db).filter(\.$orderID == orderID).sort(\.$number).first()!.itemID
+        let purchaser = personas.first { $0.login == "purchaser" }!.token
+        let doc = try await t.request(.POST, "/api/v1/technical-documents", token: purchaser, json: #"{"itemId":"\#(docItem)","kind":"drawing","title":"matrix"}"#)
+        let docID = try #require((doc.json["document"] as? [String: Any])?["id"] as? String)
+        let rev = try await t.app.testing().sendRequest(.POST, "/api/v1/technical-documents/\(docID)/revisions?filename=m.pdf",
+                                                        headers: ["Authorization": "Bearer \(purchaser)", "Content-Type": "application/pdf"],
+                                                        body: ByteBuffer(string: "%PDF-1.4\nm\n%%EOF\n"))
+        ids["techDocument"] = docID
+        ids["techRevision"] = try #require(((rev.json["revisions"] as? [[String: Any]])?.first)?["id"] as? String)
+        _ = try await t.request(.POST, "/api/v1/document-grants", token: purchaser, json: #"{"itemId":"\#(docItem)","supplierId":"\#(jg)","state":"granted"}"#)
         return MatrixWorld(t: t, personas: personas, ids: ids)
     }
 
@@ -304,6 +315,7 @@ struct MatrixWorld {
         case ("id", "suggestions", _): return ids["suggestion"]!
         case ("id", "reviews", _): return ids["review"]!
         case ("id", "review-actions", _): return ids["reviewAction"]!
+        case ("revision", _, _): return ids["techRevision"]!
         default: break
         }
         switch (owner, grand) {
@@ -330,6 +342,7 @@ struct MatrixWorld {
         case ("imports", _): return ids["import"]!
         case ("saved-reports", _): return ids["savedReport"]!
         case ("channels", _): return ids["channel"]!
+        case ("technical-documents", _): return ids["techDocument"]!
         case ("channel-deliveries", _): return ids["channelDelivery"]!
         case ("saved", "reports"): return ids["savedReportPage"]!
         default: return "unmapped-\(owner)-\(parameter)"

@@ -47,6 +47,7 @@ enum AuditHistory {
             guard let c = try await ExceptionComment.find(id, on: db) else { return false }
             return (try? await p.scope.find(ExceptionCase.self, c.exceptionID, on: db)) != nil
         case "document": return (try? await p.scope.find(Document.self, id, on: db)) != nil
+        case "tech_document": return (try? await TechDocService.load(p, id, on: db)) != nil
         default: return !p.isSupplier
         }
     }

@@ -71,6 +71,8 @@ enum Migrations {
         AddInvoiceListIndexes(),
         // 20. Channels (robots, webhooks, email), each delivery and its attempts, personal preferences
         CreateChannels(),
+        // 21. Technical documents in revisions, shared by orders or by hand, downloads and read receipts
+        CreateTechnicalDocuments(),
     ]
 }
 

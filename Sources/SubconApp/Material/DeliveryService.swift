@@ -204,6 +204,8 @@ enum DeliveryService {
                 }
                 states[l.line]?.shippedOpen = (try? s.shippedOpen.adding(l.quantity)) ?? s.shippedOpen
             }
+            try await TechDocService.checkAcknowledged(supplier: order.supplierID, order: order.id!,
+                                                       items: Array(Set(input.lines.compactMap { states[$0.line]?.line.itemID })), on: change.db)
             let n = DeliveryNote()
             n.id = UUID(); n.code = try await MaterialService.code("delivery", prefix: "SH", in: change); n.supplierID = order.supplierID
             n.orderID = order.id!; n.shipDate = input.shipDate.description; n.status = "shipped"; n.note = input.note ?? ""; n.version = 1

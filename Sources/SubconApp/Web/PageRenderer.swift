@@ -73,6 +73,7 @@ extension Shell {
         if p.can(.viewMasterData) { item("/items", "nav.items") }
         // Suppliers see their own agreements, read-only.
         if p.can(.viewMasterData) || p.isSupplier { item("/prices", "nav.prices") }
+        if p.can(.viewTechnicalDocuments) { item("/technical-documents", "nav.techDocs") }
         if p.can(.editMasterData) { item("/imports", "nav.imports") }
         if !p.isSupplier && p.can(.viewDirectory) { item("/admin/organizations", "nav.organizations") }
         group("nav.group.masterData")

@@ -74,6 +74,11 @@ public enum Action: String, Sendable, CaseIterable {
     case configureScorecards
     /// Where the organization's events go: chat robots, webhooks, mailboxes, and their delivery log.
     case manageChannels
+    /// Read technical documents (drawings, process sheets, inspection standards): the buyer's side
+    /// all of them, a supplier's people those shared with it, and acknowledge new revisions.
+    case viewTechnicalDocuments
+    /// Upload documents and revisions, share or withhold them by hand, require read receipts.
+    case manageTechnicalDocuments
 }
 
 public enum Policy {
@@ -117,7 +122,9 @@ public enum Policy {
         case (.warehouse, .closeStockCounts), (.purchaser, .closeStockCounts), (.finance, .closeStockCounts): true
         case (.purchaser, .viewScorecards), (.quality, .viewScorecards), (.finance, .viewScorecards), (.planner, .viewScorecards),
              (.supplierAdmin, .viewScorecards), (.supplierUser, .viewScorecards), (.supplierFinance, .viewScorecards): true
-        case (let role, .viewMasterData): role.side == .manufacturer
+        case (.supplierAdmin, .viewTechnicalDocuments), (.supplierUser, .viewTechnicalDocuments): true
+        case (.planner, .manageTechnicalDocuments), (.purchaser, .manageTechnicalDocuments), (.quality, .manageTechnicalDocuments): true
+        case (let role, .viewMasterData), (let role, .viewTechnicalDocuments): role.side == .manufacturer
         default: false
         }
     }

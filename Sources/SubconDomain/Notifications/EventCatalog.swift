@@ -91,6 +91,8 @@ public enum EventCatalog {
         EventType("scorecard.probation_proposed", .manufacturer, [.admin], record: "scorecard"),
         EventType("review.planned", .supplier, record: "review"),
         EventType("review.held", .supplier, record: "review"),
+        // Technical documents
+        EventType("document.revised", .supplier, email: true, record: "technical_document"),
         // Accounts
         EventType("organization.created", .person, record: "organization"),
         EventType("user.created", .person, record: "user"),
