@@ -52,7 +52,7 @@ import Testing
 
     @Test func eachSideGetsTheTasksItsRolesMayDo() {
         #expect(TodoKind.kinds(for: [.supplierUser], side: .supplier)
-                == [.answerRevision, .confirmMaterial, .explainDelay, .shipReady, .answerException, .rework8D, .countStock, .reviewActionSupplier])
+                == [.answerRevision, .confirmMaterial, .explainDelay, .shipReady, .answerException, .rework8D, .countStock, .reviewActionSupplier, .acknowledgeDocument])
         #expect(TodoKind.kinds(for: [.supplierFinance], side: .supplier) == [.confirmStatement])
         #expect(TodoKind.kinds(for: [.supplierAdmin], side: .supplier).contains(.retryDeliverySupplier))
         #expect(TodoKind.kinds(for: [.admin], side: .manufacturer).contains(.retryDelivery))

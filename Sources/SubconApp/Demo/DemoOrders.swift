@@ -91,6 +91,7 @@ public enum DemoOrders {
 
         try await seedMaterial(jg: jg, bm: bm, today: today, app: app)
         try await DemoSettlement.seed(jg: jg, bm: bm, app: app)
+        try await DemoDocuments.seed(jg: jg, app: app)
 
         // A plan still being drafted.
         _ = try await PlanService.create(planner, NewPlanInput(

@@ -13,32 +13,36 @@ enum TechDocService {
 
     // MARK: Who sees what
 
-    /// Whether the supplier (a bind or a column) has an open order for the item (a column).
-    private static func openOrderSQL(item: any SQLExpression, supplier: any SQLExpression) -> SQLQueryString {
-        """
-        EXISTS (SELECT 1 FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
-                WHERE l.item_id = \(item) AND l.supplier_id = \(supplier) AND o.status IN (\(literals: DocumentSharing.sharingStatuses.map(\.rawValue), joinedBy: ", ")))
-        """
+    // The rules below are SQL text over columns (the supplier is always a column: an
+    // organization joined by id when it is the caller), so that the to-do list can use them too.
+
+    /// Whether the supplier has an open order for the item (both columns).
+    static func openOrderSQL(item: String, supplier: String) -> String {
+        let statuses = DocumentSharing.sharingStatuses.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        return """
+            EXISTS (SELECT 1 FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
+                    WHERE l.item_id = \(item) AND l.supplier_id = \(supplier) AND o.status IN (\(statuses)))
+            """
     }
 
-    /// The rule of `DocumentSharing.access` as SQL over documents aliased `d`: a grant shares, a
+    /// The rule of `DocumentSharing.access` over documents aliased `d`: a grant shares, a
     /// withheld grant hides, otherwise an open order shares. A document for one order only is for
     /// that order's supplier; a document without a revision is nothing to share yet.
-    static func visibleSQL(supplier: any SQLExpression) -> SQLQueryString {
+    static func visibleSQL(supplier: String) -> String {
         """
         (d.current_revision_id IS NOT NULL
          AND (d.order_id IS NULL OR EXISTS (SELECT 1 FROM outsourcing_orders od WHERE od.id = d.order_id AND od.supplier_id = \(supplier)))
          AND (EXISTS (SELECT 1 FROM tech_document_grants g WHERE g.item_id = d.item_id AND g.supplier_id = \(supplier) AND g.state = 'granted')
               OR (NOT EXISTS (SELECT 1 FROM tech_document_grants g WHERE g.item_id = d.item_id AND g.supplier_id = \(supplier))
-                  AND \(openOrderSQL(item: SQLRaw("d.item_id"), supplier: supplier)))))
+                  AND \(openOrderSQL(item: "d.item_id", supplier: supplier)))))
         """
     }
 
-    private static func sharedBySQL(supplier: any SQLExpression) -> SQLQueryString {
+    static func sharedBySQL(supplier: String) -> String {
         "CASE WHEN EXISTS (SELECT 1 FROM tech_document_grants g WHERE g.item_id = d.item_id AND g.supplier_id = \(supplier) AND g.state = 'granted') THEN 'grant' ELSE 'open_order' END"
     }
 
-    private static func ackedSQL(supplier: any SQLExpression) -> SQLQueryString {
+    static func ackedSQL(supplier: String) -> String {
         "EXISTS (SELECT 1 FROM tech_document_acks a WHERE a.revision_id = d.current_revision_id AND a.organization_id = \(supplier))"
     }
 
@@ -64,8 +68,13 @@ enum TechDocService {
             d.current_revision_id, d.version, d.updated_at, i.require_document_ack
             """
         guard p.isSupplier else { return base + ", NULL AS acknowledged, NULL AS shared_by" }
-        let me = SQLBind(p.organizationID)
-        return base + ", CASE WHEN \(ackedSQL(supplier: me)) THEN 1 ELSE 0 END AS acknowledged, \(sharedBySQL(supplier: me)) AS shared_by"
+        return base + ", CASE WHEN \(unsafeRaw: ackedSQL(supplier: "me.id")) THEN 1 ELSE 0 END AS acknowledged, \(unsafeRaw: sharedBySQL(supplier: "me.id")) AS shared_by"
+    }
+
+    /// The documents with their items, and for a supplier its own organization as `me`.
+    private static func source(_ p: Principal) -> SQLQueryString {
+        p.isSupplier ? "FROM tech_documents d JOIN items i ON i.id = d.item_id JOIN organizations me ON me.id = \(bind: p.organizationID)"
+            : "FROM tech_documents d JOIN items i ON i.id = d.item_id"
     }
 
     static func dto(_ r: Row) -> TechDocumentDTO {
@@ -80,9 +89,8 @@ enum TechDocService {
         let sql = db as! any SQLDatabase
         var conditions: [SQLQueryString] = ["1 = 1"]
         if p.isSupplier {
-            let me = SQLBind(p.organizationID)
-            conditions.append(visibleSQL(supplier: me))
-            if filter.pending { conditions.append("NOT \(ackedSQL(supplier: me))") }
+            conditions.append("\(unsafeRaw: visibleSQL(supplier: "me.id"))")
+            if filter.pending { conditions.append("NOT \(unsafeRaw: ackedSQL(supplier: "me.id"))") }
         }
         if let item = filter.itemID { conditions.append("d.item_id = \(bind: item)") }
         if let kind = filter.kind { conditions.append("d.kind = \(bind: kind)") }
@@ -90,7 +98,7 @@ enum TechDocService {
             let like = "%" + q.lowercased().replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "") + "%"
             conditions.append("(LOWER(d.title) LIKE \(bind: like) OR LOWER(i.code) LIKE \(bind: like) OR LOWER(i.name) LIKE \(bind: like))")
         }
-        let from: SQLQueryString = "FROM tech_documents d JOIN items i ON i.id = d.item_id WHERE " + conditions.joined(separator: " AND ")
+        let from: SQLQueryString = source(p) + " WHERE " + conditions.joined(separator: " AND ")
         let total = try await sql.raw("SELECT COUNT(*) AS n " + from).first()?.decode(column: "n", as: Int.self) ?? 0
         let rows = try await sql.raw("SELECT " + columns(p) + " " + from
             + " ORDER BY i.code, d.kind, d.title, d.id LIMIT \(literal: page.per) OFFSET \(literal: page.offset)").all(decoding: Row.self)
@@ -100,8 +108,8 @@ enum TechDocService {
     /// One document as the caller may see it, or 404 (a supplier without access, an unknown id).
     static func load(_ p: Principal, _ id: UUID, on db: any Database) async throws -> Row {
         try p.require(.viewTechnicalDocuments)
-        let visible: SQLQueryString = p.isSupplier ? " AND " + visibleSQL(supplier: SQLBind(p.organizationID)) : ""
-        guard let row = try await (db as! any SQLDatabase).raw("SELECT " + columns(p) + " FROM tech_documents d JOIN items i ON i.id = d.item_id WHERE d.id = \(bind: id)" + visible)
+        let visible: SQLQueryString = p.isSupplier ? " AND \(unsafeRaw: visibleSQL(supplier: "me.id"))" : ""
+        guard let row = try await (db as! any SQLDatabase).raw("SELECT " + columns(p) + " " + source(p) + " WHERE d.id = \(bind: id)" + visible)
             .first(decoding: Row.self) else { throw Problem.notFound }
         return row
     }
@@ -137,13 +145,12 @@ enum TechDocService {
     static func receipts(_ doc: Row, on db: any Database) async throws -> [ReadReceiptDTO] {
         guard let current = doc.current_revision_id else { return [] }
         let sql = db as! any SQLDatabase
-        let org = SQLRaw("org.id")
         return try await sql.raw("""
-            SELECT org.id, org.code, org.name, \(sharedBySQL(supplier: org)) AS shared_by, a.at, u.display_name AS user_name
+            SELECT org.id, org.code, org.name, \(unsafeRaw: sharedBySQL(supplier: "org.id")) AS shared_by, a.at, u.display_name AS user_name
             FROM tech_documents d JOIN organizations org ON org.kind = 'supplier'
             LEFT JOIN tech_document_acks a ON a.revision_id = \(bind: current) AND a.organization_id = org.id
             LEFT JOIN users u ON u.id = a.user_id
-            WHERE d.id = \(bind: doc.id) AND \(visibleSQL(supplier: org))
+            WHERE d.id = \(bind: doc.id) AND \(unsafeRaw: visibleSQL(supplier: "org.id"))
             ORDER BY org.code
             """).all(decoding: ReceiptRow.self).map {
             ReadReceiptDTO(supplierId: $0.id, supplierCode: $0.code, supplierName: $0.name, sharedBy: $0.shared_by, acknowledgedAt: $0.at, acknowledgedBy: $0.user_name)
@@ -246,7 +253,7 @@ enum TechDocService {
         let people = try await sql.raw("""
             SELECT u.id, u.roles FROM tech_documents d JOIN organizations org ON org.kind = 'supplier'
             JOIN users u ON u.organization_id = org.id AND u.active = \(true)
-            WHERE d.id = \(bind: id) AND \(visibleSQL(supplier: SQLRaw("org.id")))
+            WHERE d.id = \(bind: id) AND \(unsafeRaw: visibleSQL(supplier: "org.id"))
             """).all(decoding: Person.self).filter { Policy.allows(Role.parseList($0.roles), .viewTechnicalDocuments) }.map(\.id)
         try await change.notify("document.revised", recipients: people, messageKey: "notice.documentRevised",
                                 params: ["title": cur.title, "revision": label], link: "/technical-documents/\(id)")
@@ -304,12 +311,11 @@ enum TechDocService {
     static func grants(_ p: Principal, item: UUID, on db: any Database) async throws -> [DocumentGrantDTO] {
         try p.require(.manageTechnicalDocuments)
         guard try await Item.find(item, on: db) != nil else { throw Problem.notFound }
-        let org = SQLRaw("org.id")
+        let open = openOrderSQL(item: "it.id", supplier: "org.id")
         let rows = try await (db as! any SQLDatabase).raw("""
-            SELECT org.id, org.code, org.name, g.state, g.reason, g.set_at,
-                   CASE WHEN \(openOrderSQL(item: SQLBind(item), supplier: org)) THEN 1 ELSE 0 END AS open_order
-            FROM organizations org LEFT JOIN tech_document_grants g ON g.item_id = \(bind: item) AND g.supplier_id = org.id
-            WHERE org.kind = 'supplier' AND (g.id IS NOT NULL OR \(openOrderSQL(item: SQLBind(item), supplier: org)))
+            SELECT org.id, org.code, org.name, g.state, g.reason, g.set_at, CASE WHEN \(unsafeRaw: open) THEN 1 ELSE 0 END AS open_order
+            FROM items it JOIN organizations org ON org.kind = 'supplier' LEFT JOIN tech_document_grants g ON g.item_id = it.id AND g.supplier_id = org.id
+            WHERE it.id = \(bind: item) AND (g.id IS NOT NULL OR \(unsafeRaw: open))
             ORDER BY org.code
             """).all(decoding: GrantRow.self)
         return rows.map { r in
@@ -365,12 +371,11 @@ enum TechDocService {
     static func checkAcknowledged(supplier: UUID, order: UUID, items: [UUID], on db: any Database) async throws {
         guard !items.isEmpty else { return }
         struct Current: Decodable { let item_id: UUID; let item_code: String; let title: String; let current_label: String; let acknowledged: Int }
-        let me = SQLBind(supplier)
         let rows = try await (db as! any SQLDatabase).raw("""
-            SELECT d.item_id, i.code AS item_code, d.title, d.current_label, CASE WHEN \(ackedSQL(supplier: me)) THEN 1 ELSE 0 END AS acknowledged
-            FROM tech_documents d JOIN items i ON i.id = d.item_id
+            SELECT d.item_id, i.code AS item_code, d.title, d.current_label, CASE WHEN \(unsafeRaw: ackedSQL(supplier: "me.id")) THEN 1 ELSE 0 END AS acknowledged
+            FROM tech_documents d JOIN items i ON i.id = d.item_id JOIN organizations me ON me.id = \(bind: supplier)
             WHERE i.require_document_ack = \(true) AND (d.order_id IS NULL OR d.order_id = \(bind: order))
-              AND d.item_id IN (\(binds: items)) AND \(visibleSQL(supplier: me))
+              AND d.item_id IN (\(binds: items)) AND \(unsafeRaw: visibleSQL(supplier: "me.id"))
             ORDER BY i.code, d.title
             """).all(decoding: Current.self)
         let pending = DocumentAcknowledgment.blocking(requiresAcknowledgment: true, current: rows.map {

@@ -82,6 +82,7 @@ struct HomePages: RouteCollection {
         case .countStock: return ""
         case .reviewAction, .reviewActionSupplier: return req.t("review.dueOn", ["day": d])
         case .retryDelivery, .retryDeliverySupplier: return req.t("channel.kind.\(d)")
+        case .acknowledgeDocument: return req.t("techDoc.revisionN", ["rev": d])
         case .confirmStatement, .answerDispute, .lockStatement, .receiveDelivery, .approveSupplementary: return d
         }
     }
@@ -97,6 +98,7 @@ struct HomePages: RouteCollection {
             if p.can(.viewStatements) { add("/statements", "nav.statements") }
             if p.can(.registerInvoices) { add("/invoices", "nav.invoices") }
             if p.can(.viewScorecards), let own = p.scope.supplierID { add("/scorecards/\(own)", "nav.scorecards") }
+            if p.can(.viewTechnicalDocuments) { add("/technical-documents", "nav.techDocs") }
         } else {
             add("/dashboard", "nav.dashboard")
             if p.can(.manageOrders) { add("/orders/new", "orders.new") }

@@ -88,6 +88,12 @@ enum TodoQueries {
             // Given-up messages to the organization's own channels (the manufacturer's admin: its own).
             Source(kind: .retryDeliverySupplier, from: "FROM channel_deliveries d WHERE d.status = 'failed' AND d.event <> 'channel.test'",
                    supplier: "d.organization_id", id: "d.id", code: "d.event", detail: "d.kind", created: "d.created_at", order: "d.created_at"),
+            // Current revisions a supplier sees and has not acknowledged (from the supplier's row: the
+            // list is always one supplier's).
+            Source(kind: .acknowledgeDocument, from: """
+                FROM organizations org JOIN tech_documents d ON \(TechDocService.visibleSQL(supplier: "org.id"))
+                WHERE org.kind = 'supplier' AND NOT \(TechDocService.ackedSQL(supplier: "org.id"))
+                """, supplier: "org.id", id: "d.id", code: "d.title", detail: "d.current_label", created: "d.updated_at", order: "d.updated_at"),
             Source(kind: .retryDelivery, from: """
                 FROM channel_deliveries d JOIN organizations g ON g.id = d.organization_id WHERE d.status = 'failed' AND d.event <> 'channel.test' AND g.kind = 'manufacturer'
                 """, supplier: "d.organization_id", id: "d.id", code: "d.event", detail: "d.kind", created: "d.created_at", order: "d.created_at"),
@@ -181,6 +187,7 @@ enum TodoQueries {
         case .inspect: "/receipts/\(i.id)/lines/\(i.detail ?? "1")/inspect"
         case .reviewAction, .reviewActionSupplier: "/reviews/\(i.id)"
         case .retryDelivery, .retryDeliverySupplier: "/channel-deliveries?status=failed"
+        case .acknowledgeDocument: "/technical-documents/\(i.id)"
         }
     }
 
@@ -200,6 +207,7 @@ enum TodoQueries {
         case .inspect: "/inspections"
         case .reviewAction, .reviewActionSupplier: "/reviews"
         case .retryDelivery, .retryDeliverySupplier: "/channel-deliveries?status=failed"
+        case .acknowledgeDocument: "/technical-documents?pending=true"
         }
     }
 }

@@ -15,6 +15,8 @@ public enum TodoKind: String, CaseIterable, Sendable, Codable {
     case reviewActionSupplier = "review_action_supplier"
     /// Messages to the organization's own chat groups or systems that were given up.
     case retryDeliverySupplier = "retry_delivery_supplier"
+    /// A new revision of a drawing or process sheet to read and acknowledge.
+    case acknowledgeDocument = "acknowledge_document"
     // The manufacturer's side
     case decideCounter = "decide_counter"
     case confirmPlanChange = "confirm_plan_change"
@@ -45,13 +47,14 @@ public enum TodoKind: String, CaseIterable, Sendable, Codable {
         case .reviewActionSupplier: .answerOrders
         case .reviewAction: .manageSuppliers
         case .retryDelivery, .retryDeliverySupplier: .manageChannels
+        case .acknowledgeDocument: .viewTechnicalDocuments
         }
     }
 
     public var side: OrganizationKind {
         switch self {
         case .answerRevision, .confirmMaterial, .explainDelay, .shipReady, .answerException, .rework8D, .confirmStatement, .countStock,
-             .reviewActionSupplier, .retryDeliverySupplier: .supplier
+             .reviewActionSupplier, .retryDeliverySupplier, .acknowledgeDocument: .supplier
         default: .manufacturer
         }
     }
