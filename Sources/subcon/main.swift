@@ -9,7 +9,7 @@ struct Subcon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "subcon",
         abstract: "Subcon 委外协同平台 — outsourcing collaboration between a manufacturer and its suppliers.",
-        subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateAdmin.self, Audit.self, CheckData.self, SeedBench.self],
+        subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateAdmin.self, Audit.self, CheckData.self, SeedBench.self, BackupCommand.self, RestoreCommand.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -162,5 +162,56 @@ struct SeedBench: AsyncParsableCommand {
                                      shape: .init(orders: orders, linesPerOrder: linesPerOrder, items: items, months: months))
             print("seeded \(suppliers) suppliers, \(suppliers * usersPerSupplier) users, \(notifications) notifications per inbox, \(orders) orders × \(linesPerOrder) lines over \(months) months")
         }
+    }
+}
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Write a consistent backup of the database (every stored file is in it) while the server runs: a folder subcon-<UTC time> with manifest.json.")
+    @ArgumentParser.Option(help: "Folder to write the backup folder into (BACKUP_DIR, or ./backups).")
+    var to = ProcessInfo.processInfo.environment["BACKUP_DIR"] ?? "./backups"
+    @ArgumentParser.Option(help: "Keep only the newest N backups in that folder.") var keep: Int?
+
+    func run() async throws {
+        if let keep, keep < 1 { throw ValidationError("--keep must be at least 1") }
+        try await withConfiguredApp { app in
+            let made = try await Backup.make(app: app, settings: app.subcon.settings, into: to, now: Date())
+            let rows = made.manifest.tables.values.reduce(0, +)
+            print("backup written to \(made.path): \(made.manifest.tables.count) tables, \(rows) rows, "
+                  + made.manifest.files.map { "\($0.name) \($0.size) bytes sha256 \($0.sha256)" }.joined(separator: "; "))
+            if let keep { for removed in try Backup.prune(to, keep: keep) { print("removed \(removed)") } }
+        }
+    }
+}
+
+struct RestoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Bring a backup back into an empty data directory (DATA_DIR) or an empty PostgreSQL database (DATABASE_URL), then check every table's rows and the audit chain.")
+    @ArgumentParser.Argument(help: "The backup folder (the one holding manifest.json).") var folder: String
+
+    func run() async throws {
+        let manifest: Backup.Manifest
+        do {
+            manifest = try await Backup.restore(from: folder, settings: Settings.fromEnvironment())
+        } catch let failure as Backup.Failure {
+            FileHandle.standardError.write(Data((failure.description + "\n").utf8))
+            throw ArgumentParser.ExitCode(2)
+        }
+        var failed = false
+        try await withConfiguredApp { app in
+            do {
+                try await Backup.check(manifest, on: app.db)
+                let audit = try await AuditVerification.run(app: app)
+                print(audit.message)
+                failed = !audit.ok
+                print("restored \(manifest.tables.count) tables, \(manifest.tables.values.reduce(0, +)) rows from the backup of \(manifest.createdAt)")
+            } catch let failure as Backup.Failure {
+                FileHandle.standardError.write(Data((failure.description + "\n").utf8))
+                failed = true
+            }
+        }
+        if failed { throw ArgumentParser.ExitCode(1) }
     }
 }

@@ -45,6 +45,8 @@ public struct Settings: Sendable {
     /// Lateness in days beyond which a projected completion opens a delay exception
     /// (DELAY_THRESHOLD_DAYS).
     public var delayThresholdDays = 3
+    /// Nightly backups by the server (BACKUP_DIR, BACKUP_HOUR, BACKUP_KEEP); nil: none.
+    var backup: ScheduledBackup.Schedule?
     /// The reasons a supplier chooses from when a line is late (DELAY_REASONS, comma separated;
     /// "other" with a note is always offered).
     public var delayReasons = DelayReasons(codes: DelayReasons.standard)
@@ -165,6 +167,10 @@ public struct Settings: Sendable {
         if let c = env["SENDMAIL_COMMAND"], !c.isEmpty { s.channels.sendmailCommand = c }
         if let f = env["MAIL_FROM"], ChannelCheck.email(f) { s.channels.mailFrom = f }
         if let h = env["DIGEST_HOUR"].flatMap(Int.init), (0...23).contains(h) { s.channels.digestHour = h }
+        if let dir = env["BACKUP_DIR"], !dir.isEmpty {
+            s.backup = .init(directory: dir, hour: env["BACKUP_HOUR"].flatMap(Int.init).flatMap { (0...23).contains($0) ? $0 : nil } ?? 2,
+                             keep: env["BACKUP_KEEP"].flatMap(Int.init).flatMap { (1...1000).contains($0) ? $0 : nil } ?? 7)
+        }
         return s
     }
 }

@@ -73,6 +73,8 @@ enum Migrations {
         CreateChannels(),
         // 21. Technical documents in revisions, shared by orders or by hand, downloads and read receipts
         CreateTechnicalDocuments(),
+        // 22. Which day's scheduled backup an instance has taken on
+        CreateBackupRuns(),
     ]
 }
 

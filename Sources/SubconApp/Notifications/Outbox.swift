@@ -130,6 +130,7 @@ struct OutboxWorker: LifecycleHandler {
                         try await ScorecardGrading.closeDueMonth(app: app)
                     }
                     if rounds % 60 == 0 { try await ExceptionService.escalate(app: app) }
+                    if rounds % 60 == 0 { try await ScheduledBackup.runIfDue(app: app) }
                 } catch {
                     app.logger.warning("background work failed: \(String(describing: error))")
                 }
