@@ -62,6 +62,8 @@ struct OrganizationPages: RouteCollection {
         let sites: [SiteDTO]
         let canEdit: Bool
         let canManageUsers: Bool
+        /// May download everything about this supplier in one archive.
+        let canArchive: Bool
         let values: [String: String]
         let errors: FormErrors
         let siteErrors: FormErrors
@@ -102,6 +104,7 @@ struct OrganizationPages: RouteCollection {
         let view = DetailView(org: OrganizationDTO(org), isManufacturer: org.organizationKind == .manufacturer,
                               users: users.map(UserDTO.init), sites: sites, canEdit: p.can(.administerInstallation),
                               canManageUsers: UserAdministration.mayManage(actor: p.administrationActor, organizationID: org.id!.uuidString),
+                              canArchive: org.organizationKind == .supplier && (p.isSupplier ? p.can(.manageOwnOrganizationUsers) : p.can(.manageSuppliers)),
                               values: values ?? ["name": org.name, "version": String(org.version), "active": org.active ? "true" : ""],
                               errors: req.formErrors(problem), siteErrors: req.formErrors(siteProblem),
                               profile: profile, canManageSupplier: p.can(.manageSuppliers),
