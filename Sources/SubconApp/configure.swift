@@ -135,6 +135,7 @@ func routes(_ app: Application) throws {
     try signedInAPI.register(collection: ExportsAPI())
     try signedInAPI.register(collection: ChannelAPI())
     try signedInAPI.register(collection: TechDocAPI())
+    try signedInAPI.register(collection: HandoverAPI())
     try signedInAPI.register(collection: SupplierArchiveRoutes(prefix: ["organizations"]))
 
     // Pages: session cookie, CSRF token on every form.
@@ -166,5 +167,6 @@ func routes(_ app: Application) throws {
     try signedInPages.register(collection: ImportPages())
     try signedInPages.register(collection: ChannelPages())
     try signedInPages.register(collection: TechDocPages())
+    try signedInPages.register(collection: HandoverPages())
     try signedInPages.register(collection: SupplierArchiveRoutes(prefix: ["admin", "organizations"]))
 }

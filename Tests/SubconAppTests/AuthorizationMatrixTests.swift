@@ -284,6 +284,16 @@ struct MatrixWorld {
                                                         body: ByteBuffer(string: "%PDF-1.4\nm\n%%EOF\n"))
         ids["techDocument"] = docID
         ids["techRevision"] = try #require(((rev.json["revisions"] as? [[String: Any]])?.first)?["id"] as? String)
+        // A handover of supplier1's (as rows: the matrix only needs it to exist) with one checklist item.
+        let handover = UUID()
+        let bmOrg = try await t.organization(code: "SUP-BM").id!
+        let bmOrder = try await OutsourcingOrder.query(on: t.db).filter(\.$supplierID == bmOrg).first()!.id!
+        try await t.sql.insert(into: "handovers").columns("id", "code", "from_supplier_id", "to_supplier_id", "new_order_id", "reason", "status", "version", "created_by", "created_at")
+            .values(SQLBind(handover), SQLBind("HO-M"), SQLBind(jg), SQLBind(bmOrg), SQLBind(bmOrder), SQLBind("matrix"), SQLBind("open"), SQLBind(1),
+                    SQLBind(try await t.user("purchaser").id!), SQLBind(Date())).run()
+        try await t.sql.insert(into: "handover_items").columns("id", "handover_id", "no", "text", "note")
+            .values(SQLBind(UUID()), SQLBind(handover), SQLBind(1), SQLBind("物料已盘点"), SQLBind("")).run()
+        ids["handover"] = handover.uuidString
         _ = try await t.request(.POST, "/api/v1/document-grants", token: purchaser, json: #"{"itemId":"\#(docItem)","supplierId":"\#(jg)","state":"granted"}"#)
         return MatrixWorld(t: t, personas: personas, ids: ids)
     }
@@ -343,6 +353,7 @@ struct MatrixWorld {
         case ("saved-reports", _): return ids["savedReport"]!
         case ("channels", _): return ids["channel"]!
         case ("technical-documents", _): return ids["techDocument"]!
+        case ("handovers", _): return ids["handover"]!
         case ("channel-deliveries", _): return ids["channelDelivery"]!
         case ("saved", "reports"): return ids["savedReportPage"]!
         default: return "unmapped-\(owner)-\(parameter)"

@@ -48,6 +48,7 @@ enum AuditHistory {
             return (try? await p.scope.find(ExceptionCase.self, c.exceptionID, on: db)) != nil
         case "document": return (try? await p.scope.find(Document.self, id, on: db)) != nil
         case "tech_document": return (try? await TechDocService.load(p, id, on: db)) != nil
+        case "handover": return (try? await HandoverService.load(p, id, on: db)) != nil
         default: return !p.isSupplier
         }
     }

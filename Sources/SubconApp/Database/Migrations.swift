@@ -75,6 +75,8 @@ enum Migrations {
         CreateTechnicalDocuments(),
         // 22. Which day's scheduled backup an instance has taken on
         CreateBackupRuns(),
+        // 23. Handing open order lines over from one supplier to another, with a checklist
+        CreateHandovers(),
     ]
 }
 

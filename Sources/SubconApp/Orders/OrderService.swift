@@ -529,16 +529,22 @@ enum OrderService {
         let current = try await lines(id, on: app.db)
         let today = app.subcon.today()
         return try await app.write(as: p.auditActor) { change in
+            try await releaseInChange(p, o, lines: current, reason: "", today: today, in: change)
+        }
+    }
+
+    /// Revision 1 of a draft, inside the caller's transaction (a handover releases B's order with the rest of it).
+    static func releaseInChange(_ p: Principal, _ o: OutsourcingOrder, lines current: [OrderLine], reason: String, today: Day,
+                                in change: Change) async throws -> OutsourcingOrder {
             let before = snapshot(o, current)
-            try await change.updateVersioned(OutsourcingOrder.schema, id: id, expected: version,
+            try await change.updateVersioned(OutsourcingOrder.schema, id: o.id!, expected: o.version,
                                              sets: ["status": OrderStatus.released.rawValue, "revision": 1, "updated_at": change.now])
             o.status = OrderStatus.released.rawValue; o.revision = 1; o.version += 1
-            try await addRevision(o, number: 1, lines: current, changes: current.map { .added($0) }, reason: "", by: p, in: change)
+            try await addRevision(o, number: 1, lines: current, changes: current.map { .added($0) }, reason: reason, by: p, in: change)
             try await snapshotRequirements(o, lines: current, today: today, in: change)
-            try await change.audit("order", id, "release", before: before, after: snapshot(o, current))
+            try await change.audit("order", o.id, "release", before: before, after: snapshot(o, current))
             try await notifySupplier(o, "order.released", "notice.orderReleased", in: change)
             return o
-        }
     }
 
     static func move(_ o: OutsourcingOrder, to target: OrderStatus) throws {
@@ -608,8 +614,10 @@ enum OrderService {
 
     /// The revision itself, inside the caller's transaction (decisions and plan changes commit
     /// together with the revision they make).
+    /// `imposed`: the buyer's change the supplier does not answer (a handover): recorded as
+    /// acknowledged, the supplier not asked.
     static func applyRevision(_ p: Principal, _ o: OutsourcingOrder, old: [OrderLine], new: [(line: OrderLine, itemID: UUID)], reason: String,
-                              status: OrderStatus, today: Day, in change: Change) async throws -> OutsourcingOrder {
+                              status: OrderStatus, today: Day, imposed: Bool = false, in change: Change) async throws -> OutsourcingOrder {
         let diff = RevisionDiff.between(old, new.map(\.line))
         let before = snapshot(o, old)
         let number = o.revision + 1
@@ -618,10 +626,10 @@ enum OrderService {
         o.status = status.rawValue; o.revision = number; o.version += 1
         try await writeLines(o.id!, new, in: change)
         try await addRevision(o, number: number, lines: new.map(\.line), changes: diff, reason: reason,
-                              status: status == .acknowledged ? "acknowledged" : "pending", by: p, in: change)
+                              status: status == .acknowledged || imposed ? "acknowledged" : "pending", by: p, in: change)
         try await updateRequirements(o.id!, diff: diff, today: today, in: change)
         try await change.audit("order", o.id, "revise", before: before, after: snapshot(o, new.map(\.line)))
-        if status == .released { try await notifySupplier(o, "order.revised", "notice.orderRevised", in: change, params: ["revision": String(number)]) }
+        if status == .released && !imposed { try await notifySupplier(o, "order.revised", "notice.orderRevised", in: change, params: ["revision": String(number)]) }
         return o
     }
 

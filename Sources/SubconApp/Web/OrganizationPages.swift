@@ -64,6 +64,8 @@ struct OrganizationPages: RouteCollection {
         let canManageUsers: Bool
         /// May download everything about this supplier in one archive.
         let canArchive: Bool
+        /// May move this supplier's open lines to another supplier.
+        let canHandOver: Bool
         let values: [String: String]
         let errors: FormErrors
         let siteErrors: FormErrors
@@ -105,6 +107,7 @@ struct OrganizationPages: RouteCollection {
                               users: users.map(UserDTO.init), sites: sites, canEdit: p.can(.administerInstallation),
                               canManageUsers: UserAdministration.mayManage(actor: p.administrationActor, organizationID: org.id!.uuidString),
                               canArchive: org.organizationKind == .supplier && (p.isSupplier ? p.can(.manageOwnOrganizationUsers) : p.can(.manageSuppliers)),
+                              canHandOver: org.organizationKind == .supplier && !p.isSupplier && p.can(.handOverSuppliers),
                               values: values ?? ["name": org.name, "version": String(org.version), "active": org.active ? "true" : ""],
                               errors: req.formErrors(problem), siteErrors: req.formErrors(siteProblem),
                               profile: profile, canManageSupplier: p.can(.manageSuppliers),

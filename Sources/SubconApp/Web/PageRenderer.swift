@@ -57,6 +57,7 @@ extension Shell {
         item("/orders", "nav.orders")
         item("/late-lines", "nav.lateLines")
         if !p.isSupplier { item("/plans", "nav.plans") }
+        if p.can(.handOverSuppliers) || (p.isSupplier && p.can(.answerOrders)) { item("/handovers", "nav.handovers") }
         group("nav.group.orders")
         item("/material", "nav.material")
         item("/write-off", "nav.writeOff")

@@ -79,6 +79,8 @@ public enum Action: String, Sendable, CaseIterable {
     case viewTechnicalDocuments
     /// Upload documents and revisions, share or withhold them by hand, require read receipts.
     case manageTechnicalDocuments
+    /// Move open order lines from one supplier to another (更换供应商交接), with its checklist.
+    case handOverSuppliers
 }
 
 public enum Policy {
@@ -123,6 +125,7 @@ public enum Policy {
         case (.purchaser, .viewScorecards), (.quality, .viewScorecards), (.finance, .viewScorecards), (.planner, .viewScorecards),
              (.supplierAdmin, .viewScorecards), (.supplierUser, .viewScorecards), (.supplierFinance, .viewScorecards): true
         case (.supplierAdmin, .viewTechnicalDocuments), (.supplierUser, .viewTechnicalDocuments): true
+        case (.purchaser, .handOverSuppliers): true
         case (.planner, .manageTechnicalDocuments), (.purchaser, .manageTechnicalDocuments), (.quality, .manageTechnicalDocuments): true
         case (let role, .viewMasterData), (let role, .viewTechnicalDocuments): role.side == .manufacturer
         default: false

@@ -45,6 +45,7 @@ public enum EventCatalog {
         EventType("order.answered", .manufacturer, [.purchaser], email: true, record: "order"),
         EventType("order.decided", .supplier, record: "order"),
         EventType("order.cancelled", .supplier, email: true, record: "order"),
+        EventType("order.handed_over", .supplier, email: true, record: "order"),
         EventType("order.overdue", .supplier, email: true, record: "order"),
         EventType("order.overdue.escalated", .manufacturer, [.admin, .purchaser], email: true, record: "order"),
         EventType("order.delay", .manufacturer, [.purchaser, .planner], record: "order"),
