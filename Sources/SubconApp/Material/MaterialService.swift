@@ -591,31 +591,31 @@ enum MaterialService {
     /// A return, scrap or correction inside the caller's transaction (a handover returns material with it).
     static func moveInChange(_ p: Principal, kind: MaterialKind, supplierID: UUID, orderID: UUID?, condition: String?, reason: String?,
                              lines: [(Item, MovementInput.Line)], in change: Change) async throws -> MaterialDocument {
-            let movementKind: MovementKind = switch kind { case .returned: .returned; case .scrap: .scrapped; default: .adjusted }
-            try await Ledger.lock(supplier: supplierID, in: change)
-            try await checkHeld(supplierID, lines.map { ($0.0, $0.1.lot, $0.1.quantity) }, kind: movementKind, on: change.db)
-            let d = MaterialDocument()
-            d.id = UUID(); d.code = try await code(kind.rawValue, prefix: kind.codePrefix, in: change); d.kind = kind.rawValue; d.status = "done"
-            d.supplierID = supplierID; d.orderID = orderID; d.condition = kind == .returned ? condition : nil
-            d.reason = (reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines); d.version = 1; d.createdBy = p.userID
-            d.createdAt = change.now; d.decisionNote = ""
-            try await d.create(on: change.db)
-            for (n, (item, l)) in lines.enumerated() {
-                let row = MaterialDocumentLine()
-                row.documentID = d.id!; row.number = n + 1; row.orderLineNumber = l.line; row.itemID = item.id!; row.lot = l.lot; row.quantity = l.quantity.units
-                try await row.create(on: change.db)
-                try await Ledger.record(movementKind, supplier: supplierID, item: item.id!, lot: l.lot, quantity: l.quantity,
-                                        order: orderID, line: l.line, document: d.id, by: p.userID, in: change)
-            }
-            try await change.audit("material_document", d.id, "create", after: snapshot(d, lines.map { ($0.0.code, $0.1.lot, $0.1.quantity) }))
-            if kind == .scrap {
-                try await change.notify("material.scrapped", recipients: try await OrderService.manufacturerPeople(with: .warehouse, on: change.db),
-                                        messageKey: "notice.materialScrapped", params: ["code": d.code], link: "/material/documents/\(d.id!)")
-            } else {
-                try await change.notify("material.\(kind.rawValue)", recipients: try await OrderService.supplierUsers(supplierID, on: change.db),
-                                        messageKey: "notice.material.\(kind.rawValue)", params: ["code": d.code], link: "/material/documents/\(d.id!)")
-            }
-            return d
+        let movementKind: MovementKind = switch kind { case .returned: .returned; case .scrap: .scrapped; default: .adjusted }
+        try await Ledger.lock(supplier: supplierID, in: change)
+        try await checkHeld(supplierID, lines.map { ($0.0, $0.1.lot, $0.1.quantity) }, kind: movementKind, on: change.db)
+        let d = MaterialDocument()
+        d.id = UUID(); d.code = try await code(kind.rawValue, prefix: kind.codePrefix, in: change); d.kind = kind.rawValue; d.status = "done"
+        d.supplierID = supplierID; d.orderID = orderID; d.condition = kind == .returned ? condition : nil
+        d.reason = (reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines); d.version = 1; d.createdBy = p.userID
+        d.createdAt = change.now; d.decisionNote = ""
+        try await d.create(on: change.db)
+        for (n, (item, l)) in lines.enumerated() {
+            let row = MaterialDocumentLine()
+            row.documentID = d.id!; row.number = n + 1; row.orderLineNumber = l.line; row.itemID = item.id!; row.lot = l.lot; row.quantity = l.quantity.units
+            try await row.create(on: change.db)
+            try await Ledger.record(movementKind, supplier: supplierID, item: item.id!, lot: l.lot, quantity: l.quantity,
+                                    order: orderID, line: l.line, document: d.id, by: p.userID, in: change)
+        }
+        try await change.audit("material_document", d.id, "create", after: snapshot(d, lines.map { ($0.0.code, $0.1.lot, $0.1.quantity) }))
+        if kind == .scrap {
+            try await change.notify("material.scrapped", recipients: try await OrderService.manufacturerPeople(with: .warehouse, on: change.db),
+                                    messageKey: "notice.materialScrapped", params: ["code": d.code], link: "/material/documents/\(d.id!)")
+        } else {
+            try await change.notify("material.\(kind.rawValue)", recipients: try await OrderService.supplierUsers(supplierID, on: change.db),
+                                    messageKey: "notice.material.\(kind.rawValue)", params: ["code": d.code], link: "/material/documents/\(d.id!)")
+        }
+        return d
     }
 
     /// What leaves the supplier's hands (return, scrap, transfer, a negative correction) cannot
@@ -664,31 +664,31 @@ enum MaterialService {
     /// The transfer inside the caller's transaction (a handover moves material with it).
     static func transferInChange(_ p: Principal, from: Organization, to: Organization, fromOrderID: UUID?, toOrderID: UUID?, reason: String,
                                  lines: [(Item, TransferInput.Line)], in change: Change) async throws -> MaterialDocument {
-            // Always lock in one order, so two opposite transfers cannot wait on each other.
-            for id in [from.id!, to.id!].sorted(by: { $0.uuidString < $1.uuidString }) { try await Ledger.lock(supplier: id, in: change) }
-            try await checkHeld(from.id!, lines.map { ($0.0, $0.1.lot, $0.1.quantity) }, kind: .transferredOut, on: change.db)
-            let d = MaterialDocument()
-            d.id = UUID(); d.code = try await code("transfer", prefix: MaterialKind.transfer.codePrefix, in: change); d.kind = MaterialKind.transfer.rawValue
-            d.status = "done"; d.supplierID = from.id!; d.toSupplierID = to.id!; d.orderID = fromOrderID
-            d.reason = reason.trimmingCharacters(in: .whitespacesAndNewlines); d.version = 1; d.createdBy = p.userID; d.createdAt = change.now
-            d.decisionNote = toOrderID?.uuidString ?? ""
-            try await d.create(on: change.db)
-            for (n, (item, l)) in lines.enumerated() {
-                let row = MaterialDocumentLine()
-                row.documentID = d.id!; row.number = n + 1; row.itemID = item.id!; row.lot = l.lot; row.quantity = l.quantity.units
-                try await row.create(on: change.db)
-                try await Ledger.record(.transferredOut, supplier: from.id!, item: item.id!, lot: l.lot, quantity: l.quantity, order: fromOrderID,
-                                        document: d.id, by: p.userID, in: change)
-                try await Ledger.record(.transferredIn, supplier: to.id!, item: item.id!, lot: l.lot, quantity: l.quantity, order: toOrderID,
-                                        document: d.id, by: p.userID, in: change)
-            }
-            var after = snapshot(d, lines.map { ($0.0.code, $0.1.lot, $0.1.quantity) })
-            after["from"] = from.code; after["to"] = to.code
-            try await change.audit("material_document", d.id, "create", after: after)
-            let people = try await OrderService.supplierUsers(from.id!, on: change.db) + OrderService.supplierUsers(to.id!, on: change.db)
-            try await change.notify("material.transfer", recipients: people, messageKey: "notice.material.transfer",
-                                    params: ["code": d.code, "from": from.code, "to": to.code], link: "/material/documents/\(d.id!)")
-            return d
+        // Always lock in one order, so two opposite transfers cannot wait on each other.
+        for id in [from.id!, to.id!].sorted(by: { $0.uuidString < $1.uuidString }) { try await Ledger.lock(supplier: id, in: change) }
+        try await checkHeld(from.id!, lines.map { ($0.0, $0.1.lot, $0.1.quantity) }, kind: .transferredOut, on: change.db)
+        let d = MaterialDocument()
+        d.id = UUID(); d.code = try await code("transfer", prefix: MaterialKind.transfer.codePrefix, in: change); d.kind = MaterialKind.transfer.rawValue
+        d.status = "done"; d.supplierID = from.id!; d.toSupplierID = to.id!; d.orderID = fromOrderID
+        d.reason = reason.trimmingCharacters(in: .whitespacesAndNewlines); d.version = 1; d.createdBy = p.userID; d.createdAt = change.now
+        d.decisionNote = toOrderID?.uuidString ?? ""
+        try await d.create(on: change.db)
+        for (n, (item, l)) in lines.enumerated() {
+            let row = MaterialDocumentLine()
+            row.documentID = d.id!; row.number = n + 1; row.itemID = item.id!; row.lot = l.lot; row.quantity = l.quantity.units
+            try await row.create(on: change.db)
+            try await Ledger.record(.transferredOut, supplier: from.id!, item: item.id!, lot: l.lot, quantity: l.quantity, order: fromOrderID,
+                                    document: d.id, by: p.userID, in: change)
+            try await Ledger.record(.transferredIn, supplier: to.id!, item: item.id!, lot: l.lot, quantity: l.quantity, order: toOrderID,
+                                    document: d.id, by: p.userID, in: change)
+        }
+        var after = snapshot(d, lines.map { ($0.0.code, $0.1.lot, $0.1.quantity) })
+        after["from"] = from.code; after["to"] = to.code
+        try await change.audit("material_document", d.id, "create", after: after)
+        let people = try await OrderService.supplierUsers(from.id!, on: change.db) + OrderService.supplierUsers(to.id!, on: change.db)
+        try await change.notify("material.transfer", recipients: people, messageKey: "notice.material.transfer",
+                                params: ["code": d.code, "from": from.code, "to": to.code], link: "/material/documents/\(d.id!)")
+        return d
     }
 
     // MARK: Reading

@@ -121,7 +121,7 @@ struct HandoverPages: RouteCollection {
         let items = try await OrderService.itemCodes(Set(balances.keys.map(\.itemID)), on: req.db)
         let material = balances.filter { $0.value.held > .zero }.sorted { $0.key < $1.key }.enumerated().map { i, kv in
             MaterialRow(index: i, itemCode: items[kv.key.itemID]?.code ?? "", itemName: items[kv.key.itemID]?.name ?? "", unit: items[kv.key.itemID]?.uom ?? "",
-                        lot: kv.key.lot, held: kv.value.held, quantity: values["mq_\(i)"] ?? kv.value.held.description, destination: values["md_\(i)"] ?? "supplier")
+                        lot: kv.key.lot, held: kv.value.held, quantity: values["mq_\(i)"] ?? kv.value.held.description, destination: values["md_\(i)"] ?? "none")
         }
         return try await req.renderForm("handover_new", titleKey: "handover.new", titleParams: ["supplier": from.name], NewView(
             from: Source(id: from.id!, code: from.code, name: from.name), targets: [Option(value: "", label: req.t("handover.chooseTarget"), selected: chosen.isEmpty)]

@@ -91,7 +91,7 @@ struct HandoverInput: StrictInput {
 }
 
 struct HandoverDTO: Content {
-    struct Line: Content { let fromOrderId: UUID; let fromOrderCode: String; let fromLine: Int; let toLine: Int; let itemCode: String; let itemName: String; let quantity: FixedDecimal }
+    struct Line: Content { let fromOrderId: UUID; let fromOrderCode: String; let fromLine: Int; let toLine: Int; let itemCode: String; let itemName: String; let unit: String; let quantity: FixedDecimal }
     struct Item: Content { let no: Int; let text: String; let done: Bool; let doneAt: Date?; let note: String }
     let id: UUID
     let code: String
@@ -308,8 +308,7 @@ enum HandoverService {
             try await sql.insert(into: "handovers").columns("id", "code", "from_supplier_id", "to_supplier_id", "new_order_id", "reason", "status", "version", "created_by", "created_at")
                 .values(SQLBind(id), SQLBind(code), SQLBind(from.id!), SQLBind(to.id!), SQLBind(newOrder.id!), SQLBind(reason), SQLBind("open"), SQLBind(1),
                         SQLBind(p.userID), SQLBind(change.now)).run()
-            for (n, (m, r)) in zip(moves, resolved).enumerated() {
-                _ = n
+            for (m, r) in zip(moves, resolved) {
                 try await sql.insert(into: "handover_lines").columns("id", "handover_id", "from_order_id", "from_line_no", "to_line_no", "item_id", "quantity")
                     .values(SQLBind(UUID()), SQLBind(id), SQLBind(m.order.id!), SQLBind(m.line.number), SQLBind(r.line.number), SQLBind(r.itemID), SQLBind(m.split.moved.units)).run()
             }
@@ -351,9 +350,9 @@ enum HandoverService {
     static func detail(_ p: Principal, _ id: UUID, on db: any Database) async throws -> HandoverDTO {
         let h = try await load(p, id, on: db)
         let sql = db as! any SQLDatabase
-        struct L: Decodable { let from_order_id: UUID; let order_code: String; let from_line_no: Int; let to_line_no: Int; let item_code: String; let item_name: String; let quantity: Int64 }
+        struct L: Decodable { let from_order_id: UUID; let order_code: String; let from_line_no: Int; let to_line_no: Int; let item_code: String; let item_name: String; let uom: String; let quantity: Int64 }
         let lines = try await sql.raw("""
-            SELECT l.from_order_id, o.code AS order_code, l.from_line_no, l.to_line_no, i.code AS item_code, i.name AS item_name, l.quantity
+            SELECT l.from_order_id, o.code AS order_code, l.from_line_no, l.to_line_no, i.code AS item_code, i.name AS item_name, i.uom, l.quantity
             FROM handover_lines l JOIN outsourcing_orders o ON o.id = l.from_order_id JOIN items i ON i.id = l.item_id
             WHERE l.handover_id = \(bind: id) ORDER BY l.to_line_no
             """).all(decoding: L.self)
@@ -364,7 +363,7 @@ enum HandoverService {
                            newOrderCode: p.isSupplier ? "" : h.order_code, reason: h.reason, status: h.status, buyerSignedAt: h.buyer_signed_at,
                            supplierSignedAt: h.supplier_signed_at, version: h.version, createdAt: h.created_at,
                            lines: lines.map { .init(fromOrderId: $0.from_order_id, fromOrderCode: $0.order_code, fromLine: $0.from_line_no, toLine: $0.to_line_no,
-                                                    itemCode: $0.item_code, itemName: $0.item_name, quantity: FixedDecimal(units: $0.quantity)) },
+                                                    itemCode: $0.item_code, itemName: $0.item_name, unit: $0.uom, quantity: FixedDecimal(units: $0.quantity)) },
                            checklist: items.map { .init(no: $0.no, text: $0.text, done: $0.done_at != nil, doneAt: $0.done_at, note: $0.note) })
     }
 

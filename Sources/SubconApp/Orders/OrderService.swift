@@ -536,15 +536,15 @@ enum OrderService {
     /// Revision 1 of a draft, inside the caller's transaction (a handover releases B's order with the rest of it).
     static func releaseInChange(_ p: Principal, _ o: OutsourcingOrder, lines current: [OrderLine], reason: String, today: Day,
                                 in change: Change) async throws -> OutsourcingOrder {
-            let before = snapshot(o, current)
-            try await change.updateVersioned(OutsourcingOrder.schema, id: o.id!, expected: o.version,
-                                             sets: ["status": OrderStatus.released.rawValue, "revision": 1, "updated_at": change.now])
-            o.status = OrderStatus.released.rawValue; o.revision = 1; o.version += 1
-            try await addRevision(o, number: 1, lines: current, changes: current.map { .added($0) }, reason: reason, by: p, in: change)
-            try await snapshotRequirements(o, lines: current, today: today, in: change)
-            try await change.audit("order", o.id, "release", before: before, after: snapshot(o, current))
-            try await notifySupplier(o, "order.released", "notice.orderReleased", in: change)
-            return o
+        let before = snapshot(o, current)
+        try await change.updateVersioned(OutsourcingOrder.schema, id: o.id!, expected: o.version,
+                                         sets: ["status": OrderStatus.released.rawValue, "revision": 1, "updated_at": change.now])
+        o.status = OrderStatus.released.rawValue; o.revision = 1; o.version += 1
+        try await addRevision(o, number: 1, lines: current, changes: current.map { .added($0) }, reason: reason, by: p, in: change)
+        try await snapshotRequirements(o, lines: current, today: today, in: change)
+        try await change.audit("order", o.id, "release", before: before, after: snapshot(o, current))
+        try await notifySupplier(o, "order.released", "notice.orderReleased", in: change)
+        return o
     }
 
     static func move(_ o: OutsourcingOrder, to target: OrderStatus) throws {
