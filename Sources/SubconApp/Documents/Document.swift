@@ -130,14 +130,20 @@ enum DocumentService {
         let p = try req.requirePrincipal()
         let doc = try await p.scope.find(Document.self, try req.idParameter(), on: req.db)
         guard let content = try await DocumentContent.find(doc.id, on: req.db) else { throw Problem.notFound }
+        return fileResponse(content.data, filename: doc.filename, mediaType: doc.mediaType, cacheControl: "private, max-age=3600")
+    }
+
+    /// A stored file as the browser should get it: pictures and PDFs open in place, anything
+    /// else downloads; the type is the sniffed one and the browser may not guess another.
+    static func fileResponse(_ data: Data, filename: String, mediaType: String, cacheControl: String) -> Response {
         var headers = HTTPHeaders()
-        headers.replaceOrAdd(name: .contentType, value: doc.mediaType)
-        let inline = doc.mediaType.hasPrefix("image/") || doc.mediaType == "application/pdf"
-        let encoded = doc.filename.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".-_"))) ?? "file"
+        headers.replaceOrAdd(name: .contentType, value: mediaType)
+        let inline = mediaType.hasPrefix("image/") || mediaType == "application/pdf"
+        let encoded = filename.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".-_"))) ?? "file"
         headers.replaceOrAdd(name: .contentDisposition, value: "\(inline ? "inline" : "attachment"); filename=\"file\"; filename*=UTF-8''\(encoded)")
         headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
-        headers.replaceOrAdd(name: .cacheControl, value: "private, max-age=3600")
-        return Response(status: .ok, headers: headers, body: .init(data: content.data))
+        headers.replaceOrAdd(name: .cacheControl, value: cacheControl)
+        return Response(status: .ok, headers: headers, body: .init(data: data))
     }
 }
 

@@ -292,15 +292,10 @@ enum TechDocService {
         try await (req.db as! any SQLDatabase).insert(into: "tech_document_downloads")
             .columns("id", "document_id", "revision_id", "user_id", "organization_id", "at")
             .values(SQLBind(UUID()), SQLBind(id), SQLBind(revision), SQLBind(p.userID), SQLBind(p.organizationID), SQLBind(req.subcon.clock.now())).run()
-        var headers = HTTPHeaders()
-        headers.replaceOrAdd(name: .contentType, value: f.media_type)
-        let inline = f.media_type.hasPrefix("image/") || f.media_type == "application/pdf"
-        let encoded = f.filename.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".-_"))) ?? "file"
-        headers.replaceOrAdd(name: .contentDisposition, value: "\(inline ? "inline" : "attachment"); filename=\"file\"; filename*=UTF-8''\(encoded)")
-        headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
-        headers.replaceOrAdd(name: .cacheControl, value: "private, no-store")
-        headers.replaceOrAdd(name: "X-Revision", value: f.label)
-        return Response(status: .ok, headers: headers, body: .init(data: f.data))
+        // Never cached: a superseded revision must not linger in a browser as if current.
+        let response = DocumentService.fileResponse(f.data, filename: f.filename, mediaType: f.media_type, cacheControl: "private, no-store")
+        response.headers.replaceOrAdd(name: "X-Revision", value: f.label)
+        return response
     }
 
     // MARK: Sharing by hand
