@@ -91,6 +91,10 @@ import VaporTesting
             #expect(try await w.held() == ledgerBefore)
             #expect(try await t.request(.POST, "/api/v1/handovers", token: w.jgToken, json: Self.body(w)).status == .forbidden)
 
+            // BM has no order for the item yet: its drawing is not BM's to see.
+            let drawing = try #require(try await t.sql.raw("SELECT id FROM tech_documents WHERE title = 'CR-65 散热器组件总图'").first()?.decode(column: "id", as: UUID.self))
+            #expect(try await t.request(.GET, "/api/v1/technical-documents/\(drawing)", token: w.bmToken).status == .notFound)
+
             // The handover: all that remains, 40 of the heat sinks to BM and 10 back to the warehouse.
             let done = try await t.request(.POST, "/api/v1/handovers", token: w.purchaser, json: Self.body(w, material: """
                 {"itemCode":"\(rd.code)","lot":"\(lot)","quantity":"40","destination":"supplier"},
@@ -126,7 +130,6 @@ import VaporTesting
             #expect(returned == 1)
 
             // The drawing of FG-RD-002: withdrawn from JG, seen by BM through its new order.
-            let drawing = try #require(try await t.sql.raw("SELECT id FROM tech_documents WHERE title = 'CR-65 散热器组件总图'").first()?.decode(column: "id", as: UUID.self))
             #expect(try await t.request(.GET, "/api/v1/technical-documents/\(drawing)", token: w.jgToken).status == .notFound)
             #expect(try await t.request(.GET, "/api/v1/technical-documents/\(drawing)", token: w.bmToken).status == .ok)
             // JG keeps its own history: the order, and the handover to sign.
