@@ -170,6 +170,9 @@ import VaporTesting
             let form = try await t.page(.GET, "/handovers/new?from=\(w.jg.id!)", browser: &buyer).body.string
             let key = "\(w.order.id!.uuidString)_1"
             #expect(form.contains("name=\"p_\(key)\"") && form.contains("152") && form.contains(w.bm.name))
+            // Narrowed by item: only that item's lines.
+            let narrowed = try await t.page(.GET, "/handovers/new?from=\(w.jg.id!)&filter=fg-rd-002", browser: &buyer).body.string
+            #expect(narrowed.contains("name=\"p_\(key)\"") && !narrowed.contains("SF-MH-001"))
             // Nothing ticked: the form comes back with the reason kept.
             let empty = try await t.page(.POST, "/handovers/new", browser: &buyer, form: ["_csrf": csrf, "from": w.jg.id!.uuidString, "to": w.bm.id!.uuidString, "reason": "换供应商"])
             #expect(empty.status == .unprocessableEntity && empty.body.string.contains("请至少勾选一个订单行") && empty.body.string.contains("换供应商"))

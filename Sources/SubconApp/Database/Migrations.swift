@@ -77,6 +77,7 @@ enum Migrations {
         CreateBackupRuns(),
         // 23. Handing open order lines over from one supplier to another, with a checklist
         CreateHandovers(),
+        AddArchiveIndexes(),
     ]
 }
 

@@ -18,7 +18,7 @@ enum SupplierArchive {
     struct RecordSet: Sendable {
         let name: String
         let table: String
-        /// A condition on the table aliased `t` naming the supplier with `?`.
+        /// A condition on the table aliased `t` naming the supplier with `?` (one or more times).
         let condition: String
     }
 
@@ -51,14 +51,14 @@ enum SupplierArchive {
         RecordSet(name: "stock_counts", table: "stock_counts", condition: by("supplier_id")),
         RecordSet(name: "stock_count_lines", table: "stock_count_lines", condition: through("count_id", "stock_counts")),
         RecordSet(name: "statements", table: "statements", condition: by("supplier_id")),
-        RecordSet(name: "statement_lines", table: "statement_lines", condition: by("supplier_id")),
+        RecordSet(name: "statement_lines", table: "statement_lines", condition: through("statement_id", "statements")),
         RecordSet(name: "invoices", table: "invoices", condition: by("supplier_id")),
-        RecordSet(name: "invoice_payments", table: "invoice_payments", condition: by("supplier_id")),
+        RecordSet(name: "invoice_payments", table: "invoice_payments", condition: through("invoice_id", "invoices")),
         RecordSet(name: "scorecard_grades", table: "supplier_grades", condition: by("supplier_id")),
         RecordSet(name: "documents", table: "documents", condition: by("organization_id")),
     ]
 
-    static let pageSize = 1000
+    static let pageSize = 500
 
     struct Manifest: Codable {
         let supplierCode: String
@@ -106,11 +106,12 @@ enum SupplierArchive {
             try csv.seekToEnd(); try json.seekToEnd()
             var columns: [String]?
             var n = 0
-            // Keyset pages by id: each a separate read, none holding the whole set.
-            var after: String?
-            while true {
-                let page = try await rows(sql, set, supplier: supplier, after: after)
-                guard !page.isEmpty else { break }
+            // The set's ids through the supplier's index first, then whole rows a batch of ids at a
+            // time: each read is an index lookup, and only one batch of rows is in memory.
+            let all = try await ids(sql, set, supplier: supplier)
+            for start in stride(from: 0, to: all.count, by: pageSize) {
+                let batch = Array(all[start..<min(start + pageSize, all.count)])
+                let page = try await sql.raw("SELECT t.* FROM \(unsafeRaw: set.table) t WHERE t.id IN (\(binds: batch)) ORDER BY t.id").all()
                 for row in page {
                     if columns == nil {
                         columns = row.allColumns
@@ -124,8 +125,6 @@ enum SupplierArchive {
                     try json.write(contentsOf: Data((n == 0 ? "\n" : ",\n").utf8) + encoded)
                     n += 1
                 }
-                after = cell(page.last!, "id") ?? nil
-                if page.count < pageSize || after == nil { break }
             }
             try json.write(contentsOf: Data("\n]\n".utf8))
             try csv.close(); try json.close()
@@ -156,17 +155,15 @@ enum SupplierArchive {
         return zipPath
     }
 
-    static func rows(_ sql: any SQLDatabase, _ set: RecordSet, supplier: UUID, after: String?) async throws -> [any SQLRow] {
-        let condition = set.condition.replacingOccurrences(of: "?", with: "$SUPPLIER")
-        var q = SQLQueryString("SELECT t.* FROM \(unsafeRaw: set.table) t WHERE ")
-        let parts = condition.components(separatedBy: "$SUPPLIER")
+    /// The ids of one record set of the supplier, in id order.
+    static func ids(_ sql: any SQLDatabase, _ set: RecordSet, supplier: UUID) async throws -> [UUID] {
+        let parts = set.condition.components(separatedBy: "?")
+        var q = SQLQueryString("SELECT t.id FROM \(unsafeRaw: set.table) t WHERE ")
         for (i, part) in parts.enumerated() {
             q = q + SQLQueryString(stringLiteral: part)
             if i < parts.count - 1 { q = q + "\(bind: supplier)" }
         }
-        if let after, let id = UUID(uuidString: after) { q = q + " AND t.id > \(bind: id)" }
-        q = q + " ORDER BY t.id LIMIT \(literal: pageSize)"
-        return try await sql.raw(q).all()
+        return try await sql.raw(q + " ORDER BY t.id").all().map { try $0.decode(column: "id", as: UUID.self) }
     }
 
     /// One value as text, whatever its column type on either database.
@@ -221,5 +218,17 @@ struct SupplierArchiveRoutes: RouteCollection {
     let prefix: [PathComponent]
     func boot(routes: any RoutesBuilder) throws {
         routes.grouped(prefix).get(":id", "archive") { req in try await SupplierArchive.download(req) }
+    }
+}
+
+/// A supplier's defects and files found through its own index, not by reading every row
+/// (the archive reads each record set of one supplier).
+struct AddArchiveIndexes: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await createIndex(db, "inspection_defects_supplier_idx", on: "inspection_defects", "supplier_id")
+        try await createIndex(db, "documents_organization_idx", on: "documents", "organization_id", "created_at")
+    }
+    func revert(on db: any Database) async throws {
+        for name in ["inspection_defects_supplier_idx", "documents_organization_idx"] { try await (db as! any SQLDatabase).drop(index: name).run() }
     }
 }

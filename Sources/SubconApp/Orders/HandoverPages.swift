@@ -72,6 +72,9 @@ struct HandoverPages: RouteCollection {
         let from: Source
         let targets: [Option]
         let lines: [LineRow]
+        /// More lines match than the form shows.
+        let more: Bool
+        let filter: String
         let material: [MaterialRow]
         let reason: String
         let errors: FormErrors
@@ -82,21 +85,28 @@ struct HandoverPages: RouteCollection {
         let quantity: Int64; let due_date: String; let counted: Int64?; let in_transit: Int64?
     }
 
+    /// How many lines the form shows at once; a supplier with thousands is narrowed by order or item.
+    static let formLines = 200
+
     /// A's open lines with what was received and what is on its way, in one statement.
-    static func openLines(_ supplier: UUID, on db: any Database) async throws -> [OpenLine] {
-        try await (db as! any SQLDatabase).raw("""
+    static func openLines(_ supplier: UUID, filter: String = "", on db: any Database) async throws -> [OpenLine] {
+        let q = filter.trimmingCharacters(in: .whitespaces)
+        let like = "%" + q.uppercased().replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "") + "%"
+        let narrowed: SQLQueryString = q.isEmpty ? "" : " AND (UPPER(o.code) LIKE \(bind: like) OR UPPER(i.code) LIKE \(bind: like) OR i.name LIKE \(bind: "%" + q + "%"))"
+        return try await (db as! any SQLDatabase).raw("""
             SELECT o.id AS order_id, o.code, l.line_no, i.code AS item_code, i.name AS item_name, i.uom, l.quantity, l.due_date,
                    (SELECT CAST(SUM(r.quantity - r.rejected_quantity) AS BIGINT) FROM receipt_lines r WHERE r.order_id = o.id AND r.order_line_no = l.line_no) AS counted,
                    (SELECT CAST(SUM(n.quantity - n.received_quantity) AS BIGINT) FROM delivery_note_lines n JOIN delivery_notes d ON d.id = n.note_id
                      WHERE d.order_id = o.id AND n.order_line_no = l.line_no AND d.status IN ('shipped', 'partially_received')) AS in_transit
             FROM outsourcing_orders o JOIN order_lines l ON l.order_id = o.id JOIN items i ON i.id = l.item_id
             WHERE o.supplier_id = \(bind: supplier) AND o.status IN (\(literals: Handover.fromStatuses.map(\.rawValue).sorted(), joinedBy: ", ")) AND l.state = 'open'
-            ORDER BY o.code, l.line_no
-            """).all(decoding: OpenLine.self)
+            """ + narrowed + " ORDER BY o.code, l.line_no LIMIT \(literal: formLines + 1)").all(decoding: OpenLine.self)
     }
 
     func render(_ req: Request, from: Organization, values: [String: String], problem: Problem?) async throws -> Response {
-        let open = try await Self.openLines(from.id!, on: req.db)
+        let filter = values["filter"] ?? req.query[String.self, at: "filter"] ?? ""
+        let found = try await Self.openLines(from.id!, filter: filter, on: req.db)
+        let open = Array(found.prefix(Self.formLines))
         let sql = req.db as! any SQLDatabase
         // Whom it may go to: other suppliers that may receive orders, by name.
         struct Target: Decodable { let id: UUID; let code: String; let name: String }
@@ -126,7 +136,7 @@ struct HandoverPages: RouteCollection {
         return try await req.renderForm("handover_new", titleKey: "handover.new", titleParams: ["supplier": from.name], NewView(
             from: Source(id: from.id!, code: from.code, name: from.name), targets: [Option(value: "", label: req.t("handover.chooseTarget"), selected: chosen.isEmpty)]
                 + targets.map { Option(value: $0.id.uuidString, label: "\($0.name) (\($0.code))", selected: chosen == $0.id.uuidString) },
-            lines: lines, material: material, reason: values["reason"] ?? "", errors: req.formErrors(problem)), problem: problem)
+            lines: lines, more: found.count > Self.formLines, filter: filter, material: material, reason: values["reason"] ?? "", errors: req.formErrors(problem)), problem: problem)
     }
 
     func source(_ req: Request, _ raw: String?) async throws -> Organization {
