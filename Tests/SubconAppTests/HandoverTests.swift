@@ -199,4 +199,26 @@ import VaporTesting
             #expect(try await t.page(.GET, path, browser: &buyer).body.string.contains("已完成"))
         }
     }
+
+    @Test func anOrderStillAwaitingItsAnswerIsRevisedForTheSupplierToAnswer() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let w = try await W.make(t)
+            // JG's order in revision 2, still waiting for JG's answer, three lines; line 1 goes to BM.
+            let waiting = try #require(try await OutsourcingOrder.query(on: t.db).filter(\.$supplierID == w.jg.id!).filter(\.$status == "released")
+                .filter(\.$revision == 2).first())
+            let line = try #require(try await OrderLineRow.query(on: t.db).filter(\.$orderID == waiting.id!).filter(\.$number == 1).first())
+            let price = try await t.request(.POST, "/api/v1/price-agreements", token: w.purchaser, json: """
+                {"supplierId":"\(w.bm.id!)","itemId":"\(line.itemID)","operation":\(line.operation.map { "\"\($0)\"" } ?? "null"),"validFrom":"2026-01-01","unitPrice":"18.5"}
+                """)
+            #expect(price.status == .created, "\(price.body.string)")
+            let r = try await t.request(.POST, "/api/v1/handovers", token: w.purchaser, json: """
+                {"fromSupplierId":"\(w.jg.id!)","toSupplierId":"\(w.bm.id!)","reason":"转博美","lines":[{"orderId":"\(waiting.id!)","line":1}]}
+                """)
+            #expect(r.status == .created, "\(r.body.string)")
+            let a = try await t.request(.GET, "/api/v1/orders/\(waiting.id!)", token: w.jgToken).json
+            #expect(a["status"] as? String == "released" && a["revision"] as? Int == 3)
+            let pending = try await OrderRevisionRow.query(on: t.db).filter(\.$orderID == waiting.id!).filter(\.$status == "pending").all()
+            #expect(pending.map(\.number) == [3])
+        }
+    }
 }

@@ -265,8 +265,9 @@ enum HandoverService {
                     try await change.audit("order", orderID, "handover", before: ["status": o.status], after: ["status": OrderStatus.cancelled.rawValue, "to": to.code])
                     o.status = OrderStatus.cancelled.rawValue; o.version += 1
                 } else {
+                    // A started on it: the smaller order is imposed. Still awaiting A's answer: A answers the new revision.
                     _ = try await OrderService.applyRevision(p, o, old: old, new: new, reason: reason, status: o.orderStatus, today: today,
-                                                            imposed: true, in: change)
+                                                            imposed: o.orderStatus != .released, in: change)
                     try await DeliveryService.moveOrder(o, in: change)
                 }
                 try await OrderService.notifySupplier(o, "order.handed_over", "notice.orderHandedOver", in: change, params: ["to": to.name])
