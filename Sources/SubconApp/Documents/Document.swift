@@ -86,14 +86,10 @@ enum DocumentService {
     /// Checks and stores a file inside the caller's transaction, with its audit row.
     static func store(_ data: Data, filename: String, allowed: Set<FileType>, owner: UUID, entity: String, entityID: String,
                       by userID: UUID, in change: Change) async throws -> Document {
-        guard !data.isEmpty else { throw Problem.validation([FieldProblem("file", "fileEmpty")]) }
-        guard data.count <= maxBytes else { throw Problem.validation([FieldProblem("file", "fileTooLarge", ["max": "10 MB"])]) }
-        guard let type = FileType.sniff(data), allowed.contains(type) else {
-            throw Problem.validation([FieldProblem("file", "fileTypeNotAllowed", ["allowed": allowed.map(\.rawValue).sorted().joined(separator: ", ")])])
-        }
+        let (type, name) = try checkFile(data, filename: filename, allowed: allowed, maxBytes: maxBytes)
         let doc = Document()
         doc.id = UUID(); doc.organizationID = owner; doc.entity = entity; doc.entityID = entityID
-        doc.filename = cleanName(filename); doc.mediaType = type == .officeZip ? officeType(doc.filename) : type.mediaType
+        doc.filename = name; doc.mediaType = mediaType(type, name: name)
         doc.size = data.count; doc.sha256 = SHA256.hash(data: data).hex; doc.uploadedBy = userID; doc.createdAt = change.now
         try await doc.create(on: change.db)
         let content = DocumentContent()
@@ -102,6 +98,20 @@ enum DocumentService {
         try await change.audit("document", doc.id, "create", after: doc.auditSnapshot)
         return doc
     }
+
+    /// Every upload's checks: not empty, not too large, really one of the allowed kinds (by its
+    /// bytes); and the name it will be shown under.
+    static func checkFile(_ data: Data, filename: String, allowed: Set<FileType>, maxBytes: Int) throws -> (FileType, String) {
+        guard !data.isEmpty else { throw Problem.validation([FieldProblem("file", "fileEmpty")]) }
+        guard data.count <= maxBytes else { throw Problem.validation([FieldProblem("file", "fileTooLarge", ["max": "\(maxBytes / 1024 / 1024) MB"])]) }
+        guard let type = FileType.sniff(data), allowed.contains(type) else {
+            throw Problem.validation([FieldProblem("file", "fileTypeNotAllowed", ["allowed": allowed.map(\.rawValue).sorted().joined(separator: ", ")])])
+        }
+        return (type, cleanName(filename))
+    }
+
+    /// The type a file is served as: the sniffed one, and for Office files the one its name says.
+    static func mediaType(_ type: FileType, name: String) -> String { type == .officeZip ? officeType(name) : type.mediaType }
 
     /// A name safe to show and to put in a download header: no path, no control characters.
     static func cleanName(_ name: String) -> String {

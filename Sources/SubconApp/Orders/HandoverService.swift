@@ -218,7 +218,9 @@ enum HandoverService {
             var moves: [Move] = []
             var states: [UUID: [Int: DeliveryService.LineState]] = [:]
             for (i, l) in input.lines.enumerated() {
-                let o = try await OutsourcingOrder.find(l.orderId, on: change.db)!
+                guard let o = try await OutsourcingOrder.find(l.orderId, on: change.db) else {
+                    throw Problem.validation([FieldProblem("lines[\(i)].orderId", "unknownOrder")])
+                }
                 if states[o.id!] == nil { states[o.id!] = try await DeliveryService.lineStates(o.id!, on: change.db) }
                 guard let s = states[o.id!]?[l.line] else { throw Problem.validation([FieldProblem("lines[\(i)].line", "unknownLine", ["line": String(l.line)])]) }
                 let state = Handover.LineState(ordered: s.ordered, received: s.counted, inTransit: s.shippedOpen, open: s.line.state == OrderLine.State.open.rawValue)

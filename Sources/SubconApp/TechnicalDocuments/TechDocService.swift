@@ -200,16 +200,10 @@ enum TechDocService {
     struct CheckedFile: Sendable { let data: Data; let filename: String; let mediaType: String; let sha256: String; let note: String }
 
     static func check(_ data: Data, filename: String, note: String) throws -> CheckedFile {
-        guard !data.isEmpty else { throw Problem.validation([FieldProblem("file", "fileEmpty")]) }
-        guard data.count <= maxBytes else { throw Problem.validation([FieldProblem("file", "fileTooLarge", ["max": "20 MB"])]) }
-        guard let type = FileType.sniff(data), allowedTypes.contains(type) else {
-            throw Problem.validation([FieldProblem("file", "fileTypeNotAllowed", ["allowed": allowedTypes.map(\.rawValue).sorted().joined(separator: ", ")])])
-        }
+        let (type, name) = try DocumentService.checkFile(data, filename: filename, allowed: allowedTypes, maxBytes: maxBytes)
         let n = note.trimmingCharacters(in: .whitespacesAndNewlines)
         guard n.count <= 500 else { throw Problem.validation([FieldProblem("note", "tooLong", ["max": "500"])]) }
-        let name = DocumentService.cleanName(filename)
-        return CheckedFile(data: data, filename: name, mediaType: type == .officeZip ? DocumentService.officeType(name) : type.mediaType,
-                           sha256: SHA256.hash(data: data).hex, note: n)
+        return CheckedFile(data: data, filename: name, mediaType: DocumentService.mediaType(type, name: name), sha256: SHA256.hash(data: data).hex, note: n)
     }
 
     /// A new revision: the next label, the previous one superseded, the suppliers who see the
