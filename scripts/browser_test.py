@@ -30,7 +30,8 @@ import zlib
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 DRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -82,15 +83,24 @@ class Run:
         d.get(self.base + "/login")
         d.find_element(By.NAME, "login").send_keys(user)
         d.find_element(By.NAME, "password").send_keys("demo")
-        d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
         # Wait for the sign-in to land before choosing the language: a request sent while the
         # form is still on its way raced it on a busy machine and left the page in English.
-        for _ in range(100):
-            if "/login" not in d.current_url:
-                break
-            time.sleep(0.1)
+        self.submit(d, "form button[type=submit]")
         d.get(self.base + "/lang/zh-Hans?next=/")
         self.check(d, f"{user} signed in")
+
+    def submit(self, d, css):
+        """Click what leaves the page and wait for the next one: reading the URL or the page
+        right after a click raced the navigation on a fast machine and saw the old page."""
+        d.execute_script("window.subconLeaving = true")
+        d.find_element(By.CSS_SELECTOR, css).click()
+
+        def arrived(x):
+            try:
+                return x.execute_script("return !window.subconLeaving && document.readyState === 'complete'")
+            except WebDriverException:
+                return False  # between two documents
+        WebDriverWait(d, 60).until(arrived)
 
     def check(self, d, what):
         """Screenshot the page as it is, and look for what must never be there."""
@@ -191,11 +201,11 @@ def main():
                 next(o.text for o in buyer.find_elements(By.CSS_SELECTOR, "select[name=supplierId] option") if "SUP-JG" in o.text))
             buyer.find_element(By.NAME, "lines").send_keys(f"FG-RD-002 100 {due}")
             run.check(buyer, "purchaser new order")
-            buyer.find_element(By.CSS_SELECTOR, "form[action='/orders'] button[type=submit]").click()
+            run.submit(buyer, "form[action='/orders'] button[type=submit]")
             order_url = buyer.current_url.split("?")[0]
             order_id = order_url.rstrip("/").split("/")[-1]
             run.check(buyer, "purchaser draft")
-            buyer.find_element(By.CSS_SELECTOR, f"form[action='/orders/{order_id}/release'] button").click()
+            run.submit(buyer, f"form[action='/orders/{order_id}/release'] button")
             run.check(buyer, "purchaser released")
             run.expect(run.dashboard(buyer, "purchaser", "等待供应商确认") == awaiting_before + 1, "the buyer's dashboard counts the new order awaiting an answer")
 
@@ -203,7 +213,7 @@ def main():
             run.expect(run.todo(supplier, "supplier1", "确认订单或变更") == answers_before + 1, "the supplier's to-do shows the order to answer")
             supplier.get(base + f"/orders/{order_id}")
             run.check(supplier, "supplier order")
-            supplier.find_element(By.CSS_SELECTOR, "form.accept-all button").click()
+            run.submit(supplier, "form.accept-all button")
             text = run.check(supplier, "supplier accepted")
             run.expect("答复已提交" in text, "a success page after the answer says what happens next")
             run.expect(run.todo(supplier, "supplier1", "确认订单或变更") == answers_before, "the answered order leaves the supplier's to-do")
@@ -213,7 +223,7 @@ def main():
             supplier.find_element(By.NAME, "good").send_keys("100")
             supplier.find_element(By.NAME, "photo").send_keys(photo)
             run.check(supplier, "supplier report form")
-            supplier.find_element(By.CSS_SELECTOR, "form[action$='/report'] button[type=submit]").click()
+            run.submit(supplier, "form[action$='/report'] button[type=submit]")
             text = run.check(supplier, "supplier reported")
             run.expect("报工已提交" in text, "a success page after the report")
             run.expect(len(supplier.find_elements(By.CSS_SELECTOR, ".small-photos img")) >= 1, "the photo shows as a thumbnail")
@@ -223,7 +233,7 @@ def main():
             supplier.find_element(By.NAME, "q_1").send_keys("100")
             supplier.find_element(By.NAME, "l_1").send_keys("BT-0001")
             run.check(supplier, "supplier delivery form")
-            supplier.find_element(By.CSS_SELECTOR, "form[action='/deliveries'] button[type=submit]").click()
+            run.submit(supplier, "form[action='/deliveries'] button[type=submit]")
             text = run.check(supplier, "supplier shipped")
             run.expect("送货单已提交" in text, "a success page after shipping")
             delivery_id = supplier.current_url.split("?")[0].rstrip("/").split("/")[-1]
@@ -233,7 +243,7 @@ def main():
             run.expect(receive_before >= 1, "the warehouse's to-do lists the delivery to receive")
             warehouse.get(base + f"/deliveries/{delivery_id}")
             run.check(warehouse, "warehouse delivery")
-            warehouse.find_element(By.CSS_SELECTOR, f"form[action='/deliveries/{delivery_id}/receive'] button[type=submit]").click()
+            run.submit(warehouse, f"form[action='/deliveries/{delivery_id}/receive'] button[type=submit]")
             text = run.check(warehouse, "warehouse received")
             run.expect("已收货" in text, "a success page after receiving")
             run.expect(run.todo(warehouse, "warehouse", "收货") == receive_before - 1, "the received delivery leaves the warehouse's to-do")
@@ -252,7 +262,7 @@ def main():
             quality.find_element(By.NAME, "accepted").send_keys("90")
             quality.find_element(By.NAME, "rejected").send_keys("10")
             quality.find_element(By.NAME, "note").send_keys("10 件毛刺")
-            quality.find_element(By.CSS_SELECTOR, "form[action$='/inspect'] button[type=submit]").click()
+            run.submit(quality, "form[action$='/inspect'] button[type=submit]")
             text = run.check(quality, "quality inspected")
             run.expect("检验结果已记录" in text, "a success page after the inspection")
             run.expect(run.todo(quality, "quality", "来料检验") == inspect_before - 1, "the inspected lot leaves quality's to-do")
@@ -266,7 +276,7 @@ def main():
                 supplier.get(link)
                 run.check(supplier, "supplier exception")
                 supplier.find_element(By.NAME, "body").send_keys("已隔离在制品，今天给出原因分析。")
-                supplier.find_element(By.CSS_SELECTOR, "form[action$='/comment'] button[type=submit]").click()
+                run.submit(supplier, "form[action$='/comment'] button[type=submit]")
                 run.check(supplier, "supplier answered exception")
                 run.expect(run.todo(supplier, "supplier1", "回复异常") == exceptions_before - 1, "the answered exception leaves the supplier's to-do")
 
@@ -289,7 +299,7 @@ def main():
                 buyer.get(ranked[-1])
                 run.check(buyer, "purchaser supplier scorecard")
                 run.expect(len(buyer.find_elements(By.CSS_SELECTOR, "svg.chart.line")) >= 6, "a trend for the score and each measure")
-                buyer.find_element(By.CSS_SELECTOR, ".measure h2 a").click()
+                run.submit(buyer, ".measure h2 a")
                 run.check(buyer, "purchaser scorecard records")
             supplier.get(base + "/scorecards")
             run.check(supplier, "supplier own scorecard")
