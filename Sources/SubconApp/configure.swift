@@ -124,6 +124,7 @@ func routes(_ app: Application) throws {
     try signedInAPI.register(collection: ProgressAPI())
     try signedInAPI.register(collection: LateLinesAPI())
     try signedInAPI.register(collection: DashboardAPI())
+    try signedInAPI.register(collection: TodoAPI())
     try signedInAPI.register(collection: ReportsAPI())
     try signedInAPI.register(collection: QualityAPI())
     try signedInAPI.register(collection: SettlementAPI())

@@ -478,6 +478,48 @@ extension DemoScenarioTests {
             for kept in [KeptCounts.orders, .exceptions, .receiptLines] { try await check(kept) }
         }
     }
+    /// The monthly figures dashboards read and each line's copy of its order's status are kept by
+    /// triggers; after the demo's flow, and after due days, receipt days, inspections and order
+    /// statuses change underneath, they must equal what the rows say.
+    @Test func theKeptMonthsAndLineStatusesEqualTheRows() async throws {
+        try await TestApp.run(scenario: true) { t in
+            func months() async throws -> [String: String] {
+                let figures = AddWorkbenchFigures.figures.map { "CAST(\($0) AS TEXT)" }.joined(separator: " || '/' || ")
+                return Dictionary(uniqueKeysWithValues: try await t.sql.raw("""
+                    SELECT CAST(supplier_id AS TEXT) || ' ' || month AS k, \(unsafeRaw: figures) AS v FROM supplier_months
+                    WHERE \(unsafeRaw: AddWorkbenchFigures.figures.map { "\($0) <> 0" }.joined(separator: " OR "))
+                    """).all().map { (try $0.decode(column: "k", as: String.self), try $0.decode(column: "v", as: String.self)) })
+            }
+            func check(_ line: Int = #line) async throws {
+                let kept = try await months()
+                try await AddWorkbenchFigures.rebuild(on: t.sql)
+                let counted = try await months()
+                #expect(counted.count > 1, "line \(line)")
+                #expect(kept == counted, "line \(line)")
+                let stale = try await t.sql.raw("""
+                    SELECT COUNT(*) AS n FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id WHERE l.order_status IS NULL OR l.order_status <> o.status
+                    """).first()!.decode(column: "n", as: Int.self)
+                #expect(stale == 0, "line \(line)")
+            }
+            try await check()
+
+            // Due days move before and after what was received; a receipt moves a month; an
+            // inspection is corrected and another removed; orders change status.
+            try await t.sql.raw("""
+                UPDATE order_lines SET due_date = CASE WHEN line_no = 1 THEN '2000-01-01' ELSE '2999-12-31' END
+                WHERE order_id IN (SELECT order_id FROM receipt_lines)
+                """).run()
+            let receipt = try #require(try await t.sql.raw("SELECT CAST(receipt_id AS TEXT) AS id FROM inspections LIMIT 1").first()?.decode(column: "id", as: String.self))
+            try await t.sql.raw("UPDATE goods_receipts SET receipt_day = '2001-02-03' WHERE CAST(id AS TEXT) = \(bind: receipt)").run()
+            try await t.sql.raw("""
+                UPDATE inspections SET rejected_quantity = rejected_quantity + 1, accepted_quantity = 0
+                WHERE id IN (SELECT id FROM inspections ORDER BY code LIMIT 2)
+                """).run()
+            try await t.sql.raw("DELETE FROM inspections WHERE id IN (SELECT id FROM inspections ORDER BY code DESC LIMIT 1)").run()
+            try await t.sql.raw("UPDATE outsourcing_orders SET status = 'closed' WHERE status = 'in_production'").run()
+            try await check()
+        }
+    }
 }
 
 extension DemoScenarioTests {

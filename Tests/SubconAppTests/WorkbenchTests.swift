@@ -103,6 +103,25 @@ import SubconDomain
             #expect(home.contains("确认订单或变更") && home.contains("#answer"))
             // A supplier never sees the other supplier's work or its name.
             #expect(!home.contains("昆山华表"))
+
+            // The same list for a program: groups most urgent first, each with its first tasks.
+            let supplier1 = try await t.token("supplier1"), purchaser = try await t.token("purchaser")
+            let list = try await t.request(.GET, "/api/v1/todo?perKind=2", token: supplier1).json
+            let groups = try #require(list["groups"] as? [[String: Any]])
+            let answer = try #require(groups.first { $0["kind"] as? String == "answer_revision" })
+            let tasks = try #require(answer["tasks"] as? [[String: Any]])
+            #expect(!(answer["label"] as? String ?? "").isEmpty)
+            #expect(!tasks.isEmpty && tasks.count <= 2 && tasks.allSatisfy { ($0["link"] as? String ?? "").hasPrefix("/orders/") && $0["supplierName"] == nil })
+            #expect(list["total"] as? Int == groups.reduce(0) { $0 + ($1["count"] as? Int ?? 0) })
+            let kinds = Set(try await TodoQueries.load(try await t.principal("supplier1"), settings: t.settings, today: t.app.subcon.today(), on: t.db)
+                .groups.filter { $0.count > 0 }.map(\.kind.rawValue))
+            #expect(Set(groups.compactMap { $0["kind"] as? String }) == kinds)
+            let buyerGroups = try #require(try await t.request(.GET, "/api/v1/todo", token: purchaser).json["groups"] as? [[String: Any]])
+            #expect(buyerGroups.contains { $0["kind"] as? String == "decide_counter" } && !buyerGroups.contains { $0["kind"] as? String == "answer_revision" })
+            for bad in ["abc", "-1", "51"] {
+                let r = try await t.request(.GET, "/api/v1/todo?perKind=\(bad)", token: supplier1)
+                #expect(r.status == .badRequest && r.body.string.contains("perKind"), "\(bad)")
+            }
         }
     }
 

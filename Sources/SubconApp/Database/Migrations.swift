@@ -78,6 +78,8 @@ enum Migrations {
         // 23. Handing open order lines over from one supplier to another, with a checklist
         CreateHandovers(),
         AddArchiveIndexes(),
+        // 24. What home pages and dashboards read: lines with their order's status, months kept per supplier
+        AddWorkbenchFigures(),
     ]
 }
 

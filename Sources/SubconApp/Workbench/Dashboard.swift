@@ -40,19 +40,21 @@ enum Dashboard {
         func scope(_ column: String) -> SQLQueryString {
             p.scope.supplierID.map { " AND \(unsafeRaw: column) = \(bind: $0)" } ?? ""
         }
+        // Orders by status from the kept counts; the rest from kept figures and partial indexes
+        // (see `AddWorkbenchFigures`), whose conditions are repeated here word for word.
         struct StatusRow: Decodable { let status: String; let n: Int }
-        let byStatus = try await sql.raw("SELECT status, COUNT(*) AS n FROM outsourcing_orders o WHERE o.status NOT IN ('closed', 'cancelled')"
-                                         + scope("o.supplier_id") + " GROUP BY status").all(decoding: StatusRow.self)
+        let byStatus = try await sql.raw("SELECT status, CAST(SUM(n) AS BIGINT) AS n FROM order_counts WHERE status NOT IN ('closed', 'cancelled')"
+                                         + scope("supplier_id") + " GROUP BY status HAVING SUM(n) > 0").all(decoding: StatusRow.self)
         let order = OrderStatus.allCases.map(\.rawValue)
         let answer = TimeInterval(settings.responseClock.answerHours) * 3600
         let half = now.addingTimeInterval(-answer / 2), due = now.addingTimeInterval(-answer)
-        let live = LineLateness.liveOrderStatuses
         struct Figures: Decodable {
             let ans_fresh: Int; let ans_aging: Int; let ans_overdue: Int; let at_risk: Int; let late: Int
             let exc_overdue: Int; let exc_waiting: Int; let exc_working: Int; let exc_late: Int
         }
-        let pending: SQLQueryString = "SELECT COUNT(*) FROM order_revisions r JOIN outsourcing_orders o ON o.id = r.order_id WHERE r.status = 'pending'" + scope("o.supplier_id")
-        let lines: SQLQueryString = "SELECT COUNT(*) FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id WHERE l.state = 'open' AND o.status IN (\(binds: live))" + scope("o.supplier_id")
+        let pending: SQLQueryString = "SELECT COUNT(*) FROM order_revisions r WHERE r.status = 'pending'" + scope("r.supplier_id")
+        let lines: SQLQueryString = "SELECT COUNT(*) FROM order_lines l WHERE l.state = 'open' AND l.risk IN (\(unsafeRaw: AddWorkbenchFigures.late)) "
+            + "AND l.order_status IN (\(unsafeRaw: AddWorkbenchFigures.live))" + scope("l.supplier_id")
         let open: SQLQueryString = "SELECT COUNT(*) FROM exceptions e WHERE e.status = 'open'" + scope("e.supplier_id")
         let f = try await sql.raw("SELECT (" + pending + " AND r.released_at >= \(bind: half)) AS ans_fresh, ("
             + pending + " AND r.released_at < \(bind: half) AND r.released_at >= \(bind: due)) AS ans_aging, ("
@@ -65,82 +67,41 @@ enum Dashboard {
 
         let week = (0..<7).map { today.adding(days: $0).description }
         struct DayRow: Decodable { let day: String; let n: Int }
-        let dueRows = try await sql.raw("SELECT l.due_date AS day, COUNT(*) AS n FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id "
-            + "WHERE l.state = 'open' AND o.status IN (\(binds: live)) AND l.due_date >= \(bind: week[0]) AND l.due_date <= \(bind: week[6])"
-            + scope("o.supplier_id") + " GROUP BY l.due_date").all(decoding: DayRow.self)
+        let dueRows = try await sql.raw("SELECT l.due_date AS day, COUNT(*) AS n FROM order_lines l "
+            + "WHERE l.state = 'open' AND l.order_status IN (\(unsafeRaw: AddWorkbenchFigures.live)) AND l.due_date >= \(bind: week[0]) AND l.due_date <= \(bind: week[6])"
+            + scope("l.supplier_id") + " GROUP BY l.due_date").all(decoding: DayRow.self)
 
-        // Held material per supplier × material, valued at the material's cost price; the
-        // balance per kind is the ledger's rule, not re-stated here.
-        struct HeldRow: Decodable { let supplier_id: UUID; let item_id: UUID; let kind: String; let q: Int64 }
-        let heldRows = try await sql.raw("SELECT m.supplier_id, m.item_id, m.kind, m.quantity AS q FROM ledger_item_totals m WHERE 1 = 1"
-            + scope("m.supplier_id")).all(decoding: HeldRow.self)
-        struct CostRow: Decodable { let id: UUID; let cost_price: Int64? }
-        let itemIDs = Array(Set(heldRows.map(\.item_id)))
-        let costs = itemIDs.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: try await sql.raw(
-            "SELECT id, cost_price FROM items WHERE id IN (\(binds: itemIDs))").all(decoding: CostRow.self).map { ($0.id, $0.cost_price ?? 0) })
-        var held: [UUID: (value: FixedDecimal, materials: Int)] = [:]
-        for (pair, quantity) in Ledger.held(heldRows.map { ($0.supplier_id, $0.item_id, $0.kind, $0.q) }) where quantity > .zero {
-            let value = (try? quantity.multiplied(by: FixedDecimal(units: costs[pair.item] ?? 0), roundedToScale: 2)) ?? .zero
-            var entry = held[pair.supplier] ?? (.zero, 0)
-            entry.value = (try? entry.value.adding(value)) ?? entry.value
-            entry.materials += 1
-            held[pair.supplier] = entry
-        }
-        let top = held.sorted { ($0.value.value, $0.value.materials) > ($1.value.value, $1.value.materials) }.prefix(8)
-        struct NameRow: Decodable { let id: UUID; let name: String }
-        let names = top.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: try await sql.raw(
-            "SELECT id, name FROM organizations WHERE id IN (\(binds: top.map(\.key)))").all(decoding: NameRow.self).map { ($0.id, $0.name) })
-        let topHeld = top.map { DashboardDTO.Held(supplierId: $0.key, supplierName: names[$0.key] ?? "", value: $0.value.value, materials: $0.value.materials) }
+        // Held material per supplier: each material's balance (the ledger's signs, from the
+        // domain) valued at its cost price and rounded to the fen, summed, the largest first.
+        let sign = "CASE m.kind " + MovementKind.allCases.map { "WHEN '\($0.rawValue)' THEN \($0.heldSign)" }.joined(separator: " ") + " ELSE 0 END"
+        let product = "CAST(h.held AS NUMERIC) * COALESCE(i.cost_price, 0) + \(FixedDecimal.unit * FixedDecimal.unit / 200)"
+        let fen = sql.dialect.name == "sqlite" ? "(\(product)) / \(FixedDecimal.unit * 100)" : "div(\(product), \(FixedDecimal.unit * 100))"
+        struct HeldRow: Decodable { let supplier_id: UUID; let name: String; let value: Int64; let materials: Int }
+        let held = try await sql.raw("SELECT h.supplier_id, g.name, CAST(SUM(\(unsafeRaw: fen)) * 100 AS BIGINT) AS value, COUNT(*) AS materials FROM ("
+            + "SELECT m.supplier_id, m.item_id, SUM((\(unsafeRaw: sign)) * m.quantity) AS held FROM ledger_item_totals m WHERE 1 = 1" + scope("m.supplier_id")
+            + " GROUP BY m.supplier_id, m.item_id) h JOIN items i ON i.id = h.item_id JOIN organizations g ON g.id = h.supplier_id "
+            + "WHERE h.held > 0 GROUP BY h.supplier_id, g.name ORDER BY value DESC, materials DESC LIMIT 8").all(decoding: HeldRow.self)
+        let topHeld = held.map { DashboardDTO.Held(supplierId: $0.supplier_id, supplierName: $0.name, value: FixedDecimal(units: $0.value), materials: $0.materials) }
 
-
-        // Six calendar months of inspections, bounded in the installation's time zone.
-        let calendar = settings.calendar
-        let thisMonth = calendar.date(from: DateComponents(year: today.year, month: today.month, day: 1))!
-        let bounds = (0...6).map { calendar.date(byAdding: .month, value: $0 - 5, to: thisMonth)! }
-        var columns: [SQLQueryString] = []
-        for n in 0..<6 {
-            let within: SQLQueryString = "created_at >= \(bind: bounds[n]) AND created_at < \(bind: bounds[n + 1])"
-            columns.append("COUNT(CASE WHEN " + within + " THEN 1 END) AS l\(unsafeRaw: String(n))")
-            columns.append("COUNT(CASE WHEN " + within + " AND rejected_quantity = 0 THEN 1 END) AS p\(unsafeRaw: String(n))")
-            columns.append("CAST(COALESCE(SUM(CASE WHEN " + within + " THEN accepted_quantity END), 0) AS BIGINT) AS a\(unsafeRaw: String(n))")
-            columns.append("CAST(COALESCE(SUM(CASE WHEN " + within + " THEN rejected_quantity END), 0) AS BIGINT) AS r\(unsafeRaw: String(n))")
+        // Six calendar months by the month of receipt, from the kept monthly figures.
+        let months = (0..<6).map { n -> String in
+            var y = today.year, m = today.month - 5 + n
+            if m < 1 { m += 12; y -= 1 }
+            return String(format: "%04d-%02d", y, m)
         }
-        var select: SQLQueryString = "SELECT "
-        for (n, c) in columns.enumerated() { select = select + (n == 0 ? "" : ", ") + c }
-        let qrow = try await sql.raw(select + " FROM inspections WHERE created_at >= \(bind: bounds[0])" + scope("supplier_id")).first()
-        // On-time delivery per month: receipts on or before their line's due day, by receipt day.
-        let days = bounds.map { d -> String in
-            let c = calendar.dateComponents([.year, .month, .day], from: d)
-            return Day(year: c.year!, month: c.month!, day: c.day!)!.description
-        }
-        var delivery: [SQLQueryString] = []
-        for n in 0..<6 {
-            let within: SQLQueryString = "g.receipt_day >= \(bind: days[n]) AND g.receipt_day < \(bind: days[n + 1])"
-            delivery.append("COUNT(CASE WHEN " + within + " THEN 1 END) AS d\(unsafeRaw: String(n))")
-            delivery.append("COUNT(CASE WHEN " + within + " AND g.receipt_day <= l.due_date THEN 1 END) AS t\(unsafeRaw: String(n))")
-        }
-        var deliverySelect: SQLQueryString = "SELECT "
-        for (n, c) in delivery.enumerated() { deliverySelect = deliverySelect + (n == 0 ? "" : ", ") + c }
-        // From the receipts of these months (their day's index) to their lines: CROSS JOIN keeps
-        // SQLite from scanning every receipt line first.
-        let drow = try await sql.raw(deliverySelect + """
-             FROM goods_receipts g CROSS JOIN receipt_lines r CROSS JOIN order_lines l
-            WHERE r.receipt_id = g.id AND l.order_id = r.order_id AND l.line_no = r.order_line_no
-            """ + " AND g.receipt_day >= \(bind: days[0])" + scope("g.supplier_id")).first()
-        var months: [DashboardDTO.Month] = []
-        for n in 0..<6 {
-            let lots = try qrow?.decode(column: "l\(n)", as: Int.self) ?? 0
-            let passed = try qrow?.decode(column: "p\(n)", as: Int.self) ?? 0
-            let a = FixedDecimal(units: try qrow?.decode(column: "a\(n)", as: Int64.self) ?? 0)
-            let r = FixedDecimal(units: try qrow?.decode(column: "r\(n)", as: Int64.self) ?? 0)
-            let c = calendar.dateComponents([.year, .month], from: bounds[n])
-            let received = (try? a.adding(r)) ?? a
-            let deliveries = try drow?.decode(column: "d\(n)", as: Int.self) ?? 0
-            let onTime = try drow?.decode(column: "t\(n)", as: Int.self) ?? 0
-            months.append(.init(month: String(format: "%04d-%02d", c.year!, c.month!), lots: lots, passedLots: passed, accepted: a, rejected: r,
-                                ppm: received > .zero ? ExceptionRules.ppm(rejected: r, received: received) : nil,
-                                passPercent: lots > 0 ? passed * 100 / lots : nil,
-                                onTimePercent: deliveries > 0 ? onTime * 100 / deliveries : nil))
+        struct MonthRow: Decodable { let month: String; let lots: Int; let passed: Int; let accepted: Int64; let rejected: Int64; let deliveries: Int; let on_time: Int }
+        let monthRows = try await sql.raw("SELECT month, " + SQLQueryString(AddWorkbenchFigures.figures.map { "CAST(SUM(\($0)) AS BIGINT) AS \($0)" }.joined(separator: ", "))
+            + " FROM supplier_months WHERE month >= \(bind: months[0]) AND month <= \(bind: months[5])" + scope("supplier_id") + " GROUP BY month")
+            .all(decoding: MonthRow.self)
+        let quality = months.map { month -> DashboardDTO.Month in
+            let r = monthRows.first { $0.month == month }
+            let a = FixedDecimal(units: r?.accepted ?? 0), rejected = FixedDecimal(units: r?.rejected ?? 0)
+            let lots = r?.lots ?? 0, passed = r?.passed ?? 0, deliveries = r?.deliveries ?? 0
+            let received = (try? a.adding(rejected)) ?? a
+            return .init(month: month, lots: lots, passedLots: passed, accepted: a, rejected: rejected,
+                         ppm: received > .zero ? ExceptionRules.ppm(rejected: rejected, received: received) : nil,
+                         passPercent: lots > 0 ? passed * 100 / lots : nil,
+                         onTimePercent: deliveries > 0 ? (r?.on_time ?? 0) * 100 / deliveries : nil)
         }
         return DashboardDTO(
             ordersByStatus: byStatus.sorted { (order.firstIndex(of: $0.status) ?? 99) < (order.firstIndex(of: $1.status) ?? 99) }.map { .init(key: $0.status, count: $0.n) },
@@ -149,7 +110,7 @@ enum Dashboard {
             openExceptions: [.init(key: "overdue_response", count: f.exc_overdue), .init(key: "awaiting_response", count: f.exc_waiting),
                              .init(key: "in_work", count: f.exc_working), .init(key: "overdue_resolution", count: f.exc_late)],
             dueThisWeek: week.map { d in .init(key: d, count: dueRows.first { $0.day == d }?.n ?? 0) },
-            materialHeld: topHeld, quality: months)
+            materialHeld: topHeld, quality: quality)
     }
 }
 
@@ -158,6 +119,39 @@ struct DashboardAPI: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         routes.get("dashboard") { req async throws -> DashboardDTO in
             try await Dashboard.figures(try req.requirePrincipal(), settings: req.subcon.settings, now: req.now, today: req.subcon.today(), on: req.db)
+        }
+    }
+}
+
+/// `GET /api/v1/todo`: the caller's to-do list (待我处理) as the home page shows it, most urgent
+/// first, each group with its first few tasks and the address of each.
+struct TodoAPI: RouteCollection {
+    struct Task: Content { let id: UUID; let code: String; let detail: String?; let supplierName: String?; let deadline: Date?; let day: String?; let link: String }
+    struct Group: Content {
+        let kind: String; let label: String; let count: Int; let oldest: Date?; let deadline: Date?; let urgency: String; let link: String; let tasks: [Task]
+    }
+    struct List: Content { let total: Int; let groups: [Group] }
+
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("todo") { req async throws -> List in
+            let p = try req.requirePrincipal()
+            var perKind = 3
+            if let raw = req.query[String.self, at: "perKind"], !raw.isEmpty {
+                guard let v = Int(raw), (0...50).contains(v) else {
+                    throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("perKind", "outOfRange", ["min": "0", "max": "50"])])
+                }
+                perKind = v
+            }
+            let todo = try await TodoQueries.load(p, settings: req.subcon.settings, today: req.subcon.today(), perKind: perKind, on: req.db)
+            let groups = TodoGroup.sorted(todo.groups, now: req.now).map { g in
+                Group(kind: g.kind.rawValue, label: req.t("todo.\(g.kind.rawValue)"), count: g.count, oldest: g.oldest, deadline: g.deadline,
+                      urgency: "\(g.urgency(now: req.now))", link: TodoQueries.listLink(g.kind),
+                      tasks: todo.items.filter { $0.kind == g.kind }.map {
+                          Task(id: $0.id, code: $0.code, detail: $0.detail, supplierName: p.isSupplier ? nil : $0.supplierName,
+                               deadline: $0.deadline, day: $0.day, link: TodoQueries.link($0))
+                      })
+            }
+            return List(total: groups.reduce(0) { $0 + $1.count }, groups: groups)
         }
     }
 }

@@ -21,25 +21,30 @@ enum TodoQueries {
         var day = "CAST(NULL AS TEXT)"
         /// How the first few are ordered (most urgent first).
         var order: String
+        /// Where the counts come from, when that needs less than the first few do (no join
+        /// for their names); `created` and `supplier` must be readable there too.
+        var countFrom: String? = nil
     }
 
     static func sources(countPeriod: SettlementPeriod) -> [TodoKind: Source] {
-        let late = Projection.Risk.lateValues.map { "'\($0)'" }.joined(separator: ", ")
-        let live = LineLateness.liveOrderStatuses.map { "'\($0)'" }.joined(separator: ", ")
+        let unexplained = "l.state = 'open' AND l.risk IN (\(AddWorkbenchFigures.late)) AND l.delay_reason IS NULL AND l.order_status IN (\(AddWorkbenchFigures.live))"
         let list: [Source] = [
             Source(kind: .answerRevision, from: "FROM order_revisions r JOIN outsourcing_orders o ON o.id = r.order_id WHERE r.status = 'pending'",
-                   supplier: "o.supplier_id", id: "o.id", code: "o.code", detail: "CAST(r.number AS TEXT)", created: "r.released_at", order: "r.released_at"),
+                   supplier: "r.supplier_id", id: "o.id", code: "o.code", detail: "CAST(r.number AS TEXT)", created: "r.released_at", order: "r.released_at",
+                   countFrom: "FROM order_revisions r WHERE r.status = 'pending'"),
             // From the few unconfirmed lines (a partial index) to their documents; CROSS JOIN keeps
             // SQLite from walking every document ever done instead.
             Source(kind: .confirmMaterial, from: """
                 FROM (SELECT DISTINCT x.document_id FROM material_document_lines x WHERE x.confirmed_at IS NULL) u
                 CROSS JOIN material_documents d WHERE d.id = u.document_id AND d.kind IN ('issue', 'supplementary') AND d.status = 'done'
                 """, supplier: "d.supplier_id", id: "d.id", code: "d.code", detail: "d.kind", created: "d.created_at", order: "d.created_at"),
+            // From the late lines' partial index (its condition in the same words); a late line
+            // has no age of its own, its due day says how urgent it is.
             Source(kind: .explainDelay, from: """
-                FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
-                WHERE l.state = 'open' AND l.risk IN (\(late)) AND l.delay_reason IS NULL AND o.status IN (\(live))
-                """, supplier: "o.supplier_id", id: "o.id", code: "o.code", detail: "CAST(l.line_no AS TEXT)", created: "o.updated_at",
-                   day: "l.due_date", order: "l.days_late DESC, l.due_date"),
+                FROM order_lines l CROSS JOIN outsourcing_orders o
+                WHERE o.id = l.order_id AND \(unexplained)
+                """, supplier: "l.supplier_id", id: "o.id", code: "o.code", detail: "CAST(l.line_no AS TEXT)", created: "CAST(NULL AS TIMESTAMPTZ)",
+                   day: "l.due_date", order: "l.days_late DESC, l.due_date", countFrom: "FROM order_lines l WHERE \(unexplained)"),
             // CROSS JOIN: SQLite starts from the lines' partial index, not from a supplier's orders.
             Source(kind: .shipReady, from: """
                 FROM order_lines l CROSS JOIN outsourcing_orders o
@@ -70,10 +75,13 @@ enum TodoQueries {
                    supplier: "d.supplier_id", id: "d.id", code: "d.code", detail: "d.reason", created: "d.created_at", order: "d.created_at"),
             Source(kind: .receiveDelivery, from: "FROM delivery_notes n WHERE n.status IN ('shipped', 'partially_received')",
                    supplier: "n.supplier_id", id: "n.id", code: "n.code", detail: "n.ship_date", created: "n.created_at", day: "n.ship_date", order: "n.ship_date, n.created_at"),
+            // The line keeps its receipt's time, under the work list's index.
             Source(kind: .inspect, from: "FROM receipt_lines l JOIN goods_receipts g ON g.id = l.receipt_id WHERE l.status = 'awaiting_inspection'",
-                   supplier: "l.supplier_id", id: "l.receipt_id", code: "g.code", detail: "CAST(l.no AS TEXT)", created: "g.created_at", order: "g.created_at"),
+                   supplier: "l.supplier_id", id: "l.receipt_id", code: "g.code", detail: "CAST(l.no AS TEXT)", created: "l.received_at", order: "l.received_at",
+                   countFrom: "FROM receipt_lines l WHERE l.status = 'awaiting_inspection'"),
+            // From the few submitted steps, not from every open exception.
             Source(kind: .review8D, from: """
-                FROM exceptions e WHERE e.status = 'open' AND EXISTS (SELECT 1 FROM eight_d_steps x WHERE x.exception_id = e.id AND x.state = 'submitted')
+                FROM exceptions e WHERE e.status = 'open' AND e.id IN (SELECT x.exception_id FROM eight_d_steps x WHERE x.state = 'submitted')
                 """, supplier: "e.supplier_id", id: "e.id", code: "e.code", detail: "e.type", created: "e.created_at",
                    deadline: "e.resolve_by", order: "e.resolve_by, e.created_at"),
             Source(kind: .answerDispute, from: "FROM statements s WHERE s.status = 'disputed'",
@@ -122,8 +130,8 @@ enum TodoQueries {
         guard !kinds.isEmpty else { return Result(groups: [], items: []) }
         let all = sources(countPeriod: settings.statementCalendar.period(of: today).previous)
         let sql = db as! any SQLDatabase
-        func scoped(_ s: Source) -> SQLQueryString {
-            var q = SQLQueryString(s.from)
+        func scoped(_ s: Source, counting: Bool = false) -> SQLQueryString {
+            var q = SQLQueryString(counting ? s.countFrom ?? s.from : s.from)
             if let supplier = p.scope.supplierID { q = q + " AND \(unsafeRaw: s.supplier) = \(bind: supplier)" }
             return q
         }
@@ -132,7 +140,7 @@ enum TodoQueries {
         for (n, kind) in kinds.enumerated() {
             let s = all[kind]!
             if n > 0 { counts = counts + " UNION ALL "; firsts = firsts + " UNION ALL " }
-            counts = counts + "SELECT \(literal: kind.rawValue) AS kind, COUNT(*) AS n, MIN(\(unsafeRaw: s.created)) AS oldest, MIN(\(unsafeRaw: s.deadline)) AS deadline, MIN(\(unsafeRaw: s.day)) AS day " + scoped(s)
+            counts = counts + "SELECT \(literal: kind.rawValue) AS kind, COUNT(*) AS n, MIN(\(unsafeRaw: s.created)) AS oldest, MIN(\(unsafeRaw: s.deadline)) AS deadline, MIN(\(unsafeRaw: s.day)) AS day " + scoped(s, counting: true)
             firsts = firsts + "SELECT * FROM (SELECT \(literal: kind.rawValue) AS kind, \(unsafeRaw: s.id) AS id, \(unsafeRaw: s.code) AS code, CAST(\(unsafeRaw: s.detail) AS TEXT) AS detail, "
                 + "(SELECT name FROM organizations WHERE id = \(unsafeRaw: s.supplier)) AS supplier_name, \(unsafeRaw: s.created) AS created, "
                 + "\(unsafeRaw: s.deadline) AS deadline, \(unsafeRaw: s.day) AS day " + scoped(s) + " ORDER BY \(unsafeRaw: s.order) LIMIT \(literal: perKind)) t\(unsafeRaw: String(n))"

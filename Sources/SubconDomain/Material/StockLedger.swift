@@ -26,6 +26,19 @@ public enum MovementKind: String, Codable, Sendable, CaseIterable {
     case adjusted
 }
 
+extension MovementKind {
+    /// How a movement of this kind changes what the supplier holds: in (1), out (-1), or not
+    /// yet (0: issued material is in transit until confirmed). Adjustments carry their own sign.
+    /// Stated once, for the balance here and for readers that sum in SQL.
+    public var heldSign: Int {
+        switch self {
+        case .issued: 0
+        case .receiptConfirmed, .transferredIn, .adjusted: 1
+        case .consumed, .scrapped, .returned, .transferredOut: -1
+        }
+    }
+}
+
 public struct Movement: Hashable, Sendable {
     public var key: StockKey
     public var kind: MovementKind
@@ -66,12 +79,13 @@ public enum StockLedger {
             for m in movements {
                 switch m.kind {
                 case .issued: b.inTransit = try b.inTransit.adding(m.quantity)
-                case .receiptConfirmed:
-                    b.inTransit = try b.inTransit.subtracting(m.quantity)
-                    b.held = try b.held.adding(m.quantity)
-                case .consumed, .scrapped, .returned, .transferredOut: b.held = try b.held.subtracting(m.quantity)
-                case .transferredIn: b.held = try b.held.adding(m.quantity)
-                case .adjusted: b.held = try b.held.adding(m.quantity)
+                case .receiptConfirmed: b.inTransit = try b.inTransit.subtracting(m.quantity)
+                default: break
+                }
+                switch m.kind.heldSign {
+                case 1: b.held = try b.held.adding(m.quantity)
+                case -1: b.held = try b.held.subtracting(m.quantity)
+                default: break
                 }
             }
         } catch { throw .overflow }
