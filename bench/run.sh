@@ -213,6 +213,8 @@ one "one person: GET / to-do (admin, every kind)" -H "Cookie: subcon_session=$SE
 one "one person: GET / to-do (supplier)" -H "Cookie: subcon_session=$SSESSION" "$BASE/"
 one "one person: GET /dashboard (admin)" -H "Cookie: subcon_session=$SESSION" "$BASE/dashboard"
 one "one person: GET /dashboard (supplier)" -H "Cookie: subcon_session=$SSESSION" "$BASE/dashboard"
+one "one person: GET /api/v1/todo (admin)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/todo"
+one "one person: GET /api/v1/todo (supplier)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/todo"
 run "GET / to-do page (admin)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
 run "GET /api/v1/dashboard (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/dashboard"
 run "GET /api/v1/dashboard (supplier)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/dashboard"

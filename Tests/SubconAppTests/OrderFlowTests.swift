@@ -478,9 +478,10 @@ extension DemoScenarioTests {
             for kept in [KeptCounts.orders, .exceptions, .receiptLines] { try await check(kept) }
         }
     }
-    /// The monthly figures dashboards read and each line's copy of its order's status are kept by
-    /// triggers; after the demo's flow, and after due days, receipt days, inspections and order
-    /// statuses change underneath, they must equal what the rows say.
+    /// The monthly figures dashboards read, each line's copy of its order's status and the held
+    /// material's values are kept (triggers, and the ledger's writes); after the demo's flow, and
+    /// after due days, receipt days, inspections, order statuses and cost prices change
+    /// underneath, they must equal what the rows say.
     @Test func theKeptMonthsAndLineStatusesEqualTheRows() async throws {
         try await TestApp.run(scenario: true) { t in
             func months() async throws -> [String: String] {
@@ -490,12 +491,20 @@ extension DemoScenarioTests {
                     WHERE \(unsafeRaw: AddWorkbenchFigures.figures.map { "\($0) <> 0" }.joined(separator: " OR "))
                     """).all().map { (try $0.decode(column: "k", as: String.self), try $0.decode(column: "v", as: String.self)) })
             }
+            func held() async throws -> [String: String] {
+                Dictionary(uniqueKeysWithValues: try await t.sql.raw("""
+                    SELECT CAST(supplier_id AS TEXT) || ' ' || CAST(item_id AS TEXT) AS k, CAST(held AS TEXT) || '/' || CAST(value AS TEXT) AS v
+                    FROM ledger_held WHERE held <> 0 OR value <> 0
+                    """).all().map { (try $0.decode(column: "k", as: String.self), try $0.decode(column: "v", as: String.self)) })
+            }
             func check(_ line: Int = #line) async throws {
-                let kept = try await months()
+                let kept = try await months(), keptHeld = try await held()
                 try await AddWorkbenchFigures.rebuild(on: t.sql)
-                let counted = try await months()
-                #expect(counted.count > 1, "line \(line)")
+                try await HeldValues.rebuild(on: t.sql)
+                let counted = try await months(), heldNow = try await held()
+                #expect(counted.count > 1 && heldNow.count > 1, "line \(line)")
                 #expect(kept == counted, "line \(line)")
+                #expect(keptHeld == heldNow, "line \(line)")
                 let stale = try await t.sql.raw("""
                     SELECT COUNT(*) AS n FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id WHERE l.order_status IS NULL OR l.order_status <> o.status
                     """).first()!.decode(column: "n", as: Int.self)
@@ -517,6 +526,8 @@ extension DemoScenarioTests {
                 """).run()
             try await t.sql.raw("DELETE FROM inspections WHERE id IN (SELECT id FROM inspections ORDER BY code DESC LIMIT 1)").run()
             try await t.sql.raw("UPDATE outsourcing_orders SET status = 'closed' WHERE status = 'in_production'").run()
+            // A material's cost price changes: what suppliers hold of it is valued again.
+            try await t.sql.raw("UPDATE items SET cost_price = COALESCE(cost_price, 0) + 12345 WHERE id IN (SELECT item_id FROM ledger_held WHERE held > 0)").run()
             try await check()
         }
     }

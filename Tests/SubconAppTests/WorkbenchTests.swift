@@ -301,4 +301,34 @@ extension TestApp {
             #expect(try await m.stock(m.f.supplier1, item: "RM-PAD-65", lot: "PAD-X").held == "97")
         }
     }
+
+    /// Held material is summed and valued in SQL; it must agree with the ledger's own rule
+    /// (balances from the domain, each valued exactly to the fen), for the buyer and a supplier.
+    @Test func heldMaterialAgreesWithTheLedgerRule() async throws {
+        try await TestApp.run(scenario: true) { t in
+            struct Row: Decodable { let supplier_id: UUID; let item_id: UUID; let kind: String; let q: Int64; let cost: Int64? }
+            let rows = try await t.sql.raw("""
+                SELECT m.supplier_id, m.item_id, m.kind, m.quantity AS q, i.cost_price AS cost FROM ledger_item_totals m JOIN items i ON i.id = m.item_id
+                """).all(decoding: Row.self)
+            let cost = Dictionary(rows.map { ($0.item_id, $0.cost ?? 0) }, uniquingKeysWith: { a, _ in a })
+            var want: [UUID: (value: FixedDecimal, materials: Int)] = [:]
+            for (pair, held) in Ledger.held(rows.map { ($0.supplier_id, $0.item_id, $0.kind, $0.q) }) where held > .zero {
+                let value = try held.multiplied(by: FixedDecimal(units: cost[pair.item] ?? 0), roundedToScale: 2)
+                want[pair.supplier, default: (.zero, 0)].value = try want[pair.supplier, default: (.zero, 0)].value.adding(value)
+                want[pair.supplier, default: (.zero, 0)].materials += 1
+            }
+            #expect(!want.isEmpty)
+            let jg = try await t.organization(code: "SUP-JG").id!
+            for (token, only) in [(try await t.token("purchaser"), nil as UUID?), (try await t.token("supplier1"), jg)] {
+                let held = try #require(try await t.request(.GET, "/api/v1/dashboard", token: token).json["materialHeld"] as? [[String: Any]])
+                let expected = want.filter { only == nil || $0.key == only }
+                #expect(held.count == min(8, expected.count))
+                for h in held {
+                    let id = try #require((h["supplierId"] as? String).flatMap { UUID(uuidString: $0) })
+                    #expect(h["value"] as? String == expected[id]?.value.description, "\(id)")
+                    #expect(h["materials"] as? Int == expected[id]?.materials)
+                }
+            }
+        }
+    }
 }

@@ -139,6 +139,7 @@ public enum BenchData {
             try await app.db.transaction { db in try await batch.insert(into: db as! any SQLDatabase) }
         }
         try await Ledger.rebuildTotals(on: app.db as! any SQLDatabase)
+        try await HeldValues.rebuild(on: app.db as! any SQLDatabase)
         try await LineLateness.refreshOrders(on: app.db as! any SQLDatabase)
         try await ShipReadiness.refreshAll(on: app.db as! any SQLDatabase)
     }

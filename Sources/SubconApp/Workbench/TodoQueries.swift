@@ -73,15 +73,16 @@ enum TodoQueries {
                    supplier: "o.supplier_id", id: "c.plan_id", code: "o.code", detail: "CAST(c.order_line_no AS TEXT)", created: "c.created_at", order: "c.created_at"),
             Source(kind: .approveSupplementary, from: "FROM material_documents d WHERE d.kind = 'supplementary' AND d.status = 'pending_approval'",
                    supplier: "d.supplier_id", id: "d.id", code: "d.code", detail: "d.reason", created: "d.created_at", order: "d.created_at"),
-            Source(kind: .receiveDelivery, from: "FROM delivery_notes n WHERE n.status IN ('shipped', 'partially_received')",
+            Source(kind: .receiveDelivery, from: "FROM delivery_notes n WHERE \(AddWorkbenchFigures.toReceive("n.status"))",
                    supplier: "n.supplier_id", id: "n.id", code: "n.code", detail: "n.ship_date", created: "n.created_at", day: "n.ship_date", order: "n.ship_date, n.created_at"),
             // The line keeps its receipt's time, under the work list's index.
             Source(kind: .inspect, from: "FROM receipt_lines l JOIN goods_receipts g ON g.id = l.receipt_id WHERE l.status = 'awaiting_inspection'",
                    supplier: "l.supplier_id", id: "l.receipt_id", code: "g.code", detail: "CAST(l.no AS TEXT)", created: "l.received_at", order: "l.received_at",
                    countFrom: "FROM receipt_lines l WHERE l.status = 'awaiting_inspection'"),
-            // From the few submitted steps, not from every open exception.
+            // From the few submitted steps to their exceptions, not from every open exception.
             Source(kind: .review8D, from: """
-                FROM exceptions e WHERE e.status = 'open' AND e.id IN (SELECT x.exception_id FROM eight_d_steps x WHERE x.state = 'submitted')
+                FROM (SELECT DISTINCT x.exception_id FROM eight_d_steps x WHERE x.state = 'submitted') s
+                CROSS JOIN exceptions e WHERE e.id = s.exception_id AND e.status = 'open'
                 """, supplier: "e.supplier_id", id: "e.id", code: "e.code", detail: "e.type", created: "e.created_at",
                    deadline: "e.resolve_by", order: "e.resolve_by, e.created_at"),
             Source(kind: .answerDispute, from: "FROM statements s WHERE s.status = 'disputed'",

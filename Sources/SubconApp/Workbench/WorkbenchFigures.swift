@@ -1,3 +1,4 @@
+import Foundation
 import Fluent
 import SQLKit
 import SubconDomain
@@ -18,6 +19,88 @@ import SubconDomain
 ///   rather than application code, as for `KeptCounts`: inspections are written by inspection
 ///   and its corrections, receipt lines by receiving, due days by revisions and promises, and a
 ///   figure one of them forgot would drift silently.
+/// What each supplier holds of each material (the ledger's balance over all lots) and its value
+/// at the material's cost price, rounded to the fen; kept beside the running totals by
+/// `MaterialService.record` and revalued by the database when a cost price changes. The buyer's
+/// dashboard summed 53,000 running totals and looked up 17,600 cost prices per view (28 ms).
+enum HeldValues {
+    static let table = "ledger_held"
+
+    /// How a movement kind moves the balance, from the domain's rule.
+    static func sign(_ kind: String) -> String {
+        "CASE \(kind) " + MovementKind.allCases.map { "WHEN '\($0.rawValue)' THEN \($0.heldSign)" }.joined(separator: " ") + " ELSE 0 END"
+    }
+
+    /// The value of `held` units at `cost` units each, to the fen (half away from zero; only
+    /// positive balances have a value).
+    static func value(_ held: String, _ cost: String, on sql: any SQLDatabase) -> String {
+        let product = "CAST(\(held) AS NUMERIC) * COALESCE(\(cost), 0) + \(FixedDecimal.unit * FixedDecimal.unit / 200)"
+        let fen = sql.dialect.name == "sqlite" ? "(\(product)) / \(FixedDecimal.unit * 100)" : "div(\(product), \(FixedDecimal.unit * 100))"
+        return "CASE WHEN \(held) > 0 THEN CAST((\(fen)) * 100 AS BIGINT) ELSE 0 END"
+    }
+
+    /// Moves one supplier's balance of one material by `delta` units and values it again.
+    static func move(supplier: UUID, item: UUID, delta: Int64, on sql: any SQLDatabase) async throws {
+        let cost = "(SELECT cost_price FROM items WHERE id = excluded.item_id)"
+        try await sql.raw("""
+            INSERT INTO ledger_held (supplier_id, item_id, held, value)
+            VALUES (\(bind: supplier), \(bind: item), \(bind: delta), 0)
+            ON CONFLICT (supplier_id, item_id) DO UPDATE SET held = ledger_held.held + excluded.held,
+              value = \(unsafeRaw: value("ledger_held.held + excluded.held", cost, on: sql))
+            """).run()
+        // A first movement inserted the row without its value.
+        try await sql.raw("""
+            UPDATE ledger_held SET value = \(unsafeRaw: value("held", "(SELECT cost_price FROM items WHERE id = ledger_held.item_id)", on: sql))
+            WHERE supplier_id = \(bind: supplier) AND item_id = \(bind: item) AND held > 0 AND value = 0
+            """).run()
+    }
+
+    /// Recomputes every balance and value from the running totals.
+    static func rebuild(on sql: any SQLDatabase) async throws {
+        try await sql.raw("DELETE FROM ledger_held").run()
+        try await sql.raw("""
+            INSERT INTO ledger_held (supplier_id, item_id, held, value)
+            SELECT m.supplier_id, m.item_id, CAST(SUM((\(unsafeRaw: sign("m.kind"))) * m.quantity) AS BIGINT), 0 FROM ledger_item_totals m GROUP BY m.supplier_id, m.item_id
+            """).run()
+        try await sql.raw("""
+            UPDATE ledger_held SET value = \(unsafeRaw: value("held", "(SELECT cost_price FROM items WHERE id = ledger_held.item_id)", on: sql)) WHERE held > 0
+            """).run()
+    }
+
+    static func create(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        try await db.schema(table).field("supplier_id", .uuid, .required).field("item_id", .uuid, .required)
+            .field("held", .int64, .required).field("value", .int64, .required)
+            .constraint(.constraint(.compositeIdentifier([.key("supplier_id"), .key("item_id")]), name: "")).create()
+        try await createIndex(db, "ledger_held_item_idx", on: table, "item_id")
+        try await createIndex(db, "ledger_held_supplier_value_idx", on: table, "supplier_id", "held", "value")
+        let revalue = "UPDATE ledger_held SET value = \(value("held", "NEW.cost_price", on: sql)) WHERE item_id = NEW.id;"
+        if sql.dialect.name == "sqlite" {
+            try await sql.raw("""
+                CREATE TRIGGER ledger_held_cost AFTER UPDATE OF cost_price ON items WHEN OLD.cost_price IS NOT NEW.cost_price BEGIN \(unsafeRaw: revalue) END
+                """).run()
+        } else {
+            try await sql.raw("CREATE FUNCTION ledger_held_cost() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \(unsafeRaw: revalue) RETURN NULL; END $$").run()
+            try await sql.raw("""
+                CREATE TRIGGER ledger_held_cost AFTER UPDATE OF cost_price ON items FOR EACH ROW
+                WHEN (OLD.cost_price IS DISTINCT FROM NEW.cost_price) EXECUTE FUNCTION ledger_held_cost()
+                """).run()
+        }
+        try await rebuild(on: sql)
+    }
+
+    static func drop(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        if sql.dialect.name == "sqlite" {
+            try await sql.raw("DROP TRIGGER ledger_held_cost").run()
+        } else {
+            try await sql.raw("DROP TRIGGER ledger_held_cost ON items").run()
+            try await sql.raw("DROP FUNCTION ledger_held_cost()").run()
+        }
+        try await db.schema(table).delete()
+    }
+}
+
 struct AddWorkbenchFigures: AsyncMigration {
     static let months = "supplier_months"
     static let figures = ["lots", "passed", "accepted", "rejected", "deliveries", "on_time"]
@@ -93,6 +176,9 @@ struct AddWorkbenchFigures: AsyncMigration {
             ) x GROUP BY supplier_id, month
             """).run()
     }
+
+    /// Delivery notes on their way, waiting to be received.
+    static func toReceive(_ status: String) -> String { "(\(status) || '') IN ('shipped', 'partially_received')" }
 
     static let late = Projection.Risk.lateValues.map { "'\($0)'" }.joined(separator: ", ")
     static let live = LineLateness.liveOrderStatuses.map { "'\($0)'" }.joined(separator: ", ")
@@ -189,25 +275,29 @@ struct AddWorkbenchFigures: AsyncMigration {
                 """).run()
         }
         try await Self.rebuild(on: sql)
+        try await HeldValues.create(on: db)
         // Partial indexes: the queries name these conditions in the same words (literals, not
         // binds), which is how SQLite knows an index applies.
         try await sql.raw("""
-            CREATE INDEX order_lines_late_idx ON order_lines (supplier_id, risk, order_status, delay_reason, days_late, due_date)
+            CREATE INDEX order_lines_late_idx ON order_lines (risk, supplier_id, order_status, delay_reason, days_late, due_date)
             WHERE state = 'open' AND risk IN (\(unsafeRaw: Self.late))
             """).run()
         try await sql.raw("CREATE INDEX order_lines_open_due_idx ON order_lines (due_date, order_status, supplier_id) WHERE state = 'open'").run()
         try await sql.raw("CREATE INDEX order_lines_supplier_open_due_idx ON order_lines (supplier_id, due_date, order_status) WHERE state = 'open'").run()
         try await sql.raw("CREATE INDEX order_revisions_pending_supplier_idx ON order_revisions (supplier_id, released_at) WHERE status = 'pending'").run()
-        try await sql.raw("""
-            CREATE INDEX delivery_notes_to_receive_idx ON delivery_notes (ship_date, created_at) WHERE status IN ('shipped', 'partially_received')
-            """).run()
+        // The status as an expression: compared plainly, SQLite took the status index and sorted
+        // every note on its way (40,000: 18 ms) for the first three.
+        try await sql.raw("CREATE INDEX delivery_notes_to_receive_idx ON delivery_notes (ship_date, created_at) WHERE \(unsafeRaw: Self.toReceive("status"))").run()
         try await createIndex(db, "eight_d_steps_state_idx", on: "eight_d_steps", "state", "exception_id")
+        // Open exceptions by deadline state, counted in the index (33,000 open: 10 ms a count through the table).
+        try await createIndex(db, "exceptions_status_deadlines_idx", on: "exceptions", "status", "responded_at", "response_by", "resolve_by")
+        try await createIndex(db, "exceptions_supplier_deadlines_idx", on: "exceptions", "supplier_id", "status", "responded_at", "response_by", "resolve_by")
     }
 
     func revert(on db: any Database) async throws {
         let sql = db as! any SQLDatabase
         for index in ["order_lines_late_idx", "order_lines_open_due_idx", "order_lines_supplier_open_due_idx", "order_revisions_pending_supplier_idx",
-                      "delivery_notes_to_receive_idx", "eight_d_steps_state_idx"] {
+                      "delivery_notes_to_receive_idx", "eight_d_steps_state_idx", "exceptions_status_deadlines_idx", "exceptions_supplier_deadlines_idx"] {
             try await sql.drop(index: index).run()
         }
         if sql.dialect.name == "sqlite" {
@@ -230,6 +320,7 @@ struct AddWorkbenchFigures: AsyncMigration {
                 BEGIN NEW.supplier_id := \(unsafeRaw: Self.fromOrder("supplier_id", "NEW")); RETURN NEW; END $$
                 """).run()
         }
+        try await HeldValues.drop(on: db)
         try await db.schema(Self.months).delete()
         try await db.schema("order_lines").deleteField("order_status").update()
     }
