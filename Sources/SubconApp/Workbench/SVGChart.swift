@@ -50,7 +50,7 @@ enum SVGChart {
     /// A line over periods (months), with the values written at the points.
     static func line(_ points: [Point], title: String, empty: String) -> String {
         guard points.contains(where: { $0.value != nil }) else { return "<p class=\"muted\">\(escape(empty))</p>" }
-        let width = 320, height = 150, left = 14, right = 14, top = 22, bottom = 24
+        let width = 320, height = 150, left = 22, right = 22, top = 22, bottom = 24  // half a period's label fits at each end
         let values = points.compactMap(\.value)
         let high = max(values.max() ?? 1, 1), low = min(values.min() ?? 0, 0)
         let step = points.count > 1 ? Double(width - left - right) / Double(points.count - 1) : 0
@@ -60,7 +60,10 @@ enum SVGChart {
         // last, the highest and the lowest carry theirs (the table beside the chart has them all).
         let measured = points.indices.filter { points[$0].value != nil }
         let crowded = points.count > 8
-        var labelled = Set(crowded ? [measured.first, measured.last].compactMap { $0 } : measured)
+        // A run of equal values says its number once: repeated side by side ("100%100%") they
+        // ran together on a phone.
+        let changes = measured.enumerated().filter { i, n in i == 0 || points[measured[i - 1]].display != points[n].display }.map(\.element)
+        var labelled = Set(crowded ? [measured.first, measured.last].compactMap { $0 } : changes)
         if crowded {
             // The extremes too, unless a neighbour already says much the same.
             for extreme in [measured.max { points[$0].value! < points[$1].value! }, measured.min { points[$0].value! < points[$1].value! }].compactMap({ $0 })
