@@ -302,6 +302,31 @@ extension TestApp {
         }
     }
 
+    /// Each bar of open exceptions by deadline opens the list of exactly those exceptions.
+    @Test func exceptionDeadlineBarsOpenTheirList() async throws {
+        try await TestApp.run(scenario: true) { t in
+            for login in ["purchaser", "supplier1"] {
+                let token = try await t.token(login)
+                let bars = try #require(try await t.request(.GET, "/api/v1/dashboard", token: token).json["openExceptions"] as? [[String: Any]])
+                var counts: [String: Int] = [:]
+                for bar in bars { counts[bar["key"] as! String] = bar["count"] as? Int }
+                #expect(counts.values.reduce(0, +) > 0, "\(login)")
+                for state in ExceptionDeadlineState.states {
+                    let list = try await t.request(.GET, "/api/v1/exceptions?deadline=\(state.rawValue)&per=200", token: token).json
+                    #expect(list["total"] as? Int == counts[state.rawValue], "\(login) \(state)")
+                    #expect((list["items"] as? [[String: Any]])?.allSatisfy { $0["status"] as? String == "open" } == true)
+                }
+                let overdue = try await t.request(.GET, "/api/v1/exceptions?deadline=overdue", token: token).json["total"] as? Int
+                #expect(overdue == (counts["overdue_response"] ?? 0) + (counts["overdue_resolution"] ?? 0), "\(login)")
+                var b = try await t.signIn(login)
+                let page = try await t.page(.GET, "/exceptions?deadline=overdue_response", browser: &b)
+                #expect(page.status == .ok && page.body.string.contains("value=\"overdue_response\" selected"))
+            }
+            let r = try await t.request(.GET, "/api/v1/exceptions?deadline=soon", token: try await t.token("purchaser"))
+            #expect(r.status == .badRequest && r.body.string.contains("deadline"))
+        }
+    }
+
     /// Held material is summed and valued in SQL; it must agree with the ledger's own rule
     /// (balances from the domain, each valued exactly to the fen), for the buyer and a supplier.
     @Test func heldMaterialAgreesWithTheLedgerRule() async throws {

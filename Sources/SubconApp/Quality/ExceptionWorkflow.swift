@@ -694,11 +694,22 @@ enum ExceptionService {
         }
     }
 
+    /// Open exceptions in one deadline state (`ExceptionDeadlineState`), over `exceptions e`.
+    static func condition(_ d: ExceptionDeadlineState, now: Date) -> SQLQueryString {
+        switch d {
+        case .overdueResponse: "(e.responded_at IS NULL AND e.response_by < \(bind: now))"
+        case .awaitingResponse: "(e.responded_at IS NULL AND (e.response_by IS NULL OR e.response_by >= \(bind: now)))"
+        case .inWork: "(e.responded_at IS NOT NULL AND (e.resolve_by IS NULL OR e.resolve_by >= \(bind: now)))"
+        case .overdueResolution: "(e.responded_at IS NOT NULL AND e.resolve_by < \(bind: now))"
+        case .overdue: "(" + condition(.overdueResponse, now: now) + " OR " + condition(.overdueResolution, now: now) + ")"
+        }
+    }
+
     /// Lists: open first by deadline, or closed newest first; filters by type, supplier, mine.
     /// Read as plain rows with the supplier joined (a list decoded 50 wide models); totalled from
     /// the kept counts unless "mine" asks for a person's own.
-    static func list(_ p: Principal, status: String?, type: String?, supplier: UUID?, mine: Bool, limit: Int, offset: Int, on db: any Database)
-        async throws -> (items: [ListRow], total: Int) {
+    static func list(_ p: Principal, status: String?, type: String?, supplier: UUID?, mine: Bool, deadline: ExceptionDeadlineState? = nil, now: Date,
+                     limit: Int, offset: Int, on db: any Database) async throws -> (items: [ListRow], total: Int) {
         let sql = db as! any SQLDatabase
         let supplierID = p.scope.supplierID ?? supplier
         var conditions: SQLQueryString = "1 = 1"
@@ -706,7 +717,8 @@ enum ExceptionService {
         if let status, !status.isEmpty { conditions = conditions + " AND e.status = \(bind: status)" }
         if let type, !type.isEmpty { conditions = conditions + " AND e.type = \(bind: type)" }
         if mine { conditions = conditions + " AND (e.buyer_owner_id = \(bind: p.userID) OR e.supplier_owner_id = \(bind: p.userID))" }
-        let total = mine
+        if let deadline { conditions = conditions + " AND e.status = 'open' AND " + Self.condition(deadline, now: now) }
+        let total = mine || deadline != nil
             ? try await sql.raw("SELECT COUNT(e.status) AS n FROM exceptions e WHERE " + conditions).first()?.decode(column: "n", as: Int.self) ?? 0
             : try await KeptCounts.exceptions.total(["supplier_id": supplierID, "status": status.flatMap { $0.isEmpty ? nil : $0 },
                                                      "type": type.flatMap { $0.isEmpty ? nil : $0 }], on: sql)

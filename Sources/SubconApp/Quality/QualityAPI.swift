@@ -148,9 +148,17 @@ struct QualityAPI: RouteCollection {
         let status = req.query[String.self, at: "status"], type = req.query[String.self, at: "type"]
         if let s = status, !s.isEmpty, !["open", "closed"].contains(s) { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("status", "notOneOf", ["allowed": "open, closed"])]) }
         if let t = type, !t.isEmpty, ExceptionRules.Kind(rawValue: t) == nil { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("type", "notOneOf")]) }
-        let (items, total) = try await ExceptionService.list(p, status: status, type: type, supplier: try Self.uuid(req, "supplierId"),
-                                                             mine: req.query[String.self, at: "mine"] == "1", limit: page.per, offset: page.offset, on: req.db)
+        var deadline: ExceptionDeadlineState?
+        if let d = req.query[String.self, at: "deadline"], !d.isEmpty {
+            guard let known = ExceptionDeadlineState(rawValue: d) else {
+                throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("deadline", "notOneOf", ["allowed": ExceptionDeadlineState.allCases.map(\.rawValue).joined(separator: ", ")])])
+            }
+            deadline = known
+        }
         let now = req.now
+        let (items, total) = try await ExceptionService.list(p, status: status, type: type, supplier: try Self.uuid(req, "supplierId"),
+                                                             mine: req.query[String.self, at: "mine"] == "1", deadline: deadline, now: now,
+                                                             limit: page.per, offset: page.offset, on: req.db)
         return Page(items: items.map { $0.summary(now: now) }, page: page.page, per: page.per, total: total)
     }
 

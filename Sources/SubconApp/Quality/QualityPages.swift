@@ -326,6 +326,8 @@ struct QualityPages: RouteCollection {
         let mine: Bool
         let types: [String]
         let canRaise: Bool
+        let deadline: String
+        let deadlines: [String]
         let pager: Pager
     }
 
@@ -335,14 +337,17 @@ struct QualityPages: RouteCollection {
         let page = try PageRequest(req, defaultPer: 50)
         let status = req.query[String.self, at: "status"] ?? "open", type = req.query[String.self, at: "type"] ?? ""
         let mine = req.query[String.self, at: "mine"] == "1"
+        // A deadline state is a state of open exceptions: it lists open ones whatever the status says.
+        let deadline = ExceptionDeadlineState(rawValue: req.query[String.self, at: "deadline"] ?? "")
+        let now = req.now
         let (items, total) = try await ExceptionService.list(p, status: ["open", "closed"].contains(status) ? status : nil,
                                                              type: ExceptionRules.Kind(rawValue: type) == nil ? nil : type, supplier: nil, mine: mine,
-                                                             limit: page.per, offset: page.offset, on: req.db)
+                                                             deadline: deadline, now: now, limit: page.per, offset: page.offset, on: req.db)
         let listed = Page(items: items, page: page.page, per: page.per, total: total)
-        let now = req.now
         return try await req.renderPage("exceptions", titleKey: "exceptions.title", ListView(
             items: items.map { e in ListView.Row(e: e.summary(now: now), supplierCode: e.supplier_code, supplierName: p.isSupplier ? "" : e.supplier_name) },
-            status: status, type: type, mine: mine, types: ExceptionRules.Kind.allCases.map(\.rawValue), canRaise: p.can(.raiseExceptions),
+            status: deadline == nil ? status : "open", type: type, mine: mine, types: ExceptionRules.Kind.allCases.map(\.rawValue), canRaise: p.can(.raiseExceptions),
+            deadline: deadline?.rawValue ?? "", deadlines: ExceptionDeadlineState.allCases.map(\.rawValue),
             pager: Pager(listed, req)))
     }
 

@@ -64,9 +64,9 @@ enum Dashboard {
             + pending + " AND r.released_at < \(bind: half) AND r.released_at >= \(bind: due)) AS ans_aging, ("
             + pending + " AND r.released_at < \(bind: due)) AS ans_overdue, ("
             + lines(.atRisk) + ") AS at_risk, (" + lines(.late) + ") AS late, ("
-            + open + " AND e.responded_at IS NULL AND e.response_by < \(bind: now)) AS exc_overdue, ("
-            + open + " AND e.responded_at IS NULL AND (e.response_by IS NULL OR e.response_by >= \(bind: now))) AS exc_waiting, ("
-            + open + " AND e.responded_at IS NOT NULL AND (e.resolve_by IS NULL OR e.resolve_by >= \(bind: now))) AS exc_working, ("
+            + open + " AND " + ExceptionService.condition(.overdueResponse, now: now) + ") AS exc_overdue, ("
+            + open + " AND " + ExceptionService.condition(.awaitingResponse, now: now) + ") AS exc_waiting, ("
+            + open + " AND " + ExceptionService.condition(.inWork, now: now) + ") AS exc_working, ("
             // Late ones as the answered less those in time: asked directly, SQLite walked every open
             // exception past its deadline through the table (9 ms) instead of the deadlines index.
             + open + " AND e.responded_at IS NOT NULL) AS exc_answered").first(decoding: Figures.self)!
@@ -109,8 +109,10 @@ enum Dashboard {
             ordersByStatus: byStatus.sorted { (order.firstIndex(of: $0.status) ?? 99) < (order.firstIndex(of: $1.status) ?? 99) }.map { .init(key: $0.status, count: $0.n) },
             answersAwaited: [.init(key: "fresh", count: f.ans_fresh), .init(key: "aging", count: f.ans_aging), .init(key: "overdue", count: f.ans_overdue)],
             lateLines: [.init(key: "at_risk", count: f.at_risk), .init(key: "late", count: f.late)],
-            openExceptions: [.init(key: "overdue_response", count: f.exc_overdue), .init(key: "awaiting_response", count: f.exc_waiting),
-                             .init(key: "in_work", count: f.exc_working), .init(key: "overdue_resolution", count: f.exc_answered - f.exc_working)],
+            openExceptions: [.init(key: ExceptionDeadlineState.overdueResponse.rawValue, count: f.exc_overdue),
+                             .init(key: ExceptionDeadlineState.awaitingResponse.rawValue, count: f.exc_waiting),
+                             .init(key: ExceptionDeadlineState.inWork.rawValue, count: f.exc_working),
+                             .init(key: ExceptionDeadlineState.overdueResolution.rawValue, count: f.exc_answered - f.exc_working)],
             dueThisWeek: week.map { d in .init(key: d, count: dueRows.first { $0.day == d }?.n ?? 0) },
             materialHeld: topHeld, quality: quality)
     }
@@ -180,7 +182,7 @@ struct DashboardPages: RouteCollection {
             Tile(label: req.t(p.isSupplier ? "dash.toAnswer" : "dash.awaiting"), value: String(awaiting), href: "/orders?awaiting=true",
                  tone: count(d.answersAwaited, "overdue") > 0 ? "bad" : ""),
             Tile(label: req.t("dash.lateLines"), value: String(late), href: "/late-lines", tone: late > 0 ? "warn" : ""),
-            Tile(label: req.t("dash.exceptionsOverdue"), value: String(overdueExceptions), href: "/exceptions?status=open", tone: overdueExceptions > 0 ? "bad" : ""),
+            Tile(label: req.t("dash.exceptionsOverdue"), value: String(overdueExceptions), href: "/exceptions?deadline=overdue", tone: overdueExceptions > 0 ? "bad" : ""),
             Tile(label: req.t("dash.dueThisWeek"), value: String(week), href: "/orders?dueFrom=\(d.dueThisWeek.first?.key ?? "")&dueTo=\(d.dueThisWeek.last?.key ?? "")", tone: ""),
         ]
         var charts: [Chart] = []
@@ -199,7 +201,7 @@ struct DashboardPages: RouteCollection {
             SVGChart.Bar(label: req.t("risk.\($0.key)"), value: Int64($0.count), display: String($0.count), href: "/late-lines", tone: $0.key == "late" ? "bad" : "warn")
         }.filter { $0.value > 0 })
         chart("dash.exceptions", "/exceptions?status=open", d.openExceptions.map {
-            SVGChart.Bar(label: req.t("dash.exception.\($0.key)"), value: Int64($0.count), display: String($0.count), href: "/exceptions?status=open",
+            SVGChart.Bar(label: req.t("dash.exception.\($0.key)"), value: Int64($0.count), display: String($0.count), href: "/exceptions?deadline=\($0.key)",
                          tone: $0.key.hasPrefix("overdue") ? "bad" : "brand")
         }.filter { $0.value > 0 })
         chart("dash.dueWeek", "/orders", d.dueThisWeek.map {

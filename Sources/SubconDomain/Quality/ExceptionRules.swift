@@ -92,3 +92,18 @@ public enum ExceptionRules {
         return Int64((n * 2 + d) / (d * 2))
     }
 }
+
+/// Where an open exception stands against its two deadlines: the supplier's answer, then the
+/// resolution. The dashboard's counts and the list's filter name them the same way (their SQL is
+/// `ExceptionService.condition`).
+public enum ExceptionDeadlineState: String, Sendable, CaseIterable {
+    /// Past either deadline.
+    case overdue
+    case overdueResponse = "overdue_response"
+    case awaitingResponse = "awaiting_response"
+    case inWork = "in_work"
+    case overdueResolution = "overdue_resolution"
+
+    /// The states one exception can be in (not `overdue`, which is two of them).
+    public static let states: [ExceptionDeadlineState] = [.overdueResponse, .awaitingResponse, .inWork, .overdueResolution]
+}
