@@ -239,21 +239,6 @@ enum Ledger {
             """).run()
     }
 
-    struct Pair: Hashable { let supplier: UUID; let item: UUID }
-
-    /// What each supplier holds of each material (all lots), from movement sums per supplier ×
-    /// material × kind: the balance is the ledger's rule, not restated by each reader.
-    static func held(_ sums: [(supplier: UUID, item: UUID, kind: String, quantity: Int64)]) -> [Pair: FixedDecimal] {
-        var out: [Pair: FixedDecimal] = [:]
-        for (pair, rows) in Dictionary(grouping: sums, by: { Pair(supplier: $0.supplier, item: $0.item) }) {
-            let moves = rows.compactMap { r in MovementKind(rawValue: r.kind).map {
-                Movement(key: StockKey(supplier: r.supplier.uuidString, item: r.item.uuidString, lot: ""), kind: $0, quantity: FixedDecimal(units: r.quantity))
-            } }
-            if let balance = try? StockLedger.balance(moves), balance.held != .zero { out[pair] = balance.held }
-        }
-        return out
-    }
-
     static func movements(_ rows: [SumRow]) -> [LedgerKey: [Movement]] {
         var out: [LedgerKey: [Movement]] = [:]
         for r in rows {

@@ -153,6 +153,9 @@ struct QualityAPI: RouteCollection {
             guard let known = ExceptionDeadlineState(rawValue: d) else {
                 throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("deadline", "notOneOf", ["allowed": ExceptionDeadlineState.allCases.map(\.rawValue).joined(separator: ", ")])])
             }
+            guard status != "closed" else {
+                throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("deadline", "notOneOf", ["allowed": "status=open"])])
+            }
             deadline = known
         }
         let now = req.now

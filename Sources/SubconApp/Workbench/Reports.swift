@@ -158,21 +158,18 @@ enum Reports {
                 ["\(b.key) \(names[b.key] ?? "")", String(b.count), String(b.percent), String(b.cumulativePercent), String(lots[b.key] ?? 0)]
             }
         case .heldMaterial:
+            // Each supplier's balance per material as the ledger keeps it (`HeldValues`), shortfalls included.
             struct R: Decodable {
-                let supplier_id: UUID; let supplier: String; let item_id: UUID; let item_code: String; let item_name: String; let uom: String
-                let cost_price: Int64?; let kind: String; let q: Int64
+                let supplier: String; let item_code: String; let item_name: String; let uom: String; let cost_price: Int64?; let held: Int64
             }
             let found = try await sql.raw("""
-                SELECT m.supplier_id, s.name AS supplier, m.item_id, i.code AS item_code, i.name AS item_name, i.uom, i.cost_price, m.kind,
-                       m.quantity AS q
-                FROM ledger_item_totals m JOIN organizations s ON s.id = m.supplier_id JOIN items i ON i.id = m.item_id WHERE 1 = 1
-                """ + filters("m.supplier_id")).all(decoding: R.self)
+                SELECT s.name AS supplier, i.code AS item_code, i.name AS item_name, i.uom, i.cost_price, h.held
+                FROM ledger_held h JOIN organizations s ON s.id = h.supplier_id JOIN items i ON i.id = h.item_id WHERE h.held <> 0
+                """ + filters("h.supplier_id")).all(decoding: R.self)
             columns = [col("supplier", "prices.supplier"), col("item", "material.item"), col("unit", "report.col.unit"),
                        col("held", "material.held", "quantity"), col("costPrice", "report.col.costPrice", "money"), col("value", "report.col.value", "money")]
-            let first = Dictionary(found.map { (Ledger.Pair(supplier: $0.supplier_id, item: $0.item_id), $0) }, uniquingKeysWith: { a, _ in a })
-            for (pair, quantity) in Ledger.held(found.map { ($0.supplier_id, $0.item_id, $0.kind, $0.q) }) {
-                guard let r = first[pair] else { continue }
-                let cost = r.cost_price.map { FixedDecimal(units: $0) }
+            for r in found {
+                let quantity = FixedDecimal(units: r.held), cost = r.cost_price.map { FixedDecimal(units: $0) }
                 let value = cost.flatMap { try? quantity.multiplied(by: $0, roundedToScale: 2) }
                 rows.append([r.supplier, "\(r.item_code) \(r.item_name)", r.uom, quantity.description, cost?.description ?? "", value?.description ?? ""])
             }
