@@ -53,7 +53,8 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     let catalog = try Catalog(directory: settings.resourcesDirectory + "/Locales")
     let openAPI = try Data(contentsOf: URL(fileURLWithPath: settings.resourcesDirectory + "/openapi.json"))
     app.subcon = SubconServices(settings: settings, clock: clock, catalog: catalog,
-                            writeGate: WriteGate(enabled: !settings.database.isPostgres), metrics: metrics,
+                            writeGate: TurnGate(enabled: !settings.database.isPostgres),
+                            heavyReads: TurnGate(limit: settings.heavyReads), metrics: metrics,
                             openAPIDocument: openAPI, passwordHasher: passwordHasher,
                                 bodyShapes: BodyShapes(openAPI: openAPI))
 

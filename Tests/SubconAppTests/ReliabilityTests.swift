@@ -33,6 +33,45 @@ import VaporTesting
         }
     }
 
+    /// Heavy reads take turns: never more inside than the limit, the others wait and each gets
+    /// its turn when one leaves.
+    @Test func heavyReadsTakeTurns() async throws {
+        actor Probe {
+            var inside = 0, most = 0, done = 0
+            var held: [CheckedContinuation<Void, Never>] = []
+            func enter() async {
+                inside += 1; most = max(most, inside)
+                await withCheckedContinuation { held.append($0) }
+                inside -= 1; done += 1
+            }
+            func releaseOne() -> Bool {
+                guard !held.isEmpty else { return false }
+                held.removeFirst().resume()
+                return true
+            }
+            var holding: Int { held.count }
+        }
+        let gate = TurnGate(limit: 2), probe = Probe()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<6 { group.addTask { _ = try? await gate.run { await probe.enter() } } }
+            var released = 0
+            while released < 6 {
+                // Wait until everyone not yet released is either inside (held) or queued.
+                while true {
+                    let holding = await probe.holding
+                    if holding + gate.waiting == 6 - released && holding == min(2, 6 - released) { break }
+                    await Task.yield()
+                }
+                #expect(await probe.holding == min(2, 6 - released))
+                #expect(gate.waiting == max(0, 6 - released - 2))
+                if await probe.releaseOne() { released += 1 }
+            }
+        }
+        #expect(await probe.most == 2)
+        #expect(await probe.done == 6)
+        #expect(gate.waiting == 0)
+    }
+
     @Test func nextParametersNeverLeaveTheSite() {
         for bad in ["/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "//evil.example", "/\\evil.example",
                     "https://evil.example", "/ /evil.example", "evil.example", "/\u{7F}/evil", "/\u{85}/evil", ""] {

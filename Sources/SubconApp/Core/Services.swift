@@ -10,7 +10,9 @@ public struct SubconServices: Sendable {
     public let settings: Settings
     public let clock: any AppClock
     public let catalog: Catalog
-    public let writeGate: WriteGate
+    public let writeGate: TurnGate
+    /// Turns for reads that hold a whole large result while they are built.
+    public let heavyReads: TurnGate
     public let metrics: PrometheusCollectorRegistry
     public let openAPIDocument: Data
     public let passwordHasher: PasswordHasher

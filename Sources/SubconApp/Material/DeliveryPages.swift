@@ -21,8 +21,8 @@ struct DeliveryPages: RouteCollection {
         r.post(use: createReceipt)
         r.get(":id", use: receipt)
 
-        routes.get("write-off", use: writeOff)
-        routes.get("write-off", "export", use: writeOffExport)
+        routes.heavy.get("write-off", use: writeOff)
+        routes.heavy.get("write-off", "export", use: writeOffExport)
         routes.post("write-off", "propose", use: propose)
     }
 

@@ -46,8 +46,8 @@ struct MaterialAPI: RouteCollection {
         r.post(use: receive)
         r.get(":id", use: receipt)
 
-        routes.get("write-off", use: writeOff)
-        routes.get("write-off", "export", use: writeOffExport)
+        routes.heavy.get("write-off", use: writeOff)
+        routes.heavy.get("write-off", "export", use: writeOffExport)
         routes.post("write-off", "proposals", use: propose)
         routes.get("deductions", use: deductions)
     }
@@ -120,10 +120,10 @@ struct MaterialAPI: RouteCollection {
         return try await created(req, try await MaterialService.transfer(p, try req.decodeStrict(TransferInput.self), app: req.application))
     }
 
-    func stock(req: Request) async throws -> ListResult<StockRowDTO> {
+    func stock(req: Request) async throws -> Page<StockRowDTO> {
         let p = try req.requirePrincipal()
-        return ListResult(items: try await MaterialReports.stock(p, supplierID: try req.uuidQuery("supplierId"), itemCode: req.query[String.self, at: "itemCode"],
-                                                                 lot: req.query[String.self, at: "lot"], on: req.db))
+        return try await MaterialReports.stock(p, supplierID: try req.uuidQuery("supplierId"), itemCode: req.query[String.self, at: "itemCode"],
+                                               lot: req.query[String.self, at: "lot"], page: try PageRequest(req), on: req.db)
     }
 
     func dueToIssue(req: Request) async throws -> ListResult<DueToIssueDTO> {

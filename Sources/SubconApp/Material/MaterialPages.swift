@@ -325,6 +325,7 @@ struct MaterialPages: RouteCollection {
 
     struct StockView: Encodable {
         let rows: [StockRowDTO]
+        let pager: Pager
         let isSupplier: Bool
         let canHandle: Bool
         let suppliers: [Option]
@@ -336,7 +337,7 @@ struct MaterialPages: RouteCollection {
         let p = try req.requirePrincipal()
         let supplierID = try req.uuidQuery("supplierId")
         let item = req.query[String.self, at: "itemCode"] ?? "", lot = req.query[String.self, at: "lot"] ?? ""
-        let rows = try await MaterialReports.stock(p, supplierID: supplierID, itemCode: item, lot: lot, on: req.db)
+        let page = try await MaterialReports.stock(p, supplierID: supplierID, itemCode: item, lot: lot, page: try PageRequest(req), on: req.db)
         var suppliers: [Option] = []
         if !p.isSupplier {
             suppliers = [Option(value: "", label: req.t("material.allSuppliers"), selected: supplierID == nil)]
@@ -344,7 +345,7 @@ struct MaterialPages: RouteCollection {
                 .map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: $0.id == supplierID) }
         }
         return try await req.renderPage("material_stock", titleKey: "material.stockTitle", StockView(
-            rows: rows, isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial), suppliers: suppliers, itemCode: item, lot: lot))
+            rows: page.items, pager: Pager(page, req), isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial), suppliers: suppliers, itemCode: item, lot: lot))
     }
 
     struct TraceView: Encodable { let item: String; let lot: String; let trace: TraceDTO?; let errors: FormErrors }

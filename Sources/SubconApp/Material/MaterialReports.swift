@@ -130,21 +130,45 @@ enum MaterialReports {
 
     // MARK: Stock
 
-    static func stock(_ p: Principal, supplierID: UUID?, itemCode: String?, lot: String?, on db: any Database) async throws -> [StockRowDTO] {
-        var items: [UUID]?
+    /// Balances per supplier × material × lot that are not zero, a page at a time, in the order
+    /// of supplier code, material code and lot. Summed from the running totals in the database
+    /// with the domain's signs, so a page holds 50 rows however many lots there are (the whole
+    /// list was 33 MB and 380 MB of server memory for every supplier on a million order lines).
+    static func stock(_ p: Principal, supplierID: UUID?, itemCode: String?, lot: String?, page: PageRequest, on db: any Database) async throws -> Page<StockRowDTO> {
+        var conditions: [SQLQueryString] = []
+        if let id = p.scope.supplierID ?? supplierID { conditions.append("t.supplier_id = \(bind: id)") }
         if let code = itemCode?.trimmingCharacters(in: .whitespaces), !code.isEmpty {
-            items = try await Item.query(on: db).filter(\.$code == code).all().map { $0.id! }
+            conditions.append("t.item_id IN (SELECT id FROM items WHERE code = \(bind: code))")
         }
-        let suppliers = (p.scope.supplierID ?? supplierID).map { [$0] }
-        let balances = try await Ledger.balances(suppliers: suppliers, items: items, lot: (lot ?? "").isEmpty ? nil : lot, on: db)
-            .filter { $0.value != StockBalance() }
-        let itemRows = try await OrderService.itemCodes(Set(balances.keys.map(\.itemID)), on: db)
-        let orgs = try await organizations(Set(balances.keys.map(\.supplierID)), on: db)
-        return balances.sorted { (orgs[$0.key.supplierID]?.code ?? "", itemRows[$0.key.itemID]?.code ?? "", $0.key.lot)
-                                < (orgs[$1.key.supplierID]?.code ?? "", itemRows[$1.key.itemID]?.code ?? "", $1.key.lot) }.map { k, b in
-            StockRowDTO(supplierId: k.supplierID, supplierCode: orgs[k.supplierID]?.code ?? "", itemId: k.itemID, itemCode: itemRows[k.itemID]?.code ?? "",
-                        itemName: itemRows[k.itemID]?.name ?? "", unit: itemRows[k.itemID]?.uom ?? "", lot: k.lot, inTransit: b.inTransit, held: b.held)
+        if let lot, !lot.isEmpty { conditions.append("t.lot = \(bind: lot)") }
+        var whereClause: SQLQueryString = ""
+        for (i, c) in conditions.enumerated() { whereClause = whereClause + (i == 0 ? " WHERE " : " AND ") + c }
+        struct Row: Decodable {
+            let supplier_id: UUID; let supplier_code: String; let item_id: UUID; let item_code: String; let item_name: String; let uom: String
+            let lot: String; let in_transit: Int64; let held: Int64; let total: Int
         }
+        let rows = try await (db as! any SQLDatabase).raw("""
+            SELECT b.supplier_id, s.code AS supplier_code, b.item_id, i.code AS item_code, i.name AS item_name, i.uom, b.lot, b.in_transit, b.held,
+                   COUNT(*) OVER () AS total
+            FROM (SELECT t.supplier_id, t.item_id, t.lot,
+                         CAST(SUM((\(unsafeRaw: HeldValues.sign("t.kind", \.transitSign))) * t.quantity) AS BIGINT) AS in_transit,
+                         CAST(SUM((\(unsafeRaw: HeldValues.sign("t.kind"))) * t.quantity) AS BIGINT) AS held
+                  FROM ledger_totals t
+            """ + whereClause + """
+             GROUP BY t.supplier_id, t.item_id, t.lot) b
+            JOIN organizations s ON s.id = b.supplier_id JOIN items i ON i.id = b.item_id
+            WHERE b.in_transit <> 0 OR b.held <> 0
+            ORDER BY s.code, i.code, b.lot LIMIT \(literal: page.per) OFFSET \(literal: page.offset)
+            """).all(decoding: Row.self)
+        var total = rows.first?.total ?? 0
+        if rows.isEmpty && page.page > 1 {
+            // Past the last page: still say how many there are.
+            total = try await stock(p, supplierID: supplierID, itemCode: itemCode, lot: lot, page: PageRequest(page: 1, per: 1), on: db).total
+        }
+        return Page(items: rows.map { r in
+            StockRowDTO(supplierId: r.supplier_id, supplierCode: r.supplier_code, itemId: r.item_id, itemCode: r.item_code, itemName: r.item_name,
+                        unit: r.uom, lot: r.lot, inTransit: FixedDecimal(units: r.in_transit), held: FixedDecimal(units: r.held))
+        }, page: page.page, per: page.per, total: total)
     }
 
     static func organizations(_ ids: Set<UUID>, on db: any Database) async throws -> [UUID: Organization] {
@@ -373,8 +397,16 @@ enum MaterialReports {
         var q = p.scope.query(GoodsReceipt.self, on: db)
         if let orderID { q = q.filter(\.$orderID == orderID) }
         if awaiting {
-            let ids = try await ReceiptLine.query(on: db).filter(\.$status == "awaiting_inspection").limit(5000).all().map(\.receiptID)
-            q = q.filter(\.$id ~~ Set(ids))
+            // The newest receipts with a lot waiting, walked in the (status, received_at) index
+            // (a line keeps its receipt's time) — not every waiting line decoded as a model,
+            // which cost the material hub 300 ms on a million order lines.
+            var conditions: SQLQueryString = "status = 'awaiting_inspection'"
+            if let mine = p.scope.supplierID { conditions = conditions + " AND supplier_id = \(bind: mine)" }
+            if let orderID { conditions = conditions + " AND order_id = \(bind: orderID)" }
+            struct Waiting: Decodable { let receipt_id: UUID }
+            let ids = try await (db as! any SQLDatabase).raw("SELECT DISTINCT received_at, receipt_id FROM receipt_lines WHERE " + conditions
+                                                              + " ORDER BY received_at DESC LIMIT \(literal: limit)").all(decoding: Waiting.self)
+            q = q.filter(\.$id ~~ Set(ids.map(\.receipt_id)))
         }
         let receipts = try await q.sort(\.$createdAt, .descending).limit(limit).all()
         let orgs = try await organizations(Set(receipts.map(\.supplierID)), on: db)

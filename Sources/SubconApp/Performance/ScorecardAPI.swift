@@ -7,7 +7,7 @@ import Vapor
 struct ScorecardAPI: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         let s = routes.grouped("scorecards")
-        s.get(use: ranking)
+        s.heavy.get(use: ranking)
         s.get("weights", use: weights)
         s.put("weights", use: saveWeights)
         s.get("grades", use: grades)

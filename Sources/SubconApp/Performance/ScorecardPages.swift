@@ -10,7 +10,7 @@ import Vapor
 struct ScorecardPages: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         let s = routes.grouped("scorecards")
-        s.get(use: ranking)
+        s.heavy.get(use: ranking)
         s.get("compare", use: compare)
         s.get("settings", use: settings)
         s.post("settings", use: saveSettings)

@@ -17,7 +17,7 @@ struct QualityAPI: RouteCollection {
         line.post("inspection", use: inspect)
         routes.get("items", ":id", "inspection-plan", use: plan)
         routes.put("items", ":id", "inspection-plan", use: savePlan)
-        routes.get("quality", "stats", use: stats)
+        routes.heavy.get("quality", "stats", use: stats)
         routes.get("quality", "states", use: states)
         routes.post("quality", "states", ":id", use: changeState)
         let e = routes.grouped("exceptions")

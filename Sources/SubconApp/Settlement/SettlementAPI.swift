@@ -12,9 +12,9 @@ struct SettlementAPI: RouteCollection {
         s.post(use: generate)
         s.get("changes", use: changes)
         s.get("sources", use: sources)
-        s.get(":id", use: show)
-        s.get(":id", "diff", use: diff)
-        s.get(":id", "export", use: export)
+        s.heavy.get(":id", use: show)
+        s.heavy.get(":id", "diff", use: diff)
+        s.heavy.get(":id", "export", use: export)
         s.post(":id", "refresh") { req in try await Self.act(req, .prepareStatements) { p, id, app in
             try await StatementService.refresh(p, id, try req.decodeStrict(VersionInput.self), app: app) } }
         s.post(":id", "send") { req in try await Self.transition(req, .send, .prepareStatements) }

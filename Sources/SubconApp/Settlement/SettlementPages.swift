@@ -11,9 +11,9 @@ struct SettlementPages: RouteCollection {
         let s = routes.grouped("statements")
         s.get(use: list)
         s.post(use: generate)
-        s.get(":id", use: show)
-        s.get(":id", "print", use: printable)
-        s.get(":id", "export", use: export)
+        s.heavy.get(":id", use: show)
+        s.heavy.get(":id", "print", use: printable)
+        s.heavy.get(":id", "export", use: export)
         for action in ["send", "confirm", "revise", "lock", "refresh"] {
             s.post(":id", PathComponent(stringLiteral: action)) { req in try await self.transition(req, action) }
         }

@@ -300,7 +300,7 @@ enum SavedReports {
 /// `GET /api/v1/reports/{kind}` (`?format=csv|xlsx` downloads), `/api/v1/saved-reports`.
 struct ReportsAPI: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
-        routes.get("reports", ":kind", use: report)
+        routes.heavy.get("reports", ":kind", use: report)
         let s = routes.grouped("saved-reports")
         s.get(use: saved)
         s.post(use: save)
@@ -338,7 +338,7 @@ struct ReportsAPI: RouteCollection {
 struct ReportPages: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         routes.get("reports") { req in req.redirect(to: "/reports/\(ReportKind.orderProgress.rawValue)") }
-        routes.get("reports", ":kind", use: page)
+        routes.heavy.get("reports", ":kind", use: page)
         routes.post("reports", "saved", use: save)
         routes.post("reports", "saved", ":id", "delete", use: delete)
     }

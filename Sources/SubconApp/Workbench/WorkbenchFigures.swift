@@ -26,9 +26,10 @@ import SubconDomain
 enum HeldValues {
     static let table = "ledger_held"
 
-    /// How a movement kind moves the balance, from the domain's rule.
-    static func sign(_ kind: String) -> String {
-        "CASE \(kind) " + MovementKind.allCases.map { "WHEN '\($0.rawValue)' THEN \($0.heldSign)" }.joined(separator: " ") + " ELSE 0 END"
+    /// How a movement kind moves the balance (or, with `\.transitSign`, what is in transit),
+    /// from the domain's rule.
+    static func sign(_ kind: String, _ rule: KeyPath<MovementKind, Int> = \.heldSign) -> String {
+        "CASE \(kind) " + MovementKind.allCases.map { "WHEN '\($0.rawValue)' THEN \($0[keyPath: rule])" }.joined(separator: " ") + " ELSE 0 END"
     }
 
     /// The value of `held` units at `cost` units each, to the fen (half away from zero; only

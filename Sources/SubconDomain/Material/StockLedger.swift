@@ -37,6 +37,16 @@ extension MovementKind {
         case .consumed, .scrapped, .returned, .transferredOut: -1
         }
     }
+
+    /// How it changes what is on its way to the supplier: issued material is in transit (1)
+    /// until the supplier confirms receipt of it (-1).
+    public var transitSign: Int {
+        switch self {
+        case .issued: 1
+        case .receiptConfirmed: -1
+        case .consumed, .scrapped, .returned, .transferredOut, .transferredIn, .adjusted: 0
+        }
+    }
 }
 
 public struct Movement: Hashable, Sendable {
@@ -77,9 +87,9 @@ public enum StockLedger {
         var b = StockBalance()
         do {
             for m in movements {
-                switch m.kind {
-                case .issued: b.inTransit = try b.inTransit.adding(m.quantity)
-                case .receiptConfirmed: b.inTransit = try b.inTransit.subtracting(m.quantity)
+                switch m.kind.transitSign {
+                case 1: b.inTransit = try b.inTransit.adding(m.quantity)
+                case -1: b.inTransit = try b.inTransit.subtracting(m.quantity)
                 default: break
                 }
                 switch m.kind.heldSign {
