@@ -367,6 +367,38 @@ import PropertyBased
 /// generated, sent, confirmed and locked. Over all locked statements the goods, deductions and
 /// adjustments equal the sums of their sources, and no source is on two statements.
 @Suite struct SettlementSweepTests {
+    /// A statement's lines go out in batches; the answer is the same document as the statement
+    /// built whole, for every statement of the demo, current and earlier revisions, whatever
+    /// the batch size (here 2 lines, so most statements cross several batches).
+    @Test func streamedStatementsEqualTheWholeStatement() async throws {
+        try await TestApp.run(scenario: true, adjust: { $0.streamedStatementLines = 2 }) { t in
+            let finance = try await t.token("finance")
+            let principal = try await t.principal("finance")
+            let list = try await t.request(.GET, "/api/v1/statements?per=200", token: finance).json["items"] as? [[String: Any]] ?? []
+            var crossed = 0
+            for summary in list {
+                let id = try #require((summary["id"] as? String).flatMap(UUID.init(uuidString:)))
+                let current = try await StatementService.detail(principal, id, revision: nil, app: t.app)
+                for revision in 1...current.currentRevision {
+                    let whole = try await StatementService.detail(principal, id, revision: revision, app: t.app)
+                    let expected = try JSONSerialization.jsonObject(with: JSONEncoder.custom(dates: .iso8601).encode(whole)) as! NSDictionary
+                    let r = try await t.request(.GET, "/api/v1/statements/\(id)?revision=\(revision)", token: finance)
+                    #expect(r.status == .ok)
+                    #expect(r.headers.contentType == .json)
+                    let streamed = try JSONSerialization.jsonObject(with: Data(r.body.readableBytesView)) as! NSDictionary
+                    #expect(streamed == expected, "\(whole.code) r\(revision)")
+                    if whole.lines.count > 2 { crossed += 1 }
+                }
+            }
+            #expect(crossed > 0)
+            // Unknown statements and revisions are still problems, not a stream.
+            #expect(try await t.request(.GET, "/api/v1/statements/\(UUID())", token: finance).status == .notFound)
+            if let first = list.first?["id"] as? String {
+                #expect(try await t.request(.GET, "/api/v1/statements/\(first)?revision=99", token: finance).status == .notFound)
+            }
+        }
+    }
+
     @Test func aYearOfRandomSourcesSettlesEachOnceAndExactly() async throws {
         try await TestApp.run { t in
             let m = try await MaterialFixture.make(t)

@@ -83,7 +83,7 @@ struct StatementDTO: Content {
     let gross: FixedDecimal
     let grossInWords: String
     let signatures: [StatementSignatureDTO]
-    let lines: [StatementLineDTO]
+    var lines: [StatementLineDTO]
 }
 
 struct StatementDiffDTO: Content {
@@ -588,19 +588,18 @@ enum StatementService {
     }
 
     static func detail(_ p: Principal, _ id: UUID, revision: Int?, app: Application) async throws -> StatementDTO {
+        var statement = try await header(p, id, revision: revision, app: app)
+        statement.lines = try await lines(of: statement, after: 0, limit: nil, on: app.db)
+        return statement
+    }
+
+    /// A statement as `detail` shows it, without its lines (`lines` is empty): what the API
+    /// sends first before streaming the lines in batches.
+    static func header(_ p: Principal, _ id: UUID, revision: Int?, app: Application) async throws -> StatementDTO {
         let db = app.db
         let s = try await load(p, id, version: nil, on: db)
         let shown = revision ?? s.revision
         guard shown >= 1, shown <= s.revision else { throw Problem.notFound }
-        // Plain rows rather than models: a busy supplier's month is hundreds of lines.
-        let lines = try await (db as! any SQLDatabase).raw("""
-            SELECT id, no, kind, source_type, source_id, item_id, reference, reason, quantity, unit_price, amount, occurrence, waived, late,
-                   origin_period, refers_to, disputed, dispute_comment, supplier_figure, answer, answer_reason, answer_amount
-            FROM statement_lines WHERE statement_id = \(bind: s.id!) AND revision = \(bind: shown) ORDER BY no
-            """).all(decoding: LineRow.self)
-        let items = try await OrderService.itemCodes(Set(lines.compactMap(\.itemID)), on: db)
-        // Only disputed lines carry evidence.
-        let docs = try await DocumentService.list(entity: "statement_line", ids: lines.filter(\.disputed).map { $0.id!.uuidString }, on: db)
         let supplier = try await Organization.find(s.supplierID, on: db)
         let buyer = try await Organization.query(on: db).filter(\.$kind == OrganizationKind.manufacturer.rawValue).first()
         let people = Dictionary(uniqueKeysWithValues: try await User.query(on: db)
@@ -611,7 +610,43 @@ enum StatementService {
             signatures.append(.init(action: action, by: u.displayName, organization: u.$organization.id == s.supplierID ? supplier?.name ?? "" : buyer?.name ?? "", at: at))
         }
         let bounds = StatementBuilder.bounds(try period(s.period), settings: app.subcon.settings)
-        let dtoLines = lines.map { l in
+        // An older revision shows its own totals, from its lines (summed per kind in the database).
+        var sums: StatementAmounts.Sums?
+        if shown != s.revision {
+            struct KindSum: Decodable { let kind: String; let amount: Int64 }
+            let byKind = try await (db as! any SQLDatabase).raw("""
+                SELECT kind, CAST(SUM(amount) AS BIGINT) AS amount FROM statement_lines WHERE statement_id = \(bind: s.id!) AND revision = \(bind: shown) GROUP BY kind
+                """).all(decoding: KindSum.self)
+            func total(_ kind: String) -> [FixedDecimal] { byKind.filter { $0.kind == kind }.map { FixedDecimal(units: $0.amount) } }
+            sums = try? StatementAmounts.summarize(goods: total("goods"), deductions: total("deduction"), adjustments: total("adjustment"),
+                                                   taxPercent: FixedDecimal(units: s.taxPercent))
+        }
+        let gross = sums?.gross ?? FixedDecimal(units: s.gross)
+        return StatementDTO(
+            id: s.id!, code: s.code, supplierId: s.supplierID, supplierCode: supplier?.code ?? "", supplierName: supplier?.name ?? "",
+            buyerName: buyer?.name ?? "", period: s.period, from: bounds.first.description, to: bounds.last.description, status: s.status,
+            revision: shown, currentRevision: s.revision, revisions: Array(1...s.revision), version: s.version, currency: s.currency,
+            taxPercent: FixedDecimal(units: s.taxPercent), goods: sums?.goods ?? FixedDecimal(units: s.goods),
+            deductions: sums?.deductions ?? FixedDecimal(units: s.deductions), adjustments: sums?.adjustments ?? FixedDecimal(units: s.adjustments),
+            net: sums?.net ?? FixedDecimal(units: s.net), tax: sums?.tax ?? FixedDecimal(units: s.tax), gross: gross,
+            grossInWords: ChineseAmount.words(gross), signatures: signatures, lines: [])
+    }
+
+    /// The lines of the revision `statement` shows, in order, after line number `after`: all of
+    /// them, or a batch of `limit`. Plain rows rather than models: a busy supplier's month is
+    /// tens of thousands of lines.
+    static func lines(of statement: StatementDTO, after: Int, limit: Int?, on db: any Database) async throws -> [StatementLineDTO] {
+        let batch: SQLQueryString = limit.map { " LIMIT \(literal: $0)" } ?? ""
+        let lines = try await (db as! any SQLDatabase).raw("""
+            SELECT id, no, kind, source_type, source_id, item_id, reference, reason, quantity, unit_price, amount, occurrence, waived, late,
+                   origin_period, refers_to, disputed, dispute_comment, supplier_figure, answer, answer_reason, answer_amount
+            FROM statement_lines WHERE statement_id = \(bind: statement.id) AND revision = \(bind: statement.revision) AND no > \(bind: after) ORDER BY no
+            """ + batch).all(decoding: LineRow.self)
+        let items = try await OrderService.itemCodes(Set(lines.compactMap(\.itemID)), on: db)
+        // Only disputed lines carry evidence.
+        let docs = Dictionary(grouping: try await DocumentService.list(entity: "statement_line", ids: lines.filter(\.disputed).map { $0.id!.uuidString }, on: db),
+                              by: \.entityID)
+        return lines.map { l in
             StatementLineDTO(id: l.id!, no: l.number, kind: l.kind, sourceType: l.sourceType, sourceId: l.sourceID, itemId: l.itemID,
                              itemCode: l.itemID.flatMap { items[$0]?.code }, itemName: l.itemID.flatMap { items[$0]?.name },
                              reference: l.reference, reason: l.reason, quantity: FixedDecimal(units: l.quantity),
@@ -621,22 +656,8 @@ enum StatementService {
                              supplierFigure: l.supplierFigure.map(FixedDecimal.init(units:)), answer: l.answer.isEmpty ? nil : l.answer,
                              answerReason: l.answerReason.isEmpty ? nil : l.answerReason,
                              answerAmount: l.answerAmount.map(FixedDecimal.init(units:)),
-                             attachments: docs.filter { $0.entityID == l.id!.uuidString }.map(DocumentDTO.init))
+                             attachments: (docs[l.id!.uuidString] ?? []).map(DocumentDTO.init))
         }
-        // An older revision shows its own totals, from its lines.
-        let sums = shown == s.revision ? nil : try? StatementAmounts.summarize(
-            goods: lines.filter { $0.kind == "goods" }.map { FixedDecimal(units: $0.amount) },
-            deductions: lines.filter { $0.kind == "deduction" }.map { FixedDecimal(units: $0.amount) },
-            adjustments: lines.filter { $0.kind == "adjustment" }.map { FixedDecimal(units: $0.amount) }, taxPercent: FixedDecimal(units: s.taxPercent))
-        let gross = sums?.gross ?? FixedDecimal(units: s.gross)
-        return StatementDTO(
-            id: s.id!, code: s.code, supplierId: s.supplierID, supplierCode: supplier?.code ?? "", supplierName: supplier?.name ?? "",
-            buyerName: buyer?.name ?? "", period: s.period, from: bounds.first.description, to: bounds.last.description, status: s.status,
-            revision: shown, currentRevision: s.revision, revisions: Array(1...s.revision), version: s.version, currency: s.currency,
-            taxPercent: FixedDecimal(units: s.taxPercent), goods: sums?.goods ?? FixedDecimal(units: s.goods),
-            deductions: sums?.deductions ?? FixedDecimal(units: s.deductions), adjustments: sums?.adjustments ?? FixedDecimal(units: s.adjustments),
-            net: sums?.net ?? FixedDecimal(units: s.net), tax: sums?.tax ?? FixedDecimal(units: s.tax), gross: gross,
-            grossInWords: ChineseAmount.words(gross), signatures: signatures, lines: dtoLines)
     }
 
     /// What changed between two revisions, line by line (matched by their source).
