@@ -142,6 +142,7 @@ run "GET /orders page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BA
 WORKING=$(curl -sf "$BASE/api/v1/orders?status=in_production&per=1" -H "Authorization: Bearer $ADMIN" | python3 -c 'import json,sys;print(json.load(sys.stdin)["items"][0]["id"])')
 run "GET /api/v1/material/stock (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/material/stock"
 run "GET /api/v1/material/stock?supplierId (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/material/stock?supplierId=$SUPPLIER_ORG"
+run "GET /api/v1/material/stock page 100 (buyer, every supplier)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/material/stock?page=100"
 run "GET /api/v1/write-off (month, all suppliers)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/write-off"
 run "GET /api/v1/write-off (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/write-off"
 run "GET /api/v1/material/due-to-issue (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/material/due-to-issue"

@@ -110,13 +110,14 @@ struct SettlementAPI: RouteCollection {
                 var after = 0, first = true
                 while true {
                     let batch = try await StatementService.lines(of: head, after: after, limit: batchSize, on: req.db)
-                    var chunk = Data()
-                    for line in batch {
-                        if !first { chunk.append(UInt8(ascii: ",")) }
+                    if !batch.isEmpty {
+                        // The batch as one array, its brackets dropped: one encoding per batch.
+                        let array = try encoder.encode(batch)
+                        var chunk = first ? Data() : Data([UInt8(ascii: ",")])
+                        chunk.append(array.dropFirst().dropLast())
                         first = false
-                        chunk.append(try encoder.encode(line))
+                        try await writer.write(.buffer(ByteBuffer(data: chunk)))
                     }
-                    if !chunk.isEmpty { try await writer.write(.buffer(ByteBuffer(data: chunk))) }
                     guard batch.count == batchSize, let last = batch.last else { break }
                     after = last.no
                 }
