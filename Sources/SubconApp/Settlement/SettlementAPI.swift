@@ -103,26 +103,29 @@ struct SettlementAPI: RouteCollection {
         let response = Response(status: .ok)
         response.headers.contentType = .json
         // Lines are read batch by batch while the answer goes out; a dispute answered in between
-        // may show in a later batch (each line is shown as it is at its read).
+        // may show in a later batch (each line is shown as it is at its read). The stream takes
+        // a heavy-read turn: 64 long statements at once would all progress and none finish.
+        let gate = req.subcon.heavyReads
         response.body = .init(asyncStream: { writer in
             do {
-                try await writer.write(.buffer(ByteBuffer(data: opening)))
-                var after = 0, first = true
-                while true {
-                    let batch = try await StatementService.lines(of: head, after: after, limit: batchSize, on: req.db)
-                    if !batch.isEmpty {
-                        // The batch as one array, its brackets dropped: one encoding per batch.
-                        let array = try encoder.encode(batch)
-                        var chunk = first ? Data() : Data([UInt8(ascii: ",")])
-                        chunk.append(array.dropFirst().dropLast())
-                        first = false
-                        try await writer.write(.buffer(ByteBuffer(data: chunk)))
+                try await gate.run {
+                    try await writer.write(.buffer(ByteBuffer(data: opening)))
+                    var after = 0, first = true
+                    while true {
+                        let batch = try await StatementService.lines(of: head, after: after, limit: batchSize, on: req.db)
+                        if !batch.isEmpty {
+                            // The batch as one array, its brackets dropped: one encoding per batch.
+                            var chunk = first ? Data() : Data([UInt8(ascii: ",")])
+                            chunk.append(try encoder.encode(batch).dropFirst().dropLast())
+                            first = false
+                            try await writer.write(.buffer(ByteBuffer(data: chunk)))
+                        }
+                        guard batch.count == batchSize, let last = batch.last else { break }
+                        after = last.no
                     }
-                    guard batch.count == batchSize, let last = batch.last else { break }
-                    after = last.no
+                    try await writer.write(.buffer(ByteBuffer(data: closing)))
+                    try await writer.write(.end)
                 }
-                try await writer.write(.buffer(ByteBuffer(data: closing)))
-                try await writer.write(.end)
             } catch {
                 try? await writer.write(.error(error))
             }
