@@ -83,6 +83,8 @@ run() {
   [ -n "$CEILING" ] && share=$(python3 -c "print(f'{$rps / $CEILING:.3f}')")
   printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$rps" "$share" "$p50" "$p90" "$p99" "${errors:-0}" | tee -a "$OUT"
   settle
+  printf '| %s | %s MB |\n' "$name" "$(( $(cat "$SCENE" 2>/dev/null || echo 0) / 1024 ))" >>"$MEMORY"
+  echo 0 >"$SCENE"
 }
 
 # wrk stops sending when its time is up, but requests it left queued still run on the server:
@@ -91,10 +93,15 @@ run() {
 # The server's own memory (anonymous pages), sampled twice a second: VmHWM also counts the
 # pages of the database file SQLite reads through its memory map, which are the kernel's page
 # cache, shared and reclaimable.
-ANON=$(mktemp)
+# SCENE holds the peak since the last scenario began, so bench/out/memory.md says which request
+# needs the memory.
+ANON=$(mktemp); SCENE=$(mktemp); echo 0 >"$SCENE"
+MEMORY=bench/out/memory.md
+printf '| scenario | peak anonymous memory |\n| --- | ---: |\n' >"$MEMORY"
 ( peak=0; while kill -0 "$SERVER" 2>/dev/null; do
     a=$(awk '/RssAnon/{print $2}' "/proc/$SERVER/status" 2>/dev/null || echo 0)
     [ "${a:-0}" -gt "$peak" ] && { peak=$a; echo "$peak" >"$ANON"; }
+    [ "${a:-0}" -gt "$(cat "$SCENE" 2>/dev/null || echo 0)" ] && echo "$a" >"$SCENE"
     sleep 0.5
   done ) &
 PIDS="$PIDS $!"

@@ -7,6 +7,7 @@ import Vapor
 struct StockRowDTO: Content {
     let supplierId: UUID
     let supplierCode: String
+    let supplierName: String
     let itemId: UUID
     let itemCode: String
     let itemName: String
@@ -144,11 +145,11 @@ enum MaterialReports {
         var whereClause: SQLQueryString = ""
         for (i, c) in conditions.enumerated() { whereClause = whereClause + (i == 0 ? " WHERE " : " AND ") + c }
         struct Row: Decodable {
-            let supplier_id: UUID; let supplier_code: String; let item_id: UUID; let item_code: String; let item_name: String; let uom: String
-            let lot: String; let in_transit: Int64; let held: Int64; let total: Int
+            let supplier_id: UUID; let supplier_code: String; let supplier_name: String; let item_id: UUID; let item_code: String; let item_name: String
+            let uom: String; let lot: String; let in_transit: Int64; let held: Int64; let total: Int
         }
         let rows = try await (db as! any SQLDatabase).raw("""
-            SELECT b.supplier_id, s.code AS supplier_code, b.item_id, i.code AS item_code, i.name AS item_name, i.uom, b.lot, b.in_transit, b.held,
+            SELECT b.supplier_id, s.code AS supplier_code, s.name AS supplier_name, b.item_id, i.code AS item_code, i.name AS item_name, i.uom, b.lot, b.in_transit, b.held,
                    COUNT(*) OVER () AS total
             FROM (SELECT t.supplier_id, t.item_id, t.lot,
                          CAST(SUM((\(unsafeRaw: HeldValues.sign("t.kind", \.transitSign))) * t.quantity) AS BIGINT) AS in_transit,
@@ -166,7 +167,7 @@ enum MaterialReports {
             total = try await stock(p, supplierID: supplierID, itemCode: itemCode, lot: lot, page: PageRequest(page: 1, per: 1), on: db).total
         }
         return Page(items: rows.map { r in
-            StockRowDTO(supplierId: r.supplier_id, supplierCode: r.supplier_code, itemId: r.item_id, itemCode: r.item_code, itemName: r.item_name,
+            StockRowDTO(supplierId: r.supplier_id, supplierCode: r.supplier_code, supplierName: r.supplier_name, itemId: r.item_id, itemCode: r.item_code, itemName: r.item_name,
                         unit: r.uom, lot: r.lot, inTransit: FixedDecimal(units: r.in_transit), held: FixedDecimal(units: r.held))
         }, page: page.page, per: page.per, total: total)
     }
