@@ -109,6 +109,15 @@ import SubconDomain
                 let r = try await t.page(.GET, path, browser: &w)
                 #expect(r.status == .ok, "\(path): \(r.body.string.prefix(300))")
             }
+            // Return and transfer are offered for what is held, not for a shortfall or an empty row.
+            let stockPage = try await t.page(.GET, "/material/stock?per=100", browser: &w).body.string
+            let rows = try await t.request(.GET, "/api/v1/material/stock?per=100", token: try await t.token("warehouse")).json["items"] as? [[String: Any]] ?? []
+            #expect(!rows.isEmpty)
+            for row in rows {
+                let link = "/material/move?kind=return&supplier=\(row["supplierId"] as? String ?? "")&item=\(row["itemCode"] as? String ?? "")&lot=\(row["lot"] as? String ?? "")\""
+                let held = try FixedDecimal.parse(row["held"] as? String ?? "")
+                #expect(stockPage.contains(link) == (held > .zero), "\(link) held \(held)")
+            }
             let hub = try await t.page(.GET, "/material", browser: &w).body.string
             #expect(hub.contains("待发料") && hub.contains("收料差异") && hub.contains("待批准的补料"))
             let writeOff = try await t.page(.GET, "/write-off", browser: &w).body.string

@@ -35,7 +35,7 @@ import VaporTesting
 
     /// Heavy reads take turns: never more inside than the limit, the others wait and each gets
     /// its turn when one leaves.
-    @Test func heavyReadsTakeTurns() async throws {
+    @Test(.timeLimit(.minutes(1))) func heavyReadsTakeTurns() async throws {
         actor Probe {
             var inside = 0, most = 0, done = 0
             var held: [CheckedContinuation<Void, Never>] = []

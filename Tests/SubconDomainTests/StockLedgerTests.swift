@@ -14,6 +14,16 @@ struct StockLedgerTests {
         #expect(try StockLedger.balance(ms) == StockBalance(inTransit: q("1.5"), held: q("48")))
     }
 
+    /// What the stock list offers to return or transfer is what `check` would let leave.
+    @Test func onlyAPositiveBalanceCanMoveOut() {
+        for held in ["-240", "0", "0.0001", "5"] {
+            let b = StockBalance(held: q(held))
+            let smallest = Movement(key: a, kind: .returned, quantity: q("0.0001"))
+            #expect(b.canMoveOut == ((try? StockLedger.check(smallest, against: b)) != nil), "\(held)")
+        }
+        #expect(!StockBalance(held: q("-240")).canMoveOut && StockBalance(held: q("5")).canMoveOut)
+    }
+
     @Test func whatLeavesByChoiceCannotExceedWhatIsHeld() throws {
         let b = StockBalance(inTransit: q("5"), held: q("10"))
         #expect(throws: StockLedger.Refusal.moreThanHeld(available: q("10"))) { try StockLedger.check(Movement(key: a, kind: .returned, quantity: q("10.0001")), against: b) }

@@ -323,8 +323,11 @@ struct MaterialPages: RouteCollection {
 
     // MARK: Stock and traceability
 
+    /// A row, and whether returning or transferring it can be offered (not for a shortfall).
+    struct StockRowView: Encodable { let row: StockRowDTO; let movable: Bool }
+
     struct StockView: Encodable {
-        let rows: [StockRowDTO]
+        let rows: [StockRowView]
         let pager: Pager
         let isSupplier: Bool
         let canHandle: Bool
@@ -345,7 +348,7 @@ struct MaterialPages: RouteCollection {
                 .map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: $0.id == supplierID) }
         }
         return try await req.renderPage("material_stock", titleKey: "material.stockTitle", StockView(
-            rows: page.items, pager: Pager(page, req), isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial), suppliers: suppliers, itemCode: item, lot: lot))
+            rows: page.items.map { StockRowView(row: $0, movable: StockBalance(inTransit: $0.inTransit, held: $0.held).canMoveOut) }, pager: Pager(page, req), isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial), suppliers: suppliers, itemCode: item, lot: lot))
     }
 
     struct TraceView: Encodable { let item: String; let lot: String; let trace: TraceDTO?; let errors: FormErrors }

@@ -71,6 +71,10 @@ public struct StockBalance: Equatable, Sendable {
     /// that is a shortfall the write-off shows, not something to hide).
     public var held: FixedDecimal = .zero
     public init(inTransit: FixedDecimal = .zero, held: FixedDecimal = .zero) { self.inTransit = inTransit; self.held = held }
+
+    /// Whether anything can leave by choice (scrap, return, transfer): `check` refuses more than
+    /// is held, so at zero or a shortfall nothing can.
+    public var canMoveOut: Bool { held > .zero }
 }
 
 public enum StockLedger {
