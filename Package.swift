@@ -40,10 +40,13 @@ let package = Package(
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
+        // glibc's mallopt, which Swift's Glibc module does not expose (see Serve.run).
+        .target(name: "CMallocTuning"),
         .executableTarget(
             name: "subcon",
             dependencies: [
                 "SubconApp",
+                "CMallocTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

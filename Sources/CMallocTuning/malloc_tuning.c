@@ -1,0 +1,15 @@
+#include "malloc_tuning.h"
+#include <stdlib.h>  // defines __GLIBC__ on glibc
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+
+int subcon_limit_malloc_arenas(int count) {
+    return mallopt(M_ARENA_MAX, count);
+}
+#else
+int subcon_limit_malloc_arenas(int count) {
+    (void)count;
+    return 0;
+}
+#endif
