@@ -391,6 +391,27 @@ import PropertyBased
                 }
             }
             #expect(crossed > 0)
+            // An action answers with the same streamed statement, and a retry with the same key
+            // gets that whole answer again without a second adjustment.
+            let draft = try #require(list.first { $0["status"] as? String == "draft" })
+            let draftID = try #require((draft["id"] as? String).flatMap(UUID.init(uuidString:)))
+            let purchaser = try await t.token("purchaser")
+            // One adjustment without a key first, so the answer below crosses a batch.
+            let start = try await t.request(.GET, "/api/v1/statements/\(draftID)", token: finance).json["version"] as? Int ?? 0
+            let first = try await t.request(.POST, "/api/v1/statements/\(draftID)/adjustments", token: purchaser,
+                                            json: #"{"version":\#(start),"amount":"30","reason":"运费补贴"}"#)
+            let version = first.json["version"] as? Int ?? 0
+            var answers: [NSDictionary] = []
+            for _ in 0..<2 {
+                let r = try await t.request(.POST, "/api/v1/statements/\(draftID)/adjustments", token: purchaser,
+                                            json: #"{"version":\#(version),"amount":"-12.5","reason":"包装费分摊"}"#, headers: [("Idempotency-Key", "adj-stream-1")])
+                #expect(r.status == .ok, "\(r.body.string)")
+                answers.append(try JSONSerialization.jsonObject(with: Data(r.body.readableBytesView)) as! NSDictionary)
+            }
+            let after = try await StatementService.detail(principal, draftID, revision: nil, app: t.app)
+            #expect(after.lines.count > 2 && after.lines.filter { $0.sourceType == "manual" }.count == 2)
+            let expected = try JSONSerialization.jsonObject(with: JSONEncoder.custom(dates: .iso8601).encode(after)) as! NSDictionary
+            #expect(answers[0] == expected && answers[1] == expected)
             // Unknown statements and revisions are still problems, not a stream.
             #expect(try await t.request(.GET, "/api/v1/statements/\(UUID())", token: finance).status == .notFound)
             if let first = list.first?["id"] as? String {

@@ -43,14 +43,19 @@ struct IdempotencyMiddleware: AsyncMiddleware {
         let response = try await IdempotencyClaim.$current.withValue(claim) { try await next.respond(to: req) }
         if response.status.code < 500 && response.status.code != 409 && response.status.code != 429 {
             let status = Int(response.status.code), contentType = response.headers.first(name: .contentType)
-            let body = response.body.string ?? ""
+            var body = response.body.string
+            if body == nil, let streamed = try await response.body.collect(on: req.eventLoop).get() {
+                // A streamed answer (a long statement) is stored whole so that a retry gets it again.
+                body = String(buffer: streamed)
+                response.body = .init(buffer: streamed)
+            }
             try await services.writeGate.run {
                 if claim.isRecorded {
                     try await IdempotencyRecord.query(on: req.db).filter(\.$userID == principal.userID).filter(\.$key == key)
-                        .set(\.$status, to: status).set(\.$contentType, to: contentType).set(\.$body, to: body).update()
+                        .set(\.$status, to: status).set(\.$contentType, to: contentType).set(\.$body, to: body ?? "").update()
                 } else {
                     let record = claim.record()
-                    record.status = status; record.contentType = contentType; record.body = body
+                    record.status = status; record.contentType = contentType; record.body = body ?? ""
                     try? await record.create(on: req.db)
                 }
             }

@@ -51,7 +51,7 @@ struct SettlementAPI: RouteCollection {
         let p = try req.requirePrincipal()
         try p.require(.prepareStatements)
         let s = try await StatementService.generate(p, try req.decodeStrict(GenerateStatementInput.self), app: req.application)
-        return try await .created(try await StatementService.detail(p, s.id!, revision: nil, app: req.application), for: req)
+        return try await Self.streamed(req, try await StatementService.header(p, s.id!, revision: nil, app: req.application), status: .created)
     }
 
     /// `?after=<cursor>&limit=100` (cursor 0 starts from the beginning).
@@ -83,12 +83,16 @@ struct SettlementAPI: RouteCollection {
         return try await StatementService.sources(p, type: type, id: id, on: req.db)
     }
 
-    /// The statement, its lines streamed in batches: a busy supplier's month of 57,000 lines
-    /// built as one answer took 250 MB of server memory per request; in batches it takes that
-    /// of 2,000 lines. Checks and the header come first, so a refusal is still a plain problem.
     func show(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
-        let head = try await StatementService.header(p, try req.idParameter(), revision: try req.revisionQuery(), app: req.application)
+        return try await Self.streamed(req, try await StatementService.header(p, try req.idParameter(), revision: try req.revisionQuery(), app: req.application))
+    }
+
+    /// The statement with its lines streamed in batches: what showing it and every action on it
+    /// answer. A busy supplier's month of 57,000 lines built as one answer took 250 MB of server
+    /// memory per request; in batches it takes that of 2,000 lines. Checks and the header come
+    /// first, so a refusal is still a plain problem.
+    static func streamed(_ req: Request, _ head: StatementDTO, status: HTTPStatus = .ok) async throws -> Response {
         let encoder = JSONEncoder.custom(dates: .iso8601)
         let json = try encoder.encode(head)
         // The header with `"lines":[]` split open where the lines go (an unescaped `"lines":` can
@@ -96,11 +100,13 @@ struct SettlementAPI: RouteCollection {
         guard let gap = json.range(of: Data(#""lines":[]"#.utf8), options: .backwards) else {
             var whole = head
             whole.lines = try await StatementService.lines(of: head, after: 0, limit: nil, on: req.db)
-            return try await whole.encodeResponse(for: req)
+            let response = try await whole.encodeResponse(for: req)
+            response.status = status
+            return response
         }
         let opening = json[..<gap.lowerBound] + Data(#""lines":["#.utf8), closing = Data("]".utf8) + json[gap.upperBound...]
         let batchSize = max(1, req.subcon.settings.streamedStatementLines)
-        let response = Response(status: .ok)
+        let response = Response(status: status)
         response.headers.contentType = .json
         // Lines are read batch by batch while the answer goes out; a dispute answered in between
         // may show in a later batch (each line is shown as it is at its read). The stream takes
@@ -153,7 +159,7 @@ struct SettlementAPI: RouteCollection {
         return try await StatementExport.file(req, try await StatementService.detail(p, id, revision: revision, app: req.application), format: format)
     }
 
-    static func transition(_ req: Request, _ action: StatementLifecycle.Action, _ permission: Action) async throws -> StatementDTO {
+    static func transition(_ req: Request, _ action: StatementLifecycle.Action, _ permission: Action) async throws -> Response {
         try await act(req, permission) { p, id, app in
             try await StatementService.transition(p, id, action, version: try req.decodeStrict(VersionInput.self).version, app: app)
         }
@@ -161,13 +167,13 @@ struct SettlementAPI: RouteCollection {
 
     /// The record first (another supplier's is a 404), then the permission, then the body.
     static func act(_ req: Request, _ permission: Action,
-                    _ body: (Principal, UUID, Application) async throws -> Statement) async throws -> StatementDTO {
+                    _ body: (Principal, UUID, Application) async throws -> Statement) async throws -> Response {
         let p = try req.requirePrincipal()
         let id = try req.idParameter()
         _ = try await StatementService.load(p, id, version: nil, on: req.db)
         try p.require(permission)
         let s = try await body(p, id, req.application)
-        return try await StatementService.detail(p, s.id!, revision: nil, app: req.application)
+        return try await streamed(req, try await StatementService.header(p, s.id!, revision: nil, app: req.application))
     }
 
     func attach(req: Request) async throws -> Response {

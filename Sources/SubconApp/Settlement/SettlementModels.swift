@@ -120,19 +120,68 @@ final class StatementLine: Model, @unchecked Sendable {
     @OptionalField(key: "answer_amount") var answerAmount: Int64?
     @OptionalField(key: "answered_by") var answeredBy: UUID?
     init() {}
-
-    func copy(revision: Int) -> StatementLine {
-        let l = StatementLine()
-        l.id = UUID(); l.statementID = statementID; l.supplierID = supplierID; l.revision = revision; l.number = number
-        l.kind = kind; l.sourceType = sourceType; l.sourceID = sourceID; l.itemID = itemID; l.reference = reference; l.reason = reason
-        l.quantity = quantity; l.unitPrice = unitPrice; l.amount = amount; l.occurrence = occurrence; l.waived = waived
-        l.late = late; l.originPeriod = originPeriod; l.refersTo = refersTo
-        l.disputed = false; l.disputeComment = ""; l.supplierFigure = nil; l.answer = ""; l.answerReason = ""; l.answerAmount = nil; l.answeredBy = nil
-        return l
-    }
 }
 
 extension StatementLine: SupplierOwned { static var ownerKey: FieldKey { "supplier_id" } }
+
+/// What the totals of a statement are made of.
+protocol StatementLineFigures {
+    var kind: String { get }
+    var amount: Int64 { get }
+}
+
+extension StatementLine: StatementLineFigures {}
+
+/// A statement line about to be written, as plain values. A busy supplier's month is 57,000
+/// lines; as models (a class per field and a boxed value per column) they took 400 MB of the
+/// server's memory while the statement was generated, as values about 25 MB.
+struct StatementLineValues: StatementLineFigures, Sendable {
+    var id = UUID()
+    var statementID: UUID
+    var supplierID: UUID
+    var revision: Int
+    var number: Int
+    var kind: String
+    var sourceType: String
+    var sourceID: String
+    var itemID: UUID?
+    var reference: String
+    var reason = ""
+    var quantity: Int64
+    var unitPrice: Int64
+    var amount: Int64
+    var occurrence = 0
+    var waived = false
+    var late: Bool
+    var originPeriod: String
+    var refersTo: UUID?
+    var disputed = false
+    var disputeComment = ""
+    var supplierFigure: Int64?
+    var answer = ""
+    var answerReason = ""
+    var answerAmount: Int64?
+    var answeredBy: UUID?
+}
+
+extension StatementLineValues {
+    init(_ l: StatementLine) {
+        self.init(id: l.id!, statementID: l.statementID, supplierID: l.supplierID, revision: l.revision, number: l.number, kind: l.kind,
+                  sourceType: l.sourceType, sourceID: l.sourceID, itemID: l.itemID, reference: l.reference, reason: l.reason,
+                  quantity: l.quantity, unitPrice: l.unitPrice, amount: l.amount, occurrence: l.occurrence, waived: l.waived, late: l.late,
+                  originPeriod: l.originPeriod, refersTo: l.refersTo, disputed: l.disputed, disputeComment: l.disputeComment,
+                  supplierFigure: l.supplierFigure, answer: l.answer, answerReason: l.answerReason, answerAmount: l.answerAmount,
+                  answeredBy: l.answeredBy)
+    }
+
+    /// The line in the next revision: a new id, the dispute and answer left behind.
+    init(revising l: StatementLine, to revision: Int) {
+        self.init(statementID: l.statementID, supplierID: l.supplierID, revision: revision, number: l.number, kind: l.kind,
+                  sourceType: l.sourceType, sourceID: l.sourceID, itemID: l.itemID, reference: l.reference, reason: l.reason,
+                  quantity: l.quantity, unitPrice: l.unitPrice, amount: l.amount, occurrence: l.occurrence, waived: l.waived, late: l.late,
+                  originPeriod: l.originPeriod, refersTo: l.refersTo)
+    }
+}
 
 /// Which statement took a source record. The unique key on (source_type, source_id) is what
 /// makes "in at most one statement" hold even when two people generate at the same moment.

@@ -32,7 +32,7 @@ enum StatementBuilder {
 
     /// The lines of a new statement (or a refreshed draft), numbered from 1, not yet saved.
     static func lines(supplierID: UUID, bounds: Bounds, statementID: UUID, app: Application, on db: any Database) async throws
-        -> (lines: [StatementLine], waivedExceptions: [(code: String, id: UUID)]) {
+        -> (lines: [StatementLineValues], waivedExceptions: [(code: String, id: UUID)]) {
         do {
             return try await collect(supplierID: supplierID, bounds: bounds, statementID: statementID, app: app, on: db)
         } catch is StatementAmounts.Problem {
@@ -42,19 +42,16 @@ enum StatementBuilder {
     }
 
     private static func collect(supplierID: UUID, bounds: Bounds, statementID: UUID, app: Application, on db: any Database) async throws
-        -> (lines: [StatementLine], waivedExceptions: [(code: String, id: UUID)]) {
+        -> (lines: [StatementLineValues], waivedExceptions: [(code: String, id: UUID)]) {
         let settings = app.subcon.settings
         let sql = db as! any SQLDatabase
-        var out: [StatementLine] = []
+        var out: [StatementLineValues] = []
         func line(_ kind: String, _ sourceType: String, _ sourceID: UUID, item: UUID?, reference: String, quantity: FixedDecimal,
-                  unitPrice: FixedDecimal, amount: FixedDecimal, origin: SettlementPeriod) -> StatementLine {
-            let l = StatementLine()
-            l.id = UUID(); l.statementID = statementID; l.supplierID = supplierID; l.revision = 1; l.number = out.count + 1
-            l.kind = kind; l.sourceType = sourceType; l.sourceID = sourceID.uuidString; l.itemID = item; l.reference = reference; l.reason = ""
-            l.quantity = quantity.units; l.unitPrice = unitPrice.units; l.amount = amount.units; l.occurrence = 0; l.waived = false
-            l.late = origin < bounds.period; l.originPeriod = origin.description; l.refersTo = nil
-            l.disputed = false; l.disputeComment = ""; l.supplierFigure = nil; l.answer = ""; l.answerReason = ""; l.answerAmount = nil; l.answeredBy = nil
-            return l
+                  unitPrice: FixedDecimal, amount: FixedDecimal, origin: SettlementPeriod) -> StatementLineValues {
+            StatementLineValues(statementID: statementID, supplierID: supplierID, revision: 1, number: out.count + 1, kind: kind,
+                                sourceType: sourceType, sourceID: sourceID.uuidString, itemID: item, reference: reference,
+                                quantity: quantity.units, unitPrice: unitPrice.units, amount: amount.units,
+                                late: origin < bounds.period, originPeriod: origin.description)
         }
         func unclaimed(_ type: String, _ column: String) -> SQLQueryString {
             "NOT EXISTS (SELECT 1 FROM statement_claims c WHERE c.source_type = \(bind: type) AND c.source_id = \(unsafeRaw: column))"
@@ -173,7 +170,7 @@ enum StatementBuilder {
                 let rejected = FixedDecimal(units: e.rejected_quantity ?? 0)
                 let basis = try rule.basis(rejected: rejected, unitPrice: FixedDecimal(units: e.unit_price ?? 0))
                 let amount = isWaived ? FixedDecimal.zero : try basis.amount()
-                let l = line("deduction", "exception", e.id, item: e.item_id, reference: e.code,
+                var l = line("deduction", "exception", e.id, item: e.item_id, reference: e.code,
                              quantity: kind == .perPiece || kind == .percent ? rejected : .zero, unitPrice: rule.value, amount: amount,
                              origin: settings.statementCalendar.period(of: on))
                 l.reason = kind.rawValue
@@ -219,12 +216,12 @@ enum StatementBuilder {
             let origin = settings.statementCalendar.period(of: day(r.occurred_at, settings: settings))
             let reference = "\(r.reference ?? "") · \(r.item_code)"
             if r.responsibility == RejectResponsibility.material.rawValue, r.fee > 0 {
-                let l = line("goods", "reject", r.id, item: r.item_id, reference: reference, quantity: FixedDecimal(units: r.quantity),
+                var l = line("goods", "reject", r.id, item: r.item_id, reference: reference, quantity: FixedDecimal(units: r.quantity),
                              unitPrice: FixedDecimal(units: r.unit_price), amount: FixedDecimal(units: r.fee), origin: origin)
                 l.reason = r.responsibility
                 out.append(l)
             } else if r.responsibility == RejectResponsibility.supplier.rawValue, r.charge > 0 {
-                let l = line("deduction", "reject", r.id, item: r.item_id, reference: reference, quantity: FixedDecimal(units: r.quantity),
+                var l = line("deduction", "reject", r.id, item: r.item_id, reference: reference, quantity: FixedDecimal(units: r.quantity),
                              unitPrice: .zero, amount: FixedDecimal(units: r.charge), origin: origin)
                 l.reason = r.responsibility
                 out.append(l)

@@ -194,7 +194,7 @@ enum StatementService {
     }
 
     /// Stores the totals of the current revision's lines, a new version and a feed number.
-    static func save(_ s: Statement, lines: [StatementLine], status: StatementLifecycle.State? = nil, expected: Int,
+    static func save(_ s: Statement, lines: [some StatementLineFigures], status: StatementLifecycle.State? = nil, expected: Int,
                      extra: [String: any Encodable & Sendable] = [:], in change: Change) async throws {
         let amounts = { (k: String) in lines.filter { $0.kind == k }.map { FixedDecimal(units: $0.amount) } }
         let sums: StatementAmounts.Sums
@@ -217,31 +217,30 @@ enum StatementService {
 
     /// Takes the lines' sources for this statement, in a few multi-row inserts. A late-delivery
     /// penalty shares its receipt line's id; the type keeps them apart.
-    static func claim(_ lines: [StatementLine], statement: UUID, in change: Change) async throws {
-        let rows: [[any SQLExpression]] = lines.filter { $0.sourceType != "manual" }.map {
-            [SQLBind(UUID()), SQLBind($0.sourceType), SQLBind(UUID(uuidString: $0.sourceID)!), SQLBind(statement)]
-        }
+    static func claim(_ lines: [StatementLineValues], statement: UUID, in change: Change) async throws {
         do {
-            try await (change.db as! any SQLDatabase).insertRows(into: StatementClaim.schema, columns: ["id", "source_type", "source_id", "statement_id"], rows)
+            try await (change.db as! any SQLDatabase).insertRows(into: StatementClaim.schema, columns: ["id", "source_type", "source_id", "statement_id"],
+                                                                 lines.filter { $0.sourceType != "manual" }) {
+                [SQLBind(UUID()), SQLBind($0.sourceType), SQLBind(UUID(uuidString: $0.sourceID)!), SQLBind(statement)]
+            }
         } catch let e as any DatabaseError where e.isConstraintFailure {
             throw Problem.conflict("problem.statement.sourceTaken")
         }
     }
 
     /// New lines in multi-row inserts: a month of a busy supplier is hundreds of them.
-    static func insert(_ lines: [StatementLine], in change: Change) async throws {
+    static func insert(_ lines: [StatementLineValues], in change: Change) async throws {
         func b(_ v: some Encodable & Sendable) -> any SQLExpression { SQLBind(v) }
         func opt(_ v: (some Encodable & Sendable)?) -> any SQLExpression { v.map { SQLBind($0) } ?? SQLLiteral.null }
-        let rows: [[any SQLExpression]] = lines.map { l in
-            [b(l.id!), b(l.statementID), b(l.supplierID), b(l.revision), b(l.number), b(l.kind), b(l.sourceType), b(l.sourceID), opt(l.itemID),
+        try await (change.db as! any SQLDatabase).insertRows(into: StatementLine.schema, columns: [
+            "id", "statement_id", "supplier_id", "revision", "no", "kind", "source_type", "source_id", "item_id", "reference", "reason", "quantity",
+            "unit_price", "amount", "occurrence", "waived", "late", "origin_period", "refers_to", "disputed", "dispute_comment", "supplier_figure",
+            "answer", "answer_reason", "answer_amount", "answered_by"], lines) { l in
+            [b(l.id), b(l.statementID), b(l.supplierID), b(l.revision), b(l.number), b(l.kind), b(l.sourceType), b(l.sourceID), opt(l.itemID),
              b(l.reference), b(l.reason), b(l.quantity), b(l.unitPrice), b(l.amount), b(l.occurrence), b(l.waived), b(l.late), b(l.originPeriod),
              opt(l.refersTo), b(l.disputed), b(l.disputeComment), opt(l.supplierFigure), b(l.answer), b(l.answerReason), opt(l.answerAmount),
              opt(l.answeredBy)]
         }
-        try await (change.db as! any SQLDatabase).insertRows(into: StatementLine.schema, columns: [
-            "id", "statement_id", "supplier_id", "revision", "no", "kind", "source_type", "source_id", "item_id", "reference", "reason", "quantity",
-            "unit_price", "amount", "occurrence", "waived", "late", "origin_period", "refers_to", "disputed", "dispute_comment", "supplier_figure",
-            "answer", "answer_reason", "answer_amount", "answered_by"], rows)
     }
 
     // MARK: Generation
@@ -289,16 +288,17 @@ enum StatementService {
         guard s.state == .draft else { throw refusal(.notNow(s.state)) }
         let bounds = StatementBuilder.bounds(try period(s.period), settings: app.subcon.settings)
         return try await app.write(as: p.auditActor) { change in
-            let old = try await currentLines(s, on: change.db)
+            // Only the manual lines are kept: reading all of a busy month's lines as models took 200 MB.
+            let manual = try await StatementLine.query(on: change.db).filter(\.$statementID == s.id!).filter(\.$revision == s.revision)
+                .filter(\.$sourceType == "manual").sort(\.$number).all()
             try await StatementClaim.query(on: change.db).filter(\.$statementID == s.id!).delete()
             try await StatementLine.query(on: change.db).filter(\.$statementID == s.id!).filter(\.$sourceType != "manual").delete()
             var (lines, _) = try await StatementBuilder.lines(supplierID: s.supplierID, bounds: bounds, statementID: s.id!, app: app, on: change.db)
-            let manual = old.filter { $0.sourceType == "manual" }
-            for (i, l) in lines.enumerated() { l.number = i + 1 }
+            for i in lines.indices { lines[i].number = i + 1 }
             try await claim(lines, statement: s.id!, in: change)
             try await insert(lines, in: change)
             for (i, m) in manual.enumerated() { m.number = lines.count + i + 1; try await m.save(on: change.db) }
-            lines += manual
+            lines += manual.map(StatementLineValues.init)
             let before = s.auditSnapshot
             try await save(s, lines: lines, expected: input.version, in: change)
             try await change.audit("statement", s.id, "refresh", before: before, after: s.auditSnapshot)
@@ -320,7 +320,7 @@ enum StatementService {
         return try await app.write(as: p.auditActor) { change in
             let before = s.auditSnapshot
             var extra: [String: any Encodable & Sendable] = [:]
-            var current = lines
+            var revised: [StatementLineValues]?
             switch action {
             case .send:
                 extra = ["sent_by": p.userID, "sent_at": change.now]; s.sentBy = p.userID; s.sentAt = change.now
@@ -331,16 +331,20 @@ enum StatementService {
             case .revise:
                 // A new numbered version: the answers applied, the old revision kept as it was.
                 s.revision += 1
-                current = []
-                for l in lines {
-                    let n = l.copy(revision: s.revision)
+                let copies = lines.map { l in
+                    var n = StatementLineValues(revising: l, to: s.revision)
                     if l.disputed, let a = l.answerAmount { n.amount = a }
-                    current.append(n)
+                    return n
                 }
-                try await insert(current, in: change)
+                try await insert(copies, in: change)
+                revised = copies
             case .edit, .dispute, .answer: break
             }
-            try await save(s, lines: current, status: next, expected: version, extra: extra, in: change)
+            if let revised {
+                try await save(s, lines: revised, status: next, expected: version, extra: extra, in: change)
+            } else {
+                try await save(s, lines: lines, status: next, expected: version, extra: extra, in: change)
+            }
             try await change.audit("statement", s.id, action.rawValue, before: before, after: s.auditSnapshot)
             try await notify(s, action, in: change)
             return s
