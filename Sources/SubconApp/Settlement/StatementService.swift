@@ -311,16 +311,12 @@ enum StatementService {
     static func transition(_ p: Principal, _ id: UUID, _ action: StatementLifecycle.Action, version: Int, app: Application) async throws -> Statement {
         let s = try await load(p, id, version: version, on: app.db)
         guard let party = party(p) else { throw Problem.forbidden }
-        let lines = try await currentLines(s, on: app.db)
+        let unanswered = try await unansweredDisputes(s, on: app.db)
         let next: StatementLifecycle.State
-        do {
-            next = try StatementLifecycle.next(s.state, action, by: party,
-                                               unanswered: lines.filter { $0.disputed && $0.answer.isEmpty }.count)
-        } catch { throw refusal(error) }
+        do { next = try StatementLifecycle.next(s.state, action, by: party, unanswered: unanswered) } catch { throw refusal(error) }
         return try await app.write(as: p.auditActor) { change in
             let before = s.auditSnapshot
             var extra: [String: any Encodable & Sendable] = [:]
-            var revised: [StatementLineValues]?
             switch action {
             case .send:
                 extra = ["sent_by": p.userID, "sent_at": change.now]; s.sentBy = p.userID; s.sentAt = change.now
@@ -330,25 +326,49 @@ enum StatementService {
                 extra = ["locked_by": p.userID, "locked_at": change.now]; s.lockedBy = p.userID; s.lockedAt = change.now
             case .revise:
                 // A new numbered version: the answers applied, the old revision kept as it was.
+                // Copied a batch at a time: a busy month's lines as models at once took 200 MB.
+                let from = s.revision
                 s.revision += 1
-                let copies = lines.map { l in
-                    var n = StatementLineValues(revising: l, to: s.revision)
-                    if l.disputed, let a = l.answerAmount { n.amount = a }
-                    return n
+                var after = Int.min
+                while true {
+                    let batch = try await StatementLine.query(on: change.db).filter(\.$statementID == s.id!).filter(\.$revision == from)
+                        .filter(\.$number > after).sort(\.$number).limit(revisedLinesBatch).all()
+                    try await insert(batch.map { l in
+                        var n = StatementLineValues(revising: l, to: s.revision)
+                        if l.disputed, let a = l.answerAmount { n.amount = a }
+                        return n
+                    }, in: change)
+                    guard batch.count == revisedLinesBatch, let last = batch.last else { break }
+                    after = last.number
                 }
-                try await insert(copies, in: change)
-                revised = copies
             case .edit, .dispute, .answer: break
             }
-            if let revised {
-                try await save(s, lines: revised, status: next, expected: version, extra: extra, in: change)
-            } else {
-                try await save(s, lines: lines, status: next, expected: version, extra: extra, in: change)
-            }
+            // The totals from the lines' sums per kind, in the database.
+            try await save(s, lines: try await amountsByKind(s.id!, revision: s.revision, on: change.db), status: next, expected: version,
+                           extra: extra, in: change)
             try await change.audit("statement", s.id, action.rawValue, before: before, after: s.auditSnapshot)
             try await notify(s, action, in: change)
             return s
         }
+    }
+
+    static let revisedLinesBatch = 2_000
+
+    /// A revision's amounts summed per kind in the database: all `save` needs of its lines.
+    struct KindAmount: Decodable, StatementLineFigures { let kind: String; let amount: Int64 }
+
+    static func amountsByKind(_ statement: UUID, revision: Int, on db: any Database) async throws -> [KindAmount] {
+        try await (db as! any SQLDatabase).raw("""
+            SELECT kind, CAST(SUM(amount) AS BIGINT) AS amount FROM statement_lines WHERE statement_id = \(bind: statement) AND revision = \(bind: revision) GROUP BY kind
+            """).all(decoding: KindAmount.self)
+    }
+
+    /// Disputed lines of the current revision the buyer has not answered yet.
+    static func unansweredDisputes(_ s: Statement, on db: any Database) async throws -> Int {
+        struct N: Decodable { let n: Int }
+        return try await (db as! any SQLDatabase).raw("""
+            SELECT COUNT(*) AS n FROM statement_lines WHERE statement_id = \(bind: s.id!) AND revision = \(bind: s.revision) AND disputed = \(bind: true) AND answer = ''
+            """).first(decoding: N.self)?.n ?? 0
     }
 
     static func notify(_ s: Statement, _ action: StatementLifecycle.Action, in change: Change) async throws {
@@ -617,10 +637,7 @@ enum StatementService {
         // An older revision shows its own totals, from its lines (summed per kind in the database).
         var sums: StatementAmounts.Sums?
         if shown != s.revision {
-            struct KindSum: Decodable { let kind: String; let amount: Int64 }
-            let byKind = try await (db as! any SQLDatabase).raw("""
-                SELECT kind, CAST(SUM(amount) AS BIGINT) AS amount FROM statement_lines WHERE statement_id = \(bind: s.id!) AND revision = \(bind: shown) GROUP BY kind
-                """).all(decoding: KindSum.self)
+            let byKind = try await amountsByKind(s.id!, revision: shown, on: db)
             func total(_ kind: String) -> [FixedDecimal] { byKind.filter { $0.kind == kind }.map { FixedDecimal(units: $0.amount) } }
             sums = try? StatementAmounts.summarize(goods: total("goods"), deductions: total("deduction"), adjustments: total("adjustment"),
                                                    taxPercent: FixedDecimal(units: s.taxPercent))
