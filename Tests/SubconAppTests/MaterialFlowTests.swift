@@ -520,4 +520,29 @@ struct MaterialFixture {
             #expect(try await m.items("/api/v1/deliveries", f.supplier1).count == 1)
         }
     }
+
+    /// The write-off's rows go out in batches (here 2 rows): the answer is the same document as
+    /// the report built whole, for the buyer over every supplier and for a supplier, month by
+    /// month through the demo's history.
+    @Test func streamedWriteOffEqualsTheWholeReport() async throws {
+        try await TestApp.run(scenario: true, adjust: { $0.streamedBatch = 2 }) { t in
+            var crossed = 0
+            for login in ["finance", "supplier1"] {
+                let token = try await t.token(login), principal = try await t.principal(login)
+                let today = t.app.subcon.today()
+                for back in 0..<12 {
+                    let month = (today.year * 12 + today.month - 1) - back
+                    let period = String(format: "%04d-%02d", month / 12, month % 12 + 1)
+                    let whole = try await MaterialReports.writeOff(principal, period: period, supplierID: nil, app: t.app)
+                    let expected = try JSONSerialization.jsonObject(with: JSONEncoder.custom(dates: .iso8601).encode(whole)) as! NSDictionary
+                    let r = try await t.request(.GET, "/api/v1/write-off?period=\(period)", token: token)
+                    #expect(r.status == .ok && r.headers.contentType == .json)
+                    let streamed = try JSONSerialization.jsonObject(with: Data(r.body.readableBytesView)) as! NSDictionary
+                    #expect(streamed == expected, "\(login) \(period)")
+                    if whole.rows.count > 2 { crossed += 1 }
+                }
+            }
+            #expect(crossed > 0)
+        }
+    }
 }

@@ -371,7 +371,7 @@ import PropertyBased
     /// built whole, for every statement of the demo, current and earlier revisions, whatever
     /// the batch size (here 2 lines, so most statements cross several batches).
     @Test func streamedStatementsEqualTheWholeStatement() async throws {
-        try await TestApp.run(scenario: true, adjust: { $0.streamedStatementLines = 2 }) { t in
+        try await TestApp.run(scenario: true, adjust: { $0.streamedBatch = 2 }) { t in
             let finance = try await t.token("finance")
             let principal = try await t.principal("finance")
             let list = try await t.request(.GET, "/api/v1/statements?per=200", token: finance).json["items"] as? [[String: Any]] ?? []

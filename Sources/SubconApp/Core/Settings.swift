@@ -69,8 +69,8 @@ public struct Settings: Sendable {
     /// How many heavy reads (write-off, statement detail, reports, rankings) one instance builds
     /// at once (HEAVY_READS, 1…64); the others wait their turn.
     public var heavyReads = 2
-    /// Lines per batch when a statement's lines are streamed (tests make it small).
-    public var streamedStatementLines = 2_000
+    /// Elements per batch when a long answer is streamed: a statement's lines, the write-off's rows (tests make it small).
+    public var streamedBatch = 2_000
     /// The last day of each statement period (STATEMENT_CUTOFF_DAY, 1…28; unset: the month's end).
     public var statementCalendar = SettlementCalendar.monthEnd
     /// The Gregorian calendar where the installation is: days, months and periods are counted in it.

@@ -93,50 +93,28 @@ struct SettlementAPI: RouteCollection {
     /// memory per request; in batches it takes that of 2,000 lines. Checks and the header come
     /// first, so a refusal is still a plain problem.
     static func streamed(_ req: Request, _ head: StatementDTO, status: HTTPStatus = .ok) async throws -> Response {
-        let encoder = JSONEncoder.custom(dates: .iso8601)
-        let json = try encoder.encode(head)
-        // The header with `"lines":[]` split open where the lines go (an unescaped `"lines":` can
-        // only be that key: inside a string value its quotes would be escaped).
-        guard let gap = json.range(of: Data(#""lines":[]"#.utf8), options: .backwards) else {
+        guard let split = try JSONArrayStream(head: head, arrayKey: "lines", encoder: .custom(dates: .iso8601)) else {
             var whole = head
             whole.lines = try await StatementService.lines(of: head, after: 0, limit: nil, on: req.db)
             let response = try await whole.encodeResponse(for: req)
             response.status = status
             return response
         }
-        let opening = json[..<gap.lowerBound] + Data(#""lines":["#.utf8), closing = Data("]".utf8) + json[gap.upperBound...]
-        let batchSize = max(1, req.subcon.settings.streamedStatementLines)
-        let response = Response(status: status)
-        response.headers.contentType = .json
+        let batchSize = max(1, req.subcon.settings.streamedBatch)
         // Lines are read batch by batch while the answer goes out; a dispute answered in between
-        // may show in a later batch (each line is shown as it is at its read). The stream takes
-        // a heavy-read turn: 64 long statements at once would all progress and none finish.
-        let gate = req.subcon.heavyReads
-        response.body = .init(asyncStream: { writer in
-            do {
-                try await gate.run {
-                    try await writer.write(.buffer(ByteBuffer(data: opening)))
-                    var after = 0, first = true
-                    while true {
-                        let batch = try await StatementService.lines(of: head, after: after, limit: batchSize, on: req.db)
-                        if !batch.isEmpty {
-                            // The batch as one array, its brackets dropped: one encoding per batch.
-                            var chunk = first ? Data() : Data([UInt8(ascii: ",")])
-                            chunk.append(try encoder.encode(batch).dropFirst().dropLast())
-                            first = false
-                            try await writer.write(.buffer(ByteBuffer(data: chunk)))
-                        }
-                        guard batch.count == batchSize, let last = batch.last else { break }
-                        after = last.no
-                    }
-                    try await writer.write(.buffer(ByteBuffer(data: closing)))
-                    try await writer.write(.end)
-                }
-            } catch {
-                try? await writer.write(.error(error))
+        // may show in a later batch (each line is shown as it is at its read).
+        return JSONArrayStream.response(req, status: status) { writer in
+            var stream = split
+            try await writer.write(.buffer(stream.opening))
+            var after = 0
+            while true {
+                let batch = try await StatementService.lines(of: head, after: after, limit: batchSize, on: req.db)
+                if let chunk = try stream.encode(batch) { try await writer.write(.buffer(chunk)) }
+                guard batch.count == batchSize, let last = batch.last else { break }
+                after = last.no
             }
-        })
-        return response
+            try await writer.write(.buffer(stream.closing))
+        }
     }
 
     func diff(req: Request) async throws -> StatementDiffDTO {
