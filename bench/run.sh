@@ -49,8 +49,16 @@ trap 'kill $PIDS 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
 
 BASE="http://127.0.0.1:$PORT"
-token() { curl -sf -XPOST "$BASE/api/v1/auth/token" -H 'Content-Type: application/json' \
-  -d "{\"login\":\"$1\",\"password\":\"demo\"}" | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])'; }
+# Signing in is retried for up to two minutes: on a file not yet in the page cache, the first
+# background passes after a start hold the database connections while they read it in.
+token() {
+  for _ in $(seq 1 120); do
+    curl -sf -XPOST "$BASE/api/v1/auth/token" -H 'Content-Type: application/json' -d "{\"login\":\"$1\",\"password\":\"demo\"}" \
+      | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])' 2>/dev/null && return
+    sleep 1
+  done
+  echo "could not sign in as $1" >&2; return 1
+}
 ADMIN=$(token admin)
 SUPPLIER=$(token supplier1)
 JAR=$(mktemp)
