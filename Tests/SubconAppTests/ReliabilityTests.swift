@@ -72,6 +72,42 @@ import VaporTesting
         #expect(gate.waiting == 0)
     }
 
+    /// A request that waited its whole time for a database connection (a long read or a
+    /// background pass on a cold file held them) is told the server is busy and when to try
+    /// again, not that something broke; nothing was written, so a retry is safe.
+    @Test func aConnectionWaitThatRunsOutIsBusyNotABreak() async throws {
+        try await TestApp.run { t in
+            let p = ProblemMiddleware.problem(for: ConnectionPoolTimeoutError.connectionRequestTimeout,
+                                              request: Request(application: t.app, on: t.app.eventLoopGroup.next()))
+            #expect(p.status == .serviceUnavailable && p.kind == "busy")
+            #expect(p.headers.first(name: .retryAfter) == "5")
+            for locale in AppLocale.allCases {
+                for key in ["problem.busy", "problem.busy.detail"] {
+                    #expect(t.app.subcon.catalog.text(key, locale) != key, "\(locale) \(key)")
+                }
+            }
+        }
+    }
+
+    /// The background workers' stop waits for a pass that was running when it was asked to
+    /// stop: one that went on after shutdown reached for closed databases and crashed the
+    /// process on SIGTERM.
+    @Test(.timeLimit(.minutes(1))) func stoppingABackgroundWorkerWaitsForItsPass() async throws {
+        actor Flag { var done = false; func set() { done = true } }
+        let box = TaskBox(), finished = Flag()
+        let started = AsyncStream<Void>.makeStream()
+        box.set(Task {
+            started.continuation.yield()
+            while !Task.isCancelled { await Task.yield() }
+            // The rest of the pass, still running after the cancellation.
+            for _ in 0..<1_000 { await Task.yield() }
+            await finished.set()
+        })
+        for await _ in started.stream { break }
+        await box.stop()
+        #expect(await finished.done)
+    }
+
     @Test func nextParametersNeverLeaveTheSite() {
         for bad in ["/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "//evil.example", "/\\evil.example",
                     "https://evil.example", "/ /evil.example", "evil.example", "/\u{7F}/evil", "/\u{85}/evil", ""] {

@@ -39,6 +39,12 @@ struct ProblemMiddleware: AsyncMiddleware {
             return Problem.badRequest("problem.body.invalid", fields: [FieldProblem.from(d)])
         case let db as any DatabaseError where db.isConstraintFailure:
             return Problem.conflict("problem.conflict.constraint")
+        case is ConnectionPoolTimeoutError:
+            // Every database connection stayed taken (a long read or a background pass on a
+            // cold file): nothing was written, and trying again shortly is the right answer.
+            var p = Problem(.serviceUnavailable, "busy")
+            p.headers.replaceOrAdd(name: .retryAfter, value: "5")
+            return p
         case let abort as any AbortError:
             var p: Problem
             switch abort.status {

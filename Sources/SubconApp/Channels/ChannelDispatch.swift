@@ -408,5 +408,8 @@ struct ChannelWorker: LifecycleHandler {
         }
     }
 
-    func shutdownAsync(_ app: Application) async { for t in tasks { t.cancel() } }
+    func shutdownAsync(_ app: Application) async {
+        for t in tasks { t.cancel() }
+        for t in tasks { await t.stop() }
+    }
 }
