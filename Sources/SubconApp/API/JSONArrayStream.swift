@@ -13,12 +13,14 @@ struct JSONArrayStream {
     let closing: ByteBuffer
     private var first = true
 
-    /// `nil` when `head` has no empty array under `key`.
-    init?(head: some Encodable, arrayKey key: String, encoder: JSONEncoder) throws {
+    /// `head` must hold an empty array under `key` (a programming error otherwise, refused as such).
+    init(head: some Encodable, arrayKey key: String, encoder: JSONEncoder) throws {
         self.encoder = encoder
         let json = try encoder.encode(head)
         // An unescaped `"key":[]` can only be that key: inside a string value its quotes would be escaped.
-        guard let gap = json.range(of: Data("\"\(key)\":[]".utf8), options: .backwards) else { return nil }
+        guard let gap = json.range(of: Data("\"\(key)\":[]".utf8), options: .backwards) else {
+            throw Abort(.internalServerError, reason: "no empty \(key) array to stream into")
+        }
         opening = ByteBuffer(data: json[..<gap.lowerBound] + Data("\"\(key)\":[".utf8))
         closing = ByteBuffer(data: Data("]".utf8) + json[gap.upperBound...])
     }

@@ -93,13 +93,7 @@ struct SettlementAPI: RouteCollection {
     /// memory per request; in batches it takes that of 2,000 lines. Checks and the header come
     /// first, so a refusal is still a plain problem.
     static func streamed(_ req: Request, _ head: StatementDTO, status: HTTPStatus = .ok) async throws -> Response {
-        guard let split = try JSONArrayStream(head: head, arrayKey: "lines", encoder: .custom(dates: .iso8601)) else {
-            var whole = head
-            whole.lines = try await StatementService.lines(of: head, after: 0, limit: nil, on: req.db)
-            let response = try await whole.encodeResponse(for: req)
-            response.status = status
-            return response
-        }
+        let split = try JSONArrayStream(head: head, arrayKey: "lines", encoder: .custom(dates: .iso8601))
         let batchSize = max(1, req.subcon.settings.streamedBatch)
         // Lines are read batch by batch while the answer goes out; a dispute answered in between
         // may show in a later batch (each line is shown as it is at its read).
