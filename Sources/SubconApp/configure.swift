@@ -21,6 +21,9 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
         app.databases.use(.sqlite(.file(path), sqlLogLevel: .debug), as: .sqlite)
+        if settings.runBackgroundWorkers {
+            app.databases.use(.sqlite(.file(path), sqlLogLevel: .debug), as: .sqliteBackground, isDefault: false)
+        }
     case .sqliteMemory:
         app.databases.use(.sqlite(.memory, sqlLogLevel: .debug), as: .sqlite)
     case .postgres(let url, let searchPath):
@@ -31,19 +34,23 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     }
     if case .postgres(_, let searchPath?) = settings.database, let schema = searchPath.first {
         // A private schema (tests give each run its own) must exist before migrations create tables in it.
-        try await (app.db as! any SQLDatabase).raw("CREATE SCHEMA IF NOT EXISTS \(ident: schema)").run()
+        try await (app.database as! any SQLDatabase).raw("CREATE SCHEMA IF NOT EXISTS \(ident: schema)").run()
     }
     if case .sqliteFile = settings.database {
         // WAL lets readers go on while one writer commits; the setting persists in the file.
-        _ = try await (app.db as! any SQLDatabase).raw("PRAGMA journal_mode=WAL").all()
+        _ = try await (app.database as! any SQLDatabase).raw("PRAGMA journal_mode=WAL").all()
         // Per connection (one per event loop): read the file through a memory map and keep more
         // pages, instead of a read() system call for every page a query touches — on a database
         // of gigabytes that copying showed as a tenth of a write's profile. Pages of the map count
         // in the process's RSS but are the kernel's page cache.
-        for loop in app.eventLoopGroup.makeIterator() {
-            let db = app.databases.database(.sqlite, logger: app.logger, on: loop) as! any SQLDatabase
-            _ = try await db.raw("PRAGMA mmap_size = \(unsafeRaw: String(settings.sqliteMapBytes))").all()
-            _ = try await db.raw("PRAGMA cache_size = -65536").all()
+        // The background passes' connections (see BackgroundWork) keep fewer pages: they mostly
+        // scan, once every minute or ten.
+        for (id, cacheKiB) in [(DatabaseID.sqlite, 65536), (.sqliteBackground, 16384)] where app.databases.ids().contains(id) {
+            for loop in app.eventLoopGroup.makeIterator() {
+                let db = app.databases.database(id, logger: app.logger, on: loop) as! any SQLDatabase
+                _ = try await db.raw("PRAGMA mmap_size = \(unsafeRaw: String(settings.sqliteMapBytes))").all()
+                _ = try await db.raw("PRAGMA cache_size = -\(unsafeRaw: String(cacheKiB))").all()
+            }
         }
     }
     for migration in Migrations.all { app.migrations.add(migration) }

@@ -162,13 +162,13 @@ enum PersonalTokens {
     }
 
     static func create(_ p: Principal, name: String, days: Int?, app: Application) async throws -> AuthService.IssuedToken {
-        guard let user = try await User.find(p.userID, on: app.db) else { throw Problem.unauthorized }
+        guard let user = try await User.find(p.userID, on: app.database) else { throw Problem.unauthorized }
         return try await AuthService.issueToken(for: user, kind: "personal", name: name, lifetime: days.map { Double($0) * 86400 },
                                                 actor: p.auditActor, app: app)
     }
 
     static func revoke(_ p: Principal, _ id: UUID, app: Application) async throws {
-        guard let token = try await APIToken.query(on: app.db).filter(\.$id == id).filter(\.$user.$id == p.userID)
+        guard let token = try await APIToken.query(on: app.database).filter(\.$id == id).filter(\.$user.$id == p.userID)
             .filter(\.$kind == "personal").first() else { throw Problem.notFound }
         guard token.revokedAt == nil else { return }
         try await app.write(as: p.auditActor) { change in

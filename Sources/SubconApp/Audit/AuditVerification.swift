@@ -10,7 +10,7 @@ public enum AuditVerification {
     }
 
     public static func run(app: Application) async throws -> Report {
-        let result = try await AuditLog.verify(on: app.db)
+        let result = try await AuditLog.verify(on: app.database)
         if let failure = result.failure {
             return Report(ok: false, checked: result.checked, message: "audit chain BROKEN after \(result.checked) good rows: \(failure)")
         }

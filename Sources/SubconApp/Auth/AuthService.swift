@@ -12,7 +12,7 @@ enum AuthService {
     /// Checks a login and password, with throttling. Every attempt is recorded; failures are
     /// answered the same whether the login exists or not.
     static func authenticate(login: String, password: String, address: String, app: Application) async throws -> SignedIn {
-        let db = app.db
+        let db = app.database
         let services = app.subcon
         let now = services.clock.now()
         let windowStart = now.addingTimeInterval(-Double(services.settings.loginThrottle.window.components.seconds))

@@ -118,7 +118,7 @@ enum ChannelDispatch {
         let token = UUID()
         let now = services.clock.now()
         let claimed: [ChannelDelivery] = try await services.writeGate.run {
-            try await app.db.transaction { db in
+            try await app.database.transaction { db in
                 let sql = db as! any SQLDatabase
                 var select = sql.select().column("id").from(ChannelDelivery.schema)
                     .where("status", .equal, DeliveryStatus.pending.rawValue)
@@ -141,7 +141,7 @@ enum ChannelDispatch {
         var sentLastMinute: [UUID: Int] = [:]
         if !channelIDs.isEmpty {
             struct Count: Decodable { let channel_id: UUID; let n: Int }
-            let rows = try await (app.db as! any SQLDatabase).raw("""
+            let rows = try await (app.database as! any SQLDatabase).raw("""
                 SELECT channel_id, COUNT(*) AS n FROM channel_deliveries
                 WHERE channel_id IN (\(binds: channelIDs)) AND sent_at > \(bind: now.addingTimeInterval(-60)) GROUP BY channel_id
                 """).all(decoding: Count.self)
@@ -165,7 +165,7 @@ enum ChannelDispatch {
         }
         if !deferred.isEmpty || !later.isEmpty {
             try await services.writeGate.run {
-                let sql = app.db as! any SQLDatabase
+                let sql = app.database as! any SQLDatabase
                 if !deferred.isEmpty {
                     try await sql.update(ChannelDelivery.schema).set("next_at", to: now.addingTimeInterval(15)).set("lease_until", to: SQLLiteral.null)
                         .set("lease_token", to: SQLLiteral.null).where("id", .in, deferred.map { $0.id! }).where("lease_token", .equal, token).run()
@@ -197,7 +197,7 @@ enum ChannelDispatch {
         let services = app.subcon
         let settings = services.settings.channels
         try await services.writeGate.run {
-            try await app.db.transaction { db in
+            try await app.database.transaction { db in
                 let sql = db as! any SQLDatabase
                 let now = services.clock.now()
                 for d in deliveries {
@@ -250,7 +250,7 @@ enum ChannelDispatch {
             Result(outcome: o, status: status, error: error, milliseconds: Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000))
         }
         do {
-            let sql = app.db as! any SQLDatabase
+            let sql = app.database as! any SQLDatabase
             let ctx = try await sql.raw("""
                 SELECT c.url, c.secret, c.locale, u.email, u.locale AS user_locale, u.display_name
                 FROM channel_deliveries d LEFT JOIN channels c ON c.id = d.channel_id LEFT JOIN users u ON u.id = d.user_id
@@ -350,7 +350,7 @@ enum ChannelDispatch {
     static func makeDigests(app: Application) async throws -> Int {
         let services = app.subcon
         let now = services.clock.now()
-        let held = try await (app.db as! any SQLDatabase).raw("""
+        let held = try await (app.database as! any SQLDatabase).raw("""
             SELECT d.user_id, d.organization_id, MAX(s.last_digest_at) AS last_digest_at
             FROM channel_deliveries d LEFT JOIN notification_settings s ON s.user_id = d.user_id
             WHERE d.status = 'digest' GROUP BY d.user_id, d.organization_id
@@ -396,8 +396,7 @@ struct ChannelWorker: LifecycleHandler {
                 var rounds = 0
                 while !Task.isCancelled {
                     do {
-                        while try await ChannelDispatch.sendDue(app: app, limit: 8) > 0 {}
-                        if lane == 0 && rounds % 60 == 0 { _ = try await ChannelDispatch.makeDigests(app: app) }
+                        try await Self.round(rounds, lane: lane, app: app)
                     } catch {
                         app.logger.warning("channel delivery failed: \(String(describing: error))")
                     }
@@ -411,5 +410,13 @@ struct ChannelWorker: LifecycleHandler {
     func shutdownAsync(_ app: Application) async {
         for t in tasks { t.cancel() }
         for t in tasks { await t.stop() }
+    }
+
+    /// One lane's round: what is due now, and (lane 0, every minute) the digests.
+    static func round(_ rounds: Int, lane: Int, app: Application) async throws {
+        try await BackgroundWork.run(on: app) {
+            while try await ChannelDispatch.sendDue(app: app, limit: 8) > 0 {}
+            if lane == 0 && rounds % 60 == 0 { _ = try await ChannelDispatch.makeDigests(app: app) }
+        }
     }
 }

@@ -123,7 +123,7 @@ enum ChannelService {
     static func create(_ p: Principal, _ input: ChannelInput, app: Application) async throws -> Channel {
         try p.require(.manageChannels)
         let org = input.organizationId ?? p.organizationID
-        guard let organization = try await Organization.find(org, on: app.db) else {
+        guard let organization = try await Organization.find(org, on: app.database) else {
             throw Problem.validation([FieldProblem("organizationId", "unknownOrganization")])
         }
         guard mayManage(p, organization: org) else { throw Problem.forbidden }
@@ -153,9 +153,9 @@ enum ChannelService {
     }
 
     static func update(_ p: Principal, _ id: UUID, _ input: ChannelPatch, app: Application) async throws -> Channel {
-        let c = try await load(p, id, on: app.db)
+        let c = try await load(p, id, on: app.database)
         guard mayManage(p, organization: c.organizationID) else { throw Problem.forbidden }
-        guard let organization = try await Organization.find(c.organizationID, on: app.db) else { throw Problem.notFound }
+        guard let organization = try await Organization.find(c.organizationID, on: app.database) else { throw Problem.notFound }
         let kind = ChannelKind(rawValue: c.kind) ?? .webhook
         let f = Fields(kind: kind, name: input.name ?? c.name, url: input.url ?? c.url, events: input.events ?? c.eventList,
                        roles: input.roles ?? c.roleList, locale: input.locale ?? c.locale)
@@ -178,7 +178,7 @@ enum ChannelService {
 
     /// Removing a channel keeps its delivery log; what was still waiting for it is dropped.
     static func delete(_ p: Principal, _ id: UUID, version: Int, app: Application) async throws {
-        let c = try await load(p, id, on: app.db)
+        let c = try await load(p, id, on: app.database)
         guard mayManage(p, organization: c.organizationID) else { throw Problem.forbidden }
         try await app.write(as: p.auditActor) { change in
             let sql = change.db as! any SQLDatabase
@@ -236,7 +236,7 @@ enum ChannelService {
 
     /// Sends a test message now and says what the receiver answered. Logged like any delivery.
     static func sendTest(_ p: Principal, _ id: UUID, _ input: ChannelTestInput, app: Application) async throws -> ChannelTestResult {
-        let c = try await load(p, id, on: app.db)
+        let c = try await load(p, id, on: app.database)
         guard mayManage(p, organization: c.organizationID) else { throw Problem.forbidden }
         let text = (input.text ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         let notice = Outbox.Notice(recipients: [], messageKey: text.isEmpty ? "channel.testMessage" : "channel.testMessageWith",

@@ -70,7 +70,7 @@ enum DeliveryLog {
         if let c = filter.channelID { conditions.append("d.channel_id = \(bind: c)") }
         if let e = filter.event { conditions.append("d.event = \(bind: e)") }
         let whereClause: SQLQueryString = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = app.db as! any SQLDatabase
+        let sql = app.database as! any SQLDatabase
         let total = try await sql.raw("SELECT COUNT(*) AS n FROM channel_deliveries d \(whereClause)").first()?.decode(column: "n", as: Int.self) ?? 0
         let rows = try await sql.raw("""
             \(unsafeRaw: selectRows)
@@ -98,7 +98,7 @@ enum DeliveryLog {
 
     static func detail(_ p: Principal, _ id: UUID, locale: AppLocale, app: Application) async throws -> ChannelDeliveryDTO {
         let org = try scope(p)
-        let sql = app.db as! any SQLDatabase
+        let sql = app.database as! any SQLDatabase
         let row = try await sql.raw("""
             \(unsafeRaw: selectRows)
             WHERE d.id = \(bind: id)
@@ -117,7 +117,7 @@ enum DeliveryLog {
 
     /// Every given-up message of one channel goes out again (after its address was fixed).
     static func retryAll(_ p: Principal, channel id: UUID, app: Application) async throws -> Int {
-        let c = try await ChannelService.load(p, id, on: app.db)
+        let c = try await ChannelService.load(p, id, on: app.database)
         guard ChannelService.mayManage(p, organization: c.organizationID) else { throw Problem.forbidden }
         return try await app.write(as: p.auditActor) { change in
             let rows = try await (change.db as! any SQLDatabase).update(ChannelDelivery.schema).set("status", to: DeliveryStatus.pending.rawValue)

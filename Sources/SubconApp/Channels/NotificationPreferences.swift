@@ -49,12 +49,12 @@ enum NotificationPreferences {
     private struct Setting: Decodable { let email_mode: String; let version: Int }
 
     static func get(_ p: Principal, locale: AppLocale, app: Application) async throws -> PreferencesDTO {
-        let sql = app.db as! any SQLDatabase
+        let sql = app.database as! any SQLDatabase
         let rows = try await sql.select().columns("event", "inbox", "email").from("notification_preferences")
             .where("user_id", .equal, p.userID).all(decoding: Row.self)
         let setting = try await sql.select().columns("email_mode", "version").from("notification_settings")
             .where("user_id", .equal, p.userID).first(decoding: Setting.self)
-        let user = try await User.find(p.userID, on: app.db)
+        let user = try await User.find(p.userID, on: app.database)
         let chosen = Dictionary(rows.map { ($0.event, $0) }, uniquingKeysWith: { a, _ in a })
         let side: OrganizationKind = p.isSupplier ? .supplier : .manufacturer
         let catalog = app.subcon.catalog

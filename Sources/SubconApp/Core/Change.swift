@@ -84,7 +84,7 @@ extension Application {
             let live = PendingLiveEvents()
             do {
                 let result = try await services.writeGate.run {
-                    try await self.db.transaction { tx in
+                    try await self.database.transaction { tx in
                         let result = try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres, live: live,
                                                                   today: services.today(), delayThresholdDays: services.settings.delayThresholdDays))
                         try await claim?.recordOnce(on: tx)

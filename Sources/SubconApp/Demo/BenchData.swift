@@ -25,7 +25,7 @@ public enum BenchData {
                               bind(true), bind(1), bind(now), bind(now)])
             }
         }
-        let people = try await User.query(on: app.db).filter(\.$login ~~ ["admin", "planner", "purchaser", "supplier1"]).all()
+        let people = try await User.query(on: app.database).filter(\.$login ~~ ["admin", "planner", "purchaser", "supplier1"]).all()
         var notes: [Row] = []
         for person in people {
             for i in 0..<notificationsPerUser {
@@ -35,7 +35,7 @@ public enum BenchData {
             }
         }
         let (orgRows, userRows, noteRows) = (orgs, users, notes)
-        try await app.db.transaction { db in
+        try await app.database.transaction { db in
             let sql = db as! any SQLDatabase
             try await sql.insertRows(into: "organizations", columns: ["id", "kind", "code", "name", "active", "version", "created_at", "updated_at"], orgRows)
             try await sql.insertRows(into: "users", columns: ["id", "organization_id", "login", "display_name", "email", "password_hash",
@@ -59,8 +59,8 @@ public enum BenchData {
         func bind(_ v: some Encodable & Sendable) -> any SQLExpression { SQLBind(v) }
         let settings = app.subcon.settings
         let current = settings.statementCalendar.period(of: app.subcon.today())
-        let suppliers = try await Organization.query(on: app.db).filter(\.$kind == OrganizationKind.supplier.rawValue).all()
-        let buyer = try await User.query(on: app.db).filter(\.$login == "finance").first()!.id!
+        let suppliers = try await Organization.query(on: app.database).filter(\.$kind == OrganizationKind.supplier.rawValue).all()
+        let buyer = try await User.query(on: app.database).filter(\.$login == "finance").first()!.id!
         var rows: [Row] = []
         var seq: Int64 = 0
         var period = current
@@ -80,7 +80,7 @@ public enum BenchData {
             }
         }
         let all = rows, last = seq
-        try await app.db.transaction { db in
+        try await app.database.transaction { db in
             let sql = db as! any SQLDatabase
             try await sql.insertRows(into: "statements", columns: statementColumns, all)
             try await sql.raw("UPDATE statement_feed SET seq = \(bind: last) WHERE id = 1").run()
@@ -104,9 +104,9 @@ public enum BenchData {
     /// `flowRows`). Written in chunks, each in its own transaction, so a million lines never sit
     /// in memory at once.
     static func seedOrders(app: Application, shape: Shape, now: Date) async throws {
-        let suppliers = try await Organization.query(on: app.db).filter(\.$kind == OrganizationKind.supplier.rawValue).sort(\.$code).all(\.$id)
-        let jg = try await Organization.query(on: app.db).filter(\.$code == "SUP-JG").first()!.id!
-        let buyer = try await User.query(on: app.db).filter(\.$login == "purchaser").first()!.id!
+        let suppliers = try await Organization.query(on: app.database).filter(\.$kind == OrganizationKind.supplier.rawValue).sort(\.$code).all(\.$id)
+        let jg = try await Organization.query(on: app.database).filter(\.$code == "SUP-JG").first()!.id!
+        let buyer = try await User.query(on: app.database).filter(\.$login == "purchaser").first()!.id!
         let u = FixedDecimal.unit
         // Semi-finished parts on the lines, raw material (at a cost price) in the ledger.
         var parts: [UUID] = [], materials: [UUID] = []
@@ -124,7 +124,7 @@ public enum BenchData {
         itemRows.append([SQLBind(component), SQLBind("BENCH-RM"), SQLBind("压测原料"), SQLBind(""), SQLBind("kg"), SQLBind("raw_material"), SQLLiteral.null,
                          SQLBind(true), SQLBind(1), SQLBind(now), SQLBind(now), SQLBind(12 * u)])
         let items = itemRows
-        try await app.db.transaction { db in
+        try await app.database.transaction { db in
             try await (db as! any SQLDatabase).insertRows(into: "items", columns: ["id", "code", "name", "specification", "uom", "kind", "default_site_id",
                                                                                    "active", "version", "created_at", "updated_at", "cost_price"], items)
         }
@@ -136,12 +136,12 @@ public enum BenchData {
             var rows = FlowRows()
             for i in start..<min(start + chunk, shape.orders) { flow.order(i, into: &rows) }
             let batch = rows
-            try await app.db.transaction { db in try await batch.insert(into: db as! any SQLDatabase) }
+            try await app.database.transaction { db in try await batch.insert(into: db as! any SQLDatabase) }
         }
-        try await Ledger.rebuildTotals(on: app.db as! any SQLDatabase)
-        try await HeldValues.rebuild(on: app.db as! any SQLDatabase)
-        try await LineLateness.refreshOrders(on: app.db as! any SQLDatabase)
-        try await ShipReadiness.refreshAll(on: app.db as! any SQLDatabase)
+        try await Ledger.rebuildTotals(on: app.database as! any SQLDatabase)
+        try await HeldValues.rebuild(on: app.database as! any SQLDatabase)
+        try await LineLateness.refreshOrders(on: app.database as! any SQLDatabase)
+        try await ShipReadiness.refreshAll(on: app.database as! any SQLDatabase)
     }
 
     /// How one bench order and what happened to it become rows.

@@ -28,7 +28,7 @@ public enum DemoData {
     /// Returns whether it seeded.
     @discardableResult
     public static func seedIfEmpty(app: Application) async throws -> Bool {
-        guard try await Organization.query(on: app.db).count() == 0 else { return false }
+        guard try await Organization.query(on: app.database).count() == 0 else { return false }
         let hash = try await app.subcon.passwordHasher.hash(password, on: app)
         try await app.write(as: .system) { change in
             let db = change.db

@@ -7,11 +7,11 @@ import Vapor
 /// JG has not acknowledged yet (revision A it had), and its work instruction, acknowledged.
 enum DemoDocuments {
     static func seed(jg: UUID, app: Application) async throws {
-        guard let item = try await Item.query(on: app.db).filter(\.$code == "FG-RD-002").first() else { return }
+        guard let item = try await Item.query(on: app.database).filter(\.$code == "FG-RD-002").first() else { return }
         let purchaser = try await DemoOrders.principal("purchaser", app), quality = try await DemoOrders.principal("quality", app)
         let jgUser = try await DemoOrders.principal("supplier1", app)
         func acknowledge(_ id: UUID) async throws {
-            let d = try await TechDocService.detail(jgUser, id, on: app.db)
+            let d = try await TechDocService.detail(jgUser, id, on: app.database)
             try await TechDocService.acknowledge(jgUser, id, AcknowledgeInput(revisionId: d.document.currentRevisionId!), app: app)
         }
         let drawing = try await TechDocService.create(purchaser, TechDocumentInput(itemId: item.id!, kind: "drawing", title: "CR-65 散热器组件总图",

@@ -43,16 +43,16 @@ enum DemoHistory {
     }
 
     static func seed(app: Application) async throws {
-        let sql = app.db as! any SQLDatabase
+        let sql = app.database as! any SQLDatabase
         let settings = app.subcon.settings
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = TimeZone(identifier: settings.timeZone) ?? .gmt
         func instant(_ d: Day, hour: Int = 9) -> Date { cal.date(from: DateComponents(year: d.year, month: d.month, day: d.day, hour: hour))! }
         let this = ScorePeriod.month(of: app.subcon.today())
         let months = this.previous.trailing(12)
-        guard let buyer = try await User.query(on: app.db).filter(\.$login == "purchaser").first()?.id,
-              let inspector = try await User.query(on: app.db).filter(\.$login == "quality").first()?.id,
-              let finance = try await User.query(on: app.db).filter(\.$login == "finance").first()?.id else { return }
+        guard let buyer = try await User.query(on: app.database).filter(\.$login == "purchaser").first()?.id,
+              let inspector = try await User.query(on: app.database).filter(\.$login == "quality").first()?.id,
+              let finance = try await User.query(on: app.database).filter(\.$login == "finance").first()?.id else { return }
         typealias Row = [any SQLExpression]
         typealias B = SQLBind
         let null = SQLLiteral.null
@@ -66,8 +66,8 @@ enum DemoHistory {
         let existing = Set(try await sql.raw("SELECT supplier_id, period FROM statements").all(decoding: Existing.self).map { "\($0.supplier_id)/\($0.period)" })
         var number = 0
         for (code, profile) in profiles.sorted(by: { $0.key < $1.key }) {
-            guard let supplier = try await Organization.query(on: app.db).filter(\.$code == code).first()?.id else { continue }
-            let agreements = try await PriceAgreementRow.query(on: app.db).filter(\.$supplier.$id == supplier).all()
+            guard let supplier = try await Organization.query(on: app.database).filter(\.$code == code).first()?.id else { continue }
+            let agreements = try await PriceAgreementRow.query(on: app.database).filter(\.$supplier.$id == supplier).all()
             guard !agreements.isEmpty else { continue }
             var dice = Dice(state: code.unicodeScalars.reduce(UInt64(7)) { $0 &* 31 &+ UInt64($1.value) })
             var defectLots: [UUID: Int] = [:]
@@ -166,7 +166,7 @@ enum DemoHistory {
         }
         let finalSeq = seq
         let (flowRows, reportRows, defectRows, statementRows, stepRows) = (flow, reports, defects, statements, eightDSteps)
-        try await app.db.transaction { db in
+        try await app.database.transaction { db in
             let sql = db as! any SQLDatabase
             try await flowRows.insert(into: sql)
             try await sql.insertRows(into: "progress_reports", columns: ["id", "order_id", "supplier_id", "line_no", "operation", "good_quantity", "scrap_quantity",
@@ -184,7 +184,7 @@ enum DemoHistory {
         for month in months { _ = try await ScorecardGrading.closeMonth(month, by: .system, notify: month == months.last, app: app) }
         // Last month's review with SUP-BM: held, with action items on both sides (one done);
         // this month's is planned.
-        guard let bm = try await Organization.query(on: app.db).filter(\.$code == "SUP-BM").first()?.id else { return }
+        guard let bm = try await Organization.query(on: app.database).filter(\.$code == "SUP-BM").first()?.id else { return }
         let purchaser = try await DemoOrders.principal("purchaser", app), bmUser = try await DemoOrders.principal("supplier2", app)
         let held = try await ReviewService.plan(purchaser, supplier: bm, ReviewInput(cadence: "monthly", scheduledOn: this.previous.first.adding(days: 4)), app: app)
         let minutes = try await ReviewService.hold(purchaser, held.id, MinutesInput(
@@ -193,7 +193,7 @@ enum DemoHistory {
                       .init(title: "更换贴片定位治具并提交首件报告", ownerSide: "supplier", dueOn: app.subcon.today().adding(days: 5)),
                       .init(title: "提供新版定位治具图纸", ownerSide: "buyer", dueOn: app.subcon.today().adding(days: 3))]), app: app)
         if let first = minutes.actions.first(where: { $0.title.hasPrefix("提交产能") }) {
-            _ = try await ReviewService.done(bmUser, try await ReviewService.ownAction(bmUser, first.id, on: app.db), VersionInput(version: first.version), app: app)
+            _ = try await ReviewService.done(bmUser, try await ReviewService.ownAction(bmUser, first.id, on: app.database), VersionInput(version: first.version), app: app)
         }
     }
 }

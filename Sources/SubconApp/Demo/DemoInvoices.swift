@@ -11,7 +11,7 @@ import Vapor
 /// (still waiting for its invoice) and BM's last two (invoiced and accepted, payment held).
 enum DemoInvoices {
     static func seed(jg: UUID, app: Application) async throws {
-        guard let s = try await Statement.query(on: app.db).filter(\.$supplierID == jg).filter(\.$status == "locked")
+        guard let s = try await Statement.query(on: app.database).filter(\.$supplierID == jg).filter(\.$status == "locked")
             .sort(\.$period, .descending).first() else { return }
         let supplier = try await supplierPrincipal(jg, app)
         let net = try FixedDecimal(units: s.net).adding(FixedDecimal(10))
@@ -26,13 +26,13 @@ enum DemoInvoices {
         let finance = try await DemoOrders.principal("finance", app)
         let this = ScorePeriod.month(of: app.subcon.today())
         let threeBack = this.previous.previous.previous.description
-        let statements = try await Statement.query(on: app.db).filter(\.$status == "locked").sort(\.$period).all()
-        let invoiced = Set(try await Invoice.query(on: app.db).all().map(\.statementID))
+        let statements = try await Statement.query(on: app.database).filter(\.$status == "locked").sort(\.$period).all()
+        let invoiced = Set(try await Invoice.query(on: app.database).all().map(\.statementID))
         var people: [UUID: Principal] = [:]
         var number = 1
         var created: [UUID] = []
         for s in statements where !invoiced.contains(s.id!) && s.period < this.previous.description {
-            guard let org = try await Organization.find(s.supplierID, on: app.db) else { continue }
+            guard let org = try await Organization.find(s.supplierID, on: app.database) else { continue }
             if org.code == "SUP-JG" && s.period == threeBack { continue }
             let net = FixedDecimal(units: s.net), tax = FixedDecimal(units: s.tax), gross = FixedDecimal(units: s.gross)
             guard net > .zero, let lockedAt = s.lockedAt else { continue }
@@ -56,7 +56,7 @@ enum DemoInvoices {
                                                                            reference: "BANK-\(s.period)-\(org.code)"), app: app)
         }
         // A year of paid invoices is history, not news: their notices are not delivered.
-        let sql = app.db as! any SQLDatabase
+        let sql = app.database as! any SQLDatabase
         for id in created {
             try await sql.raw("DELETE FROM outbox WHERE processed_at IS NULL AND event LIKE 'invoice.%' AND payload LIKE \(bind: "%/invoices/\(id)%")").run()
         }
@@ -81,7 +81,7 @@ enum DemoInvoices {
     }
 
     static func supplierPrincipal(_ supplier: UUID, _ app: Application) async throws -> Principal {
-        let users = try await User.query(on: app.db).filter(\.$organization.$id == supplier).filter(\.$active == true).sort(\.$login).all()
+        let users = try await User.query(on: app.database).filter(\.$organization.$id == supplier).filter(\.$active == true).sort(\.$login).all()
         guard let u = users.first(where: { Policy.allows($0.roles, .registerInvoices) }) else { throw Abort(.internalServerError, reason: "no supplier admin") }
         return try await DemoOrders.principal(u.login, app)
     }

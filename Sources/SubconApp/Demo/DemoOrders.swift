@@ -21,7 +21,7 @@ public enum DemoOrders {
         let planner = try await principal("planner", app), purchaser = try await principal("purchaser", app)
         let jgUser = try await principal("supplier1", app), bmUser = try await principal("supplier2", app)
         let today = app.subcon.today()
-        let plant = try await Site.query(on: app.db).filter(\.$code == "P1").first()!
+        let plant = try await Site.query(on: app.database).filter(\.$code == "P1").first()!
         func line(_ item: String, _ op: String?, _ qty: Int, _ days: Int, line: Int? = nil) -> OrderLineInput {
             OrderLineInput(line: line, itemCode: item, operation: op, quantity: FixedDecimal(qty), dueDate: today.adding(days: days))
         }
@@ -35,12 +35,12 @@ public enum DemoOrders {
                     PlanLineInput(itemCode: "FG-BK-003", quantity: FixedDecimal(20000), dueDate: today.adding(days: 21))]), app: app)
         let released = try await PlanService.release(planner, plan.id!, version: plan.version, app: app)
         for ref in released.orders {
-            let order = try await OrderService.find(planner, ref.id, on: app.db)
+            let order = try await OrderService.find(planner, ref.id, on: app.database)
             switch ref.supplierCode {
             case "SUP-JG":
                 // Released, accepted, in production.
                 let o = try await OrderService.release(planner, ref.id, version: order.version, app: app)
-                let lines = try await OrderService.lines(ref.id, on: app.db)
+                let lines = try await OrderService.lines(ref.id, on: app.database)
                 let a = try await OrderService.answer(jgUser, ref.id, AnswerInput(revision: 1, lines: lines.map { .init(line: $0.number, answer: "accept") }), app: app)
                 _ = try await OrderService.startProduction(jgUser, ref.id, version: a.version, app: app)
                 _ = o
@@ -50,7 +50,7 @@ public enum DemoOrders {
             case "SUP-RC":
                 // Released two days ago and never answered: overdue and escalated.
                 _ = try await OrderService.release(planner, ref.id, version: order.version, app: app)
-                try await (app.db as! any SQLDatabase).update(OrderRevisionRow.schema)
+                try await (app.database as! any SQLDatabase).update(OrderRevisionRow.schema)
                     .set("released_at", to: app.subcon.clock.now().addingTimeInterval(-50 * 3600))
                     .where("order_id", .equal, ref.id).run()
                 try await OrderEscalation.run(app: app)
@@ -59,8 +59,8 @@ public enum DemoOrders {
             }
         }
 
-        let jg = try await Organization.query(on: app.db).filter(\.$code == "SUP-JG").first()!.id!
-        let bm = try await Organization.query(on: app.db).filter(\.$code == "SUP-BM").first()!.id!
+        let jg = try await Organization.query(on: app.database).filter(\.$code == "SUP-JG").first()!.id!
+        let bm = try await Organization.query(on: app.database).filter(\.$code == "SUP-BM").first()!.id!
         func direct(_ supplier: UUID, _ lines: [OrderLineInput], note: String) async throws -> OutsourcingOrder {
             let o = try await OrderService.create(purchaser, NewOrderInput(supplierId: supplier, note: note, lines: lines), app: app)
             return try await OrderService.release(purchaser, o.id!, version: o.version, app: app)
@@ -146,7 +146,7 @@ public enum DemoOrders {
         // rest takes 15 more days, so the line is projected late and a delay exception opens.
         let firstReport = try await ProgressService.report(jgUser, id, ProgressInput(line: 1, operation: nil, good: q("100"), scrap: q("2"), stage: "CNC 粗加工", note: nil), app: app)
         let tenDaysAgo = app.subcon.clock.now().addingTimeInterval(-10 * 86_400)
-        try await (app.db as! any SQLDatabase).update(ProgressReport.schema).set("report_day", to: today.adding(days: -10).description)
+        try await (app.database as! any SQLDatabase).update(ProgressReport.schema).set("report_day", to: today.adding(days: -10).description)
             .set("created_at", to: tenDaysAgo).where("id", .equal, firstReport.id!).run()
         _ = try await ProgressService.report(jgUser, id, ProgressInput(line: 1, operation: nil, good: q("60"), scrap: nil, stage: "装配", note: "导热垫贴装返工"), app: app)
         _ = try await MaterialService.move(warehouse, kind: .adjustment, MovementInput(supplierId: jg, orderId: nil, condition: nil, reason: "月中盘点盘亏",
@@ -154,8 +154,8 @@ public enum DemoOrders {
     }
 
     static func principal(_ login: String, _ app: Application) async throws -> Principal {
-        let user = try await User.query(on: app.db).filter(\.$login == login).first()!
-        let (u, org) = try await PrincipalLoader.load(userID: user.id!, on: app.db)!
+        let user = try await User.query(on: app.database).filter(\.$login == login).first()!
+        let (u, org) = try await PrincipalLoader.load(userID: user.id!, on: app.database)!
         return PrincipalLoader.principal(u, org, sessionID: nil, csrf: nil, tokenID: nil)
     }
 }

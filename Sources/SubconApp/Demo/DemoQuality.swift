@@ -10,8 +10,8 @@ enum DemoQuality {
     private static func q(_ s: String) -> FixedDecimal { try! FixedDecimal.parse(s) }
 
     static func plans(_ quality: Principal, app: Application) async throws {
-        guard let radiator = try await Item.query(on: app.db).filter(\.$code == "FG-RD-002").first(),
-              let housing = try await Item.query(on: app.db).filter(\.$code == "SF-MH-001").first() else { return }
+        guard let radiator = try await Item.query(on: app.database).filter(\.$code == "FG-RD-002").first(),
+              let housing = try await Item.query(on: app.database).filter(\.$code == "SF-MH-001").first() else { return }
         _ = try await InspectionService.savePlan(quality, item: radiator, PlanInput(
             version: 0, level: "II", aql: "1.0", reducedAllowed: false, exemptAfter: 10,
             characteristics: [Characteristic(name: "外形长度", kind: "measured", nominal: q("65"), lower: q("64.85"), upper: q("65.15"), unit: "mm"),
@@ -35,12 +35,12 @@ enum DemoQuality {
                          (2, "CR65-2609-01 批抽检 13 件中 2 件导热垫偏位 > 0.5 mm"),
                          (3, "在制品与库存 600 件全检,偏位品隔离;出货前加一道目检")]
             for (n, text) in steps { try await passGate(id, n, text, supplier: jg, buyer: quality, app: app) }
-            let e = try await ExceptionCase.find(id, on: app.db)!
+            let e = try await ExceptionCase.find(id, on: app.database)!
             _ = try await ExceptionService.gate(jg, id, step: 4, GateInput(version: e.version, action: "submit",
                 content: "贴装治具定位销磨损,导热垫放置后可移动约 0.8 mm", reason: nil), app: app)
         }
         // A closed case from last month's lot at BM: the lesson the search finds.
-        let bmID = try await Organization.query(on: app.db).filter(\.$code == "SUP-BM").first()!.id!
+        let bmID = try await Organization.query(on: app.database).filter(\.$code == "SUP-BM").first()!.id!
         let raised = try await ExceptionService.create(quality, ExceptionInput(
             type: "quality", severity: "major", supplierId: bmID, orderId: nil, itemCode: "SF-MH-001", lot: "MH-2608-07",
             title: "电机壳体阳极氧化色差", description: "来料目检 5 件色差超出色卡", eightD: true), app: app)
@@ -51,9 +51,9 @@ enum DemoQuality {
     }
 
     private static func passGate(_ id: UUID, _ step: Int, _ text: String, supplier: Principal, buyer: Principal, app: Application) async throws {
-        var e = try await ExceptionCase.find(id, on: app.db)!
+        var e = try await ExceptionCase.find(id, on: app.database)!
         _ = try await ExceptionService.gate(supplier, id, step: step, GateInput(version: e.version, action: "submit", content: text, reason: nil), app: app)
-        e = try await ExceptionCase.find(id, on: app.db)!
+        e = try await ExceptionCase.find(id, on: app.database)!
         _ = try await ExceptionService.gate(buyer, id, step: step, GateInput(version: e.version, action: "approve", content: nil, reason: nil), app: app)
     }
 }

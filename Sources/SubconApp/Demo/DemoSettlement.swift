@@ -13,7 +13,7 @@ enum DemoSettlement {
         let warehouse = try await DemoOrders.principal("warehouse", app), quality = try await DemoOrders.principal("quality", app)
         let jgUser = try await DemoOrders.principal("supplier1", app), bmUser = try await DemoOrders.principal("supplier2", app)
         let settings = app.subcon.settings
-        let sql = app.db as! any SQLDatabase
+        let sql = app.database as! any SQLDatabase
         let today = app.subcon.today()
         let current = settings.statementCalendar.period(of: today)
         let last = StatementBuilder.bounds(current.previous, settings: settings)
@@ -24,7 +24,7 @@ enum DemoSettlement {
             try await sql.update(Item.schema).set("cost_price", to: q(cost).units).where("code", .equal, code).run()
         }
         // JG's radiator agreement carries a late-delivery penalty.
-        if let radiator = try await Item.query(on: app.db).filter(\.$code == "FG-RD-002").first() {
+        if let radiator = try await Item.query(on: app.database).filter(\.$code == "FG-RD-002").first() {
             try await sql.update(PriceAgreementRow.schema).set("late_penalty_per_day", to: q("50").units).set("late_penalty_cap", to: q("500").units)
                 .where("supplier_id", .equal, jg).where("item_id", .equal, radiator.id!).run()
         }
@@ -53,7 +53,7 @@ enum DemoSettlement {
 
         // This month's quality exceptions at JG: the one the inspection opened is the first of its
         // kind (an improvement notice, no penalty), a second one carries 300.
-        if let first = try await ExceptionCase.query(on: app.db).filter(\.$supplierID == jg).filter(\.$type == "quality").sort(\.$createdAt).first() {
+        if let first = try await ExceptionCase.query(on: app.database).filter(\.$supplierID == jg).filter(\.$type == "quality").sort(\.$createdAt).first() {
             _ = try await ExceptionService.setPenalty(quality, first.id!, PenaltyInput(version: first.version, kind: "per_piece", value: q("40")), app: app)
             let second = try await ExceptionService.create(quality, ExceptionInput(
                 type: "quality", severity: "minor", supplierId: jg, orderId: first.orderID, itemCode: "FG-RD-002", lot: "CR65-2609-01",
@@ -63,7 +63,7 @@ enum DemoSettlement {
         _ = try await MaterialReports.proposeDeductions(finance, period: current.description, supplierID: jg, app: app)
 
         // JG counts this month's stock: one lot differs.
-        let sheet = try await StockCountService.sheet(jgUser, supplierID: nil, period: current, on: app.db)
+        let sheet = try await StockCountService.sheet(jgUser, supplierID: nil, period: current, on: app.database)
         if let pad = sheet.lines.first(where: { $0.itemCode == "RM-PAD-65" && $0.ledger > FixedDecimal(4) }) {
             _ = try await StockCountService.count(jgUser, StockCountInput(period: current.description, supplierId: nil, lines: [
                 .init(itemId: pad.itemId, lot: pad.lot, counted: try pad.ledger.subtracting(FixedDecimal(4)))]), app: app)
@@ -82,7 +82,7 @@ enum DemoSettlement {
         // This month: JG disputed two lines, the purchaser has answered one; BM's is a draft.
         let jgNow = try await StatementService.generate(purchaser, GenerateStatementInput(supplierId: jg, period: current.description), app: app)
         s = try await StatementService.transition(purchaser, jgNow.id!, .send, version: jgNow.version, app: app)
-        let lines = try await StatementService.currentLines(s, on: app.db)
+        let lines = try await StatementService.currentLines(s, on: app.database)
         if let goods = lines.first(where: { $0.kind == "goods" }), let deduction = lines.first(where: { $0.kind == "deduction" && !$0.waived }) {
             s = try await StatementService.dispute(jgUser, s.id!, DisputeInput(version: s.version, lines: [
                 .init(lineId: goods.id!, comment: "送货单数量与收货不一致,请核对", supplierFigure: try FixedDecimal(units: goods.amount).adding(FixedDecimal(150))),
@@ -93,7 +93,7 @@ enum DemoSettlement {
         _ = try await StatementService.generate(purchaser, GenerateStatementInput(supplierId: bm, period: current.description), app: app)
         // Who answers for rejects: JG's first rejected lot was its own processing (工废, the
         // material in it charged on the next statement); its scrap is still undetermined.
-        if let rejected = try await Inspection.query(on: app.db).filter(\.$supplierID == jg).filter(\.$rejectedQuantity > 0).sort(\.$createdAt).first() {
+        if let rejected = try await Inspection.query(on: app.database).filter(\.$supplierID == jg).filter(\.$rejectedQuantity > 0).sort(\.$createdAt).first() {
             _ = try await RejectService.decide(quality, type: .inspection, id: rejected.id!, RejectInput(
                 responsibility: RejectResponsibility.supplier.rawValue, reason: "首件检验漏检,夹具定位偏移导致孔位超差", version: nil), app: app)
         }

@@ -66,7 +66,7 @@ enum ImportService {
         let sheets = try sheets(kind: kind, filename: filename, data: data)
         for s in sheets { try p.require(s.kind.permission) }
         let payload = String(decoding: try JSONEncoder().encode(sheets), as: UTF8.self)
-        let check = try await ImportCheck.run(sheets, principal: p, today: app.subcon.today(), on: app.db)
+        let check = try await ImportCheck.run(sheets, principal: p, today: app.subcon.today(), on: app.database)
         let batch = ImportBatch()
         batch.kind = kind.rawValue; batch.filename = String(filename.prefix(200)); batch.status = "previewed"; batch.payload = payload
         batch.problemCount = check.problems.count; batch.rowCount = sheets.reduce(0) { $0 + $1.rows.count }; batch.createdBy = p.userID
@@ -141,8 +141,8 @@ enum ImportService {
     }
 
     static func preview(_ p: Principal, _ id: UUID, app: Application) async throws -> ImportPreviewDTO {
-        let (b, sheets) = try await load(p, id, on: app.db)
-        let check = try await ImportCheck.run(sheets, principal: p, today: app.subcon.today(), on: app.db)
+        let (b, sheets) = try await load(p, id, on: app.database)
+        let check = try await ImportCheck.run(sheets, principal: p, today: app.subcon.today(), on: app.database)
         return dto(b, sheets: sheets, check: check, catalog: app.subcon.catalog, locale: p.preferredLocale ?? .fallback)
     }
 
@@ -150,7 +150,7 @@ enum ImportService {
 
     /// Applies a previewed batch in one transaction: every row, or (on any problem) none.
     static func commit(_ p: Principal, _ id: UUID, app: Application) async throws -> CommitResult {
-        let (batch, sheets) = try await load(p, id, on: app.db)
+        let (batch, sheets) = try await load(p, id, on: app.database)
         for s in sheets { try p.require(s.kind.permission) }
         guard batch.status == "previewed" else { throw Problem.conflict("problem.import.notPending") }
         return try await app.write(as: p.auditActor) { change in

@@ -170,7 +170,7 @@ enum InvoiceService {
     // MARK: Registering
 
     static func register(_ p: Principal, statement id: UUID, _ input: InvoiceInput, app: Application) async throws -> Invoice {
-        let s = try await StatementService.load(p, id, version: nil, on: app.db)
+        let s = try await StatementService.load(p, id, version: nil, on: app.database)
         try p.require(.registerInvoices)
         guard p.isSupplier else { throw Problem.forbidden }
         guard s.state == .locked else { throw Problem.conflict("problem.invoice.statementNotLocked", ["status": s.status]) }
@@ -214,7 +214,7 @@ enum InvoiceService {
 
     /// A scan or PDF of the invoice, from the supplier, while finance has not decided yet.
     static func attach(_ p: Principal, _ id: UUID, data: Data, filename: String, app: Application) async throws -> Document {
-        let i = try await load(p, id, version: nil, on: app.db)
+        let i = try await load(p, id, version: nil, on: app.database)
         try p.require(.registerInvoices)
         guard p.isSupplier else { throw Problem.forbidden }
         guard i.state == .registered else { throw Problem.conflict("problem.invoice.notNow", ["status": i.status]) }
@@ -227,7 +227,7 @@ enum InvoiceService {
     // MARK: Finance
 
     static func decide(_ p: Principal, _ id: UUID, accept: Bool, _ input: InvoiceDecisionInput, app: Application) async throws -> Invoice {
-        let i = try await load(p, id, version: input.version, on: app.db)
+        let i = try await load(p, id, version: input.version, on: app.database)
         try p.require(.settleInvoices)
         let reason = (input.reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         let next: InvoiceLifecycle.State
@@ -257,9 +257,9 @@ enum InvoiceService {
     }
 
     static func pay(_ p: Principal, _ id: UUID, _ input: PaymentInput, app: Application) async throws -> Invoice {
-        let i = try await load(p, id, version: input.version, on: app.db)
+        let i = try await load(p, id, version: input.version, on: app.database)
         try p.require(.settleInvoices)
-        guard let s = try await Statement.find(i.statementID, on: app.db) else { throw Problem.notFound }
+        guard let s = try await Statement.find(i.statementID, on: app.database) else { throw Problem.notFound }
         return try await app.write(as: p.auditActor) { change in
             // The feed's counter first: its row lock makes concurrent payments against one
             // statement (on different invoices) take turns, so the second sees the first.
@@ -360,8 +360,8 @@ enum InvoiceService {
 
     /// The statement's invoicing and payment, with its invoices (rejected ones too, shown struck).
     static func statementInvoicing(_ p: Principal, statement id: UUID, app: Application) async throws -> StatementInvoicingDTO {
-        let s = try await StatementService.load(p, id, version: nil, on: app.db)
-        let rows = try await (app.db as! any SQLDatabase).raw(select + " WHERE i.statement_id = \(bind: id)" + scope(p) + " ORDER BY i.created_at, i.id")
+        let s = try await StatementService.load(p, id, version: nil, on: app.database)
+        let rows = try await (app.database as! any SQLDatabase).raw(select + " WHERE i.statement_id = \(bind: id)" + scope(p) + " ORDER BY i.created_at, i.id")
             .all(decoding: Row.self)
         let counting = rows.filter { $0.status != InvoiceLifecycle.State.rejected.rawValue }
         let money = InvoiceMatching.StatementMoney(net: FixedDecimal(units: s.net), tax: FixedDecimal(units: s.tax), taxPercent: FixedDecimal(units: s.taxPercent))
@@ -399,7 +399,7 @@ enum InvoiceService {
         // payment first and joining the sums).
         let paid = "(SELECT SUM(p.amount) FROM invoice_payments p WHERE p.statement_id = s.id)"
         struct R: Decodable { let supplier_id: UUID; let code: String; let name: String; let band: Int; let statements: Int; let outstanding: Int64 }
-        let rows = try await (app.db as! any SQLDatabase).raw("SELECT s.supplier_id, o.code, o.name, " + band + """
+        let rows = try await (app.database as! any SQLDatabase).raw("SELECT s.supplier_id, o.code, o.name, " + band + """
              AS band, COUNT(*) AS statements, CAST(SUM(s.gross - COALESCE(\(unsafeRaw: paid), 0)) AS BIGINT) AS outstanding
             FROM statements s
             JOIN organizations o ON o.id = s.supplier_id

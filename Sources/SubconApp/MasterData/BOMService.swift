@@ -201,7 +201,7 @@ enum BOMService {
 
     static func create(_ p: Principal, itemID: UUID, _ input: BOMInput, app: Application) async throws -> BOMDTO {
         try p.require(.editMasterData)
-        let parent = try await ItemService.get(p, itemID, on: app.db)
+        let parent = try await ItemService.get(p, itemID, on: app.database)
         let validity = Validity(from: input.validFrom, to: input.validTo)!
         let id: UUID = try await app.write(as: p.auditActor) { change in
             let number = (try await BOMHeader.query(on: change.db).filter(\.$parent.$id == itemID).max(\.$number) ?? 0) + 1
@@ -215,12 +215,12 @@ enum BOMService {
             try await change.audit("bom", h.id, "create", after: snapshot(h, input.lines))
             return h.id!
         }
-        return try await get(id, on: app.db)
+        return try await get(id, on: app.database)
     }
 
     static func update(_ p: Principal, bomID: UUID, _ input: BOMPatchInput, app: Application) async throws -> BOMDTO {
         try p.require(.editMasterData)
-        guard let h = try await BOMHeader.query(on: app.db).filter(\.$id == bomID).with(\.$parent)
+        guard let h = try await BOMHeader.query(on: app.database).filter(\.$id == bomID).with(\.$parent)
             .with(\.$lines) { $0.with(\.$component) }.first() else { throw Problem.notFound }
         guard input.version == h.version else { throw Problem.staleVersion(current: h.version) }
         let oldLines = h.lines.sorted { $0.lineNo < $1.lineNo }.map {
@@ -246,7 +246,7 @@ enum BOMService {
             h.validTo = to?.description; h.note = input.note ?? h.note
             try await change.audit("bom", bomID, "update", before: before, after: snapshot(h, lines))
         }
-        return try await get(bomID, on: app.db)
+        return try await get(bomID, on: app.database)
     }
 
     static func get(_ id: UUID, on db: any Database) async throws -> BOMDTO {

@@ -139,8 +139,8 @@ enum ItemService {
 
     static func create(_ p: Principal, _ input: ItemInput, app: Application) async throws -> Item {
         try p.require(.editMasterData)
-        try await checkSite(input.defaultSiteId, on: app.db)
-        if try await Item.query(on: app.db).filter(\.$code == input.code).count() > 0 {
+        try await checkSite(input.defaultSiteId, on: app.database)
+        if try await Item.query(on: app.database).filter(\.$code == input.code).count() > 0 {
             throw Problem.conflict("problem.conflict.codeTaken", fields: [FieldProblem("code", "taken")])
         }
         return try await app.write(as: p.auditActor) { change in
@@ -158,9 +158,9 @@ enum ItemService {
     static func update(_ p: Principal, _ id: UUID, _ input: ItemPatchInput, clearDefaultSite: Bool = false,
                        app: Application) async throws -> Item {
         try p.require(.editMasterData)
-        let item = try await get(p, id, on: app.db)
+        let item = try await get(p, id, on: app.database)
         guard input.version == item.version else { throw Problem.staleVersion(current: item.version) }
-        if input.defaultSiteId != nil { try await checkSite(input.defaultSiteId, on: app.db) }
+        if input.defaultSiteId != nil { try await checkSite(input.defaultSiteId, on: app.database) }
         let before = item.auditSnapshot
         if let v = input.name { item.name = v.trimmingCharacters(in: .whitespaces) }
         if let v = input.specification { item.specification = v.trimmingCharacters(in: .whitespaces) }

@@ -193,10 +193,10 @@ enum PriceService {
 
     static func create(_ p: Principal, _ input: PriceAgreementInput, app: Application) async throws -> PriceAgreementRow {
         try p.require(.managePrices)
-        guard let supplier = try await Organization.find(input.supplierId, on: app.db), supplier.organizationKind == .supplier else {
+        guard let supplier = try await Organization.find(input.supplierId, on: app.database), supplier.organizationKind == .supplier else {
             throw Problem.validation([FieldProblem("supplierId", "unknownSupplier")])
         }
-        guard let item = try await Item.find(input.itemId, on: app.db) else { throw Problem.validation([FieldProblem("itemId", "unknownItem", ["code": input.itemId.uuidString])]) }
+        guard let item = try await Item.find(input.itemId, on: app.database) else { throw Problem.validation([FieldProblem("itemId", "unknownItem", ["code": input.itemId.uuidString])]) }
         let row = PriceAgreementRow()
         row.$supplier.id = supplier.id!; row.$item.id = item.id!; row.operation = input.operation
         row.currency = (input.currency ?? "CNY").uppercased(); row.validFrom = input.validFrom.description; row.validTo = input.validTo?.description
@@ -218,9 +218,9 @@ enum PriceService {
 
     static func update(_ p: Principal, _ id: UUID, _ input: PriceAgreementPatchInput, app: Application) async throws -> PriceAgreementRow {
         try p.require(.managePrices)
-        let row = try await p.scope.find(PriceAgreementRow.self, id, on: app.db)
+        let row = try await p.scope.find(PriceAgreementRow.self, id, on: app.database)
         guard input.version == row.version else { throw Problem.staleVersion(current: row.version) }
-        let item = try await Item.find(row.$item.id, on: app.db)!
+        let item = try await Item.find(row.$item.id, on: app.database)!
         let before = row.auditSnapshot
         if let v = input.validTo {
             guard v >= Day(row.validFrom)! else { throw Problem.validation([FieldProblem("validTo", "beforeStart")]) }

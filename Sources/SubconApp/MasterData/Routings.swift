@@ -121,11 +121,11 @@ enum RoutingService {
 
     /// Replaces the whole routing (it is edited as one list), guarded by its version.
     static func replace(_ p: Principal, itemID: UUID, _ input: RoutingInput, app: Application) async throws -> RoutingDTO {
-        let current = try await get(p, itemID: itemID, on: app.db)
+        let current = try await get(p, itemID: itemID, on: app.database)
         try p.require(.editMasterData)
         guard input.version == current.version else { throw Problem.staleVersion(current: current.version) }
         let codes = Set(input.operations.compactMap { $0.defaultSupplier }.filter { !$0.isEmpty })
-        let suppliers = try await Organization.query(on: app.db).filter(\.$code ~~ codes)
+        let suppliers = try await Organization.query(on: app.database).filter(\.$code ~~ codes)
             .filter(\.$kind == OrganizationKind.supplier.rawValue).all()
         let byCode = Dictionary(uniqueKeysWithValues: suppliers.map { ($0.code, $0) })
         var problems: [FieldProblem] = []
@@ -171,7 +171,7 @@ enum RoutingService {
             }
             try await change.audit("routing", itemID, "update", before: ["operations": before], after: ["operations": describe(domain)])
         }
-        return try await get(p, itemID: itemID, on: app.db)
+        return try await get(p, itemID: itemID, on: app.database)
     }
 }
 

@@ -198,7 +198,7 @@ enum MaterialReports {
 
     /// The write-off over any span of months: opening balance at `start`, movements until `end`.
     static func writeOff(_ p: Principal, start: Date, end: Date, label period: String, supplierID: UUID?, app: Application) async throws -> WriteOffReportDTO {
-        let db = app.db
+        let db = app.database
         // Per supplier × item × kind: the running total less what moved since the period began
         // is the opening; the movements since then (read through their time index) give the
         // period — so no read goes back over the whole history.
@@ -266,7 +266,7 @@ enum MaterialReports {
         try p.require(.proposeDeductions)
         if let supplierID {
             // A supplier id that names nobody would otherwise "succeed" with nothing to propose.
-            guard let org = try await Organization.find(supplierID, on: app.db), org.kind == OrganizationKind.supplier.rawValue else {
+            guard let org = try await Organization.find(supplierID, on: app.database), org.kind == OrganizationKind.supplier.rawValue else {
                 throw Problem.validation([FieldProblem("supplierId", "unknownSupplier")])
             }
         }
@@ -320,7 +320,7 @@ enum MaterialReports {
     // MARK: An order's material
 
     static func orderMaterial(_ p: Principal, _ order: OutsourcingOrder, app: Application) async throws -> OrderMaterialDTO {
-        let db = app.db
+        let db = app.database
         let reqs = try await MaterialService.requirements(order.id!, on: db)
         struct R: Decodable { let order_line_no: Int?; let item_id: UUID; let kind: String; let q: Int64; let a: Int64 }
         let sums = try await sql(db).raw("""

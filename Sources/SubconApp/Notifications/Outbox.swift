@@ -28,7 +28,7 @@ enum Outbox {
     static func deliverPending(app: Application, limit: Int = 100) async throws -> Int {
         let services = app.subcon
         return try await services.writeGate.run {
-            try await app.db.transaction { db in
+            try await app.database.transaction { db in
                 let sql = db as! any SQLDatabase
                 let now = services.clock.now()
                 var select = sql.select().column("id").from("outbox")
@@ -93,14 +93,14 @@ enum Housekeeping {
     static func run(app: Application) async throws {
         let now = app.subcon.clock.now()
         try await app.subcon.writeGate.run {
-            try await WebSession.query(on: app.db).filter(\.$expiresAt < now).delete()
-            try await LoginAttempt.query(on: app.db).filter(\.$at < now.addingTimeInterval(-86400)).delete()
+            try await WebSession.query(on: app.database).filter(\.$expiresAt < now).delete()
+            try await LoginAttempt.query(on: app.database).filter(\.$at < now.addingTimeInterval(-86400)).delete()
             // Notices are delivered within seconds; a month of settled tasks is plenty.
-            try await (app.db as! any SQLDatabase).delete(from: "settled_notices").where("settled_at", .lessThan, now.addingTimeInterval(-30 * 86400)).run()
-            try await IdempotencyRecord.query(on: app.db).filter(\.$createdAt < now.addingTimeInterval(-86400)).delete()
-            try await OutboxMessage.query(on: app.db).filter(\.$processedAt < now.addingTimeInterval(-7 * 86400)).delete()
+            try await (app.database as! any SQLDatabase).delete(from: "settled_notices").where("settled_at", .lessThan, now.addingTimeInterval(-30 * 86400)).run()
+            try await IdempotencyRecord.query(on: app.database).filter(\.$createdAt < now.addingTimeInterval(-86400)).delete()
+            try await OutboxMessage.query(on: app.database).filter(\.$processedAt < now.addingTimeInterval(-7 * 86400)).delete()
             // Delivered messages stay in the channels' log for 90 days; given-up ones until retried.
-            let sql = app.db as! any SQLDatabase
+            let sql = app.database as! any SQLDatabase
             let old = now.addingTimeInterval(-90 * 86400)
             let done = [DeliveryStatus.sent.rawValue, DeliveryStatus.digested.rawValue]
             try await sql.delete(from: "delivery_attempts").where(SQLIdentifier("delivery_id"), .in, SQLGroupExpression(
@@ -122,15 +122,7 @@ struct OutboxWorker: LifecycleHandler {
             var rounds = 0
             while !Task.isCancelled {
                 do {
-                    while try await Outbox.deliverPending(app: app) > 0 {}
-                    if rounds % 60 == 0 { _ = try await OrderEscalation.run(app: app) }
-                    if rounds % 600 == 0 {
-                        try await Housekeeping.run(app: app); try await ProgressService.sweep(app: app)
-                        try await CorrectiveChecks.run(app: app)
-                        try await ScorecardGrading.closeDueMonth(app: app)
-                    }
-                    if rounds % 60 == 0 { try await ExceptionService.escalate(app: app) }
-                    if rounds % 60 == 0 { try await ScheduledBackup.runIfDue(app: app) }
+                    try await Self.round(rounds, app: app)
                 } catch {
                     app.logger.warning("background work failed: \(String(describing: error))")
                 }
@@ -142,6 +134,22 @@ struct OutboxWorker: LifecycleHandler {
 
     func shutdownAsync(_ app: Application) async {
         await task.stop()
+    }
+
+    /// One round, about a second apart: the outbox every time, escalations every minute, the
+    /// long passes every ten — all on the background connections.
+    static func round(_ rounds: Int, app: Application) async throws {
+        try await BackgroundWork.run(on: app) {
+            while try await Outbox.deliverPending(app: app) > 0 {}
+            if rounds % 60 == 0 { _ = try await OrderEscalation.run(app: app) }
+            if rounds % 600 == 0 {
+                try await Housekeeping.run(app: app); try await ProgressService.sweep(app: app)
+                try await CorrectiveChecks.run(app: app)
+                try await ScorecardGrading.closeDueMonth(app: app)
+            }
+            if rounds % 60 == 0 { try await ExceptionService.escalate(app: app) }
+            if rounds % 60 == 0 { try await ScheduledBackup.runIfDue(app: app) }
+        }
     }
 }
 

@@ -76,7 +76,7 @@ public enum Backup {
     private static func makeSQLite(app: Application, folder: String, now: Date) async throws -> Manifest {
         let target = (folder as NSString).appendingPathComponent(sqliteFile)
         // One connection for the copy and the counts of the copy: ATTACH is per connection.
-        let tables = try await app.db.withConnection { db -> [String: Int] in
+        let tables = try await app.database.withConnection { db -> [String: Int] in
             let sql = db as! any SQLDatabase
             try await sql.raw("VACUUM INTO \(literal: target)").run()
             try await sql.raw("ATTACH DATABASE \(literal: target) AS backup_copy").run()
@@ -89,16 +89,16 @@ public enum Backup {
                 throw error
             }
         }
-        return Manifest(createdAt: now, database: "sqlite", migrations: try await migrationCount(app.db),
+        return Manifest(createdAt: now, database: "sqlite", migrations: try await migrationCount(app.database),
                         files: [try describe(target)], tables: tables)
     }
 
     private static func makePostgres(app: Application, url: String, schema: String?, folder: String, now: Date) async throws -> Manifest {
         let target = (folder as NSString).appendingPathComponent(dumpFile)
-        let version = try await migrationCount(app.db)
+        let version = try await migrationCount(app.database)
         // The counts and the dump read the same snapshot: a read-only transaction exports it
         // and stays open while pg_dump runs on it, however many writes commit meanwhile.
-        let tables = try await app.db.transaction { tx -> [String: Int] in
+        let tables = try await app.database.transaction { tx -> [String: Int] in
             let sql = tx as! any SQLDatabase
             try await sql.raw("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").run()
             guard let snapshot = try await sql.raw("SELECT pg_export_snapshot() AS s").first()?.decode(column: "s", as: String.self) else {
@@ -313,7 +313,7 @@ enum ScheduledBackup {
         let hour = app.subcon.settings.calendar.component(.hour, from: now)
         guard hour >= schedule.hour else { return }
         let day = app.subcon.today().description
-        let sql = app.db as! any SQLDatabase
+        let sql = app.database as! any SQLDatabase
         let claimed = try await sql.raw("""
             INSERT INTO backup_runs (day, started_at) VALUES (\(bind: day), \(bind: now)) ON CONFLICT (day) DO NOTHING RETURNING day
             """).all()

@@ -88,7 +88,7 @@ enum SupplierArchive {
         let archive = try Archive(url: URL(fileURLWithPath: zipPath), accessMode: .create)
         var entries: [Manifest.Entry] = []
         var counts: [String: Int] = [:]
-        let sql = app.db as! any SQLDatabase
+        let sql = app.database as! any SQLDatabase
         let supplier = org.id!
 
         /// Adds a file from disk under `path`, reading it in chunks, and notes its digest.

@@ -181,30 +181,30 @@ enum HandoverService {
         try p.require(.handOverSuppliers)
         let problems = input.validate()
         if !problems.isEmpty { throw Problem.validation(problems) }
-        guard let from = try await Organization.find(input.fromSupplierId, on: app.db), from.organizationKind == .supplier else {
+        guard let from = try await Organization.find(input.fromSupplierId, on: app.database), from.organizationKind == .supplier else {
             throw Problem.validation([FieldProblem("fromSupplierId", "unknownSupplier")])
         }
-        guard let to = try await Organization.find(input.toSupplierId, on: app.db), to.organizationKind == .supplier, to.active else {
+        guard let to = try await Organization.find(input.toSupplierId, on: app.database), to.organizationKind == .supplier, to.active else {
             throw Problem.validation([FieldProblem("toSupplierId", "unknownSupplier")])
         }
-        let status = try await SupplierProfile.query(on: app.db).filter(\.$organization.$id == to.id!).first()?.supplierStatus ?? .prospect
+        let status = try await SupplierProfile.query(on: app.database).filter(\.$organization.$id == to.id!).first()?.supplierStatus ?? .prospect
         do throws(Handover.Refusal) { try Handover.checkTarget(sameAsSource: from.id == to.id, status: status) } catch { throw problem(error, index: 0) }
         var orders: [UUID: OutsourcingOrder] = [:]
         for (i, l) in input.lines.enumerated() where orders[l.orderId] == nil {
-            guard let o = try await OutsourcingOrder.find(l.orderId, on: app.db), o.supplierID == from.id else {
+            guard let o = try await OutsourcingOrder.find(l.orderId, on: app.database), o.supplierID == from.id else {
                 throw Problem.validation([FieldProblem("lines[\(i)].orderId", "unknownOrder")])
             }
             orders[l.orderId] = o
         }
         let items = try await MaterialService.items(byCode: (input.material ?? []).map { $0.itemCode.trimmingCharacters(in: .whitespaces) },
-                                                    field: { "material[\($0)].itemCode" }, on: app.db)
+                                                    field: { "material[\($0)].itemCode" }, on: app.database)
         let material = Array(zip(items, input.material ?? []))
         let today = app.subcon.today()
         let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
         let orderIDs = Array(orders.keys)
         let checklist = try await { () async throws -> [String] in
             struct Row: Decodable { let text: String }
-            let rows = try await (app.db as! any SQLDatabase).raw("SELECT text FROM handover_template_items ORDER BY no").all(decoding: Row.self)
+            let rows = try await (app.database as! any SQLDatabase).raw("SELECT text FROM handover_template_items ORDER BY no").all(decoding: Row.self)
             return rows.isEmpty ? defaultTemplateKeys.map { app.subcon.catalog.text($0, p.preferredLocale ?? .zhHans) } : rows.map(\.text)
         }()
 
@@ -385,7 +385,7 @@ enum HandoverService {
     // MARK: Checklist and sign-off
 
     static func tick(_ p: Principal, _ id: UUID, no: Int, _ input: HandoverItemInput, app: Application) async throws {
-        let h = try await load(p, id, on: app.db)
+        let h = try await load(p, id, on: app.database)
         try p.require(.handOverSuppliers)
         guard h.status == "open", h.buyer_signed_at == nil else { throw Problem.conflict("problem.handover.signed") }
         try await app.write(as: p.auditActor) { change in
@@ -403,11 +403,11 @@ enum HandoverService {
     /// The buyer signs once every item is done; the handing-over supplier signs for its side.
     /// With both, the handover is closed.
     static func sign(_ p: Principal, _ id: UUID, _ input: HandoverSignInput, app: Application) async throws {
-        let h = try await load(p, id, on: app.db)
+        let h = try await load(p, id, on: app.database)
         if p.isSupplier { try p.require(.answerOrders) } else { try p.require(.handOverSuppliers) }
         guard h.status == "open" else { throw Problem.conflict("problem.handover.signed") }
         if !p.isSupplier {
-            let open = try await (app.db as! any SQLDatabase).raw("SELECT COUNT(*) AS n FROM handover_items WHERE handover_id = \(bind: id) AND done_at IS NULL")
+            let open = try await (app.database as! any SQLDatabase).raw("SELECT COUNT(*) AS n FROM handover_items WHERE handover_id = \(bind: id) AND done_at IS NULL")
                 .first()?.decode(column: "n", as: Int.self) ?? 0
             guard open == 0 else { throw Problem.conflict("problem.handover.itemsOpen", ["n": String(open)]) }
         }

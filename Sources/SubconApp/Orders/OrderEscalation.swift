@@ -17,7 +17,7 @@ enum OrderEscalation {
         let adminsCutoff = cutoff.addingTimeInterval(-TimeInterval(clock.escalateAfterHours) * 3600)
         // Only revisions with a step due now: the purchaser told but the admins not yet due would
         // otherwise fill every batch ahead of newer revisions whose first step is due.
-        let waiting = try await OrderRevisionRow.query(on: app.db).filter(\.$status == "pending").filter(\.$releasedAt < cutoff)
+        let waiting = try await OrderRevisionRow.query(on: app.database).filter(\.$status == "pending").filter(\.$releasedAt < cutoff)
             .group(.or) { g in
                 g.filter(\.$escalation == ResponseClock.Stage.none.rawValue)
                  .group(.and) { $0.filter(\.$escalation == ResponseClock.Stage.purchaser.rawValue).filter(\.$releasedAt < adminsCutoff) }
@@ -28,8 +28,8 @@ enum OrderEscalation {
             let steps = clock.escalations(releasedAt: Int64(rev.releasedAt.timeIntervalSince1970), answeredAt: nil,
                                           alreadySent: ResponseClock.Stage(rawValue: rev.escalation) ?? .none,
                                           now: Int64(now.timeIntervalSince1970))
-            guard let last = steps.last, let order = try await OutsourcingOrder.find(rev.orderID, on: app.db) else { continue }
-            let supplier = try await Organization.find(order.supplierID, on: app.db)
+            guard let last = steps.last, let order = try await OutsourcingOrder.find(rev.orderID, on: app.database) else { continue }
+            let supplier = try await Organization.find(order.supplierID, on: app.database)
             sent += try await app.write(as: .system) { change -> Int in
                 // Claimed with the stage it was read at, so two workers never send the same step twice.
                 let claimed = try await (change.db as! any SQLDatabase).update(OrderRevisionRow.schema).set("escalation", to: last.rawValue)

@@ -176,11 +176,11 @@ enum PlanService {
 
     static func create(_ p: Principal, _ input: NewPlanInput, app: Application) async throws -> ProductionPlan {
         try p.require(.managePlans)
-        guard let plant = try await Site.find(input.plantId, on: app.db), plant.kind == SiteKind.plant.rawValue else {
+        guard let plant = try await Site.find(input.plantId, on: app.database), plant.kind == SiteKind.plant.rawValue else {
             throw Problem.validation([FieldProblem("plantId", "unknownPlant")])
         }
-        let lines = try await resolveLines(input.lines, on: app.db)
-        if let code = input.code, !code.isEmpty, try await ProductionPlan.query(on: app.db).filter(\.$code == code).count() > 0 {
+        let lines = try await resolveLines(input.lines, on: app.database)
+        if let code = input.code, !code.isEmpty, try await ProductionPlan.query(on: app.database).filter(\.$code == code).count() > 0 {
             throw Problem.conflict("problem.conflict.codeTaken", fields: [FieldProblem("code", "taken")])
         }
         return try await app.write(as: p.auditActor) { change in
@@ -201,11 +201,11 @@ enum PlanService {
 
     static func update(_ p: Principal, _ id: UUID, _ input: PlanPatchInput, app: Application) async throws -> ProductionPlan {
         try p.require(.managePlans)
-        let plan = try await find(id, on: app.db)
+        let plan = try await find(id, on: app.database)
         guard plan.version == input.version else { throw Problem.staleVersion(current: plan.version) }
         guard plan.status == PlanStatus.draft.rawValue else { throw Problem.conflict("problem.plan.notDraft") }
         var resolved: [(PlanLineInput, Item)]?
-        if let l = input.lines { resolved = try await resolveLines(l, on: app.db) }
+        if let l = input.lines { resolved = try await resolveLines(l, on: app.database) }
         let lines = resolved
         return try await app.write(as: p.auditActor) { change in
             let before = plan.auditSnapshot
@@ -223,18 +223,18 @@ enum PlanService {
     /// operations (see `OrderProposal.make`). The planner reviews and releases those orders.
     static func release(_ p: Principal, _ id: UUID, version: Int, app: Application) async throws -> ReleaseResultDTO {
         try p.require(.managePlans)
-        let plan = try await find(id, on: app.db)
+        let plan = try await find(id, on: app.database)
         guard plan.version == version else { throw Problem.staleVersion(current: plan.version) }
         guard PlanStatus(rawValue: plan.status)?.canMove(to: .released) == true else {
             throw Problem.conflict("problem.plan.transition", ["from": plan.status, "to": PlanStatus.released.rawValue])
         }
-        let rows = try await PlanLineRow.query(on: app.db).filter(\.$planID == id).sort(\.$number).all()
-        let items = try await OrderService.itemCodes(Set(rows.map(\.itemID)), on: app.db)
+        let rows = try await PlanLineRow.query(on: app.database).filter(\.$planID == id).sort(\.$number).all()
+        let items = try await OrderService.itemCodes(Set(rows.map(\.itemID)), on: app.database)
         let planLines = rows.map { PlanLine(number: $0.number, item: items[$0.itemID]!.code, quantity: FixedDecimal(units: $0.quantity), dueDate: Day($0.dueDate)!) }
-        let (routings, agreements, statuses, supplierIDs) = try await proposalInputs(itemIDs: Array(items.keys), on: app.db)
+        let (routings, agreements, statuses, supplierIDs) = try await proposalInputs(itemIDs: Array(items.keys), on: app.database)
         let today = app.subcon.today()
         // Suppliers graded A last month come first among those with a valid price.
-        let preferredIDs = try await ScorecardService.preferred(on: app.db, today: today)
+        let preferredIDs = try await ScorecardService.preferred(on: app.database, today: today)
         let preferred = Set(supplierIDs.filter { preferredIDs.contains($0.value) }.map(\.key))
         let (proposed, unassigned) = OrderProposal.make(planLines, routings: routings, agreements: agreements, supplierStatus: statuses,
                                                         preferred: preferred, on: today)
@@ -264,7 +264,7 @@ enum PlanService {
                                    after: ["status": plan.status, "orders": String(proposed.count), "unassigned": String(unassigned.count),
                                            "choices": chosen.sorted(by: { $0.key < $1.key }).map { "\($0.key): \($0.value.joined(separator: ", "))" }.joined(separator: "; ")])
         }
-        let dto = try await dto(plan, on: app.db)
+        let dto = try await dto(plan, on: app.database)
         return ReleaseResultDTO(plan: dto, orders: dto.orders,
                                 unassigned: unassigned.map { .init(planLine: $0.planLine, itemCode: $0.item, operation: $0.operation) })
     }
@@ -308,12 +308,12 @@ enum PlanService {
     /// a proposed revision for the planner to confirm.
     static func changeLine(_ p: Principal, _ id: UUID, line number: Int, _ input: PlanLineChangeInput, app: Application) async throws -> PlanDTO {
         try p.require(.managePlans)
-        let plan = try await find(id, on: app.db)
+        let plan = try await find(id, on: app.database)
         guard plan.version == input.version else { throw Problem.staleVersion(current: plan.version) }
         guard plan.status == PlanStatus.released.rawValue else { throw Problem.conflict("problem.plan.notReleased") }
-        guard let row = try await PlanLineRow.query(on: app.db).filter(\.$planID == id).filter(\.$number == number).first() else { throw Problem.notFound }
-        let linked = try await OrderLineRow.query(on: app.db).filter(\.$planLineID == row.id!).all()
-        let orders = Dictionary(uniqueKeysWithValues: try await OutsourcingOrder.query(on: app.db).filter(\.$id ~~ Set(linked.map(\.orderID))).all().map { ($0.id!, $0) })
+        guard let row = try await PlanLineRow.query(on: app.database).filter(\.$planID == id).filter(\.$number == number).first() else { throw Problem.notFound }
+        let linked = try await OrderLineRow.query(on: app.database).filter(\.$planLineID == row.id!).all()
+        let orders = Dictionary(uniqueKeysWithValues: try await OutsourcingOrder.query(on: app.database).filter(\.$id ~~ Set(linked.map(\.orderID))).all().map { ($0.id!, $0) })
         try await app.write(as: p.auditActor) { change in
             let before: [String: String?] = ["line": String(number), "quantity": FixedDecimal(units: row.quantity).description, "due_date": row.dueDate]
             try await change.updateVersioned(ProductionPlan.schema, id: id, expected: input.version, sets: [:])
@@ -338,18 +338,18 @@ enum PlanService {
             try await change.audit("plan", id, "change_line", before: before,
                                    after: ["line": String(number), "quantity": input.quantity.description, "due_date": input.dueDate.description])
         }
-        return try await dto(plan, on: app.db)
+        return try await dto(plan, on: app.database)
     }
 
     /// The planner confirms the proposed revision of one order (all its pending proposals at once).
     static func confirmProposals(_ p: Principal, _ planID: UUID, orderID: UUID, app: Application) async throws -> OutsourcingOrder {
         try p.require(.manageOrders)
-        _ = try await find(planID, on: app.db)
-        let order = try await OrderService.find(p, orderID, on: app.db)
-        let pending = try await PlanChangeProposal.query(on: app.db).filter(\.$planID == planID).filter(\.$orderID == orderID)
+        _ = try await find(planID, on: app.database)
+        let order = try await OrderService.find(p, orderID, on: app.database)
+        let pending = try await PlanChangeProposal.query(on: app.database).filter(\.$planID == planID).filter(\.$orderID == orderID)
             .filter(\.$status == "pending").all()
         guard !pending.isEmpty else { throw Problem.conflict("problem.plan.noProposal") }
-        let old = try await OrderService.lines(orderID, on: app.db)
+        let old = try await OrderService.lines(orderID, on: app.database)
         let byLine = Dictionary(pending.map { ($0.orderLineNumber, $0) }, uniquingKeysWith: { a, _ in a })
         let new = old.map { l -> OrderLine in
             guard let pr = byLine[l.number] else { return l }
@@ -358,7 +358,7 @@ enum PlanService {
             return n
         }
         if case let problems = OrderLines.check(new, replacing: old), !problems.isEmpty { throw OrderService.linesProblem(problems) }
-        let itemIDs = try await ImportService.items(new.map(\.item), on: app.db).mapValues { $0.id! }
+        let itemIDs = try await ImportService.items(new.map(\.item), on: app.database).mapValues { $0.id! }
         let today = app.subcon.today()
         return try await app.write(as: p.auditActor) { change in
             let updated = try await OrderService.applyRevision(p, order, old: old, new: new.map { ($0, itemIDs[$0.item]!) },
@@ -370,7 +370,7 @@ enum PlanService {
 
     static func dismissProposal(_ p: Principal, _ planID: UUID, proposalID: UUID, app: Application) async throws {
         try p.require(.managePlans)
-        guard let pr = try await PlanChangeProposal.find(proposalID, on: app.db), pr.planID == planID, pr.status == "pending" else { throw Problem.notFound }
+        guard let pr = try await PlanChangeProposal.find(proposalID, on: app.database), pr.planID == planID, pr.status == "pending" else { throw Problem.notFound }
         try await app.write(as: p.auditActor) { change in
             pr.status = "dismissed"
             try await pr.save(on: change.db)
@@ -381,7 +381,7 @@ enum PlanService {
 
     static func close(_ p: Principal, _ id: UUID, version: Int, app: Application) async throws -> ProductionPlan {
         try p.require(.managePlans)
-        let plan = try await find(id, on: app.db)
+        let plan = try await find(id, on: app.database)
         guard plan.version == version else { throw Problem.staleVersion(current: plan.version) }
         guard PlanStatus(rawValue: plan.status)?.canMove(to: .closed) == true else {
             throw Problem.conflict("problem.plan.transition", ["from": plan.status, "to": PlanStatus.closed.rawValue])

@@ -107,7 +107,7 @@ enum OrganizationService {
     /// Only suppliers are created here: the manufacturer exists once, from installation.
     static func createSupplier(_ principal: Principal, _ input: NewOrganizationInput, app: Application) async throws -> Organization {
         try principal.require(.administerInstallation)
-        if try await Organization.query(on: app.db).filter(\.$code == input.code).count() > 0 {
+        if try await Organization.query(on: app.database).filter(\.$code == input.code).count() > 0 {
             throw Problem.conflict("problem.conflict.codeTaken", fields: [FieldProblem("code", "taken")])
         }
         return try await app.write(as: principal.auditActor) { change in
@@ -124,7 +124,7 @@ enum OrganizationService {
 
     static func update(_ principal: Principal, _ id: UUID, _ input: OrganizationPatchInput, app: Application) async throws -> Organization {
         try principal.require(.administerInstallation)
-        let org = try await principal.scope.find(Organization.self, id, on: app.db)
+        let org = try await principal.scope.find(Organization.self, id, on: app.database)
         guard input.version == org.version else { throw Problem.staleVersion(current: org.version) }
         if input.active == false && org.organizationKind == .manufacturer {
             throw Problem.validation([FieldProblem("active", "cannotDeactivateManufacturer")])
@@ -156,15 +156,15 @@ enum OrganizationService {
 
     static func createSite(_ principal: Principal, _ input: NewSiteInput, app: Application) async throws -> Site {
         try principal.require(.administerInstallation)
-        guard let manufacturer = try await Organization.query(on: app.db).filter(\.$kind == OrganizationKind.manufacturer.rawValue).first() else {
+        guard let manufacturer = try await Organization.query(on: app.database).filter(\.$kind == OrganizationKind.manufacturer.rawValue).first() else {
             throw Problem.notFound
         }
         if let plantID = input.plantId {
-            guard let plant = try await Site.find(plantID, on: app.db), plant.kind == SiteKind.plant.rawValue else {
+            guard let plant = try await Site.find(plantID, on: app.database), plant.kind == SiteKind.plant.rawValue else {
                 throw Problem.validation([FieldProblem("plantId", "unknownPlant")])
             }
         }
-        if try await Site.query(on: app.db).filter(\.$code == input.code).count() > 0 {
+        if try await Site.query(on: app.database).filter(\.$code == input.code).count() > 0 {
             throw Problem.conflict("problem.conflict.codeTaken", fields: [FieldProblem("code", "taken")])
         }
         return try await app.write(as: principal.auditActor) { change in
@@ -178,7 +178,7 @@ enum OrganizationService {
 
     static func updateSite(_ principal: Principal, _ id: UUID, _ input: SitePatchInput, app: Application) async throws -> Site {
         try principal.require(.administerInstallation)
-        let site = try await principal.scope.find(Site.self, id, on: app.db)
+        let site = try await principal.scope.find(Site.self, id, on: app.database)
         guard input.version == site.version else { throw Problem.staleVersion(current: site.version) }
         let before = site.auditSnapshot
         if let name = input.name { site.name = name }

@@ -133,7 +133,7 @@ enum QualificationService {
     }
 
     static func review(_ p: Principal, _ orgID: UUID, _ check: QualificationCheck, _ input: QualificationReviewInput, app: Application) async throws {
-        _ = try await SupplierProfileService.profile(p, orgID, on: app.db)
+        _ = try await SupplierProfileService.profile(p, orgID, on: app.database)
         try p.require(.manageSuppliers)
         try await app.write(as: p.auditActor) { change in
             let existing = try await QualificationCheckRow.query(on: change.db).filter(\.$organizationID == orgID).filter(\.$check == check.rawValue).first()
@@ -160,7 +160,7 @@ enum QualificationService {
 
     static func addEvidence(_ p: Principal, _ orgID: UUID, _ check: QualificationCheck, filename: String, data: Data,
                             app: Application) async throws -> Document {
-        _ = try await SupplierProfileService.profile(p, orgID, on: app.db)
+        _ = try await SupplierProfileService.profile(p, orgID, on: app.database)
         guard mayAddEvidence(p) else { throw Problem.forbidden }
         return try await app.write(as: p.auditActor) { change in
             let r = try await row(orgID, check, in: change)

@@ -190,7 +190,7 @@ enum SupplierProfileService {
     }
 
     static func update(_ p: Principal, _ orgID: UUID, _ input: SupplierProfilePatchInput, app: Application) async throws {
-        let (_, profile) = try await profile(p, orgID, on: app.db)
+        let (_, profile) = try await profile(p, orgID, on: app.database)
         try p.require(.manageSuppliers)
         guard input.version == profile.version else { throw Problem.staleVersion(current: profile.version) }
         let before = profile.id == nil ? [:] : profile.auditSnapshot
@@ -210,7 +210,7 @@ enum SupplierProfileService {
 
     /// A status change needs a reason; it is audited and told to the supplier's admins and the purchasers.
     static func changeStatus(_ p: Principal, _ orgID: UUID, _ input: StatusChangeInput, app: Application) async throws {
-        let (org, profile) = try await profile(p, orgID, on: app.db)
+        let (org, profile) = try await profile(p, orgID, on: app.database)
         try p.require(.manageSuppliers)
         let target = try await checkStatusChange(p, profile, input, app: app)
         try await app.write(as: p.auditActor) { change in
@@ -229,7 +229,7 @@ enum SupplierProfileService {
             }
         }
         try await QualificationService.requireReady(profile.$organization.id, from: from, to: target, catalog: app.subcon.catalog,
-                                                    locale: p.preferredLocale ?? .fallback, on: app.db)
+                                                    locale: p.preferredLocale ?? .fallback, on: app.database)
         return target
     }
 
@@ -252,7 +252,7 @@ enum SupplierProfileService {
     }
 
     static func addCertificate(_ p: Principal, _ orgID: UUID, _ input: CertificateInput, app: Application) async throws -> SupplierCertificate {
-        _ = try await profile(p, orgID, on: app.db)
+        _ = try await profile(p, orgID, on: app.database)
         try p.require(.manageSuppliers)
         return try await app.write(as: p.auditActor) { change in
             let c = SupplierCertificate()

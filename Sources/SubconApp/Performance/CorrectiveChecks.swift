@@ -41,7 +41,7 @@ enum CorrectiveChecks {
     /// in one statement and written only where something changed. (Case by case, the first pass
     /// on a large installation — 66,666 closed cases — kept the server busy for over an hour.)
     static func run(app: Application) async throws {
-        let sql = app.db as! any SQLDatabase
+        let sql = app.database as! any SQLDatabase
         let postgres = sql.dialect.name == "postgresql"
         let now = app.subcon.clock.now()
         let window = app.subcon.settings.correctiveWindow

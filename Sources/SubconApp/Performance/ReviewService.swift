@@ -78,7 +78,7 @@ struct MinutesInput: StrictInput {
 /// both sides' to-do lists; open items carry into the next review.
 enum ReviewService {
     static func plan(_ p: Principal, supplier id: UUID, _ input: ReviewInput, app: Application) async throws -> ReviewDTO {
-        let (org, _) = try await ScorecardService.supplier(p, id, on: app.db)
+        let (org, _) = try await ScorecardService.supplier(p, id, on: app.database)
         try p.require(.manageSuppliers)
         let period = ReviewCadence(rawValue: input.cadence)!.period(on: input.scheduledOn)
         let agenda = try await agenda(supplier: id, period: period, app: app)
@@ -95,20 +95,20 @@ enum ReviewService {
             try await change.notify("review.planned", recipients: try await OrderService.supplierUsers(id, on: change.db), messageKey: "notice.reviewPlanned",
                                     params: ["date": input.scheduledOn.description], link: "/reviews/\(review)")
         }
-        return try await detail(p, review, on: app.db)
+        return try await detail(p, review, on: app.database)
     }
 
     /// What the review should talk about, from the records as they are now.
     static func agenda(supplier id: UUID, period: ScorePeriod, app: Application) async throws -> [AgendaItemDTO] {
-        let w = try await ScorecardService.currentWeights(on: app.db)
-        let q = ScorecardService.queries(w.weights, app: app, on: app.db)
+        let w = try await ScorecardService.currentWeights(on: app.database)
+        let q = ScorecardService.queries(w.weights, app: app, on: app.database)
         let cards = try await q.figures([period.previous, period], supplier: id)
         let now = cards[.init(supplier: id, bucket: 1)] ?? Scorecard(), before = cards[.init(supplier: id, bucket: 0)] ?? Scorecard()
         func score(_ c: Scorecard) -> String { c.score(w.weights).map(Rate.tenthsText) ?? "—" }
         var items = [AgendaItemDTO(key: "review.agenda.score", params: [
             "period": period.description, "score": score(now), "grade": now.grade(w.weights)?.rawValue ?? "—", "before": score(before)],
             href: "/scorecards/\(id)?period=\(period)")]
-        let sql = app.db as! any SQLDatabase
+        let sql = app.database as! any SQLDatabase
         struct N: Decodable { let n: Int }
         let clock = app.subcon.clock.now()
         let late = Projection.Risk.lateValues.map { "'\($0)'" }.joined(separator: ", ")
@@ -145,7 +145,7 @@ enum ReviewService {
     /// as they are today (a review planned weeks ahead talks about this week); once held, the
     /// agenda it was held with.
     static func current(_ p: Principal, _ id: UUID, app: Application) async throws -> ReviewDTO {
-        var r = try await detail(p, id, on: app.db)
+        var r = try await detail(p, id, on: app.database)
         if r.status == "planned", let period = ScorePeriod(r.period) { r.agenda = try await agenda(supplier: r.supplierId, period: period, app: app) }
         return r
     }
@@ -230,7 +230,7 @@ enum ReviewService {
             try await change.notify("review.held", recipients: people.filter { $0 != p.userID }, messageKey: "notice.reviewHeld",
                                     params: ["name": review.supplierName, "n": String(input.actions.count)], link: "/reviews/\(id)")
         }
-        return try await detail(p, id, on: app.db)
+        return try await detail(p, id, on: app.database)
     }
 
     /// An open action item the person may complete: its own side's (the supplier's people, or
@@ -252,6 +252,6 @@ enum ReviewService {
             try await change.updateVersioned("review_actions", id: a.id, expected: input.version, sets: ["status": "done", "done_by": p.userID, "done_at": change.now])
             try await change.audit("review_action", a.id, "update", before: ["status": "open"], after: ["status": "done", "title": a.title])
         }
-        return try await detail(p, a.reviewId, on: app.db)
+        return try await detail(p, a.reviewId, on: app.database)
     }
 }

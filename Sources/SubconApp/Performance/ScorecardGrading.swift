@@ -59,8 +59,8 @@ enum ScorecardGrading {
     static func closeMonth(_ month: ScorePeriod, by actor: AuditActor, notify: Bool = true, app: Application) async throws -> [GradeDTO] {
         guard case .month = month else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("period", "badPeriod")]) }
         guard month.last < app.subcon.today() else { throw Problem.validation([FieldProblem("period", "periodNotOver")]) }
-        let w = try await ScorecardService.currentWeights(on: app.db)
-        let queries = ScorecardService.queries(w.weights, app: app, on: app.db)
+        let w = try await ScorecardService.currentWeights(on: app.database)
+        let queries = ScorecardService.queries(w.weights, app: app, on: app.database)
         // The month before too: the suggestions compare with it.
         let cards = try await queries.figures([month.previous, month], supplier: nil)
         let answerHours = app.subcon.settings.responseClock.answerHours
@@ -128,7 +128,7 @@ enum ScorecardGrading {
     static func closeDueMonth(app: Application) async throws {
         let last = ScorePeriod.month(of: app.subcon.today()).previous
         struct N: Decodable { let n: Int }
-        let done = try await (app.db as! any SQLDatabase).raw("SELECT COUNT(*) AS n FROM closed_score_months WHERE period = \(bind: last.description)").first(decoding: N.self)?.n ?? 0
+        let done = try await (app.database as! any SQLDatabase).raw("SELECT COUNT(*) AS n FROM closed_score_months WHERE period = \(bind: last.description)").first(decoding: N.self)?.n ?? 0
         guard done == 0 else { return }
         do { _ = try await closeMonth(last, by: .system, app: app) } catch let p as Problem where p.status == .conflict {}
     }
@@ -171,9 +171,9 @@ enum ScorecardGrading {
     /// or declines, with a reason either way; both in one transaction.
     static func decide(_ p: Principal, _ id: UUID, _ input: ProposalDecisionInput, app: Application) async throws -> StatusProposalDTO {
         try p.require(.administerInstallation)
-        guard let current = try await proposalRows(" WHERE s.id = \(bind: id)", on: app.db).first else { throw Problem.notFound }
+        guard let current = try await proposalRows(" WHERE s.id = \(bind: id)", on: app.database).first else { throw Problem.notFound }
         guard current.status == "pending" else { throw Problem.validation([FieldProblem("decision", "alreadyDecided")]) }
-        let (org, profile) = try await SupplierProfileService.profile(p, current.supplierId, on: app.db)
+        let (org, profile) = try await SupplierProfileService.profile(p, current.supplierId, on: app.database)
         let target: SupplierStatus? = input.decision == "confirm"
             ? try await SupplierProfileService.checkStatusChange(p, profile, StatusChangeInput(status: current.proposedStatus, reason: input.reason), app: app)
             : nil
@@ -184,6 +184,6 @@ enum ScorecardGrading {
             try await change.audit("status_proposal", id, "update", before: ["status": "pending"], after: ["status": status, "reason": input.reason])
             if let target { try await SupplierProfileService.applyStatus(org, profile, target, reason: input.reason, in: change) }
         }
-        return try await proposalRows(" WHERE s.id = \(bind: id)", on: app.db).first!
+        return try await proposalRows(" WHERE s.id = \(bind: id)", on: app.database).first!
     }
 }

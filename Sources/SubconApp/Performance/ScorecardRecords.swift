@@ -85,10 +85,10 @@ enum ScorecardRecords {
     static let limit = 5000
 
     static func records(_ p: Principal, supplier id: UUID, period: ScorePeriod, measure: Measure, app: Application) async throws -> ScorecardRecordsDTO {
-        let (org, _) = try await ScorecardService.supplier(p, id, on: app.db)
-        let w = try await ScorecardService.currentWeights(on: app.db)
-        let q = ScorecardService.queries(w.weights, app: app, on: app.db)
-        let sql = app.db as! any SQLDatabase
+        let (org, _) = try await ScorecardService.supplier(p, id, on: app.database)
+        let w = try await ScorecardService.currentWeights(on: app.database)
+        let q = ScorecardService.queries(w.weights, app: app, on: app.database)
+        let sql = app.database as! any SQLDatabase
         let start = q.instant(period.first), end = q.instant(period.last.adding(days: 1))
         var out = ScorecardRecordsDTO(supplierId: id, supplierCode: org.code, supplierName: org.name, period: period.description, measure: measure.rawValue)
         switch measure {

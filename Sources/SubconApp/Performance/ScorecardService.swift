@@ -151,7 +151,7 @@ enum ScorecardService {
                 "grades": "A≥\(w.gradeA) B≥\(w.gradeB) C≥\(w.gradeC)", "silent_days": String(w.silentDays),
                 "cost_limit_percent": String(w.costLimitPercent), "reason": input.reason])
         }
-        return try await currentWeights(on: app.db)
+        return try await currentWeights(on: app.database)
     }
 
     static func queries(_ weights: ScoreWeights, app: Application, on db: any Database) -> ScorecardQueries {
@@ -168,10 +168,10 @@ enum ScorecardService {
     }
 
     static func scorecard(_ p: Principal, supplier id: UUID, period: ScorePeriod, app: Application) async throws -> ScorecardDTO {
-        let (org, profile) = try await supplier(p, id, on: app.db)
-        let w = try await currentWeights(on: app.db)
+        let (org, profile) = try await supplier(p, id, on: app.database)
+        let w = try await currentWeights(on: app.database)
         let periods = period.trailing(trendLength)
-        let cards = try await queries(w.weights, app: app, on: app.db).figures(periods, supplier: id)
+        let cards = try await queries(w.weights, app: app, on: app.database).figures(periods, supplier: id)
         let card = cards[.init(supplier: id, bucket: periods.count - 1)] ?? Scorecard()
         let trend = periods.enumerated().map { b, period in
             let c = cards[.init(supplier: id, bucket: b)] ?? Scorecard()
@@ -182,7 +182,7 @@ enum ScorecardService {
         }
         return ScorecardDTO(
             supplierId: id, supplierCode: org.code, supplierName: org.name, supplierStatus: profile.status,
-            preferred: try await preferred(on: app.db, today: app.subcon.today()).contains(id),
+            preferred: try await preferred(on: app.database, today: app.subcon.today()).contains(id),
             period: period.description, kind: period.kind, from: period.first.description, to: period.last.description,
             weightsVersion: w.version, weights: w.weights, score: card.score(w.weights), grade: card.grade(w.weights)?.rawValue,
             measures: measures(card, w.weights), delivery: card.delivery, quality: card.quality, exceptions: card.exceptions,
@@ -197,11 +197,11 @@ enum ScorecardService {
     static func ranking(_ p: Principal, period: ScorePeriod, itemKind: String? = nil, plant: UUID? = nil, app: Application) async throws -> RankingDTO {
         try p.require(.viewScorecards)
         guard !p.isSupplier else { throw Problem.forbidden }
-        let w = try await currentWeights(on: app.db)
-        let cards = try await queries(w.weights, app: app, on: app.db).figures([period], supplier: nil, itemKind: itemKind, plant: plant)
+        let w = try await currentWeights(on: app.database)
+        let cards = try await queries(w.weights, app: app, on: app.database).figures([period], supplier: nil, itemKind: itemKind, plant: plant)
         let ids = Array(Set(cards.keys.map(\.supplier)))
         struct O: Decodable { let id: UUID; let code: String; let name: String }
-        let orgs = ids.isEmpty ? [] : try await (app.db as! any SQLDatabase).raw(
+        let orgs = ids.isEmpty ? [] : try await (app.database as! any SQLDatabase).raw(
             "SELECT id, code, name FROM organizations WHERE kind = 'supplier' AND id IN (\(binds: ids))").all(decoding: O.self)
         let rows = orgs.map { o -> (O, Scorecard, Int?) in
             let c = cards[.init(supplier: o.id, bucket: 0)] ?? Scorecard()

@@ -97,19 +97,19 @@ enum SuggestionService {
     }
 
     static func dismiss(_ p: Principal, _ id: UUID, _ input: SuggestionDecisionInput, app: Application) async throws -> SuggestionDTO {
-        _ = try await actionable(p, id, on: app.db)
+        _ = try await actionable(p, id, on: app.database)
         guard let reason = input.reason?.trimmingCharacters(in: .whitespaces), !reason.isEmpty else { throw Problem.validation([FieldProblem("reason", "required")]) }
         try await app.write(as: p.auditActor) { change in
             try await change.updateVersioned("suggestions", id: id, expected: input.version,
                                              sets: ["status": "dismissed", "reason": reason, "decided_by": p.userID, "decided_at": change.now])
             try await change.audit("suggestion", id, "update", before: ["status": "open"], after: ["status": "dismissed", "reason": reason])
         }
-        return try await rows("SELECT * FROM suggestions WHERE id = \(bind: id)", on: app.db)[0]
+        return try await rows("SELECT * FROM suggestions WHERE id = \(bind: id)", on: app.database)[0]
     }
 
     /// Turns the suggestion into an exception for the supplier, in its words (the reader's language).
     static func raise(_ p: Principal, _ id: UUID, _ input: SuggestionDecisionInput, app: Application) async throws -> SuggestionDTO {
-        let s = try await actionable(p, id, on: app.db)
+        let s = try await actionable(p, id, on: app.database)
         let catalog = app.subcon.catalog
         let text = catalog.text("suggestion.\(s.rule)", .fallback, s.params)
         try await app.write(as: p.auditActor) { change in
@@ -122,6 +122,6 @@ enum SuggestionService {
                                                     "decided_at": change.now])
             try await change.audit("suggestion", id, "update", before: ["status": "open"], after: ["status": "raised", "exception": e.code])
         }
-        return try await rows("SELECT * FROM suggestions WHERE id = \(bind: id)", on: app.db)[0]
+        return try await rows("SELECT * FROM suggestions WHERE id = \(bind: id)", on: app.database)[0]
     }
 }

@@ -107,8 +107,8 @@ enum ProgressService {
     }
 
     static func report(_ p: Principal, _ orderID: UUID, _ input: ProgressInput, app: Application) async throws -> ProgressReport {
-        let order = try await workingOrder(p, orderID, on: app.db)
-        guard let line = try await OrderLineRow.query(on: app.db).filter(\.$orderID == orderID).filter(\.$number == input.line).first(),
+        let order = try await workingOrder(p, orderID, on: app.database)
+        guard let line = try await OrderLineRow.query(on: app.database).filter(\.$orderID == orderID).filter(\.$number == input.line).first(),
               line.state == OrderLine.State.open.rawValue else {
             throw Problem.validation([FieldProblem("line", "unknownLine", ["line": String(input.line)])])
         }
@@ -156,9 +156,9 @@ enum ProgressService {
     }
 
     static func attachPhoto(_ p: Principal, _ orderID: UUID, report reportID: UUID, filename: String, data: Data, app: Application) async throws -> Document {
-        let order = try await OrderService.find(p, orderID, on: app.db)
+        let order = try await OrderService.find(p, orderID, on: app.database)
         try p.require(.fulfilOrders)
-        guard let r = try await ProgressReport.query(on: app.db).filter(\.$id == reportID).filter(\.$orderID == orderID).first() else { throw Problem.notFound }
+        guard let r = try await ProgressReport.query(on: app.database).filter(\.$id == reportID).filter(\.$orderID == orderID).first() else { throw Problem.notFound }
         guard data.count <= maxPhotoBytes else { throw Problem.validation([FieldProblem("file", "fileTooLarge", ["max": "5 MB"])]) }
         return try await app.write(as: p.auditActor) { change in
             let doc = try await DocumentService.store(data, filename: filename, allowed: photoTypes, owner: order.supplierID, entity: "progress_report",
@@ -171,13 +171,13 @@ enum ProgressService {
     /// Whether a promise may be taken: the line exists, the day is not past, and a reason is
     /// given when one is owed. Pages check before they write anything else with it.
     static func checkPromise(_ p: Principal, _ orderID: UUID, _ input: PromiseInput, app: Application) async throws {
-        guard let row = try await OrderLineRow.query(on: app.db).filter(\.$orderID == orderID).filter(\.$number == input.line).first(),
+        guard let row = try await OrderLineRow.query(on: app.database).filter(\.$orderID == orderID).filter(\.$number == input.line).first(),
               let due = Day(row.dueDate) else {
             throw Problem.validation([FieldProblem("line", "unknownLine", ["line": String(input.line)])])
         }
         let today = app.subcon.today()
         guard input.date >= today else { throw Problem.validation([FieldProblem("date", "inThePast")]) }
-        let current = try await lines(orderID: orderID, today: today, threshold: app.subcon.settings.delayThresholdDays, on: app.db)
+        let current = try await lines(orderID: orderID, today: today, threshold: app.subcon.settings.delayThresholdDays, on: app.database)
             .first { $0.line == input.line }.flatMap { Projection.Risk(rawValue: $0.risk) } ?? .unknown
         let owed = DelayReasons.isRequired(promised: input.date, due: due, risk: current)
         switch app.subcon.settings.delayReasons.check(code: input.delayReason, note: input.reason ?? "", required: owed) {
@@ -189,7 +189,7 @@ enum ProgressService {
     }
 
     static func promise(_ p: Principal, _ orderID: UUID, _ input: PromiseInput, app: Application) async throws -> LinePromise {
-        let order = try await workingOrder(p, orderID, on: app.db)
+        let order = try await workingOrder(p, orderID, on: app.database)
         try await checkPromise(p, orderID, input, app: app)
         let delayReason = (input.delayReason ?? "").trimmingCharacters(in: .whitespaces)
         let channel = app.subcon.settings.liveChannel
@@ -283,14 +283,14 @@ enum ProgressService {
     static func sweep(app: Application) async throws {
         let today = app.subcon.today()
         struct R: Decodable { let id: UUID }
-        let ids = try await (app.db as! any SQLDatabase).raw("""
+        let ids = try await (app.database as! any SQLDatabase).raw("""
             SELECT o.id FROM outsourcing_orders o
             WHERE o.status IN ('acknowledged', 'in_production', 'partially_delivered')
               AND (EXISTS (SELECT 1 FROM progress_reports p WHERE p.order_id = o.id)
                    OR EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open' AND l.due_date < \(bind: today.description)))
             """).all(decoding: R.self).map(\.id)
         for id in ids {
-            guard let order = try await OutsourcingOrder.find(id, on: app.db) else { continue }
+            guard let order = try await OutsourcingOrder.find(id, on: app.database) else { continue }
             try await app.write(as: .system) { change in
                 let projected = try await LineLateness.store(id, in: change)
                 for l in projected where l.risk == Projection.Risk.late.rawValue { try await checkDelay(order, line: l.line, lines: projected, in: change) }
@@ -299,7 +299,7 @@ enum ProgressService {
     }
 
     static func dto(_ order: OutsourcingOrder, app: Application) async throws -> OrderProgressDTO {
-        let db = app.db
+        let db = app.database
         let reports = try await ProgressReport.query(on: db).filter(\.$orderID == order.id!).sort(\.$createdAt, .descending).all()
         let photos = try await DocumentService.list(entity: "progress_report", ids: reports.map { $0.id!.uuidString }, on: db)
         let promises = try await LinePromise.query(on: db).filter(\.$orderID == order.id!).sort(\.$createdAt, .descending).all()

@@ -281,7 +281,7 @@ enum ExceptionService {
 
     static func create(_ p: Principal, _ input: ExceptionInput, app: Application) async throws -> ExceptionCase {
         try p.require(.raiseExceptions)
-        let db = app.db
+        let db = app.database
         var supplierID: UUID
         if p.isSupplier {
             if let s = input.supplierId, s != p.organizationID { throw Problem.validation([FieldProblem("supplierId", "unknownSupplier")]) }
@@ -317,13 +317,13 @@ enum ExceptionService {
     // MARK: Owners, comments, attachments
 
     static func assignOwners(_ p: Principal, _ id: UUID, _ input: OwnersInput, app: Application) async throws -> ExceptionCase {
-        let e = try await find(p, id, on: app.db)
+        let e = try await find(p, id, on: app.database)
         var sets: [String: any Encodable & Sendable] = [:]
         var newOwner: UUID?
         if let b = input.buyerOwnerId {
             guard !p.isSupplier else { throw Problem.validation([FieldProblem("buyerOwnerId", "notYourSide")]) }
             try p.require(.handleExceptions)
-            guard let u = try await User.find(b, on: app.db), u.active, try await isManufacturer(u.$organization.id, on: app.db) else {
+            guard let u = try await User.find(b, on: app.database), u.active, try await isManufacturer(u.$organization.id, on: app.database) else {
                 throw Problem.validation([FieldProblem("buyerOwnerId", "unknownUser")])
             }
             sets["buyer_owner_id"] = b; newOwner = b
@@ -331,7 +331,7 @@ enum ExceptionService {
         if let s = input.supplierOwnerId {
             guard p.isSupplier else { throw Problem.validation([FieldProblem("supplierOwnerId", "notYourSide")]) }
             try p.require(.answerExceptions)
-            guard let u = try await User.find(s, on: app.db), u.active, u.$organization.id == e.supplierID else {
+            guard let u = try await User.find(s, on: app.database), u.active, u.$organization.id == e.supplierID else {
                 throw Problem.validation([FieldProblem("supplierOwnerId", "unknownUser")])
             }
             sets["supplier_owner_id"] = s; newOwner = s
@@ -378,7 +378,7 @@ enum ExceptionService {
 
     static func comment(_ p: Principal, _ id: UUID, _ input: CommentInput, app: Application) async throws -> ExceptionComment {
         guard mayTakePart(p) else { throw Problem.forbidden }
-        let e = try await find(p, id, on: app.db)
+        let e = try await find(p, id, on: app.database)
         return try await app.write(as: p.auditActor) { change in
             let c = try await addComment(e, side: p.isSupplier ? "supplier" : "buyer", author: p.userID, body: input.body, in: change)
             try await markResponded(e, p, in: change)
@@ -400,7 +400,7 @@ enum ExceptionService {
 
     static func attach(_ p: Principal, _ id: UUID, filename: String, data: Data, app: Application) async throws -> Document {
         guard mayTakePart(p) else { throw Problem.forbidden }
-        let e = try await find(p, id, on: app.db)
+        let e = try await find(p, id, on: app.database)
         return try await app.write(as: p.auditActor) { change in
             let d = try await DocumentService.store(data, filename: filename, allowed: attachmentTypes, owner: e.supplierID, entity: "exception",
                                                     entityID: id.uuidString, by: p.userID, in: change)
@@ -422,7 +422,7 @@ enum ExceptionService {
 
     static func gate(_ p: Principal, _ id: UUID, step number: Int, _ input: GateInput, app: Application) async throws -> ExceptionCase {
         guard let step = EightD.Step(rawValue: number) else { throw Problem.notFound }
-        let e = try await find(p, id, on: app.db)
+        let e = try await find(p, id, on: app.database)
         let side = side(p)
         try p.require(side == .supplier ? .answerExceptions : .handleExceptions)
         if e.status == "closed" && !e.eightD { throw Problem.conflict("problem.exception.closed") }
@@ -482,7 +482,7 @@ enum ExceptionService {
     // MARK: Closing and reopening
 
     static func close(_ p: Principal, _ id: UUID, _ input: CloseInput, app: Application) async throws -> ExceptionCase {
-        let e = try await find(p, id, on: app.db)
+        let e = try await find(p, id, on: app.database)
         try p.require(.handleExceptions)
         guard e.status == "open" else { throw Problem.conflict("problem.exception.closed") }
         // With an 8D under way, only the buyer's verification of D8 closes.
@@ -502,7 +502,7 @@ enum ExceptionService {
     /// A closed case that comes back: open again with a fresh resolution deadline; with an 8D,
     /// its steps from `fromStep` on are to be done again.
     static func reopen(_ p: Principal, _ id: UUID, _ input: ReopenInput, app: Application) async throws -> ExceptionCase {
-        let e = try await find(p, id, on: app.db)
+        let e = try await find(p, id, on: app.database)
         try p.require(.handleExceptions)
         guard e.status == "closed" else { throw Problem.conflict("problem.exception.notClosed") }
         let from = EightD.Step(rawValue: input.fromStep ?? 4) ?? .d4
@@ -543,7 +543,7 @@ enum ExceptionService {
         let now = app.subcon.clock.now()
         struct Due: Decodable { let id: UUID }
         // The same sum as ExceptionRules.escalationLevel, to pick the candidates; the rule decides.
-        let ids = try await (app.db as! any SQLDatabase).raw("""
+        let ids = try await (app.database as! any SQLDatabase).raw("""
             SELECT id FROM exceptions
              WHERE status = 'open' AND escalation_level < 3
                AND (CASE WHEN responded_at IS NULL AND response_by < \(bind: now) THEN 1 ELSE 0 END
@@ -552,7 +552,7 @@ enum ExceptionService {
              ORDER BY response_by, id LIMIT \(literal: batch)
             """).all(decoding: Due.self).map(\.id)
         guard !ids.isEmpty else { return 0 }
-        let open = try await ExceptionCase.query(on: app.db).filter(\.$id ~~ ids).all()
+        let open = try await ExceptionCase.query(on: app.database).filter(\.$id ~~ ids).all()
         var raised = 0
         for e in open {
             guard let responseBy = e.responseBy, let containmentBy = e.containmentBy, let resolveBy = e.resolveBy else { continue }
@@ -603,7 +603,7 @@ enum ExceptionService {
     /// New deadlines apply to exceptions raised from now on.
     static func setDeadline(_ p: Principal, type: String, severity: String, _ input: DeadlineInput, app: Application) async throws -> DeadlineDTO {
         try p.require(.configureQuality)
-        guard let row = try await ExceptionDeadline.query(on: app.db).filter(\.$type == type).filter(\.$severity == severity).first() else { throw Problem.notFound }
+        guard let row = try await ExceptionDeadline.query(on: app.database).filter(\.$type == type).filter(\.$severity == severity).first() else { throw Problem.notFound }
         return try await app.write(as: p.auditActor) { change in
             try await change.updateVersioned(ExceptionDeadline.schema, id: row.id!, expected: input.version, sets: [
                 "response_hours": input.responseHours, "containment_hours": input.containmentHours, "resolve_days": input.resolveDays, "updated_at": change.now])

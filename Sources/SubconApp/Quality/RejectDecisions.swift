@@ -294,7 +294,7 @@ enum RejectService {
     }
 
     static func decide(_ p: Principal, type: RejectSource, id: UUID, _ input: RejectInput, app: Application) async throws -> RejectDTO {
-        let row = try await one(p, type: type, id: id, on: app.db)
+        let row = try await one(p, type: type, id: id, on: app.database)
         try p.require(.judgeRejects)
         let responsibility = RejectResponsibility(rawValue: input.responsibility) ?? .undetermined
         let reason = (input.reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -302,7 +302,7 @@ enum RejectService {
         if (row.settled ?? 0) > 0 { throw Problem.conflict("problem.reject.settled") }
         if let v = row.version, v != (input.version ?? 0) { throw Problem.staleVersion(current: v) }
         if row.version == nil, let v = input.version, v != 0 { throw Problem.staleVersion(current: 0) }
-        let (unitPrice, materials) = try await materials(type: type, id: id, row: row, on: app.db)
+        let (unitPrice, materials) = try await materials(type: type, id: id, row: row, on: app.database)
         let effects: RejectResponsibility.Effects
         do {
             effects = try responsibility.settle(type, quantity: FixedDecimal(units: row.quantity), unitPrice: unitPrice, materials: materials.map(\.1))
@@ -353,7 +353,7 @@ enum RejectService {
                                     params: ["reference": row.reference, "quantity": FixedDecimal(units: row.quantity).grouped, "item": row.item_name,
                                              "reason": reason], link: "/rejects")
         }
-        return try await one(p, type: type, id: id, on: app.db).dto
+        return try await one(p, type: type, id: id, on: app.database).dto
     }
 }
 
@@ -362,7 +362,7 @@ extension RejectService {
     /// inspection's or the discrepancy's), or into a new one when the reject has none or that one
     /// is closed. Quality is told; the decision stands until quality changes it.
     static func dispute(_ p: Principal, type: RejectSource, id: UUID, _ input: RejectDisputeInput, app: Application) async throws -> RejectDTO {
-        let row = try await one(p, type: type, id: id, on: app.db)
+        let row = try await one(p, type: type, id: id, on: app.database)
         try requireDisputer(p)
         guard let decisionID = row.decision_id, let decided = row.responsibility, decided != RejectResponsibility.undetermined.rawValue else {
             throw Problem.conflict("problem.reject.notDecided")
@@ -389,7 +389,7 @@ extension RejectService {
             try await change.notify("reject.disputed", recipients: quality, messageKey: "notice.rejectDisputed",
                                     params: ["reference": row.reference, "supplier": row.supplier_name, "exception": e.code], link: "/exceptions/\(e.id!)")
         }
-        return try await one(p, type: type, id: id, on: app.db).dto
+        return try await one(p, type: type, id: id, on: app.database).dto
     }
 
     /// Only the supplier's own people who answer exceptions dispute a decision.

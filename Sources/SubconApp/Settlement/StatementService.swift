@@ -248,7 +248,7 @@ enum StatementService {
     static func generate(_ p: Principal, _ input: GenerateStatementInput, app: Application) async throws -> Statement {
         try p.require(.prepareStatements)
         let period = try period(input.period)
-        guard let supplier = try await Organization.find(input.supplierId, on: app.db), supplier.organizationKind == .supplier else {
+        guard let supplier = try await Organization.find(input.supplierId, on: app.database), supplier.organizationKind == .supplier else {
             throw Problem.validation([FieldProblem("supplierId", "unknownSupplier")])
         }
         let settings = app.subcon.settings
@@ -282,7 +282,7 @@ enum StatementService {
 
     /// A draft takes in what arrived since it was generated; manual adjustments stay.
     static func refresh(_ p: Principal, _ id: UUID, _ input: VersionInput, app: Application) async throws -> Statement {
-        let s = try await load(p, id, version: input.version, on: app.db)
+        let s = try await load(p, id, version: input.version, on: app.database)
         guard let party = party(p) else { throw Problem.forbidden }
         do { _ = try StatementLifecycle.next(s.state, .edit, by: party) } catch { throw refusal(error) }
         guard s.state == .draft else { throw refusal(.notNow(s.state)) }
@@ -309,9 +309,9 @@ enum StatementService {
     // MARK: Lifecycle
 
     static func transition(_ p: Principal, _ id: UUID, _ action: StatementLifecycle.Action, version: Int, app: Application) async throws -> Statement {
-        let s = try await load(p, id, version: version, on: app.db)
+        let s = try await load(p, id, version: version, on: app.database)
         guard let party = party(p) else { throw Problem.forbidden }
-        let unanswered = try await unansweredDisputes(s, on: app.db)
+        let unanswered = try await unansweredDisputes(s, on: app.database)
         let next: StatementLifecycle.State
         do { next = try StatementLifecycle.next(s.state, action, by: party, unanswered: unanswered) } catch { throw refusal(error) }
         return try await app.write(as: p.auditActor) { change in
@@ -397,11 +397,11 @@ enum StatementService {
     }
 
     static func dispute(_ p: Principal, _ id: UUID, _ input: DisputeInput, app: Application) async throws -> Statement {
-        let s = try await load(p, id, version: input.version, on: app.db)
+        let s = try await load(p, id, version: input.version, on: app.database)
         guard let party = party(p) else { throw Problem.forbidden }
         do { _ = try StatementLifecycle.next(s.state, .dispute, by: party, disputedLines: input.lines.count) } catch { throw refusal(error) }
         guard input.lines.count <= 1000 else { throw Problem.validation([FieldProblem("lines", "tooMany", ["max": "1000"])]) }
-        let lines = try await currentLines(s, on: app.db)
+        let lines = try await currentLines(s, on: app.database)
         var problems: [FieldProblem] = []
         var seen: Set<UUID> = []
         for (i, d) in input.lines.enumerated() {
@@ -431,10 +431,10 @@ enum StatementService {
     }
 
     static func answerLine(_ p: Principal, _ id: UUID, lineID: UUID, _ input: LineAnswerInput, app: Application) async throws -> Statement {
-        let s = try await load(p, id, version: input.version, on: app.db)
+        let s = try await load(p, id, version: input.version, on: app.database)
         guard let party = party(p) else { throw Problem.forbidden }
         do { _ = try StatementLifecycle.next(s.state, .answer, by: party) } catch { throw refusal(error) }
-        let lines = try await currentLines(s, on: app.db)
+        let lines = try await currentLines(s, on: app.database)
         guard let l = lines.first(where: { $0.id == lineID }) else { throw Problem.notFound }
         guard l.disputed else { throw Problem.conflict("problem.statement.lineNotDisputed") }
         let reason = (input.reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -464,7 +464,7 @@ enum StatementService {
     }
 
     static func addAdjustment(_ p: Principal, _ id: UUID, _ input: AdjustmentInput, app: Application) async throws -> Statement {
-        let s = try await load(p, id, version: input.version, on: app.db)
+        let s = try await load(p, id, version: input.version, on: app.database)
         guard let party = party(p) else { throw Problem.forbidden }
         do { _ = try StatementLifecycle.next(s.state, .edit, by: party) } catch { throw refusal(error) }
         var problems: [FieldProblem] = []
@@ -481,8 +481,8 @@ enum StatementService {
         var refersTo: StatementLine?
         if let ref = input.refersToLineId {
             // Only a locked statement's line is corrected this way; an open one is answered or edited.
-            if let line = try await StatementLine.find(ref, on: app.db), line.supplierID == s.supplierID,
-               let owner = try await Statement.find(line.statementID, on: app.db), owner.state == .locked, owner.id != s.id,
+            if let line = try await StatementLine.find(ref, on: app.database), line.supplierID == s.supplierID,
+               let owner = try await Statement.find(line.statementID, on: app.database), owner.state == .locked, owner.id != s.id,
                line.revision == owner.revision {
                 refersTo = line
             } else {
@@ -514,10 +514,10 @@ enum StatementService {
     }
 
     static func removeAdjustment(_ p: Principal, _ id: UUID, lineID: UUID, _ input: VersionInput, app: Application) async throws -> Statement {
-        let s = try await load(p, id, version: input.version, on: app.db)
+        let s = try await load(p, id, version: input.version, on: app.database)
         guard let party = party(p) else { throw Problem.forbidden }
         do { _ = try StatementLifecycle.next(s.state, .edit, by: party) } catch { throw refusal(error) }
-        let all = try await currentLines(s, on: app.db)
+        let all = try await currentLines(s, on: app.database)
         guard let l = all.first(where: { $0.id == lineID }) else { throw Problem.notFound }
         guard l.sourceType == "manual" else { throw Problem.conflict("problem.statement.onlyAdjustments") }
         let lines = all.filter { $0.id != lineID }
@@ -535,10 +535,10 @@ enum StatementService {
     static func takesEvidence(_ state: StatementLifecycle.State) -> Bool { [.sent, .disputed].contains(state) }
 
     static func attach(_ p: Principal, _ id: UUID, lineID: UUID, data: Data, filename: String, app: Application) async throws -> Document {
-        let s = try await load(p, id, version: nil, on: app.db)
+        let s = try await load(p, id, version: nil, on: app.database)
         guard party(p) == .supplier else { throw Problem.forbidden }
         guard takesEvidence(s.state) else { throw refusal(.notNow(s.state)) }
-        guard try await StatementLine.query(on: app.db).filter(\.$id == lineID).filter(\.$statementID == s.id!).filter(\.$revision == s.revision).first() != nil
+        guard try await StatementLine.query(on: app.database).filter(\.$id == lineID).filter(\.$statementID == s.id!).filter(\.$revision == s.revision).first() != nil
         else { throw Problem.notFound }
         return try await app.write(as: p.auditActor) { change in
             try await DocumentService.store(data, filename: filename, allowed: [.pdf, .png, .jpeg, .officeZip], owner: s.supplierID,
@@ -613,14 +613,14 @@ enum StatementService {
 
     static func detail(_ p: Principal, _ id: UUID, revision: Int?, app: Application) async throws -> StatementDTO {
         var statement = try await header(p, id, revision: revision, app: app)
-        statement.lines = try await lines(of: statement, after: 0, limit: nil, on: app.db)
+        statement.lines = try await lines(of: statement, after: 0, limit: nil, on: app.database)
         return statement
     }
 
     /// A statement as `detail` shows it, without its lines (`lines` is empty): what the API
     /// sends first before streaming the lines in batches.
     static func header(_ p: Principal, _ id: UUID, revision: Int?, app: Application) async throws -> StatementDTO {
-        let db = app.db
+        let db = app.database
         let s = try await load(p, id, version: nil, on: db)
         let shown = revision ?? s.revision
         guard shown >= 1, shown <= s.revision else { throw Problem.notFound }
@@ -751,7 +751,7 @@ extension ExceptionService {
     /// statement has taken it, it is settled there (a change goes in as an adjustment).
     static func setPenalty(_ p: Principal, _ id: UUID, _ input: PenaltyInput, app: Application) async throws -> ExceptionCase {
         try p.require(.handleExceptions)
-        let e = try await find(p, id, on: app.db)
+        let e = try await find(p, id, on: app.database)
         guard input.version == e.version else { throw Problem.staleVersion(current: e.version) }
         var rule: PenaltyRule?
         if input.kind != "none" {
@@ -767,7 +767,7 @@ extension ExceptionService {
                 }
             }
         }
-        if try await StatementClaim.query(on: app.db).filter(\.$sourceType == "exception").filter(\.$sourceID == id).first() != nil {
+        if try await StatementClaim.query(on: app.database).filter(\.$sourceType == "exception").filter(\.$sourceID == id).first() != nil {
             throw Problem.conflict("problem.statement.sourceTaken")
         }
         let newKind = rule?.kind.rawValue ?? "", newValue = rule?.value.units ?? 0

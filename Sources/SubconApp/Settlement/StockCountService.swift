@@ -123,7 +123,7 @@ enum StockCountService {
             if (l.lot ?? "").count > 64 { problems.append(FieldProblem("lines[\(i)].lot", "tooLong", ["max": "64"])) }
         }
         let itemIDs = Set(input.lines.map(\.itemId))
-        let known = Set(try await Item.query(on: app.db).filter(\.$id ~~ itemIDs).all().map { $0.id! })
+        let known = Set(try await Item.query(on: app.database).filter(\.$id ~~ itemIDs).all().map { $0.id! })
         for (i, l) in input.lines.enumerated() where !known.contains(l.itemId) { problems.append(FieldProblem("lines[\(i)].itemId", "unknownItem", ["code": l.itemId.uuidString])) }
         if !problems.isEmpty { throw Problem.validation(problems) }
         let end = StatementBuilder.bounds(period, settings: settings).end
@@ -173,7 +173,7 @@ enum StockCountService {
                                                                            "differences": String(corrections.count),
                                                                            "corrections": changed.joined(separator: "; ")])
         }
-        return try await sheet(p, supplierID: sid, period: period, on: app.db)
+        return try await sheet(p, supplierID: sid, period: period, on: app.database)
     }
 
     static func close(_ p: Principal, _ input: CloseStockCountInput, app: Application) async throws -> StockCountStatusDTO {
@@ -183,7 +183,7 @@ enum StockCountService {
         var problems: [FieldProblem] = []
         if reason.isEmpty { problems.append(FieldProblem("reason", "required")) }
         if reason.count > 500 { problems.append(FieldProblem("reason", "tooLong", ["max": "500"])) }
-        guard let org = try await Organization.find(input.supplierId, on: app.db), org.organizationKind == .supplier else {
+        guard let org = try await Organization.find(input.supplierId, on: app.database), org.organizationKind == .supplier else {
             throw Problem.validation(problems + [FieldProblem("supplierId", "unknownSupplier")])
         }
         if !problems.isEmpty { throw Problem.validation(problems) }

@@ -176,9 +176,9 @@ enum TechDocService {
         try p.require(.manageTechnicalDocuments)
         let problems = input.validate()
         if !problems.isEmpty { throw Problem.validation(problems) }
-        guard try await Item.find(input.itemId, on: app.db) != nil else { throw Problem.validation([FieldProblem("itemId", "unknownItem")]) }
+        guard try await Item.find(input.itemId, on: app.database) != nil else { throw Problem.validation([FieldProblem("itemId", "unknownItem")]) }
         if let order = input.orderId {
-            let hasItem = try await OrderLineRow.query(on: app.db).filter(\.$orderID == order).filter(\.$itemID == input.itemId).count() > 0
+            let hasItem = try await OrderLineRow.query(on: app.database).filter(\.$orderID == order).filter(\.$itemID == input.itemId).count() > 0
             guard hasItem else { throw Problem.validation([FieldProblem("orderId", "orderWithoutItem")]) }
         }
         let checked = try file.map { try check($0.data, filename: $0.filename, note: $0.note) }
@@ -210,7 +210,7 @@ enum TechDocService {
     /// document told to read and acknowledge it. `version` guards against two uploads at once.
     static func addRevision(_ p: Principal, _ id: UUID, data: Data, filename: String, note: String, version: Int?, app: Application) async throws -> UUID {
         try p.require(.manageTechnicalDocuments)
-        let doc = try await load(p, id, on: app.db)
+        let doc = try await load(p, id, on: app.database)
         let checked = try check(data, filename: filename, note: note)
         return try await app.write(as: p.auditActor) { change in
             try await storeRevision(p, id, checked, expectedVersion: version ?? doc.version, in: change)
@@ -256,7 +256,7 @@ enum TechDocService {
 
     /// The supplier's read receipt of the current revision (again: nothing changes).
     static func acknowledge(_ p: Principal, _ id: UUID, _ input: AcknowledgeInput, app: Application) async throws {
-        let doc = try await load(p, id, on: app.db)
+        let doc = try await load(p, id, on: app.database)
         guard p.isSupplier else { throw Problem.forbidden }
         guard input.revisionId == doc.current_revision_id else {
             throw Problem.conflict("problem.document.notCurrent", ["revision": doc.current_label ?? ""])
@@ -317,8 +317,8 @@ enum TechDocService {
         try p.require(.manageTechnicalDocuments)
         let problems = input.validate()
         if !problems.isEmpty { throw Problem.validation(problems) }
-        guard try await Item.find(input.itemId, on: app.db) != nil else { throw Problem.validation([FieldProblem("itemId", "unknownItem")]) }
-        guard let org = try await Organization.find(input.supplierId, on: app.db), org.kind == OrganizationKind.supplier.rawValue else {
+        guard try await Item.find(input.itemId, on: app.database) != nil else { throw Problem.validation([FieldProblem("itemId", "unknownItem")]) }
+        guard let org = try await Organization.find(input.supplierId, on: app.database), org.kind == OrganizationKind.supplier.rawValue else {
             throw Problem.validation([FieldProblem("supplierId", "unknownSupplier")])
         }
         let reason = (input.reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -341,7 +341,7 @@ enum TechDocService {
     /// Whether shipping the item waits for read receipts.
     static func setRequireAcknowledgment(_ p: Principal, item: UUID, _ input: DocumentSettingsInput, app: Application) async throws {
         try p.require(.manageTechnicalDocuments)
-        guard let i = try await Item.find(item, on: app.db) else { throw Problem.notFound }
+        guard let i = try await Item.find(item, on: app.database) else { throw Problem.notFound }
         try await app.write(as: p.auditActor) { change in
             let sql = change.db as! any SQLDatabase
             struct Old: Decodable { let require_document_ack: Bool }

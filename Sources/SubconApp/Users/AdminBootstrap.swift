@@ -10,7 +10,7 @@ public enum AdminBootstrap {
         do { try PasswordRules.check(password, login: login) } catch {
             throw BootstrapError("password: \(error) (at least \(PasswordRules.minimumLength) characters, not the login)")
         }
-        if try await User.query(on: app.db).filter(\.$login == login).count() > 0 {
+        if try await User.query(on: app.database).filter(\.$login == login).count() > 0 {
             throw BootstrapError("login '\(login)' already exists")
         }
         let hash = try await app.subcon.passwordHasher.hash(password, on: app)

@@ -146,14 +146,14 @@ enum UserService {
     }
 
     static func create(_ principal: Principal, _ input: NewUserInput, app: Application) async throws -> User {
-        let org = try await principal.scope.find(Organization.self, input.organizationId, on: app.db)
+        let org = try await principal.scope.find(Organization.self, input.organizationId, on: app.database)
         let roles = Set(input.roles.compactMap(Role.init(rawValue:)))
         do {
             try UserAdministration.check(actor: principal.administrationActor, targetUserID: nil,
                                          organizationID: org.id!.uuidString, organizationKind: org.organizationKind,
                                          roles: roles, active: true)
         } catch { throw UserInputRules.refusal(error) }
-        if try await User.query(on: app.db).filter(\.$login == input.login).count() > 0 {
+        if try await User.query(on: app.database).filter(\.$login == input.login).count() > 0 {
             throw Problem.conflict("problem.conflict.loginTaken", fields: [FieldProblem("login", "taken")])
         }
         let hash = try await app.subcon.passwordHasher.hash(input.password, on: app)
@@ -171,9 +171,9 @@ enum UserService {
     }
 
     static func update(_ principal: Principal, _ id: UUID, _ input: UserPatchInput, app: Application) async throws -> User {
-        let user = try await principal.scope.find(User.self, id, on: app.db)
+        let user = try await principal.scope.find(User.self, id, on: app.database)
         guard input.version == user.version else { throw Problem.staleVersion(current: user.version) }
-        let org = try await Organization.find(user.$organization.id, on: app.db)!
+        let org = try await Organization.find(user.$organization.id, on: app.database)!
         let before = user.auditSnapshot
         let roles = input.roles.map { Set($0.compactMap(Role.init(rawValue:))) } ?? user.roles
         let active = input.active ?? user.active
@@ -231,7 +231,7 @@ enum UserService {
 
     /// The person changes their own password; other sessions and tokens end, this one stays.
     static func changeOwnPassword(_ principal: Principal, current: String, new: String, app: Application) async throws {
-        guard let user = try await User.find(principal.userID, on: app.db) else { throw Problem.unauthorized }
+        guard let user = try await User.find(principal.userID, on: app.database) else { throw Problem.unauthorized }
         guard try await app.subcon.passwordHasher.verify(current, hash: user.passwordHash, on: app) else {
             throw Problem.validation([FieldProblem("currentPassword", "wrongPassword")])
         }

@@ -276,7 +276,7 @@ enum SavedReports {
     static func save(_ p: Principal, _ input: SavedReportInput, app: Application) async throws -> SavedReport {
         if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        if try await SavedReport.query(on: app.db).filter(\.$userID == p.userID).filter(\.$name == name).count() > 0 {
+        if try await SavedReport.query(on: app.database).filter(\.$userID == p.userID).filter(\.$name == name).count() > 0 {
             throw Problem.validation([FieldProblem("name", "nameTaken")])
         }
         return try await app.write(as: p.auditActor) { change in
@@ -289,7 +289,7 @@ enum SavedReports {
     }
 
     static func delete(_ p: Principal, _ id: UUID, app: Application) async throws {
-        guard let r = try await SavedReport.query(on: app.db).filter(\.$id == id).filter(\.$userID == p.userID).first() else { throw Problem.notFound }
+        guard let r = try await SavedReport.query(on: app.database).filter(\.$id == id).filter(\.$userID == p.userID).first() else { throw Problem.notFound }
         try await app.write(as: p.auditActor) { change in
             try await r.delete(on: change.db)
             try await change.audit("saved_report", r.id, "delete", before: ["name": r.name, "kind": r.kind, "query": r.query])
