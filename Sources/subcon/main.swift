@@ -2,8 +2,6 @@ import ArgumentParser
 import CMallocTuning
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
 import SubconApp
 import Vapor
 
@@ -47,7 +45,6 @@ struct Serve: AsyncParsableCommand {
     @ArgumentParser.Flag(help: "Load the demo data when the database is empty, and list the demo logins on the login page.") var demo = false
 
     func run() async throws {
-        runTasksOnEventLoops()
         limitMallocArenas()
         var settings = Settings.fromEnvironment()
         // Read once: Vapor makes loggers per request (the request's, the router's parameters'),
@@ -76,17 +73,6 @@ struct Serve: AsyncParsableCommand {
         }
         try await app.asyncShutdown()
     }
-}
-
-/// Swift's tasks run on NIO's event loops instead of a separate pool of threads. A request's
-/// handler is async, so without this every request crossed threads at each await — from the
-/// event loop that read it to the pool, to the database's thread and back to the pool, and to
-/// the event loop to write the answer — and the kernel's task switches were a fifth of a small
-/// request's time. `SUBCON_TASKS_ON_EVENT_LOOPS=0` keeps the separate pool. Nothing here blocks
-/// a thread: passwords are hashed and SQLite's statements run on the thread pool.
-func runTasksOnEventLoops() {
-    guard ProcessInfo.processInfo.environment["SUBCON_TASKS_ON_EVENT_LOOPS"] != "0" else { return }
-    _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 }
 
 /// glibc gives each thread that meets a busy heap a new one, up to eight per core, and keeps
