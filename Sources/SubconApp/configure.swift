@@ -15,6 +15,14 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
                       metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) async throws {
     app.logger.logLevel = settings.logLevel
 
+    // SQLite runs every statement on this pool, and passwords are hashed on it. NIO's shared pool
+    // has a thread per core — two here — so two long statements (a background pass and a report)
+    // or two sign-ins stopped every other statement on every connection, and requests waited
+    // out the connection timeout in bursts. A thread for each SQLite connection (requests' and
+    // background passes', one each per event loop) and two more for hashing and files.
+    let loops = Array(app.eventLoopGroup.makeIterator()).count
+    app.threadPool = NIOThreadPool(numberOfThreads: 2 * loops + 2)
+
     // Database
     switch settings.database {
     case .sqliteFile(let path):

@@ -5,8 +5,8 @@ import Testing
 import VaporTesting
 @testable import SubconApp
 
-/// Background passes on SQLite use connections of their own, so a long pass never makes the
-/// requests on its event loop wait for their connection.
+/// Long work — a background pass, a slow statement, a password being hashed — never makes the
+/// other requests wait for a database connection or for a thread to run their statements on.
 @Suite struct BackgroundWorkTests {
     /// Every request connection (SQLite has one per event loop) is held in turn while `body` runs.
     static func holdingEveryRequestConnection(_ app: Application, _ body: @escaping @Sendable () async throws -> Void) async throws {
@@ -42,6 +42,29 @@ import VaporTesting
             #expect(try await OutboxMessage.query(on: t.db).filter(\.$id ~~ waiting).filter(\.$processedAt == nil).count() == 0)
             // Requests, outside the background work, still use the default connections.
             #expect(BackgroundWork.databaseID == nil)
+        }
+    }
+
+    /// SQLite's statements and password hashing share the app's thread pool. Two jobs that hold a
+    /// thread each (as two sign-ins or two long statements do) must leave a thread for a quick read.
+    @Test func aQuickReadRunsWhileTwoSlowJobsHoldThreadsOfThePool() async throws {
+        try await TestApp.run { t in
+            let gate = DispatchSemaphore(value: 0)
+            let loop = t.app.eventLoopGroup.any()
+            let slow = (0..<2).map { _ in t.app.threadPool.runIfActive(eventLoop: loop) { gate.wait() } }
+            let db = t.db
+            let finished = try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask { _ = try await User.query(on: db).count(); return true }
+                group.addTask { try? await Task.sleep(nanoseconds: 5_000_000_000); return false }
+                let first = try await group.next()!
+                group.cancelAll()
+                // Free the pool either way, so that a read stuck behind the jobs ends too.
+                gate.signal(); gate.signal()
+                try await group.waitForAll()
+                return first
+            }
+            #expect(finished, "the read waited for a thread while two slow jobs held the pool")
+            for job in slow { try await job.get() }
         }
     }
 }
