@@ -428,12 +428,19 @@ enum MaterialReports {
             let component_code: String; let component_name: String; let gross: Int64; let issued: Int64
         }
         let scope: SQLQueryString = p.scope.supplierID.map { " AND o.supplier_id = \(bind: $0)" } ?? ""
-        // CROSS JOIN keeps SQLite's join order: start from the partial index of what is not
-        // fully issued (PostgreSQL plans it the same way on its own).
-        let rows = try await sql(db).raw("""
+        // Start from the partial index of what is not fully issued — usually a few rows. CROSS
+        // JOIN keeps SQLite to that order. PostgreSQL guessed 190,000 such rows on the large data
+        // set (there were none) and walked all 750,000 open lines in due order instead: 6 s a
+        // request; reading the few rows first, as a materialized CTE, takes 43 ms.
+        let postgres = sql(db).dialect.name == "postgresql"
+        let source: SQLQueryString = postgres
+            ? "WITH due AS MATERIALIZED (SELECT * FROM order_requirements WHERE supply_by = 'manufacturer' AND gross_quantity > issued_quantity) "
+            : ""
+        let requirements: SQLQueryString = postgres ? "due r" : "order_requirements r"
+        let rows = try await sql(db).raw(source + """
             SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, s.name AS supplier_name, r.line_no, l.due_date,
                    i.code AS component_code, i.name AS component_name, r.gross_quantity AS gross, r.issued_quantity AS issued
-            FROM order_requirements r
+            FROM \(requirements)
             CROSS JOIN outsourcing_orders o
             JOIN organizations s ON s.id = o.supplier_id
             JOIN order_lines l ON l.order_id = o.id AND l.line_no = r.line_no
