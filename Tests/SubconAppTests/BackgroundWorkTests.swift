@@ -40,8 +40,6 @@ import VaporTesting
             }
             // (The round's own escalations may have queued new ones after it drained the outbox.)
             #expect(try await OutboxMessage.query(on: t.db).filter(\.$id ~~ waiting).filter(\.$processedAt == nil).count() == 0)
-            // Requests, outside the background work, still use the default connections.
-            #expect(BackgroundWork.databaseID == nil)
         }
     }
 
