@@ -44,7 +44,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
         // A private schema (tests give each run its own) must exist before migrations create tables in it.
         try await (app.database as! any SQLDatabase).raw("CREATE SCHEMA IF NOT EXISTS \(ident: schema)").run()
     }
-    if case .sqliteFile = settings.database {
+    if case .sqliteFile(let path) = settings.database {
         // WAL lets readers go on while one writer commits; the setting persists in the file.
         _ = try await (app.database as! any SQLDatabase).raw("PRAGMA journal_mode=WAL").all()
         // Per connection (one per event loop): read the file through a memory map and keep more
@@ -60,6 +60,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
                 _ = try await db.raw("PRAGMA cache_size = -\(unsafeRaw: String(cacheKiB))").all()
             }
         }
+        app.useReadConnections(path: path, mapBytes: Int(settings.sqliteMapBytes))
     }
     for migration in Migrations.all { app.migrations.add(migration) }
     try await app.autoMigrate()

@@ -7,8 +7,10 @@ import Vapor
 /// `Idempotency-Key` on POST: the first response is stored and replayed for a retry with the
 /// same key, so a phone that resends a submission over a bad connection never writes twice.
 /// Keys are per user; reusing a key for a different request is refused.
-struct IdempotencyMiddleware: AsyncMiddleware {
+struct IdempotencyMiddleware: PassingMiddleware {
     static let header = "Idempotency-Key"
+
+    func passes(_ req: Request) -> Bool { req.method != .POST || req.headers.first(name: Self.header) == nil }
 
     func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         guard req.method == .POST, let key = req.headers.first(name: Self.header) else {

@@ -112,18 +112,26 @@ enum PrincipalLoader {
 
     enum Credential { case session, apiToken }
 
-    static func signedIn(_ credential: Credential, tokenHash: String, on db: any Database) async throws -> SignInRow? {
-        let sql = db as! any SQLDatabase
+    static func signedIn(_ credential: Credential, tokenHash: String, on sql: any SQLDatabase) async throws -> SignInRow? {
+        try await sql.raw(signInQuery(credential, tokenHash: tokenHash)).first(decoding: SignInRow.self)
+    }
+
+    /// The same read without suspending, on the inline read connections.
+    static func signedInNow(_ credential: Credential, tokenHash: String, on reads: ReadConnections) throws -> SignInRow? {
+        try reads.rowsNow(signInQuery(credential, tokenHash: tokenHash)).first.map { try $0.decode(model: SignInRow.self) }
+    }
+
+    private static func signInQuery(_ credential: Credential, tokenHash: String) -> SQLQueryString {
         let columns = credential == .session
             ? "t.id, t.expires_at, NULL AS revoked_at, NULL AS last_used_at, t.csrf_token"
             : "t.id, t.expires_at, t.revoked_at, t.last_used_at, NULL AS csrf_token"
         let table = credential == .session ? "web_sessions" : "api_tokens"
-        return try await sql.raw("""
+        return """
             SELECT \(unsafeRaw: columns), u.id AS user_id, u.login, u.display_name, u.roles, u.locale,
                    o.id AS organization_id, o.kind AS organization_kind, o.name AS organization_name
               FROM \(unsafeRaw: table) t JOIN users u ON u.id = t.user_id JOIN organizations o ON o.id = u.organization_id
              WHERE t.token_hash = \(bind: tokenHash) AND u.active = \(bind: true) AND o.active = \(bind: true)
-            """).first(decoding: SignInRow.self)
+            """
     }
 
     static func principal(_ user: User, _ org: Organization, sessionID: UUID?, csrf: String?, tokenID: UUID?) -> Principal {

@@ -21,53 +21,99 @@ enum SessionCookie {
 }
 
 /// Signs in browsers from the session cookie. An unknown or expired cookie just means "not signed in".
-struct SessionAuthenticator: AsyncMiddleware {
-    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        if let secret = req.cookies[SessionCookie.name]?.string, !secret.isEmpty {
-            if let session = try await PrincipalLoader.signedIn(.session, tokenHash: Secrets.hash(secret), on: req.db),
-               session.expires_at.map({ $0 > req.now }) ?? false {
+struct SessionAuthenticator: Middleware {
+    func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        guard let secret = req.cookies[SessionCookie.name]?.string, !secret.isEmpty else { return next.respond(to: req) }
+        return SignIn.load(.session, tokenHash: Secrets.hash(secret), req) { session in
+            if let session, session.expires_at.map({ $0 > req.now }) ?? false {
                 req.principal = session.principal(.session)
             }
-        }
-        return try await next.respond(to: req)
+            return nil
+        }.flatMap { next.respond(to: req) }
     }
 }
 
 /// Signs in API callers from `Authorization: Bearer`. A token that is wrong, expired, revoked,
 /// or whose user is deactivated is a 401 at once.
-struct BearerAuthenticator: AsyncMiddleware {
-    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        if let bearer = req.headers.bearerAuthorization {
-            guard let token = try await PrincipalLoader.signedIn(.apiToken, tokenHash: Secrets.hash(bearer.token), on: req.db),
-                  token.revoked_at == nil, token.expires_at.map({ $0 > req.now }) ?? true
-            else {
+struct BearerAuthenticator: Middleware {
+    func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        guard let bearer = req.headers.bearerAuthorization else { return next.respond(to: req) }
+        return SignIn.load(.apiToken, tokenHash: Secrets.hash(bearer.token), req) { token in
+            guard let token, token.revoked_at == nil, token.expires_at.map({ $0 > req.now }) ?? true else {
                 throw Problem(.unauthorized, "unauthorized", detailKey: "problem.unauthorized.token")
             }
             req.principal = token.principal(.apiToken)
             // "Last used" is for people reviewing their tokens: hourly precision is enough and
             // keeps a write off almost every request.
-            if token.last_used_at.map({ req.now.timeIntervalSince($0) > 3600 }) ?? true {
-                let now = req.now
+            guard token.last_used_at.map({ req.now.timeIntervalSince($0) > 3600 }) ?? true else { return nil }
+            let now = req.now
+            return {
                 try await req.subcon.writeGate.run {
                     try await APIToken.query(on: req.db).filter(\.$id == token.id).set(\.$lastUsedAt, to: now).update()
                 }
             }
+        }.flatMap { next.respond(to: req) }
+    }
+}
+
+/// Reading the session or token behind a request, on every request, without suspending where
+/// the database allows: on an SQLite file the row is read on the event loop from the inline read
+/// connections (an index lookup, microseconds), so the request does not pass from thread to
+/// thread before its handler even starts; elsewhere it is read as usual.
+private enum SignIn {
+    /// Reads the row and hands it to `accept`, which signs the request in (or throws) and may
+    /// return a write to make before the request goes on.
+    static func load(_ credential: PrincipalLoader.Credential, tokenHash: String, _ req: Request,
+                     accept: @escaping @Sendable (PrincipalLoader.SignInRow?) throws -> (@Sendable () async throws -> Void)?) -> EventLoopFuture<Void> {
+        let reads = req.application.reads(.lookup)
+        if let inline = reads as? ReadConnections, inline.inline {
+            do {
+                guard let write = try accept(PrincipalLoader.signedInNow(credential, tokenHash: tokenHash, on: inline)) else {
+                    return req.eventLoop.makeSucceededVoidFuture()
+                }
+                return req.eventLoop.makeFutureWithTask { try await write() }
+            } catch {
+                return req.eventLoop.makeFailedFuture(error)
+            }
         }
-        return try await next.respond(to: req)
+        return req.eventLoop.makeFutureWithTask {
+            try await accept(PrincipalLoader.signedIn(credential, tokenHash: tokenHash, on: reads))?()
+        }
     }
 }
 
 /// Requires a signed-in principal on everything behind it.
-struct RequireSignIn: AsyncMiddleware {
-    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        _ = try req.requirePrincipal()
-        return try await next.respond(to: req)
+struct RequireSignIn: Middleware {
+    func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        do { _ = try req.requirePrincipal() } catch { return req.eventLoop.makeFailedFuture(error) }
+        return next.respond(to: req)
+    }
+}
+
+/// An async middleware that most requests pass straight through (a GET past a check for
+/// POSTs): those go on without the two hand-offs between threads that every async middleware
+/// costs a request, which on small reads showed as a large share of the time.
+protocol PassingMiddleware: AsyncMiddleware {
+    /// Whether the request has nothing to do with this middleware.
+    func passes(_ req: Request) -> Bool
+}
+
+extension PassingMiddleware {
+    func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        if passes(req) { return next.respond(to: req) }
+        let promise = req.eventLoop.makePromise(of: Response.self)
+        promise.completeWithTask {
+            try await self.respond(to: req, chainingTo: AsyncBasicResponder { try await next.respond(to: $0).get() })
+        }
+        return promise.futureResult
     }
 }
 
 /// Refuses any state-changing form request that does not carry the session's CSRF token (or,
 /// before sign-in, the token from the pre-login cookie).
-struct CSRFProtection: AsyncMiddleware {
+struct CSRFProtection: PassingMiddleware {
+    func passes(_ req: Request) -> Bool { [.GET, .HEAD, .OPTIONS].contains(req.method) }
+
     func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if ![.GET, .HEAD, .OPTIONS].contains(req.method) {
             var sent = req.headers.first(name: "X-CSRF-Token")

@@ -45,7 +45,7 @@ enum OrderList {
     }
 
     static func list(_ p: Principal, _ f: Filter, page: PageRequest, app: Application) async throws -> Page<OrderSummaryDTO> {
-        let sql = app.database as! any SQLDatabase
+        let sql = app.reads(.list)
         let clock = app.subcon.settings.responseClock
         let now = app.subcon.clock.now()
         let cutoff = now.addingTimeInterval(-TimeInterval(clock.answerHours) * 3600)

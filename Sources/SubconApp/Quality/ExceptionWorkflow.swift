@@ -709,8 +709,7 @@ enum ExceptionService {
     /// Read as plain rows with the supplier joined (a list decoded 50 wide models); totalled from
     /// the kept counts unless "mine" asks for a person's own.
     static func list(_ p: Principal, status: String?, type: String?, supplier: UUID?, mine: Bool, deadline: ExceptionDeadlineState? = nil, now: Date,
-                     limit: Int, offset: Int, on db: any Database) async throws -> (items: [ListRow], total: Int) {
-        let sql = db as! any SQLDatabase
+                     limit: Int, offset: Int, on sql: any SQLDatabase) async throws -> (items: [ListRow], total: Int) {
         let supplierID = p.scope.supplierID ?? supplier
         var conditions: SQLQueryString = "1 = 1"
         if let supplierID { conditions = conditions + " AND e.supplier_id = \(bind: supplierID)" }

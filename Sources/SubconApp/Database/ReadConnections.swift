@@ -1,0 +1,302 @@
+import Fluent
+import Foundation
+import NIOConcurrencyHelpers
+import SQLKit
+import SQLiteKit
+import Vapor
+// SQLite's C interface as sqlite-nio builds it. It must be this copy and no other: two copies of
+// SQLite in one process keep separate tables of POSIX locks, and closing a file in one drops the
+// other's locks on the same database (SQLite's "multiple copies" corruption case).
+import VaporCSQLite
+
+/// Connections of their own for the hottest reads on an SQLite file: signing in each request, the
+/// order detail, the lists a user opens all day.
+///
+/// SQLite's driver prepares every statement anew and passes each statement, and then each row,
+/// from thread to thread: the request's task hands the statement to the thread pool, which hands
+/// every row to the event loop, which resumes the task. On a small read those hand-offs cost more
+/// than SQLite's work — one statement cut a request's throughput to a quarter of the ceiling, and
+/// a profile of the order detail put a fifth of its time in the kernel's thread wake-ups and a
+/// tenth in preparing statements. Here each connection keeps its prepared statements, and rows go
+/// straight to the caller.
+///
+/// - `inline`: runs on the calling thread, no hand-off at all. Only for reads that look up a few
+///   rows by key (signing in, one order) — each blocks the thread for microseconds.
+/// - otherwise the read runs on the app's thread pool (one hand-off there and one back), for
+///   lists, so that a slower read never holds one of the few threads running Swift's tasks.
+///
+/// Reads only: each connection is `query_only`. With WAL every statement sees everything
+/// committed before it began, so a revoked token or a deactivated user is refused by the very
+/// next request, as with the driver's connections. Writes, transactions and PostgreSQL keep
+/// using Fluent (see `Application.reads`).
+final class ReadConnections: SQLDatabase, @unchecked Sendable {
+    let path: String
+    let inline: Bool
+    let logger: Logger
+    let eventLoop: any EventLoop
+    let dialect: any SQLDialect = SQLiteDialect()
+    let queryLogLevel: Logger.Level? = .debug
+    private let threadPool: NIOThreadPool
+    private let mapBytes: Int
+    private let encoder = SQLiteDataEncoder()
+    private let decoder = SQLiteDataDecoder()
+    private let idle = NIOLockedValueBox<[ReadConnection]>([])
+    /// Connections kept open between reads; more are opened while more reads run at once.
+    private let keep: Int
+
+    init(path: String, inline: Bool, keep: Int, mapBytes: Int, threadPool: NIOThreadPool, eventLoop: any EventLoop, logger: Logger) {
+        self.path = path; self.inline = inline; self.keep = keep; self.mapBytes = mapBytes
+        self.threadPool = threadPool; self.eventLoop = eventLoop; self.logger = logger
+    }
+
+    /// Statements run since start, for tests that must know a read came this way.
+    let statementsRun = NIOLockedValueBox(0)
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+        let (sql, binds) = serialize(query)
+        let data = try binds.map { try encoder.encode($0) }
+        if inline {
+            try run(sql, data, onRow)
+        } else {
+            try await threadPool.runIfActive { try self.run(sql, data, onRow) }
+        }
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+        let (sql, binds) = serialize(query)
+        do {
+            let data = try binds.map { try encoder.encode($0) }
+            return threadPool.runIfActive(eventLoop: eventLoop) { try self.run(sql, data, onRow) }
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    /// The rows of a read, on the calling thread — for the few places that answer without
+    /// suspending (signing in a request in its middleware). Only on the inline connections.
+    func rowsNow(_ query: any SQLExpression) throws -> [any SQLRow] {
+        precondition(inline, "rowsNow is for the inline read connections")
+        let (sql, binds) = serialize(query)
+        var rows: [any SQLRow] = []
+        try run(sql, try binds.map { try encoder.encode($0) }) { rows.append($0) }
+        return rows
+    }
+
+    private func run(_ sql: String, _ binds: [SQLiteData], _ onRow: (any SQLRow) -> Void) throws {
+        if logger.logLevel <= .debug { logger.debug("\(sql) \(binds)") }
+        let connection = try idle.withLockedValue { $0.popLast() } ?? ReadConnection(path: path, mapBytes: mapBytes)
+        defer {
+            idle.withLockedValue { if $0.count < keep { $0.append(connection) } }
+        }
+        try connection.run(sql, binds, decoder: decoder, onRow)
+        statementsRun.withLockedValue { $0 += 1 }
+    }
+
+    func close() {
+        idle.withLockedValue { $0.removeAll() }
+    }
+}
+
+/// The error of a read on these connections, with SQLite's own message.
+struct ReadConnectionError: Error, CustomStringConvertible {
+    let code: Int32
+    let message: String
+    var description: String { "SQLite error \(code): \(message)" }
+}
+
+/// One connection and its prepared statements; used by one thread at a time (the pool hands it
+/// out), so it is opened without SQLite's own mutex.
+private final class ReadConnection {
+    private var handle: OpaquePointer?
+    private var statements: [String: Prepared] = [:]
+
+    /// A statement with its result's column names, which stay the same between runs.
+    private struct Prepared {
+        let statement: OpaquePointer
+        let columns: ReadColumns
+    }
+
+    /// Statements kept per connection; the app's hot reads are a few dozen fixed texts, so this
+    /// bound is only reached by reads whose text varies (an IN list), and then the cache restarts.
+    private static let maxStatements = 200
+
+    init(path: String, mapBytes: Int) throws {
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI | SQLITE_OPEN_EXRESCODE
+        let opened = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
+        guard opened == SQLITE_OK else {
+            let error = ReadConnectionError(code: opened, message: handle.map { String(cString: sqlite_nio_sqlite3_errmsg($0)) } ?? "cannot open \(path)")
+            sqlite_nio_sqlite3_close(handle)
+            throw error
+        }
+        // A reader waits for a checkpoint's moment of exclusivity rather than failing.
+        sqlite_nio_sqlite3_busy_timeout(handle, 10_000)
+        try exec("PRAGMA query_only = 1")
+        try exec("PRAGMA mmap_size = \(mapBytes)")
+        try exec("PRAGMA cache_size = -8192")
+    }
+
+    deinit {
+        for prepared in statements.values { sqlite_nio_sqlite3_finalize(prepared.statement) }
+        sqlite_nio_sqlite3_close(handle)
+    }
+
+    private func exec(_ sql: String) throws {
+        let ret = sqlite_nio_sqlite3_exec(handle, sql, nil, nil, nil)
+        guard ret == SQLITE_OK else { throw failure(ret) }
+    }
+
+    private func failure(_ code: Int32) -> ReadConnectionError {
+        ReadConnectionError(code: code, message: String(cString: sqlite_nio_sqlite3_errmsg(handle)))
+    }
+
+    private func prepared(_ sql: String) throws -> Prepared {
+        if let prepared = statements[sql] { return prepared }
+        if statements.count >= Self.maxStatements {
+            for prepared in statements.values { sqlite_nio_sqlite3_finalize(prepared.statement) }
+            statements.removeAll()
+        }
+        var statement: OpaquePointer?
+        let ret = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard ret == SQLITE_OK, let statement else { throw failure(ret) }
+        let count = sqlite_nio_sqlite3_column_count(statement)
+        let names = (0..<count).map { String(cString: sqlite_nio_sqlite3_column_name(statement, $0)) }
+        let prepared = Prepared(statement: statement, columns: ReadColumns(names))
+        statements[sql] = prepared
+        return prepared
+    }
+
+    func run(_ sql: String, _ binds: [SQLiteData], decoder: SQLiteDataDecoder, _ onRow: (any SQLRow) -> Void) throws {
+        let prepared = try prepared(sql)
+        let statement = prepared.statement
+        defer {
+            sqlite_nio_sqlite3_reset(statement)
+            sqlite_nio_sqlite3_clear_bindings(statement)
+        }
+        for (offset, bind) in binds.enumerated() {
+            let i = Int32(offset + 1), ret: Int32
+            switch bind {
+            case .blob(let value):
+                ret = value.withUnsafeReadableBytes {
+                    sqlite_nio_sqlite3_bind_blob64(statement, i, $0.baseAddress, UInt64($0.count), transient)
+                }
+            case .float(let value): ret = sqlite_nio_sqlite3_bind_double(statement, i, value)
+            case .integer(let value): ret = sqlite_nio_sqlite3_bind_int64(statement, i, Int64(value))
+            case .null: ret = sqlite_nio_sqlite3_bind_null(statement, i)
+            case .text(let value):
+                ret = sqlite_nio_sqlite3_bind_text64(statement, i, value, UInt64(value.utf8.count), transient, UInt8(SQLITE_UTF8))
+            }
+            guard ret == SQLITE_OK else { throw failure(ret) }
+        }
+        let width = prepared.columns.names.count
+        while true {
+            let ret = sqlite_nio_sqlite3_step(statement)
+            if ret == SQLITE_DONE { return }
+            guard ret == SQLITE_ROW else { throw failure(ret) }
+            var values: [SQLiteData] = []
+            values.reserveCapacity(width)
+            for column in 0..<Int32(width) { values.append(value(statement, column)) }
+            onRow(ReadRow(columns: prepared.columns, values: values, decoder: decoder))
+        }
+    }
+
+    /// The column's value as sqlite-nio reads it, so the same decoders give the same results.
+    private func value(_ statement: OpaquePointer, _ column: Int32) -> SQLiteData {
+        switch sqlite_nio_sqlite3_column_type(statement, column) {
+        case SQLITE_INTEGER: return .integer(Int(sqlite_nio_sqlite3_column_int64(statement, column)))
+        case SQLITE_FLOAT: return .float(sqlite_nio_sqlite3_column_double(statement, column))
+        case SQLITE_TEXT:
+            let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+            guard let text = sqlite_nio_sqlite3_column_text(statement, column) else { return .text("") }
+            return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
+        case SQLITE_BLOB:
+            let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+            var buffer = ByteBufferAllocator().buffer(capacity: count)
+            if let blob = sqlite_nio_sqlite3_column_blob(statement, column) {
+                buffer.writeBytes(UnsafeRawBufferPointer(start: blob, count: count))
+            }
+            return .blob(buffer)
+        default: return .null
+        }
+    }
+}
+
+/// SQLite copies a bound value when told its destructor is -1 (SQLITE_TRANSIENT, a macro Swift
+/// does not import).
+private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// A result's column names and where each is, shared by all its rows.
+private final class ReadColumns: Sendable {
+    let names: [String]
+    let index: [String: Int]
+    init(_ names: [String]) {
+        self.names = names
+        index = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+}
+
+private struct ReadRow: SQLRow {
+    let columns: ReadColumns
+    let values: [SQLiteData]
+    let decoder: SQLiteDataDecoder
+
+    var allColumns: [String] { columns.names }
+    func contains(column: String) -> Bool { columns.index[column] != nil }
+    func decodeNil(column: String) throws -> Bool {
+        guard let i = columns.index[column] else { return true }
+        return values[i] == .null
+    }
+    func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
+        guard let i = columns.index[column] else {
+            throw DecodingError.keyNotFound(ReadColumnKey(column), .init(codingPath: [], debugDescription: "No column \(column)"))
+        }
+        return try decoder.decode(D.self, from: values[i])
+    }
+}
+
+private struct ReadColumnKey: CodingKey {
+    let stringValue: String
+    var intValue: Int? { nil }
+    init(_ name: String) { stringValue = name }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+/// Which of the read connections a read takes (see `ReadConnections`).
+enum ReadKind {
+    /// A few rows by key, on the calling thread.
+    case lookup
+    /// Anything longer (a page of a list), on the thread pool.
+    case list
+}
+
+extension Application {
+    private struct ReadConnectionsKey: StorageKey {
+        typealias Value = (lookup: ReadConnections, list: ReadConnections)
+    }
+
+    /// Opens the read connections for an SQLite file (nothing to open on PostgreSQL or in memory:
+    /// another connection cannot see an in-memory database).
+    func useReadConnections(path: String, mapBytes: Int) {
+        let make = { (inline: Bool, keep: Int) in
+            ReadConnections(path: path, inline: inline, keep: keep, mapBytes: mapBytes, threadPool: self.threadPool,
+                            eventLoop: self.eventLoopGroup.any(), logger: self.logger)
+        }
+        // Inline reads run on Swift's few cooperative threads, list reads on the thread pool.
+        let loops = Array(eventLoopGroup.makeIterator()).count
+        storage[ReadConnectionsKey.self] = (make(true, loops + 1), make(false, 2 * loops + 2))
+    }
+
+    /// Where a plain read outside any transaction goes: the read connections on an SQLite file,
+    /// the database itself otherwise — and inside background work, whose reads must not take
+    /// the request's connections (see `BackgroundWork`). A read that must see its own
+    /// transaction's writes uses that transaction instead.
+    func reads(_ kind: ReadKind) -> any SQLDatabase {
+        if BackgroundWork.databaseID == nil, let connections = storage[ReadConnectionsKey.self] {
+            return kind == .lookup ? connections.lookup : connections.list
+        }
+        return database as! any SQLDatabase
+    }
+
+    /// The read connections, for tests.
+    var readConnections: (lookup: ReadConnections, list: ReadConnections)? { storage[ReadConnectionsKey.self] }
+}

@@ -1,0 +1,121 @@
+import Fluent
+import Foundation
+import SQLKit
+import Testing
+import VaporTesting
+@testable import SubconApp
+
+/// The read connections of their own on an SQLite file (`ReadConnections`): the hottest reads
+/// take them, answer exactly what the driver answers, and see every change at once. Another
+/// connection cannot open an in-memory database, so these tests use a file; on PostgreSQL
+/// there are no read connections and the tests have nothing to check.
+@Suite struct ReadConnectionsTests {
+    static func onFile(_ body: (TestApp) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("subcon-reads-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await TestApp.run(scenario: true, adjust: { s in
+            if case .sqliteMemory = s.database {
+                s.database = .sqliteFile(path: dir.path + "/subcon.sqlite")
+                // Registers the background connections, through which the same reads go to the
+                // driver (the workers themselves are not booted).
+                s.runBackgroundWorkers = true
+            }
+        }) { t in
+            guard !t.app.subcon.isPostgres else { return }
+            try await body(t)
+        }
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func principal(_ t: TestApp, _ login: String) async throws -> Principal {
+        let user = try await t.user(login)
+        let (u, org) = try #require(try await PrincipalLoader.load(userID: user.id!, on: t.db))
+        return PrincipalLoader.principal(u, org, sessionID: nil, csrf: nil, tokenID: nil)
+    }
+
+    @Test func theHotReadsTakeTheReadConnectionsAndAnswerWhatTheDriverAnswers() async throws {
+        try await Self.onFile { t in
+            let app = t.app
+            let reads = try #require(app.readConnections)
+            let admin = try await Self.principal(t, "admin")
+            let supplier = try await Self.principal(t, "supplier1")
+            let order = try #require(try await OutsourcingOrder.query(on: t.db).filter(\.$supplierID == supplier.organizationID)
+                .filter(\.$status != "draft").first())
+
+            let before = (lookup: reads.lookup.statementsRun.withLockedValue { $0 }, list: reads.list.statementsRun.withLockedValue { $0 })
+            let detail = try await OrderService.detail(admin, order.id!, app: app)
+            let asSupplier = try await OrderService.detail(supplier, order.id!, app: app)
+            let orders = try await OrderList.list(supplier, .init(), page: PageRequest(page: 1, per: 50), app: app)
+            let open = try await ExceptionService.list(admin, status: "open", type: nil, supplier: nil, mine: false, now: t.clock.now(),
+                                                       limit: 50, offset: 0, on: app.reads(.list))
+            #expect(reads.lookup.statementsRun.withLockedValue { $0 } >= before.lookup + 6, "two details, three statements each")
+            #expect(reads.list.statementsRun.withLockedValue { $0 } >= before.list + 3)
+            #expect(!detail.lines.isEmpty && !orders.items.isEmpty && !open.items.isEmpty, "the demo scenario has these")
+
+            // The same reads through the driver's own connections.
+            try await BackgroundWork.run(on: app) {
+                #expect(!(app.reads(.lookup) is ReadConnections))
+                #expect(try Self.json(try await OrderService.detail(admin, order.id!, app: app)) == Self.json(detail))
+                #expect(try Self.json(try await OrderService.detail(supplier, order.id!, app: app)) == Self.json(asSupplier))
+                #expect(try Self.json(try await OrderList.list(supplier, .init(), page: PageRequest(page: 1, per: 50), app: app)) == Self.json(orders))
+                let driver = try await ExceptionService.list(admin, status: "open", type: nil, supplier: nil, mine: false, now: t.clock.now(),
+                                                             limit: 50, offset: 0, on: app.database as! any SQLDatabase)
+                #expect(try Self.json(driver.items.map { $0.summary(now: t.clock.now()) }) == Self.json(open.items.map { $0.summary(now: t.clock.now()) }))
+                #expect(driver.total == open.total)
+            }
+
+            // Another supplier's order is still not found.
+            let other = try await Self.principal(t, "supplier2")
+            await #expect(throws: Problem.self) { _ = try await OrderService.detail(other, order.id!, app: app) }
+        }
+    }
+
+    /// Signing in reads on the inline connections: a revoked token, a deactivated user and an
+    /// ended session are refused by the very next request.
+    @Test func aRevokedTokenADeactivatedUserAndAnEndedSessionAreRefusedAtOnce() async throws {
+        try await Self.onFile { t in
+            let reads = try #require(t.app.readConnections)
+            let first = reads.lookup.statementsRun.withLockedValue { $0 }
+            let revoked = try await t.token("purchaser")
+            #expect(try await t.request(.GET, "/api/v1/me", token: revoked).status == .ok)
+            #expect(reads.lookup.statementsRun.withLockedValue { $0 } > first, "the sign-in read took the read connections")
+            #expect(try await t.request(.POST, "/api/v1/me/logout", token: revoked).status == .noContent)
+            #expect(try await t.request(.GET, "/api/v1/me", token: revoked).status == .unauthorized)
+
+            let s2 = try await t.token("supplier2")
+            var browser = try await t.signIn("supplier2")
+            #expect(try await t.page(.GET, "/account", browser: &browser).status == .ok)
+            let admin = try await t.token("admin")
+            let user = try await t.user("supplier2")
+            let r = try await t.request(.PATCH, "/api/v1/users/\(user.id!)", token: admin, json: #"{"version":\#(user.version),"active":false}"#)
+            #expect(r.status == .ok, "\(r.body.string)")
+            #expect(try await t.request(.GET, "/api/v1/me", token: s2).status == .unauthorized)
+            #expect(try await t.page(.GET, "/account", browser: &browser).status == .seeOther)
+
+            var ended = try await t.signIn("finance")
+            #expect(try await t.page(.GET, "/account", browser: &ended).status == .ok)
+            try await WebSession.query(on: t.db).filter(\.$user.$id == (try await t.user("finance")).id!).delete()
+            #expect(try await t.page(.GET, "/account", browser: &ended).status == .seeOther)
+        }
+    }
+
+    /// A read that fails says so and leaves its connection usable.
+    @Test func aFailingReadThrowsAndTheConnectionGoesOn() async throws {
+        try await Self.onFile { t in
+            let reads = try #require(t.app.readConnections)
+            #expect(throws: ReadConnectionError.self) { _ = try reads.lookup.rowsNow(SQLRaw("SELECT * FROM no_such_table")) }
+            await #expect(throws: ReadConnectionError.self) { _ = try await reads.list.raw("SELECT nope FROM users").all() }
+            // Reads only: the connections refuse to write.
+            await #expect(throws: ReadConnectionError.self) { try await reads.list.raw("DELETE FROM users").run() }
+            #expect(try await t.user("admin").active)
+            let n = try reads.lookup.rowsNow("SELECT COUNT(*) AS n FROM users WHERE login = \(bind: "admin")" as SQLQueryString)
+            #expect(try n.first?.decode(column: "n", as: Int.self) == 1)
+        }
+    }
+}
