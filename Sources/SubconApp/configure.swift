@@ -60,7 +60,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
                 _ = try await db.raw("PRAGMA cache_size = -\(unsafeRaw: String(cacheKiB))").all()
             }
         }
-        app.useReadConnections(path: path, mapBytes: Int(settings.sqliteMapBytes))
+        if settings.sqliteReadConnections { app.useReadConnections(path: path, mapBytes: Int(settings.sqliteMapBytes)) }
     }
     for migration in Migrations.all { app.migrations.add(migration) }
     try await app.autoMigrate()
@@ -70,7 +70,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     let openAPI = try Data(contentsOf: URL(fileURLWithPath: settings.resourcesDirectory + "/openapi.json"))
     app.subcon = SubconServices(settings: settings, clock: clock, catalog: catalog,
                             writeGate: TurnGate(enabled: !settings.database.isPostgres),
-                            heavyReads: TurnGate(limit: settings.heavyReads), metrics: metrics,
+                            heavyReads: TurnGate(limit: settings.heavyReads, maxWaiting: 4 * settings.heavyReads), metrics: metrics,
                             openAPIDocument: openAPI, passwordHasher: passwordHasher,
                                 bodyShapes: BodyShapes(openAPI: openAPI))
 

@@ -48,19 +48,20 @@ import VaporTesting
             let order = try #require(try await OutsourcingOrder.query(on: t.db).filter(\.$supplierID == supplier.organizationID)
                 .filter(\.$status != "draft").first())
 
-            let before = (lookup: reads.lookup.statementsRun.withLockedValue { $0 }, list: reads.list.statementsRun.withLockedValue { $0 })
+            let before = reads.statementsRun.withLockedValue { $0 }
             let detail = try await OrderService.detail(admin, order.id!, app: app)
             let asSupplier = try await OrderService.detail(supplier, order.id!, app: app)
             let orders = try await OrderList.list(supplier, .init(), page: PageRequest(page: 1, per: 50), app: app)
             let open = try await ExceptionService.list(admin, status: "open", type: nil, supplier: nil, mine: false, now: t.clock.now(),
-                                                       limit: 50, offset: 0, on: app.reads(.list))
-            #expect(reads.lookup.statementsRun.withLockedValue { $0 } >= before.lookup + 6, "two details, three statements each")
-            #expect(reads.list.statementsRun.withLockedValue { $0 } >= before.list + 3)
+                                                       limit: 50, offset: 0, on: app.reads)
+            let quality = try await Self.principal(t, "quality")
+            let waiting = try await InspectionService.workList(quality, page: PageRequest(page: 1, per: 50), app: app)
+            #expect(reads.statementsRun.withLockedValue { $0 } >= before + 11, "two details of three statements, three lists of at least two")
             #expect(!detail.lines.isEmpty && !orders.items.isEmpty && !open.items.isEmpty, "the demo scenario has these")
 
             // The same reads through the driver's own connections.
             try await BackgroundWork.run(on: app) {
-                #expect(!(app.reads(.lookup) is ReadConnections))
+                #expect(!(app.reads is ReadConnections))
                 #expect(try Self.json(try await OrderService.detail(admin, order.id!, app: app)) == Self.json(detail))
                 #expect(try Self.json(try await OrderService.detail(supplier, order.id!, app: app)) == Self.json(asSupplier))
                 #expect(try Self.json(try await OrderList.list(supplier, .init(), page: PageRequest(page: 1, per: 50), app: app)) == Self.json(orders))
@@ -68,6 +69,7 @@ import VaporTesting
                                                              limit: 50, offset: 0, on: app.database as! any SQLDatabase)
                 #expect(try Self.json(driver.items.map { $0.summary(now: t.clock.now()) }) == Self.json(open.items.map { $0.summary(now: t.clock.now()) }))
                 #expect(driver.total == open.total)
+                #expect(try Self.json(try await InspectionService.workList(quality, page: PageRequest(page: 1, per: 50), app: app)) == Self.json(waiting))
             }
 
             // Another supplier's order is still not found.
@@ -76,15 +78,15 @@ import VaporTesting
         }
     }
 
-    /// Signing in reads on the inline connections: a revoked token, a deactivated user and an
+    /// Signing in reads on the read connections: a revoked token, a deactivated user and an
     /// ended session are refused by the very next request.
     @Test func aRevokedTokenADeactivatedUserAndAnEndedSessionAreRefusedAtOnce() async throws {
         try await Self.onFile { t in
             let reads = try #require(t.app.readConnections)
-            let first = reads.lookup.statementsRun.withLockedValue { $0 }
+            let first = reads.statementsRun.withLockedValue { $0 }
             let revoked = try await t.token("purchaser")
             #expect(try await t.request(.GET, "/api/v1/me", token: revoked).status == .ok)
-            #expect(reads.lookup.statementsRun.withLockedValue { $0 } > first, "the sign-in read took the read connections")
+            #expect(reads.statementsRun.withLockedValue { $0 } > first, "the sign-in read took the read connections")
             #expect(try await t.request(.POST, "/api/v1/me/logout", token: revoked).status == .noContent)
             #expect(try await t.request(.GET, "/api/v1/me", token: revoked).status == .unauthorized)
 
@@ -109,12 +111,12 @@ import VaporTesting
     @Test func aFailingReadThrowsAndTheConnectionGoesOn() async throws {
         try await Self.onFile { t in
             let reads = try #require(t.app.readConnections)
-            #expect(throws: ReadConnectionError.self) { _ = try reads.lookup.rowsNow(SQLRaw("SELECT * FROM no_such_table")) }
-            await #expect(throws: ReadConnectionError.self) { _ = try await reads.list.raw("SELECT nope FROM users").all() }
+            #expect(throws: ReadConnectionError.self) { _ = try reads.rowsNow(SQLRaw("SELECT * FROM no_such_table")) }
+            await #expect(throws: ReadConnectionError.self) { _ = try await reads.raw("SELECT nope FROM users").all() }
             // Reads only: the connections refuse to write.
-            await #expect(throws: ReadConnectionError.self) { try await reads.list.raw("DELETE FROM users").run() }
+            await #expect(throws: ReadConnectionError.self) { try await reads.raw("DELETE FROM users").run() }
             #expect(try await t.user("admin").active)
-            let n = try reads.lookup.rowsNow("SELECT COUNT(*) AS n FROM users WHERE login = \(bind: "admin")" as SQLQueryString)
+            let n = try reads.rowsNow("SELECT COUNT(*) AS n FROM users WHERE login = \(bind: "admin")" as SQLQueryString)
             #expect(try n.first?.decode(column: "n", as: Int.self) == 1)
         }
     }

@@ -72,6 +72,27 @@ import VaporTesting
         #expect(gate.waiting == 0)
     }
 
+    /// The queue of heavy reads is bounded: past it a request is told at once that the server
+    /// is busy and when to try again, instead of waiting behind minutes of others' reports.
+    @Test func heavyReadsPastTheQueueAreToldTheServerIsBusy() async throws {
+        try await TestApp.run(adjust: { $0.heavyReads = 1 }) { t in
+            let gate = t.app.subcon.heavyReads
+            let admin = try await t.token("admin")
+            let (release, open) = AsyncStream<Void>.makeStream()
+            // One inside and four (4 × the limit) waiting.
+            let holders = (0..<5).map { _ in Task { try await gate.run { for await _ in release { break } } } }
+            while gate.waiting < 4 { try await Task.sleep(for: .milliseconds(1)) }
+            let busy = try await t.request(.GET, "/api/v1/write-off", token: admin)
+            #expect(busy.status == .serviceUnavailable)
+            #expect(busy.headers.first(name: .retryAfter) == "5")
+            #expect(busy.body.string.contains("busy"), "\(busy.body.string)")
+            #expect(gate.waiting == 4, "the refused request never joined the queue")
+            open.finish()
+            for holder in holders { try await holder.value }
+            #expect(try await t.request(.GET, "/api/v1/write-off", token: admin).status == .ok)
+        }
+    }
+
     /// A request that waited its whole time for a database connection (a long read or a
     /// background pass on a cold file held them) is told the server is busy and when to try
     /// again, not that something broke; nothing was written, so a retry is safe.

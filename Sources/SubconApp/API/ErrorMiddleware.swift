@@ -39,9 +39,10 @@ struct ProblemMiddleware: AsyncMiddleware {
             return Problem.badRequest("problem.body.invalid", fields: [FieldProblem.from(d)])
         case let db as any DatabaseError where db.isConstraintFailure:
             return Problem.conflict("problem.conflict.constraint")
-        case is ConnectionPoolTimeoutError:
+        case is ConnectionPoolTimeoutError, is TurnGate.Full:
             // Every database connection stayed taken (a long read or a background pass on a
-            // cold file): nothing was written, and trying again shortly is the right answer.
+            // cold file), or too many heavy reads wait their turn already: nothing was written,
+            // and trying again shortly is the right answer.
             var p = Problem(.serviceUnavailable, "busy")
             p.headers.replaceOrAdd(name: .retryAfter, value: "5")
             return p

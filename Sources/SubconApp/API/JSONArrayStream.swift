@@ -38,14 +38,18 @@ struct JSONArrayStream {
     /// A JSON answer written by `body` inside one of the instance's heavy-read turns: many long
     /// answers at once would all progress and none finish. Checks belong before this, so that a
     /// refusal is still a problem document; a failure once writing began cuts the answer short.
+    /// The turn is taken once the answer's head has gone out, so a reading request checks for a
+    /// full queue before (a 503 "busy"); one that fills in between is waited out rather than cut
+    /// short. A change answering with the stream has committed already and is never refused.
     static func response(_ req: Request, status: HTTPStatus = .ok,
-                         _ body: @escaping @Sendable (any AsyncBodyStreamWriter) async throws -> Void) -> Response {
+                         _ body: @escaping @Sendable (any AsyncBodyStreamWriter) async throws -> Void) throws -> Response {
+        let gate = req.subcon.heavyReads
+        if req.method == .GET { try gate.refuseIfFull() }
         let response = Response(status: status)
         response.headers.contentType = .json
-        let gate = req.subcon.heavyReads
         response.body = .init(asyncStream: { writer in
             do {
-                try await gate.run {
+                try await gate.run(bounded: false) {
                     try await body(writer)
                     try await writer.write(.end)
                 }

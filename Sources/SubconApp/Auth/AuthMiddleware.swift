@@ -65,8 +65,8 @@ private enum SignIn {
     /// return a write to make before the request goes on.
     static func load(_ credential: PrincipalLoader.Credential, tokenHash: String, _ req: Request,
                      accept: @escaping @Sendable (PrincipalLoader.SignInRow?) throws -> (@Sendable () async throws -> Void)?) -> EventLoopFuture<Void> {
-        let reads = req.application.reads(.lookup)
-        if let inline = reads as? ReadConnections, inline.inline {
+        let reads = req.application.reads
+        if let inline = reads as? ReadConnections {
             do {
                 guard let write = try accept(PrincipalLoader.signedInNow(credential, tokenHash: tokenHash, on: inline)) else {
                     return req.eventLoop.makeSucceededVoidFuture()

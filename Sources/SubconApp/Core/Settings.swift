@@ -66,6 +66,9 @@ public struct Settings: Sendable {
     public var invoiceTolerance = InvoiceMatching.defaultTolerance
     /// How much of an SQLite database file each connection maps into memory (SQLITE_MMAP_MB).
     public var sqliteMapBytes: Int64 = 8 << 30
+    /// Whether the hottest reads on an SQLite file take connections of their own
+    /// (SQLITE_READ_CONNECTIONS=0 keeps every read on the driver; see `ReadConnections`).
+    public var sqliteReadConnections = true
     /// How many heavy reads (write-off, statement detail, reports, rankings) one instance builds
     /// at once (HEAVY_READS, 1…64); the others wait their turn.
     public var heavyReads = 2
@@ -161,6 +164,7 @@ public struct Settings: Sendable {
         if let d = env["PENALTY_WINDOW_DAYS"].flatMap(Int.init), (1...3650).contains(d) { s.gradedPenalty.windowDays = d }
         if let n = env["PENALTY_FREE_OCCURRENCES"].flatMap(Int.init), (0...100).contains(n) { s.gradedPenalty.freeOccurrences = n }
         if let n = env["HEAVY_READS"].flatMap(Int.init), (1...64).contains(n) { s.heavyReads = n }
+        if env["SQLITE_READ_CONNECTIONS"] == "0" { s.sqliteReadConnections = false }
         if let m = env["SQLITE_MMAP_MB"].flatMap(Int64.init), (0...1 << 20).contains(m) { s.sqliteMapBytes = m << 20 }
         if let f = env["INVOICE_TOLERANCE_FEN"].flatMap(Int64.init), (0...10_000).contains(f) { s.invoiceTolerance = FixedDecimal(units: f * 100) }
         if let p = env["WRITE_OFF_TOLERANCE_PERCENT"].flatMap({ try? FixedDecimal.parse($0) }), p >= .zero, p <= FixedDecimal(units: 1_000_000) {

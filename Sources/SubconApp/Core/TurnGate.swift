@@ -14,19 +14,30 @@ import NIOConcurrencyHelpers
 /// As the gate of heavy reads (a month's write-off of every supplier, a statement of 50,000
 /// lines, the reports): each holds its whole result while it is built, so 64 of them at once
 /// took the server to 3.8 GB. A few at a time take as long in total on two cores and keep the
-/// memory of a few.
+/// memory of a few. Their queue is bounded: each takes seconds, so a long queue only means
+/// answers that come after the asker has given up, and work done for nobody that holds up
+/// everything after it (64 clients asking for the write-off for eight seconds queued over a
+/// minute of it, and the statement generated next took 147 s instead of 9). Past the bound a
+/// request is told at once that the server is busy (`TurnGate.Full`, a 503 with Retry-After).
 public final class TurnGate: Sendable {
     /// nil: no limit.
     private let limit: Int?
-    private let state = NIOLockedValueBox<(running: Int, waiters: [CheckedContinuation<Void, Never>])>((0, []))
+    /// How many may wait for their turn; nil: any number.
+    private let maxWaiting: Int?
 
-    init(enabled: Bool) { limit = enabled ? 1 : nil }
+    /// The gate's queue is full.
+    struct Full: Error {}
+    private let state = NIOLockedValueBox<(running: Int, waiters: [CheckedContinuation<Bool, Never>])>((0, []))
 
-    init(limit: Int) { self.limit = max(1, limit) }
+    init(enabled: Bool) { limit = enabled ? 1 : nil; maxWaiting = nil }
 
-    func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    init(limit: Int, maxWaiting: Int? = nil) { self.limit = max(1, limit); self.maxWaiting = maxWaiting.map { max(0, $0) } }
+
+    /// - Parameter bounded: `false` waits however long the queue (for work already promised,
+    ///   such as an answer whose head has gone out; `refuseIfFull` checks before that).
+    func run<T: Sendable>(bounded: Bool = true, _ body: () async throws -> T) async throws -> T {
         guard let limit else { return try await body() }
-        await acquire(limit)
+        try await acquire(limit, bounded: bounded)
         defer { release() }
         return try await body()
     }
@@ -34,23 +45,36 @@ public final class TurnGate: Sendable {
     /// How many wait for their turn now.
     var waiting: Int { state.withLockedValue { $0.waiters.count } }
 
-    private func acquire(_ limit: Int) async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let resumeNow = state.withLockedValue { s -> Bool in
-                if s.running < limit { s.running += 1; return true }
+    /// Throws `Full` if a newcomer would be turned away now.
+    func refuseIfFull() throws {
+        guard let limit, let maxWaiting else { return }
+        if state.withLockedValue({ $0.running >= limit && $0.waiters.count >= maxWaiting }) { throw Full() }
+    }
+
+    private func acquire(_ limit: Int, bounded: Bool) async throws {
+        let full = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            enum Next { case run, wait, full }
+            let next = state.withLockedValue { s -> Next in
+                if s.running < limit { s.running += 1; return .run }
+                if bounded, let maxWaiting, s.waiters.count >= maxWaiting { return .full }
                 s.waiters.append(c)
-                return false
+                return .wait
             }
-            if resumeNow { c.resume() }
+            switch next {
+            case .run: c.resume(returning: false)
+            case .full: c.resume(returning: true)
+            case .wait: break
+            }
         }
+        if full { throw Full() }
     }
 
     /// A waiter takes over the leaver's place (the count stays), so no newcomer overtakes it.
     private func release() {
-        let next = state.withLockedValue { s -> CheckedContinuation<Void, Never>? in
+        let next = state.withLockedValue { s -> CheckedContinuation<Bool, Never>? in
             if s.waiters.isEmpty { s.running -= 1; return nil }
             return s.waiters.removeFirst()
         }
-        next?.resume()
+        next?.resume(returning: false)
     }
 }

@@ -10,20 +10,22 @@ import Vapor
 import VaporCSQLite
 
 /// Connections of their own for the hottest reads on an SQLite file: signing in each request, the
-/// order detail, the lists a user opens all day.
+/// order detail, the lists of orders and exceptions a user opens all day.
 ///
 /// SQLite's driver prepares every statement anew and passes each statement, and then each row,
 /// from thread to thread: the request's task hands the statement to the thread pool, which hands
 /// every row to the event loop, which resumes the task. On a small read those hand-offs cost more
 /// than SQLite's work — one statement cut a request's throughput to a quarter of the ceiling, and
 /// a profile of the order detail put a fifth of its time in the kernel's thread wake-ups and a
-/// tenth in preparing statements. Here each connection keeps its prepared statements, and rows go
-/// straight to the caller.
+/// tenth in preparing statements. Here each connection keeps its prepared statements, and a read
+/// runs on the calling thread, its rows going straight to the caller.
 ///
-/// - `inline`: runs on the calling thread, no hand-off at all. Only for reads that look up a few
-///   rows by key (signing in, one order) — each blocks the thread for microseconds.
-/// - otherwise the read runs on the app's thread pool (one hand-off there and one back), for
-///   lists, so that a slower read never holds one of the few threads running Swift's tasks.
+/// Running on the caller's thread (one of Swift's few cooperative threads, or for signing in the
+/// event loop) is right only for bounded reads: rows by key, or a page of a list by an index —
+/// microseconds to a few milliseconds of work that has to be done on some core anyway. Handing
+/// lists to the thread pool instead was measured and served a fifth fewer (the supplier's order
+/// list 715 against 858 req/s). Reports and other long reads stay on the driver, whose thread
+/// pool keeps them off those threads.
 ///
 /// Reads only: each connection is `query_only`. With WAL every statement sees everything
 /// committed before it began, so a revoked token or a deactivated user is refused by the very
@@ -31,12 +33,10 @@ import VaporCSQLite
 /// using Fluent (see `Application.reads`).
 final class ReadConnections: SQLDatabase, @unchecked Sendable {
     let path: String
-    let inline: Bool
     let logger: Logger
     let eventLoop: any EventLoop
     let dialect: any SQLDialect = SQLiteDialect()
     let queryLogLevel: Logger.Level? = .debug
-    private let threadPool: NIOThreadPool
     private let mapBytes: Int
     private let encoder = SQLiteDataEncoder()
     private let decoder = SQLiteDataDecoder()
@@ -44,9 +44,8 @@ final class ReadConnections: SQLDatabase, @unchecked Sendable {
     /// Connections kept open between reads; more are opened while more reads run at once.
     private let keep: Int
 
-    init(path: String, inline: Bool, keep: Int, mapBytes: Int, threadPool: NIOThreadPool, eventLoop: any EventLoop, logger: Logger) {
-        self.path = path; self.inline = inline; self.keep = keep; self.mapBytes = mapBytes
-        self.threadPool = threadPool; self.eventLoop = eventLoop; self.logger = logger
+    init(path: String, keep: Int, mapBytes: Int, eventLoop: any EventLoop, logger: Logger) {
+        self.path = path; self.keep = keep; self.mapBytes = mapBytes; self.eventLoop = eventLoop; self.logger = logger
     }
 
     /// Statements run since start, for tests that must know a read came this way.
@@ -54,28 +53,17 @@ final class ReadConnections: SQLDatabase, @unchecked Sendable {
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
         let (sql, binds) = serialize(query)
-        let data = try binds.map { try encoder.encode($0) }
-        if inline {
-            try run(sql, data, onRow)
-        } else {
-            try await threadPool.runIfActive { try self.run(sql, data, onRow) }
-        }
+        try run(sql, try binds.map { try encoder.encode($0) }, onRow)
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
         let (sql, binds) = serialize(query)
-        do {
-            let data = try binds.map { try encoder.encode($0) }
-            return threadPool.runIfActive(eventLoop: eventLoop) { try self.run(sql, data, onRow) }
-        } catch {
-            return eventLoop.makeFailedFuture(error)
-        }
+        return eventLoop.makeCompletedFuture { try self.run(sql, try binds.map { try self.encoder.encode($0) }, onRow) }
     }
 
-    /// The rows of a read, on the calling thread — for the few places that answer without
-    /// suspending (signing in a request in its middleware). Only on the inline connections.
+    /// The rows of a read, for the places that answer without suspending (signing a request in,
+    /// in its middleware on the event loop).
     func rowsNow(_ query: any SQLExpression) throws -> [any SQLRow] {
-        precondition(inline, "rowsNow is for the inline read connections")
         let (sql, binds) = serialize(query)
         var rows: [any SQLRow] = []
         try run(sql, try binds.map { try encoder.encode($0) }) { rows.append($0) }
@@ -261,42 +249,29 @@ private struct ReadColumnKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
-/// Which of the read connections a read takes (see `ReadConnections`).
-enum ReadKind {
-    /// A few rows by key, on the calling thread.
-    case lookup
-    /// Anything longer (a page of a list), on the thread pool.
-    case list
-}
-
 extension Application {
     private struct ReadConnectionsKey: StorageKey {
-        typealias Value = (lookup: ReadConnections, list: ReadConnections)
+        typealias Value = ReadConnections
     }
 
     /// Opens the read connections for an SQLite file (nothing to open on PostgreSQL or in memory:
     /// another connection cannot see an in-memory database).
     func useReadConnections(path: String, mapBytes: Int) {
-        let make = { (inline: Bool, keep: Int) in
-            ReadConnections(path: path, inline: inline, keep: keep, mapBytes: mapBytes, threadPool: self.threadPool,
-                            eventLoop: self.eventLoopGroup.any(), logger: self.logger)
-        }
-        // Inline reads run on Swift's few cooperative threads, list reads on the thread pool.
+        // One connection for each thread that runs Swift's tasks or an event loop, at most.
         let loops = Array(eventLoopGroup.makeIterator()).count
-        storage[ReadConnectionsKey.self] = (make(true, loops + 1), make(false, 2 * loops + 2))
+        storage[ReadConnectionsKey.self] = ReadConnections(path: path, keep: 2 * loops, mapBytes: mapBytes,
+                                                           eventLoop: eventLoopGroup.any(), logger: logger)
     }
 
     /// Where a plain read outside any transaction goes: the read connections on an SQLite file,
     /// the database itself otherwise — and inside background work, whose reads must not take
     /// the request's connections (see `BackgroundWork`). A read that must see its own
     /// transaction's writes uses that transaction instead.
-    func reads(_ kind: ReadKind) -> any SQLDatabase {
-        if BackgroundWork.databaseID == nil, let connections = storage[ReadConnectionsKey.self] {
-            return kind == .lookup ? connections.lookup : connections.list
-        }
+    var reads: any SQLDatabase {
+        if BackgroundWork.databaseID == nil, let connections = storage[ReadConnectionsKey.self] { return connections }
         return database as! any SQLDatabase
     }
 
     /// The read connections, for tests.
-    var readConnections: (lookup: ReadConnections, list: ReadConnections)? { storage[ReadConnectionsKey.self] }
+    var readConnections: ReadConnections? { storage[ReadConnectionsKey.self] }
 }

@@ -220,7 +220,7 @@ struct MaterialAPI: RouteCollection {
         let period = try MaterialAPI.period(req), supplierID = try req.uuidQuery("supplierId")
         _ = try MaterialReports.month(period, timeZone: req.subcon.settings.timeZone)  // a bad period is a 400, not a cut-off answer
         let app = req.application, batch = max(1, req.subcon.settings.streamedBatch)
-        return JSONArrayStream.response(req) { writer in
+        return try JSONArrayStream.response(req) { writer in
             let report = try await MaterialReports.writeOff(p, period: period, supplierID: supplierID, app: app)
             let head = WriteOffReportDTO(period: report.period, from: report.from, to: report.to, tolerancePercent: report.tolerancePercent, rows: [])
             var stream = try JSONArrayStream(head: head, arrayKey: "rows", encoder: .custom(dates: .iso8601))

@@ -283,7 +283,7 @@ enum OrderService {
     /// plainly rather than as a model, since this is the most-read record of all and decoding a
     /// model costs more than the read itself.
     static func detail(_ p: Principal, _ id: UUID, app: Application) async throws -> OrderDTO {
-        let sql = app.reads(.lookup)
+        let sql = app.reads
         let scope: SQLQueryString = p.scope.supplierID.map { " AND supplier_id = \(bind: $0)" } ?? ""
         guard let head = try await sql.raw("""
             SELECT id, code, supplier_id, plan_id, status, currency, revision, version, note, created_at
@@ -300,7 +300,7 @@ enum OrderService {
     /// The order as its page and the API show it, read in two statements (lines, requirements and
     /// supplier in one; revisions with their answers in the other) whatever the order's size.
     static func dto(_ p: Principal, _ order: Head, app: Application) async throws -> OrderDTO {
-        let sql = app.reads(.lookup)
+        let sql = app.reads
         let id = order.id
         let rows = try await sql.raw("""
             SELECT 'L' AS kind, l.line_no AS no, l.item_id AS item_id, i.code AS code, i.name AS name, i.uom AS uom, l.operation AS operation,

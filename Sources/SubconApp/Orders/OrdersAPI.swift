@@ -45,7 +45,7 @@ enum OrderList {
     }
 
     static func list(_ p: Principal, _ f: Filter, page: PageRequest, app: Application) async throws -> Page<OrderSummaryDTO> {
-        let sql = app.reads(.list)
+        let sql = app.reads
         let clock = app.subcon.settings.responseClock
         let now = app.subcon.clock.now()
         let cutoff = now.addingTimeInterval(-TimeInterval(clock.answerHours) * 3600)

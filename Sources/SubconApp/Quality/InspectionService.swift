@@ -547,9 +547,9 @@ enum InspectionService {
     /// spans suppliers, so never a supplier).
     static func mayReadWorkList(_ p: Principal) -> Bool { p.can(.inspectGoods) || (!p.isSupplier && p.can(.viewQualityFigures)) }
 
-    static func workList(_ p: Principal, page: PageRequest, on db: any Database) async throws -> Page<WorkItemDTO> {
+    static func workList(_ p: Principal, page: PageRequest, app: Application) async throws -> Page<WorkItemDTO> {
         guard mayReadWorkList(p) else { throw Problem.forbidden }
-        let sql = db as! any SQLDatabase
+        let db = app.database, sql = app.reads
         // The page in the order of the (status, received_at) index, names joined in: one read
         // however long the backlog, plus its count.
         struct Row: Decodable {

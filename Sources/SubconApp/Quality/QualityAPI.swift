@@ -40,7 +40,7 @@ struct QualityAPI: RouteCollection {
 
     func workList(req: Request) async throws -> Page<WorkItemDTO> {
         let p = try req.requirePrincipal()
-        return try await InspectionService.workList(p, page: try PageRequest(req), on: req.db)
+        return try await InspectionService.workList(p, page: try PageRequest(req), app: req.application)
     }
 
     func recent(req: Request) async throws -> ListResult<InspectionDTO> {
@@ -161,7 +161,7 @@ struct QualityAPI: RouteCollection {
         let now = req.now
         let (items, total) = try await ExceptionService.list(p, status: status, type: type, supplier: try Self.uuid(req, "supplierId"),
                                                              mine: req.query[String.self, at: "mine"] == "1", deadline: deadline, now: now,
-                                                             limit: page.per, offset: page.offset, on: req.application.reads(.list))
+                                                             limit: page.per, offset: page.offset, on: req.application.reads)
         return Page(items: items.map { $0.summary(now: now) }, page: page.page, per: page.per, total: total)
     }
 

@@ -38,7 +38,7 @@ struct QualityPages: RouteCollection {
 
     func workList(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
-        let waiting = try await InspectionService.workList(p, page: try PageRequest(req, defaultPer: 50), on: req.db)
+        let waiting = try await InspectionService.workList(p, page: try PageRequest(req, defaultPer: 50), app: req.application)
         return try await req.renderPage("inspections", titleKey: "inspections.title", WorkListView(
             waiting: waiting.items, total: waiting.total, recent: waiting.page == 1 ? try await InspectionService.recent(p, limit: 20, on: req.db) : [],
             pager: Pager(waiting, req), canInspect: p.can(.inspectGoods)))
@@ -342,7 +342,7 @@ struct QualityPages: RouteCollection {
         let now = req.now
         let (items, total) = try await ExceptionService.list(p, status: ["open", "closed"].contains(status) ? status : nil,
                                                              type: ExceptionRules.Kind(rawValue: type) == nil ? nil : type, supplier: nil, mine: mine,
-                                                             deadline: deadline, now: now, limit: page.per, offset: page.offset, on: req.application.reads(.list))
+                                                             deadline: deadline, now: now, limit: page.per, offset: page.offset, on: req.application.reads)
         let listed = Page(items: items, page: page.page, per: page.per, total: total)
         return try await req.renderPage("exceptions", titleKey: "exceptions.title", ListView(
             items: items.map { e in ListView.Row(e: e.summary(now: now), supplierCode: e.supplier_code, supplierName: p.isSupplier ? "" : e.supplier_name) },

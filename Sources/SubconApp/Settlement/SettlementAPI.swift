@@ -97,7 +97,7 @@ struct SettlementAPI: RouteCollection {
         let batchSize = max(1, req.subcon.settings.streamedBatch)
         // Lines are read batch by batch while the answer goes out; a dispute answered in between
         // may show in a later batch (each line is shown as it is at its read).
-        return JSONArrayStream.response(req, status: status) { writer in
+        return try JSONArrayStream.response(req, status: status) { writer in
             var stream = split
             try await writer.write(.buffer(stream.opening))
             var after = 0
