@@ -19,16 +19,7 @@ import VaporTesting
     }
 
     @Test func everyPassOfTheWorkersRunsWhileRequestsHoldTheirConnections() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("subcon-background-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        try await TestApp.run(scenario: true, adjust: { s in
-            if case .sqliteMemory = s.database {
-                s.database = .sqliteFile(path: dir.path + "/subcon.sqlite")
-                // Registers the background connections; the workers themselves are not booted.
-                s.runBackgroundWorkers = true
-            }
-        }) { t in
-            guard !t.app.subcon.isPostgres else { return }
+        try await TestApp.runOnSQLiteFile { t in
             let app = t.app
             #expect(app.databases.ids().contains(.sqliteBackground))
             let waiting = try await OutboxMessage.query(on: t.db).filter(\.$processedAt == nil).all(\.$id)

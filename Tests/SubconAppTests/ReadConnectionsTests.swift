@@ -10,22 +10,6 @@ import VaporTesting
 /// connection cannot open an in-memory database, so these tests use a file; on PostgreSQL
 /// there are no read connections and the tests have nothing to check.
 @Suite struct ReadConnectionsTests {
-    static func onFile(_ body: (TestApp) async throws -> Void) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("subcon-reads-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        try await TestApp.run(scenario: true, adjust: { s in
-            if case .sqliteMemory = s.database {
-                s.database = .sqliteFile(path: dir.path + "/subcon.sqlite")
-                // Registers the background connections, through which the same reads go to the
-                // driver (the workers themselves are not booted).
-                s.runBackgroundWorkers = true
-            }
-        }) { t in
-            guard !t.app.subcon.isPostgres else { return }
-            try await body(t)
-        }
-    }
-
     static func json(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -40,7 +24,7 @@ import VaporTesting
     }
 
     @Test func theHotReadsTakeTheReadConnectionsAndAnswerWhatTheDriverAnswers() async throws {
-        try await Self.onFile { t in
+        try await TestApp.runOnSQLiteFile { t in
             let app = t.app
             let reads = try #require(app.readConnections)
             let admin = try await Self.principal(t, "admin")
@@ -81,7 +65,7 @@ import VaporTesting
     /// Signing in reads on the read connections: a revoked token, a deactivated user and an
     /// ended session are refused by the very next request.
     @Test func aRevokedTokenADeactivatedUserAndAnEndedSessionAreRefusedAtOnce() async throws {
-        try await Self.onFile { t in
+        try await TestApp.runOnSQLiteFile { t in
             let reads = try #require(t.app.readConnections)
             let first = reads.statementsRun.withLockedValue { $0 }
             let revoked = try await t.token("purchaser")
@@ -109,7 +93,7 @@ import VaporTesting
 
     /// A read that fails says so and leaves its connection usable.
     @Test func aFailingReadThrowsAndTheConnectionGoesOn() async throws {
-        try await Self.onFile { t in
+        try await TestApp.runOnSQLiteFile { t in
             let reads = try #require(t.app.readConnections)
             #expect(throws: ReadConnectionError.self) { _ = try reads.rowsNow(SQLRaw("SELECT * FROM no_such_table")) }
             await #expect(throws: ReadConnectionError.self) { _ = try await reads.raw("SELECT nope FROM users").all() }

@@ -46,6 +46,23 @@ struct TestApp {
         }
     }
 
+    /// The demo scenario in an SQLite *file* with the background connections registered (the
+    /// workers themselves are not booted), for what needs a second connection to the same
+    /// database: another connection cannot open an in-memory one. On PostgreSQL `body` does not run.
+    static func runOnSQLiteFile(_ body: (TestApp) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("subcon-file-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await run(scenario: true, adjust: { s in
+            if case .sqliteMemory = s.database {
+                s.database = .sqliteFile(path: dir.path + "/subcon.sqlite")
+                s.runBackgroundWorkers = true
+            }
+        }) { t in
+            guard !t.app.subcon.isPostgres else { return }
+            try await body(t)
+        }
+    }
+
     var db: any Database { app.db }
     var sql: any SQLDatabase { app.db as! any SQLDatabase }
 
