@@ -10,7 +10,7 @@ import Vapor
 import VaporCSQLite
 
 /// Connections of their own for the hottest reads on an SQLite file: signing in each request, the
-/// order detail, the lists of orders and exceptions a user opens all day.
+/// order detail, the lists of orders, exceptions and inspections a user opens all day.
 ///
 /// SQLite's driver prepares every statement anew and passes each statement, and then each row,
 /// from thread to thread: the request's task hands the statement to the thread pool, which hands
@@ -52,25 +52,24 @@ final class ReadConnections: SQLDatabase, @unchecked Sendable {
     let statementsRun = NIOLockedValueBox(0)
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
-        let (sql, binds) = serialize(query)
-        try run(sql, try binds.map { try encoder.encode($0) }, onRow)
+        try run(query, onRow)
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
-        let (sql, binds) = serialize(query)
-        return eventLoop.makeCompletedFuture { try self.run(sql, try binds.map { try self.encoder.encode($0) }, onRow) }
+        eventLoop.makeCompletedFuture { try self.run(query, onRow) }
     }
 
     /// The rows of a read, for the places that answer without suspending (signing a request in,
     /// in its middleware on the event loop).
     func rowsNow(_ query: any SQLExpression) throws -> [any SQLRow] {
-        let (sql, binds) = serialize(query)
         var rows: [any SQLRow] = []
-        try run(sql, try binds.map { try encoder.encode($0) }) { rows.append($0) }
+        try run(query) { rows.append($0) }
         return rows
     }
 
-    private func run(_ sql: String, _ binds: [SQLiteData], _ onRow: (any SQLRow) -> Void) throws {
+    private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
+        let (sql, encodable) = serialize(query)
+        let binds = try encodable.map { try encoder.encode($0) }
         if logger.logLevel <= .debug { logger.debug("\(sql) \(binds)") }
         let connection = try idle.withLockedValue { $0.popLast() } ?? ReadConnection(path: path, mapBytes: mapBytes)
         defer {
@@ -78,10 +77,6 @@ final class ReadConnections: SQLDatabase, @unchecked Sendable {
         }
         try connection.run(sql, binds, decoder: decoder, onRow)
         statementsRun.withLockedValue { $0 += 1 }
-    }
-
-    func close() {
-        idle.withLockedValue { $0.removeAll() }
     }
 }
 
