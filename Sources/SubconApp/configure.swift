@@ -58,6 +58,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
                 let db = app.databases.database(id, logger: app.logger, on: loop) as! any SQLDatabase
                 _ = try await db.raw("PRAGMA mmap_size = \(unsafeRaw: String(settings.sqliteMapBytes))").all()
                 _ = try await db.raw("PRAGMA cache_size = -\(unsafeRaw: String(cacheKiB))").all()
+                _ = try await db.raw("PRAGMA synchronous = \(unsafeRaw: settings.sqliteSynchronousFull ? "FULL" : "NORMAL")").all()
             }
         }
         if settings.sqliteReadConnections { app.useReadConnections(path: path, mapBytes: Int(settings.sqliteMapBytes)) }

@@ -43,6 +43,11 @@ import VaporTesting
             let page = try await a.page(.GET, "/account", browser: &browser)
             #expect(page.status == .seeOther)
             #expect(page.headers.first(name: .location)?.hasPrefix("/login") == true)
+            // On an SQLite file both instances read who is signed in on their read connections
+            // (see ReadConnections), so the refusals above went through them.
+            if !a.app.subcon.isPostgres {
+                for t in [a, b] { #expect(try #require(t.app.readConnections).statementsRun.withLockedValue { $0 } > 0) }
+            }
         }
     }
 
