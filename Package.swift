@@ -38,9 +38,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                "CMallocTuning",
             ]
         ),
-        // glibc's mallopt, which Swift's Glibc module does not expose (see Serve.run).
+        // glibc's mallopt and malloc_trim, which Swift's Glibc module does not expose (see Serve.run and FreeMemory).
         .target(name: "CMallocTuning"),
         .executableTarget(
             name: "subcon",

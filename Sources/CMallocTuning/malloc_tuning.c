@@ -7,9 +7,17 @@
 int subcon_limit_malloc_arenas(int count) {
     return mallopt(M_ARENA_MAX, count);
 }
+
+int subcon_return_free_memory(void) {
+    return malloc_trim(0);
+}
 #else
 int subcon_limit_malloc_arenas(int count) {
     (void)count;
+    return 0;
+}
+
+int subcon_return_free_memory(void) {
     return 0;
 }
 #endif

@@ -116,6 +116,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     if settings.runBackgroundWorkers {
         app.lifecycle.use(OutboxWorker(interval: .milliseconds(Int64(settings.outboxInterval * 1000))))
         app.lifecycle.use(ChannelWorker(interval: .milliseconds(Int64(settings.outboxInterval * 1000))))
+        app.lifecycle.use(FreeMemory(interval: .seconds(10)))
     }
 }
 

@@ -72,6 +72,22 @@ import VaporTesting
         #expect(gate.waiting == 0)
     }
 
+    /// Memory freed after a burst goes back to the system (glibc's `malloc_trim` through the C
+    /// shim): blocks too small for their own mapping stay in malloc's heap when freed.
+    @Test func freedMemoryGoesBackToTheSystem() {
+        #if os(Linux)
+        FreeMemory.returnNow()
+        var blocks: [UnsafeMutableRawPointer] = []
+        for _ in 0..<4096 {
+            let p = malloc(16_384)!
+            memset(p, 1, 16_384)
+            blocks.append(p)
+        }
+        for p in blocks { free(p) }
+        #expect(FreeMemory.returnNow())
+        #endif
+    }
+
     /// The queue of heavy reads is bounded: past it a request is told at once that the server
     /// is busy and when to try again, instead of waiting behind minutes of others' reports.
     @Test func heavyReadsPastTheQueueAreToldTheServerIsBusy() async throws {
