@@ -275,11 +275,14 @@ enum ProgressService {
         return out
     }
 
+    /// What a delay exception names as its source: the order line, as `ORDER-UUID:line`.
+    static func delaySource(order: UUID, line: Int) -> String { "\(order.uuidString):\(line)" }
+
     /// A projection beyond the threshold opens one delay exception per order line, ever.
     /// `lines` are the order's lines as `LineLateness.store` just projected them.
     static func checkDelay(_ order: OutsourcingOrder, line: Int, lines: [LineProgressDTO], in change: Change) async throws {
         guard let l = lines.first(where: { $0.line == line }), l.risk == Projection.Risk.late.rawValue else { return }
-        let source = "\(order.id!.uuidString):\(line)"
+        let source = delaySource(order: order.id!, line: line)
         guard try await ExceptionCase.query(on: change.db).filter(\.$type == "delay").filter(\.$source == "order_line")
             .filter(\.$sourceID == source).count() == 0 else { return }
         let item = try await OrderLineRow.query(on: change.db).filter(\.$orderID == order.id!).filter(\.$number == line).first()?.itemID
@@ -321,7 +324,7 @@ enum ProgressService {
             let chunk = Array(ids[start..<min(ids.count, start + 500)])
             let found = try await lines(orderIDs: chunk, today: today, threshold: threshold, on: app.database)
             let lateSources = found.flatMap { id, lines in
-                lines.filter { $0.projected.risk == Projection.Risk.late.rawValue }.map { "\(id.uuidString):\($0.projected.line)" }
+                lines.filter { $0.projected.risk == Projection.Risk.late.rawValue }.map { delaySource(order: id, line: $0.projected.line) }
             }
             struct S: Decodable { let source_id: String }
             let opened = lateSources.isEmpty ? [] : try await sql.raw("""
@@ -329,7 +332,7 @@ enum ProgressService {
                 """).all(decoding: S.self).map(\.source_id)
             let unopened = Set(lateSources).subtracting(opened)
             stale += chunk.filter { id in
-                (found[id] ?? []).contains { !$0.storedIsCurrent || unopened.contains("\(id.uuidString):\($0.projected.line)") }
+                (found[id] ?? []).contains { !$0.storedIsCurrent || unopened.contains(delaySource(order: id, line: $0.projected.line)) }
             }
         }
         // Projected again inside the write: a report may have come in since the read above.
