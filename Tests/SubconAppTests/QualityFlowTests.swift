@@ -144,6 +144,8 @@ import VaporTesting
             #expect(try await q.m.items("/api/v1/inspections", q.m.quality).isEmpty)
             let ins = try await q.m.get("/api/v1/inspections/\(line["inspectionId"] as? String ?? "")", q.m.quality)
             #expect(ins["exempt"] as? Bool == true && ins["sampleSize"] as? Int == 0)
+            // Beside the codes, the supplier's name and the unit its quantities are counted in.
+            #expect((ins["supplierName"] as? String ?? "").isEmpty == false && (ins["unit"] as? String ?? "").isEmpty == false)
             // Quality revokes the exemption: the next lot waits for inspection again.
             _ = try await q.m.post("/api/v1/quality/states/\(state["id"] as? String ?? "")", q.m.quality,
                                    #"{"version":\#(state["version"] as? Int ?? 0),"action":"revoke"}"#, .ok)

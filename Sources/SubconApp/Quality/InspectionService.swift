@@ -154,10 +154,13 @@ struct InspectionDTO: Content {
     let line: Int
     let supplierId: UUID
     let supplierCode: String
+    let supplierName: String
     let orderId: UUID
     let orderCode: String
     let itemCode: String
     let itemName: String
+    /// The item's unit of measure, for the quantities.
+    let unit: String
     let lot: String
     let lotQuantity: FixedDecimal
     let severity: String
@@ -531,7 +534,8 @@ enum InspectionService {
         let exception = try await ins.exceptionID.asyncMap { try await ExceptionCase.find($0, on: db) } ?? nil
         return InspectionDTO(
             id: ins.id!, code: ins.code, receiptId: ins.receiptID, receiptCode: r?.code ?? "", line: ins.receiptLineNumber, supplierId: ins.supplierID,
-            supplierCode: org?.code ?? "", orderId: ins.orderID, orderCode: order?.code ?? "", itemCode: item?.code ?? "", itemName: item?.name ?? "",
+            supplierCode: org?.code ?? "", supplierName: org?.name ?? "", orderId: ins.orderID, orderCode: order?.code ?? "",
+            itemCode: item?.code ?? "", itemName: item?.name ?? "", unit: item?.uom ?? "",
             lot: ins.lot, lotQuantity: FixedDecimal(units: ins.lotQuantity), severity: ins.severity, level: ins.level, aql: ins.aql,
             codeLetter: ins.codeLetter, sampleSize: ins.sampleSize, acceptance: ins.acceptance, rejection: ins.rejection, nonconforming: ins.nonconforming,
             critical: ins.critical, samplePassed: ins.samplePassed, decision: ins.decision, acceptedQuantity: FixedDecimal(units: ins.acceptedQuantity),
