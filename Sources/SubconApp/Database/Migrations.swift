@@ -81,6 +81,7 @@ enum Migrations {
         // 24. What home pages and dashboards read: lines with their order's status, months kept per supplier
         AddWorkbenchFigures(),
         AddRecentDocumentsIndex(),
+        CreateLotBalances(),
     ]
 }
 

@@ -140,6 +140,7 @@ public enum BenchData {
         }
         try await Ledger.rebuildTotals(on: app.database as! any SQLDatabase)
         try await HeldValues.rebuild(on: app.database as! any SQLDatabase)
+        try await LotBalances.rebuild(on: app.database as! any SQLDatabase)
         try await LineLateness.refreshOrders(on: app.database as! any SQLDatabase)
         try await ShipReadiness.refreshAll(on: app.database as! any SQLDatabase)
     }

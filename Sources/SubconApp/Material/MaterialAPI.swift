@@ -123,7 +123,7 @@ struct MaterialAPI: RouteCollection {
     func stock(req: Request) async throws -> Page<StockRowDTO> {
         let p = try req.requirePrincipal()
         return try await MaterialReports.stock(p, supplierID: try req.uuidQuery("supplierId"), itemCode: req.query[String.self, at: "itemCode"],
-                                               lot: req.query[String.self, at: "lot"], page: try PageRequest(req), on: req.db)
+                                               lot: req.query[String.self, at: "lot"], page: try PageRequest(req), on: req.application.reads)
     }
 
     func dueToIssue(req: Request) async throws -> ListResult<DueToIssueDTO> {

@@ -340,7 +340,7 @@ struct MaterialPages: RouteCollection {
         let p = try req.requirePrincipal()
         let supplierID = try req.uuidQuery("supplierId")
         let item = req.query[String.self, at: "itemCode"] ?? "", lot = req.query[String.self, at: "lot"] ?? ""
-        let page = try await MaterialReports.stock(p, supplierID: supplierID, itemCode: item, lot: lot, page: try PageRequest(req), on: req.db)
+        let page = try await MaterialReports.stock(p, supplierID: supplierID, itemCode: item, lot: lot, page: try PageRequest(req), on: req.application.reads)
         var suppliers: [Option] = []
         if !p.isSupplier {
             suppliers = [Option(value: "", label: req.t("material.allSuppliers"), selected: supplierID == nil)]

@@ -285,6 +285,7 @@ enum Ledger {
             ON CONFLICT (supplier_id, item_id, kind)
             DO UPDATE SET quantity = ledger_item_totals.quantity + excluded.quantity, allowance = ledger_item_totals.allowance + excluded.allowance
             """).run()
+        try await LotBalances.move(kind, supplier: supplier, item: item, lot: lot, quantity: quantity.units, on: change.db as! any SQLDatabase)
         if kind.heldSign != 0 {
             try await HeldValues.move(supplier: supplier, item: item, delta: Int64(kind.heldSign) * quantity.units, on: change.db as! any SQLDatabase)
         }
