@@ -40,8 +40,9 @@ import VaporTesting
                                                        limit: 50, offset: 0, on: app.reads)
             let quality = try await Self.principal(t, "quality")
             let waiting = try await InspectionService.workList(quality, page: PageRequest(page: 1, per: 50), app: app)
-            #expect(reads.statementsRun.withLockedValue { $0 } >= before + 11, "two details of three statements, three lists of at least two")
-            #expect(!detail.lines.isEmpty && !orders.items.isEmpty && !open.items.isEmpty, "the demo scenario has these")
+            let stock = try await MaterialReports.stock(admin, supplierID: nil, itemCode: nil, lot: nil, page: PageRequest(page: 1, per: 50), on: app.reads)
+            #expect(reads.statementsRun.withLockedValue { $0 } >= before + 13, "two details of three statements, four lists of at least two")
+            #expect(!detail.lines.isEmpty && !orders.items.isEmpty && !open.items.isEmpty && !stock.items.isEmpty, "the demo scenario has these")
 
             // The same reads through the driver's own connections.
             try await BackgroundWork.run(on: app) {
@@ -54,6 +55,8 @@ import VaporTesting
                 #expect(try Self.json(driver.items.map { $0.summary(now: t.clock.now()) }) == Self.json(open.items.map { $0.summary(now: t.clock.now()) }))
                 #expect(driver.total == open.total)
                 #expect(try Self.json(try await InspectionService.workList(quality, page: PageRequest(page: 1, per: 50), app: app)) == Self.json(waiting))
+                #expect(try Self.json(try await MaterialReports.stock(admin, supplierID: nil, itemCode: nil, lot: nil, page: PageRequest(page: 1, per: 50),
+                                                                      on: app.reads)) == Self.json(stock))
             }
 
             // Another supplier's order is still not found.
