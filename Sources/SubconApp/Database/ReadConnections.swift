@@ -69,7 +69,10 @@ final class ReadConnections: SQLDatabase, @unchecked Sendable {
 
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
         let (sql, encodable) = serialize(query)
-        let binds = try encodable.map { try encoder.encode($0) }
+        let binds = try encodable.map { value -> SQLiteData in
+            if let id = value as? UUID { return .text(UUIDText.text(id)) }
+            return try encoder.encode(value)
+        }
         if logger.logLevel <= .debug { logger.debug("\(sql) \(binds)") }
         let connection = try idle.withLockedValue { $0.popLast() } ?? ReadConnection(path: path, mapBytes: mapBytes)
         defer {
@@ -231,6 +234,17 @@ private struct ReadRow: SQLRow {
     func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
         guard let i = columns.index[column] else {
             throw DecodingError.keyNotFound(ReadColumnKey(column), .init(codingPath: [], debugDescription: "No column \(column)"))
+        }
+        // The common column types straight from their values, without the decoder's dynamic
+        // casts, and ids without Foundation's `sscanf` (see `UUIDText`).
+        switch values[i] {
+        case .text(let text):
+            if D.self == String.self { return unsafeBitCast(text, to: D.self) }
+            if D.self == UUID.self, let id = UUIDText.parse(text) { return unsafeBitCast(id, to: D.self) }
+        case .integer(let n):
+            if D.self == Int.self { return unsafeBitCast(n, to: D.self) }
+            if D.self == Int64.self { return unsafeBitCast(Int64(n), to: D.self) }
+        default: break
         }
         return try decoder.decode(D.self, from: values[i])
     }
