@@ -149,12 +149,16 @@ enum MaterialReports {
             let supplier_id: UUID; let supplier_code: String; let supplier_name: String; let item_id: UUID; let item_code: String; let item_name: String
             let uom: String; let lot: String; let in_transit: Int64; let held: Int64
         }
-        // The page's keys first, from the index alone; names only for those 50.
+        // The page's keys first, from the index alone; names only for those 50. A fixed supplier
+        // (or material) leaves its code out of the order, so that the order is that of the
+        // filter's index: PostgreSQL otherwise walked every supplier's lots in code order up to
+        // the one asked for (40 ms for SUP-JG).
+        let order = supplier != nil ? "item_code, lot" : code != nil ? "supplier_code, lot" : "supplier_code, item_code, lot"
         let rows = try await sql.raw("""
             SELECT b.supplier_id, b.supplier_code, s.name AS supplier_name, b.item_id, b.item_code, i.name AS item_name, i.uom, b.lot, b.in_transit, b.held
             FROM (SELECT supplier_id, item_id, lot, supplier_code, item_code, in_transit, held FROM lot_balances
             """ + whereClause + """
-             ORDER BY supplier_code, item_code, lot LIMIT \(literal: page.per) OFFSET \(literal: page.offset)) b
+             ORDER BY \(unsafeRaw: order) LIMIT \(literal: page.per) OFFSET \(literal: page.offset)) b
             JOIN organizations s ON s.id = b.supplier_id JOIN items i ON i.id = b.item_id
             ORDER BY b.supplier_code, b.item_code, b.lot
             """).all(decoding: Row.self)
