@@ -338,6 +338,9 @@ struct MaterialFixture {
                 #expect(try await t.request(.GET, path, token: other).status == .ok, "\(path)")
             }
             #expect(!(try await m.items("/api/v1/deliveries", f.supplier1)).isEmpty)
+            // Asking for supplier1's stock by its id still answers the asker's own (none).
+            #expect(!(try await m.items("/api/v1/material/stock?supplierId=\(try await f.supplierID("SUP-JG"))", m.warehouse)).isEmpty)
+            #expect(try await m.items("/api/v1/material/stock?supplierId=\(try await f.supplierID("SUP-JG"))", other).isEmpty)
             #expect((try await m.get("/api/v1/write-off", other)["rows"] as? [[String: Any]] ?? []).isEmpty)
             let trace = try await m.get("/api/v1/material/trace?item=SF-RD-002&lot=RD-1", other)
             #expect((trace["uses"] as? [Any] ?? []).isEmpty)

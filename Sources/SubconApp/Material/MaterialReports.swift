@@ -137,8 +137,8 @@ enum MaterialReports {
     /// filtered by material or lot, counted over that filter's index.
     static func stock(_ p: Principal, supplierID: UUID?, itemCode: String?, lot: String?, page: PageRequest, on sql: any SQLDatabase) async throws -> Page<StockRowDTO> {
         let supplier = p.scope.supplierID ?? supplierID
-        let code = itemCode?.trimmingCharacters(in: .whitespaces).isEmpty == false ? itemCode?.trimmingCharacters(in: .whitespaces) : nil
-        let lot = lot?.isEmpty == false ? lot : nil
+        let code = itemCode.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        let lot = lot.flatMap { $0.isEmpty ? nil : $0 }
         var conditions: [SQLQueryString] = []
         if let supplier { conditions.append("supplier_id = \(bind: supplier)") }
         if let code { conditions.append("item_code = \(bind: code)") }
