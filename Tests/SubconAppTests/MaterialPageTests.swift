@@ -118,6 +118,10 @@ import SubconDomain
                 let held = try FixedDecimal.parse(row["held"] as? String ?? "")
                 #expect(stockPage.contains(link) == (held > .zero), "\(link) held \(held)")
             }
+            // A bad filter names the field as the page's reader knows it, not as the query spells it.
+            let bad = try await t.page(.GET, "/material/stock?supplierId=bad&page=0", browser: &w)
+            #expect(bad.status == .badRequest)
+            #expect(bad.body.string.contains("供应商: ") && !bad.body.string.contains("supplierId"), "\(bad.body.string)")
             let hub = try await t.page(.GET, "/material", browser: &w).body.string
             #expect(hub.contains("待发料") && hub.contains("收料差异") && hub.contains("待批准的补料"))
             let writeOff = try await t.page(.GET, "/write-off", browser: &w).body.string

@@ -93,6 +93,12 @@ struct ProblemMiddleware: AsyncMiddleware {
         return Response(status: p.status, headers: headers, body: .init(data: data))
     }
 
+    /// A field as the page's reader knows it (`field.<name>` in the catalog); a name the
+    /// catalog has no label for is shown as it is, the name an API client would send.
+    static func fieldLabel(_ field: String, _ locale: AppLocale, _ catalog: Catalog) -> String {
+        catalog.has("field." + field) ? catalog.text("field." + field, locale) : field
+    }
+
     static func page(_ p: Problem, request: Request, catalog: Catalog) async -> Response {
         let locale = request.locale
         let message = catalog.text(p.detailKey, locale, p.params)
@@ -103,7 +109,7 @@ struct ProblemMiddleware: AsyncMiddleware {
         }
         struct ErrorView: Encodable { let status: Int; let title: String; let message: String; let fields: [String] }
         let view = ErrorView(status: Int(p.status.code), title: catalog.text("problem.\(p.kind)", locale), message: message,
-                             fields: p.fields.map { "\($0.field): " + catalog.text("error.\($0.code)", locale, $0.params) })
+                             fields: p.fields.map { fieldLabel($0.field, locale, catalog) + ": " + catalog.text("error.\($0.code)", locale, $0.params) })
         do {
             let response = try await request.renderPage("error", titleKey: "problem.\(p.kind)", view).encodeResponse(for: request)
             response.status = p.status

@@ -24,6 +24,9 @@ public final class Catalog: Sendable {
         return s
     }
 
+    /// Whether the key has a text in some language (else `text` answers the key itself).
+    public func has(_ key: String) -> Bool { messages[.fallback]?[key] != nil }
+
     public func keys(_ locale: AppLocale) -> Set<String> { Set(messages[locale]?.keys ?? [:].keys) }
 }
 
