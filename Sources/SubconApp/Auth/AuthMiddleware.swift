@@ -59,7 +59,8 @@ struct BearerAuthenticator: Middleware {
 /// Reading the session or token behind a request, on every request, without suspending where
 /// the database allows: on an SQLite file the row is read on the event loop from the inline read
 /// connections (an index lookup, microseconds), so the request does not pass from thread to
-/// thread before its handler even starts; elsewhere it is read as usual.
+/// thread before its handler even starts; on PostgreSQL it is a prepared statement (see
+/// `PreparedReads`).
 private enum SignIn {
     /// Reads the row and hands it to `accept`, which signs the request in (or throws) and may
     /// return a write to make before the request goes on.
@@ -77,7 +78,7 @@ private enum SignIn {
             }
         }
         return req.eventLoop.makeFutureWithTask {
-            try await accept(PrincipalLoader.signedIn(credential, tokenHash: tokenHash, on: reads))?()
+            try await accept(PrincipalLoader.signedIn(credential, tokenHash: tokenHash, on: req.application.keyedReads))?()
         }
     }
 }

@@ -283,24 +283,25 @@ enum OrderService {
     /// plainly rather than as a model, since this is the most-read record of all and decoding a
     /// model costs more than the read itself.
     static func detail(_ p: Principal, _ id: UUID, app: Application) async throws -> OrderDTO {
-        let sql = app.reads
-        let scope: SQLQueryString = p.scope.supplierID.map { " AND supplier_id = \(bind: $0)" } ?? ""
-        guard let head = try await sql.raw("""
-            SELECT id, code, supplier_id, plan_id, status, currency, revision, version, note, created_at
-              FROM outsourcing_orders WHERE id = \(bind: id)
-            """ + scope).first(decoding: Head.self)
-        else { throw Problem.notFound }
-        return try await dto(p, head, app: app)
+        // Its three reads on one connection (on PostgreSQL, one lease for all three).
+        try await app.keyedReads.withSession { sql in
+            let scope: SQLQueryString = p.scope.supplierID.map { " AND supplier_id = \(bind: $0)" } ?? ""
+            guard let head = try await sql.raw("""
+                SELECT id, code, supplier_id, plan_id, status, currency, revision, version, note, created_at
+                  FROM outsourcing_orders WHERE id = \(bind: id)
+                """ + scope).first(decoding: Head.self)
+            else { throw Problem.notFound }
+            return try await dto(p, head, app: app, on: sql)
+        }
     }
 
     static func dto(_ p: Principal, _ order: OutsourcingOrder, app: Application) async throws -> OrderDTO {
-        try await dto(p, Head(order), app: app)
+        try await dto(p, Head(order), app: app, on: app.keyedReads)
     }
 
     /// The order as its page and the API show it, read in two statements (lines, requirements and
     /// supplier in one; revisions with their answers in the other) whatever the order's size.
-    static func dto(_ p: Principal, _ order: Head, app: Application) async throws -> OrderDTO {
-        let sql = app.reads
+    static func dto(_ p: Principal, _ order: Head, app: Application, on sql: any SQLDatabase) async throws -> OrderDTO {
         let id = order.id
         let rows = try await sql.raw("""
             SELECT 'L' AS kind, l.line_no AS no, l.item_id AS item_id, i.code AS code, i.name AS name, i.uom AS uom, l.operation AS operation,

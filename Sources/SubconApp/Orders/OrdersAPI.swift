@@ -82,43 +82,48 @@ enum OrderList {
             : " FROM order_revisions r"
         if waiting && !ordersFiltered { whereClause = whereClause + (conditions.isEmpty ? " WHERE " : " AND ") + "r.status = 'pending'" }
         if f.search?.trimmingCharacters(in: .whitespaces).isEmpty == false { filtered = filtered + " JOIN organizations s ON s.id = o.supplier_id" }
-        let from: SQLQueryString = """
-            FROM outsourcing_orders o JOIN organizations s ON s.id = o.supplier_id
-            LEFT JOIN order_revisions r ON r.order_id = o.id AND r.status = 'pending'
-            """
         // Scope and status alone are answered by the kept counters; any other filter is counted.
         let countedByStatus = !f.late && f.planID == nil && !waiting && f.dueFrom == nil && f.dueTo == nil
             && (f.search ?? "").trimmingCharacters(in: .whitespaces).isEmpty
         let total = countedByStatus
-            ? try await KeptCounts.orders.total(["supplier_id": p.scope.supplierID ?? f.supplierID, "status": f.status?.rawValue], on: sql)
+            ? try await KeptCounts.orders.total(["supplier_id": p.scope.supplierID ?? f.supplierID, "status": f.status?.rawValue], on: app.keyedReads)
             : try await sql.raw("SELECT COUNT(*) AS n" + filtered + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
         struct Row: Decodable {
             let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
             let status: String; let revision: Int; let version: Int; let created_at: Date; let pending_since: Date?
             let open_lines: Int; let next_due: String?; let days_late: Int?
         }
-        // Two steps: the page's ids in order (a sort over narrow rows), then the columns and the
-        // per-order aggregates for those ids only.
-        struct IDRow: Decodable { let id: UUID }
+        // One statement: the page's ids in order (a sort over narrow rows, with the sort keys kept
+        // for the outer order), then the columns and the per-order aggregates for those ids only.
+        // It was two, the second binding the 50 ids twice: PostgreSQL planned that IN list for
+        // longer than it ran, and each statement is a round trip there. CROSS JOIN keeps SQLite
+        // from scanning every order line for the aggregate (it is an inner join to PostgreSQL).
         // Waiting lists go oldest release first (the revisions' status index gives that order);
         // everything else newest first (the orders' created_at indexes).
-        let idColumn: SQLQueryString = waiting && !ordersFiltered ? "SELECT r.order_id AS id" : "SELECT o.id"
-        let order: SQLQueryString = waiting ? (ordersFiltered ? " ORDER BY r.released_at, o.code" : " ORDER BY r.released_at, r.order_id")
-                                            : " ORDER BY o.created_at DESC, o.code DESC"
-        let ids = try await sql.raw(idColumn + filtered + whereClause + order
-                                    + " LIMIT \(literal: page.per) OFFSET \(literal: page.offset)").all(decoding: IDRow.self).map(\.id)
-        guard !ids.isEmpty else { return Page(items: [], page: page.page, per: page.per, total: total) }
-        let position = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
-        let rows = try await sql.raw("""
+        let pageColumns: SQLQueryString = waiting && !ordersFiltered ? "SELECT r.order_id AS id, r.released_at AS k1, r.order_id AS k2"
+            : waiting ? "SELECT o.id, r.released_at AS k1, o.code AS k2" : "SELECT o.id, o.created_at AS k1, o.code AS k2"
+        let (innerOrder, outerOrder): (SQLQueryString, SQLQueryString) = waiting
+            ? (ordersFiltered ? " ORDER BY r.released_at, o.code" : " ORDER BY r.released_at, r.order_id", " ORDER BY p.k1, p.k2")
+            : (" ORDER BY o.created_at DESC, o.code DESC", " ORDER BY p.k1 DESC, p.k2 DESC")
+        // A list narrowed by its supplier alone (every supplier's own list) has one best plan for
+        // every supplier and every page: backwards along the supplier's created_at index. On
+        // PostgreSQL it is a prepared statement (see `PreparedReads`), its page bound as values so
+        // that one text serves every page; planning it each time cost as much as running it.
+        let bySupplierOnly = (p.scope.supplierID ?? f.supplierID) != nil && conditions.count == 1 && !waiting
+        let limit: SQLQueryString = bySupplierOnly ? " LIMIT \(bind: page.per) OFFSET \(bind: page.offset)"
+                                                   : " LIMIT \(literal: page.per) OFFSET \(literal: page.offset)"
+        let rows = try await (bySupplierOnly ? app.keyedReads : sql).raw("WITH page AS MATERIALIZED (" + pageColumns + filtered + whereClause + innerOrder
+                                     + limit + ") " + """
             SELECT o.id, o.code, o.supplier_id, s.code AS supplier_code, s.name AS supplier_name, o.status, o.revision, o.version,
                    o.created_at, r.released_at AS pending_since,
                    COALESCE(a.open_lines, 0) AS open_lines, a.next_due, a.days_late
-            """ + " " + from + """
-             LEFT JOIN (SELECT l.order_id, COUNT(*) AS open_lines, MIN(l.due_date) AS next_due,
-                               MAX(CASE WHEN l.risk IN (\(binds: Projection.Risk.lateValues)) THEN l.days_late END) AS days_late
-                          FROM order_lines l WHERE l.order_id IN (\(binds: ids)) AND l.state = 'open' GROUP BY l.order_id) a ON a.order_id = o.id
-             WHERE o.id IN (\(binds: ids))
-            """).all(decoding: Row.self).sorted { position[$0.id]! < position[$1.id]! }
+              FROM page p CROSS JOIN outsourcing_orders o JOIN organizations s ON s.id = o.supplier_id
+              LEFT JOIN order_revisions r ON r.order_id = o.id AND r.status = 'pending'
+              LEFT JOIN (SELECT l.order_id, COUNT(*) AS open_lines, MIN(l.due_date) AS next_due,
+                                MAX(CASE WHEN l.risk IN (\(binds: Projection.Risk.lateValues)) THEN l.days_late END) AS days_late
+                           FROM page q CROSS JOIN order_lines l WHERE l.order_id = q.id AND l.state = 'open' GROUP BY l.order_id) a ON a.order_id = o.id
+             WHERE o.id = p.id
+            """ + outerOrder).all(decoding: Row.self)
         return Page(items: rows.map { r in
             let deadline = r.pending_since.map { $0.addingTimeInterval(TimeInterval(clock.answerHours) * 3600) }
             return OrderSummaryDTO(id: r.id, code: r.code, supplierId: r.supplier_id, supplierCode: r.supplier_code, supplierName: r.supplier_name,

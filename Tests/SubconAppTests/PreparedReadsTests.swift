@@ -1,0 +1,88 @@
+import Fluent
+import Foundation
+import SQLKit
+import Testing
+import VaporTesting
+@testable import SubconApp
+
+/// Reads by key as named prepared statements on PostgreSQL (`PreparedReads`): they answer what
+/// the driver answers, prepare each text once, see every change at once, and a statement that
+/// failed to prepare does not stay failed. On SQLite `keyedReads` is `reads` (one check).
+@Suite struct PreparedReadsTests {
+    @Test func keyedReadsAreNamedStatementsOnPostgreSQLAndAnswerWhatTheDriverAnswers() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let app = t.app
+            guard app.subcon.isPostgres else {
+                #expect(!(app.keyedReads is PreparedReads))
+                return
+            }
+            #expect(app.keyedReads is PreparedReads)
+            let admin = try await ReadConnectionsTests.principal(t, "admin")
+            let supplier = try await ReadConnectionsTests.principal(t, "supplier1")
+            let order = try #require(try await OutsourcingOrder.query(on: t.db).filter(\.$supplierID == supplier.organizationID)
+                .filter(\.$status != "draft").first())
+
+            let names = app.preparedStatementNames
+            let detail = try await OrderService.detail(admin, order.id!, app: app)
+            let asSupplier = try await OrderService.detail(supplier, order.id!, app: app)
+            let prepared = names.count
+            #expect(prepared >= 4, "the head with and without a supplier's scope, the lines, the revisions")
+            for _ in 0..<8 { _ = try await OrderService.detail(admin, order.id!, app: app) }
+            #expect(names.count == prepared, "each text is prepared under one name, run again and again")
+            #expect(!detail.lines.isEmpty && detail.supplierName != "")
+
+            // The same reads through the driver's own statements.
+            #expect(try ReadConnectionsTests.json(try await OrderService.dto(admin, OrderService.Head(order), app: app, on: t.sql)) == ReadConnectionsTests.json(detail))
+            #expect(try ReadConnectionsTests.json(try await OrderService.dto(supplier, OrderService.Head(order), app: app, on: t.sql)) == ReadConnectionsTests.json(asSupplier))
+            let other = try await ReadConnectionsTests.principal(t, "supplier2")
+            await #expect(throws: Problem.self) { _ = try await OrderService.detail(other, order.id!, app: app) }
+
+            // A change is seen by the next run of the same prepared statement.
+            try await t.sql.raw("UPDATE outsourcing_orders SET note = \(bind: "改过了") WHERE id = \(bind: order.id!)").run()
+            #expect(try await OrderService.detail(admin, order.id!, app: app).note == "改过了")
+
+            // Values of every kind the app binds, and none.
+            let row = try await app.keyedReads.raw("""
+                SELECT CAST(\(bind: order.id!) AS uuid) AS id, CAST(\(bind: "文字") AS text) AS s, CAST(\(bind: 42) AS bigint) AS n,
+                       CAST(\(bind: true) AS boolean) AS b, CAST(\(bind: Date(timeIntervalSince1970: 1_700_000_000)) AS timestamptz) AS at,
+                       CAST(\(bind: Optional<String>.none) AS text) AS nothing
+                """).first()
+            #expect(try row?.decode(column: "id", as: UUID.self) == order.id!)
+            #expect(try row?.decode(column: "s", as: String.self) == "文字")
+            #expect(try row?.decode(column: "n", as: Int.self) == 42)
+            #expect(try row?.decode(column: "b", as: Bool.self) == true)
+            #expect(try row?.decode(column: "at", as: Date.self) == Date(timeIntervalSince1970: 1_700_000_000))
+            #expect(try row?.decodeNil(column: "nothing") == true)
+        }
+    }
+
+    /// PostgresNIO keeps a failed preparation under its name on that connection for good: without
+    /// a new name the read would fail there forever, even after the cause is gone.
+    @Test func aStatementThatFailedToPrepareIsPreparedAgainUnderANewName() async throws {
+        try await TestApp.run(demo: false) { t in
+            let names = PreparedStatementNames(capacity: 2)
+            let first = try #require(names.name(for: "SELECT 1"))
+            #expect(names.name(for: "SELECT 1") == first)
+            names.failed("SELECT 1", name: first)
+            let second = try #require(names.name(for: "SELECT 1"))
+            #expect(second != first)
+            names.failed("SELECT 1", name: second)
+            names.failed("SELECT 1", name: try #require(names.name(for: "SELECT 1")))
+            #expect(names.name(for: "SELECT 1") == nil, "three failures: not prepared again")
+            #expect(names.name(for: "SELECT 2") != nil && names.name(for: "SELECT 3") != nil)
+            #expect(names.name(for: "SELECT 4") == nil, "past the capacity reads go unprepared")
+            #expect(names.name(for: "SELECT 2") != nil, "texts already named keep their names")
+
+            guard t.app.subcon.isPostgres else { return }
+            let reads = t.app.keyedReads
+            await #expect(throws: (any Error).self) { _ = try await reads.raw("SELECT n FROM prepared_probe WHERE n = \(bind: 1)").all() }
+            try await t.sql.raw("CREATE TABLE prepared_probe (n bigint PRIMARY KEY)").run()
+            try await t.sql.raw("INSERT INTO prepared_probe (n) VALUES (1)").run()
+            // The pool hands back the connection used last, the one the failure happened on.
+            for _ in 0..<10 {
+                let n = try await reads.raw("SELECT n FROM prepared_probe WHERE n = \(bind: 1)").first()?.decode(column: "n", as: Int.self)
+                #expect(n == 1)
+            }
+        }
+    }
+}
