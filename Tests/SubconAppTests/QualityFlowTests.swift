@@ -154,6 +154,28 @@ import VaporTesting
         }
     }
 
+    @Test func theWorkListGoesOldestReceiptFirstLineByLineAPageAtATime() async throws {
+        try await TestApp.run { t in
+            let q = try await Self.fixture(t)
+            let order = try await q.m.acknowledgedOrder()
+            _ = try await q.receive(order, lot: "W1", "5")
+            t.clock.advance(by: 3600)
+            // One receipt of two lines, received at the same moment: its lines in their order.
+            _ = try await q.m.post("/api/v1/receipts", q.m.warehouse,
+                                   #"{"orderId":"\#(order)","lines":[{"line":2,"lot":"W2","quantity":"5"},{"line":1,"lot":"W3","quantity":"5"}]}"#)
+            t.clock.advance(by: 3600)
+            _ = try await q.receive(order, lot: "W4", "5")
+            let all = try await q.m.items("/api/v1/inspections", q.m.quality)
+            #expect(all.map { $0["lot"] as? String ?? "" } == ["W1", "W2", "W3", "W4"], "\(all)")
+            #expect(all.allSatisfy { ($0["supplierName"] as? String ?? "").isEmpty == false && ($0["itemName"] as? String ?? "").isEmpty == false
+                                     && ($0["orderCode"] as? String ?? "").isEmpty == false && $0["sampling"] != nil })
+            let third = try await q.m.get("/api/v1/inspections?per=1&page=3", q.m.quality)
+            let items = third["items"] as? [[String: Any]] ?? []
+            #expect(items.map { $0["lot"] as? String ?? "" } == ["W3"] && items.first?["line"] as? Int == 2 && third["total"] as? Int == 4, "\(third)")
+            #expect((try await q.m.get("/api/v1/inspections?per=2&page=3", q.m.quality)["items"] as? [Any])?.isEmpty == true)
+        }
+    }
+
     @Test func eightDGatesOverHTTP() async throws {
         try await TestApp.run { t in
             let q = try await Self.fixture(t)

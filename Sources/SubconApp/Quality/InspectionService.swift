@@ -555,18 +555,25 @@ enum InspectionService {
         guard mayReadWorkList(p) else { throw Problem.forbidden }
         let db = app.database, sql = app.reads
         // The page in the order of the (status, received_at) index, names joined in: one read
-        // however long the backlog, plus its count.
+        // however long the backlog, plus its count. The page's keys come from the lines and their
+        // receipts alone (the order needs the receipt's code), the names are joined to those 50:
+        // PostgreSQL spent longer planning the five-way join (1.9 ms) than running it (planned
+        // each time: a generic plan for a bound page starts a parallel worker).
         struct Row: Decodable {
             let receipt_id: UUID; let receipt_code: String; let no: Int; let version: Int; let supplier_id: UUID
             let supplier_code: String; let supplier_name: String; let order_id: UUID; let order_code: String
             let item_id: UUID; let item_code: String; let item_name: String; let lot: String; let quantity: Int64; let received_at: Date
         }
         let rows = try await sql.raw("""
-            SELECT l.receipt_id, g.code AS receipt_code, l.no, l.version, l.supplier_id, s.code AS supplier_code, s.name AS supplier_name,
-                   l.order_id, o.code AS order_code, l.item_id, i.code AS item_code, i.name AS item_name, l.lot, l.quantity, g.created_at AS received_at
-              FROM receipt_lines l JOIN goods_receipts g ON g.id = l.receipt_id JOIN outsourcing_orders o ON o.id = l.order_id
+            WITH page AS MATERIALIZED (
+                SELECT l.id, l.received_at AS k, g.code AS receipt_code, l.no, g.created_at AS received_at
+                  FROM receipt_lines l JOIN goods_receipts g ON g.id = l.receipt_id
+                 WHERE l.status = 'awaiting_inspection' ORDER BY l.received_at, g.code, l.no LIMIT \(bind: page.per) OFFSET \(bind: page.offset))
+            SELECT l.receipt_id, p.receipt_code, l.no, l.version, l.supplier_id, s.code AS supplier_code, s.name AS supplier_name,
+                   l.order_id, o.code AS order_code, l.item_id, i.code AS item_code, i.name AS item_name, l.lot, l.quantity, p.received_at
+              FROM page p CROSS JOIN receipt_lines l JOIN outsourcing_orders o ON o.id = l.order_id
               JOIN organizations s ON s.id = l.supplier_id JOIN items i ON i.id = l.item_id
-             WHERE l.status = 'awaiting_inspection' ORDER BY l.received_at, g.code, l.no LIMIT \(bind: page.per) OFFSET \(bind: page.offset)
+             WHERE l.id = p.id ORDER BY p.k, p.receipt_code, p.no
             """).all(decoding: Row.self)
         let total = try await KeptCounts.receiptLines.total(["status": "awaiting_inspection"], on: sql)
         let itemIDs = Array(Set(rows.map(\.item_id)))
