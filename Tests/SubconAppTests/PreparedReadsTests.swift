@@ -75,7 +75,9 @@ import VaporTesting
 
             guard t.app.subcon.isPostgres else { return }
             let reads = t.app.keyedReads
-            await #expect(throws: (any Error).self) { _ = try await reads.raw("SELECT n FROM prepared_probe WHERE n = \(bind: 1)").all() }
+            let missing = await #expect(throws: (any Error).self) { _ = try await reads.raw("SELECT n FROM prepared_probe WHERE n = \(bind: 1)").all() }
+            #expect(missing.map(PreparedStatementNames.leftFailedStatement) == true, "the server refused it: an ERROR")
+            #expect(!PreparedStatementNames.leftFailedStatement(Problem.notFound))
             try await t.sql.raw("CREATE TABLE prepared_probe (n bigint PRIMARY KEY)").run()
             try await t.sql.raw("INSERT INTO prepared_probe (n) VALUES (1)").run()
             // The pool hands back the connection used last, the one the failure happened on.

@@ -19,22 +19,14 @@ import Vapor
 /// a deep page). A list with a filter whose selectivity varies (a status, a date range, a search)
 /// is not one: a plan kept for one value would serve another badly, so those stay unprepared.
 /// On SQLite the read connections already keep their prepared statements (see `ReadConnections`).
-struct PreparedReads: SQLDatabase {
+struct PreparedReads: DriverDialectDatabase {
     /// The pool's connections, for the statements.
     let database: any PostgresDatabase
     /// The same database through the driver, for its dialect and logging.
     let driver: any SQLDatabase
     let registry: PreparedStatementNames
 
-    var logger: Logger { driver.logger }
     var eventLoop: any EventLoop { driver.eventLoop }
-    var version: (any SQLDatabaseReportedVersion)? { driver.version }
-    var dialect: any SQLDialect { driver.dialect }
-    var queryLogLevel: Logger.Level? { driver.queryLogLevel }
-
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
-        eventLoop.makeFutureWithTask { try await self.execute(sql: query, onRow) }
-    }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
         try await withSession { try await $0.execute(sql: query, onRow) }
@@ -79,19 +71,12 @@ struct PreparedReads: SQLDatabase {
 }
 
 /// One leased connection of `PreparedReads`.
-private struct PreparedSession: SQLDatabase {
+private struct PreparedSession: DriverDialectDatabase {
     let connection: PostgresConnection
     let reads: PreparedReads
 
-    var logger: Logger { reads.logger }
+    var driver: any SQLDatabase { reads.driver }
     var eventLoop: any EventLoop { connection.eventLoop }
-    var version: (any SQLDatabaseReportedVersion)? { reads.version }
-    var dialect: any SQLDialect { reads.dialect }
-    var queryLogLevel: Logger.Level? { reads.queryLogLevel }
-
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
-        eventLoop.makeFutureWithTask { try await self.execute(sql: query, onRow) }
-    }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
         let (sql, binds) = serialize(query)
@@ -112,9 +97,26 @@ private struct PreparedSession: SQLDatabase {
         } catch {
             // A statement whose preparation failed stays failed under its name on that
             // connection: the next run takes a new name and prepares again.
-            reads.registry.failed(sql, name: name)
+            if PreparedStatementNames.leftFailedStatement(error) { reads.registry.failed(sql, name: name) }
             throw error
         }
+    }
+}
+
+/// The two database values above speak the driver's dialect and log as it does, and answer
+/// SQLKit's future-based entry point through their async one.
+protocol DriverDialectDatabase: SQLDatabase {
+    var driver: any SQLDatabase { get }
+}
+
+extension DriverDialectDatabase {
+    var logger: Logger { driver.logger }
+    var version: (any SQLDatabaseReportedVersion)? { driver.version }
+    var dialect: any SQLDialect { driver.dialect }
+    var queryLogLevel: Logger.Level? { driver.queryLogLevel }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+        eventLoop.makeFutureWithTask { try await self.execute(sql: query, onRow) }
     }
 }
 
@@ -166,6 +168,16 @@ final class PreparedStatementNames: Sendable {
     }
 
     var count: Int { state.withLockedValue { $0.names.count } }
+
+    /// Whether a run's error may have left the statement failed under its name on a connection
+    /// that goes on: an error the server reported at severity ERROR. A lost connection, a FATAL
+    /// (the server ends that connection) or a wait for the pool that ran out leave nothing behind,
+    /// and must not count against the text: when the database restarts every read in flight
+    /// fails, and signing in would otherwise never be prepared again.
+    static func leftFailedStatement(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError, error.code == .server else { return false }
+        return error.serverInfo?[.severity] == "ERROR"
+    }
 }
 
 extension Application {
