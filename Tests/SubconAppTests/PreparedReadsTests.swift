@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import NIOConcurrencyHelpers
 import SQLKit
 import Testing
 import VaporTesting
@@ -86,5 +87,46 @@ import VaporTesting
                 #expect(n == 1)
             }
         }
+    }
+
+    /// A read whose connection is lost between two statements of a session: the next statement
+    /// used to be written to a closed channel and wait for good. It is refused at once, and the
+    /// session runs again on another connection.
+    @Test func aSessionWhoseConnectionWasLostRunsAgainOnAnotherInsteadOfWaitingForGood() async throws {
+        try await TestApp.run(demo: false) { t in
+            guard t.app.subcon.isPostgres, let reads = t.app.keyedReads as? PreparedReads else { return }
+            let attempts = NIOLockedValueBox<[Int]>([])
+            let sql = t.sql
+            let pid = try await Self.failingIfItHangs {
+                try await reads.withSession { db in
+                    let pid = try #require(try await db.raw("SELECT pg_backend_pid() AS pid").first()?.decode(column: "pid", as: Int.self))
+                    let attempt = attempts.withLockedValue { $0.append(pid); return $0.count }
+                    if attempt == 1 {
+                        let session = try #require(db as? PreparedSession)
+                        try await sql.raw("SELECT pg_terminate_backend(CAST(\(bind: pid) AS integer))").run()
+                        try await session.connection.closeFuture.get()
+                    }
+                    return try #require(try await db.raw("SELECT pg_backend_pid() AS pid").first()?.decode(column: "pid", as: Int.self))
+                }
+            }
+            let pids = attempts.withLockedValue { $0 }
+            #expect(pids.count == 2, "the first connection's second statement is refused, and the whole session runs again")
+            #expect(pid == pids.last && pid != pids.first)
+        }
+    }
+
+    /// Runs `body`, failing the test instead of hanging the suite when it never returns (a task
+    /// group would wait for the hung child, so the work runs as a task of its own).
+    static func failingIfItHangs<R: Sendable>(_ body: @escaping @Sendable () async throws -> R) async throws -> R {
+        let (outcome, answer) = AsyncThrowingStream<R, any Error>.makeStream()
+        let work = Task {
+            do { answer.yield(try await body()); answer.finish() } catch { answer.finish(throwing: error) }
+        }
+        let timer = Task { try await Task.sleep(for: .seconds(60)); answer.finish() }
+        defer { timer.cancel() }
+        for try await value in outcome { return value }
+        work.cancel()
+        Issue.record("still waiting after a minute")
+        throw CancellationError()
     }
 }

@@ -35,7 +35,19 @@ struct PreparedReads: DriverDialectDatabase {
     /// Several reads on one connection, leased once: the order detail's three statements took a
     /// lease and a task of their own each, and the hand-offs between threads cost more of the
     /// server's time than PostgreSQL's work did.
+    ///
+    /// Only reads run here, so a session whose connection was lost (the server restarted, or its
+    /// backend was ended) is run once more on a connection leased afresh.
     func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        do {
+            return try await leased(closure)
+        } catch is ConnectionLost {
+            // The pool hands out only connections that are open; a second loss is reported.
+            return try await leased(closure)
+        }
+    }
+
+    private func leased<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         let done = eventLoop.makePromise(of: Void.self)
         let resumed = NIOLockedValueBox(false)
         let connection: PostgresConnection = try await withCheckedThrowingContinuation { continuation in
@@ -52,8 +64,15 @@ struct PreparedReads: DriverDialectDatabase {
             return result
         } catch {
             done.succeed()
-            throw error
+            throw connection.isClosed ? ConnectionLost(underlying: error) : error
         }
+    }
+
+    /// The session's connection closed under it: nothing was written, and the read can be run
+    /// again (503 "busy" if it is lost a second time).
+    struct ConnectionLost: Error {
+        /// What the statement failed with, if one was running when the connection closed.
+        let underlying: (any Error)?
     }
 
     /// Values the server's types can be chosen for from the value alone (ids, text, numbers,
@@ -71,7 +90,7 @@ struct PreparedReads: DriverDialectDatabase {
 }
 
 /// One leased connection of `PreparedReads`.
-private struct PreparedSession: DriverDialectDatabase {
+struct PreparedSession: DriverDialectDatabase {
     let connection: PostgresConnection
     let reads: PreparedReads
 
@@ -79,6 +98,11 @@ private struct PreparedSession: DriverDialectDatabase {
     var eventLoop: any EventLoop { connection.eventLoop }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+        // PostgresNIO writes a statement to its channel without a promise and waits for its
+        // handler to answer; once the channel has closed the handler is gone, so a statement
+        // written then is never answered and the read would wait for good. Asked first, the
+        // connection says so (what remains is the instant between this check and the write).
+        guard !connection.isClosed else { throw PreparedReads.ConnectionLost(underlying: nil) }
         let (sql, binds) = serialize(query)
         var bindings = PostgresBindings(capacity: binds.count)
         var known = true
