@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import NIOCore
+import SQLKit
 import Testing
 import VaporTesting
 @testable import SubconApp
@@ -80,6 +81,48 @@ import SubconDomain
             _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":9,"good":"1"}"#, .unprocessableEntity)
             _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":1,"good":"741"}"#, .unprocessableEntity)
             _ = try await m.post("/api/v1/orders/\(order)/promises", supplier, #"{"line":1,"date":"2020-01-01"}"#, .unprocessableEntity)
+        }
+    }
+
+    /// A report projects its order's lines from what it read before its insert, with itself
+    /// added in memory, and writes only the lines that moved. What it keeps on the lines and the
+    /// order must equal a projection made afresh from the records.
+    @Test func whatAReportKeepsOnTheLinesEqualsAProjectionMadeAfresh() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let order = try await m.acknowledgedOrder()
+            struct Kept: Decodable, Hashable {
+                let line_no: Int, eta: String?, days_late: Int, risk: String, promised_date: String?, reported_quantity: Int64, order_late: Int?
+            }
+            func kept() async throws -> [Kept] {
+                try await t.sql.raw("""
+                    SELECT l.line_no, l.eta, l.days_late, l.risk, l.promised_date, l.reported_quantity, o.days_late AS order_late
+                      FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id WHERE l.order_id = \(bind: UUID(uuidString: order)!) ORDER BY l.line_no
+                    """).all(decoding: Kept.self)
+            }
+            _ = try await m.post("/api/v1/orders/\(order)/progress", m.f.supplier1, #"{"line":1,"good":"100"}"#)
+            t.clock.advance(by: 10 * 86_400)
+            let supplier = try await t.token("supplier1")
+            _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":1,"good":"200","scrap":"4"}"#)
+            _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":2,"good":"5"}"#)
+            t.clock.advance(by: 2 * 86_400)
+            let later = try await t.token("supplier1")
+            _ = try await m.post("/api/v1/orders/\(order)/progress", later, #"{"line":1,"good":"30"}"#)
+            // Line 2 finished today: a finished line's date is its last report's.
+            struct Q: Decodable { let quantity: Int64 }
+            let two = try #require(try await t.sql.raw("SELECT quantity FROM order_lines WHERE order_id = \(bind: UUID(uuidString: order)!) AND line_no = 2").first(decoding: Q.self))
+            let rest = try FixedDecimal(units: two.quantity).subtracting(FixedDecimal(5))
+            _ = try await m.post("/api/v1/orders/\(order)/progress", later, #"{"line":2,"good":"\#(rest)"}"#)
+            let afterReports = try await kept()
+            #expect(afterReports.first { $0.line_no == 1 }?.risk == "late", "the case is the hand-computed one above: line 1 is late")
+            #expect(afterReports.first { $0.line_no == 1 }?.reported_quantity == FixedDecimal(330).units)
+            #expect(afterReports.first?.order_late == afterReports.first { $0.line_no == 1 }?.days_late)
+            #expect(afterReports.first { $0.line_no == 2 }?.eta == t.app.subcon.today().description)
+            try await t.app.write(as: .system) { change in
+                try await LineLateness.store(UUID(uuidString: order)!, in: change)
+                try await ShipReadiness.refresh(UUID(uuidString: order)!, on: change.db as! any SQLDatabase)
+            }
+            #expect(try await kept() == afterReports)
         }
     }
 

@@ -12,16 +12,30 @@ enum LineLateness {
     /// Returns the lines as projected, for checks that follow in the same write.
     @discardableResult
     static func store(_ orderID: UUID, in change: Change) async throws -> [LineProgressDTO] {
-        let lines = try await ProgressService.lines(orderID: orderID, today: change.today, threshold: change.delayThresholdDays, on: change.db)
+        let lines = try await ProgressService.lines(orderIDs: [orderID], today: change.today, threshold: change.delayThresholdDays, on: change.db)[orderID] ?? []
+        // A line may have closed too (a revision), which moves the order's lateness on its own.
+        try await write(orderID, lines, orderToo: true, in: change)
+        return lines.map(\.projected)
+    }
+
+    /// Writes the lines whose stored projection no longer holds (and `reported`'s good total on
+    /// its line), then the order's lateness if a line moved or `orderToo`.
+    static func write(_ orderID: UUID, _ lines: [ProgressService.ProjectedLine], reported: (line: Int, good: Int64)? = nil,
+                      orderToo: Bool = false, in change: Change) async throws {
         let sql = change.db as! any SQLDatabase
+        var moved = false
         for l in lines {
-            try await sql.update("order_lines")
-                .set("eta", to: l.eta).set("days_late", to: l.daysLate).set("risk", to: l.risk).set("promised_date", to: l.promisedDate)
-                .where("order_id", .equal, orderID).where("line_no", .equal, l.line)
-                .run()
+            let good = reported?.line == l.projected.line ? reported?.good : nil
+            guard !l.storedIsCurrent || good != nil else { continue }
+            moved = moved || !l.storedIsCurrent
+            var update = sql.update("order_lines")
+                .set("eta", to: l.projected.eta).set("days_late", to: l.projected.daysLate).set("risk", to: l.projected.risk)
+                .set("promised_date", to: l.projected.promisedDate)
+            if let good { update = update.set("reported_quantity", to: good) }
+            try await update.where("order_id", .equal, orderID).where("line_no", .equal, l.projected.line).run()
         }
+        guard moved || orderToo else { return }
         try await sql.raw("UPDATE outsourcing_orders SET days_late = " + lateness("outsourcing_orders.id") + " WHERE id = \(bind: orderID)").run()
-        return lines
     }
 
     /// An order's lateness: the most days late of its open lines projected late or at risk,

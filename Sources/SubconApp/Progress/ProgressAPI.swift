@@ -29,7 +29,7 @@ struct ProgressAPI: RouteCollection {
     func report(req: Request) async throws -> Response {
         let (p, o) = try await order(req)
         try p.require(.fulfilOrders)
-        let r = try await ProgressService.report(p, o.id!, try req.decodeStrict(ProgressInput.self), app: req.application)
+        let r = try await ProgressService.report(p, o, try req.decodeStrict(ProgressInput.self), app: req.application)
         let dto = ProgressReportDTO(id: r.id!, line: r.lineNumber, operation: r.operation, good: FixedDecimal(units: r.goodQuantity),
                                     scrap: FixedDecimal(units: r.scrapQuantity), stage: r.stage, note: r.note, day: r.reportDay, createdAt: r.createdAt, photos: [])
         return try await .created(dto, for: req)

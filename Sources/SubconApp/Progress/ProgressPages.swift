@@ -118,7 +118,7 @@ struct ProgressPages: RouteCollection {
             if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
             // A late date without a reason is refused before the report is taken, so the two go in together.
             if let promised { try await ProgressService.checkPromise(p, o.id!, PromiseInput(line: line, date: promised, reason: f.note, delayReason: f.delayReason), app: req.application) }
-            let r = try await ProgressService.report(p, o.id!, input, app: req.application)
+            let r = try await ProgressService.report(p, o, input, app: req.application)
             if let photo { _ = try await ProgressService.attachPhoto(p, o.id!, report: r.id!, filename: f.photo?.filename ?? "photo", data: photo, app: req.application) }
             if let promised { _ = try await ProgressService.promise(p, o.id!, PromiseInput(line: line, date: promised, reason: f.note, delayReason: f.delayReason), app: req.application) }
             if f.key != nil {

@@ -97,7 +97,11 @@ enum ProgressService {
     static let maxPhotoBytes = 5 * 1024 * 1024
 
     static func workingOrder(_ p: Principal, _ id: UUID, on db: any Database) async throws -> OutsourcingOrder {
-        let o = try await OrderService.find(p, id, on: db)
+        try working(p, try await OrderService.find(p, id, on: db))
+    }
+
+    /// The order, if this supplier may work on it now.
+    static func working(_ p: Principal, _ o: OutsourcingOrder) throws -> OutsourcingOrder {
         try p.require(.fulfilOrders)
         guard p.organizationID == o.supplierID else { throw Problem.forbidden }
         guard MaterialService.workingStatuses.contains(o.orderStatus) else {
@@ -107,20 +111,31 @@ enum ProgressService {
     }
 
     static func report(_ p: Principal, _ orderID: UUID, _ input: ProgressInput, app: Application) async throws -> ProgressReport {
-        let order = try await workingOrder(p, orderID, on: app.database)
-        guard let line = try await OrderLineRow.query(on: app.database).filter(\.$orderID == orderID).filter(\.$number == input.line).first(),
-              line.state == OrderLine.State.open.rawValue else {
-            throw Problem.validation([FieldProblem("line", "unknownLine", ["line": String(input.line)])])
-        }
-        let today = app.subcon.today()
+        try await report(p, try await OrderService.find(p, orderID, on: app.database), input, app: app)
+    }
+
+    /// Every write on SQLite waits for the one before it, so a report's transaction is the
+    /// figure that bounds how many suppliers can report at once. It reads the order's open lines
+    /// once (sums and promise included) and projects them with the new report added in memory,
+    /// then writes only the lines whose projection moved, the reported line's good total with
+    /// them: about half the statements of reading the lines again after the insert and
+    /// rewriting every line.
+    static func report(_ p: Principal, _ found: OutsourcingOrder, _ input: ProgressInput, app: Application) async throws -> ProgressReport {
+        let order = try working(p, found)
+        let orderID = order.id!
         let tolerance = app.subcon.settings.overReceiptPercent
         let channel = app.subcon.settings.liveChannel
         return try await app.write(as: p.auditActor) { change in
             try await DeliveryService.lockOrder(orderID, in: change)
+            var facts = try await lineFacts(orderIDs: [orderID], on: change.db)[orderID] ?? []
+            guard let at = facts.firstIndex(where: { $0.line_no == input.line }) else {
+                throw Problem.validation([FieldProblem("line", "unknownLine", ["line": String(input.line)])])
+            }
+            let line = facts[at]
             // Good parts beyond what the order (with its tolerance) can take are a typing slip.
-            let reported = try await goodSum(orderID, line: input.line, on: change.db)
+            let reported = FixedDecimal(units: line.good ?? 0)
             let limit = try Receiving.limit(ordered: FixedDecimal(units: line.quantity), tolerancePercent: tolerance)
-            if let total = try? reported.adding(input.good), total > limit {
+            guard let total = try? reported.adding(input.good), total <= limit else {
                 throw Problem.validation([FieldProblem("good", "moreThanOrdered", ["remaining": ((try? limit.subtracting(reported)) ?? .zero).description])])
             }
             let r = ProgressReport()
@@ -128,8 +143,13 @@ enum ProgressService {
             r.operation = (input.operation ?? "").isEmpty ? line.operation : input.operation
             r.goodQuantity = input.good.units; r.scrapQuantity = (input.scrap ?? .zero).units
             r.stage = (input.stage ?? "").trimmingCharacters(in: .whitespaces); r.note = (input.note ?? "").trimmingCharacters(in: .whitespaces)
-            r.reportDay = today.description; r.reportedBy = p.userID; r.createdAt = change.now
-            try await r.create(on: change.db)
+            r.reportDay = change.today.description; r.reportedBy = p.userID; r.createdAt = change.now
+            let sql = change.db as! any SQLDatabase
+            try await sql.insert(into: ProgressReport.schema)
+                .columns("id", "order_id", "supplier_id", "line_no", "operation", "good_quantity", "scrap_quantity", "stage", "note", "report_day", "reported_by", "created_at")
+                .values(SQLBind(r.id!), SQLBind(orderID), SQLBind(r.supplierID), SQLBind(r.lineNumber), SQLBind(r.operation), SQLBind(r.goodQuantity),
+                        SQLBind(r.scrapQuantity), SQLBind(r.stage), SQLBind(r.note), SQLBind(r.reportDay), SQLBind(r.reportedBy), SQLBind(r.createdAt))
+                .run()
             // The first report starts production.
             if order.orderStatus == .acknowledged {
                 try await change.updateVersioned(OutsourcingOrder.schema, id: orderID, expected: order.version,
@@ -139,20 +159,14 @@ enum ProgressService {
             try await change.audit("progress_report", r.id, "create", after: [
                 "order": order.code, "line": String(input.line), "good": input.good.description, "scrap": (input.scrap ?? .zero).description,
                 "stage": r.stage, "note": r.note])
-            let projected = try await LineLateness.store(orderID, in: change)
-            try await ShipReadiness.refresh(orderID, on: change.db as! any SQLDatabase)
-            try await checkDelay(order, line: input.line, lines: projected, in: change)
+            facts[at] = line.adding(good: r.goodQuantity, scrap: r.scrapQuantity, on: change.today)
+            let projected = facts.map { $0.projected(today: change.today, threshold: change.delayThresholdDays) }
+            // What the line has been reported good is kept on it for "ready to ship" (ShipReadiness).
+            try await LineLateness.write(orderID, projected, reported: (line: input.line, good: total.units), in: change)
+            try await checkDelay(order, line: input.line, lines: projected.map(\.projected), in: change)
             try await change.publish(LiveEvent(kind: "progress", orderId: orderID, supplierId: order.supplierID, line: input.line), channel: channel)
             return r
         }
-    }
-
-    static func goodSum(_ orderID: UUID, line: Int, on db: any Database) async throws -> FixedDecimal {
-        struct R: Decodable { let q: Int64? }
-        let row = try await (db as! any SQLDatabase).raw("""
-            SELECT CAST(SUM(good_quantity) AS BIGINT) AS q FROM progress_reports WHERE order_id = \(bind: orderID) AND line_no = \(bind: line)
-            """).first(decoding: R.self)
-        return FixedDecimal(units: row?.q ?? 0)
     }
 
     static func attachPhoto(_ p: Principal, _ orderID: UUID, report reportID: UUID, filename: String, data: Data, app: Application) async throws -> Document {
@@ -217,9 +231,9 @@ enum ProgressService {
         try await lines(orderID: order.id!, today: today, threshold: threshold, on: db)
     }
 
-    /// The open lines with their items, report sums and latest promise: two plain reads (this
-    /// runs inside every progress report, promise and revision, where model decoding of the
-    /// lines, their items and promises was most of a write's time).
+    /// The open lines with their items, report sums and latest promise: one plain read (this
+    /// runs inside every promise and revision, where model decoding of the lines, their items
+    /// and promises was most of a write's time).
     static func lines(orderID: UUID, today: Day, threshold: Int, on db: any Database) async throws -> [LineProgressDTO] {
         try await lines(orderIDs: [orderID], today: today, threshold: threshold, on: db)[orderID]?.map(\.projected) ?? []
     }
@@ -230,18 +244,50 @@ enum ProgressService {
         let storedIsCurrent: Bool
     }
 
-    /// The same two reads for many orders at once (the sweep reads its orders 500 at a time).
-    static func lines(orderIDs: [UUID], today: Day, threshold: Int, on db: any Database) async throws -> [UUID: [ProjectedLine]] {
-        guard !orderIDs.isEmpty else { return [:] }
-        struct Row: Decodable {
-            let order_id: UUID, line_no: Int, operation: String?, quantity: Int64, due_date: String
-            let item_code: String?, item_name: String?, uom: String?, good: Int64?, scrap: Int64?, first_day: String?, last_day: String?
-            let eta: String?, days_late: Int?, risk: String?, promised_date: String?
+    /// What is known of an open line before it is projected: its item, its reports' sums and
+    /// days, the projection stored on it, and the promise in force.
+    struct LineFacts: Decodable, Sendable {
+        let order_id: UUID, line_no: Int, operation: String?, quantity: Int64, due_date: String
+        let item_code: String?, item_name: String?, uom: String?
+        var good: Int64?, scrap: Int64?, first_day: String?, last_day: String?
+        let eta: String?, days_late: Int?, risk: String?, promised_date: String?
+        /// The latest promise for the line, the one in force.
+        let promise: String?
+
+        /// The facts with one more report of `good` and `scrap` made on `day`, as they will read
+        /// once it is written (the report's own write projects without reading the lines again).
+        func adding(good: Int64, scrap: Int64, on day: Day) -> LineFacts {
+            var f = self
+            f.good = (self.good ?? 0) + good; f.scrap = (self.scrap ?? 0) + scrap
+            let today = day.description
+            f.first_day = min(first_day ?? today, today); f.last_day = max(last_day ?? today, today)
+            return f
         }
-        let sql = db as! any SQLDatabase
-        let rows = try await sql.raw("""
+
+        func projected(today: Day, threshold: Int) -> ProjectedLine {
+            let promise = promise.flatMap(Day.init)
+            let quantity = FixedDecimal(units: quantity), good = FixedDecimal(units: good ?? 0)
+            let p = Projection.project(quantity: quantity, good: good, started: first_day.flatMap(Day.init), lastReport: last_day.flatMap(Day.init),
+                                       today: today, due: Day(due_date)!, promised: promise, thresholdDays: threshold)
+            let percent = self.quantity > 0 ? Int(min(100, (self.good ?? 0) * 100 / self.quantity)) : 0
+            let line = LineProgressDTO(line: line_no, itemCode: item_code ?? "", itemName: item_name ?? "", operation: operation,
+                                       quantity: quantity, unit: uom ?? "", dueDate: due_date, good: good, scrap: FixedDecimal(units: scrap ?? 0),
+                                       percent: percent, promisedDate: promise?.description, eta: p.eta?.description, daysLate: p.daysLate,
+                                       risk: p.risk.rawValue)
+            let current = eta == line.eta && days_late == line.daysLate && risk == line.risk && promised_date == line.promisedDate
+            return ProjectedLine(projected: line, storedIsCurrent: current)
+        }
+    }
+
+    /// The open lines of many orders (the sweep reads its orders 500 at a time) in one read:
+    /// items joined, reports summed, the promise in force picked per line.
+    static func lineFacts(orderIDs: [UUID], on db: any Database) async throws -> [UUID: [LineFacts]] {
+        guard !orderIDs.isEmpty else { return [:] }
+        let rows = try await (db as! any SQLDatabase).raw("""
             SELECT l.order_id, l.line_no, l.operation, l.quantity, l.due_date, i.code AS item_code, i.name AS item_name, i.uom,
-                   s.good, s.scrap, s.first_day, s.last_day, l.eta, l.days_late, l.risk, l.promised_date
+                   s.good, s.scrap, s.first_day, s.last_day, l.eta, l.days_late, l.risk, l.promised_date,
+                   (SELECT lp.promised_date FROM line_promises lp WHERE lp.order_id = l.order_id AND lp.line_no = l.line_no
+                     ORDER BY lp.created_at DESC LIMIT 1) AS promise
               FROM order_lines l LEFT JOIN items i ON i.id = l.item_id
               LEFT JOIN (SELECT order_id, line_no, CAST(SUM(good_quantity) AS BIGINT) AS good, CAST(SUM(scrap_quantity) AS BIGINT) AS scrap,
                                 MIN(report_day) AS first_day, MAX(report_day) AS last_day
@@ -249,30 +295,13 @@ enum ProgressService {
                      ON s.order_id = l.order_id AND s.line_no = l.line_no
              WHERE l.order_id IN (\(binds: orderIDs)) AND l.state = \(bind: OrderLine.State.open.rawValue)
              ORDER BY l.order_id, l.line_no
-            """).all(decoding: Row.self)
-        struct Promise: Decodable { let order_id: UUID; let line_no: Int; let promised_date: String }
-        // Oldest first, so the last one seen for a line is the one in force.
-        let promises = try await sql.raw("""
-            SELECT order_id, line_no, promised_date FROM line_promises WHERE order_id IN (\(binds: orderIDs)) ORDER BY created_at
-            """).all(decoding: Promise.self)
-        struct LineKey: Hashable { let order: UUID; let line: Int }
-        var promised: [LineKey: Day] = [:]
-        for p in promises { promised[LineKey(order: p.order_id, line: p.line_no)] = Day(p.promised_date) }
-        var out: [UUID: [ProjectedLine]] = [:]
-        for r in rows {
-            let promise = promised[LineKey(order: r.order_id, line: r.line_no)]
-            let quantity = FixedDecimal(units: r.quantity), good = FixedDecimal(units: r.good ?? 0)
-            let p = Projection.project(quantity: quantity, good: good, started: r.first_day.flatMap(Day.init), lastReport: r.last_day.flatMap(Day.init),
-                                       today: today, due: Day(r.due_date)!, promised: promise, thresholdDays: threshold)
-            let percent = r.quantity > 0 ? Int(min(100, (r.good ?? 0) * 100 / r.quantity)) : 0
-            let line = LineProgressDTO(line: r.line_no, itemCode: r.item_code ?? "", itemName: r.item_name ?? "", operation: r.operation,
-                                       quantity: quantity, unit: r.uom ?? "", dueDate: r.due_date, good: good, scrap: FixedDecimal(units: r.scrap ?? 0),
-                                       percent: percent, promisedDate: promise?.description, eta: p.eta?.description, daysLate: p.daysLate,
-                                       risk: p.risk.rawValue)
-            let current = r.eta == line.eta && r.days_late == line.daysLate && r.risk == line.risk && r.promised_date == line.promisedDate
-            out[r.order_id, default: []].append(ProjectedLine(projected: line, storedIsCurrent: current))
-        }
-        return out
+            """).all(decoding: LineFacts.self)
+        return Dictionary(grouping: rows, by: \.order_id)
+    }
+
+    /// The same for many orders at once, projected.
+    static func lines(orderIDs: [UUID], today: Day, threshold: Int, on db: any Database) async throws -> [UUID: [ProjectedLine]] {
+        try await lineFacts(orderIDs: orderIDs, on: db).mapValues { $0.map { $0.projected(today: today, threshold: threshold) } }
     }
 
     /// What a delay exception names as its source: the order line, as `ORDER-UUID:line`.
