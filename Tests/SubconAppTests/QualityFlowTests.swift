@@ -173,6 +173,21 @@ import VaporTesting
             let items = third["items"] as? [[String: Any]] ?? []
             #expect(items.map { $0["lot"] as? String ?? "" } == ["W3"] && items.first?["line"] as? Int == 2 && third["total"] as? Int == 4, "\(third)")
             #expect((try await q.m.get("/api/v1/inspections?per=2&page=3", q.m.quality)["items"] as? [Any])?.isEmpty == true)
+
+            // The list reads each line's plan and switching state in its one statement: what it
+            // says of sampling is what the line's own sampling says, tightened inspection included.
+            _ = try await q.plan()
+            let line = try #require(try await ReceiptLine.query(on: t.db).filter(\.$lot == "W2").first())
+            let state = QualityState()
+            state.id = UUID(); state.supplierID = line.supplierID; state.itemID = line.itemID; var tightened = Switching(); tightened.state = .tightened; state.rules = tightened
+            state.exempt = false; state.lots = 0; state.version = 1; state.updatedAt = t.clock.now()
+            try await state.create(on: t.db)
+            let listed = try await q.m.items("/api/v1/inspections", q.m.quality)
+            #expect(listed.contains { ($0["sampling"] as? [String: Any])?["state"] as? String == "tightened" })
+            for item in listed {
+                let own = try await q.m.get("/api/v1/receipts/\(item["receiptId"] as? String ?? "")/lines/\(item["line"] as? Int ?? 0)/sampling", q.m.quality)
+                #expect(NSDictionary(dictionary: item["sampling"] as? [String: Any] ?? [:]) == NSDictionary(dictionary: own), "\(item)")
+            }
         }
     }
 

@@ -240,12 +240,17 @@ enum InspectionService {
     static func lotSize(_ quantity: Int64) -> Int { Int(min(Int64(Int32.max), (quantity + FixedDecimal.unit - 1) / FixedDecimal.unit)) }
 
     static func sampling(quantity: Int64, settings s: PlanSettings, state: QualityState?) -> (Sampling.Plan, SamplingDTO) {
-        let rules = state?.rules ?? Switching()
+        sampling(quantity: quantity, settings: s, rules: state?.rules, exempt: state?.exempt ?? false)
+    }
+
+    /// `rules` nil: no state kept yet for the supplier and item (normal inspection).
+    static func sampling(quantity: Int64, settings s: PlanSettings, rules: Switching?, exempt: Bool) -> (Sampling.Plan, SamplingDTO) {
+        let rules = rules ?? Switching()
         let plan = Sampling.plan(lotSize: lotSize(quantity), level: s.level, aql: s.aql, severity: rules.samplingSeverity)
         return (plan, SamplingDTO(lotSize: lotSize(quantity), level: s.level.rawValue, aql: s.aql.rawValue, state: rules.state.rawValue,
                                   severity: plan.severity.rawValue, codeLetter: plan.codeLetter.rawValue, tableLetter: plan.tableLetter.rawValue,
                                   sampleSize: plan.sampleSize, acceptance: plan.acceptance, rejection: plan.rejection,
-                                  hundredPercent: plan.hundredPercent, exempt: state?.exempt ?? false))
+                                  hundredPercent: plan.hundredPercent, exempt: exempt))
     }
 
     static func line(_ p: Principal, _ receiptID: UUID, _ number: Int, on db: any Database) async throws -> (GoodsReceipt, ReceiptLine) {
@@ -553,7 +558,7 @@ enum InspectionService {
 
     static func workList(_ p: Principal, page: PageRequest, app: Application) async throws -> Page<WorkItemDTO> {
         guard mayReadWorkList(p) else { throw Problem.forbidden }
-        let db = app.database, sql = app.reads
+        let sql = app.reads
         // The page in the order of the (status, received_at) index, names joined in: one read
         // however long the backlog, plus its count. The page's keys come from the lines and their
         // receipts alone (the order needs the receipt's code), the names are joined to those 50:
@@ -563,6 +568,9 @@ enum InspectionService {
             let receipt_id: UUID; let receipt_code: String; let no: Int; let version: Int; let supplier_id: UUID
             let supplier_code: String; let supplier_name: String; let order_id: UUID; let order_code: String
             let item_id: UUID; let item_code: String; let item_name: String; let lot: String; let quantity: Int64; let received_at: Date
+            // The item's plan and the supplier's switching state for it (one row each at most:
+            // both are unique on their keys), for the sampling each line will need.
+            let plan_level: String?; let plan_aql: String?; let switching: String?; let exempt: Bool?
         }
         let rows = try await sql.raw("""
             WITH page AS MATERIALIZED (
@@ -570,23 +578,27 @@ enum InspectionService {
                   FROM receipt_lines l JOIN goods_receipts g ON g.id = l.receipt_id
                  WHERE l.status = 'awaiting_inspection' ORDER BY l.received_at, g.code, l.no LIMIT \(bind: page.per) OFFSET \(bind: page.offset))
             SELECT l.receipt_id, p.receipt_code, l.no, l.version, l.supplier_id, s.code AS supplier_code, s.name AS supplier_name,
-                   l.order_id, o.code AS order_code, l.item_id, i.code AS item_code, i.name AS item_name, l.lot, l.quantity, p.received_at
+                   l.order_id, o.code AS order_code, l.item_id, i.code AS item_code, i.name AS item_name, l.lot, l.quantity, p.received_at,
+                   ip.level AS plan_level, ip.aql AS plan_aql, qs.switching, qs.exempt
               FROM page p CROSS JOIN receipt_lines l JOIN outsourcing_orders o ON o.id = l.order_id
               JOIN organizations s ON s.id = l.supplier_id JOIN items i ON i.id = l.item_id
+              LEFT JOIN inspection_plans ip ON ip.item_id = l.item_id
+              LEFT JOIN quality_states qs ON qs.supplier_id = l.supplier_id AND qs.item_id = l.item_id
              WHERE l.id = p.id ORDER BY p.k, p.receipt_code, p.no
             """).all(decoding: Row.self)
         let total = try await KeptCounts.receiptLines.total(["status": "awaiting_inspection"], on: sql)
-        let itemIDs = Array(Set(rows.map(\.item_id)))
-        // Plans and switching states for the whole page at once, not per line.
-        let plans = itemIDs.isEmpty ? [:] : Dictionary(try await InspectionPlan.query(on: db).filter(\.$itemID ~~ itemIDs).all().map { ($0.itemID, $0) }) { a, _ in a }
-        let states = itemIDs.isEmpty ? [:] : Dictionary(try await QualityState.query(on: db).filter(\.$itemID ~~ itemIDs)
-            .filter(\.$supplierID ~~ Array(Set(rows.map(\.supplier_id)))).all()
-            .map { ("\($0.supplierID)/\($0.itemID)", $0) }) { a, _ in a }
         return Page(items: rows.map { l in
-            WorkItemDTO(receiptId: l.receipt_id, receiptCode: l.receipt_code, line: l.no, version: l.version, supplierCode: l.supplier_code,
-                        supplierName: l.supplier_name, orderId: l.order_id, orderCode: l.order_code, itemCode: l.item_code, itemName: l.item_name,
-                        lot: l.lot, quantity: FixedDecimal(units: l.quantity), receivedAt: l.received_at,
-                        sampling: sampling(quantity: l.quantity, settings: settings(plans[l.item_id]), state: states["\(l.supplier_id)/\(l.item_id)"]).1)
+            // What `settings(_:)` makes of a plan, without its characteristics and defect codes,
+            // which sampling does not use.
+            var plan = PlanSettings()
+            if l.plan_level != nil || l.plan_aql != nil {
+                plan.level = l.plan_level.flatMap(Sampling.Level.init(rawValue:)) ?? .ii
+                plan.aql = l.plan_aql.flatMap(Sampling.AQL.init(rawValue:)) ?? .p1_0
+            }
+            return WorkItemDTO(receiptId: l.receipt_id, receiptCode: l.receipt_code, line: l.no, version: l.version, supplierCode: l.supplier_code,
+                               supplierName: l.supplier_name, orderId: l.order_id, orderCode: l.order_code, itemCode: l.item_code, itemName: l.item_name,
+                               lot: l.lot, quantity: FixedDecimal(units: l.quantity), receivedAt: l.received_at,
+                               sampling: sampling(quantity: l.quantity, settings: plan, rules: l.switching.map(QualityState.rules(from:)), exempt: l.exempt ?? false).1)
         }, page: page.page, per: page.per, total: total)
     }
 

@@ -58,8 +58,13 @@ final class QualityState: Model, @unchecked Sendable {
     init() {}
 
     var rules: Switching {
-        get { (try? JSONDecoder().decode(Switching.self, from: Data(switching.utf8))) ?? Switching() }
+        get { Self.rules(from: switching) }
         set { switching = String(decoding: try! JSONEncoder().encode(newValue), as: UTF8.self); state = newValue.state.rawValue }
+    }
+
+    /// The rules kept as JSON in `switching` (read without the model in the work list).
+    static func rules(from switching: String) -> Switching {
+        (try? JSONDecoder().decode(Switching.self, from: Data(switching.utf8))) ?? Switching()
     }
 }
 
