@@ -569,7 +569,9 @@ enum InspectionService {
             let supplier_code: String; let supplier_name: String; let order_id: UUID; let order_code: String
             let item_id: UUID; let item_code: String; let item_name: String; let lot: String; let quantity: Int64; let received_at: Date
             // The item's plan and the supplier's switching state for it (one row each at most:
-            // both are unique on their keys), for the sampling each line will need.
+            // both are unique on their keys), for the sampling each line will need. Read as
+            // scalar subqueries, not joins: two more tables in the join took PostgreSQL's
+            // planning from about 2.5 to 6 ms; subqueries stay out of its search of join orders.
             let plan_level: String?; let plan_aql: String?; let switching: String?; let exempt: Bool?
         }
         let rows = try await sql.raw("""
@@ -579,11 +581,12 @@ enum InspectionService {
                  WHERE l.status = 'awaiting_inspection' ORDER BY l.received_at, g.code, l.no LIMIT \(bind: page.per) OFFSET \(bind: page.offset))
             SELECT l.receipt_id, p.receipt_code, l.no, l.version, l.supplier_id, s.code AS supplier_code, s.name AS supplier_name,
                    l.order_id, o.code AS order_code, l.item_id, i.code AS item_code, i.name AS item_name, l.lot, l.quantity, p.received_at,
-                   ip.level AS plan_level, ip.aql AS plan_aql, qs.switching, qs.exempt
+                   (SELECT ip.level FROM inspection_plans ip WHERE ip.item_id = l.item_id) AS plan_level,
+                   (SELECT ip.aql FROM inspection_plans ip WHERE ip.item_id = l.item_id) AS plan_aql,
+                   (SELECT qs.switching FROM quality_states qs WHERE qs.supplier_id = l.supplier_id AND qs.item_id = l.item_id) AS switching,
+                   (SELECT qs.exempt FROM quality_states qs WHERE qs.supplier_id = l.supplier_id AND qs.item_id = l.item_id) AS exempt
               FROM page p CROSS JOIN receipt_lines l JOIN outsourcing_orders o ON o.id = l.order_id
               JOIN organizations s ON s.id = l.supplier_id JOIN items i ON i.id = l.item_id
-              LEFT JOIN inspection_plans ip ON ip.item_id = l.item_id
-              LEFT JOIN quality_states qs ON qs.supplier_id = l.supplier_id AND qs.item_id = l.item_id
              WHERE l.id = p.id ORDER BY p.k, p.receipt_code, p.no
             """).all(decoding: Row.self)
         let total = try await KeptCounts.receiptLines.total(["status": "awaiting_inspection"], on: sql)
