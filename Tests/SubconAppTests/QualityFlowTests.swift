@@ -119,6 +119,16 @@ import VaporTesting
             let req = try await q.m.requirement(order, line: 2, "SF-RD-002")
             #expect(req["consumed"] as? String == "8", "\(req)")
             #expect(try await q.accepted(order, line: 2) == "8")
+
+            // The recent list reads its rows' names a kind at a time: each row is what the
+            // inspection's own page says, exceptions and approver included, newest first.
+            let recent = try await q.m.items("/api/v1/inspections/recent", q.m.quality)
+            #expect(recent.count == 5 && recent.contains { $0["exceptionCode"] is String } && recent.contains { $0["approver"] is String })
+            #expect(recent.compactMap { $0["createdAt"] as? String } == recent.compactMap { $0["createdAt"] as? String }.sorted(by: >))
+            for row in recent {
+                let own = try await q.m.get("/api/v1/inspections/\(row["id"] as? String ?? "")", q.m.quality)
+                #expect(NSDictionary(dictionary: row) == NSDictionary(dictionary: own), "\(row)")
+            }
         }
     }
 
