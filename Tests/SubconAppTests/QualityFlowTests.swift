@@ -122,8 +122,16 @@ import VaporTesting
 
             // The recent list reads its rows' names a kind at a time: each row is what the
             // inspection's own page says, exceptions and approver included, newest first.
+            let png = try await t.app.testing().sendRequest(.POST, "/api/v1/inspections/\(i4["id"] as? String ?? "")/photos?filename=crack.png",
+                                                            headers: ["Authorization": "Bearer \(q.m.quality)"],
+                                                            body: ByteBuffer(bytes: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13]))
+            #expect(png.status == .created)
             let recent = try await q.m.items("/api/v1/inspections/recent", q.m.quality)
             #expect(recent.count == 5 && recent.contains { $0["exceptionCode"] is String } && recent.contains { $0["approver"] is String })
+            #expect(recent.allSatisfy { row in ["receiptCode", "supplierName", "orderCode", "itemName", "inspector"].allSatisfy { (row[$0] as? String)?.isEmpty == false } })
+            // The photo is on its own inspection's row only.
+            #expect(recent.map { ($0["photos"] as? [Any])?.count ?? -1 }.sorted() == [0, 0, 0, 0, 1])
+            #expect((recent.first { $0["id"] as? String == i4["id"] as? String }?["photos"] as? [[String: Any]])?.first?["filename"] as? String == "crack.png")
             #expect(recent.compactMap { $0["createdAt"] as? String } == recent.compactMap { $0["createdAt"] as? String }.sorted(by: >))
             for row in recent {
                 let own = try await q.m.get("/api/v1/inspections/\(row["id"] as? String ?? "")", q.m.quality)

@@ -28,6 +28,7 @@ struct ProgressAPI: RouteCollection {
 
     func report(req: Request) async throws -> Response {
         let (p, o) = try await order(req)
+        // Refused before the body is read: someone who may not report hears 403, not what is wrong with the body.
         try p.require(.fulfilOrders)
         let r = try await ProgressService.report(p, o, try req.decodeStrict(ProgressInput.self), app: req.application)
         let dto = ProgressReportDTO(id: r.id!, line: r.lineNumber, operation: r.operation, good: FixedDecimal(units: r.goodQuantity),

@@ -226,10 +226,21 @@ enum InspectionService {
 
     static func settings(_ row: InspectionPlan?) -> PlanSettings {
         guard let row else { return PlanSettings() }
-        return PlanSettings(level: Sampling.Level(rawValue: row.level) ?? .ii, aql: Sampling.AQL(rawValue: row.aql) ?? .p1_0,
-                            reducedAllowed: row.reducedAllowed, exemptAfter: row.exemptAfter,
-                            characteristics: (try? JSONDecoder().decode([Characteristic].self, from: Data(row.characteristics.utf8))) ?? [],
-                            defectCodes: (try? JSONDecoder().decode([DefectCode].self, from: Data(row.defectCodes.utf8))) ?? [], version: row.version)
+        var s = samplingSettings(level: row.level, aql: row.aql)
+        s.reducedAllowed = row.reducedAllowed; s.exemptAfter = row.exemptAfter
+        s.characteristics = (try? JSONDecoder().decode([Characteristic].self, from: Data(row.characteristics.utf8))) ?? []
+        s.defectCodes = (try? JSONDecoder().decode([DefectCode].self, from: Data(row.defectCodes.utf8))) ?? []
+        s.version = row.version
+        return s
+    }
+
+    /// A plan's level and AQL, all that sampling reads of it; no plan, or a value not known,
+    /// is the default (level II, AQL 1.0).
+    static func samplingSettings(level: String?, aql: String?) -> PlanSettings {
+        var s = PlanSettings()
+        if let level = level.flatMap(Sampling.Level.init(rawValue:)) { s.level = level }
+        if let aql = aql.flatMap(Sampling.AQL.init(rawValue:)) { s.aql = aql }
+        return s
     }
 
     static func state(supplier: UUID, item: UUID, on db: any Database) async throws -> QualityState? {
@@ -606,17 +617,11 @@ enum InspectionService {
             """).all(decoding: Row.self)
         let total = try await KeptCounts.receiptLines.total(["status": "awaiting_inspection"], on: sql)
         return Page(items: rows.map { l in
-            // What `settings(_:)` makes of a plan, without its characteristics and defect codes,
-            // which sampling does not use.
-            var plan = PlanSettings()
-            if l.plan_level != nil || l.plan_aql != nil {
-                plan.level = l.plan_level.flatMap(Sampling.Level.init(rawValue:)) ?? .ii
-                plan.aql = l.plan_aql.flatMap(Sampling.AQL.init(rawValue:)) ?? .p1_0
-            }
-            return WorkItemDTO(receiptId: l.receipt_id, receiptCode: l.receipt_code, line: l.no, version: l.version, supplierCode: l.supplier_code,
-                               supplierName: l.supplier_name, orderId: l.order_id, orderCode: l.order_code, itemCode: l.item_code, itemName: l.item_name,
-                               lot: l.lot, quantity: FixedDecimal(units: l.quantity), receivedAt: l.received_at,
-                               sampling: sampling(quantity: l.quantity, settings: plan, rules: l.switching.map(QualityState.rules(from:)), exempt: l.exempt ?? false).1)
+            WorkItemDTO(receiptId: l.receipt_id, receiptCode: l.receipt_code, line: l.no, version: l.version, supplierCode: l.supplier_code,
+                        supplierName: l.supplier_name, orderId: l.order_id, orderCode: l.order_code, itemCode: l.item_code, itemName: l.item_name,
+                        lot: l.lot, quantity: FixedDecimal(units: l.quantity), receivedAt: l.received_at,
+                        sampling: sampling(quantity: l.quantity, settings: samplingSettings(level: l.plan_level, aql: l.plan_aql),
+                                           rules: l.switching.map(QualityState.rules(from:)), exempt: l.exempt ?? false).1)
         }, page: page.page, per: page.per, total: total)
     }
 
