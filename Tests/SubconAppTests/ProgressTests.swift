@@ -194,6 +194,12 @@ import SubconDomain
             #expect(work.contains("/orders/\(order)/report?line=1") && work.contains("报工"))
             let form = try await t.page(.GET, "/orders/\(order)/report?line=2", browser: &s).body.string
             #expect(form.contains("name=\"key\"") && form.contains("capture=\"environment\""))
+            // The form says what it is (not the saved reports' "报表") and names each line's item with its unit.
+            let code = try #require(try await m.f.order(order)["code"] as? String)
+            let lineItem = try #require(try await OrderLineRow.query(on: t.db).filter(\.$orderID == UUID(uuidString: order)!).filter(\.$number == 1).first())
+            let item = try #require(try await Item.find(lineItem.itemID, on: t.db))
+            #expect(form.contains("<h1>报工 \(code)</h1>"), "\(form.prefix(600))")
+            #expect(form.contains(item.name) && form.contains(" \(item.uom)</span>"))
             let fields = ["_csrf": csrf, "key": "k-1", "line": "2", "good": "12", "scrap": "1", "stage": "装配", "note": "首批"]
             for _ in 0..<2 {
                 let r = try await t.page(.POST, "/orders/\(order)/report", browser: &s, form: fields)

@@ -55,7 +55,7 @@ struct ProgressPages: RouteCollection {
     func render(_ req: Request, _ o: OutsourcingOrder, selected: Int?, values: [String: String] = [:], problem: Problem? = nil) async throws -> Response {
         let lines = try await ProgressService.lines(o, today: req.subcon.today(), threshold: req.subcon.settings.delayThresholdDays, on: req.db)
         // A new key for every form shown: a resent form (bad connection) carries the same one.
-        return try await req.renderForm("report", titleKey: "report.title", titleParams: ["code": o.code], ReportView(
+        return try await req.renderForm("report", titleKey: "report.progressTitle", titleParams: ["code": o.code], ReportView(
             orderId: o.id!, orderCode: o.code, lines: lines, selected: selected ?? lines.first?.line ?? 1, key: UUID().uuidString,
             today: req.subcon.today().description, values: values, errors: req.formErrors(problem),
             reasons: DelayReasonOptions.options(req, selected: values["delayReason"])), problem: problem)
