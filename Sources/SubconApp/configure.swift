@@ -90,6 +90,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     app.leaf.tags["words"] = WordsTag(catalog: catalog)
     app.leaf.tags["num"] = NumberTag(style: .quantity)
     app.leaf.tags["money"] = NumberTag(style: .money)
+    app.leaf.tags["date"] = DateTag()
 
     // HTTP
     app.routes.defaultMaxBodySize = "1mb"
