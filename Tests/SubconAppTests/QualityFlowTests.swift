@@ -312,6 +312,49 @@ import VaporTesting
         }
     }
 
+    /// Pages of the exception lists are read from their indexes' order (see
+    /// `AddExceptionPageIndexes`): every page is its slice of the whole list, with exceptions
+    /// raised at the same moment (same deadlines) in a fixed order, open ones by deadline and
+    /// closed ones newest closure first.
+    @Test func exceptionListsPageInOneFixedOrder() async throws {
+        try await TestApp.run { t in
+            let q = try await Self.fixture(t)
+            let jg = try await q.f.supplierID("SUP-JG"), quality = try await t.token("quality")
+            func raise(_ n: Int, _ severity: String) async throws -> String {
+                try await q.m.post("/api/v1/exceptions", quality, #"""
+                    {"type":"quality","severity":"\#(severity)","supplierId":"\#(jg)","title":"批次 \#(n)"}
+                    """#)["id"] as? String ?? ""
+            }
+            var ids: [String] = []
+            for n in 0..<4 { ids.append(try await raise(n, "major")) }   // the same moment, the same deadlines
+            t.clock.advance(by: 3600)
+            for n in 4..<7 { ids.append(try await raise(n, n == 5 ? "minor" : "critical")) }
+            for (i, id) in [ids[1], ids[4], ids[2]].enumerated() {
+                t.clock.advance(by: 60)
+                _ = try await q.m.post("/api/v1/exceptions/\(id)/close", quality, #"{"version":1,"resolution":"已处理 \#(i)"}"#, .ok)
+            }
+            func keys(_ rows: [[String: Any]]) -> [String] { rows.map { $0["id"] as? String ?? "" } }
+            for (status, supplier) in [("open", ""), ("closed", ""), ("open", "&supplierId=\(jg)"), ("closed", "&supplierId=\(jg)")] {
+                let whole = try await q.m.items("/api/v1/exceptions?status=\(status)\(supplier)&per=50", quality)
+                var paged: [[String: Any]] = []
+                for page in 1...whole.count { paged += try await q.m.items("/api/v1/exceptions?status=\(status)\(supplier)&per=1&page=\(page)", quality) }
+                #expect(keys(paged) == keys(whole), "\(status)\(supplier)")
+                #expect(whole.count == (status == "open" ? 4 : 3))
+                let date = { (row: [String: Any], key: String) in row[key] as? String ?? "" }
+                if status == "closed" {
+                    #expect(keys(whole) == [ids[2], ids[4], ids[1]], "newest closure first")
+                } else {
+                    let order = whole.map { (date($0, "resolveBy"), date($0, "createdAt"), ($0["id"] as? String).flatMap(UUID.init(uuidString:))!) }
+                    // Deadline, then raised, then id (ids compare as their bytes on both databases).
+                    #expect(zip(order, order.dropFirst()).allSatisfy { a, b in
+                        a.0 != b.0 ? a.0 < b.0 : a.1 != b.1 ? a.1 < b.1 : a.2.uuidString < b.2.uuidString
+                    })
+                    #expect(Set(keys(whole)) == Set([ids[0], ids[3], ids[5], ids[6]]))
+                }
+            }
+        }
+    }
+
     @Test func supplierScopeRolesAndBadInput() async throws {
         try await TestApp.run { t in
             let q = try await Self.fixture(t)

@@ -82,6 +82,9 @@ enum Migrations {
         AddWorkbenchFigures(),
         AddRecentDocumentsIndex(),
         CreateLotBalances(),
+        // 25. List pages read from indexes that hold their whole sort key and the row's id
+        AddOrderPageIndexes(),
+        AddExceptionPageIndexes(),
     ]
 }
 
@@ -285,4 +288,34 @@ struct CreateIdempotencyKeys: AsyncMigration {
             .create()
     }
     func revert(on db: any Database) async throws { try await db.schema("idempotency_keys").delete() }
+}
+
+/// An index that a longer one replaces: the longer one's prefix serves every read the shorter
+/// one did, so a write keeps no more indexes than before.
+struct IndexExtension {
+    let table: String
+    let old: String
+    let oldColumns: [String]
+    let new: String
+    let newColumns: [String]
+
+    static func apply(_ extensions: [IndexExtension], on db: any Database) async throws {
+        for e in extensions {
+            try await create(e.new, on: e.table, e.newColumns, db)
+            try await (db as! any SQLDatabase).drop(index: e.old).run()
+        }
+    }
+
+    static func undo(_ extensions: [IndexExtension], on db: any Database) async throws {
+        for e in extensions {
+            try await create(e.old, on: e.table, e.oldColumns, db)
+            try await (db as! any SQLDatabase).drop(index: e.new).run()
+        }
+    }
+
+    private static func create(_ name: String, on table: String, _ columns: [String], _ db: any Database) async throws {
+        var b = (db as! any SQLDatabase).create(index: name).on(table)
+        for c in columns { b = b.column(c) }
+        try await b.run()
+    }
 }
