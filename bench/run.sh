@@ -11,6 +11,7 @@
 #   DURATION=30s CONNECTIONS=64 bench/run.sh
 #   ONLY='material|write-off' bench/run.sh   # only scenarios whose name matches (grep -E)
 #   SEEDED=1 DATA_DIR=… bench/run.sh  # reuse a database seeded by an earlier run
+#   BIN=/tmp/subcon-before bench/run.sh  # a binary built earlier, not the checkout's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,8 +30,11 @@ else
 fi
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-swift build -c release --product subcon >/dev/null
-BIN="$(swift build -c release --show-bin-path)/subcon"
+# BIN=path/to/subcon runs a binary built earlier (two builds compared, one after the other).
+if [ -z "${BIN:-}" ]; then
+  swift build -c release --product subcon >/dev/null
+  BIN="$(swift build -c release --show-bin-path)/subcon"
+fi
 
 export DATA_DIR=${DATA_DIR:-$(mktemp -d /tmp/subcon-bench.XXXXXX)}
 export LOG_LEVEL=warning
