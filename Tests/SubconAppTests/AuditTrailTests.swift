@@ -107,6 +107,17 @@ import VaporTesting
             _ = try await t.page(.POST, "/inbox/read-all", browser: &b, form: ["_csrf": token])
             let after = try await t.page(.GET, "/", browser: &b)
             #expect(!after.body.string.contains(#"id="unread""#))
+            // Beyond 99 the bell says 99+ (it counts no further); the API still counts them all.
+            let warehouse = try #require(try await User.query(on: t.db).filter(\.$login == "warehouse").first())
+            for n in 1...100 {
+                let item = InboxItem()
+                item.id = UUID(); item.$user.id = warehouse.id!; item.event = "test"; item.messageKey = "notice.test"; item.params = "{}"
+                item.createdAt = t.clock.now(); item.outboxID = UUID()
+                try await item.create(on: t.db)
+                if n == 99 { #expect(try await t.page(.GET, "/", browser: &b).body.string.contains(#"<span class="badge" id="unread">99</span>"#)) }
+            }
+            #expect(try await t.page(.GET, "/orders", browser: &b).body.string.contains(#"<span class="badge" id="unread">99+</span>"#))
+            #expect(try await t.request(.GET, "/api/v1/notifications/unread-count", token: try await t.token("warehouse")).json["unread"] as? Int == 100)
         }
     }
 }

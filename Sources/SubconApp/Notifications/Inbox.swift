@@ -29,6 +29,17 @@ enum Inbox {
         try await InboxItem.query(on: db).filter(\.$user.$id == userID).filter(\.$readAt == nil).count()
     }
 
+    /// The bell on every page says "99+" beyond 99: counting a busy buyer's thousands of unread
+    /// notices on every page view is work nobody reads.
+    static let badgeLimit = 99
+
+    /// Unread notices up to one more than the badge shows.
+    static func unreadForBadge(userID: UUID, on sql: any SQLDatabase) async throws -> Int {
+        try await sql.raw("""
+            SELECT COUNT(*) AS n FROM (SELECT 1 FROM notifications WHERE user_id = \(bind: userID) AND read_at IS NULL LIMIT \(literal: badgeLimit + 1)) u
+            """).first()?.decode(column: "n", as: Int.self) ?? 0
+    }
+
     static func list(userID: UUID, page: PageRequest, unreadOnly: Bool, locale: AppLocale, catalog: Catalog,
                      on db: any Database) async throws -> Page<Item> {
         var q = ListQuery(db as! any SQLDatabase, InboxItem.schema)

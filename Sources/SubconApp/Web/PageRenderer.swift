@@ -27,6 +27,8 @@ struct Shell: Encodable {
     let organizationName: String?
     let csrf: String?
     let unread: Int
+    /// What the bell shows: the count, or "99+".
+    let unreadLabel: String
     let nav: [NavGroup]
     let locales: [LocaleOption]
     let path: String
@@ -107,12 +109,12 @@ extension Request {
         var nav: [Shell.NavGroup] = []
         let path = url.path
         if let p = principal {
-            unread = try await Inbox.unreadCount(userID: p.userID, on: db)
+            unread = try await Inbox.unreadForBadge(userID: p.userID, on: application.reads)
             nav = Shell.navigation(for: p, path: path) { catalog.text($0, locale) }
         }
         let flash = query[String.self, at: "ok"].map { catalog.text("flash.\($0)", locale) }
         let shell = Shell(signedIn: principal != nil, userName: principal?.displayName, organizationName: principal?.organizationName,
-                          csrf: csrf, unread: unread, nav: nav,
+                          csrf: csrf, unread: unread, unreadLabel: unread > Inbox.badgeLimit ? "\(Inbox.badgeLimit)+" : String(unread), nav: nav,
                           locales: AppLocale.allCases.map { .init(code: $0.rawValue, label: catalog.text("locale.\($0.rawValue)", $0), current: $0 == locale) },
                           path: path, flash: flash, timeZone: subcon.settings.timeZone)
         let context = ViewContext(locale: locale.rawValue, title: catalog.text(titleKey, locale, titleParams), shell: shell, data: data)
