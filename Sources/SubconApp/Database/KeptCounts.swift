@@ -13,6 +13,10 @@ struct KeptCounts: Sendable {
     let table: String
     let counts: String
     let keys: [String]
+    /// Rows are counted only while this holds, written of a row's name (NEW, OLD or the table);
+    /// `reads` are the columns it reads besides the keys.
+    var only: @Sendable (String) -> String = { _ in "1 = 1" }
+    var reads: [String] = []
 
     static let orders = KeptCounts(table: "outsourcing_orders", counts: "order_counts", keys: ["supplier_id", "status"])
     static let exceptions = KeptCounts(table: "exceptions", counts: "exception_counts", keys: ["supplier_id", "status", "type"])
@@ -30,21 +34,28 @@ struct KeptCounts: Sendable {
         let columns = keys.joined(separator: ", ")
         try await sql.raw("DELETE FROM \(ident: counts)").run()
         try await sql.raw("""
-            INSERT INTO \(ident: counts) (\(unsafeRaw: columns), n) SELECT \(unsafeRaw: columns), COUNT(*) FROM \(ident: table) GROUP BY \(unsafeRaw: columns)
+            INSERT INTO \(ident: counts) (\(unsafeRaw: columns), n) SELECT \(unsafeRaw: columns), COUNT(*) FROM \(ident: table)
+              WHERE \(unsafeRaw: only(table)) GROUP BY \(unsafeRaw: columns)
             """).run()
     }
 
     private func matching(_ row: String) -> String { keys.map { "\($0) = \(row).\($0)" }.joined(separator: " AND ") }
     /// PostgreSQL needs the kept count named by its table in the upsert (a bare `n` could be
     /// the excluded row's); SQLite's triggers take it bare.
+    /// Counts the row in, if it is one counted (a SELECT with a WHERE, so that SQLite's triggers
+    /// need no IF).
     private func enter(_ row: String, qualified: Bool) -> String {
         """
-        INSERT INTO \(counts) (\(keys.joined(separator: ", ")), n) VALUES (\(keys.map { "\(row).\($0)" }.joined(separator: ", ")), 1)
+        INSERT INTO \(counts) (\(keys.joined(separator: ", ")), n) SELECT \(keys.map { "\(row).\($0)" }.joined(separator: ", ")), 1 WHERE \(only(row))
           ON CONFLICT (\(keys.joined(separator: ", "))) DO UPDATE SET n = \(qualified ? counts + "." : "")n + 1;
         """
     }
-    private func leave(_ row: String) -> String { "UPDATE \(counts) SET n = n - 1 WHERE \(matching(row));" }
-    private var changed: String { keys.map { "OLD.\($0) <> NEW.\($0)" }.joined(separator: " OR ") }
+    private func leave(_ row: String) -> String { "UPDATE \(counts) SET n = n - 1 WHERE \(matching(row)) AND \(only(row));" }
+    /// An update moves the row between counts when a key changes or it starts or stops being counted.
+    private var changed: String {
+        (keys.map { "OLD.\($0) <> NEW.\($0)" } + ["(\(only("OLD"))) <> (\(only("NEW")))"]).joined(separator: " OR ")
+    }
+    private var watched: String { (keys + reads).joined(separator: ", ") }
 
     /// Creates the counts table and its triggers, and counts what is there.
     func create(on db: any Database) async throws {
@@ -57,7 +68,7 @@ struct KeptCounts: Sendable {
             try await sql.raw("CREATE TRIGGER \(unsafeRaw: counts)_insert AFTER INSERT ON \(unsafeRaw: table) BEGIN \(unsafeRaw: enter("NEW", qualified: false)) END").run()
             try await sql.raw("CREATE TRIGGER \(unsafeRaw: counts)_delete AFTER DELETE ON \(unsafeRaw: table) BEGIN \(unsafeRaw: leave("OLD")) END").run()
             try await sql.raw("""
-                CREATE TRIGGER \(unsafeRaw: counts)_update AFTER UPDATE OF \(unsafeRaw: keys.joined(separator: ", ")) ON \(unsafeRaw: table)
+                CREATE TRIGGER \(unsafeRaw: counts)_update AFTER UPDATE OF \(unsafeRaw: watched) ON \(unsafeRaw: table)
                   WHEN \(unsafeRaw: changed) BEGIN \(unsafeRaw: leave("OLD")) \(unsafeRaw: enter("NEW", qualified: false)) END
                 """).run()
         } else {
@@ -77,7 +88,7 @@ struct KeptCounts: Sendable {
                 END $$
                 """).run()
             try await sql.raw("""
-                CREATE TRIGGER \(unsafeRaw: counts)_track AFTER INSERT OR DELETE OR UPDATE OF \(unsafeRaw: keys.joined(separator: ", ")) ON \(unsafeRaw: table)
+                CREATE TRIGGER \(unsafeRaw: counts)_track AFTER INSERT OR DELETE OR UPDATE OF \(unsafeRaw: watched) ON \(unsafeRaw: table)
                   FOR EACH ROW EXECUTE FUNCTION \(unsafeRaw: counts)_track()
                 """).run()
         }

@@ -85,6 +85,7 @@ enum Migrations {
         // 25. List pages read from indexes that hold their whole sort key and the row's id
         AddOrderPageIndexes(),
         AddExceptionPageIndexes(),
+        AddLateOrderCounts(),
     ]
 }
 

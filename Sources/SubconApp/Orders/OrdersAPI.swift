@@ -83,10 +83,14 @@ enum OrderList {
         if waiting && !ordersFiltered { whereClause = whereClause + (conditions.isEmpty ? " WHERE " : " AND ") + "r.status = 'pending'" }
         if f.search?.trimmingCharacters(in: .whitespaces).isEmpty == false { filtered = filtered + " JOIN organizations s ON s.id = o.supplier_id" }
         // Scope and status alone are answered by the kept counters; any other filter is counted.
-        let countedByStatus = !f.late && f.planID == nil && !waiting && f.dueFrom == nil && f.dueTo == nil
+        // Late orders of a supplier or of all are kept too (`KeptCounts.lateOrders`).
+        let countedByStatus = f.planID == nil && !waiting && f.dueFrom == nil && f.dueTo == nil
             && (f.search ?? "").trimmingCharacters(in: .whitespaces).isEmpty
-        let total = countedByStatus
-            ? try await KeptCounts.orders.total(["supplier_id": p.scope.supplierID ?? f.supplierID, "status": f.status?.rawValue], on: app.keyedReads)
+        let scope = p.scope.supplierID ?? f.supplierID
+        let total = countedByStatus && !f.late
+            ? try await KeptCounts.orders.total(["supplier_id": scope, "status": f.status?.rawValue], on: app.keyedReads)
+            : countedByStatus && f.status == nil
+            ? try await KeptCounts.lateOrders.total(["supplier_id": scope], on: app.keyedReads)
             : try await sql.raw("SELECT COUNT(*) AS n" + filtered + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
         struct Row: Decodable {
             let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
