@@ -86,6 +86,7 @@ enum Migrations {
         AddOrderPageIndexes(),
         AddExceptionPageIndexes(),
         AddLateOrderCounts(),
+        AddExceptionTypeIndex(),
     ]
 }
 

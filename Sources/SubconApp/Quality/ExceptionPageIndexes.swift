@@ -1,4 +1,5 @@
 import Fluent
+import SQLKit
 
 /// The exception lists read a page's ids first, in the order of an index that holds the whole
 /// sort key and the id: page 20 of the open exceptions had read 1,000 full rows, each joined to
@@ -13,4 +14,16 @@ struct AddExceptionPageIndexes: AsyncMigration {
 
     func prepare(on db: any Database) async throws { try await IndexExtension.apply(Self.extensions, on: db) }
     func revert(on db: any Database) async throws { try await IndexExtension.undo(Self.extensions, on: db) }
+}
+
+/// The material hub lists open discrepancies newest first; with no index on the type SQLite
+/// walked all 33,000 open exceptions of every type to find none (26 ms on every hub view).
+struct AddExceptionTypeIndex: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await createIndex(db, "exceptions_type_status_created_idx", on: "exceptions", "type", "status", "created_at")
+    }
+
+    func revert(on db: any Database) async throws {
+        try await (db as! any SQLDatabase).drop(index: "exceptions_type_status_created_idx").run()
+    }
 }
