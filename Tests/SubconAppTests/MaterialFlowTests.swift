@@ -98,6 +98,16 @@ struct MaterialFixture {
             #expect(try await m.stock(m.warehouse, item: "RM-PAD-65", lot: "PAD-B") == ("840", "0"))
             _ = try await m.post("/api/v1/material/documents/\(extraID)/approve", f.purchaser, #"{"version":2}"#, .conflict)
 
+            // The document list says which issues wait for the supplier's confirmation.
+            let orderCode = try await f.order(order)["code"] as? String ?? ""
+            func documents() async throws -> [String] {
+                try await m.items("/api/v1/material/documents?orderId=\(order)", f.supplier1).map {
+                    "\($0["kind"] as? String ?? "") \($0["awaitingConfirmation"] as? Bool ?? false) \($0["orderCode"] as? String ?? "") \($0["supplierCode"] as? String ?? "")"
+                }
+            }
+            #expect(try await documents().sorted() == ["issue true \(orderCode) SUP-JG", "issue true \(orderCode) SUP-JG", "supplementary true \(orderCode) SUP-JG"])
+            #expect(try await m.items("/api/v1/material/documents", f.supplier2).isEmpty)
+
             // The supplier confirms: all of the first lot, 810 of 830 of the second (a
             // discrepancy is raised), and the supplementary 10.
             _ = try await m.post("/api/v1/material/documents/\(issue1["id"] as? String ?? "")/confirm", f.supplier1,
@@ -123,6 +133,19 @@ struct MaterialFixture {
             let n1 = note1["id"] as? String ?? "", n2 = note2["id"] as? String ?? ""
             let r1 = try await m.post("/api/v1/receipts", m.warehouse, #"{"deliveryNoteId":"\#(n1)","lines":[{"deliveryLine":1,"quantity":"200"}]}"#)
             #expect(try await m.get("/api/v1/deliveries/\(n1)", m.warehouse)["status"] as? String == "partially_received")
+            #expect(try await documents().allSatisfy { $0.contains(" false ") })
+            // The lists say what the documents say: a note's quantity and what is still to
+            // receive (ship date first), a receipt's lines and those awaiting inspection.
+            let notes = try await m.items("/api/v1/deliveries?orderId=\(order)", m.warehouse).map {
+                "\($0["id"] as? String == n1 ? "n1" : "n2") \($0["quantity"] as? String ?? "") \($0["remaining"] as? String ?? "") \($0["orderCode"] as? String ?? "")"
+            }
+            #expect(notes == ["n1 300 100 \(orderCode)", "n2 500 500 \(orderCode)"])
+            #expect(try await m.items("/api/v1/deliveries?open=true", f.supplier2).isEmpty)
+            let receipts = try await m.items("/api/v1/receipts?orderId=\(order)", m.warehouse).map {
+                "\($0["lines"] as? Int ?? -1)/\($0["awaiting"] as? Int ?? -1) \($0["orderCode"] as? String ?? "") \($0["supplierCode"] as? String ?? "")"
+            }
+            #expect(receipts == ["1/1 \(orderCode) SUP-JG"])
+            #expect(try await m.items("/api/v1/receipts?awaiting=true", m.warehouse).map { $0["id"] as? String } == [r1["id"] as? String])
             // More than the note still has is refused.
             _ = try await m.post("/api/v1/receipts", m.warehouse, #"{"deliveryNoteId":"\#(n1)","lines":[{"deliveryLine":1,"quantity":"101"}]}"#, .unprocessableEntity)
             let r2 = try await m.post("/api/v1/receipts", m.warehouse, #"{"deliveryNoteId":"\#(n1)","lines":[{"deliveryLine":1,"quantity":"100"}]}"#)
