@@ -87,6 +87,7 @@ enum Migrations {
         AddExceptionPageIndexes(),
         AddLateOrderCounts(),
         AddExceptionTypeIndex(),
+        AddPendingRevisionCounts(),
     ]
 }
 

@@ -29,7 +29,21 @@ extension KeptCounts {
         reads: ["days_late", "status"])
 }
 
+extension KeptCounts {
+    /// Revisions waiting for the supplier's answer, per supplier: the waiting list counted all of
+    /// them on every page (50,000 on the large data set). A revision's supplier is set when it is
+    /// written; one without is not counted rather than refused.
+    static let pendingRevisions = KeptCounts(
+        table: "order_revisions", counts: "pending_revision_counts", keys: ["supplier_id"],
+        only: { row in "\(row).status = 'pending' AND \(row).supplier_id IS NOT NULL" }, reads: ["status"])
+}
+
 struct AddLateOrderCounts: AsyncMigration {
     func prepare(on db: any Database) async throws { try await KeptCounts.lateOrders.create(on: db) }
     func revert(on db: any Database) async throws { try await KeptCounts.lateOrders.drop(on: db) }
+}
+
+struct AddPendingRevisionCounts: AsyncMigration {
+    func prepare(on db: any Database) async throws { try await KeptCounts.pendingRevisions.create(on: db) }
+    func revert(on db: any Database) async throws { try await KeptCounts.pendingRevisions.drop(on: db) }
 }

@@ -83,14 +83,16 @@ enum OrderList {
         if waiting && !ordersFiltered { whereClause = whereClause + (conditions.isEmpty ? " WHERE " : " AND ") + "r.status = 'pending'" }
         if f.search?.trimmingCharacters(in: .whitespaces).isEmpty == false { filtered = filtered + " JOIN organizations s ON s.id = o.supplier_id" }
         // Scope and status alone are answered by the kept counters; any other filter is counted.
-        // Late orders of a supplier or of all are kept too (`KeptCounts.lateOrders`).
-        let countedByStatus = f.planID == nil && !waiting && f.dueFrom == nil && f.dueTo == nil
-            && (f.search ?? "").trimmingCharacters(in: .whitespaces).isEmpty
+        // Late orders and orders waiting for an answer, of a supplier or of all, are kept too
+        // (`KeptCounts.lateOrders`, `.pendingRevisions`).
+        let kept = f.planID == nil && f.dueFrom == nil && f.dueTo == nil && (f.search ?? "").trimmingCharacters(in: .whitespaces).isEmpty
         let scope = p.scope.supplierID ?? f.supplierID
-        let total = countedByStatus && !f.late
+        let total = kept && !waiting && !f.late
             ? try await KeptCounts.orders.total(["supplier_id": scope, "status": f.status?.rawValue], on: app.keyedReads)
-            : countedByStatus && f.status == nil
+            : kept && !waiting && f.status == nil
             ? try await KeptCounts.lateOrders.total(["supplier_id": scope], on: app.keyedReads)
+            : kept && f.awaiting && !f.overdue && !f.late && f.status == nil
+            ? try await KeptCounts.pendingRevisions.total(["supplier_id": scope], on: app.keyedReads)
             : try await sql.raw("SELECT COUNT(*) AS n" + filtered + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
         struct Row: Decodable {
             let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
