@@ -498,7 +498,10 @@ enum MaterialReports {
         }
         let scope: SQLQueryString = p.scope.supplierID.map { " AND o.supplier_id = \(bind: $0)" } ?? ""
         // The buyer's list walks the lines in due order and stops at the limit (CROSS JOIN keeps
-        // SQLite's join order); a supplier's starts from its own orders.
+        // SQLite's join order); a supplier's starts from its own orders. The line's copy of its
+        // order's status (kept by the database, see `AddWorkbenchFigures`) passes over lines of
+        // orders not yet accepted before their orders and receipts are read: the earliest due
+        // lines were mostly those (3–17 → 0.7 ms).
         let join: SQLQueryString = p.scope.supplierID == nil ? "CROSS JOIN outsourcing_orders o" : "JOIN outsourcing_orders o ON o.id = l.order_id"
         let rows = try await sql(db).raw("""
             SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, l.line_no, i.code AS item_code, i.name AS item_name,
@@ -509,7 +512,8 @@ enum MaterialReports {
             """ + " " + join + " " + """
             JOIN organizations s ON s.id = o.supplier_id
             JOIN items i ON i.id = l.item_id
-            WHERE o.id = l.order_id AND l.state = 'open' AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
+            WHERE o.id = l.order_id AND l.state = 'open' AND l.order_status IN ('acknowledged', 'in_production', 'partially_delivered')
+              AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
               AND l.quantity > COALESCE((SELECT SUM(rl.quantity - rl.rejected_quantity) FROM receipt_lines rl
                                          WHERE rl.order_id = l.order_id AND rl.order_line_no = l.line_no), 0)
             """ + scope + " ORDER BY l.due_date, l.order_id, l.line_no LIMIT \(literal: limit)").all(decoding: Row.self)
