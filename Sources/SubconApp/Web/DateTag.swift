@@ -1,6 +1,7 @@
 import Foundation
 import LeafKit
 import NIOConcurrencyHelpers
+import SubconDomain
 
 /// `#date(t, "yyyy-MM-dd HH:mm", zone)`: the parameters of LeafKit's own `#date`, which built a
 /// new `DateFormatter` (an ICU formatter, its locale and its symbols) for every date it showed:
@@ -70,12 +71,12 @@ struct DatePattern: @unchecked Sendable {
         let local = Int64((date.timeIntervalSince1970).rounded(.down)) + Int64(offset)
         let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
         let secondOfDay = Int(local - days * 86_400)
-        let (y, m, d) = Self.civil(fromDays: days)
+        let (y, m, d) = Day.civil(ordinal: Int(days))
         var out = ""
         for part in parts {
             switch part {
             case .text(let t): out += t
-            case .year(let n): out += n == 2 ? Self.padded(Int(y % 100), 2) : Self.padded(Int(y), n)
+            case .year(let n): out += n == 2 ? Self.padded(y % 100, 2) : Self.padded(y, n)
             case .month(let n): out += Self.padded(m, n)
             case .day(let n): out += Self.padded(d, n)
             case .hour(let n): out += Self.padded(secondOfDay / 3600, n)
@@ -122,20 +123,6 @@ struct DatePattern: @unchecked Sendable {
             }
         }
         return parts
-    }
-
-    /// Year, month and day of a day counted from 1970-01-01 in the proleptic Gregorian calendar
-    /// (Howard Hinnant's days-to-civil).
-    static func civil(fromDays days: Int64) -> (Int64, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = Int(doy - (153 * mp + 2) / 5 + 1)
-        let m = Int(mp < 10 ? mp + 3 : mp - 9)
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
     private static func padded(_ n: Int, _ width: Int) -> String {

@@ -78,7 +78,14 @@ extension Day {
         return era * 146097 + doe - 719468
     }
 
-    public init(ordinal z0: Int) {
+    public init(ordinal: Int) {
+        let c = Day.civil(ordinal: ordinal)
+        self.init(year: c.year, month: c.month, day: c.day)!
+    }
+
+    /// The year, month and day of any day counted from 1970-01-01 in the proleptic Gregorian
+    /// calendar, also outside the years a `Day` holds (Howard Hinnant's civil_from_days).
+    public static func civil(ordinal z0: Int) -> (year: Int, month: Int, day: Int) {
         let z = z0 + 719468
         let era = (z >= 0 ? z : z - 146096) / 146097
         let doe = z - era * 146097
@@ -87,7 +94,7 @@ extension Day {
         let mp = (5 * doy + 2) / 153
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
-        self.init(year: yoe + era * 400 + (m <= 2 ? 1 : 0), month: m, day: d)!
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
     public func adding(days: Int) -> Day { Day(ordinal: ordinal + days) }
