@@ -40,10 +40,9 @@ struct KeptCounts: Sendable {
     }
 
     private func matching(_ row: String) -> String { keys.map { "\($0) = \(row).\($0)" }.joined(separator: " AND ") }
-    /// PostgreSQL needs the kept count named by its table in the upsert (a bare `n` could be
-    /// the excluded row's); SQLite's triggers take it bare.
     /// Counts the row in, if it is one counted (a SELECT with a WHERE, so that SQLite's triggers
-    /// need no IF).
+    /// need no IF). PostgreSQL needs the kept count named by its table in the upsert (a bare `n`
+    /// could be the excluded row's); SQLite's triggers take it bare.
     private func enter(_ row: String, qualified: Bool) -> String {
         """
         INSERT INTO \(counts) (\(keys.joined(separator: ", ")), n) SELECT \(keys.map { "\(row).\($0)" }.joined(separator: ", ")), 1 WHERE \(only(row))
