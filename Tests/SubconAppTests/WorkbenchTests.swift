@@ -64,6 +64,21 @@ import SubconDomain
             lines = try await m.items("/api/v1/late-lines?reason=none", buyerNow)
             #expect(lines.contains { $0["orderId"] as? String == other.uppercased() })
             #expect(try await m.items("/api/v1/orders?late=true", buyerNow).count == 2)
+            // Read from the late lines' own index (see `AddLateLinePageIndex`): most days late
+            // first, then due date, order and line; every page its slice of the whole, the total
+            // every late line, a supplier's list only its own.
+            let whole = try await m.get("/api/v1/late-lines", buyerNow)
+            let listed = whole["items"] as? [[String: Any]] ?? []
+            #expect(listed.count >= 3 && whole["total"] as? Int == listed.count)
+            let keys = listed.map { ($0["daysLate"] as? Int ?? 0, $0["dueDate"] as? String ?? "", $0["orderCode"] as? String ?? "", $0["line"] as? Int ?? 0) }
+            #expect(zip(keys, keys.dropFirst()).allSatisfy { a, b in a.0 != b.0 ? a.0 > b.0 : a.1 != b.1 ? a.1 < b.1 : a.2 != b.2 ? a.2 < b.2 : a.3 < b.3 }, "\(keys)")
+            var paged: [String] = []
+            for page in 1...listed.count {
+                paged += try await m.items("/api/v1/late-lines?per=1&page=\(page)", buyerNow).map { "\($0["orderCode"] as? String ?? "")/\($0["line"] as? Int ?? 0)" }
+            }
+            #expect(paged == listed.map { "\($0["orderCode"] as? String ?? "")/\($0["line"] as? Int ?? 0)" })
+            let jg = try await m.get("/api/v1/late-lines", try await t.token("supplier1"))
+            #expect(jg["total"] as? Int == listed.filter { $0["supplierCode"] as? String == "SUP-JG" }.count)
 
             // The page lists the same, in words.
             var browser = try await t.signIn("purchaser")

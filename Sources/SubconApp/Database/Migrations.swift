@@ -88,6 +88,7 @@ enum Migrations {
         AddLateOrderCounts(),
         AddExceptionTypeIndex(),
         AddPendingRevisionCounts(),
+        AddLateLinePageIndex(),
     ]
 }
 

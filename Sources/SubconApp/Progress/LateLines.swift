@@ -47,10 +47,17 @@ enum LateLines {
 
     static func list(_ p: Principal, _ f: Filter, page: PageRequest, on db: any Database) async throws -> Page<LateLineDTO> {
         let sql = db as! any SQLDatabase
+        // The page is walked in the order of `order_lines_late_page_idx` (see
+        // `AddLateLinePageIndex`) and counted from it, with the order's status taken from the
+        // line's copy of it: joining every late line to its order for its status and sorting
+        // them all took 170 ms and more a page. The conditions are written as the index's own
+        // (literals, not binds), so that SQLite can prove the partial index applies; told to use
+        // it, since for `risk IN (…)` it preferred the (risk, days_late) index and sorted.
         var conditions: [SQLQueryString] = [
-            "l.state = 'open'", "l.risk IN (\(binds: Projection.Risk.lateValues))", "o.status IN (\(binds: LineLateness.liveOrderStatuses))",
+            "l.state = 'open'", "l.risk IN (\(unsafeRaw: AddLateLinePageIndex.risks))", "l.order_status IN (\(binds: LineLateness.liveOrderStatuses))",
         ]
-        if let id = p.scope.supplierID ?? f.supplierID { conditions.append("o.supplier_id = \(bind: id)") }
+        let scoped = p.scope.supplierID ?? f.supplierID
+        if let id = scoped { conditions.append("o.supplier_id = \(bind: id)") }
         if let r = f.reason { conditions.append(r == "none" ? "l.delay_reason IS NULL" : "l.delay_reason = \(bind: r)") }
         if let q = f.search?.trimmingCharacters(in: .whitespaces), !q.isEmpty {
             let pattern = ListQuery.containsPattern(q)
@@ -62,13 +69,14 @@ enum LateLines {
         }
         var whereClause: SQLQueryString = ""
         for (n, c) in conditions.enumerated() { whereClause = whereClause + (n == 0 ? " WHERE " : " AND ") + c }
-        let from: SQLQueryString = """
-             FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
+        let lines: SQLQueryString = sql.dialect.name == "sqlite" ? " FROM order_lines l INDEXED BY order_lines_late_page_idx" : " FROM order_lines l"
+        let from: SQLQueryString = lines + """
+             JOIN outsourcing_orders o ON o.id = l.order_id
             JOIN organizations s ON s.id = o.supplier_id JOIN items i ON i.id = l.item_id
             """
-        // Without a search the count needs only the orders (status, supplier), not the names.
+        // Without a search the count needs the orders only for a supplier, and no names.
         let searching = !(f.search?.trimmingCharacters(in: .whitespaces) ?? "").isEmpty
-        let counted: SQLQueryString = searching ? from : " FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id"
+        let counted: SQLQueryString = searching ? from : scoped != nil ? lines + " JOIN outsourcing_orders o ON o.id = l.order_id" : lines
         let total = try await sql.raw("SELECT COUNT(*) AS n" + counted + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
         struct Row: Decodable {
             let order_id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
@@ -146,5 +154,23 @@ struct LateLinesPages: RouteCollection {
         return try await req.renderPage("late_lines", titleKey: "late.title", View(
             rows: page.items.map { Row(line: $0, reasonLabel: $0.delayReason.map { DelayReasonOptions.label($0, req) }) }, pager: Pager(page, req), reasons: reasons, q: f.search ?? "",
             supplierId: f.supplierID?.uuidString ?? "", isSupplier: p.isSupplier, query: req.url.query ?? ""))
+    }
+}
+
+/// The late lines' page order, holding what the list filters on, for open lines projected late
+/// or at risk only (about 21,000 of a million lines on the large data set).
+struct AddLateLinePageIndex: AsyncMigration {
+    /// The late risks as the index's condition writes them; the list's query must say the same.
+    static let risks = Projection.Risk.lateValues.map { "'\($0)'" }.joined(separator: ", ")
+
+    func prepare(on db: any Database) async throws {
+        try await (db as! any SQLDatabase).raw("""
+            CREATE INDEX order_lines_late_page_idx ON order_lines (days_late DESC, due_date, order_status, supplier_id)
+            WHERE state = 'open' AND risk IN (\(unsafeRaw: Self.risks))
+            """).run()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await (db as! any SQLDatabase).drop(index: "order_lines_late_page_idx").run()
     }
 }
