@@ -56,8 +56,9 @@ enum LateLines {
         var conditions: [SQLQueryString] = [
             "l.state = 'open'", "l.risk IN (\(unsafeRaw: AddLateLinePageIndex.risks))", "l.order_status IN (\(binds: LineLateness.liveOrderStatuses))",
         ]
-        let scoped = p.scope.supplierID ?? f.supplierID
-        if let id = scoped { conditions.append("o.supplier_id = \(bind: id)") }
+        // The line's supplier too (set from its order when written; an order's supplier never
+        // changes), held in the index: a supplier's list is then counted without its orders.
+        if let id = p.scope.supplierID ?? f.supplierID { conditions.append("l.supplier_id = \(bind: id)") }
         if let r = f.reason { conditions.append(r == "none" ? "l.delay_reason IS NULL" : "l.delay_reason = \(bind: r)") }
         if let q = f.search?.trimmingCharacters(in: .whitespaces), !q.isEmpty {
             let pattern = ListQuery.containsPattern(q)
@@ -74,9 +75,9 @@ enum LateLines {
              JOIN outsourcing_orders o ON o.id = l.order_id
             JOIN organizations s ON s.id = o.supplier_id JOIN items i ON i.id = l.item_id
             """
-        // Without a search the count needs the orders only for a supplier, and no names.
+        // Without a search the count reads the index alone.
         let searching = !(f.search?.trimmingCharacters(in: .whitespaces) ?? "").isEmpty
-        let counted: SQLQueryString = searching ? from : scoped != nil ? lines + " JOIN outsourcing_orders o ON o.id = l.order_id" : lines
+        let counted: SQLQueryString = searching ? from : lines
         let total = try await sql.raw("SELECT COUNT(*) AS n" + counted + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
         struct Row: Decodable {
             let order_id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
