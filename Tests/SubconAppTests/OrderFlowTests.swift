@@ -440,14 +440,16 @@ extension DemoScenarioTests {
                     (try $0.decode(column: "k", as: String.self), try $0.decode(column: "n", as: Int.self))
                 })
             }
-            func check(_ kept: KeptCounts, _ line: Int = #line) async throws {
+            // `varied`: the rows fall under more than one key (so the check can tell keys apart);
+            // after the moves below, one key may be all that is left of a kind.
+            func check(_ kept: KeptCounts, varied: Bool = true, _ line: Int = #line) async throws {
                 let key = kept.keys.map { "CAST(\($0) AS TEXT)" }.joined(separator: " || '/' || ")
                 let have = try await rows("SELECT \(unsafeRaw: key) AS k, CAST(n AS BIGINT) AS n FROM \(unsafeRaw: kept.counts) WHERE n <> 0")
                 let want = try await rows("""
                     SELECT \(unsafeRaw: key) AS k, CAST(COUNT(*) AS BIGINT) AS n FROM \(unsafeRaw: kept.table) WHERE \(unsafeRaw: kept.only(kept.table))
                      GROUP BY \(unsafeRaw: kept.keys.joined(separator: ", "))
                     """)
-                #expect(want.count > 1, "\(kept.table) at line \(line)")
+                #expect(!varied || want.count > 1, "\(kept.table) at line \(line)")
                 #expect(have == want, "\(kept.table) at line \(line)")
             }
             // Orders become late (drafts are never counted late), through the triggers' update path.
@@ -502,7 +504,7 @@ extension DemoScenarioTests {
                 try await t.sql.raw("UPDATE order_revisions SET status = 'acknowledged' WHERE id = \(bind: waiting[0].id!)").run()
                 try await t.sql.raw("UPDATE order_revisions SET supplier_id = \(bind: other) WHERE id = \(bind: waiting[1].id!)").run()
             }
-            for kept in [KeptCounts.orders, .exceptions, .receiptLines, .lateOrders, .pendingRevisions] { try await check(kept) }
+            for kept in [KeptCounts.orders, .exceptions, .receiptLines, .lateOrders, .pendingRevisions] { try await check(kept, varied: false) }
         }
     }
     /// The monthly figures dashboards read, each line's copy of its order's status and the held
