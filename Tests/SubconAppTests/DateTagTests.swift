@@ -54,5 +54,7 @@ struct DateTagTests {
         #expect(throws: LeafError.self) { try render([]) }
         #expect(throws: LeafError.self) { try render([.string("not a date"), .string("yyyy")]) }
         #expect(throws: LeafError.self) { try render([.double(t), .string("yyyy"), .string("UTC"), .string("extra")]) }
+        // Numbers no date has are refused, not trapped on.
+        for huge in [1e300, -1e300, Double.infinity, Double.nan] { #expect(throws: LeafError.self) { try render([.double(huge), .string("yyyy")]) } }
     }
 }

@@ -19,7 +19,11 @@ struct DateTag: LeafTag {
         guard (1...3).contains(p.count) else { throw LeafError(.unknownError("invalid parameters provided for date")) }
         guard p.count < 2 || p[1].string != nil else { throw LeafError(.unknownError("#date(): Unable to convert date format to string")) }
         guard p.count < 3 || p[2].string != nil else { throw LeafError(.unknownError("#date(): Unable to convert time zone to string")) }
-        guard let seconds = p[0].double else { throw LeafError(.unknownError("#date(): Unable to convert parameter to double for date")) }
+        // A number no date has (beyond ±30 million years, or not finite) would trap on the
+        // way to whole seconds; it is refused like any other parameter that is not a date.
+        guard let seconds = p[0].double, seconds.isFinite, abs(seconds) < 1e15 else {
+            throw LeafError(.unknownError("#date(): Unable to convert parameter to double for date"))
+        }
         let format = p.count >= 2 ? p[1].string! : "yyyy-MM-dd'T'HH:mm:ss"
         let zone = p.count == 3 ? zone(p[2].string!) : TimeZone.current
         return pattern(format, zone).string(from: Date(timeIntervalSince1970: seconds))
