@@ -89,6 +89,7 @@ enum Migrations {
         AddExceptionTypeIndex(),
         AddPendingRevisionCounts(),
         AddLateLinePageIndex(),
+        AddWaitingPageIndex(),
     ]
 }
 

@@ -127,7 +127,7 @@ struct MaterialAPI: RouteCollection {
     }
 
     func dueToIssue(req: Request) async throws -> ListResult<DueToIssueDTO> {
-        ListResult(items: try await MaterialReports.dueToIssue(try req.requirePrincipal(), limit: 500, on: req.db))
+        ListResult(items: try await MaterialReports.dueToIssue(try req.requirePrincipal(), limit: 500, on: req.application.keyedReads))
     }
 
     func dueToArrive(req: Request) async throws -> ListResult<DueToArriveDTO> {

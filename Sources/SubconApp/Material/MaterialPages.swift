@@ -48,7 +48,7 @@ struct MaterialPages: RouteCollection {
         return try await req.renderPage("material", titleKey: "material.title", HubView(
             isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial), canApprove: p.can(.approveSupplementaryIssue),
             canInspect: p.can(.inspectGoods), canWriteOff: !p.isSupplier,
-            dueToIssue: p.isSupplier ? [] : try await MaterialReports.dueToIssue(p, limit: 50, on: db),
+            dueToIssue: p.isSupplier ? [] : try await MaterialReports.dueToIssue(p, limit: 50, on: req.application.keyedReads),
             dueToArrive: try await MaterialReports.dueToArrive(p, limit: 50, on: db),
             openNotes: try await MaterialReports.notes(p, orderID: nil, open: true, limit: 50, on: db),
             awaitingInspection: p.isSupplier ? [] : try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: 50, on: db),

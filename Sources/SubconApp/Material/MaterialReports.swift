@@ -457,7 +457,11 @@ enum MaterialReports {
     }
 
     /// Components still to issue on orders the suppliers are working on, earliest due first.
-    static func dueToIssue(_ p: Principal, limit: Int, on db: any Database) async throws -> [DueToIssueDTO] {
+    ///
+    /// Its text is the same for every request of one kind (the limit is part of it, a supplier's
+    /// scope its only value), so on PostgreSQL it goes through `Application.keyedReads` as a
+    /// prepared statement: planning its five joins took 1.5–1.9 ms, running it 0.02 ms.
+    static func dueToIssue(_ p: Principal, limit: Int, on sql: any SQLDatabase) async throws -> [DueToIssueDTO] {
         struct Row: Decodable {
             let order_id: UUID; let order_code: String; let supplier_code: String; let supplier_name: String; let line_no: Int; let due_date: String
             let component_code: String; let component_name: String; let gross: Int64; let issued: Int64
@@ -467,12 +471,12 @@ enum MaterialReports {
         // JOIN keeps SQLite to that order. PostgreSQL guessed 190,000 such rows on the large data
         // set (there were none) and walked all 750,000 open lines in due order instead: 6 s a
         // request; reading the few rows first, as a materialized CTE, takes 43 ms.
-        let postgres = sql(db).dialect.name == "postgresql"
+        let postgres = sql.dialect.name == "postgresql"
         let source: SQLQueryString = postgres
             ? "WITH due AS MATERIALIZED (SELECT * FROM order_requirements WHERE supply_by = 'manufacturer' AND gross_quantity > issued_quantity) "
             : ""
         let requirements: SQLQueryString = postgres ? "due r" : "order_requirements r"
-        let rows = try await sql(db).raw(source + """
+        let rows = try await sql.raw(source + """
             SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, s.name AS supplier_name, r.line_no, l.due_date,
                    i.code AS component_code, i.name AS component_name, r.gross_quantity AS gross, r.issued_quantity AS issued
             FROM \(requirements)

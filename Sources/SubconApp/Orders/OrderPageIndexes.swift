@@ -1,4 +1,5 @@
 import Fluent
+import SQLKit
 
 /// The order lists read a page's ids in (created_at DESC, code DESC) order. With indexes on
 /// created_at alone SQLite read every skipped order's row for its code and sorted each run of
@@ -17,6 +18,27 @@ struct AddOrderPageIndexes: AsyncMigration {
 
     func prepare(on db: any Database) async throws { try await IndexExtension.apply(Self.extensions, on: db) }
     func revert(on db: any Database) async throws { try await IndexExtension.undo(Self.extensions, on: db) }
+}
+
+/// The waiting list reads a page of pending revisions in (released_at, order_id) order. With the
+/// (status, released_at) index SQLite sorted each run of equal times in a temporary tree and
+/// PostgreSQL walked the release index of every revision, skipping the answered ones (15,000
+/// read for page 100's 5,000). This index holds the pending ones alone, in the page's order.
+///
+/// It is partial, and the old index stays: extended to (status, released_at, order_id), the old
+/// one looked to SQLite like the best way to find an order's pending revision (status = ? and
+/// the order's id in the index), and the order lists' join to it read all 50,000 pending
+/// revisions for every order on the page (5 s a page). The status is in it so that SQLite reads
+/// the page from the index alone.
+struct AddWaitingPageIndex: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await (db as! any SQLDatabase).raw(
+            "CREATE INDEX order_revisions_waiting_page_idx ON order_revisions (released_at, order_id, status) WHERE status = 'pending'").run()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await (db as! any SQLDatabase).drop(index: "order_revisions_waiting_page_idx").run()
+    }
 }
 
 extension KeptCounts {
