@@ -39,6 +39,12 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
         config.searchPath = searchPath
         app.databases.use(.postgres(configuration: config, maxConnectionsPerEventLoop: 4,
                                     encodingContext: .default, decodingContext: .default, sqlLogLevel: .debug), as: .psql)
+        // The prepared reads' own connections, which always use a statement's generic plan (see
+        // `PreparedReads`).
+        var prepared = config
+        prepared.coreConfiguration.options.additionalStartupParameters.append(("plan_cache_mode", "force_generic_plan"))
+        app.databases.use(.postgres(configuration: prepared, maxConnectionsPerEventLoop: 4,
+                                    encodingContext: .default, decodingContext: .default, sqlLogLevel: .debug), as: .psqlPrepared, isDefault: false)
     }
     if case .postgres(_, let searchPath?) = settings.database, let schema = searchPath.first {
         // A private schema (tests give each run its own) must exist before migrations create tables in it.

@@ -18,6 +18,13 @@ import VaporTesting
                 return
             }
             #expect(app.keyedReads is PreparedReads)
+            // Their connections always keep a statement's generic plan; everything else goes on
+            // being planned for its values.
+            func planCacheMode(_ db: any SQLDatabase) async throws -> String? {
+                try await db.raw("SELECT current_setting('plan_cache_mode') AS mode").first()?.decode(column: "mode", as: String.self)
+            }
+            #expect(try await planCacheMode(app.keyedReads) == "force_generic_plan")
+            #expect(try await planCacheMode(t.sql) == "auto")
             let admin = try await ReadConnectionsTests.principal(t, "admin")
             let supplier = try await ReadConnectionsTests.principal(t, "supplier1")
             let order = try #require(try await OutsourcingOrder.query(on: t.db).filter(\.$supplierID == supplier.organizationID)
