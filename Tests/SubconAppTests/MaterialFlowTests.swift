@@ -223,6 +223,16 @@ struct MaterialFixture {
             }
             #expect(try await due("/api/v1/material/due-to-issue", m.warehouse).sorted() == ["1 SF-MH-001 1000", "2 RM-PAD-65 101.5", "2 SF-RD-002 50"])
             #expect(try await due("/api/v1/material/due-to-arrive", f.supplier1) == ["1 SF-MH-001 1000", "2 FG-RD-002 50"])
+            // Beside the codes, the supplier's name and each quantity's unit, as the hub shows them.
+            for (path, token, codeKey) in [("/api/v1/material/due-to-issue", m.warehouse, "componentCode"), ("/api/v1/material/due-to-arrive", f.supplier1, "itemCode")] {
+                let rows = try await m.items(path, token).filter { $0["orderId"] as? String == order }
+                #expect(!rows.isEmpty)
+                for r in rows {
+                    let uom = try await t.sql.raw("SELECT uom FROM items WHERE code = \(bind: r[codeKey] as? String ?? "")").first()?.decode(column: "uom", as: String.self)
+                    #expect(uom?.isEmpty == false && r["uom"] as? String == uom, "\(path)")
+                    #expect(r["supplierName"] as? String == "苏州精工机械有限公司", "\(path)")
+                }
+            }
             let issue = try await m.post("/api/v1/material/issues", m.warehouse, """
                 {"orderId":"\(order)","lines":[{"line":2,"componentCode":"RM-PAD-65","lot":"PAD-1","quantity":"101.5"}]}
                 """)

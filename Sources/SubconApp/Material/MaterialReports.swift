@@ -84,23 +84,23 @@ struct OrderMaterialDTO: Content {
 }
 
 struct DocumentSummaryDTO: Content {
-    let id: UUID; let code: String; let kind: String; let status: String; let supplierCode: String; let orderCode: String?
+    let id: UUID; let code: String; let kind: String; let status: String; let supplierCode: String; let supplierName: String; let orderCode: String?
     let createdAt: Date; let awaitingConfirmation: Bool
 }
 struct NoteSummaryDTO: Content {
-    let id: UUID; let code: String; let supplierCode: String; let orderId: UUID; let orderCode: String; let shipDate: String; let status: String
-    let quantity: FixedDecimal; let remaining: FixedDecimal
+    let id: UUID; let code: String; let supplierCode: String; let supplierName: String; let orderId: UUID; let orderCode: String; let shipDate: String
+    let status: String; let quantity: FixedDecimal; let remaining: FixedDecimal
 }
 struct ReceiptSummaryDTO: Content {
     let id: UUID; let code: String; let supplierCode: String; let orderCode: String; let createdAt: Date; let lines: Int; let awaiting: Int
 }
 struct DueToIssueDTO: Content {
     let orderId: UUID; let orderCode: String; let supplierCode: String; let supplierName: String; let line: Int; let dueDate: String
-    let componentCode: String; let componentName: String; let gross: FixedDecimal; let issued: FixedDecimal; let remaining: FixedDecimal
+    let componentCode: String; let componentName: String; let uom: String; let gross: FixedDecimal; let issued: FixedDecimal; let remaining: FixedDecimal
 }
 struct DueToArriveDTO: Content {
-    let orderId: UUID; let orderCode: String; let supplierCode: String; let line: Int; let itemCode: String; let itemName: String
-    let dueDate: String; let ordered: FixedDecimal; let counted: FixedDecimal; let open: FixedDecimal
+    let orderId: UUID; let orderCode: String; let supplierCode: String; let supplierName: String; let line: Int; let itemCode: String; let itemName: String
+    let uom: String; let dueDate: String; let ordered: FixedDecimal; let counted: FixedDecimal; let open: FixedDecimal
 }
 
 struct TraceDTO: Content {
@@ -373,12 +373,12 @@ enum MaterialReports {
         if let supplierID { conditions = conditions + " AND (d.supplier_id = \(bind: supplierID) OR d.to_supplier_id = \(bind: supplierID))" }
         struct Row: Decodable {
             let id: UUID; let code: String; let kind: String; let status: String; let created_at: Date
-            let supplier_code: String?; let order_code: String?; let unconfirmed: Int
+            let supplier_code: String?; let supplier_name: String?; let order_code: String?; let unconfirmed: Int
         }
         let rows = try await sql(db).raw("""
             WITH page AS MATERIALIZED (SELECT d.id, d.created_at AS k1, d.code AS k2 FROM material_documents d WHERE
             """ + " " + conditions + " ORDER BY d.created_at DESC, d.code DESC LIMIT \(literal: limit)) " + """
-            SELECT d.id, d.code, d.kind, d.status, d.created_at, s.code AS supplier_code, o.code AS order_code,
+            SELECT d.id, d.code, d.kind, d.status, d.created_at, s.code AS supplier_code, s.name AS supplier_name, o.code AS order_code,
                    CASE WHEN EXISTS (SELECT 1 FROM material_document_lines l WHERE l.document_id = d.id AND l.confirmed_quantity IS NULL)
                         THEN 1 ELSE 0 END AS unconfirmed
               FROM page p CROSS JOIN material_documents d
@@ -387,7 +387,7 @@ enum MaterialReports {
             """).all(decoding: Row.self)
         return rows.map { d in
             DocumentSummaryDTO(id: d.id, code: d.code, kind: d.kind, status: d.status, supplierCode: d.supplier_code ?? "",
-                               orderCode: d.order_code, createdAt: d.created_at,
+                               supplierName: d.supplier_name ?? "", orderCode: d.order_code, createdAt: d.created_at,
                                awaitingConfirmation: ["issue", "supplementary"].contains(d.kind) && d.status == "done" && d.unconfirmed != 0)
         }
     }
@@ -398,13 +398,13 @@ enum MaterialReports {
         if let orderID { conditions = conditions + " AND n.order_id = \(bind: orderID)" }
         if open { conditions = conditions + " AND n.status IN ('shipped', 'partially_received')" }
         struct Row: Decodable {
-            let id: UUID; let code: String; let supplier_code: String?; let order_id: UUID; let order_code: String?
+            let id: UUID; let code: String; let supplier_code: String?; let supplier_name: String?; let order_id: UUID; let order_code: String?
             let ship_date: String; let status: String; let quantity: Int64; let remaining: Int64
         }
         let rows = try await sql(db).raw("""
             WITH page AS MATERIALIZED (SELECT n.id, n.ship_date AS k1, n.code AS k2 FROM delivery_notes n WHERE
             """ + " " + conditions + " ORDER BY n.ship_date, n.code LIMIT \(literal: limit)) " + """
-            SELECT n.id, n.code, s.code AS supplier_code, n.order_id, o.code AS order_code, n.ship_date, n.status,
+            SELECT n.id, n.code, s.code AS supplier_code, s.name AS supplier_name, n.order_id, o.code AS order_code, n.ship_date, n.status,
                    CAST(COALESCE(l.quantity, 0) AS BIGINT) AS quantity, CAST(COALESCE(l.remaining, 0) AS BIGINT) AS remaining
               FROM page p CROSS JOIN delivery_notes n
               LEFT JOIN organizations s ON s.id = n.supplier_id LEFT JOIN outsourcing_orders o ON o.id = n.order_id
@@ -414,7 +414,7 @@ enum MaterialReports {
              WHERE n.id = p.id ORDER BY p.k1, p.k2
             """).all(decoding: Row.self)
         return rows.map { n in
-            NoteSummaryDTO(id: n.id, code: n.code, supplierCode: n.supplier_code ?? "", orderId: n.order_id, orderCode: n.order_code ?? "",
+            NoteSummaryDTO(id: n.id, code: n.code, supplierCode: n.supplier_code ?? "", supplierName: n.supplier_name ?? "", orderId: n.order_id, orderCode: n.order_code ?? "",
                            shipDate: n.ship_date, status: n.status, quantity: FixedDecimal(units: n.quantity), remaining: FixedDecimal(units: n.remaining))
         }
     }
@@ -464,7 +464,7 @@ enum MaterialReports {
     static func dueToIssue(_ p: Principal, limit: Int, on sql: any SQLDatabase) async throws -> [DueToIssueDTO] {
         struct Row: Decodable {
             let order_id: UUID; let order_code: String; let supplier_code: String; let supplier_name: String; let line_no: Int; let due_date: String
-            let component_code: String; let component_name: String; let gross: Int64; let issued: Int64
+            let component_code: String; let component_name: String; let uom: String; let gross: Int64; let issued: Int64
         }
         let scope: SQLQueryString = p.scope.supplierID.map { " AND o.supplier_id = \(bind: $0)" } ?? ""
         // Start from the partial index of what is not fully issued — usually a few rows. CROSS
@@ -478,7 +478,7 @@ enum MaterialReports {
         let requirements: SQLQueryString = postgres ? "due r" : "order_requirements r"
         let rows = try await sql.raw(source + """
             SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, s.name AS supplier_name, r.line_no, l.due_date,
-                   i.code AS component_code, i.name AS component_name, r.gross_quantity AS gross, r.issued_quantity AS issued
+                   i.code AS component_code, i.name AS component_name, i.uom, r.gross_quantity AS gross, r.issued_quantity AS issued
             FROM \(requirements)
             CROSS JOIN outsourcing_orders o
             JOIN organizations s ON s.id = o.supplier_id
@@ -489,7 +489,7 @@ enum MaterialReports {
             """ + scope + " ORDER BY l.due_date, o.code, r.line_no, i.code LIMIT \(literal: limit)").all(decoding: Row.self)
         return rows.map {
             DueToIssueDTO(orderId: $0.order_id, orderCode: $0.order_code, supplierCode: $0.supplier_code, supplierName: $0.supplier_name, line: $0.line_no,
-                          dueDate: $0.due_date, componentCode: $0.component_code, componentName: $0.component_name, gross: FixedDecimal(units: $0.gross),
+                          dueDate: $0.due_date, componentCode: $0.component_code, componentName: $0.component_name, uom: $0.uom, gross: FixedDecimal(units: $0.gross),
                           issued: FixedDecimal(units: $0.issued), remaining: FixedDecimal(units: $0.gross - $0.issued))
         }
     }
@@ -497,8 +497,8 @@ enum MaterialReports {
     /// Order lines still to arrive (ordered − received and not rejected), earliest due first.
     static func dueToArrive(_ p: Principal, limit: Int, on db: any Database) async throws -> [DueToArriveDTO] {
         struct Row: Decodable {
-            let order_id: UUID; let order_code: String; let supplier_code: String; let line_no: Int; let item_code: String; let item_name: String
-            let due_date: String; let quantity: Int64; let counted: Int64
+            let order_id: UUID; let order_code: String; let supplier_code: String; let supplier_name: String; let line_no: Int; let item_code: String
+            let item_name: String; let uom: String; let due_date: String; let quantity: Int64; let counted: Int64
         }
         let scope: SQLQueryString = p.scope.supplierID.map { " AND o.supplier_id = \(bind: $0)" } ?? ""
         // The buyer's list walks the lines in due order and stops at the limit (CROSS JOIN keeps
@@ -508,7 +508,8 @@ enum MaterialReports {
         // lines were mostly those (3–17 → 0.7 ms).
         let join: SQLQueryString = p.scope.supplierID == nil ? "CROSS JOIN outsourcing_orders o" : "JOIN outsourcing_orders o ON o.id = l.order_id"
         let rows = try await sql(db).raw("""
-            SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, l.line_no, i.code AS item_code, i.name AS item_name,
+            SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, s.name AS supplier_name, l.line_no, i.code AS item_code,
+                   i.name AS item_name, i.uom,
                    l.due_date, l.quantity,
                    CAST(COALESCE((SELECT SUM(rl.quantity - rl.rejected_quantity) FROM receipt_lines rl
                                   WHERE rl.order_id = l.order_id AND rl.order_line_no = l.line_no), 0) AS BIGINT) AS counted
@@ -522,8 +523,8 @@ enum MaterialReports {
                                          WHERE rl.order_id = l.order_id AND rl.order_line_no = l.line_no), 0)
             """ + scope + " ORDER BY l.due_date, l.order_id, l.line_no LIMIT \(literal: limit)").all(decoding: Row.self)
         return rows.map {
-            DueToArriveDTO(orderId: $0.order_id, orderCode: $0.order_code, supplierCode: $0.supplier_code, line: $0.line_no, itemCode: $0.item_code,
-                           itemName: $0.item_name, dueDate: $0.due_date, ordered: FixedDecimal(units: $0.quantity), counted: FixedDecimal(units: $0.counted),
+            DueToArriveDTO(orderId: $0.order_id, orderCode: $0.order_code, supplierCode: $0.supplier_code, supplierName: $0.supplier_name, line: $0.line_no,
+                           itemCode: $0.item_code, itemName: $0.item_name, uom: $0.uom, dueDate: $0.due_date, ordered: FixedDecimal(units: $0.quantity), counted: FixedDecimal(units: $0.counted),
                            open: FixedDecimal(units: $0.quantity - $0.counted))
         }
     }
