@@ -90,6 +90,7 @@ enum Migrations {
         AddPendingRevisionCounts(),
         AddLateLinePageIndex(),
         AddWaitingPageIndex(),
+        AddSupplierTodoExceptionIndex(),
     ]
 }
 

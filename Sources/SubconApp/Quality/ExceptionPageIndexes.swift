@@ -27,3 +27,18 @@ struct AddExceptionTypeIndex: AsyncMigration {
         try await (db as! any SQLDatabase).drop(index: "exceptions_type_status_created_idx").run()
     }
 }
+
+/// A supplier's to-do counts its unanswered exceptions and the oldest one's time: 4,094 for the
+/// bench's busiest supplier, each row read from the table for its `created_at` (15 ms of the
+/// supplier's 42 ms to-do). With the time in the index the count reads the index alone (1.6 ms).
+struct AddSupplierTodoExceptionIndex: AsyncMigration {
+    static let extensions = [
+        IndexExtension(table: "exceptions", old: "exceptions_supplier_deadlines_idx",
+                       oldColumns: ["supplier_id", "status", "responded_at", "response_by", "resolve_by"],
+                       new: "exceptions_supplier_todo_idx",
+                       newColumns: ["supplier_id", "status", "responded_at", "response_by", "resolve_by", "created_at"]),
+    ]
+
+    func prepare(on db: any Database) async throws { try await IndexExtension.apply(Self.extensions, on: db) }
+    func revert(on db: any Database) async throws { try await IndexExtension.undo(Self.extensions, on: db) }
+}
