@@ -388,7 +388,7 @@ enum MaterialReports {
         return rows.map { d in
             DocumentSummaryDTO(id: d.id, code: d.code, kind: d.kind, status: d.status, supplierCode: d.supplier_code ?? "",
                                supplierName: d.supplier_name ?? "", orderCode: d.order_code, createdAt: d.created_at,
-                               awaitingConfirmation: ["issue", "supplementary"].contains(d.kind) && d.status == "done" && d.unconfirmed != 0)
+                               awaitingConfirmation: MaterialKind.awaitsConfirmation(kind: d.kind, status: d.status, hasUnconfirmedLine: d.unconfirmed != 0))
         }
     }
 

@@ -153,18 +153,6 @@ struct ApprovalInput: StrictInput {
     }
 }
 
-enum MaterialKind: String, CaseIterable {
-    case issue, supplementary
-    case returned = "return"
-    case transfer, scrap, adjustment
-
-    var codePrefix: String {
-        switch self {
-        case .issue: "FL"; case .supplementary: "BL"; case .returned: "TL"; case .transfer: "DB"; case .scrap: "BF"; case .adjustment: "TZ"
-        }
-    }
-}
-
 enum MaterialInputs {
     static func checkCount(_ n: Int, into p: inout [FieldProblem]) {
         if n == 0 { p.append(FieldProblem("lines", "required")) }
@@ -486,7 +474,7 @@ enum MaterialService {
         try p.require(.fulfilOrders)
         guard p.organizationID == d.supplierID else { throw Problem.forbidden }
         guard d.version == input.version else { throw Problem.staleVersion(current: d.version) }
-        guard [MaterialKind.issue.rawValue, MaterialKind.supplementary.rawValue].contains(d.kind), d.status == "done" else {
+        guard MaterialKind.isConfirmable(kind: d.kind, status: d.status) else {
             throw Problem.conflict("problem.material.notConfirmable")
         }
         let lines = try await MaterialDocumentLine.query(on: app.database).filter(\.$documentID == id).sort(\.$number).all()
@@ -690,13 +678,12 @@ enum MaterialService {
         let byID = Dictionary(uniqueKeysWithValues: orgs.map { ($0.id!, $0) })
         let order = try await d.orderID.asyncMap { try await OutsourcingOrder.find($0, on: db) } ?? nil
         let exceptions = try await ExceptionCase.query(on: db).filter(\.$source == "material_document").filter(\.$sourceID == d.id!.uuidString).all()
-        let confirmable = [MaterialKind.issue.rawValue, MaterialKind.supplementary.rawValue].contains(d.kind) && d.status == "done"
         return MaterialDocumentDTO(
             id: d.id!, code: d.code, kind: d.kind, status: d.status, supplierId: d.supplierID, supplierCode: byID[d.supplierID]?.code ?? "",
             supplierName: byID[d.supplierID]?.name ?? "", toSupplierId: d.toSupplierID, toSupplierCode: d.toSupplierID.flatMap { byID[$0]?.code },
             orderId: d.orderID, orderCode: order?.code, condition: d.condition, reason: d.reason, version: d.version, createdAt: d.createdAt,
             decidedAt: d.decidedAt, decisionNote: d.kind == MaterialKind.transfer.rawValue ? "" : d.decisionNote,
-            awaitingConfirmation: confirmable && lines.contains { $0.confirmedQuantity == nil },
+            awaitingConfirmation: MaterialKind.awaitsConfirmation(kind: d.kind, status: d.status, hasUnconfirmedLine: lines.contains { $0.confirmedQuantity == nil }),
             lines: lines.map { l in
                 MaterialLineDTO(no: l.number, orderLine: l.orderLineNumber, itemId: l.itemID, itemCode: items[l.itemID]?.code ?? "",
                                 itemName: items[l.itemID]?.name ?? "", unit: items[l.itemID]?.uom ?? "", lot: l.lot,
