@@ -262,6 +262,10 @@ struct MaterialFixture {
             // Both suppliers see the transfer; each sees only its own stock.
             let tid = transfer["id"] as? String ?? ""
             #expect(try await t.request(.GET, "/api/v1/material/documents/\(tid)", token: f.supplier2).status == .ok)
+            // In the lists too: the receiving supplier's and the sending one's.
+            for token in [f.supplier1, f.supplier2] {
+                #expect(try await m.items("/api/v1/material/documents?kind=transfer", token).contains { $0["id"] as? String == tid })
+            }
             #expect(try await m.stock(f.supplier2, item: "RM-PAD-65", lot: "PAD-1") == ("0", "30"))
             let mine = try await m.items("/api/v1/material/stock?itemCode=RM-PAD-65", f.supplier1)
             #expect(mine.compactMap { $0["supplierCode"] as? String } == ["SUP-JG"])

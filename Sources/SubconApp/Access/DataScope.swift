@@ -11,7 +11,7 @@ protocol SupplierOwned: Model where IDValue == UUID {
 }
 
 /// Supplier isolation, applied in one place: every read and write of supplier-owned data goes
-/// through `query`, `find` or `restrict`.
+/// through `query`, `find`, `restrict` or `and`.
 public struct DataScope: Sendable {
     /// nil for the manufacturer's people.
     public let supplierID: UUID?
@@ -36,6 +36,15 @@ public struct DataScope: Sendable {
     /// For list reads through `ListQuery`.
     func restrict(_ query: inout ListQuery, column: String) {
         if let supplierID { query.equal(column, supplierID) }
+    }
+
+    /// For reads written in SQL: ` AND` the row's supplier (any of `columns`, e.g. a transfer's
+    /// source or destination) is this supplier; nothing for the manufacturer's people.
+    func and(_ columns: String...) -> SQLQueryString {
+        guard let supplierID else { return "" }
+        var any: SQLQueryString = ""
+        for (n, column) in columns.enumerated() { any = any + (n == 0 ? "" : " OR ") + "\(unsafeRaw: column) = \(bind: supplierID)" }
+        return " AND (" + any + ")"
     }
 }
 

@@ -365,8 +365,7 @@ enum MaterialReports {
 
     static func documents(_ p: Principal, orderID: UUID?, kind: String?, status: String?, supplierID: UUID?, limit: Int,
                           on db: any Database) async throws -> [DocumentSummaryDTO] {
-        var conditions: SQLQueryString = "1 = 1"
-        if let mine = p.scope.supplierID { conditions = conditions + " AND (d.supplier_id = \(bind: mine) OR d.to_supplier_id = \(bind: mine))" }
+        var conditions: SQLQueryString = "1 = 1" + p.scope.and("d.supplier_id", "d.to_supplier_id")
         if let orderID { conditions = conditions + " AND d.order_id = \(bind: orderID)" }
         if let kind, !kind.isEmpty { conditions = conditions + " AND d.kind = \(bind: kind)" }
         if let status, !status.isEmpty { conditions = conditions + " AND d.status = \(bind: status)" }
@@ -393,8 +392,7 @@ enum MaterialReports {
     }
 
     static func notes(_ p: Principal, orderID: UUID?, open: Bool, limit: Int, on db: any Database) async throws -> [NoteSummaryDTO] {
-        var conditions: SQLQueryString = "1 = 1"
-        if let mine = p.scope.supplierID { conditions = conditions + " AND n.supplier_id = \(bind: mine)" }
+        var conditions: SQLQueryString = "1 = 1" + p.scope.and("n.supplier_id")
         if let orderID { conditions = conditions + " AND n.order_id = \(bind: orderID)" }
         if open { conditions = conditions + " AND n.status IN ('shipped', 'partially_received')" }
         struct Row: Decodable {
@@ -420,15 +418,13 @@ enum MaterialReports {
     }
 
     static func receipts(_ p: Principal, orderID: UUID?, awaiting: Bool, limit: Int, on db: any Database) async throws -> [ReceiptSummaryDTO] {
-        var conditions: SQLQueryString = "1 = 1"
-        if let mine = p.scope.supplierID { conditions = conditions + " AND r.supplier_id = \(bind: mine)" }
+        var conditions: SQLQueryString = "1 = 1" + p.scope.and("r.supplier_id")
         if let orderID { conditions = conditions + " AND r.order_id = \(bind: orderID)" }
         if awaiting {
             // The newest receipts with a lot waiting, walked in the (status, received_at) index
             // (a line keeps its receipt's time) — not every waiting line decoded as a model,
             // which cost the material hub 300 ms on a million order lines.
-            var waiting: SQLQueryString = "status = 'awaiting_inspection'"
-            if let mine = p.scope.supplierID { waiting = waiting + " AND supplier_id = \(bind: mine)" }
+            var waiting: SQLQueryString = "status = 'awaiting_inspection'" + p.scope.and("supplier_id")
             if let orderID { waiting = waiting + " AND order_id = \(bind: orderID)" }
             struct Waiting: Decodable { let receipt_id: UUID }
             let ids = Set(try await sql(db).raw("SELECT DISTINCT received_at, receipt_id FROM receipt_lines WHERE " + waiting
@@ -466,7 +462,7 @@ enum MaterialReports {
             let order_id: UUID; let order_code: String; let supplier_code: String; let supplier_name: String; let line_no: Int; let due_date: String
             let component_code: String; let component_name: String; let uom: String; let gross: Int64; let issued: Int64
         }
-        let scope: SQLQueryString = p.scope.supplierID.map { " AND o.supplier_id = \(bind: $0)" } ?? ""
+        let scope = p.scope.and("o.supplier_id")
         // Start from the partial index of what is not fully issued — usually a few rows. CROSS
         // JOIN keeps SQLite to that order. PostgreSQL guessed 190,000 such rows on the large data
         // set (there were none) and walked all 750,000 open lines in due order instead: 6 s a
@@ -500,7 +496,7 @@ enum MaterialReports {
             let order_id: UUID; let order_code: String; let supplier_code: String; let supplier_name: String; let line_no: Int; let item_code: String
             let item_name: String; let uom: String; let due_date: String; let quantity: Int64; let counted: Int64
         }
-        let scope: SQLQueryString = p.scope.supplierID.map { " AND o.supplier_id = \(bind: $0)" } ?? ""
+        let scope = p.scope.and("o.supplier_id")
         // The buyer's list walks the lines in due order and stops at the limit (CROSS JOIN keeps
         // SQLite's join order); a supplier's starts from its own orders. The line's copy of its
         // order's status (kept by the database, see `AddWorkbenchFigures`) passes over lines of
