@@ -122,8 +122,7 @@ enum OrderList {
         // (800 ms instead of 3).
         let bySupplierOnly = (p.scope.supplierID ?? f.supplierID) != nil && conditions.count == 1 && !waiting
         let byStatusOnly = f.status != nil && conditions.count == 1 && !waiting
-        let onePlan = bySupplierOnly || byStatusOnly || (conditions.isEmpty && !ordersFiltered && !waiting)
-            || (waiting && !ordersFiltered && !f.overdue)
+        let onePlan = waiting ? !ordersFiltered && !f.overdue : !ordersFiltered || bySupplierOnly || byStatusOnly
         let limit: SQLQueryString = onePlan ? " LIMIT \(literal: page.per) OFFSET \(bind: page.offset)"
                                             : " LIMIT \(literal: page.per) OFFSET \(literal: page.offset)"
         let rows = try await (onePlan ? app.keyedReads : sql).raw("WITH page AS MATERIALIZED (" + pageColumns + filtered + whereClause + innerOrder
