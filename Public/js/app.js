@@ -49,8 +49,8 @@
   });
   if (first) first.focus();
   // On a phone a long page (an order, an exception) folds its later sections to their
-  // headings; a tap opens one. What needs action, what has errors, and the linked section
-  // stay open.
+  // headings; a tap opens one. What needs action (a section marked data-keep: a work list's
+  // rows to act on), what has errors, and the linked section stay open.
   if (window.matchMedia && window.matchMedia("(max-width: 640px)").matches && !document.querySelector("[data-nofold]")) {
     var sections = Array.prototype.slice.call(document.querySelectorAll("main > section.card, main > div > section.card"))
       .filter(function (s) { return s.querySelector(":scope > h2"); });
@@ -60,7 +60,7 @@
         h.classList.add("fold-head");
         h.setAttribute("role", "button");
         h.setAttribute("tabindex", "0");
-        var keep = i === 0 || s.id === "answer" || s.id === "decide" || s.querySelector(".alert, .err") ||
+        var keep = i === 0 || s.id === "answer" || s.id === "decide" || s.hasAttribute("data-keep") || s.querySelector(".alert, .err") ||
           (window.location.hash && s.id === window.location.hash.slice(1));
         if (!keep) s.classList.add("folded");
         var toggle = function () { s.classList.toggle("folded"); };
