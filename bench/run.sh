@@ -179,12 +179,13 @@ run "GET /api/v1/quality/stats (month, all suppliers)" -H "Authorization: Bearer
 run "GET /api/v1/lessons?q=划伤 (closed 8D search)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/lessons?q=%E5%88%92%E4%BC%A4"
 run "GET /exceptions page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/exceptions"
 run "GET /inspections page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/inspections"
-# Settlement: a year of locked statements for every supplier (24k rows, for the lists and the
-# change feed), then this month's statement generated over HTTP and timed: SUP-JG first (every
-# tenth order: ~650 accepted receipt lines and ~160 exception penalties), then 30 others.
+# Settlement: locked statements for every supplier up to the month before last (for the lists and
+# the change feed), each holding its month's sources as a month-end leaves them; then the last
+# closed month's statement generated over HTTP and timed: SUP-JG first (every tenth order: on the
+# large data set about 2,400 accepted receipt lines and 280 exception penalties a month), then 30 others.
 FINANCE=$(token finance)
 if [ -z "${ONLY:-}" ] || grep -Eq "$ONLY" <<<"generate"; then
-PERIOD=$(TZ=${SUBCON_TIMEZONE:-Asia/Shanghai} date +%Y-%m)
+PERIOD=$(TZ=${SUBCON_TIMEZONE:-Asia/Shanghai} date -d "$(TZ=${SUBCON_TIMEZONE:-Asia/Shanghai} date +%Y-%m-15) -1 month" +%Y-%m)
 gen() { curl -s -o /tmp/subcon-bench-statement.json -w '%{http_code} %{time_total}' -XPOST "$BASE/api/v1/statements" \
   -H "Authorization: Bearer $FINANCE" -H 'Content-Type: application/json' -d "{\"supplierId\":\"$1\",\"period\":\"$PERIOD\"}"; }
 read -r CODE SECS <<<"$(gen "$SUPPLIER_ORG")"
@@ -214,7 +215,7 @@ PY
 fi
 run "GET /api/v1/statements (24k, buyer, page 1)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements?per=50"
 run "GET /api/v1/statements page 100 (buyer)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements?page=100&per=50"
-run "GET /api/v1/statements?status=locked&period= (buyer)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements?status=locked&period=$(TZ=Asia/Shanghai date -d '-1 month' +%Y-%m)"
+run "GET /api/v1/statements?status=locked&period= (buyer)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements?status=locked&period=$(TZ=Asia/Shanghai date -d "$(TZ=Asia/Shanghai date +%Y-%m-15) -2 month" +%Y-%m)"
 run "GET /api/v1/statements (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/statements"
 run "GET /api/v1/statements/changes?after=20000 (ERP feed)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements/changes?after=20000"
 [ -n "${JG_STATEMENT:-}" ] && run "GET /api/v1/statements/{id} (SUP-JG, $JG_LINES lines)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements/$JG_STATEMENT"
@@ -242,6 +243,10 @@ one "one person: GET /dashboard (admin)" -H "Cookie: subcon_session=$SESSION" "$
 one "one person: GET /dashboard (supplier)" -H "Cookie: subcon_session=$SSESSION" "$BASE/dashboard"
 one "one person: GET /api/v1/todo (admin)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/todo"
 one "one person: GET /api/v1/todo (supplier)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/todo"
+# The targets for a scorecard of the year and for the quality figures are for one request: timed alone.
+one "one person: GET /api/v1/organizations/{id}/scorecard (SUP-JG, year + trend)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/organizations/$SUPPLIER_ORG/scorecard?period=$(TZ=Asia/Shanghai date +%Y)"
+one "one person: GET /api/v1/organizations/{id}/scorecard (ordinary supplier, year + trend)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/organizations/$TYPICAL/scorecard?period=$(TZ=Asia/Shanghai date +%Y)"
+one "one person: GET /api/v1/quality/stats (month, all suppliers)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/quality/stats"
 run "GET / to-do page (admin)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
 run "GET /api/v1/dashboard (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/dashboard"
 run "GET /api/v1/dashboard (supplier)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/dashboard"

@@ -58,8 +58,11 @@ public enum BenchData {
                                    "deductions", "adjustments", "net", "tax", "gross", "change_seq", "created_by", "created_at", "updated_at",
                                    "sent_by", "sent_at", "confirmed_by", "confirmed_at", "locked_by", "locked_at"]
 
-    /// Locked statements of every supplier for the months before this one (no lines: they are for
-    /// the lists and the change feed; generating this month's is what the benchmark times).
+    /// Locked statements of every supplier for the months before the last closed one (no lines:
+    /// they are for the lists and the change feed). Each has taken its month's sources, as the
+    /// month-end that locked it would have, so the last closed month — left open — is what a
+    /// statement generated now settles: one month of a supplier's records, which is what the
+    /// benchmark times. (Without the claims, that statement took two years of receipts as late.)
     static func seedStatements(app: Application, months: Int, now: Date) async throws {
         typealias Row = [any SQLExpression]
         func bind(_ v: some Encodable & Sendable) -> any SQLExpression { SQLBind(v) }
@@ -69,9 +72,11 @@ public enum BenchData {
         let buyer = try await User.query(on: app.database).filter(\.$login == "finance").first()!.id!
         var rows: [Row] = []
         var seq: Int64 = 0
-        var period = current
+        var period = current.previous
+        var locked: [SettlementPeriod] = []
         for _ in 0..<months {
             period = period.previous
+            locked.append(period)
             for (i, s) in suppliers.enumerated() {
                 seq += 1
                 let spread: Int64 = (Int64(i) * 7919 + seq) % 900_000
@@ -91,6 +96,32 @@ public enum BenchData {
             try await sql.insertRows(into: "statements", columns: statementColumns, all)
             try await sql.raw("UPDATE statement_feed SET seq = \(bind: last) WHERE id = 1").run()
         }
+        // The oldest statement also takes whatever came before it, as a first month-end would.
+        for (n, p) in locked.enumerated() {
+            let b = StatementBuilder.bounds(p, settings: settings)
+            try await claimSources(of: p, from: n == locked.count - 1 ? nil : b.start, to: b.end, on: app.db as! any SQLDatabase)
+        }
+    }
+
+    /// Claims for the locked statements of `period`, in one INSERT … SELECT per kind of source,
+    /// with the conditions `StatementBuilder` takes each kind on.
+    static func claimSources(of period: SettlementPeriod, from: Date?, to: Date, on sql: any SQLDatabase) async throws {
+        // Claim ids made by the database: a uuid on PostgreSQL; on SQLite, text in a uuid's shape, as Fluent stores them.
+        let newID: SQLQueryString = sql.dialect.name == "postgresql" ? "gen_random_uuid()"
+            : "upper(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(6)))"
+        func window(_ column: String) -> SQLQueryString {
+            (from.map { " AND \(unsafeRaw: column) >= \(bind: $0)" } ?? "") + " AND \(unsafeRaw: column) < \(bind: to)"
+        }
+        let into: SQLQueryString = "INSERT INTO statement_claims (id, source_type, source_id, statement_id) SELECT "
+        let statement: SQLQueryString = " JOIN statements s ON s.supplier_id = x.supplier_id AND s.period = \(bind: period.description) AND s.status = 'locked'"
+        try await sql.raw(into + newID + ", 'receipt_line', x.id, s.id FROM receipt_lines x JOIN goods_receipts r ON r.id = x.receipt_id" + statement
+            + " WHERE x.status <> 'awaiting_inspection' AND x.accepted_quantity > 0" + window("r.created_at")).run()
+        try await sql.raw(into + newID + ", 'exception', x.id, s.id FROM exceptions x" + statement
+            + " WHERE x.penalty_kind <> ''" + window("x.created_at")).run()
+        try await sql.raw(into + newID + ", 'reject', x.id, s.id FROM reject_decisions x" + statement
+            + " WHERE x.responsibility <> 'undetermined'" + window("x.occurred_at")).run()
+        try await sql.raw(into + newID + ", 'write_off', x.id, s.id FROM deduction_proposals x" + statement
+            + " WHERE x.quantity > 0 AND x.period " + (from == nil ? "<= " : "= ") + "\(bind: period.description)").run()
     }
 
     /// The shape of the order history: how many orders and lines, over how many items and months.
