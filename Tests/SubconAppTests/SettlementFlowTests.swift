@@ -38,6 +38,21 @@ import PropertyBased
 
     static func period(_ t: TestApp) -> String { t.app.subcon.settings.statementCalendar.period(of: t.app.subcon.today()).description }
 
+    /// Receipt lines and exceptions marked claimed that no claim names, or claimed but unmarked
+    /// (`AddClaimedMarks`): statements find their sources by the mark.
+    static func marksOffTheClaims(_ t: TestApp) async throws -> Int {
+        struct N: Decodable { let n: Int }
+        var off = 0
+        for (type, table) in [("receipt_line", "receipt_lines"), ("exception", "exceptions")] {
+            off += try await t.sql.raw("""
+                SELECT COUNT(*) AS n FROM \(unsafeRaw: table) x
+                WHERE (CASE WHEN x.claimed THEN 1 ELSE 0 END)
+                   <> (CASE WHEN EXISTS (SELECT 1 FROM statement_claims c WHERE c.source_type = \(bind: type) AND c.source_id = x.id) THEN 1 ELSE 0 END)
+                """).first(decoding: N.self)?.n ?? 0
+        }
+        return off
+    }
+
     @Test func wholeLifecycleWithADisputeAndASecondVersion() async throws {
         try await TestApp.run { t in
             let s = S(m: try await MaterialFixture.make(t))
@@ -258,6 +273,7 @@ import PropertyBased
             // A refreshed draft takes nothing another statement has.
             let refreshed = try await s.act(st1["id"] as? String ?? "", "refresh", finance, #"{"version":\#(st1["version"] as? Int ?? 0)}"#)
             #expect((refreshed["lines"] as? [[String: Any]])?.filter { $0["kind"] as? String == "goods" }.count == 1)
+            #expect(try await Self.marksOffTheClaims(t) == 0)
             // A period that has not begun cannot be stated; a malformed one is a field error.
             let future = SettlementPeriod(second)!.next.next.description
             _ = try await s.m.post("/api/v1/statements", finance, #"{"supplierId":"\#(jg)","period":"\#(future)"}"#, .unprocessableEntity)
@@ -511,6 +527,7 @@ import PropertyBased
             #expect(try await StatementClaim.query(on: t.db).filter(\.$sourceType == "receipt_line").count() == acceptedLines)
             let late = try await StatementLine.query(on: t.db).filter(\.$late == true).filter(\.$kind == "goods").count()
             #expect(late > 0, "some receipts were settled late")
+            #expect(try await SettlementFlowTests.marksOffTheClaims(t) == 0)
         }
     }
 }

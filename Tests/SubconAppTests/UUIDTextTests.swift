@@ -23,4 +23,17 @@ struct UUIDTextTests {
             #expect(UUID(uuidString: bad) == nil, "\(bad)")
         }
     }
+
+    /// Statement lines and claims take ids in the order they are written (`OrderedIDs`).
+    @Test func orderedIDsSortInTheirOrderAsTextAndAreUUIDsOfVersion7() {
+        let now = Date(timeIntervalSince1970: 1_796_054_400)
+        let ids = OrderedIDs.make(300_000, at: now) + OrderedIDs.make(10, at: now.addingTimeInterval(60))
+        let text = ids.map(UUIDText.text)
+        #expect(text == text.sorted(), "as SQLite compares them")
+        #expect(ids.map { $0.uuid.0 } == ids.map { $0.uuid.0 }.sorted())
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { $0.uuid.6 >> 4 == 7 && $0.uuid.8 >> 6 == 0b10 })
+        #expect(text[0].hasPrefix("01A22D2F-3C00-7"), "milliseconds since 1970 first: \(text[0])")
+        #expect(OrderedIDs.make(0, at: now).isEmpty)
+    }
 }

@@ -91,6 +91,7 @@ enum Migrations {
         AddLateLinePageIndex(),
         AddWaitingPageIndex(),
         AddSupplierTodoExceptionIndex(),
+        AddClaimedMarks(),
     ]
 }
 
