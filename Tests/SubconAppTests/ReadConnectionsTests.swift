@@ -65,6 +65,27 @@ import VaporTesting
         }
     }
 
+    /// A statement's lines are streamed from the read connections: every line, field for field,
+    /// as the driver reads them, disputed ones with their evidence.
+    @Test func statementLinesFromTheReadConnectionsAreTheDriversLines() async throws {
+        try await TestApp.runOnSQLiteFile { t in
+            let app = t.app
+            let reads = try #require(app.readConnections)
+            let finance = try await Self.principal(t, "finance")
+            var compared = 0
+            for s in try await Statement.query(on: t.db).all() {
+                let head = try await StatementService.header(finance, s.id!, revision: nil, app: app)
+                let before = reads.statementsRun.withLockedValue { $0 }
+                let fast = try await StatementService.lines(of: head, after: 0, limit: nil, on: t.db, reads: app.reads)
+                #expect(reads.statementsRun.withLockedValue { $0 } > before)
+                let driver = try await StatementService.lines(of: head, after: 0, limit: nil, on: t.db)
+                #expect(try Self.json(fast) == Self.json(driver), "\(s.code)")
+                compared += driver.count
+            }
+            #expect(compared > 0, "the demo scenario has statements with lines")
+        }
+    }
+
     /// Signing in reads on the read connections: a revoked token, a deactivated user and an
     /// ended session are refused by the very next request.
     @Test func aRevokedTokenADeactivatedUserAndAnEndedSessionAreRefusedAtOnce() async throws {

@@ -102,7 +102,7 @@ struct SettlementAPI: RouteCollection {
             try await writer.write(.buffer(stream.opening))
             var after = 0
             while true {
-                let batch = try await StatementService.lines(of: head, after: after, limit: batchSize, on: req.db)
+                let batch = try await StatementService.lines(of: head, after: after, limit: batchSize, on: req.db, reads: req.application.reads)
                 if let chunk = try stream.encode(batch) { try await writer.write(.buffer(chunk)) }
                 guard batch.count == batchSize, let last = batch.last else { break }
                 after = last.no

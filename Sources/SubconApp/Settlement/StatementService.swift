@@ -218,10 +218,12 @@ enum StatementService {
     /// Takes the lines' sources for this statement, in a few multi-row inserts. A late-delivery
     /// penalty shares its receipt line's id; the type keeps them apart.
     static func claim(_ lines: [StatementLineValues], statement: UUID, in change: Change) async throws {
+        let claimed = lines.filter { $0.sourceType != "manual" }
+        let ids = OrderedIDs.make(claimed.count, at: change.now)
         do {
             try await (change.db as! any SQLDatabase).insertRows(into: StatementClaim.schema, columns: ["id", "source_type", "source_id", "statement_id"],
-                                                                 lines.filter { $0.sourceType != "manual" }) {
-                [SQLBind(UUID()), SQLBind($0.sourceType), SQLBind(UUID(uuidString: $0.sourceID)!), SQLBind(statement)]
+                                                                 Array(zip(ids, claimed))) { id, l in
+                [SQLBind(id), SQLBind(l.sourceType), SQLBind(UUIDText.parse(l.sourceID)!), SQLBind(statement)]
             }
         } catch let e as any DatabaseError where e.isConstraintFailure {
             throw Problem.conflict("problem.statement.sourceTaken")
@@ -333,8 +335,10 @@ enum StatementService {
                 while true {
                     let batch = try await StatementLine.query(on: change.db).filter(\.$statementID == s.id!).filter(\.$revision == from)
                         .filter(\.$number > after).sort(\.$number).limit(revisedLinesBatch).all()
-                    try await insert(batch.map { l in
+                    let ids = OrderedIDs.make(batch.count, at: change.now)
+                    try await insert(zip(ids, batch).map { id, l in
                         var n = StatementLineValues(revising: l, to: s.revision)
+                        n.id = id
                         if l.disputed, let a = l.answerAmount { n.amount = a }
                         return n
                     }, in: change)
@@ -656,9 +660,11 @@ enum StatementService {
     /// The lines of the revision `statement` shows, in order, after line number `after`: all of
     /// them, or a batch of `limit`. Plain rows rather than models: a busy supplier's month is
     /// tens of thousands of lines.
-    static func lines(of statement: StatementDTO, after: Int, limit: Int?, on db: any Database) async throws -> [StatementLineDTO] {
+    /// `reads`: where to read the lines from, if not `db` (the read connections, for a statement
+    /// already committed: their rows decode without Foundation's UUID parsing).
+    static func lines(of statement: StatementDTO, after: Int, limit: Int?, on db: any Database, reads: (any SQLDatabase)? = nil) async throws -> [StatementLineDTO] {
         let batch: SQLQueryString = limit.map { " LIMIT \(literal: $0)" } ?? ""
-        let lines = try await (db as! any SQLDatabase).raw("""
+        let lines = try await (reads ?? (db as! any SQLDatabase)).raw("""
             SELECT l.id, l.no, l.kind, l.source_type, l.source_id, l.item_id, i.code AS item_code, i.name AS item_name, l.reference, l.reason,
                    l.quantity, l.unit_price, l.amount, l.occurrence, l.waived, l.late, l.origin_period, l.refers_to, l.disputed, l.dispute_comment,
                    l.supplier_figure, l.answer, l.answer_reason, l.answer_amount
@@ -678,7 +684,7 @@ enum StatementService {
                              supplierFigure: l.supplierFigure.map(FixedDecimal.init(units:)), answer: l.answer.isEmpty ? nil : l.answer,
                              answerReason: l.answerReason.isEmpty ? nil : l.answerReason,
                              answerAmount: l.answerAmount.map(FixedDecimal.init(units:)),
-                             attachments: (docs[l.id!.uuidString] ?? []).map(DocumentDTO.init))
+                             attachments: l.disputed ? (docs[UUIDText.text(l.id!)] ?? []).map(DocumentDTO.init) : [])
         }
     }
 
