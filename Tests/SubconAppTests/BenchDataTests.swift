@@ -38,5 +38,29 @@ import VaporTesting
         }
     }
 
+    /// The demo's year of history is settled month by month: a statement made or refreshed now
+    /// takes this month's records, not the year's as late ones.
+    @Test func theDemosHistoryIsSettledMonthByMonth() async throws {
+        try await TestApp.run(scenario: true, adjust: { $0.demoHistory = true }) { t in
+            let finance = try await t.token("finance")
+            let period = t.settings.statementCalendar.period(of: t.app.subcon.today()).description
+            var lines: [[String: Any]] = []
+            for s in try await Statement.query(on: t.db).filter(\.$period == period).filter(\.$status == "draft").all() {
+                let r = try await t.request(.POST, "/api/v1/statements/\(s.id!)/refresh", token: finance, json: #"{"version":\#(s.version)}"#)
+                #expect(r.status == .ok, "\(r.body.string)")
+                lines += r.json["lines"] as? [[String: Any]] ?? []
+            }
+            let stated = Set(try await Statement.query(on: t.db).filter(\.$period == period).all().map(\.supplierID))
+            for o in try await Organization.query(on: t.db).filter(\.$kind == "supplier").all() where !stated.contains(o.id!) {
+                let r = try await t.request(.POST, "/api/v1/statements", token: finance, json: #"{"supplierId":"\#(o.id!)","period":"\#(period)"}"#)
+                #expect(r.status == .created, "\(r.body.string)")
+                lines += r.json["lines"] as? [[String: Any]] ?? []
+            }
+            #expect(!lines.isEmpty)
+            let late = lines.filter { $0["late"] as? Bool == true }.count
+            #expect(late == 0, "no earlier month's records")
+        }
+    }
+
     struct Count: Decodable { let n: Int }
 }

@@ -103,25 +103,30 @@ public enum BenchData {
         }
     }
 
-    /// Claims for the locked statements of `period`, in one INSERT … SELECT per kind of source,
-    /// with the conditions `StatementBuilder` takes each kind on.
-    static func claimSources(of period: SettlementPeriod, from: Date?, to: Date, on sql: any SQLDatabase) async throws {
+    /// Claims for the statements of `period` (one per supplier), in one INSERT … SELECT per kind
+    /// of source, with the conditions `StatementBuilder` takes each kind on; sources another
+    /// statement has are left to it.
+    static func claimSources(of period: SettlementPeriod, from: Date?, to: Date,
+                             kinds: Set<String> = ["receipt_line", "exception", "reject", "write_off"], on sql: any SQLDatabase) async throws {
         // Claim ids made by the database: a uuid on PostgreSQL; on SQLite, text in a uuid's shape, as Fluent stores them.
         let newID: SQLQueryString = sql.dialect.name == "postgresql" ? "gen_random_uuid()"
             : "upper(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(6)))"
         func window(_ column: String) -> SQLQueryString {
             (from.map { " AND \(unsafeRaw: column) >= \(bind: $0)" } ?? "") + " AND \(unsafeRaw: column) < \(bind: to)"
         }
-        let into: SQLQueryString = "INSERT INTO statement_claims (id, source_type, source_id, statement_id) SELECT "
-        let statement: SQLQueryString = " JOIN statements s ON s.supplier_id = x.supplier_id AND s.period = \(bind: period.description) AND s.status = 'locked'"
-        try await sql.raw(into + newID + ", 'receipt_line', x.id, s.id FROM receipt_lines x JOIN goods_receipts r ON r.id = x.receipt_id" + statement
-            + " WHERE x.status <> 'awaiting_inspection' AND x.accepted_quantity > 0" + window("r.created_at")).run()
-        try await sql.raw(into + newID + ", 'exception', x.id, s.id FROM exceptions x" + statement
-            + " WHERE x.penalty_kind <> ''" + window("x.created_at")).run()
-        try await sql.raw(into + newID + ", 'reject', x.id, s.id FROM reject_decisions x" + statement
-            + " WHERE x.responsibility <> 'undetermined'" + window("x.occurred_at")).run()
-        try await sql.raw(into + newID + ", 'write_off', x.id, s.id FROM deduction_proposals x" + statement
-            + " WHERE x.quantity > 0 AND x.period " + (from == nil ? "<= " : "= ") + "\(bind: period.description)").run()
+        let statement: SQLQueryString = " JOIN statements s ON s.supplier_id = x.supplier_id AND s.period = \(bind: period.description)"
+        func claim(_ kind: String, _ rest: SQLQueryString) async throws {
+            guard kinds.contains(kind) else { return }
+            try await sql.raw("INSERT INTO statement_claims (id, source_type, source_id, statement_id) SELECT " + newID
+                + ", \(literal: kind), x.id, s.id" + rest
+                + " AND NOT EXISTS (SELECT 1 FROM statement_claims c WHERE c.source_type = \(literal: kind) AND c.source_id = x.id)").run()
+        }
+        try await claim("receipt_line", " FROM receipt_lines x JOIN goods_receipts r ON r.id = x.receipt_id" + statement
+            + " WHERE x.status <> 'awaiting_inspection' AND x.accepted_quantity > 0" + window("r.created_at"))
+        try await claim("exception", " FROM exceptions x" + statement + " WHERE x.penalty_kind <> ''" + window("x.created_at"))
+        try await claim("reject", " FROM reject_decisions x" + statement + " WHERE x.responsibility <> 'undetermined'" + window("x.occurred_at"))
+        try await claim("write_off", " FROM deduction_proposals x" + statement
+            + " WHERE x.quantity > 0 AND x.period " + (from == nil ? "<= " : "= ") + "\(bind: period.description)")
     }
 
     /// The shape of the order history: how many orders and lines, over how many items and months.

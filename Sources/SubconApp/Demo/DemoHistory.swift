@@ -177,6 +177,14 @@ enum DemoHistory {
             try await sql.insertRows(into: "statements", columns: BenchData.statementColumns, statementRows)
             try await sql.raw("UPDATE statement_feed SET seq = \(bind: finalSeq) WHERE id = 1").run()
         }
+        // Each month's statement has taken that month's receipts and penalties, as its month-end
+        // would have; otherwise the first statement made or refreshed now takes the whole year
+        // as late (192 receipt lines a supplier). Write-offs and rejects stay with the demo's own.
+        for month in months {
+            guard let period = SettlementPeriod(month.description) else { continue }
+            let b = StatementBuilder.bounds(period, settings: settings)
+            try await BenchData.claimSources(of: period, from: b.start, to: b.end, kinds: ["receipt_line", "exception"], on: sql)
+        }
         try await ShipReadiness.refreshAll(on: sql)
         // The corrective actions watched and the grades closed as the background jobs would have
         // done month by month, oldest first.
