@@ -65,7 +65,7 @@ enum StatementBuilder {
             let received_at: Date; let receipt_code: String; let order_code: String; let due_date: String; let unit_price: Int64; let item_code: String
             let operation: String?
         }
-        // Ids read as text and parsed here: the driver's UUID parsing (sscanf) was a third of reading a busy month's goods.
+        // Ids read as text and parsed here: the SQLite driver parses each UUID with sscanf.
         struct Row: Decodable {
             let id: String; let order_id: String; let order_line_no: Int; let item_id: String; let lot: String; let accepted_quantity: Int64
             let received_at: Date; let receipt_code: String; let order_code: String; let due_date: String; let unit_price: Int64; let item_code: String
@@ -90,6 +90,7 @@ enum StatementBuilder {
             WHERE rl.supplier_id = \(bind: supplierID) AND NOT rl.claimed AND rl.accepted_quantity > 0 AND rl.status <> 'awaiting_inspection'
               AND r.created_at < \(bind: bounds.end) AND
             """ + " " + unclaimed("receipt_line", "rl.id") + " ORDER BY r.created_at, r.code, rl.no").all(decoding: Row.self).map { try $0.goods() }
+
         // The price in force: the latest revision the supplier had acknowledged when the goods
         // arrived (the order line's price when there is none, e.g. an order entered as agreed).
         struct Rev: Decodable { let order_id: UUID; let number: Int; let lines: String; let answered_at: Date? }
@@ -203,6 +204,7 @@ enum StatementBuilder {
                 out.append(l)
             }
         }
+
         // 3. Write-off variances beyond tolerance, at the material's cost price.
         struct Var: Decodable { let id: UUID; let item_id: UUID; let period: String; let quantity: Int64; let cost_price: Int64; let item_code: String }
         let variances = try await sql.raw("""
@@ -216,6 +218,7 @@ enum StatementBuilder {
             out.append(line("deduction", "write_off", v.id, item: v.item_id, reference: "\(v.period) · \(v.item_code)", quantity: q,
                             unitPrice: cost, amount: amount, origin: SettlementPeriod(v.period) ?? bounds.period))
         }
+
         // 4. Rejects with a decided responsibility (RejectResponsibility.settle, kept with the
         // decision): 料废 pays the processing fee for the pieces worked, 工废 charges the material
         // in them at cost. Undetermined ones wait.
