@@ -92,6 +92,7 @@ enum Migrations {
         AddWaitingPageIndex(),
         AddSupplierTodoExceptionIndex(),
         AddClaimedMarks(),
+        AddReportLineOrderIndex(),
     ]
 }
 

@@ -154,3 +154,15 @@ struct CreateScorecards: AsyncMigration {
         try await db.schema("production_plan_lines").deleteField("supplier_choice").update()
     }
 }
+
+/// One supplier's progress reports in the order the timeliness window reads them (line, then
+/// time), with the day it compares: see `ScorecardQueries.reportsIndex`.
+struct AddReportLineOrderIndex: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await createIndex(db, "progress_reports_line_order_idx", on: "progress_reports", "supplier_id", "order_id", "line_no", "created_at", "report_day")
+    }
+
+    func revert(on db: any Database) async throws {
+        try await (db as! any SQLDatabase).drop(index: "progress_reports_line_order_idx").run()
+    }
+}
