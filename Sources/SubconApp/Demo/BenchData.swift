@@ -122,8 +122,8 @@ public enum BenchData {
                 + " AND NOT EXISTS (SELECT 1 FROM statement_claims c WHERE c.source_type = \(literal: kind) AND c.source_id = x.id)").run()
         }
         try await claim("receipt_line", " FROM receipt_lines x JOIN goods_receipts r ON r.id = x.receipt_id" + statement
-            + " WHERE x.status <> 'awaiting_inspection' AND x.accepted_quantity > 0" + window("r.created_at"))
-        try await claim("exception", " FROM exceptions x" + statement + " WHERE x.penalty_kind <> ''" + window("x.created_at"))
+            + " WHERE \(unsafeRaw: AddClaimedMarks.unclaimedGoods("x"))" + window("r.created_at"))
+        try await claim("exception", " FROM exceptions x" + statement + " WHERE \(unsafeRaw: AddClaimedMarks.unclaimedPenalties("x"))" + window("x.created_at"))
         try await claim("reject", " FROM reject_decisions x" + statement + " WHERE x.responsibility <> 'undetermined'" + window("x.occurred_at"))
         try await claim("write_off", " FROM deduction_proposals x" + statement
             + " WHERE x.quantity > 0 AND x.period " + (from == nil ? "<= " : "= ") + "\(bind: period.description)")

@@ -12,14 +12,26 @@ import SQLKit
 /// finds the candidates faster.
 struct AddClaimedMarks: AsyncMigration {
     /// Each kind of source marked: its claim type, its table, and the index of its unclaimed
-    /// rows with the condition `StatementBuilder` takes it on (a query must repeat that
-    /// condition word for word for SQLite to use the index).
+    /// rows with the condition a statement takes it on.
     static let sources: [(type: String, table: String, index: String, columns: String, condition: String)] = [
-        ("receipt_line", "receipt_lines", "receipt_lines_unclaimed_idx", "supplier_id, received_at", receiptCondition),
-        ("exception", "exceptions", "exceptions_unclaimed_idx", "supplier_id, created_at", exceptionCondition),
+        ("receipt_line", "receipt_lines", "receipt_lines_unclaimed_idx", "supplier_id, received_at", unclaimedGoods()),
+        ("exception", "exceptions", "exceptions_unclaimed_idx", "supplier_id, created_at", unclaimedPenalties()),
     ]
-    static let receiptCondition = "NOT claimed AND accepted_quantity > 0 AND status <> 'awaiting_inspection'"
-    static let exceptionCondition = "NOT claimed AND penalty_kind <> ''"
+
+    /// The receipt lines a statement takes as goods and has not yet, of the table named `row`
+    /// (or unqualified, as the index holds it): one text for the index, `StatementBuilder` and
+    /// the seeded history, since SQLite uses a partial index only for a query that repeats its
+    /// condition word for word.
+    static func unclaimedGoods(_ row: String? = nil) -> String {
+        let c = row.map { $0 + "." } ?? ""
+        return "NOT \(c)claimed AND \(c)accepted_quantity > 0 AND \(c)status <> 'awaiting_inspection'"
+    }
+
+    /// The exceptions with a penalty a statement takes and has not yet, likewise.
+    static func unclaimedPenalties(_ row: String? = nil) -> String {
+        let c = row.map { $0 + "." } ?? ""
+        return "NOT \(c)claimed AND \(c)penalty_kind <> ''"
+    }
 
     func prepare(on db: any Database) async throws {
         let sql = db as! any SQLDatabase

@@ -87,7 +87,7 @@ enum StatementBuilder {
             JOIN outsourcing_orders o ON o.id = rl.order_id
             JOIN order_lines l ON l.order_id = rl.order_id AND l.line_no = rl.order_line_no
             JOIN items i ON i.id = rl.item_id
-            WHERE rl.supplier_id = \(bind: supplierID) AND NOT rl.claimed AND rl.accepted_quantity > 0 AND rl.status <> 'awaiting_inspection'
+            WHERE rl.supplier_id = \(bind: supplierID) AND \(unsafeRaw: AddClaimedMarks.unclaimedGoods("rl"))
               AND r.created_at < \(bind: bounds.end) AND
             """ + " " + unclaimed("receipt_line", "rl.id") + " ORDER BY r.created_at, r.code, rl.no").all(decoding: Row.self).map { try $0.goods() }
 
@@ -162,7 +162,7 @@ enum StatementBuilder {
             FROM exceptions e \(unsafeRaw: sqlite ? "INDEXED BY exceptions_unclaimed_idx" : "")
             LEFT JOIN receipt_lines rl ON rl.id = e.receipt_line_id
             LEFT JOIN order_lines l ON l.order_id = rl.order_id AND l.line_no = rl.order_line_no
-            WHERE e.supplier_id = \(bind: supplierID) AND NOT e.claimed AND e.penalty_kind <> '' AND e.created_at < \(bind: bounds.end) AND
+            WHERE e.supplier_id = \(bind: supplierID) AND \(unsafeRaw: AddClaimedMarks.unclaimedPenalties("e")) AND e.created_at < \(bind: bounds.end) AND
             """ + " " + unclaimed("exception", "e.id") + " ORDER BY e.created_at, e.code").all(decoding: Exc.self)
         var waived: [(code: String, id: UUID)] = []
         if !exceptions.isEmpty {
