@@ -270,6 +270,7 @@ import PropertyBased
             let st2 = try await s.m.post("/api/v1/statements", finance, #"{"supplierId":"\#(jg)","period":"\#(second)"}"#)
             let goods = (st2["lines"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "goods" }
             #expect(goods.count == 1 && goods.first?["late"] as? Bool == true && goods.first?["originPeriod"] as? String == first)
+            #expect(goods.first?["uom"] as? String == "件", "the quantity's unit")
             // A refreshed draft takes nothing another statement has.
             let refreshed = try await s.act(st1["id"] as? String ?? "", "refresh", finance, #"{"version":\#(st1["version"] as? Int ?? 0)}"#)
             #expect((refreshed["lines"] as? [[String: Any]])?.filter { $0["kind"] as? String == "goods" }.count == 1)

@@ -31,6 +31,8 @@ struct StatementLineDTO: Content {
     let itemId: UUID?
     let itemCode: String?
     let itemName: String?
+    /// The item's unit, for the quantity of goods, rejected pieces and material variances.
+    let uom: String?
     let reference: String
     let reason: String
     let quantity: FixedDecimal
@@ -665,7 +667,7 @@ enum StatementService {
     static func lines(of statement: StatementDTO, after: Int, limit: Int?, on db: any Database, reads: (any SQLDatabase)? = nil) async throws -> [StatementLineDTO] {
         let batch: SQLQueryString = limit.map { " LIMIT \(literal: $0)" } ?? ""
         let lines = try await (reads ?? (db as! any SQLDatabase)).raw("""
-            SELECT l.id, l.no, l.kind, l.source_type, l.source_id, l.item_id, i.code AS item_code, i.name AS item_name, l.reference, l.reason,
+            SELECT l.id, l.no, l.kind, l.source_type, l.source_id, l.item_id, i.code AS item_code, i.name AS item_name, i.uom AS item_uom, l.reference, l.reason,
                    l.quantity, l.unit_price, l.amount, l.occurrence, l.waived, l.late, l.origin_period, l.refers_to, l.disputed, l.dispute_comment,
                    l.supplier_figure, l.answer, l.answer_reason, l.answer_amount
             FROM statement_lines l LEFT JOIN items i ON i.id = l.item_id
@@ -676,7 +678,7 @@ enum StatementService {
                               by: \.entityID)
         return lines.map { l in
             StatementLineDTO(id: l.id!, no: l.number, kind: l.kind, sourceType: l.sourceType, sourceId: l.sourceID, itemId: l.itemID,
-                             itemCode: l.itemCode, itemName: l.itemName,
+                             itemCode: l.itemCode, itemName: l.itemName, uom: l.uom,
                              reference: l.reference, reason: l.reason, quantity: FixedDecimal(units: l.quantity),
                              unitPrice: FixedDecimal(units: l.unitPrice), amount: FixedDecimal(units: l.amount),
                              occurrence: l.occurrence > 0 ? l.occurrence : nil, waived: l.waived, late: l.late, originPeriod: l.originPeriod,
@@ -712,12 +714,12 @@ enum StatementService {
     /// One stored line as the detail reads it.
     struct LineRow: Decodable {
         let id: UUID?; let number: Int; let kind: String; let sourceType: String; let sourceID: String; let itemID: UUID?
-        var itemCode: String? = nil; var itemName: String? = nil
+        var itemCode: String? = nil; var itemName: String? = nil; var uom: String? = nil
         let reference: String; let reason: String; let quantity: Int64; let unitPrice: Int64; let amount: Int64; let occurrence: Int
         let waived: Bool; let late: Bool; let originPeriod: String; let refersTo: UUID?; let disputed: Bool; let disputeComment: String
         let supplierFigure: Int64?; let answer: String; let answerReason: String; let answerAmount: Int64?
         enum CodingKeys: String, CodingKey {
-            case id, number = "no", kind, sourceType = "source_type", sourceID = "source_id", itemID = "item_id", itemCode = "item_code", itemName = "item_name"
+            case id, number = "no", kind, sourceType = "source_type", sourceID = "source_id", itemID = "item_id", itemCode = "item_code", itemName = "item_name", uom = "item_uom"
             case reference, reason, quantity
             case unitPrice = "unit_price", amount, occurrence, waived, late, originPeriod = "origin_period", refersTo = "refers_to", disputed
             case disputeComment = "dispute_comment", supplierFigure = "supplier_figure", answer, answerReason = "answer_reason", answerAmount = "answer_amount"
