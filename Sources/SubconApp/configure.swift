@@ -24,6 +24,11 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     app.threadPool = NIOThreadPool(numberOfThreads: 2 * loops + 2)
 
     // Database
+    // sqlite-kit keeps an "in-memory" database in a temporary file of this name (its SQLite is
+    // built without shared cache), which the write connection opens too.
+    let memoryID = UUID().uuidString
+    let memoryPath = FileManager.default.temporaryDirectory
+        .appendingPathComponent("sqlite-kit_memorydb-\(ProcessInfo.processInfo.processIdentifier)-\(memoryID).sqlite3").path
     switch settings.database {
     case .sqliteFile(let path):
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
@@ -33,7 +38,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
             app.databases.use(.sqlite(.file(path), sqlLogLevel: .debug), as: .sqliteBackground, isDefault: false)
         }
     case .sqliteMemory:
-        app.databases.use(.sqlite(.memory, sqlLogLevel: .debug), as: .sqlite)
+        app.databases.use(.sqlite(.init(storage: .memory(identifier: memoryID)), sqlLogLevel: .debug), as: .sqlite)
     case .postgres(let url, let searchPath):
         var config = try SQLPostgresConfiguration(url: url)
         config.searchPath = searchPath
@@ -71,6 +76,17 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     }
     for migration in Migrations.all { app.migrations.add(migration) }
     try await app.autoMigrate()
+    if settings.sqliteWriteConnection {
+        switch settings.database {
+        case .sqliteFile(let path):
+            try app.useWriteConnection(path: path, mapBytes: Int(settings.sqliteMapBytes), synchronousFull: settings.sqliteSynchronousFull)
+        case .sqliteMemory:
+            // Opening a name sqlite-kit did not create would make an empty database beside it.
+            guard FileManager.default.fileExists(atPath: memoryPath) else { throw WriteConnection.NotFound(path: memoryPath) }
+            try app.useWriteConnection(path: memoryPath, mapBytes: 0, synchronousFull: settings.sqliteSynchronousFull)
+        case .postgres: break
+        }
+    }
 
     // Services
     let catalog = try Catalog(directory: settings.resourcesDirectory + "/Locales")

@@ -119,10 +119,10 @@ import VaporTesting
     @Test func aFailingReadThrowsAndTheConnectionGoesOn() async throws {
         try await TestApp.runOnSQLiteFile { t in
             let reads = try #require(t.app.readConnections)
-            #expect(throws: ReadConnectionError.self) { _ = try reads.rowsNow(SQLRaw("SELECT * FROM no_such_table")) }
-            await #expect(throws: ReadConnectionError.self) { _ = try await reads.raw("SELECT nope FROM users").all() }
+            #expect(throws: SQLiteHandleError.self) { _ = try reads.rowsNow(SQLRaw("SELECT * FROM no_such_table")) }
+            await #expect(throws: SQLiteHandleError.self) { _ = try await reads.raw("SELECT nope FROM users").all() }
             // Reads only: the connections refuse to write.
-            await #expect(throws: ReadConnectionError.self) { try await reads.raw("DELETE FROM users").run() }
+            await #expect(throws: SQLiteHandleError.self) { try await reads.raw("DELETE FROM users").run() }
             #expect(try await t.user("admin").active)
             let n = try reads.rowsNow("SELECT COUNT(*) AS n FROM users WHERE login = \(bind: "admin")" as SQLQueryString)
             #expect(try n.first?.decode(column: "n", as: Int.self) == 1)

@@ -84,12 +84,17 @@ extension Application {
             let live = PendingLiveEvents()
             do {
                 let result = try await services.writeGate.run {
-                    try await self.database.transaction { tx in
+                    let run: @Sendable (any Database) async throws -> T = { tx in
                         let result = try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres, live: live,
                                                                   today: services.today(), delayThresholdDays: services.settings.delayThresholdDays))
                         try await claim?.recordOnce(on: tx)
                         return result
                     }
+                    if let connection = self.writeConnection {
+                        let tx = connection.database(context: self.database.context)
+                        return try await connection.transaction { try await run(tx) }
+                    }
+                    return try await self.database.transaction(run)
                 }
                 for e in live.all { services.live.deliver(e) }
                 return result

@@ -69,6 +69,9 @@ public struct Settings: Sendable {
     /// Whether the hottest reads on an SQLite file take connections of their own
     /// (SQLITE_READ_CONNECTIONS=0 keeps every read on the driver; see `ReadConnections`).
     public var sqliteReadConnections = true
+    /// Whether changes on SQLite run on a connection of their own, statement after statement on
+    /// the change's thread (SQLITE_WRITE_CONNECTION=0 keeps them on the driver; see `WriteConnection`).
+    public var sqliteWriteConnection = true
     /// Whether every commit to an SQLite file waits for the disk (SQLITE_SYNCHRONOUS=full, the
     /// default) or only checkpoints do (`normal`: a power cut or a crash of the machine — not of
     /// the process — may lose the last commits, never the file's consistency; a commit costs
@@ -170,6 +173,7 @@ public struct Settings: Sendable {
         if let n = env["PENALTY_FREE_OCCURRENCES"].flatMap(Int.init), (0...100).contains(n) { s.gradedPenalty.freeOccurrences = n }
         if let n = env["HEAVY_READS"].flatMap(Int.init), (1...64).contains(n) { s.heavyReads = n }
         if env["SQLITE_READ_CONNECTIONS"] == "0" { s.sqliteReadConnections = false }
+        if env["SQLITE_WRITE_CONNECTION"] == "0" { s.sqliteWriteConnection = false }
         if env["SQLITE_SYNCHRONOUS"]?.lowercased() == "normal" { s.sqliteSynchronousFull = false }
         if let m = env["SQLITE_MMAP_MB"].flatMap(Int64.init), (0...1 << 20).contains(m) { s.sqliteMapBytes = m << 20 }
         if let f = env["INVOICE_TOLERANCE_FEN"].flatMap(Int64.init), (0...10_000).contains(f) { s.invoiceTolerance = FixedDecimal(units: f * 100) }

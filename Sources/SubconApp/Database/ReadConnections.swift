@@ -40,7 +40,7 @@ final class ReadConnections: SQLDatabase, @unchecked Sendable {
     private let mapBytes: Int
     private let encoder = SQLiteDataEncoder()
     private let decoder = SQLiteDataDecoder()
-    private let idle = NIOLockedValueBox<[ReadConnection]>([])
+    private let idle = NIOLockedValueBox<[SQLiteHandle]>([])
     /// Connections kept open between reads; more are opened while more reads run at once.
     private let keep: Int
 
@@ -74,7 +74,7 @@ final class ReadConnections: SQLDatabase, @unchecked Sendable {
             return try encoder.encode(value)
         }
         if logger.logLevel <= .debug { logger.debug("\(sql) \(binds)") }
-        let connection = try idle.withLockedValue { $0.popLast() } ?? ReadConnection(path: path, mapBytes: mapBytes)
+        let connection = try idle.withLockedValue { $0.popLast() } ?? SQLiteHandle(path: path, mapBytes: mapBytes, purpose: .reads)
         defer {
             idle.withLockedValue { if $0.count < keep { $0.append(connection) } }
         }
@@ -83,16 +83,23 @@ final class ReadConnections: SQLDatabase, @unchecked Sendable {
     }
 }
 
-/// The error of a read on these connections, with SQLite's own message.
-struct ReadConnectionError: Error, CustomStringConvertible {
+/// The error of a statement on these connections (or the write connection), with SQLite's own
+/// message. A broken constraint is a `DatabaseError`'s constraint failure, as the driver's is, so
+/// that it answers 409 and the places that expect one (a second claim, a duplicate number) see it.
+struct SQLiteHandleError: Error, CustomStringConvertible, DatabaseError {
     let code: Int32
     let message: String
     var description: String { "SQLite error \(code): \(message)" }
+    /// The primary code, without the extended code's detail (SQLITE_CONSTRAINT_UNIQUE is 2067).
+    private var primary: Int32 { code & 0xff }
+    var isConstraintFailure: Bool { primary == SQLITE_CONSTRAINT }
+    var isSyntaxError: Bool { primary == SQLITE_ERROR || primary == SQLITE_SCHEMA }
+    var isConnectionClosed: Bool { primary == SQLITE_MISUSE || primary == SQLITE_CANTOPEN }
 }
 
-/// One connection and its prepared statements; used by one thread at a time (the pool hands it
-/// out), so it is opened without SQLite's own mutex.
-private final class ReadConnection {
+/// One connection and its prepared statements; used by one thread at a time (the read pool hands
+/// it out, the write gate lends the write connection), so it is opened without SQLite's own mutex.
+final class SQLiteHandle {
     private var handle: OpaquePointer?
     private var statements: [String: Prepared] = [:]
 
@@ -106,19 +113,34 @@ private final class ReadConnection {
     /// bound is only reached by reads whose text varies (an IN list), and then the cache restarts.
     private static let maxStatements = 200
 
-    init(path: String, mapBytes: Int) throws {
+    enum Purpose {
+        case reads
+        /// The one connection that writes (see `WriteConnection`): the settings the driver's
+        /// connections get in `configure`, foreign keys on as sqlite-kit turns them on.
+        case writes(cacheKiB: Int, synchronousFull: Bool)
+    }
+
+    init(path: String, mapBytes: Int, purpose: Purpose) throws {
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI | SQLITE_OPEN_EXRESCODE
         let opened = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
         guard opened == SQLITE_OK else {
-            let error = ReadConnectionError(code: opened, message: handle.map { String(cString: sqlite_nio_sqlite3_errmsg($0)) } ?? "cannot open \(path)")
+            let error = SQLiteHandleError(code: opened, message: handle.map { String(cString: sqlite_nio_sqlite3_errmsg($0)) } ?? "cannot open \(path)")
             sqlite_nio_sqlite3_close(handle)
             throw error
         }
-        // A reader waits for a checkpoint's moment of exclusivity rather than failing.
+        // A reader waits for a checkpoint's moment of exclusivity rather than failing; the
+        // writer, for a reader of a file without WAL (the tests') to finish.
         sqlite_nio_sqlite3_busy_timeout(handle, 10_000)
-        try exec("PRAGMA query_only = 1")
         try exec("PRAGMA mmap_size = \(mapBytes)")
-        try exec("PRAGMA cache_size = -8192")
+        switch purpose {
+        case .reads:
+            try exec("PRAGMA query_only = 1")
+            try exec("PRAGMA cache_size = -8192")
+        case .writes(let cacheKiB, let synchronousFull):
+            try exec("PRAGMA foreign_keys = ON")
+            try exec("PRAGMA cache_size = -\(cacheKiB)")
+            try exec("PRAGMA synchronous = \(synchronousFull ? "FULL" : "NORMAL")")
+        }
     }
 
     deinit {
@@ -126,14 +148,17 @@ private final class ReadConnection {
         sqlite_nio_sqlite3_close(handle)
     }
 
-    private func exec(_ sql: String) throws {
+    func exec(_ sql: String) throws {
         let ret = sqlite_nio_sqlite3_exec(handle, sql, nil, nil, nil)
         guard ret == SQLITE_OK else { throw failure(ret) }
     }
 
-    private func failure(_ code: Int32) -> ReadConnectionError {
-        ReadConnectionError(code: code, message: String(cString: sqlite_nio_sqlite3_errmsg(handle)))
+    private func failure(_ code: Int32) -> SQLiteHandleError {
+        SQLiteHandleError(code: code, message: String(cString: sqlite_nio_sqlite3_errmsg(handle)))
     }
+
+    /// Whether a transaction is open on this connection (SQLite ends one by itself on some errors).
+    var inTransaction: Bool { sqlite_nio_sqlite3_get_autocommit(handle) == 0 }
 
     private func prepared(_ sql: String) throws -> Prepared {
         if let prepared = statements[sql] { return prepared }

@@ -1,0 +1,248 @@
+import Fluent
+import FluentSQL
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import SQLKit
+import SQLiteKit
+import Vapor
+
+/// The connection every change (`Application.write`) runs on, on an SQLite file.
+///
+/// SQLite has one writer at a time anyway (the write gate queues them), and a change runs a
+/// dozen or more statements: the rows it reads, its inserts and updates, the audit chain's end
+/// and entry, the outbox. Through the driver each statement went from the change's task to the
+/// driver's thread pool and back through an event loop, and was prepared anew: a workflow step
+/// ran about 20 statements at 4–25 ms, and `strace` counted about 190 futex calls per request.
+/// Here a change's statements run on the thread of the change's task, on one connection that
+/// keeps its prepared statements — as `ReadConnections` do for the hottest reads.
+///
+/// Fluent's model queries return futures; they are made on an `InlineEventLoop`, so a statement
+/// and the future that answers it complete before the caller awaits it, with no hop.
+///
+/// Only one change holds the connection at a time: `Application.write` lends it inside the write
+/// gate. Writes outside `Application.write` (the outbox's claim, migrations, seeding) keep using
+/// the driver's connections, still one writer at a time through the gate.
+final class WriteConnection: SQLDatabase, @unchecked Sendable {
+    let path: String
+    let loop: InlineEventLoop
+    private let handle: SQLiteHandle
+    private let encoder = SQLiteDataEncoder()
+    private let decoder = SQLiteDataDecoder()
+    let logger: Logger
+    var eventLoop: any EventLoop { loop }
+    let dialect: any SQLDialect = SQLiteDialect()
+    /// sqlite-kit's in-memory database was not where it keeps it.
+    struct NotFound: Error, CustomStringConvertible {
+        let path: String
+        var description: String { "no SQLite database at \(path) for the write connection" }
+    }
+
+    /// Statements run since start, for tests that must know a change came this way.
+    let statementsRun = NIOLockedValueBox(0)
+
+    init(path: String, mapBytes: Int, cacheKiB: Int, synchronousFull: Bool, scheduler: any EventLoop, logger: Logger) throws {
+        self.path = path
+        self.logger = logger
+        handle = try SQLiteHandle(path: path, mapBytes: mapBytes, purpose: .writes(cacheKiB: cacheKiB, synchronousFull: synchronousFull))
+        loop = InlineEventLoop(scheduler: scheduler)
+    }
+
+    /// Runs `body` in a transaction on this connection. The caller holds the write gate.
+    func transaction<T>(_ body: () async throws -> T) async throws -> T {
+        try loop.inlineNow { try handle.run("BEGIN IMMEDIATE", [], decoder: decoder, { _ in }) }
+        do {
+            let result = try await body()
+            try loop.inlineNow { try handle.run("COMMIT", [], decoder: decoder, { _ in }) }
+            return result
+        } catch {
+            // SQLite may have ended the transaction itself (a full disk); then there is nothing to undo.
+            try? loop.inlineNow { if handle.inTransaction { try handle.run("ROLLBACK", [], decoder: decoder, { _ in }) } }
+            throw error
+        }
+    }
+
+    /// Runs one statement; the caller is in `loop` (so Fluent's checks that output arrives on
+    /// the database's loop hold).
+    fileprivate func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
+        let (sql, encodable) = serialize(query)
+        let binds = try encodable.map { value -> SQLiteData in
+            if let id = value as? UUID { return .text(UUIDText.text(id)) }
+            return try encoder.encode(value)
+        }
+        if logger.logLevel <= .debug { logger.debug("\(sql) \(binds)") }
+        try handle.run(sql, binds, decoder: decoder, onRow)
+        statementsRun.withLockedValue { $0 += 1 }
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+        loop.inline { try run(query, onRow) }
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+        try loop.inlineNow { try run(query, onRow) }
+    }
+
+    /// The Fluent and SQLKit database a change sees.
+    func database(context: DatabaseContext) -> WriteDatabase {
+        WriteDatabase(connection: self, context: DatabaseContext(configuration: context.configuration, logger: context.logger, eventLoop: loop,
+                                                                  history: nil, pageSizeLimit: context.pageSizeLimit, shouldTrace: false))
+    }
+}
+
+/// A change's database on the write connection: already in its transaction.
+struct WriteDatabase: FluentKit.Database, SQLDatabase {
+    let connection: WriteConnection
+    let context: DatabaseContext
+    var inTransaction: Bool { true }
+    var dialect: any SQLDialect { SQLiteDialect() }
+
+    func execute(query: DatabaseQuery, onOutput: @escaping @Sendable (any DatabaseOutput) -> ()) -> EventLoopFuture<Void> {
+        var sql = SQLQueryConverter(delegate: WriteConverterDelegate()).convert(query)
+        // As the SQLite driver does: a create returns the ids it generated (an empty custom id
+        // key marks a composite id, for which it does not).
+        if case .create = query.action, query.customIDKey != .some(.string("")) {
+            sql = SQLList([sql, SQLReturning(.init((query.customIDKey ?? .id).description))], separator: SQLRaw(" "))
+        }
+        return connection.loop.inline { try connection.run(sql) { onOutput(RowOutput(row: $0, schema: nil)) } }
+    }
+
+    func execute(schema: DatabaseSchema) -> EventLoopFuture<Void> {
+        connection.loop.makeFailedFuture(Unsupported(what: "schema changes inside a change"))
+    }
+
+    func execute(enum: DatabaseEnum) -> EventLoopFuture<Void> { connection.loop.makeSucceededVoidFuture() }
+
+    func transaction<T>(_ closure: @escaping @Sendable (any FluentKit.Database) -> EventLoopFuture<T>) -> EventLoopFuture<T> { closure(self) }
+
+    func withConnection<T>(_ closure: @escaping @Sendable (any FluentKit.Database) -> EventLoopFuture<T>) -> EventLoopFuture<T> { closure(self) }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+        connection.execute(sql: query, onRow)
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+        try await connection.execute(sql: query, onRow)
+    }
+
+    struct Unsupported: Error, CustomStringConvertible {
+        let what: String
+        var description: String { "not supported on the write connection: \(what)" }
+    }
+}
+
+/// The SQLite driver's types for Fluent's schema (its own delegate is internal to it).
+private struct WriteConverterDelegate: SQLConverterDelegate {
+    func customDataType(_ dataType: DatabaseSchema.DataType) -> (any SQLExpression)? {
+        switch dataType {
+        case .string, .enum: SQLRaw("TEXT")
+        case .datetime: SQLRaw("REAL")
+        case .int64: SQLRaw("INTEGER")
+        default: nil
+        }
+    }
+}
+
+/// A row as Fluent's models read it (the driver's own adapter is internal to it).
+private struct RowOutput: DatabaseOutput {
+    let row: any SQLRow
+    let schema: String?
+    var description: String { String(describing: row) }
+    private func column(_ key: FieldKey) -> String {
+        (schema.map { .prefix(.prefix(.string($0), "_"), key) } ?? key).description
+    }
+    func schema(_ schema: String) -> any DatabaseOutput { RowOutput(row: row, schema: schema) }
+    func contains(_ key: FieldKey) -> Bool { row.contains(column: column(key)) }
+    func decodeNil(_ key: FieldKey) throws -> Bool { try row.decodeNil(column: column(key)) }
+    func decode<T: Decodable>(_ key: FieldKey, as: T.Type) throws -> T { try row.decode(column: column(key), as: T.self) }
+}
+
+/// An event loop that runs what it is given on the calling thread, one caller at a time.
+///
+/// NIO's futures are not locked: they rely on their loop to run every callback on one thread.
+/// Here "in the loop" means "holding this loop's lock": a statement runs and its future is
+/// completed while the lock is held, and a caller that then awaits the future adds its callback
+/// under the lock too (`execute`), where the completed future resumes it at once. A future that
+/// another task completes (Fluent's eager loads make one with `makeFutureWithTask`) is completed
+/// under the same lock. Timers go to a real loop.
+final class InlineEventLoop: EventLoop, @unchecked Sendable {
+    private let scheduler: any EventLoop
+    private let lock = NSRecursiveLock()
+    /// The thread holding `lock`, and how many times it holds it.
+    private let owner = NIOLockedValueBox<(thread: pthread_t?, depth: Int)>((nil, 0))
+
+    init(scheduler: any EventLoop) { self.scheduler = scheduler }
+
+    var inEventLoop: Bool {
+        owner.withLockedValue { o in o.thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
+    private func enter() {
+        lock.lock()
+        owner.withLockedValue { o in o.thread = pthread_self(); o.depth += 1 }
+    }
+
+    private func leave() {
+        owner.withLockedValue { o in
+            o.depth -= 1
+            if o.depth == 0 { o.thread = nil }
+        }
+        lock.unlock()
+    }
+
+    func execute(_ task: @escaping @Sendable () -> Void) {
+        enter()
+        defer { leave() }
+        task()
+    }
+
+    /// Runs `body` in the loop and answers with a completed future.
+    func inline<T>(_ body: () throws -> T) -> EventLoopFuture<T> {
+        enter()
+        defer { leave() }
+        do { return makeSucceededFuture(try body()) } catch { return makeFailedFuture(error) }
+    }
+
+    /// Runs `body` in the loop and answers directly.
+    func inlineNow<T>(_ body: () throws -> T) throws -> T {
+        enter()
+        defer { leave() }
+        return try body()
+    }
+
+    func scheduleTask<T>(deadline: NIODeadline, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
+        scheduler.scheduleTask(deadline: deadline, task)
+    }
+
+    func scheduleTask<T>(in delay: TimeAmount, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
+        scheduler.scheduleTask(in: delay, task)
+    }
+
+    func preconditionInEventLoop(file: StaticString, line: UInt) {
+        precondition(inEventLoop, "not in the write connection's loop", file: file, line: line)
+    }
+
+    func preconditionNotInEventLoop(file: StaticString, line: UInt) {
+        precondition(!inEventLoop, "in the write connection's loop", file: file, line: line)
+    }
+
+    func shutdownGracefully(queue: DispatchQueue, _ callback: @escaping @Sendable ((any Error)?) -> Void) {
+        queue.async { callback(nil) }
+    }
+}
+
+extension Application {
+    private struct WriteConnectionKey: StorageKey {
+        typealias Value = WriteConnection
+    }
+
+    /// Opens the write connection for an SQLite file (after migrations: it keeps statements
+    /// prepared against the schema).
+    func useWriteConnection(path: String, mapBytes: Int, synchronousFull: Bool) throws {
+        storage[WriteConnectionKey.self] = try WriteConnection(path: path, mapBytes: mapBytes, cacheKiB: 65536, synchronousFull: synchronousFull,
+                                                               scheduler: eventLoopGroup.any(), logger: logger)
+    }
+
+    /// The write connection, if this installation has one (an SQLite file).
+    var writeConnection: WriteConnection? { storage[WriteConnectionKey.self] }
+}

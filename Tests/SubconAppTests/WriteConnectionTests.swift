@@ -1,0 +1,120 @@
+import Fluent
+import Foundation
+import SQLKit
+import Testing
+import VaporTesting
+@testable import SubconApp
+
+/// Changes on SQLite run on a connection of their own (`WriteConnection`), statement after
+/// statement on the change's thread. Every test of the suite that writes goes through it on
+/// SQLite; these check what is particular to it: that changes take it, that a failed change leaves
+/// nothing, that SQLite's errors mean what the driver's mean, and that Fluent's futures (eager
+/// loads finish on another task) and many changes at once are safe. On PostgreSQL there is no
+/// write connection and nothing to check.
+@Suite struct WriteConnectionTests {
+    static func item(_ code: String, now: Date) -> Item {
+        Item(code: code, name: "写连接测试 " + code, specification: "", uom: "PCS", kind: .raw, defaultSiteID: nil, now: now)
+    }
+
+    @Test func changesRunOnTheWriteConnectionAndCommit() async throws {
+        try await TestApp.run { t in
+            guard !t.app.subcon.isPostgres else { return }
+            let connection = try #require(t.app.writeConnection, "an SQLite installation writes on its own connection")
+            let before = connection.statementsRun.withLockedValue { $0 }
+            let now = t.clock.now()
+            let id = try await t.app.write(as: .system) { change -> UUID in
+                #expect(change.db is WriteDatabase)
+                let item = Self.item("WC-1", now: now)
+                try await item.create(on: change.db)
+                // A model's insert returns its id, an SQLKit read in the same change sees it.
+                let seen = try await (change.db as! any SQLDatabase).select().column("name").from("items").where("id", .equal, item.id!).first()
+                #expect(try seen?.decode(column: "name", as: String.self) == "写连接测试 WC-1")
+                try await change.audit("item", item.id, "create", after: item.auditSnapshot)
+                return try #require(item.id)
+            }
+            #expect(connection.statementsRun.withLockedValue { $0 } >= before + 4, "the insert, the read, the audit chain's end and entry")
+            // The driver's connections see the committed row, field for field.
+            let stored = try #require(try await Item.find(id, on: t.db))
+            #expect(stored.code == "WC-1" && stored.active && stored.version == 1 && stored.createdAt == now)
+        }
+    }
+
+    @Test func aFailedChangeLeavesNothingAndTheNextOneCommits() async throws {
+        try await TestApp.run { t in
+            guard !t.app.subcon.isPostgres else { return }
+            struct Boom: Error {}
+            let now = t.clock.now()
+            let auditRows = try await t.sql.raw("SELECT COUNT(*) AS n FROM audit_log").first(decoding: Count.self)?.n
+            await #expect(throws: Boom.self) {
+                try await t.app.write(as: .system) { change in
+                    try await Self.item("WC-2", now: now).create(on: change.db)
+                    try await change.audit("item", nil, "create", after: ["code": "WC-2"])
+                    throw Boom()
+                }
+            }
+            #expect(try await Item.query(on: t.db).filter(\.$code == "WC-2").count() == 0)
+            #expect(try await t.sql.raw("SELECT COUNT(*) AS n FROM audit_log").first(decoding: Count.self)?.n == auditRows)
+            try await t.app.write(as: .system) { change in try await Self.item("WC-2", now: now).create(on: change.db) }
+            #expect(try await Item.query(on: t.db).filter(\.$code == "WC-2").count() == 1)
+        }
+    }
+
+    @Test func aBrokenConstraintIsAConflictAndTheChangeGoesOn() async throws {
+        try await TestApp.run { t in
+            guard !t.app.subcon.isPostgres else { return }
+            let now = t.clock.now()
+            try await t.app.write(as: .system) { change in try await Self.item("WC-3", now: now).create(on: change.db) }
+            // A second item of the same code: the unique index refuses it, as a constraint
+            // failure (which answers 409), and the change may carry on (as a second claim of a statement does).
+            try await t.app.write(as: .system) { change in
+                do {
+                    try await Self.item("WC-3", now: now).create(on: change.db)
+                    Issue.record("the duplicate was stored")
+                } catch let e as any DatabaseError where e.isConstraintFailure {
+                    #expect(e is SQLiteHandleError)
+                }
+                try await Self.item("WC-4", now: now).create(on: change.db)
+            }
+            #expect(try await Item.query(on: t.db).filter(\.$code ~~ ["WC-3", "WC-4"]).count() == 2)
+            // A statement SQLite cannot prepare is an error of the change, not a crash.
+            await #expect(throws: SQLiteHandleError.self) {
+                try await t.app.write(as: .system) { change in try await (change.db as! any SQLDatabase).raw("SELECT nope FROM items").run() }
+            }
+        }
+    }
+
+    @Test func eagerLoadsAndManyChangesAtOnce() async throws {
+        try await TestApp.run { t in
+            guard !t.app.subcon.isPostgres else { return }
+            let now = t.clock.now()
+            let admin = try await ReadConnectionsTests.principal(t, "admin")
+            let item = Self.item("WC-5", now: now)
+            try await t.app.write(as: .system) { change in try await item.create(on: change.db) }
+            let input = RoutingInput(version: 0, operations: [
+                .init(sequence: 10, code: "CUT", name: "下料", mode: "in_house", defaultSupplier: nil),
+                .init(sequence: 20, code: "PLT", name: "电镀", mode: "outsourced", defaultSupplier: "SUP-JG"),
+            ])
+            _ = try await RoutingService.replace(admin, itemID: item.id!, input, app: t.app)
+            // Fluent finishes an eager load on a task of its own, which completes the future the
+            // change waits for from another thread.
+            let routing = try await t.app.write(as: .system) { change in try await RoutingService.get(admin, itemID: item.id!, on: change.db) }
+            #expect(routing.operations.map(\.code) == ["CUT", "PLT"] && routing.operations.last?.defaultSupplierCode == "SUP-JG")
+
+            // Forty changes at once take their turns on the one connection; none is lost.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<40 {
+                    group.addTask {
+                        try await t.app.write(as: .system) { change in
+                            try await Self.item("WC-M\(i)", now: now).create(on: change.db)
+                            _ = try await RoutingHeader.query(on: change.db).filter(\.$item.$id == item.id!).with(\.$operations).all()
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await Item.query(on: t.db).filter(\.$code =~ "WC-M").count() == 40)
+        }
+    }
+
+    private struct Count: Decodable { let n: Int }
+}
