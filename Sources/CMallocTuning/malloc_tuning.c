@@ -11,6 +11,10 @@ int subcon_limit_malloc_arenas(int count) {
 int subcon_return_free_memory(void) {
     return malloc_trim(0);
 }
+
+unsigned long subcon_allocation_size(void *pointer) {
+    return malloc_usable_size(pointer);
+}
 #else
 int subcon_limit_malloc_arenas(int count) {
     (void)count;
@@ -18,6 +22,11 @@ int subcon_limit_malloc_arenas(int count) {
 }
 
 int subcon_return_free_memory(void) {
+    return 0;
+}
+
+unsigned long subcon_allocation_size(void *pointer) {
+    (void)pointer;
     return 0;
 }
 #endif

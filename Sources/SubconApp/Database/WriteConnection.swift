@@ -102,7 +102,7 @@ struct WriteDatabase: FluentKit.Database, SQLDatabase {
         // As the SQLite driver does: a create returns the ids it generated (an empty custom id
         // key marks a composite id, for which it does not).
         if case .create = query.action, query.customIDKey != .some(.string("")) {
-            sql = SQLList([sql, SQLReturning(.init((query.customIDKey ?? .id).description))], separator: SQLRaw(" "))
+            sql = SQLKit.SQLList([sql, SQLReturning(.init((query.customIDKey ?? .id).description))], separator: SQLRaw(" "))
         }
         return connection.loop.inline { try connection.run(sql) { onOutput(RowOutput(row: $0, schema: nil)) } }
     }
@@ -197,7 +197,7 @@ final class InlineEventLoop: EventLoop, @unchecked Sendable {
     }
 
     /// Runs `body` in the loop and answers with a completed future.
-    func inline<T>(_ body: () throws -> T) -> EventLoopFuture<T> {
+    func inline<T: Sendable>(_ body: () throws -> T) -> EventLoopFuture<T> {
         enter()
         defer { leave() }
         do { return makeSucceededFuture(try body()) } catch { return makeFailedFuture(error) }
