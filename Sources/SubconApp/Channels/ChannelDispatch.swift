@@ -118,7 +118,7 @@ enum ChannelDispatch {
         let token = UUID()
         let now = services.clock.now()
         let claimed: [ChannelDelivery] = try await services.writeGate.run {
-            try await app.database.transaction { db in
+            try await app.transactionInGate { db in
                 let sql = db as! any SQLDatabase
                 var select = sql.select().column("id").from(ChannelDelivery.schema)
                     .where("status", .equal, DeliveryStatus.pending.rawValue)
@@ -197,7 +197,7 @@ enum ChannelDispatch {
         let services = app.subcon
         let settings = services.settings.channels
         try await services.writeGate.run {
-            try await app.database.transaction { db in
+            try await app.transactionInGate { db in
                 let sql = db as! any SQLDatabase
                 let now = services.clock.now()
                 for d in deliveries {

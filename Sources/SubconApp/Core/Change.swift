@@ -76,7 +76,8 @@ extension Application {
     func write<T: Sendable>(as actor: AuditActor, _ body: @escaping @Sendable (Change) async throws -> T) async throws -> T {
         let services = self.subcon
         // Read here, in the request's task: Fluent runs the transaction's body from an event
-        // loop callback in a new task, where the request's task-local values are gone.
+        // loop callback in a new task, where the request's task-local values are gone (the
+        // write connection runs it in this task, but PostgreSQL's is Fluent's).
         let claim = IdempotencyClaim.current
         var attempt = 0
         while true {
@@ -84,17 +85,12 @@ extension Application {
             let live = PendingLiveEvents()
             do {
                 let result = try await services.writeGate.run {
-                    let run: @Sendable (any Database) async throws -> T = { tx in
+                    try await self.transactionInGate { tx in
                         let result = try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres, live: live,
                                                                   today: services.today(), delayThresholdDays: services.settings.delayThresholdDays))
                         try await claim?.recordOnce(on: tx)
                         return result
                     }
-                    if let connection = self.writeConnection {
-                        let tx = connection.database(context: self.database.context)
-                        return try await connection.transaction { try await run(tx) }
-                    }
-                    return try await self.database.transaction(run)
                 }
                 for e in live.all { services.live.deliver(e) }
                 return result
@@ -106,6 +102,17 @@ extension Application {
                 try await Task.sleep(nanoseconds: UInt64(attempt) * 20_000_000 + UInt64.random(in: 0...20_000_000))
             }
         }
+    }
+
+    /// A transaction for a writer that holds the write gate: on the write connection on an SQLite
+    /// file (see `WriteConnection`), on the database otherwise (inside background work, its
+    /// connections).
+    func transactionInGate<T: Sendable>(_ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
+        if let connection = writeConnection {
+            let tx = connection.database(context: database.context)
+            return try await connection.transaction { try await body(tx) }
+        }
+        return try await database.transaction(body)
     }
 
     /// SQLSTATE 40P01 (deadlock detected) and 40001 (serialization failure).

@@ -26,9 +26,23 @@ enum Outbox {
     /// on PostgreSQL each claims its own rows with `FOR UPDATE SKIP LOCKED`; delivering a message
     /// twice inserts nothing new (unique outbox id per recipient). Returns how many it delivered.
     static func deliverPending(app: Application, limit: Int = 100) async throws -> Int {
+        // A few at a time: every other writer waits while a batch is delivered, and a busy
+        // workflow leaves dozens of messages a second.
+        var delivered = 0
+        while delivered < limit {
+            let batch = try await deliverBatch(app: app, limit: min(batchSize, limit - delivered))
+            delivered += batch
+            if batch == 0 { break }
+        }
+        return delivered
+    }
+
+    static let batchSize = 10
+
+    private static func deliverBatch(app: Application, limit: Int) async throws -> Int {
         let services = app.subcon
         return try await services.writeGate.run {
-            try await app.database.transaction { db in
+            try await app.transactionInGate { db in
                 let sql = db as! any SQLDatabase
                 let now = services.clock.now()
                 var select = sql.select().column("id").from("outbox")
