@@ -81,7 +81,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
         case .sqliteFile(let path):
             try app.useWriteConnection(path: path, mapBytes: Int(settings.sqliteMapBytes), synchronousFull: settings.sqliteSynchronousFull)
         case .sqliteMemory:
-            // Opening a name sqlite-kit did not create would make an empty database beside it.
+            // Said plainly if sqlite-kit ever keeps it elsewhere (the open would only say it cannot).
             guard FileManager.default.fileExists(atPath: memoryPath) else { throw WriteConnection.NotFound(path: memoryPath) }
             try app.useWriteConnection(path: memoryPath, mapBytes: 0, synchronousFull: settings.sqliteSynchronousFull)
         case .postgres: break

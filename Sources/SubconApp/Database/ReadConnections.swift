@@ -68,18 +68,27 @@ final class ReadConnections: SQLDatabase, @unchecked Sendable {
     }
 
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
-        let (sql, encodable) = serialize(query)
-        let binds = try encodable.map { value -> SQLiteData in
-            if let id = value as? UUID { return .text(UUIDText.text(id)) }
-            return try encoder.encode(value)
-        }
-        if logger.logLevel <= .debug { logger.debug("\(sql) \(binds)") }
+        let (sql, binds) = try sqliteStatement(query, encoder: encoder)
         let connection = try idle.withLockedValue { $0.popLast() } ?? SQLiteHandle(path: path, mapBytes: mapBytes, purpose: .reads)
         defer {
             idle.withLockedValue { if $0.count < keep { $0.append(connection) } }
         }
         try connection.run(sql, binds, decoder: decoder, onRow)
         statementsRun.withLockedValue { $0 += 1 }
+    }
+}
+
+extension SQLDatabase {
+    /// A query's text and its values as the SQLite driver binds them (ids as their text, written
+    /// by `UUIDText`), for the connections of our own; logged at debug level as the driver does.
+    func sqliteStatement(_ query: any SQLExpression, encoder: SQLiteDataEncoder) throws -> (sql: String, binds: [SQLiteData]) {
+        let (sql, encodable) = serialize(query)
+        let binds = try encodable.map { value -> SQLiteData in
+            if let id = value as? UUID { return .text(UUIDText.text(id)) }
+            return try encoder.encode(value)
+        }
+        if logger.logLevel <= .debug { logger.debug("\(sql) \(binds)") }
+        return (sql, binds)
     }
 }
 

@@ -7,7 +7,7 @@ import SQLKit
 import SQLiteKit
 import Vapor
 
-/// The connection every change (`Application.write`) runs on, on an SQLite file.
+/// The connection every change (`Application.write`) runs on, on SQLite.
 ///
 /// SQLite has one writer at a time anyway (the write gate queues them), and a change runs a
 /// dozen or more statements: the rows it reads, its inserts and updates, the audit chain's end
@@ -20,9 +20,9 @@ import Vapor
 /// Fluent's model queries return futures; they are made on an `InlineEventLoop`, so a statement
 /// and the future that answers it complete before the caller awaits it, with no hop.
 ///
-/// Only one change holds the connection at a time: `Application.write` lends it inside the write
-/// gate. Writes outside `Application.write` (the outbox's claim, migrations, seeding) keep using
-/// the driver's connections, still one writer at a time through the gate.
+/// Only one change holds the connection at a time: `Application.transactionInGate` lends it inside
+/// the write gate (to changes, the outbox and the channels' claims). Other writes (migrations,
+/// seeding, housekeeping) keep using the driver's connections, still one writer at a time.
 final class WriteConnection: SQLDatabase, @unchecked Sendable {
     let path: String
     let loop: InlineEventLoop
@@ -65,12 +65,7 @@ final class WriteConnection: SQLDatabase, @unchecked Sendable {
     /// Runs one statement; the caller is in `loop` (so Fluent's checks that output arrives on
     /// the database's loop hold).
     fileprivate func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
-        let (sql, encodable) = serialize(query)
-        let binds = try encodable.map { value -> SQLiteData in
-            if let id = value as? UUID { return .text(UUIDText.text(id)) }
-            return try encoder.encode(value)
-        }
-        if logger.logLevel <= .debug { logger.debug("\(sql) \(binds)") }
+        let (sql, binds) = try sqliteStatement(query, encoder: encoder)
         try handle.run(sql, binds, decoder: decoder, onRow)
         statementsRun.withLockedValue { $0 += 1 }
     }
