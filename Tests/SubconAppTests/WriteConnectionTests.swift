@@ -59,6 +59,20 @@ import VaporTesting
         }
     }
 
+    @Test func aTransactionLeftOpenDoesNotStopTheNextChange() async throws {
+        try await TestApp.run { t in
+            guard !t.app.subcon.isPostgres else { return }
+            let connection = try #require(t.app.writeConnection)
+            let now = t.clock.now()
+            // As if a change's rollback had failed: its transaction and its row are still there.
+            try await connection.raw("BEGIN").run()
+            try await Self.item("WC-L1", now: now).create(on: connection.database(context: t.app.db.context))
+            try await t.app.write(as: .system) { change in try await Self.item("WC-L2", now: now).create(on: change.db) }
+            #expect(try await Item.query(on: t.db).filter(\.$code == "WC-L1").count() == 0, "the abandoned change is undone")
+            #expect(try await Item.query(on: t.db).filter(\.$code == "WC-L2").count() == 1)
+        }
+    }
+
     @Test func aBrokenConstraintIsAConflictAndTheChangeGoesOn() async throws {
         try await TestApp.run { t in
             guard !t.app.subcon.isPostgres else { return }

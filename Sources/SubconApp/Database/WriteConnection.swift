@@ -24,7 +24,6 @@ import Vapor
 /// the write gate (to changes, the outbox and the channels' claims). Other writes (migrations,
 /// seeding, housekeeping) keep using the driver's connections, still one writer at a time.
 final class WriteConnection: SQLDatabase, @unchecked Sendable {
-    let path: String
     let loop: InlineEventLoop
     private let handle: SQLiteHandle
     private let encoder = SQLiteDataEncoder()
@@ -42,7 +41,6 @@ final class WriteConnection: SQLDatabase, @unchecked Sendable {
     let statementsRun = NIOLockedValueBox(0)
 
     init(path: String, mapBytes: Int, cacheKiB: Int, synchronousFull: Bool, scheduler: any EventLoop, logger: Logger) throws {
-        self.path = path
         self.logger = logger
         handle = try SQLiteHandle(path: path, mapBytes: mapBytes, purpose: .writes(cacheKiB: cacheKiB, synchronousFull: synchronousFull))
         loop = InlineEventLoop(scheduler: scheduler)
@@ -50,7 +48,15 @@ final class WriteConnection: SQLDatabase, @unchecked Sendable {
 
     /// Runs `body` in a transaction on this connection. The caller holds the write gate.
     func transaction<T>(_ body: () async throws -> T) async throws -> T {
-        try loop.inlineNow { try handle.run("BEGIN IMMEDIATE", [], decoder: decoder, { _ in }) }
+        try loop.inlineNow {
+            // A change whose rollback failed would otherwise leave its transaction open and
+            // every later change refused ("cannot start a transaction within a transaction").
+            if handle.inTransaction {
+                logger.warning("the write connection had a transaction left open; rolled back")
+                try handle.run("ROLLBACK", [], decoder: decoder, { _ in })
+            }
+            try handle.run("BEGIN IMMEDIATE", [], decoder: decoder, { _ in })
+        }
         do {
             let result = try await body()
             try loop.inlineNow { try handle.run("COMMIT", [], decoder: decoder, { _ in }) }
