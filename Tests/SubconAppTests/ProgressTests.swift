@@ -208,9 +208,18 @@ import SubconDomain
             #expect(try await ProgressReport.query(on: t.db).count() == 1)
             let bad = try await t.page(.POST, "/orders/\(order)/report", browser: &s, form: ["_csrf": csrf, "key": "k-2", "line": "2", "good": "abc"])
             #expect(bad.status == .unprocessableEntity)
+            // More than the line can take: the field says how much more, with the unit.
+            let tooMany = try await t.page(.POST, "/orders/\(order)/report", browser: &s, form: ["_csrf": csrf, "key": "k-3", "line": "1", "good": "99999"])
+            #expect(tooMany.status == .unprocessableEntity)
+            let said = tooMany.body.string.components(separatedBy: "最多还可报 ").dropFirst().first?.prefix { $0 != "<" } ?? ""
+            #expect(said.hasSuffix(" \(item.uom)") && said.first?.isNumber == true, "\(said)")
             var b = try await t.signIn("purchaser")
             let page = try await t.page(.GET, "/orders/\(order)", browser: &b).body.string
             #expect(page.contains("生产进度") && page.contains("12 / 50") && page.contains("订单时间线") && page.contains("data-live=\"/orders/\(order)/events\""))
+            // The progress table names the item and the quantities' unit.
+            let line2 = try #require(try await OrderLineRow.query(on: t.db).filter(\.$orderID == UUID(uuidString: order)!).filter(\.$number == 2).first())
+            let item2 = try #require(try await Item.find(line2.itemID, on: t.db))
+            #expect(page.contains("12 / 50 \(item2.uom)") && page.contains(item2.name))
             var other = try await t.signIn("supplier2")
             #expect(try await t.page(.GET, "/orders/\(order)/report", browser: &other).status == .notFound)
             #expect(try await t.page(.GET, "/orders/\(order)/events", browser: &other).status == .notFound)

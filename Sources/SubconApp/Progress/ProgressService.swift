@@ -136,7 +136,8 @@ enum ProgressService {
             let reported = FixedDecimal(units: line.good ?? 0)
             let limit = try Receiving.limit(ordered: FixedDecimal(units: line.quantity), tolerancePercent: tolerance)
             guard let total = try? reported.adding(input.good), total <= limit else {
-                throw Problem.validation([FieldProblem("good", "moreThanOrdered", ["remaining": ((try? limit.subtracting(reported)) ?? .zero).description])])
+                throw Problem.validation([FieldProblem("good", "moreThanOrdered", ["remaining": ((try? limit.subtracting(reported)) ?? .zero).grouped,
+                                                                                    "uom": line.uom ?? ""])])
             }
             let r = ProgressReport()
             r.id = UUID(); r.orderID = orderID; r.supplierID = order.supplierID; r.lineNumber = input.line
