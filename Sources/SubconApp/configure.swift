@@ -116,6 +116,8 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
 
     // HTTP
     app.routes.defaultMaxBodySize = "1mb"
+    // Every JSON answer written as it is encoded (see `StreamingJSONEncoder`).
+    ContentConfiguration.global.use(encoder: StreamingJSONEncoder(), for: .json)
     app.middleware = Middlewares()
     let inFlight = InFlightRequests()
     app.inFlightRequests = inFlight
