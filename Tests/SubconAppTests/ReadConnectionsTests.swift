@@ -128,4 +128,34 @@ import VaporTesting
             #expect(try n.first?.decode(column: "n", as: Int.self) == 1)
         }
     }
+
+    /// The hot statements stay prepared: none is prepared again on each run, on the read
+    /// connections or on the write connection (see `RepreparedStatements`). Clearing a statement's
+    /// values after each run, or binding a constant that a partial index names, made SQLite
+    /// prepare the sign-in, the polls and some changes anew every time.
+    @Test func theHotStatementsAreNotPreparedAgainOnEachRun() async throws {
+        try await TestApp.runOnSQLiteFile { t in
+            let reads = try #require(t.app.readConnections)
+            let writes = try #require(t.app.writeConnection)
+            let m = try await MaterialFixture.make(t)
+            for n in 1...3 {
+                let order = try await m.acknowledgedOrder()
+                let r = try await t.request(.POST, "/api/v1/orders/\(order)/progress", token: m.f.supplier1,
+                                            json: #"{"line":1,"good":"\#(n)","scrap":"0"}"#)
+                #expect(r.status == .created, "\(r.body.string)")
+            }
+            let paths = ["/api/v1/me", "/api/v1/orders?per=50", "/api/v1/orders?per=50&page=2", "/api/v1/orders?status=in_production",
+                         "/api/v1/orders?awaiting=true", "/api/v1/orders?late=true", "/api/v1/late-lines", "/api/v1/exceptions?status=open",
+                         "/api/v1/inspections", "/api/v1/material/stock", "/api/v1/material/due-to-issue", "/api/v1/workbench/todo"]
+            for login in ["admin", "supplier1", "supplier2", "quality", "purchaser"] {
+                let token = try await t.token(login)
+                for path in paths {
+                    for _ in 0..<3 { _ = try await t.request(.GET, path, token: token) }
+                }
+            }
+            #expect(reads.statementsRun.withLockedValue { $0 } > 100)
+            #expect(reads.reprepared.repeated.isEmpty, "\(reads.reprepared.repeated)")
+            #expect(writes.reprepared.repeated.isEmpty, "\(writes.reprepared.repeated)")
+        }
+    }
 }

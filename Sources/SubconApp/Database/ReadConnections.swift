@@ -50,6 +50,7 @@ final class ReadConnections: SQLDatabase, @unchecked Sendable {
 
     /// Statements run since start, for tests that must know a read came this way.
     let statementsRun = NIOLockedValueBox(0)
+    let reprepared = RepreparedStatements()
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
         try run(query, onRow)
@@ -69,7 +70,7 @@ final class ReadConnections: SQLDatabase, @unchecked Sendable {
 
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
         let (sql, binds) = try sqliteStatement(query, encoder: encoder)
-        let connection = try idle.withLockedValue { $0.popLast() } ?? SQLiteHandle(path: path, mapBytes: mapBytes, purpose: .reads)
+        let connection = try idle.withLockedValue { $0.popLast() } ?? SQLiteHandle(path: path, mapBytes: mapBytes, purpose: .reads, reprepared: reprepared)
         defer {
             idle.withLockedValue { if $0.count < keep { $0.append(connection) } }
         }
@@ -106,6 +107,21 @@ struct SQLiteHandleError: Error, CustomStringConvertible, DatabaseError {
     var isConnectionClosed: Bool { primary == SQLITE_MISUSE || primary == SQLITE_CANTOPEN }
 }
 
+/// Statements SQLite prepared again when run, by text.
+///
+/// SQLite plans some statements for the values bound to them — a value compared with a partial
+/// index's condition (`status = ?` against an index of the pending ones), a LIKE pattern — and
+/// then prepares them again whenever such a value is bound anew. A kept statement prepared on
+/// every run costs as much as the driver's: the token check, the outbox's and the channels' polls
+/// and a supplier's order list were, until their constants were written into their text. Tests
+/// read this to keep the hot statements off that path.
+final class RepreparedStatements: Sendable {
+    let count = NIOLockedValueBox<[String: Int]>([:])
+    /// The statements prepared again more than once (the first run after a change of schema is
+    /// prepared again by design).
+    var repeated: [String: Int] { count.withLockedValue { $0.filter { $0.value > 1 } } }
+}
+
 /// One connection and its prepared statements; used by one thread at a time (the read pool hands
 /// it out, the write gate lends the write connection), so it is opened without SQLite's own mutex.
 final class SQLiteHandle {
@@ -129,7 +145,11 @@ final class SQLiteHandle {
         case writes(cacheKiB: Int, synchronousFull: Bool)
     }
 
-    init(path: String, mapBytes: Int, purpose: Purpose) throws {
+    /// Where this connection counts its statements prepared again (its owner's).
+    let reprepared: RepreparedStatements
+
+    init(path: String, mapBytes: Int, purpose: Purpose, reprepared: RepreparedStatements) throws {
+        self.reprepared = reprepared
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI | SQLITE_OPEN_EXRESCODE
         let opened = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
         guard opened == SQLITE_OK else {
@@ -188,9 +208,12 @@ final class SQLiteHandle {
     func run(_ sql: String, _ binds: [SQLiteData], decoder: SQLiteDataDecoder, _ onRow: (any SQLRow) -> Void) throws {
         let prepared = try prepared(sql)
         let statement = prepared.statement
-        defer {
-            sqlite_nio_sqlite3_reset(statement)
-            sqlite_nio_sqlite3_clear_bindings(statement)
+        // Every run binds every parameter, so the last run's values are never read and are not
+        // cleared: clearing marks a statement planned for its values as out of date, and SQLite
+        // then prepares it again on its next run (see `reprepared`).
+        defer { sqlite_nio_sqlite3_reset(statement) }
+        guard binds.count == Int(sqlite_nio_sqlite3_bind_parameter_count(statement)) else {
+            throw SQLiteHandleError(code: SQLITE_RANGE, message: "\(binds.count) values for \(sqlite_nio_sqlite3_bind_parameter_count(statement)) parameters")
         }
         for (offset, bind) in binds.enumerated() {
             let i = Int32(offset + 1), ret: Int32
@@ -210,13 +233,18 @@ final class SQLiteHandle {
         let width = prepared.columns.names.count
         while true {
             let ret = sqlite_nio_sqlite3_step(statement)
-            if ret == SQLITE_DONE { return }
+            if ret == SQLITE_DONE { noteReprepare(sql, statement); return }
             guard ret == SQLITE_ROW else { throw failure(ret) }
             var values: [SQLiteData] = []
             values.reserveCapacity(width)
             for column in 0..<Int32(width) { values.append(value(statement, column)) }
             onRow(ReadRow(columns: prepared.columns, values: values, decoder: decoder))
         }
+    }
+
+    private func noteReprepare(_ sql: String, _ statement: OpaquePointer) {
+        guard sqlite_nio_sqlite3_stmt_status(statement, SQLITE_STMTSTATUS_REPREPARE, 1) > 0 else { return }
+        reprepared.count.withLockedValue { $0[sql, default: 0] += 1 }
     }
 
     /// The column's value as sqlite-nio reads it, so the same decoders give the same results.

@@ -39,10 +39,12 @@ final class WriteConnection: SQLDatabase, @unchecked Sendable {
 
     /// Statements run since start, for tests that must know a change came this way.
     let statementsRun = NIOLockedValueBox(0)
+    let reprepared = RepreparedStatements()
 
     init(path: String, mapBytes: Int, cacheKiB: Int, synchronousFull: Bool, scheduler: any EventLoop, logger: Logger) throws {
         self.logger = logger
-        handle = try SQLiteHandle(path: path, mapBytes: mapBytes, purpose: .writes(cacheKiB: cacheKiB, synchronousFull: synchronousFull))
+        handle = try SQLiteHandle(path: path, mapBytes: mapBytes, purpose: .writes(cacheKiB: cacheKiB, synchronousFull: synchronousFull),
+                                  reprepared: reprepared)
         loop = InlineEventLoop(scheduler: scheduler)
     }
 

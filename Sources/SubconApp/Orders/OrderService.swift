@@ -556,9 +556,10 @@ enum OrderService {
 
     private static func addRevision(_ o: OutsourcingOrder, number: Int, lines: [OrderLine], changes: [LineChange], reason: String,
                                     status: String = "pending", by p: Principal, in change: Change) async throws {
-        // Whatever was waiting for an answer is superseded by the new revision.
+        // Whatever was waiting for an answer is superseded by the new revision. "pending" is in the
+        // text: bound, it made SQLite prepare the update again each time (the pending index).
         try await (change.db as! any SQLDatabase).update(OrderRevisionRow.schema).set("status", to: "superseded")
-            .where("order_id", .equal, o.id!).where("status", .equal, "pending").run()
+            .where("order_id", .equal, o.id!).where(SQLIdentifier("status"), .equal, SQLLiteral.string("pending")).run()
         let r = OrderRevisionRow()
         r.orderID = o.id!; r.supplierID = o.supplierID; r.number = number; r.reason = reason; r.status = status; r.createdBy = p.userID
         r.releasedAt = change.now; r.escalation = 0; r.round = 1
@@ -797,7 +798,7 @@ enum OrderService {
                                              sets: ["status": OrderStatus.cancelled.rawValue, "updated_at": change.now])
             o.status = OrderStatus.cancelled.rawValue; o.version += 1
             try await (change.db as! any SQLDatabase).update(OrderRevisionRow.schema).set("status", to: "superseded")
-                .where("order_id", .equal, id).where("status", .equal, "pending").run()
+                .where("order_id", .equal, id).where(SQLIdentifier("status"), .equal, SQLLiteral.string("pending")).run()
             try await change.audit("order", id, "cancel", before: ["status": before], after: ["status": o.status, "reason": input.reason])
             if before != OrderStatus.draft.rawValue {
                 try await notifySupplier(o, "order.cancelled", "notice.orderCancelled", in: change, params: ["reason": input.reason])

@@ -294,7 +294,7 @@ enum ProgressService {
                                 MIN(report_day) AS first_day, MAX(report_day) AS last_day
                            FROM progress_reports WHERE order_id IN (\(binds: orderIDs)) GROUP BY order_id, line_no) s
                      ON s.order_id = l.order_id AND s.line_no = l.line_no
-             WHERE l.order_id IN (\(binds: orderIDs)) AND l.state = \(bind: OrderLine.State.open.rawValue)
+             WHERE l.order_id IN (\(binds: orderIDs)) AND l.state = \(literal: OrderLine.State.open.rawValue)
              ORDER BY l.order_id, l.line_no
             """).all(decoding: LineFacts.self)
         return Dictionary(grouping: rows, by: \.order_id)
