@@ -221,13 +221,14 @@ final class JSONStreamWriter: Encoder {
         bytes.append(UInt8(ascii: "\""))
     }
 
-    /// `2026-12-04T20:11:43Z`: ISO 8601 in UTC, whole seconds toward minus infinity.
+    /// `2026-12-04T20:11:43Z`: ISO 8601 in UTC, whole seconds toward minus infinity, as Foundation's
+    /// encoder writes a date (its `.iso8601` style; `ISO8601DateFormatter` rounds to the
+    /// millisecond first, and is not what the encoder uses).
     private func date(_ date: Date) {
         let seconds = date.timeIntervalSince1970.rounded(.down)
-        // 1900 to 9999 only. Before them Foundation's own formatter decides: its calendar is
-        // Julian before October 1582.
+        // 1900 to 9999 only; outside them the format style itself writes it.
         guard seconds >= -2_208_988_800, seconds < 253_402_300_800 else {
-            string(ISO8601DateFormatter().string(from: date))
+            string(date.formatted(.iso8601))
             return
         }
         let s = Int64(seconds)
