@@ -5,7 +5,7 @@ import Vapor
 
 extension Request {
     func boolQuery(_ name: String) throws -> Bool? {
-        guard let raw = query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let raw = queryText(name), !raw.isEmpty else { return nil }
         switch raw.lowercased() {
         case "true", "1": return true
         case "false", "0": return false
@@ -14,7 +14,7 @@ extension Request {
     }
 
     func uuidQuery(_ name: String) throws -> UUID? {
-        guard let raw = query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let raw = queryText(name), !raw.isEmpty else { return nil }
         guard let id = UUID(uuidString: raw) else {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem(name, "invalidValue")])
         }
@@ -192,13 +192,13 @@ struct OrganizationsAPI: RouteCollection {
     }
 
     func list(req: Request) async throws -> Page<OrganizationDTO> {
-        let kind: OrganizationKind? = try req.query[String.self, at: "kind"].flatMap {
+        let kind: OrganizationKind? = try req.queryText("kind").flatMap {
             guard let k = OrganizationKind(rawValue: $0) else {
                 throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("kind", "invalidValue")])
             }
             return k
         }
-        let filter = OrganizationService.ListFilter(kind: kind, search: req.query[String.self, at: "q"], active: try req.boolQuery("active"))
+        let filter = OrganizationService.ListFilter(kind: kind, search: req.queryText("q"), active: try req.boolQuery("active"))
         return try await OrganizationService.list(try req.requirePrincipal(), filter: filter, page: try PageRequest(req), on: req.db)
     }
 
@@ -251,7 +251,7 @@ struct UsersAPI: RouteCollection {
     }
 
     func list(req: Request) async throws -> Page<UserDTO> {
-        let filter = UserService.ListFilter(organizationID: try req.uuidQuery("organizationId"), search: req.query[String.self, at: "q"],
+        let filter = UserService.ListFilter(organizationID: try req.uuidQuery("organizationId"), search: req.queryText("q"),
                                             active: try req.boolQuery("active"))
         return try await UserService.list(try req.requirePrincipal(), filter: filter, page: try PageRequest(req), on: req.db)
     }
@@ -312,8 +312,8 @@ struct AuditAPI: RouteCollection {
 
     func list(req: Request) async throws -> Page<EntryDTO> {
         let p = try req.requirePrincipal()
-        let entity = req.query[String.self, at: "entity"]
-        let entityID = req.query[String.self, at: "entityId"]
+        let entity = req.queryText("entity")
+        let entityID = req.queryText("entityId")
         let page = try await AuditHistory.list(p, entity: entity, entityID: entityID, page: try PageRequest(req), on: req.db)
         return Page(items: page.items.map(EntryDTO.init), page: page.page, per: page.per, total: page.total)
     }

@@ -14,7 +14,7 @@ public struct PageRequest: Sendable {
     public init(_ req: Request, defaultPer: Int = 50) throws {
         var problems: [FieldProblem] = []
         func read(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int {
-            guard let raw = req.query[String.self, at: name], !raw.isEmpty else { return fallback }
+            guard let raw = req.queryText(name), !raw.isEmpty else { return fallback }
             guard let v = Int(raw), range.contains(v) else {
                 problems.append(FieldProblem(name, "outOfRange", ["min": String(range.lowerBound), "max": String(range.upperBound)]))
                 return fallback

@@ -60,7 +60,7 @@ struct ChannelAPI: RouteCollection {
         let p = try req.requirePrincipal()
         let id = try req.idParameter()
         _ = try await ChannelService.load(p, id, on: req.db)
-        guard let text = req.query[String.self, at: "version"], let version = Int(text) else {
+        guard let text = req.queryText("version"), let version = Int(text) else {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("version", "required")])
         }
         try await ChannelService.delete(p, id, version: version, app: req.application)
@@ -80,8 +80,8 @@ struct ChannelAPI: RouteCollection {
     }
 
     static func filter(_ req: Request) throws -> DeliveryLog.Filter {
-        DeliveryLog.Filter(status: req.query[String.self, at: "status"].flatMap { $0.isEmpty ? nil : $0 },
-                           channelID: try req.uuidQuery("channelId"), event: req.query[String.self, at: "event"].flatMap { $0.isEmpty ? nil : $0 })
+        DeliveryLog.Filter(status: req.queryText("status").flatMap { $0.isEmpty ? nil : $0 },
+                           channelID: try req.uuidQuery("channelId"), event: req.queryText("event").flatMap { $0.isEmpty ? nil : $0 })
     }
 
     func deliveries(req: Request) async throws -> Page<ChannelDeliveryDTO> {

@@ -132,12 +132,12 @@ struct ExportsAPI: RouteCollection {
     static func file(_ req: Request, kind: ImportKind, format fixed: String?) async throws -> Response {
         let p = try req.requirePrincipal()
         try p.require(.viewMasterData)
-        let encodingText = req.query[String.self, at: "encoding"] ?? "utf8"
+        let encodingText = req.queryText("encoding") ?? "utf8"
         guard let encoding = ExportService.Encoding(rawValue: encodingText) else {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("encoding", "invalidValue")])
         }
         let template = try req.boolQuery("template") ?? false
-        let format = fixed ?? req.query[String.self, at: "format"] ?? (kind == .workbook ? "xlsx" : "csv")
+        let format = fixed ?? req.queryText("format") ?? (kind == .workbook ? "xlsx" : "csv")
         guard format == "xlsx" || (format == "csv" && kind != .workbook) else {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("format", "invalidValue")])
         }
@@ -167,7 +167,7 @@ struct ExportsAPI: RouteCollection {
 /// and lists that people take into Excel.
 enum SpreadsheetDownload {
     static func format(_ req: Request) throws -> String {
-        let format = req.query[String.self, at: "format"] ?? "csv"
+        let format = req.queryText("format") ?? "csv"
         guard format == "csv" || format == "xlsx" else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("format", "invalidValue")]) }
         return format
     }

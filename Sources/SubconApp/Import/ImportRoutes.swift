@@ -24,7 +24,7 @@ struct ImportsAPI: RouteCollection {
             throw Problem(.unsupportedMediaType, "unsupported-media-type")
         }
         guard let body = req.body.data, body.readableBytes > 0 else { throw Problem.badRequest("problem.body.empty") }
-        let preview = try await ImportService.upload(p, kind: kind, filename: req.query[String.self, at: "filename"] ?? "upload.csv",
+        let preview = try await ImportService.upload(p, kind: kind, filename: req.queryText("filename") ?? "upload.csv",
                                                      data: Data(buffer: body), app: req.application)
         return try await .created(preview, for: req)
     }

@@ -23,7 +23,7 @@ struct InvoiceAPI: RouteCollection {
     }
 
     static func filter(_ req: Request) throws -> InvoiceService.Filter {
-        InvoiceService.Filter(status: req.query[String.self, at: "status"].flatMap { $0.isEmpty ? nil : $0 },
+        InvoiceService.Filter(status: req.queryText("status").flatMap { $0.isEmpty ? nil : $0 },
                               supplierID: try req.uuidQuery("supplierId"), statementID: try req.uuidQuery("statementId"))
     }
 
@@ -91,7 +91,7 @@ struct InvoiceAPI: RouteCollection {
         try p.require(.registerInvoices)
         guard p.isSupplier else { throw Problem.forbidden }
         guard let body = req.body.data, body.readableBytes > 0 else { throw Problem.badRequest("problem.body.empty") }
-        let doc = try await InvoiceService.attach(p, id, data: Data(buffer: body), filename: req.query[String.self, at: "filename"] ?? "invoice",
+        let doc = try await InvoiceService.attach(p, id, data: Data(buffer: body), filename: req.queryText("filename") ?? "invoice",
                                                   app: req.application)
         return try await .created(DocumentDTO(doc), for: req)
     }
@@ -119,7 +119,7 @@ enum InvoiceExport {
     static func download(_ req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         try p.require(.viewStatements)
-        let format = req.query[String.self, at: "format"] ?? "xlsx"
+        let format = req.queryText("format") ?? "xlsx"
         guard ["xlsx", "csv"].contains(format) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("format", "invalidValue")]) }
         let page = try await InvoiceService.list(p, filter: try InvoiceAPI.filter(req), page: PageRequest(page: 1, per: maxRows), on: req.db)
         return try SpreadsheetDownload.response(rows(page.items, catalog: req.subcon.catalog, locale: req.locale), sheet: "invoices",

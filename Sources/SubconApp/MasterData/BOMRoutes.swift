@@ -42,11 +42,11 @@ struct BOMsAPI: RouteCollection {
     static func explosionQuery(_ req: Request) throws -> (FixedDecimal, Day) {
         var problems: [FieldProblem] = []
         var quantity = FixedDecimal(1)
-        if let raw = req.query[String.self, at: "quantity"], !raw.isEmpty {
+        if let raw = req.queryText("quantity"), !raw.isEmpty {
             if let q = try? FixedDecimal.parse(raw), q > .zero { quantity = q } else { problems.append(FieldProblem("quantity", "positiveDecimal")) }
         }
         var day = Self.today(req)
-        if let raw = req.query[String.self, at: "date"], !raw.isEmpty {
+        if let raw = req.queryText("date"), !raw.isEmpty {
             if let d = Day(raw) { day = d } else { problems.append(FieldProblem("date", "badDate")) }
         }
         if !problems.isEmpty { throw Problem.badRequest("problem.query.invalid", fields: problems) }

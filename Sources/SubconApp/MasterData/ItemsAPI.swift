@@ -13,13 +13,13 @@ struct ItemsAPI: RouteCollection {
     }
 
     static func filter(_ req: Request) throws -> ItemService.ListFilter {
-        let kind: ItemKind? = try req.query[String.self, at: "kind"].flatMap { raw in
+        let kind: ItemKind? = try req.queryText("kind").flatMap { raw in
             guard raw.isEmpty || ItemKind(rawValue: raw) != nil else {
                 throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("kind", "invalidValue")])
             }
             return ItemKind(rawValue: raw)
         }
-        return .init(search: req.query[String.self, at: "q"], kind: kind, active: try req.boolQuery("active"))
+        return .init(search: req.queryText("q"), kind: kind, active: try req.boolQuery("active"))
     }
 
     func list(req: Request) async throws -> Page<ItemDTO> {
@@ -110,7 +110,7 @@ struct ItemPages: RouteCollection {
         if let item {
             routing = try await RoutingService.get(p, itemID: item.id, on: req.db)
             boms = try await BOMService.versions(p, itemID: item.id, on: req.db)
-            if req.query[String.self, at: "quantity"] != nil {
+            if req.queryText("quantity") != nil {
                 do {
                     let (quantity, day) = try BOMsAPI.explosionQuery(req)
                     explosion = try await BOMService.explode(p, itemID: item.id, quantity: quantity, on: day, db: req.db)

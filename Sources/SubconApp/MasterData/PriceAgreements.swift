@@ -276,12 +276,12 @@ struct PricesAPI: RouteCollection {
     /// `supplierId`, `itemId`, `q` (item code or name), `validOn` (YYYY-MM-DD).
     static func filter(_ req: Request) throws -> PriceService.Filter {
         var validOn: Day?
-        if let text = req.query[String.self, at: "validOn"], !text.isEmpty {
+        if let text = req.queryText("validOn"), !text.isEmpty {
             guard let day = Day(text) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("validOn", "badDate")]) }
             validOn = day
         }
         return PriceService.Filter(supplierID: try req.uuidQuery("supplierId"), itemID: try req.uuidQuery("itemId"),
-                                   search: req.query[String.self, at: "q"]?.trimmingCharacters(in: .whitespaces), validOn: validOn)
+                                   search: req.queryText("q")?.trimmingCharacters(in: .whitespaces), validOn: validOn)
     }
 
     func create(req: Request) async throws -> Response {
@@ -310,7 +310,7 @@ struct PricesAPI: RouteCollection {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("supplierId", "required"), FieldProblem("itemId", "required")])
         }
         let (quantity, day) = try BOMsAPI.explosionQuery(req)
-        guard let quote = try await PriceService.inForce(p, supplierID: supplierID, itemID: itemID, operation: req.query[String.self, at: "operation"],
+        guard let quote = try await PriceService.inForce(p, supplierID: supplierID, itemID: itemID, operation: req.queryText("operation"),
                                                          on: day, quantity: quantity, db: req.db) else { throw Problem.notFound }
         return QuoteDTO(agreementId: quote.agreementID, currency: quote.currency, unitPrice: quote.unitPrice)
     }

@@ -85,7 +85,7 @@ struct PricePages: RouteCollection {
     func newForm(req: Request) async throws -> Response {
         try req.requirePrincipal().require(.managePrices)
         var values = ["currency": "CNY", "validFrom": BOMsAPI.today(req).description]
-        if let item = req.query[String.self, at: "item"] { values["itemCode"] = item }
+        if let item = req.queryText("item") { values["itemCode"] = item }
         return try await render(req, agreement: nil, values: values, problem: nil)
     }
 

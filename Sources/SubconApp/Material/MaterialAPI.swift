@@ -56,12 +56,12 @@ struct MaterialAPI: RouteCollection {
 
     func documents(req: Request) async throws -> ListResult<DocumentSummaryDTO> {
         let p = try req.requirePrincipal()
-        let kind = req.query[String.self, at: "kind"]
+        let kind = req.queryText("kind")
         if let kind, !kind.isEmpty, MaterialKind(rawValue: kind) == nil {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("kind", "invalidValue")])
         }
         return ListResult(items: try await MaterialReports.documents(p, orderID: try req.uuidQuery("orderId"), kind: kind,
-                                                                     status: req.query[String.self, at: "status"], supplierID: try req.uuidQuery("supplierId"),
+                                                                     status: req.queryText("status"), supplierID: try req.uuidQuery("supplierId"),
                                                                      limit: 200, on: req.db))
     }
 
@@ -122,8 +122,8 @@ struct MaterialAPI: RouteCollection {
 
     func stock(req: Request) async throws -> Page<StockRowDTO> {
         let p = try req.requirePrincipal()
-        return try await MaterialReports.stock(p, supplierID: try req.uuidQuery("supplierId"), itemCode: req.query[String.self, at: "itemCode"],
-                                               lot: req.query[String.self, at: "lot"], page: try PageRequest(req), on: req.application.reads)
+        return try await MaterialReports.stock(p, supplierID: try req.uuidQuery("supplierId"), itemCode: req.queryText("itemCode"),
+                                               lot: req.queryText("lot"), page: try PageRequest(req), on: req.application.reads)
     }
 
     func dueToIssue(req: Request) async throws -> ListResult<DueToIssueDTO> {
@@ -136,10 +136,10 @@ struct MaterialAPI: RouteCollection {
 
     func trace(req: Request) async throws -> TraceDTO {
         let p = try req.requirePrincipal()
-        guard let item = req.query[String.self, at: "item"], !item.isEmpty else {
+        guard let item = req.queryText("item"), !item.isEmpty else {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("item", "required")])
         }
-        guard let lot = req.query[String.self, at: "lot"], !lot.isEmpty else {
+        guard let lot = req.queryText("lot"), !lot.isEmpty else {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("lot", "required")])
         }
         return try await MaterialReports.trace(p, itemCode: item, lot: lot, on: req.db)
@@ -176,7 +176,7 @@ struct MaterialAPI: RouteCollection {
         let id = try req.idParameter()
         _ = try await DeliveryService.findNote(p, id, on: req.db)
         guard let body = req.body.data, body.readableBytes > 0 else { throw Problem.badRequest("problem.body.empty") }
-        let doc = try await DeliveryService.attach(p, id, filename: req.query[String.self, at: "filename"] ?? "attachment", data: Data(buffer: body),
+        let doc = try await DeliveryService.attach(p, id, filename: req.queryText("filename") ?? "attachment", data: Data(buffer: body),
                                                    app: req.application)
         return try await .created(DocumentDTO(doc), for: req)
     }
@@ -235,7 +235,7 @@ struct MaterialAPI: RouteCollection {
     }
 
     static func period(_ req: Request) throws -> String {
-        guard let period = req.query[String.self, at: "period"], !period.isEmpty else {
+        guard let period = req.queryText("period"), !period.isEmpty else {
             let today = req.subcon.today()
             return String(format: "%04d-%02d", today.year, today.month)
         }
@@ -257,7 +257,7 @@ struct MaterialAPI: RouteCollection {
 
     func deductions(req: Request) async throws -> ListResult<DeductionDTO> {
         let p = try req.requirePrincipal()
-        return ListResult(items: try await MaterialReports.deductions(p, period: req.query[String.self, at: "period"], supplierID: try req.uuidQuery("supplierId"),
+        return ListResult(items: try await MaterialReports.deductions(p, period: req.queryText("period"), supplierID: try req.uuidQuery("supplierId"),
                                                                       on: req.db))
     }
 }

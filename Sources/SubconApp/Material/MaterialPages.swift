@@ -43,7 +43,7 @@ struct MaterialPages: RouteCollection {
     func hub(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let db = req.db
-        let kind = req.query[String.self, at: "kind"].flatMap { MaterialKind(rawValue: $0)?.rawValue }
+        let kind = req.queryText("kind").flatMap { MaterialKind(rawValue: $0)?.rawValue }
         let recent = try await MaterialReports.documents(p, orderID: nil, kind: kind, status: nil, supplierID: nil, limit: 30, on: db)
         return try await req.renderPage("material", titleKey: "material.title", HubView(
             isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial), canApprove: p.can(.approveSupplementaryIssue),
@@ -95,7 +95,7 @@ struct MaterialPages: RouteCollection {
     }
 
     func order(_ req: Request, _ p: Principal, field: String = "order") async throws -> OutsourcingOrder {
-        guard let id = (req.query[String.self, at: field] ?? (try? req.content.get(String.self, at: field))).flatMap(UUID.init(uuidString:)) else {
+        guard let id = (req.queryText(field) ?? (try? req.content.get(String.self, at: field))).flatMap(UUID.init(uuidString:)) else {
             throw Problem.notFound
         }
         return try await OrderService.find(p, id, on: req.db)
@@ -259,11 +259,11 @@ struct MaterialPages: RouteCollection {
 
     func moveForm(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
-        let k = try kind(req.query[String.self, at: "kind"])
+        let k = try kind(req.queryText("kind"))
         try p.require(k == .scrap ? .fulfilOrders : .handleMaterial)
         var values: [String: String] = [:]
-        if let s = req.query[String.self, at: "supplier"] { values[k == .transfer ? "fromSupplierId" : "supplierId"] = s }
-        if let item = req.query[String.self, at: "item"], let lot = req.query[String.self, at: "lot"] { values["lines"] = "\(item) \(lot) " }
+        if let s = req.queryText("supplier") { values[k == .transfer ? "fromSupplierId" : "supplierId"] = s }
+        if let item = req.queryText("item"), let lot = req.queryText("lot") { values["lines"] = "\(item) \(lot) " }
         return try await renderMove(req, k, values: values, problem: nil)
     }
 
@@ -339,7 +339,7 @@ struct MaterialPages: RouteCollection {
     func stock(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let supplierID = try req.uuidQuery("supplierId")
-        let item = req.query[String.self, at: "itemCode"] ?? "", lot = req.query[String.self, at: "lot"] ?? ""
+        let item = req.queryText("itemCode") ?? "", lot = req.queryText("lot") ?? ""
         let page = try await MaterialReports.stock(p, supplierID: supplierID, itemCode: item, lot: lot, page: try PageRequest(req), on: req.application.reads)
         var suppliers: [Option] = []
         if !p.isSupplier {
@@ -355,8 +355,8 @@ struct MaterialPages: RouteCollection {
 
     func trace(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
-        let item = (req.query[String.self, at: "item"] ?? "").trimmingCharacters(in: .whitespaces)
-        let lot = (req.query[String.self, at: "lot"] ?? "").trimmingCharacters(in: .whitespaces)
+        let item = (req.queryText("item") ?? "").trimmingCharacters(in: .whitespaces)
+        let lot = (req.queryText("lot") ?? "").trimmingCharacters(in: .whitespaces)
         var result: TraceDTO?
         var problem: Problem?
         if !item.isEmpty && !lot.isEmpty {

@@ -104,7 +104,7 @@ struct HandoverPages: RouteCollection {
     }
 
     func render(_ req: Request, from: Organization, values: [String: String], problem: Problem?) async throws -> Response {
-        let filter = values["filter"] ?? req.query[String.self, at: "filter"] ?? ""
+        let filter = values["filter"] ?? req.queryText("filter") ?? ""
         let found = try await Self.openLines(from.id!, filter: filter, on: req.db)
         let open = Array(found.prefix(Self.formLines))
         let sql = req.db as! any SQLDatabase
@@ -150,7 +150,7 @@ struct HandoverPages: RouteCollection {
         let p = try req.requirePrincipal()
         try p.require(.handOverSuppliers)
         // A handover starts from the supplier's page; without one, choose it there.
-        guard let from = req.query[String.self, at: "from"] else { return req.redirect(to: "/admin/organizations") }
+        guard let from = req.queryText("from") else { return req.redirect(to: "/admin/organizations") }
         return try await render(req, from: try await source(req, from), values: [:], problem: nil)
     }
 

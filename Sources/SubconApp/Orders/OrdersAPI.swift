@@ -149,18 +149,18 @@ enum OrderList {
 
     static func filter(_ req: Request) throws -> Filter {
         func day(_ name: String) throws -> Day? {
-            guard let t = req.query[String.self, at: name], !t.isEmpty else { return nil }
+            guard let t = req.queryText(name), !t.isEmpty else { return nil }
             guard let d = Day(t) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem(name, "badDate")]) }
             return d
         }
         var status: OrderStatus?
-        if let t = req.query[String.self, at: "status"], !t.isEmpty {
+        if let t = req.queryText("status"), !t.isEmpty {
             guard let s = OrderStatus(rawValue: t) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("status", "invalidValue")]) }
             status = s
         }
         return Filter(supplierID: try req.uuidQuery("supplierId"), status: status, dueFrom: try day("dueFrom"), dueTo: try day("dueTo"),
                       overdue: try req.boolQuery("overdue") ?? false, awaiting: try req.boolQuery("awaiting") ?? false,
-                      search: req.query[String.self, at: "q"], planID: try req.uuidQuery("planId"), late: try req.boolQuery("late") ?? false)
+                      search: req.queryText("q"), planID: try req.uuidQuery("planId"), late: try req.boolQuery("late") ?? false)
     }
 
     static func plans(_ p: Principal, status: PlanStatus?, page: PageRequest, on db: any Database) async throws -> Page<PlanSummaryDTO> {
@@ -277,7 +277,7 @@ struct OrdersAPI: RouteCollection {
 
     func plans(req: Request) async throws -> Page<PlanSummaryDTO> {
         var status: PlanStatus?
-        if let t = req.query[String.self, at: "status"], !t.isEmpty {
+        if let t = req.queryText("status"), !t.isEmpty {
             guard let s = PlanStatus(rawValue: t) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("status", "invalidValue")]) }
             status = s
         }

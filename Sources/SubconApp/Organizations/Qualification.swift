@@ -214,7 +214,7 @@ struct QualificationAPI: RouteCollection {
         let id = try req.idParameter()
         let check = try Self.check(req)
         guard let body = req.body.data, body.readableBytes > 0 else { throw Problem.badRequest("problem.body.empty") }
-        let doc = try await QualificationService.addEvidence(p, id, check, filename: req.query[String.self, at: "filename"] ?? "evidence",
+        let doc = try await QualificationService.addEvidence(p, id, check, filename: req.queryText("filename") ?? "evidence",
                                                              data: Data(buffer: body), app: req.application)
         return try await .created(DocumentDTO(doc), for: req)
     }

@@ -34,7 +34,7 @@ struct ScorecardAPI: RouteCollection {
     }
 
     func suggestions(req: Request) async throws -> ListResult<SuggestionDTO> {
-        let period = try req.query[String.self, at: "period"].map { _ in try Self.period(req) }
+        let period = try req.queryText("period").map { _ in try Self.period(req) }
         return ListResult(items: try await SuggestionService.list(try req.requirePrincipal(), supplier: try req.idParameter(), period: period, on: req.db))
     }
 
@@ -80,7 +80,7 @@ struct ScorecardAPI: RouteCollection {
 
     /// `?period=` as `2026-11`, `2026-Q4`, `2026` or `2026-11-03..2026-11-20`; default last month.
     static func period(_ req: Request) throws -> ScorePeriod {
-        guard let raw = req.query[String.self, at: "period"], !raw.isEmpty else { return ScorePeriod.month(of: req.subcon.today()).previous }
+        guard let raw = req.queryText("period"), !raw.isEmpty else { return ScorePeriod.month(of: req.subcon.today()).previous }
         guard let p = ScorePeriod(raw) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("period", "badScorePeriod")]) }
         return p
     }
@@ -92,7 +92,7 @@ struct ScorecardAPI: RouteCollection {
 
     /// `?kind=` limits the ranking to one item category (raw_material, semi_finished, finished, service).
     static func itemKind(_ req: Request) throws -> String? {
-        guard let raw = req.query[String.self, at: "kind"], !raw.isEmpty else { return nil }
+        guard let raw = req.queryText("kind"), !raw.isEmpty else { return nil }
         guard ItemKind(rawValue: raw) != nil else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("kind", "invalidValue")]) }
         return raw
     }

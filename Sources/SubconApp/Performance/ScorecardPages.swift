@@ -351,7 +351,7 @@ struct ScorecardPages: RouteCollection {
         let period = try ScorecardAPI.period(req)
         var ids: [UUID] = []
         for name in ["a", "b"] {
-            guard let raw = req.query[String.self, at: name], let id = UUID(uuidString: raw) else {
+            guard let raw = req.queryText(name), let id = UUID(uuidString: raw) else {
                 throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem(name, "badId")])
             }
             ids.append(id)

@@ -38,11 +38,11 @@ enum LateLines {
     }
 
     static func filter(_ req: Request) throws -> Filter {
-        let reason = req.query[String.self, at: "reason"].flatMap { $0.isEmpty ? nil : $0 }
+        let reason = req.queryText("reason").flatMap { $0.isEmpty ? nil : $0 }
         if let reason, reason != "none", !req.subcon.settings.delayReasons.codes.contains(reason) {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("reason", "invalidValue")])
         }
-        return Filter(supplierID: try req.uuidQuery("supplierId"), reason: reason, search: req.query[String.self, at: "q"])
+        return Filter(supplierID: try req.uuidQuery("supplierId"), reason: reason, search: req.queryText("q"))
     }
 
     static func list(_ p: Principal, _ f: Filter, page: PageRequest, on db: any Database) async throws -> Page<LateLineDTO> {
@@ -119,7 +119,7 @@ struct LateLinesAPI: RouteCollection {
     func list(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         let f = try LateLines.filter(req)
-        if req.query[String.self, at: "format"] != nil {
+        if req.queryText("format") != nil {
             let format = try SpreadsheetDownload.format(req)
             let page = try await LateLines.list(p, f, page: PageRequest(page: 1, per: 10_000), on: req.db)
             return try SpreadsheetDownload.response(LateLines.rows(page.items, req), sheet: req.t("late.title"), filename: "late-lines", format: format)

@@ -41,7 +41,7 @@ struct ProgressAPI: RouteCollection {
         let (p, o) = try await order(req)
         let reportID = try req.idParameter("report")
         guard let body = req.body.data, body.readableBytes > 0 else { throw Problem.badRequest("problem.body.empty") }
-        let doc = try await ProgressService.attachPhoto(p, o.id!, report: reportID, filename: req.query[String.self, at: "filename"] ?? "photo",
+        let doc = try await ProgressService.attachPhoto(p, o.id!, report: reportID, filename: req.queryText("filename") ?? "photo",
                                                         data: Data(buffer: body), app: req.application)
         return try await .created(DocumentDTO(doc), for: req)
     }

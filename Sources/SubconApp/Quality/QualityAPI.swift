@@ -58,7 +58,7 @@ struct QualityAPI: RouteCollection {
     func photo(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         guard let body = req.body.data, body.readableBytes > 0 else { throw Problem.badRequest("problem.body.empty") }
-        let doc = try await InspectionService.attachPhoto(p, try req.idParameter(), filename: req.query[String.self, at: "filename"] ?? "photo",
+        let doc = try await InspectionService.attachPhoto(p, try req.idParameter(), filename: req.queryText("filename") ?? "photo",
                                                           data: Data(buffer: body), app: req.application)
         return try await .created(DocumentDTO(doc), for: req)
     }
@@ -101,13 +101,13 @@ struct QualityAPI: RouteCollection {
     }
 
     static func day(_ req: Request, _ name: String, default d: Day) throws -> Day {
-        guard let raw = req.query[String.self, at: name], !raw.isEmpty else { return d }
+        guard let raw = req.queryText(name), !raw.isEmpty else { return d }
         guard let day = Day(raw) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem(name, "badDate")]) }
         return day
     }
 
     static func uuid(_ req: Request, _ name: String) throws -> UUID? {
-        guard let raw = req.query[String.self, at: name], !raw.isEmpty else { return nil }
+        guard let raw = req.queryText(name), !raw.isEmpty else { return nil }
         guard let id = UUID(uuidString: raw) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem(name, "badId")]) }
         return id
     }
@@ -145,11 +145,11 @@ struct QualityAPI: RouteCollection {
     func exceptions(req: Request) async throws -> Page<ExceptionSummaryDTO> {
         let p = try req.requirePrincipal()
         let page = try PageRequest(req)
-        let status = req.query[String.self, at: "status"], type = req.query[String.self, at: "type"]
+        let status = req.queryText("status"), type = req.queryText("type")
         if let s = status, !s.isEmpty, !["open", "closed"].contains(s) { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("status", "notOneOf", ["allowed": "open, closed"])]) }
         if let t = type, !t.isEmpty, ExceptionRules.Kind(rawValue: t) == nil { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("type", "notOneOf")]) }
         var deadline: ExceptionDeadlineState?
-        if let d = req.query[String.self, at: "deadline"], !d.isEmpty {
+        if let d = req.queryText("deadline"), !d.isEmpty {
             guard let known = ExceptionDeadlineState(rawValue: d) else {
                 throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("deadline", "notOneOf", ["allowed": ExceptionDeadlineState.allCases.map(\.rawValue).joined(separator: ", ")])])
             }
@@ -160,7 +160,7 @@ struct QualityAPI: RouteCollection {
         }
         let now = req.now
         let (items, total) = try await ExceptionService.list(p, status: status, type: type, supplier: try Self.uuid(req, "supplierId"),
-                                                             mine: req.query[String.self, at: "mine"] == "1", deadline: deadline, now: now,
+                                                             mine: req.queryText("mine") == "1", deadline: deadline, now: now,
                                                              limit: page.per, offset: page.offset, on: req.application.reads)
         return Page(items: items.map { $0.summary(now: now) }, page: page.page, per: page.per, total: total)
     }
@@ -215,7 +215,7 @@ struct QualityAPI: RouteCollection {
         let id = try req.idParameter()
         _ = try await ExceptionService.find(p, id, on: req.db)
         guard let body = req.body.data, body.readableBytes > 0 else { throw Problem.badRequest("problem.body.empty") }
-        let doc = try await ExceptionService.attach(p, id, filename: req.query[String.self, at: "filename"] ?? "attachment", data: Data(buffer: body), app: req.application)
+        let doc = try await ExceptionService.attach(p, id, filename: req.queryText("filename") ?? "attachment", data: Data(buffer: body), app: req.application)
         return try await .created(DocumentDTO(doc), for: req)
     }
 
@@ -258,7 +258,7 @@ struct QualityAPI: RouteCollection {
 
     func lessons(req: Request) async throws -> ListResult<LessonDTO> {
         let p = try req.requirePrincipal()
-        return ListResult(items: try await QualityReports.lessons(p, itemCode: req.query[String.self, at: "item"], defect: req.query[String.self, at: "defect"],
-                                                                  text: req.query[String.self, at: "q"], on: req.db))
+        return ListResult(items: try await QualityReports.lessons(p, itemCode: req.queryText("item"), defect: req.queryText("defect"),
+                                                                  text: req.queryText("q"), on: req.db))
     }
 }

@@ -335,10 +335,10 @@ struct QualityPages: RouteCollection {
         let p = try req.requirePrincipal()
         guard p.can(.raiseExceptions) || p.can(.handleExceptions) || p.can(.answerExceptions) else { throw Problem.forbidden }
         let page = try PageRequest(req, defaultPer: 50)
-        let status = req.query[String.self, at: "status"] ?? "open", type = req.query[String.self, at: "type"] ?? ""
-        let mine = req.query[String.self, at: "mine"] == "1"
+        let status = req.queryText("status") ?? "open", type = req.queryText("type") ?? ""
+        let mine = req.queryText("mine") == "1"
         // A deadline state is a state of open exceptions: it lists open ones whatever the status says.
-        let deadline = ExceptionDeadlineState(rawValue: req.query[String.self, at: "deadline"] ?? "")
+        let deadline = ExceptionDeadlineState(rawValue: req.queryText("deadline") ?? "")
         let now = req.now
         let (items, total) = try await ExceptionService.list(p, status: ["open", "closed"].contains(status) ? status : nil,
                                                              type: ExceptionRules.Kind(rawValue: type) == nil ? nil : type, supplier: nil, mine: mine,
@@ -367,7 +367,7 @@ struct QualityPages: RouteCollection {
         let suppliers = p.isSupplier ? [] : try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).sort(\.$code).all()
         let orders = try await p.scope.query(OutsourcingOrder.self, on: req.db).sort(\.$createdAt, .descending).limit(100).all()
         var v = values
-        if v["order"] == nil, let o = req.query[String.self, at: "order"] { v["order"] = o }
+        if v["order"] == nil, let o = req.queryText("order") { v["order"] = o }
         return try await req.renderForm("exception_new", titleKey: "exceptions.new", NewView(
             suppliers: suppliers.map { Option(value: $0.id!.uuidString, label: "\($0.code) \($0.name)") },
             orders: orders.map { Option(value: $0.id!.uuidString, label: $0.code) }, types: ExceptionRules.Kind.allCases.map(\.rawValue),
@@ -522,7 +522,7 @@ struct QualityPages: RouteCollection {
 
     func lessons(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
-        let item = req.query[String.self, at: "item"] ?? "", defect = req.query[String.self, at: "defect"] ?? "", q = req.query[String.self, at: "q"] ?? ""
+        let item = req.queryText("item") ?? "", defect = req.queryText("defect") ?? "", q = req.queryText("q") ?? ""
         return try await req.renderPage("lessons", titleKey: "lessons.title", LessonsView(
             lessons: try await QualityReports.lessons(p, itemCode: item, defect: defect, text: q, on: req.db), item: item, defect: defect, q: q,
             searched: !(item + defect + q).isEmpty))

@@ -436,7 +436,7 @@ struct RejectAPI: RouteCollection {
 
     static func filter(_ req: Request) throws -> RejectService.Filter {
         RejectService.Filter(supplierID: try req.uuidQuery("supplierId"),
-                             responsibility: req.query[String.self, at: "responsibility"].flatMap { $0.isEmpty ? nil : $0 })
+                             responsibility: req.queryText("responsibility").flatMap { $0.isEmpty ? nil : $0 })
     }
 
     func list(req: Request) async throws -> Page<RejectDTO> {

@@ -39,7 +39,7 @@ struct SettlementAPI: RouteCollection {
     }
 
     static func filter(_ req: Request) throws -> StatementService.Filter {
-        StatementService.Filter(status: req.query[String.self, at: "status"], period: req.query[String.self, at: "period"],
+        StatementService.Filter(status: req.queryText("status"), period: req.queryText("period"),
                                 supplierID: try req.uuidQuery("supplierId"))
     }
 
@@ -64,7 +64,7 @@ struct SettlementAPI: RouteCollection {
     }
 
     static func int(_ req: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let raw = req.query[String.self, at: name], !raw.isEmpty else { return value }
+        guard let raw = req.queryText(name), !raw.isEmpty else { return value }
         guard let n = Int(raw), range.contains(n) else {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem(name, "outOfRange", ["min": String(range.lowerBound), "max": String(range.upperBound)])])
         }
@@ -75,7 +75,7 @@ struct SettlementAPI: RouteCollection {
     func sources(req: Request) async throws -> [StatementSourceDTO] {
         let p = try req.requirePrincipal()
         try p.require(.viewStatements)
-        let type = req.query[String.self, at: "type"] ?? ""
+        let type = req.queryText("type") ?? ""
         guard ["receipt_line", "exception", "write_off", "late_delivery", "reject"].contains(type) else {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("type", "notOneOf", ["allowed": "receipt_line, exception, write_off, late_delivery, reject"])])
         }
@@ -125,7 +125,7 @@ struct SettlementAPI: RouteCollection {
         let p = try req.requirePrincipal()
         let id = try req.idParameter()
         _ = try await StatementService.load(p, id, version: nil, on: req.db)
-        let format = req.query[String.self, at: "format"] ?? "xlsx"
+        let format = req.queryText("format") ?? "xlsx"
         guard ["xlsx", "csv"].contains(format) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("format", "invalidValue")]) }
         let revision = try req.revisionQuery()
         return try await StatementExport.file(req, try await StatementService.detail(p, id, revision: revision, app: req.application), format: format)
@@ -157,12 +157,12 @@ struct SettlementAPI: RouteCollection {
         let lineID = try req.idParameter("lineId")
         guard let body = req.body.data, body.readableBytes > 0 else { throw Problem.badRequest("problem.body.empty") }
         let doc = try await StatementService.attach(p, id, lineID: lineID, data: Data(buffer: body),
-                                                    filename: req.query[String.self, at: "filename"] ?? "attachment", app: req.application)
+                                                    filename: req.queryText("filename") ?? "attachment", app: req.application)
         return try await .created(DocumentDTO(doc), for: req)
     }
 
     static func periodQuery(_ req: Request, default: SettlementPeriod) throws -> SettlementPeriod {
-        guard let text = req.query[String.self, at: "period"], !text.isEmpty else { return `default` }
+        guard let text = req.queryText("period"), !text.isEmpty else { return `default` }
         guard let p = SettlementPeriod(text) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("period", "badPeriod")]) }
         return p
     }
@@ -198,7 +198,7 @@ struct SettlementAPI: RouteCollection {
 extension Request {
     /// `?revision=n`: an earlier version of a statement.
     func revisionQuery() throws -> Int? {
-        try query[String.self, at: "revision"].map { text -> Int in
+        try queryText("revision").map { text -> Int in
             guard let n = Int(text) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("revision", "wrongType", ["expected": "integer"])]) }
             return n
         }

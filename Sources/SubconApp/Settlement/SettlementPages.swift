@@ -55,7 +55,7 @@ struct SettlementPages: RouteCollection {
     func renderList(_ req: Request, problem: Problem?, values: [String: String]) async throws -> View {
         let p = try req.requirePrincipal()
         var filter = try SettlementAPI.filter(req)
-        let code = (req.query[String.self, at: "supplierCode"] ?? "").trimmingCharacters(in: .whitespaces)
+        let code = (req.queryText("supplierCode") ?? "").trimmingCharacters(in: .whitespaces)
         if !code.isEmpty { filter.supplierID = try await Organization.query(on: req.db).filter(\.$code == code).first()?.id ?? UUID() }
         let page = try await StatementService.list(p, filter: filter, page: try PageRequest(req, defaultPer: 50), on: req.db)
         let statuses = [Option(value: "", label: req.t("statement.allStatuses"), selected: (filter.status ?? "").isEmpty)]
@@ -230,7 +230,7 @@ struct SettlementPages: RouteCollection {
 
     func export(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
-        let format = req.query[String.self, at: "format"] ?? "xlsx"
+        let format = req.queryText("format") ?? "xlsx"
         guard ["xlsx", "csv"].contains(format) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("format", "invalidValue")]) }
         let revision = try req.revisionQuery()
         return try await StatementExport.file(req, try await StatementService.detail(p, try req.idParameter(), revision: revision, app: req.application), format: format)

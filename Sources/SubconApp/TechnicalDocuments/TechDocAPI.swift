@@ -22,16 +22,16 @@ struct TechDocAPI: RouteCollection {
     }
 
     static func filter(_ req: Request) throws -> TechDocService.Filter {
-        let kind = req.query[String.self, at: "kind"].flatMap { $0.isEmpty ? nil : $0 }
+        let kind = req.queryText("kind").flatMap { $0.isEmpty ? nil : $0 }
         if let kind, TechnicalDocumentKind(rawValue: kind) == nil {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("kind", "invalidValue")])
         }
-        let pending = req.query[String.self, at: "pending"]
+        let pending = req.queryText("pending")
         guard pending == nil || ["true", "false", ""].contains(pending!) else {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("pending", "invalidValue")])
         }
         return TechDocService.Filter(itemID: try req.uuidQuery("itemId"), kind: kind, pending: pending == "true",
-                                     search: req.query[String.self, at: "q"])
+                                     search: req.queryText("q"))
     }
 
     func list(req: Request) async throws -> Page<TechDocumentDTO> {
@@ -56,12 +56,12 @@ struct TechDocAPI: RouteCollection {
         _ = try await TechDocService.load(p, id, on: req.db)
         try p.require(.manageTechnicalDocuments)
         guard let body = req.body.data, body.readableBytes > 0 else { throw Problem.badRequest("problem.body.empty") }
-        let version = try req.query[String.self, at: "version"].map { v -> Int in
+        let version = try req.queryText("version").map { v -> Int in
             guard let n = Int(v), n > 0 else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("version", "invalidValue")]) }
             return n
         }
-        _ = try await TechDocService.addRevision(p, id, data: Data(buffer: body), filename: req.query[String.self, at: "filename"] ?? "document",
-                                                 note: req.query[String.self, at: "note"] ?? "", version: version, app: req.application)
+        _ = try await TechDocService.addRevision(p, id, data: Data(buffer: body), filename: req.queryText("filename") ?? "document",
+                                                 note: req.queryText("note") ?? "", version: version, app: req.application)
         return try await .created(try await TechDocService.detail(p, id, on: req.db), for: req)
     }
 

@@ -69,7 +69,7 @@ struct TechDocPages: RouteCollection {
         let p = try req.requirePrincipal()
         try p.require(.manageTechnicalDocuments)
         var values: [String: String] = [:]
-        if let code = req.query[String.self, at: "item"] { values["itemCode"] = code }
+        if let code = req.queryText("item") { values["itemCode"] = code }
         return try await renderNew(req, problem: nil, values: values)
     }
 

@@ -25,7 +25,7 @@ struct AdminUserPages: RouteCollection {
     func list(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         try Self.requireManager(p)
-        let q = req.query[String.self, at: "q"] ?? ""
+        let q = req.queryText("q") ?? ""
         let page = try await UserService.list(p, filter: .init(organizationID: try req.uuidQuery("organizationId"), search: q),
                                               page: try PageRequest(req, defaultPer: 50), on: req.db)
         let orgNames = try await Self.organizationNames(p, ids: Set(page.items.map(\.organizationId)), on: req.db)
@@ -72,7 +72,7 @@ struct AdminUserPages: RouteCollection {
 
     func newForm(req: Request) async throws -> Response {
         try Self.requireManager(try req.requirePrincipal())
-        let view = try await formView(req, user: nil, values: ["organizationId": req.query[String.self, at: "organizationId"] ?? ""],
+        let view = try await formView(req, user: nil, values: ["organizationId": req.queryText("organizationId") ?? ""],
                                       roles: [], problem: nil)
         return try await req.renderForm("user_form", titleKey: "users.new", view, problem: nil)
     }

@@ -29,7 +29,7 @@ struct LoginPages: RouteCollection {
         // The login form has no session yet; its CSRF token rides in a cookie (double submit).
         let token = req.cookies[SessionCookie.preCSRF]?.string ?? Secrets.make()
         req.cookies[SessionCookie.preCSRF] = SessionCookie.make(token, for: req, maxAge: nil)
-        let next = Self.safeNext(req.query[String.self, at: "next"] ?? (try? req.content.get(String.self, at: "next")))
+        let next = Self.safeNext(req.queryText("next") ?? (try? req.content.get(String.self, at: "next")))
         let view = LoginView(login: login, next: next, errors: req.formErrors(problem),
                              demoLogins: req.subcon.settings.demo ? Self.demoLogins : [])
         let response = try await req.renderForm("login", titleKey: "login.title", view, problem: problem)
@@ -80,7 +80,7 @@ struct LoginPages: RouteCollection {
     /// the saved preference on the account page is what follows a person to other devices.
     func language(req: Request) async throws -> Response {
         guard let code = req.parameters.get("code"), let locale = AppLocale(rawValue: code) else { throw Problem.notFound }
-        let back = Self.safeNext(req.query[String.self, at: "next"])
+        let back = Self.safeNext(req.queryText("next"))
         let response = req.redirect(to: back)
         response.cookies["lang"] = Self.languageCookie(locale, req)
         return response

@@ -23,7 +23,7 @@ struct OrganizationPages: RouteCollection {
 
     func list(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
-        let q = req.query[String.self, at: "q"] ?? ""
+        let q = req.queryText("q") ?? ""
         let page = try await OrganizationService.list(p, filter: .init(search: q), page: try PageRequest(req, defaultPer: 50), on: req.db)
         return try await req.renderPage("organizations", titleKey: "orgs.title",
                                         ListView(rows: page.items, pager: Pager(page, req), q: q, canCreate: p.can(.administerInstallation)))

@@ -112,7 +112,7 @@ extension Request {
             unread = try await Inbox.unreadForBadge(userID: p.userID, on: application.reads)
             nav = Shell.navigation(for: p, path: path) { catalog.text($0, locale) }
         }
-        let flash = query[String.self, at: "ok"].map { catalog.text("flash.\($0)", locale) }
+        let flash = queryText("ok").map { catalog.text("flash.\($0)", locale) }
         let shell = Shell(signedIn: principal != nil, userName: principal?.displayName, organizationName: principal?.organizationName,
                           csrf: csrf, unread: unread, unreadLabel: unread > Inbox.badgeLimit ? "\(Inbox.badgeLimit)+" : String(unread), nav: nav,
                           locales: AppLocale.allCases.map { .init(code: $0.rawValue, label: catalog.text("locale.\($0.rawValue)", $0), current: $0 == locale) },

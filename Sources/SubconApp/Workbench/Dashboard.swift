@@ -140,7 +140,7 @@ struct TodoAPI: RouteCollection {
         routes.get("todo") { req async throws -> List in
             let p = try req.requirePrincipal()
             var perKind = 3
-            if let raw = req.query[String.self, at: "perKind"], !raw.isEmpty {
+            if let raw = req.queryText("perKind"), !raw.isEmpty {
                 guard let v = Int(raw), (0...50).contains(v) else {
                     throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("perKind", "outOfRange", ["min": "0", "max": "50"])])
                 }

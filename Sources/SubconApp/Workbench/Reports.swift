@@ -40,7 +40,7 @@ enum Reports {
     static func query(_ req: Request, kind: ReportKind) throws -> Query {
         let current = req.subcon.settings.statementCalendar.period(of: req.subcon.today())
         func period(_ name: String, _ fallback: SettlementPeriod) throws -> SettlementPeriod {
-            guard let t = req.query[String.self, at: name], !t.isEmpty else { return fallback }
+            guard let t = req.queryText(name), !t.isEmpty else { return fallback }
             guard let p = SettlementPeriod(t) else { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem(name, "badPeriod")]) }
             return p
         }
@@ -53,7 +53,7 @@ enum Reports {
             case .tooLong(let n): throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("from", "periodTooLong", ["months": String(n)])])
             }
         }
-        let item = req.query[String.self, at: "item"]?.trimmingCharacters(in: .whitespaces)
+        let item = req.queryText("item")?.trimmingCharacters(in: .whitespaces)
         if let item, item.count > 60 { throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("item", "tooLong", ["max": "60"])]) }
         return Query(kind: kind, filter: filter, plantID: try req.uuidQuery("plantId"), supplierID: try req.uuidQuery("supplierId"),
                      itemCode: (item ?? "").isEmpty ? nil : item)
@@ -310,7 +310,7 @@ struct ReportsAPI: RouteCollection {
     func report(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         let q = try Reports.query(req, kind: try Reports.kind(req))
-        if req.query[String.self, at: "format"] != nil {
+        if req.queryText("format") != nil {
             let format = try SpreadsheetDownload.format(req)
             return try Reports.download(try await Reports.run(p, q, req: req), req: req, format: format)
         }
