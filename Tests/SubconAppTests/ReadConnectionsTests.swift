@@ -158,4 +158,27 @@ import VaporTesting
             #expect(writes.reprepared.repeated.isEmpty, "\(writes.reprepared.repeated)")
         }
     }
+
+    /// A row from these connections decodes each column kind to what the driver's row does: the
+    /// common ones by their own paths, the rest through the driver's decoder (an integer other
+    /// than 0 or 1 is no boolean on either).
+    @Test func columnsDecodeAsTheDriversDo() async throws {
+        try await TestApp.runOnSQLiteFile { t in
+            let reads = try #require(t.app.readConnections)
+            let query: SQLQueryString = "SELECT 1.5 AS f, 1796415103 AS i, 0 AS b0, 1 AS b1, 2 AS b2, 'x' AS s, NULL AS n, 1796415103.25 AS d, 1 AS i, 'dup' AS s"
+            let ours = try #require(try reads.rowsNow(query).first)
+            let driver = try #require(try await (t.app.database as! any SQLDatabase).raw(query).first())
+            func same<D: Decodable & Equatable>(_ column: String, _ type: D.Type) {
+                let a = try? ours.decode(column: column, as: D.self), b = try? driver.decode(column: column, as: D.self)
+                #expect(a == b, "\(column) as \(D.self): \(String(describing: a)) vs \(String(describing: b))")
+            }
+            for column in ["f", "i", "b0", "b1", "b2", "s", "n", "d", "missing"] {
+                same(column, Date.self); same(column, Bool.self); same(column, Double.self); same(column, Int.self)
+                same(column, Int64.self); same(column, String.self)
+                #expect(ours.contains(column: column) == driver.contains(column: column))
+                #expect((try? ours.decodeNil(column: column)) == (try? driver.decodeNil(column: column)), "\(column)")
+            }
+            #expect(try ours.decode(column: "i", as: Int.self) == 1796415103, "the first of two columns of one name")
+        }
+    }
 }

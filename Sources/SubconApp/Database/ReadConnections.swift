@@ -280,6 +280,14 @@ private final class ReadColumns: Sendable {
         self.names = names
         index = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
     }
+
+    /// Where a column is, the first of that name. A row is decoded by name, column by column,
+    /// two to four look-ups each; comparing a few short names is cheaper than hashing one.
+    @inline(__always) func position(_ name: String) -> Int? {
+        guard names.count <= 24 else { return index[name] }
+        for i in names.indices where names[i] == name { return i }
+        return nil
+    }
 }
 
 private struct ReadRow: SQLRow {
@@ -288,13 +296,13 @@ private struct ReadRow: SQLRow {
     let decoder: SQLiteDataDecoder
 
     var allColumns: [String] { columns.names }
-    func contains(column: String) -> Bool { columns.index[column] != nil }
+    func contains(column: String) -> Bool { columns.position(column) != nil }
     func decodeNil(column: String) throws -> Bool {
-        guard let i = columns.index[column] else { return true }
+        guard let i = columns.position(column) else { return true }
         return values[i] == .null
     }
     func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
-        guard let i = columns.index[column] else {
+        guard let i = columns.position(column) else {
             throw DecodingError.keyNotFound(ReadColumnKey(column), .init(codingPath: [], debugDescription: "No column \(column)"))
         }
         // The common column types straight from their values, without the decoder's dynamic
@@ -306,6 +314,13 @@ private struct ReadRow: SQLRow {
         case .integer(let n):
             if D.self == Int.self { return unsafeBitCast(n, to: D.self) }
             if D.self == Int64.self { return unsafeBitCast(Int64(n), to: D.self) }
+            // As sqlite-nio converts them: 0 and 1 only are booleans, whole seconds are dates.
+            if D.self == Bool.self, n == 0 || n == 1 { return unsafeBitCast(n == 1, to: D.self) }
+            if D.self == Date.self { return unsafeBitCast(Date(timeIntervalSince1970: Double(n)), to: D.self) }
+            if D.self == Double.self { return unsafeBitCast(Double(n), to: D.self) }
+        case .float(let x):
+            if D.self == Date.self { return unsafeBitCast(Date(timeIntervalSince1970: x), to: D.self) }
+            if D.self == Double.self { return unsafeBitCast(x, to: D.self) }
         default: break
         }
         return try decoder.decode(D.self, from: values[i])
