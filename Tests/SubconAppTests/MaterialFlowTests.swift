@@ -202,6 +202,8 @@ struct MaterialFixture {
             let lines = try await m.get("/api/v1/orders/\(order)/material", m.warehouse)["lines"] as? [[String: Any]] ?? []
             #expect(lines.first?["accepted"] as? String == "1050")
             #expect(lines.first?["maxReceivable"] as? String == "1050")
+            #expect(!(lines.first?["itemName"] as? String ?? "").isEmpty && !(lines.first?["unit"] as? String ?? "").isEmpty,
+                    "the line's item is named and its unit given: \(lines.first ?? [:])")
             // Line 2 has nothing yet: still partially delivered.
             #expect(try await f.order(order)["status"] as? String == "partially_delivered")
         }

@@ -89,6 +89,9 @@ import SubconDomain
             // the page named no order, so the order still accounts for 63.5.
             #expect(orderPage.contains("物料与交货"))
             #expect(orderPage.contains(">101.5</td>") && orderPage.contains(">38</td>") && orderPage.contains(">63.5</td>"))
+            // Its delivery table names each line's item and gives the ordered quantity's unit.
+            let deliveries = orderPage.components(separatedBy: "id=\"material\"").last?.components(separatedBy: "</table>").first ?? ""
+            #expect(deliveries.contains("<span class=\"muted\">") && deliveries.contains(" 件</td>"), "\(deliveries)")
         }
     }
 

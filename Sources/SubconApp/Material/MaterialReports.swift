@@ -68,6 +68,9 @@ struct RequirementLedgerDTO: Content {
 struct OrderLineDeliveryDTO: Content {
     let line: Int
     let itemCode: String
+    let itemName: String
+    /// The item's unit of measure, which every quantity of the line is in.
+    let unit: String
     let ordered: FixedDecimal
     let shippedOpen: FixedDecimal
     let awaitingInspection: FixedDecimal
@@ -345,7 +348,8 @@ enum MaterialReports {
         let items = try await OrderService.itemCodes(Set(states.values.map(\.line.itemID)), on: db)
         let tolerance = app.subcon.settings.overReceiptPercent
         let lines = states.values.sorted { $0.line.number < $1.line.number }.map { s in
-            OrderLineDeliveryDTO(line: s.line.number, itemCode: items[s.line.itemID]?.code ?? "", ordered: s.ordered, shippedOpen: s.shippedOpen,
+            OrderLineDeliveryDTO(line: s.line.number, itemCode: items[s.line.itemID]?.code ?? "", itemName: items[s.line.itemID]?.name ?? "",
+                                 unit: items[s.line.itemID]?.uom ?? "", ordered: s.ordered, shippedOpen: s.shippedOpen,
                                  awaitingInspection: s.awaitingInspection, accepted: s.accepted,
                                  maxReceivable: (try? Receiving.limit(ordered: s.ordered, tolerancePercent: tolerance)) ?? s.ordered)
         }
