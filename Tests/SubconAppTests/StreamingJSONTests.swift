@@ -166,5 +166,17 @@ import Testing
             }
         }
         #expect(throws: EncodingError.self) { try StreamingJSONEncoder.encode(OutOfOrder()) }
+        // A nested container opened from one already closed is refused too, not written anywhere.
+        struct StaleParent: Encodable {
+            enum K: String, CodingKey { case a, b }
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: K.self)
+                var first = c.nestedUnkeyedContainer(forKey: .a)
+                _ = c.nestedUnkeyedContainer(forKey: .b)
+                var inner = first.nestedUnkeyedContainer()
+                try inner.encode(1)
+            }
+        }
+        #expect(throws: EncodingError.self) { try StreamingJSONEncoder.encode(StaleParent()) }
     }
 }

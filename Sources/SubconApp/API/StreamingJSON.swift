@@ -128,7 +128,7 @@ final class JSONStreamWriter: Encoder {
 
     /// Makes the container at `depth` the innermost and starts its next element (a key for an object).
     fileprivate func element(_ at: (depth: Int, serial: Int), key: String?) throws {
-        guard at.depth < open.count, open[at.depth].serial == at.serial else {
+        guard isOpen(at) else {
             throw EncodingError.invalidValue(key ?? "", .init(codingPath: codingPath,
                 debugDescription: "A container was written to after a later one was opened; JSON is written in order."))
         }
@@ -139,8 +139,14 @@ final class JSONStreamWriter: Encoder {
         if let key { string(key); bytes.append(UInt8(ascii: ":")) }
     }
 
+    /// Whether a handle's container is still open (a nested container that could not be opened
+    /// has the handle (-1, -1), which never is).
+    private func isOpen(_ at: (depth: Int, serial: Int)) -> Bool {
+        at.depth >= 0 && at.depth < open.count && open[at.depth].serial == at.serial
+    }
+
     fileprivate func count(_ at: (depth: Int, serial: Int)) -> Int {
-        at.depth < open.count && open[at.depth].serial == at.serial ? open[at.depth].count + open[at.depth].deferred.count : 0
+        isOpen(at) ? open[at.depth].count + open[at.depth].deferred.count : 0
     }
 
     fileprivate func nested(_ at: (depth: Int, serial: Int), key: String?, object: Bool) throws -> (depth: Int, serial: Int) {
@@ -153,7 +159,7 @@ final class JSONStreamWriter: Encoder {
 
     fileprivate func deferred(_ at: (depth: Int, serial: Int), key: String?) -> JSONStreamWriter {
         let writer = JSONStreamWriter()
-        if at.depth < open.count, open[at.depth].serial == at.serial { open[at.depth].deferred.append((key, writer)) }
+        if isOpen(at) { open[at.depth].deferred.append((key, writer)) }
         return writer
     }
 

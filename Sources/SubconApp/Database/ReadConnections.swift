@@ -112,11 +112,14 @@ struct SQLiteHandleError: Error, CustomStringConvertible, DatabaseError {
 /// SQLite plans some statements for the values bound to them — a value compared with a partial
 /// index's condition (`status = ?` against an index of the pending ones), a LIKE pattern — and
 /// then prepares them again whenever such a value is bound anew. A kept statement prepared on
-/// every run costs as much as the driver's: the token check, the outbox's and the channels' polls
-/// and a supplier's order list were, until their constants were written into their text. Tests
-/// read this to keep the hot statements off that path.
+/// every run costs as much as the driver's: the sign-in of every request, the outbox's and the
+/// channels' polls and a few changes were, while the connections cleared their values after each
+/// run and those constants were bound. Tests read this to keep the hot statements off that path.
 final class RepreparedStatements: Sendable {
+    /// By text, for at most `limit` texts: statements whose text varies (an IN list) must not
+    /// grow it without end in a long-running server.
     let count = NIOLockedValueBox<[String: Int]>([:])
+    static let limit = 1_000
     /// The statements prepared again more than once (the first run after a change of schema is
     /// prepared again by design).
     var repeated: [String: Int] { count.withLockedValue { $0.filter { $0.value > 1 } } }
@@ -244,7 +247,9 @@ final class SQLiteHandle {
 
     private func noteReprepare(_ sql: String, _ statement: OpaquePointer) {
         guard sqlite_nio_sqlite3_stmt_status(statement, SQLITE_STMTSTATUS_REPREPARE, 1) > 0 else { return }
-        reprepared.count.withLockedValue { $0[sql, default: 0] += 1 }
+        reprepared.count.withLockedValue { counts in
+            if counts[sql] != nil || counts.count < RepreparedStatements.limit { counts[sql, default: 0] += 1 }
+        }
     }
 
     /// The column's value as sqlite-nio reads it, so the same decoders give the same results.
