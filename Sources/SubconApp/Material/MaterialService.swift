@@ -343,8 +343,8 @@ enum MaterialService {
     }
 
     static func requirements(_ orderID: UUID, on db: any Database) async throws -> [Requirement] {
-        // The supplier's constant in the text: bound, it made SQLite prepare the statement again
-        // on every run, to match it with the partial index of requirements still to issue.
+        // "manufacturer" is in the text: bound, it made SQLite prepare the statement again on
+        // every run, to match it with the partial index of requirements still to issue.
         let rows = try await OrderRequirementRow.query(on: db).filter(\.$orderID == orderID)
             .filter(.sql(embed: "\(ident: "supply_by") = \(literal: SupplyBy.manufacturer.rawValue)"))
             .sort(\.$lineNumber).all()

@@ -554,12 +554,18 @@ enum OrderService {
         }
     }
 
+    /// The order's revision waiting for an answer, if any, will get none. "pending" is in the
+    /// text: bound, it made SQLite prepare the update again each time (the pending revisions'
+    /// partial index names it).
+    private static func supersedePendingRevisions(of orderID: UUID, in change: Change) async throws {
+        try await (change.db as! any SQLDatabase).update(OrderRevisionRow.schema).set("status", to: "superseded")
+            .where("order_id", .equal, orderID).where(SQLIdentifier("status"), .equal, SQLLiteral.string("pending")).run()
+    }
+
     private static func addRevision(_ o: OutsourcingOrder, number: Int, lines: [OrderLine], changes: [LineChange], reason: String,
                                     status: String = "pending", by p: Principal, in change: Change) async throws {
-        // Whatever was waiting for an answer is superseded by the new revision. "pending" is in the
-        // text: bound, it made SQLite prepare the update again each time (the pending index).
-        try await (change.db as! any SQLDatabase).update(OrderRevisionRow.schema).set("status", to: "superseded")
-            .where("order_id", .equal, o.id!).where(SQLIdentifier("status"), .equal, SQLLiteral.string("pending")).run()
+        // Whatever was waiting for an answer is superseded by the new revision.
+        try await supersedePendingRevisions(of: o.id!, in: change)
         let r = OrderRevisionRow()
         r.orderID = o.id!; r.supplierID = o.supplierID; r.number = number; r.reason = reason; r.status = status; r.createdBy = p.userID
         r.releasedAt = change.now; r.escalation = 0; r.round = 1
@@ -797,8 +803,7 @@ enum OrderService {
             try await change.updateVersioned(OutsourcingOrder.schema, id: id, expected: input.version,
                                              sets: ["status": OrderStatus.cancelled.rawValue, "updated_at": change.now])
             o.status = OrderStatus.cancelled.rawValue; o.version += 1
-            try await (change.db as! any SQLDatabase).update(OrderRevisionRow.schema).set("status", to: "superseded")
-                .where("order_id", .equal, id).where(SQLIdentifier("status"), .equal, SQLLiteral.string("pending")).run()
+            try await supersedePendingRevisions(of: id, in: change)
             try await change.audit("order", id, "cancel", before: ["status": before], after: ["status": o.status, "reason": input.reason])
             if before != OrderStatus.draft.rawValue {
                 try await notifySupplier(o, "order.cancelled", "notice.orderCancelled", in: change, params: ["reason": input.reason])
