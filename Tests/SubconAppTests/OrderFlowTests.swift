@@ -82,8 +82,9 @@ struct OrderFixture {
             let inbox = try await t.request(.GET, "/api/v1/notifications", token: f.supplier1)
             #expect((inbox.json["items"] as? [[String: Any]] ?? []).contains { ($0["link"] as? String) == "/orders/\(jg)" })
             // The requirement snapshot: the radiator's BOM one level down, the machined part itself for its operations.
-            let reqs = (try await f.order(jg)["requirements"] as? [[String: Any]] ?? []).map { "\($0["line"]!):\($0["componentCode"]!)=\($0["grossQuantity"]!)" }
-            #expect(reqs == ["1:SF-MH-001=1000", "2:SF-MH-001=1000", "3:SF-RD-002=300", "3:RM-PAD-65=609"])
+            let reqs = (try await f.order(jg)["requirements"] as? [[String: Any]] ?? [])
+                .map { "\($0["line"]!):\($0["componentCode"]!)=\($0["grossQuantity"]!) \($0["unit"] ?? "no unit")" }
+            #expect(reqs == ["1:SF-MH-001=1000 件", "2:SF-MH-001=1000 件", "3:SF-RD-002=300 件", "3:RM-PAD-65=609 片"])
             #expect(try await AuditVerification.run(app: t.app).ok)
         }
     }

@@ -79,6 +79,8 @@ struct RequirementDTO: Content {
     let scrapPercent: FixedDecimal
     let supplyBy: String
     let grossQuantity: FixedDecimal
+    /// The component's unit of measure, which the gross quantity is in.
+    let unit: String
 }
 
 struct OrderDTO: Content {
@@ -367,7 +369,7 @@ enum OrderService {
             requirements: rows.filter { $0.kind == "R" }.map {
                 RequirementDTO(line: $0.no, componentCode: $0.code ?? "", componentName: $0.name ?? "",
                                quantityPer: FixedDecimal(units: $0.quantity_per ?? 0), scrapPercent: FixedDecimal(units: $0.scrap_percent ?? 0),
-                               supplyBy: $0.supply_by ?? "", grossQuantity: FixedDecimal(units: $0.quantity ?? 0))
+                               supplyBy: $0.supply_by ?? "", grossQuantity: FixedDecimal(units: $0.quantity ?? 0), unit: $0.uom ?? "")
             },
             revisions: revisionDTOs)
     }
