@@ -456,7 +456,22 @@ extension DemoScenarioTests {
             }
             // Orders become late (drafts are never counted late), through the triggers' update path.
             try await t.sql.raw("UPDATE outsourcing_orders SET days_late = 2 WHERE days_late IS NULL AND status IN ('draft', 'released', 'acknowledged', 'in_production')").run()
-            for kept in [KeptCounts.orders, .exceptions, .receiptLines, .lateOrders, .pendingRevisions] { try await check(kept) }
+            // Lines become late or at risk, some explained, and a new one is written late with its
+            // supplier (the database copies its order's status just after the insert).
+            try await t.sql.raw("UPDATE order_lines SET risk = CASE WHEN line_no = 1 THEN 'late' ELSE 'at_risk' END WHERE state = 'open'").run()
+            try await t.sql.raw("UPDATE order_lines SET delay_reason = 'material_shortage' WHERE line_no = 2").run()
+            let lined = try await t.sql.raw("SELECT id FROM order_lines WHERE \(unsafeRaw: LateLines.counted("order_lines")) LIMIT 1").first()!
+                .decode(column: "id", as: UUID.self)
+            try await t.sql.raw("""
+                INSERT INTO order_lines (id, order_id, supplier_id, line_no, item_id, quantity, due_date, unit_price, state, risk, delay_note)
+                SELECT \(bind: UUID()), order_id, supplier_id, 99, item_id, quantity, due_date, unit_price, 'open', 'late', '' FROM order_lines WHERE id = \(bind: lined)
+                """).run()
+            let kinds = [KeptCounts.orders, .exceptions, .receiptLines, .lateOrders, .pendingRevisions, .lateLines, .unexplainedLateLines]
+            for kept in kinds { try await check(kept) }
+            let lateLines = try await t.sql.raw("SELECT COUNT(*) AS n FROM order_lines WHERE \(unsafeRaw: LateLines.counted("order_lines"))").first()!
+                .decode(column: "n", as: Int.self)
+            #expect(lateLines > 1)
+            #expect(try await t.request(.GET, "/api/v1/late-lines", token: try await t.token("admin")).json["total"] as? Int == lateLines)
             func lateIDs() async throws -> [UUID] {
                 try await t.sql.raw("SELECT id FROM outsourcing_orders WHERE \(unsafeRaw: KeptCounts.lateOrders.only("outsourcing_orders"))").all()
                     .map { try $0.decode(column: "id", as: UUID.self) }
@@ -506,7 +521,17 @@ extension DemoScenarioTests {
                 try await t.sql.raw("UPDATE order_revisions SET status = 'acknowledged' WHERE id = \(bind: waiting[0].id!)").run()
                 try await t.sql.raw("UPDATE order_revisions SET supplier_id = \(bind: other) WHERE id = \(bind: waiting[1].id!)").run()
             }
-            for kept in [KeptCounts.orders, .exceptions, .receiptLines, .lateOrders, .pendingRevisions] { try await check(kept, varied: false) }
+            // Lines stop being late, are explained, or are cancelled.
+            try await t.sql.raw("UPDATE order_lines SET risk = 'on_track' WHERE line_no = 3").run()
+            try await t.sql.raw("UPDATE order_lines SET delay_reason = 'capacity' WHERE line_no = 1 AND delay_reason IS NULL").run()
+            try await t.sql.raw("UPDATE order_lines SET state = 'cancelled' WHERE line_no = 99").run()
+            for kept in kinds { try await check(kept, varied: false) }
+            let unexplained = try await t.sql.raw("SELECT COUNT(*) AS n FROM order_lines WHERE \(unsafeRaw: KeptCounts.unexplainedLateLines.only("order_lines"))")
+                .first()!.decode(column: "n", as: Int.self)
+            #expect(try await t.request(.GET, "/api/v1/late-lines?reason=none", token: admin).json["total"] as? Int == unexplained)
+            let jgLate = try await t.sql.raw("SELECT COUNT(*) AS n FROM order_lines WHERE supplier_id = \(bind: jg) AND \(unsafeRaw: LateLines.counted("order_lines"))")
+                .first()!.decode(column: "n", as: Int.self)
+            #expect(try await t.request(.GET, "/api/v1/late-lines", token: supplier1).json["total"] as? Int == jgLate)
         }
     }
     /// The lists read as prepared statements on PostgreSQL (every order, one status's, one

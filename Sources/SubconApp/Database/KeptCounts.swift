@@ -51,8 +51,10 @@ struct KeptCounts: Sendable {
     }
     private func leave(_ row: String) -> String { "UPDATE \(counts) SET n = n - 1 WHERE \(matching(row)) AND \(only(row));" }
     /// An update moves the row between counts when a key changes or it starts or stops being counted.
+    /// The condition may be unknown for a row with a column still NULL (a line's order status
+    /// before the database copies it); as unknown it would hide the change, so it counts as false.
     private var changed: String {
-        (keys.map { "OLD.\($0) <> NEW.\($0)" } + ["(\(only("OLD"))) <> (\(only("NEW")))"]).joined(separator: " OR ")
+        (keys.map { "OLD.\($0) <> NEW.\($0)" } + ["COALESCE((\(only("OLD"))), FALSE) <> COALESCE((\(only("NEW"))), FALSE)"]).joined(separator: " OR ")
     }
     private var watched: String { (keys + reads).joined(separator: ", ") }
 

@@ -93,6 +93,8 @@ enum Migrations {
         AddSupplierTodoExceptionIndex(),
         AddClaimedMarks(),
         AddReportLineOrderIndex(),
+        // 26. Late lines' totals kept per supplier
+        AddLateLineCounts(),
     ]
 }
 
