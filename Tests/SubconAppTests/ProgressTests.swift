@@ -81,6 +81,17 @@ import SubconDomain
             _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":9,"good":"1"}"#, .unprocessableEntity)
             _ = try await m.post("/api/v1/orders/\(order)/progress", supplier, #"{"line":1,"good":"741"}"#, .unprocessableEntity)
             _ = try await m.post("/api/v1/orders/\(order)/promises", supplier, #"{"line":1,"date":"2020-01-01"}"#, .unprocessableEntity)
+            // Once the order is no longer worked on, nothing is projected: 310 of 1000 were
+            // reported, yet every line is done, on its last report's day.
+            try await t.sql.raw("UPDATE outsourcing_orders SET status = 'closed' WHERE id = \(bind: UUID(uuidString: order)!)").run()
+            let closed = (try await m.get("/api/v1/orders/\(order)/progress", buyer))["lines"] as? [[String: Any]] ?? []
+            #expect(!closed.isEmpty)
+            #expect(closed.allSatisfy { $0["risk"] as? String == "done" })
+            let finished = closed.first { $0["line"] as? Int == 1 } ?? [:]
+            #expect(finished["eta"] as? String == today.description)
+            #expect(finished["daysLate"] as? Int == max(0, today.ordinal - due.ordinal))
+            let unreported = try #require(closed.first { $0["line"] as? Int == 2 })
+            #expect(unreported["eta"] as? String == nil && unreported["daysLate"] as? Int == 0)
         }
     }
 

@@ -93,8 +93,9 @@ enum Migrations {
         AddSupplierTodoExceptionIndex(),
         AddClaimedMarks(),
         AddReportLineOrderIndex(),
-        // 26. Late lines' totals kept per supplier
+        // 26. Late lines' totals kept per supplier; late orders paged from their own index
         AddLateLineCounts(),
+        AddLateOrderPageIndex(),
     ]
 }
 

@@ -69,3 +69,21 @@ struct AddPendingRevisionCounts: AsyncMigration {
     func prepare(on db: any Database) async throws { try await KeptCounts.pendingRevisions.create(on: db) }
     func revert(on db: any Database) async throws { try await KeptCounts.pendingRevisions.drop(on: db) }
 }
+
+/// The late order list's page, from an index of the late orders alone in page order with the
+/// status it filters on: SQLite had walked every order newest first (`orders_page_idx`) and looked
+/// each one up for its lateness until it had 50 late ones (1.7 ms a page; 0.04 from this index).
+/// It replaces the index of late orders by creation time only, which sorted each run of equal times.
+struct AddLateOrderPageIndex: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        try await sql.raw("DROP INDEX orders_late_idx").run()
+        try await sql.raw("CREATE INDEX orders_late_page_idx ON outsourcing_orders (created_at, code, id, status) WHERE days_late IS NOT NULL").run()
+    }
+
+    func revert(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        try await sql.raw("DROP INDEX orders_late_page_idx").run()
+        try await sql.raw("CREATE INDEX orders_late_idx ON outsourcing_orders (created_at) WHERE days_late IS NOT NULL").run()
+    }
+}

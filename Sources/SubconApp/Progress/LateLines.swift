@@ -45,8 +45,9 @@ enum LateLines {
         return Filter(supplierID: try req.uuidQuery("supplierId"), reason: reason, search: req.queryText("q"))
     }
 
-    static func list(_ p: Principal, _ f: Filter, page: PageRequest, on db: any Database) async throws -> Page<LateLineDTO> {
-        let sql = db as! any SQLDatabase
+    /// `sql`: the application's `reads` (on SQLite, connections that keep their statements and
+    /// read rows by position; through the pool's rows the page's 18 columns cost more than its SQL).
+    static func list(_ p: Principal, _ f: Filter, page: PageRequest, on sql: any SQLDatabase) async throws -> Page<LateLineDTO> {
         // The page is walked in the order of `order_lines_late_page_idx` (see
         // `AddLateLinePageIndex`) and counted from it, with the order's status taken from the
         // line's copy of it: joining every late line to its order for its status and sorting
@@ -127,10 +128,10 @@ struct LateLinesAPI: RouteCollection {
         let f = try LateLines.filter(req)
         if req.queryText("format") != nil {
             let format = try SpreadsheetDownload.format(req)
-            let page = try await LateLines.list(p, f, page: PageRequest(page: 1, per: 10_000), on: req.db)
+            let page = try await LateLines.list(p, f, page: PageRequest(page: 1, per: 10_000), on: req.application.reads)
             return try SpreadsheetDownload.response(LateLines.rows(page.items, req), sheet: req.t("late.title"), filename: "late-lines", format: format)
         }
-        return try await LateLines.list(p, f, page: try PageRequest(req), on: req.db).encodeResponse(for: req)
+        return try await LateLines.list(p, f, page: try PageRequest(req), on: req.application.reads).encodeResponse(for: req)
     }
 }
 
@@ -154,7 +155,7 @@ struct LateLinesPages: RouteCollection {
     func page(req: Request) async throws -> Vapor.View {
         let p = try req.requirePrincipal()
         let f = try LateLines.filter(req)
-        let page = try await LateLines.list(p, f, page: try PageRequest(req, defaultPer: 50), on: req.db)
+        let page = try await LateLines.list(p, f, page: try PageRequest(req, defaultPer: 50), on: req.application.reads)
         var reasons = DelayReasonOptions.options(req, selected: f.reason)
         reasons[0] = Option(value: "", label: req.t("late.allReasons"), selected: f.reason == nil)
         reasons.insert(Option(value: "none", label: req.t("late.noReason"), selected: f.reason == "none"), at: 1)

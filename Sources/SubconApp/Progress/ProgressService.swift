@@ -228,8 +228,11 @@ enum ProgressService {
     // MARK: Projection
 
     /// Per open line: what has been reported, the promise in force, and the projection.
+    /// An order no longer worked on projects nothing: its lines are done (a closed order whose
+    /// reports stopped at 300 of 400 had shown "481 days late").
     static func lines(_ order: OutsourcingOrder, today: Day, threshold: Int, on db: any Database) async throws -> [LineProgressDTO] {
-        try await lines(orderID: order.id!, today: today, threshold: threshold, on: db)
+        let finished = !(OrderStatus(rawValue: order.status)?.isOpen ?? true)
+        return try await lineFacts(orderIDs: [order.id!], on: db)[order.id!]?.map { $0.projected(today: today, threshold: threshold, finished: finished).projected } ?? []
     }
 
     /// The open lines with their items, report sums and latest promise: one plain read (this
@@ -265,11 +268,12 @@ enum ProgressService {
             return f
         }
 
-        func projected(today: Day, threshold: Int) -> ProjectedLine {
+        func projected(today: Day, threshold: Int, finished: Bool = false) -> ProjectedLine {
             let promise = promise.flatMap(Day.init)
             let quantity = FixedDecimal(units: quantity), good = FixedDecimal(units: good ?? 0)
-            let p = Projection.project(quantity: quantity, good: good, started: first_day.flatMap(Day.init), lastReport: last_day.flatMap(Day.init),
-                                       today: today, due: Day(due_date)!, promised: promise, thresholdDays: threshold)
+            let p = finished ? Projection.finished(lastReport: last_day.flatMap(Day.init), due: Day(due_date)!)
+                : Projection.project(quantity: quantity, good: good, started: first_day.flatMap(Day.init), lastReport: last_day.flatMap(Day.init),
+                                     today: today, due: Day(due_date)!, promised: promise, thresholdDays: threshold)
             let percent = self.quantity > 0 ? Int(min(100, (self.good ?? 0) * 100 / self.quantity)) : 0
             let line = LineProgressDTO(line: line_no, itemCode: item_code ?? "", itemName: item_name ?? "", operation: operation,
                                        quantity: quantity, unit: uom ?? "", dueDate: due_date, good: good, scrap: FixedDecimal(units: scrap ?? 0),

@@ -63,4 +63,11 @@ public struct Projection: Equatable, Sendable {
         let risk: Risk = late == 0 ? .onTrack : late > thresholdDays ? .late : .atRisk
         return Projection(eta: eta, daysLate: late, risk: risk)
     }
+
+    /// A line of an order no longer worked on (delivered, closed or cancelled): nothing is left
+    /// to project, whatever its reports add up to (deliveries finished it, and reports often stop
+    /// short). It is done, on its last report's day if it had any.
+    public static func finished(lastReport: Day?, due: Day) -> Projection {
+        Projection(eta: lastReport, daysLate: lastReport.map { max(0, $0.ordinal - due.ordinal) } ?? 0, risk: .done)
+    }
 }
