@@ -181,4 +181,42 @@ import VaporTesting
             #expect(try ours.decode(column: "i", as: Int.self) == 1796415103, "the first of two columns of one name")
         }
     }
+
+    /// Rows decoded into a type by `rows(decoding:)` (these connections' own decoder) equal what
+    /// SQLKit's decoder makes of the driver's rows, values and nulls, and both refuse the same rows.
+    @Test func rowsDecodeIntoTypesAsSQLKitDoes() async throws {
+        enum Kind: String, Decodable, Equatable { case open, closed }
+        struct Row: Decodable, Equatable {
+            let s: String; let i: Int; let l: Int64; let u: UUID; let d: Date; let b: Bool; let x: Double; let k: Kind
+            let os: String?; let oi: Int?; let ou: UUID?; let od: Date?; let ob: Bool?; let ok: Kind?; let absent: String?
+        }
+        struct Strict: Decodable, Equatable { let s: String; let absent: String }
+        struct Whole: Decodable, Equatable { let row: Row }
+        try await TestApp.runOnSQLiteFile { t in
+            let reads = try #require(t.app.readConnections)
+            let driver = t.app.database as! any SQLDatabase
+            let id = UUID()
+            let rows: SQLQueryString = """
+                SELECT 'a' AS s, 7 AS i, 9007199254740993 AS l, \(bind: id.uuidString) AS u, 1796415103.25 AS d, 1 AS b, 2.5 AS x, 'open' AS k,
+                       'b' AS os, 3 AS oi, \(bind: id.uuidString) AS ou, 1796415103 AS od, 0 AS ob, 'closed' AS ok
+                UNION ALL
+                SELECT 'c', -1, 0, \(bind: id.uuidString), 0, 0, -0.5, 'closed', NULL, NULL, NULL, NULL, NULL, NULL
+                """
+            let ours = try await reads.raw(rows).rows(decoding: Row.self)
+            #expect(ours.count == 2)
+            #expect(ours == (try await driver.raw(rows).all(decoding: Row.self)))
+            #expect(ours.last?.os == nil && ours.last?.ok == nil && ours.first?.ok == .closed && ours.first?.l == 9007199254740993)
+            // A missing column, a null where a value must be, or a value of another kind: refused by both.
+            for (query, what) in [("SELECT 'a' AS s", "missing"), ("SELECT 'a' AS s, NULL AS absent", "null")] as [(SQLQueryString, String)] {
+                await #expect(throws: DecodingError.self, "\(what)") { try await reads.raw(query).rows(decoding: Strict.self) }
+                await #expect(throws: DecodingError.self, "\(what)") { try await driver.raw(query).all(decoding: Strict.self) }
+            }
+            let wrongKind: SQLQueryString = "SELECT 'a' AS s, 7 AS i, 1 AS l, 'not an id' AS u, 0 AS d, 1 AS b, 1 AS x, 'half' AS k"
+            await #expect(throws: (any Error).self) { try await reads.raw(wrongKind).rows(decoding: Row.self) }
+            await #expect(throws: (any Error).self) { try await driver.raw(wrongKind).all(decoding: Row.self) }
+            // A property of a row's own type names a column that is not there.
+            await #expect(throws: DecodingError.self) { try await reads.raw(rows).rows(decoding: Whole.self) }
+            await #expect(throws: DecodingError.self) { try await driver.raw(rows).all(decoding: Whole.self) }
+        }
+    }
 }

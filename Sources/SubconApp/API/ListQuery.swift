@@ -46,6 +46,6 @@ struct ListQuery: Sendable {
     func page<Row: Decodable>(_ type: Row.Type, columns: [String], orderBy: [(String, SQLDirection)], page: PageRequest) async throws -> [Row] {
         var b = filtered(sql.select().columns(columns.map { SQLColumn($0) }).from(table))
         for (column, direction) in orderBy { b = b.orderBy(SQLColumn(column), direction) }
-        return try await b.limit(page.per).offset(page.offset).all(decoding: Row.self)
+        return try await b.limit(page.per).offset(page.offset).rows(decoding: Row.self)
     }
 }

@@ -51,7 +51,7 @@ enum ChannelDispatch {
                 LEFT JOIN notification_preferences p ON p.user_id = u.id AND p.event = \(bind: message.event)
                 LEFT JOIN notification_settings s ON s.user_id = u.id
                 WHERE u.active = \(bind: true) AND u.id IN (\(binds: chunk))
-                """).all(decoding: Recipient.self)
+                """).rows(decoding: Recipient.self)
         }
         let type = EventCatalog.find(message.event)
         var deliveries: [ChannelDelivery] = []
@@ -127,7 +127,7 @@ enum ChannelDispatch {
                                                                   SQLBinaryExpression(SQLIdentifier("lease_until"), .lessThan, SQLBind(now)))))
                     .orderBy("next_at").limit(limit)
                 if services.isPostgres { select = select.lockingClause(SQLRaw("FOR UPDATE SKIP LOCKED")) }
-                let ids = try await select.all(decoding: Due.self).map(\.id)
+                let ids = try await select.rows(decoding: Due.self).map(\.id)
                 guard !ids.isEmpty else { return [] }
                 // Longer than one attempt can take: a crashed instance's claim lapses and another sends.
                 try await sql.update(ChannelDelivery.schema).set("lease_until", to: now.addingTimeInterval(services.settings.channels.timeout * 3 + 30))
@@ -144,7 +144,7 @@ enum ChannelDispatch {
             let rows = try await (app.database as! any SQLDatabase).raw("""
                 SELECT channel_id, COUNT(*) AS n FROM channel_deliveries
                 WHERE channel_id IN (\(binds: channelIDs)) AND sent_at > \(bind: now.addingTimeInterval(-60)) GROUP BY channel_id
-                """).all(decoding: Count.self)
+                """).rows(decoding: Count.self)
             for r in rows { sentLastMinute[r.channel_id] = r.n }
         }
         var toSend: [ChannelDelivery] = [], deferred: [ChannelDelivery] = [], later: [ChannelDelivery] = []
@@ -354,7 +354,7 @@ enum ChannelDispatch {
             SELECT d.user_id, d.organization_id, MAX(s.last_digest_at) AS last_digest_at
             FROM channel_deliveries d LEFT JOIN notification_settings s ON s.user_id = d.user_id
             WHERE d.status = 'digest' GROUP BY d.user_id, d.organization_id
-            """).all(decoding: Held.self)
+            """).rows(decoding: Held.self)
         var made = 0
         for h in held where Digest.isDue(now: now, last: h.last_digest_at, hour: services.settings.channels.digestHour, calendar: services.settings.calendar) {
             try await app.write(as: .system) { change in

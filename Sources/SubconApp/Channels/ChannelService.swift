@@ -218,7 +218,7 @@ enum ChannelService {
             \(filter)
             ORDER BY o.name, c.name, c.id
             LIMIT 500
-            """).all(decoding: Row.self)
+            """).rows(decoding: Row.self)
         return rows.map { r in
             ChannelDTO(id: r.id, organizationId: r.organization_id, organizationName: r.organization_name, kind: r.kind, name: r.name,
                        address: ChannelKind(rawValue: r.kind) == .email ? r.url : ChannelCheck.masked(r.url), hasSecret: r.has_secret != 0,

@@ -76,7 +76,7 @@ enum DeliveryLog {
             \(unsafeRaw: selectRows)
             \(whereClause)
             ORDER BY d.created_at DESC, d.id DESC LIMIT \(unsafeRaw: String(page.per)) OFFSET \(unsafeRaw: String(page.offset))
-            """).all(decoding: Row.self)
+            """).rows(decoding: Row.self)
         return Page(items: rows.map { dto($0, locale: locale, app: app) }, page: page.page, per: page.per, total: total)
     }
 
@@ -107,7 +107,7 @@ enum DeliveryLog {
         struct A: Decodable { let at: Date; let duration_ms: Int; let http_status: Int?; let outcome: String; let error: String?; let instance: String }
         let attempts = try await sql.raw("""
             SELECT at, duration_ms, http_status, outcome, error, instance FROM delivery_attempts WHERE delivery_id = \(bind: id) ORDER BY at DESC LIMIT 100
-            """).all(decoding: A.self)
+            """).rows(decoding: A.self)
         var d = dto(row, locale: locale, app: app)
         d.attemptLog = attempts.map { ChannelDeliveryDTO.Attempt(at: $0.at, milliseconds: $0.duration_ms, httpStatus: $0.http_status, outcome: $0.outcome, error: $0.error, instance: $0.instance) }
         return d

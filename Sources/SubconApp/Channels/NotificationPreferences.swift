@@ -51,7 +51,7 @@ enum NotificationPreferences {
     static func get(_ p: Principal, locale: AppLocale, app: Application) async throws -> PreferencesDTO {
         let sql = app.database as! any SQLDatabase
         let rows = try await sql.select().columns("event", "inbox", "email").from("notification_preferences")
-            .where("user_id", .equal, p.userID).all(decoding: Row.self)
+            .where("user_id", .equal, p.userID).rows(decoding: Row.self)
         let setting = try await sql.select().columns("email_mode", "version").from("notification_settings")
             .where("user_id", .equal, p.userID).first(decoding: Setting.self)
         let user = try await User.find(p.userID, on: app.database)

@@ -278,7 +278,7 @@ final class SQLiteHandle {
 private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 /// A result's column names and where each is, shared by all its rows.
-private final class ReadColumns: Sendable {
+final class ReadColumns: Sendable {
     let names: [String]
     let index: [String: Int]
     init(_ names: [String]) {
@@ -295,7 +295,7 @@ private final class ReadColumns: Sendable {
     }
 }
 
-private struct ReadRow: SQLRow {
+struct ReadRow: SQLRow {
     let columns: ReadColumns
     let values: [SQLiteData]
     let decoder: SQLiteDataDecoder
@@ -310,6 +310,10 @@ private struct ReadRow: SQLRow {
         guard let i = columns.position(column) else {
             throw DecodingError.keyNotFound(ReadColumnKey(column), .init(codingPath: [], debugDescription: "No column \(column)"))
         }
+        return try decode(at: i, as: D.self)
+    }
+
+    func decode<D: Decodable>(at i: Int, as type: D.Type) throws -> D {
         // The common column types straight from their values, without the decoder's dynamic
         // casts, and ids without Foundation's `sscanf` (see `UUIDText`).
         switch values[i] {

@@ -63,7 +63,7 @@ enum DemoHistory {
         struct Seq: Decodable { let seq: Int64 }
         var seq = try await sql.raw("SELECT seq FROM statement_feed WHERE id = 1").first(decoding: Seq.self)?.seq ?? 0
         struct Existing: Decodable { let supplier_id: UUID; let period: String }
-        let existing = Set(try await sql.raw("SELECT supplier_id, period FROM statements").all(decoding: Existing.self).map { "\($0.supplier_id)/\($0.period)" })
+        let existing = Set(try await sql.raw("SELECT supplier_id, period FROM statements").rows(decoding: Existing.self).map { "\($0.supplier_id)/\($0.period)" })
         var number = 0
         for (code, profile) in profiles.sorted(by: { $0.key < $1.key }) {
             guard let supplier = try await Organization.query(on: app.database).filter(\.$code == code).first()?.id else { continue }

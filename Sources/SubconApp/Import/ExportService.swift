@@ -94,7 +94,7 @@ enum ExportService {
     private static func paged<Row: Decodable>(_ sql: any SQLDatabase, _ query: String, _ type: Row.Type) async throws -> [Row] {
         var out: [Row] = [], offset = 0
         while true {
-            let page = try await sql.raw("\(unsafeRaw: query) LIMIT 2000 OFFSET \(literal: offset)").all(decoding: Row.self)
+            let page = try await sql.raw("\(unsafeRaw: query) LIMIT 2000 OFFSET \(literal: offset)").rows(decoding: Row.self)
             out += page
             if page.count < 2000 { return out }
             offset += 2000

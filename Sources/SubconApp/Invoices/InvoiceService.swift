@@ -343,7 +343,7 @@ enum InvoiceService {
         let total = try await sql.raw("SELECT COUNT(*) AS n FROM invoices i" + where_).first(decoding: N.self)?.n ?? 0
         // Newest invoice first by its date (what finance and the supplier talk about), then by entry.
         let rows = try await sql.raw(select + where_ + " ORDER BY i.issue_date DESC, i.created_at DESC, i.id DESC LIMIT \(literal: page.per) OFFSET \(literal: page.offset)")
-            .all(decoding: Row.self)
+            .rows(decoding: Row.self)
         return Page(items: rows.map { $0.dto() }, page: page.page, per: page.per, total: total)
     }
 
@@ -362,7 +362,7 @@ enum InvoiceService {
     static func statementInvoicing(_ p: Principal, statement id: UUID, app: Application) async throws -> StatementInvoicingDTO {
         let s = try await StatementService.load(p, id, version: nil, on: app.database)
         let rows = try await (app.database as! any SQLDatabase).raw(select + " WHERE i.statement_id = \(bind: id)" + scope(p) + " ORDER BY i.created_at, i.id")
-            .all(decoding: Row.self)
+            .rows(decoding: Row.self)
         let counting = rows.filter { $0.status != InvoiceLifecycle.State.rejected.rawValue }
         let money = InvoiceMatching.StatementMoney(net: FixedDecimal(units: s.net), tax: FixedDecimal(units: s.tax), taxPercent: FixedDecimal(units: s.taxPercent))
         do {
@@ -406,7 +406,7 @@ enum InvoiceService {
             WHERE s.status = 'locked' AND s.gross > COALESCE(\(unsafeRaw: paid), 0)
             """ + (p.scope.supplierID.map { " AND s.supplier_id = \(bind: $0)" } ?? "") + """
              GROUP BY s.supplier_id, o.code, o.name, 4 ORDER BY o.code
-            """).all(decoding: R.self)
+            """).rows(decoding: R.self)
         let names = PaymentStatus.AgeBucket.allCases.map(\.rawValue)
         let none = Dictionary(uniqueKeysWithValues: names.map { ($0, FixedDecimal.zero) })
         func plus(_ a: FixedDecimal?, _ b: Int64) -> FixedDecimal { FixedDecimal(units: (a?.units ?? 0) + b) }
@@ -429,7 +429,7 @@ enum InvoiceService {
     static func feed(_ p: Principal, after: Int64, limit: Int, on db: any Database) async throws -> InvoiceFeedDTO {
         try p.require(.viewStatements)
         let rows = try await (db as! any SQLDatabase).raw(select + " WHERE i.change_seq > \(bind: after)" + scope(p)
-                                                           + " ORDER BY i.change_seq LIMIT \(literal: limit)").all(decoding: Row.self)
+                                                           + " ORDER BY i.change_seq LIMIT \(literal: limit)").rows(decoding: Row.self)
         return InvoiceFeedDTO(items: rows.map { $0.dto() }, cursor: rows.last?.change_seq ?? after)
     }
 }

@@ -115,7 +115,7 @@ enum BOMService {
             WHERE p.code IN (\(binds: Array(items))) AND b.valid_from <= \(bind: d) AND (b.valid_to IS NULL OR b.valid_to >= \(bind: d))
             ORDER BY p.code, l.line_no
             """)
-            .all(decoding: Row.self)
+            .rows(decoding: Row.self)
         var out: [String: BOMVersion] = [:]
         for r in rows {
             if out[r.parent] == nil {
@@ -140,7 +140,7 @@ enum BOMService {
             FROM boms b JOIN items p ON p.id = b.parent_item_id
             JOIN bom_lines l ON l.bom_id = b.id JOIN items c ON c.id = l.component_item_id
             ORDER BY b.id, l.line_no
-            """).all(decoding: Row.self)
+            """).rows(decoding: Row.self)
         var byBOM: [UUID: BOMVersion] = [:]
         for r in rows {
             let line = BOMLine(component: r.component, quantityPer: FixedDecimal(units: r.quantity_per),

@@ -98,7 +98,7 @@ enum RoutingService {
             SELECT i.code AS item, o.seq, o.code, o.name, o.mode, s.code AS supplier
             FROM routing_operations o JOIN routings h ON h.id = o.routing_id JOIN items i ON i.id = h.item_id
             LEFT JOIN organizations s ON s.id = o.default_supplier_id ORDER BY i.code, o.seq
-            """).all(decoding: OperationRow.self)
+            """).rows(decoding: OperationRow.self)
     }
 
     /// A routing as one line of text, as the audit trail shows it.

@@ -150,7 +150,7 @@ enum DeliveryService {
             SELECT order_line_no, CAST(SUM(quantity - rejected_quantity) AS BIGINT) AS counted, CAST(SUM(accepted_quantity) AS BIGINT) AS accepted,
                    CAST(SUM(CASE WHEN status = 'awaiting_inspection' THEN quantity ELSE 0 END) AS BIGINT) AS waiting
             FROM receipt_lines WHERE order_id = \(bind: orderID) GROUP BY order_line_no
-            """).all(decoding: R.self) {
+            """).rows(decoding: R.self) {
             out[r.order_line_no]?.counted = FixedDecimal(units: r.counted)
             out[r.order_line_no]?.accepted = FixedDecimal(units: r.accepted)
             out[r.order_line_no]?.awaitingInspection = FixedDecimal(units: r.waiting)
@@ -160,7 +160,7 @@ enum DeliveryService {
             SELECT l.order_line_no, CAST(SUM(l.quantity - l.received_quantity) AS BIGINT) AS open FROM delivery_note_lines l
             JOIN delivery_notes n ON n.id = l.note_id WHERE n.order_id = \(bind: orderID) AND n.status IN ('shipped', 'partially_received')
             GROUP BY l.order_line_no
-            """).all(decoding: S.self) {
+            """).rows(decoding: S.self) {
             out[r.order_line_no]?.shippedOpen = FixedDecimal(units: max(0, r.open))
         }
         return out

@@ -164,7 +164,7 @@ enum MaterialReports {
              ORDER BY \(unsafeRaw: order) LIMIT \(literal: page.per) OFFSET \(literal: page.offset)) b
             JOIN organizations s ON s.id = b.supplier_id JOIN items i ON i.id = b.item_id
             ORDER BY b.supplier_code, b.item_code, b.lot
-            """).all(decoding: Row.self)
+            """).rows(decoding: Row.self)
         let total: Int
         if code == nil && lot == nil {
             total = try await KeptCounts.lotBalances.total(["supplier_id": supplier], on: sql)
@@ -217,7 +217,7 @@ enum MaterialReports {
                   SELECT supplier_id, item_id, kind, -quantity, CASE WHEN created_at < \(bind: end) THEN quantity ELSE 0 END,
                          CASE WHEN created_at < \(bind: end) THEN allowance ELSE 0 END
                   FROM material_movements WHERE created_at >= \(bind: start)
-            """ + supplier + ") x GROUP BY supplier_id, item_id, kind").all(decoding: Row.self)
+            """ + supplier + ") x GROUP BY supplier_id, item_id, kind").rows(decoding: Row.self)
         struct SI: Hashable { let s: UUID; let i: UUID }
         var openingMoves: [SI: [Movement]] = [:], periodBy: [SI: [Movement]] = [:]
         for r in sums {
@@ -240,7 +240,7 @@ enum MaterialReports {
         let decided = try await sql(db).raw("""
             SELECT supplier_id, item_id, CAST(SUM(allowed_loss) AS BIGINT) AS allowed, CAST(SUM(charged) AS BIGINT) AS charged
             FROM reject_materials WHERE occurred_at >= \(bind: start) AND occurred_at < \(bind: end)
-            """ + rejectScope + " GROUP BY supplier_id, item_id").all(decoding: Decided.self)
+            """ + rejectScope + " GROUP BY supplier_id, item_id").rows(decoding: Decided.self)
         let rejectsBy = Dictionary(decided.map { (SI(s: $0.supplier_id, i: $0.item_id), $0) }) { a, _ in a }
         let tolerance = app.subcon.settings.writeOffTolerancePercent
         var rows: [WriteOffRowDTO] = []
@@ -332,7 +332,7 @@ enum MaterialReports {
             SELECT order_line_no, item_id, kind, CAST(SUM(quantity) AS BIGINT) AS q, CAST(SUM(allowance) AS BIGINT) AS a
             FROM material_movements WHERE order_id = \(bind: order.id!) AND supplier_id = \(bind: order.supplierID)
             GROUP BY order_line_no, item_id, kind
-            """).all(decoding: R.self)
+            """).rows(decoding: R.self)
         let requirements = try reqs.map { r -> RequirementLedgerDTO in
             let mine = sums.filter { $0.order_line_no == r.line && $0.item_id == r.component.id! }
             func total(_ kinds: MovementKind...) -> FixedDecimal { FixedDecimal(units: mine.filter { kinds.map(\.rawValue).contains($0.kind) }.reduce(0) { $0 + $1.q }) }
@@ -387,7 +387,7 @@ enum MaterialReports {
               FROM page p CROSS JOIN material_documents d
               LEFT JOIN organizations s ON s.id = d.supplier_id LEFT JOIN outsourcing_orders o ON o.id = d.order_id
              WHERE d.id = p.id ORDER BY p.k1 DESC, p.k2 DESC
-            """).all(decoding: Row.self)
+            """).rows(decoding: Row.self)
         return rows.map { d in
             DocumentSummaryDTO(id: d.id, code: d.code, kind: d.kind, status: d.status, supplierCode: d.supplier_code ?? "",
                                supplierName: d.supplier_name ?? "", orderCode: d.order_code, createdAt: d.created_at,
@@ -414,7 +414,7 @@ enum MaterialReports {
                                 SUM(CASE WHEN l.quantity > l.received_quantity THEN l.quantity - l.received_quantity ELSE 0 END) AS remaining
                            FROM page q CROSS JOIN delivery_note_lines l WHERE l.note_id = q.id GROUP BY l.note_id) l ON l.note_id = n.id
              WHERE n.id = p.id ORDER BY p.k1, p.k2
-            """).all(decoding: Row.self)
+            """).rows(decoding: Row.self)
         return rows.map { n in
             NoteSummaryDTO(id: n.id, code: n.code, supplierCode: n.supplier_code ?? "", supplierName: n.supplier_name ?? "", orderId: n.order_id, orderCode: n.order_code ?? "",
                            shipDate: n.ship_date, status: n.status, quantity: FixedDecimal(units: n.quantity), remaining: FixedDecimal(units: n.remaining))
@@ -432,7 +432,7 @@ enum MaterialReports {
             if let orderID { waiting = waiting + " AND order_id = \(bind: orderID)" }
             struct Waiting: Decodable { let receipt_id: UUID }
             let ids = Set(try await sql(db).raw("SELECT DISTINCT received_at, receipt_id FROM receipt_lines WHERE " + waiting
-                                                 + " ORDER BY received_at DESC LIMIT \(literal: limit)").all(decoding: Waiting.self).map(\.receipt_id))
+                                                 + " ORDER BY received_at DESC LIMIT \(literal: limit)").rows(decoding: Waiting.self).map(\.receipt_id))
             guard !ids.isEmpty else { return [] }
             conditions = conditions + " AND r.id IN (\(binds: Array(ids)))"
         }
@@ -449,7 +449,7 @@ enum MaterialReports {
               LEFT JOIN (SELECT l.receipt_id, COUNT(*) AS lines, SUM(CASE WHEN l.status = 'awaiting_inspection' THEN 1 ELSE 0 END) AS awaiting
                            FROM page q CROSS JOIN receipt_lines l WHERE l.receipt_id = q.id GROUP BY l.receipt_id) l ON l.receipt_id = r.id
              WHERE r.id = p.id ORDER BY p.k1 DESC, p.k2 DESC
-            """).all(decoding: Row.self)
+            """).rows(decoding: Row.self)
         return rows.map { r in
             ReceiptSummaryDTO(id: r.id, code: r.code, supplierCode: r.supplier_code ?? "", orderCode: r.order_code ?? "",
                               createdAt: r.created_at, lines: r.lines, awaiting: r.awaiting)
@@ -486,7 +486,7 @@ enum MaterialReports {
             JOIN items i ON i.id = r.component_id
             WHERE o.id = r.order_id AND r.supply_by = 'manufacturer' AND l.state = 'open' AND r.gross_quantity > r.issued_quantity
               AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
-            """ + scope + " ORDER BY l.due_date, o.code, r.line_no, i.code LIMIT \(literal: limit)").all(decoding: Row.self)
+            """ + scope + " ORDER BY l.due_date, o.code, r.line_no, i.code LIMIT \(literal: limit)").rows(decoding: Row.self)
         return rows.map {
             DueToIssueDTO(orderId: $0.order_id, orderCode: $0.order_code, supplierCode: $0.supplier_code, supplierName: $0.supplier_name, line: $0.line_no,
                           dueDate: $0.due_date, componentCode: $0.component_code, componentName: $0.component_name, uom: $0.uom, gross: FixedDecimal(units: $0.gross),
@@ -521,7 +521,7 @@ enum MaterialReports {
               AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
               AND l.quantity > COALESCE((SELECT SUM(rl.quantity - rl.rejected_quantity) FROM receipt_lines rl
                                          WHERE rl.order_id = l.order_id AND rl.order_line_no = l.line_no), 0)
-            """ + scope + " ORDER BY l.due_date, l.order_id, l.line_no LIMIT \(literal: limit)").all(decoding: Row.self)
+            """ + scope + " ORDER BY l.due_date, l.order_id, l.line_no LIMIT \(literal: limit)").rows(decoding: Row.self)
         return rows.map {
             DueToArriveDTO(orderId: $0.order_id, orderCode: $0.order_code, supplierCode: $0.supplier_code, supplierName: $0.supplier_name, line: $0.line_no,
                            itemCode: $0.item_code, itemName: $0.item_name, uom: $0.uom, dueDate: $0.due_date, ordered: FixedDecimal(units: $0.quantity), counted: FixedDecimal(units: $0.counted),

@@ -202,12 +202,12 @@ enum Ledger {
         for (i, c) in conditions.enumerated() { whereClause = whereClause + (i == 0 ? " WHERE " : " AND ") + c }
         if before == nil && orderID == nil {
             return try await (db as! any SQLDatabase).raw("SELECT supplier_id, item_id, lot, kind, quantity AS q, allowance AS a FROM ledger_totals"
-                                                          + whereClause).all(decoding: SumRow.self)
+                                                          + whereClause).rows(decoding: SumRow.self)
         }
         return try await (db as! any SQLDatabase).raw("""
             SELECT supplier_id, item_id, lot, kind, CAST(SUM(quantity) AS BIGINT) AS q, CAST(SUM(allowance) AS BIGINT) AS a
             FROM material_movements
-            """ + whereClause + " GROUP BY supplier_id, item_id, lot, kind").all(decoding: SumRow.self)
+            """ + whereClause + " GROUP BY supplier_id, item_id, lot, kind").rows(decoding: SumRow.self)
     }
 
     /// Recomputes the running totals from the movements (the migration that adds them, and bulk

@@ -135,7 +135,7 @@ enum SupplierArchive {
 
         // The files attached to its records, one at a time.
         struct Doc: Decodable { let id: UUID; let filename: String }
-        let docs = try await sql.raw("SELECT id, filename FROM documents WHERE organization_id = \(bind: supplier) ORDER BY created_at, id").all(decoding: Doc.self)
+        let docs = try await sql.raw("SELECT id, filename FROM documents WHERE organization_id = \(bind: supplier) ORDER BY created_at, id").rows(decoding: Doc.self)
         for d in docs {
             struct Content: Decodable { let data: Data }
             guard let content = try await sql.raw("SELECT data FROM document_contents WHERE document_id = \(bind: d.id)").first(decoding: Content.self) else { continue }

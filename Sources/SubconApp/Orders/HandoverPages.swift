@@ -100,7 +100,7 @@ struct HandoverPages: RouteCollection {
                      WHERE d.order_id = o.id AND n.order_line_no = l.line_no AND d.status IN ('shipped', 'partially_received')) AS in_transit
             FROM outsourcing_orders o JOIN order_lines l ON l.order_id = o.id JOIN items i ON i.id = l.item_id
             WHERE o.supplier_id = \(bind: supplier) AND o.status IN (\(literals: Handover.fromStatuses.map(\.rawValue).sorted(), joinedBy: ", ")) AND l.state = 'open'
-            """ + narrowed + " ORDER BY o.code, l.line_no LIMIT \(literal: formLines + 1)").all(decoding: OpenLine.self)
+            """ + narrowed + " ORDER BY o.code, l.line_no LIMIT \(literal: formLines + 1)").rows(decoding: OpenLine.self)
     }
 
     func render(_ req: Request, from: Organization, values: [String: String], problem: Problem?) async throws -> Response {
@@ -115,7 +115,7 @@ struct HandoverPages: RouteCollection {
             WHERE o.kind = 'supplier' AND o.active = \(true) AND o.id <> \(bind: from.id!)
               AND s.status IN (\(literals: SupplierStatus.mayReceiveOrders.map(\.rawValue).sorted(), joinedBy: ", "))
             ORDER BY o.code
-            """).all(decoding: Target.self)
+            """).rows(decoding: Target.self)
         let chosen = values["to"] ?? ""
         let lines = open.map { l -> LineRow in
             let state = Handover.LineState(ordered: FixedDecimal(units: l.quantity), received: FixedDecimal(units: l.counted ?? 0),

@@ -148,7 +148,7 @@ enum HandoverService {
 
     static func template(_ req: Request) async throws -> [String] {
         struct Row: Decodable { let text: String }
-        let rows = try await (req.db as! any SQLDatabase).raw("SELECT text FROM handover_template_items ORDER BY no").all(decoding: Row.self)
+        let rows = try await (req.db as! any SQLDatabase).raw("SELECT text FROM handover_template_items ORDER BY no").rows(decoding: Row.self)
         return rows.isEmpty ? defaultTemplateKeys.map { req.t($0) } : rows.map(\.text)
     }
 
@@ -204,7 +204,7 @@ enum HandoverService {
         let orderIDs = Array(orders.keys)
         let checklist = try await { () async throws -> [String] in
             struct Row: Decodable { let text: String }
-            let rows = try await (app.database as! any SQLDatabase).raw("SELECT text FROM handover_template_items ORDER BY no").all(decoding: Row.self)
+            let rows = try await (app.database as! any SQLDatabase).raw("SELECT text FROM handover_template_items ORDER BY no").rows(decoding: Row.self)
             return rows.isEmpty ? defaultTemplateKeys.map { app.subcon.catalog.text($0, p.preferredLocale ?? .zhHans) } : rows.map(\.text)
         }()
 
@@ -358,9 +358,9 @@ enum HandoverService {
             SELECT l.from_order_id, o.code AS order_code, l.from_line_no, l.to_line_no, i.code AS item_code, i.name AS item_name, i.uom, l.quantity
             FROM handover_lines l JOIN outsourcing_orders o ON o.id = l.from_order_id JOIN items i ON i.id = l.item_id
             WHERE l.handover_id = \(bind: id) ORDER BY l.to_line_no
-            """).all(decoding: L.self)
+            """).rows(decoding: L.self)
         struct I: Decodable { let no: Int; let text: String; let done_at: Date?; let note: String }
-        let items = try await sql.raw("SELECT no, text, done_at, note FROM handover_items WHERE handover_id = \(bind: id) ORDER BY no").all(decoding: I.self)
+        let items = try await sql.raw("SELECT no, text, done_at, note FROM handover_items WHERE handover_id = \(bind: id) ORDER BY no").rows(decoding: I.self)
         return HandoverDTO(id: h.id, code: h.code, fromSupplierId: h.from_supplier_id, fromSupplierCode: h.from_code, fromSupplierName: h.from_name,
                            toSupplierId: h.to_supplier_id, toSupplierCode: h.to_code, toSupplierName: h.to_name, newOrderId: h.new_order_id,
                            newOrderCode: p.isSupplier ? "" : h.order_code, reason: h.reason, status: h.status, buyerSignedAt: h.buyer_signed_at,

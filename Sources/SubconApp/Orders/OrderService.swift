@@ -318,7 +318,7 @@ enum OrderService {
             SELECT 'S', 0, o.id, o.code, o.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
               FROM organizations o WHERE o.id = \(bind: order.supplier_id)
             ORDER BY 1, 2
-            """).all(decoding: DetailRow.self)
+            """).rows(decoding: DetailRow.self)
         let supplier = rows.first { $0.kind == "S" }
         let lineDTOs = rows.filter { $0.kind == "L" }.map { r in
             let line = OrderLine(number: r.no, item: "", quantity: FixedDecimal(units: r.quantity ?? 0), dueDate: Day(r.due_date ?? "") ?? Day(year: 1970, month: 1, day: 1)!,
@@ -338,7 +338,7 @@ enum OrderService {
               FROM order_revisions r LEFT JOIN order_answers a ON a.revision_id = r.id
              WHERE r.order_id = \(bind: id)
              ORDER BY r.number DESC, a.round, a.line_no
-            """).all(decoding: RevisionAnswerRow.self)
+            """).rows(decoding: RevisionAnswerRow.self)
         var revisions: [RevisionAnswerRow] = [], answers: [UUID: [AnswerDTO]] = [:]
         for row in answered {
             if revisions.last?.id != row.id { revisions.append(row) }
@@ -440,7 +440,7 @@ enum OrderService {
         struct Reason: Decodable { let line_no: Int; let delay_reason: String?; let delay_note: String }
         let reasons = try await (db as! any SQLDatabase).raw("""
             SELECT line_no, delay_reason, delay_note FROM order_lines WHERE order_id = \(bind: orderID) AND delay_reason IS NOT NULL
-            """).all(decoding: Reason.self)
+            """).rows(decoding: Reason.self)
         try await OrderLineRow.query(on: db).filter(\.$orderID == orderID).delete()
         for (l, itemID) in lines {
             let r = OrderLineRow()

@@ -136,7 +136,7 @@ enum OrderList {
                                 MAX(CASE WHEN l.risk IN (\(binds: Projection.Risk.lateValues)) THEN l.days_late END) AS days_late
                            FROM page q CROSS JOIN order_lines l WHERE l.order_id = q.id AND l.state = 'open' GROUP BY l.order_id) a ON a.order_id = o.id
              WHERE o.id = p.id
-            """ + outerOrder).all(decoding: Row.self)
+            """ + outerOrder).rows(decoding: Row.self)
         return Page(items: rows.map { r in
             let deadline = r.pending_since.map { $0.addingTimeInterval(TimeInterval(clock.answerHours) * 3600) }
             return OrderSummaryDTO(id: r.id, code: r.code, supplierId: r.supplier_id, supplierCode: r.supplier_code, supplierName: r.supplier_name,
@@ -177,7 +177,7 @@ enum OrderList {
                    (SELECT COUNT(*) FROM outsourcing_orders o WHERE o.plan_id = pl.id) AS orders
             FROM production_plans pl JOIN sites st ON st.id = pl.plant_id
             """ + " " + whereClause + " ORDER BY pl.created_at DESC, pl.code DESC LIMIT \(literal: page.per) OFFSET \(literal: page.offset)")
-            .all(decoding: Row.self)
+            .rows(decoding: Row.self)
         return Page(items: rows.map { PlanSummaryDTO(id: $0.id, code: $0.code, plantCode: $0.plant_code, period: $0.period, status: $0.status,
                                                      lines: $0.lines, orders: $0.orders, createdAt: $0.created_at) },
                     page: page.page, per: page.per, total: total)

@@ -62,7 +62,7 @@ enum CorrectiveChecks {
                       AND \(unsafeRaw: firstCode) <> '' AND NOT EXISTS (SELECT 1 FROM corrective_checks c WHERE c.exception_id = e.id)
                     LIMIT 1000
                     RETURNING exception_id, defect_code
-                    """).all(decoding: Started.self)
+                    """).rows(decoding: Started.self)
                 for r in rows {
                     try await change.audit("corrective_check", r.exception_id, "create", after: ["defect": r.defect_code, "status": CorrectiveEffect.Verdict.watching.rawValue])
                 }
@@ -95,7 +95,7 @@ enum CorrectiveChecks {
                              WHERE c.status = 'watching') x
                        WHERE x.rn <= \(bind: window.lots) GROUP BY x.exception_id) a ON a.exception_id = c.exception_id
             WHERE c.status = 'watching'
-            """).all(decoding: Watched.self)
+            """).rows(decoding: Watched.self)
 
         var changed: [(Watched, CorrectiveEffect.Verdict)] = []
         for c in watching {
@@ -151,7 +151,7 @@ enum CorrectiveChecks {
             FROM corrective_checks c JOIN exceptions e ON e.id = c.exception_id JOIN organizations o ON o.id = c.supplier_id JOIN items i ON i.id = c.item_id
             """
         if let s = p.scope.supplierID { q = q + " WHERE c.supplier_id = \(bind: s)" }
-        return try await (db as! any SQLDatabase).raw(q + " ORDER BY c.closed_at DESC LIMIT 500").all(decoding: R.self).map {
+        return try await (db as! any SQLDatabase).raw(q + " ORDER BY c.closed_at DESC LIMIT 500").rows(decoding: R.self).map {
             CorrectiveCheckDTO(exceptionId: $0.exception_id, exceptionCode: $0.code, supplierId: $0.supplier_id, supplierCode: $0.supplier_code,
                                supplierName: $0.supplier_name, itemCode: $0.item_code, itemName: $0.item_name, defectCode: $0.defect_code,
                                closedAt: $0.closed_at, status: $0.status, before: .init(lots: $0.before_lots, defective: $0.before_defective),

@@ -132,13 +132,13 @@ struct ReviewPages: RouteCollection {
         struct R: Decodable { let id: UUID; let name: String; let scheduled_on: String; let cadence: String; let status: String }
         var q: SQLQueryString = "SELECT v.id, o.name, v.scheduled_on, v.cadence, v.status FROM supplier_reviews v JOIN organizations o ON o.id = v.supplier_id"
         if let own = p.scope.supplierID { q = q + " WHERE v.supplier_id = \(bind: own)" }
-        let reviews = try await sql.raw(q + " ORDER BY v.scheduled_on DESC LIMIT 50").all(decoding: R.self)
+        let reviews = try await sql.raw(q + " ORDER BY v.scheduled_on DESC LIMIT 50").rows(decoding: R.self)
         struct A: Decodable { let review_id: UUID; let name: String; let title: String; let due_on: String; let owner_side: String }
         var a: SQLQueryString = """
             SELECT a.review_id, o.name, a.title, a.due_on, a.owner_side FROM review_actions a JOIN organizations o ON o.id = a.supplier_id WHERE a.status = 'open'
             """
         if let own = p.scope.supplierID { a = a + " AND a.supplier_id = \(bind: own)" }
-        let actions = try await sql.raw(a + " ORDER BY a.due_on LIMIT 100").all(decoding: A.self)
+        let actions = try await sql.raw(a + " ORDER BY a.due_on LIMIT 100").rows(decoding: A.self)
         return try await req.renderPage("reviews", titleKey: "review.title", ListView(
             reviews: reviews.map { .init(id: $0.id, supplier: $0.name, day: $0.scheduled_on, title: req.t("review.cadence.\($0.cadence)"),
                                          detail: req.t("review.status.\($0.status)")) },

@@ -154,7 +154,7 @@ enum ReviewService {
         _ = try await ScorecardService.supplier(p, id, on: db)
         struct R: Decodable { let id: UUID }
         let ids = try await (db as! any SQLDatabase).raw("SELECT id FROM supplier_reviews WHERE supplier_id = \(bind: id) ORDER BY scheduled_on DESC LIMIT 50")
-            .all(decoding: R.self)
+            .rows(decoding: R.self)
         var out: [ReviewDTO] = []
         for r in ids.prefix(12) { out.append(try await detail(p, r.id, on: db)) }
         return out
@@ -189,7 +189,7 @@ enum ReviewService {
             let id: UUID; let review_id: UUID; let title: String; let owner_side: String; let due_on: String; let status: String; let done_at: Date?; let version: Int
         }
         return try await (db as! any SQLDatabase).raw("SELECT a.id, a.review_id, a.title, a.owner_side, a.due_on, a.status, a.done_at, a.version FROM review_actions a " + filter + " LIMIT 200")
-            .all(decoding: R.self).map {
+            .rows(decoding: R.self).map {
                 ReviewActionDTO(id: $0.id, reviewId: $0.review_id, title: $0.title, ownerSide: $0.owner_side, dueOn: $0.due_on, status: $0.status,
                                 doneAt: $0.done_at, version: $0.version)
             }

@@ -77,9 +77,9 @@ enum ScorecardGrading {
             try await change.audit("score_month", nil, "close", after: ["period": month.description, "weights_version": String(w.version)])
             struct O: Decodable { let id: UUID; let code: String; let name: String }
             let ids = Array(Set(cards.keys.filter { $0.bucket == 1 }.map(\.supplier)))
-            let orgs = ids.isEmpty ? [] : try await sql.raw("SELECT id, code, name FROM organizations WHERE kind = 'supplier' AND id IN (\(binds: ids)) ORDER BY code").all(decoding: O.self)
+            let orgs = ids.isEmpty ? [] : try await sql.raw("SELECT id, code, name FROM organizations WHERE kind = 'supplier' AND id IN (\(binds: ids)) ORDER BY code").rows(decoding: O.self)
             struct G: Decodable { let supplier_id: UUID; let grade: String? }
-            let before = Dictionary(try await sql.raw("SELECT supplier_id, grade FROM supplier_grades WHERE period = \(bind: previous)").all(decoding: G.self)
+            let before = Dictionary(try await sql.raw("SELECT supplier_id, grade FROM supplier_grades WHERE period = \(bind: previous)").rows(decoding: G.self)
                 .map { ($0.supplier_id, $0.grade.flatMap(Grade.init)) }, uniquingKeysWith: { a, _ in a })
             var out: [GradeDTO] = []
             for o in orgs {
@@ -141,7 +141,7 @@ enum ScorecardGrading {
             JOIN organizations o ON o.id = g.supplier_id WHERE g.period = \(bind: period.description)
             """
         if let own = p.scope.supplierID { q = q + " AND g.supplier_id = \(bind: own)" }
-        return try await (db as! any SQLDatabase).raw(q + " ORDER BY o.code").all(decoding: R.self).map {
+        return try await (db as! any SQLDatabase).raw(q + " ORDER BY o.code").rows(decoding: R.self).map {
             GradeDTO(supplierId: $0.supplier_id, supplierCode: $0.code, supplierName: $0.name, period: $0.period, score: $0.score, grade: $0.grade,
                      weightsVersion: $0.weights_version)
         }
@@ -160,7 +160,7 @@ enum ScorecardGrading {
         return try await (db as! any SQLDatabase).raw("""
             SELECT s.id, s.supplier_id, o.code, o.name, s.proposed_status, s.period, s.exception_id, s.status, s.reason, s.created_at, s.decided_at, s.version
             FROM status_proposals s JOIN organizations o ON o.id = s.supplier_id
-            """ + filter + " ORDER BY CASE WHEN s.status = 'pending' THEN 0 ELSE 1 END, s.created_at DESC LIMIT 200").all(decoding: R.self).map {
+            """ + filter + " ORDER BY CASE WHEN s.status = 'pending' THEN 0 ELSE 1 END, s.created_at DESC LIMIT 200").rows(decoding: R.self).map {
             StatusProposalDTO(id: $0.id, supplierId: $0.supplier_id, supplierCode: $0.code, supplierName: $0.name, proposedStatus: $0.proposed_status,
                               period: $0.period, exceptionId: $0.exception_id, status: $0.status, reason: $0.reason, createdAt: $0.created_at,
                               decidedAt: $0.decided_at, version: $0.version)

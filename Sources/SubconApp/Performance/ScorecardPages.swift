@@ -208,7 +208,7 @@ struct ScorecardPages: RouteCollection {
             SELECT v.id, v.scheduled_on, v.cadence, v.status,
                    (SELECT COUNT(*) FROM review_actions a WHERE a.review_id = v.id AND a.status = 'open') AS open
             FROM supplier_reviews v WHERE v.supplier_id = \(bind: id) ORDER BY v.scheduled_on DESC LIMIT 12
-            """).all(decoding: RR.self).map { r in
+            """).rows(decoding: RR.self).map { r in
             ReviewRow(id: r.id, scheduledOn: r.scheduled_on, cadence: req.t("review.cadence.\(r.cadence)"), status: req.t("review.status.\(r.status)"),
                       openActions: r.open)
         }

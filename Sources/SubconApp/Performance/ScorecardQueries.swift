@@ -102,7 +102,7 @@ struct ScorecardQueries {
                         AND l.order_id NOT IN (SELECT o.id FROM outsourcing_orders o WHERE o.status IN ('draft', 'cancelled', 'rejected'))
                 """
             return sums + only("l.supplier_id", supplier) + ofKind("l.item_id", itemKind) + ofPlant("l.order_id", plant) + ") z GROUP BY z.supplier_id"
-        }).all(decoding: D.self)
+        }).rows(decoding: D.self)
         for r in delivery {
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].delivery = DeliveryFigures(
                 dueQuantity: r.due_q ?? 0, onTimeQuantity: r.on_time_q ?? 0, lines: r.lines, linesOnTime: r.lines_on_time ?? 0,
@@ -119,7 +119,7 @@ struct ScorecardQueries {
                 FROM inspections WHERE created_at >= \(bind: lo) AND created_at < \(bind: hi)
                 """
             return sums + only("supplier_id", supplier) + ofKind("item_id", itemKind) + ofPlant("order_id", plant) + " GROUP BY supplier_id"
-        }).all(decoding: Q.self)
+        }).rows(decoding: Q.self)
         for r in quality {
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].quality = QualityFigures(
                 lots: r.lots, firstPassLots: r.first_pass ?? 0, concessionLots: r.concessions ?? 0,
@@ -142,7 +142,7 @@ struct ScorecardQueries {
                    + SUM(CASE WHEN closed_at IS NOT NULL AND closed_at <= resolve_by THEN 1 ELSE 0 END) AS met
                 """
             return sums + " " + exceptionsOpened(lo, hi) + " GROUP BY supplier_id"
-        }).all(decoding: E.self)
+        }).rows(decoding: E.self)
         for r in exceptions {
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].exceptions.opened = r.opened
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].exceptions.deadlinesDue = r.due ?? 0
@@ -173,7 +173,7 @@ struct ScorecardQueries {
                  SUM(CASE WHEN r.response_seconds IS NOT NULL AND r.response_seconds <= \(bind: limit) THEN 1 ELSE 0 END) AS in_time
                 """
             return sums + revisionsReleased(lo, hi) + " GROUP BY r.supplier_id"
-        }).all(decoding: R.self)
+        }).rows(decoding: R.self)
         for r in revisions {
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].communication.revisionsDue = r.due ?? 0
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].communication.answeredInTime = r.in_time ?? 0
@@ -193,7 +193,7 @@ struct ScorecardQueries {
                 " AND EXISTS (SELECT 1 FROM order_lines x JOIN items i ON i.id = x.item_id WHERE x.order_id = p.order_id AND x.line_no = p.line_no AND i.kind = \(bind: $0))"
             } ?? "") + ofPlant("p.order_id", plant) + """
             ) t WHERE t.created_at >= \(bind: start) GROUP BY 1, 2
-            """).all(decoding: P.self)
+            """).rows(decoding: P.self)
         for r in reports {
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].communication.reports = r.reports
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].communication.reportsOnTime = r.on_time ?? 0
@@ -205,7 +205,7 @@ struct ScorecardQueries {
         let months = Array(Set(periods.flatMap(\.months))).sorted()
         struct S: Decodable { let sid: UUID; let period: String; let goods: Int64?; let deductions: Int64? }
         let statements = try await sql.raw("SELECT supplier_id AS sid, period, CAST(SUM(goods) AS BIGINT) AS goods, CAST(SUM(deductions) AS BIGINT) AS deductions FROM statements WHERE period IN (\(binds: months))"
-            + only("supplier_id", supplier) + " GROUP BY 1, 2").all(decoding: S.self)
+            + only("supplier_id", supplier) + " GROUP BY 1, 2").rows(decoding: S.self)
         struct T: Decodable { let sid: UUID; let month: String; let turnover: Int64? }
         let monthStart = instant(Day(year: days.first!.year, month: days.first!.month, day: 1)!)
         let lastMonth = ScorePeriod.month(of: days.last!.adding(days: -1))
@@ -230,7 +230,7 @@ struct ScorecardQueries {
                    CAST(SUM(r.accepted_quantity * l.unit_price / 10000) AS BIGINT) AS turnover
             FROM receipt_lines r JOIN order_lines l ON l.order_id = r.order_id AND l.line_no = r.order_line_no
             WHERE (
-            """ + within + ")" + only("r.supplier_id", supplier) + " GROUP BY 1, 2").all(decoding: T.self)
+            """ + within + ")" + only("r.supplier_id", supplier) + " GROUP BY 1, 2").rows(decoding: T.self)
         var perMonth: [String: [UUID: CostFigures]] = [:]
         for r in received { perMonth[r.month, default: [:]][r.sid] = CostFigures(turnover: r.turnover ?? 0, deductions: 0, fromStatements: false) }
         for s in statements { perMonth[s.period, default: [:]][s.sid] = CostFigures(turnover: s.goods ?? 0, deductions: s.deductions ?? 0) }
@@ -266,7 +266,7 @@ struct ScorecardQueries {
         let rows = try await sql.raw(perPeriod(bounds) { lo, hi in
             "sid, m, rn, n FROM (SELECT sid, m, ROW_NUMBER() OVER (PARTITION BY sid ORDER BY m) AS rn, COUNT(*) OVER (PARTITION BY sid) AS n FROM (SELECT "
                 + inner(lo, hi) + ") t) u WHERE rn = (n * 50 + 99) / 100 OR rn = (n * 90 + 99) / 100"
-        }).all(decoding: Row.self)
+        }).rows(decoding: Row.self)
         var out: [Key: (p50: Int64, p90: Int64)] = [:]
         for r in rows {
             let k = Key(supplier: r.sid, bucket: r.b)

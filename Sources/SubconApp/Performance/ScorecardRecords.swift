@@ -108,7 +108,7 @@ enum ScorecardRecords {
                 WHERE o.supplier_id = \(bind: id) AND l.due_date >= \(bind: period.first.description) AND l.due_date <= \(bind: period.last.description)
                   AND l.state <> 'cancelled' AND o.status NOT IN ('draft', 'cancelled', 'rejected')
                 ORDER BY l.due_date, o.code, l.line_no LIMIT \(bind: limit)
-                """).all(decoding: R.self)
+                """).rows(decoding: R.self)
             var order: [String] = [], byLine: [String: [R]] = [:]
             for r in rows {
                 let k = "\(r.order_id)/\(r.line_no)"
@@ -135,7 +135,7 @@ enum ScorecardRecords {
                 FROM inspections n JOIN items i ON i.id = n.item_id
                 WHERE n.supplier_id = \(bind: id) AND n.created_at >= \(bind: start) AND n.created_at < \(bind: end)
                 ORDER BY CASE WHEN n.decision = 'accept' THEN 1 ELSE 0 END, n.created_at DESC LIMIT \(bind: limit)
-                """).all(decoding: R.self)
+                """).rows(decoding: R.self)
             out.lots = rows.map { InspectedLotDTO(inspectionId: $0.id, code: $0.code, itemCode: $0.item_code, itemName: $0.item_name, uom: $0.uom, lot: $0.lot,
                                          decision: $0.decision, quantity: FixedDecimal(units: $0.lot_quantity), rejected: FixedDecimal(units: $0.rejected_quantity),
                                          inspectedAt: $0.created_at) }
@@ -148,7 +148,7 @@ enum ScorecardRecords {
                 SELECT id, code, title, status, created_at, response_minutes, closure_minutes, response_by, responded_at, resolve_by, closed_at
                 FROM exceptions WHERE supplier_id = \(bind: id) AND created_at >= \(bind: start) AND created_at < \(bind: end)
                 ORDER BY created_at DESC LIMIT \(bind: limit)
-                """).all(decoding: R.self)
+                """).rows(decoding: R.self)
             let now = Int64(app.subcon.clock.now().timeIntervalSince1970)
             func met(_ by: Date?, _ done: Date?) -> Bool? {
                 guard let by else { return nil }
@@ -165,7 +165,7 @@ enum ScorecardRecords {
                 FROM order_revisions r JOIN outsourcing_orders o ON o.id = r.order_id
                 WHERE o.supplier_id = \(bind: id) AND r.released_at >= \(bind: start) AND r.released_at < \(bind: end)
                 ORDER BY r.released_at DESC LIMIT \(bind: limit)
-                """).all(decoding: R.self)
+                """).rows(decoding: R.self)
             let clock = app.subcon.settings.responseClock
             let now = Int64(app.subcon.clock.now().timeIntervalSince1970)
             out.answers = rows.map { r in
@@ -178,7 +178,7 @@ enum ScorecardRecords {
             let rows = try await sql.raw("""
                 SELECT id, code, period, status, goods, deductions FROM statements
                 WHERE supplier_id = \(bind: id) AND period IN (\(binds: period.months)) ORDER BY period
-                """).all(decoding: R.self)
+                """).rows(decoding: R.self)
             out.statements = rows.map { StatementCostDTO(statementId: $0.id, code: $0.code, period: $0.period, status: $0.status,
                                                          goods: FixedDecimal(units: $0.goods), deductions: FixedDecimal(units: $0.deductions)) }
         }

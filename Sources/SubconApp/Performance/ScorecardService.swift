@@ -202,7 +202,7 @@ enum ScorecardService {
         let ids = Array(Set(cards.keys.map(\.supplier)))
         struct O: Decodable { let id: UUID; let code: String; let name: String }
         let orgs = ids.isEmpty ? [] : try await (app.database as! any SQLDatabase).raw(
-            "SELECT id, code, name FROM organizations WHERE kind = 'supplier' AND id IN (\(binds: ids))").all(decoding: O.self)
+            "SELECT id, code, name FROM organizations WHERE kind = 'supplier' AND id IN (\(binds: ids))").rows(decoding: O.self)
         let rows = orgs.map { o -> (O, Scorecard, Int?) in
             let c = cards[.init(supplier: o.id, bucket: 0)] ?? Scorecard()
             return (o, c, c.score(w.weights))
@@ -219,6 +219,6 @@ enum ScorecardService {
         let last = ScorePeriod.month(of: today).previous.description
         // The closed grades are few (one per supplier); the rule that makes one preferred is the domain's.
         return Set(try await (db as! any SQLDatabase).raw("SELECT supplier_id, grade FROM supplier_grades WHERE period = \(bind: last)")
-            .all(decoding: R.self).filter { GradeActions.preferredNext($0.grade.flatMap(Grade.init)) }.map(\.supplier_id))
+            .rows(decoding: R.self).filter { GradeActions.preferredNext($0.grade.flatMap(Grade.init)) }.map(\.supplier_id))
     }
 }

@@ -42,7 +42,7 @@ enum SuggestionService {
             SELECT c.supplier_id, e.code, c.defect_code, c.after_defective FROM corrective_checks c
             JOIN exceptions e ON e.id = c.exception_id JOIN exceptions l ON l.id = c.linked_exception_id
             WHERE l.created_at >= \(bind: start) AND l.created_at < \(bind: end)
-            """).all(decoding: R.self)
+            """).rows(decoding: R.self)
         for s in suppliers {
             let card = cards[.init(supplier: s.id, bucket: 1)] ?? Scorecard()
             let suggestions = ImprovementRules.suggest(card, previous: cards[.init(supplier: s.id, bucket: 0)], answerHours: answerHours,
@@ -80,7 +80,7 @@ enum SuggestionService {
             let id: UUID; let supplier_id: UUID; let period: String; let rule: String; let params: String; let status: String; let reason: String
             let exception_id: UUID?; let created_at: Date; let version: Int
         }
-        return try await (db as! any SQLDatabase).raw(q).all(decoding: R.self).map {
+        return try await (db as! any SQLDatabase).raw(q).rows(decoding: R.self).map {
             SuggestionDTO(id: $0.id, supplierId: $0.supplier_id, period: $0.period, rule: $0.rule,
                           params: (try? JSONDecoder().decode([String: String].self, from: Data($0.params.utf8))) ?? [:], status: $0.status,
                           reason: $0.reason, exceptionId: $0.exception_id, createdAt: $0.created_at, version: $0.version)

@@ -97,7 +97,7 @@ enum LateLines {
                    i.name AS item_name, i.uom, l.operation, l.quantity, l.due_date, l.eta, l.promised_date, l.days_late, l.risk,
                    l.delay_reason, l.delay_note
             """ + from + whereClause + " ORDER BY l.days_late DESC, l.due_date, o.code, l.line_no LIMIT \(literal: page.per) OFFSET \(literal: page.offset)")
-            .all(decoding: Row.self)
+            .rows(decoding: Row.self)
         return Page(items: rows.map {
             LateLineDTO(orderId: $0.order_id, orderCode: $0.code, supplierId: $0.supplier_id, supplierCode: $0.supplier_code, supplierName: $0.supplier_name,
                         line: $0.line_no, itemCode: $0.item_code, itemName: $0.item_name, unit: $0.uom, operation: $0.operation,

@@ -300,7 +300,7 @@ enum ProgressService {
                      ON s.order_id = l.order_id AND s.line_no = l.line_no
              WHERE l.order_id IN (\(binds: orderIDs)) AND l.state = \(literal: OrderLine.State.open.rawValue)
              ORDER BY l.order_id, l.line_no
-            """).all(decoding: LineFacts.self)
+            """).rows(decoding: LineFacts.self)
         return Dictionary(grouping: rows, by: \.order_id)
     }
 
@@ -352,7 +352,7 @@ enum ProgressService {
             WHERE o.status IN ('acknowledged', 'in_production', 'partially_delivered')
               AND (EXISTS (SELECT 1 FROM progress_reports p WHERE p.order_id = o.id)
                    OR EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id AND l.state = 'open' AND l.due_date < \(bind: today.description)))
-            """).all(decoding: R.self).map(\.id)
+            """).rows(decoding: R.self).map(\.id)
         var stale: [UUID] = []
         for start in stride(from: 0, to: ids.count, by: 500) {
             let chunk = Array(ids[start..<min(ids.count, start + 500)])
@@ -363,7 +363,7 @@ enum ProgressService {
             struct S: Decodable { let source_id: String }
             let opened = lateSources.isEmpty ? [] : try await sql.raw("""
                 SELECT source_id FROM exceptions WHERE type = 'delay' AND source = 'order_line' AND source_id IN (\(binds: lateSources))
-                """).all(decoding: S.self).map(\.source_id)
+                """).rows(decoding: S.self).map(\.source_id)
             let unopened = Set(lateSources).subtracting(opened)
             stale += chunk.filter { id in
                 (found[id] ?? []).contains { !$0.storedIsCurrent || unopened.contains(delaySource(order: id, line: $0.projected.line)) }

@@ -550,7 +550,7 @@ enum ExceptionService {
                     + CASE WHEN eight_d = \(bind: true) AND contained_at IS NULL AND containment_by < \(bind: now) THEN 1 ELSE 0 END
                     + CASE WHEN resolve_by < \(bind: now) THEN 1 ELSE 0 END) > escalation_level
              ORDER BY response_by, id LIMIT \(literal: batch)
-            """).all(decoding: Due.self).map(\.id)
+            """).rows(decoding: Due.self).map(\.id)
         guard !ids.isEmpty else { return 0 }
         let open = try await ExceptionCase.query(on: app.database).filter(\.$id ~~ ids).all()
         var raised = 0
@@ -734,7 +734,7 @@ enum ExceptionService {
                    e.supplier_id, e.response_by, e.resolve_by, e.responded_at, e.closed_at, e.escalation_level,
                    s.code AS supplier_code, s.name AS supplier_name
               FROM page p CROSS JOIN exceptions e JOIN organizations s ON s.id = e.supplier_id WHERE e.id = p.id
-            """ + outer).all(decoding: ListRow.self)
+            """ + outer).rows(decoding: ListRow.self)
         return (items, total)
     }
 }

@@ -617,7 +617,7 @@ enum InspectionService {
               FROM page p JOIN outsourcing_orders o ON o.id = p.order_id
               JOIN organizations s ON s.id = p.supplier_id JOIN items i ON i.id = p.item_id
              ORDER BY p.k, p.receipt_code, p.no
-            """).all(decoding: Row.self)
+            """).rows(decoding: Row.self)
         let total = try await KeptCounts.receiptLines.total(["status": "awaiting_inspection"], on: sql)
         // Lines of one supplier and item share a switching state: its text is decoded once a page.
         var rules: [String: Switching] = [:]

@@ -310,7 +310,7 @@ struct CreateQuality: AsyncMigration {
         // Exceptions raised before the workflow existed get the default deadlines from when they were raised.
         let sql = db as! any SQLDatabase
         struct E: Decodable { let id: UUID; let type: String; let severity: String; let created_at: Date }
-        for e in try await sql.raw("SELECT id, type, severity, created_at FROM exceptions").all(decoding: E.self) {
+        for e in try await sql.raw("SELECT id, type, severity, created_at FROM exceptions").rows(decoding: E.self) {
             let d = ExceptionRules.due(from: e.created_at, ExceptionRules.defaultDeadlines(ExceptionRules.Kind(rawValue: e.type) ?? .other,
                                                                                             ExceptionRules.Severity(rawValue: e.severity) ?? .major))
             try await sql.update("exceptions").set("response_by", to: d.responseBy).set("containment_by", to: d.containmentBy)

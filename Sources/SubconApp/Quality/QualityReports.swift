@@ -78,7 +78,7 @@ enum QualityReports {
                    CAST(SUM(lot_quantity) AS BIGINT) AS received, CAST(SUM(accepted_quantity) AS BIGINT) AS accepted,
                    CAST(SUM(rejected_quantity) AS BIGINT) AS rejected
             FROM inspections WHERE created_at >= \(bind: start) AND created_at < \(bind: end)
-            """ + (only.map { " AND supplier_id = \(bind: $0)" } ?? "") + " GROUP BY supplier_id").all(decoding: L.self)
+            """ + (only.map { " AND supplier_id = \(bind: $0)" } ?? "") + " GROUP BY supplier_id").rows(decoding: L.self)
         struct E: Decodable {
             let supplier_id: UUID; let n: Int; let open: Int; let response_sum: Int64?; let responded: Int; let closure_sum: Int64?; let closed: Int
         }
@@ -87,7 +87,7 @@ enum QualityReports {
                    CAST(SUM(response_minutes) AS BIGINT) AS response_sum, COUNT(response_minutes) AS responded,
                    CAST(SUM(closure_minutes) AS BIGINT) AS closure_sum, COUNT(closure_minutes) AS closed
             FROM exceptions WHERE created_at >= \(bind: start) AND created_at < \(bind: end)
-            """ + (only.map { " AND supplier_id = \(bind: $0)" } ?? "") + " GROUP BY supplier_id").all(decoding: E.self)
+            """ + (only.map { " AND supplier_id = \(bind: $0)" } ?? "") + " GROUP BY supplier_id").rows(decoding: E.self)
         let ids = Set(lotRows.map(\.supplier_id) + exRows.map(\.supplier_id))
         let orgs = Dictionary(uniqueKeysWithValues: try await Organization.query(on: db).filter(\.$id ~~ Array(ids)).all().map { ($0.id!, $0) })
         let lotsBySupplier = Dictionary(lotRows.map { ($0.supplier_id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -131,7 +131,7 @@ enum QualityReports {
         }
         query = query + " ORDER BY e.closed_at DESC LIMIT 100"
         struct R: Decodable { let id: UUID }
-        let ids = try await (db as! any SQLDatabase).raw(query).all(decoding: R.self).map(\.id)
+        let ids = try await (db as! any SQLDatabase).raw(query).rows(decoding: R.self).map(\.id)
         guard !ids.isEmpty else { return [] }
         let cases = try await ExceptionCase.query(on: db).filter(\.$id ~~ ids).sort(\.$closedAt, .descending).all()
         let steps = try await EightDStep.query(on: db).filter(\.$exceptionID ~~ ids).filter(\.$step ~~ [4, 5, 7]).all()
@@ -140,7 +140,7 @@ enum QualityReports {
         struct C: Decodable { let exception_id: UUID; let status: String; let before_lots: Int; let before_defective: Int; let after_lots: Int; let after_defective: Int; let linked_exception_id: UUID? }
         let checks = Dictionary(try await (db as! any SQLDatabase).raw("""
             SELECT exception_id, status, before_lots, before_defective, after_lots, after_defective, linked_exception_id FROM corrective_checks WHERE exception_id IN (\(binds: ids))
-            """).all(decoding: C.self).map { ($0.exception_id, $0) }, uniquingKeysWith: { a, _ in a })
+            """).rows(decoding: C.self).map { ($0.exception_id, $0) }, uniquingKeysWith: { a, _ in a })
         return cases.map { e in
             func content(_ n: Int) -> String { steps.first { $0.exceptionID == e.id! && $0.step == n }?.content ?? "" }
             var lesson = LessonDTO(id: e.id!, code: e.code, title: e.title, supplierCode: orgs[e.supplierID]?.code ?? "",

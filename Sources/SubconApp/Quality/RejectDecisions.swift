@@ -237,7 +237,7 @@ enum RejectService {
         let order: SQLQueryString = " ORDER BY r.occurred_at DESC, r.source_id"
         let onPage: SQLQueryString = " AND r.source_id IN (SELECT k.source_id FROM (SELECT r.source_id" + keys(where: scoped) + order
             + " LIMIT \(literal: page.per) OFFSET \(literal: page.offset)) k)"
-        let rows = try await sql.raw(rejects(where: scoped + onPage) + order).all(decoding: Row.self)
+        let rows = try await sql.raw(rejects(where: scoped + onPage) + order).rows(decoding: Row.self)
         return Page(items: rows.map(\.dto), page: page.page, per: page.per, total: total)
     }
 
@@ -273,7 +273,7 @@ enum RejectService {
         struct M: Decodable { let item_id: UUID; let code: String; let quantity_per: Int64; let cost_price: Int64 }
         if !type.isWorkedPieces {
             struct C: Decodable { let code: String; let cost_price: Int64 }
-            let c = try await sql.raw("SELECT code, COALESCE(cost_price, 0) AS cost_price FROM items WHERE id = \(bind: row.item_id)").all(decoding: C.self)
+            let c = try await sql.raw("SELECT code, COALESCE(cost_price, 0) AS cost_price FROM items WHERE id = \(bind: row.item_id)").rows(decoding: C.self)
             return (.zero, c.map { (row.item_id, .init(item: $0.code, quantityPer: FixedDecimal(1), costPrice: FixedDecimal(units: $0.cost_price))) })
         }
         // The order line the pieces belong to.
@@ -289,7 +289,7 @@ enum RejectService {
             SELECT q.component_id AS item_id, it.code, q.quantity_per, COALESCE(it.cost_price, 0) AS cost_price
             FROM order_requirements q JOIN items it ON it.id = q.component_id
             WHERE q.order_id = \(bind: l.order_id) AND q.line_no = \(bind: l.line_no) AND q.supply_by <> 'supplier' ORDER BY it.code
-            """).all(decoding: M.self)
+            """).rows(decoding: M.self)
         return (FixedDecimal(units: price), m.map { ($0.item_id, .init(item: $0.code, quantityPer: FixedDecimal(units: $0.quantity_per), costPrice: FixedDecimal(units: $0.cost_price))) })
     }
 

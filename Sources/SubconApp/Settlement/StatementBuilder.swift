@@ -89,7 +89,7 @@ enum StatementBuilder {
             JOIN items i ON i.id = rl.item_id
             WHERE rl.supplier_id = \(bind: supplierID) AND \(unsafeRaw: AddClaimedMarks.unclaimedGoods("rl"))
               AND r.created_at < \(bind: bounds.end) AND
-            """ + " " + unclaimed("receipt_line", "rl.id") + " ORDER BY r.created_at, r.code, rl.no").all(decoding: Row.self).map { try $0.goods() }
+            """ + " " + unclaimed("receipt_line", "rl.id") + " ORDER BY r.created_at, r.code, rl.no").rows(decoding: Row.self).map { try $0.goods() }
 
         // The price in force: the latest revision the supplier had acknowledged when the goods
         // arrived (the order line's price when there is none, e.g. an order entered as agreed).
@@ -101,7 +101,7 @@ enum StatementBuilder {
             SELECT order_id, number, lines, answered_at FROM order_revisions
             WHERE order_id IN (\(binds: orderIDs)) AND status = 'acknowledged' AND answered_at IS NOT NULL
               AND order_id IN (SELECT order_id FROM order_revisions WHERE order_id IN (\(binds: orderIDs)) GROUP BY order_id HAVING COUNT(*) > 1)
-            """).all(decoding: Rev.self)
+            """).rows(decoding: Rev.self)
         var revisionsByOrder: [UUID: [(at: Date, number: Int, prices: [Int: FixedDecimal])]] = [:]
         for r in revisions {
             let lines = (try? JSONDecoder().decode([OrderLine].self, from: Data(r.lines.utf8))) ?? []
@@ -120,7 +120,7 @@ enum StatementBuilder {
         let penalties = try await sql.raw("""
             SELECT item_id, operation, valid_from, valid_to, late_penalty_per_day, late_penalty_cap FROM price_agreements
             WHERE supplier_id = \(bind: supplierID) AND late_penalty_per_day IS NOT NULL AND late_penalty_per_day > 0
-            """).all(decoding: Penalty.self)
+            """).rows(decoding: Penalty.self)
         // The agreement's validity and terms, in domain terms.
         let terms: [(item: UUID, operation: String?, validity: Validity, terms: LateDeliveryTerms)] = penalties.compactMap { a in
             guard let from = Day(a.valid_from), let validity = Validity(from: from, to: a.valid_to.flatMap(Day.init)) else { return nil }
@@ -163,7 +163,7 @@ enum StatementBuilder {
             LEFT JOIN receipt_lines rl ON rl.id = e.receipt_line_id
             LEFT JOIN order_lines l ON l.order_id = rl.order_id AND l.line_no = rl.order_line_no
             WHERE e.supplier_id = \(bind: supplierID) AND \(unsafeRaw: AddClaimedMarks.unclaimedPenalties("e")) AND e.created_at < \(bind: bounds.end) AND
-            """ + " " + unclaimed("exception", "e.id") + " ORDER BY e.created_at, e.code").all(decoding: Exc.self)
+            """ + " " + unclaimed("exception", "e.id") + " ORDER BY e.created_at, e.code").rows(decoding: Exc.self)
         var waived: [(code: String, id: UUID)] = []
         if !exceptions.isEmpty {
             // Earlier exceptions of the same kind for the same item, within the window before the earliest.
@@ -173,7 +173,7 @@ enum StatementBuilder {
             let history = try await sql.raw("""
                 SELECT id, type, item_id, created_at FROM exceptions
                 WHERE supplier_id = \(bind: supplierID) AND created_at >= \(bind: from) AND created_at < \(bind: bounds.end)
-                """).all(decoding: Earlier.self)
+                """).rows(decoding: Earlier.self)
             // Each exception's earlier ones of its kind and item, in the order they were raised (equal
             // times by id). Grouped once: comparing every exception with the whole history, writing
             // ids out as text on each comparison, took 44 ms for a busy supplier's month.
@@ -211,7 +211,7 @@ enum StatementBuilder {
             SELECT d.id, d.item_id, d.period, d.quantity, COALESCE(i.cost_price, 0) AS cost_price, i.code AS item_code
             FROM deduction_proposals d JOIN items i ON i.id = d.item_id
             WHERE d.supplier_id = \(bind: supplierID) AND d.period <= \(bind: bounds.period.description) AND d.quantity > 0 AND
-            """ + " " + unclaimed("write_off", "d.id") + " ORDER BY d.period, i.code").all(decoding: Var.self)
+            """ + " " + unclaimed("write_off", "d.id") + " ORDER BY d.period, i.code").rows(decoding: Var.self)
         for v in variances {
             let q = FixedDecimal(units: v.quantity), cost = FixedDecimal(units: v.cost_price)
             let amount = try StatementAmounts.DeductionBasis.materialVariance(quantity: q, costPrice: cost).amount()
@@ -236,7 +236,7 @@ enum StatementBuilder {
             """ + named + """
             ) r ON r.source_type = d.source_type AND r.source_id = d.source_id
             WHERE d.supplier_id = \(bind: supplierID) AND d.responsibility <> 'undetermined' AND d.occurred_at < \(bind: bounds.end) AND
-            """ + " " + unclaimed("reject", "d.id") + " ORDER BY d.occurred_at, d.id").all(decoding: Rej.self)
+            """ + " " + unclaimed("reject", "d.id") + " ORDER BY d.occurred_at, d.id").rows(decoding: Rej.self)
         for r in rejects {
             let origin = settings.statementCalendar.period(of: day(r.occurred_at, settings: settings))
             let reference = "\(r.reference ?? "") · \(r.item_code)"

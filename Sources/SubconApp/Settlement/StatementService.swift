@@ -366,7 +366,7 @@ enum StatementService {
     static func amountsByKind(_ statement: UUID, revision: Int, on db: any Database) async throws -> [KindAmount] {
         try await (db as! any SQLDatabase).raw("""
             SELECT kind, CAST(SUM(amount) AS BIGINT) AS amount FROM statement_lines WHERE statement_id = \(bind: statement) AND revision = \(bind: revision) GROUP BY kind
-            """).all(decoding: KindAmount.self)
+            """).rows(decoding: KindAmount.self)
     }
 
     /// Disputed lines of the current revision the buyer has not answered yet.
@@ -600,7 +600,7 @@ enum StatementService {
                    s.currency, s.net, s.tax, s.gross, s.change_seq, s.updated_at
             FROM statements s CROSS JOIN organizations o
             """ + whereClause + join + " ORDER BY s.period DESC, s.code LIMIT \(literal: page.per) OFFSET \(literal: page.offset)")
-            .all(decoding: SummaryRow.self)
+            .rows(decoding: SummaryRow.self)
         return Page(items: rows.map(\.dto), page: page.page, per: page.per, total: total)
     }
 
@@ -613,7 +613,7 @@ enum StatementService {
                    s.currency, s.net, s.tax, s.gross, s.change_seq, s.updated_at
             FROM statements s JOIN organizations o ON o.id = s.supplier_id
             WHERE s.change_seq > \(bind: after)
-            """ + scope + " ORDER BY s.change_seq LIMIT \(literal: limit)").all(decoding: SummaryRow.self)
+            """ + scope + " ORDER BY s.change_seq LIMIT \(literal: limit)").rows(decoding: SummaryRow.self)
         return StatementFeedDTO(items: rows.map(\.dto), cursor: rows.last?.change_seq ?? after)
     }
 
@@ -672,7 +672,7 @@ enum StatementService {
                    l.supplier_figure, l.answer, l.answer_reason, l.answer_amount
             FROM statement_lines l LEFT JOIN items i ON i.id = l.item_id
             WHERE l.statement_id = \(bind: statement.id) AND l.revision = \(bind: statement.revision) AND l.no > \(bind: after) ORDER BY l.no
-            """ + batch).all(decoding: LineRow.self)
+            """ + batch).rows(decoding: LineRow.self)
         // Only disputed lines carry evidence.
         let docs = Dictionary(grouping: try await DocumentService.list(entity: "statement_line", ids: lines.filter(\.disputed).map { $0.id!.uuidString }, on: db),
                               by: \.entityID)
@@ -740,7 +740,7 @@ enum StatementService {
             SELECT l.source_id, s.id, s.code, s.period, s.status, l.revision, l.amount
             FROM statement_lines l JOIN statements s ON s.id = l.statement_id
             WHERE l.source_type = \(bind: type) AND l.source_id IN (\(binds: ids.map(\.uuidString))) AND l.revision = s.revision
-            """ + scope + " ORDER BY s.period").all(decoding: Row.self)
+            """ + scope + " ORDER BY s.period").rows(decoding: Row.self)
         return rows.map { ($0.source_id, StatementSourceDTO(statementId: $0.id, code: $0.code, period: $0.period, status: $0.status,
                                                             revision: $0.revision, amount: FixedDecimal(units: $0.amount))) }
     }

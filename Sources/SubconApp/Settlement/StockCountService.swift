@@ -69,7 +69,7 @@ enum StockCountService {
             SELECT o.id, o.code, o.name, c.status, c.differences, c.reason, c.created_at
             FROM organizations o LEFT JOIN stock_counts c ON c.supplier_id = o.id AND c.period = \(bind: period.description)
             WHERE o.kind = 'supplier' AND o.active = \(bind: true)
-            """ + scope + " ORDER BY CASE WHEN c.status IS NULL THEN 0 ELSE 1 END, o.code LIMIT 500").all(decoding: Row.self)
+            """ + scope + " ORDER BY CASE WHEN c.status IS NULL THEN 0 ELSE 1 END, o.code LIMIT 500").rows(decoding: Row.self)
         return rows.map {
             StockCountStatusDTO(supplierId: $0.id, supplierCode: $0.code, supplierName: $0.name, period: period.description,
                                 status: $0.status ?? "missing", differences: $0.differences ?? 0,

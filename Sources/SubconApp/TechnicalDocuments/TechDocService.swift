@@ -101,7 +101,7 @@ enum TechDocService {
         let from: SQLQueryString = source(p) + " WHERE " + conditions.joined(separator: " AND ")
         let total = try await sql.raw("SELECT COUNT(*) AS n " + from).first()?.decode(column: "n", as: Int.self) ?? 0
         let rows = try await sql.raw("SELECT " + columns(p) + " " + from
-            + " ORDER BY i.code, d.kind, d.title, d.id LIMIT \(literal: page.per) OFFSET \(literal: page.offset)").all(decoding: Row.self)
+            + " ORDER BY i.code, d.kind, d.title, d.id LIMIT \(literal: page.per) OFFSET \(literal: page.offset)").rows(decoding: Row.self)
         return Page(items: rows.map(dto), page: page.page, per: page.per, total: total)
     }
 
@@ -126,7 +126,7 @@ enum TechDocService {
             SELECT r.id, r.label, r.filename, r.media_type, r.size, r.sha256, r.note, u.display_name AS uploader, r.created_at, r.superseded_at
             FROM tech_document_revisions r LEFT JOIN users u ON u.id = r.uploaded_by
             WHERE r.document_id = \(bind: id) ORDER BY LENGTH(r.label) DESC, r.label DESC
-            """).all(decoding: RevisionRow.self).map { r in
+            """).rows(decoding: RevisionRow.self).map { r in
             TechDocumentRevisionDTO(id: r.id, label: r.label, filename: r.filename, mediaType: r.media_type, size: r.size, sha256: r.sha256,
                                     note: r.note, uploadedBy: r.uploader ?? "", createdAt: r.created_at, supersededAt: r.superseded_at,
                                     current: r.id == doc.current_revision_id,
@@ -152,7 +152,7 @@ enum TechDocService {
             LEFT JOIN users u ON u.id = a.user_id
             WHERE d.id = \(bind: doc.id) AND \(unsafeRaw: visibleSQL(supplier: "org.id"))
             ORDER BY org.code
-            """).all(decoding: ReceiptRow.self).map {
+            """).rows(decoding: ReceiptRow.self).map {
             ReadReceiptDTO(supplierId: $0.id, supplierCode: $0.code, supplierName: $0.name, sharedBy: $0.shared_by, acknowledgedAt: $0.at, acknowledgedBy: $0.user_name)
         }
     }
@@ -166,7 +166,7 @@ enum TechDocService {
             FROM tech_document_downloads x JOIN tech_document_revisions r ON r.id = x.revision_id
             LEFT JOIN users u ON u.id = x.user_id LEFT JOIN organizations o ON o.id = x.organization_id
             WHERE x.document_id = \(bind: id) ORDER BY x.at DESC LIMIT 100
-            """).all(decoding: DownloadRow.self).map { DownloadDTO(revision: $0.label, userName: $0.user_name ?? "", organizationName: $0.org_name ?? "", at: $0.at) }
+            """).rows(decoding: DownloadRow.self).map { DownloadDTO(revision: $0.label, userName: $0.user_name ?? "", organizationName: $0.org_name ?? "", at: $0.at) }
     }
 
     // MARK: Writing
@@ -248,7 +248,7 @@ enum TechDocService {
             SELECT u.id, u.roles FROM tech_documents d JOIN organizations org ON org.kind = 'supplier'
             JOIN users u ON u.organization_id = org.id AND u.active = \(true)
             WHERE d.id = \(bind: id) AND \(unsafeRaw: visibleSQL(supplier: "org.id"))
-            """).all(decoding: Person.self).filter { Policy.allows(Role.parseList($0.roles), .viewTechnicalDocuments) }.map(\.id)
+            """).rows(decoding: Person.self).filter { Policy.allows(Role.parseList($0.roles), .viewTechnicalDocuments) }.map(\.id)
         try await change.notify("document.revised", recipients: people, messageKey: "notice.documentRevised",
                                 params: ["title": cur.title, "revision": label], link: "/technical-documents/\(id)")
         return rev
@@ -306,7 +306,7 @@ enum TechDocService {
             FROM items it JOIN organizations org ON org.kind = 'supplier' LEFT JOIN tech_document_grants g ON g.item_id = it.id AND g.supplier_id = org.id
             WHERE it.id = \(bind: item) AND (g.id IS NOT NULL OR \(unsafeRaw: open))
             ORDER BY org.code
-            """).all(decoding: GrantRow.self)
+            """).rows(decoding: GrantRow.self)
         return rows.map { r in
             DocumentGrantDTO(itemId: item, supplierId: r.id, supplierCode: r.code, supplierName: r.name,
                              state: r.state ?? "open_order", reason: r.reason ?? "", setAt: r.set_at)
@@ -366,7 +366,7 @@ enum TechDocService {
             WHERE i.require_document_ack = \(true) AND (d.order_id IS NULL OR d.order_id = \(bind: order))
               AND d.item_id IN (\(binds: items)) AND \(unsafeRaw: visibleSQL(supplier: "me.id"))
             ORDER BY i.code, d.title
-            """).all(decoding: Current.self)
+            """).rows(decoding: Current.self)
         let pending = DocumentAcknowledgment.blocking(requiresAcknowledgment: true, current: rows.map {
             .init(title: "\($0.item_code) \($0.title)", revision: $0.current_label, acknowledged: $0.acknowledged == 1)
         })

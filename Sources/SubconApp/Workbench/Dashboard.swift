@@ -44,7 +44,7 @@ enum Dashboard {
         // (see `AddWorkbenchFigures`), whose conditions are repeated here word for word.
         struct StatusRow: Decodable { let status: String; let n: Int }
         let byStatus = try await sql.raw("SELECT status, CAST(SUM(n) AS BIGINT) AS n FROM order_counts WHERE status NOT IN ('closed', 'cancelled')"
-                                         + scope("supplier_id") + " GROUP BY status HAVING SUM(n) > 0").all(decoding: StatusRow.self)
+                                         + scope("supplier_id") + " GROUP BY status HAVING SUM(n) > 0").rows(decoding: StatusRow.self)
         let order = OrderStatus.allCases.map(\.rawValue)
         let answer = TimeInterval(settings.responseClock.answerHours) * 3600
         let half = now.addingTimeInterval(-answer / 2), due = now.addingTimeInterval(-answer)
@@ -75,14 +75,14 @@ enum Dashboard {
         struct DayRow: Decodable { let day: String; let n: Int }
         let dueRows = try await sql.raw("SELECT l.due_date AS day, COUNT(*) AS n FROM order_lines l "
             + "WHERE l.state = 'open' AND l.order_status IN (\(unsafeRaw: AddWorkbenchFigures.live)) AND l.due_date >= \(bind: week[0]) AND l.due_date <= \(bind: week[6])"
-            + scope("l.supplier_id") + " GROUP BY l.due_date").all(decoding: DayRow.self)
+            + scope("l.supplier_id") + " GROUP BY l.due_date").rows(decoding: DayRow.self)
 
         // Held material per supplier, the most valuable first, from the kept balances and values.
         struct HeldRow: Decodable { let supplier_id: UUID; let name: String; let value: Int64; let materials: Int }
         let held = try await sql.raw("SELECT x.supplier_id, g.name, x.value, x.materials FROM (SELECT h.supplier_id, CAST(SUM(h.value) AS BIGINT) AS value, "
             + "COUNT(*) AS materials FROM ledger_held h WHERE h.held > 0" + scope("h.supplier_id")
             + " GROUP BY h.supplier_id ORDER BY value DESC, materials DESC LIMIT 8) x JOIN organizations g ON g.id = x.supplier_id ORDER BY x.value DESC, x.materials DESC")
-            .all(decoding: HeldRow.self)
+            .rows(decoding: HeldRow.self)
         let topHeld = held.map { DashboardDTO.Held(supplierId: $0.supplier_id, supplierName: $0.name, value: FixedDecimal(units: $0.value), materials: $0.materials) }
 
         // Six calendar months by the month of receipt, from the kept monthly figures.
@@ -94,7 +94,7 @@ enum Dashboard {
         struct MonthRow: Decodable { let month: String; let lots: Int; let passed: Int; let accepted: Int64; let rejected: Int64; let deliveries: Int; let on_time: Int }
         let monthRows = try await sql.raw("SELECT month, " + SQLQueryString(AddWorkbenchFigures.figures.map { "CAST(SUM(\($0)) AS BIGINT) AS \($0)" }.joined(separator: ", "))
             + " FROM supplier_months WHERE month >= \(bind: months[0]) AND month <= \(bind: months[5])" + scope("supplier_id") + " GROUP BY month")
-            .all(decoding: MonthRow.self)
+            .rows(decoding: MonthRow.self)
         let quality = months.map { month -> DashboardDTO.Month in
             let r = monthRows.first { $0.month == month }
             let a = FixedDecimal(units: r?.accepted ?? 0), rejected = FixedDecimal(units: r?.rejected ?? 0)

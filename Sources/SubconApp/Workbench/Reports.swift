@@ -100,7 +100,7 @@ enum Reports {
                 FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id JOIN organizations s ON s.id = o.supplier_id JOIN items i ON i.id = l.item_id
                 WHERE o.status NOT IN ('draft', 'cancelled') AND l.state <> 'cancelled'
                 """ + " AND l.due_date >= \(bind: q.filter.firstDay.description) AND l.due_date <= \(bind: q.filter.lastDay.description)"
-                + filters("o.supplier_id") + " ORDER BY l.due_date, o.code, l.line_no" + limit).all(decoding: R.self)
+                + filters("o.supplier_id") + " ORDER BY l.due_date, o.code, l.line_no" + limit).rows(decoding: R.self)
             columns = [col("order", "orders.code"), col("line", "report.col.line", "int"), col("supplier", "prices.supplier"), col("item", "material.item"),
                        col("unit", "report.col.unit"), col("quantity", "orders.quantity", "quantity"), col("due", "orders.dueDate"),
                        col("good", "report.col.good", "quantity"), col("accepted", "receipts.accepted", "quantity"), col("done", "report.col.done", "percent"),
@@ -119,7 +119,7 @@ enum Reports {
                 JOIN order_lines l ON l.order_id = r.order_id AND l.line_no = r.order_line_no
                 JOIN organizations s ON s.id = r.supplier_id JOIN items i ON i.id = r.item_id
                 """ + " WHERE g.receipt_day >= \(bind: q.filter.firstDay.description) AND g.receipt_day <= \(bind: q.filter.lastDay.description)"
-                + filters("r.supplier_id") + " GROUP BY s.id, s.name ORDER BY s.name" + limit).all(decoding: R.self)
+                + filters("r.supplier_id") + " GROUP BY s.id, s.name ORDER BY s.name" + limit).rows(decoding: R.self)
             columns = [col("supplier", "prices.supplier"), col("lines", "report.col.receiptLines", "int"), col("onTime", "report.col.onTime", "int"),
                        col("late", "report.col.late", "int"), col("onTimePercent", "report.col.onTimePercent", "percent")]
             rows = found.map { [$0.supplier, String($0.lines), String($0.on_time), String($0.lines - $0.on_time), percent($0.on_time, of: $0.lines)] }
@@ -133,7 +133,7 @@ enum Reports {
                        CAST(SUM(n.accepted_quantity) AS BIGINT) AS accepted, CAST(SUM(n.rejected_quantity) AS BIGINT) AS rejected
                 FROM inspections n JOIN organizations s ON s.id = n.supplier_id JOIN items i ON i.id = n.item_id
                 """ + " WHERE n.created_at >= \(bind: start) AND n.created_at < \(bind: end)" + filters("n.supplier_id") + group + limit)
-                .all(decoding: R.self)
+                .rows(decoding: R.self)
             columns = [col("name", bySupplier ? "prices.supplier" : "material.item"), col("lots", "report.col.lots", "int"),
                        col("rejectedLots", "report.col.rejectedLots", "int"), col("accepted", "receipts.accepted", "quantity"),
                        col("rejected", "receipts.rejected", "quantity"), col("ppm", "report.col.ppm", "int"), col("passPercent", "report.col.passPercent", "percent")]
@@ -149,7 +149,7 @@ enum Reports {
                 SELECT d.code, MIN(d.name) AS name, CAST(SUM(d.count) AS BIGINT) AS n, COUNT(DISTINCT d.inspection_id) AS lots
                 FROM inspection_defects d JOIN items i ON i.id = d.item_id
                 """ + " WHERE d.created_at >= \(bind: start) AND d.created_at < \(bind: end)" + filters("d.supplier_id") + " GROUP BY d.code" + limit)
-                .all(decoding: R.self)
+                .rows(decoding: R.self)
             let names = Dictionary(found.map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a })
             let lots = Dictionary(found.map { ($0.code, $0.lots) }, uniquingKeysWith: { a, _ in a })
             columns = [col("defect", "inspect.defects"), col("count", "report.col.count", "int"), col("share", "report.col.share", "percent"),
@@ -165,7 +165,7 @@ enum Reports {
             let found = try await sql.raw("""
                 SELECT s.name AS supplier, i.code AS item_code, i.name AS item_name, i.uom, i.cost_price, h.held
                 FROM ledger_held h JOIN organizations s ON s.id = h.supplier_id JOIN items i ON i.id = h.item_id WHERE h.held <> 0
-                """ + filters("h.supplier_id")).all(decoding: R.self)
+                """ + filters("h.supplier_id")).rows(decoding: R.self)
             columns = [col("supplier", "prices.supplier"), col("item", "material.item"), col("unit", "report.col.unit"),
                        col("held", "material.held", "quantity"), col("costPrice", "report.col.costPrice", "money"), col("value", "report.col.value", "money")]
             for r in found {

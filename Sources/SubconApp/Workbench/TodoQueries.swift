@@ -151,8 +151,8 @@ enum TodoQueries {
             let kind: String; let id: UUID; let code: String; let detail: String?; let supplier_name: String?
             let created: Date?; let deadline: Date?; let day: String?
         }
-        let countRows = try await sql.raw(counts).all(decoding: CountRow.self)
-        let itemRows = try await sql.raw(firsts).all(decoding: ItemRow.self)
+        let countRows = try await sql.raw(counts).rows(decoding: CountRow.self)
+        let itemRows = try await sql.raw(firsts).rows(decoding: ItemRow.self)
         let clock = settings.responseClock
         func deadline(_ kind: TodoKind, created: Date?, stored: Date?, day: String?) -> Date? {
             if kind == .answerRevision {

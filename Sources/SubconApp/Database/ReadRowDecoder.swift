@@ -1,0 +1,91 @@
+import Foundation
+import SQLKit
+
+/// Decodes a row of the read connections (`ReadRow`) into a `Decodable` by column name, as
+/// SQLKit's `SQLRowDecoder` does with its default keys. That decoder builds the column's name
+/// anew (an interpolated string) and finds it two or three times for every property, behind
+/// generic boxes: on the lists it was a sixth of a request. This one finds each column once and
+/// decodes its value with the row's own fast paths. Other rows (PostgreSQL's, a transaction's)
+/// keep SQLKit's decoder.
+struct ReadRowDecoder: Decoder {
+    let row: ReadRow
+    var codingPath: [any CodingKey] = []
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        // Like SQLKit's: a row is one level of columns.
+        guard codingPath.isEmpty else { throw Self.nested(codingPath) }
+        return KeyedDecodingContainer(Columns(row: row))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer { throw Self.nested(codingPath) }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer { Column(decoder: self) }
+
+    static func nested(_ path: [any CodingKey]) -> DecodingError {
+        .dataCorrupted(.init(codingPath: path, debugDescription: "A row's columns hold no nested containers."))
+    }
+
+    private struct Columns<Key: CodingKey>: KeyedDecodingContainerProtocol {
+        let row: ReadRow
+        var codingPath: [any CodingKey] { [] }
+        var allKeys: [Key] { row.columns.names.compactMap(Key.init(stringValue:)) }
+
+        func contains(_ key: Key) -> Bool { row.columns.position(key.stringValue) != nil }
+
+        func decodeNil(forKey key: Key) throws -> Bool {
+            guard let i = row.columns.position(key.stringValue) else { return true }
+            return row.values[i] == .null
+        }
+
+        func decode<T: Decodable>(_: T.Type, forKey key: Key) throws -> T {
+            guard let i = row.columns.position(key.stringValue) else { throw Self.missing(key) }
+            return try row.decode(at: i, as: T.self)
+        }
+
+        /// One look-up where the default implementation makes three (contains, nil, decode).
+        func decodeIfPresent<T: Decodable>(_: T.Type, forKey key: Key) throws -> T? {
+            guard let i = row.columns.position(key.stringValue), row.values[i] != .null else { return nil }
+            return try row.decode(at: i, as: T.self)
+        }
+
+        func superDecoder(forKey key: Key) throws -> any Decoder { ReadRowDecoder(row: row, codingPath: [key]) }
+        func superDecoder() throws -> any Decoder { throw ReadRowDecoder.nested([]) }
+        func nestedContainer<N: CodingKey>(keyedBy: N.Type, forKey key: Key) throws -> KeyedDecodingContainer<N> { throw ReadRowDecoder.nested([key]) }
+        func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer { throw ReadRowDecoder.nested([key]) }
+
+        static func missing(_ key: Key) -> DecodingError {
+            .keyNotFound(key, .init(codingPath: [], debugDescription: "No value associated with key \"\(key.stringValue)\"."))
+        }
+    }
+
+    /// The value of the column a `superDecoder(forKey:)` names, or, at the top, the row itself
+    /// decoded as a whole (as SQLKit's decoder does).
+    private struct Column: SingleValueDecodingContainer {
+        let decoder: ReadRowDecoder
+        var codingPath: [any CodingKey] { decoder.codingPath }
+
+        func decodeNil() -> Bool {
+            guard let key = codingPath.last, let i = decoder.row.columns.position(key.stringValue) else { return false }
+            return decoder.row.values[i] == .null
+        }
+
+        func decode<T: Decodable>(_: T.Type) throws -> T {
+            guard let key = codingPath.last else { return try T(from: decoder) }
+            guard let i = decoder.row.columns.position(key.stringValue) else {
+                throw DecodingError.keyNotFound(key, .init(codingPath: [], debugDescription: "No value associated with key \"\(key.stringValue)\"."))
+            }
+            return try decoder.row.decode(at: i, as: T.self)
+        }
+    }
+}
+
+extension SQLQueryFetcher {
+    /// `all(decoding:)`, with rows of the read connections decoded by `ReadRowDecoder`.
+    func rows<D: Decodable>(decoding type: D.Type) async throws -> [D] {
+        try await all().map { row in
+            if let read = row as? ReadRow { return try D(from: ReadRowDecoder(row: read)) }
+            return try row.decode(model: D.self, with: SQLRowDecoder())
+        }
+    }
+}
