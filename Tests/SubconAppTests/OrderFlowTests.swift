@@ -466,7 +466,10 @@ extension DemoScenarioTests {
                 INSERT INTO order_lines (id, order_id, supplier_id, line_no, item_id, quantity, due_date, unit_price, state, risk, delay_note)
                 SELECT \(bind: UUID()), order_id, supplier_id, 99, item_id, quantity, due_date, unit_price, 'open', 'late', '' FROM order_lines WHERE id = \(bind: lined)
                 """).run()
-            let kinds = [KeptCounts.orders, .exceptions, .receiptLines, .lateOrders, .pendingRevisions, .lateLines, .unexplainedLateLines]
+            // The demo's notices reach their inboxes (inserted through the kept counts' triggers).
+            while try await Outbox.deliverPending(app: t.app, limit: 1_000) > 0 {}
+            let kinds = [KeptCounts.orders, .exceptions, .receiptLines, .lateOrders, .pendingRevisions, .lateLines, .unexplainedLateLines,
+                         .notifications, .unreadNotifications]
             for kept in kinds { try await check(kept) }
             let lateLines = try await t.sql.raw("SELECT COUNT(*) AS n FROM order_lines WHERE \(unsafeRaw: LateLines.counted("order_lines"))").first()!
                 .decode(column: "n", as: Int.self)
@@ -521,6 +524,19 @@ extension DemoScenarioTests {
                 try await t.sql.raw("UPDATE order_revisions SET status = 'acknowledged' WHERE id = \(bind: waiting[0].id!)").run()
                 try await t.sql.raw("UPDATE order_revisions SET supplier_id = \(bind: other) WHERE id = \(bind: waiting[1].id!)").run()
             }
+            // Notices are read, one by one or all, and one is removed; the inbox's totals follow.
+            let reader = try await t.user("purchaser").id!
+            let notices = try await InboxItem.query(on: t.db).filter(\.$user.$id == reader).all()
+            #expect(notices.count >= 2)
+            let buyer = try await t.token("purchaser")
+            _ = try await t.request(.POST, "/api/v1/notifications/\(notices[0].id!)/read", token: buyer)
+            try await t.sql.raw("DELETE FROM notifications WHERE id = \(bind: notices[1].id!)").run()
+            let unread = try await InboxItem.query(on: t.db).filter(\.$user.$id == reader).filter(\.$readAt == nil).count()
+            #expect(try await t.request(.GET, "/api/v1/notifications?unread=true", token: buyer).json["total"] as? Int == unread)
+            #expect(try await t.request(.GET, "/api/v1/notifications/unread-count", token: buyer).json["unread"] as? Int == unread)
+            #expect(try await t.request(.GET, "/api/v1/notifications", token: buyer).json["total"] as? Int == notices.count - 1)
+            _ = try await t.request(.POST, "/api/v1/notifications/read-all", token: buyer)
+            #expect(try await t.request(.GET, "/api/v1/notifications/unread-count", token: buyer).json["unread"] as? Int == 0)
             // Lines stop being late, are explained, or are cancelled.
             try await t.sql.raw("UPDATE order_lines SET risk = 'on_track' WHERE line_no = 3").run()
             try await t.sql.raw("UPDATE order_lines SET delay_reason = 'capacity' WHERE line_no = 1 AND delay_reason IS NULL").run()

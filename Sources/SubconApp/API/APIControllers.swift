@@ -347,11 +347,11 @@ struct NotificationsAPI: RouteCollection {
     func list(req: Request) async throws -> Page<Inbox.Item> {
         let p = try req.requirePrincipal()
         return try await Inbox.list(userID: p.userID, page: try PageRequest(req), unreadOnly: try req.boolQuery("unread") ?? false,
-                                    locale: req.locale, catalog: req.subcon.catalog, on: req.db)
+                                    locale: req.locale, catalog: req.subcon.catalog, on: req.application.reads)
     }
 
     func unread(req: Request) async throws -> Count {
-        Count(unread: try await Inbox.unreadCount(userID: try req.requirePrincipal().userID, on: req.db))
+        Count(unread: try await Inbox.unreadCount(userID: try req.requirePrincipal().userID, on: req.application.reads))
     }
 
     func read(req: Request) async throws -> HTTPStatus {

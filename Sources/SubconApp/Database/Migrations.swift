@@ -93,9 +93,10 @@ enum Migrations {
         AddSupplierTodoExceptionIndex(),
         AddClaimedMarks(),
         AddReportLineOrderIndex(),
-        // 26. Late lines' totals kept per supplier; late orders paged from their own index
+        // 26. Late lines' totals kept per supplier, notices' per person; late orders paged from their own index
         AddLateLineCounts(),
         AddLateOrderPageIndex(),
+        AddNotificationCounts(),
     ]
 }
 

@@ -77,7 +77,10 @@ enum Outbox {
         let already = Set(try await InboxItem.query(on: db).filter(\.$outboxID == message.id!).all(\.$user.$id))
         // Chat groups, webhooks and email are planned with the inbox, in the same transaction.
         let inboxOff = try await ChannelDispatch.fanOut(message: message, notice: notice, on: db, now: now)
-        for recipient in Set(notice.recipients).subtracting(inboxOff).subtracting(already) {
+        // In the order of their ids: each insert takes its recipient's kept counts (see
+        // `KeptCounts.notifications`), and two deliveries taking them in one order wait for each
+        // other instead of deadlocking on PostgreSQL.
+        for recipient in Set(notice.recipients).subtracting(inboxOff).subtracting(already).sorted(by: { $0.uuidString < $1.uuidString }) {
             let item = InboxItem()
             item.$user.id = recipient
             item.event = message.event
