@@ -34,7 +34,7 @@ struct DeliveryPages: RouteCollection {
         let p = try req.requirePrincipal()
         let open = try req.boolQuery("open") ?? true
         return try await req.renderPage("deliveries", titleKey: "deliveries.title", ListView(
-            rows: try await MaterialReports.notes(p, orderID: nil, open: open, limit: 300, on: req.db), open: open, isSupplier: p.isSupplier))
+            rows: try await MaterialReports.notes(p, orderID: nil, open: open, limit: 300, on: req.application.reads), open: open, isSupplier: p.isSupplier))
     }
 
     struct NewView: Encodable {

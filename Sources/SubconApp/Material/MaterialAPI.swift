@@ -62,7 +62,7 @@ struct MaterialAPI: RouteCollection {
         }
         return ListResult(items: try await MaterialReports.documents(p, orderID: try req.uuidQuery("orderId"), kind: kind,
                                                                      status: req.queryText("status"), supplierID: try req.uuidQuery("supplierId"),
-                                                                     limit: 200, on: req.db))
+                                                                     limit: 200, on: req.application.reads))
     }
 
     func document(req: Request) async throws -> MaterialDocumentDTO {
@@ -155,7 +155,7 @@ struct MaterialAPI: RouteCollection {
     func notes(req: Request) async throws -> ListResult<NoteSummaryDTO> {
         let p = try req.requirePrincipal()
         return ListResult(items: try await MaterialReports.notes(p, orderID: try req.uuidQuery("orderId"), open: try req.boolQuery("open") ?? false,
-                                                                 limit: 500, on: req.db))
+                                                                 limit: 500, on: req.application.reads))
     }
 
     func note(req: Request) async throws -> DeliveryNoteDTO {
@@ -195,7 +195,7 @@ struct MaterialAPI: RouteCollection {
     func receipts(req: Request) async throws -> ListResult<ReceiptSummaryDTO> {
         let p = try req.requirePrincipal()
         return ListResult(items: try await MaterialReports.receipts(p, orderID: try req.uuidQuery("orderId"), awaiting: try req.boolQuery("awaiting") ?? false,
-                                                                    limit: 500, on: req.db))
+                                                                    limit: 500, on: req.application.reads))
     }
 
     func receipt(req: Request) async throws -> ReceiptDTO {

@@ -42,18 +42,18 @@ struct MaterialPages: RouteCollection {
 
     func hub(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
-        let db = req.db
+        let db = req.db, reads = req.application.reads
         let kind = req.queryText("kind").flatMap { MaterialKind(rawValue: $0)?.rawValue }
-        let recent = try await MaterialReports.documents(p, orderID: nil, kind: kind, status: nil, supplierID: nil, limit: 30, on: db)
+        let recent = try await MaterialReports.documents(p, orderID: nil, kind: kind, status: nil, supplierID: nil, limit: 30, on: reads)
         return try await req.renderPage("material", titleKey: "material.title", HubView(
             isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial), canApprove: p.can(.approveSupplementaryIssue),
             canInspect: p.can(.inspectGoods), canWriteOff: !p.isSupplier,
             dueToIssue: p.isSupplier ? [] : try await MaterialReports.dueToIssue(p, limit: 50, on: req.application.keyedReads),
             dueToArrive: try await MaterialReports.dueToArrive(p, limit: 50, on: db),
-            openNotes: try await MaterialReports.notes(p, orderID: nil, open: true, limit: 50, on: db),
-            awaitingInspection: p.isSupplier ? [] : try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: 50, on: db),
-            pendingApproval: try await MaterialReports.documents(p, orderID: nil, kind: "supplementary", status: "pending_approval", supplierID: nil, limit: 50, on: db),
-            toConfirm: p.isSupplier ? try await MaterialReports.documents(p, orderID: nil, kind: nil, status: "done", supplierID: nil, limit: 200, on: db)
+            openNotes: try await MaterialReports.notes(p, orderID: nil, open: true, limit: 50, on: reads),
+            awaitingInspection: p.isSupplier ? [] : try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: 50, on: reads),
+            pendingApproval: try await MaterialReports.documents(p, orderID: nil, kind: "supplementary", status: "pending_approval", supplierID: nil, limit: 50, on: reads),
+            toConfirm: p.isSupplier ? try await MaterialReports.documents(p, orderID: nil, kind: nil, status: "done", supplierID: nil, limit: 200, on: reads)
                 .filter(\.awaitingConfirmation) : [],
             discrepancies: try await MaterialReports.openDiscrepancies(p, on: db),
             recent: recent,
