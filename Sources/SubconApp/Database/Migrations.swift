@@ -97,7 +97,22 @@ enum Migrations {
         AddLateLineCounts(),
         AddLateOrderPageIndex(),
         AddNotificationCounts(),
+        AddReceiptAndNotePageIndexes(),
     ]
+}
+
+/// The receipt and delivery-note lists (the API's, up to 500 rows) in their page order: without
+/// them SQLite sorted all 176,000 receipts (28 ms) or 37,000 notes (6 ms) on every call.
+struct AddReceiptAndNotePageIndexes: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await createIndex(db, "goods_receipts_created_idx", on: "goods_receipts", "created_at", "code")
+        try await createIndex(db, "delivery_notes_ship_idx", on: "delivery_notes", "ship_date", "code")
+    }
+
+    func revert(on db: any Database) async throws {
+        try await (db as! any SQLDatabase).drop(index: "delivery_notes_ship_idx").run()
+        try await (db as! any SQLDatabase).drop(index: "goods_receipts_created_idx").run()
+    }
 }
 
 /// The material hub lists the latest documents of every kind (newest first); without an index
