@@ -123,3 +123,18 @@ struct CreateKeptCounts: AsyncMigration {
         try await KeptCounts.orders.drop(on: db)
     }
 }
+
+/// Creates kept counts, and drops them last first, under a migration name given once (the name
+/// is what the database records as run, so it must never change).
+struct AddKeptCounts: AsyncMigration {
+    let name: String
+    let counts: [KeptCounts]
+
+    func prepare(on db: any Database) async throws {
+        for kept in counts { try await kept.create(on: db) }
+    }
+
+    func revert(on db: any Database) async throws {
+        for kept in counts.reversed() { try await kept.drop(on: db) }
+    }
+}

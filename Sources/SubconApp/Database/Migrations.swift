@@ -94,9 +94,9 @@ enum Migrations {
         AddClaimedMarks(),
         AddReportLineOrderIndex(),
         // 26. Late lines' totals kept per supplier, notices' per person; late orders paged from their own index
-        AddLateLineCounts(),
+        AddKeptCounts(name: "SubconApp.AddLateLineCounts", counts: [.lateLines, .unexplainedLateLines]),
         AddLateOrderPageIndex(),
-        AddNotificationCounts(),
+        AddKeptCounts(name: "SubconApp.AddNotificationCounts", counts: [.notifications, .unreadNotifications]),
         AddReceiptAndNotePageIndexes(),
     ]
 }

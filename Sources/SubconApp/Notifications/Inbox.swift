@@ -78,15 +78,3 @@ extension KeptCounts {
     static let unreadNotifications = KeptCounts(table: "notifications", counts: "unread_notification_counts", keys: ["user_id"],
                                                 only: { row in "\(row).read_at IS NULL" }, reads: ["read_at"])
 }
-
-struct AddNotificationCounts: AsyncMigration {
-    func prepare(on db: any Database) async throws {
-        try await KeptCounts.notifications.create(on: db)
-        try await KeptCounts.unreadNotifications.create(on: db)
-    }
-
-    func revert(on db: any Database) async throws {
-        try await KeptCounts.unreadNotifications.drop(on: db)
-        try await KeptCounts.notifications.drop(on: db)
-    }
-}

@@ -187,18 +187,6 @@ extension LateLines {
     }
 }
 
-struct AddLateLineCounts: AsyncMigration {
-    func prepare(on db: any Database) async throws {
-        try await KeptCounts.lateLines.create(on: db)
-        try await KeptCounts.unexplainedLateLines.create(on: db)
-    }
-
-    func revert(on db: any Database) async throws {
-        try await KeptCounts.unexplainedLateLines.drop(on: db)
-        try await KeptCounts.lateLines.drop(on: db)
-    }
-}
-
 /// The late lines' page order, holding what the list filters on, for open lines projected late
 /// or at risk only (about 21,000 of a million lines on the large data set).
 struct AddLateLinePageIndex: AsyncMigration {
