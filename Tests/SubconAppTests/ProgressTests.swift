@@ -92,6 +92,10 @@ import SubconDomain
             #expect(finished["daysLate"] as? Int == max(0, today.ordinal - due.ordinal))
             let unreported = try #require(closed.first { $0["line"] as? Int == 2 })
             #expect(unreported["eta"] as? String == nil && unreported["daysLate"] as? Int == 0)
+            // The order's page heads that column as the day the lines finished, and projects no delay.
+            var b = try await t.signIn("purchaser")
+            let page = try await t.page(.GET, "/orders/\(order)", browser: &b).body.string
+            #expect(page.contains("完成日期") && !page.contains("预计完成"))
         }
     }
 

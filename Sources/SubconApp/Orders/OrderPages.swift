@@ -148,6 +148,8 @@ struct OrderPages: RouteCollection {
         let canShip: Bool
         let canReceive: Bool
         let progress: OrderProgressDTO?
+        /// Delivered, closed or cancelled: its lines' dates are when they finished, not projections.
+        let isFinished: Bool
         let timeline: [TimelineEntryDTO]
         let canReport: Bool
     }
@@ -179,6 +181,7 @@ struct OrderPages: RouteCollection {
                               canShip: mine && p.can(.fulfilOrders) && MaterialService.workingStatuses.contains(status),
                               canReceive: p.can(.handleMaterial) && MaterialService.workingStatuses.contains(status),
                               progress: status == .draft || template == "order_print" ? nil : try await ProgressService.dto(order, app: req.application),
+                              isFinished: !status.isOpen,
                               timeline: status == .draft || template == "order_print" ? [] : try await ProgressService.timeline(order, on: req.db),
                               canReport: mine && p.can(.fulfilOrders) && MaterialService.workingStatuses.contains(status))
         return try await req.renderForm(template, titleKey: "orders.detail", titleParams: ["code": order.code], view, problem: problem)
