@@ -47,7 +47,7 @@ extension KeptCounts {
     /// about 10 ms a page).
     static let lateOrders = KeptCounts(
         table: "outsourcing_orders", counts: "late_order_counts", keys: ["supplier_id"],
-        only: { row in "\(row).days_late IS NOT NULL AND \(row).status IN (\(LineLateness.liveOrderStatuses.map { "'\($0)'" }.joined(separator: ", ")))" },
+        only: { row in "\(row).days_late IS NOT NULL AND \(row).status IN (\(AddWorkbenchFigures.live))" },
         reads: ["days_late", "status"])
 }
 

@@ -182,8 +182,7 @@ extension KeptCounts {
 extension LateLines {
     /// The list's own condition, written of a row's name for the kept counts' triggers.
     static func counted(_ row: String) -> String {
-        let live = LineLateness.liveOrderStatuses.map { "'\($0)'" }.joined(separator: ", ")
-        return "\(row).supplier_id IS NOT NULL AND \(row).state = 'open' AND \(row).risk IN (\(AddLateLinePageIndex.risks)) AND \(row).order_status IN (\(live))"
+        "\(row).supplier_id IS NOT NULL AND \(row).state = 'open' AND \(row).risk IN (\(AddWorkbenchFigures.late)) AND \(row).order_status IN (\(AddWorkbenchFigures.live))"
     }
 }
 
@@ -191,7 +190,7 @@ extension LateLines {
 /// or at risk only (about 21,000 of a million lines on the large data set).
 struct AddLateLinePageIndex: AsyncMigration {
     /// The late risks as the index's condition writes them; the list's query must say the same.
-    static let risks = Projection.Risk.lateValues.map { "'\($0)'" }.joined(separator: ", ")
+    static let risks = AddWorkbenchFigures.late
 
     func prepare(on db: any Database) async throws {
         try await (db as! any SQLDatabase).raw("""

@@ -231,15 +231,14 @@ enum ProgressService {
     /// An order no longer worked on projects nothing: its lines are done (a closed order whose
     /// reports stopped at 300 of 400 had shown "481 days late").
     static func lines(_ order: OutsourcingOrder, today: Day, threshold: Int, on db: any Database) async throws -> [LineProgressDTO] {
-        let finished = !(OrderStatus(rawValue: order.status)?.isOpen ?? true)
-        return try await lineFacts(orderIDs: [order.id!], on: db)[order.id!]?.map { $0.projected(today: today, threshold: threshold, finished: finished).projected } ?? []
+        try await lines(orderID: order.id!, today: today, threshold: threshold, finished: !order.orderStatus.isOpen, on: db)
     }
 
     /// The open lines with their items, report sums and latest promise: one plain read (this
     /// runs inside every promise and revision, where model decoding of the lines, their items
     /// and promises was most of a write's time).
-    static func lines(orderID: UUID, today: Day, threshold: Int, on db: any Database) async throws -> [LineProgressDTO] {
-        try await lines(orderIDs: [orderID], today: today, threshold: threshold, on: db)[orderID]?.map(\.projected) ?? []
+    static func lines(orderID: UUID, today: Day, threshold: Int, finished: Bool = false, on db: any Database) async throws -> [LineProgressDTO] {
+        try await lines(orderIDs: [orderID], today: today, threshold: threshold, finished: finished, on: db)[orderID]?.map(\.projected) ?? []
     }
 
     /// A line as projected now, and whether the projection stored on it still says the same.
@@ -305,8 +304,8 @@ enum ProgressService {
     }
 
     /// The same for many orders at once, projected.
-    static func lines(orderIDs: [UUID], today: Day, threshold: Int, on db: any Database) async throws -> [UUID: [ProjectedLine]] {
-        try await lineFacts(orderIDs: orderIDs, on: db).mapValues { $0.map { $0.projected(today: today, threshold: threshold) } }
+    static func lines(orderIDs: [UUID], today: Day, threshold: Int, finished: Bool = false, on db: any Database) async throws -> [UUID: [ProjectedLine]] {
+        try await lineFacts(orderIDs: orderIDs, on: db).mapValues { $0.map { $0.projected(today: today, threshold: threshold, finished: finished) } }
     }
 
     /// What a delay exception names as its source: the order line, as `ORDER-UUID:line`.
