@@ -42,6 +42,12 @@ import VaporTesting
     /// takes this month's records, not the year's as late ones.
     @Test func theDemosHistoryIsSettledMonthByMonth() async throws {
         try await TestApp.run(scenario: true, adjust: { $0.demoHistory = true }) { t in
+            // A closed order whose reports stopped short (300 of 400 on line 2) projects no delay:
+            // line 1 finished two days after its due date, line 2 before it.
+            let closed = try #require(try await OutsourcingOrder.query(on: t.db).filter(\.$code == "WX-H00097").first())
+            var buyer = try await t.signIn("purchaser")
+            let closedPage = try await t.page(.GET, "/orders/\(closed.id!)", browser: &buyer).body.string
+            #expect(closedPage.contains("已完成，晚 2 天") && closedPage.contains("完成日期") && !closedPage.contains("预计延期"))
             let finance = try await t.token("finance")
             let period = t.settings.statementCalendar.period(of: t.app.subcon.today()).description
             var lines: [[String: Any]] = []
