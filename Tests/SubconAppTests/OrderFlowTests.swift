@@ -551,20 +551,25 @@ extension DemoScenarioTests {
         }
     }
     /// The lists read as prepared statements on PostgreSQL (every order, one status's, one
-    /// supplier's, the waiting list) take their page's offset as a value: every 1-row page must be
+    /// supplier's, the late orders, the waiting list, a person's notices) take their page's offset as a value: every 1-row page must be
     /// its slice of the whole list, also once PostgreSQL has moved to a plan kept for any value
     /// (after five runs), and the total must match.
     @Test func listsWithOnePlanPageLikeTheWholeList() async throws {
         try await TestApp.run(scenario: true) { t in
+            // Notices for everyone, and orders late once the calendar has moved on.
+            _ = try await Outbox.deliverPending(app: t.app)
+            t.clock.advance(by: 100 * 86_400)
+            try await ProgressService.sweep(app: t.app)
             let admin = try await t.token("admin"), supplier = try await t.token("supplier1")
             let jg = try await t.organization(code: "SUP-JG").id!
             let statuses = (try await t.request(.GET, "/api/v1/orders?per=200", token: admin).json["items"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String }
             let common = Dictionary(grouping: statuses, by: { $0 }).max { $0.value.count < $1.value.count }?.key ?? ""
             for (path, token) in [("/api/v1/orders?", admin), ("/api/v1/orders?status=\(common)&", admin), ("/api/v1/orders?awaiting=true&", admin),
-                                  ("/api/v1/orders?supplierId=\(jg)&", admin), ("/api/v1/orders?", supplier)] {
+                                  ("/api/v1/orders?supplierId=\(jg)&", admin), ("/api/v1/orders?", supplier), ("/api/v1/orders?late=true&", admin),
+                                  ("/api/v1/notifications?", supplier), ("/api/v1/notifications?unread=true&", supplier)] {
                 let whole = try await t.request(.GET, path + "per=200", token: token).json
                 let ids = (whole["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
-                #expect(ids.count >= 3 && whole["total"] as? Int == ids.count, "\(path)")
+                #expect(ids.count >= 3 && whole["total"] as? Int == ids.count, "\(path): \(ids.count) of \(whole["total"] ?? "")")
                 var paged: [String] = []
                 for page in 1...(ids.count + 1) {
                     paged += (try await t.request(.GET, path + "per=1&page=\(page)", token: token).json["items"] as? [[String: Any]] ?? [])

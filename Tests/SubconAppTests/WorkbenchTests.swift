@@ -64,9 +64,16 @@ import SubconDomain
             lines = try await m.items("/api/v1/late-lines?reason=none", buyerNow)
             #expect(lines.contains { $0["orderId"] as? String == other.uppercased() })
             #expect(try await m.items("/api/v1/orders?late=true", buyerNow).count == 2)
-            // Read from the late lines' own index (see `AddLateLinePageIndex`): most days late
+            // Read from the late lines' own index (see `AddLineOrderCode`): most days late
             // first, then due date, order and line; every page its slice of the whole, the total
-            // every late line, a supplier's list only its own.
+            // every late line, a supplier's list only its own. The order's code, the tie-break,
+            // is the line's own copy, which the database writes when the line is inserted.
+            let lineCodes = try await t.sql.raw("""
+                SELECT COUNT(*) AS n, SUM(CASE WHEN l.order_code = o.code THEN 1 ELSE 0 END) AS copied
+                  FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
+                """).first()
+            let lineCount = try lineCodes?.decode(column: "n", as: Int.self) ?? 0, copied = try lineCodes?.decode(column: "copied", as: Int.self)
+            #expect(lineCount >= 3 && copied == lineCount)
             let whole = try await m.get("/api/v1/late-lines", buyerNow)
             let listed = whole["items"] as? [[String: Any]] ?? []
             #expect(listed.count >= 3 && whole["total"] as? Int == listed.count)

@@ -347,7 +347,7 @@ struct NotificationsAPI: RouteCollection {
     func list(req: Request) async throws -> Page<Inbox.Item> {
         let p = try req.requirePrincipal()
         return try await Inbox.list(userID: p.userID, page: try PageRequest(req), unreadOnly: try req.boolQuery("unread") ?? false,
-                                    locale: req.locale, catalog: req.subcon.catalog, on: req.application.reads)
+                                    locale: req.locale, catalog: req.subcon.catalog, on: req.application.keyedReads)
     }
 
     func unread(req: Request) async throws -> Count {

@@ -98,6 +98,7 @@ enum Migrations {
         AddLateOrderPageIndex(),
         AddKeptCounts(name: "SubconApp.AddNotificationCounts", counts: [.notifications, .unreadNotifications]),
         AddReceiptAndNotePageIndexes(),
+        AddLineOrderCode(),
     ]
 }
 

@@ -122,7 +122,9 @@ enum OrderList {
         // (800 ms instead of 3).
         let bySupplierOnly = (p.scope.supplierID ?? f.supplierID) != nil && conditions.count == 1 && !waiting
         let byStatusOnly = f.status != nil && conditions.count == 1 && !waiting
-        let onePlan = waiting ? !ordersFiltered && !f.overdue : !ordersFiltered || bySupplierOnly || byStatusOnly
+        // Every late order: backwards along the late orders' own index (`AddLateOrderPageIndex`).
+        let lateOnly = f.late && conditions.count == 1 && !waiting
+        let onePlan = waiting ? !ordersFiltered && !f.overdue : !ordersFiltered || bySupplierOnly || byStatusOnly || lateOnly
         let limit: SQLQueryString = onePlan ? " LIMIT \(literal: page.per) OFFSET \(bind: page.offset)"
                                             : " LIMIT \(literal: page.per) OFFSET \(literal: page.offset)"
         let rows = try await (onePlan ? app.keyedReads : sql).raw("WITH page AS MATERIALIZED (" + pageColumns + filtered + whereClause + innerOrder

@@ -47,7 +47,7 @@ struct HomePages: RouteCollection {
         let p = try req.requirePrincipal()
         let now = req.now
         let latest = try await Inbox.list(userID: p.userID, page: try PageRequest(req, defaultPer: 5), unreadOnly: true,
-                                          locale: req.locale, catalog: req.subcon.catalog, on: req.application.reads)
+                                          locale: req.locale, catalog: req.subcon.catalog, on: req.application.keyedReads)
         let todo = try await TodoQueries.load(p, settings: req.subcon.settings, today: req.subcon.today(), on: req.db)
         let groups = TodoGroup.sorted(todo.groups, now: now).map { g in
             TodoGroupView(kind: g.kind.rawValue, label: req.t("todo.\(g.kind.rawValue)"), count: g.count, age: Self.age(g.oldest, now: now, req),
@@ -120,7 +120,7 @@ struct HomePages: RouteCollection {
     func inbox(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let page = try await Inbox.list(userID: p.userID, page: try PageRequest(req, defaultPer: 20), unreadOnly: false,
-                                        locale: req.locale, catalog: req.subcon.catalog, on: req.application.reads)
+                                        locale: req.locale, catalog: req.subcon.catalog, on: req.application.keyedReads)
         return try await req.renderPage("inbox", titleKey: "inbox.title", InboxView(items: page.items, pager: Pager(page, req)))
     }
 
