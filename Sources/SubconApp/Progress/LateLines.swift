@@ -76,7 +76,12 @@ enum LateLines {
         }
         var whereClause: SQLQueryString = ""
         for (n, c) in conditions.enumerated() { whereClause = whereClause + (n == 0 ? " WHERE " : " AND ") + c }
-        let lines: SQLQueryString = sql.dialect.name == "sqlite" ? " FROM order_lines l INDEXED BY order_lines_late_page_idx" : " FROM order_lines l"
+        // One supplier's late lines are a range of an index of their own: walking every late line
+        // for a supplier's 50 read all 21,000 on SQLite, and PostgreSQL's plan kept for any
+        // supplier (which expects a supplier to have 19) gathered the largest one's 1,458 and
+        // sorted them (35 ms).
+        let index = (p.scope.supplierID ?? f.supplierID) == nil ? "order_lines_late_page_idx" : "order_lines_supplier_late_page_idx"
+        let lines: SQLQueryString = sql.dialect.name == "sqlite" ? " FROM order_lines l INDEXED BY \(unsafeRaw: index)" : " FROM order_lines l"
         let from: SQLQueryString = lines + """
              JOIN outsourcing_orders o ON o.id = l.order_id
             JOIN organizations s ON s.id = o.supplier_id JOIN items i ON i.id = l.item_id
@@ -212,7 +217,8 @@ struct AddLateLinePageIndex: AsyncMigration {
 /// is inserted; a code never changes once given, it is on the printed order), and the late lines'
 /// page index holds the list's whole order with it. The list's tie-break was the order's code from
 /// the join, so a page was sorted: SQLite sorted each run of lines equally late and due, and
-/// PostgreSQL read 523 lines and joined each to its order to return the first 50 (8.8 ms).
+/// PostgreSQL read 523 lines and joined each to its order to return the first 50 (8.8 ms). One
+/// supplier's late lines get an index of their own in the same order.
 struct AddLineOrderCode: AsyncMigration {
     func prepare(on db: any Database) async throws {
         let sql = db as! any SQLDatabase
@@ -224,10 +230,18 @@ struct AddLineOrderCode: AsyncMigration {
             CREATE INDEX order_lines_late_page_idx ON order_lines (days_late DESC, due_date, order_code, line_no, order_status, supplier_id)
             WHERE state = 'open' AND risk IN (\(unsafeRaw: AddLateLinePageIndex.risks))
             """).run()
+        try await sql.raw(Self.supplierIndex).run()
     }
+
+    /// One supplier's late lines in page order.
+    static let supplierIndex: SQLQueryString = """
+        CREATE INDEX order_lines_supplier_late_page_idx ON order_lines (supplier_id, days_late DESC, due_date, order_code, line_no, order_status)
+        WHERE state = 'open' AND risk IN (\(unsafeRaw: AddLateLinePageIndex.risks))
+        """
 
     func revert(on db: any Database) async throws {
         let sql = db as! any SQLDatabase
+        try await sql.drop(index: "order_lines_supplier_late_page_idx").run()
         try await sql.drop(index: "order_lines_late_page_idx").run()
         try await AddLateLinePageIndex().prepare(on: db)
         try await Self.insertTrigger(copying: ["supplier_id", "status"], on: sql)
