@@ -84,8 +84,16 @@ import SubconDomain
                 paged += try await m.items("/api/v1/late-lines?per=1&page=\(page)", buyerNow).map { "\($0["orderCode"] as? String ?? "")/\($0["line"] as? Int ?? 0)" }
             }
             #expect(paged == listed.map { "\($0["orderCode"] as? String ?? "")/\($0["line"] as? Int ?? 0)" })
+            // A supplier's list, and the buyer's filtered to one supplier, walk an index of their
+            // own (`order_lines_supplier_late_page_idx`) in the same order.
+            func key(_ line: [String: Any]) -> String { "\(line["orderCode"] as? String ?? "")/\(line["line"] as? Int ?? 0)" }
+            let jgLines = listed.filter { $0["supplierCode"] as? String == "SUP-JG" }
             let jg = try await m.get("/api/v1/late-lines", try await t.token("supplier1"))
-            #expect(jg["total"] as? Int == listed.filter { $0["supplierCode"] as? String == "SUP-JG" }.count)
+            #expect(jg["total"] as? Int == jgLines.count && !jgLines.isEmpty)
+            #expect((jg["items"] as? [[String: Any]] ?? []).map(key) == jgLines.map(key))
+            let jgID = jgLines.first?["supplierId"] as? String ?? ""
+            #expect(try await m.items("/api/v1/late-lines?supplierId=\(jgID)", buyerNow).map(key) == jgLines.map(key))
+            #expect(try await m.items("/api/v1/late-lines?supplierId=\(jgID)&per=1&page=2", buyerNow).map(key) == Array(jgLines.map(key).dropFirst().prefix(1)))
 
             // The page lists the same, in words.
             var browser = try await t.signIn("purchaser")
