@@ -219,4 +219,46 @@ import VaporTesting
             await #expect(throws: DecodingError.self) { try await driver.raw(rows).all(decoding: Whole.self) }
         }
     }
+
+    /// On PostgreSQL the prepared reads' rows are decoded by position as well: to what
+    /// PostgresKit's decoder makes of the same rows through the driver, with the same refusals;
+    /// of two columns with one name, the last is read, as PostgresNIO does.
+    @Test func preparedRowsDecodeAsPostgresKitDoes() async throws {
+        enum Kind: String, Decodable, Equatable { case open, closed }
+        struct Row: Decodable, Equatable {
+            let s: String; let i: Int; let l: Int64; let u: UUID; let d: Date; let b: Bool; let x: Double; let k: Kind
+            let os: String?; let oi: Int?; let ou: UUID?; let od: Date?; let ob: Bool?; let ok: Kind?; let absent: String?
+        }
+        struct Strict: Decodable, Equatable { let s: String; let absent: String }
+        struct Named: Decodable, Equatable { let s: String }
+        try await TestApp.run { t in
+            guard t.sql.dialect.name == "postgresql" else { return }
+            let keyed = t.app.keyedReads, driver = t.sql
+            #expect(keyed is PreparedReads)
+            let id = UUID()
+            let rows: SQLQueryString = """
+                SELECT 'a' AS s, 7 AS i, CAST(9007199254740993 AS BIGINT) AS l, \(bind: id) AS u, TIMESTAMPTZ '2026-12-05 01:02:03.25+00' AS d,
+                       TRUE AS b, CAST(2.5 AS DOUBLE PRECISION) AS x, 'open' AS k, 'b' AS os, 3 AS oi, \(bind: id) AS ou,
+                       TIMESTAMPTZ '2026-12-05 01:02:03+00' AS od, FALSE AS ob, 'closed' AS ok
+                UNION ALL
+                SELECT 'c', -1, 0, \(bind: id), TIMESTAMPTZ '1970-01-01 00:00:00+00', FALSE, -0.5, 'closed', NULL, NULL, NULL, NULL, NULL, NULL
+                """
+            // Twice: the second run is the prepared statement's.
+            for _ in 1...2 {
+                let ours = try await keyed.raw(rows).rows(decoding: Row.self)
+                #expect(ours.count == 2)
+                #expect(ours == (try await driver.raw(rows).all(decoding: Row.self)))
+                #expect(ours.first?.u == id && ours.last?.os == nil && ours.first?.ok == .closed && ours.first?.l == 9007199254740993)
+            }
+            #expect(try await keyed.raw("SELECT 'first' AS s, 'last' AS s").rows(decoding: Named.self) == [Named(s: "last")])
+            #expect(try await driver.raw("SELECT 'first' AS s, 'last' AS s").all(decoding: Named.self) == [Named(s: "last")])
+            for (query, what) in [("SELECT 'a' AS s", "missing"), ("SELECT 'a' AS s, NULL AS absent", "null")] as [(SQLQueryString, String)] {
+                await #expect(throws: (any Error).self, "\(what)") { try await keyed.raw(query).rows(decoding: Strict.self) }
+                await #expect(throws: (any Error).self, "\(what)") { try await driver.raw(query).all(decoding: Strict.self) }
+            }
+            let wrongKind: SQLQueryString = "SELECT 'a' AS s, 7 AS i, 1 AS l, 'not an id' AS u, 0 AS d, TRUE AS b, 1 AS x, 'half' AS k"
+            await #expect(throws: (any Error).self) { try await keyed.raw(wrongKind).rows(decoding: Row.self) }
+            await #expect(throws: (any Error).self) { try await driver.raw(wrongKind).all(decoding: Row.self) }
+        }
+    }
 }

@@ -122,8 +122,11 @@ struct PreparedSession: DriverDialectDatabase {
         if let level = queryLogLevel { logger.log(level: level, "Executing prepared query", metadata: ["sql": .string(sql), "name": .string(name)]) }
         do {
             try await NamedStatement.$text.withValue((name, sql)) {
+                var columns: ReadColumns?
                 for try await row in try await connection.execute(NamedStatement(bindings: bindings), logger: connection.logger) {
-                    onRow(row.sql())
+                    let names = columns ?? PreparedRow.columns(of: row)
+                    columns = names
+                    onRow(PreparedRow(columns: names, row: row))
                 }
             }
         } catch {
@@ -132,6 +135,56 @@ struct PreparedSession: DriverDialectDatabase {
             if PreparedStatementNames.leftFailedStatement(error) { reads.registry.failed(sql, name: name) }
             throw error
         }
+    }
+}
+
+/// A row of a prepared read, its columns found once per result (see `ReadRowDecoder`). The
+/// common column types are read from their cells directly, as PostgresKit's own row does after
+/// its dynamic casts; any other type is decoded by PostgresKit's row.
+struct PreparedRow: PositionalRow {
+    let columns: ReadColumns
+    let row: PostgresRow
+    let cells: PostgresRandomAccessRow
+
+    init(columns: ReadColumns, row: PostgresRow) {
+        self.columns = columns
+        self.row = row
+        cells = row.makeRandomAccess()
+    }
+
+    /// The result's columns by name. Where two have one name PostgresNIO finds the last, so
+    /// the others are hidden here too.
+    static func columns(of row: PostgresRow) -> ReadColumns {
+        var names = row.map(\.columnName)
+        for i in names.indices where names[(i + 1)...].contains(names[i]) { names[i] = "\u{0}hidden" }
+        return ReadColumns(names)
+    }
+
+    var allColumns: [String] { row.map(\.columnName) }
+    func contains(column: String) -> Bool { columns.position(column) != nil }
+    func isNull(at i: Int) -> Bool { cells[i].bytes == nil }
+
+    func decodeNil(column: String) throws -> Bool {
+        guard let i = columns.position(column) else { return true }
+        return isNull(at: i)
+    }
+
+    func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
+        guard let i = columns.position(column) else { return try row.sql().decode(column: column, as: D.self) }
+        return try decode(at: i, as: D.self)
+    }
+
+    func decode<D: Decodable>(at i: Int, as type: D.Type) throws -> D {
+        let cell = cells[i]
+        if cell.bytes != nil {
+            if D.self == String.self, let v = try? cell.decode(String.self) { return unsafeBitCast(v, to: D.self) }
+            if D.self == UUID.self, let v = try? cell.decode(UUID.self) { return unsafeBitCast(v, to: D.self) }
+            if D.self == Int.self, let v = try? cell.decode(Int.self) { return unsafeBitCast(v, to: D.self) }
+            if D.self == Int64.self, let v = try? cell.decode(Int64.self) { return unsafeBitCast(v, to: D.self) }
+            if D.self == Bool.self, let v = try? cell.decode(Bool.self) { return unsafeBitCast(v, to: D.self) }
+            if D.self == Date.self, let v = try? cell.decode(Date.self) { return unsafeBitCast(v, to: D.self) }
+        }
+        return try row.sql().decode(column: columns.names[i], as: D.self)
     }
 }
 

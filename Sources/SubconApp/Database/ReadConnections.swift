@@ -295,10 +295,12 @@ final class ReadColumns: Sendable {
     }
 }
 
-struct ReadRow: SQLRow {
+struct ReadRow: PositionalRow {
     let columns: ReadColumns
     let values: [SQLiteData]
     let decoder: SQLiteDataDecoder
+
+    func isNull(at i: Int) -> Bool { values[i] == .null }
 
     var allColumns: [String] { columns.names }
     func contains(column: String) -> Bool { columns.position(column) != nil }

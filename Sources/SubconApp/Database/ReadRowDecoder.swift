@@ -1,14 +1,22 @@
 import Foundation
 import SQLKit
 
-/// Decodes a row of the read connections (`ReadRow`) into a `Decodable` by column name, as
-/// SQLKit's `SQLRowDecoder` does with its default keys. That decoder builds the column's name
-/// anew (an interpolated string) and finds it two or three times for every property, behind
-/// generic boxes: on the lists it was a sixth of a request. This one finds each column once and
-/// decodes its value with the row's own fast paths. Other rows (PostgreSQL's, a transaction's)
+/// A row whose columns are found once per result and read by position: the read connections'
+/// rows on SQLite (`ReadRow`) and the prepared reads' rows on PostgreSQL (`PreparedRow`).
+protocol PositionalRow: SQLRow {
+    var columns: ReadColumns { get }
+    func isNull(at i: Int) -> Bool
+    func decode<D: Decodable>(at i: Int, as type: D.Type) throws -> D
+}
+
+/// Decodes a `PositionalRow` into a `Decodable` by column name, as SQLKit's `SQLRowDecoder` does
+/// with its default keys. That decoder builds the column's name anew (an interpolated string) and
+/// finds it two or three times for every property, behind generic boxes: on the lists it was a
+/// sixth of a request on SQLite and a third on PostgreSQL. This one finds each column once and
+/// decodes its value with the row's own fast paths. Other rows (the driver's, a transaction's)
 /// keep SQLKit's decoder.
-struct ReadRowDecoder: Decoder {
-    let row: ReadRow
+struct ReadRowDecoder<Row: PositionalRow>: Decoder {
+    let row: Row
     var codingPath: [any CodingKey] = []
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
@@ -27,7 +35,7 @@ struct ReadRowDecoder: Decoder {
     }
 
     private struct Columns<Key: CodingKey>: KeyedDecodingContainerProtocol {
-        let row: ReadRow
+        let row: Row
         var codingPath: [any CodingKey] { [] }
         var allKeys: [Key] { row.columns.names.compactMap(Key.init(stringValue:)) }
 
@@ -35,7 +43,7 @@ struct ReadRowDecoder: Decoder {
 
         func decodeNil(forKey key: Key) throws -> Bool {
             guard let i = row.columns.position(key.stringValue) else { return true }
-            return row.values[i] == .null
+            return row.isNull(at: i)
         }
 
         func decode<T: Decodable>(_: T.Type, forKey key: Key) throws -> T {
@@ -45,7 +53,7 @@ struct ReadRowDecoder: Decoder {
 
         /// One look-up where the default implementation makes three (contains, nil, decode).
         func decodeIfPresent<T: Decodable>(_: T.Type, forKey key: Key) throws -> T? {
-            guard let i = row.columns.position(key.stringValue), row.values[i] != .null else { return nil }
+            guard let i = row.columns.position(key.stringValue), !row.isNull(at: i) else { return nil }
             return try row.decode(at: i, as: T.self)
         }
 
@@ -67,7 +75,7 @@ struct ReadRowDecoder: Decoder {
 
         func decodeNil() -> Bool {
             guard let key = codingPath.last, let i = decoder.row.columns.position(key.stringValue) else { return false }
-            return decoder.row.values[i] == .null
+            return decoder.row.isNull(at: i)
         }
 
         func decode<T: Decodable>(_: T.Type) throws -> T {
@@ -81,10 +89,12 @@ struct ReadRowDecoder: Decoder {
 }
 
 extension SQLQueryFetcher {
-    /// `all(decoding:)`, with rows of the read connections decoded by `ReadRowDecoder`.
+    /// `all(decoding:)`, with rows of the read connections and of PostgreSQL's prepared reads
+    /// decoded by `ReadRowDecoder`.
     func rows<D: Decodable>(decoding type: D.Type) async throws -> [D] {
         try await all().map { row in
             if let read = row as? ReadRow { return try D(from: ReadRowDecoder(row: read)) }
+            if let prepared = row as? PreparedRow { return try D(from: ReadRowDecoder(row: prepared)) }
             return try row.decode(model: D.self, with: SQLRowDecoder())
         }
     }
