@@ -47,12 +47,16 @@ enum Inbox {
     /// PostgreSQL it is prepared once; the offset is a value for the same reason.
     static func list(userID: UUID, page: PageRequest, unreadOnly: Bool, locale: AppLocale, catalog: Catalog,
                      on sql: any SQLDatabase) async throws -> Page<Item> {
-        let total = try await (unreadOnly ? KeptCounts.unreadNotifications : KeptCounts.notifications).total(["user_id": userID], on: sql)
-        let rows = try await sql.raw("""
-            SELECT id, event, message_key, params, link, created_at, read_at FROM notifications
-             WHERE user_id = \(bind: userID)\(unsafeRaw: unreadOnly ? " AND read_at IS NULL" : "")
-             ORDER BY created_at DESC, id DESC LIMIT \(literal: page.per) OFFSET \(bind: page.offset)
-            """).rows(decoding: Row.self)
+        // The count and the page on one connection (on PostgreSQL, one lease for both).
+        let (total, rows) = try await sql.withSession { sql in
+            let total = try await (unreadOnly ? KeptCounts.unreadNotifications : KeptCounts.notifications).total(["user_id": userID], on: sql)
+            let rows = try await sql.raw("""
+                SELECT id, event, message_key, params, link, created_at, read_at FROM notifications
+                 WHERE user_id = \(bind: userID)\(unsafeRaw: unreadOnly ? " AND read_at IS NULL" : "")
+                 ORDER BY created_at DESC, id DESC LIMIT \(literal: page.per) OFFSET \(bind: page.offset)
+                """).rows(decoding: Row.self)
+            return (total, rows)
+        }
         let items = rows.map { row in
             let params = (try? JSONDecoder().decode([String: String].self, from: Data(row.params.utf8))) ?? [:]
             return Item(id: row.id, event: row.event, message: catalog.text(row.message_key, locale, params),

@@ -86,27 +86,32 @@ enum LateLines {
              JOIN outsourcing_orders o ON o.id = l.order_id
             JOIN organizations s ON s.id = o.supplier_id JOIN items i ON i.id = l.item_id
             """
-        // All late lines, or those nobody has explained, of a supplier or of all, are kept counts
-        // (`KeptCounts.lateLines`); other filters are counted from the index, and a search
-        // through the joins.
-        let scope = p.scope.supplierID ?? f.supplierID
-        let total = !searching && f.reason == nil
-            ? try await KeptCounts.lateLines.total(["supplier_id": scope], on: sql)
-            : !searching && f.reason == "none"
-            ? try await KeptCounts.unexplainedLateLines.total(["supplier_id": scope], on: sql)
-            : try await sql.raw("SELECT COUNT(*) AS n" + (searching ? from : lines) + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
         struct Row: Decodable {
             let order_id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
             let line_no: Int; let item_code: String; let item_name: String; let uom: String; let operation: String?; let quantity: Int64
             let due_date: String; let eta: String?; let promised_date: String?; let days_late: Int; let risk: String
             let delay_reason: String?; let delay_note: String
         }
-        let rows = try await sql.raw("""
-            SELECT l.order_id, o.code, o.supplier_id, s.code AS supplier_code, s.name AS supplier_name, l.line_no, i.code AS item_code,
-                   i.name AS item_name, i.uom, l.operation, l.quantity, l.due_date, l.eta, l.promised_date, l.days_late, l.risk,
-                   l.delay_reason, l.delay_note
-            """ + from + whereClause + " ORDER BY l.days_late DESC, l.due_date, l.order_code, l.line_no LIMIT \(literal: page.per) OFFSET \(bind: page.offset)")
-            .rows(decoding: Row.self)
+        let scope = p.scope.supplierID ?? f.supplierID
+        let reason = f.reason
+        // The count and the page on one connection (on PostgreSQL, one lease for both).
+        let (total, rows) = try await sql.withSession { [whereClause] sql in
+            // All late lines, or those nobody has explained, of a supplier or of all, are kept
+            // counts (`KeptCounts.lateLines`); other filters are counted from the index, and a
+            // search through the joins.
+            let total = !searching && reason == nil
+                ? try await KeptCounts.lateLines.total(["supplier_id": scope], on: sql)
+                : !searching && reason == "none"
+                ? try await KeptCounts.unexplainedLateLines.total(["supplier_id": scope], on: sql)
+                : try await sql.raw("SELECT COUNT(*) AS n" + (searching ? from : lines) + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
+            let rows = try await sql.raw("""
+                SELECT l.order_id, o.code, o.supplier_id, s.code AS supplier_code, s.name AS supplier_name, l.line_no, i.code AS item_code,
+                       i.name AS item_name, i.uom, l.operation, l.quantity, l.due_date, l.eta, l.promised_date, l.days_late, l.risk,
+                       l.delay_reason, l.delay_note
+                """ + from + whereClause + " ORDER BY l.days_late DESC, l.due_date, l.order_code, l.line_no LIMIT \(literal: page.per) OFFSET \(bind: page.offset)")
+                .rows(decoding: Row.self)
+            return (total, rows)
+        }
         return Page(items: rows.map {
             LateLineDTO(orderId: $0.order_id, orderCode: $0.code, supplierId: $0.supplier_id, supplierCode: $0.supplier_code, supplierName: $0.supplier_name,
                         line: $0.line_no, itemCode: $0.item_code, itemName: $0.item_name, unit: $0.uom, operation: $0.operation,
