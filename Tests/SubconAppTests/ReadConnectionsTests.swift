@@ -182,15 +182,17 @@ import VaporTesting
         }
     }
 
+    /// A row of every common column kind, for the two decoders' tests below.
+    enum Kind: String, Decodable, Equatable { case open, closed }
+    struct Row: Decodable, Equatable {
+        let s: String; let i: Int; let l: Int64; let u: UUID; let d: Date; let b: Bool; let x: Double; let k: Kind
+        let os: String?; let oi: Int?; let ou: UUID?; let od: Date?; let ob: Bool?; let ok: Kind?; let absent: String?
+    }
+    struct Strict: Decodable, Equatable { let s: String; let absent: String }
+
     /// Rows decoded into a type by `rows(decoding:)` (these connections' own decoder) equal what
     /// SQLKit's decoder makes of the driver's rows, values and nulls, and both refuse the same rows.
     @Test func rowsDecodeIntoTypesAsSQLKitDoes() async throws {
-        enum Kind: String, Decodable, Equatable { case open, closed }
-        struct Row: Decodable, Equatable {
-            let s: String; let i: Int; let l: Int64; let u: UUID; let d: Date; let b: Bool; let x: Double; let k: Kind
-            let os: String?; let oi: Int?; let ou: UUID?; let od: Date?; let ob: Bool?; let ok: Kind?; let absent: String?
-        }
-        struct Strict: Decodable, Equatable { let s: String; let absent: String }
         struct Whole: Decodable, Equatable { let row: Row }
         try await TestApp.runOnSQLiteFile { t in
             let reads = try #require(t.app.readConnections)
@@ -224,12 +226,6 @@ import VaporTesting
     /// PostgresKit's decoder makes of the same rows through the driver, with the same refusals;
     /// of two columns with one name, the last is read, as PostgresNIO does.
     @Test func preparedRowsDecodeAsPostgresKitDoes() async throws {
-        enum Kind: String, Decodable, Equatable { case open, closed }
-        struct Row: Decodable, Equatable {
-            let s: String; let i: Int; let l: Int64; let u: UUID; let d: Date; let b: Bool; let x: Double; let k: Kind
-            let os: String?; let oi: Int?; let ou: UUID?; let od: Date?; let ob: Bool?; let ok: Kind?; let absent: String?
-        }
-        struct Strict: Decodable, Equatable { let s: String; let absent: String }
         struct Named: Decodable, Equatable { let s: String }
         try await TestApp.run { t in
             guard t.sql.dialect.name == "postgresql" else { return }
