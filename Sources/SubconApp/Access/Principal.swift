@@ -113,7 +113,7 @@ enum PrincipalLoader {
     enum Credential { case session, apiToken }
 
     static func signedIn(_ credential: Credential, tokenHash: String, on sql: any SQLDatabase) async throws -> SignInRow? {
-        try await sql.raw(signInQuery(credential, tokenHash: tokenHash)).first(decoding: SignInRow.self)
+        try await sql.raw(signInQuery(credential, tokenHash: tokenHash)).firstRow(decoding: SignInRow.self)
     }
 
     /// The same read without suspending, on the inline read connections.

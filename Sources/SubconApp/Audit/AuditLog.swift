@@ -28,7 +28,7 @@ enum AuditLog {
         let sql = db as! any SQLDatabase
         if postgres { try await sql.raw("SELECT pg_advisory_xact_lock(1634036065)").run() }
         struct End: Decodable { let seq: Int64; let hash: String }
-        let last = try await sql.raw("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").first(decoding: End.self)
+        let last = try await sql.raw("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").firstRow(decoding: End.self)
         var sequence = last?.seq ?? 0
         var previous = last?.hash ?? AuditChain.genesis
         let ms = Int64((at.timeIntervalSince1970 * 1000).rounded())

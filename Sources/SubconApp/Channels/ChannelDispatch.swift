@@ -255,7 +255,7 @@ enum ChannelDispatch {
                 SELECT c.url, c.secret, c.locale, u.email, u.locale AS user_locale, u.display_name
                 FROM channel_deliveries d LEFT JOIN channels c ON c.id = d.channel_id LEFT JOIN users u ON u.id = d.user_id
                 WHERE d.id = \(bind: d.id!)
-                """).first(decoding: Context.self)
+                """).firstRow(decoding: Context.self)
             guard let ctx else { return done(.failed, nil, "deliveryGone") }
             let payload = try JSONDecoder().decode(Payload.self, from: Data(d.payload.utf8))
             let kind = ChannelKind(rawValue: d.kind) ?? .webhook

@@ -102,7 +102,7 @@ enum DeliveryLog {
         let row = try await sql.raw("""
             \(unsafeRaw: selectRows)
             WHERE d.id = \(bind: id)
-            """).first(decoding: Row.self)
+            """).firstRow(decoding: Row.self)
         guard let row, org == nil || row.organization_id == org else { throw Problem.notFound }
         struct A: Decodable { let at: Date; let duration_ms: Int; let http_status: Int?; let outcome: String; let error: String?; let instance: String }
         let attempts = try await sql.raw("""

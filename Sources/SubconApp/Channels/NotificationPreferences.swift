@@ -53,7 +53,7 @@ enum NotificationPreferences {
         let rows = try await sql.select().columns("event", "inbox", "email").from("notification_preferences")
             .where("user_id", .equal, p.userID).rows(decoding: Row.self)
         let setting = try await sql.select().columns("email_mode", "version").from("notification_settings")
-            .where("user_id", .equal, p.userID).first(decoding: Setting.self)
+            .where("user_id", .equal, p.userID).firstRow(decoding: Setting.self)
         let user = try await User.find(p.userID, on: app.database)
         let chosen = Dictionary(rows.map { ($0.event, $0) }, uniquingKeysWith: { a, _ in a })
         let side: OrganizationKind = p.isSupplier ? .supplier : .manufacturer
@@ -70,7 +70,7 @@ enum NotificationPreferences {
         try await app.write(as: p.auditActor) { change in
             let sql = change.db as! any SQLDatabase
             let current = try await sql.select().columns("email_mode", "version").from("notification_settings")
-                .where("user_id", .equal, p.userID).first(decoding: Setting.self)
+                .where("user_id", .equal, p.userID).firstRow(decoding: Setting.self)
             guard (current?.version ?? 0) == input.version else { throw Problem.staleVersion(current: current?.version ?? 0) }
             let mode = input.emailMode ?? current?.email_mode ?? "immediate"
             if current == nil {
@@ -84,7 +84,7 @@ enum NotificationPreferences {
             for e in input.events ?? [] {
                 let type = EventCatalog.find(e.event)!
                 let existing = try await sql.select().columns("event", "inbox", "email").from("notification_preferences")
-                    .where("user_id", .equal, p.userID).where("event", .equal, e.event).first(decoding: Row.self)
+                    .where("user_id", .equal, p.userID).where("event", .equal, e.event).firstRow(decoding: Row.self)
                 let inbox = e.inbox ?? existing?.inbox ?? true
                 let email = e.email ?? existing?.email ?? type.emailByDefault
                 if existing == nil {

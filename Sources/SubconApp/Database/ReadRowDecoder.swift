@@ -92,10 +92,20 @@ extension SQLQueryFetcher {
     /// `all(decoding:)`, with rows of the read connections and of PostgreSQL's prepared reads
     /// decoded by `ReadRowDecoder`.
     func rows<D: Decodable>(decoding type: D.Type) async throws -> [D] {
-        try await all().map { row in
-            if let read = row as? ReadRow { return try D(from: ReadRowDecoder(row: read)) }
-            if let prepared = row as? PreparedRow { return try D(from: ReadRowDecoder(row: prepared)) }
-            return try row.decode(model: D.self, with: SQLRowDecoder())
-        }
+        try await all().map { try $0.decoded(as: D.self) }
+    }
+
+    /// `first(decoding:)`, the same way.
+    func firstRow<D: Decodable>(decoding type: D.Type) async throws -> D? {
+        try await first()?.decoded(as: D.self)
+    }
+}
+
+extension SQLRow {
+    /// The row as a `D`, by `ReadRowDecoder` where the row reads by position, else by SQLKit's.
+    func decoded<D: Decodable>(as type: D.Type) throws -> D {
+        if let read = self as? ReadRow { return try D(from: ReadRowDecoder(row: read)) }
+        if let prepared = self as? PreparedRow { return try D(from: ReadRowDecoder(row: prepared)) }
+        return try decode(model: D.self, with: SQLRowDecoder())
     }
 }

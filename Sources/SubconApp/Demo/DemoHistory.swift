@@ -61,7 +61,7 @@ enum DemoHistory {
         var flow = BenchData.FlowRows()
         var defects: [Row] = [], reports: [Row] = [], statements: [Row] = [], eightDSteps: [Row] = []
         struct Seq: Decodable { let seq: Int64 }
-        var seq = try await sql.raw("SELECT seq FROM statement_feed WHERE id = 1").first(decoding: Seq.self)?.seq ?? 0
+        var seq = try await sql.raw("SELECT seq FROM statement_feed WHERE id = 1").firstRow(decoding: Seq.self)?.seq ?? 0
         struct Existing: Decodable { let supplier_id: UUID; let period: String }
         let existing = Set(try await sql.raw("SELECT supplier_id, period FROM statements").rows(decoding: Existing.self).map { "\($0.supplier_id)/\($0.period)" })
         var number = 0

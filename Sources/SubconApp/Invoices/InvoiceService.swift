@@ -268,7 +268,7 @@ enum InvoiceService {
             // (PostgreSQL sums a BIGINT to a NUMERIC: cast back, as every sum of money here is.)
             struct Paid: Decodable { let paid: Int64? }
             let paidOnStatement = try await (change.db as! any SQLDatabase).raw(
-                "SELECT CAST(SUM(amount) AS BIGINT) AS paid FROM invoice_payments WHERE statement_id = \(bind: s.id!)").first(decoding: Paid.self)?.paid ?? 0
+                "SELECT CAST(SUM(amount) AS BIGINT) AS paid FROM invoice_payments WHERE statement_id = \(bind: s.id!)").firstRow(decoding: Paid.self)?.paid ?? 0
             let outstanding = max(FixedDecimal(units: s.gross - paidOnStatement), .zero)
             do {
                 try PaymentStatus.check(amount: input.amount, invoice: .init(gross: FixedDecimal(units: i.gross), state: i.state, paid: FixedDecimal(units: i.paid)),
@@ -340,7 +340,7 @@ enum InvoiceService {
         if let s = filter.statementID { where_ = where_ + " AND i.statement_id = \(bind: s)" }
         let sql = db as! any SQLDatabase
         struct N: Decodable { let n: Int }
-        let total = try await sql.raw("SELECT COUNT(*) AS n FROM invoices i" + where_).first(decoding: N.self)?.n ?? 0
+        let total = try await sql.raw("SELECT COUNT(*) AS n FROM invoices i" + where_).firstRow(decoding: N.self)?.n ?? 0
         // Newest invoice first by its date (what finance and the supplier talk about), then by entry.
         let rows = try await sql.raw(select + where_ + " ORDER BY i.issue_date DESC, i.created_at DESC, i.id DESC LIMIT \(literal: page.per) OFFSET \(literal: page.offset)")
             .rows(decoding: Row.self)
@@ -350,7 +350,7 @@ enum InvoiceService {
     static func detail(_ p: Principal, _ id: UUID, on db: any Database) async throws -> InvoiceDTO {
         _ = try await load(p, id, version: nil, on: db)
         let sql = db as! any SQLDatabase
-        guard let row = try await sql.raw(select + " WHERE i.id = \(bind: id)" + scope(p)).first(decoding: Row.self) else { throw Problem.notFound }
+        guard let row = try await sql.raw(select + " WHERE i.id = \(bind: id)" + scope(p)).firstRow(decoding: Row.self) else { throw Problem.notFound }
         let payments = try await InvoicePayment.query(on: db).filter(\.$invoiceID == id).sort(\.$createdAt).all().map {
             PaymentDTO(id: $0.id!, paidOn: $0.paidOn, amount: FixedDecimal(units: $0.amount), reference: $0.reference, createdAt: $0.createdAt)
         }

@@ -61,7 +61,7 @@ public enum DataIntegrity {
         var findings: [Finding] = []
         for (name, query) in checks {
             struct Row: Decodable { let n: Int64 }
-            let n = try await sql.raw(query).first(decoding: Row.self)?.n ?? 0
+            let n = try await sql.raw(query).firstRow(decoding: Row.self)?.n ?? 0
             if n != 0 { findings.append(Finding(check: name, count: Int(n))) }
         }
         return findings

@@ -138,7 +138,7 @@ enum SupplierArchive {
         let docs = try await sql.raw("SELECT id, filename FROM documents WHERE organization_id = \(bind: supplier) ORDER BY created_at, id").rows(decoding: Doc.self)
         for d in docs {
             struct Content: Decodable { let data: Data }
-            guard let content = try await sql.raw("SELECT data FROM document_contents WHERE document_id = \(bind: d.id)").first(decoding: Content.self) else { continue }
+            guard let content = try await sql.raw("SELECT data FROM document_contents WHERE document_id = \(bind: d.id)").firstRow(decoding: Content.self) else { continue }
             let file = work + "/file-\(d.id.uuidString)"
             try content.data.write(to: URL(fileURLWithPath: file))
             try add("files/\(d.id.uuidString.lowercased())-\(DocumentService.cleanName(d.filename))", from: file)

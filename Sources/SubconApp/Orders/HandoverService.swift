@@ -344,7 +344,7 @@ enum HandoverService {
 
     /// A handover is the buyer's and the handing-over supplier's; anyone else gets a 404.
     static func load(_ p: Principal, _ id: UUID, on db: any Database) async throws -> Head {
-        guard let h = try await (db as! any SQLDatabase).raw("\(unsafeRaw: headSQL) WHERE h.id = \(bind: id)").first(decoding: Head.self),
+        guard let h = try await (db as! any SQLDatabase).raw("\(unsafeRaw: headSQL) WHERE h.id = \(bind: id)").firstRow(decoding: Head.self),
               p.scope.includes(organizationID: h.from_supplier_id) else { throw Problem.notFound }
         guard p.isSupplier || p.can(.handOverSuppliers) || p.can(.manageOrders) else { throw Problem.forbidden }
         return h

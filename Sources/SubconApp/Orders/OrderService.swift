@@ -291,7 +291,7 @@ enum OrderService {
             guard let head = try await sql.raw("""
                 SELECT id, code, supplier_id, plan_id, status, currency, revision, version, note, created_at
                   FROM outsourcing_orders WHERE id = \(bind: id)
-                """ + scope).first(decoding: Head.self)
+                """ + scope).firstRow(decoding: Head.self)
             else { throw Problem.notFound }
             return try await dto(p, head, app: app, on: sql)
         }

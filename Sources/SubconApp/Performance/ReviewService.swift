@@ -135,7 +135,7 @@ enum ReviewService {
                 """, "/scorecards/\(id)?period=\(period)#suggestions"),
         ]
         for (key, query, href) in counts {
-            let n = try await sql.raw(query).first(decoding: N.self)?.n ?? 0
+            let n = try await sql.raw(query).firstRow(decoding: N.self)?.n ?? 0
             if n > 0 { items.append(AgendaItemDTO(key: key, params: ["n": String(n)], href: href)) }
         }
         return items
@@ -169,7 +169,7 @@ enum ReviewService {
         guard let r = try await sql.raw("""
             SELECT v.id, v.supplier_id, o.code, o.name, v.cadence, v.period, v.scheduled_on, v.status, v.agenda, v.minutes, v.held_at, v.version
             FROM supplier_reviews v JOIN organizations o ON o.id = v.supplier_id WHERE v.id = \(bind: id)
-            """).first(decoding: R.self) else { throw Problem.notFound }
+            """).firstRow(decoding: R.self) else { throw Problem.notFound }
         // Through the supplier's scope: another supplier's review does not exist for a supplier.
         _ = try await ScorecardService.supplier(p, r.supplier_id, on: db)
         let actions = try await actionRows("WHERE a.review_id = \(bind: id) ORDER BY a.due_on, a.created_at", on: db)

@@ -69,7 +69,7 @@ enum ScorecardGrading {
         return try await app.write(as: actor) { change in
             let sql = change.db as! any SQLDatabase
             struct N: Decodable { let n: Int }
-            if try await sql.raw("SELECT COUNT(*) AS n FROM closed_score_months WHERE period = \(bind: month.description)").first(decoding: N.self)?.n ?? 0 > 0 {
+            if try await sql.raw("SELECT COUNT(*) AS n FROM closed_score_months WHERE period = \(bind: month.description)").firstRow(decoding: N.self)?.n ?? 0 > 0 {
                 throw Problem.conflict("problem.scorecard.monthClosed", ["period": month.description])
             }
             try await sql.insert(into: "closed_score_months").columns("period", "weights_version", "suppliers", "closed_by", "closed_at")
@@ -128,7 +128,7 @@ enum ScorecardGrading {
     static func closeDueMonth(app: Application) async throws {
         let last = ScorePeriod.month(of: app.subcon.today()).previous
         struct N: Decodable { let n: Int }
-        let done = try await (app.database as! any SQLDatabase).raw("SELECT COUNT(*) AS n FROM closed_score_months WHERE period = \(bind: last.description)").first(decoding: N.self)?.n ?? 0
+        let done = try await (app.database as! any SQLDatabase).raw("SELECT COUNT(*) AS n FROM closed_score_months WHERE period = \(bind: last.description)").firstRow(decoding: N.self)?.n ?? 0
         guard done == 0 else { return }
         do { _ = try await closeMonth(last, by: .system, app: app) } catch let p as Problem where p.status == .conflict {}
     }

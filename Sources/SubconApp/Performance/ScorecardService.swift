@@ -122,7 +122,7 @@ enum ScorecardService {
             let version: Int; let delivery: Int; let quality: Int; let exceptions: Int; let cost: Int; let communication: Int
             let grade_a: Int; let grade_b: Int; let grade_c: Int; let silent_days: Int; let cost_limit_percent: Int; let reason: String; let created_at: Date
         }
-        guard let r = try await (db as! any SQLDatabase).raw("SELECT * FROM score_weights ORDER BY version DESC LIMIT 1").first(decoding: Row.self) else {
+        guard let r = try await (db as! any SQLDatabase).raw("SELECT * FROM score_weights ORDER BY version DESC LIMIT 1").firstRow(decoding: Row.self) else {
             return WeightsDTO(version: 0, weights: ScoreWeights(), reason: "", createdAt: nil)
         }
         var w = ScoreWeights()
@@ -137,7 +137,7 @@ enum ScorecardService {
         try await app.write(as: p.auditActor) { change in
             let sql = change.db as! any SQLDatabase
             struct V: Decodable { let v: Int? }
-            let last = try await sql.raw("SELECT MAX(version) AS v FROM score_weights").first(decoding: V.self)?.v ?? 0
+            let last = try await sql.raw("SELECT MAX(version) AS v FROM score_weights").firstRow(decoding: V.self)?.v ?? 0
             let w = input.weights
             try await sql.insert(into: "score_weights")
                 .columns("id", "version", "delivery", "quality", "exceptions", "cost", "communication", "grade_a", "grade_b", "grade_c",

@@ -232,7 +232,7 @@ enum RejectService {
         let sql = db as! any SQLDatabase
         struct N: Decodable { let n: Int }
         let scoped = scope(p, filter)
-        let total = try await sql.raw("SELECT COUNT(*) AS n" + keys(where: scoped)).first(decoding: N.self)?.n ?? 0
+        let total = try await sql.raw("SELECT COUNT(*) AS n" + keys(where: scoped)).firstRow(decoding: N.self)?.n ?? 0
         // The page's keys first (index only), then whole rows for those alone.
         let order: SQLQueryString = " ORDER BY r.occurred_at DESC, r.source_id"
         let onPage: SQLQueryString = " AND r.source_id IN (SELECT k.source_id FROM (SELECT r.source_id" + keys(where: scoped) + order
@@ -259,7 +259,7 @@ enum RejectService {
         try await locate(p, type: type, id: id, on: db)
         try p.require(.viewQualityFigures)
         let filter: SQLQueryString = " AND r.source_type = \(bind: type.rawValue) AND r.source_id = \(bind: id)" + scope(p, Filter())
-        guard let row = try await (db as! any SQLDatabase).raw(rejects(where: filter)).first(decoding: Row.self) else {
+        guard let row = try await (db as! any SQLDatabase).raw(rejects(where: filter)).firstRow(decoding: Row.self) else {
             // An inspection with nothing rejected, a movement that is not scrap: nothing to decide.
             throw Problem.conflict("problem.reject.nothingRejected")
         }
@@ -281,10 +281,10 @@ enum RejectService {
             ? "SELECT order_id, line_no FROM progress_reports WHERE id = \(bind: id)"
             : "SELECT rl.order_id, rl.order_line_no AS line_no FROM inspections i JOIN receipt_lines rl ON rl.id = i.receipt_line_id WHERE i.id = \(bind: id)"
         struct L: Decodable { let order_id: UUID; let line_no: Int }
-        guard let l = try await sql.raw(line).first(decoding: L.self) else { return (.zero, []) }
+        guard let l = try await sql.raw(line).firstRow(decoding: L.self) else { return (.zero, []) }
         struct P: Decodable { let unit_price: Int64 }
         let price = try await sql.raw("SELECT unit_price FROM order_lines WHERE order_id = \(bind: l.order_id) AND line_no = \(bind: l.line_no)")
-            .first(decoding: P.self)?.unit_price ?? 0
+            .firstRow(decoding: P.self)?.unit_price ?? 0
         let m = try await sql.raw("""
             SELECT q.component_id AS item_id, it.code, q.quantity_per, COALESCE(it.cost_price, 0) AS cost_price
             FROM order_requirements q JOIN items it ON it.id = q.component_id

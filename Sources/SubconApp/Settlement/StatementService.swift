@@ -178,7 +178,7 @@ enum StatementService {
         let sql = change.db as! any SQLDatabase
         try await sql.raw("UPDATE statement_feed SET seq = seq + 1 WHERE id = \(bind: feed)").run()
         struct Row: Decodable { let seq: Int64 }
-        return try await sql.raw("SELECT seq FROM statement_feed WHERE id = \(bind: feed)").first(decoding: Row.self)!.seq
+        return try await sql.raw("SELECT seq FROM statement_feed WHERE id = \(bind: feed)").firstRow(decoding: Row.self)!.seq
     }
 
     /// Loads a statement the caller may see and checks the version the caller acted on.
@@ -374,7 +374,7 @@ enum StatementService {
         struct N: Decodable { let n: Int }
         return try await (db as! any SQLDatabase).raw("""
             SELECT COUNT(*) AS n FROM statement_lines WHERE statement_id = \(bind: s.id!) AND revision = \(bind: s.revision) AND disputed = \(bind: true) AND answer = ''
-            """).first(decoding: N.self)?.n ?? 0
+            """).firstRow(decoding: N.self)?.n ?? 0
     }
 
     static func notify(_ s: Statement, _ action: StatementLifecycle.Action, in change: Change) async throws {
@@ -593,7 +593,7 @@ enum StatementService {
         // every page sort all statements.)
         struct C: Decodable { let n: Int64 }
         let sql = db as! any SQLDatabase
-        let total = Int(try await sql.raw("SELECT COUNT(*) AS n FROM statements s" + whereClause).first(decoding: C.self)?.n ?? 0)
+        let total = Int(try await sql.raw("SELECT COUNT(*) AS n FROM statements s" + whereClause).firstRow(decoding: C.self)?.n ?? 0)
         let join: SQLQueryString = conditions.isEmpty ? " WHERE o.id = s.supplier_id" : " AND o.id = s.supplier_id"
         let rows = try await sql.raw("""
             SELECT s.id, s.code, s.supplier_id, o.code AS supplier_code, o.name AS supplier_name, s.period, s.status, s.revision, s.version,

@@ -110,7 +110,7 @@ enum TechDocService {
         try p.require(.viewTechnicalDocuments)
         let visible: SQLQueryString = p.isSupplier ? " AND \(unsafeRaw: visibleSQL(supplier: "me.id"))" : ""
         guard let row = try await (db as! any SQLDatabase).raw("SELECT " + columns(p) + " " + source(p) + " WHERE d.id = \(bind: id)" + visible)
-            .first(decoding: Row.self) else { throw Problem.notFound }
+            .firstRow(decoding: Row.self) else { throw Problem.notFound }
         return row
     }
 
@@ -221,7 +221,7 @@ enum TechDocService {
         let sql = change.db as! any SQLDatabase
         struct Current: Decodable { let current_label: String?; let current_revision_id: UUID?; let item_id: UUID; let title: String; let version: Int }
         guard let cur = try await sql.raw("SELECT current_label, current_revision_id, item_id, title, version FROM tech_documents WHERE id = \(bind: id)")
-            .first(decoding: Current.self) else { throw Problem.notFound }
+            .firstRow(decoding: Current.self) else { throw Problem.notFound }
         guard cur.version == expectedVersion else { throw Problem.staleVersion(current: cur.version) }
         let label = RevisionLabel.next(after: cur.current_label)
         let rev = UUID()
@@ -282,7 +282,7 @@ enum TechDocService {
         guard let f = try await (req.db as! any SQLDatabase).raw("""
             SELECT r.label, r.filename, r.media_type, b.data FROM tech_document_revisions r JOIN file_blobs b ON b.sha256 = r.sha256
             WHERE r.id = \(bind: revision) AND r.document_id = \(bind: id)
-            """).first(decoding: FileRow.self) else { throw Problem.notFound }
+            """).firstRow(decoding: FileRow.self) else { throw Problem.notFound }
         try await (req.db as! any SQLDatabase).insert(into: "tech_document_downloads")
             .columns("id", "document_id", "revision_id", "user_id", "organization_id", "at")
             .values(SQLBind(UUID()), SQLBind(id), SQLBind(revision), SQLBind(p.userID), SQLBind(p.organizationID), SQLBind(req.subcon.clock.now())).run()
@@ -326,7 +326,7 @@ enum TechDocService {
             let sql = change.db as! any SQLDatabase
             struct Old: Decodable { let state: String }
             let old = try await sql.raw("SELECT state FROM tech_document_grants WHERE item_id = \(bind: input.itemId) AND supplier_id = \(bind: input.supplierId)")
-                .first(decoding: Old.self)?.state
+                .firstRow(decoding: Old.self)?.state
             try await sql.delete(from: "tech_document_grants").where("item_id", .equal, input.itemId).where("supplier_id", .equal, input.supplierId).run()
             if input.state != "none" {
                 try await sql.insert(into: "tech_document_grants").columns("id", "item_id", "supplier_id", "state", "reason", "set_by", "set_at")
@@ -345,7 +345,7 @@ enum TechDocService {
         try await app.write(as: p.auditActor) { change in
             let sql = change.db as! any SQLDatabase
             struct Old: Decodable { let require_document_ack: Bool }
-            let old = try await sql.raw("SELECT require_document_ack FROM items WHERE id = \(bind: item)").first(decoding: Old.self)?.require_document_ack
+            let old = try await sql.raw("SELECT require_document_ack FROM items WHERE id = \(bind: item)").firstRow(decoding: Old.self)?.require_document_ack
             guard old != input.requireAcknowledgment else { return }
             try await sql.update("items").set("require_document_ack", to: input.requireAcknowledgment).where("id", .equal, item).run()
             try await change.audit("item", i.id, "update", before: ["require_document_ack": old.map { String($0) }],

@@ -69,7 +69,7 @@ enum Dashboard {
             + open + " AND " + ExceptionService.condition(.inWork, now: now) + ") AS exc_working, ("
             // Late ones as the answered less those in time: asked directly, SQLite walked every open
             // exception past its deadline through the table (9 ms) instead of the deadlines index.
-            + open + " AND e.responded_at IS NOT NULL) AS exc_answered").first(decoding: Figures.self)!
+            + open + " AND e.responded_at IS NOT NULL) AS exc_answered").firstRow(decoding: Figures.self)!
 
         let week = (0..<7).map { today.adding(days: $0).description }
         struct DayRow: Decodable { let day: String; let n: Int }
