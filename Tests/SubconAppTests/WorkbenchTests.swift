@@ -93,6 +93,9 @@ import SubconDomain
             #expect((jg["items"] as? [[String: Any]] ?? []).map(key) == jgLines.map(key))
             let jgID = jgLines.first?["supplierId"] as? String ?? ""
             #expect(try await m.items("/api/v1/late-lines?supplierId=\(jgID)", buyerNow).map(key) == jgLines.map(key))
+            // Another supplier naming SUP-JG in the filter still sees only its own lines.
+            let others = try await m.items("/api/v1/late-lines?supplierId=\(jgID)", try await t.token("supplier2"))
+            #expect(!others.contains { $0["supplierCode"] as? String == "SUP-JG" })
             #expect(try await m.items("/api/v1/late-lines?supplierId=\(jgID)&per=1&page=2", buyerNow).map(key) == Array(jgLines.map(key).dropFirst().prefix(1)))
 
             // The page lists the same, in words.

@@ -59,12 +59,14 @@ enum LateLines {
         // as the index's own (literals, not binds), so that SQLite can prove the partial index
         // applies; told to use it, since for `risk IN (…)` it preferred the (risk, days_late)
         // index and sorted.
+        // A supplier sees only its own lines, whatever supplier the filter names.
+        let scope = p.scope.supplierID ?? f.supplierID
         var conditions: [SQLQueryString] = [
             "l.state = 'open'", "l.risk IN (\(unsafeRaw: AddLateLinePageIndex.risks))", "l.order_status IN (\(binds: LineLateness.liveOrderStatuses))",
         ]
         // The line's supplier too (set from its order when written; an order's supplier never
         // changes), held in the index: a supplier's list is then counted without its orders.
-        if let id = p.scope.supplierID ?? f.supplierID { conditions.append("l.supplier_id = \(bind: id)") }
+        if let scope { conditions.append("l.supplier_id = \(bind: scope)") }
         if let r = f.reason { conditions.append(r == "none" ? "l.delay_reason IS NULL" : "l.delay_reason = \(bind: r)") }
         if let q = f.search?.trimmingCharacters(in: .whitespaces), !q.isEmpty {
             let pattern = ListQuery.containsPattern(q)
@@ -80,7 +82,7 @@ enum LateLines {
         // for a supplier's 50 read all 21,000 on SQLite, and PostgreSQL's plan kept for any
         // supplier (which expects a supplier to have 19) gathered the largest one's 1,458 and
         // sorted them (35 ms).
-        let index = (p.scope.supplierID ?? f.supplierID) == nil ? "order_lines_late_page_idx" : "order_lines_supplier_late_page_idx"
+        let index = scope == nil ? "order_lines_late_page_idx" : "order_lines_supplier_late_page_idx"
         let lines: SQLQueryString = sql.dialect.name == "sqlite" ? " FROM order_lines l INDEXED BY \(unsafeRaw: index)" : " FROM order_lines l"
         let from: SQLQueryString = lines + """
              JOIN outsourcing_orders o ON o.id = l.order_id
@@ -92,7 +94,6 @@ enum LateLines {
             let due_date: String; let eta: String?; let promised_date: String?; let days_late: Int; let risk: String
             let delay_reason: String?; let delay_note: String
         }
-        let scope = p.scope.supplierID ?? f.supplierID
         let reason = f.reason
         // The count and the page on one connection (on PostgreSQL, one lease for both).
         let (total, rows) = try await sql.withSession { [whereClause] sql in
