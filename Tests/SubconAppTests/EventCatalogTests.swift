@@ -50,3 +50,16 @@ import SubconDomain
         }
     }
 }
+
+/// Filling a text's parameters in one pass.
+@Suite struct CatalogFillTests {
+    @Test func eachNamedPlaceholderTakesItsValueAndNothingElseMoves() {
+        let params = ["supplier": "苏州精工{order}", "order": "WX-001", "days": "3"]
+        #expect(Catalog.fill("{supplier} 的订单 {order} 晚 {days} 天（{days}）", params) == "苏州精工{order} 的订单 WX-001 晚 3 天（3）")
+        #expect(Catalog.fill("{unknown} {order", params) == "{unknown} {order")
+        #expect(Catalog.fill("{{order}}", params) == "{WX-001}")
+        #expect(Catalog.fill("无参数", params) == "无参数")
+        #expect(Catalog.fill("{order}", params) == "WX-001")
+        #expect(Catalog.fill("", params) == "")
+    }
+}

@@ -19,9 +19,32 @@ public final class Catalog: Sendable {
     }
 
     public func text(_ key: String, _ locale: AppLocale, _ params: [String: String] = [:]) -> String {
-        var s = messages[locale]?[key] ?? messages[.fallback]?[key] ?? key
-        for (k, v) in params { s = s.replacingOccurrences(of: "{\(k)}", with: v) }
-        return s
+        let template = messages[locale]?[key] ?? messages[.fallback]?[key] ?? key
+        return params.isEmpty ? template : Self.fill(template, params)
+    }
+
+    /// One pass over the template: each `{name}` that has a parameter becomes its value, any
+    /// other brace stays as written. Replacing name after name with Foundation's string search
+    /// was 16% of the inbox's time (every message is filled on every read), and could replace
+    /// inside a value put in by an earlier name.
+    static func fill(_ template: String, _ params: [String: String]) -> String {
+        let open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
+        var out = ""
+        out.reserveCapacity(template.utf8.count + 32)
+        var rest = template[...]
+        while let start = rest.utf8.firstIndex(of: open) {
+            out += rest[..<start]
+            let name = rest.utf8.index(after: start)
+            if let end = rest.utf8[name...].firstIndex(of: close), let value = params[String(rest[name..<end])] {
+                out += value
+                rest = rest[rest.utf8.index(after: end)...]
+            } else {
+                out += "{"
+                rest = rest[name...]
+            }
+        }
+        out += rest
+        return out
     }
 
     /// Whether the key has a text in some language (else `text` answers the key itself).
