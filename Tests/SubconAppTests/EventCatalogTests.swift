@@ -63,3 +63,25 @@ import SubconDomain
         #expect(Catalog.fill("", params) == "")
     }
 }
+
+/// Stored parameters read without Foundation's decoder where they are plain.
+@Suite struct StoredParamsTests {
+    @Test func plainObjectsAreReadDirectlyAndEverythingDecodesAsJSONDecoderDoes() throws {
+        let written = String(decoding: try JSONEncoder().encode(["supplier": "苏州精工有限公司", "order": "WX-001", "days": "3", "empty": ""]), as: UTF8.self)
+        let inputs = [
+            written, "{}", " { } ", #"{"a" : "b" , "c":"d"}"#, #"{"a":"b","a":"c"}"#,
+            // Escapes go to the full decoder.
+            #"{"link":"\/orders\/1","quote":"说\"好\"","nl":"a\nb","u":"\u4e2d"}"#,
+            // Not objects of strings, or not JSON: empty, as before.
+            #"{"n":3}"#, #"{"a":"b",}"#, #"{"a":"b""#, "[]", "", "null", #"{"a":"b"} x"#, #"{"a":null}"#,
+        ]
+        for text in inputs {
+            let expected = (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+            #expect(StoredParams.decode(text) == expected, "\(text)")
+        }
+        // The common case never reaches the full decoder.
+        #expect(StoredParams.plain(written) == ["supplier": "苏州精工有限公司", "order": "WX-001", "days": "3", "empty": ""])
+        #expect(StoredParams.plain("{}") == [:])
+        #expect(StoredParams.plain(#"{"link":"\/orders"}"#) == nil)
+    }
+}

@@ -58,7 +58,7 @@ enum Inbox {
             return (total, rows)
         }
         let items = rows.map { row in
-            let params = (try? JSONDecoder().decode([String: String].self, from: Data(row.params.utf8))) ?? [:]
+            let params = StoredParams.decode(row.params)
             return Item(id: row.id, event: row.event, message: catalog.text(row.message_key, locale, params),
                         link: row.link, createdAt: row.created_at, read: row.read_at != nil)
         }

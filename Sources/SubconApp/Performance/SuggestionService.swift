@@ -82,7 +82,7 @@ enum SuggestionService {
         }
         return try await (db as! any SQLDatabase).raw(q).rows(decoding: R.self).map {
             SuggestionDTO(id: $0.id, supplierId: $0.supplier_id, period: $0.period, rule: $0.rule,
-                          params: (try? JSONDecoder().decode([String: String].self, from: Data($0.params.utf8))) ?? [:], status: $0.status,
+                          params: StoredParams.decode($0.params), status: $0.status,
                           reason: $0.reason, exceptionId: $0.exception_id, createdAt: $0.created_at, version: $0.version)
         }
     }
