@@ -85,3 +85,13 @@ import SubconDomain
         #expect(StoredParams.plain(#"{"link":"\/orders"}"#) == nil)
     }
 }
+
+/// Digests in hexadecimal, as stored.
+@Suite struct HexTests {
+    @Test func everyByteIsTwoLowercaseDigits() {
+        let all = (0...255).map { UInt8($0) }
+        #expect(all.hex == all.map { String(format: "%02x", $0) }.joined())
+        #expect([UInt8]().hex == "")
+        #expect(Secrets.hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}

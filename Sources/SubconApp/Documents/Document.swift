@@ -158,8 +158,18 @@ enum DocumentService {
 }
 
 extension Sequence where Element == UInt8 {
-    /// Lowercase hexadecimal, as digests are shown and stored.
-    var hex: String { map { String(format: "%02x", $0) }.joined() }
+    /// Lowercase hexadecimal, as digests are shown and stored. Every signed-in request hashes
+    /// its token: a formatted string per byte was 2% of a list's time.
+    var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(underestimatedCount * 2)
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }
 
 struct DocumentsAPI: RouteCollection {
