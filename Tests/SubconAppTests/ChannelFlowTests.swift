@@ -357,7 +357,7 @@ final class Receiver: @unchecked Sendable {
                 mails = try Self.mails(dir).map(Self.decode)
                 #expect(mails.count == 3)
                 let digest = mails.first { $0.to == "<qian@bm.example>" }
-                #expect(digest?.subject == "Subcon 每日汇总:2 条消息")
+                #expect(digest?.subject == "Subcon 每日汇总：2 条消息")
                 #expect(digest?.text.contains("【订单已下达】1") == true && digest?.text.contains("【新异常】1") == true)
                 #expect(digest?.html.contains("https://subcon.example/exceptions/2") == true)
                 // The next one waits for tomorrow's hour.

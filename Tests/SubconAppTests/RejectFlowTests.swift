@@ -102,7 +102,7 @@ import VaporTesting
             // The ERP's workbook carries the same column.
             let workbook = try XLSX.readAll(Data(buffer: try await t.request(.GET, "/api/v1/write-off/export?period=\(period)&supplierId=\(jg)", token: finance).body))
             let sheet = workbook.first?.table.rows ?? []
-            let column = try #require(workbook.first?.table.headers.firstIndex(of: "料废(允许损耗)"))
+            let column = try #require(workbook.first?.table.headers.firstIndex(of: "料废（允许损耗）"))
             let itemCode = try #require(try await Item.find(scrap.itemID, on: t.db)?.code)
             #expect(sheet.first { $0.count > column && $0[2] == itemCode }?[column] == FixedDecimal(units: scrap.quantity).description)
             // A movement that is not scrap has nothing to decide.
@@ -112,11 +112,11 @@ import VaporTesting
 
             var supplier = try await t.signIn("supplier1")
             let page = try await t.page(.GET, "/rejects", browser: &supplier)
-            #expect(page.status == .ok && page.body.string.contains("该批贴片来料偏位") && !page.body.string.contains("判定理由(必填)"))
+            #expect(page.status == .ok && page.body.string.contains("该批贴片来料偏位") && !page.body.string.contains("判定理由（必填）"))
             var q = try await t.signIn("quality")
             let csrf = try await t.csrf(&q)
             let form = try await t.page(.GET, "/rejects", browser: &q)
-            #expect(form.status == .ok && form.body.string.contains("判定理由(必填)"))
+            #expect(form.status == .ok && form.body.string.contains("判定理由（必填）"))
             let missing = try await t.page(.POST, "/material/movements/\(scrap.id!)/responsibility", browser: &q,
                                            form: ["_csrf": csrf, "responsibility": "supplier", "reason": "", "version": "1"])
             #expect(missing.status == .unprocessableEntity && missing.body.string.contains("class=\"err\""))
@@ -174,7 +174,7 @@ import VaporTesting
             // The audit speaks words: 料废, not "material"; the kind of reject, not "process".
             var admin = try await t.signIn("admin")
             let audit = try await t.page(.GET, "/admin/audit", browser: &admin)
-            #expect(audit.body.string.contains("料废(来料缺陷)") && audit.body.string.contains("加工报废"))
+            #expect(audit.body.string.contains("料废（来料缺陷）") && audit.body.string.contains("加工报废"))
 
             // Disputes: only the supplier's own people, with a reason; nothing written otherwise.
             #expect(try await t.request(.POST, path + "/dispute", token: other, json: #"{"reason":"x"}"#).status == .notFound)
