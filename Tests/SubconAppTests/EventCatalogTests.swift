@@ -62,6 +62,17 @@ import SubconDomain
         #expect(Catalog.fill("{order}", params) == "WX-001")
         #expect(Catalog.fill("", params) == "")
     }
+
+    @Test func aChineseValueTakesNoSpaceBesideChineseWords() {
+        let template = "供应商 {name} 的 {kind} 证书将于 {date} 到期"
+        #expect(Catalog.fill(template, ["name": "苏州精工有限公司", "kind": "IATF 16949", "date": "2026-12-25"])
+                == "供应商苏州精工有限公司的 IATF 16949 证书将于 2026-12-25 到期")
+        // Latin at the value's edge keeps its space; so does a Latin neighbour in the template.
+        #expect(Catalog.fill(template, ["name": "ACME 精密", "kind": "ISO 9001", "date": "2026-12-25"])
+                == "供应商 ACME 精密的 ISO 9001 证书将于 2026-12-25 到期")
+        #expect(Catalog.fill("Supplier {name} is due", ["name": "苏州精工"]) == "Supplier 苏州精工 is due")
+        #expect(Catalog.fill("（{name}）", ["name": "苏州精工"]) == "（苏州精工）")
+    }
 }
 
 /// Stored parameters read without Foundation's decoder where they are plain.

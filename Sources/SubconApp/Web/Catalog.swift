@@ -27,8 +27,12 @@ public final class Catalog: Sendable {
     /// other brace stays as written. Replacing name after name with Foundation's string search
     /// was 16% of the inbox's time (every message is filled on every read), and could replace
     /// inside a value put in by an earlier name.
+    ///
+    /// Chinese templates put a space between a placeholder and the Chinese words around it, as
+    /// Chinese text sets Latin letters and digits apart ("订单 WX-001 的"); a value whose edge
+    /// is itself Chinese (a company's name) takes no space there ("苏州精工有限公司的").
     static func fill(_ template: String, _ params: [String: String]) -> String {
-        let open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
+        let open = UInt8(ascii: "{"), close = UInt8(ascii: "}"), space = UInt8(ascii: " ")
         var out = ""
         out.reserveCapacity(template.utf8.count + 32)
         var rest = template[...]
@@ -36,8 +40,16 @@ public final class Catalog: Sendable {
             out += rest[..<start]
             let name = rest.utf8.index(after: start)
             if let end = rest.utf8[name...].firstIndex(of: close), let value = params[String(rest[name..<end])] {
+                if let first = value.unicodeScalars.first, isChinese(first), out.utf8.last == space,
+                   let before = out.unicodeScalars.dropLast().last, isChinese(before) {
+                    out.removeLast()
+                }
                 out += value
                 rest = rest[rest.utf8.index(after: end)...]
+                if let last = value.unicodeScalars.last, isChinese(last), rest.utf8.first == space,
+                   let after = rest.unicodeScalars.dropFirst().first, isChinese(after) {
+                    rest = rest.dropFirst()
+                }
             } else {
                 out += "{"
                 rest = rest[name...]
@@ -45,6 +57,14 @@ public final class Catalog: Sendable {
         }
         out += rest
         return out
+    }
+
+    /// Han characters and Chinese punctuation (CJK symbols, full-width forms).
+    static func isChinese(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x3000...0x303F, 0x3400...0x9FFF, 0xF900...0xFAFF, 0xFF00...0xFFEF: true
+        default: false
+        }
     }
 
     /// Whether the key has a text in some language (else `text` answers the key itself).
