@@ -1,4 +1,5 @@
 import Fluent
+import NIOConcurrencyHelpers
 import Foundation
 import SQLKit
 @testable import SubconApp
@@ -11,9 +12,12 @@ import VaporTesting
 /// intact, nothing half-written); a quiet one restores to the same tables row by row, stored
 /// files included; a damaged backup or a target that is not empty is refused.
 @Suite struct BackupTests {
+    /// A fresh folder, removed when the test process ends (backups are whole databases: a run
+    /// of the suite left megabytes behind in the temporary directory).
     static func folder() -> String {
         let path = NSTemporaryDirectory() + "subcon-backup-test-" + UUID().uuidString
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        TemporaryFolders.add(path)
         return path
     }
 
@@ -167,5 +171,24 @@ import VaporTesting
         #expect(try Backup.prune(parent, keep: 2) == ["subcon-20261101-020000", "subcon-20261102-020000"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: parent).sorted() == ["subcon-20261103-020000", "subcon-20261104-020000", "subcon-notes"])
         #expect(Backup.libpqURL("postgres://u@h:5432/db?tlsmode=disable") == "postgres://u@h:5432/db?sslmode=disable")
+    }
+}
+
+/// Folders the tests made, removed at the process's exit.
+private enum TemporaryFolders {
+    private static let made = NIOLockedValueBox<[String]?>(nil)
+
+    static func add(_ path: String) {
+        made.withLockedValue { paths in
+            if paths == nil {
+                paths = []
+                atexit { TemporaryFolders.removeAll() }
+            }
+            paths!.append(path)
+        }
+    }
+
+    static func removeAll() {
+        for path in made.withLockedValue({ $0 ?? [] }) { try? FileManager.default.removeItem(atPath: path) }
     }
 }
