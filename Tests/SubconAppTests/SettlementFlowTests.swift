@@ -229,6 +229,8 @@ import PropertyBased
             #expect(xlsx.status == .ok && xlsx.headers.contentType?.subType.contains("spreadsheet") == true)
             let csv = try await t.request(.GET, "/api/v1/statements/\(id)/export?format=csv", token: finance)
             #expect(csv.status == .ok && csv.body.string.contains(st["code"] as? String ?? "-"))
+            // Each penalty's note says which occurrence it is, in the reader's language.
+            #expect(csv.body.string.contains("第 1 次") && csv.body.string.contains("第 2 次"), "\(csv.body.string)")
 
             // A correction after locking goes into the next period and points back at the locked line.
             t.clock.advance(by: 40 * 86_400)

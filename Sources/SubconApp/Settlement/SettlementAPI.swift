@@ -225,7 +225,7 @@ enum StatementExport {
             var note: [String] = []
             if l.late { note.append(t("statement.late") + " " + l.originPeriod) }
             if l.sourceType == "late_delivery" { note.append(catalog.text("statement.daysLate", locale, ["n": l.quantity.description])) }
-            if let o = l.occurrence { note.append(t("statement.occurrence").replacingOccurrences(of: "{n}", with: String(o))) }
+            if let o = l.occurrence { note.append(catalog.text("statement.occurrence", locale, ["n": String(o)])) }
             if l.waived { note.append(t("statement.waived")) }
             if !l.reason.isEmpty, l.kind == "adjustment" { note.append(l.reason) }
             rows.append([String(l.no), t("statement.kind.\(l.kind)"), l.reference, [l.itemCode, l.itemName].compactMap { $0 }.joined(separator: " "),
