@@ -24,9 +24,28 @@ struct KeptCounts: Sendable {
 
     /// The number of rows whose key columns equal the given values (the others any).
     func total(_ equal: [String: (any Encodable & Sendable)?], on sql: any SQLDatabase) async throws -> Int {
-        var q: SQLQueryString = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM \(ident: counts) WHERE 1 = 1"
+        try await sql.raw("SELECT " + expression(equal) + " AS n").first()?.decode(column: "n", as: Int.self) ?? 0
+    }
+
+    /// A page and the list's total in one statement: `statement` is given the total as a column
+    /// (named `totalColumn`) to put among the page's. On PostgreSQL every statement is a round
+    /// trip, and the count was one of three a list made (signing in, the count, the page). The
+    /// subquery names no column of the page's rows, so both databases work it out once per
+    /// statement. An empty page (past the last, or nothing to list) has no row to carry it, and
+    /// is counted apart.
+    func pageAndTotal<Row: Decodable>(_ equal: [String: (any Encodable & Sendable)?], decoding: Row.Type, on sql: any SQLDatabase,
+                                      _ statement: (_ totalColumn: SQLQueryString) -> SQLQueryString) async throws -> (rows: [Row], total: Int) {
+        let raw = try await sql.raw(statement(expression(equal) + " AS \(unsafeRaw: Self.totalColumn)")).all()
+        guard let first = raw.first else { return ([], try await total(equal, on: sql)) }
+        return (try raw.map { try $0.decoded(as: Row.self) }, try first.decode(column: Self.totalColumn, as: Int.self))
+    }
+
+    static let totalColumn = "kept_total"
+
+    private func expression(_ equal: [String: (any Encodable & Sendable)?]) -> SQLQueryString {
+        var q: SQLQueryString = "(SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM \(ident: counts) WHERE 1 = 1"
         for key in keys { if let value = equal[key] ?? nil { q = q + " AND \(ident: key) = \(bind: value)" } }
-        return try await sql.raw(q).first()?.decode(column: "n", as: Int.self) ?? 0
+        return q + ")"
     }
 
     /// Recounts from the table (after a bulk load, or to repair).

@@ -158,18 +158,22 @@ enum MaterialReports {
         // filter's index: PostgreSQL otherwise walked every supplier's lots in code order up to
         // the one asked for (40 ms for SUP-JG).
         let order = supplier != nil ? "item_code, lot" : code != nil ? "supplier_code, lot" : "supplier_code, item_code, lot"
-        let rows = try await sql.raw("""
-            SELECT b.supplier_id, b.supplier_code, s.name AS supplier_name, b.item_id, b.item_code, i.name AS item_name, i.uom, b.lot, b.in_transit, b.held
+        func statement(total: SQLQueryString?) -> SQLQueryString {
+            """
+            SELECT b.supplier_id, b.supplier_code, s.name AS supplier_name, b.item_id, b.item_code, i.name AS item_name, i.uom, b.lot, b.in_transit, b.held\(total.map { ", " + $0 } ?? "")
             FROM (SELECT supplier_id, item_id, lot, supplier_code, item_code, in_transit, held FROM lot_balances
             """ + whereClause + """
              ORDER BY \(unsafeRaw: order) LIMIT \(literal: page.per) OFFSET \(literal: page.offset)) b
             JOIN organizations s ON s.id = b.supplier_id JOIN items i ON i.id = b.item_id
             ORDER BY b.supplier_code, b.item_code, b.lot
-            """).rows(decoding: Row.self)
-        let total: Int
+            """
+        }
+        // A supplier's lots, or everyone's, are a kept count, read in the page's statement.
+        let (rows, total): ([Row], Int)
         if code == nil && lot == nil {
-            total = try await KeptCounts.lotBalances.total(["supplier_id": supplier], on: sql)
+            (rows, total) = try await KeptCounts.lotBalances.pageAndTotal(["supplier_id": supplier], decoding: Row.self, on: sql) { statement(total: $0) }
         } else {
+            rows = try await sql.raw(statement(total: nil)).rows(decoding: Row.self)
             total = try await sql.raw("SELECT COUNT(*) AS n FROM lot_balances" + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
         }
         return Page(items: rows.map { r in

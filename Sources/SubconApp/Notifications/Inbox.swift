@@ -40,22 +40,20 @@ enum Inbox {
             """).first()?.decode(column: "n", as: Int.self) ?? 0
     }
 
-    /// The total is a kept count (`KeptCounts.notifications`): the bench's supplier has 48,000
-    /// notices, and counting them took most of each page. `sql`: the application's `keyedReads`,
+    /// The total is a kept count (`KeptCounts.notifications`), read in the page's statement: the
+    /// bench's supplier has 48,000 notices, and counting them took most of each page. `sql`: the application's `keyedReads`,
     /// since the page is one walk back along the person's index (`notifications_user_time_idx`,
     /// or `notifications_unread_idx` for the unread) whoever asks and whichever page, so on
     /// PostgreSQL it is prepared once; the offset is a value for the same reason.
     static func list(userID: UUID, page: PageRequest, unreadOnly: Bool, locale: AppLocale, catalog: Catalog,
                      on sql: any SQLDatabase) async throws -> Page<Item> {
-        // The count and the page on one connection (on PostgreSQL, one lease for both).
-        let (total, rows) = try await sql.withSession { sql in
-            let total = try await (unreadOnly ? KeptCounts.unreadNotifications : KeptCounts.notifications).total(["user_id": userID], on: sql)
-            let rows = try await sql.raw("""
-                SELECT id, event, message_key, params, link, created_at, read_at FROM notifications
-                 WHERE user_id = \(bind: userID)\(unsafeRaw: unreadOnly ? " AND read_at IS NULL" : "")
-                 ORDER BY created_at DESC, id DESC LIMIT \(literal: page.per) OFFSET \(bind: page.offset)
-                """).rows(decoding: Row.self)
-            return (total, rows)
+        let counts = unreadOnly ? KeptCounts.unreadNotifications : KeptCounts.notifications
+        let (rows, total) = try await counts.pageAndTotal(["user_id": userID], decoding: Row.self, on: sql) { total in
+            """
+            SELECT id, event, message_key, params, link, created_at, read_at, \(total) FROM notifications
+             WHERE user_id = \(bind: userID)\(unsafeRaw: unreadOnly ? " AND read_at IS NULL" : "")
+             ORDER BY created_at DESC, id DESC LIMIT \(literal: page.per) OFFSET \(bind: page.offset)
+            """
         }
         let items = rows.map { row in
             let params = StoredParams.decode(row.params)

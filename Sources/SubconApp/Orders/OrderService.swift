@@ -255,11 +255,22 @@ enum OrderService {
     }
 
     /// One row of the order detail's first read: a line ("L"), a material requirement ("R") or
-    /// the supplier ("S"), with the item's code, name and unit joined in.
+    /// the supplier ("S"), with the item's code, name and unit joined in; the supplier's row
+    /// carries the order's own columns (`h_`).
     private struct DetailRow: Decodable {
         let kind: String, no: Int, item_id: UUID?, code: String?, name: String?, uom: String?
         let operation: String?, quantity: Int64?, due_date: String?, unit_price: Int64?, state: String?
         let quantity_per: Int64?, scrap_percent: Int64?, supply_by: String?
+        let h_code: String?, h_plan_id: UUID?, h_status: String?, h_currency: String?, h_revision: Int?, h_version: Int?
+        let h_note: String?, h_created_at: Date?
+
+        /// The order's own columns, on the supplier's row.
+        func head(_ id: UUID) -> Head? {
+            guard let supplier = item_id, let code = h_code, let status = h_status, let currency = h_currency, let revision = h_revision,
+                  let version = h_version, let note = h_note, let createdAt = h_created_at else { return nil }
+            return Head(id: id, code: code, supplier_id: supplier, plan_id: h_plan_id, status: status, currency: currency, revision: revision,
+                        version: version, note: note, created_at: createdAt)
+        }
     }
 
     /// A revision with one of its answers (none: the answer columns are null).
@@ -275,6 +286,12 @@ enum OrderService {
         let id: UUID, code: String, supplier_id: UUID, plan_id: UUID?, status: String, currency: String
         let revision: Int, version: Int, note: String, created_at: Date
 
+        init(id: UUID, code: String, supplier_id: UUID, plan_id: UUID?, status: String, currency: String, revision: Int, version: Int,
+             note: String, created_at: Date) {
+            self.id = id; self.code = code; self.supplier_id = supplier_id; self.plan_id = plan_id; self.status = status
+            self.currency = currency; self.revision = revision; self.version = version; self.note = note; self.created_at = created_at
+        }
+
         init(_ o: OutsourcingOrder) {
             id = o.id!; code = o.code; supplier_id = o.supplierID; plan_id = o.planID; status = o.status; currency = o.currency
             revision = o.revision; version = o.version; note = o.note; created_at = o.createdAt
@@ -283,42 +300,54 @@ enum OrderService {
 
     /// The order detail by id in the caller's scope (404 outside it): the order's row is read
     /// plainly rather than as a model, since this is the most-read record of all and decoding a
-    /// model costs more than the read itself.
+    /// model costs more than the read itself. It comes with the lines, requirements and supplier
+    /// (`rows`): on PostgreSQL each statement is a round trip, and the order's own was one of the
+    /// four a detail made.
     static func detail(_ p: Principal, _ id: UUID, app: Application) async throws -> OrderDTO {
-        // Its three reads on one connection (on PostgreSQL, one lease for all three).
-        try await app.keyedReads.withSession { sql in
-            let scope: SQLQueryString = p.scope.supplierID.map { " AND supplier_id = \(bind: $0)" } ?? ""
-            guard let head = try await sql.raw("""
-                SELECT id, code, supplier_id, plan_id, status, currency, revision, version, note, created_at
-                  FROM outsourcing_orders WHERE id = \(bind: id)
-                """ + scope).firstRow(decoding: Head.self)
-            else { throw Problem.notFound }
-            return try await dto(p, head, app: app, on: sql)
-        }
+        // Its two reads on one connection (on PostgreSQL, one lease for both).
+        try await app.keyedReads.withSession { sql in try await detail(p, id, app: app, on: sql) }
+    }
+
+    static func detail(_ p: Principal, _ id: UUID, app: Application, on sql: any SQLDatabase) async throws -> OrderDTO {
+        let rows = try await rows(id, scope: p.scope.supplierID, on: sql)
+        guard let h = rows.first(where: { $0.kind == "S" }), let head = h.head(id) else { throw Problem.notFound }
+        return try await dto(p, head, rows: rows, app: app, on: sql)
     }
 
     static func dto(_ p: Principal, _ order: OutsourcingOrder, app: Application) async throws -> OrderDTO {
-        try await dto(p, Head(order), app: app, on: app.keyedReads)
+        let sql = app.keyedReads
+        return try await dto(p, Head(order), rows: try await rows(order.id!, scope: nil, on: sql), app: app, on: sql)
     }
 
-    /// The order as its page and the API show it, read in two statements (lines, requirements and
-    /// supplier in one; revisions with their answers in the other) whatever the order's size.
-    static func dto(_ p: Principal, _ order: Head, app: Application, on sql: any SQLDatabase) async throws -> OrderDTO {
-        let id = order.id
-        let rows = try await sql.raw("""
+    /// The order's lines, requirements and supplier in one statement; the supplier's row ('S')
+    /// carries the order's own columns, and is missing when the order is not in `scope`.
+    /// PostgreSQL types a union's columns pair by pair from the left, and two untyped NULLs make
+    /// text, which the order's id and dates then do not match: the first branch casts its NULLs
+    /// (SQLite takes any type name in a cast, and a NULL stays NULL).
+    private static func rows(_ id: UUID, scope: UUID?, on sql: any SQLDatabase) async throws -> [DetailRow] {
+        try await sql.raw("""
             SELECT 'L' AS kind, l.line_no AS no, l.item_id AS item_id, i.code AS code, i.name AS name, i.uom AS uom, l.operation AS operation,
                    l.quantity AS quantity, l.due_date AS due_date, l.unit_price AS unit_price, l.state AS state,
-                   NULL AS quantity_per, NULL AS scrap_percent, NULL AS supply_by
+                   NULL AS quantity_per, NULL AS scrap_percent, NULL AS supply_by,
+                   CAST(NULL AS text) AS h_code, CAST(NULL AS uuid) AS h_plan_id, CAST(NULL AS text) AS h_status, CAST(NULL AS text) AS h_currency,
+                   CAST(NULL AS integer) AS h_revision, CAST(NULL AS integer) AS h_version, CAST(NULL AS text) AS h_note,
+                   CAST(NULL AS timestamptz) AS h_created_at
               FROM order_lines l LEFT JOIN items i ON i.id = l.item_id WHERE l.order_id = \(bind: id)
             UNION ALL
             SELECT 'R', r.line_no, r.component_id, i.code, i.name, i.uom, NULL, r.gross_quantity, NULL, NULL, NULL,
-                   r.quantity_per, r.scrap_percent, r.supply_by
+                   r.quantity_per, r.scrap_percent, r.supply_by, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
               FROM order_requirements r LEFT JOIN items i ON i.id = r.component_id WHERE r.order_id = \(bind: id)
             UNION ALL
-            SELECT 'S', 0, o.id, o.code, o.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-              FROM organizations o WHERE o.id = \(bind: order.supplier_id)
-            ORDER BY 1, 2
-            """).rows(decoding: DetailRow.self)
+            SELECT 'S', 0, o.id, o.code, o.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                   h.code, h.plan_id, h.status, h.currency, h.revision, h.version, h.note, h.created_at
+              FROM outsourcing_orders h JOIN organizations o ON o.id = h.supplier_id WHERE h.id = \(bind: id)
+            """ + (scope.map { " AND h.supplier_id = \(bind: $0)" } ?? "") + " ORDER BY 1, 2").rows(decoding: DetailRow.self)
+    }
+
+    /// The order as its page and the API show it, from `rows` and its revisions with their
+    /// answers (one more statement) whatever the order's size.
+    private static func dto(_ p: Principal, _ order: Head, rows: [DetailRow], app: Application, on sql: any SQLDatabase) async throws -> OrderDTO {
+        let id = order.id
         let supplier = rows.first { $0.kind == "S" }
         let lineDTOs = rows.filter { $0.kind == "L" }.map { r in
             let line = OrderLine(number: r.no, item: "", quantity: FixedDecimal(units: r.quantity ?? 0), dueDate: Day(r.due_date ?? "") ?? Day(year: 1970, month: 1, day: 1)!,

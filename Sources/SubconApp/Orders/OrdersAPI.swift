@@ -88,13 +88,12 @@ enum OrderList {
         // (`KeptCounts.lateOrders`, `.pendingRevisions`).
         let kept = f.planID == nil && f.dueFrom == nil && f.dueTo == nil && (f.search ?? "").trimmingCharacters(in: .whitespaces).isEmpty
         let scope = p.scope.supplierID ?? f.supplierID
-        let total = kept && !waiting && !f.late
-            ? try await KeptCounts.orders.total(["supplier_id": scope, "status": f.status?.rawValue], on: app.keyedReads)
-            : kept && !waiting && f.status == nil
-            ? try await KeptCounts.lateOrders.total(["supplier_id": scope], on: app.keyedReads)
-            : kept && f.awaiting && !f.overdue && !f.late && f.status == nil
-            ? try await KeptCounts.pendingRevisions.total(["supplier_id": scope], on: app.keyedReads)
-            : try await sql.raw("SELECT COUNT(*) AS n" + filtered + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
+        // A kept total is read in the page's statement.
+        let keptTotal: (counts: KeptCounts, equal: [String: (any Encodable & Sendable)?])? = kept && !waiting && !f.late
+            ? (.orders, ["supplier_id": scope, "status": f.status?.rawValue])
+            : kept && !waiting && f.status == nil ? (.lateOrders, ["supplier_id": scope])
+            : kept && f.awaiting && !f.overdue && !f.late && f.status == nil ? (.pendingRevisions, ["supplier_id": scope])
+            : nil
         struct Row: Decodable {
             let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
             let status: String; let revision: Int; let version: Int; let created_at: Date; let pending_since: Date?
@@ -127,18 +126,27 @@ enum OrderList {
         let onePlan = waiting ? !ordersFiltered && !f.overdue : !ordersFiltered || bySupplierOnly || byStatusOnly || lateOnly
         let limit: SQLQueryString = onePlan ? " LIMIT \(literal: page.per) OFFSET \(bind: page.offset)"
                                             : " LIMIT \(literal: page.per) OFFSET \(literal: page.offset)"
-        let rows = try await (onePlan ? app.keyedReads : sql).raw("WITH page AS MATERIALIZED (" + pageColumns + filtered + whereClause + innerOrder
-                                     + limit + ") " + """
+        func statement(total: SQLQueryString?) -> SQLQueryString {
+            "WITH page AS MATERIALIZED (" + pageColumns + filtered + whereClause + innerOrder + limit + ") " + """
             SELECT o.id, o.code, o.supplier_id, s.code AS supplier_code, s.name AS supplier_name, o.status, o.revision, o.version,
                    o.created_at, r.released_at AS pending_since,
-                   COALESCE(a.open_lines, 0) AS open_lines, a.next_due, a.days_late
+                   COALESCE(a.open_lines, 0) AS open_lines, a.next_due, a.days_late\(total.map { ", " + $0 } ?? "")
               FROM page p CROSS JOIN outsourcing_orders o JOIN organizations s ON s.id = o.supplier_id
               LEFT JOIN order_revisions r ON r.order_id = o.id AND r.status = 'pending'
               LEFT JOIN (SELECT l.order_id, COUNT(*) AS open_lines, MIN(l.due_date) AS next_due,
                                 MAX(CASE WHEN l.risk IN (\(binds: Projection.Risk.lateValues)) THEN l.days_late END) AS days_late
                            FROM page q CROSS JOIN order_lines l WHERE l.order_id = q.id AND l.state = 'open' GROUP BY l.order_id) a ON a.order_id = o.id
              WHERE o.id = p.id
-            """ + outerOrder).rows(decoding: Row.self)
+            """ + outerOrder
+        }
+        let reads = onePlan ? app.keyedReads : sql
+        let (rows, total): ([Row], Int)
+        if let keptTotal {
+            (rows, total) = try await keptTotal.counts.pageAndTotal(keptTotal.equal, decoding: Row.self, on: reads) { statement(total: $0) }
+        } else {
+            total = try await sql.raw("SELECT COUNT(*) AS n" + filtered + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
+            rows = try await reads.raw(statement(total: nil)).rows(decoding: Row.self)
+        }
         return Page(items: rows.map { r in
             let deadline = r.pending_since.map { $0.addingTimeInterval(TimeInterval(clock.answerHours) * 3600) }
             return OrderSummaryDTO(id: r.id, code: r.code, supplierId: r.supplier_id, supplierCode: r.supplier_code, supplierName: r.supplier_name,

@@ -95,23 +95,27 @@ enum LateLines {
             let delay_reason: String?; let delay_note: String
         }
         let reason = f.reason
-        // The count and the page on one connection (on PostgreSQL, one lease for both).
-        let (total, rows) = try await sql.withSession { [whereClause] sql in
-            // All late lines, or those nobody has explained, of a supplier or of all, are kept
-            // counts (`KeptCounts.lateLines`); other filters are counted from the index, and a
-            // search through the joins.
-            let total = !searching && reason == nil
-                ? try await KeptCounts.lateLines.total(["supplier_id": scope], on: sql)
-                : !searching && reason == "none"
-                ? try await KeptCounts.unexplainedLateLines.total(["supplier_id": scope], on: sql)
-                : try await sql.raw("SELECT COUNT(*) AS n" + (searching ? from : lines) + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
-            let rows = try await sql.raw("""
-                SELECT l.order_id, o.code, o.supplier_id, s.code AS supplier_code, s.name AS supplier_name, l.line_no, i.code AS item_code,
-                       i.name AS item_name, i.uom, l.operation, l.quantity, l.due_date, l.eta, l.promised_date, l.days_late, l.risk,
-                       l.delay_reason, l.delay_note
-                """ + from + whereClause + " ORDER BY l.days_late DESC, l.due_date, l.order_code, l.line_no LIMIT \(literal: page.per) OFFSET \(bind: page.offset)")
-                .rows(decoding: Row.self)
-            return (total, rows)
+        let select: SQLQueryString = """
+            SELECT l.order_id, o.code, o.supplier_id, s.code AS supplier_code, s.name AS supplier_name, l.line_no, i.code AS item_code,
+                   i.name AS item_name, i.uom, l.operation, l.quantity, l.due_date, l.eta, l.promised_date, l.days_late, l.risk,
+                   l.delay_reason, l.delay_note
+            """
+        let pageOrder: SQLQueryString = " ORDER BY l.days_late DESC, l.due_date, l.order_code, l.line_no LIMIT \(literal: page.per) OFFSET \(bind: page.offset)"
+        // All late lines, or those nobody has explained, of a supplier or of all, are kept counts
+        // (`KeptCounts.lateLines`), read in the page's own statement; other filters are counted
+        // from the index, and a search through the joins, on the page's connection (on
+        // PostgreSQL, one lease for both).
+        let kept = searching ? nil : reason == nil ? KeptCounts.lateLines : reason == "none" ? KeptCounts.unexplainedLateLines : nil
+        let (rows, total): ([Row], Int)
+        if let kept {
+            (rows, total) = try await kept.pageAndTotal(["supplier_id": scope], decoding: Row.self, on: sql) { total in
+                select + ", \(total)" + from + whereClause + pageOrder
+            }
+        } else {
+            (total, rows) = try await sql.withSession { [whereClause] sql in
+                let total = try await sql.raw("SELECT COUNT(*) AS n" + (searching ? from : lines) + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
+                return (total, try await sql.raw(select + from + whereClause + pageOrder).rows(decoding: Row.self))
+            }
         }
         return Page(items: rows.map {
             LateLineDTO(orderId: $0.order_id, orderCode: $0.code, supplierId: $0.supplier_id, supplierCode: $0.supplier_code, supplierName: $0.supplier_name,

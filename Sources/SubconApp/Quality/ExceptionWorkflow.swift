@@ -707,7 +707,7 @@ enum ExceptionService {
 
     /// Lists: open first by deadline, or closed newest first; filters by type, supplier, mine.
     /// Read as plain rows with the supplier joined (a list decoded 50 wide models); totalled from
-    /// the kept counts unless "mine" asks for a person's own.
+    /// the kept counts unless "mine" or a deadline state asks for fewer.
     static func list(_ p: Principal, status: String?, type: String?, supplier: UUID?, mine: Bool, deadline: ExceptionDeadlineState? = nil, now: Date,
                      limit: Int, offset: Int, on sql: any SQLDatabase) async throws -> (items: [ListRow], total: Int) {
         let supplierID = p.scope.supplierID ?? supplier
@@ -717,10 +717,6 @@ enum ExceptionService {
         if let type, !type.isEmpty { conditions = conditions + " AND e.type = \(bind: type)" }
         if mine { conditions = conditions + " AND (e.buyer_owner_id = \(bind: p.userID) OR e.supplier_owner_id = \(bind: p.userID))" }
         if let deadline { conditions = conditions + " AND e.status = 'open' AND " + Self.condition(deadline, now: now) }
-        let total = mine || deadline != nil
-            ? try await sql.raw("SELECT COUNT(e.status) AS n FROM exceptions e WHERE " + conditions).first()?.decode(column: "n", as: Int.self) ?? 0
-            : try await KeptCounts.exceptions.total(["supplier_id": supplierID, "status": status.flatMap { $0.isEmpty ? nil : $0 },
-                                                     "type": type.flatMap { $0.isEmpty ? nil : $0 }], on: sql)
         // In the order of the status indexes, which hold the sort key and the id (see
         // `AddExceptionPageIndexes`): the page's ids are read from the index alone, and only
         // those 50 rows are read whole and joined to their suppliers. A sort key the index does
@@ -728,13 +724,24 @@ enum ExceptionService {
         let (keys, inner, outer): (SQLQueryString, SQLQueryString, SQLQueryString) = status == "closed"
             ? ("e.closed_at AS k1", " ORDER BY e.closed_at DESC, e.id DESC", " ORDER BY p.k1 DESC, p.id DESC")
             : ("e.resolve_by AS k1, e.created_at AS k2", " ORDER BY e.resolve_by, e.created_at, e.id", " ORDER BY p.k1, p.k2, p.id")
-        let items = try await sql.raw("WITH page AS MATERIALIZED (SELECT e.id, " + keys + " FROM exceptions e WHERE " + conditions + inner
-                                      + " LIMIT \(literal: limit) OFFSET \(literal: offset)) " + """
+        func statement(total: SQLQueryString?) -> SQLQueryString {
+            "WITH page AS MATERIALIZED (SELECT e.id, " + keys + " FROM exceptions e WHERE " + conditions + inner
+                + " LIMIT \(literal: limit) OFFSET \(literal: offset)) " + """
             SELECT e.id, e.code, e.type, e.severity, e.status, e.title, e.description, e.words, e.created_at, e.source, e.source_id, e.order_id,
                    e.supplier_id, e.response_by, e.resolve_by, e.responded_at, e.closed_at, e.escalation_level,
-                   s.code AS supplier_code, s.name AS supplier_name
+                   s.code AS supplier_code, s.name AS supplier_name\(total.map { ", " + $0 } ?? "")
               FROM page p CROSS JOIN exceptions e JOIN organizations s ON s.id = e.supplier_id WHERE e.id = p.id
-            """ + outer).rows(decoding: ListRow.self)
+            """ + outer
+        }
+        // "Mine" and the deadline states are counted; the rest is kept, and read in the page's statement.
+        if mine || deadline != nil {
+            let total = try await sql.raw("SELECT COUNT(e.status) AS n FROM exceptions e WHERE " + conditions).first()?.decode(column: "n", as: Int.self) ?? 0
+            return (try await sql.raw(statement(total: nil)).rows(decoding: ListRow.self), total)
+        }
+        let (items, total) = try await KeptCounts.exceptions.pageAndTotal(["supplier_id": supplierID, "status": status.flatMap { $0.isEmpty ? nil : $0 },
+                                                                           "type": type.flatMap { $0.isEmpty ? nil : $0 }], decoding: ListRow.self, on: sql) {
+            statement(total: $0)
+        }
         return (items, total)
     }
 }

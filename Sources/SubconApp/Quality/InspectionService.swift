@@ -604,25 +604,25 @@ enum InspectionService {
         }
         // The page carries the lines' own columns out of the walk that found them (joining the
         // lines again by id cost two more lookups a row: half of the statement's time).
-        // The page and its count on one connection (on PostgreSQL, one lease for both).
-        let (rows, total) = try await sql.withSession { sql in
-            let rows = try await sql.raw("""
-                WITH page AS MATERIALIZED (
-                    SELECT l.received_at AS k, g.code AS receipt_code, l.no, g.created_at AS received_at, l.receipt_id, l.version, l.supplier_id,
-                           l.order_id, l.item_id, l.lot, l.quantity
-                      FROM receipt_lines l JOIN goods_receipts g ON g.id = l.receipt_id
-                     WHERE l.status = 'awaiting_inspection' ORDER BY l.received_at, g.code, l.no LIMIT \(literal: page.per) OFFSET \(bind: page.offset))
-                SELECT p.receipt_id, p.receipt_code, p.no, p.version, p.supplier_id, s.code AS supplier_code, s.name AS supplier_name,
-                       p.order_id, o.code AS order_code, p.item_id, i.code AS item_code, i.name AS item_name, p.lot, p.quantity, p.received_at,
-                       (SELECT ip.level FROM inspection_plans ip WHERE ip.item_id = p.item_id) AS plan_level,
-                       (SELECT ip.aql FROM inspection_plans ip WHERE ip.item_id = p.item_id) AS plan_aql,
-                       (SELECT qs.switching FROM quality_states qs WHERE qs.supplier_id = p.supplier_id AND qs.item_id = p.item_id) AS switching,
-                       (SELECT qs.exempt FROM quality_states qs WHERE qs.supplier_id = p.supplier_id AND qs.item_id = p.item_id) AS exempt
-                  FROM page p JOIN outsourcing_orders o ON o.id = p.order_id
-                  JOIN organizations s ON s.id = p.supplier_id JOIN items i ON i.id = p.item_id
-                 ORDER BY p.k, p.receipt_code, p.no
-                """).rows(decoding: Row.self)
-            return (rows, try await KeptCounts.receiptLines.total(["status": "awaiting_inspection"], on: sql))
+        // The count is kept (`KeptCounts.receiptLines`) and read in the page's statement.
+        let (rows, total) = try await KeptCounts.receiptLines.pageAndTotal(["status": "awaiting_inspection"], decoding: Row.self, on: sql) { total in
+            """
+            WITH page AS MATERIALIZED (
+                SELECT l.received_at AS k, g.code AS receipt_code, l.no, g.created_at AS received_at, l.receipt_id, l.version, l.supplier_id,
+                       l.order_id, l.item_id, l.lot, l.quantity
+                  FROM receipt_lines l JOIN goods_receipts g ON g.id = l.receipt_id
+                 WHERE l.status = 'awaiting_inspection' ORDER BY l.received_at, g.code, l.no LIMIT \(literal: page.per) OFFSET \(bind: page.offset))
+            SELECT p.receipt_id, p.receipt_code, p.no, p.version, p.supplier_id, s.code AS supplier_code, s.name AS supplier_name,
+                   p.order_id, o.code AS order_code, p.item_id, i.code AS item_code, i.name AS item_name, p.lot, p.quantity, p.received_at,
+                   (SELECT ip.level FROM inspection_plans ip WHERE ip.item_id = p.item_id) AS plan_level,
+                   (SELECT ip.aql FROM inspection_plans ip WHERE ip.item_id = p.item_id) AS plan_aql,
+                   (SELECT qs.switching FROM quality_states qs WHERE qs.supplier_id = p.supplier_id AND qs.item_id = p.item_id) AS switching,
+                   (SELECT qs.exempt FROM quality_states qs WHERE qs.supplier_id = p.supplier_id AND qs.item_id = p.item_id) AS exempt,
+                   \(total)
+              FROM page p JOIN outsourcing_orders o ON o.id = p.order_id
+              JOIN organizations s ON s.id = p.supplier_id JOIN items i ON i.id = p.item_id
+             ORDER BY p.k, p.receipt_code, p.no
+            """
         }
         // Lines of one supplier and item share a switching state: its text is decoded once a page.
         var rules: [String: Switching] = [:]
