@@ -101,7 +101,9 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
                             writeGate: TurnGate(enabled: !settings.database.isPostgres),
                             heavyReads: TurnGate(limit: settings.heavyReads, maxWaiting: 4 * settings.heavyReads), metrics: metrics,
                             openAPIDocument: openAPI, passwordHasher: passwordHasher,
-                                bodyShapes: BodyShapes(openAPI: openAPI))
+                                bodyShapes: BodyShapes(openAPI: openAPI),
+                                signInCache: settings.database.isPostgres && settings.signInCacheTrust > .zero
+                                    ? SignInCache(trust: settings.signInCacheTrust) : nil)
 
     // Robots and webhooks: a receiver that is down answers (or not) within seconds, and an
     // address never redirects a signed message elsewhere.
@@ -143,6 +145,9 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     if case .postgres(let url, _) = settings.database {
         // Live updates reach every instance through LISTEN/NOTIFY, tests included.
         app.lifecycle.use(LiveListener(configuration: try SQLPostgresConfiguration(url: url).coreConfiguration, channel: settings.liveChannel))
+        if let cache = app.subcon.signInCache {
+            app.lifecycle.use(SignInListener(configuration: try SQLPostgresConfiguration(url: url).coreConfiguration, cache: cache))
+        }
     }
     if settings.runBackgroundWorkers {
         app.lifecycle.use(OutboxWorker(interval: .milliseconds(Int64(settings.outboxInterval * 1000))))

@@ -24,6 +24,9 @@ struct TestApp {
         var settings = Settings(resourcesDirectory: packageRoot + "/Resources", publicDirectory: packageRoot + "/Public",
                                 demo: demo, demoScenario: scenario, examplesDirectory: packageRoot + "/examples",
                                 runBackgroundWorkers: false, logLevel: .error)
+        // Most tests boot no listener, so no sign-in cache is ever trusted; a change to who may
+        // sign in still waits out the trust, kept short here (the scale-out tests use a second).
+        settings.signInCacheTrust = .milliseconds(200)
         if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
             let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
             schema = name

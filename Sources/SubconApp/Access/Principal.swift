@@ -83,15 +83,16 @@ enum PrincipalLoader {
     }
 
     /// What signing a request in needs from the session or token row, its active user and its
-    /// active organization, read as one plain row. Read on every request rather than cached, so a
-    /// revoked token, an ended session or a deactivated user is refused by the very next request
-    /// on every instance; decoding three Fluent models for it cost a third of a small request
-    /// (reflection over their properties and serializing the joined column list each time).
+    /// active organization, read as one plain row: decoding three Fluent models for it cost a
+    /// third of a small request (reflection over their properties and serializing the joined
+    /// column list each time). A revoked token, an ended session or a deactivated user is refused
+    /// by the very next request on every instance: sessions are read on every request, and API
+    /// tokens too, except from `SignInCache` on PostgreSQL, which keeps that promise its own way.
     struct SignInRow: Decodable {
         let id: UUID
         let expires_at: Date?
         let revoked_at: Date?
-        let last_used_at: Date?
+        var last_used_at: Date?
         let csrf_token: String?
         let user_id: UUID
         let login: String

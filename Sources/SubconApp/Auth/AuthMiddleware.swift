@@ -38,7 +38,8 @@ struct SessionAuthenticator: Middleware {
 struct BearerAuthenticator: Middleware {
     func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         guard let bearer = req.headers.bearerAuthorization else { return next.respond(to: req) }
-        return SignIn.load(.apiToken, tokenHash: Secrets.hash(bearer.token), req) { token in
+        let tokenHash = Secrets.hash(bearer.token)
+        return SignIn.load(.apiToken, tokenHash: tokenHash, req) { token in
             guard let token, token.revoked_at == nil, token.expires_at.map({ $0 > req.now }) ?? true else {
                 throw Problem(.unauthorized, "unauthorized", detailKey: "problem.unauthorized.token")
             }
@@ -51,6 +52,7 @@ struct BearerAuthenticator: Middleware {
                 try await req.subcon.writeGate.run {
                     try await APIToken.query(on: req.db).filter(\.$id == token.id).set(\.$lastUsedAt, to: now).update()
                 }
+                req.subcon.signInCache?.used(tokenHash: tokenHash, at: now)
             }
         }.flatMap { next.respond(to: req) }
     }
@@ -59,26 +61,40 @@ struct BearerAuthenticator: Middleware {
 /// Reading the session or token behind a request, on every request, without suspending where
 /// the database allows: on an SQLite file the row is read on the event loop from the inline read
 /// connections (an index lookup, microseconds), so the request does not pass from thread to
-/// thread before its handler even starts; on PostgreSQL it is a prepared statement (see
+/// thread before its handler even starts; on PostgreSQL an API token's row comes from
+/// `SignInCache` while that is trusted, and otherwise from a prepared statement (see
 /// `PreparedReads`).
 private enum SignIn {
+    typealias Accept = @Sendable (PrincipalLoader.SignInRow?) throws -> (@Sendable () async throws -> Void)?
+
     /// Reads the row and hands it to `accept`, which signs the request in (or throws) and may
     /// return a write to make before the request goes on.
-    static func load(_ credential: PrincipalLoader.Credential, tokenHash: String, _ req: Request,
-                     accept: @escaping @Sendable (PrincipalLoader.SignInRow?) throws -> (@Sendable () async throws -> Void)?) -> EventLoopFuture<Void> {
-        let reads = req.application.reads
-        if let inline = reads as? ReadConnections {
-            do {
-                guard let write = try accept(PrincipalLoader.signedInNow(credential, tokenHash: tokenHash, on: inline)) else {
-                    return req.eventLoop.makeSucceededVoidFuture()
-                }
-                return req.eventLoop.makeFutureWithTask { try await write() }
-            } catch {
-                return req.eventLoop.makeFailedFuture(error)
+    static func load(_ credential: PrincipalLoader.Credential, tokenHash: String, _ req: Request, accept: @escaping Accept) -> EventLoopFuture<Void> {
+        if let inline = req.application.reads as? ReadConnections {
+            return now(req, accept) { try PrincipalLoader.signedInNow(credential, tokenHash: tokenHash, on: inline) }
+        }
+        guard credential == .apiToken, let cache = req.subcon.signInCache else {
+            return req.eventLoop.makeFutureWithTask {
+                try await accept(PrincipalLoader.signedIn(credential, tokenHash: tokenHash, on: req.application.keyedReads))?()
             }
         }
+        if let kept = cache.row(tokenHash: tokenHash) { return now(req, accept) { kept } }
         return req.eventLoop.makeFutureWithTask {
-            try await accept(PrincipalLoader.signedIn(credential, tokenHash: tokenHash, on: req.application.keyedReads))?()
+            let generation = cache.generation
+            let row = try await PrincipalLoader.signedIn(credential, tokenHash: tokenHash, on: req.application.keyedReads)
+            // Only rows that sign in are kept: a refused token costs its read every time, as before.
+            if let row, row.revoked_at == nil { cache.keep(row, tokenHash: tokenHash, readAt: generation) }
+            try await accept(row)?()
+        }
+    }
+
+    /// Signs in from a row at hand, on the event loop.
+    private static func now(_ req: Request, _ accept: Accept, _ row: () throws -> PrincipalLoader.SignInRow?) -> EventLoopFuture<Void> {
+        do {
+            guard let write = try accept(row()) else { return req.eventLoop.makeSucceededVoidFuture() }
+            return req.eventLoop.makeFutureWithTask { try await write() }
+        } catch {
+            return req.eventLoop.makeFailedFuture(error)
         }
     }
 }

@@ -84,15 +84,22 @@ extension Application {
             attempt += 1
             let live = PendingLiveEvents()
             do {
-                let result = try await services.writeGate.run {
+                let (result, signInChanged) = try await services.writeGate.run {
                     try await self.transactionInGate { tx in
                         let result = try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres, live: live,
                                                                   today: services.today(), delayThresholdDays: services.settings.delayThresholdDays))
                         try await claim?.recordOnce(on: tx)
-                        return result
+                        return (result, services.signInCache == nil ? false : try await Self.signInChanged(tx))
                     }
                 }
                 for e in live.all { services.live.deliver(e) }
+                if signInChanged, let cache = services.signInCache {
+                    // Who may sign in changed: answered only once every instance has heard it or
+                    // stopped trusting its cache (see `SignInCache`). The change has committed,
+                    // so a cancelled wait is no reason to report it failed.
+                    cache.forgetAll()
+                    try? await Task.sleep(for: cache.settle)
+                }
                 return result
             } catch where attempt < 4 && Self.mayRetry(error) {
                 // PostgreSQL broke a deadlock (or a serialization conflict) by rolling this
@@ -113,6 +120,13 @@ extension Application {
             return try await connection.transaction { try await body(tx) }
         }
         return try await database.transaction(body)
+    }
+
+    /// Whether this transaction changed who may sign in: the sign-in triggers mark it
+    /// (`AddSignInChangeNotices`).
+    static func signInChanged(_ tx: any Database) async throws -> Bool {
+        try await (tx as! any SQLDatabase).raw("SELECT COALESCE(current_setting('subcon.signin_changed', true), '') = 'on' AS c").first()?
+            .decode(column: "c", as: Bool.self) ?? false
     }
 
     /// SQLSTATE 40P01 (deadlock detected) and 40001 (serialization failure).

@@ -18,6 +18,8 @@ public struct SubconServices: Sendable {
     public let passwordHasher: PasswordHasher
     /// What each JSON body may contain, from the OpenAPI document.
     let bodyShapes: BodyShapes
+    /// API tokens' sign-in rows on PostgreSQL (nil on SQLite, or when turned off).
+    let signInCache: SignInCache?
     /// This instance's open live-update streams.
     let live = LiveEvents()
 

@@ -72,6 +72,11 @@ public struct Settings: Sendable {
     /// Whether changes on SQLite run on a connection of their own, statement after statement on
     /// the change's thread (SQLITE_WRITE_CONNECTION=0 keeps them on the driver; see `WriteConnection`).
     public var sqliteWriteConnection = true
+    /// On PostgreSQL, how long a sign-in cache vouched for by a tick heard back is used
+    /// (SIGN_IN_CACHE_MS, 0: no cache; see `SignInCache`). A change to who may sign in waits this
+    /// long (and a tenth of a second) before it answers, so that every instance has heard it or
+    /// stopped trusting its cache.
+    public var signInCacheTrust: Duration = .seconds(1)
     /// Whether every commit to an SQLite file waits for the disk (SQLITE_SYNCHRONOUS=full, the
     /// default) or only checkpoints do (`normal`: a power cut or a crash of the machine — not of
     /// the process — may lose the last commits, never the file's consistency; a commit costs
@@ -174,6 +179,7 @@ public struct Settings: Sendable {
         if let n = env["HEAVY_READS"].flatMap(Int.init), (1...64).contains(n) { s.heavyReads = n }
         if env["SQLITE_READ_CONNECTIONS"] == "0" { s.sqliteReadConnections = false }
         if env["SQLITE_WRITE_CONNECTION"] == "0" { s.sqliteWriteConnection = false }
+        if let ms = env["SIGN_IN_CACHE_MS"].flatMap(Int64.init), (0...60_000).contains(ms) { s.signInCacheTrust = .milliseconds(ms) }
         if env["SQLITE_SYNCHRONOUS"]?.lowercased() == "normal" { s.sqliteSynchronousFull = false }
         if let m = env["SQLITE_MMAP_MB"].flatMap(Int64.init), (0...1 << 20).contains(m) { s.sqliteMapBytes = m << 20 }
         if let f = env["INVOICE_TOLERANCE_FEN"].flatMap(Int64.init), (0...10_000).contains(f) { s.invoiceTolerance = FixedDecimal(units: f * 100) }

@@ -99,6 +99,8 @@ enum Migrations {
         AddKeptCounts(name: "SubconApp.AddNotificationCounts", counts: [.notifications, .unreadNotifications]),
         AddReceiptAndNotePageIndexes(),
         AddLineOrderCode(),
+        // 27. Sign-in changes heard by every instance (PostgreSQL's sign-in cache)
+        AddSignInChangeNotices(),
     ]
 }
 
