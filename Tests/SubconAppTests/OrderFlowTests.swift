@@ -551,7 +551,7 @@ extension DemoScenarioTests {
         }
     }
     /// The lists read as prepared statements on PostgreSQL (every order, one status's, one
-    /// supplier's, the late orders, the waiting list, a person's notices) take their page's offset as a value: every 1-row page must be
+    /// supplier's, the late orders, the waiting list, a person's notices, the open exceptions) take their page's offset as a value: every 1-row page must be
     /// its slice of the whole list, also once PostgreSQL has moved to a plan kept for any value
     /// (after five runs), and the total must match on every page, past the last one too.
     @Test func listsWithOnePlanPageLikeTheWholeList() async throws {
@@ -566,7 +566,8 @@ extension DemoScenarioTests {
             let common = Dictionary(grouping: statuses, by: { $0 }).max { $0.value.count < $1.value.count }?.key ?? ""
             for (path, token) in [("/api/v1/orders?", admin), ("/api/v1/orders?status=\(common)&", admin), ("/api/v1/orders?awaiting=true&", admin),
                                   ("/api/v1/orders?supplierId=\(jg)&", admin), ("/api/v1/orders?", supplier), ("/api/v1/orders?late=true&", admin),
-                                  ("/api/v1/notifications?", supplier), ("/api/v1/notifications?unread=true&", supplier)] {
+                                  ("/api/v1/notifications?", supplier), ("/api/v1/notifications?unread=true&", supplier),
+                                  ("/api/v1/exceptions?status=open&", admin)] {
                 let whole = try await t.request(.GET, path + "per=200", token: token).json
                 let ids = (whole["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
                 #expect(ids.count >= 3 && whole["total"] as? Int == ids.count, "\(path): \(ids.count) of \(whole["total"] ?? "")")

@@ -161,7 +161,8 @@ struct QualityAPI: RouteCollection {
         let now = req.now
         let (items, total) = try await ExceptionService.list(p, status: status, type: type, supplier: try Self.uuid(req, "supplierId"),
                                                              mine: req.queryText("mine") == "1", deadline: deadline, now: now,
-                                                             limit: page.per, offset: page.offset, on: req.application.reads)
+                                                             limit: page.per, offset: page.offset, on: req.application.reads,
+                                                             keyed: req.application.keyedReads)
         return Page(items: items.map { $0.summary(now: now) }, page: page.page, per: page.per, total: total)
     }
 

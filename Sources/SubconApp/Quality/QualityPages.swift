@@ -342,7 +342,8 @@ struct QualityPages: RouteCollection {
         let now = req.now
         let (items, total) = try await ExceptionService.list(p, status: ["open", "closed"].contains(status) ? status : nil,
                                                              type: ExceptionRules.Kind(rawValue: type) == nil ? nil : type, supplier: nil, mine: mine,
-                                                             deadline: deadline, now: now, limit: page.per, offset: page.offset, on: req.application.reads)
+                                                             deadline: deadline, now: now, limit: page.per, offset: page.offset, on: req.application.reads,
+                                                             keyed: req.application.keyedReads)
         let listed = Page(items: items, page: page.page, per: page.per, total: total)
         return try await req.renderPage("exceptions", titleKey: "exceptions.title", ListView(
             items: items.map { e in ListView.Row(e: e.summary(now: now), supplierCode: e.supplier_code, supplierName: p.isSupplier ? "" : e.supplier_name) },
