@@ -99,8 +99,9 @@ enum Migrations {
         AddKeptCounts(name: "SubconApp.AddNotificationCounts", counts: [.notifications, .unreadNotifications]),
         AddReceiptAndNotePageIndexes(),
         AddLineOrderCode(),
-        // 27. Sign-in changes heard by every instance (PostgreSQL's sign-in cache)
+        // 27. Sign-in changes heard by every instance (PostgreSQL's sign-in cache); a supplier's exceptions paged from an index
         AddSignInChangeNotices(),
+        AddSupplierExceptionPageIndexes(),
     ]
 }
 

@@ -16,6 +16,22 @@ struct AddExceptionPageIndexes: AsyncMigration {
     func revert(on db: any Database) async throws { try await IndexExtension.undo(Self.extensions, on: db) }
 }
 
+/// A supplier's exceptions (all of them, or the closed) in the list's whole order: the
+/// (supplier, resolve_by) index left SQLite to sort each run of equal deadlines by reading the
+/// rows, and for the bench's largest supplier (6,866 exceptions) a page took 6 ms, 145 lists a
+/// second. Holding the tie-breaks, the page is read from the index alone (0.1 ms).
+struct AddSupplierExceptionPageIndexes: AsyncMigration {
+    static let extensions = [
+        IndexExtension(table: "exceptions", old: "exceptions_supplier_resolve_idx", oldColumns: ["supplier_id", "resolve_by"],
+                       new: "exceptions_supplier_page_idx", newColumns: ["supplier_id", "resolve_by", "created_at", "id"]),
+        IndexExtension(table: "exceptions", old: "exceptions_supplier_closed_idx", oldColumns: ["supplier_id", "closed_at"],
+                       new: "exceptions_supplier_closed_page_idx", newColumns: ["supplier_id", "closed_at", "id"]),
+    ]
+
+    func prepare(on db: any Database) async throws { try await IndexExtension.apply(Self.extensions, on: db) }
+    func revert(on db: any Database) async throws { try await IndexExtension.undo(Self.extensions, on: db) }
+}
+
 /// The material hub lists open discrepancies newest first; with no index on the type SQLite
 /// walked all 33,000 open exceptions of every type to find none (26 ms on every hub view).
 struct AddExceptionTypeIndex: AsyncMigration {
