@@ -75,7 +75,7 @@ public struct Settings: Sendable {
     /// On PostgreSQL, how long a sign-in cache vouched for by a tick heard back is used
     /// (SIGN_IN_CACHE_MS, 0: no cache; see `SignInCache`). A change to who may sign in waits this
     /// long (and a tenth of a second) before it answers, so that every instance has heard it or
-    /// stopped trusting its cache.
+    /// stopped trusting its cache; every instance must be given the same value.
     public var signInCacheTrust: Duration = .seconds(1)
     /// Whether every commit to an SQLite file waits for the disk (SQLITE_SYNCHRONOUS=full, the
     /// default) or only checkpoints do (`normal`: a power cut or a crash of the machine — not of
