@@ -281,8 +281,8 @@ enum OrderService {
         let a_decision: String?, a_answered_at: Date?
     }
 
-    /// The order's own columns, as the detail shows them.
-    struct Head: Decodable {
+    /// The order's own columns, as the detail shows them (from the model, or the supplier's row).
+    struct Head {
         let id: UUID, code: String, supplier_id: UUID, plan_id: UUID?, status: String, currency: String
         let revision: Int, version: Int, note: String, created_at: Date
 

@@ -719,7 +719,7 @@ enum ExceptionService {
         // generic plan gathers all of the status and sorts them, 3–8 ms for the largest.)
         let plain = (type ?? "").isEmpty && !mine && deadline == nil
         let onePlan = keyed != nil && plain && (supplierID == nil ? status == "open" || status == "closed" : (status ?? "").isEmpty)
-        let sql = onePlan ? keyed! : sql
+        let sql = onePlan ? keyed ?? sql : sql
         var conditions: SQLQueryString = "1 = 1"
         if let supplierID { conditions = conditions + " AND e.supplier_id = \(bind: supplierID)" }
         if let status, !status.isEmpty { conditions = conditions + " AND e.status = \(bind: status)" }
