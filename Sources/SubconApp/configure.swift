@@ -78,7 +78,10 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
                 _ = try await db.raw("PRAGMA synchronous = \(unsafeRaw: settings.sqliteSynchronousFull ? "FULL" : "NORMAL")").all()
             }
         }
-        if settings.sqliteReadConnections { app.useReadConnections(path: path, mapBytes: Int(settings.sqliteMapBytes)) }
+        if settings.sqliteReadConnections {
+            app.useReadConnections(path: path, mapBytes: Int(settings.sqliteMapBytes))
+            app.modelReadsConfiguration = app.databases.configuration(for: .sqlite)
+        }
     }
     for migration in Migrations.all { app.migrations.add(migration) }
     try await app.autoMigrate()

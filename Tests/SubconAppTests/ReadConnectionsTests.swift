@@ -65,6 +65,69 @@ import VaporTesting
         }
     }
 
+    /// A change's reads before it begins (the row it acts on, in the caller's scope) and its
+    /// answer's reads after it commits take the read connections as Fluent model queries
+    /// (`ModelReadDatabase`): every step of an order's way from release to inspection makes
+    /// some, and answers what it answered through the driver. The database refuses to write.
+    @Test func aChangesModelReadsTakeTheReadConnections() async throws {
+        try await TestApp.runOnSQLiteFile { t in
+            let reads = try #require(t.app.readConnections)
+            let m = try await MaterialFixture.make(t)
+            let f = m.f
+            func step<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
+                let before = reads.modelReadsRun.withLockedValue { $0 }
+                let result = try await body()
+                #expect(reads.modelReadsRun.withLockedValue { $0 } > before, "\(name) read no model on the read connections")
+                return result
+            }
+            let order = try await step("create, release and answer") { try await m.acknowledgedOrder() }
+            let version = try await f.order(order)["version"] as? Int ?? 0
+            let started = try await step("start") { try await m.post("/api/v1/orders/\(order)/start", f.supplier1, #"{"version":\#(version)}"#, .ok) }
+            #expect(started["status"] as? String == "in_production")
+            let issue = try await step("issue") {
+                try await m.post("/api/v1/material/issues", m.warehouse, """
+                    {"orderId":"\(order)","lines":[{"line":2,"componentCode":"RM-PAD-65","lot":"MR-1","quantity":"100"}]}
+                    """)
+            }
+            let confirmed = try await step("confirm") {
+                try await m.post("/api/v1/material/documents/\(issue["id"] as? String ?? "")/confirm", f.supplier1,
+                                 #"{"version":\#(issue["version"] as? Int ?? 0),"lines":[{"no":1,"quantity":"100"}]}"#, .ok)
+            }
+            #expect(confirmed["awaitingConfirmation"] as? Bool == false)
+            _ = try await step("progress") { try await m.post("/api/v1/orders/\(order)/progress", f.supplier1, #"{"line":2,"good":"10"}"#) }
+            // Another supplier's order is not found through these reads either.
+            _ = try await m.post("/api/v1/orders/\(order)/progress", f.supplier2, #"{"line":2,"good":"10"}"#, .notFound)
+            let note = try await step("deliver") {
+                try await m.post("/api/v1/deliveries", f.supplier1, """
+                    {"orderId":"\(order)","shipDate":"2026-09-22","lines":[{"line":2,"quantity":"10","lot":"P-1"}]}
+                    """)
+            }
+            let receipt = try await step("receive") {
+                try await m.post("/api/v1/receipts", m.warehouse, #"{"deliveryNoteId":"\#(note["id"] as? String ?? "")","lines":[{"deliveryLine":1,"quantity":"10"}]}"#)
+            }
+            let inspected = try await step("inspect") {
+                try await m.post("/api/v1/receipts/\(receipt["id"] as? String ?? "")/lines/1/inspection", m.quality,
+                                 #"{"version":1,"accepted":"10","rejected":"0"}"#)
+            }
+            #expect(inspected["acceptedQuantity"] as? String == "10", "\(inspected)")
+
+            // What the answers read through these connections is what the driver reads.
+            let db = t.app.modelReads
+            #expect(db is ModelReadDatabase)
+            let ins = try #require(try await Inspection.find(UUID(uuidString: inspected["id"] as? String ?? ""), on: t.db))
+            #expect(try Self.json(try await InspectionService.dto(ins, on: db)) == Self.json(try await InspectionService.dto(ins, on: t.db)))
+            let doc = try #require(try await MaterialDocument.find(UUID(uuidString: issue["id"] as? String ?? ""), on: db))
+            #expect(try Self.json(try await MaterialService.dto(doc, on: db)) == Self.json(try await MaterialService.dto(doc, on: t.db)))
+
+            // Only reads: a model write and a transaction are refused before they reach SQLite.
+            let item = try #require(try await Item.query(on: db).first())
+            item.name = "changed"
+            await #expect(throws: ModelReadDatabase.ReadsOnly.self) { try await item.save(on: db) }
+            await #expect(throws: ModelReadDatabase.ReadsOnly.self) { try await db.transaction { _ in } }
+            #expect(try await Item.find(item.id, on: t.db)?.name != "changed")
+        }
+    }
+
     /// A statement's lines are streamed from the read connections: every line, field for field,
     /// as the driver reads them, disputed ones with their evidence.
     @Test func statementLinesFromTheReadConnectionsAreTheDriversLines() async throws {

@@ -50,6 +50,8 @@ final class ReadConnections: SQLDatabase, @unchecked Sendable {
 
     /// Statements run since start, for tests that must know a read came this way.
     let statementsRun = NIOLockedValueBox(0)
+    /// Of those, Fluent's model queries (`ModelReadDatabase`).
+    let modelReadsRun = NIOLockedValueBox(0)
     let reprepared = RepreparedStatements()
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
@@ -68,7 +70,8 @@ final class ReadConnections: SQLDatabase, @unchecked Sendable {
         return rows
     }
 
-    private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
+    /// Runs a read on an idle connection, on the calling thread.
+    func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
         let (sql, binds) = try sqliteStatement(query, encoder: encoder)
         let connection = try idle.withLockedValue { $0.popLast() } ?? SQLiteHandle(path: path, mapBytes: mapBytes, purpose: .reads, reprepared: reprepared)
         defer {

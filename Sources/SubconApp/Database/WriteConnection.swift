@@ -101,7 +101,7 @@ struct WriteDatabase: FluentKit.Database, SQLDatabase {
     var dialect: any SQLDialect { SQLiteDialect() }
 
     func execute(query: DatabaseQuery, onOutput: @escaping @Sendable (any DatabaseOutput) -> ()) -> EventLoopFuture<Void> {
-        var sql = SQLQueryConverter(delegate: WriteConverterDelegate()).convert(query)
+        var sql = SQLQueryConverter(delegate: SQLiteConverterDelegate()).convert(query)
         // As the SQLite driver does: a create returns the ids it generated (an empty custom id
         // key marks a composite id, for which it does not).
         if case .create = query.action, query.customIDKey != .some(.string("")) {
@@ -135,7 +135,7 @@ struct WriteDatabase: FluentKit.Database, SQLDatabase {
 }
 
 /// The SQLite driver's types for Fluent's schema (its own delegate is internal to it).
-private struct WriteConverterDelegate: SQLConverterDelegate {
+struct SQLiteConverterDelegate: SQLConverterDelegate {
     func customDataType(_ dataType: DatabaseSchema.DataType) -> (any SQLExpression)? {
         switch dataType {
         case .string, .enum: SQLRaw("TEXT")
@@ -147,7 +147,7 @@ private struct WriteConverterDelegate: SQLConverterDelegate {
 }
 
 /// A row as Fluent's models read it (the driver's own adapter is internal to it).
-private struct RowOutput: DatabaseOutput {
+struct RowOutput: DatabaseOutput {
     let row: any SQLRow
     let schema: String?
     var description: String { String(describing: row) }

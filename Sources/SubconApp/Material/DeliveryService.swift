@@ -182,7 +182,7 @@ enum DeliveryService {
     // MARK: Delivery notes
 
     static func createNote(_ p: Principal, _ input: DeliveryInput, app: Application) async throws -> DeliveryNote {
-        let order = try await OrderService.find(p, input.orderId, on: app.database)
+        let order = try await OrderService.find(p, input.orderId, on: app.modelReads)
         try p.require(.fulfilOrders)
         guard p.organizationID == order.supplierID else { throw Problem.forbidden }
         guard MaterialService.workingStatuses.contains(order.orderStatus) else {
@@ -234,7 +234,7 @@ enum DeliveryService {
     static func mayAttach(_ p: Principal) -> Bool { p.can(.fulfilOrders) || p.can(.handleMaterial) }
 
     static func attach(_ p: Principal, _ id: UUID, filename: String, data: Data, app: Application) async throws -> Document {
-        let n = try await findNote(p, id, on: app.database)
+        let n = try await findNote(p, id, on: app.modelReads)
         guard mayAttach(p) else { throw Problem.forbidden }
         return try await app.write(as: p.auditActor) { change in
             let doc = try await DocumentService.store(data, filename: filename, allowed: attachmentTypes, owner: n.supplierID, entity: "delivery_note",
@@ -245,7 +245,7 @@ enum DeliveryService {
     }
 
     static func cancelNote(_ p: Principal, _ id: UUID, version: Int, app: Application) async throws -> DeliveryNote {
-        let n = try await findNote(p, id, on: app.database)
+        let n = try await findNote(p, id, on: app.modelReads)
         try p.require(.fulfilOrders)
         guard n.version == version else { throw Problem.staleVersion(current: n.version) }
         guard n.status == "shipped" else { throw Problem.conflict("problem.delivery.notCancellable", ["status": n.status]) }
@@ -265,12 +265,12 @@ enum DeliveryService {
         var note: DeliveryNote?
         var orderID = input.orderId
         if let nid = input.deliveryNoteId {
-            guard let n = try await DeliveryNote.find(nid, on: app.database) else { throw Problem.validation([FieldProblem("deliveryNoteId", "unknownDeliveryNote")]) }
+            guard let n = try await DeliveryNote.find(nid, on: app.modelReads) else { throw Problem.validation([FieldProblem("deliveryNoteId", "unknownDeliveryNote")]) }
             if let oid = orderID, oid != n.orderID { throw Problem.validation([FieldProblem("orderId", "notTheNotesOrder")]) }
             guard ["shipped", "partially_received"].contains(n.status) else { throw Problem.conflict("problem.delivery.notOpen", ["status": n.status]) }
             note = n; orderID = n.orderID
         }
-        guard let oid = orderID, let order = try await OutsourcingOrder.find(oid, on: app.database) else {
+        guard let oid = orderID, let order = try await OutsourcingOrder.find(oid, on: app.modelReads) else {
             throw Problem.validation([FieldProblem("orderId", "unknownOrder")])
         }
         guard MaterialService.workingStatuses.contains(order.orderStatus) else {

@@ -67,11 +67,11 @@ struct MaterialAPI: RouteCollection {
 
     func document(req: Request) async throws -> MaterialDocumentDTO {
         let p = try req.requirePrincipal()
-        return try await MaterialService.dto(try await MaterialService.find(p, try req.idParameter(), on: req.db), on: req.db)
+        return try await MaterialService.dto(try await MaterialService.find(p, try req.idParameter(), on: req.modelReads), on: req.modelReads)
     }
 
     func created(_ req: Request, _ d: MaterialDocument) async throws -> Response {
-        try await .created(try await MaterialService.dto(d, on: req.db), for: req)
+        try await .created(try await MaterialService.dto(d, on: req.modelReads), for: req)
     }
 
     func issue(req: Request) async throws -> Response {
@@ -83,25 +83,25 @@ struct MaterialAPI: RouteCollection {
     func approve(req: Request) async throws -> MaterialDocumentDTO {
         let p = try req.requirePrincipal()
         let id = try req.idParameter()
-        _ = try await MaterialService.find(p, id, on: req.db)
+        _ = try await MaterialService.find(p, id, on: req.modelReads)
         try p.require(.approveSupplementaryIssue)
-        return try await MaterialService.dto(try await MaterialService.approve(p, id, try req.decodeStrict(ApprovalInput.self), approve: true, app: req.application), on: req.db)
+        return try await MaterialService.dto(try await MaterialService.approve(p, id, try req.decodeStrict(ApprovalInput.self), approve: true, app: req.application), on: req.modelReads)
     }
 
     func refuse(req: Request) async throws -> MaterialDocumentDTO {
         let p = try req.requirePrincipal()
         let id = try req.idParameter()
-        _ = try await MaterialService.find(p, id, on: req.db)
+        _ = try await MaterialService.find(p, id, on: req.modelReads)
         try p.require(.approveSupplementaryIssue)
-        return try await MaterialService.dto(try await MaterialService.approve(p, id, try req.decodeStrict(ApprovalInput.self), approve: false, app: req.application), on: req.db)
+        return try await MaterialService.dto(try await MaterialService.approve(p, id, try req.decodeStrict(ApprovalInput.self), approve: false, app: req.application), on: req.modelReads)
     }
 
     func confirm(req: Request) async throws -> MaterialDocumentDTO {
         let p = try req.requirePrincipal()
         let id = try req.idParameter()
-        _ = try await MaterialService.find(p, id, on: req.db)
+        _ = try await MaterialService.find(p, id, on: req.modelReads)
         try p.require(.fulfilOrders)
-        return try await MaterialService.dto(try await MaterialService.confirm(p, id, try req.decodeStrict(ConfirmInput.self), app: req.application), on: req.db)
+        return try await MaterialService.dto(try await MaterialService.confirm(p, id, try req.decodeStrict(ConfirmInput.self), app: req.application), on: req.modelReads)
     }
 
     func movement(_ req: Request, _ kind: MaterialKind) async throws -> Response {
@@ -160,21 +160,21 @@ struct MaterialAPI: RouteCollection {
 
     func note(req: Request) async throws -> DeliveryNoteDTO {
         let p = try req.requirePrincipal()
-        return try await DeliveryService.noteDTO(try await DeliveryService.findNote(p, try req.idParameter(), on: req.db), on: req.db)
+        return try await DeliveryService.noteDTO(try await DeliveryService.findNote(p, try req.idParameter(), on: req.modelReads), on: req.modelReads)
     }
 
     func createNote(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         try p.require(.fulfilOrders)
         let n = try await DeliveryService.createNote(p, try req.decodeStrict(DeliveryInput.self), app: req.application)
-        return try await .created(try await DeliveryService.noteDTO(n, on: req.db), for: req)
+        return try await .created(try await DeliveryService.noteDTO(n, on: req.modelReads), for: req)
     }
 
     /// The file is the body; `?filename=` names it.
     func attach(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         let id = try req.idParameter()
-        _ = try await DeliveryService.findNote(p, id, on: req.db)
+        _ = try await DeliveryService.findNote(p, id, on: req.modelReads)
         guard let body = req.body.data, body.readableBytes > 0 else { throw Problem.badRequest("problem.body.empty") }
         let doc = try await DeliveryService.attach(p, id, filename: req.queryText("filename") ?? "attachment", data: Data(buffer: body),
                                                    app: req.application)
@@ -184,10 +184,10 @@ struct MaterialAPI: RouteCollection {
     func cancelNote(req: Request) async throws -> DeliveryNoteDTO {
         let p = try req.requirePrincipal()
         let id = try req.idParameter()
-        _ = try await DeliveryService.findNote(p, id, on: req.db)
+        _ = try await DeliveryService.findNote(p, id, on: req.modelReads)
         try p.require(.fulfilOrders)
         let n = try await DeliveryService.cancelNote(p, id, version: try req.decodeStrict(VersionInput.self).version, app: req.application)
-        return try await DeliveryService.noteDTO(n, on: req.db)
+        return try await DeliveryService.noteDTO(n, on: req.modelReads)
     }
 
     // MARK: Receipts
@@ -200,14 +200,14 @@ struct MaterialAPI: RouteCollection {
 
     func receipt(req: Request) async throws -> ReceiptDTO {
         let p = try req.requirePrincipal()
-        return try await DeliveryService.receiptDTO(try await DeliveryService.findReceipt(p, try req.idParameter(), on: req.db), on: req.db)
+        return try await DeliveryService.receiptDTO(try await DeliveryService.findReceipt(p, try req.idParameter(), on: req.modelReads), on: req.modelReads)
     }
 
     func receive(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         try p.require(.handleMaterial)
         let r = try await DeliveryService.receive(p, try req.decodeStrict(ReceiptInput.self), app: req.application)
-        return try await .created(try await DeliveryService.receiptDTO(r, on: req.db), for: req)
+        return try await .created(try await DeliveryService.receiptDTO(r, on: req.modelReads), for: req)
     }
 
     // MARK: Write-off

@@ -372,7 +372,7 @@ enum MaterialService {
 
     static func issue(_ p: Principal, _ input: IssueInput, app: Application) async throws -> MaterialDocument {
         try p.require(.handleMaterial)
-        let order = try await OrderService.find(p, input.orderId, on: app.database)
+        let order = try await OrderService.find(p, input.orderId, on: app.modelReads)
         guard workingStatuses.contains(order.orderStatus) || (order.orderStatus == .released && order.revision > 1) else {
             throw Problem.conflict("problem.material.orderNotWorking", ["status": order.status])
         }
@@ -441,13 +441,13 @@ enum MaterialService {
     /// The purchaser approves a supplementary issue: it takes effect now.
     static func approve(_ p: Principal, _ id: UUID, _ input: ApprovalInput, approve: Bool, app: Application) async throws -> MaterialDocument {
         try p.require(.approveSupplementaryIssue)
-        let d = try await find(p, id, on: app.database)
+        let d = try await find(p, id, on: app.modelReads)
         guard d.version == input.version else { throw Problem.staleVersion(current: d.version) }
         guard d.kind == MaterialKind.supplementary.rawValue, d.status == "pending_approval" else { throw Problem.conflict("problem.material.notPending") }
         let note = (input.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         if !approve && note.isEmpty { throw Problem.validation([FieldProblem("note", "required")]) }
-        let lines = try await MaterialDocumentLine.query(on: app.database).filter(\.$documentID == id).sort(\.$number).all()
-        let orderCode = try await d.orderID.asyncMap { try await OutsourcingOrder.find($0, on: app.database)?.code } ?? nil
+        let lines = try await MaterialDocumentLine.query(on: app.modelReads).filter(\.$documentID == id).sort(\.$number).all()
+        let orderCode = try await d.orderID.asyncMap { try await OutsourcingOrder.find($0, on: app.modelReads)?.code } ?? nil
         return try await app.write(as: p.auditActor) { change in
             try await change.updateVersioned(MaterialDocument.schema, id: id, expected: input.version,
                                              sets: ["status": approve ? "done" : "refused", "decided_by": p.userID, "decided_at": change.now, "decision_note": note])
@@ -473,18 +473,18 @@ enum MaterialService {
     /// The supplier confirms what arrived, line by line. Less than was issued raises a
     /// material-discrepancy exception; the difference stays in transit until it is settled.
     static func confirm(_ p: Principal, _ id: UUID, _ input: ConfirmInput, app: Application) async throws -> MaterialDocument {
-        let d = try await find(p, id, on: app.database)
+        let d = try await find(p, id, on: app.modelReads)
         try p.require(.fulfilOrders)
         guard p.organizationID == d.supplierID else { throw Problem.forbidden }
         guard d.version == input.version else { throw Problem.staleVersion(current: d.version) }
         guard MaterialKind.isConfirmable(kind: d.kind, status: d.status) else {
             throw Problem.conflict("problem.material.notConfirmable")
         }
-        let lines = try await MaterialDocumentLine.query(on: app.database).filter(\.$documentID == id).sort(\.$number).all()
+        let lines = try await MaterialDocumentLine.query(on: app.modelReads).filter(\.$documentID == id).sort(\.$number).all()
         guard lines.contains(where: { $0.confirmedQuantity == nil }) else { throw Problem.conflict("problem.material.alreadyConfirmed") }
         let given = Dictionary(input.lines.map { ($0.no, $0.quantity) }, uniquingKeysWith: { a, _ in a })
         var problems: [FieldProblem] = []
-        let items = try await OrderService.itemCodes(Set(lines.map(\.itemID)), on: app.database)
+        let items = try await OrderService.itemCodes(Set(lines.map(\.itemID)), on: app.modelReads)
         for l in lines where l.confirmedQuantity == nil {
             guard let q = given[l.number] else { problems.append(FieldProblem("lines", "confirmEveryLine", ["no": String(l.number)])); continue }
             if q.units > l.quantity {
@@ -495,7 +495,7 @@ enum MaterialService {
         for no in given.keys where !lines.contains(where: { $0.number == no }) { problems.append(FieldProblem("lines", "unknownLine", ["line": String(no)])) }
         if !problems.isEmpty { throw Problem.validation(problems) }
         let note = (input.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        let orderCode = try await d.orderID.asyncMap { try await OutsourcingOrder.find($0, on: app.database)?.code } ?? nil
+        let orderCode = try await d.orderID.asyncMap { try await OutsourcingOrder.find($0, on: app.modelReads)?.code } ?? nil
         return try await app.write(as: p.auditActor) { change in
             try await change.updateVersioned(MaterialDocument.schema, id: id, expected: input.version, sets: [:])
             d.version += 1
@@ -548,18 +548,18 @@ enum MaterialService {
         if let other = input.supplierId, p.isSupplier, other != p.organizationID { throw Problem.validation([FieldProblem("supplierId", "unknownSupplier")]) }
         let problems = input.validate(kind: kind)
         if !problems.isEmpty { throw Problem.validation(problems) }
-        _ = try await supplier(supplierID, field: "supplierId", on: app.database)
+        _ = try await supplier(supplierID, field: "supplierId", on: app.modelReads)
         var order: OutsourcingOrder?
         if let oid = input.orderId {
-            order = try await OrderService.find(p, oid, on: app.database)
+            order = try await OrderService.find(p, oid, on: app.modelReads)
             guard order?.supplierID == supplierID else { throw Problem.validation([FieldProblem("orderId", "orderOfOtherSupplier")]) }
         }
         // A line number only means something on an order, and only a line it has.
-        let numbers = Set(try await order.asyncMap { try await OrderLineRow.query(on: app.database).filter(\.$orderID == $0.id!).all().map(\.number) } ?? [])
+        let numbers = Set(try await order.asyncMap { try await OrderLineRow.query(on: app.modelReads).filter(\.$orderID == $0.id!).all().map(\.number) } ?? [])
         for (i, l) in input.lines.enumerated() {
             if let n = l.line, !numbers.contains(n) { throw Problem.validation([FieldProblem("lines[\(i)].line", "unknownLine", ["line": String(n)])]) }
         }
-        let items = try await items(byCode: input.lines.map { $0.itemCode.trimmingCharacters(in: .whitespaces) }, field: { "lines[\($0)].itemCode" }, on: app.database)
+        let items = try await items(byCode: input.lines.map { $0.itemCode.trimmingCharacters(in: .whitespaces) }, field: { "lines[\($0)].itemCode" }, on: app.modelReads)
         let lines = Array(zip(items, input.lines))
         let orderID = order?.id
         return try await app.write(as: p.auditActor) { change in
@@ -625,15 +625,15 @@ enum MaterialService {
     /// into the second (held at once — the two suppliers settle the hand-over between them).
     static func transfer(_ p: Principal, _ input: TransferInput, app: Application) async throws -> MaterialDocument {
         try p.require(.handleMaterial)
-        let from = try await supplier(input.fromSupplierId, field: "fromSupplierId", on: app.database)
-        let to = try await supplier(input.toSupplierId, field: "toSupplierId", on: app.database)
+        let from = try await supplier(input.fromSupplierId, field: "fromSupplierId", on: app.modelReads)
+        let to = try await supplier(input.toSupplierId, field: "toSupplierId", on: app.modelReads)
         guard to.active else { throw Problem.validation([FieldProblem("toSupplierId", "unknownSupplier")]) }
         for (field, oid, sid) in [("fromOrderId", input.fromOrderId, from.id!), ("toOrderId", input.toOrderId, to.id!)] {
             guard let oid else { continue }
-            guard let o = try await OutsourcingOrder.find(oid, on: app.database) else { throw Problem.validation([FieldProblem(field, "unknownOrder")]) }
+            guard let o = try await OutsourcingOrder.find(oid, on: app.modelReads) else { throw Problem.validation([FieldProblem(field, "unknownOrder")]) }
             guard o.supplierID == sid else { throw Problem.validation([FieldProblem(field, "orderOfOtherSupplier")]) }
         }
-        let items = try await items(byCode: input.lines.map { $0.itemCode.trimmingCharacters(in: .whitespaces) }, field: { "lines[\($0)].itemCode" }, on: app.database)
+        let items = try await items(byCode: input.lines.map { $0.itemCode.trimmingCharacters(in: .whitespaces) }, field: { "lines[\($0)].itemCode" }, on: app.modelReads)
         let lines = Array(zip(items, input.lines))
         return try await app.write(as: p.auditActor) { change in
             try await transferInChange(p, from: from, to: to, fromOrderID: input.fromOrderId, toOrderID: input.toOrderId, reason: input.reason,

@@ -520,8 +520,8 @@ enum OrderService {
 
     static func create(_ p: Principal, _ input: NewOrderInput, app: Application) async throws -> OutsourcingOrder {
         try p.require(.manageOrders)
-        _ = try await supplier(input.supplierId, on: app.database)
-        let lines = try await resolve(input.lines, supplierID: input.supplierId, today: app.subcon.today(), on: app.database)
+        _ = try await supplier(input.supplierId, on: app.modelReads)
+        let lines = try await resolve(input.lines, supplierID: input.supplierId, today: app.subcon.today(), on: app.modelReads)
         return try await app.write(as: p.auditActor) { change in
             try await createDraft(p, supplierID: input.supplierId, note: input.note ?? "", lines: lines, currency: "CNY", planID: nil, in: change)
         }
@@ -529,13 +529,13 @@ enum OrderService {
 
     static func updateDraft(_ p: Principal, _ id: UUID, _ input: DraftOrderPatchInput, app: Application) async throws -> OutsourcingOrder {
         try p.require(.manageOrders)
-        let o = try await find(p, id, on: app.database)
+        let o = try await find(p, id, on: app.modelReads)
         guard o.version == input.version else { throw Problem.staleVersion(current: o.version) }
         guard o.orderStatus == .draft else { throw Problem.conflict("problem.order.notDraft") }
-        let old = try await lines(id, on: app.database)
+        let old = try await lines(id, on: app.modelReads)
         var resolved: [(line: OrderLine, itemID: UUID)]?
         if let lines = input.lines {
-            let r = try await resolve(lines, supplierID: o.supplierID, today: app.subcon.today(), on: app.database)
+            let r = try await resolve(lines, supplierID: o.supplierID, today: app.subcon.today(), on: app.modelReads)
             if case let problems = OrderLines.check(r.map(\.line)), !problems.isEmpty { throw linesProblem(problems) }
             resolved = r
         }
@@ -554,11 +554,11 @@ enum OrderService {
     /// Draft → released: revision 1, the requirement snapshot, the answer clock, the supplier told.
     static func release(_ p: Principal, _ id: UUID, version: Int, app: Application) async throws -> OutsourcingOrder {
         try p.require(.manageOrders)
-        let o = try await find(p, id, on: app.database)
+        let o = try await find(p, id, on: app.modelReads)
         guard o.version == version else { throw Problem.staleVersion(current: o.version) }
         try move(o, to: .released)
-        _ = try await supplier(o.supplierID, on: app.database)
-        let current = try await lines(id, on: app.database)
+        _ = try await supplier(o.supplierID, on: app.modelReads)
+        let current = try await lines(id, on: app.modelReads)
         let today = app.subcon.today()
         return try await app.write(as: p.auditActor) { change in
             try await releaseInChange(p, o, lines: current, reason: "", today: today, in: change)
@@ -632,11 +632,11 @@ enum OrderService {
     /// added lines take the BOM in force today; nothing follows later BOM edits.
     static func revise(_ p: Principal, _ id: UUID, _ input: ReviseInput, app: Application) async throws -> OutsourcingOrder {
         try p.require(.manageOrders)
-        let o = try await find(p, id, on: app.database)
+        let o = try await find(p, id, on: app.modelReads)
         guard o.version == input.version else { throw Problem.staleVersion(current: o.version) }
         guard o.orderStatus.acceptsRevision else { throw Problem.conflict("problem.order.transition", ["from": o.status, "to": "revised"]) }
-        let old = try await lines(id, on: app.database)
-        let resolved = try await resolve(input.lines, supplierID: o.supplierID, existing: old, today: app.subcon.today(), on: app.database)
+        let old = try await lines(id, on: app.modelReads)
+        let resolved = try await resolve(input.lines, supplierID: o.supplierID, existing: old, today: app.subcon.today(), on: app.modelReads)
         // Lines left out of the input are removed; cancelled ones stay cancelled.
         let new = resolved
         if case let problems = OrderLines.check(new.map(\.line), replacing: old), !problems.isEmpty { throw linesProblem(problems) }
@@ -700,15 +700,15 @@ enum OrderService {
 
     /// The supplier answers the current revision, line by line.
     static func answer(_ p: Principal, _ id: UUID, _ input: AnswerInput, app: Application) async throws -> OutsourcingOrder {
-        let o = try await find(p, id, on: app.database)
+        let o = try await find(p, id, on: app.modelReads)
         try p.require(.answerOrders)
         guard p.isSupplier, p.organizationID == o.supplierID else { throw Problem.forbidden }
         guard o.orderStatus == .released else { throw Problem.conflict("problem.order.notAwaitingAnswer") }
-        guard input.revision == o.revision, let rev = try await OrderRevisionRow.query(on: app.database).filter(\.$orderID == id)
+        guard input.revision == o.revision, let rev = try await OrderRevisionRow.query(on: app.modelReads).filter(\.$orderID == id)
             .filter(\.$number == o.revision).first(), rev.status == "pending" else {
             throw Problem.conflict("problem.order.revisionSuperseded", ["current": String(o.revision)])
         }
-        let current = try await lines(id, on: app.database)
+        let current = try await lines(id, on: app.modelReads)
         let answers = input.domain
         let problems = Acknowledgment.check(answers, lines: current)
         if !problems.isEmpty {
@@ -755,16 +755,16 @@ enum OrderService {
     /// The buyer decides on the supplier's counter-proposals and rejections.
     static func decide(_ p: Principal, _ id: UUID, _ input: DecisionInput, app: Application) async throws -> OutsourcingOrder {
         try p.require(.manageOrders)
-        let o = try await find(p, id, on: app.database)
+        let o = try await find(p, id, on: app.modelReads)
         guard o.version == input.version else { throw Problem.staleVersion(current: o.version) }
         guard o.orderStatus == .changeProposed else { throw Problem.conflict("problem.order.noProposal") }
-        guard let rev = try await OrderRevisionRow.query(on: app.database).filter(\.$orderID == id).filter(\.$number == o.revision).first() else {
+        guard let rev = try await OrderRevisionRow.query(on: app.modelReads).filter(\.$orderID == id).filter(\.$number == o.revision).first() else {
             throw Problem.notFound
         }
-        let rows = try await OrderAnswerRow.query(on: app.database).filter(\.$revisionID == rev.id!).filter(\.$round == rev.round).all()
+        let rows = try await OrderAnswerRow.query(on: app.modelReads).filter(\.$revisionID == rev.id!).filter(\.$round == rev.round).all()
         let answers = Dictionary(uniqueKeysWithValues: rows.map { ($0.lineNumber, $0.domain) })
         let decisions = Dictionary(input.decisions.map { ($0.line, CounterDecision(rawValue: $0.decision)!) }, uniquingKeysWith: { a, _ in a })
-        let old = try await lines(id, on: app.database)
+        let old = try await lines(id, on: app.modelReads)
         let resolution: Negotiation.Resolution
         do { resolution = try Negotiation.resolve(lines: old, answers: answers, decisions: decisions) } catch {
             switch error {
@@ -774,7 +774,7 @@ enum OrderService {
         }
         let today = app.subcon.today()
         var itemIDs: [String: UUID] = [:]
-        if let newLines = resolution.lines { itemIDs = try await ImportService.items(newLines.map(\.item), on: app.database).mapValues { $0.id! } }
+        if let newLines = resolution.lines { itemIDs = try await ImportService.items(newLines.map(\.item), on: app.modelReads).mapValues { $0.id! } }
         let ids = itemIDs
         if let newLines = resolution.lines, resolution.status != .cancelled {
             return try await app.write(as: p.auditActor) { change in
@@ -826,7 +826,7 @@ enum OrderService {
 
     static func cancel(_ p: Principal, _ id: UUID, _ input: CancelInput, app: Application) async throws -> OutsourcingOrder {
         try p.require(.manageOrders)
-        let o = try await find(p, id, on: app.database)
+        let o = try await find(p, id, on: app.modelReads)
         guard o.version == input.version else { throw Problem.staleVersion(current: o.version) }
         try move(o, to: .cancelled)
         return try await app.write(as: p.auditActor) { change in
@@ -845,7 +845,7 @@ enum OrderService {
 
     /// The supplier starts work on an acknowledged order.
     static func startProduction(_ p: Principal, _ id: UUID, version: Int, app: Application) async throws -> OutsourcingOrder {
-        let o = try await find(p, id, on: app.database)
+        let o = try await find(p, id, on: app.modelReads)
         try p.require(.answerOrders)
         guard o.version == version else { throw Problem.staleVersion(current: o.version) }
         try move(o, to: .inProduction)

@@ -242,7 +242,7 @@ struct OrdersAPI: RouteCollection {
     func guarded(_ req: Request, _ action: Action) async throws -> (Principal, UUID) {
         let p = try req.requirePrincipal()
         let id = try req.idParameter()
-        _ = try await OrderService.find(p, id, on: req.db)
+        _ = try await OrderService.find(p, id, on: req.modelReads)
         try p.require(action)
         return (p, id)
     }

@@ -18,7 +18,7 @@ struct ProgressAPI: RouteCollection {
 
     func order(_ req: Request) async throws -> (Principal, OutsourcingOrder) {
         let p = try req.requirePrincipal()
-        return (p, try await OrderService.find(p, try req.idParameter(), on: req.db))
+        return (p, try await OrderService.find(p, try req.idParameter(), on: req.modelReads))
     }
 
     func progress(req: Request) async throws -> OrderProgressDTO {

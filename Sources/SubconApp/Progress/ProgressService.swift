@@ -111,7 +111,7 @@ enum ProgressService {
     }
 
     static func report(_ p: Principal, _ orderID: UUID, _ input: ProgressInput, app: Application) async throws -> ProgressReport {
-        try await report(p, try await OrderService.find(p, orderID, on: app.database), input, app: app)
+        try await report(p, try await OrderService.find(p, orderID, on: app.modelReads), input, app: app)
     }
 
     /// Every write on SQLite waits for the one before it, so a report's transaction is the
@@ -171,9 +171,9 @@ enum ProgressService {
     }
 
     static func attachPhoto(_ p: Principal, _ orderID: UUID, report reportID: UUID, filename: String, data: Data, app: Application) async throws -> Document {
-        let order = try await OrderService.find(p, orderID, on: app.database)
+        let order = try await OrderService.find(p, orderID, on: app.modelReads)
         try p.require(.fulfilOrders)
-        guard let r = try await ProgressReport.query(on: app.database).filter(\.$id == reportID).filter(\.$orderID == orderID).first() else { throw Problem.notFound }
+        guard let r = try await ProgressReport.query(on: app.modelReads).filter(\.$id == reportID).filter(\.$orderID == orderID).first() else { throw Problem.notFound }
         guard data.count <= maxPhotoBytes else { throw Problem.validation([FieldProblem("file", "fileTooLarge", ["max": "5 MB"])]) }
         return try await app.write(as: p.auditActor) { change in
             let doc = try await DocumentService.store(data, filename: filename, allowed: photoTypes, owner: order.supplierID, entity: "progress_report",
@@ -186,13 +186,13 @@ enum ProgressService {
     /// Whether a promise may be taken: the line exists, the day is not past, and a reason is
     /// given when one is owed. Pages check before they write anything else with it.
     static func checkPromise(_ p: Principal, _ orderID: UUID, _ input: PromiseInput, app: Application) async throws {
-        guard let row = try await OrderLineRow.query(on: app.database).filter(\.$orderID == orderID).filter(\.$number == input.line).first(),
+        guard let row = try await OrderLineRow.query(on: app.modelReads).filter(\.$orderID == orderID).filter(\.$number == input.line).first(),
               let due = Day(row.dueDate) else {
             throw Problem.validation([FieldProblem("line", "unknownLine", ["line": String(input.line)])])
         }
         let today = app.subcon.today()
         guard input.date >= today else { throw Problem.validation([FieldProblem("date", "inThePast")]) }
-        let current = try await lines(orderID: orderID, today: today, threshold: app.subcon.settings.delayThresholdDays, on: app.database)
+        let current = try await lines(orderID: orderID, today: today, threshold: app.subcon.settings.delayThresholdDays, on: app.modelReads)
             .first { $0.line == input.line }.flatMap { Projection.Risk(rawValue: $0.risk) } ?? .unknown
         let owed = DelayReasons.isRequired(promised: input.date, due: due, risk: current)
         switch app.subcon.settings.delayReasons.check(code: input.delayReason, note: input.reason ?? "", required: owed) {
@@ -204,7 +204,7 @@ enum ProgressService {
     }
 
     static func promise(_ p: Principal, _ orderID: UUID, _ input: PromiseInput, app: Application) async throws -> LinePromise {
-        let order = try await workingOrder(p, orderID, on: app.database)
+        let order = try await workingOrder(p, orderID, on: app.modelReads)
         try await checkPromise(p, orderID, input, app: app)
         let delayReason = (input.delayReason ?? "").trimmingCharacters(in: .whitespaces)
         let channel = app.subcon.settings.liveChannel
@@ -355,7 +355,7 @@ enum ProgressService {
         var stale: [UUID] = []
         for start in stride(from: 0, to: ids.count, by: 500) {
             let chunk = Array(ids[start..<min(ids.count, start + 500)])
-            let found = try await lines(orderIDs: chunk, today: today, threshold: threshold, on: app.database)
+            let found = try await lines(orderIDs: chunk, today: today, threshold: threshold, on: app.modelReads)
             let lateSources = found.flatMap { id, lines in
                 lines.filter { $0.projected.risk == Projection.Risk.late.rawValue }.map { delaySource(order: id, line: $0.projected.line) }
             }

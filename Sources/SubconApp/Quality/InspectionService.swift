@@ -281,12 +281,12 @@ enum InspectionService {
     // MARK: Inspecting
 
     static func inspect(_ p: Principal, _ receiptID: UUID, line number: Int, _ input: InspectionInput, app: Application) async throws -> Inspection {
-        let (r, line) = try await line(p, receiptID, number, on: app.database)
+        let (r, line) = try await line(p, receiptID, number, on: app.modelReads)
         try p.require(.inspectGoods)
         guard line.version == input.version else { throw Problem.staleVersion(current: line.version) }
         guard line.status == "awaiting_inspection" else { throw Problem.conflict("problem.receipt.alreadyDecided") }
-        let s = try await settings(item: line.itemID, on: app.database)
-        let known = try await state(supplier: line.supplierID, item: line.itemID, on: app.database)
+        let s = try await settings(item: line.itemID, on: app.modelReads)
+        let known = try await state(supplier: line.supplierID, item: line.itemID, on: app.modelReads)
         let (plan, _) = sampling(quantity: line.quantity, settings: s, state: known)
 
         var results: [CharacteristicResult] = []
@@ -337,14 +337,14 @@ enum InspectionService {
             }
         }
         if outcome.decision == .concession, let a = input.approverId {
-            guard let approver = try await User.find(a, on: app.database), approver.active, try await ExceptionService.isManufacturer(approver.$organization.id, on: app.database),
+            guard let approver = try await User.find(a, on: app.modelReads), approver.active, try await ExceptionService.isManufacturer(approver.$organization.id, on: app.modelReads),
                   Policy.allows(Set(approver.roles), .approveConcession) else {
                 throw Problem.validation([FieldProblem("approverId", "notAnApprover")])
             }
         }
         let decision = outcome.decision.rawValue, accepted = outcome.accepted, rejected = outcome.rejected
         let lineStatus = outcome.decision.lineStatus
-        let item = try await Item.find(line.itemID, on: app.database)
+        let item = try await Item.find(line.itemID, on: app.modelReads)
         let inputNote = input.note ?? ""
         let found = (results: results, defects: defects, accepted: accepted, rejected: rejected)
 
@@ -452,7 +452,7 @@ enum InspectionService {
 
     static func attachPhoto(_ p: Principal, _ id: UUID, filename: String, data: Data, app: Application) async throws -> Document {
         try p.require(.inspectGoods)
-        let ins = try await p.scope.find(Inspection.self, id, on: app.database)
+        let ins = try await p.scope.find(Inspection.self, id, on: app.modelReads)
         return try await app.write(as: p.auditActor) { change in
             try await DocumentService.store(data, filename: filename, allowed: photoTypes, owner: ins.supplierID, entity: "inspection",
                                             entityID: id.uuidString, by: p.userID, in: change)
@@ -469,7 +469,7 @@ enum InspectionService {
 
     static func savePlan(_ p: Principal, item: Item, _ input: PlanInput, app: Application) async throws -> InspectionPlanDTO {
         try p.require(.configureQuality)
-        let existing = try await InspectionPlan.query(on: app.database).filter(\.$itemID == item.id!).first()
+        let existing = try await InspectionPlan.query(on: app.modelReads).filter(\.$itemID == item.id!).first()
         let after: [String: String?] = ["level": input.level, "aql": input.aql, "reduced_allowed": (input.reducedAllowed ?? false) ? "yes" : "no",
                                         "exempt_after": String(input.exemptAfter ?? 0), "characteristics": json(input.characteristics ?? []),
                                         "defect_codes": json(input.defectCodes ?? [])]
@@ -492,7 +492,7 @@ enum InspectionService {
                 try await change.audit("inspection_plan", row.id, "create", after: after.merging(["item": item.code]) { a, _ in a })
             }
         }
-        return try await plan(item: item, on: app.database)
+        return try await plan(item: item, on: app.modelReads)
     }
 
     static func states(_ p: Principal, supplier: UUID?, on db: any Database) async throws -> [QualityStateDTO] {
@@ -513,7 +513,7 @@ enum InspectionService {
     /// discontinuation, withdraw reduced inspection.
     static func changeState(_ p: Principal, _ id: UUID, _ input: StateActionInput, app: Application) async throws -> QualityState {
         try p.require(.configureQuality)
-        let row = try await p.scope.find(QualityState.self, id, on: app.database)
+        let row = try await p.scope.find(QualityState.self, id, on: app.modelReads)
         var rules = row.rules
         var exempt = row.exempt
         switch input.action {

@@ -51,7 +51,7 @@ struct QualityAPI: RouteCollection {
 
     func inspection(req: Request) async throws -> InspectionDTO {
         let p = try req.requirePrincipal()
-        return try await InspectionService.dto(try await p.scope.find(Inspection.self, try req.idParameter(), on: req.db), on: req.db)
+        return try await InspectionService.dto(try await p.scope.find(Inspection.self, try req.idParameter(), on: req.modelReads), on: req.modelReads)
     }
 
     /// The photo is the body; `?filename=` names it. JPEG, PNG, WebP or PDF, at most 10 MB.
@@ -70,16 +70,16 @@ struct QualityAPI: RouteCollection {
 
     func sampling(req: Request) async throws -> SamplingDTO {
         let p = try req.requirePrincipal()
-        return try await InspectionService.samplingFor(p, try req.idParameter(), try lineNumber(req), on: req.db)
+        return try await InspectionService.samplingFor(p, try req.idParameter(), try lineNumber(req), on: req.modelReads)
     }
 
     func inspect(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         let id = try req.idParameter(), no = try lineNumber(req)
-        _ = try await InspectionService.line(p, id, no, on: req.db)
+        _ = try await InspectionService.line(p, id, no, on: req.modelReads)
         try p.require(.inspectGoods)
         let ins = try await InspectionService.inspect(p, id, line: no, try req.decodeStrict(InspectionInput.self), app: req.application)
-        return try await .created(try await InspectionService.dto(ins, on: req.db), for: req)
+        return try await .created(try await InspectionService.dto(ins, on: req.modelReads), for: req)
     }
 
     func item(_ req: Request) async throws -> Item {

@@ -1,0 +1,107 @@
+import Fluent
+import FluentSQL
+import Foundation
+import NIOCore
+import SQLKit
+import SQLiteKit
+import Vapor
+
+/// Fluent's model reads on the read connections of an SQLite file (see `ReadConnections`).
+///
+/// A change answers only after reading what it acts on (the order a progress report is for, the
+/// receipt line being inspected: `DataScope.find`) and, after it commits, the rows of its answer.
+/// Through the driver each of those statements went to its thread pool and came back through an
+/// event loop: in a profile of the progress report at 64 connections the driver's part was the
+/// largest thing left outside SQLite and the commit. Here a model query runs on the caller's
+/// thread, on a connection that keeps its statements prepared, as the write connection does for
+/// a change's statements and the read connections for the hand-written hot reads.
+///
+/// For bounded reads only (a row by key, a document's lines): the caller's thread is one of
+/// Swift's few cooperative threads. Long reads stay on `req.db`. Models only: raw SQL on this
+/// database also goes to the read connections, and anything that writes is refused (the
+/// connections are `query_only`, and a write is refused before it gets there).
+struct ModelReadDatabase: FluentKit.Database, SQLDatabase {
+    let connections: ReadConnections
+    let context: DatabaseContext
+    private let loop: InlineEventLoop
+    var inTransaction: Bool { false }
+    var dialect: any SQLDialect { connections.dialect }
+
+    init(connections: ReadConnections, configuration: any DatabaseConfiguration, logger: Logger, scheduler: any EventLoop) {
+        self.connections = connections
+        // Its own loop for each use: the loop's lock is held while a statement runs, and two
+        // requests reading at once must not wait for each other.
+        loop = InlineEventLoop(scheduler: scheduler)
+        context = DatabaseContext(configuration: configuration, logger: logger, eventLoop: loop, history: nil, pageSizeLimit: nil, shouldTrace: false)
+    }
+
+    func execute(query: DatabaseQuery, onOutput: @escaping @Sendable (any DatabaseOutput) -> ()) -> EventLoopFuture<Void> {
+        switch query.action {
+        case .read, .aggregate: break
+        default: return loop.makeFailedFuture(ReadsOnly(what: "\(query.action) on \(query.schema)"))
+        }
+        let sql = SQLQueryConverter(delegate: SQLiteConverterDelegate()).convert(query)
+        connections.modelReadsRun.withLockedValue { $0 += 1 }
+        return loop.inline { try connections.run(sql) { onOutput(RowOutput(row: $0, schema: nil)) } }
+    }
+
+    func execute(schema: DatabaseSchema) -> EventLoopFuture<Void> {
+        loop.makeFailedFuture(ReadsOnly(what: "schema changes"))
+    }
+
+    func execute(enum: DatabaseEnum) -> EventLoopFuture<Void> { loop.makeSucceededVoidFuture() }
+
+    func transaction<T>(_ closure: @escaping @Sendable (any FluentKit.Database) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
+        loop.makeFailedFuture(ReadsOnly(what: "transactions"))
+    }
+
+    func withConnection<T>(_ closure: @escaping @Sendable (any FluentKit.Database) -> EventLoopFuture<T>) -> EventLoopFuture<T> { closure(self) }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+        loop.inline { try connections.run(query, onRow) }
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+        try loop.inlineNow { try connections.run(query, onRow) }
+    }
+
+    struct ReadsOnly: Error, CustomStringConvertible {
+        let what: String
+        var description: String { "the model reads' database only reads: \(what)" }
+    }
+}
+
+extension Request {
+    /// Where a handler's bounded model reads outside a change go: the read connections on an
+    /// SQLite file, `db` otherwise (PostgreSQL, an in-memory database, background work).
+    var modelReads: any FluentKit.Database {
+        if BackgroundWork.databaseID == nil, let connections = application.readConnections, let configuration = application.modelReadsConfiguration {
+            return ModelReadDatabase(connections: connections, configuration: configuration, logger: logger, scheduler: eventLoop)
+        }
+        return db
+    }
+}
+
+extension Application {
+    private struct ModelReadsConfigurationKey: StorageKey {
+        typealias Value = any DatabaseConfiguration
+    }
+
+    /// The default database's configuration, which Fluent's context carries along; kept once
+    /// rather than looked up under the databases' lock on every read.
+    var modelReadsConfiguration: (any DatabaseConfiguration)? {
+        get { storage[ModelReadsConfigurationKey.self] }
+        set { storage[ModelReadsConfigurationKey.self] = newValue }
+    }
+}
+
+extension Application {
+    /// `Request.modelReads` for the services: the reads a change makes before it begins (the
+    /// row it acts on, in the caller's scope; the items and settings it needs).
+    var modelReads: any FluentKit.Database {
+        if BackgroundWork.databaseID == nil, let connections = readConnections, let configuration = modelReadsConfiguration {
+            return ModelReadDatabase(connections: connections, configuration: configuration, logger: logger, scheduler: eventLoopGroup.any())
+        }
+        return database
+    }
+}
