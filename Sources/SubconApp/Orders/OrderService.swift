@@ -254,15 +254,31 @@ enum OrderService {
         return Dictionary(uniqueKeysWithValues: try await Item.query(on: db).filter(\.$id ~~ ids).all().map { ($0.id!, $0) })
     }
 
-    /// One row of the order detail's first read: a line ("L"), a material requirement ("R") or
-    /// the supplier ("S"), with the item's code, name and unit joined in; the supplier's row
-    /// carries the order's own columns (`h_`).
+    /// One row of the order detail's read: a line ("L"), a material requirement ("R"), the
+    /// supplier ("S") or a revision with one of its answers ("V"), with the item's code, name and
+    /// unit joined in; the supplier's row carries the order's own columns (`h_`).
+    ///
+    /// A revision's row reuses the columns of the kinds before it rather than widening every
+    /// row: `no` is its number, `item_id` its id, `code` its status, `name` its reason, `uom` its
+    /// changes, `unit_price` its response seconds and `h_created_at` its release; the answer's
+    /// round and line are `quantity_per` and `scrap_percent`, its answer `operation`, quantity
+    /// `quantity`, date `due_date`, reason `supply_by` and decision `state` (`revision` below).
     private struct DetailRow: Decodable {
         let kind: String, no: Int, item_id: UUID?, code: String?, name: String?, uom: String?
         let operation: String?, quantity: Int64?, due_date: String?, unit_price: Int64?, state: String?
         let quantity_per: Int64?, scrap_percent: Int64?, supply_by: String?
         let h_code: String?, h_plan_id: UUID?, h_status: String?, h_currency: String?, h_revision: Int?, h_version: Int?
         let h_note: String?, h_created_at: Date?
+        let v_answered_at: Date?, a_answered_at: Date?
+
+        /// A revision's row as the revision and its answer.
+        var revision: RevisionAnswerRow? {
+            guard kind == "V", let id = item_id, let status = code, let releasedAt = h_created_at else { return nil }
+            return RevisionAnswerRow(id: id, number: no, status: status, reason: name ?? "", changes: uom ?? "[]", released_at: releasedAt,
+                                     answered_at: v_answered_at, response_seconds: unit_price.map(Int.init),
+                                     a_round: quantity_per.map(Int.init), a_line: scrap_percent.map(Int.init), a_answer: operation,
+                                     a_quantity: quantity, a_due_date: due_date, a_reason: supply_by, a_decision: state, a_answered_at: a_answered_at)
+        }
 
         /// The order's own columns, on the supplier's row.
         func head(_ id: UUID) -> Head? {
@@ -274,7 +290,7 @@ enum OrderService {
     }
 
     /// A revision with one of its answers (none: the answer columns are null).
-    private struct RevisionAnswerRow: Decodable {
+    private struct RevisionAnswerRow {
         let id: UUID, number: Int, status: String, reason: String, changes: String, released_at: Date, answered_at: Date?
         let response_seconds: Int?
         let a_round: Int?, a_line: Int?, a_answer: String?, a_quantity: Int64?, a_due_date: String?, a_reason: String?
@@ -300,27 +316,25 @@ enum OrderService {
 
     /// The order detail by id in the caller's scope (404 outside it): the order's row is read
     /// plainly rather than as a model, since this is the most-read record of all and decoding a
-    /// model costs more than the read itself. It comes with the lines, requirements and supplier
-    /// (`rows`): on PostgreSQL each statement is a round trip, and the order's own was one of the
-    /// four a detail made.
+    /// model costs more than the read itself. It comes with everything else the detail shows
+    /// (`rows`): on PostgreSQL each statement is a round trip, and a detail made four, then two.
     static func detail(_ p: Principal, _ id: UUID, app: Application) async throws -> OrderDTO {
-        // Its two reads on one connection (on PostgreSQL, one lease for both).
-        try await app.keyedReads.withSession { sql in try await detail(p, id, app: app, on: sql) }
+        try await detail(p, id, app: app, on: app.keyedReads)
     }
 
     static func detail(_ p: Principal, _ id: UUID, app: Application, on sql: any SQLDatabase) async throws -> OrderDTO {
         let rows = try await rows(id, scope: p.scope.supplierID, on: sql)
         guard let h = rows.first(where: { $0.kind == "S" }), let head = h.head(id) else { throw Problem.notFound }
-        return try await dto(p, head, rows: rows, app: app, on: sql)
+        return try dto(p, head, rows: rows, app: app)
     }
 
     static func dto(_ p: Principal, _ order: OutsourcingOrder, app: Application) async throws -> OrderDTO {
-        let sql = app.keyedReads
-        return try await dto(p, Head(order), rows: try await rows(order.id!, scope: nil, on: sql), app: app, on: sql)
+        try dto(p, Head(order), rows: try await rows(order.id!, scope: nil, on: app.keyedReads), app: app)
     }
 
-    /// The order's lines, requirements and supplier in one statement; the supplier's row ('S')
-    /// carries the order's own columns, and is missing when the order is not in `scope`.
+    /// The order's lines, requirements, supplier and revisions with their answers in one
+    /// statement; the supplier's row ('S') carries the order's own columns, and is missing when
+    /// the order is not in `scope`.
     /// PostgreSQL types a union's columns pair by pair from the left, and two untyped NULLs make
     /// text, which the order's id and dates then do not match: the first branch casts its NULLs
     /// (SQLite takes any type name in a cast, and a NULL stays NULL).
@@ -331,22 +345,28 @@ enum OrderService {
                    NULL AS quantity_per, NULL AS scrap_percent, NULL AS supply_by,
                    CAST(NULL AS text) AS h_code, CAST(NULL AS uuid) AS h_plan_id, CAST(NULL AS text) AS h_status, CAST(NULL AS text) AS h_currency,
                    CAST(NULL AS integer) AS h_revision, CAST(NULL AS integer) AS h_version, CAST(NULL AS text) AS h_note,
-                   CAST(NULL AS timestamptz) AS h_created_at
+                   CAST(NULL AS timestamptz) AS h_created_at, CAST(NULL AS timestamptz) AS v_answered_at, CAST(NULL AS timestamptz) AS a_answered_at
               FROM order_lines l LEFT JOIN items i ON i.id = l.item_id WHERE l.order_id = \(bind: id)
             UNION ALL
             SELECT 'R', r.line_no, r.component_id, i.code, i.name, i.uom, NULL, r.gross_quantity, NULL, NULL, NULL,
-                   r.quantity_per, r.scrap_percent, r.supply_by, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                   r.quantity_per, r.scrap_percent, r.supply_by, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
               FROM order_requirements r LEFT JOIN items i ON i.id = r.component_id WHERE r.order_id = \(bind: id)
             UNION ALL
             SELECT 'S', 0, o.id, o.code, o.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                   h.code, h.plan_id, h.status, h.currency, h.revision, h.version, h.note, h.created_at
+                   h.code, h.plan_id, h.status, h.currency, h.revision, h.version, h.note, h.created_at, NULL, NULL
               FROM outsourcing_orders h JOIN organizations o ON o.id = h.supplier_id WHERE h.id = \(bind: id)
-            """ + (scope.map { " AND h.supplier_id = \(bind: $0)" } ?? "") + " ORDER BY 1, 2").rows(decoding: DetailRow.self)
+            """ + (scope.map { " AND h.supplier_id = \(bind: $0)" } ?? "") + """
+
+            UNION ALL
+            SELECT 'V', v.number, v.id, v.status, v.reason, v.changes, a.answer, a.quantity, a.due_date, v.response_seconds, a.decision,
+                   a.round, a.line_no, a.reason, NULL, NULL, NULL, NULL, NULL, NULL, NULL, v.released_at, v.answered_at, a.answered_at
+              FROM order_revisions v LEFT JOIN order_answers a ON a.revision_id = v.id WHERE v.order_id = \(bind: id)
+             ORDER BY 1, 2, 12, 13
+            """).rows(decoding: DetailRow.self)
     }
 
-    /// The order as its page and the API show it, from `rows` and its revisions with their
-    /// answers (one more statement) whatever the order's size.
-    private static func dto(_ p: Principal, _ order: Head, rows: [DetailRow], app: Application, on sql: any SQLDatabase) async throws -> OrderDTO {
+    /// The order as its page and the API show it, from `rows`, whatever the order's size.
+    private static func dto(_ p: Principal, _ order: Head, rows: [DetailRow], app: Application) throws -> OrderDTO {
         let id = order.id
         let supplier = rows.first { $0.kind == "S" }
         let lineDTOs = rows.filter { $0.kind == "L" }.map { r in
@@ -360,16 +380,9 @@ enum OrderService {
         for l in lineDTOs where l.state == "open" { total = (try? total.adding(l.amount)) ?? total }
         let clock = app.subcon.settings.responseClock
         let now = app.subcon.clock.now()
-        let answered = try await sql.raw("""
-            SELECT r.id, r.number, r.status, r.reason, r.changes, r.released_at, r.answered_at, r.response_seconds,
-                   a.round AS a_round, a.line_no AS a_line, a.answer AS a_answer, a.quantity AS a_quantity, a.due_date AS a_due_date,
-                   a.reason AS a_reason, a.decision AS a_decision, a.answered_at AS a_answered_at
-              FROM order_revisions r LEFT JOIN order_answers a ON a.revision_id = r.id
-             WHERE r.order_id = \(bind: id)
-             ORDER BY r.number DESC, a.round, a.line_no
-            """).rows(decoding: RevisionAnswerRow.self)
         var revisions: [RevisionAnswerRow] = [], answers: [UUID: [AnswerDTO]] = [:]
-        for row in answered {
+        // Rows come by revision number; the detail shows the latest first.
+        for row in rows.lazy.compactMap(\.revision) {
             if revisions.last?.id != row.id { revisions.append(row) }
             if let round = row.a_round, let line = row.a_line, let answer = row.a_answer, let at = row.a_answered_at {
                 answers[row.id, default: []].append(AnswerDTO(round: round, line: line, answer: answer, quantity: row.a_quantity.map(FixedDecimal.init(units:)),
@@ -379,7 +392,7 @@ enum OrderService {
         func deadline(_ r: RevisionAnswerRow) -> Date {
             Date(timeIntervalSince1970: TimeInterval(clock.deadline(releasedAt: Int64(r.released_at.timeIntervalSince1970))))
         }
-        let revisionDTOs = try revisions.map { r in
+        let revisionDTOs = try revisions.reversed().map { r in
             let changes = try JSONDecoder().decode([StoredChange].self, from: Data(r.changes.utf8))
             return RevisionDTO(
                 number: r.number, status: r.status, reason: r.reason, releasedAt: r.released_at, answerDeadline: deadline(r),
@@ -388,7 +401,7 @@ enum OrderService {
                 changes: changes.map(\.dto),
                 answers: answers[r.id] ?? [])
         }
-        let pending = revisions.first { $0.status == "pending" }.map(deadline)
+        let pending = revisions.last { $0.status == "pending" }.map(deadline)
         return OrderDTO(
             id: id, code: order.code, supplierId: order.supplier_id, supplierCode: supplier?.code ?? "", supplierName: supplier?.name ?? "",
             planId: order.plan_id, status: order.status, currency: order.currency, revision: order.revision, version: order.version,
