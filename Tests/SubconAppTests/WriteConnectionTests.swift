@@ -1,4 +1,5 @@
 import Fluent
+import FluentSQL
 import Foundation
 import SQLKit
 import Testing
@@ -36,6 +37,31 @@ import VaporTesting
             // The driver's connections see the committed row, field for field.
             let stored = try #require(try await Item.find(id, on: t.db))
             #expect(stored.code == "WC-1" && stored.active && stored.version == 1 && stored.createdAt == now)
+        }
+    }
+
+    /// Our connections write names without searching them for quotes (`SchemaNamesDialect`);
+    /// what they send is what the driver's dialect writes, for Fluent's queries, SQLKit's
+    /// builders and hand-written statements (a string literal with a quote still escaped).
+    @Test func ourConnectionsWriteStatementsAsTheDriverDoes() async throws {
+        try await TestApp.run(demo: false) { t in
+            guard let writes = t.app.writeConnection else { return }
+            let driver = t.sql
+            #expect(!(driver.dialect is SchemaNamesDialect) && writes.dialect is SchemaNamesDialect)
+            let fluent = SQLQueryConverter(delegate: SQLiteConverterDelegate()).convert(
+                OutsourcingOrder.query(on: t.db).filter(\.$status == "draft").filter(\.$supplierID == UUID()).sort(\.$createdAt, .descending).limit(5).query)
+            let statements: [any SQLExpression] = [
+                fluent,
+                driver.select().column("id").from("outbox").where("processed_at", .is, SQLLiteral.null).orderBy("created_at").limit(10).select,
+                driver.update("order_lines").set("eta", to: "2026-01-01").where("order_id", .equal, UUID()).update,
+                driver.insert(into: "sequences").columns("name", "value").values("x", 1).insert,
+                SQLQueryString("SELECT \(ident: "code"), \(ident: "name") FROM \(ident: "items") WHERE \(ident: "name") = \(literal: "it's") AND id = \(bind: UUID())"),
+            ]
+            for statement in statements {
+                let ours = writes.serialize(statement).sql, theirs = driver.serialize(statement).sql
+                #expect(ours == theirs)
+                #expect(ours.contains("\""))
+            }
         }
     }
 

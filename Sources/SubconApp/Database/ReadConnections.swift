@@ -35,7 +35,7 @@ final class ReadConnections: SQLDatabase, @unchecked Sendable {
     let path: String
     let logger: Logger
     let eventLoop: any EventLoop
-    let dialect: any SQLDialect = SQLiteDialect()
+    let dialect: any SQLDialect = SchemaNamesDialect()
     let queryLogLevel: Logger.Level? = .debug
     private let mapBytes: Int
     private let encoder = SQLiteDataEncoder()

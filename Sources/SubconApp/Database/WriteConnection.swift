@@ -30,7 +30,7 @@ final class WriteConnection: SQLDatabase, @unchecked Sendable {
     private let decoder = SQLiteDataDecoder()
     let logger: Logger
     var eventLoop: any EventLoop { loop }
-    let dialect: any SQLDialect = SQLiteDialect()
+    let dialect: any SQLDialect = SchemaNamesDialect()
     /// sqlite-kit's in-memory database was not where it keeps it.
     struct NotFound: Error, CustomStringConvertible {
         let path: String
@@ -98,7 +98,7 @@ struct WriteDatabase: FluentKit.Database, SQLDatabase {
     let connection: WriteConnection
     let context: DatabaseContext
     var inTransaction: Bool { true }
-    var dialect: any SQLDialect { SQLiteDialect() }
+    var dialect: any SQLDialect { SchemaNamesDialect() }
 
     func execute(query: DatabaseQuery, onOutput: @escaping @Sendable (any DatabaseOutput) -> ()) -> EventLoopFuture<Void> {
         var sql = SQLQueryConverter(delegate: SQLiteConverterDelegate()).convert(query)
