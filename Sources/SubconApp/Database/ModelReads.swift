@@ -8,18 +8,18 @@ import Vapor
 
 /// Fluent's model reads on the read connections of an SQLite file (see `ReadConnections`).
 ///
-/// A change answers only after reading what it acts on (the order a progress report is for, the
-/// receipt line being inspected: `DataScope.find`) and, after it commits, the rows of its answer.
-/// Through the driver each of those statements went to its thread pool and came back through an
-/// event loop: in a profile of the progress report at 64 connections the driver's part was the
-/// largest thing left outside SQLite and the commit. Here a model query runs on the caller's
-/// thread, on a connection that keeps its statements prepared, as the write connection does for
-/// a change's statements and the read connections for the hand-written hot reads.
+/// A change reads what it acts on before it begins (the order a progress report is for, the
+/// receipt line being inspected: `DataScope.find`; the items and settings it needs) and, after
+/// it commits, the rows of its answer. Through the driver each of those statements went to its
+/// thread pool and came back through an event loop, and was prepared anew: in the workflow that
+/// was six or seven statements a step. Here a model query runs on the caller's thread, on a
+/// connection that keeps its statements prepared, as the write connection does for a change's
+/// statements and the read connections for the hand-written hot reads.
 ///
 /// For bounded reads only (a row by key, a document's lines): the caller's thread is one of
-/// Swift's few cooperative threads. Long reads stay on `req.db`. Models only: raw SQL on this
-/// database also goes to the read connections, and anything that writes is refused (the
-/// connections are `query_only`, and a write is refused before it gets there).
+/// Swift's few cooperative threads, so long reads stay on `req.db`. Raw SQL on it goes to the
+/// read connections too; a write or a transaction is refused before it reaches them (they are
+/// `query_only` besides).
 struct ModelReadDatabase: FluentKit.Database, SQLDatabase {
     let connections: ReadConnections
     let context: DatabaseContext
@@ -71,17 +71,6 @@ struct ModelReadDatabase: FluentKit.Database, SQLDatabase {
     }
 }
 
-extension Request {
-    /// Where a handler's bounded model reads outside a change go: the read connections on an
-    /// SQLite file, `db` otherwise (PostgreSQL, an in-memory database, background work).
-    var modelReads: any FluentKit.Database {
-        if BackgroundWork.databaseID == nil, let connections = application.readConnections, let configuration = application.modelReadsConfiguration {
-            return ModelReadDatabase(connections: connections, configuration: configuration, logger: logger, scheduler: eventLoop)
-        }
-        return db
-    }
-}
-
 extension Application {
     private struct ModelReadsConfigurationKey: StorageKey {
         typealias Value = any DatabaseConfiguration
@@ -93,15 +82,20 @@ extension Application {
         get { storage[ModelReadsConfigurationKey.self] }
         set { storage[ModelReadsConfigurationKey.self] = newValue }
     }
+
+    /// The model reads' database on an SQLite file; nil on PostgreSQL, in memory and in
+    /// background work (whose reads keep to the background connections).
+    func modelReads(logger: Logger, scheduler: any EventLoop) -> ModelReadDatabase? {
+        guard BackgroundWork.databaseID == nil, let connections = readConnections, let configuration = modelReadsConfiguration else { return nil }
+        return ModelReadDatabase(connections: connections, configuration: configuration, logger: logger, scheduler: scheduler)
+    }
+
+    /// Where the services' reads before a change go (the row it acts on, in the caller's scope;
+    /// the items and settings it needs): `ModelReadDatabase`, else the database.
+    var modelReads: any FluentKit.Database { modelReads(logger: logger, scheduler: eventLoopGroup.any()) ?? database }
 }
 
-extension Application {
-    /// `Request.modelReads` for the services: the reads a change makes before it begins (the
-    /// row it acts on, in the caller's scope; the items and settings it needs).
-    var modelReads: any FluentKit.Database {
-        if BackgroundWork.databaseID == nil, let connections = readConnections, let configuration = modelReadsConfiguration {
-            return ModelReadDatabase(connections: connections, configuration: configuration, logger: logger, scheduler: eventLoopGroup.any())
-        }
-        return database
-    }
+extension Request {
+    /// Where a handler's bounded model reads outside a change go: `ModelReadDatabase`, else `db`.
+    var modelReads: any FluentKit.Database { application.modelReads(logger: logger, scheduler: eventLoop) ?? db }
 }
