@@ -96,6 +96,12 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
         case .postgres: break
         }
     }
+    // The tests' database is a temporary file too: reads take connections of their own there as
+    // on a real file, so that every test goes the way production does.
+    if case .sqliteMemory = settings.database, settings.sqliteReadConnections, FileManager.default.fileExists(atPath: memoryPath) {
+        app.useReadConnections(path: memoryPath, mapBytes: 0)
+        app.modelReadsConfiguration = app.databases.configuration(for: .sqlite)
+    }
 
     // Services
     let catalog = try Catalog(directory: settings.resourcesDirectory + "/Locales")

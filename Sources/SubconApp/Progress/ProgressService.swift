@@ -355,7 +355,7 @@ enum ProgressService {
         var stale: [UUID] = []
         for start in stride(from: 0, to: ids.count, by: 500) {
             let chunk = Array(ids[start..<min(ids.count, start + 500)])
-            let found = try await lines(orderIDs: chunk, today: today, threshold: threshold, on: app.modelReads)
+            let found = try await lines(orderIDs: chunk, today: today, threshold: threshold, on: app.database)
             let lateSources = found.flatMap { id, lines in
                 lines.filter { $0.projected.risk == Projection.Risk.late.rawValue }.map { delaySource(order: id, line: $0.projected.line) }
             }
