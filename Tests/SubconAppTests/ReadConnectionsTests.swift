@@ -6,8 +6,9 @@ import VaporTesting
 @testable import SubconApp
 
 /// The read connections of their own on an SQLite file (`ReadConnections`): the hottest reads
-/// take them, answer exactly what the driver answers, and see every change at once. Another
-/// connection cannot open an in-memory database, so these tests use a file; on PostgreSQL
+/// take them, answer exactly what the driver answers, and see every change at once. These
+/// tests use a file in WAL mode with the demo scenario, as production runs (the suite's other
+/// tests read on them too, from the temporary file of the "in-memory" database); on PostgreSQL
 /// there are no read connections and the tests have nothing to check.
 @Suite struct ReadConnectionsTests {
     static func json(_ value: some Encodable) throws -> String {
