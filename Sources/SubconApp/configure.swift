@@ -78,10 +78,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
                 _ = try await db.raw("PRAGMA synchronous = \(unsafeRaw: settings.sqliteSynchronousFull ? "FULL" : "NORMAL")").all()
             }
         }
-        if settings.sqliteReadConnections {
-            app.useReadConnections(path: path, mapBytes: Int(settings.sqliteMapBytes))
-            app.modelReadsConfiguration = app.databases.configuration(for: .sqlite)
-        }
+        if settings.sqliteReadConnections { app.useReadConnections(path: path, mapBytes: Int(settings.sqliteMapBytes)) }
     }
     for migration in Migrations.all { app.migrations.add(migration) }
     try await app.autoMigrate()
@@ -100,7 +97,6 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     // on a real file, so that every test goes the way production does.
     if case .sqliteMemory = settings.database, settings.sqliteReadConnections, FileManager.default.fileExists(atPath: memoryPath) {
         app.useReadConnections(path: memoryPath, mapBytes: 0)
-        app.modelReadsConfiguration = app.databases.configuration(for: .sqlite)
     }
 
     // Services

@@ -321,6 +321,16 @@ struct CreateIdempotencyKeys: AsyncMigration {
     func revert(on db: any Database) async throws { try await db.schema("idempotency_keys").delete() }
 }
 
+/// A migration that only replaces indexes by longer ones (`IndexExtension`).
+protocol IndexExtensionMigration: AsyncMigration {
+    static var extensions: [IndexExtension] { get }
+}
+
+extension IndexExtensionMigration {
+    func prepare(on db: any Database) async throws { try await IndexExtension.apply(Self.extensions, on: db) }
+    func revert(on db: any Database) async throws { try await IndexExtension.undo(Self.extensions, on: db) }
+}
+
 /// An index that a longer one replaces: the longer one's prefix serves every read the shorter
 /// one did, so a write keeps no more indexes than before.
 struct IndexExtension {

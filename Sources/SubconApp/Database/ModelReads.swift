@@ -27,12 +27,12 @@ struct ModelReadDatabase: FluentKit.Database, SQLDatabase {
     var inTransaction: Bool { false }
     var dialect: any SQLDialect { connections.dialect }
 
-    init(connections: ReadConnections, configuration: any DatabaseConfiguration, logger: Logger, scheduler: any EventLoop) {
+    init(connections: ReadConnections, logger: Logger, scheduler: any EventLoop) {
         self.connections = connections
         // Its own loop for each use: the loop's lock is held while a statement runs, and two
         // requests reading at once must not wait for each other.
         loop = InlineEventLoop(scheduler: scheduler)
-        context = DatabaseContext(configuration: configuration, logger: logger, eventLoop: loop, history: nil, pageSizeLimit: nil, shouldTrace: false)
+        context = DatabaseContext(configuration: connections.modelConfiguration, logger: logger, eventLoop: loop, history: nil, pageSizeLimit: nil, shouldTrace: false)
     }
 
     func execute(query: DatabaseQuery, onOutput: @escaping @Sendable (any DatabaseOutput) -> ()) -> EventLoopFuture<Void> {
@@ -72,22 +72,12 @@ struct ModelReadDatabase: FluentKit.Database, SQLDatabase {
 }
 
 extension Application {
-    private struct ModelReadsConfigurationKey: StorageKey {
-        typealias Value = any DatabaseConfiguration
-    }
-
-    /// The default database's configuration, which Fluent's context carries along; kept once
-    /// rather than looked up under the databases' lock on every read.
-    var modelReadsConfiguration: (any DatabaseConfiguration)? {
-        get { storage[ModelReadsConfigurationKey.self] }
-        set { storage[ModelReadsConfigurationKey.self] = newValue }
-    }
-
-    /// The model reads' database on an SQLite file; nil on PostgreSQL, in memory and in
-    /// background work (whose reads keep to the background connections).
+    /// The model reads' database where there are read connections (an SQLite file); nil on
+    /// PostgreSQL, with `SQLITE_READ_CONNECTIONS=0` and in background work (whose reads keep to
+    /// the background connections).
     func modelReads(logger: Logger, scheduler: any EventLoop) -> ModelReadDatabase? {
-        guard BackgroundWork.databaseID == nil, let connections = readConnections, let configuration = modelReadsConfiguration else { return nil }
-        return ModelReadDatabase(connections: connections, configuration: configuration, logger: logger, scheduler: scheduler)
+        guard BackgroundWork.databaseID == nil, let connections = readConnections else { return nil }
+        return ModelReadDatabase(connections: connections, logger: logger, scheduler: scheduler)
     }
 
     /// Where the services' reads before a change go (the row it acts on, in the caller's scope;

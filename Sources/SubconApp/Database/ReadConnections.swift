@@ -43,9 +43,12 @@ final class ReadConnections: SQLDatabase, @unchecked Sendable {
     private let idle = NIOLockedValueBox<[SQLiteHandle]>([])
     /// Connections kept open between reads; more are opened while more reads run at once.
     private let keep: Int
+    /// The database's Fluent configuration, which the context of `ModelReadDatabase` carries.
+    let modelConfiguration: any DatabaseConfiguration
 
-    init(path: String, keep: Int, mapBytes: Int, eventLoop: any EventLoop, logger: Logger) {
-        self.path = path; self.keep = keep; self.mapBytes = mapBytes; self.eventLoop = eventLoop; self.logger = logger
+    init(path: String, keep: Int, mapBytes: Int, modelConfiguration: any DatabaseConfiguration, eventLoop: any EventLoop, logger: Logger) {
+        self.path = path; self.keep = keep; self.mapBytes = mapBytes; self.modelConfiguration = modelConfiguration
+        self.eventLoop = eventLoop; self.logger = logger
     }
 
     /// Statements run since start, for tests that must know a read came this way.
@@ -354,12 +357,13 @@ extension Application {
         typealias Value = ReadConnections
     }
 
-    /// Opens the read connections for an SQLite file (nothing to open on PostgreSQL or in memory:
-    /// another connection cannot see an in-memory database).
+    /// Opens the read connections for an SQLite file (the tests' "in-memory" database is a
+    /// temporary file too; nothing to open on PostgreSQL), after the database is configured.
     func useReadConnections(path: String, mapBytes: Int) {
+        guard let configuration = databases.configuration(for: .sqlite) else { return }
         // One connection for each thread that runs Swift's tasks or an event loop, at most.
         let loops = Array(eventLoopGroup.makeIterator()).count
-        storage[ReadConnectionsKey.self] = ReadConnections(path: path, keep: 2 * loops, mapBytes: mapBytes,
+        storage[ReadConnectionsKey.self] = ReadConnections(path: path, keep: 2 * loops, mapBytes: mapBytes, modelConfiguration: configuration,
                                                            eventLoop: eventLoopGroup.any(), logger: logger)
     }
 
