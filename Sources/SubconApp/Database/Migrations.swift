@@ -102,6 +102,8 @@ enum Migrations {
         // 27. Sign-in changes heard by every instance (PostgreSQL's sign-in cache); a supplier's exceptions paged from an index
         AddSignInChangeNotices(),
         AddSupplierExceptionPageIndexes(),
+        // 28. The buyer's totals from one kept row per status (SQLite)
+        KeepCountsAcrossSuppliers(),
     ]
 }
 

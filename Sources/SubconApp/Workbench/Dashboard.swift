@@ -43,8 +43,9 @@ enum Dashboard {
         // Orders by status from the kept counts; the rest from kept figures and partial indexes
         // (see `AddWorkbenchFigures`), whose conditions are repeated here word for word.
         struct StatusRow: Decodable { let status: String; let n: Int }
-        let byStatus = try await sql.raw("SELECT status, CAST(SUM(n) AS BIGINT) AS n FROM order_counts WHERE status NOT IN ('closed', 'cancelled')"
-                                         + scope("supplier_id") + " GROUP BY status HAVING SUM(n) > 0").rows(decoding: StatusRow.self)
+        let byStatus = try await sql.raw("SELECT status, CAST(SUM(n) AS BIGINT) AS n FROM order_counts WHERE status NOT IN ('closed', 'cancelled') AND "
+                                         + KeptCounts.orders.condition(["supplier_id": p.scope.supplierID], on: sql)
+                                         + " GROUP BY status HAVING SUM(n) > 0").rows(decoding: StatusRow.self)
         let order = OrderStatus.allCases.map(\.rawValue)
         let answer = TimeInterval(settings.responseClock.answerHours) * 3600
         let half = now.addingTimeInterval(-answer / 2), due = now.addingTimeInterval(-answer)
