@@ -481,7 +481,7 @@ extension DemoScenarioTests {
             // The demo's notices reach their inboxes (inserted through the kept counts' triggers).
             while try await Outbox.deliverPending(app: t.app, limit: 1_000) > 0 {}
             let kinds = [KeptCounts.orders, .exceptions, .receiptLines, .lateOrders, .pendingRevisions, .lateLines, .unexplainedLateLines,
-                         .notifications, .unreadNotifications]
+                         .lotBalances, .notifications, .unreadNotifications]
             for kept in kinds { try await check(kept) }
             let lateLines = try await t.sql.raw("SELECT COUNT(*) AS n FROM order_lines WHERE \(unsafeRaw: LateLines.counted("order_lines"))").first()!
                 .decode(column: "n", as: Int.self)

@@ -49,7 +49,7 @@ enum LotBalances {
 }
 
 extension KeptCounts {
-    static let lotBalances = KeptCounts(table: LotBalances.table, counts: "lot_balance_counts", keys: ["supplier_id"])
+    static let lotBalances = KeptCounts(table: LotBalances.table, counts: "lot_balance_counts", keys: ["supplier_id"], acrossFirstKey: true)
 }
 
 /// The stock page's lots, kept (see `LotBalances`), with an index for each way the page is read:

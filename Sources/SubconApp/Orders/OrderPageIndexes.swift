@@ -45,7 +45,7 @@ extension KeptCounts {
     static let lateOrders = KeptCounts(
         table: "outsourcing_orders", counts: "late_order_counts", keys: ["supplier_id"],
         only: { row in "\(row).days_late IS NOT NULL AND \(row).status IN (\(AddWorkbenchFigures.live))" },
-        reads: ["days_late", "status"])
+        reads: ["days_late", "status"], acrossFirstKey: true)
 }
 
 extension KeptCounts {
@@ -54,7 +54,7 @@ extension KeptCounts {
     /// written; one without is not counted rather than refused.
     static let pendingRevisions = KeptCounts(
         table: "order_revisions", counts: "pending_revision_counts", keys: ["supplier_id"],
-        only: { row in "\(row).status = 'pending' AND \(row).supplier_id IS NOT NULL" }, reads: ["status"])
+        only: { row in "\(row).status = 'pending' AND \(row).supplier_id IS NOT NULL" }, reads: ["status"], acrossFirstKey: true)
 }
 
 struct AddLateOrderCounts: AsyncMigration {

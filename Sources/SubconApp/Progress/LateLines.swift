@@ -191,11 +191,11 @@ extension KeptCounts {
     /// written (see `AddWorkbenchFigures`); until then it is not counted.
     static let lateLines = KeptCounts(
         table: "order_lines", counts: "late_line_counts", keys: ["supplier_id"],
-        only: { row in LateLines.counted(row) }, reads: ["state", "risk", "order_status"])
+        only: { row in LateLines.counted(row) }, reads: ["state", "risk", "order_status"], acrossFirstKey: true)
     /// The same, for lines nobody has given a reason for yet (the to-do's "explain the delay").
     static let unexplainedLateLines = KeptCounts(
         table: "order_lines", counts: "unexplained_late_line_counts", keys: ["supplier_id"],
-        only: { row in "\(LateLines.counted(row)) AND \(row).delay_reason IS NULL" }, reads: ["state", "risk", "order_status", "delay_reason"])
+        only: { row in "\(LateLines.counted(row)) AND \(row).delay_reason IS NULL" }, reads: ["state", "risk", "order_status", "delay_reason"], acrossFirstKey: true)
 }
 
 extension LateLines {
