@@ -96,6 +96,27 @@ import VaporTesting
             }
             #expect(confirmed["awaitingConfirmation"] as? Bool == false)
             _ = try await step("progress") { try await m.post("/api/v1/orders/\(order)/progress", f.supplier1, #"{"line":2,"good":"10"}"#) }
+            // A report with an idempotency key: the key is looked up on the read connections and
+            // its answer stored on the write connection, so no other connection writes (SQLite
+            // empties the write connection's page cache when one does; `data_version` tells).
+            func dataVersion() async throws -> Int {
+                try await t.app.subcon.writeGate.run {
+                    try await t.app.transactionInGate { db in
+                        try await (db as! any SQLDatabase).raw("PRAGMA data_version").first()!.decode(column: "data_version", as: Int.self)
+                    }
+                }
+            }
+            let version0 = try await dataVersion()
+            let keyed = try await step("progress with a key") {
+                try await t.request(.POST, "/api/v1/orders/\(order)/progress", token: f.supplier1, json: #"{"line":2,"good":"1"}"#,
+                                    headers: [("Idempotency-Key", "one-writer")])
+            }
+            #expect(keyed.status == .created)
+            #expect(try await dataVersion() == version0, "another connection wrote")
+            let replayed = try await t.request(.POST, "/api/v1/orders/\(order)/progress", token: f.supplier1, json: #"{"line":2,"good":"1"}"#,
+                                               headers: [("Idempotency-Key", "one-writer")])
+            #expect(replayed.headers.first(name: "Idempotent-Replayed") == "true")
+            #expect(replayed.body.string == keyed.body.string)
             // Another supplier's order is not found through these reads either.
             _ = try await m.post("/api/v1/orders/\(order)/progress", f.supplier2, #"{"line":2,"good":"10"}"#, .notFound)
             let note = try await step("deliver") {

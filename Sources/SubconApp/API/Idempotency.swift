@@ -25,7 +25,7 @@ struct IdempotencyMiddleware: PassingMiddleware {
         let fingerprint = Self.fingerprint(req)
         let services = req.subcon
 
-        if let existing = try await IdempotencyRecord.query(on: req.db).filter(\.$userID == principal.userID)
+        if let existing = try await IdempotencyRecord.query(on: req.modelReads).filter(\.$userID == principal.userID)
             .filter(\.$key == key).first() {
             guard existing.fingerprint == fingerprint else { throw Problem(.unprocessableEntity, "idempotency-mismatch") }
             // The change committed (the key is written in its transaction) but its answer is not
@@ -51,14 +51,20 @@ struct IdempotencyMiddleware: PassingMiddleware {
                 body = String(buffer: streamed)
                 response.body = .init(buffer: streamed)
             }
+            // On the write connection, as the change was: through the driver this was a write of
+            // another connection's, and SQLite's page cache of the write connection is emptied
+            // whenever another connection has written.
+            let stored = body ?? "", recorded = claim.isRecorded, app = req.application
             try await services.writeGate.run {
-                if claim.isRecorded {
-                    try await IdempotencyRecord.query(on: req.db).filter(\.$userID == principal.userID).filter(\.$key == key)
-                        .set(\.$status, to: status).set(\.$contentType, to: contentType).set(\.$body, to: body ?? "").update()
-                } else {
-                    let record = claim.record()
-                    record.status = status; record.contentType = contentType; record.body = body ?? ""
-                    try? await record.create(on: req.db)
+                try await app.transactionInGate { db in
+                    if recorded {
+                        try await IdempotencyRecord.query(on: db).filter(\.$userID == principal.userID).filter(\.$key == key)
+                            .set(\.$status, to: status).set(\.$contentType, to: contentType).set(\.$body, to: stored).update()
+                    } else {
+                        let record = claim.record()
+                        record.status = status; record.contentType = contentType; record.body = stored
+                        try? await record.create(on: db)
+                    }
                 }
             }
         }

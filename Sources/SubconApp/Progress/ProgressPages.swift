@@ -88,7 +88,7 @@ struct ProgressPages: RouteCollection {
         let values = ["line": f.line ?? "", "good": f.good ?? "", "scrap": f.scrap ?? "", "stage": f.stage ?? "", "note": f.note ?? "", "promised": f.promised ?? "",
                       "delayReason": f.delayReason ?? ""]
         let key = "report:" + (f.key ?? "")
-        if f.key != nil, try await IdempotencyRecord.query(on: req.db).filter(\.$userID == p.userID).filter(\.$key == key).first() != nil {
+        if f.key != nil, try await IdempotencyRecord.query(on: req.modelReads).filter(\.$userID == p.userID).filter(\.$key == key).first() != nil {
             return req.redirect(to: "/orders/\(o.id!)?ok=reported#progress")
         }
         let problem = try await attempt {
@@ -124,7 +124,8 @@ struct ProgressPages: RouteCollection {
             if f.key != nil {
                 let record = IdempotencyRecord(userID: p.userID, key: key, fingerprint: "page", now: req.now)
                 record.status = 303
-                try await req.subcon.writeGate.run { try await record.create(on: req.db) }
+                let app = req.application
+                try await req.subcon.writeGate.run { try await app.transactionInGate { db in try await record.create(on: db) } }
             }
         }
         guard let problem else { return req.redirect(to: "/orders/\(o.id!)?ok=reported#progress") }
