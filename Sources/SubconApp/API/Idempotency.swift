@@ -56,14 +56,18 @@ struct IdempotencyMiddleware: PassingMiddleware {
             // whenever another connection has written.
             let stored = body ?? "", recorded = claim.isRecorded, app = req.application
             try await services.writeGate.run {
-                try await app.transactionInGate { db in
-                    if recorded {
+                if recorded {
+                    try await app.transactionInGate { db in
                         try await IdempotencyRecord.query(on: db).filter(\.$userID == principal.userID).filter(\.$key == key)
                             .set(\.$status, to: status).set(\.$contentType, to: contentType).set(\.$body, to: stored).update()
-                    } else {
+                    }
+                } else {
+                    // A request with the same key that stored its answer first stands (the insert
+                    // fails on the unique key, and on PostgreSQL that ends its transaction).
+                    try? await app.transactionInGate { db in
                         let record = claim.record()
                         record.status = status; record.contentType = contentType; record.body = stored
-                        try? await record.create(on: db)
+                        try await record.create(on: db)
                     }
                 }
             }
