@@ -62,6 +62,46 @@ struct MaterialFixture {
 }
 
 @Suite struct MaterialFlowTests {
+    /// Consumption reads only the lots the supplier holds and the last lot it ever had of the
+    /// material; what goes beyond its stock is still booked on that last lot by name, though it
+    /// is exhausted (and so no longer among the lots held).
+    @Test func consumptionBeyondStockGoesToTheLastLotEvenWhenExhausted() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let f = m.f
+            // 1000 FG-RD-002, each needing 2 RM-PAD-65 (+ 1.5 % allowed, not consumed).
+            let order = try await m.acknowledgedOrder(lines: #"[{"itemCode":"FG-RD-002","quantity":"1000","dueDate":"2026-10-20"},{"itemCode":"FG-RD-002","quantity":"50","dueDate":"2026-10-25"}]"#)
+            func issue(_ lot: String, _ quantity: String) async throws {
+                let doc = try await m.post("/api/v1/material/issues", m.warehouse, """
+                    {"orderId":"\(order)","lines":[{"line":1,"componentCode":"RM-PAD-65","lot":"\(lot)","quantity":"\(quantity)"}]}
+                    """)
+                _ = try await m.post("/api/v1/material/documents/\(doc["id"] as? String ?? "")/confirm", f.supplier1,
+                                     #"{"version":1,"lines":[{"no":1,"quantity":"\#(quantity)"}]}"#, .ok)
+            }
+            func accept(_ quantity: String, lot: String) async throws {
+                let note = try await m.post("/api/v1/deliveries", f.supplier1, """
+                    {"orderId":"\(order)","shipDate":"2026-09-22","lines":[{"line":1,"quantity":"\(quantity)","lot":"\(lot)"}]}
+                    """)
+                let r = try await m.post("/api/v1/receipts", m.warehouse, #"{"deliveryNoteId":"\#(note["id"] as? String ?? "")","lines":[{"deliveryLine":1,"quantity":"\#(quantity)"}]}"#)
+                _ = try await m.post("/api/v1/receipts/\(r["id"] as? String ?? "")/lines/1/inspection", m.quality,
+                                     #"{"version":1,"accepted":"\#(quantity)","rejected":"0"}"#)
+            }
+            // Lot Z is used up first, then lot A comes (before Z by name) with less than the next receipt needs.
+            try await issue("PAD-Z", "100")
+            try await accept("50", lot: "P-1")
+            #expect(try await m.stock(f.supplier1, item: "RM-PAD-65", lot: "PAD-Z") == ("0", "0"))
+            try await issue("PAD-A", "60")
+            try await accept("50", lot: "P-2")
+            // 100 consumed: the 60 of lot A, and the 40 beyond the stock on lot Z, the last by name.
+            #expect(try await m.stock(f.supplier1, item: "RM-PAD-65", lot: "PAD-A") == ("0", "0"))
+            #expect(try await m.stock(f.supplier1, item: "RM-PAD-65", lot: "PAD-Z") == ("0", "-40"))
+            let trace = try await m.get("/api/v1/material/trace?item=FG-RD-002&lot=P-2", m.quality)
+            let used = ((trace["received"] as? [[String: Any]])?.first?["consumedComponents"] as? [[String: Any]] ?? [])
+                .filter { $0["itemCode"] as? String == "RM-PAD-65" }.map { "\($0["lot"] as? String ?? "") \($0["quantity"] as? String ?? "")" }
+            #expect(used.sorted() == ["PAD-A 60", "PAD-Z 40"])
+        }
+    }
+
     /// The case that broke Odoo: several partial deliveries and receipts of one line, each
     /// consuming exactly its share, with the write-off exact at the end.
     @Test func partialReceiptsAcrossSeveralDeliveriesStayExact() async throws {

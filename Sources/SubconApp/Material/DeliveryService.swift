@@ -364,11 +364,10 @@ enum DeliveryService {
     static func consume(_ r: GoodsReceipt, _ line: ReceiptLine, accepted: FixedDecimal, requirements: [MaterialService.Requirement],
                         by user: UUID, in change: Change) async throws {
         guard accepted > .zero, !requirements.isEmpty else { return }
-        let balances = try await Ledger.balances(suppliers: [r.supplierID], items: requirements.map { $0.component.id! }, on: change.db)
+        let held = try await Ledger.lotsToConsume(supplier: r.supplierID, items: requirements.map { $0.component.id! }, in: change)
         for req in requirements {
             let (consumed, allowance) = try Consumption.of(accepted: accepted, quantityPer: req.quantityPer, scrapPercent: req.scrapPercent)
-            let lots = balances.filter { $0.key.itemID == req.component.id! }.sorted { $0.key.lot < $1.key.lot }.map { (lot: $0.key.lot, held: $0.value.held) }
-            for (i, part) in Consumption.allocate(consumed, lots: lots).enumerated() {
+            for (i, part) in Consumption.allocate(consumed, lots: held[req.component.id!] ?? []).enumerated() {
                 // The allowance goes with the first part, so it is rounded once per receipt line.
                 try await Ledger.record(.consumed, supplier: r.supplierID, item: req.component.id!, lot: part.lot, quantity: part.quantity,
                                         allowance: i == 0 ? allowance : .zero, order: r.orderID, line: line.orderLineNumber,
