@@ -247,25 +247,28 @@ enum Ledger {
     }
 
     /// The lots a consumption is booked on, per item, in the order of their names: those the
-    /// supplier holds some of, and last the last lot it ever had of the item, which takes what
-    /// goes beyond its stock (see `Consumption.allocate`; what the rule reads of the other lots
-    /// is nothing). Every lot's balance was read before: a supplier's exhausted lots of a
-    /// material grow with its history (601 of the workflow's raw material on the large data
-    /// set, 320 µs a receipt decision), its lots in stock do not. The lots held come from
-    /// `lot_balances`, kept in the movements' transactions; the last lot is the greatest name in
-    /// code point order, as Swift orders the names (`COLLATE "C"` on PostgreSQL; SQLite
-    /// compares bytes, which for UTF-8 is the same order).
+    /// supplier holds some of, then the last lot it ever had of the item, which takes what goes
+    /// beyond its stock (`Consumption.allocate` reads nothing else). Every lot's balance was
+    /// read before, and a supplier's exhausted lots of a material grow with its history (601 of
+    /// the workflow's raw material on the large data set: 0.52 ms a receipt decision, now
+    /// 0.01 ms); its lots in stock do not. The lots held come from `lot_balances`, kept in the
+    /// movements' transactions. The last lot is the greatest name in code point order, as
+    /// Swift orders names (`COLLATE "C"` on PostgreSQL; SQLite compares the UTF-8 bytes, which
+    /// is the same order).
     static func lotsToConsume(supplier: UUID, items: [UUID], in change: Change) async throws -> [UUID: [(lot: String, held: FixedDecimal)]] {
         guard !items.isEmpty else { return [:] }
         struct Row: Decodable { let item_id: UUID; let lot: String; let held: Int64 }
         let collate: SQLQueryString = change.postgres ? #" COLLATE "C""# : ""
-        let rows = try await (change.db as! any SQLDatabase).raw("""
+        // The last lot of each item one at a time: SQLite then reads it at the end of the
+        // index's range (8 µs), where MAX(…) GROUP BY walked the whole range (80 µs).
+        var q: SQLQueryString = """
             SELECT item_id, lot, held FROM lot_balances WHERE supplier_id = \(bind: supplier) AND item_id IN (\(binds: items)) AND held > 0
-            UNION ALL
-            SELECT item_id, MAX(lot
-            """ + collate + """
-            ) AS lot, 0 AS held FROM ledger_totals WHERE supplier_id = \(bind: supplier) AND item_id IN (\(binds: items)) GROUP BY item_id
-            """).rows(decoding: Row.self)
+            """
+        for item in Set(items).sorted(by: { $0.uuidString < $1.uuidString }) {
+            q = q + " UNION ALL SELECT * FROM (SELECT item_id, lot, 0 AS held FROM ledger_totals WHERE supplier_id = \(bind: supplier)"
+                + " AND item_id = \(bind: item) ORDER BY lot" + collate + " DESC LIMIT 1) AS last_lot"
+        }
+        let rows = try await (change.db as! any SQLDatabase).raw(q).rows(decoding: Row.self)
         var out: [UUID: [(lot: String, held: FixedDecimal)]] = [:]
         for (item, its) in Dictionary(grouping: rows, by: \.item_id) {
             var lots: [(lot: String, held: FixedDecimal)] = []
