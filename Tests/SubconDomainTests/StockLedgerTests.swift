@@ -104,12 +104,14 @@ struct ReceivingTests {
     }
 
     @Test func consumptionTakesTheOldestLotsFirstAndShowsShortfalls() throws {
-        let lots = [(lot: "A", held: q("100")), (lot: "B", held: q("-5")), (lot: "C", held: q("50"))]
-        #expect(Consumption.allocate(q("120"), lots: lots).map { "\($0.lot) \($0.quantity)" } == ["A 100", "C 20"])
+        let lots = [(lot: "C", held: q("50")), (lot: "A", held: q("100")), (lot: "B", held: q("-5"))]
+        #expect(Consumption.allocate(q("120"), held: lots, lastLot: "C").map { "\($0.lot) \($0.quantity)" } == ["A 100", "C 20"])
         // More than all lots hold: the rest goes on the last lot.
-        #expect(Consumption.allocate(q("160"), lots: lots).map { "\($0.lot) \($0.quantity)" } == ["A 100", "C 60"])
-        #expect(Consumption.allocate(q("7"), lots: []).map { "\($0.lot) \($0.quantity)" } == [" 7"])
-        #expect(Consumption.allocate(.zero, lots: lots).isEmpty)
+        #expect(Consumption.allocate(q("160"), held: lots, lastLot: "C").map { "\($0.lot) \($0.quantity)" } == ["A 100", "C 60"])
+        // The last lot by name is used up (no longer held): the rest still goes on it.
+        #expect(Consumption.allocate(q("160"), held: lots, lastLot: "Z").map { "\($0.lot) \($0.quantity)" } == ["A 100", "C 50", "Z 10"])
+        #expect(Consumption.allocate(q("7"), held: [], lastLot: nil).map { "\($0.lot) \($0.quantity)" } == [" 7"])
+        #expect(Consumption.allocate(.zero, held: lots, lastLot: "C").isEmpty)
         let (used, allowance) = try Consumption.of(accepted: q("90"), quantityPer: q("2"), scrapPercent: q("1.5"))
         #expect(used == q("180"))
         #expect(allowance == q("2.7"))

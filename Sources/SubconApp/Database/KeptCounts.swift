@@ -167,13 +167,13 @@ struct KeptCounts: Sendable {
 
     /// Starts or stops keeping the sums over the first key on an SQLite database whose counts
     /// were kept without them or with them (a migration's two ways), and counts again.
-    func keepSums(_ on: Bool, on db: any Database) async throws {
+    func keepSums(_ keep: Bool, on db: any Database) async throws {
         let sql = db as! any SQLDatabase
         guard acrossFirstKey, sql.dialect.name == "sqlite" else { return }
         try await dropSQLiteTriggers(on: sql)
-        try await createSQLiteTriggers(on: sql, sums: on)
+        try await createSQLiteTriggers(on: sql, sums: keep)
         var kept = self
-        kept.acrossFirstKey = on
+        kept.acrossFirstKey = keep
         try await kept.rebuild(on: sql)
     }
 

@@ -367,7 +367,8 @@ enum DeliveryService {
         let held = try await Ledger.lotsToConsume(supplier: r.supplierID, items: requirements.map { $0.component.id! }, in: change)
         for req in requirements {
             let (consumed, allowance) = try Consumption.of(accepted: accepted, quantityPer: req.quantityPer, scrapPercent: req.scrapPercent)
-            for (i, part) in Consumption.allocate(consumed, lots: held[req.component.id!] ?? []).enumerated() {
+            let lots = held[req.component.id!]
+            for (i, part) in Consumption.allocate(consumed, held: lots?.held ?? [], lastLot: lots?.lastLot).enumerated() {
                 // The allowance goes with the first part, so it is rounded once per receipt line.
                 try await Ledger.record(.consumed, supplier: r.supplierID, item: req.component.id!, lot: part.lot, quantity: part.quantity,
                                         allowance: i == 0 ? allowance : .zero, order: r.orderID, line: line.orderLineNumber,

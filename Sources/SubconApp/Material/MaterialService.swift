@@ -246,35 +246,32 @@ enum Ledger {
         return out
     }
 
-    /// The lots a consumption is booked on, per item, in the order of their names: those the
-    /// supplier holds some of, then the last lot it ever had of the item, which takes what goes
-    /// beyond its stock (`Consumption.allocate` reads nothing else). Every lot's balance was
-    /// read before, and a supplier's exhausted lots of a material grow with its history (601 of
-    /// the workflow's raw material on the large data set: 0.52 ms a receipt decision, now
-    /// 0.01 ms); its lots in stock do not. The lots held come from `lot_balances`, kept in the
-    /// movements' transactions. The last lot is the greatest name in code point order, as
-    /// Swift orders names (`COLLATE "C"` on PostgreSQL; SQLite compares the UTF-8 bytes, which
-    /// is the same order).
-    static func lotsToConsume(supplier: UUID, items: [UUID], in change: Change) async throws -> [UUID: [(lot: String, held: FixedDecimal)]] {
+    /// What `Consumption.allocate` needs of a supplier's lots of each item: those it holds some of,
+    /// and the last lot by name it ever had. Every lot's balance was read before, and a
+    /// supplier's used-up lots of a material grow with its history (601 of the workflow's raw
+    /// material on the large data set: 0.52 ms a receipt decision, now 0.01 ms); its lots in
+    /// stock do not. The lots held come from `lot_balances`, kept in the movements'
+    /// transactions. The last lot is the greatest name in code point order, as Swift orders
+    /// names (`COLLATE "C"` on PostgreSQL; SQLite compares the UTF-8 bytes, which is the same
+    /// order).
+    static func lotsToConsume(supplier: UUID, items: [UUID], in change: Change)
+        async throws -> [UUID: (held: [(lot: String, held: FixedDecimal)], lastLot: String?)] {
         guard !items.isEmpty else { return [:] }
-        struct Row: Decodable { let item_id: UUID; let lot: String; let held: Int64 }
+        struct Row: Decodable { let item_id: UUID; let lot: String; let held: Int64; let last: Int }
         let collate: SQLQueryString = change.postgres ? #" COLLATE "C""# : ""
         // The last lot of each item one at a time: SQLite then reads it at the end of the
         // index's range (8 µs), where MAX(…) GROUP BY walked the whole range (80 µs).
         var q: SQLQueryString = """
-            SELECT item_id, lot, held FROM lot_balances WHERE supplier_id = \(bind: supplier) AND item_id IN (\(binds: items)) AND held > 0
+            SELECT item_id, lot, held, 0 AS last FROM lot_balances
+             WHERE supplier_id = \(bind: supplier) AND item_id IN (\(binds: items)) AND held > 0
             """
         for item in Set(items).sorted(by: { $0.uuidString < $1.uuidString }) {
-            q = q + " UNION ALL SELECT * FROM (SELECT item_id, lot, 0 AS held FROM ledger_totals WHERE supplier_id = \(bind: supplier)"
-                + " AND item_id = \(bind: item) ORDER BY lot" + collate + " DESC LIMIT 1) AS last_lot"
+            q = q + " UNION ALL SELECT * FROM (SELECT item_id, lot, 0 AS held, 1 AS last FROM ledger_totals"
+                + " WHERE supplier_id = \(bind: supplier) AND item_id = \(bind: item) ORDER BY lot" + collate + " DESC LIMIT 1) AS last_lot"
         }
-        let rows = try await (change.db as! any SQLDatabase).raw(q).rows(decoding: Row.self)
-        var out: [UUID: [(lot: String, held: FixedDecimal)]] = [:]
-        for (item, its) in Dictionary(grouping: rows, by: \.item_id) {
-            var lots: [(lot: String, held: FixedDecimal)] = []
-            for r in its.filter({ $0.held > 0 }).sorted(by: { $0.lot < $1.lot }) { lots.append((r.lot, FixedDecimal(units: r.held))) }
-            if let last = its.first(where: { $0.held == 0 }), lots.last?.lot != last.lot { lots.append((last.lot, .zero)) }
-            out[item] = lots
+        var out: [UUID: (held: [(lot: String, held: FixedDecimal)], lastLot: String?)] = [:]
+        for r in try await (change.db as! any SQLDatabase).raw(q).rows(decoding: Row.self) {
+            if r.last == 1 { out[r.item_id, default: ([], nil)].lastLot = r.lot } else { out[r.item_id, default: ([], nil)].held.append((r.lot, FixedDecimal(units: r.held))) }
         }
         return out
     }

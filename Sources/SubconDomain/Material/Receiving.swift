@@ -56,22 +56,25 @@ public enum MaterialIssuing {
     }
 }
 
-/// Consumption booked against the lots a supplier holds, oldest first, so a received lot can be
-/// traced to the component lots it used. What no lot covers goes on the last lot the supplier
-/// had (held goes below zero there: a shortfall the write-off shows), or on lot "" if it never
-/// had any.
+/// Consumption booked against the lots a supplier holds, oldest (first by name) first, so a
+/// received lot can be traced to the component lots it used. What no lot covers goes on the
+/// last lot by name the supplier ever had of the material, held or used up (held goes below zero
+/// there: a shortfall the write-off shows), or on lot "" if it never had any. So a consumption
+/// needs the lots held and the name of that last lot, never the supplier's used-up lots.
 public enum Consumption {
-    public static func allocate(_ quantity: FixedDecimal, lots: [(lot: String, held: FixedDecimal)]) -> [(lot: String, quantity: FixedDecimal)] {
+    /// `held`: the lots with some stock, in any order (others are passed over); `lastLot`: the
+    /// greatest name among every lot the supplier had of the material, nil if none.
+    public static func allocate(_ quantity: FixedDecimal, held: [(lot: String, held: FixedDecimal)], lastLot: String?) -> [(lot: String, quantity: FixedDecimal)] {
         guard quantity > .zero else { return [] }
         var left = quantity
         var out: [(lot: String, quantity: FixedDecimal)] = []
-        for (lot, held) in lots where held > .zero && left > .zero {
+        for (lot, held) in held.sorted(by: { $0.lot < $1.lot }) where held > .zero && left > .zero {
             let take = held < left ? held : left
             out.append((lot, take))
             left = (try? left.subtracting(take)) ?? .zero
         }
         if left > .zero {
-            let lot = lots.last?.lot ?? ""
+            let lot = lastLot ?? ""
             if let i = out.firstIndex(where: { $0.lot == lot }) {
                 out[i].quantity = (try? out[i].quantity.adding(left)) ?? out[i].quantity
             } else {
