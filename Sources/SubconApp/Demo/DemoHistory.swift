@@ -128,7 +128,7 @@ enum DemoHistory {
                         let closed = closedAt < app.subcon.clock.now()
                         flow.exceptions.append([B(UUID()), B(String(format: "YC-H%05d-%d", number, n)), B("quality"), B("major"), B(closed ? "closed" : "open"),
                                            B(supplier), B(order), B(a.$item.id), B("H\(number)-\(n)"), B("inspection"), B(inspection.uuidString),
-                                           B("来料检验不合格:\(profile.defect(m))"), B("抽检发现 \(profile.defect(m)) 2 件"), B(inspector), B(inspectedAt), B(1),
+                                           B("来料检验不合格：\(profile.defect(m))"), B("抽检发现 \(profile.defect(m)) 2 件"), B(inspector), B(inspectedAt), B(1),
                                            B(deadlines.responseBy), B(deadlines.containmentBy), B(deadlines.resolveBy), B(inspectedAt.addingTimeInterval(Double(response * 60))),
                                            closed ? B(closedAt) : null, B(response), closed ? B(closure) : null, B(closed ? "已返工并加严检验" : ""), B(0),
                                            B(profile.defect(m)), B(false), B(0), null, null])
