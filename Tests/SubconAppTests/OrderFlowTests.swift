@@ -481,12 +481,25 @@ extension DemoScenarioTests {
             // The demo's notices reach their inboxes (inserted through the kept counts' triggers).
             while try await Outbox.deliverPending(app: t.app, limit: 1_000) > 0 {}
             let kinds = [KeptCounts.orders, .exceptions, .receiptLines, .lateOrders, .pendingRevisions, .lateLines, .unexplainedLateLines,
-                         .lotBalances, .notifications, .unreadNotifications]
+                         .lateLinesByRisk, .lotBalances, .notifications, .unreadNotifications]
             for kept in kinds { try await check(kept) }
             let lateLines = try await t.sql.raw("SELECT COUNT(*) AS n FROM order_lines WHERE \(unsafeRaw: LateLines.counted("order_lines"))").first()!
                 .decode(column: "n", as: Int.self)
             #expect(lateLines > 1)
             #expect(try await t.request(.GET, "/api/v1/late-lines", token: try await t.token("admin")).json["total"] as? Int == lateLines)
+            // The dashboard's late lines by risk, the buyer's and one supplier's, from the kept counts.
+            for login in ["admin", "supplier1"] {
+                let supplier = login == "admin" ? nil : try await t.user(login).$organization.id
+                var want: [String: Int] = [:]
+                for risk in ["at_risk", "late"] {
+                    want[risk] = try await t.sql.raw("""
+                        SELECT COUNT(*) AS n FROM order_lines WHERE \(unsafeRaw: LateLines.counted("order_lines")) AND risk = \(bind: risk)
+                        """ + (supplier.map { " AND supplier_id = \(bind: $0)" } ?? "")).first()!.decode(column: "n", as: Int.self)
+                }
+                let shown = try await t.request(.GET, "/api/v1/dashboard", token: try await t.token(login)).json["lateLines"] as? [[String: Any]] ?? []
+                #expect(Dictionary(uniqueKeysWithValues: shown.map { ($0["key"] as? String ?? "", $0["count"] as? Int ?? -1) }) == want, "\(login)")
+                #expect(want.values.allSatisfy { $0 > 0 }, "\(login)")
+            }
             func lateIDs() async throws -> [UUID] {
                 try await t.sql.raw("SELECT id FROM outsourcing_orders WHERE \(unsafeRaw: KeptCounts.lateOrders.only("outsourcing_orders"))").all()
                     .map { try $0.decode(column: "id", as: UUID.self) }

@@ -55,7 +55,8 @@ struct KeptCounts: Sendable {
 
     static let totalColumn = "kept_total"
 
-    private func expression(_ equal: [String: (any Encodable & Sendable)?], on sql: any SQLDatabase) -> SQLQueryString {
+    /// The total as a scalar subquery, to read among other figures.
+    func expression(_ equal: [String: (any Encodable & Sendable)?], on sql: any SQLDatabase) -> SQLQueryString {
         "(SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM \(ident: counts) WHERE " + condition(equal, on: sql) + ")"
     }
 

@@ -104,6 +104,8 @@ enum Migrations {
         AddSupplierExceptionPageIndexes(),
         // 28. The buyer's totals from one kept row per status (SQLite)
         KeepCountsAcrossSuppliers(),
+        // 29. The dashboard's late lines by risk from kept counts
+        AddKeptCounts(name: "SubconApp.AddLateLineRiskCounts", counts: [.lateLinesByRisk]),
     ]
 }
 

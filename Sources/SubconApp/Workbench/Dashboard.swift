@@ -40,7 +40,7 @@ enum Dashboard {
         func scope(_ column: String) -> SQLQueryString {
             p.scope.supplierID.map { " AND \(unsafeRaw: column) = \(bind: $0)" } ?? ""
         }
-        // Orders by status from the kept counts; the rest from kept figures and partial indexes
+        // Orders by status and late lines by risk from the kept counts; the rest from kept figures and partial indexes
         // (see `AddWorkbenchFigures`), whose conditions are repeated here word for word.
         struct StatusRow: Decodable { let status: String; let n: Int }
         let byStatus = try await sql.raw("SELECT status, CAST(SUM(n) AS BIGINT) AS n FROM order_counts WHERE status NOT IN ('closed', 'cancelled') AND "
@@ -54,11 +54,8 @@ enum Dashboard {
             let exc_overdue: Int; let exc_waiting: Int; let exc_working: Int; let exc_answered: Int
         }
         let pending: SQLQueryString = "SELECT COUNT(*) FROM order_revisions r WHERE r.status = 'pending'" + scope("r.supplier_id")
-        // Each risk counted inside one range of the late lines' index: `risk = …` in WHERE made
-        // SQLite take the older (risk, days_late) index and visit every line's row.
         func lines(_ risk: Projection.Risk) -> SQLQueryString {
-            "SELECT COUNT(CASE WHEN l.risk = '\(unsafeRaw: risk.rawValue)' THEN 1 END) FROM order_lines l WHERE l.state = 'open' "
-                + "AND l.risk IN (\(unsafeRaw: AddWorkbenchFigures.late)) AND l.order_status IN (\(unsafeRaw: AddWorkbenchFigures.live))" + scope("l.supplier_id")
+            "SELECT " + KeptCounts.lateLinesByRisk.expression(["supplier_id": p.scope.supplierID, "risk": risk.rawValue], on: sql)
         }
         let open: SQLQueryString = "SELECT COUNT(*) FROM exceptions e WHERE e.status = 'open'" + scope("e.supplier_id")
         let f = try await sql.raw("SELECT (" + pending + " AND r.released_at >= \(bind: half)) AS ans_fresh, ("
