@@ -114,6 +114,55 @@ import VaporTesting
         }
     }
 
+    /// A progress report is on time when it comes within the silent-days limit of the latest day
+    /// reported on its line before it (the line's first always is). The gap is kept on the report
+    /// as it is written; the scorecard's count of the supplier's year agrees with the reports
+    /// judged here one by one, and working every gap out again gives the gaps written.
+    @Test func reportsAreOnTimeByTheirGapToTheLineBefore() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let order = try await m.acknowledgedOrder()
+            // Days 0, 2, 7 (five days silent: late with the limit of 3) and 7 again, a minute on.
+            for (n, wait) in [0, 2, 5, 0].enumerated() {
+                t.clock.advance(by: Double(wait) * 86_400 + 60)
+                // Tokens run out while the clock moves days ahead: each report signs in again.
+                _ = try await m.post("/api/v1/orders/\(order)/progress", try await t.token("supplier1"), #"{"line":1,"good":"\#(n + 1)"}"#)
+            }
+            struct R: Decodable { let id: UUID; let order_id: UUID; let line_no: Int; let report_day: String; let created_at: Date; let days_since_previous: Int? }
+            func reports() async throws -> [R] {
+                try await t.sql.raw("SELECT id, order_id, line_no, report_day, created_at, days_since_previous FROM progress_reports ORDER BY created_at, id")
+                    .all(decoding: R.self)
+            }
+            let written = try await reports()
+            #expect(written.filter { $0.order_id.uuidString == order.uppercased() }.map(\.days_since_previous) == [nil, 2, 5, 0])
+            let supplier = try await t.user("supplier1").$organization.id
+            let year = t.app.subcon.today().year
+            let queries = ScorecardService.queries(ScoreWeights(), app: t.app, on: t.db)
+            let from = queries.instant(Day(year: year, month: 1, day: 1)!), to = queries.instant(Day(year: year + 1, month: 1, day: 1)!)
+            let own = try await t.sql.raw("SELECT id, order_id, line_no, report_day, created_at, days_since_previous FROM progress_reports WHERE supplier_id = \(bind: supplier) ORDER BY created_at, id")
+                .all(decoding: R.self)
+            var latest: [String: Day] = [:]
+            var counted = 0, onTime = 0
+            for r in own {
+                let line = "\(r.order_id)/\(r.line_no)", day = Day(r.report_day)!
+                if r.created_at >= from && r.created_at < to {
+                    counted += 1
+                    if latest[line].map({ day.ordinal - $0.ordinal <= ScoreWeights().silentDays }) ?? true { onTime += 1 }
+                }
+                latest[line] = max(latest[line] ?? day, day)
+            }
+            #expect(counted >= 4 && onTime < counted)
+            let card = try await queries.figures([.year(year)], supplier: supplier)[.init(supplier: supplier, bucket: 0)]
+            #expect(card?.communication.reports == counted)
+            #expect(card?.communication.reportsOnTime == onTime)
+            let shown = try await json(t, .GET, "/api/v1/organizations/\(supplier)/scorecard?period=\(year)", try await t.token("purchaser"))["communication"] as? [String: Any]
+            #expect(shown?["reports"] as? Int == counted && shown?["reportsOnTime"] as? Int == onTime)
+            try await t.sql.raw("UPDATE progress_reports SET days_since_previous = NULL").run()
+            try await ReportGaps.rebuild(on: t.sql)
+            #expect(try await reports().map(\.days_since_previous) == written.map(\.days_since_previous))
+        }
+    }
+
     /// The delivery figures the database keeps on each line (AddKeptDeliveries) against the same
     /// figures counted from the receipts, after receiving and inspecting, and after each kind of
     /// change its triggers watch: a due date moved, a receipt's day corrected, an accepted

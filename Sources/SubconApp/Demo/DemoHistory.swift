@@ -186,6 +186,7 @@ enum DemoHistory {
             try await BenchData.claimSources(of: period, from: b.start, to: b.end, kinds: ["receipt_line", "exception"], on: sql)
         }
         try await ShipReadiness.refreshAll(on: sql)
+        try await ReportGaps.rebuild(on: sql)
         // The corrective actions watched and the grades closed as the background jobs would have
         // done month by month, oldest first.
         try await CorrectiveChecks.run(app: app)

@@ -32,28 +32,6 @@ struct ScorecardQueries {
         postgres ? "(CAST(\(later) AS date) - CAST(\(earlier) AS date))" : "CAST(julianday(\(later)) - julianday(\(earlier)) AS INTEGER)"
     }
 
-    /// Which period a row falls in: `CASE WHEN col < b1 THEN 0 … ELSE n−1 END` over the periods'
-    /// boundaries (n periods, n+1 boundaries; the WHERE clause keeps rows inside the outer two).
-    /// Only progress reports still use it: a report's previous one (its lag) may lie in the
-    /// period before, so they are read as one run rather than one `SELECT` per period.
-    func bucket(_ column: String, _ bounds: [any Encodable & Sendable]) -> SQLQueryString {
-        guard bounds.count > 2 else { return "0" }
-        var q: SQLQueryString = "CASE"
-        for i in 1..<(bounds.count - 1) { q = q + " WHEN \(unsafeRaw: column) < \(bind: bounds[i]) THEN \(unsafeRaw: String(i - 1))" }
-        return q + " ELSE \(unsafeRaw: String(bounds.count - 2)) END"
-    }
-
-    /// Which index SQLite reads one supplier's progress reports from for their timeliness. The
-    /// window that finds each report's previous one on its line sorted all of them by text ids:
-    /// for the largest supplier's year, 77,387 reports, 131 ms of CPU. `AddReportLineOrderIndex`
-    /// holds them in that order, which removes the sort (80 ms) but walks all of the supplier's
-    /// reports, so it is taken only for spans of more than half a year; a month's scorecard
-    /// sorts its three months. PostgreSQL and the all-supplier ranking choose for themselves.
-    private func reportsIndex(supplier: UUID?, from: Date, to: Date) -> String {
-        guard supplier != nil, sql.dialect.name == "sqlite" else { return "" }
-        return to.timeIntervalSince(from) > 183 * 86_400 ? "INDEXED BY progress_reports_line_order_idx" : "INDEXED BY progress_reports_supplier_created_idx"
-    }
-
     private func only(_ column: String, _ supplier: UUID?) -> SQLQueryString {
         supplier.map { " AND \(unsafeRaw: column) = \(bind: $0)" } ?? ""
     }
@@ -78,7 +56,6 @@ struct ScorecardQueries {
         let days = periods.map(\.first) + [periods.last!.last.adding(days: 1)]
         let dayBounds: [any Encodable & Sendable] = days.map(\.description)
         let instants: [any Encodable & Sendable] = days.map(instant)
-        let start = instant(days.first!), end = instant(days.last!)
         var cards: [Key: Scorecard] = [:]
 
         // Delivery: lines due in the period (the date a counter-proposal agreed is the line's due
@@ -159,7 +136,7 @@ struct ScorecardQueries {
 
         // Communication: revisions released in the period whose answer deadline has come, those
         // answered in time, the median answer time; progress reports within the silent-days limit
-        // of the line's previous report (looked for up to 60 days back).
+        // of the latest day reported on the line before (the first report on a line is on time).
         struct R: Decodable { let sid: UUID; let b: Int; let due: Int?; let in_time: Int? }
         let limit = answerHours * 3600
         func revisionsReleased(_ lo: any Encodable & Sendable, _ hi: any Encodable & Sendable) -> SQLQueryString {
@@ -181,19 +158,18 @@ struct ScorecardQueries {
         for (k, v) in try await percentiles(instants, { lo, hi in "r.supplier_id AS sid, r.response_seconds AS m" + revisionsReleased(lo, hi) + " AND r.response_seconds IS NOT NULL" }) {
             cards[k, default: Scorecard()].communication.answerMedianMinutes = v.p50 / 60
         }
+        // A report's gap to the line's report before it is kept on it (`ReportGaps`).
         struct P: Decodable { let sid: UUID; let b: Int; let reports: Int; let on_time: Int? }
-        let lookBack = instant(days.first!.adding(days: -60))
-        let reports = try await sql.raw("""
-            SELECT t.sid, t.b, COUNT(*) AS reports,
-                   SUM(CASE WHEN t.prev IS NULL OR \(unsafeRaw: dayDiff("t.report_day", minus: "t.prev")) <= \(bind: weights.silentDays) THEN 1 ELSE 0 END) AS on_time
-            FROM (SELECT supplier_id AS sid, created_at, report_day, LAG(report_day) OVER (PARTITION BY order_id, line_no ORDER BY created_at) AS prev,
-            """ + bucket("created_at", instants) + """
-                   AS b FROM progress_reports p \(unsafeRaw: reportsIndex(supplier: supplier, from: lookBack, to: end)) WHERE created_at >= \(bind: lookBack) AND created_at < \(bind: end)
-            """ + only("supplier_id", supplier) + (itemKind.map {
+        let reports = try await sql.raw(perPeriod(instants) { lo, hi in
+            let sums: SQLQueryString = """
+                p.supplier_id AS sid, COUNT(*) AS reports,
+                 SUM(CASE WHEN p.days_since_previous IS NULL OR p.days_since_previous <= \(bind: weights.silentDays) THEN 1 ELSE 0 END) AS on_time
+                FROM progress_reports p WHERE p.created_at >= \(bind: lo) AND p.created_at < \(bind: hi)
+                """
+            return sums + only("p.supplier_id", supplier) + (itemKind.map {
                 " AND EXISTS (SELECT 1 FROM order_lines x JOIN items i ON i.id = x.item_id WHERE x.order_id = p.order_id AND x.line_no = p.line_no AND i.kind = \(bind: $0))"
-            } ?? "") + ofPlant("p.order_id", plant) + """
-            ) t WHERE t.created_at >= \(bind: start) GROUP BY 1, 2
-            """).rows(decoding: P.self)
+            } ?? "") + ofPlant("p.order_id", plant) + " GROUP BY p.supplier_id"
+        }).rows(decoding: P.self)
         for r in reports {
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].communication.reports = r.reports
             cards[Key(supplier: r.sid, bucket: r.b), default: Scorecard()].communication.reportsOnTime = r.on_time ?? 0

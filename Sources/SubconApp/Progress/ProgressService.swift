@@ -147,9 +147,11 @@ enum ProgressService {
             r.reportDay = change.today.description; r.reportedBy = p.userID; r.createdAt = change.now
             let sql = change.db as! any SQLDatabase
             try await sql.insert(into: ProgressReport.schema)
-                .columns("id", "order_id", "supplier_id", "line_no", "operation", "good_quantity", "scrap_quantity", "stage", "note", "report_day", "reported_by", "created_at")
+                .columns("id", "order_id", "supplier_id", "line_no", "operation", "good_quantity", "scrap_quantity", "stage", "note", "report_day", "reported_by", "created_at",
+                         "days_since_previous")
                 .values(SQLBind(r.id!), SQLBind(orderID), SQLBind(r.supplierID), SQLBind(r.lineNumber), SQLBind(r.operation), SQLBind(r.goodQuantity),
-                        SQLBind(r.scrapQuantity), SQLBind(r.stage), SQLBind(r.note), SQLBind(r.reportDay), SQLBind(r.reportedBy), SQLBind(r.createdAt))
+                        SQLBind(r.scrapQuantity), SQLBind(r.stage), SQLBind(r.note), SQLBind(r.reportDay), SQLBind(r.reportedBy), SQLBind(r.createdAt),
+                        SQLBind(ReportGaps.days(since: line.last_day, to: change.today)))
                 .run()
             // The first report starts production.
             if order.orderStatus == .acknowledged {
