@@ -44,7 +44,7 @@ struct SettlementAPI: RouteCollection {
     }
 
     func list(req: Request) async throws -> Page<StatementSummaryDTO> {
-        try await StatementService.list(try req.requirePrincipal(), filter: try Self.filter(req), page: try PageRequest(req), on: req.db)
+        try await StatementService.list(try req.requirePrincipal(), filter: try Self.filter(req), page: try PageRequest(req), on: req.application.reads)
     }
 
     func generate(req: Request) async throws -> Response {
@@ -60,7 +60,7 @@ struct SettlementAPI: RouteCollection {
         try p.require(.viewStatements)
         let after = try Self.int(req, "after", default: 0, range: 0...Int(Int32.max))
         let limit = try Self.int(req, "limit", default: 100, range: 1...500)
-        return try await StatementService.feed(p, after: Int64(after), limit: limit, on: req.db)
+        return try await StatementService.feed(p, after: Int64(after), limit: limit, on: req.application.reads)
     }
 
     static func int(_ req: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {

@@ -57,7 +57,7 @@ struct SettlementPages: RouteCollection {
         var filter = try SettlementAPI.filter(req)
         let code = (req.queryText("supplierCode") ?? "").trimmingCharacters(in: .whitespaces)
         if !code.isEmpty { filter.supplierID = try await Organization.query(on: req.db).filter(\.$code == code).first()?.id ?? UUID() }
-        let page = try await StatementService.list(p, filter: filter, page: try PageRequest(req, defaultPer: 50), on: req.db)
+        let page = try await StatementService.list(p, filter: filter, page: try PageRequest(req, defaultPer: 50), on: req.application.reads)
         let statuses = [Option(value: "", label: req.t("statement.allStatuses"), selected: (filter.status ?? "").isEmpty)]
             + StatementLifecycle.State.allCases.map { Option(value: $0.rawValue, label: req.t("statement.status.\($0.rawValue)"), selected: filter.status == $0.rawValue) }
         let supplierCount = p.isSupplier ? 0 : try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).count()
