@@ -472,6 +472,8 @@ extension DemoScenarioTests {
             // supplier (the database copies its order's status just after the insert).
             try await t.sql.raw("UPDATE order_lines SET risk = CASE WHEN line_no = 1 THEN 'late' ELSE 'at_risk' END WHERE state = 'open'").run()
             try await t.sql.raw("UPDATE order_lines SET delay_reason = 'material_shortage' WHERE line_no = 2").run()
+            // Every supplier's first lines fall due in two days (the due day is a kept count's key).
+            try await t.sql.raw("UPDATE order_lines SET due_date = \(bind: t.app.subcon.today().adding(days: 2).description) WHERE line_no = 1").run()
             let lined = try await t.sql.raw("SELECT id FROM order_lines WHERE \(unsafeRaw: LateLines.counted("order_lines")) LIMIT 1").first()!
                 .decode(column: "id", as: UUID.self)
             try await t.sql.raw("""
@@ -481,7 +483,7 @@ extension DemoScenarioTests {
             // The demo's notices reach their inboxes (inserted through the kept counts' triggers).
             while try await Outbox.deliverPending(app: t.app, limit: 1_000) > 0 {}
             let kinds = [KeptCounts.orders, .exceptions, .receiptLines, .lateOrders, .pendingRevisions, .lateLines, .unexplainedLateLines,
-                         .lateLinesByRisk, .lotBalances, .notifications, .unreadNotifications]
+                         .lateLinesByRisk, .openLinesByDueDay, .lotBalances, .notifications, .unreadNotifications]
             for kept in kinds { try await check(kept) }
             let lateLines = try await t.sql.raw("SELECT COUNT(*) AS n FROM order_lines WHERE \(unsafeRaw: LateLines.counted("order_lines"))").first()!
                 .decode(column: "n", as: Int.self)
@@ -496,9 +498,23 @@ extension DemoScenarioTests {
                         SELECT COUNT(*) AS n FROM order_lines WHERE \(unsafeRaw: LateLines.counted("order_lines")) AND risk = \(bind: risk)
                         """ + (supplier.map { " AND supplier_id = \(bind: $0)" } ?? "")).first()!.decode(column: "n", as: Int.self)
                 }
-                let shown = try await t.request(.GET, "/api/v1/dashboard", token: try await t.token(login)).json["lateLines"] as? [[String: Any]] ?? []
-                #expect(Dictionary(uniqueKeysWithValues: shown.map { ($0["key"] as? String ?? "", $0["count"] as? Int ?? -1) }) == want, "\(login)")
+                let dashboard = try await t.request(.GET, "/api/v1/dashboard", token: try await t.token(login)).json
+                func counts(_ key: String) -> [String: Int] {
+                    Dictionary(uniqueKeysWithValues: (dashboard[key] as? [[String: Any]] ?? []).map { ($0["key"] as? String ?? "", $0["count"] as? Int ?? -1) })
+                }
+                #expect(counts("lateLines") == want, "\(login)")
                 #expect(want.values.allSatisfy { $0 > 0 }, "\(login)")
+                // The lines due each day of the week, from their kept counts.
+                let week = (0..<7).map { t.app.subcon.today().adding(days: $0).description }
+                var due: [String: Int] = Dictionary(uniqueKeysWithValues: week.map { ($0, 0) })
+                for row in try await t.sql.raw("""
+                    SELECT due_date, COUNT(*) AS n FROM order_lines WHERE \(unsafeRaw: KeptCounts.openLinesByDueDay.only("order_lines"))
+                      AND due_date >= \(bind: week[0]) AND due_date <= \(bind: week[6])
+                    """ + (supplier.map { " AND supplier_id = \(bind: $0)" } ?? "") + " GROUP BY due_date").all() {
+                    due[try row.decode(column: "due_date", as: String.self)] = try row.decode(column: "n", as: Int.self)
+                }
+                #expect(counts("dueThisWeek") == due, "\(login)")
+                #expect(due.values.reduce(0, +) > 1, "\(login)")
             }
             func lateIDs() async throws -> [UUID] {
                 try await t.sql.raw("SELECT id FROM outsourcing_orders WHERE \(unsafeRaw: KeptCounts.lateOrders.only("outsourcing_orders"))").all()
