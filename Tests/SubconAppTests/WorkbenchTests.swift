@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import SQLKit
 import Testing
 import VaporTesting
 @testable import SubconApp
@@ -303,11 +304,35 @@ extension TestApp {
             #expect(try await awaited(m.f.purchaser) == buyerBefore + 1)
             #expect(try await awaited(m.f.supplier1) >= 1)
             #expect(try await awaited(supplier2) == otherBefore, "another supplier's order is not in supplier2's figures")
-            _ = try await m.post("/api/v1/orders/\(id)/answers", m.f.supplier1,
+            // Each age of the answers awaited, as the revisions waiting count it, as the answer
+            // time passes (the overdue ones are all those waiting less the recent ones).
+            func ages(_ token: String) async throws -> [String: Int] {
+                let d = try await t.request(.GET, "/api/v1/dashboard", token: token).json
+                return Dictionary(uniqueKeysWithValues: (d["answersAwaited"] as? [[String: Any]] ?? []).map { ($0["key"] as? String ?? "", $0["count"] as? Int ?? -1) })
+            }
+            func counted() async throws -> [String: Int] {
+                let answer = TimeInterval(t.settings.responseClock.answerHours) * 3600, now = t.clock.now()
+                let half = now.addingTimeInterval(-answer / 2), due = now.addingTimeInterval(-answer)
+                func n(_ condition: SQLQueryString) async throws -> Int {
+                    try await t.sql.raw("SELECT COUNT(*) AS n FROM order_revisions WHERE status = 'pending' AND " + condition).first()!.decode(column: "n", as: Int.self)
+                }
+                return ["fresh": try await n("released_at >= \(bind: half)"), "aging": try await n("released_at < \(bind: half) AND released_at >= \(bind: due)"),
+                        "overdue": try await n("released_at < \(bind: due)")]
+            }
+            let fresh = try await counted()
+            #expect(try await ages(m.f.purchaser) == fresh && fresh["fresh"]! >= 1)
+            // Three quarters of the answer time on, it is aging; a little more than the whole, overdue.
+            t.clock.advance(by: TimeInterval(t.settings.responseClock.answerHours) * 2700)
+            let aging = try await counted()
+            #expect(try await ages(try await t.token("purchaser")) == aging && aging["aging"]! >= 1)
+            t.clock.advance(by: TimeInterval(t.settings.responseClock.answerHours) * 900 + 60)
+            let later = try await counted()
+            #expect(try await ages(try await t.token("purchaser")) == later && later["overdue"]! >= 1 && later["overdue"] != fresh["overdue"])
+            _ = try await m.post("/api/v1/orders/\(id)/answers", try await t.token("supplier1"),
                                  #"{"revision":1,"lines":[{"line":1,"answer":"accept"},{"line":2,"answer":"accept"}]}"#, .ok)
-            #expect(try await awaited(m.f.purchaser) == buyerBefore)
+            #expect(try await awaited(try await t.token("purchaser")) == buyerBefore)
             // The late-lines search takes `_` and `%` as themselves.
-            #expect(try await m.items("/api/v1/late-lines?q=%25", m.f.purchaser).isEmpty)
+            #expect(try await m.items("/api/v1/late-lines?q=%25", try await t.token("purchaser")).isEmpty)
         }
     }
 
