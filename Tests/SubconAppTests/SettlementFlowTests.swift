@@ -386,6 +386,33 @@ import PropertyBased
 /// generated, sent, confirmed and locked. Over all locked statements the goods, deductions and
 /// adjustments equal the sums of their sources, and no source is on two statements.
 @Suite struct SettlementSweepTests {
+    /// The list's pages, put together, are every statement the caller may see in the list's
+    /// order (newest period first, then code), unfiltered and filtered, the buyer's and a
+    /// supplier's; a page past the end is empty with the total.
+    @Test func statementPagesTogetherAreTheWholeListInOrder() async throws {
+        try await TestApp.run(scenario: true, adjust: { $0.demoHistory = true }) { t in
+            struct S: Decodable { let id: UUID; let period: String; let code: String }
+            let jg = try await t.organization(code: "SUP-JG").id!
+            for (login, query, condition) in [("finance", "", "1 = 1"), ("finance", "status=locked&", "status = 'locked'"),
+                                              ("finance", "supplierId=\(jg)&", "supplier_id = '\(UUIDText.text(jg))'"),
+                                              ("supplier1", "", "supplier_id = '\(UUIDText.text(jg))' AND status <> 'draft'")] {
+                var want = try await t.sql.raw("SELECT id, period, code FROM statements WHERE \(unsafeRaw: condition)").all(decoding: S.self)
+                want.sort { ($1.period, $0.code) < ($0.period, $1.code) }
+                #expect(want.count > 7, "\(login) \(query)")
+                let token = try await t.token(login)
+                var seen: [UUID] = []
+                for page in 1... {
+                    let r = try await t.request(.GET, "/api/v1/statements?\(query)per=7&page=\(page)", token: token).json
+                    #expect(r["total"] as? Int == want.count, "\(login) \(query)")
+                    let ids = (r["items"] as? [[String: Any]] ?? []).compactMap { ($0["id"] as? String).flatMap(UUID.init(uuidString:)) }
+                    if ids.isEmpty { break }
+                    seen += ids
+                }
+                #expect(seen == want.map(\.id), "\(login) \(query)")
+            }
+        }
+    }
+
     /// A statement's lines go out in batches; the answer is the same document as the statement
     /// built whole, for every statement of the demo, current and earlier revisions, whatever
     /// the batch size (here 2 lines, so most statements cross several batches).

@@ -104,10 +104,12 @@ enum Migrations {
         AddSupplierExceptionPageIndexes(),
         // 28. The buyer's totals from one kept row per status (SQLite)
         KeepCountsAcrossSuppliers(),
-        // 29. The dashboard's late lines by risk and lines due by day from kept counts; progress reports keep their gap to the line's last
+        // 29. The dashboard's late lines by risk and lines due by day from kept counts; progress reports keep their gap to the line's last;
+        //     statements paged from an index holding their ids
         AddKeptCounts(name: "SubconApp.AddLateLineRiskCounts", counts: [.lateLinesByRisk]),
         AddReportGaps(),
         AddOpenLineDueCounts(),
+        AddStatementPageIndex(),
     ]
 }
 

@@ -314,3 +314,19 @@ struct CreateSettlement: AsyncMigration {
         }
     }
 }
+
+/// The statements list's order with each row's id, so a page's ids are found in the index alone
+/// (`StatementService.list`); it replaces the index of the order without them.
+struct AddStatementPageIndex: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        try await sql.raw("CREATE INDEX statements_page_idx ON statements (period DESC, code, id)").run()
+        try await sql.drop(index: "statements_list_idx").run()
+    }
+
+    func revert(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        try await sql.raw("CREATE INDEX statements_list_idx ON statements (period DESC, code)").run()
+        try await sql.drop(index: "statements_page_idx").run()
+    }
+}
