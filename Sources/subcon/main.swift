@@ -2,6 +2,8 @@ import ArgumentParser
 import CMallocTuning
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import SubconApp
 import Vapor
 
@@ -13,6 +15,19 @@ struct Subcon: AsyncParsableCommand {
         subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateAdmin.self, Audit.self, CheckData.self, SeedBench.self, BackupCommand.self, RestoreCommand.self],
         defaultSubcommand: Serve.self
     )
+
+    /// Swift's tasks run on the event loops instead of a pool of their own (vapor/template's
+    /// option), before anything else: a request no longer moves from its event loop to that pool
+    /// and back (two thread switches and wake-ups each), which was the largest single item of the
+    /// server's kernel time. `SUBCON_TASKS_ON_EVENT_LOOPS=0` keeps the separate pool. Nothing here
+    /// waits on a future (`.wait()` on an event loop would never return); SQLite's statements and
+    /// the password hashing stay on their thread pool.
+    static func main() async {
+        if ProcessInfo.processInfo.environment["SUBCON_TASKS_ON_EVENT_LOOPS"] != "0" {
+            _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        }
+        await main(nil)
+    }
 }
 
 /// Production unless `SUBCON_ENV=development` (development re-reads templates on every request).

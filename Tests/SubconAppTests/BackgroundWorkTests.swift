@@ -18,6 +18,21 @@ import VaporTesting
         try await hold(0)
     }
 
+    /// A pass's Swift code runs on the background thread, before and after its statements, not
+    /// on the caller's (`subcon serve` runs tasks on the event loops, which a pass must not hold).
+    @Test func backgroundPassesRunOnTheirOwnThread() async throws {
+        try await TestApp.run { t in
+            #expect(!BackgroundExecutor.shared.isCurrent)
+            let (before, after) = try await BackgroundWork.run(on: t.app) {
+                let before = BackgroundExecutor.shared.isCurrent
+                _ = try await (t.app.database as! any SQLDatabase).raw("SELECT COUNT(*) AS n FROM organizations").all()
+                return (before, BackgroundExecutor.shared.isCurrent)
+            }
+            #expect(before && after)
+            #expect(!BackgroundExecutor.shared.isCurrent)
+        }
+    }
+
     @Test func everyPassOfTheWorkersRunsWhileRequestsHoldTheirConnections() async throws {
         try await TestApp.runOnSQLiteFile { t in
             let app = t.app
