@@ -120,9 +120,10 @@ enum ItemService {
         var active: Bool?
     }
 
-    static func list(_ p: Principal, filter: ListFilter, page: PageRequest, on db: any Database) async throws -> Page<ItemDTO> {
+    /// Read on `sql`: the read connections where there are, as the other lists.
+    static func list(_ p: Principal, filter: ListFilter, page: PageRequest, on sql: any SQLDatabase) async throws -> Page<ItemDTO> {
         try p.require(.viewMasterData)
-        var q = ListQuery(db as! any SQLDatabase, Item.schema)
+        var q = ListQuery(sql, Item.schema)
         if let kind = filter.kind { q.equal("kind", kind.rawValue) }
         if let active = filter.active { q.equal("active", active) }
         if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty { q.contains(s, in: ["code", "name", "specification"]) }
