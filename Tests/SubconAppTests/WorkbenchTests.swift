@@ -431,3 +431,23 @@ extension TestApp {
         }
     }
 }
+
+@Suite struct LineChartTests {
+    /// The axis names as many points as fit: twelve years every other one, back from the last
+    /// (their names ran together as "20152016…"), six months all of them. The chart's title
+    /// still names every point.
+    @Test func axisNamesDoNotRunTogether() {
+        func axis(_ labels: [String]) -> (shown: [String], svg: String) {
+            let svg = SVGChart.line(labels.enumerated().map { .init(label: $1, value: Int64($0), display: String($0)) }, title: "t", empty: "")
+            let shown = svg.components(separatedBy: "class=\"label\">").dropFirst().map { String($0.prefix { $0 != "<" }) }
+            return (shown, svg)
+        }
+        let years = (2015...2026).map(String.init)
+        let y = axis(years)
+        #expect(y.shown == stride(from: 2016, through: 2026, by: 2).map(String.init))
+        #expect(years.allSatisfy { y.svg.contains("\($0) ") })
+        let months = (7...12).map { "26-\(String(format: "%02d", $0))" }
+        #expect(axis(months).shown == months)
+    }
+}
+

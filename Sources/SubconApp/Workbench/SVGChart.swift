@@ -79,8 +79,15 @@ enum SVGChart {
             pen = true
         }
         out += "<path d=\"\(path)\" class=\"trend\"/>"
+        // The axis names every `stride`-th point, counted back from the last, when the names
+        // would run into each other (twelve years, "2015" to "2026", read as one number); a
+        // digit is about 7.5 units wide at the charts' size.
+        let widest = points.map(\.label.count).max() ?? 0
+        let stride = step > 0 ? max(1, Int((Double(widest) * 7.5 / step).rounded(.up))) : 1
         for (n, p) in points.enumerated() {
-            out += "<text x=\"\(x(n))\" y=\"\(height - 6)\" text-anchor=\"middle\" class=\"label\">\(escape(p.label))</text>"
+            if (points.count - 1 - n) % stride == 0 {
+                out += "<text x=\"\(x(n))\" y=\"\(height - 6)\" text-anchor=\"middle\" class=\"label\">\(escape(p.label))</text>"
+            }
             if let v = p.value {
                 let anchor = n == 0 ? "start" : n == points.count - 1 ? "end" : "middle"
                 var mark = "<circle cx=\"\(x(n))\" cy=\"\(y(v))\" r=\"3\" class=\"dot\"/>"
