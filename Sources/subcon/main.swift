@@ -20,8 +20,10 @@ struct Subcon: AsyncParsableCommand {
     /// option), before anything else: a request no longer moves from its event loop to that pool
     /// and back (two thread switches and wake-ups each), which was the largest single item of the
     /// server's kernel time. `SUBCON_TASKS_ON_EVENT_LOOPS=0` keeps the separate pool. Nothing here
-    /// waits on a future (`.wait()` on an event loop would never return); SQLite's statements and
-    /// the password hashing stay on their thread pool.
+    /// waits on a future (`.wait()` on an event loop would never return). The driver's statements
+    /// and the password hashing stay on their thread pool; the read connections' short statements
+    /// run on the loop that asks, as they ran on the pool's thread before; long reads (scorecards,
+    /// reports) stay on the driver, and background passes have a thread of their own.
     static func main() async {
         if ProcessInfo.processInfo.environment["SUBCON_TASKS_ON_EVENT_LOOPS"] != "0" {
             _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()

@@ -31,8 +31,8 @@ enum BackgroundWork {
 /// on the event loops (see `Subcon.main`); a pass computing for tens of milliseconds between two
 /// statements (the scorecards' grading of every supplier, the sweep's projections) would hold
 /// one of the two loops, and every connection on it, for that long: the ceiling's p99 went from
-/// 16 to 47–66 ms while the passes of a start ran. On this thread the kernel shares the cores
-/// between them and the loops, as it did when tasks had a pool of their own.
+/// 18 to 41–62 ms while the passes of a start ran. On this thread the kernel shares the cores
+/// between them and the loops, as it did when tasks had a pool of their own (20 ms again).
 final class BackgroundExecutor: TaskExecutor {
     static let shared = BackgroundExecutor()
     private let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1).next()
