@@ -147,7 +147,7 @@ import VaporTesting
                 let line = "\(r.order_id)/\(r.line_no)", day = Day(r.report_day)!
                 if r.created_at >= from && r.created_at < to {
                     counted += 1
-                    if latest[line].map({ day.ordinal - $0.ordinal <= ScoreWeights().silentDays }) ?? true { onTime += 1 }
+                    if ReportTimeliness.onTime(gap: ReportTimeliness.gap(previous: latest[line], day: day), silentDays: ScoreWeights().silentDays) { onTime += 1 }
                 }
                 latest[line] = max(latest[line] ?? day, day)
             }

@@ -32,6 +32,21 @@ private func pcs(_ n: Int64) -> Int64 { n * 10_000 }
 }
 
 @Suite struct ScorecardMeasureTests {
+    /// Reports on days 0, 2, 7 and 7 of a line, with the limit of 3 silent days: the first is on
+    /// time whatever, the third came five days after the second and is late.
+    @Test func aReportIsOnTimeWithinTheSilentDaysOfTheLineBefore() {
+        let days = ["2026-11-01", "2026-11-03", "2026-11-08", "2026-11-08"].map(day)
+        var previous: Day?
+        var gaps: [Int?] = []
+        for d in days {
+            gaps.append(ReportTimeliness.gap(previous: previous, day: d))
+            previous = max(previous ?? d, d)
+        }
+        #expect(gaps == [nil, 2, 5, 0])
+        #expect(gaps.map { ReportTimeliness.onTime(gap: $0, silentDays: 3) } == [true, true, false, true])
+        #expect(ReportTimeliness.onTime(gap: 3, silentDays: 3) && !ReportTimeliness.onTime(gap: 4, silentDays: 3))
+    }
+
     @Test func aLineDeliveredPartlyInTimeAndPartlyAfterThePeriodEnd() {
         // Due 28 Nov, 100 ordered: 60 accepted on the 27th, 40 on 2 Dec (in December's records,
         // but the line belongs to November, the month it was due).

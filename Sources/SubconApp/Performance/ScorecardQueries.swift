@@ -28,7 +28,9 @@ struct ScorecardQueries {
     }
 
     /// Whole days from one `YYYY-MM-DD` text to another.
-    func dayDiff(_ later: String, minus earlier: String) -> String {
+    func dayDiff(_ later: String, minus earlier: String) -> String { Self.dayDiff(later, minus: earlier, postgres: postgres) }
+
+    static func dayDiff(_ later: String, minus earlier: String, postgres: Bool) -> String {
         postgres ? "(CAST(\(later) AS date) - CAST(\(earlier) AS date))" : "CAST(julianday(\(later)) - julianday(\(earlier)) AS INTEGER)"
     }
 
@@ -158,7 +160,8 @@ struct ScorecardQueries {
         for (k, v) in try await percentiles(instants, { lo, hi in "r.supplier_id AS sid, r.response_seconds AS m" + revisionsReleased(lo, hi) + " AND r.response_seconds IS NOT NULL" }) {
             cards[k, default: Scorecard()].communication.answerMedianMinutes = v.p50 / 60
         }
-        // A report's gap to the line's report before it is kept on it (`ReportGaps`).
+        // A report's gap to the line's report before it is kept on it (`ReportGaps`); on time as
+        // `ReportTimeliness.onTime` says.
         struct P: Decodable { let sid: UUID; let b: Int; let reports: Int; let on_time: Int? }
         let reports = try await sql.raw(perPeriod(instants) { lo, hi in
             let sums: SQLQueryString = """

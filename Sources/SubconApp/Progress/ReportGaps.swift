@@ -14,14 +14,13 @@ import SubconDomain
 enum ReportGaps {
     /// The gap of a report made on `day` on a line whose latest report so far was on `last`.
     static func days(since last: String?, to day: Day) -> Int? {
-        last.flatMap(Day.init).map { day.ordinal - $0.ordinal }
+        ReportTimeliness.gap(previous: last.flatMap(Day.init), day: day)
     }
 
     /// Works every report's gap out again from the reports before it on its line (by time, then
     /// id): the migration's fill, and after loads that write reports in bulk or move their days.
     static func rebuild(on sql: any SQLDatabase) async throws {
-        let postgres = sql.dialect.name == "postgresql"
-        let gap = postgres ? "CAST(report_day AS date) - CAST(previous AS date)" : "CAST(julianday(report_day) - julianday(previous) AS INTEGER)"
+        let gap = ScorecardQueries.dayDiff("report_day", minus: "previous", postgres: sql.dialect.name == "postgresql")
         try await sql.raw("""
             UPDATE progress_reports SET days_since_previous = g.gap
               FROM (SELECT id, \(unsafeRaw: gap) AS gap

@@ -64,6 +64,18 @@ public enum OnTimeDelivery {
     }
 }
 
+/// 进度报告及时 of one progress report: the rule the drill-down's count and the scorecard's SQL
+/// (over the gap each report keeps) apply.
+public enum ReportTimeliness {
+    /// Whole days from the latest day reported on the line before to this report's day; nil
+    /// for the line's first report.
+    public static func gap(previous: Day?, day: Day) -> Int? { previous.map { day.ordinal - $0.ordinal } }
+
+    /// A line's first report is on time; a later one when it comes within `silentDays` of the
+    /// latest day reported before it.
+    public static func onTime(gap: Int?, silentDays: Int) -> Bool { gap.map { $0 <= silentDays } ?? true }
+}
+
 /// The five measures, as sums over one supplier and one period.
 public struct DeliveryFigures: Sendable, Equatable, Codable {
     /// Quantity of the lines due in the period (scale-4 units), and the part of it accepted on time.
