@@ -23,7 +23,13 @@ st() { python3 -c 'import sys; from schemathesis.cli import schemathesis; sys.ar
 
 DATA_DIR=$DATA LOG_LEVEL=error SUBCON_ROOT=$PWD "$BIN" serve --demo --port "$PORT" >"$DATA/server.log" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
+# The database and stored files go at exit; the server's log and the report stay when it failed.
+cleanup() {
+  rc=$?
+  kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true
+  if [ "$rc" = 0 ]; then rm -rf "$DATA"; else echo "fuzzing's files kept in $DATA"; fi
+}
+trap cleanup EXIT
 for _ in $(seq 1 600); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
 
 token() {
