@@ -50,7 +50,7 @@ struct KeptCounts: Sendable {
                                       _ statement: (_ totalColumn: SQLQueryString) -> SQLQueryString) async throws -> (rows: [Row], total: Int) {
         let raw = try await sql.raw(statement(expression(equal, on: sql) + " AS \(unsafeRaw: Self.totalColumn)")).all()
         guard let first = raw.first else { return ([], try await total(equal, on: sql)) }
-        return (try raw.map { try $0.decoded(as: Row.self) }, try first.decode(column: Self.totalColumn, as: Int.self))
+        return (try RowDecoding.rows(raw, as: Row.self), try first.decode(column: Self.totalColumn, as: Int.self))
     }
 
     static let totalColumn = "kept_total"

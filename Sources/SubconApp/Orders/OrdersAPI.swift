@@ -25,6 +25,15 @@ struct OrderSummaryDTO: Content {
     let overdue: Bool
 }
 
+extension OrderSummaryDTO: DirectJSON {
+    func writeJSON(_ o: inout JSONFields) throws {
+        o("id", id); o("code", code); o("supplierId", supplierId); o("supplierCode", supplierCode); o("supplierName", supplierName)
+        o("status", status); o("revision", revision); o("version", version); o("openLines", openLines); o("nextDue", nextDue)
+        o("projectedLate", projectedLate); o("daysLate", daysLate); o("createdAt", createdAt); o("awaitingAnswer", awaitingAnswer)
+        o("answerDeadline", answerDeadline); o("overdue", overdue)
+    }
+}
+
 struct PlanSummaryDTO: Content {
     let id: UUID; let code: String; let plantCode: String; let period: String; let status: String; let lines: Int; let orders: Int; let createdAt: Date
 }
@@ -42,6 +51,20 @@ enum OrderList {
         var planID: UUID?
         /// Orders with an open line projected late or past due.
         var late = false
+    }
+
+    struct Row: ReadByPosition, Equatable {
+        let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
+        let status: String; let revision: Int; let version: Int; let created_at: Date; let pending_since: Date?
+        let open_lines: Int; let next_due: String?; let days_late: Int?
+
+        static let columnNames = ["id", "code", "supplier_id", "supplier_code", "supplier_name", "status", "revision", "version",
+                                  "created_at", "pending_since", "open_lines", "next_due", "days_late"]
+        init(_ r: inout ColumnReader) throws {
+            id = try r.value(); code = try r.value(); supplier_id = try r.value(); supplier_code = try r.value(); supplier_name = try r.value()
+            status = try r.value(); revision = try r.value(); version = try r.value(); created_at = try r.value(); pending_since = try r.optional()
+            open_lines = try r.value(); next_due = try r.optional(); days_late = try r.optional()
+        }
     }
 
     static func list(_ p: Principal, _ f: Filter, page: PageRequest, app: Application) async throws -> Page<OrderSummaryDTO> {
@@ -94,11 +117,6 @@ enum OrderList {
             : kept && !waiting && f.status == nil ? (.lateOrders, ["supplier_id": scope])
             : kept && f.awaiting && !f.overdue && !f.late && f.status == nil ? (.pendingRevisions, ["supplier_id": scope])
             : nil
-        struct Row: Decodable {
-            let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
-            let status: String; let revision: Int; let version: Int; let created_at: Date; let pending_since: Date?
-            let open_lines: Int; let next_due: String?; let days_late: Int?
-        }
         // One statement: the page's ids in order (a sort over narrow rows, with the sort keys kept
         // for the outer order), then the columns and the per-order aggregates for those ids only.
         // It was two, the second binding the 50 ids twice: PostgreSQL planned that IN list for

@@ -27,6 +27,15 @@ struct LateLineDTO: Content {
     let delayNote: String
 }
 
+extension LateLineDTO: DirectJSON {
+    func writeJSON(_ o: inout JSONFields) {
+        o("orderId", orderId); o("orderCode", orderCode); o("supplierId", supplierId); o("supplierCode", supplierCode)
+        o("supplierName", supplierName); o("line", line); o("itemCode", itemCode); o("itemName", itemName); o("unit", unit)
+        o("operation", operation); o("quantity", quantity); o("dueDate", dueDate); o("eta", eta); o("promisedDate", promisedDate)
+        o("daysLate", daysLate); o("risk", risk); o("delayReason", delayReason); o("delayNote", delayNote)
+    }
+}
+
 /// "Which lines are late, and why?": the stored projection of open lines, most days late
 /// first, in one statement plus its count.
 enum LateLines {
@@ -49,6 +58,22 @@ enum LateLines {
     /// and read rows by position; through the pool's rows the page's 18 columns cost more than its
     /// SQL), or without a search through its `keyedReads`: the walk below is the best plan whatever
     /// the supplier, reason or page, so on PostgreSQL it is prepared once and never planned again.
+    struct Row: ReadByPosition, Equatable {
+        let order_id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
+        let line_no: Int; let item_code: String; let item_name: String; let uom: String; let operation: String?; let quantity: Int64
+        let due_date: String; let eta: String?; let promised_date: String?; let days_late: Int; let risk: String
+        let delay_reason: String?; let delay_note: String
+
+        static let columnNames = ["order_id", "code", "supplier_id", "supplier_code", "supplier_name", "line_no", "item_code", "item_name",
+                                  "uom", "operation", "quantity", "due_date", "eta", "promised_date", "days_late", "risk", "delay_reason", "delay_note"]
+        init(_ r: inout ColumnReader) throws {
+            order_id = try r.value(); code = try r.value(); supplier_id = try r.value(); supplier_code = try r.value(); supplier_name = try r.value()
+            line_no = try r.value(); item_code = try r.value(); item_name = try r.value(); uom = try r.value(); operation = try r.optional()
+            quantity = try r.value(); due_date = try r.value(); eta = try r.optional(); promised_date = try r.optional(); days_late = try r.value()
+            risk = try r.value(); delay_reason = try r.optional(); delay_note = try r.value()
+        }
+    }
+
     static func list(_ p: Principal, _ f: Filter, page: PageRequest, app: Application) async throws -> Page<LateLineDTO> {
         let searching = !(f.search?.trimmingCharacters(in: .whitespaces) ?? "").isEmpty
         let sql = searching ? app.reads : app.keyedReads
@@ -88,12 +113,6 @@ enum LateLines {
              JOIN outsourcing_orders o ON o.id = l.order_id
             JOIN organizations s ON s.id = o.supplier_id JOIN items i ON i.id = l.item_id
             """
-        struct Row: Decodable {
-            let order_id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
-            let line_no: Int; let item_code: String; let item_name: String; let uom: String; let operation: String?; let quantity: Int64
-            let due_date: String; let eta: String?; let promised_date: String?; let days_late: Int; let risk: String
-            let delay_reason: String?; let delay_note: String
-        }
         let reason = f.reason
         let select: SQLQueryString = """
             SELECT l.order_id, o.code, o.supplier_id, s.code AS supplier_code, s.name AS supplier_name, l.line_no, i.code AS item_code,

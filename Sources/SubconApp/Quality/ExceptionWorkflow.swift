@@ -132,6 +132,15 @@ struct ExceptionSummaryDTO: Content {
     let overdue: Bool
 }
 
+extension ExceptionSummaryDTO: DirectJSON {
+    func writeJSON(_ o: inout JSONFields) throws {
+        o("id", id); o("code", code); o("type", type); o("severity", severity); o("status", status); o("title", title)
+        o("description", description); try o("words", words); o("createdAt", createdAt); o("source", source); o("sourceId", sourceId)
+        o("orderId", orderId); o("supplierId", supplierId); o("responseBy", responseBy); o("resolveBy", resolveBy)
+        o("respondedAt", respondedAt); o("closedAt", closedAt); o("escalationLevel", escalationLevel); o("overdue", overdue)
+    }
+}
+
 struct PersonDTO: Content { let id: UUID; let name: String; let login: String }
 
 struct CommentDTO: Content {
@@ -677,11 +686,22 @@ enum ExceptionService {
     }
 
     /// One row of a list: the summary's columns and the supplier's names.
-    struct ListRow: Decodable {
+    struct ListRow: ReadByPosition, Equatable {
         let id: UUID, code: String, type: String, severity: String, status: String, title: String, description: String
         let words: String?, created_at: Date, source: String, source_id: String, order_id: UUID?, supplier_id: UUID
         let response_by: Date?, resolve_by: Date?, responded_at: Date?, closed_at: Date?, escalation_level: Int
         let supplier_code: String, supplier_name: String
+
+        static let columnNames = ["id", "code", "type", "severity", "status", "title", "description", "words", "created_at", "source",
+                                  "source_id", "order_id", "supplier_id", "response_by", "resolve_by", "responded_at", "closed_at",
+                                  "escalation_level", "supplier_code", "supplier_name"]
+        init(_ r: inout ColumnReader) throws {
+            id = try r.value(); code = try r.value(); type = try r.value(); severity = try r.value(); status = try r.value(); title = try r.value()
+            description = try r.value(); words = try r.optional(); created_at = try r.value(); source = try r.value(); source_id = try r.value()
+            order_id = try r.optional(); supplier_id = try r.value(); response_by = try r.optional(); resolve_by = try r.optional()
+            responded_at = try r.optional(); closed_at = try r.optional(); escalation_level = try r.value()
+            supplier_code = try r.value(); supplier_name = try r.value()
+        }
 
         func summary(now: Date) -> ExceptionSummaryDTO {
             ExceptionSummaryDTO(id: id, code: code, type: type, severity: severity, status: status, title: title, description: description,

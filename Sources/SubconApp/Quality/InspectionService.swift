@@ -146,6 +146,22 @@ struct WorkItemDTO: Content {
     let sampling: SamplingDTO
 }
 
+extension SamplingDTO: DirectJSON {
+    func writeJSON(_ o: inout JSONFields) throws {
+        o("lotSize", lotSize); o("level", level); o("aql", aql); o("state", state); o("severity", severity); o("codeLetter", codeLetter)
+        o("tableLetter", tableLetter); o("sampleSize", sampleSize); o("acceptance", acceptance); o("rejection", rejection)
+        o("hundredPercent", hundredPercent); o("exempt", exempt)
+    }
+}
+
+extension WorkItemDTO: DirectJSON {
+    func writeJSON(_ o: inout JSONFields) throws {
+        o("receiptId", receiptId); o("receiptCode", receiptCode); o("line", line); o("version", version); o("supplierCode", supplierCode)
+        o("supplierName", supplierName); o("orderId", orderId); o("orderCode", orderCode); o("itemCode", itemCode); o("itemName", itemName)
+        o("lot", lot); o("quantity", quantity); o("receivedAt", receivedAt); try o("sampling", sampling)
+    }
+}
+
 struct InspectionDTO: Content {
     let id: UUID
     let code: String
@@ -582,6 +598,23 @@ enum InspectionService {
     /// spans suppliers, so never a supplier).
     static func mayReadWorkList(_ p: Principal) -> Bool { p.can(.inspectGoods) || (!p.isSupplier && p.can(.viewQualityFigures)) }
 
+    struct WorkListRow: ReadByPosition, Equatable {
+        let receipt_id: UUID; let receipt_code: String; let no: Int; let version: Int; let supplier_id: UUID
+        let supplier_code: String; let supplier_name: String; let order_id: UUID; let order_code: String
+        let item_id: UUID; let item_code: String; let item_name: String; let lot: String; let quantity: Int64; let received_at: Date
+        let plan_level: String?; let plan_aql: String?; let switching: String?; let exempt: Bool?
+
+        static let columnNames = ["receipt_id", "receipt_code", "no", "version", "supplier_id", "supplier_code", "supplier_name", "order_id",
+                                  "order_code", "item_id", "item_code", "item_name", "lot", "quantity", "received_at", "plan_level", "plan_aql",
+                                  "switching", "exempt"]
+        init(_ r: inout ColumnReader) throws {
+            receipt_id = try r.value(); receipt_code = try r.value(); no = try r.value(); version = try r.value(); supplier_id = try r.value()
+            supplier_code = try r.value(); supplier_name = try r.value(); order_id = try r.value(); order_code = try r.value()
+            item_id = try r.value(); item_code = try r.value(); item_name = try r.value(); lot = try r.value(); quantity = try r.value()
+            received_at = try r.value(); plan_level = try r.optional(); plan_aql = try r.optional(); switching = try r.optional(); exempt = try r.optional()
+        }
+    }
+
     static func workList(_ p: Principal, page: PageRequest, app: Application) async throws -> Page<WorkItemDTO> {
         guard mayReadWorkList(p) else { throw Problem.forbidden }
         // The page in the order of the (status, received_at) index, names joined in: one read
@@ -592,16 +625,11 @@ enum InspectionService {
         // PostgreSQL), with the page's size in the text: a kept plan for an unknown LIMIT
         // expects a tenth of the table and starts a parallel worker.
         let sql = app.keyedReads
-        struct Row: Decodable {
-            let receipt_id: UUID; let receipt_code: String; let no: Int; let version: Int; let supplier_id: UUID
-            let supplier_code: String; let supplier_name: String; let order_id: UUID; let order_code: String
-            let item_id: UUID; let item_code: String; let item_name: String; let lot: String; let quantity: Int64; let received_at: Date
-            // The item's plan and the supplier's switching state for it (one row each at most:
-            // both are unique on their keys), for the sampling each line will need. Read as
-            // scalar subqueries, not joins: two more tables in the join took PostgreSQL's
-            // planning from about 2.5 to 6 ms; subqueries stay out of its search of join orders.
-            let plan_level: String?; let plan_aql: String?; let switching: String?; let exempt: Bool?
-        }
+        // The item's plan and the supplier's switching state for it (one row each at most: both
+        // are unique on their keys), for the sampling each line will need. Read as scalar
+        // subqueries, not joins: two more tables in the join took PostgreSQL's planning from
+        // about 2.5 to 6 ms; subqueries stay out of its search of join orders.
+        typealias Row = WorkListRow
         // The page carries the lines' own columns out of the walk that found them (joining the
         // lines again by id cost two more lookups a row: half of the statement's time).
         // The count is kept (`KeptCounts.receiptLines`) and read in the page's statement.
