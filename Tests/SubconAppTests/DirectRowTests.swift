@@ -53,6 +53,13 @@ import VaporTesting
                 == (try Self.written(SubconApp.Page(items: orders, page: 1, per: 50, total: 2), direct: false)))
         #expect(try Self.written([work], direct: true) == (try Self.written([work], direct: false)))
         #expect(try Self.written(late, direct: true) == (try Self.written(late, direct: false)))
+        let statement = StatementSummaryDTO(id: id, code: "ST-1", supplierId: id, supplierCode: "S", supplierName: "N", period: "2026-11", status: "sent",
+                                            revision: 1, version: 3, currency: "CNY", net: FixedDecimal(units: 1_234_500), tax: FixedDecimal(units: -1),
+                                            gross: FixedDecimal(units: 0), changeSeq: 9_000_000_000, updatedAt: now)
+        let stock = StockRowDTO(supplierId: id, supplierCode: "S", supplierName: "N", itemId: id, itemCode: "I", itemName: "钢板", unit: "kg", lot: "L",
+                                inTransit: FixedDecimal(units: 5), held: FixedDecimal(units: -20_000))
+        #expect(try Self.written([statement], direct: true) == (try Self.written([statement], direct: false)))
+        #expect(try Self.written([stock], direct: true) == (try Self.written([stock], direct: false)))
         #expect(try Self.written(exceptions, direct: true) == (try Self.written(exceptions, direct: false)))
         // And what the general path writes is JSON that Foundation reads back as the same value.
         let back = try JSONDecoder.iso.decode([ExceptionSummaryDTO].self, from: Data(try Self.written(exceptions, direct: true).utf8))
@@ -91,6 +98,17 @@ import VaporTesting
             try await same("late lines") { try await LateLines.list(admin, .init(), page: PageRequest(page: 1, per: 50), app: app) }
             try await same("a supplier's late lines") {
                 try await LateLines.list(supplier, .init(), page: PageRequest(page: 1, per: 50), app: app)
+            }
+            let finance = try await ReadConnectionsTests.principal(t, "finance")
+            try await same("statements") { try await StatementService.list(finance, filter: .init(), page: PageRequest(page: 1, per: 50), on: app.reads) }
+            try await same("a supplier's statements") {
+                try await StatementService.list(supplier, filter: .init(), page: PageRequest(page: 1, per: 50), on: app.reads)
+            }
+            try await same("the stock held") {
+                try await MaterialReports.stock(admin, supplierID: nil, itemCode: nil, lot: nil, page: PageRequest(page: 1, per: 50), on: app.reads)
+            }
+            try await same("a supplier's stock") {
+                try await MaterialReports.stock(supplier, supplierID: nil, itemCode: nil, lot: nil, page: PageRequest(page: 1, per: 50), on: app.reads)
             }
             for (who, p) in [("buyer", admin), ("supplier", supplier)] {
                 for status in ["open", "closed", ""] {

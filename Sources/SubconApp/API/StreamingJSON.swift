@@ -431,6 +431,7 @@ struct JSONFields {
 
     mutating func callAsFunction(_ name: StaticString, _ value: String) { key(name); writer.string(value) }
     mutating func callAsFunction(_ name: StaticString, _ value: Int) { key(name); writer.number(value) }
+    mutating func callAsFunction(_ name: StaticString, _ value: Int64) { key(name); writer.number(value) }
     mutating func callAsFunction(_ name: StaticString, _ value: Bool) { key(name); writer.bool(value) }
     mutating func callAsFunction(_ name: StaticString, _ value: UUID) { key(name); writer.uuid(value) }
     mutating func callAsFunction(_ name: StaticString, _ value: Date) { key(name); writer.date(value) }

@@ -17,6 +17,13 @@ struct StockRowDTO: Content {
     let held: FixedDecimal
 }
 
+extension StockRowDTO: DirectJSON {
+    func writeJSON(_ o: inout JSONFields) {
+        o("supplierId", supplierId); o("supplierCode", supplierCode); o("supplierName", supplierName); o("itemId", itemId); o("itemCode", itemCode)
+        o("itemName", itemName); o("unit", unit); o("lot", lot); o("inTransit", inTransit); o("held", held)
+    }
+}
+
 struct WriteOffRowDTO: Content {
     let supplierId: UUID
     let supplierCode: String
@@ -139,6 +146,17 @@ enum MaterialReports {
     /// of supplier code, material code and lot: a range of one of `lot_balances`' indexes, the
     /// names joined to the page's rows only, and the total from the kept counts (per supplier) or,
     /// filtered by material or lot, counted over that filter's index.
+    struct StockRow: ReadByPosition {
+        let supplier_id: UUID; let supplier_code: String; let supplier_name: String; let item_id: UUID; let item_code: String; let item_name: String
+        let uom: String; let lot: String; let in_transit: Int64; let held: Int64
+
+        static let columnNames = ["supplier_id", "supplier_code", "supplier_name", "item_id", "item_code", "item_name", "uom", "lot", "in_transit", "held"]
+        init(_ r: inout ColumnReader) throws {
+            supplier_id = try r.value(); supplier_code = try r.value(); supplier_name = try r.value(); item_id = try r.value()
+            item_code = try r.value(); item_name = try r.value(); uom = try r.value(); lot = try r.value(); in_transit = try r.value(); held = try r.value()
+        }
+    }
+
     static func stock(_ p: Principal, supplierID: UUID?, itemCode: String?, lot: String?, page: PageRequest, on sql: any SQLDatabase) async throws -> Page<StockRowDTO> {
         let supplier = p.scope.supplierID ?? supplierID
         let code = itemCode.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
@@ -149,10 +167,7 @@ enum MaterialReports {
         if let lot { conditions.append("lot = \(bind: lot)") }
         var whereClause: SQLQueryString = ""
         for (i, c) in conditions.enumerated() { whereClause = whereClause + (i == 0 ? " WHERE " : " AND ") + c }
-        struct Row: Decodable {
-            let supplier_id: UUID; let supplier_code: String; let supplier_name: String; let item_id: UUID; let item_code: String; let item_name: String
-            let uom: String; let lot: String; let in_transit: Int64; let held: Int64
-        }
+        typealias Row = StockRow
         // The page's keys first, from the index alone; names only for those 50. A fixed supplier
         // (or material) leaves its code out of the order, so that the order is that of the
         // filter's index: PostgreSQL otherwise walked every supplier's lots in code order up to

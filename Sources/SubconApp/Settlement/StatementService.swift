@@ -22,6 +22,14 @@ struct StatementSummaryDTO: Content {
     let updatedAt: Date
 }
 
+extension StatementSummaryDTO: DirectJSON {
+    func writeJSON(_ o: inout JSONFields) {
+        o("id", id); o("code", code); o("supplierId", supplierId); o("supplierCode", supplierCode); o("supplierName", supplierName)
+        o("period", period); o("status", status); o("revision", revision); o("version", version); o("currency", currency); o("net", net)
+        o("tax", tax); o("gross", gross); o("changeSeq", changeSeq); o("updatedAt", updatedAt)
+    }
+}
+
 struct StatementLineDTO: Content {
     let id: UUID
     let no: Int
@@ -555,10 +563,18 @@ enum StatementService {
     // MARK: Reads
 
     /// A statement row as the lists select it (with its supplier's code and name).
-    struct SummaryRow: Decodable {
+    struct SummaryRow: ReadByPosition, Equatable {
         let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String; let period: String
         let status: String; let revision: Int; let version: Int; let currency: String; let net: Int64; let tax: Int64; let gross: Int64
         let change_seq: Int64; let updated_at: Date
+
+        static let columnNames = ["id", "code", "supplier_id", "supplier_code", "supplier_name", "period", "status", "revision", "version",
+                                  "currency", "net", "tax", "gross", "change_seq", "updated_at"]
+        init(_ r: inout ColumnReader) throws {
+            id = try r.value(); code = try r.value(); supplier_id = try r.value(); supplier_code = try r.value(); supplier_name = try r.value()
+            period = try r.value(); status = try r.value(); revision = try r.value(); version = try r.value(); currency = try r.value()
+            net = try r.value(); tax = try r.value(); gross = try r.value(); change_seq = try r.value(); updated_at = try r.value()
+        }
 
         var dto: StatementSummaryDTO {
             StatementSummaryDTO(id: id, code: code, supplierId: supplier_id, supplierCode: supplier_code, supplierName: supplier_name, period: period,
