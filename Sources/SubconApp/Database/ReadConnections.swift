@@ -344,7 +344,7 @@ struct ReadRow: PositionalRow {
     }
 }
 
-private struct ReadColumnKey: CodingKey {
+struct ReadColumnKey: CodingKey {
     let stringValue: String
     var intValue: Int? { nil }
     init(_ name: String) { stringValue = name }

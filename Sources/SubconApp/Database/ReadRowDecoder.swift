@@ -30,14 +30,6 @@ struct ReadRowDecoder<Row: PositionalRow>: Decoder {
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer { Column(decoder: self) }
 
-    struct Name: CodingKey {
-        let stringValue: String
-        var intValue: Int? { nil }
-        init(_ name: String) { stringValue = name }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     static func nested(_ path: [any CodingKey]) -> DecodingError {
         .dataCorrupted(.init(codingPath: path, debugDescription: "A row's columns hold no nested containers."))
     }
@@ -138,7 +130,7 @@ enum RowDecoding {
         if !byName, let first = rows.first as? any PositionalRow, let direct = D.self as? any ReadByPosition.Type {
             let positions = try direct.columnNames.map { name in
                 guard let i = first.columns.position(name) else {
-                    throw DecodingError.keyNotFound(ReadRowDecoder<ReadRow>.Name(name), .init(codingPath: [], debugDescription: "No column \(name)"))
+                    throw DecodingError.keyNotFound(ReadColumnKey(name), .init(codingPath: [], debugDescription: "No column \(name)"))
                 }
                 return i
             }
