@@ -39,6 +39,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
         }
     case .sqliteMemory:
         app.databases.use(.sqlite(.init(storage: .memory(identifier: memoryID)), sqlLogLevel: .debug), as: .sqlite)
+        app.lifecycle.use(RemoveMemoryDatabase(path: memoryPath))
     case .postgres(let url, let searchPath):
         var config = try SQLPostgresConfiguration(url: url)
         config.searchPath = searchPath
@@ -230,4 +231,16 @@ func routes(_ app: Application) throws {
     try signedInPages.register(collection: TechDocPages())
     try signedInPages.register(collection: HandoverPages())
     try signedInPages.register(collection: SupplierArchiveRoutes(prefix: ["admin", "organizations"]))
+}
+
+/// sqlite-kit keeps an "in-memory" database in a temporary file, and never removes it. The test
+/// suite makes one per test (2 to 5 MB each): CI runs on the machine it tests and filled its
+/// disk with them. The file goes when its application shuts down; connections still open keep
+/// reading it until they close, as an unlinked file allows.
+private struct RemoveMemoryDatabase: LifecycleHandler {
+    let path: String
+
+    func shutdown(_ application: Application) {
+        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
 }

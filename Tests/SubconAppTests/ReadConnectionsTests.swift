@@ -342,4 +342,16 @@ import VaporTesting
             await #expect(throws: (any Error).self) { try await driver.raw(wrongKind).all(decoding: Row.self) }
         }
     }
+
+    /// The tests' "in-memory" database is a temporary file (sqlite-kit's); it goes when its
+    /// application shuts down, so that a run of the suite leaves nothing behind.
+    @Test func theTemporaryDatabaseGoesWithItsApplication() async throws {
+        var path: String?
+        try await TestApp.run(demo: false) { t in
+            guard !t.app.subcon.isPostgres else { return }
+            path = try #require(t.app.readConnections).path
+            #expect(FileManager.default.fileExists(atPath: path!))
+        }
+        if let path { #expect(!FileManager.default.fileExists(atPath: path)) }
+    }
 }
