@@ -53,7 +53,7 @@ enum OrderList {
         var late = false
     }
 
-    struct Row: ReadByPosition, Equatable {
+    struct Row: ReadByPosition {
         let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
         let status: String; let revision: Int; let version: Int; let created_at: Date; let pending_since: Date?
         let open_lines: Int; let next_due: String?; let days_late: Int?

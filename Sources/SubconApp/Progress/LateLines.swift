@@ -54,11 +54,7 @@ enum LateLines {
         return Filter(supplierID: try req.uuidQuery("supplierId"), reason: reason, search: req.queryText("q"))
     }
 
-    /// Read through the application's `reads` (on SQLite, connections that keep their statements
-    /// and read rows by position; through the pool's rows the page's 18 columns cost more than its
-    /// SQL), or without a search through its `keyedReads`: the walk below is the best plan whatever
-    /// the supplier, reason or page, so on PostgreSQL it is prepared once and never planned again.
-    struct Row: ReadByPosition, Equatable {
+    struct Row: ReadByPosition {
         let order_id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String
         let line_no: Int; let item_code: String; let item_name: String; let uom: String; let operation: String?; let quantity: Int64
         let due_date: String; let eta: String?; let promised_date: String?; let days_late: Int; let risk: String
@@ -74,6 +70,10 @@ enum LateLines {
         }
     }
 
+    /// Read through the application's `reads` (on SQLite, connections that keep their statements
+    /// and read rows by position; through the pool's rows the page's 18 columns cost more than its
+    /// SQL), or without a search through its `keyedReads`: the walk below is the best plan whatever
+    /// the supplier, reason or page, so on PostgreSQL it is prepared once and never planned again.
     static func list(_ p: Principal, _ f: Filter, page: PageRequest, app: Application) async throws -> Page<LateLineDTO> {
         let searching = !(f.search?.trimmingCharacters(in: .whitespaces) ?? "").isEmpty
         let sql = searching ? app.reads : app.keyedReads

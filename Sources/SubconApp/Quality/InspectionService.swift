@@ -598,7 +598,7 @@ enum InspectionService {
     /// spans suppliers, so never a supplier).
     static func mayReadWorkList(_ p: Principal) -> Bool { p.can(.inspectGoods) || (!p.isSupplier && p.can(.viewQualityFigures)) }
 
-    struct WorkListRow: ReadByPosition, Equatable {
+    struct WorkListRow: ReadByPosition {
         let receipt_id: UUID; let receipt_code: String; let no: Int; let version: Int; let supplier_id: UUID
         let supplier_code: String; let supplier_name: String; let order_id: UUID; let order_code: String
         let item_id: UUID; let item_code: String; let item_name: String; let lot: String; let quantity: Int64; let received_at: Date

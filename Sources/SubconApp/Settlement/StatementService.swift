@@ -563,7 +563,7 @@ enum StatementService {
     // MARK: Reads
 
     /// A statement row as the lists select it (with its supplier's code and name).
-    struct SummaryRow: ReadByPosition, Equatable {
+    struct SummaryRow: ReadByPosition {
         let id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String; let period: String
         let status: String; let revision: Int; let version: Int; let currency: String; let net: Int64; let tax: Int64; let gross: Int64
         let change_seq: Int64; let updated_at: Date
