@@ -122,6 +122,24 @@ import VaporTesting
             }
         }
     }
+
+    /// A delivery note's summary names the unit of its quantities when all its lines share one,
+    /// and none when they do not (pages print it beside the sums).
+    @Test func noteSummariesCarryTheirLinesUnit() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let admin = try await ReadConnectionsTests.principal(t, "admin")
+            let notes = try await MaterialReports.notes(admin, orderID: nil, open: false, limit: 300, on: t.app.reads)
+            #expect(!notes.isEmpty, "the demo scenario has delivery notes")
+            struct U: Decodable { let uom: String }
+            for note in notes {
+                let units = Set(try await t.sql.raw("""
+                    SELECT i.uom FROM delivery_note_lines l JOIN items i ON i.id = l.item_id WHERE l.note_id = \(bind: note.id)
+                    """).all(decoding: U.self).map(\.uom))
+                #expect(note.unit == (units.count == 1 ? units.first : nil), "\(note.code): \(units)")
+            }
+            #expect(notes.contains { $0.unit != nil })
+        }
+    }
 }
 
 private extension JSONDecoder {

@@ -100,6 +100,9 @@ struct DocumentSummaryDTO: Content {
 struct NoteSummaryDTO: Content {
     let id: UUID; let code: String; let supplierCode: String; let supplierName: String; let orderId: UUID; let orderCode: String; let shipDate: String
     let status: String; let quantity: FixedDecimal; let remaining: FixedDecimal
+    /// The unit of the quantities when every line of the note has the same one (a note of items
+    /// in different units has no sum in one unit; its lines say theirs).
+    let unit: String?
 }
 struct ReceiptSummaryDTO: Content {
     let id: UUID; let code: String; let supplierCode: String; let orderCode: String; let createdAt: Date; let lines: Int; let awaiting: Int
@@ -424,23 +427,26 @@ enum MaterialReports {
         if open { conditions = conditions + " AND n.status IN ('shipped', 'partially_received')" }
         struct Row: Decodable {
             let id: UUID; let code: String; let supplier_code: String?; let supplier_name: String?; let order_id: UUID; let order_code: String?
-            let ship_date: String; let status: String; let quantity: Int64; let remaining: Int64
+            let ship_date: String; let status: String; let quantity: Int64; let remaining: Int64; let unit: String?
         }
         let rows = try await sql(db).raw("""
             WITH page AS MATERIALIZED (SELECT n.id, n.ship_date AS k1, n.code AS k2 FROM delivery_notes n WHERE
             """ + " " + conditions + " ORDER BY n.ship_date, n.code LIMIT \(literal: limit)) " + """
             SELECT n.id, n.code, s.code AS supplier_code, s.name AS supplier_name, n.order_id, o.code AS order_code, n.ship_date, n.status,
-                   CAST(COALESCE(l.quantity, 0) AS BIGINT) AS quantity, CAST(COALESCE(l.remaining, 0) AS BIGINT) AS remaining
+                   CAST(COALESCE(l.quantity, 0) AS BIGINT) AS quantity, CAST(COALESCE(l.remaining, 0) AS BIGINT) AS remaining, l.unit
               FROM page p CROSS JOIN delivery_notes n
               LEFT JOIN organizations s ON s.id = n.supplier_id LEFT JOIN outsourcing_orders o ON o.id = n.order_id
               LEFT JOIN (SELECT l.note_id, SUM(l.quantity) AS quantity,
-                                SUM(CASE WHEN l.quantity > l.received_quantity THEN l.quantity - l.received_quantity ELSE 0 END) AS remaining
-                           FROM page q CROSS JOIN delivery_note_lines l WHERE l.note_id = q.id GROUP BY l.note_id) l ON l.note_id = n.id
+                                SUM(CASE WHEN l.quantity > l.received_quantity THEN l.quantity - l.received_quantity ELSE 0 END) AS remaining,
+                                CASE WHEN MIN(i.uom) = MAX(i.uom) THEN MIN(i.uom) END AS unit
+                           FROM page q CROSS JOIN delivery_note_lines l JOIN items i ON i.id = l.item_id
+                          WHERE l.note_id = q.id GROUP BY l.note_id) l ON l.note_id = n.id
              WHERE n.id = p.id ORDER BY p.k1, p.k2
             """).rows(decoding: Row.self)
         return rows.map { n in
             NoteSummaryDTO(id: n.id, code: n.code, supplierCode: n.supplier_code ?? "", supplierName: n.supplier_name ?? "", orderId: n.order_id, orderCode: n.order_code ?? "",
-                           shipDate: n.ship_date, status: n.status, quantity: FixedDecimal(units: n.quantity), remaining: FixedDecimal(units: n.remaining))
+                           shipDate: n.ship_date, status: n.status, quantity: FixedDecimal(units: n.quantity), remaining: FixedDecimal(units: n.remaining),
+                           unit: n.unit)
         }
     }
 
