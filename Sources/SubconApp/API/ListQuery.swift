@@ -20,7 +20,12 @@ struct ListQuery: Sendable {
     }
 
     /// Case-insensitive "contains" over several columns; `%`, `_` and `\` in the text match literally.
+    /// Answered from the columns' trigram index where they have one (`SubstringSearch`).
     mutating func contains(_ text: String, in columns: [String]) {
+        if let indexed = SubstringSearch.over(table, columns)?.condition(text, dialect: sql.dialect.name) {
+            conditions.append(indexed)
+            return
+        }
         let pattern = Self.containsPattern(text)
         let parts = columns.map { c -> any SQLExpression in
             SQLQueryString("LOWER(\(ident: c)) LIKE \(bind: pattern) ESCAPE '\\'")

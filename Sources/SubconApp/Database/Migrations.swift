@@ -110,6 +110,8 @@ enum Migrations {
         AddReportGaps(),
         AddOpenLineDueCounts(),
         AddStatementPageIndex(),
+        // 30. The people directory's and the items' searches from trigram indexes
+        AddSubstringSearch(),
     ]
 }
 

@@ -1,0 +1,110 @@
+import Fluent
+import Foundation
+import SQLKit
+import Testing
+import VaporTesting
+@testable import SubconApp
+
+/// The directory's and the items' searches answered from trigram indexes (`SubstringSearch`).
+@Suite struct SubstringSearchTests {
+    /// Names with what a search must take literally: quotes, LIKE's wildcards, a backslash, mixed
+    /// case and Chinese.
+    static let names = [#"Ann "Quote" O'Brien"#, #"50%_off\path"#, "苏州精工 张三", "MiXeD CaSe", "a_b wildcard", "李四"]
+    static let searches = ["adm", "ADMIN", "Supplier", "pli", "nt1", "苏州精工", "精工 张", "张三", "李", #""Quote""#, "o'b",
+                           "50%", "%_o", #"f\pa"#, "a_b", "_", "%", "mixed ca", "e", "zz-nobody", "  quote  "]
+
+    @Test func searchesFindWhatAScanFinds() async throws {
+        try await TestApp.run { t in
+            let admin = try await t.token("admin")
+            let users = try await User.query(on: t.db).sort(\.$login).all()
+            for (user, name) in zip(users, Self.names) {
+                user.displayName = name
+                try await user.save(on: t.db)
+            }
+            let all = try await User.query(on: t.db).all()
+            for text in Self.searches {
+                let trimmed = text.trimmingCharacters(in: .whitespaces)
+                // ASCII-only folding, as SQLite's LOWER and LIKE do.
+                func fold(_ s: String) -> String { String(s.map { $0.isASCII ? Character($0.lowercased()) : $0 }) }
+                let expected = Set(all.filter { fold($0.login).contains(fold(trimmed)) || fold($0.displayName).contains(fold(trimmed)) }.map(\.login))
+                let query = text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                let r = try await t.request(.GET, "/api/v1/users?per=200&q=\(query)", token: admin)
+                #expect(r.status == .ok)
+                let found = Set((r.json["items"] as? [[String: Any]] ?? []).compactMap { $0["login"] as? String })
+                #expect(found == expected, "search \(text)")
+                #expect(r.json["total"] as? Int == expected.count, "total of \(text)")
+            }
+        }
+    }
+
+    /// An order is found by its code or by its supplier's code or name.
+    @Test func ordersAreFoundByCodeAndSupplier() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let admin = try await t.token("admin")
+            struct Row: Decodable { let code: String; let supplier_code: String; let supplier_name: String }
+            let all = try await t.sql.raw("""
+                SELECT o.code, s.code AS supplier_code, s.name AS supplier_name FROM outsourcing_orders o JOIN organizations s ON s.id = o.supplier_id
+                """).all(decoding: Row.self)
+            #expect(all.count > 3)
+            let someCode = all[0].code
+            for text in [String(someCode.suffix(4)), String(someCode.prefix(3)).lowercased(), someCode, "精工", "苏州精工", "SUP-", "sup-jg",
+                         "%", "_", "-0", "no such order"] {
+                func fold(_ s: String) -> String { String(s.map { $0.isASCII ? Character($0.lowercased()) : $0 }) }
+                let expected = Set(all.filter { [$0.code, $0.supplier_code, $0.supplier_name].contains { fold($0).contains(fold(text)) } }.map(\.code))
+                let r = try await t.request(.GET, "/api/v1/orders?per=200&q=\(text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", token: admin)
+                #expect(r.status == .ok)
+                let found = Set((r.json["items"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String })
+                #expect(found == expected, "search \(text)")
+                #expect(r.json["total"] as? Int == expected.count, "total of \(text)")
+            }
+            guard !t.app.subcon.isPostgres else { return }
+            try await t.sql.raw("""
+                INSERT INTO outsourcing_orders_search(outsourcing_orders_search, rowid, code)
+                SELECT 'delete', rowid, code FROM outsourcing_orders WHERE code = \(bind: someCode)
+                """).run()
+            let gone = try await t.request(.GET, "/api/v1/orders?q=\(someCode)", token: admin)
+            #expect(gone.json["total"] as? Int == 0, "the index answers the search by code")
+        }
+    }
+
+    /// The index, not a scan, answers a search of three characters or more: a row taken out of the
+    /// index is no longer found that way, and still is by a shorter search. Edits and new rows
+    /// reach the index through its triggers.
+    @Test func theIndexAnswersAndFollowsChanges() async throws {
+        try await TestApp.run { t in
+            guard !t.app.subcon.isPostgres else {
+                let trgm = try await t.sql.raw("SELECT COUNT(*) AS n FROM pg_extension WHERE extname = 'pg_trgm'").first()
+                #expect(try trgm?.decode(column: "n", as: Int.self) == 1)
+                return
+            }
+            let admin = try await t.token("admin")
+            let planner = try await t.token("planner")
+            func logins(_ q: String) async throws -> Set<String> {
+                let r = try await t.request(.GET, "/api/v1/users?per=200&q=\(q.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", token: admin)
+                return Set((r.json["items"] as? [[String: Any]] ?? []).compactMap { $0["login"] as? String })
+            }
+            #expect(try await logins("planner").contains("planner"))
+            try await t.sql.raw("""
+                INSERT INTO users_search(users_search, rowid, login, display_name)
+                SELECT 'delete', rowid, login, display_name FROM users WHERE login = 'planner'
+                """).run()
+            #expect(try await !logins("planner").contains("planner"))
+            #expect(try await logins("pl").contains("planner"))
+
+            let created = try await t.request(.POST, "/api/v1/items", token: planner,
+                                              json: #"{"code":"RM-TRIGRAM-1","name":"阳极氧化铝板","uom":"张","kind":"raw_material"}"#)
+            #expect(created.status == .created, "\(created.body.string)")
+            let id = created.json["id"] as? String ?? ""
+            func items(_ q: String) async throws -> [String] {
+                let r = try await t.request(.GET, "/api/v1/items?q=\(q.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", token: planner)
+                return (r.json["items"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+            }
+            #expect(try await items("氧化铝") == ["RM-TRIGRAM-1"])
+            #expect(try await items("trigram") == ["RM-TRIGRAM-1"])
+            let edit = try await t.request(.PATCH, "/api/v1/items/\(id)", token: planner, json: #"{"version":1,"name":"黄铜棒"}"#)
+            #expect(edit.status == .ok)
+            #expect(try await items("氧化铝").isEmpty)
+            #expect(try await items("黄铜棒") == ["RM-TRIGRAM-1"])
+        }
+    }
+}
