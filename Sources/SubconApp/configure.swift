@@ -69,9 +69,11 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
         // pages, instead of a read() system call for every page a query touches — on a database
         // of gigabytes that copying showed as a tenth of a write's profile. Pages of the map count
         // in the process's RSS but are the kernel's page cache.
-        // The background passes' connections (see BackgroundWork) keep fewer pages: they mostly
-        // scan, once every minute or ten.
-        for (id, cacheKiB) in [(DatabaseID.sqlite, 65536), (.sqliteBackground, 16384)] where app.databases.ids().contains(id) {
+        // The cache also bounds how much memory a sort or GROUP BY may take before it spills to a
+        // temporary file. The driver's connections now run the heavy reports (changes have their own
+        // connection), whose sorts filled 64 MB each: two at once took the server from about 60 to
+        // 290 MB. The background passes' connections mostly scan, once every minute or ten.
+        for (id, cacheKiB) in [(DatabaseID.sqlite, 16384), (.sqliteBackground, 16384)] where app.databases.ids().contains(id) {
             for loop in app.eventLoopGroup.makeIterator() {
                 let db = app.databases.database(id, logger: app.logger, on: loop) as! any SQLDatabase
                 _ = try await db.raw("PRAGMA mmap_size = \(unsafeRaw: String(settings.sqliteMapBytes))").all()
@@ -158,7 +160,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     if settings.runBackgroundWorkers {
         app.lifecycle.use(OutboxWorker(interval: .milliseconds(Int64(settings.outboxInterval * 1000))))
         app.lifecycle.use(ChannelWorker(interval: .milliseconds(Int64(settings.outboxInterval * 1000))))
-        app.lifecycle.use(FreeMemory(interval: .seconds(10)))
+        app.lifecycle.use(FreeMemory(interval: .seconds(2)))
     }
 }
 
