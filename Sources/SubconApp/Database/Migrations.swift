@@ -110,7 +110,7 @@ enum Migrations {
         AddReportGaps(),
         AddOpenLineDueCounts(),
         AddStatementPageIndex(),
-        // 30. The people directory's and the items' searches from trigram indexes
+        // 30. The searches of people, items and orders from trigram indexes
         AddSubstringSearch(),
     ]
 }

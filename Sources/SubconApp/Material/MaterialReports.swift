@@ -1,6 +1,6 @@
 import Fluent
-import NIOConcurrencyHelpers
 import Foundation
+import NIOConcurrencyHelpers
 import SQLKit
 import SubconDomain
 import Vapor

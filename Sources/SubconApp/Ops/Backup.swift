@@ -196,6 +196,10 @@ public enum Backup {
                                                      "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')",
                                                      libpqURL(url)])
             guard existing.trimmingCharacters(in: .whitespacesAndNewlines) == "0" else { throw Failure.targetNotEmpty("the database") }
+            // The searches' trigram indexes use `pg_trgm`, an extension of the database, which the
+            // dump of one schema does not hold: made first where it can be (a dump of the whole
+            // database creates it itself, if it is not there yet).
+            _ = try? await output("psql", ["--no-psqlrc", "-tA", "-c", "CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public", libpqURL(url)])
             try await run("pg_restore", ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
                                          "--dbname=\(libpqURL(url))", (folder as NSString).appendingPathComponent(dumpFile)])
         case .sqliteMemory:
