@@ -141,6 +141,7 @@ public func configure(_ app: Application, settings: Settings, clock: any AppCloc
     app.middleware.use(RequestMetrics(registry: metrics))
     app.middleware.use(SecurityHeaders(httpsOnly: settings.secureCookies))
     app.middleware.use(ProblemMiddleware(catalog: catalog))
+    app.middleware.use(RefuseNULInQuery())
     app.middleware.use(FileMiddleware(publicDirectory: settings.publicDirectory + "/"))
     try routes(app)
 

@@ -27,10 +27,13 @@ struct ListQuery: Sendable {
             return
         }
         let pattern = Self.containsPattern(text)
-        let parts = columns.map { c -> any SQLExpression in
-            SQLQueryString("LOWER(\(ident: c)) LIKE \(bind: pattern) ESCAPE '\\'")
-        }
-        conditions.append(SQLGroupExpression(SQLList(parts, separator: SQLRaw(" OR "))))
+        conditions.append(SQLGroupExpression(SQLList(columns.map { Self.like($0, pattern) }, separator: SQLRaw(" OR "))))
+    }
+
+    /// `LOWER(column) LIKE pattern ESCAPE '\'` for a pattern from `containsPattern`. The column is
+    /// the query's own text (a qualified name such as `o.code` too), never input.
+    static func like(_ column: String, _ pattern: String) -> SQLQueryString {
+        "LOWER(\(unsafeRaw: column)) LIKE \(bind: pattern) ESCAPE '\\'"
     }
 
     /// The LIKE pattern for "contains `text`", lower-cased, for use with `ESCAPE '\'`.

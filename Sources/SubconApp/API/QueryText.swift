@@ -36,3 +36,17 @@ extension Request {
         return result
     }
 }
+
+/// Refuses a query parameter holding a NUL (`%00`) with a 400 that names it: no text column can
+/// hold one (PostgreSQL refuses the value outright, SQLite's full-text index stops reading the
+/// search there), so a search for one reached the database and came back a 500.
+struct RefuseNULInQuery: AsyncMiddleware {
+    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if let query = req.url.query, query.contains("%00") {
+            let names = query.split(separator: "&").filter { $0.contains("%00") }
+                .map { pair in String(pair.split(separator: "=", maxSplits: 1).first ?? "").removingPercentEncoding ?? "" }
+            throw Problem.badRequest("problem.query.invalid", fields: names.map { FieldProblem($0, "invalidValue") })
+        }
+        return try await next.respond(to: req)
+    }
+}

@@ -258,8 +258,11 @@ enum MaterialReports {
                     let r = try row.decode(model: Row.self, with: SQLRowDecoder())
                     guard let kind = MovementKind(rawValue: r.kind) else { return }
                     let key = SI(s: r.supplier_id, i: r.item_id)
-                    let stock = f.last?.key == key ? f.last!.stock : StockKey(supplier: r.supplier_id.uuidString, item: r.item_id.uuidString, lot: "")
-                    f.last = (key, stock)
+                    let stock: StockKey
+                    if let last = f.last, last.key == key { stock = last.stock } else {
+                        stock = StockKey(supplier: r.supplier_id.uuidString, item: r.item_id.uuidString, lot: "")
+                        f.last = (key, stock)
+                    }
                     f.openingMoves[key, default: []].append(Movement(key: stock, kind: kind, quantity: FixedDecimal(units: r.before_q)))
                     if r.during_q != 0 || r.during_a != 0 {
                         f.periodBy[key, default: []].append(Movement(key: stock, kind: kind, quantity: FixedDecimal(units: r.during_q),

@@ -95,8 +95,8 @@ enum OrderList {
             // The order's code from its trigram index, or the orders of suppliers whose code or
             // name holds the text (a thousand suppliers, scanned; their orders by the supplier index).
             let pattern = ListQuery.containsPattern(q)
-            let code = SubstringSearch.orders.condition(q, dialect: sql.dialect.name, row: "o") ?? "LOWER(o.code) LIKE \(bind: pattern) ESCAPE '\\'"
-            let suppliers: SQLQueryString = "SELECT id FROM organizations WHERE LOWER(code) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(name) LIKE \(bind: pattern) ESCAPE '\\'"
+            let code = SubstringSearch.orders.condition(q, dialect: sql.dialect.name, row: "o") ?? ListQuery.like("o.code", pattern)
+            let suppliers: SQLQueryString = "SELECT id FROM organizations WHERE " + ListQuery.like("code", pattern) + " OR " + ListQuery.like("name", pattern)
             // An array, so that PostgreSQL can OR the two indexes' bitmaps (an IN subquery is a filter on every order).
             conditions.append("(" + code + " OR " + (sql.dialect.name == "sqlite" ? "o.supplier_id IN (" + suppliers + "))" : "o.supplier_id = ANY(ARRAY(" + suppliers + ")))"))
         }

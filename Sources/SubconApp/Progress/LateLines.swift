@@ -97,7 +97,7 @@ enum LateLines {
             let pattern = ListQuery.containsPattern(q)
             var any: SQLQueryString = "("
             for (n, column) in ["o.code", "s.code", "s.name", "i.code", "i.name"].enumerated() {
-                any = any + (n == 0 ? "" : " OR ") + "LOWER(\(unsafeRaw: column)) LIKE \(bind: pattern) ESCAPE '\\'"
+                any = any + (n == 0 ? "" : " OR ") + ListQuery.like(column, pattern)
             }
             conditions.append(any + ")")
         }
