@@ -1,6 +1,7 @@
 import Fluent
 import FluentSQL
 import Foundation
+import NIOConcurrencyHelpers
 import SQLKit
 import Testing
 import VaporTesting
@@ -153,6 +154,121 @@ import VaporTesting
                 try await group.waitForAll()
             }
             #expect(try await Item.query(on: t.db).filter(\.$code =~ "WC-M").count() == 40)
+        }
+    }
+
+    /// Changes that queue for the gate share one COMMIT (group commit), and none of them answers
+    /// before that COMMIT: each, once answered, is seen by the driver's connections, which see
+    /// only what has committed. One that fails in the group is rolled back alone.
+    @Test func changesThatQueueShareOneCommitAndAnswerAfterIt() async throws {
+        try await TestApp.run { t in
+            guard !t.app.subcon.isPostgres, let connection = t.app.writeConnection else { return }
+            #expect(t.app.subcon.settings.sqliteGroupCommit > 1)
+            struct Boom: Error {}
+            let now = t.clock.now(), gate = t.app.subcon.writeGate
+            let entered = Latch(), release = Latch()
+            let commitsBefore = connection.commitsRun.withLockedValue { $0 }
+            let auditBefore = try await t.sql.raw("SELECT COUNT(*) AS n FROM audit_log").first(decoding: Count.self)?.n ?? 0
+            try await withThrowingTaskGroup(of: String?.self) { group in
+                // The first change holds the gate until the others queue behind it.
+                group.addTask {
+                    try await t.app.write(as: .system) { change in
+                        try await Self.item("GC-0", now: now).create(on: change.db)
+                        entered.open()
+                        await release.wait()
+                    }
+                    return try await Item.query(on: t.db).filter(\.$code == "GC-0").count() == 1 ? nil : "GC-0"
+                }
+                await entered.wait()
+                for i in 1...10 {
+                    group.addTask {
+                        do {
+                            try await t.app.write(as: .system) { change in
+                                try await Self.item("GC-\(i)", now: now).create(on: change.db)
+                                try await change.audit("item", nil, "create", after: ["code": "GC-\(i)"])
+                                if i == 5 { throw Boom() }
+                            }
+                        } catch is Boom { return nil }
+                        // Answered: so committed, and visible to any other connection.
+                        return try await Item.query(on: t.db).filter(\.$code == "GC-\(i)").count() == 1 ? nil : "GC-\(i)"
+                    }
+                }
+                while gate.waiting < 10 { await Task.yield() }
+                release.open()
+                for try await unseen in group { #expect(unseen == nil, "answered before it was committed") }
+            }
+            let commits = connection.commitsRun.withLockedValue { $0 } - commitsBefore
+            // Ten changes that succeeded, alone, would have committed ten times; a background
+            // pass that takes its turn between them may split the group once.
+            #expect(commits >= 1 && commits <= 3, "\(commits) commits for ten changes that queued together")
+            let codes = try await Item.query(on: t.db).filter(\.$code =~ "GC-").all().map(\.code).sorted()
+            #expect(codes == (0...10).filter { $0 != 5 }.map { "GC-\($0)" }.sorted(), "the failed change alone was undone")
+            let audit = try await t.sql.raw("SELECT COUNT(*) AS n FROM audit_log").first(decoding: Count.self)?.n ?? 0
+            #expect(audit == auditBefore + 9)
+            #expect(try await AuditLog.verify(on: t.db).failure == nil, "the chain holds across the group's savepoints")
+        }
+    }
+
+    /// If SQLite ends the transaction of a group (as it does itself on a full disk or an I/O
+    /// error), every change of the group that has not answered fails, and the next change
+    /// begins a new transaction.
+    @Test func aGroupWhoseTransactionEndsFailsEveryMember() async throws {
+        try await TestApp.run { t in
+            guard !t.app.subcon.isPostgres, t.app.writeConnection != nil else { return }
+            struct Boom: Error {}
+            let now = t.clock.now(), gate = t.app.subcon.writeGate
+            let entered = Latch(), release = Latch()
+            var outcomes: [String: Bool] = [:]
+            try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+                func change(_ code: String, _ body: @escaping @Sendable (Change) async throws -> Void) {
+                    group.addTask {
+                        do {
+                            try await t.app.write(as: .system) { change in
+                                try await Self.item(code, now: now).create(on: change.db)
+                                try await body(change)
+                            }
+                            return (code, true)
+                        } catch { return (code, false) }
+                    }
+                }
+                change("GL-A") { _ in entered.open(); await release.wait() }
+                await entered.wait()
+                change("GL-B") { _ in }
+                while gate.waiting < 1 { await Task.yield() }
+                change("GL-C") { change in
+                    try await (change.db as! any SQLDatabase).raw("ROLLBACK").run()
+                    throw Boom()
+                }
+                while gate.waiting < 2 { await Task.yield() }
+                release.open()
+                for try await (code, ok) in group { outcomes[code] = ok }
+            }
+            #expect(outcomes == ["GL-A": false, "GL-B": false, "GL-C": false])
+            #expect(try await Item.query(on: t.db).filter(\.$code =~ "GL-").count() == 0)
+            try await t.app.write(as: .system) { change in try await Self.item("GL-D", now: now).create(on: change.db) }
+            #expect(try await Item.query(on: t.db).filter(\.$code == "GL-D").count() == 1)
+        }
+    }
+
+    /// Opens once; whoever waits, and whoever comes after, goes on.
+    final class Latch: Sendable {
+        private let state = NIOLockedValueBox<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+        func wait() async {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let open = state.withLockedValue { s in
+                    if !s.open { s.waiting.append(c) }
+                    return s.open
+                }
+                if open { c.resume() }
+            }
+        }
+        func open() {
+            let waiting = state.withLockedValue { s in
+                s.open = true
+                defer { s.waiting = [] }
+                return s.waiting
+            }
+            for c in waiting { c.resume() }
         }
     }
 

@@ -84,13 +84,11 @@ extension Application {
             attempt += 1
             let live = PendingLiveEvents()
             do {
-                let (result, signInChanged) = try await services.writeGate.run {
-                    try await self.transactionInGate { tx in
-                        let result = try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres, live: live,
-                                                                  today: services.today(), delayThresholdDays: services.settings.delayThresholdDays))
-                        try await claim?.recordOnce(on: tx)
-                        return (result, services.signInCache == nil ? false : try await Self.signInChanged(tx))
-                    }
+                let (result, signInChanged) = try await changeTransaction { tx in
+                    let result = try await body(Change(db: tx, actor: actor, now: services.clock.now(), postgres: services.isPostgres, live: live,
+                                                       today: services.today(), delayThresholdDays: services.settings.delayThresholdDays))
+                    try await claim?.recordOnce(on: tx)
+                    return (result, services.signInCache == nil ? false : try await Self.signInChanged(tx))
                 }
                 for e in live.all { services.live.deliver(e) }
                 if signInChanged, let cache = services.signInCache {
@@ -109,6 +107,18 @@ extension Application {
                 try await Task.sleep(nanoseconds: UInt64(attempt) * 20_000_000 + UInt64.random(in: 0...20_000_000))
             }
         }
+    }
+
+    /// A change's transaction: on an SQLite file, one of a commit group on the write connection
+    /// (`WriteConnection.groupedTransaction`; SQLITE_GROUP_COMMIT=1 commits each change alone);
+    /// otherwise its own, behind the write gate where there is one.
+    private func changeTransaction<T: Sendable>(_ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
+        let services = self.subcon
+        if let connection = writeConnection, services.settings.sqliteGroupCommit > 1 {
+            let tx = connection.database(context: database.context)
+            return try await connection.groupedTransaction(gate: services.writeGate, maxGroup: services.settings.sqliteGroupCommit) { try await body(tx) }
+        }
+        return try await services.writeGate.run { try await self.transactionInGate(body) }
     }
 
     /// A transaction for a writer that holds the write gate: on the write connection on an SQLite

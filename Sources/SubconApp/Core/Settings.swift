@@ -82,6 +82,10 @@ public struct Settings: Sendable {
     /// the process — may lose the last commits, never the file's consistency; a commit costs
     /// microseconds instead of one fsync, 3.8 ms on the benchmark's disk).
     public var sqliteSynchronousFull = true
+    /// How many changes on an SQLite file may share one COMMIT, and so one wait for the disk,
+    /// when they queue for the write gate (SQLITE_GROUP_COMMIT, 1…256; 1: each commits alone).
+    /// None of them answers before that COMMIT (see `WriteConnection.groupedTransaction`).
+    public var sqliteGroupCommit = 32
     /// How many heavy reads (write-off, statement detail, reports, rankings) one instance builds
     /// at once (HEAVY_READS, 1…64); the others wait their turn.
     public var heavyReads = 2
@@ -181,6 +185,7 @@ public struct Settings: Sendable {
         if env["SQLITE_WRITE_CONNECTION"] == "0" { s.sqliteWriteConnection = false }
         if let ms = env["SIGN_IN_CACHE_MS"].flatMap(Int64.init), (0...60_000).contains(ms) { s.signInCacheTrust = .milliseconds(ms) }
         if env["SQLITE_SYNCHRONOUS"]?.lowercased() == "normal" { s.sqliteSynchronousFull = false }
+        if let n = env["SQLITE_GROUP_COMMIT"].flatMap(Int.init), (1...256).contains(n) { s.sqliteGroupCommit = n }
         if let m = env["SQLITE_MMAP_MB"].flatMap(Int64.init), (0...1 << 20).contains(m) { s.sqliteMapBytes = m << 20 }
         if let f = env["INVOICE_TOLERANCE_FEN"].flatMap(Int64.init), (0...10_000).contains(f) { s.invoiceTolerance = FixedDecimal(units: f * 100) }
         if let p = env["WRITE_OFF_TOLERANCE_PERCENT"].flatMap({ try? FixedDecimal.parse($0) }), p >= .zero, p <= FixedDecimal(units: 1_000_000) {

@@ -9,7 +9,8 @@ import NIOConcurrencyHelpers
 /// connections that both start a transaction by reading (the audit chain's last hash) and then
 /// write would fail with SQLITE_BUSY. Queueing them here turns that failure into a short wait.
 /// PostgreSQL needs no gate: it serializes the audit chain with an advisory lock instead, which
-/// also works across instances.
+/// also works across instances. Changes may pass their turn on to the next change without
+/// committing, so that a queue of them shares one COMMIT (`WriteConnection.groupedTransaction`).
 ///
 /// As the gate of heavy reads (a month's write-off of every supplier, a statement of 50,000
 /// lines, the reports): each holds its whole result while it is built, so 64 of them at once
@@ -27,7 +28,12 @@ public final class TurnGate: Sendable {
 
     /// The gate's queue is full.
     struct Full: Error {}
-    private let state = NIOLockedValueBox<(running: Int, waiters: [CheckedContinuation<Bool, Never>])>((0, []))
+    /// A caller waiting for its turn, and whether it would carry on a commit group (see `passToGroupMember`).
+    private struct Waiter {
+        let continuation: CheckedContinuation<Bool, Never>
+        let joinsGroup: Bool
+    }
+    private let state = NIOLockedValueBox<(running: Int, waiters: [Waiter])>((0, []))
 
     init(enabled: Bool) { limit = enabled ? 1 : nil; maxWaiting = nil }
 
@@ -42,6 +48,34 @@ public final class TurnGate: Sendable {
         return try await body()
     }
 
+    /// Takes a turn, to be given back with `leave` or passed on with `passToGroupMember`: for a
+    /// holder whose turn does not end where a closure does (a change of a commit group).
+    func enter(joinsGroup: Bool) async throws {
+        guard let limit else { return }
+        try await acquire(limit, bounded: false, joinsGroup: joinsGroup)
+    }
+
+    /// Gives back a turn taken with `enter`.
+    func leave() {
+        guard limit != nil else { return }
+        release()
+    }
+
+    /// Passes the holder's turn straight to the first waiter if that one joins commit groups, and
+    /// says whether it did; otherwise the holder keeps its turn (nobody waits, or the next one
+    /// must find the database without an open transaction). One check under the lock, so no
+    /// newcomer can step in between.
+    func passToGroupMember() -> Bool {
+        guard limit != nil else { return false }
+        let next = state.withLockedValue { s -> CheckedContinuation<Bool, Never>? in
+            guard let first = s.waiters.first, first.joinsGroup else { return nil }
+            s.waiters.removeFirst()
+            return first.continuation
+        }
+        next?.resume(returning: false)
+        return next != nil
+    }
+
     /// How many wait for their turn now.
     var waiting: Int { state.withLockedValue { $0.waiters.count } }
 
@@ -51,13 +85,13 @@ public final class TurnGate: Sendable {
         if state.withLockedValue({ $0.running >= limit && $0.waiters.count >= maxWaiting }) { throw Full() }
     }
 
-    private func acquire(_ limit: Int, bounded: Bool) async throws {
+    private func acquire(_ limit: Int, bounded: Bool, joinsGroup: Bool = false) async throws {
         let full = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
             enum Next { case run, wait, full }
             let next = state.withLockedValue { s -> Next in
                 if s.running < limit { s.running += 1; return .run }
                 if bounded, let maxWaiting, s.waiters.count >= maxWaiting { return .full }
-                s.waiters.append(c)
+                s.waiters.append(Waiter(continuation: c, joinsGroup: joinsGroup))
                 return .wait
             }
             switch next {
@@ -73,7 +107,7 @@ public final class TurnGate: Sendable {
     private func release() {
         let next = state.withLockedValue { s -> CheckedContinuation<Bool, Never>? in
             if s.waiters.isEmpty { s.running -= 1; return nil }
-            return s.waiters.removeFirst()
+            return s.waiters.removeFirst().continuation
         }
         next?.resume(returning: false)
     }

@@ -61,13 +61,116 @@ final class WriteConnection: SQLDatabase, @unchecked Sendable {
         }
         do {
             let result = try await body()
-            try loop.inlineNow { try handle.run("COMMIT", [], decoder: decoder, { _ in }) }
+            try loop.inlineNow {
+                try handle.run("COMMIT", [], decoder: decoder, { _ in })
+                commitsRun.withLockedValue { $0 += 1 }
+            }
             return result
         } catch {
             // SQLite may have ended the transaction itself (a full disk); then there is nothing to undo.
             try? loop.inlineNow { if handle.inTransaction { try handle.run("ROLLBACK", [], decoder: decoder, { _ in }) } }
             throw error
         }
+    }
+
+    /// The changes of the open commit group that have ended well and wait for its COMMIT, and
+    /// whether a group's transaction is open (one left open otherwise is a failed rollback's).
+    /// Touched only by the holder of the write gate's turn; the lock orders the hand-overs.
+    private let group = NIOLockedValueBox<(open: Bool, waiting: [CheckedContinuation<Void, any Error>])>((false, []))
+    /// COMMITs run since start, for tests that must know changes shared one.
+    let commitsRun = NIOLockedValueBox(0)
+
+    /// Runs `body` as one change of a commit group: group commit, as databases do for a log whose
+    /// writes wait for the disk.
+    ///
+    /// With `synchronous=FULL` every COMMIT waits for the disk (an fsync of the WAL), one change
+    /// after another behind the write gate. Here a change that ends well while another change
+    /// waits for the gate leaves the transaction open and passes its turn on; the last change of
+    /// the group (nobody waiting, or `maxGroup` reached, or a waiter that is not a change) commits
+    /// for all of them, and only then does any of them answer. So no change is acknowledged before
+    /// it is on disk, and the disk is waited for once a group instead of once a change.
+    ///
+    /// Each change runs inside a savepoint: one that fails is rolled back alone and fails alone.
+    /// If SQLite ends the whole transaction itself (a full disk, an I/O error), every change of the
+    /// group still waiting fails with that error, and none of them has answered yet.
+    func groupedTransaction<T>(gate: TurnGate, maxGroup: Int, _ body: () async throws -> T) async throws -> T {
+        try await gate.enter(joinsGroup: true)
+        // This change holds the turn until it passes it on or ends the group.
+        let outcome: Result<T, any Error>
+        do {
+            try loop.inlineNow {
+                let open = group.withLockedValue { $0.open }
+                if handle.inTransaction && !open {
+                    logger.warning("the write connection had a transaction left open; rolled back")
+                    try handle.run("ROLLBACK", [], decoder: decoder, { _ in })
+                }
+                if !handle.inTransaction {
+                    try handle.run("BEGIN IMMEDIATE", [], decoder: decoder, { _ in })
+                    group.withLockedValue { $0.open = true }
+                }
+                try handle.run("SAVEPOINT change", [], decoder: decoder, { _ in })
+            }
+            do {
+                let value = try await body()
+                try loop.inlineNow { try handle.run("RELEASE change", [], decoder: decoder, { _ in }) }
+                outcome = .success(value)
+            } catch {
+                try? loop.inlineNow {
+                    if handle.inTransaction {
+                        try handle.run("ROLLBACK TO change", [], decoder: decoder, { _ in })
+                        try handle.run("RELEASE change", [], decoder: decoder, { _ in })
+                    }
+                }
+                outcome = .failure(error)
+            }
+        } catch {
+            outcome = .failure(error)
+        }
+        if !handle.inTransaction {
+            // SQLite ended the transaction (or it never began): what the group did is gone.
+            let lost = group.withLockedValue { g in defer { g = (false, []) }; return g.waiting }
+            let error: any Error
+            if case .failure(let e) = outcome { error = e } else { error = GroupLost() }
+            for waiting in lost { waiting.resume(throwing: error) }
+            if case .success = outcome { gate.leave(); throw error }
+        }
+        switch outcome {
+        case .success(let value):
+            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                let members = group.withLockedValue { g in g.waiting.append(done); return g.waiting.count }
+                if members < maxGroup && gate.passToGroupMember() { return }
+                endGroup(gate)
+            }
+            return value
+        case .failure(let error):
+            if !gate.passToGroupMember() { endGroup(gate) }
+            throw error
+        }
+    }
+
+    /// Commits the open group (if any), gives the turn back, and answers every change that waits.
+    private func endGroup(_ gate: TurnGate) {
+        let waiting = group.withLockedValue { g in defer { g = (false, []) }; return g.waiting }
+        var failure: (any Error)?
+        do {
+            try loop.inlineNow {
+                guard handle.inTransaction else { return }
+                try handle.run("COMMIT", [], decoder: decoder, { _ in })
+                commitsRun.withLockedValue { $0 += 1 }
+            }
+        } catch {
+            failure = error
+            try? loop.inlineNow { if handle.inTransaction { try handle.run("ROLLBACK", [], decoder: decoder, { _ in }) } }
+        }
+        gate.leave()
+        for change in waiting {
+            if let failure { change.resume(throwing: failure) } else { change.resume() }
+        }
+    }
+
+    /// The transaction a change had done its work in was ended by SQLite before it could commit.
+    struct GroupLost: Error, CustomStringConvertible {
+        var description: String { "the database ended the transaction before this change could commit" }
     }
 
     /// Runs one statement; the caller is in `loop` (so Fluent's checks that output arrives on
