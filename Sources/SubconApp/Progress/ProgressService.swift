@@ -318,8 +318,13 @@ enum ProgressService {
     static func checkDelay(_ order: OutsourcingOrder, line: Int, lines: [LineProgressDTO], in change: Change) async throws {
         guard let l = lines.first(where: { $0.line == line }), l.risk == Projection.Risk.late.rawValue else { return }
         let source = delaySource(order: order.id!, line: line)
-        guard try await ExceptionCase.query(on: change.db).filter(\.$type == "delay").filter(\.$source == "order_line")
-            .filter(\.$sourceID == source).count() == 0 else { return }
+        // By the source's index alone: given the type as well, SQLite (without statistics) walked
+        // every delay exception by the type's index, 0.24 ms of every report that projects a
+        // delay on the large data set, inside the write gate. A model query also built an
+        // exception model for each filter's key path (7 % of the report's CPU).
+        let raised = try await (change.db as! any SQLDatabase).select().column("type").from(ExceptionCase.schema)
+            .where("source", .equal, "order_line").where("source_id", .equal, source).all()
+        guard try !raised.contains(where: { try $0.decode(column: "type", as: String.self) == "delay" }) else { return }
         let item = try await OrderLineRow.query(on: change.db).filter(\.$orderID == order.id!).filter(\.$number == line).first()?.itemID
         // Stored text is read by both sides in their own language: dates and numbers only
         // (due → projected, days late); the notification carries the words.
