@@ -112,6 +112,8 @@ enum Migrations {
         AddStatementPageIndex(),
         // 30. The searches of people, items and orders from trigram indexes
         AddSubstringSearch(),
+        // 31. A line's progress sums from the order's index alone
+        CoverProgressSums(),
     ]
 }
 

@@ -75,3 +75,22 @@ struct CreateProgress: AsyncMigration {
         try await db.schema("progress_reports").delete()
     }
 }
+
+/// A line's sums (good, scrap, first and last day) read from the order's index alone.
+///
+/// Every progress report reads its order's lines with their sums inside the write gate
+/// (`ProgressService.lineFacts`), and the index of (order, line) made it look up each report's
+/// row: on the large data set, an order with 500 reports took 0.16 ms of SQLite's time a report,
+/// 0.075 ms with the sums' columns in the index.
+struct CoverProgressSums: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await createIndex(db, "progress_reports_order_sums_idx", on: "progress_reports", "order_id", "line_no", "report_day",
+                              "good_quantity", "scrap_quantity")
+        try await (db as! any SQLDatabase).drop(index: "progress_reports_order_idx").run()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await createIndex(db, "progress_reports_order_idx", on: "progress_reports", "order_id", "line_no")
+        try await (db as! any SQLDatabase).drop(index: "progress_reports_order_sums_idx").run()
+    }
+}
