@@ -33,6 +33,22 @@ import VaporTesting
         }
     }
 
+    /// A streamed answer reads the database after its handler has returned: it counts as
+    /// running until its body is written, so stopping waits for it too.
+    @Test func aStreamedAnswerRunsUntilItsBodyIsWritten() async throws {
+        try await TestApp.run { t in
+            let inFlight = try #require(t.app.inFlightRequests)
+            let request = Request(application: t.app, on: t.app.eventLoopGroup.next())
+            let response = try JSONArrayStream.response(request) { writer in
+                try await writer.write(.buffer(ByteBuffer(string: "[]")))
+            }
+            #expect(inFlight.running == 1, "the handler has returned, the body is still to be written")
+            let body = try await response.body.collect(on: request.eventLoop).get()
+            #expect(body.map { String(buffer: $0) } == "[]")
+            #expect(inFlight.running == 0)
+        }
+    }
+
     /// Heavy reads take turns: never more inside than the limit, the others wait and each gets
     /// its turn when one leaves.
     @Test(.timeLimit(.minutes(1))) func heavyReadsTakeTurns() async throws {

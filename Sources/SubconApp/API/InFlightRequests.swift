@@ -18,6 +18,12 @@ public final class InFlightRequests: AsyncMiddleware, Sendable {
 
     public var running: Int { count.withLockedValue { $0 } }
 
+    /// An answer whose body is written after its handler has returned (a streamed statement or
+    /// write-off) reads the database until its last byte: it counts as running from `enter`,
+    /// before the handler returns, to `leave`, once the body is written.
+    func enter() { count.withLockedValue { $0 += 1 } }
+    func leave() { count.withLockedValue { $0 -= 1 } }
+
     /// Returns once no request is running, or when `limit` has passed (a stuck request must not
     /// keep the process from stopping).
     public func drain(limit: Duration = .seconds(15), poll: Duration = .milliseconds(20)) async {

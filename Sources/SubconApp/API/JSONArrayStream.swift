@@ -47,7 +47,13 @@ struct JSONArrayStream {
         if req.method == .GET { try gate.refuseIfFull() }
         let response = Response(status: status)
         response.headers.contentType = .json
+        // Counted as running until the body is written, so that stopping the server waits for it
+        // (the handler has returned long before: the bench's stop crashed on a write-off still
+        // streaming, whose next read found the databases shut down).
+        let inFlight = req.application.inFlightRequests
+        inFlight?.enter()
         response.body = .init(asyncStream: { writer in
+            defer { inFlight?.leave() }
             do {
                 try await gate.run(bounded: false) {
                     try await body(writer)
