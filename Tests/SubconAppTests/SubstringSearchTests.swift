@@ -42,6 +42,19 @@ import VaporTesting
                 #expect(found == expected, "search \(text)")
                 #expect(r.json["total"] as? Int == expected.count, "total of \(text)")
             }
+            // Page by page (the page and its total in one statement where the index answers),
+            // and past the last page, where no row carries the total.
+            for text in ["pli", "sup", "e"] {
+                let expected = all.filter { ($0.login + " " + $0.displayName).lowercased().contains(text) }.count
+                #expect(expected >= 2)
+                var seen: [String] = []
+                for page in 1...(expected + 1) {
+                    let r = try await t.request(.GET, "/api/v1/users?per=1&page=\(page)&q=\(text)", token: admin)
+                    #expect(r.json["total"] as? Int == expected, "total of \(text) on page \(page)")
+                    seen += (r.json["items"] as? [[String: Any]] ?? []).compactMap { $0["login"] as? String }
+                }
+                #expect(seen.count == expected && Set(seen).count == expected && seen == seen.sorted(), "pages of \(text)")
+            }
         }
     }
 

@@ -8,6 +8,10 @@ struct ListQuery: Sendable {
     let sql: any SQLDatabase
     let table: String
     var conditions: [any SQLExpression] = []
+    /// A search that a trigram index answers on SQLite: its rows' ids, read once per statement as
+    /// the common table `searchHits` (the page and its total both name it).
+    private var searchMatches: SQLQueryString?
+    private static let searchHits = "search_hits"
 
     init(_ sql: any SQLDatabase, _ table: String) { self.sql = sql; self.table = table }
 
@@ -22,8 +26,9 @@ struct ListQuery: Sendable {
     /// Case-insensitive "contains" over several columns; `%`, `_` and `\` in the text match literally.
     /// Answered from the columns' trigram index where they have one (`SubstringSearch`).
     mutating func contains(_ text: String, in columns: [String]) {
-        if let indexed = SubstringSearch.over(table, columns)?.condition(text, dialect: sql.dialect.name) {
-            conditions.append(indexed)
+        if let matches = SubstringSearch.over(table, columns)?.matches(text, dialect: sql.dialect.name) {
+            searchMatches = matches
+            conditions.append(SQLQueryString("rowid IN \(ident: Self.searchHits)"))
             return
         }
         let pattern = Self.containsPattern(text)
@@ -43,8 +48,30 @@ struct ListQuery: Sendable {
     }
 
     private func filtered(_ b: SQLSelectBuilder) -> SQLSelectBuilder {
-        conditions.reduce(b) { $0.where($1) }
+        if let searchMatches { b.with(Self.searchHits, as: searchMatches) }
+        return conditions.reduce(b) { $0.where($1) }
     }
+
+    /// The page and the list's total. Where an index answers the search, in one statement that
+    /// reads the search's matches once for both (the items' search read them twice, in two
+    /// statements: 0.25 ms of SQLite's time a page of 50 on the large data set, 0.15 ms in one).
+    /// An empty page has no row to carry the total, and is counted apart; so is a list without
+    /// such a search (its count reads an index, or a kept total, on its own).
+    func pageAndTotal<Row: Decodable>(_ type: Row.Type, columns: [String], orderBy: [(String, SQLDirection)],
+                                      page: PageRequest) async throws -> (rows: [Row], total: Int) {
+        guard searchMatches != nil else {
+            let total = try await count()
+            return (try await self.page(type, columns: columns, orderBy: orderBy, page: page), total)
+        }
+        let total: SQLQueryString = "(SELECT COUNT(*) FROM \(ident: table) WHERE \(SQLList(conditions, separator: SQLRaw(" AND "))))"
+        var b = filtered(sql.select().columns(columns.map { SQLColumn($0) }).column(total, as: Self.totalColumn).from(table))
+        for (column, direction) in orderBy { b = b.orderBy(SQLColumn(column), direction) }
+        let raw = try await b.limit(page.per).offset(page.offset).all()
+        guard let first = raw.first else { return ([], try await count()) }
+        return (try RowDecoding.rows(raw, as: Row.self), try first.decode(column: Self.totalColumn, as: Int.self))
+    }
+
+    private static let totalColumn = "list_total"
 
     func count() async throws -> Int {
         let row = try await filtered(sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from(table)).first()

@@ -38,12 +38,20 @@ struct SubstringSearch: Sendable {
     /// The condition on SQLite's index, or nil where the scan answers (PostgreSQL, short text).
     /// `row` names the table in a query that joins others.
     func condition(_ text: String, dialect: String, row: String? = nil) -> SQLQueryString? {
-        guard dialect == "sqlite", text.unicodeScalars.count >= Self.shortestIndexed else { return nil }
-        // One FTS5 phrase, quoted: inside quotes every character is text (a `"` is doubled).
-        let phrase = "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        guard let matches = matches(text, dialect: dialect) else { return nil }
         let rowid = row.map { "\($0).rowid" } ?? "rowid"
-        return "\(unsafeRaw: rowid) IN (SELECT rowid FROM \(ident: index) WHERE \(ident: index) MATCH \(bind: phrase))"
+        return "\(unsafeRaw: rowid) IN (" + matches + ")"
     }
+
+    /// The ids (rowids) of the rows the index finds, as a statement of their own, or nil where
+    /// the scan answers.
+    func matches(_ text: String, dialect: String) -> SQLQueryString? {
+        guard dialect == "sqlite", text.unicodeScalars.count >= Self.shortestIndexed else { return nil }
+        return "SELECT rowid FROM \(ident: index) WHERE \(ident: index) MATCH \(bind: Self.phrase(text))"
+    }
+
+    /// One FTS5 phrase, quoted: inside quotes every character is text (a `"` is doubled).
+    private static func phrase(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 
     func create(on sql: any SQLDatabase, logger: Logger) async throws {
         if sql.dialect.name == "sqlite" {

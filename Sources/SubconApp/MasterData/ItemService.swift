@@ -127,8 +127,7 @@ enum ItemService {
         if let kind = filter.kind { q.equal("kind", kind.rawValue) }
         if let active = filter.active { q.equal("active", active) }
         if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty { q.contains(s, in: ["code", "name", "specification"]) }
-        let total = try await q.count()
-        let rows = try await q.page(ItemDTO.Row.self, columns: ItemDTO.Row.columns, orderBy: [("code", .ascending)], page: page)
+        let (rows, total) = try await q.pageAndTotal(ItemDTO.Row.self, columns: ItemDTO.Row.columns, orderBy: [("code", .ascending)], page: page)
         return Page(items: rows.map(ItemDTO.init), page: page.page, per: page.per, total: total)
     }
 
