@@ -212,14 +212,15 @@ import VaporTesting
     /// If SQLite ends the transaction of a group (as it does itself on a full disk or an I/O
     /// error), every change of the group that has not answered fails, and the next change
     /// begins a new transaction.
+    struct Boom: Error {}
+
     @Test func aGroupWhoseTransactionEndsFailsEveryMember() async throws {
         try await TestApp.run { t in
             guard !t.app.subcon.isPostgres, t.app.writeConnection != nil else { return }
-            struct Boom: Error {}
             let now = t.clock.now(), gate = t.app.subcon.writeGate
             let entered = Latch(), release = Latch()
-            var outcomes: [String: Bool] = [:]
-            try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+            var outcomes: [String: String] = [:]
+            try await withThrowingTaskGroup(of: (String, String).self) { group in
                 func change(_ code: String, _ body: @escaping @Sendable (Change) async throws -> Void) {
                     group.addTask {
                         do {
@@ -227,8 +228,10 @@ import VaporTesting
                                 try await Self.item(code, now: now).create(on: change.db)
                                 try await body(change)
                             }
-                            return (code, true)
-                        } catch { return (code, false) }
+                            return (code, "ok")
+                        } catch is Boom { return (code, "its own error")
+                        } catch is WriteConnection.GroupLost { return (code, "lost")
+                        } catch { return (code, "\(error)") }
                     }
                 }
                 change("GL-A") { _ in entered.open(); await release.wait() }
@@ -243,7 +246,9 @@ import VaporTesting
                 release.open()
                 for try await (code, ok) in group { outcomes[code] = ok }
             }
-            #expect(outcomes == ["GL-A": false, "GL-B": false, "GL-C": false])
+            // The change that ended it fails with its own error; the others are told their
+            // change was lost, not given another request's error.
+            #expect(outcomes == ["GL-A": "lost", "GL-B": "lost", "GL-C": "its own error"])
             #expect(try await Item.query(on: t.db).filter(\.$code =~ "GL-").count() == 0)
             try await t.app.write(as: .system) { change in try await Self.item("GL-D", now: now).create(on: change.db) }
             #expect(try await Item.query(on: t.db).filter(\.$code == "GL-D").count() == 1)

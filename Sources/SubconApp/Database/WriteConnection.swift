@@ -92,7 +92,7 @@ final class WriteConnection: SQLDatabase, @unchecked Sendable {
     ///
     /// Each change runs inside a savepoint: one that fails is rolled back alone and fails alone.
     /// If SQLite ends the whole transaction itself (a full disk, an I/O error), every change of the
-    /// group still waiting fails with that error, and none of them has answered yet.
+    /// group still waiting fails (`GroupLost`), and none of them has answered yet.
     func groupedTransaction<T>(gate: TurnGate, maxGroup: Int, _ body: () async throws -> T) async throws -> T {
         try await gate.enter(joinsGroup: true)
         // This change holds the turn until it passes it on or ends the group.
@@ -127,12 +127,12 @@ final class WriteConnection: SQLDatabase, @unchecked Sendable {
             outcome = .failure(error)
         }
         if !handle.inTransaction {
-            // SQLite ended the transaction (or it never began): what the group did is gone.
+            // SQLite ended the transaction (or it never began): what the group did is gone. The
+            // others are told so, not given this change's error (another user's request, whose
+            // refusal may name its fields).
             let lost = group.withLockedValue { g in defer { g = (false, []) }; return g.waiting }
-            let error: any Error
-            if case .failure(let e) = outcome { error = e } else { error = GroupLost() }
-            for waiting in lost { waiting.resume(throwing: error) }
-            if case .success = outcome { gate.leave(); throw error }
+            for waiting in lost { waiting.resume(throwing: GroupLost()) }
+            if case .success = outcome { gate.leave(); throw GroupLost() }
         }
         switch outcome {
         case .success(let value):
