@@ -37,6 +37,9 @@ if [ -z "${BIN:-}" ]; then
 fi
 
 export DATA_DIR=${DATA_DIR:-$(mktemp -d /tmp/subcon-bench.XXXXXX)}
+# The run's own scratch files (cookies, scripts, memory samples), removed when it ends; DATA_DIR
+# stays, to be run again with SEEDED=1.
+SCRATCH=$(mktemp -d /tmp/subcon-bench-run.XXXXXX)
 export LOG_LEVEL=warning
 if [ -z "${SEEDED:-}" ]; then
   echo "seeding $SUPPLIERS suppliers × $USERS_PER_SUPPLIER users, $ORDERS orders × $LINES lines over $ITEMS items and $MONTHS months into ${DATABASE_URL:-$DATA_DIR}"
@@ -49,7 +52,7 @@ fi
 "$BIN" serve --port "$PORT" >/tmp/subcon-bench-server.log 2>&1 &
 SERVER=$!
 PIDS="$SERVER"
-trap 'kill $PIDS 2>/dev/null || true' EXIT
+trap 'kill $PIDS 2>/dev/null || true; rm -rf "$SCRATCH"' EXIT
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
 
 BASE="http://127.0.0.1:$PORT"
@@ -65,7 +68,7 @@ token() {
 }
 ADMIN=$(token admin)
 SUPPLIER=$(token supplier1)
-JAR=$(mktemp)
+JAR=$(mktemp -p "$SCRATCH")
 curl -sf -c "$JAR" -b "$JAR" "$BASE/login" >/dev/null
 CSRF=$(awk '/subcon_csrf/{print $7}' "$JAR")
 curl -sf -c "$JAR" -b "$JAR" -d "login=admin&password=demo&_csrf=$CSRF" "$BASE/login" -o /dev/null
@@ -107,7 +110,7 @@ run() {
 # cache, shared and reclaimable.
 # SCENE holds the peak since the last scenario began, so bench/out/memory.md says which request
 # needs the memory.
-ANON=$(mktemp); SCENE=$(mktemp); echo 0 >"$SCENE"
+ANON=$(mktemp -p "$SCRATCH"); SCENE=$(mktemp -p "$SCRATCH"); echo 0 >"$SCENE"
 MEMORY=bench/out/memory.md
 printf '| scenario | peak anonymous memory |\n| --- | ---: |\n' >"$MEMORY"
 ( peak=0; while kill -0 "$SERVER" 2>/dev/null; do
@@ -240,7 +243,7 @@ run "GET /api/v1/organizations/{id}/scorecard (SUP-JG, own, month)" -H "Authoriz
 run "GET /api/v1/scorecards (ranking of all suppliers, month)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/scorecards?period=$LAST_MONTH"
 # Every role's day: the to-do home and the dashboard as one person sees them (one connection),
 # then the same and the reports under load.
-SJAR=$(mktemp)
+SJAR=$(mktemp -p "$SCRATCH")
 curl -sf -c "$SJAR" -b "$SJAR" "$BASE/login" >/dev/null
 SCSRF=$(awk '/subcon_csrf/{print $7}' "$SJAR")
 curl -sf -c "$SJAR" -b "$SJAR" -d "login=supplier1&password=demo&_csrf=$SCSRF" "$BASE/login" -o /dev/null
@@ -275,7 +278,7 @@ run "GET /api/v1/notifications (supplier)" -H "Authorization: Bearer $SUPPLIER" 
 # have a unit to report, a ten-thousandth of a part each, so that runs on a database seeded once
 # do not use the lines up (a report beyond the ordered quantity is refused with a 422, which
 # would be counted, and is cheaper than a report taken).
-LUA=$(mktemp --suffix=.lua)
+LUA=$(mktemp -p "$SCRATCH" --suffix=.lua)
 python3 - "$BASE" "$SUPPLIER" >"$LUA" <<'PY'
 import json, sys, urllib.request
 from decimal import Decimal
@@ -317,7 +320,7 @@ if [ "${INSTANCES:-1}" = 2 ] && [ -n "${DATABASE_URL:-}" ]; then
   "$BIN" serve --port $((PORT + 1)) >/tmp/subcon-bench-server2.log 2>&1 &
   PIDS="$PIDS $!"
   for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$((PORT + 1))/healthz" >/dev/null && break; sleep 0.2; done
-  NGX=$(mktemp -d)
+  NGX=$(mktemp -d -p "$SCRATCH")
   cat >"$NGX/nginx.conf" <<CONF
 worker_processes 1;
 pid $NGX/nginx.pid;
@@ -332,7 +335,7 @@ http {
 }
 CONF
   nginx -c "$NGX/nginx.conf"
-  trap 'kill $PIDS 2>/dev/null || true; nginx -c "$NGX/nginx.conf" -s stop 2>/dev/null || true' EXIT
+  trap 'kill $PIDS 2>/dev/null || true; nginx -c "$NGX/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$SCRATCH"' EXIT
   for n in one two; do
     port=$((PORT + 10)); [ $n = two ] && port=$((PORT + 11))
     run "nginx → $n instance(s): GET /api/v1/orders/{id} (detail)" -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:$port/api/v1/orders/$ORDER"
