@@ -160,7 +160,7 @@ import VaporTesting
     /// Changes that queue for the gate share one COMMIT (group commit), and none of them answers
     /// before that COMMIT: each, once answered, is seen by the driver's connections, which see
     /// only what has committed. One that fails in the group is rolled back alone.
-    @Test func changesThatQueueShareOneCommitAndAnswerAfterIt() async throws {
+    @Test(.timeLimit(.minutes(1))) func changesThatQueueShareOneCommitAndAnswerAfterIt() async throws {
         try await TestApp.run { t in
             guard !t.app.subcon.isPostgres, let connection = t.app.writeConnection else { return }
             #expect(t.app.subcon.settings.sqliteGroupCommit > 1)
@@ -214,7 +214,7 @@ import VaporTesting
     /// begins a new transaction.
     struct Boom: Error {}
 
-    @Test func aGroupWhoseTransactionEndsFailsEveryMember() async throws {
+    @Test(.timeLimit(.minutes(1))) func aGroupWhoseTransactionEndsFailsEveryMember() async throws {
         try await TestApp.run { t in
             guard !t.app.subcon.isPostgres, t.app.writeConnection != nil else { return }
             let now = t.clock.now(), gate = t.app.subcon.writeGate
@@ -249,6 +249,9 @@ import VaporTesting
             // The change that ended it fails with its own error; the others are told their
             // change was lost, not given another request's error.
             #expect(outcomes == ["GL-A": "lost", "GL-B": "lost", "GL-C": "its own error"])
+            // Answered as "busy, try again" (nothing of theirs was written), not as a 500.
+            let answer = ProblemMiddleware.problem(for: WriteConnection.GroupLost(), request: Request(application: t.app, on: t.app.eventLoopGroup.next()))
+            #expect(answer.status == .serviceUnavailable && answer.headers.first(name: .retryAfter) == "5")
             #expect(try await Item.query(on: t.db).filter(\.$code =~ "GL-").count() == 0)
             try await t.app.write(as: .system) { change in try await Self.item("GL-D", now: now).create(on: change.db) }
             #expect(try await Item.query(on: t.db).filter(\.$code == "GL-D").count() == 1)

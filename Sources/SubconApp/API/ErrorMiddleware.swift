@@ -39,11 +39,12 @@ struct ProblemMiddleware: AsyncMiddleware {
             return Problem.badRequest("problem.body.invalid", fields: [FieldProblem.from(d)])
         case let db as any DatabaseError where db.isConstraintFailure:
             return Problem.conflict("problem.conflict.constraint")
-        case is ConnectionPoolTimeoutError, is TurnGate.Full, is PreparedReads.ConnectionLost:
+        case is ConnectionPoolTimeoutError, is TurnGate.Full, is PreparedReads.ConnectionLost, is WriteConnection.GroupLost:
             // Every database connection stayed taken (a long read or a background pass on a
             // cold file), or too many heavy reads wait their turn already: nothing was written,
             // and trying again shortly is the right answer. So too when a read lost its
-            // connection twice running (the database server restarting).
+            // connection twice running (the database server restarting), and when SQLite ended
+            // the transaction a change shared with its commit group (the change was undone).
             var p = Problem(.serviceUnavailable, "busy")
             p.headers.replaceOrAdd(name: .retryAfter, value: "5")
             return p

@@ -9,7 +9,7 @@ struct ListQuery: Sendable {
     let table: String
     var conditions: [any SQLExpression] = []
     /// A search that a trigram index answers on SQLite: its rows' ids, read once per statement as
-    /// the common table `searchHits` (the page and its total both name it).
+    /// the common table `search_hits` (the page and its total both name it).
     private var searchMatches: SQLQueryString?
     private static let searchHits = "search_hits"
 
