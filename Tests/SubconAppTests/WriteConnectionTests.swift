@@ -160,7 +160,7 @@ import VaporTesting
     /// Changes that queue for the gate share one COMMIT (group commit), and none of them answers
     /// before that COMMIT: each, once answered, is seen by the driver's connections, which see
     /// only what has committed. One that fails in the group is rolled back alone.
-    @Test(.timeLimit(.minutes(1))) func changesThatQueueShareOneCommitAndAnswerAfterIt() async throws {
+    @Test(.timeLimit(.minutes(10))) func changesThatQueueShareOneCommitAndAnswerAfterIt() async throws {
         try await TestApp.run { t in
             guard !t.app.subcon.isPostgres, let connection = t.app.writeConnection else { return }
             #expect(t.app.subcon.settings.sqliteGroupCommit > 1)
@@ -214,7 +214,7 @@ import VaporTesting
     /// begins a new transaction.
     struct Boom: Error {}
 
-    @Test(.timeLimit(.minutes(1))) func aGroupWhoseTransactionEndsFailsEveryMember() async throws {
+    @Test(.timeLimit(.minutes(10))) func aGroupWhoseTransactionEndsFailsEveryMember() async throws {
         try await TestApp.run { t in
             guard !t.app.subcon.isPostgres, t.app.writeConnection != nil else { return }
             let now = t.clock.now(), gate = t.app.subcon.writeGate
