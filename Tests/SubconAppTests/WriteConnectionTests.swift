@@ -41,6 +41,29 @@ import VaporTesting
         }
     }
 
+    /// A change runs on the write connection's own thread while it holds the gate, so that the
+    /// next holder is never queued behind the event loops' requests; the request around it does
+    /// not, and the thread ends with the application.
+    @Test func changesRunOnTheWriterThreadWhichEndsWithTheApplication() async throws {
+        let writer = NIOLockedValueBox<WriterThread?>(nil)
+        try await TestApp.run(demo: false) { t in
+            guard let connection = t.app.writeConnection else { return }
+            writer.withLockedValue { $0 = connection.writer }
+            let now = t.clock.now()
+            let onWriter = try await t.app.write(as: .system) { change in
+                try await Self.item("WT-1", now: now).create(on: change.db)
+                return connection.writer.isCurrent
+            }
+            #expect(onWriter, "the change's body ran on the writer thread")
+            #expect(!connection.writer.isCurrent, "the request goes on where it was")
+            #expect(!connection.writer.hasEnded)
+        }
+        guard let ended = writer.withLockedValue({ $0 }) else { return }
+        // Shutdown only asks the thread to stop; wait for it (a slow machine is no failure).
+        for _ in 0..<600 where !ended.hasEnded { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(ended.hasEnded, "the writer thread ended with the application")
+    }
+
     /// Our connections write names without searching them for quotes (`SchemaNamesDialect`);
     /// what they send is what the driver's dialect writes, for Fluent's queries, SQLKit's
     /// builders and hand-written statements (a string literal with a quote still escaped).

@@ -112,13 +112,18 @@ extension Application {
     /// A change's transaction: on an SQLite file, one of a commit group on the write connection
     /// (`WriteConnection.groupedTransaction`; SQLITE_GROUP_COMMIT=1 commits each change alone);
     /// otherwise its own, behind the write gate where there is one.
+    /// It runs on the write connection's own thread from before it queues for the gate until its
+    /// group has committed (`WriterThread`).
     private func changeTransaction<T: Sendable>(_ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
         let services = self.subcon
-        if let connection = writeConnection, services.settings.sqliteGroupCommit > 1 {
-            let tx = connection.database(context: database.context)
-            return try await connection.groupedTransaction(gate: services.writeGate, maxGroup: services.settings.sqliteGroupCommit) { try await body(tx) }
+        guard let connection = writeConnection else { return try await services.writeGate.run { try await database.transaction(body) } }
+        return try await withTaskExecutorPreference(connection.writer) {
+            if services.settings.sqliteGroupCommit > 1 {
+                let tx = connection.database(context: database.context)
+                return try await connection.groupedTransaction(gate: services.writeGate, maxGroup: services.settings.sqliteGroupCommit) { try await body(tx) }
+            }
+            return try await services.writeGate.run { try await self.transactionInGate(body) }
         }
-        return try await services.writeGate.run { try await self.transactionInGate(body) }
     }
 
     /// A transaction for a writer that holds the write gate: on the write connection on an SQLite

@@ -40,6 +40,8 @@ final class WriteConnection: SQLDatabase, @unchecked Sendable {
     /// Statements run since start, for tests that must know a change came this way.
     let statementsRun = NIOLockedValueBox(0)
     let reprepared = RepreparedStatements()
+    /// Where changes run while they hold the write gate (`Application.changeTransaction`).
+    let writer = WriterThread(name: "subcon-writer")
 
     init(path: String, mapBytes: Int, cacheKiB: Int, synchronousFull: Bool, scheduler: any EventLoop, logger: Logger) throws {
         self.logger = logger
@@ -345,8 +347,9 @@ extension Application {
     /// Opens the write connection for an SQLite file (after migrations: it keeps statements
     /// prepared against the schema).
     func useWriteConnection(path: String, mapBytes: Int, synchronousFull: Bool) throws {
-        storage[WriteConnectionKey.self] = try WriteConnection(path: path, mapBytes: mapBytes, cacheKiB: 65536, synchronousFull: synchronousFull,
-                                                               scheduler: eventLoopGroup.any(), logger: logger)
+        let connection = try WriteConnection(path: path, mapBytes: mapBytes, cacheKiB: 65536, synchronousFull: synchronousFull,
+                                             scheduler: eventLoopGroup.any(), logger: logger)
+        storage.set(WriteConnectionKey.self, to: connection, onShutdown: { $0.writer.stop() })
     }
 
     /// The write connection, if this installation has one (an SQLite file).
