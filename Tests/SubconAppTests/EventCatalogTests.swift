@@ -101,8 +101,8 @@ import SubconDomain
 @Suite struct HexTests {
     @Test func everyByteIsTwoLowercaseDigits() {
         let all = (0...255).map { UInt8($0) }
-        #expect(all.hex == all.map { String(format: "%02x", $0) }.joined())
-        #expect([UInt8]().hex == "")
+        #expect(all.lowercaseHex == all.map { String(format: "%02x", $0) }.joined())
+        #expect([UInt8]().lowercaseHex == "")
         #expect(Secrets.hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }

@@ -2,6 +2,7 @@ import Crypto
 import Fluent
 import Foundation
 import NIOConcurrencyHelpers
+import SubconDomain
 import Vapor
 
 /// `Idempotency-Key` on POST: the first response is stored and replayed for a retry with the
@@ -80,7 +81,7 @@ struct IdempotencyMiddleware: PassingMiddleware {
         hasher.update(data: Data(req.method.rawValue.utf8))
         hasher.update(data: Data(req.url.path.utf8))
         if let body = req.body.data { hasher.update(data: Data(buffer: body)) }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize().lowercaseHex
     }
 }
 

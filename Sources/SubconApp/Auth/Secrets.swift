@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SubconDomain
 
 enum Secrets {
     /// A random secret for cookies and tokens: 32 bytes, base64url.
@@ -14,7 +15,7 @@ enum Secrets {
 
     /// What is stored instead of the secret.
     static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).hex
+        SHA256.hash(data: Data(secret.utf8)).lowercaseHex
     }
 
     /// Constant-time comparison, so a CSRF token cannot be guessed byte by byte from timings.

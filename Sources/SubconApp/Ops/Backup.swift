@@ -2,6 +2,7 @@ import Crypto
 import Fluent
 import Foundation
 import SQLKit
+import SubconDomain
 import Vapor
 
 /// Online backups the company keeps itself, and restoring one into an empty place.
@@ -152,7 +153,7 @@ public enum Backup {
             hasher.update(data: chunk)
             size += chunk.count
         }
-        return (size, hasher.finalize().hex)
+        return (size, hasher.finalize().lowercaseHex)
     }
 
     // MARK: Restoring

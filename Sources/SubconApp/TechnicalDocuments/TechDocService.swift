@@ -203,7 +203,7 @@ enum TechDocService {
         let (type, name) = try DocumentService.checkFile(data, filename: filename, allowed: allowedTypes, maxBytes: maxBytes)
         let n = note.trimmingCharacters(in: .whitespacesAndNewlines)
         guard n.count <= 500 else { throw Problem.validation([FieldProblem("note", "tooLong", ["max": "500"])]) }
-        return CheckedFile(data: data, filename: name, mediaType: DocumentService.mediaType(type, name: name), sha256: SHA256.hash(data: data).hex, note: n)
+        return CheckedFile(data: data, filename: name, mediaType: DocumentService.mediaType(type, name: name), sha256: SHA256.hash(data: data).lowercaseHex, note: n)
     }
 
     /// A new revision: the next label, the previous one superseded, the suppliers who see the

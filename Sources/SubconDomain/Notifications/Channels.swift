@@ -169,7 +169,7 @@ public enum ChannelPayload {
     public static func webhookSignature(timestamp: String, body: [UInt8], secret: String) -> String {
         var signed = Data("\(timestamp).".utf8); signed.append(contentsOf: body)
         let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(secret.utf8)))
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return mac.lowercaseHex
     }
 
     private static func linkLine(_ m: ChannelMessage) -> String {
