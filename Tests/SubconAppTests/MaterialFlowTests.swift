@@ -524,18 +524,25 @@ struct MaterialFixture {
     /// from, after every write path the demo's flow takes (and the migration's backfill).
     @Test func keptLineQuantitiesAndReceiptTimesEqualTheRecords() async throws {
         try await TestApp.run(scenario: true) { t in
-            struct Kept: Decodable, Hashable { let order_id: UUID; let line_no: Int; let reported: Int64; let shipped: Int64 }
+            struct Kept: Decodable, Hashable {
+                let order_id: UUID; let line_no: Int; let reported: Int64; let scrap: Int64; let first: String?; let last: String?; let shipped: Int64
+            }
             let kept = try await t.sql.raw("""
-                SELECT order_id, line_no, reported_quantity AS reported, shipped_quantity AS shipped FROM order_lines
+                SELECT order_id, line_no, reported_quantity AS reported, reported_scrap AS scrap, first_report_day AS first, last_report_day AS last,
+                       shipped_quantity AS shipped FROM order_lines
                 """).all(decoding: Kept.self)
             let summed = try await t.sql.raw("""
                 SELECT l.order_id, l.line_no,
                        CAST((SELECT COALESCE(SUM(p.good_quantity), 0) FROM progress_reports p WHERE p.order_id = l.order_id AND p.line_no = l.line_no) AS BIGINT) AS reported,
+                       CAST((SELECT COALESCE(SUM(p.scrap_quantity), 0) FROM progress_reports p WHERE p.order_id = l.order_id AND p.line_no = l.line_no) AS BIGINT) AS scrap,
+                       (SELECT MIN(p.report_day) FROM progress_reports p WHERE p.order_id = l.order_id AND p.line_no = l.line_no) AS first,
+                       (SELECT MAX(p.report_day) FROM progress_reports p WHERE p.order_id = l.order_id AND p.line_no = l.line_no) AS last,
                        CAST((SELECT COALESCE(SUM(n.quantity), 0) FROM delivery_note_lines n JOIN delivery_notes d ON d.id = n.note_id
                               WHERE d.order_id = l.order_id AND n.order_line_no = l.line_no AND d.status <> 'cancelled') AS BIGINT) AS shipped
                   FROM order_lines l
                 """).all(decoding: Kept.self)
-            #expect(summed.contains { $0.reported > 0 } && summed.contains { $0.shipped > 0 })
+            #expect(summed.contains { $0.reported > 0 } && summed.contains { $0.shipped > 0 } && summed.contains { $0.scrap > 0 })
+            #expect(summed.contains { $0.first != nil && $0.first != $0.last }, "a line reported on two days")
             #expect(Set(kept) == Set(summed))
             struct Times: Decodable { let n: Int }
             let off = try await t.sql.raw("""

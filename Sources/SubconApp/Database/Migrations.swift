@@ -114,6 +114,8 @@ enum Migrations {
         AddSubstringSearch(),
         // 31. A line's progress sums from the order's index alone
         CoverProgressSums(),
+        // 32. ... and kept on the line
+        KeepLineReportSums(),
     ]
 }
 

@@ -17,10 +17,11 @@ final class WriterThread: TaskExecutor, @unchecked Sendable {
     private var thread: pthread_t?
     private var ended = false
 
+    private let name: String
+
     init(name: String) {
-        let thread = Thread { [self] in run() }
-        thread.name = name
-        thread.start()
+        self.name = name
+        Thread { [self] in run() }.start()
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
@@ -53,6 +54,8 @@ final class WriterThread: TaskExecutor, @unchecked Sendable {
 
     private func run() {
         var batch: [UnownedJob] = []
+        // Named from inside: Linux names only the calling thread (seen in `top -H` and `perf`).
+        Thread.current.name = String(name.prefix(15))
         condition.lock()
         thread = pthread_self()
         condition.unlock()

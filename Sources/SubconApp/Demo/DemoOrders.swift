@@ -149,6 +149,8 @@ public enum DemoOrders {
         try await (app.database as! any SQLDatabase).update(ProgressReport.schema).set("report_day", to: today.adding(days: -10).description)
             .set("created_at", to: tenDaysAgo).where("id", .equal, firstReport.id!).run()
         try await ReportGaps.rebuild(on: app.database as! any SQLDatabase)
+        // The line keeps its first report's day too: the history written above moves it.
+        try await ShipReadiness.refresh(id, on: app.database as! any SQLDatabase)
         _ = try await ProgressService.report(jgUser, id, ProgressInput(line: 1, operation: nil, good: q("60"), scrap: nil, stage: "装配", note: "导热垫贴装返工"), app: app)
         _ = try await MaterialService.move(warehouse, kind: .adjustment, MovementInput(supplierId: jg, orderId: nil, condition: nil, reason: "月中盘点盘亏",
                                                                                        lines: [.init(itemCode: "RM-PAD-65", lot: "PAD-2609", quantity: q("-15"))]), app: app)

@@ -18,20 +18,24 @@ enum LineLateness {
         return lines.map(\.projected)
     }
 
-    /// Writes the lines whose stored projection no longer holds (and `reported`'s good total on
-    /// its line), then the order's lateness if a line moved or `orderToo`.
-    static func write(_ orderID: UUID, _ lines: [ProgressService.ProjectedLine], reported: (line: Int, good: Int64)? = nil,
+    /// Writes the lines whose stored projection no longer holds (and the sums a report kept on
+    /// its line: `reported`, the line's facts with the report added), then the order's lateness
+    /// if a line moved or `orderToo`.
+    static func write(_ orderID: UUID, _ lines: [ProgressService.ProjectedLine], reported: ProgressService.LineFacts? = nil,
                       orderToo: Bool = false, in change: Change) async throws {
         let sql = change.db as! any SQLDatabase
         var moved = false
         for l in lines {
-            let good = reported?.line == l.projected.line ? reported?.good : nil
-            guard !l.storedIsCurrent || good != nil else { continue }
+            let sums = reported?.line_no == l.projected.line ? reported : nil
+            guard !l.storedIsCurrent || sums != nil else { continue }
             moved = moved || !l.storedIsCurrent
             var update = sql.update("order_lines")
                 .set("eta", to: l.projected.eta).set("days_late", to: l.projected.daysLate).set("risk", to: l.projected.risk)
                 .set("promised_date", to: l.projected.promisedDate)
-            if let good { update = update.set("reported_quantity", to: good) }
+            if let sums {
+                update = update.set("reported_quantity", to: sums.good ?? 0).set("reported_scrap", to: sums.scrap ?? 0)
+                    .set("first_report_day", to: sums.first_day).set("last_report_day", to: sums.last_day)
+            }
             try await update.where("order_id", .equal, orderID).where("line_no", .equal, l.projected.line).run()
         }
         guard moved || orderToo else { return }

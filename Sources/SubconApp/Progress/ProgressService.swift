@@ -165,7 +165,7 @@ enum ProgressService {
             facts[at] = line.adding(good: r.goodQuantity, scrap: r.scrapQuantity, on: change.today)
             let projected = facts.map { $0.projected(today: change.today, threshold: change.delayThresholdDays) }
             // What the line has been reported good is kept on it for "ready to ship" (ShipReadiness).
-            try await LineLateness.write(orderID, projected, reported: (line: input.line, good: total.units), in: change)
+            try await LineLateness.write(orderID, projected, reported: facts[at], in: change)
             try await checkDelay(order, line: input.line, lines: projected.map(\.projected), in: change)
             try await change.publish(LiveEvent(kind: "progress", orderId: orderID, supplierId: order.supplierID, line: input.line), channel: channel)
             return r
@@ -286,19 +286,17 @@ enum ProgressService {
     }
 
     /// The open lines of many orders (the sweep reads its orders 500 at a time) in one read:
-    /// items joined, reports summed, the promise in force picked per line.
+    /// items joined, the reports' sums as the line keeps them (`ShipReadiness`), the promise in
+    /// force picked per line.
     static func lineFacts(orderIDs: [UUID], on db: any Database) async throws -> [UUID: [LineFacts]] {
         guard !orderIDs.isEmpty else { return [:] }
         let rows = try await (db as! any SQLDatabase).raw("""
             SELECT l.order_id, l.line_no, l.operation, l.quantity, l.due_date, i.code AS item_code, i.name AS item_name, i.uom,
-                   s.good, s.scrap, s.first_day, s.last_day, l.eta, l.days_late, l.risk, l.promised_date,
+                   l.reported_quantity AS good, l.reported_scrap AS scrap, l.first_report_day AS first_day, l.last_report_day AS last_day,
+                   l.eta, l.days_late, l.risk, l.promised_date,
                    (SELECT lp.promised_date FROM line_promises lp WHERE lp.order_id = l.order_id AND lp.line_no = l.line_no
                      ORDER BY lp.created_at DESC LIMIT 1) AS promise
               FROM order_lines l LEFT JOIN items i ON i.id = l.item_id
-              LEFT JOIN (SELECT order_id, line_no, CAST(SUM(good_quantity) AS BIGINT) AS good, CAST(SUM(scrap_quantity) AS BIGINT) AS scrap,
-                                MIN(report_day) AS first_day, MAX(report_day) AS last_day
-                           FROM progress_reports WHERE order_id IN (\(binds: orderIDs)) GROUP BY order_id, line_no) s
-                     ON s.order_id = l.order_id AND s.line_no = l.line_no
              WHERE l.order_id IN (\(binds: orderIDs)) AND l.state = \(literal: OrderLine.State.open.rawValue)
              ORDER BY l.order_id, l.line_no
             """).rows(decoding: LineFacts.self)
