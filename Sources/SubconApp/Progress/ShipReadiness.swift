@@ -11,6 +11,12 @@ import SQLKit
 /// progress report writes its own line's (`LineLateness.write`).
 enum ShipReadiness {
     static func refresh(_ orderID: UUID, on db: any SQLDatabase) async throws {
+        // On PostgreSQL a report adds to these sums under its order's lock (`DeliveryService.lockOrder`).
+        // Recomputed without it, a report committing meanwhile could be left out of the sums
+        // until the next refresh; SQLite has one writer at a time.
+        if db.dialect.name == "postgresql" {
+            try await db.raw("SELECT id FROM outsourcing_orders WHERE id = \(bind: orderID) FOR UPDATE").run()
+        }
         try await db.raw("UPDATE order_lines SET " + sums + " WHERE order_id = \(bind: orderID)").run()
     }
 
