@@ -64,6 +64,19 @@ import VaporTesting
         #expect(ended.hasEnded, "the writer thread ended with the application")
     }
 
+    /// A change that comes after the writer thread has ended still runs (on a thread started
+    /// for it), instead of waiting for ever.
+    @Test(.timeLimit(.minutes(10))) func aJobAfterTheWriterThreadEndedStillRuns() async throws {
+        let writer = WriterThread(name: "test-writer")
+        writer.stop()
+        for _ in 0..<600 where !writer.hasEnded { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(writer.hasEnded)
+        let ran = await withTaskExecutorPreference(writer) { writer.isCurrent }
+        #expect(ran)
+        for _ in 0..<600 where !writer.hasEnded { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(writer.hasEnded, "it ends again once idle")
+    }
+
     /// Our connections write names without searching them for quotes (`SchemaNamesDialect`);
     /// what they send is what the driver's dialect writes, for Fluent's queries, SQLKit's
     /// builders and hand-written statements (a string literal with a quote still escaped).

@@ -28,8 +28,14 @@ final class WriterThread: TaskExecutor, @unchecked Sendable {
         let job = UnownedJob(job)
         condition.lock()
         jobs.append(job)
+        // A change that comes after the thread has ended (a background pass still finishing
+        // while the application shuts down) would wait for ever: a thread runs it, and ends
+        // again once idle.
+        let restart = ended
+        ended = false
         condition.signal()
         condition.unlock()
+        if restart { Thread { [self] in run() }.start() }
     }
 
     /// Whether the caller runs on this thread.
@@ -44,7 +50,7 @@ final class WriterThread: TaskExecutor, @unchecked Sendable {
         return ended
     }
 
-    /// Ends the thread once the jobs queued so far have run (the application's shutdown).
+    /// Ends the thread once it has no job left (the application's shutdown).
     func stop() {
         condition.lock()
         stopping = true
