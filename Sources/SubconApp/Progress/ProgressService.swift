@@ -164,7 +164,7 @@ enum ProgressService {
                 "stage": r.stage, "note": r.note])
             facts[at] = line.adding(good: r.goodQuantity, scrap: r.scrapQuantity, on: change.today)
             let projected = facts.map { $0.projected(today: change.today, threshold: change.delayThresholdDays) }
-            // What the line has been reported good is kept on it for "ready to ship" (ShipReadiness).
+            // The line keeps its reports' sums: for "ready to ship" and for the next report (ShipReadiness).
             try await LineLateness.write(orderID, projected, reported: facts[at], in: change)
             try await checkDelay(order, line: input.line, lines: projected.map(\.projected), in: change)
             try await change.publish(LiveEvent(kind: "progress", orderId: orderID, supplierId: order.supplierID, line: input.line), channel: channel)

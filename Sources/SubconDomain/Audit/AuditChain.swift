@@ -26,8 +26,7 @@ public enum FieldChanges {
     public static func canonicalJSON(_ changes: [String: FieldChange]) -> String {
         var out: [UInt8] = [UInt8(ascii: "{")]
         out.reserveCapacity(64 * changes.count + 2)
-        for (n, key) in changes.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
-            let change = changes[key]!
+        for (n, (key, change)) in changes.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
             if n > 0 { out.append(UInt8(ascii: ",")) }
             appendString(key, to: &out)
             out.append(contentsOf: ":{".utf8)
@@ -44,7 +43,6 @@ public enum FieldChanges {
 
     /// A JSON string as `JSONEncoder` escapes it: quote, backslash and control characters only.
     private static func appendString(_ s: String, to out: inout [UInt8]) {
-        let digits: StaticString = "0123456789abcdef"
         out.append(UInt8(ascii: "\""))
         for c in s.utf8 {
             switch c {
@@ -57,7 +55,7 @@ public enum FieldChanges {
             case 0x0C: out.append(contentsOf: "\\f".utf8)
             case 0..<0x20:
                 out.append(contentsOf: "\\u00".utf8)
-                digits.withUTF8Buffer { out.append($0[Int(c >> 4)]); out.append($0[Int(c & 0x0F)]) }
+                appendLowercaseHex(c, to: &out)
             default: out.append(c)
             }
         }

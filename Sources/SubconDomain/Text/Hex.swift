@@ -3,15 +3,15 @@ extension Sequence where Element == UInt8 {
     /// of a signed-in list's time (its token's hash) and 3% of a progress report's, inside the
     /// write gate (the audit entry's hash).
     public var lowercaseHex: String {
-        let digits: StaticString = "0123456789abcdef"
         var out: [UInt8] = []
         out.reserveCapacity(underestimatedCount * 2)
-        digits.withUTF8Buffer { digits in
-            for byte in self {
-                out.append(digits[Int(byte >> 4)])
-                out.append(digits[Int(byte & 0x0F)])
-            }
-        }
+        for byte in self { appendLowercaseHex(byte, to: &out) }
         return String(decoding: out, as: UTF8.self)
     }
+}
+
+/// The byte's two lowercase hexadecimal digits.
+func appendLowercaseHex(_ byte: UInt8, to out: inout [UInt8]) {
+    let digits: StaticString = "0123456789abcdef"
+    digits.withUTF8Buffer { out.append($0[Int(byte >> 4)]); out.append($0[Int(byte & 0x0F)]) }
 }
