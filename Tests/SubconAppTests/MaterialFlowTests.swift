@@ -6,6 +6,7 @@ import Testing
 import Vapor
 import VaporTesting
 import NIOCore
+import PostgresNIO
 
 /// Material issue, confirmation, returns, transfers, deliveries, receipts and write-off over
 /// HTTP, on whichever database the run uses.
@@ -552,6 +553,34 @@ struct MaterialFixture {
             let lines = try await t.sql.raw("SELECT COUNT(*) AS n FROM receipt_lines").first(decoding: Times.self)
             #expect((lines?.n ?? 0) > 0)
             #expect(off?.n == 0)
+        }
+    }
+
+    /// On PostgreSQL a report adds to its line's kept sums under its order's lock; recomputing
+    /// them (a delivery note cancelled, an order changed) takes the same lock, so a report that
+    /// commits meanwhile cannot be left out. SQLite has one writer at a time.
+    @Test(.timeLimit(.minutes(10))) func recomputingALinesSumsTakesItsOrdersLock() async throws {
+        try await TestApp.run(scenario: true) { t in
+            guard t.app.subcon.isPostgres else { return }
+            struct Row: Decodable { let order_id: UUID }
+            let order = try #require(try await t.sql.raw("SELECT order_id FROM progress_reports LIMIT 1").first(decoding: Row.self)).order_id
+            let held = WriteConnectionTests.Latch(), release = WriteConnectionTests.Latch()
+            async let recomputed: Void = t.db.transaction { db in
+                try await ShipReadiness.refresh(order, on: db as! any SQLDatabase)
+                held.open()
+                await release.wait()
+            }
+            await held.wait()
+            // Another connection cannot take the order's lock while the sums are recomputed.
+            var state: String?
+            do {
+                try await t.sql.raw("SELECT id FROM outsourcing_orders WHERE id = \(bind: order) FOR UPDATE NOWAIT").run()
+            } catch let e as PSQLError {
+                state = e.serverInfo?[.sqlState]
+            }
+            release.open()
+            try await recomputed
+            #expect(state == "55P03", "the order's lock was free while its lines' sums were recomputed")
         }
     }
 
