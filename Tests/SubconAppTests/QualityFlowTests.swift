@@ -253,7 +253,9 @@ import VaporTesting
             #expect(e["status"] as? String == "closed" && e["closureMinutes"] != nil && e["containedAt"] != nil)
             try await gate(8, q.m.quality, approve, .conflict)              // closed
             // Lessons learned: found by item, defect text and root-cause words; not by another supplier.
-            #expect(try await q.m.items("/api/v1/lessons?item=SF-MH-001&q=定位销", q.m.quality).count == 1)
+            let found = try await q.m.items("/api/v1/lessons?item=SF-MH-001&q=定位销", q.m.quality)
+            #expect(found.count == 1 && found.first?["rootCause"] as? String == "夹具定位销磨损" && found.first?["itemCode"] as? String == "SF-MH-001")
+            #expect((found.first?["supplierName"] as? String)?.isEmpty == false && found.first?["closedAt"] != nil)
             #expect(try await q.m.items("/api/v1/lessons?q=定位销", q.f.supplier1).count == 1)
             #expect(try await q.m.items("/api/v1/lessons?q=定位销", q.f.supplier2).isEmpty)
             #expect(try await q.m.items("/api/v1/lessons?item=SF-MH-001C", q.m.quality).isEmpty)

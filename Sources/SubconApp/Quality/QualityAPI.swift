@@ -260,6 +260,6 @@ struct QualityAPI: RouteCollection {
     func lessons(req: Request) async throws -> ListResult<LessonDTO> {
         let p = try req.requirePrincipal()
         return ListResult(items: try await QualityReports.lessons(p, itemCode: req.queryText("item"), defect: req.queryText("defect"),
-                                                                  text: req.queryText("q"), on: req.db))
+                                                                  text: req.queryText("q"), on: req.application.reads))
     }
 }

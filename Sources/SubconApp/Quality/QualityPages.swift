@@ -525,7 +525,7 @@ struct QualityPages: RouteCollection {
         let p = try req.requirePrincipal()
         let item = req.queryText("item") ?? "", defect = req.queryText("defect") ?? "", q = req.queryText("q") ?? ""
         return try await req.renderPage("lessons", titleKey: "lessons.title", LessonsView(
-            lessons: try await QualityReports.lessons(p, itemCode: item, defect: defect, text: q, on: req.db), item: item, defect: defect, q: q,
+            lessons: try await QualityReports.lessons(p, itemCode: item, defect: defect, text: q, on: req.application.reads), item: item, defect: defect, q: q,
             searched: !(item + defect + q).isEmpty))
     }
 }

@@ -107,20 +107,22 @@ enum QualityReports {
     }
 
     /// Closed 8D cases by item, defect code and words of the root cause (经验沉淀).
-    static func lessons(_ p: Principal, itemCode: String?, defect: String?, text: String?, on db: any Database) async throws -> [LessonDTO] {
-        var item: UUID?
-        if let code = itemCode?.trimmingCharacters(in: .whitespaces), !code.isEmpty {
-            guard let found = try await Item.query(on: db).filter(\.$code == code).first() else { return [] }
-            item = found.id
-        }
+    ///
+    /// One statement on the read connections: the newest 100 matching cases, with their supplier,
+    /// item, the 8D steps the page shows and the corrective action's check joined in. It was a
+    /// model query through the driver for the cases, their steps, items and suppliers each, and
+    /// decoding 100 cases whole was most of an answer's 11 ms (0.011 of the HTTP ceiling).
+    static func lessons(_ p: Principal, itemCode: String?, defect: String?, text: String?, on db: any SQLDatabase) async throws -> [LessonDTO] {
         // The search runs in the database: every word must appear in the title, the description
         // or one of the 8D steps (lower-cased on both sides, as PostgreSQL's LIKE is case-sensitive).
         func like(_ s: String) -> String {
             "%" + s.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
         }
-        var query: SQLQueryString = "SELECT e.id FROM exceptions e WHERE e.status = 'closed' AND e.eight_d = \(bind: true)"
+        var query: SQLQueryString = "SELECT e.id, e.closed_at FROM exceptions e WHERE e.status = 'closed' AND e.eight_d = \(bind: true)"
         if let s = p.scope.supplierID { query = query + " AND e.supplier_id = \(bind: s)" }
-        if let item { query = query + " AND e.item_id = \(bind: item)" }
+        if let code = itemCode?.trimmingCharacters(in: .whitespaces), !code.isEmpty {
+            query = query + " AND e.item_id IN (SELECT id FROM items WHERE code = \(bind: code))"
+        }
         if let d = defect?.trimmingCharacters(in: .whitespaces), !d.isEmpty {
             query = query + " AND LOWER(e.defect_codes) LIKE \(bind: like(d)) ESCAPE '\\'"
         }
@@ -129,27 +131,39 @@ enum QualityReports {
             query = query + " AND (LOWER(e.title) LIKE \(bind: w) ESCAPE '\\' OR LOWER(e.description) LIKE \(bind: w) ESCAPE '\\'"
                 + " OR EXISTS (SELECT 1 FROM eight_d_steps s WHERE s.exception_id = e.id AND LOWER(s.content) LIKE \(bind: w) ESCAPE '\\'))"
         }
-        query = query + " ORDER BY e.closed_at DESC LIMIT 100"
-        struct R: Decodable { let id: UUID }
-        let ids = try await (db as! any SQLDatabase).raw(query).rows(decoding: R.self).map(\.id)
-        guard !ids.isEmpty else { return [] }
-        let cases = try await ExceptionCase.query(on: db).filter(\.$id ~~ ids).sort(\.$closedAt, .descending).all()
-        let steps = try await EightDStep.query(on: db).filter(\.$exceptionID ~~ ids).filter(\.$step ~~ [4, 5, 7]).all()
-        let items = try await OrderService.itemCodes(Set(cases.compactMap(\.itemID)), on: db)
-        let orgs = Dictionary(uniqueKeysWithValues: try await Organization.query(on: db).filter(\.$id ~~ Array(Set(cases.map(\.supplierID)))).all().map { ($0.id!, $0) })
-        struct C: Decodable { let exception_id: UUID; let status: String; let before_lots: Int; let before_defective: Int; let after_lots: Int; let after_defective: Int; let linked_exception_id: UUID? }
-        let checks = Dictionary(try await (db as! any SQLDatabase).raw("""
-            SELECT exception_id, status, before_lots, before_defective, after_lots, after_defective, linked_exception_id FROM corrective_checks WHERE exception_id IN (\(binds: ids))
-            """).rows(decoding: C.self).map { ($0.exception_id, $0) }, uniquingKeysWith: { a, _ in a })
-        return cases.map { e in
-            func content(_ n: Int) -> String { steps.first { $0.exceptionID == e.id! && $0.step == n }?.content ?? "" }
-            var lesson = LessonDTO(id: e.id!, code: e.code, title: e.title, supplierCode: orgs[e.supplierID]?.code ?? "",
-                             supplierName: orgs[e.supplierID]?.name ?? "", itemCode: e.itemID.flatMap { items[$0]?.code },
-                             itemName: e.itemID.flatMap { items[$0]?.name }, lot: e.lot, defectCodes: e.defectCodes, rootCause: content(4),
-                             correctiveActions: content(5), prevention: content(7), closedAt: e.closedAt)
-            if let c = checks[e.id!] {
-                lesson.effect = c.status; lesson.recurrenceId = c.linked_exception_id
-                lesson.before = .init(lots: c.before_lots, defective: c.before_defective); lesson.after = .init(lots: c.after_lots, defective: c.after_defective)
+        // Newest first, and the id after the time so that equal times keep one order (the
+        // indexes of closed cases end in both).
+        query = query + " ORDER BY e.closed_at DESC, e.id DESC LIMIT 100"
+        struct Row: Decodable {
+            let id: UUID; let code: String; let title: String; let lot: String; let defect_codes: String; let closed_at: Date?
+            let supplier_code: String?; let supplier_name: String?; let item_code: String?; let item_name: String?
+            let root_cause: String?; let corrective_actions: String?; let prevention: String?
+            let effect: String?; let before_lots: Int?; let before_defective: Int?; let after_lots: Int?; let after_defective: Int?
+            let linked_exception_id: UUID?
+        }
+        func step(_ n: Int, _ name: String) -> SQLQueryString {
+            "(SELECT content FROM eight_d_steps s WHERE s.exception_id = e.id AND s.step = \(literal: n)) AS \(unsafeRaw: name)"
+        }
+        let rows = try await db.raw("WITH page AS MATERIALIZED (" + query + ") " + """
+            SELECT e.id, e.code, e.title, e.lot, e.defect_codes, e.closed_at, o.code AS supplier_code, o.name AS supplier_name,
+                   i.code AS item_code, i.name AS item_name,
+            """ + " " + step(4, "root_cause") + ", " + step(5, "corrective_actions") + ", " + step(7, "prevention") + ", " + """
+                   c.status AS effect, c.before_lots, c.before_defective, c.after_lots, c.after_defective, c.linked_exception_id
+            FROM page JOIN exceptions e ON e.id = page.id
+            LEFT JOIN organizations o ON o.id = e.supplier_id
+            LEFT JOIN items i ON i.id = e.item_id
+            LEFT JOIN corrective_checks c ON c.exception_id = e.id
+            ORDER BY page.closed_at DESC, page.id DESC
+            """).rows(decoding: Row.self)
+        return rows.map { r in
+            var lesson = LessonDTO(id: r.id, code: r.code, title: r.title, supplierCode: r.supplier_code ?? "", supplierName: r.supplier_name ?? "",
+                                   itemCode: r.item_code, itemName: r.item_name, lot: r.lot, defectCodes: r.defect_codes,
+                                   rootCause: r.root_cause ?? "", correctiveActions: r.corrective_actions ?? "", prevention: r.prevention ?? "",
+                                   closedAt: r.closed_at)
+            if let effect = r.effect {
+                lesson.effect = effect; lesson.recurrenceId = r.linked_exception_id
+                lesson.before = .init(lots: r.before_lots ?? 0, defective: r.before_defective ?? 0)
+                lesson.after = .init(lots: r.after_lots ?? 0, defective: r.after_defective ?? 0)
             }
             return lesson
         }
