@@ -4,6 +4,7 @@ import SQLKit
 import Testing
 import VaporTesting
 @testable import SubconApp
+import SubconDomain
 
 /// The directory's and the items' searches answered from trigram indexes (`SubstringSearch`).
 @Suite struct SubstringSearchTests {
@@ -126,6 +127,48 @@ import VaporTesting
             #expect(edit.status == .ok)
             #expect(try await items("氧化铝").isEmpty)
             #expect(try await items("黄铜棒") == ["RM-TRIGRAM-1"])
+        }
+    }
+    /// A search's runs of rare trigrams: the common ones are left to the check against the text.
+    @Test func onlyTheRareTrigramsAreAskedOfTheIndex() {
+        func phrases(_ text: String, _ counts: [Int]) -> [String] { SubstringSearch.rarePhrases(of: Array(text.unicodeScalars), counts: counts) }
+        // The benchmark's order search: `bx-`, `x-0` and `-01` in most codes.
+        #expect(phrases("bx-01999", [200_000, 200_000, 100_000, 11_593, 1_613, 563]) == [#""01999""#])
+        // Nothing common: the whole text, as one phrase.
+        #expect(phrases("bx-01999", [900, 800, 700, 600, 500, 400]) == [#""bx-01999""#])
+        #expect(phrases("abc", [5]) == [#""abc""#])
+        // A common trigram in the middle splits the text into two phrases.
+        #expect(phrases("ab-cd", [10, 50_000, 10]) == [#""ab-""#, #""-cd""#])
+        // None at all: nothing to ask beyond the rarest.
+        #expect(phrases("abcd", [0, 40]) == [#""abc""#])
+        // Chinese and a quote inside the text.
+        #expect(phrases("精工\"刀具", [40_000, 3, 40_000]) == [#""工""刀""#])
+    }
+
+    /// With a trigram that a hundred times more rows hold than the text's rarest (as `BX-0` on the
+    /// large data set), searches still find exactly what a scan finds: rows that hold only the
+    /// rare part of the text are left out by the check against the whole of it.
+    @Test func searchesLeavingOutCommonTrigramsFindWhatAScanFinds() async throws {
+        try await TestApp.run(scenario: true) { t in
+            guard !t.app.subcon.isPostgres else { return }
+            let planner = try await t.token("planner")
+            // `abc` in 70 items, `bcd` and `cde` in two, `abcde` in one.
+            for (n, name) in (["xabcdex", "bcde"] + (1...68).map { "abc\($0)号" }).enumerated() {
+                try await Item(code: "T-\(n)", name: name, specification: "", uom: "件", kind: .raw, defaultSiteID: nil, now: Date()).create(on: t.db)
+            }
+            var serializer = SQLSerializer(database: t.sql)
+            try await SubstringSearch.items.matches("abcde", on: t.app.reads)!.serialize(to: &serializer)
+            #expect(serializer.sql.contains("LIKE") && serializer.binds.contains { $0 as? String == #""bcde""# }, "\(serializer.sql)")
+
+            struct Row: Decodable { let code: String; let name: String; let specification: String }
+            let all = try await t.sql.raw("SELECT code, name, specification FROM items").all(decoding: Row.self)
+            func fold(_ s: String) -> String { String(s.map { $0.isASCII ? Character($0.lowercased()) : $0 }) }
+            for text in ["abcde", "ABCDE", "bcde", "xabc", "abc1号", "c12号", "t-1", "no such one"] {
+                let expected = Set(all.filter { [$0.code, $0.name, $0.specification].contains { fold($0).contains(fold(text)) } }.map(\.code))
+                let r = try await t.request(.GET, "/api/v1/items?per=200&q=\(text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", token: planner)
+                let found = Set((r.json["items"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String })
+                #expect(found == expected && r.json["total"] as? Int == expected.count, "search \(text): \(found.sorted()) against \(expected.sorted())")
+            }
         }
     }
 }

@@ -25,8 +25,8 @@ struct ListQuery: Sendable {
 
     /// Case-insensitive "contains" over several columns; `%`, `_` and `\` in the text match literally.
     /// Answered from the columns' trigram index where they have one (`SubstringSearch`).
-    mutating func contains(_ text: String, in columns: [String]) {
-        if let matches = SubstringSearch.over(table, columns)?.matches(text, dialect: sql.dialect.name) {
+    mutating func contains(_ text: String, in columns: [String]) async throws {
+        if let search = SubstringSearch.over(table, columns), let matches = try await search.matches(text, on: sql) {
             searchMatches = matches
             conditions.append(SQLQueryString("rowid IN \(ident: Self.searchHits)"))
             return

@@ -116,6 +116,8 @@ enum Migrations {
         CoverProgressSums(),
         // 32. ... and kept on the line
         KeepLineReportSums(),
+        // 33. Organizations searched from a trigram index too
+        AddOrganizationSearch(),
     ]
 }
 

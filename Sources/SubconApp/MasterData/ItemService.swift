@@ -126,7 +126,7 @@ enum ItemService {
         var q = ListQuery(sql, Item.schema)
         if let kind = filter.kind { q.equal("kind", kind.rawValue) }
         if let active = filter.active { q.equal("active", active) }
-        if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty { q.contains(s, in: ["code", "name", "specification"]) }
+        if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty { try await q.contains(s, in: ["code", "name", "specification"]) }
         let (rows, total) = try await q.pageAndTotal(ItemDTO.Row.self, columns: ItemDTO.Row.columns, orderBy: [("code", .ascending)], page: page)
         return Page(items: rows.map(ItemDTO.init), page: page.page, per: page.per, total: total)
     }

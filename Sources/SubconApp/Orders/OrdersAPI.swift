@@ -93,10 +93,11 @@ enum OrderList {
         }
         if let q = f.search?.trimmingCharacters(in: .whitespaces), !q.isEmpty {
             // The order's code from its trigram index, or the orders of suppliers whose code or
-            // name holds the text (a thousand suppliers, scanned; their orders by the supplier index).
+            // name holds the text (the suppliers from theirs; their orders by the supplier index).
             let pattern = ListQuery.containsPattern(q)
-            let code = SubstringSearch.orders.condition(q, dialect: sql.dialect.name, row: "o") ?? ListQuery.like("o.code", pattern)
-            let suppliers: SQLQueryString = "SELECT id FROM organizations WHERE " + ListQuery.like("code", pattern) + " OR " + ListQuery.like("name", pattern)
+            let code = try await SubstringSearch.orders.condition(q, on: sql, row: "o") ?? ListQuery.like("o.code", pattern)
+            let suppliers: SQLQueryString = try await SubstringSearch.organizations.condition(q, on: sql).map { "SELECT id FROM organizations WHERE " + $0 }
+                ?? "SELECT id FROM organizations WHERE " + ListQuery.like("code", pattern) + " OR " + ListQuery.like("name", pattern)
             // An array, so that PostgreSQL can OR the two indexes' bitmaps (an IN subquery is a filter on every order).
             conditions.append("(" + code + " OR " + (sql.dialect.name == "sqlite" ? "o.supplier_id IN (" + suppliers + "))" : "o.supplier_id = ANY(ARRAY(" + suppliers + ")))"))
         }

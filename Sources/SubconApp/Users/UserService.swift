@@ -136,7 +136,7 @@ enum UserService {
         principal.scope.restrict(&q, column: "organization_id")
         if let org = filter.organizationID { q.equal("organization_id", org) }
         if let active = filter.active { q.equal("active", active) }
-        if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty { q.contains(s, in: ["login", "display_name"]) }
+        if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty { try await q.contains(s, in: ["login", "display_name"]) }
         let (rows, total) = try await q.pageAndTotal(UserDTO.Row.self, columns: UserDTO.Row.columns, orderBy: [("login", .ascending)], page: page)
         return Page(items: rows.map(UserDTO.init), page: page.page, per: page.per, total: total)
     }
