@@ -129,33 +129,38 @@ import SubconDomain
             #expect(try await items("黄铜棒") == ["RM-TRIGRAM-1"])
         }
     }
-    /// A search's runs of rare trigrams: the common ones are left to the check against the text.
+    /// A search's runs of rare trigrams, and when leaving the common ones out is worth it.
     @Test func onlyTheRareTrigramsAreAskedOfTheIndex() {
-        func phrases(_ text: String, _ counts: [Int]) -> [String] { SubstringSearch.rarePhrases(of: Array(text.unicodeScalars), counts: counts) }
-        // The benchmark's order search: `bx-`, `x-0` and `-01` in most codes.
-        #expect(phrases("bx-01999", [200_000, 200_000, 100_000, 11_593, 1_613, 563]) == [#""01999""#])
-        // Nothing common: the whole text, as one phrase.
-        #expect(phrases("bx-01999", [900, 800, 700, 600, 500, 400]) == [#""bx-01999""#])
-        #expect(phrases("abc", [5]) == [#""abc""#])
-        // A common trigram in the middle splits the text into two phrases.
-        #expect(phrases("ab-cd", [10, 50_000, 10]) == [#""ab-""#, #""-cd""#])
-        // None at all: nothing to ask beyond the rarest.
-        #expect(phrases("abcd", [0, 40]) == [#""abc""#])
-        // Chinese and a quote inside the text.
-        #expect(phrases("精工\"刀具", [40_000, 3, 40_000]) == [#""工""刀""#])
+        // The benchmark's order search `bx-01999`: `bx-`, `x-0` and `-01` in most codes.
+        #expect(SubstringSearch.rareRuns([200_000, 200_000, 100_000, 11_593, 1_613, 563]) == [3..<6])
+        // Nothing common: the whole text.
+        #expect(SubstringSearch.rareRuns([900, 800, 700, 600, 500, 400]) == [0..<6])
+        #expect(SubstringSearch.rareRuns([5]) == [0..<1])
+        // A common trigram in the middle splits the text in two; none at all leaves the rarest.
+        #expect(SubstringSearch.rareRuns([10, 50_000, 10]) == [0..<1, 2..<3])
+        #expect(SubstringSearch.rareRuns([0, 40]) == [0..<1])
+        let counts = TrigramCounts()
+        // 500,000 entries left out against 112 rows to check: yes. The items' `bi0200` (60,000
+        // against 115) and the people's `bs0019` (10,000 against 50): no.
+        #expect(counts.worthLeavingOut(walked: 511_000, checked: 112))
+        #expect(!counts.worthLeavingOut(walked: 60_000, checked: 115))
+        #expect(!counts.worthLeavingOut(walked: 10_000, checked: 50))
+        #expect(!counts.worthLeavingOut(walked: Int.max, checked: Int.max / 2))
     }
 
-    /// With a trigram that a hundred times more rows hold than the text's rarest (as `BX-0` on the
-    /// large data set), searches still find exactly what a scan finds: rows that hold only the
+    /// With a trigram that many more rows hold than the text's rarest (as `BX-0` on the large
+    /// data set), searches still find exactly what a scan finds: rows that hold only the
     /// rare part of the text are left out by the check against the whole of it.
     @Test func searchesLeavingOutCommonTrigramsFindWhatAScanFinds() async throws {
         try await TestApp.run(scenario: true) { t in
             guard !t.app.subcon.isPostgres else { return }
             let planner = try await t.token("planner")
-            // `abc` in 70 items, `bcd` and `cde` in two, `abcde` in one.
-            for (n, name) in (["xabcdex", "bcde"] + (1...68).map { "abc\($0)号" }).enumerated() {
+            // `abc` in 89 items, `bcd` and `cde` in two, `abcde` in one.
+            for (n, name) in (["xabcdex", "bcde"] + (1...88).map { "abc\($0)号" }).enumerated() {
                 try await Item(code: "T-\(n)", name: name, specification: "", uom: "件", kind: .raw, defaultSiteID: nil, now: Date()).create(on: t.db)
             }
+            // As if walking the lists of a few rows cost as much as checking one.
+            t.app.readConnections!.trigramCounts.walkedPerChecked.withLockedValue { $0 = 10 }
             var serializer = SQLSerializer(database: t.sql)
             try await SubstringSearch.items.matches("abcde", on: t.app.reads)!.serialize(to: &serializer)
             #expect(serializer.sql.contains("LIKE") && serializer.binds.contains { $0 as? String == #""bcde""# }, "\(serializer.sql)")

@@ -51,47 +51,54 @@ struct SubstringSearch: Sendable {
     ///
     /// FTS5 reads the whole list of rows of every trigram in the phrase. A trigram that most rows
     /// hold (`bx-` and `x-0` in every order's code `BX-0…`) costs a walk over all of them: the
-    /// order search `BX-01999` read 500,000 entries for its 100 rows (1.5 ms a statement, 0.04 of
-    /// the HTTP ceiling). Where the text's trigrams differ that much, only the rare ones are asked
-    /// of the index (`01999`: 0.2 ms), and the rows it finds are checked against the whole text as
-    /// the scan would (`LOWER(column) LIKE`), so the answer is the same. The counts are kept by
-    /// the read connections; elsewhere (background work) the whole text is asked for, as before.
+    /// order search `BX-01999` read 500,000 entries for its 100 rows (1 ms a statement, two a
+    /// request: 0.04 of the HTTP ceiling). Where that walk costs more than checking the rows the
+    /// rare trigrams find, only those are asked of the index (`01999`: 112 rows, 0.12 ms), and
+    /// the rows are checked against the whole text as the scan would (`LOWER(column) LIKE`,
+    /// 0.07 ms), so the answer is the same. The counts are kept by the read connections;
+    /// elsewhere (background work) the whole text is asked for, as before.
     func matches(_ text: String, on sql: any SQLDatabase) async throws -> SQLQueryString? {
         guard sql.dialect.name == "sqlite" else { return nil }
         let scalars = Array(text.unicodeScalars)
         guard scalars.count >= Self.shortestIndexed else { return nil }
-        var phrases = [Self.phrase(text)]
+        let whole = Self.phrase(text)
+        var phrases = [whole]
         if let counted = (sql as? ReadConnections)?.trigramCounts, scalars.count > Self.shortestIndexed {
             let trigrams = (0...(scalars.count - 3)).map { String(String.UnicodeScalarView(scalars[$0..<($0 + 3)])) }
-            phrases = Self.rarePhrases(of: scalars, counts: try await counted.counts(of: trigrams, in: self, on: sql))
+            let counts = try await counted.counts(of: trigrams, in: self, on: sql)
+            let runs = Self.rareRuns(counts)
+            if runs != [counts.indices] {
+                let rare = runs.map { String(String.UnicodeScalarView(scalars[$0.lowerBound..<($0.upperBound + 2)])) }
+                let dropped = counts.indices.filter { i in !runs.contains { $0.contains(i) } }.reduce(0) { $0 &+ counts[$1] }
+                let found = try await counted.counts(of: rare, in: self, on: sql).min() ?? 0
+                if counted.worthLeavingOut(walked: dropped, checked: found) { phrases = rare.map(Self.phrase) }
+            }
         }
         let match: SQLQueryString = "SELECT rowid FROM \(ident: index) WHERE \(ident: index) MATCH \(bind: phrases.joined(separator: " AND "))"
-        guard phrases != [Self.phrase(text)] else { return match }
+        guard phrases != [whole] else { return match }
         let pattern = ListQuery.containsPattern(text)
         return match + " AND (" + columns.map { ListQuery.like($0, pattern) }.joined(separator: " OR ") + ")"
     }
 
-    /// A trigram is too common to ask the index for when more rows hold it than this many times
-    /// the rows of the text's rarest trigram: the rows of the rarest alone are few enough to
-    /// check against the text.
+    /// A trigram is common when more rows hold it than this many times the rows of the text's
+    /// rarest trigram.
     static let commonFactor = 32
 
-    /// The text's runs of rare trigrams as quoted FTS5 phrases (each a piece of the text, its
-    /// trigrams in a row), or the whole text as one phrase when none is common.
-    static func rarePhrases(of scalars: [Unicode.Scalar], counts: [Int]) -> [String] {
+    /// The runs of the text's trigrams (by position) that are not common, in order; all of them,
+    /// as one run, when none is.
+    static func rareRuns(_ counts: [Int]) -> [Range<Int>] {
         let rarest = counts.min() ?? 0
         let limit = rarest > Int.max / commonFactor ? Int.max : rarest * commonFactor
-        var phrases: [String] = [], start: Int? = nil
+        var runs: [Range<Int>] = [], start: Int? = nil
         for i in 0...counts.count {
             if i < counts.count, counts[i] <= limit {
                 if start == nil { start = i }
             } else if let s = start {
-                // Trigrams s..<i cover the characters s..<(i + 2).
-                phrases.append(phrase(String(String.UnicodeScalarView(scalars[s..<(i + 2)]))))
+                runs.append(s..<i)
                 start = nil
             }
         }
-        return phrases
+        return runs
     }
 
     /// One FTS5 phrase, quoted: inside quotes every character is text (a `"` is doubled).
@@ -181,20 +188,32 @@ final class TrigramCounts: Sendable {
     static let lifetime: Duration = .seconds(600)
     /// Past this many, the counts start again (a search box is not a way to fill memory).
     static let capacity = 20_000
+    /// Entries of a trigram's list the index walks in the time it takes to check one row
+    /// against the text: 1–2 ns against about 0.7 µs on the large data set, so a thousand, to be
+    /// safe. Tests lower it, so that their few rows take the same path.
+    let walkedPerChecked = NIOLockedValueBox(1_000)
 
-    func counts(of trigrams: [String], in search: SubstringSearch, on sql: any SQLDatabase) async throws -> [Int] {
+    /// Whether leaving out trigrams whose lists hold `walked` entries in all is worth checking
+    /// the `checked` rows that the rest find.
+    func worthLeavingOut(walked: Int, checked: Int) -> Bool {
+        let ratio = walkedPerChecked.withLockedValue { $0 }
+        return checked.multipliedReportingOverflow(by: ratio).overflow ? false : walked > checked * ratio
+    }
+
+    /// How many rows hold each of `terms` (trigrams, or pieces of a search's text).
+    func counts(of terms: [String], in search: SubstringSearch, on sql: any SQLDatabase) async throws -> [Int] {
         let now = ContinuousClock.now
-        let keys = trigrams.map { search.index + "\u{0}" + $0 }
+        let keys = terms.map { search.index + "\u{0}" + $0 }
         var known = kept.withLockedValue { kept in keys.map { key in kept[key].flatMap { now - $0.at < Self.lifetime ? $0.rows : nil } } }
-        let missing = Array(Set(keys.indices.filter { known[$0] == nil }.map { trigrams[$0] }))
+        let missing = Array(Set(keys.indices.filter { known[$0] == nil }.map { terms[$0] }))
         guard !missing.isEmpty else { return known.map { $0! } }
-        // One statement for all the missing ones; a count walks the trigram's list once.
-        let columns = missing.enumerated().map { i, trigram -> SQLQueryString in
-            "(SELECT COUNT(*) FROM \(ident: search.index) WHERE \(ident: search.index) MATCH \(bind: SubstringSearch.phrase(trigram))) AS \(unsafeRaw: "c\(i)")"
+        // One statement for all the missing ones; a count walks the lists of the term's trigrams once.
+        let columns = missing.enumerated().map { i, term -> SQLQueryString in
+            "(SELECT COUNT(*) FROM \(ident: search.index) WHERE \(ident: search.index) MATCH \(bind: SubstringSearch.phrase(term))) AS \(unsafeRaw: "c\(i)")"
         }.joined(separator: ", ")
-        guard let row = try await sql.raw("SELECT " + columns).first() else { return trigrams.map { _ in 0 } }
+        guard let row = try await sql.raw("SELECT " + columns).first() else { return terms.map { _ in 0 } }
         var counted: [String: Int] = [:]
-        for (i, trigram) in missing.enumerated() { counted[search.index + "\u{0}" + trigram] = try row.decode(column: "c\(i)", as: Int.self) }
+        for (i, term) in missing.enumerated() { counted[search.index + "\u{0}" + term] = try row.decode(column: "c\(i)", as: Int.self) }
         kept.withLockedValue { kept in
             if kept.count + counted.count > Self.capacity { kept.removeAll() }
             for (key, rows) in counted { kept[key] = Counted(rows: rows, at: now) }
