@@ -163,7 +163,7 @@ import SubconDomain
             t.app.readConnections!.trigramCounts.walkedPerChecked.withLockedValue { $0 = 10 }
             var serializer = SQLSerializer(database: t.sql)
             try await SubstringSearch.items.matches("abcde", on: t.app.reads)!.serialize(to: &serializer)
-            #expect(serializer.sql.contains("LIKE") && serializer.binds.contains { $0 as? String == #""bcde""# }, "\(serializer.sql)")
+            #expect(serializer.sql.contains("instr") && serializer.binds.contains { $0 as? String == #""bcde""# }, "\(serializer.sql)")
 
             struct Row: Decodable { let code: String; let name: String; let specification: String }
             let all = try await t.sql.raw("SELECT code, name, specification FROM items").all(decoding: Row.self)
