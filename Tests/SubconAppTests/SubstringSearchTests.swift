@@ -79,6 +79,17 @@ import SubconDomain
                 #expect(found == expected, "search \(text)")
                 #expect(r.json["total"] as? Int == expected.count, "total of \(text)")
             }
+            // Page by page (the page and its total in one statement where the index answers),
+            // and past the last page, where no row carries the total.
+            let code = String(someCode.prefix(3))
+            let expected = all.filter { [$0.code, $0.supplier_code, $0.supplier_name].contains { $0.lowercased().contains(code.lowercased()) } }.count
+            var seen: [String] = []
+            for page in 1...(expected + 1) {
+                let r = try await t.request(.GET, "/api/v1/orders?per=1&page=\(page)&q=\(code)", token: admin)
+                #expect(r.json["total"] as? Int == expected, "total of \(code) on page \(page)")
+                seen += (r.json["items"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+            }
+            #expect(seen.count == expected && Set(seen).count == expected, "pages of \(code)")
             guard !t.app.subcon.isPostgres else { return }
             try await t.sql.raw("""
                 INSERT INTO outsourcing_orders_search(outsourcing_orders_search, rowid, code)
