@@ -175,6 +175,10 @@ import SubconDomain
             var serializer = SQLSerializer(database: t.sql)
             try await SubstringSearch.items.matches("abcde", on: t.app.reads)!.serialize(to: &serializer)
             #expect(serializer.sql.contains("instr") && serializer.binds.contains { $0 as? String == #""bcde""# }, "\(serializer.sql)")
+            // Text of more trigrams than are counted is asked of the index whole.
+            var long = SQLSerializer(database: t.sql)
+            try await SubstringSearch.items.matches(String(repeating: "abc", count: 11) + "bcde", on: t.app.reads)!.serialize(to: &long)
+            #expect(!long.sql.contains("instr"), "\(long.sql)")
 
             struct Row: Decodable { let code: String; let name: String; let specification: String }
             let all = try await t.sql.raw("SELECT code, name, specification FROM items").all(decoding: Row.self)

@@ -63,7 +63,8 @@ struct SubstringSearch: Sendable {
         guard scalars.count >= Self.shortestIndexed else { return nil }
         let whole = Self.phrase(text)
         var phrases = [whole]
-        if let counted = (sql as? ReadConnections)?.trigramCounts, scalars.count > Self.shortestIndexed {
+        if let counted = (sql as? ReadConnections)?.trigramCounts, scalars.count > Self.shortestIndexed,
+           scalars.count - 2 <= Self.mostTrigramsCounted {
             let trigrams = (0...(scalars.count - 3)).map { String(String.UnicodeScalarView(scalars[$0..<($0 + 3)])) }
             let counts = try await counted.counts(of: trigrams, in: self, on: sql)
             let runs = Self.rareRuns(counts)
@@ -86,6 +87,10 @@ struct SubstringSearch: Sendable {
     /// A trigram is common when more rows hold it than this many times the rows of the text's
     /// rarest trigram.
     static let commonFactor = 32
+
+    /// Longer text is asked of the index whole, as before: counting each of its trigrams would
+    /// let one request walk hundreds of lists.
+    static let mostTrigramsCounted = 32
 
     /// The runs of the text's trigrams (by position) that are not common, in order; all of them,
     /// as one run, when none is.
