@@ -61,6 +61,13 @@ import VaporTesting
         #expect(try Self.written([statement], direct: true) == (try Self.written([statement], direct: false)))
         #expect(try Self.written([stock], direct: true) == (try Self.written([stock], direct: false)))
         #expect(try Self.written(exceptions, direct: true) == (try Self.written(exceptions, direct: false)))
+        var lesson = LessonDTO(id: id, code: "YC-1", title: "划伤 \"x\"", supplierCode: "S", supplierName: "N", itemCode: "I", itemName: "壳体", lot: "L",
+                               defectCodes: "SCRATCH", rootCause: "夹具\n磨损", correctiveActions: "", prevention: "p", closedAt: now)
+        lesson.effect = "effective"; lesson.recurrenceId = id
+        lesson.before = .init(lots: 5, defective: 2); lesson.after = .init(lots: 7, defective: 0)
+        let bare = LessonDTO(id: id, code: "YC-2", title: "t", supplierCode: "", supplierName: "", itemCode: nil, itemName: nil, lot: "",
+                             defectCodes: "", rootCause: "", correctiveActions: "", prevention: "", closedAt: nil)
+        #expect(try Self.written(ListResult(items: [lesson, bare]), direct: true) == (try Self.written(ListResult(items: [lesson, bare]), direct: false)))
         // And what the general path writes is JSON that Foundation reads back as the same value.
         let back = try JSONDecoder.iso.decode([ExceptionSummaryDTO].self, from: Data(try Self.written(exceptions, direct: true).utf8))
         #expect(back.map(\.code) == ["EX-1", "EX-2"] && back[0].words == exceptions[0].words && back[1].orderId == nil)
@@ -111,6 +118,13 @@ import VaporTesting
                 try await MaterialReports.stock(supplier, supplierID: nil, itemCode: nil, lot: nil, page: PageRequest(page: 1, per: 50), on: app.reads)
             }
             for (who, p) in [("buyer", admin), ("supplier", supplier)] {
+                let lessons = try await QualityReports.lessons(p, itemCode: nil, defect: nil, text: nil, on: app.reads)
+                let lessonsByName = try await RowDecoding.$byName.withValue(true) {
+                    try await QualityReports.lessons(p, itemCode: nil, defect: nil, text: nil, on: app.reads)
+                }
+                #expect(try Self.written(ListResult(items: lessons), direct: true) == (try Self.written(ListResult(items: lessonsByName), direct: false)),
+                        "\(who)'s lessons")
+                if who == "buyer" { #expect(lessons.contains { !$0.rootCause.isEmpty }, "the demo scenario has lessons") }
                 for status in ["open", "closed", ""] {
                     let read = { try await ExceptionService.list(p, status: status, type: nil, supplier: nil, mine: false, now: now, limit: 50, offset: 0,
                                                                  on: app.reads, keyed: app.keyedReads) }

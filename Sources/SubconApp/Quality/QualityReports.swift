@@ -53,6 +53,16 @@ struct LessonDTO: Content {
     var recurrenceId: UUID? = nil
 }
 
+/// A hundred lessons an answer, each with three steps' text: written field by field.
+extension LessonDTO: DirectJSON {
+    func writeJSON(_ o: inout JSONFields) throws {
+        o("id", id); o("code", code); o("title", title); o("supplierCode", supplierCode); o("supplierName", supplierName)
+        o("itemCode", itemCode); o("itemName", itemName); o("lot", lot); o("defectCodes", defectCodes); o("rootCause", rootCause)
+        o("correctiveActions", correctiveActions); o("prevention", prevention); o("closedAt", closedAt); o("effect", effect)
+        try o("before", before); try o("after", after); o("recurrenceId", recurrenceId)
+    }
+}
+
 /// Figures kept for the scorecard (lots, quantities, PPM, response and closure times) and the
 /// lessons-learned search over closed 8D cases.
 enum QualityReports {
@@ -134,12 +144,23 @@ enum QualityReports {
         // Newest first, and the id after the time so that equal times keep one order (the
         // indexes of closed cases end in both).
         query = query + " ORDER BY e.closed_at DESC, e.id DESC LIMIT 100"
-        struct Row: Decodable {
+        struct Row: ReadByPosition {
             let id: UUID; let code: String; let title: String; let lot: String; let defect_codes: String; let closed_at: Date?
             let supplier_code: String?; let supplier_name: String?; let item_code: String?; let item_name: String?
             let root_cause: String?; let corrective_actions: String?; let prevention: String?
             let effect: String?; let before_lots: Int?; let before_defective: Int?; let after_lots: Int?; let after_defective: Int?
             let linked_exception_id: UUID?
+
+            static let columnNames = ["id", "code", "title", "lot", "defect_codes", "closed_at", "supplier_code", "supplier_name", "item_code",
+                                      "item_name", "root_cause", "corrective_actions", "prevention", "effect", "before_lots", "before_defective",
+                                      "after_lots", "after_defective", "linked_exception_id"]
+            init(_ r: inout ColumnReader) throws {
+                id = try r.value(); code = try r.value(); title = try r.value(); lot = try r.value(); defect_codes = try r.value()
+                closed_at = try r.optional(); supplier_code = try r.optional(); supplier_name = try r.optional(); item_code = try r.optional()
+                item_name = try r.optional(); root_cause = try r.optional(); corrective_actions = try r.optional(); prevention = try r.optional()
+                effect = try r.optional(); before_lots = try r.optional(); before_defective = try r.optional(); after_lots = try r.optional()
+                after_defective = try r.optional(); linked_exception_id = try r.optional()
+            }
         }
         func step(_ n: Int, _ name: String) -> SQLQueryString {
             "(SELECT content FROM eight_d_steps s WHERE s.exception_id = e.id AND s.step = \(literal: n)) AS \(unsafeRaw: name)"
