@@ -189,6 +189,12 @@ import SubconDomain
                 let found = Set((r.json["items"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String })
                 #expect(found == expected && r.json["total"] as? Int == expected.count, "search \(text): \(found.sorted()) against \(expected.sorted())")
             }
+            // The counts are kept for minutes and go stale: an item that now holds the text is
+            // still found, and one that no longer does is not, before they are counted again.
+            try await Item(code: "T-NEW", name: "zabcdez", specification: "", uom: "件", kind: .raw, defaultSiteID: nil, now: Date()).create(on: t.db)
+            try await t.sql.raw("UPDATE items SET name = 'xabxdex' WHERE code = 'T-0'").run()
+            let after = try await t.request(.GET, "/api/v1/items?per=200&q=abcde", token: planner)
+            #expect(Set((after.json["items"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }) == ["T-NEW"] && after.json["total"] as? Int == 1)
         }
     }
 }

@@ -11,7 +11,8 @@ struct ListQuery: Sendable {
     /// A search that a trigram index answers on SQLite: its rows' ids, read once per statement as
     /// the common table `search_hits` (the page and its total both name it).
     private var searchMatches: SQLQueryString?
-    private static let searchHits = "search_hits"
+    /// The common table's name (the order list names it too).
+    static let searchHits = "search_hits"
 
     init(_ sql: any SQLDatabase, _ table: String) { self.sql = sql; self.table = table }
 

@@ -93,15 +93,15 @@ enum OrderList {
         }
         // The codes the trigram index finds, read once as a common table that the page and its
         // total both name (two statements read them twice: 0.2 ms of SQLite's time each).
-        var searchHits: SQLQueryString?
+        var searchMatches: SQLQueryString?
         if let q = f.search?.trimmingCharacters(in: .whitespaces), !q.isEmpty {
             // The order's code from its trigram index, or the orders of suppliers whose code or
             // name holds the text (the suppliers from theirs; their orders by the supplier index).
             let pattern = ListQuery.containsPattern(q)
             var code = ListQuery.like("o.code", pattern)
             if let matches = try await SubstringSearch.orders.matches(q, on: sql) {
-                searchHits = matches
-                code = "o.rowid IN search_hits"
+                searchMatches = matches
+                code = "o.rowid IN \(ident: ListQuery.searchHits)"
             }
             let suppliers: SQLQueryString = try await SubstringSearch.organizations.condition(q, on: sql).map { "SELECT id FROM organizations WHERE " + $0 }
                 ?? "SELECT id FROM organizations WHERE " + ListQuery.like("code", pattern) + " OR " + ListQuery.like("name", pattern)
@@ -157,7 +157,7 @@ enum OrderList {
         let limit: SQLQueryString = onePlan ? " LIMIT \(literal: page.per) OFFSET \(bind: page.offset)"
                                             : " LIMIT \(literal: page.per) OFFSET \(literal: page.offset)"
         func statement(total: SQLQueryString?) -> SQLQueryString {
-            (searchHits.map { "WITH search_hits AS MATERIALIZED (" + $0 + "), " } ?? "WITH ")
+            (searchMatches.map { "WITH \(ident: ListQuery.searchHits) AS MATERIALIZED (" + $0 + "), " } ?? "WITH ")
             + "page AS MATERIALIZED (" + pageColumns + filtered + whereClause + innerOrder + limit + ") " + """
             SELECT o.id, o.code, o.supplier_id, s.code AS supplier_code, s.name AS supplier_name, o.status, o.revision, o.version,
                    o.created_at, r.released_at AS pending_since,
@@ -173,12 +173,12 @@ enum OrderList {
         let reads = onePlan ? app.keyedReads : sql
         let (rows, total): ([Row], Int)
         func count() async throws -> Int {
-            let hits: SQLQueryString = searchHits.map { "WITH search_hits AS MATERIALIZED (" + $0 + ") " } ?? ""
+            let hits: SQLQueryString = searchMatches.map { "WITH \(ident: ListQuery.searchHits) AS MATERIALIZED (" + $0 + ") " } ?? ""
             return try await sql.raw(hits + "SELECT COUNT(*) AS n" + filtered + whereClause).first()?.decode(column: "n", as: Int.self) ?? 0
         }
         if let keptTotal {
             (rows, total) = try await keptTotal.counts.pageAndTotal(keptTotal.equal, decoding: Row.self, on: reads) { statement(total: $0) }
-        } else if searchHits != nil {
+        } else if searchMatches != nil {
             // The total beside the page; an empty page has no row to carry it.
             let raw = try await reads.raw(statement(total: "(SELECT COUNT(*)" + filtered + whereClause + ") AS list_total")).all()
             rows = try RowDecoding.rows(raw, as: Row.self)

@@ -125,21 +125,18 @@ enum QualityReports {
     static func lessons(_ p: Principal, itemCode: String?, defect: String?, text: String?, on db: any SQLDatabase) async throws -> [LessonDTO] {
         // The search runs in the database: every word must appear in the title, the description
         // or one of the 8D steps (lower-cased on both sides, as PostgreSQL's LIKE is case-sensitive).
-        func like(_ s: String) -> String {
-            "%" + s.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
-        }
         var query: SQLQueryString = "SELECT e.id, e.closed_at FROM exceptions e WHERE e.status = 'closed' AND e.eight_d = \(bind: true)"
-        if let s = p.scope.supplierID { query = query + " AND e.supplier_id = \(bind: s)" }
+            + p.scope.and("e.supplier_id")
         if let code = itemCode?.trimmingCharacters(in: .whitespaces), !code.isEmpty {
             query = query + " AND e.item_id IN (SELECT id FROM items WHERE code = \(bind: code))"
         }
         if let d = defect?.trimmingCharacters(in: .whitespaces), !d.isEmpty {
-            query = query + " AND LOWER(e.defect_codes) LIKE \(bind: like(d)) ESCAPE '\\'"
+            query = query + " AND " + ListQuery.like("e.defect_codes", ListQuery.containsPattern(d))
         }
         for word in (text ?? "").split(separator: " ").prefix(8).map(String.init) {
-            let w = like(word)
-            query = query + " AND (LOWER(e.title) LIKE \(bind: w) ESCAPE '\\' OR LOWER(e.description) LIKE \(bind: w) ESCAPE '\\'"
-                + " OR EXISTS (SELECT 1 FROM eight_d_steps s WHERE s.exception_id = e.id AND LOWER(s.content) LIKE \(bind: w) ESCAPE '\\'))"
+            let w = ListQuery.containsPattern(word)
+            query = query + " AND (" + ListQuery.like("e.title", w) + " OR " + ListQuery.like("e.description", w)
+                + " OR EXISTS (SELECT 1 FROM eight_d_steps s WHERE s.exception_id = e.id AND " + ListQuery.like("s.content", w) + "))"
         }
         // Newest first, and the id after the time so that equal times keep one order (the
         // indexes of closed cases end in both).
