@@ -39,11 +39,8 @@ struct SubstringSearch: Sendable {
     static let shortestIndexed = 3
 
     /// The condition on SQLite's index, or nil where the scan answers (PostgreSQL, short text).
-    /// `row` names the table in a query that joins others.
-    func condition(_ text: String, on sql: any SQLDatabase, row: String? = nil) async throws -> SQLQueryString? {
-        guard let matches = try await matches(text, on: sql) else { return nil }
-        let rowid = row.map { "\($0).rowid" } ?? "rowid"
-        return "\(unsafeRaw: rowid) IN (" + matches + ")"
+    func condition(_ text: String, on sql: any SQLDatabase) async throws -> SQLQueryString? {
+        try await matches(text, on: sql).map { "rowid IN (" + $0 + ")" }
     }
 
     /// The ids (rowids) of the rows the index finds, as a statement of their own, or nil where
