@@ -90,6 +90,14 @@ import SubconDomain
                 seen += (r.json["items"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
             }
             #expect(seen.count == expected && Set(seen).count == expected, "pages of \(code)")
+            // A supplier searching another supplier's name or an order code finds only its own orders.
+            let supplier2 = try await t.token("supplier2")
+            let own = Set(all.filter { $0.supplier_code == "SUP-BM" }.map(\.code))
+            for text in ["SUP-JG", "苏州精工", someCode, String(someCode.prefix(3))] {
+                let r = try await t.request(.GET, "/api/v1/orders?per=200&q=\(text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", token: supplier2)
+                let found = Set((r.json["items"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String })
+                #expect(r.status == .ok && found.isSubset(of: own), "supplier2's search \(text) found \(found.subtracting(own))")
+            }
             guard !t.app.subcon.isPostgres else { return }
             try await t.sql.raw("""
                 INSERT INTO outsourcing_orders_search(outsourcing_orders_search, rowid, code)
