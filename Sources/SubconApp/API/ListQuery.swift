@@ -8,8 +8,8 @@ struct ListQuery: Sendable {
     let sql: any SQLDatabase
     let table: String
     var conditions: [any SQLExpression] = []
-    /// A search that a trigram index answers on SQLite: its rows' ids, read once per statement as
-    /// the common table `search_hits` (the page and its total both name it).
+    /// A search that a trigram index answers: its rows' keys, read once per statement as the
+    /// common table `search_hits` (the page and its total both name it).
     private var searchMatches: SQLQueryString?
     /// The common table's name (the order list names it too).
     static let searchHits = "search_hits"
@@ -26,10 +26,11 @@ struct ListQuery: Sendable {
 
     /// Case-insensitive "contains" over several columns; `%`, `_` and `\` in the text match literally.
     /// Answered from the columns' trigram index where they have one (`SubstringSearch`).
-    mutating func contains(_ text: String, in columns: [String]) async throws {
-        if let search = SubstringSearch.over(table, columns), let matches = try await search.matches(text, on: sql) {
+    /// `counts` say which trigrams are common (`SubstringSearch.matches`).
+    mutating func contains(_ text: String, in columns: [String], counts: TrigramCounts?) async throws {
+        if let search = SubstringSearch.over(table, columns), let matches = try await search.matches(text, on: sql, counts: counts) {
             searchMatches = matches
-            conditions.append(SQLQueryString("rowid IN \(ident: Self.searchHits)"))
+            conditions.append(SubstringSearch.among(Self.searchHits, on: sql))
             return
         }
         let pattern = Self.containsPattern(text)

@@ -22,6 +22,8 @@ public struct SubconServices: Sendable {
     let signInCache: SignInCache?
     /// This instance's open live-update streams.
     let live = LiveEvents()
+    /// Which trigrams of the search indexes are common (`SubstringSearch.matches`), per instance.
+    let trigramCounts = TrigramCounts()
 
     var isPostgres: Bool { settings.database.isPostgres }
 

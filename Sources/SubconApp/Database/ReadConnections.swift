@@ -33,8 +33,6 @@ import VaporCSQLite
 /// using Fluent (see `Application.reads`).
 final class ReadConnections: SQLDatabase, @unchecked Sendable {
     let path: String
-    /// Which trigrams of the file's search indexes are common (`SubstringSearch.matches`).
-    let trigramCounts = TrigramCounts()
     let logger: Logger
     let eventLoop: any EventLoop
     let dialect: any SQLDialect = SchemaNamesDialect()

@@ -38,47 +38,70 @@ struct SubstringSearch: Sendable {
     /// Trigrams: text shorter than this has none.
     static let shortestIndexed = 3
 
-    /// The condition on SQLite's index, or nil where the scan answers (PostgreSQL, short text).
-    func condition(_ text: String, on sql: any SQLDatabase) async throws -> SQLQueryString? {
-        try await matches(text, on: sql).map { "rowid IN (" + $0 + ")" }
+    /// The condition on the index, or nil where the scan answers (short text).
+    func condition(_ text: String, on sql: any SQLDatabase, counts: TrigramCounts?) async throws -> SQLQueryString? {
+        try await matches(text, on: sql, counts: counts).map { Self.key(sql) + " IN (" + $0 + ")" }
     }
 
-    /// The ids (rowids) of the rows the index finds, as a statement of their own, or nil where
+    /// The column that `matches` returns and that a row is found by: SQLite's index holds the
+    /// table's rowids, PostgreSQL's indexes are on the table itself.
+    static func key(_ sql: any SQLDatabase) -> SQLQueryString { sql.dialect.name == "sqlite" ? "rowid" : "id" }
+
+    /// The row (of the table named `alias` in the query, if given) among the common table `hits`
+    /// that holds the search's matches.
+    static func among(_ hits: String, alias: String? = nil, on sql: any SQLDatabase) -> SQLQueryString {
+        let prefix = alias.map { $0 + "." } ?? ""
+        return sql.dialect.name == "sqlite" ? "\(unsafeRaw: prefix)rowid IN \(ident: hits)" : "\(unsafeRaw: prefix)id IN (SELECT id FROM \(ident: hits))"
+    }
+
+    /// The keys (`key`) of the rows the index finds, as a statement of their own, or nil where
     /// the scan answers.
     ///
-    /// FTS5 reads the whole list of rows of every trigram in the phrase. A trigram that most rows
-    /// hold (`bx-` and `x-0` in every order's code `BX-0…`) costs a walk over all of them: the
-    /// order search `BX-01999` read 500,000 entries for its 100 rows (1 ms a statement, two a
-    /// request: 0.04 of the HTTP ceiling). Where that walk costs more than checking the rows the
-    /// rare trigrams find, only those are asked of the index (`01999`: 112 rows, 0.12 ms), and
-    /// the rows are checked against the whole text as the scan would (`LOWER(column)` holding
-    /// it, 0.07 ms), so the answer is the same. The counts are kept by the read connections;
-    /// elsewhere (background work) the whole text is asked for, as before.
-    func matches(_ text: String, on sql: any SQLDatabase) async throws -> SQLQueryString? {
-        guard sql.dialect.name == "sqlite" else { return nil }
+    /// An index reads the whole list of rows of every trigram in the text. A trigram that most
+    /// rows hold (`bx-` and `x-0` in every order's code `BX-0…`) costs a walk over all of them:
+    /// on SQLite the order search `BX-01999` read 500,000 entries for its 100 rows (1 ms a
+    /// statement, two a request: 0.04 of the HTTP ceiling); on PostgreSQL `pg_trgm`'s GIN index
+    /// took 16 ms for the same walk. Where that walk costs more than checking the rows the rare
+    /// trigrams find, only those are asked of the index (`01999`: 112 rows, 0.12 ms on SQLite,
+    /// 0.9 on PostgreSQL), and the rows are checked against the whole text as the scan would
+    /// (`LOWER(column)` holding it), so the answer is the same. `counts` says which trigrams
+    /// are common; without it the whole text is asked for.
+    ///
+    /// On PostgreSQL the matches are a statement of their own too, for the lists to read first:
+    /// with the text's `LIKE` among a list's conditions, the planner walked the list's order
+    /// index and filtered every row (the items' search 7.9 ms, the orders' 49 ms), expecting the
+    /// matches to be spread evenly along it; they were not.
+    func matches(_ text: String, on sql: any SQLDatabase, counts: TrigramCounts?) async throws -> SQLQueryString? {
         let scalars = Array(text.unicodeScalars)
         guard scalars.count >= Self.shortestIndexed else { return nil }
-        let whole = Self.phrase(text)
-        var phrases = [whole]
-        if let counted = (sql as? ReadConnections)?.trigramCounts, scalars.count > Self.shortestIndexed,
-           scalars.count - 2 <= Self.mostTrigramsCounted {
+        var pieces = [text], pruned = false
+        if let counts, scalars.count > Self.shortestIndexed, scalars.count - 2 <= Self.mostTrigramsCounted {
             let trigrams = (0...(scalars.count - 3)).map { String(String.UnicodeScalarView(scalars[$0..<($0 + 3)])) }
-            let counts = try await counted.counts(of: trigrams, in: self, on: sql)
-            let runs = Self.rareRuns(counts)
-            if runs != [counts.indices] {
+            let found = try await counts.counts(of: trigrams, in: self, on: sql)
+            let runs = Self.rareRuns(found)
+            if runs != [found.indices] {
                 let rare = runs.map { String(String.UnicodeScalarView(scalars[$0.lowerBound..<($0.upperBound + 2)])) }
-                let dropped = counts.indices.filter { i in !runs.contains { $0.contains(i) } }.reduce(0) { $0 &+ counts[$1] }
-                let found = try await counted.counts(of: rare, in: self, on: sql).min() ?? 0
-                if counted.worthLeavingOut(walked: dropped, checked: found) { phrases = rare.map(Self.phrase) }
+                let dropped = found.indices.filter { i in !runs.contains { $0.contains(i) } }.reduce(0) { $0 &+ found[$1] }
+                let left = try await counts.counts(of: rare, in: self, on: sql).min() ?? 0
+                if counts.worthLeavingOut(walked: dropped, checked: left) { pieces = rare; pruned = true }
             }
         }
-        let match: SQLQueryString = "SELECT rowid FROM \(ident: index) WHERE \(ident: index) MATCH \(bind: phrases.joined(separator: " AND "))"
-        guard phrases != [whole] else { return match }
-        // `instr` finds what the scan's `LOWER(column) LIKE '%text%'` finds (the text lower-cased
-        // the same way, taken literally), but a bound LIKE pattern makes SQLite prepare the
-        // statement again on every run (a tenth of the order search's time).
         let lowered = text.lowercased()
-        return match + " AND (" + columns.map { "instr(LOWER(\(ident: $0)), \(bind: lowered)) > 0" as SQLQueryString }.joined(separator: " OR ") + ")"
+        if sql.dialect.name == "sqlite" {
+            let match: SQLQueryString = "SELECT rowid FROM \(ident: index) WHERE \(ident: index) MATCH \(bind: pieces.map(Self.phrase).joined(separator: " AND "))"
+            guard pruned else { return match }
+            // `instr` finds what the scan's `LOWER(column) LIKE '%text%'` finds (the text lower-cased
+            // the same way, taken literally), but a bound LIKE pattern makes SQLite prepare the
+            // statement again on every run (a tenth of the order search's time).
+            return match + " AND (" + columns.map { "instr(LOWER(\(ident: $0)), \(bind: lowered)) > 0" as SQLQueryString }.joined(separator: " OR ") + ")"
+        }
+        // The pieces are in the column that holds the text, so each column is asked for all of them.
+        let found = columns.map { column in
+            "(" + pieces.map { ListQuery.like(column, ListQuery.containsPattern($0)) }.joined(separator: " AND ") + ")" as SQLQueryString
+        }.joined(separator: " OR ")
+        let select: SQLQueryString = "SELECT id FROM \(ident: table) WHERE (" + found + ")"
+        guard pruned else { return select }
+        return select + " AND (" + columns.map { "strpos(LOWER(\(ident: $0)), \(bind: lowered)) > 0" as SQLQueryString }.joined(separator: " OR ") + ")"
     }
 
     /// A trigram is common when more rows hold it than this many times the rows of the text's
@@ -186,7 +209,7 @@ struct AddOrganizationSearch: AsyncMigration {
 /// How many rows hold each trigram of a search, per index, so that a search can leave out the
 /// common ones (`SubstringSearch.matches`). They steer the index's work only: the rows found
 /// are checked against the whole text, so a count that has grown stale makes a search slower,
-/// never wrong. Kept for ten minutes by each instance's read connections.
+/// never wrong. Kept for ten minutes by each instance (`SubconServices.trigramCounts`).
 final class TrigramCounts: Sendable {
     private struct Counted { let rows: Int; let at: ContinuousClock.Instant }
     private let kept = NIOLockedValueBox<[String: Counted]>([:])
@@ -212,9 +235,13 @@ final class TrigramCounts: Sendable {
         var known = kept.withLockedValue { kept in keys.map { key in kept[key].flatMap { now - $0.at < Self.lifetime ? $0.rows : nil } } }
         let missing = Array(Set(keys.indices.filter { known[$0] == nil }.map { terms[$0] }))
         guard !missing.isEmpty else { return known.map { $0! } }
-        // One statement for all the missing ones; a count walks the lists of the term's trigrams once.
+        // One statement for all the missing ones; a count walks the lists of the term's trigrams once
+        // (on PostgreSQL it also reads the rows, 30–40 ms for a trigram of all 200,000 orders).
+        let sqlite = sql.dialect.name == "sqlite"
         let columns = missing.enumerated().map { i, term -> SQLQueryString in
-            "(SELECT COUNT(*) FROM \(ident: search.index) WHERE \(ident: search.index) MATCH \(bind: SubstringSearch.phrase(term))) AS \(unsafeRaw: "c\(i)")"
+            let holding: SQLQueryString = sqlite ? "\(ident: search.index) WHERE \(ident: search.index) MATCH \(bind: SubstringSearch.phrase(term))"
+                : "\(ident: search.table) WHERE " + search.columns.map { ListQuery.like($0, ListQuery.containsPattern(term)) }.joined(separator: " OR ")
+            return "(SELECT COUNT(*) FROM " + holding + ") AS \(unsafeRaw: "c\(i)")"
         }.joined(separator: ", ")
         guard let row = try await sql.raw("SELECT " + columns).first() else { return terms.map { _ in 0 } }
         var counted: [String: Int] = [:]
@@ -227,3 +254,4 @@ final class TrigramCounts: Sendable {
         return known.map { $0 ?? 0 }
     }
 }
+

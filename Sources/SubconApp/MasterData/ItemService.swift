@@ -121,12 +121,13 @@ enum ItemService {
     }
 
     /// Read on `sql`: the read connections where there are, as the other lists.
-    static func list(_ p: Principal, filter: ListFilter, page: PageRequest, on sql: any SQLDatabase) async throws -> Page<ItemDTO> {
+    static func list(_ p: Principal, filter: ListFilter, page: PageRequest, on sql: any SQLDatabase,
+                     counts: TrigramCounts?) async throws -> Page<ItemDTO> {
         try p.require(.viewMasterData)
         var q = ListQuery(sql, Item.schema)
         if let kind = filter.kind { q.equal("kind", kind.rawValue) }
         if let active = filter.active { q.equal("active", active) }
-        if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty { try await q.contains(s, in: ["code", "name", "specification"]) }
+        if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty { try await q.contains(s, in: ["code", "name", "specification"], counts: counts) }
         let (rows, total) = try await q.pageAndTotal(ItemDTO.Row.self, columns: ItemDTO.Row.columns, orderBy: [("code", .ascending)], page: page)
         return Page(items: rows.map(ItemDTO.init), page: page.page, per: page.per, total: total)
     }

@@ -130,13 +130,14 @@ enum UserService {
 
     /// Read on `sql`: the read connections where there are (a page of 50 through the driver's
     /// thread pool was a fifth of the ceiling).
-    static func list(_ principal: Principal, filter: ListFilter, page: PageRequest, on sql: any SQLDatabase) async throws -> Page<UserDTO> {
+    static func list(_ principal: Principal, filter: ListFilter, page: PageRequest, on sql: any SQLDatabase,
+                     counts: TrigramCounts?) async throws -> Page<UserDTO> {
         try principal.require(.viewDirectory)
         var q = ListQuery(sql, User.schema)
         principal.scope.restrict(&q, column: "organization_id")
         if let org = filter.organizationID { q.equal("organization_id", org) }
         if let active = filter.active { q.equal("active", active) }
-        if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty { try await q.contains(s, in: ["login", "display_name"]) }
+        if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty { try await q.contains(s, in: ["login", "display_name"], counts: counts) }
         let (rows, total) = try await q.pageAndTotal(UserDTO.Row.self, columns: UserDTO.Row.columns, orderBy: [("login", .ascending)], page: page)
         return Page(items: rows.map(UserDTO.init), page: page.page, per: page.per, total: total)
     }

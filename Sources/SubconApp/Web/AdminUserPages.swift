@@ -27,7 +27,8 @@ struct AdminUserPages: RouteCollection {
         try Self.requireManager(p)
         let q = req.queryText("q") ?? ""
         let page = try await UserService.list(p, filter: .init(organizationID: try req.uuidQuery("organizationId"), search: q),
-                                              page: try PageRequest(req, defaultPer: 50), on: req.application.reads)
+                                              page: try PageRequest(req, defaultPer: 50), on: req.application.reads,
+                                              counts: req.subcon.trigramCounts)
         let orgNames = try await Self.organizationNames(p, ids: Set(page.items.map(\.organizationId)), on: req.db)
         let rows = page.items.map { u in
             Row(user: u, organization: orgNames[u.organizationId] ?? "",
