@@ -208,4 +208,32 @@ import SubconDomain
             #expect(Set((after.json["items"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }) == ["T-NEW"] && after.json["total"] as? Int == 1)
         }
     }
+
+    /// Searches that need the same counts at once wait for one statement (after a start, 64
+    /// order searches each counted the same trigrams), and all get the same counts.
+    @Test func searchesThatNeedTheSameCountsAtOnceShareOneStatement() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let counts = TrigramCounts()
+            let reads = t.app.reads
+            let before = t.app.readConnections?.statementsRun.withLockedValue { $0 }
+            let answers = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for _ in 0..<16 { group.addTask { try await counts.counts(of: ["sup", "up-", "xyz"], in: .organizations, on: reads) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            var expected: [Int] = []
+            for term in ["sup", "up-", "xyz"] {
+                expected.append(try await t.sql.raw("SELECT COUNT(*) AS n FROM organizations WHERE LOWER(code) LIKE \(bind: "%" + term + "%") OR LOWER(name) LIKE \(bind: "%" + term + "%")")
+                    .first()!.decode(column: "n", as: Int.self))
+            }
+            #expect(expected[0] > 1 && expected[2] == 0)
+            #expect(answers.count == 16 && answers.allSatisfy { $0 == expected }, "\(answers) against \(expected)")
+            if let before, let after = t.app.readConnections?.statementsRun.withLockedValue({ $0 }) {
+                #expect(after - before == 1, "\(after - before) statements counted")
+            }
+            // Counted once, they are kept: no statement for the next search.
+            let kept = t.app.readConnections?.statementsRun.withLockedValue { $0 }
+            #expect(try await counts.counts(of: ["up-", "sup"], in: .organizations, on: reads) == [expected[1], expected[0]])
+            #expect(t.app.readConnections?.statementsRun.withLockedValue { $0 } == kept)
+        }
+    }
 }

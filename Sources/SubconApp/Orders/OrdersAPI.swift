@@ -122,7 +122,7 @@ enum OrderList {
         // Count and page join only what the filters need: waiting lists start from the pending
         // revisions (in release order by their index), the rest from the orders (newest first).
         let waiting = f.awaiting || f.overdue
-        var filtered: SQLQueryString = !waiting ? " FROM outsourcing_orders o"
+        let filtered: SQLQueryString = !waiting ? " FROM outsourcing_orders o"
             : ordersFiltered ? " FROM order_revisions r JOIN outsourcing_orders o ON o.id = r.order_id AND r.status = 'pending'"
             // SQLite would take the (status, released_at) index and sort each run of equal times.
             : sql.dialect.name == "sqlite" ? " FROM order_revisions r INDEXED BY order_revisions_waiting_page_idx" : " FROM order_revisions r"
