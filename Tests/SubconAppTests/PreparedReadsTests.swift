@@ -72,6 +72,32 @@ import VaporTesting
 
     /// PostgresNIO keeps a failed preparation under its name on that connection for good: without
     /// a new name the read would fail there forever, even after the cause is gone.
+    /// Plain reads on PostgreSQL are unnamed statements, planned for their values, on the main
+    /// pool; their rows are read by position as the keyed reads' are, and answer what the
+    /// driver answers.
+    @Test func plainReadsOnPostgreSQLAreUnnamedAndReadByPosition() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let app = t.app
+            guard app.subcon.isPostgres else {
+                #expect(app.reads is ReadConnections)
+                return
+            }
+            let reads = try #require(app.reads as? PreparedReads)
+            #expect(!reads.prepares)
+            let names = app.preparedStatementNames.count
+            let row = try #require(try await reads.raw("SELECT login, current_setting('plan_cache_mode') AS mode FROM users WHERE login = \(bind: "admin")").first())
+            #expect(row is PreparedRow)
+            #expect(try row.decode(column: "login", as: String.self) == "admin" && row.decode(column: "mode", as: String.self) == "auto")
+            #expect(app.preparedStatementNames.count == names, "no statement was named")
+            // A list read both ways gives the same page.
+            let admin = try await ReadConnectionsTests.principal(t, "admin")
+            let plain = try await UserService.list(admin, filter: .init(search: "sup"), page: PageRequest(page: 1, per: 50), on: reads, counts: nil)
+            let driver = try await UserService.list(admin, filter: .init(search: "sup"), page: PageRequest(page: 1, per: 50), on: t.sql, counts: nil)
+            #expect(plain.total > 0 && plain.items.map(\.login) == driver.items.map(\.login) && plain.total == driver.total)
+            #expect(try ReadConnectionsTests.json(plain) == ReadConnectionsTests.json(driver))
+        }
+    }
+
     @Test func aStatementThatFailedToPrepareIsPreparedAgainUnderANewName() async throws {
         try await TestApp.run(demo: false) { t in
             let names = PreparedStatementNames(capacity: 2)

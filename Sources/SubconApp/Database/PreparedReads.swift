@@ -33,6 +33,11 @@ struct PreparedReads: DriverDialectDatabase {
     /// The same database through the driver, for its dialect and logging.
     let driver: any SQLDatabase
     let registry: PreparedStatementNames
+    /// Whether statements are prepared under a name (`keyedReads`), or sent unnamed and planned
+    /// for their values on every run (`reads`: lists whose best plan depends on them). Either
+    /// way the rows are read by position (`PreparedRow`): through the driver, the lessons' 100
+    /// rows decoded by name were a third of the server's time on PostgreSQL.
+    var prepares = true
 
     var eventLoop: any EventLoop { driver.eventLoop }
 
@@ -115,8 +120,19 @@ struct PreparedSession: DriverDialectDatabase {
         var bindings = PostgresBindings(capacity: binds.count)
         var known = true
         for bind in binds where known { known = try PreparedReads.append(bind, to: &bindings) }
+        guard known else { return try await connection.sql(queryLogLevel: queryLogLevel).execute(sql: query, onRow) }
+        guard reads.prepares else {
+            if let level = queryLogLevel { logger.log(level: level, "Executing query", metadata: ["sql": .string(sql)]) }
+            var columns: ReadColumns?
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: connection.logger) {
+                let names = columns ?? PreparedRow.columns(of: row)
+                columns = names
+                onRow(PreparedRow(columns: names, row: row))
+            }
+            return
+        }
         // A value the fast path does not know, or a text that cannot be prepared: the driver's way.
-        guard known, let name = reads.registry.name(for: sql) else {
+        guard let name = reads.registry.name(for: sql) else {
             return try await connection.sql(queryLogLevel: queryLogLevel).execute(sql: query, onRow)
         }
         if let level = queryLogLevel { logger.log(level: level, "Executing prepared query", metadata: ["sql": .string(sql), "name": .string(name)]) }
@@ -293,6 +309,27 @@ extension Application {
     /// read still goes to the loop `eventLoopGroup.any()` picks, as `db` would send it.
     private struct KeyedReadHandlesKey: StorageKey, LockKey {
         typealias Value = [ObjectIdentifier: PreparedReads]
+    }
+
+    /// Plain reads on PostgreSQL (`Application.reads`): unnamed statements on the main pool, whose
+    /// connections plan each for its values, with rows read by position. Made once per event loop.
+    private struct PlainReadHandlesKey: StorageKey, LockKey {
+        typealias Value = [ObjectIdentifier: PreparedReads]
+    }
+
+    var plainPostgresReads: PreparedReads? {
+        if let handles = storage[PlainReadHandlesKey.self] { return handles[ObjectIdentifier(eventLoopGroup.any())] }
+        guard readConnections == nil, (database as? any SQLDatabase)?.dialect.name == "postgresql" else { return nil }
+        var handles: [ObjectIdentifier: PreparedReads] = [:]
+        for loop in eventLoopGroup.makeIterator() {
+            guard let driver = databases.database(logger: logger, on: loop) as? any SQLDatabase,
+                  let pool = databases.database(logger: logger, on: loop) as? any PostgresDatabase else { return nil }
+            handles[ObjectIdentifier(loop)] = PreparedReads(database: pool, driver: driver, registry: preparedStatementNames, prepares: false)
+        }
+        return locks.lock(for: PlainReadHandlesKey.self).withLock {
+            if storage[PlainReadHandlesKey.self] == nil { storage[PlainReadHandlesKey.self] = handles }
+            return storage[PlainReadHandlesKey.self]?[ObjectIdentifier(eventLoopGroup.any())]
+        }
     }
 
     private func keepKeyedReadHandles() {

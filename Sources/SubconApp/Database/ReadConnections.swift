@@ -372,13 +372,15 @@ extension Application {
                                                            eventLoop: eventLoopGroup.any(), logger: logger)
     }
 
-    /// Where a plain read outside any transaction goes: the read connections on an SQLite file,
-    /// the database itself otherwise — and inside background work, whose reads must not take
-    /// the request's connections (see `BackgroundWork`). A read that must see its own
-    /// transaction's writes uses that transaction instead.
+    /// Where a plain read outside any transaction goes: the read connections on an SQLite file;
+    /// on PostgreSQL its pool, with the rows read by position (`PreparedReads`, unnamed
+    /// statements); inside background work, whose reads must not take the request's connections
+    /// (see `BackgroundWork`), the database itself. A read that must see its own transaction's
+    /// writes uses that transaction instead.
     var reads: any SQLDatabase {
-        if BackgroundWork.databaseID == nil, let connections = storage[ReadConnectionsKey.self] { return connections }
-        return database as! any SQLDatabase
+        guard BackgroundWork.databaseID == nil else { return database as! any SQLDatabase }
+        if let connections = storage[ReadConnectionsKey.self] { return connections }
+        return plainPostgresReads ?? database as! any SQLDatabase
     }
 
     /// The read connections, for tests.

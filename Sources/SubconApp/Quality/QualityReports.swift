@@ -125,8 +125,13 @@ enum QualityReports {
     static func lessons(_ p: Principal, itemCode: String?, defect: String?, text: String?, on db: any SQLDatabase) async throws -> [LessonDTO] {
         // The search runs in the database: every word must appear in the title, the description
         // or one of the 8D steps (lower-cased on both sides, as PostgreSQL's LIKE is case-sensitive).
-        var query: SQLQueryString = "SELECT e.id, e.closed_at FROM exceptions e WHERE e.status = 'closed' AND e.eight_d = \(bind: true)"
-            + p.scope.and("e.supplier_id")
+        // The page carries the cases' own columns out of the walk that found them, which read
+        // each case's row for the search anyway: joining the cases again by id was two more
+        // lookups a row.
+        var query: SQLQueryString = """
+            SELECT e.id, e.closed_at, e.code, e.title, e.lot, e.defect_codes, e.supplier_id, e.item_id
+              FROM exceptions e WHERE e.status = 'closed' AND e.eight_d = \(bind: true)
+            """ + p.scope.and("e.supplier_id")
         if let code = itemCode?.trimmingCharacters(in: .whitespaces), !code.isEmpty {
             query = query + " AND e.item_id IN (SELECT id FROM items WHERE code = \(bind: code))"
         }
@@ -167,11 +172,11 @@ enum QualityReports {
                    i.code AS item_code, i.name AS item_name,
             """ + " " + step(4, "root_cause") + ", " + step(5, "corrective_actions") + ", " + step(7, "prevention") + ", " + """
                    c.status AS effect, c.before_lots, c.before_defective, c.after_lots, c.after_defective, c.linked_exception_id
-            FROM page JOIN exceptions e ON e.id = page.id
+            FROM page e
             LEFT JOIN organizations o ON o.id = e.supplier_id
             LEFT JOIN items i ON i.id = e.item_id
             LEFT JOIN corrective_checks c ON c.exception_id = e.id
-            ORDER BY page.closed_at DESC, page.id DESC
+            ORDER BY e.closed_at DESC, e.id DESC
             """).rows(decoding: Row.self)
         return rows.map { r in
             var lesson = LessonDTO(id: r.id, code: r.code, title: r.title, supplierCode: r.supplier_code ?? "", supplierName: r.supplier_name ?? "",
