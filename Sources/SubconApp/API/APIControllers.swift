@@ -253,7 +253,8 @@ struct UsersAPI: RouteCollection {
     func list(req: Request) async throws -> Page<UserDTO> {
         let filter = UserService.ListFilter(organizationID: try req.uuidQuery("organizationId"), search: req.queryText("q"),
                                             active: try req.boolQuery("active"))
-        return try await UserService.list(try req.requirePrincipal(), filter: filter, page: try PageRequest(req), on: req.application.reads, counts: req.subcon.trigramCounts)
+        return try await UserService.list(try req.requirePrincipal(), filter: filter, page: try PageRequest(req),
+                                          on: req.application.reads, counts: req.subcon.trigramCounts)
     }
 
     func create(req: Request) async throws -> Response {

@@ -256,7 +256,8 @@ final class TrigramCounts: Sendable {
                     let counted = try await Self.count(batch, in: search, on: sql)
                     state.withLockedValue { state in
                         if state.kept.count + counted.count > Self.capacity { state.kept.removeAll() }
-                        for (key, rows) in counted { state.kept[key] = Counted(rows: rows, at: now); state.counting[key] = nil }
+                        for (key, rows) in counted { state.kept[key] = Counted(rows: rows, at: now) }
+                        for key in batch.keys { state.counting[key] = nil }
                     }
                     return counted
                 } catch {
@@ -289,4 +290,3 @@ final class TrigramCounts: Sendable {
         return counted
     }
 }
-

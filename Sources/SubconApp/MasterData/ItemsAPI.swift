@@ -23,7 +23,8 @@ struct ItemsAPI: RouteCollection {
     }
 
     func list(req: Request) async throws -> Page<ItemDTO> {
-        try await ItemService.list(try req.requirePrincipal(), filter: try Self.filter(req), page: try PageRequest(req), on: req.application.reads, counts: req.subcon.trigramCounts)
+        try await ItemService.list(try req.requirePrincipal(), filter: try Self.filter(req), page: try PageRequest(req),
+                                   on: req.application.reads, counts: req.subcon.trigramCounts)
     }
 
     func create(req: Request) async throws -> Response {
@@ -69,7 +70,8 @@ struct ItemPages: RouteCollection {
     func list(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let filter = try ItemsAPI.filter(req)
-        let page = try await ItemService.list(p, filter: filter, page: try PageRequest(req, defaultPer: 50), on: req.application.reads, counts: req.subcon.trigramCounts)
+        let page = try await ItemService.list(p, filter: filter, page: try PageRequest(req, defaultPer: 50),
+                                              on: req.application.reads, counts: req.subcon.trigramCounts)
         return try await req.renderPage("items", titleKey: "items.title",
                                         ListView(rows: page.items, pager: Pager(page, req), q: filter.search ?? "",
                                                  kinds: kindOptions(req, selected: filter.kind?.rawValue, includeAll: true),
