@@ -30,7 +30,7 @@ import VaporTesting
         let sampling = SamplingDTO(lotSize: 500, level: "II", aql: "1.0", state: "normal", severity: "normal", codeLetter: "H", tableLetter: "H",
                                    sampleSize: 50, acceptance: 1, rejection: 2, hundredPercent: false, exempt: true)
         let work = WorkItemDTO(receiptId: id, receiptCode: "GR-1", line: 1, version: 2, supplierCode: "SUP", supplierName: "B", orderId: id,
-                               orderCode: "PO-1", itemCode: "I-1", itemName: "壳体", lot: "L1", quantity: FixedDecimal(units: 12_500), receivedAt: now,
+                               orderCode: "PO-1", itemCode: "I-1", itemName: "壳体", lot: "L1", quantity: FixedDecimal(units: 12_500), unit: "件", receivedAt: now,
                                sampling: sampling)
         let late = [
             LateLineDTO(orderId: id, orderCode: "PO-1", supplierId: id, supplierCode: "S", supplierName: "N", line: 2, itemCode: "I", itemName: "J",

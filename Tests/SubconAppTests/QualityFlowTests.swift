@@ -187,6 +187,9 @@ import VaporTesting
             #expect(all.map { $0["lot"] as? String ?? "" } == ["W1", "W2", "W3", "W4"], "\(all)")
             #expect(all.allSatisfy { ($0["supplierName"] as? String ?? "").isEmpty == false && ($0["itemName"] as? String ?? "").isEmpty == false
                                      && ($0["orderCode"] as? String ?? "").isEmpty == false && $0["sampling"] != nil })
+            // Each quantity with its item's unit.
+            let units = Dictionary(try await Item.query(on: t.db).all().map { ($0.code, $0.uom) }, uniquingKeysWith: { a, _ in a })
+            #expect(all.allSatisfy { ($0["unit"] as? String).map { !$0.isEmpty } == true && $0["unit"] as? String == units[$0["itemCode"] as? String ?? ""] }, "\(all)")
             let third = try await q.m.get("/api/v1/inspections?per=1&page=3", q.m.quality)
             let items = third["items"] as? [[String: Any]] ?? []
             #expect(items.map { $0["lot"] as? String ?? "" } == ["W3"] && items.first?["line"] as? Int == 2 && third["total"] as? Int == 4, "\(third)")

@@ -142,6 +142,8 @@ struct WorkItemDTO: Content {
     let itemName: String
     let lot: String
     let quantity: FixedDecimal
+    /// The item's unit of measure, for the quantity.
+    let unit: String
     let receivedAt: Date
     let sampling: SamplingDTO
 }
@@ -158,7 +160,7 @@ extension WorkItemDTO: DirectJSON {
     func writeJSON(_ o: inout JSONFields) throws {
         o("receiptId", receiptId); o("receiptCode", receiptCode); o("line", line); o("version", version); o("supplierCode", supplierCode)
         o("supplierName", supplierName); o("orderId", orderId); o("orderCode", orderCode); o("itemCode", itemCode); o("itemName", itemName)
-        o("lot", lot); o("quantity", quantity); o("receivedAt", receivedAt); try o("sampling", sampling)
+        o("lot", lot); o("quantity", quantity); o("unit", unit); o("receivedAt", receivedAt); try o("sampling", sampling)
     }
 }
 
@@ -601,16 +603,16 @@ enum InspectionService {
     struct WorkListRow: ReadByPosition {
         let receipt_id: UUID; let receipt_code: String; let no: Int; let version: Int; let supplier_id: UUID
         let supplier_code: String; let supplier_name: String; let order_id: UUID; let order_code: String
-        let item_id: UUID; let item_code: String; let item_name: String; let lot: String; let quantity: Int64; let received_at: Date
+        let item_id: UUID; let item_code: String; let item_name: String; let item_uom: String; let lot: String; let quantity: Int64; let received_at: Date
         let plan_level: String?; let plan_aql: String?; let switching: String?; let exempt: Bool?
 
         static let columnNames = ["receipt_id", "receipt_code", "no", "version", "supplier_id", "supplier_code", "supplier_name", "order_id",
-                                  "order_code", "item_id", "item_code", "item_name", "lot", "quantity", "received_at", "plan_level", "plan_aql",
+                                  "order_code", "item_id", "item_code", "item_name", "item_uom", "lot", "quantity", "received_at", "plan_level", "plan_aql",
                                   "switching", "exempt"]
         init(_ r: inout ColumnReader) throws {
             receipt_id = try r.value(); receipt_code = try r.value(); no = try r.value(); version = try r.value(); supplier_id = try r.value()
             supplier_code = try r.value(); supplier_name = try r.value(); order_id = try r.value(); order_code = try r.value()
-            item_id = try r.value(); item_code = try r.value(); item_name = try r.value(); lot = try r.value(); quantity = try r.value()
+            item_id = try r.value(); item_code = try r.value(); item_name = try r.value(); item_uom = try r.value(); lot = try r.value(); quantity = try r.value()
             received_at = try r.value(); plan_level = try r.optional(); plan_aql = try r.optional(); switching = try r.optional(); exempt = try r.optional()
         }
     }
@@ -642,7 +644,7 @@ enum InspectionService {
                   FROM receipt_lines l JOIN goods_receipts g ON g.id = l.receipt_id
                  WHERE l.status = 'awaiting_inspection' ORDER BY l.received_at, g.code, l.no LIMIT \(literal: page.per) OFFSET \(bind: page.offset))
             SELECT p.receipt_id, p.receipt_code, p.no, p.version, p.supplier_id, s.code AS supplier_code, s.name AS supplier_name,
-                   p.order_id, o.code AS order_code, p.item_id, i.code AS item_code, i.name AS item_name, p.lot, p.quantity, p.received_at,
+                   p.order_id, o.code AS order_code, p.item_id, i.code AS item_code, i.name AS item_name, i.uom AS item_uom, p.lot, p.quantity, p.received_at,
                    ip.level AS plan_level, ip.aql AS plan_aql, qs.switching, qs.exempt,
                    \(total)
               FROM page p JOIN outsourcing_orders o ON o.id = p.order_id
@@ -663,7 +665,7 @@ enum InspectionService {
         return Page(items: rows.map { l in
             WorkItemDTO(receiptId: l.receipt_id, receiptCode: l.receipt_code, line: l.no, version: l.version, supplierCode: l.supplier_code,
                         supplierName: l.supplier_name, orderId: l.order_id, orderCode: l.order_code, itemCode: l.item_code, itemName: l.item_name,
-                        lot: l.lot, quantity: FixedDecimal(units: l.quantity), receivedAt: l.received_at,
+                        lot: l.lot, quantity: FixedDecimal(units: l.quantity), unit: l.item_uom, receivedAt: l.received_at,
                         sampling: sampling(quantity: l.quantity, settings: samplingSettings(level: l.plan_level, aql: l.plan_aql),
                                            rules: l.switching.map(decoded), exempt: l.exempt ?? false).1)
         }, page: page.page, per: page.per, total: total)
