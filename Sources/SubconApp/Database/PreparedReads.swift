@@ -319,28 +319,30 @@ extension Application {
 
     var plainPostgresReads: PreparedReads? {
         if let handles = storage[PlainReadHandlesKey.self] { return handles[ObjectIdentifier(eventLoopGroup.any())] }
-        guard readConnections == nil, (database as? any SQLDatabase)?.dialect.name == "postgresql" else { return nil }
-        var handles: [ObjectIdentifier: PreparedReads] = [:]
-        for loop in eventLoopGroup.makeIterator() {
-            guard let driver = databases.database(logger: logger, on: loop) as? any SQLDatabase,
-                  let pool = databases.database(logger: logger, on: loop) as? any PostgresDatabase else { return nil }
-            handles[ObjectIdentifier(loop)] = PreparedReads(database: pool, driver: driver, registry: preparedStatementNames, prepares: false)
-        }
+        guard readConnections == nil, (database as? any SQLDatabase)?.dialect.name == "postgresql",
+              let handles = postgresReadHandles(pool: nil, prepares: false) else { return nil }
         return locks.lock(for: PlainReadHandlesKey.self).withLock {
             if storage[PlainReadHandlesKey.self] == nil { storage[PlainReadHandlesKey.self] = handles }
             return storage[PlainReadHandlesKey.self]?[ObjectIdentifier(eventLoopGroup.any())]
         }
     }
 
-    private func keepKeyedReadHandles() {
-        guard BackgroundWork.databaseID == nil, storage[KeyedReadHandlesKey.self] == nil else { return }
-        let id: DatabaseID? = databases.ids().contains(.psqlPrepared) ? .psqlPrepared : nil
+    /// A `PreparedReads` for each event loop over the pool `id` (the default one when nil), or
+    /// nil where the database is not PostgreSQL.
+    private func postgresReadHandles(pool id: DatabaseID?, prepares: Bool) -> [ObjectIdentifier: PreparedReads]? {
         var handles: [ObjectIdentifier: PreparedReads] = [:]
         for loop in eventLoopGroup.makeIterator() {
             guard let driver = databases.database(logger: logger, on: loop) as? any SQLDatabase,
-                  let pool = databases.database(id, logger: logger, on: loop) as? any PostgresDatabase else { return }
-            handles[ObjectIdentifier(loop)] = PreparedReads(database: pool, driver: driver, registry: preparedStatementNames)
+                  let pool = databases.database(id, logger: logger, on: loop) as? any PostgresDatabase else { return nil }
+            handles[ObjectIdentifier(loop)] = PreparedReads(database: pool, driver: driver, registry: preparedStatementNames, prepares: prepares)
         }
+        return handles
+    }
+
+    private func keepKeyedReadHandles() {
+        guard BackgroundWork.databaseID == nil, storage[KeyedReadHandlesKey.self] == nil else { return }
+        let id: DatabaseID? = databases.ids().contains(.psqlPrepared) ? .psqlPrepared : nil
+        guard let handles = postgresReadHandles(pool: id, prepares: true) else { return }
         locks.lock(for: KeyedReadHandlesKey.self).withLock {
             if storage[KeyedReadHandlesKey.self] == nil { storage[KeyedReadHandlesKey.self] = handles }
         }

@@ -221,6 +221,8 @@ final class TrigramCounts: Sendable {
         var counting: [String: Counting] = [:]
     }
     private let state = NIOLockedValueBox(State())
+    /// Count statements run, for tests.
+    let statementsRun = NIOLockedValueBox(0)
     static let lifetime: Duration = .seconds(600)
     /// Past this many, the counts start again (a search box is not a way to fill memory).
     static let capacity = 20_000
@@ -253,6 +255,7 @@ final class TrigramCounts: Sendable {
             // Started under the lock, so that it cannot end (and take itself out) before it is in.
             let task = Counting { [self] in
                 do {
+                    statementsRun.withLockedValue { $0 += 1 }
                     let counted = try await Self.count(batch, in: search, on: sql)
                     state.withLockedValue { state in
                         if state.kept.count + counted.count > Self.capacity { state.kept.removeAll() }

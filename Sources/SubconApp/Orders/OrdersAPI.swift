@@ -114,7 +114,8 @@ enum OrderList {
                 // and walked every order newest first (49 ms) instead of reading the hundred the
                 // code's index found.
                 let ids = try await sql.raw(suppliers).all().map { try $0.decode(column: "id", as: UUID.self) }
-                conditions.append(ids.isEmpty ? code : "(" + code + " OR o.supplier_id IN (\(binds: ids)))")
+                // One array, however many suppliers the text names (a list of binds has a limit).
+                conditions.append(ids.isEmpty ? code : "(" + code + " OR o.supplier_id = ANY(\(bind: ids)))")
             }
         }
         var whereClause: SQLQueryString = ""
