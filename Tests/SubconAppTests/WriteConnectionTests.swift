@@ -245,6 +245,75 @@ import VaporTesting
         }
     }
 
+    /// While changes arrive together, a change that would commit its group alone waits for the
+    /// next one to queue and passes its turn on as soon as it does; a waiter that is not a change
+    /// ends the wait and the group. Without the wait, A and B would commit together and C alone.
+    @Test(.timeLimit(.minutes(10))) func aChangeAboutToCommitAloneWaitsForTheNextWhileChangesArriveTogether() async throws {
+        try await TestApp.run(adjust: { $0.sqliteGroupLinger = .seconds(5) }) { t in
+            guard !t.app.subcon.isPostgres, let connection = t.app.writeConnection else { return }
+            let now = t.clock.now(), gate = t.app.subcon.writeGate
+            let entered = Latch(), release = Latch()
+            let commitsBefore = connection.commitsRun.withLockedValue { $0 }
+            let started = ContinuousClock.now
+            try await withThrowingTaskGroup(of: String?.self) { group in
+                func change(_ code: String, _ body: @escaping @Sendable () async -> Void = {}) {
+                    group.addTask {
+                        try await t.app.write(as: .system) { change in
+                            try await Self.item(code, now: now).create(on: change.db)
+                            await body()
+                        }
+                        // Answered: so committed, and visible to any other connection.
+                        return try await Item.query(on: t.db).filter(\.$code == code).count() == 1 ? nil : code
+                    }
+                }
+                change("GW-A") { entered.open(); await release.wait() }
+                await entered.wait()
+                change("GW-B")
+                while gate.waiting < 1 { await Task.yield() }
+                release.open()
+                // B ends the group of two it joined, so it waits for a third instead of committing.
+                let bWaits = await Self.eventually { gate.lingering }
+                let cRan = Latch()
+                change("GW-C") { cRan.open() }
+                // C queued and B passed its turn on at once; then C waits in turn, nothing committed yet.
+                await cRan.wait()
+                let cWaits = await Self.eventually { gate.lingering } && connection.commitsRun.withLockedValue { $0 } == commitsBefore
+                // A waiter that is not a change (the outbox, a background pass) ends the wait and the group.
+                group.addTask { try await gate.run {}; return nil }
+                #expect(bWaits, "B committed the group of two instead of waiting for the next change")
+                #expect(cWaits, "C did not join B's group and wait in turn")
+                for try await unseen in group { #expect(unseen == nil, "answered before it was committed") }
+            }
+            #expect(connection.commitsRun.withLockedValue { $0 } - commitsBefore == 1, "A, B and C share one COMMIT")
+            #expect(ContinuousClock.now - started < .seconds(5), "each wait ended when the next one queued, not when its time ran out")
+        }
+    }
+
+    /// Whether `condition` comes true within a minute (checked every millisecond).
+    static func eventually(_ condition: @Sendable () -> Bool) async -> Bool {
+        let end = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < end {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return condition()
+    }
+
+    /// A client that writes alone, one change after another, never waits for company: five
+    /// changes take far less than one wait would.
+    @Test(.timeLimit(.minutes(10))) func aClientWritingAloneNeverWaits() async throws {
+        try await TestApp.run(adjust: { $0.sqliteGroupLinger = .seconds(10) }) { t in
+            guard !t.app.subcon.isPostgres, let connection = t.app.writeConnection else { return }
+            let now = t.clock.now(), started = ContinuousClock.now
+            let commitsBefore = connection.commitsRun.withLockedValue { $0 }
+            for i in 1...5 {
+                try await t.app.write(as: .system) { change in try await Self.item("GA-\(i)", now: now).create(on: change.db) }
+            }
+            #expect(connection.commitsRun.withLockedValue { $0 } - commitsBefore == 5)
+            #expect(ContinuousClock.now - started < .seconds(10), "a change written alone waited for others")
+        }
+    }
+
     /// If SQLite ends the transaction of a group (as it does itself on a full disk or an I/O
     /// error), every change of the group that has not answered fails, and the next change
     /// begins a new transaction.

@@ -120,7 +120,8 @@ extension Application {
         return try await withTaskExecutorPreference(connection.writer) {
             if services.settings.sqliteGroupCommit > 1 {
                 let tx = connection.database(context: database.context)
-                return try await connection.groupedTransaction(gate: services.writeGate, maxGroup: services.settings.sqliteGroupCommit) { try await body(tx) }
+                return try await connection.groupedTransaction(gate: services.writeGate, maxGroup: services.settings.sqliteGroupCommit,
+                                                              linger: services.settings.sqliteGroupLinger) { try await body(tx) }
             }
             return try await services.writeGate.run { try await self.transactionInGate(body) }
         }

@@ -86,6 +86,10 @@ public struct Settings: Sendable {
     /// when they queue for the write gate (SQLITE_GROUP_COMMIT, 1…256; 1: each commits alone).
     /// None of them answers before that COMMIT (see `WriteConnection.groupedTransaction`).
     public var sqliteGroupCommit = 32
+    /// How long a change that would commit its group alone waits for the next change to join,
+    /// while changes arrive together (SQLITE_GROUP_LINGER_US, 0…100,000 µs; 0: never waits).
+    /// A client writing alone never waits (see `WriteConnection.groupedTransaction`).
+    public var sqliteGroupLinger: Duration = .microseconds(200)
     /// How many heavy reads (write-off, statement detail, reports, rankings) one instance builds
     /// at once (HEAVY_READS, 1…64); the others wait their turn.
     public var heavyReads = 2
@@ -186,6 +190,7 @@ public struct Settings: Sendable {
         if let ms = env["SIGN_IN_CACHE_MS"].flatMap(Int64.init), (0...60_000).contains(ms) { s.signInCacheTrust = .milliseconds(ms) }
         if env["SQLITE_SYNCHRONOUS"]?.lowercased() == "normal" { s.sqliteSynchronousFull = false }
         if let n = env["SQLITE_GROUP_COMMIT"].flatMap(Int.init), (1...256).contains(n) { s.sqliteGroupCommit = n }
+        if let us = env["SQLITE_GROUP_LINGER_US"].flatMap(Int64.init), (0...100_000).contains(us) { s.sqliteGroupLinger = .microseconds(us) }
         if let m = env["SQLITE_MMAP_MB"].flatMap(Int64.init), (0...1 << 20).contains(m) { s.sqliteMapBytes = m << 20 }
         if let f = env["INVOICE_TOLERANCE_FEN"].flatMap(Int64.init), (0...10_000).contains(f) { s.invoiceTolerance = FixedDecimal(units: f * 100) }
         if let p = env["WRITE_OFF_TOLERANCE_PERCENT"].flatMap({ try? FixedDecimal.parse($0) }), p >= .zero, p <= FixedDecimal(units: 1_000_000) {

@@ -33,7 +33,15 @@ public final class TurnGate: Sendable {
         let continuation: CheckedContinuation<Bool, Never>
         let joinsGroup: Bool
     }
-    private let state = NIOLockedValueBox<(running: Int, waiters: [Waiter])>((0, []))
+    private struct State {
+        var running = 0
+        var waiters: [Waiter] = []
+        /// A holder waiting for someone to queue (`awaitArrival`), and which wait it is, so that
+        /// a wait's time running out cannot end a later one.
+        var lingerer: (id: UInt64, continuation: CheckedContinuation<Void, Never>)?
+        var lingers: UInt64 = 0
+    }
+    private let state = NIOLockedValueBox(State())
 
     init(enabled: Bool) { limit = enabled ? 1 : nil; maxWaiting = nil }
 
@@ -76,6 +84,34 @@ public final class TurnGate: Sendable {
         return next != nil
     }
 
+    /// Waits, holding the turn, until someone queues for it or `limit` has passed, whichever
+    /// comes first; at once if someone waits already. A change whose group would commit alone
+    /// gives the changes on their way a moment to join it (`WriteConnection.groupedTransaction`).
+    func awaitArrival(within limit: Duration) async {
+        guard self.limit != nil, limit > .zero else { return }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let id = state.withLockedValue { s -> UInt64? in
+                guard s.waiters.isEmpty, s.lingerer == nil else { return nil }
+                s.lingers &+= 1
+                s.lingerer = (s.lingers, c)
+                return s.lingers
+            }
+            guard let id else { return c.resume() }
+            Task.detached { [self] in
+                try? await Task.sleep(for: limit)
+                let timedOut = state.withLockedValue { s -> CheckedContinuation<Void, Never>? in
+                    guard let l = s.lingerer, l.id == id else { return nil }
+                    s.lingerer = nil
+                    return l.continuation
+                }
+                timedOut?.resume()
+            }
+        }
+    }
+
+    /// Whether the holder waits for someone to queue (`awaitArrival`), for tests.
+    var lingering: Bool { state.withLockedValue { $0.lingerer != nil } }
+
     /// How many wait for their turn now.
     var waiting: Int { state.withLockedValue { $0.waiters.count } }
 
@@ -87,17 +123,18 @@ public final class TurnGate: Sendable {
 
     private func acquire(_ limit: Int, bounded: Bool, joinsGroup: Bool = false) async throws {
         let full = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
-            enum Next { case run, wait, full }
+            enum Next { case run, wait(lingerer: CheckedContinuation<Void, Never>?), full }
             let next = state.withLockedValue { s -> Next in
                 if s.running < limit { s.running += 1; return .run }
                 if bounded, let maxWaiting, s.waiters.count >= maxWaiting { return .full }
                 s.waiters.append(Waiter(continuation: c, joinsGroup: joinsGroup))
-                return .wait
+                defer { s.lingerer = nil }
+                return .wait(lingerer: s.lingerer?.continuation)
             }
             switch next {
             case .run: c.resume(returning: false)
             case .full: c.resume(returning: true)
-            case .wait: break
+            case .wait(let lingerer): lingerer?.resume()
             }
         }
         if full { throw Full() }

@@ -79,6 +79,11 @@ final class WriteConnection: SQLDatabase, @unchecked Sendable {
     /// whether a group's transaction is open (one left open otherwise is a failed rollback's).
     /// Touched only by the holder of the write gate's turn; the lock orders the hand-overs.
     private let group = NIOLockedValueBox<(open: Bool, waiting: [CheckedContinuation<Void, any Error>])>((false, []))
+    /// When (monotonic nanoseconds) a group of more than one change last committed: changes
+    /// are arriving together while that was recently (see `groupedTransaction`).
+    private let lastCrowd = NIOLockedValueBox<UInt64?>(nil)
+    /// How recently a group of several must have committed for a change to wait for company.
+    static let crowdMemory: UInt64 = 100_000_000
     /// COMMITs run since start, for tests that must know changes shared one.
     let commitsRun = NIOLockedValueBox(0)
 
@@ -95,7 +100,18 @@ final class WriteConnection: SQLDatabase, @unchecked Sendable {
     /// Each change runs inside a savepoint: one that fails is rolled back alone and fails alone.
     /// If SQLite ends the whole transaction itself (a full disk, an I/O error), every change of the
     /// group still waiting fails (`GroupLost`), and none of them has answered yet.
-    func groupedTransaction<T>(gate: TurnGate, maxGroup: Int, _ body: () async throws -> T) async throws -> T {
+    ///
+    /// A group ends when nobody waits for the gate, but under load the changes on their way are
+    /// still being read and decoded on the event loops: at 64 connections the groups held about
+    /// three changes, and each of their COMMITs wrote its pages to the WAL and waited for the disk
+    /// again. So while changes arrive together (the group so far holds more than one, or a group
+    /// of several committed in the last 0.1 s), a change that would end its group first waits up
+    /// to `linger` for the next one to queue, and passes its turn on as soon as one does
+    /// (`TurnGate.awaitArrival`). A client that writes alone, one change after another, never
+    /// waits. (Only the group so far was counted at first: after a group of 32 the event loops
+    /// were busy answering it, the next change's wait ran out alone, and the groups fell back to
+    /// three for whole runs.)
+    func groupedTransaction<T>(gate: TurnGate, maxGroup: Int, linger: Duration = .zero, _ body: () async throws -> T) async throws -> T {
         try await gate.enter(joinsGroup: true)
         // This change holds the turn until it passes it on or ends the group.
         let outcome: Result<T, any Error>
@@ -138,6 +154,11 @@ final class WriteConnection: SQLDatabase, @unchecked Sendable {
         }
         switch outcome {
         case .success(let value):
+            if linger > .zero, gate.waiting == 0 {
+                let members = group.withLockedValue { $0.waiting.count } + 1
+                let crowded = members > 1 || lastCrowd.withLockedValue { $0.map { DispatchTime.now().uptimeNanoseconds - $0 < Self.crowdMemory } ?? false }
+                if members < maxGroup, crowded { await gate.awaitArrival(within: linger) }
+            }
             try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
                 let members = group.withLockedValue { g in g.waiting.append(done); return g.waiting.count }
                 if members < maxGroup && gate.passToGroupMember() { return }
@@ -153,6 +174,7 @@ final class WriteConnection: SQLDatabase, @unchecked Sendable {
     /// Commits the open group (if any), gives the turn back, and answers every change that waits.
     private func endGroup(_ gate: TurnGate) {
         let waiting = group.withLockedValue { g in defer { g = (false, []) }; return g.waiting }
+        if waiting.count > 1 { lastCrowd.withLockedValue { $0 = DispatchTime.now().uptimeNanoseconds } }
         var failure: (any Error)?
         do {
             try loop.inlineNow {
