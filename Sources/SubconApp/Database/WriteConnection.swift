@@ -108,9 +108,9 @@ final class WriteConnection: SQLDatabase, @unchecked Sendable {
     /// of several committed in the last 0.1 s), a change that would end its group first waits up
     /// to `linger` for the next one to queue, and passes its turn on as soon as one does
     /// (`TurnGate.awaitArrival`). A client that writes alone, one change after another, never
-    /// waits. (Only the group so far was counted at first: after a group of 32 the event loops
-    /// were busy answering it, the next change's wait ran out alone, and the groups fell back to
-    /// three for whole runs.)
+    /// waits. (Counting only the group so far was not enough: after a group of 32 the event loops
+    /// are busy answering it, the next change's wait runs out alone, and without the memory of
+    /// the last crowded group the groups stayed small until two changes happened to meet again.)
     func groupedTransaction<T>(gate: TurnGate, maxGroup: Int, linger: Duration = .zero, _ body: () async throws -> T) async throws -> T {
         try await gate.enter(joinsGroup: true)
         // This change holds the turn until it passes it on or ends the group.
