@@ -1,0 +1,75 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import SQLKit
+import Testing
+@testable import SubconApp
+
+/// How the lists read: a page and its total in one statement.
+@Suite struct ListReadsTests {
+    /// Passes statements on to a database and counts them.
+    struct CountingDatabase: SQLDatabase {
+        let base: any SQLDatabase
+        let statements = NIOLockedValueBox(0)
+        var logger: Logger { base.logger }
+        var eventLoop: any EventLoop { base.eventLoop }
+        var version: (any SQLDatabaseReportedVersion)? { base.version }
+        var dialect: any SQLDialect { base.dialect }
+        var queryLogLevel: Logger.Level? { base.queryLogLevel }
+        func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+            statements.withLockedValue { $0 += 1 }
+            return base.execute(sql: query, onRow)
+        }
+        func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+            statements.withLockedValue { $0 += 1 }
+            try await base.execute(sql: query, onRow)
+        }
+    }
+
+    @Test func peopleAndItemsComeWithTheirTotalInOneStatement() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let admin = try await ReadConnectionsTests.principal(t, "admin")
+            let supplier = try await ReadConnectionsTests.principal(t, "supplier1")
+            let supplierOrg = try await t.organization(code: "SUP-JG").id!
+            struct Login: Decodable { let login: String }
+            func logins(_ condition: SQLQueryString) async throws -> [String] {
+                try await t.sql.raw("SELECT login FROM users WHERE " + condition + " ORDER BY login").all(decoding: Login.self).map(\.login)
+            }
+            let everyone = try await logins("1 = 1")
+            let active = try await logins("active = \(bind: true)")
+            let ofSupplier = try await logins("organization_id = \(bind: supplierOrg)")
+            #expect(everyone.count > 3 && !ofSupplier.isEmpty && ofSupplier.count < everyone.count)
+
+            let cases: [(Principal, UserService.ListFilter, [String])] = [
+                (admin, .init(), everyone),
+                (admin, .init(active: true), active),
+                (admin, .init(organizationID: supplierOrg), ofSupplier),
+                (supplier, .init(), ofSupplier),
+            ]
+            for (who, filter, expected) in cases {
+                let db = CountingDatabase(base: t.app.reads)
+                let first = try await UserService.list(who, filter: filter, page: PageRequest(page: 1, per: 2), on: db, counts: nil)
+                #expect(first.total == expected.count, "\(filter)")
+                #expect(first.items.map(\.login) == Array(expected.prefix(2)), "\(filter)")
+                #expect(db.statements.withLockedValue { $0 } == 1, "a page and its total are one statement")
+                // Every page in its order, and none twice.
+                var paged: [String] = []
+                for n in 1...((expected.count + 1) / 2) {
+                    paged += try await UserService.list(who, filter: filter, page: PageRequest(page: n, per: 2), on: db, counts: nil).items.map(\.login)
+                }
+                #expect(paged == expected, "\(filter)")
+                // Past the last page there is no row to carry the total: it is counted apart.
+                let past = try await UserService.list(who, filter: filter, page: PageRequest(page: expected.count + 1, per: 1), on: db, counts: nil)
+                #expect(past.items.isEmpty && past.total == expected.count, "\(filter)")
+            }
+
+            struct Code: Decodable { let code: String }
+            let items = try await t.sql.raw("SELECT code FROM items ORDER BY code").all(decoding: Code.self).map(\.code)
+            let db = CountingDatabase(base: t.app.reads)
+            let page = try await ItemService.list(admin, filter: .init(), page: PageRequest(page: 2, per: 1), on: db, counts: nil)
+            #expect(items.count > 2 && page.total == items.count && page.items.map(\.code) == [items[1]])
+            #expect(db.statements.withLockedValue { $0 } == 1)
+        }
+    }
+}
