@@ -6,7 +6,8 @@ import SQLKit
 import Testing
 @testable import SubconApp
 
-/// How the lists read: a page and its total in one statement.
+/// How the lists read: a page and its total in one statement, and (PostgreSQL) tables whose
+/// pages stay readable from their indexes alone.
 @Suite struct ListReadsTests {
     /// Passes statements on to a database and counts them.
     struct CountingDatabase: SQLDatabase {
@@ -70,6 +71,23 @@ import Testing
             let page = try await ItemService.list(admin, filter: .init(), page: PageRequest(page: 2, per: 1), on: db, counts: nil)
             #expect(items.count > 2 && page.total == items.count && page.items.map(\.code) == [items[1]])
             #expect(db.statements.withLockedValue { $0 } == 1)
+        }
+    }
+
+    /// PostgreSQL vacuums the orders once a fiftieth has changed, so that the lists' index-only
+    /// scans stay index-only after the daily lateness sweep; undone, the table has the server's
+    /// defaults again. SQLite has no visibility map, and nothing to set.
+    @Test func postgresVacuumsTheOrdersOnceAFiftiethHasChanged() async throws {
+        try await TestApp.run(demo: false) { t in
+            guard t.sql.dialect.name == "postgresql" else { return }
+            func options() async throws -> [String] {
+                struct R: Decodable { let option: String }
+                return try await t.sql.raw("SELECT unnest(reloptions) AS option FROM pg_class WHERE oid = 'outsourcing_orders'::regclass")
+                    .all(decoding: R.self).map(\.option).sorted()
+            }
+            #expect(try await options() == ["autovacuum_vacuum_insert_scale_factor=0.02", "autovacuum_vacuum_scale_factor=0.02"])
+            try await VacuumOrdersSooner().revert(on: t.db)
+            #expect(try await options() == [])
         }
     }
 }

@@ -118,6 +118,8 @@ enum Migrations {
         KeepLineReportSums(),
         // 33. Organizations searched from a trigram index too
         AddOrganizationSearch(),
+        // 34. PostgreSQL vacuums the orders after their daily sweep, so their pages stay index-only
+        VacuumOrdersSooner(),
     ]
 }
 

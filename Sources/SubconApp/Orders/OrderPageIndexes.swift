@@ -84,3 +84,26 @@ struct AddLateOrderPageIndex: AsyncMigration {
         try await sql.raw("CREATE INDEX orders_late_idx ON outsourcing_orders (created_at) WHERE days_late IS NOT NULL").run()
     }
 }
+
+/// PostgreSQL: the orders are vacuumed once a fiftieth of them has changed or been added, not a
+/// fifth. The order lists' pages are index-only scans of `orders_page_idx`, and those read an
+/// order's row too unless a vacuum has marked its page all-visible. The lateness sweep rewrites
+/// every late order's days once a day (13,988 of 200,000 on the large data set), and new orders
+/// are the first page of every list: at the default fifth, autovacuum came every few days, and in
+/// between page 100 of every order fetched 4,794 rows from the table for its 5,000 index entries
+/// (1.35 ms to run; 0.79 ms once vacuumed). With a fiftieth, autovacuum follows a sweep within
+/// its minute's round, and visits only the pages the sweep changed. SQLite has no such map.
+struct VacuumOrdersSooner: AsyncMigration {
+    static let settings = ["autovacuum_vacuum_scale_factor": "0.02", "autovacuum_vacuum_insert_scale_factor": "0.02"]
+
+    func prepare(on db: any Database) async throws {
+        guard let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" else { return }
+        let list = Self.settings.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: ", ")
+        try await sql.raw("ALTER TABLE outsourcing_orders SET (\(unsafeRaw: list))").run()
+    }
+
+    func revert(on db: any Database) async throws {
+        guard let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" else { return }
+        try await sql.raw("ALTER TABLE outsourcing_orders RESET (\(unsafeRaw: Self.settings.keys.sorted().joined(separator: ", ")))").run()
+    }
+}
