@@ -96,6 +96,17 @@ import VaporTesting
             for (what, f) in filters {
                 try await same(what, nonEmpty: true) { try await OrderList.list(admin, f, page: PageRequest(page: 1, per: 50), app: app) }
             }
+            // Every order's detail (lines, requirements, the supplier, revisions and their answers).
+            let everyOrder = try await OrderList.list(admin, .init(), page: PageRequest(page: 1, per: 200), app: app).items
+            #expect(everyOrder.count > 3)
+            var revisions = 0
+            for order in everyOrder {
+                let direct = try await OrderService.detail(admin, order.id, app: app)
+                let general = try await RowDecoding.$byName.withValue(true) { try await OrderService.detail(admin, order.id, app: app) }
+                #expect(try Self.written(direct, direct: false) == (try Self.written(general, direct: false)), "order \(order.code)")
+                revisions += direct.revisions.count
+            }
+            #expect(revisions > 0, "the demo scenario has revisions")
             try await same("a second page of 3 orders") { try await OrderList.list(admin, .init(), page: PageRequest(page: 2, per: 3), app: app) }
             try await same("a supplier's orders") { try await OrderList.list(supplier, .init(), page: PageRequest(page: 1, per: 50), app: app) }
             // A lot waiting for inspection (the scenario has inspected all of its own).
