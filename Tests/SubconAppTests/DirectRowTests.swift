@@ -107,6 +107,18 @@ import VaporTesting
                 revisions += direct.revisions.count
             }
             #expect(revisions > 0, "the demo scenario has revisions")
+            try await same("people") { try await UserService.list(admin, filter: .init(), page: PageRequest(page: 1, per: 50), on: app.reads, counts: nil) }
+            try await same("items") { try await ItemService.list(admin, filter: .init(), page: PageRequest(page: 1, per: 50), on: app.reads, counts: nil) }
+            _ = try await Outbox.deliverPending(app: app, limit: 1000)
+            struct Person: Decodable { let user_id: UUID }
+            let notified = try #require(try await t.sql.raw("SELECT user_id FROM notifications GROUP BY user_id ORDER BY COUNT(*) DESC LIMIT 1")
+                .first(decoding: Person.self)).user_id
+            for unread in [false, true] {
+                try await same("notices, unread only: \(unread)", nonEmpty: !unread) {
+                    try await Inbox.list(userID: notified, page: PageRequest(page: 1, per: 50), unreadOnly: unread, locale: .zhHans,
+                                         catalog: app.subcon.catalog, on: app.keyedReads)
+                }
+            }
             try await same("a second page of 3 orders") { try await OrderList.list(admin, .init(), page: PageRequest(page: 2, per: 3), app: app) }
             try await same("a supplier's orders") { try await OrderList.list(supplier, .init(), page: PageRequest(page: 1, per: 50), app: app) }
             // A lot waiting for inspection (the scenario has inspected all of its own).

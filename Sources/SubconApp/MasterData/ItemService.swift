@@ -18,9 +18,16 @@ struct ItemDTO: Content {
     let createdAt: Date
     let updatedAt: Date
 
-    struct Row: Decodable {
+    /// The columns a list reads, decoded by position.
+    struct Row: ReadByPosition {
         static let columns = ["id", "code", "name", "specification", "uom", "kind", "default_site_id", "active", "version",
                               "created_at", "updated_at", "cost_price"]
+        static var columnNames: [String] { columns }
+        init(_ r: inout ColumnReader) throws {
+            id = try r.value(); code = try r.value(); name = try r.value(); specification = try r.value(); uom = try r.value(); kind = try r.value()
+            default_site_id = try r.optional(); active = try r.value(); version = try r.value(); created_at = try r.value()
+            updated_at = try r.value(); cost_price = try r.optional()
+        }
         let id: UUID
         let code: String
         let name: String

@@ -15,7 +15,8 @@ enum Inbox {
         let read: Bool
     }
 
-    private struct Row: Decodable {
+    /// Read by position, as the other lists' rows.
+    private struct Row: ReadByPosition {
         let id: UUID
         let event: String
         let message_key: String
@@ -23,6 +24,12 @@ enum Inbox {
         let link: String?
         let created_at: Date
         let read_at: Date?
+
+        static let columnNames = ["id", "event", "message_key", "params", "link", "created_at", "read_at"]
+        init(_ r: inout ColumnReader) throws {
+            id = try r.value(); event = try r.value(); message_key = try r.value(); params = try r.value(); link = try r.optional()
+            created_at = try r.value(); read_at = try r.optional()
+        }
     }
 
     static func unreadCount(userID: UUID, on sql: any SQLDatabase) async throws -> Int {

@@ -17,10 +17,16 @@ struct UserDTO: Content {
     let createdAt: Date
     let updatedAt: Date
 
-    /// The columns a list reads, decoded without Fluent.
-    struct Row: Decodable {
+    /// The columns a list reads, decoded without Fluent, by position.
+    struct Row: ReadByPosition {
         static let columns = ["id", "organization_id", "login", "display_name", "email", "roles", "locale", "active",
                               "version", "created_at", "updated_at"]
+        static var columnNames: [String] { columns }
+        init(_ r: inout ColumnReader) throws {
+            id = try r.value(); organization_id = try r.value(); login = try r.value(); display_name = try r.value(); email = try r.optional()
+            roles = try r.value(); locale = try r.value(); active = try r.value(); version = try r.value(); created_at = try r.value()
+            updated_at = try r.value()
+        }
         let id: UUID
         let organization_id: UUID
         let login: String
