@@ -20,9 +20,8 @@ struct ItemDTO: Content {
 
     /// The columns a list reads, decoded by position.
     struct Row: ReadByPosition {
-        static let columns = ["id", "code", "name", "specification", "uom", "kind", "default_site_id", "active", "version",
-                              "created_at", "updated_at", "cost_price"]
-        static var columnNames: [String] { columns }
+        static let columnNames = ["id", "code", "name", "specification", "uom", "kind", "default_site_id", "active", "version",
+                                  "created_at", "updated_at", "cost_price"]
         init(_ r: inout ColumnReader) throws {
             id = try r.value(); code = try r.value(); name = try r.value(); specification = try r.value(); uom = try r.value(); kind = try r.value()
             default_site_id = try r.optional(); active = try r.value(); version = try r.value(); created_at = try r.value()
@@ -135,7 +134,7 @@ enum ItemService {
         if let kind = filter.kind { q.equal("kind", kind.rawValue) }
         if let active = filter.active { q.equal("active", active) }
         if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty { try await q.contains(s, in: ["code", "name", "specification"], counts: counts) }
-        let (rows, total) = try await q.pageAndTotal(ItemDTO.Row.self, columns: ItemDTO.Row.columns, orderBy: [("code", .ascending)], page: page)
+        let (rows, total) = try await q.pageAndTotal(ItemDTO.Row.self, orderBy: [("code", .ascending)], page: page)
         return Page(items: rows.map(ItemDTO.init), page: page.page, per: page.per, total: total)
     }
 

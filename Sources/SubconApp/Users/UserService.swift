@@ -19,9 +19,8 @@ struct UserDTO: Content {
 
     /// The columns a list reads, decoded without Fluent, by position.
     struct Row: ReadByPosition {
-        static let columns = ["id", "organization_id", "login", "display_name", "email", "roles", "locale", "active",
-                              "version", "created_at", "updated_at"]
-        static var columnNames: [String] { columns }
+        static let columnNames = ["id", "organization_id", "login", "display_name", "email", "roles", "locale", "active",
+                                  "version", "created_at", "updated_at"]
         init(_ r: inout ColumnReader) throws {
             id = try r.value(); organization_id = try r.value(); login = try r.value(); display_name = try r.value(); email = try r.optional()
             roles = try r.value(); locale = try r.value(); active = try r.value(); version = try r.value(); created_at = try r.value()
@@ -144,7 +143,7 @@ enum UserService {
         if let org = filter.organizationID { q.equal("organization_id", org) }
         if let active = filter.active { q.equal("active", active) }
         if let s = filter.search?.trimmingCharacters(in: .whitespaces), !s.isEmpty { try await q.contains(s, in: ["login", "display_name"], counts: counts) }
-        let (rows, total) = try await q.pageAndTotal(UserDTO.Row.self, columns: UserDTO.Row.columns, orderBy: [("login", .ascending)], page: page)
+        let (rows, total) = try await q.pageAndTotal(UserDTO.Row.self, orderBy: [("login", .ascending)], page: page)
         return Page(items: rows.map(UserDTO.init), page: page.page, per: page.per, total: total)
     }
 
