@@ -43,6 +43,15 @@ import SubconDomain
             let note = shipped.headers.first(name: .location)?.split(separator: "?").first.map(String.init) ?? ""
             let badShip = try await t.page(.POST, "/deliveries", browser: &s, form: ["_csrf": scsrf, "order": order, "shipDate": "2026-09-22", "q_2": "20", "l_2": ""])
             #expect(badShip.status == .unprocessableEntity)
+            // Each line's error is marked at its own input (the page's script finds it by name),
+            // not listed under the API's name of the line.
+            #expect(badShip.body.string.contains("data-field=\"l_2\""), "\(badShip.body.string)")
+            let badNumber = try await t.page(.POST, "/deliveries", browser: &s, form: ["_csrf": scsrf, "order": order, "shipDate": "2026-09-22", "q_2": "abc", "l_2": "X"])
+            #expect(badNumber.status == .unprocessableEntity && badNumber.body.string.contains("data-field=\"q_2\""))
+            let badReceipt = try await t.page(.POST, "/receipts", browser: &w, form: ["_csrf": wcsrf, "order": order, "q_2": "-3", "l_2": "R-1"])
+            #expect(badReceipt.status == .unprocessableEntity && badReceipt.body.string.contains("data-field=\"q_2\""), "\(badReceipt.body.string)")
+            let badIssue = try await t.page(.POST, "/material/issue", browser: &w, form: ["_csrf": wcsrf, "order": order, "q_2_RM-PAD-65": "-1", "l_2_RM-PAD-65": "PAD-9"])
+            #expect(badIssue.status == .unprocessableEntity && badIssue.body.string.contains("data-field=\"q_2_RM-PAD-65\""), "\(badIssue.body.string)")
             // From a phone with a certificate attached: a multipart form, the file stored with the note.
             let boundary = "----subcon-test"
             var body = ""

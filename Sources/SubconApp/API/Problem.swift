@@ -46,3 +46,24 @@ public struct Problem: Error, Sendable {
         Problem(.conflict, "conflict", detailKey: detailKey, params: params, fields: fields)
     }
 }
+
+extension Problem {
+    /// The same problem, with the fields of its lines (`lines[i].name`, as the API names them)
+    /// named as a page's form names that line's inputs (`name(i, "quantity")` → `q_2`), or left
+    /// as they are where it has none. The page's script marks an error at the input of its
+    /// name; under the API's name it stayed at the top of the form.
+    func namingLineFields(_ name: (_ index: Int, _ field: String) -> String?) -> Problem {
+        var renamed = self
+        renamed.fields = fields.map { f in
+            let text = f.field
+            guard text.hasPrefix("lines["), let close = text.firstIndex(of: "]"),
+                  let i = Int(text[text.index(text.startIndex, offsetBy: 6)..<close]) else { return f }
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix("."), let field = name(i, String(rest.dropFirst())) else { return f }
+            var g = f
+            g.field = field
+            return g
+        }
+        return renamed
+    }
+}

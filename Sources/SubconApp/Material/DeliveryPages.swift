@@ -39,7 +39,7 @@ struct DeliveryPages: RouteCollection {
 
     struct NewView: Encodable {
         struct Row: Encodable {
-            let line: Int; let itemCode: String; let itemName: String; let dueDate: String; let ordered: FixedDecimal; let open: FixedDecimal
+            let line: Int; let itemCode: String; let itemName: String; let unit: String; let dueDate: String; let ordered: FixedDecimal; let open: FixedDecimal
             /// What the form shows in the quantity and lot fields.
             let q: String; let l: String
         }
@@ -56,7 +56,7 @@ struct DeliveryPages: RouteCollection {
         let rows = states.values.filter { $0.line.state == OrderLine.State.open.rawValue }.sorted { $0.line.number < $1.line.number }.map { s in
             let counted = (try? s.counted.adding(s.shippedOpen)) ?? s.counted
             let open = (try? s.ordered.subtracting(counted)).map { $0 > .zero ? $0 : .zero } ?? .zero
-            return NewView.Row(line: s.line.number, itemCode: items[s.line.itemID]?.code ?? "", itemName: items[s.line.itemID]?.name ?? "",
+            return NewView.Row(line: s.line.number, itemCode: items[s.line.itemID]?.code ?? "", itemName: items[s.line.itemID]?.name ?? "", unit: items[s.line.itemID]?.uom ?? "",
                                dueDate: s.line.dueDate, ordered: s.ordered, open: open, q: values["q_\(s.line.number)"] ?? "",
                                l: values["l_\(s.line.number)"] ?? "")
         }
@@ -94,13 +94,13 @@ struct DeliveryPages: RouteCollection {
             values["l_\(n)"] = (try? req.content.get(String.self, at: "l_\(n)")) ?? ""
         }
         var created: DeliveryNote?
+        var lines: [DeliveryInput.Line] = []
         let problem = try await attempt {
             guard let ship = Day(form.shipDate ?? "") else { throw Problem.validation([FieldProblem("shipDate", "badDate")]) }
-            var lines: [DeliveryInput.Line] = []
             for n in numbers {
                 let text = (values["q_\(n)"] ?? "").trimmingCharacters(in: .whitespaces)
                 if text.isEmpty { continue }
-                guard let q = try? FixedDecimal.parse(text) else { throw Problem.validation([FieldProblem("lines", "badLine", ["line": String(n)])]) }
+                guard let q = try? FixedDecimal.parse(text) else { throw Problem.validation([FieldProblem("q_\(n)", "positiveDecimal")]) }
                 lines.append(.init(line: n, quantity: q, lot: (values["l_\(n)"] ?? "").trimmingCharacters(in: .whitespaces)))
             }
             let input = DeliveryInput(orderId: orderID, shipDate: ship, note: form.note, lines: lines)
@@ -120,7 +120,9 @@ struct DeliveryPages: RouteCollection {
             created = note
         }
         if let created { return req.redirect(to: "/deliveries/\(created.id!)?ok=shipped") }
-        return try await renderNew(req, order, values: values, problem: problem)
+        return try await renderNew(req, order, values: values, problem: problem?.namingLineFields { i, field in
+            lines.indices.contains(i) ? Self.formField(field, line: String(lines[i].line)) : nil
+        })
     }
 
     struct DetailView: Encodable {
@@ -209,7 +211,7 @@ struct DeliveryPages: RouteCollection {
         let items = try await OrderService.itemCodes(Set(states.values.map(\.line.itemID)), on: req.db)
         let rows = states.values.filter { $0.line.state == OrderLine.State.open.rawValue }.sorted { $0.line.number < $1.line.number }.map { s in
             let open = (try? s.ordered.subtracting(s.counted)).map { $0 > .zero ? $0 : .zero } ?? .zero
-            return NewView.Row(line: s.line.number, itemCode: items[s.line.itemID]?.code ?? "", itemName: items[s.line.itemID]?.name ?? "",
+            return NewView.Row(line: s.line.number, itemCode: items[s.line.itemID]?.code ?? "", itemName: items[s.line.itemID]?.name ?? "", unit: items[s.line.itemID]?.uom ?? "",
                                dueDate: s.line.dueDate, ordered: s.ordered, open: open, q: values["q_\(s.line.number)"] ?? "",
                                l: values["l_\(s.line.number)"] ?? "")
         }
@@ -225,27 +227,40 @@ struct DeliveryPages: RouteCollection {
     }
 
     /// A direct receipt: per order line `q_N` and `l_N`.
+    /// The input of a line's quantity or lot on the delivery and receipt forms (`q_N`, `l_N`;
+    /// the material issue's N is the line and its component).
+    static func formField(_ field: String, line: String) -> String? {
+        switch field {
+        case "quantity": "q_\(line)"
+        case "lot": "l_\(line)"
+        default: nil
+        }
+    }
+
     func createReceipt(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
         try p.require(.handleMaterial)
         let fields = try req.content.decode([String: String].self)
         let order = try await MaterialPages().order(req, p)
         var created: GoodsReceipt?
+        var lines: [ReceiptInput.Line] = []
         let problem = try await attempt {
-            var lines: [ReceiptInput.Line] = []
             for (k, v) in fields where k.hasPrefix("q_") {
                 guard let n = Int(k.dropFirst(2)) else { continue }
                 let text = v.trimmingCharacters(in: .whitespaces)
                 if text.isEmpty { continue }
-                guard let q = try? FixedDecimal.parse(text) else { throw Problem.validation([FieldProblem("lines", "badLine", ["line": String(n)])]) }
+                guard let q = try? FixedDecimal.parse(text) else { throw Problem.validation([FieldProblem(k, "positiveDecimal")]) }
                 lines.append(.init(deliveryLine: nil, line: n, lot: (fields["l_\(n)"] ?? "").trimmingCharacters(in: .whitespaces), quantity: q))
             }
-            let input = ReceiptInput(orderId: order.id, deliveryNoteId: nil, note: fields["note"], lines: lines.sorted { ($0.line ?? 0) < ($1.line ?? 0) })
+            lines.sort { ($0.line ?? 0) < ($1.line ?? 0) }
+            let input = ReceiptInput(orderId: order.id, deliveryNoteId: nil, note: fields["note"], lines: lines)
             if case let problems = input.validate(), !problems.isEmpty { throw Problem.validation(problems) }
             created = try await DeliveryService.receive(p, input, app: req.application)
         }
         if let created { return req.redirect(to: "/receipts/\(created.id!)?ok=received") }
-        return try await renderNewReceipt(req, order, values: fields, problem: problem)
+        return try await renderNewReceipt(req, order, values: fields, problem: problem?.namingLineFields { i, field in
+            lines.indices.contains(i) ? lines[i].line.flatMap { Self.formField(field, line: String($0)) } : nil
+        })
     }
 
     struct StatementLink: Encodable { let no: Int; let statement: StatementSourceDTO }

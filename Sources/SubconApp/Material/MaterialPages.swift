@@ -114,6 +114,7 @@ struct MaterialPages: RouteCollection {
         let fields = try req.content.decode([String: String].self)
         let order = try await order(req, p)
         var created: MaterialDocument?
+        var keys: [String] = []
         let problem = try await attempt {
             let reqs = try await MaterialService.requirements(order.id!, on: req.db)
             var lines: [IssueInput.Line] = []
@@ -121,7 +122,8 @@ struct MaterialPages: RouteCollection {
                 let key = "\(r.line)_\(r.component.code)"
                 let text = (fields["q_\(key)"] ?? "").trimmingCharacters(in: .whitespaces)
                 if text.isEmpty { continue }
-                guard let q = try? FixedDecimal.parse(text) else { throw Problem.validation([FieldProblem("lines", "badLine", ["line": String(r.line)])]) }
+                guard let q = try? FixedDecimal.parse(text) else { throw Problem.validation([FieldProblem("q_\(key)", "positiveDecimal")]) }
+                keys.append(key)
                 lines.append(.init(line: r.line, componentCode: r.component.code, lot: (fields["l_\(key)"] ?? "").trimmingCharacters(in: .whitespaces), quantity: q))
             }
             let input = IssueInput(orderId: order.id!, reason: fields["reason"], lines: lines)
@@ -129,7 +131,9 @@ struct MaterialPages: RouteCollection {
             created = try await MaterialService.issue(p, input, app: req.application)
         }
         if let created { return req.redirect(to: "/material/documents/\(created.id!)?ok=created") }
-        return try await renderIssue(req, order, values: fields, problem: problem)
+        return try await renderIssue(req, order, values: fields, problem: problem?.namingLineFields { i, field in
+            keys.indices.contains(i) ? DeliveryPages.formField(field, line: keys[i]) : nil
+        })
     }
 
     // MARK: A document
