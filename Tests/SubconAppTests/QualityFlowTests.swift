@@ -137,6 +137,17 @@ import VaporTesting
                 let own = try await q.m.get("/api/v1/inspections/\(row["id"] as? String ?? "")", q.m.quality)
                 #expect(NSDictionary(dictionary: row) == NSDictionary(dictionary: own), "\(row)")
             }
+            // The work list page's latest inspections, read in one statement, say what the full ones say.
+            let admin = try await ReadConnectionsTests.principal(t, "admin")
+            let full = try await InspectionService.recent(admin, limit: 20, on: t.db).map {
+                RecentInspectionDTO(id: $0.id, code: $0.code, decision: $0.decision, itemCode: $0.itemCode, itemName: $0.itemName, unit: $0.unit,
+                                    supplierCode: $0.supplierCode, supplierName: $0.supplierName, lot: $0.lot, acceptedQuantity: $0.acceptedQuantity,
+                                    rejectedQuantity: $0.rejectedQuantity, exceptionId: $0.exceptionId, exceptionCode: $0.exceptionCode)
+            }
+            let lines = try await InspectionService.recentLines(admin, limit: 20, on: t.app.reads)
+            #expect(full.count == 5 && lines.contains { $0.exceptionCode != nil })
+            #expect(lines.sorted { $0.code < $1.code } == full.sorted { $0.code < $1.code })
+            #expect(try await InspectionService.recentLines(admin, limit: 2, on: t.app.reads).count == 2)
         }
     }
 

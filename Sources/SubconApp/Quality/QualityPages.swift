@@ -34,13 +34,13 @@ struct QualityPages: RouteCollection {
 
     // MARK: Inspection
 
-    struct WorkListView: Encodable { let waiting: [WorkItemDTO]; let total: Int; let recent: [InspectionDTO]; let pager: Pager; let canInspect: Bool }
+    struct WorkListView: Encodable { let waiting: [WorkItemDTO]; let total: Int; let recent: [RecentInspectionDTO]; let pager: Pager; let canInspect: Bool }
 
     func workList(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let waiting = try await InspectionService.workList(p, page: try PageRequest(req, defaultPer: 50), app: req.application)
         return try await req.renderPage("inspections", titleKey: "inspections.title", WorkListView(
-            waiting: waiting.items, total: waiting.total, recent: waiting.page == 1 ? try await InspectionService.recent(p, limit: 20, on: req.db) : [],
+            waiting: waiting.items, total: waiting.total, recent: waiting.page == 1 ? try await InspectionService.recentLines(p, limit: 20, on: req.application.reads) : [],
             pager: Pager(waiting, req), canInspect: p.can(.inspectGoods)))
     }
 
