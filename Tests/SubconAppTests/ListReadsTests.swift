@@ -90,4 +90,54 @@ import Testing
             #expect(try await options() == [])
         }
     }
+
+    /// Passes statements on to a database and keeps the last one, to be explained.
+    struct RecordingDatabase: SQLDatabase {
+        let base: any SQLDatabase
+        let last = NIOLockedValueBox<(any SQLExpression)?>(nil)
+        var logger: Logger { base.logger }
+        var eventLoop: any EventLoop { base.eventLoop }
+        var version: (any SQLDatabaseReportedVersion)? { base.version }
+        var dialect: any SQLDialect { base.dialect }
+        var queryLogLevel: Logger.Level? { base.queryLogLevel }
+        func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+            last.withLockedValue { $0 = query }
+            return base.execute(sql: query, onRow)
+        }
+        func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+            last.withLockedValue { $0 = query }
+            try await base.execute(sql: query, onRow)
+        }
+    }
+
+    struct ExplainQueryPlan: SQLExpression {
+        let query: any SQLExpression
+        func serialize(to serializer: inout SQLSerializer) {
+            serializer.write("EXPLAIN QUERY PLAN ")
+            query.serialize(to: &serializer)
+        }
+    }
+
+    /// The open delivery notes (the material hub, `deliveries?open=true`) are read in their order
+    /// from a partial index, for the buyer and for one supplier, instead of every open note read
+    /// and sorted. SQLite only: PostgreSQL chooses its plan from the table's statistics.
+    @Test func openDeliveryNotesComeInOrderFromTheirIndex() async throws {
+        try await TestApp.run(scenario: true) { t in
+            for (login, index) in [("admin", "delivery_notes_open_page_idx"), ("supplier1", "delivery_notes_supplier_open_page_idx")] {
+                let who = try await ReadConnectionsTests.principal(t, login)
+                let db = RecordingDatabase(base: t.app.reads)
+                let notes = try await MaterialReports.notes(who, orderID: nil, open: true, limit: 50, on: db)
+                #expect(!notes.isEmpty, "\(login) has open notes in the scenario")
+                #expect(notes.allSatisfy { ["shipped", "partially_received"].contains($0.status) })
+                #expect(notes.map(\.shipDate) == notes.map(\.shipDate).sorted())
+                guard t.sql.dialect.name == "sqlite", let statement = db.last.withLockedValue({ $0 }) else { continue }
+                let steps = NIOLockedValueBox<[String]>([])
+                try await t.app.reads.execute(sql: ExplainQueryPlan(query: statement)) { row in
+                    if let detail = try? row.decode(column: "detail", as: String.self) { steps.withLockedValue { $0.append(detail) } }
+                }
+                let plan = steps.withLockedValue { $0 }
+                #expect(plan.contains { $0.contains("USING INDEX \(index)") }, "\(login): \(plan)")
+            }
+        }
+    }
 }

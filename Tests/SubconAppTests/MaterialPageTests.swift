@@ -121,6 +121,19 @@ import SubconDomain
                 let r = try await t.page(.GET, path, browser: &w)
                 #expect(r.status == .ok, "\(path): \(r.body.string.prefix(300))")
             }
+            // The notes page goes a page at a time, each note on one page only, in ship date order.
+            let allNotes = try await t.request(.GET, "/api/v1/deliveries", token: try await t.token("warehouse")).json["items"] as? [[String: Any]] ?? []
+            #expect(allNotes.count >= 2)
+            var listed: [String] = []
+            for n in 1...allNotes.count {
+                let body = try await t.page(.GET, "/deliveries?open=false&per=1&page=\(n)", browser: &w).body.string
+                let codes = allNotes.compactMap { $0["code"] as? String }.filter { body.contains(">\($0)</a>") }
+                #expect(codes.count == 1, "page \(n): \(codes)")
+                listed += codes
+                #expect(body.contains("class=\"pager\"") && body.contains("page=\(n + 1)") == (n < allNotes.count), "page \(n)")
+            }
+            #expect(listed == allNotes.compactMap { $0["code"] as? String }, "the API's order")
+            #expect(try await t.page(.GET, "/deliveries?per=0", browser: &w).status == .badRequest)
             // Return and transfer are offered for what is held, not for a shortfall or an empty row.
             let stockPage = try await t.page(.GET, "/material/stock?per=100", browser: &w).body.string
             let rows = try await t.request(.GET, "/api/v1/material/stock?per=100", token: try await t.token("warehouse")).json["items"] as? [[String: Any]] ?? []

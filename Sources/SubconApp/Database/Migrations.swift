@@ -120,6 +120,8 @@ enum Migrations {
         AddOrganizationSearch(),
         // 34. PostgreSQL vacuums the orders after their daily sweep, so their pages stay index-only
         VacuumOrdersSooner(),
+        // 35. Open delivery notes in their list's order
+        AddOpenNoteIndexes(),
     ]
 }
 

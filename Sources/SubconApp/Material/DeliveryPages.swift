@@ -28,13 +28,14 @@ struct DeliveryPages: RouteCollection {
 
     // MARK: Delivery notes
 
-    struct ListView: Encodable { let rows: [NoteSummaryDTO]; let open: Bool; let isSupplier: Bool }
+    struct ListView: Encodable { let rows: [NoteSummaryDTO]; let total: Int; let pager: Pager; let open: Bool; let isSupplier: Bool }
 
     func list(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let open = try req.boolQuery("open") ?? true
+        let page = try await MaterialReports.notePage(p, open: open, page: try PageRequest(req, defaultPer: 50), on: req.application.reads)
         return try await req.renderPage("deliveries", titleKey: "deliveries.title", ListView(
-            rows: try await MaterialReports.notes(p, orderID: nil, open: open, limit: 300, on: req.application.reads), open: open, isSupplier: p.isSupplier))
+            rows: page.items, total: page.total, pager: Pager(page, req), open: open, isSupplier: p.isSupplier))
     }
 
     struct NewView: Encodable {

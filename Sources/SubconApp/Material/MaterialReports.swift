@@ -444,17 +444,32 @@ enum MaterialReports {
         }
     }
 
-    static func notes(_ p: Principal, orderID: UUID?, open: Bool, limit: Int, on db: any SQLDatabase) async throws -> [NoteSummaryDTO] {
+    static func noteConditions(_ p: Principal, orderID: UUID?, open: Bool) -> SQLQueryString {
         var conditions: SQLQueryString = "1 = 1" + p.scope.and("n.supplier_id")
         if let orderID { conditions = conditions + " AND n.order_id = \(bind: orderID)" }
-        if open { conditions = conditions + " AND n.status IN ('shipped', 'partially_received')" }
+        if open { conditions = conditions + " AND \(unsafeRaw: AddOpenNoteIndexes.open("n.status"))" }
+        return conditions
+    }
+
+    /// The delivery notes page, a page at a time: the list and its count, two statements both
+    /// answered from the notes' indexes (it listed up to 300 notes on one page before).
+    static func notePage(_ p: Principal, open: Bool, page: PageRequest, on db: any SQLDatabase) async throws -> Page<NoteSummaryDTO> {
+        struct Count: Decodable { let n: Int }
+        let total = try await sql(db).raw("SELECT COUNT(*) AS n FROM delivery_notes n WHERE " + noteConditions(p, orderID: nil, open: open))
+            .rows(decoding: Count.self).first?.n ?? 0
+        let items = page.offset < total ? try await notes(p, orderID: nil, open: open, limit: page.per, offset: page.offset, on: db) : []
+        return Page(items: items, page: page.page, per: page.per, total: total)
+    }
+
+    static func notes(_ p: Principal, orderID: UUID?, open: Bool, limit: Int, offset: Int = 0, on db: any SQLDatabase) async throws -> [NoteSummaryDTO] {
+        let conditions = noteConditions(p, orderID: orderID, open: open)
         struct Row: Decodable {
             let id: UUID; let code: String; let supplier_code: String?; let supplier_name: String?; let order_id: UUID; let order_code: String?
             let ship_date: String; let status: String; let quantity: Int64; let remaining: Int64; let unit: String?
         }
         let rows = try await sql(db).raw("""
             WITH page AS MATERIALIZED (SELECT n.id, n.ship_date AS k1, n.code AS k2 FROM delivery_notes n WHERE
-            """ + " " + conditions + " ORDER BY n.ship_date, n.code LIMIT \(literal: limit)) " + """
+            """ + " " + conditions + " ORDER BY n.ship_date, n.code LIMIT \(literal: limit) OFFSET \(literal: offset)) " + """
             SELECT n.id, n.code, s.code AS supplier_code, s.name AS supplier_name, n.order_id, o.code AS order_code, n.ship_date, n.status,
                    CAST(COALESCE(l.quantity, 0) AS BIGINT) AS quantity, CAST(COALESCE(l.remaining, 0) AS BIGINT) AS remaining, l.unit
               FROM page p CROSS JOIN delivery_notes n
