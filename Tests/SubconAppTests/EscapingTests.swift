@@ -64,6 +64,12 @@ import VaporTesting
                 """)
             #expect(order.status == .created, "\(order.body.string)")
             pages["/orders/\(order.json["id"] as? String ?? "")"] = "order note"
+            // The order list writes its rows in Swift (`HTML`), not through Leaf: a supplier's name
+            // there (set as it is stored, as a qualified supplier's name could be).
+            let bm = try await t.organization(code: "SUP-BM")
+            bm.name = x
+            try await bm.save(on: t.db)
+            pages["/orders?supplierId=\(bm.id!)"] = "supplier name in the order list"
 
             var browser = try await t.signIn("admin")
             for (path, what) in pages.sorted(by: { $0.key < $1.key }) {

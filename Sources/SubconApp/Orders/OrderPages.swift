@@ -23,7 +23,9 @@ struct OrderPages: RouteCollection {
 
 
     struct ListView: Encodable {
-        let rows: [OrderSummaryDTO]
+        /// The table's rows, written by `rows(_:…)`.
+        let rows: HTML
+        let empty: Bool
         let pager: Pager
         let q: String
         /// Kept when a link filtered by supplier; suppliers are otherwise found by the search box
@@ -41,12 +43,44 @@ struct OrderPages: RouteCollection {
         let filtered: Bool
     }
 
+    /// The order list's rows (see `HTML`): what the template's loop wrote, in the same markup.
+    static func rows(_ orders: [OrderSummaryDTO], isSupplier: Bool, req: Request) -> HTML {
+        var t = req.texts()
+        let code = t("orders.code"), supplier = t("prices.supplier"), status = t("field.status"), lines = t("orders.lines")
+        let nextDue = t("orders.nextDue"), answerBy = t("orders.answerBy"), overdueTag = t("orders.overdueTag")
+        let time = DatePattern("MM-dd HH:mm", zone: TimeZone(identifier: req.application.subcon.settings.timeZone) ?? .current)
+        var html = HTML()
+        for o in orders {
+            html += """
+                <tr\(HTML.when(o.overdue, " class=\"late\""))><td data-label="\(code)"><a class="nowrap" href="/orders/\(o.id)">\(o.code)</a> \
+                <span class="muted nowrap">\(t("orders.rev", ["n": String(o.revision)]))</span></td>
+                """
+            if !isSupplier {
+                html += "<td data-label=\"\(supplier)\"><span class=\"nowrap\">\(o.supplierCode)</span> <span class=\"muted\">\(o.supplierName)</span></td>"
+            }
+            html += """
+                <td data-label="\(status)"><span class="tag order-\(o.status)">\(t("order.status." + o.status))</span></td>
+                <td data-label="\(lines)" class="num">\(o.openLines)</td>
+                <td data-label="\(nextDue)" class="nowrap">\(o.nextDue ?? "")\
+                \(HTML.when(o.projectedLate, " <span class=\"tag risk-late\">\(t("work.daysLate", ["n": String(o.daysLate)]))</span>"))</td>
+                <td data-label="\(answerBy)">
+                """
+            if let deadline = o.answerDeadline {
+                html += "<span class=\"nowrap\">\(time.string(from: deadline))</span>\(HTML.when(o.overdue, " <span class=\"tag bad\">\(overdueTag)</span>"))"
+            } else {
+                html += "—"
+            }
+            html += "</td></tr>\n"
+        }
+        return html
+    }
+
     func list(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let f = try OrderList.filter(req)
         let page = try await OrderList.list(p, f, page: try PageRequest(req, defaultPer: 50), app: req.application)
         return try await req.renderPage("orders", titleKey: "orders.title", ListView(
-            rows: page.items, pager: Pager(page, req), q: f.search ?? "",
+            rows: Self.rows(page.items, isSupplier: p.isSupplier, req: req), empty: page.items.isEmpty, pager: Pager(page, req), q: f.search ?? "",
             supplierId: f.supplierID?.uuidString ?? "",
             statuses: [Option(value: "", label: req.t("orders.allStatuses"), selected: f.status == nil)]
                 + OrderStatus.allCases.map { Option(value: $0.rawValue, label: req.t("order.status.\($0.rawValue)"), selected: f.status == $0) },

@@ -34,14 +34,62 @@ struct QualityPages: RouteCollection {
 
     // MARK: Inspection
 
-    struct WorkListView: Encodable { let waiting: [WorkItemDTO]; let total: Int; let recent: [RecentInspectionDTO]; let pager: Pager; let canInspect: Bool }
+    struct WorkListView: Encodable {
+        /// The waiting lines' rows and the latest inspections' items, written by `rows` and `recentItems` (see `HTML`).
+        let waiting: HTML; let anyWaiting: Bool; let total: Int; let recent: HTML; let anyRecent: Bool; let pager: Pager
+    }
 
     func workList(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let waiting = try await InspectionService.workList(p, page: try PageRequest(req, defaultPer: 50), app: req.application)
+        let recent = waiting.page == 1 ? try await InspectionService.recentLines(p, limit: 20, on: req.application.reads) : []
+        var t = req.texts()
         return try await req.renderPage("inspections", titleKey: "inspections.title", WorkListView(
-            waiting: waiting.items, total: waiting.total, recent: waiting.page == 1 ? try await InspectionService.recentLines(p, limit: 20, on: req.application.reads) : [],
-            pager: Pager(waiting, req), canInspect: p.can(.inspectGoods)))
+            waiting: Self.rows(waiting.items, canInspect: p.can(.inspectGoods), texts: &t, req: req), anyWaiting: !waiting.items.isEmpty,
+            total: waiting.total, recent: Self.recentItems(recent, texts: &t), anyRecent: !recent.isEmpty, pager: Pager(waiting, req)))
+    }
+
+    /// The work list's rows: what the template's loop wrote, in the same markup.
+    static func rows(_ lines: [WorkItemDTO], canInspect: Bool, texts t: inout PageTexts, req: Request) -> HTML {
+        let receipt = t("receipts.code"), supplier = t("prices.supplier"), item = t("material.item"), lot = t("material.lot")
+        let received = t("deliveries.received"), plan = t("inspect.plan"), inspect = t("inspections.inspect"), exempt = t("qstate.exempt")
+        let time = DatePattern("MM-dd HH:mm", zone: TimeZone(identifier: req.application.subcon.settings.timeZone) ?? .current)
+        var html = HTML()
+        for w in lines {
+            let s = w.sampling
+            let sampling: HTML = s.exempt ? "<span class=\"tag ok\">\(exempt)</span>" : """
+                <span class="tag\(s.state == "tightened" ? " warn" : s.state == "discontinued" ? " bad" : "")">\(t("qstate." + s.state))</span> \
+                <span class="nowrap">n=\(s.sampleSize) Ac \(s.acceptance) Re \(s.rejection)</span>
+                """
+            html += """
+                <tr><td data-label="\(receipt)"><a class="nowrap" href="/receipts/\(w.receiptId)">\(w.receiptCode)</a> <span class="muted nowrap">#\(w.line)</span>\
+                <br><span class="muted nowrap">\(time.string(from: w.receivedAt))</span></td>
+                <td data-label="\(supplier)">\(w.supplierName) <span class="muted nowrap">\(w.supplierCode)</span></td>
+                <td data-label="\(item)"><span class="nowrap">\(w.itemCode)</span> <span class="muted">\(w.itemName)</span></td>
+                <td data-label="\(lot)" class="nowrap">\(w.lot)</td>
+                <td data-label="\(received)" class="num nowrap">\(w.quantity.grouped) <span class="muted">\(w.unit)</span></td>
+                <td data-label="\(plan)">\(sampling)</td>
+                <td>\(HTML.when(canInspect, "<a class=\"button primary\" href=\"/receipts/\(w.receiptId)/lines/\(w.line)/inspect\">\(inspect)</a>"))</td></tr>
+
+                """
+        }
+        return html
+    }
+
+    /// The latest inspections, one list item each.
+    static func recentItems(_ inspections: [RecentInspectionDTO], texts t: inout PageTexts) -> HTML {
+        let accepted = t("receipts.accepted"), rejected = t("receipts.rejected")
+        var html = HTML()
+        for i in inspections {
+            let tone = i.decision == "accept" ? " ok" : i.decision == "concession" ? " warn" : " bad"
+            html += """
+                <li><a class="nowrap" href="/inspections/\(i.id)">\(i.code)</a> <span class="tag\(tone)">\(t("decision." + i.decision))</span> \
+                \(i.itemCode) \(i.itemName) <span class="muted">\(i.supplierCode) \(i.supplierName) · \(i.lot) · \
+                \(accepted) \(i.acceptedQuantity.grouped) \(i.unit) · \(rejected) \(i.rejectedQuantity.grouped) \(i.unit)</span>\
+                \(i.exceptionCode.map { code -> HTML in " <a href=\"/exceptions/\(i.exceptionId!)\">\(code)</a>" } ?? HTML())</li>
+                """
+        }
+        return html
     }
 
     struct InspectionView: Encodable { let inspection: InspectionDTO; let canAttach: Bool; let errors: FormErrors }
