@@ -7,14 +7,16 @@ import SQLKit
 /// view (30,000 on the large data set: 9 ms of a hub's 15). `MaterialReports.notes` names the
 /// condition in the same words, which is how SQLite knows these partial indexes apply; and as an
 /// expression of the status, as for the workbench's notes to receive, so that the status index
-/// cannot serve it (on a small table SQLite took that one and sorted).
+/// cannot serve it (on a small table SQLite took that one and sorted). Both carry the creation
+/// time: the to-do's count of notes to receive (their oldest, under the same condition) may be
+/// answered from either, and without it read every open note's row (23 ms instead of 1).
 struct AddOpenNoteIndexes: AsyncMigration {
     static func open(_ status: String) -> String { AddWorkbenchFigures.toReceive(status) }
 
     func prepare(on db: any Database) async throws {
         let sql = db as! any SQLDatabase
-        try await sql.raw("CREATE INDEX delivery_notes_open_page_idx ON delivery_notes (ship_date, code) WHERE \(unsafeRaw: Self.open("status"))").run()
-        try await sql.raw("CREATE INDEX delivery_notes_supplier_open_page_idx ON delivery_notes (supplier_id, ship_date, code) WHERE \(unsafeRaw: Self.open("status"))").run()
+        try await sql.raw("CREATE INDEX delivery_notes_open_page_idx ON delivery_notes (ship_date, code, created_at) WHERE \(unsafeRaw: Self.open("status"))").run()
+        try await sql.raw("CREATE INDEX delivery_notes_supplier_open_page_idx ON delivery_notes (supplier_id, ship_date, code, created_at) WHERE \(unsafeRaw: Self.open("status"))").run()
     }
 
     func revert(on db: any Database) async throws {

@@ -367,8 +367,9 @@ struct QualityPages: RouteCollection {
     // MARK: Exceptions
 
     struct ListView: Encodable {
-        struct Row: Encodable { let e: ExceptionSummaryDTO; let supplierCode: String; let supplierName: String }
-        let items: [Row]
+        /// The exceptions' cards, written by `cards` (see `HTML`).
+        let items: HTML
+        let empty: Bool
         let status: String
         let type: String
         let mine: Bool
@@ -394,10 +395,42 @@ struct QualityPages: RouteCollection {
                                                              keyed: req.application.keyedReads)
         let listed = Page(items: items, page: page.page, per: page.per, total: total)
         return try await req.renderPage("exceptions", titleKey: "exceptions.title", ListView(
-            items: items.map { e in ListView.Row(e: e.summary(now: now), supplierCode: e.supplier_code, supplierName: p.isSupplier ? "" : e.supplier_name) },
+            items: Self.cards(items.map { e in (e.summary(now: now), p.isSupplier ? "" : e.supplier_name) }, req: req), empty: items.isEmpty,
             status: deadline == nil ? status : "open", type: type, mine: mine, types: ExceptionRules.Kind.allCases.map(\.rawValue), canRaise: p.can(.raiseExceptions),
             deadline: deadline?.rawValue ?? "", deadlines: ExceptionDeadlineState.allCases.map(\.rawValue),
             pager: Pager(listed, req)))
+    }
+
+    /// The exception list's cards: what the template's loop wrote, in the same markup.
+    static func cards(_ rows: [(e: ExceptionSummaryDTO, supplierName: String)], req: Request) -> HTML {
+        var t = req.texts()
+        let closed = t("exceptions.status.closed"), respondBy = t("exceptions.respondBy"), resolveBy = t("exceptions.resolveBy"), closedAt = t("exceptions.closedAt")
+        let zone = TimeZone(identifier: req.application.subcon.settings.timeZone) ?? .current
+        let time = DatePattern("MM-dd HH:mm", zone: zone), day = DatePattern("yyyy-MM-dd", zone: zone)
+        var html = HTML()
+        for (e, supplierName) in rows {
+            let severity = e.severity == "critical" ? " bad" : e.severity == "major" ? " warn" : ""
+            let title = e.words.map { t($0.title, $0.params) } ?? e.title
+            html += """
+                <section class="card exception-card\(HTML.when(e.overdue, " overdue"))">
+                  <div class="work-head"><a class="code" href="/exceptions/\(e.id)">\(e.code)</a> \
+                <span class="tag\(severity)">\(t("severity." + e.severity))</span> <span class="tag">\(t("exceptionType." + e.type))</span>\
+                \(HTML.when(e.status == "closed", " <span class=\"tag ok\">\(closed)</span>"))\
+                \(HTML.when(e.escalationLevel > 0, " <span class=\"tag bad\">\(t("exceptions.escalated", ["n": String(e.escalationLevel)]))</span>")) \
+                \(HTML.when(!supplierName.isEmpty, " <span class=\"muted\">\(supplierName)</span>"))</div>
+                  <div><a href="/exceptions/\(e.id)">\(title)</a></div>
+
+                """
+            if e.status == "open" {
+                let respond: HTML = e.respondedAt == nil
+                    ? "\(respondBy) <span class=\"nowrap\(HTML.when(e.overdue, " err"))\">\(e.responseBy.map(time.string) ?? "")</span> · " : HTML()
+                html += "  <div class=\"muted\">\(respond)\(resolveBy) <span class=\"nowrap\">\(e.resolveBy.map(time.string) ?? "")</span></div>\n"
+            } else {
+                html += "  <div class=\"muted\">\(closedAt) \(e.closedAt.map(day.string) ?? "")</div>\n"
+            }
+            html += "</section>\n"
+        }
+        return html
     }
 
     struct NewView: Encodable {

@@ -1,4 +1,5 @@
 import Foundation
+import SubconDomain
 import Vapor
 
 /// Markup written in Swift, for the rows of the busiest list pages.
@@ -62,20 +63,25 @@ extension Request {
     func texts() -> PageTexts { PageTexts(req: self) }
 }
 
-/// The catalog's texts in the page's language, for rows written in Swift.
+/// The catalog's texts in the page's language, for rows written in Swift. The language is
+/// worked out once (from the cookies and headers, which `Request.locale` parses on every call).
 struct PageTexts {
-    let req: Request
+    private let catalog: Catalog
+    private let locale: AppLocale
     private var known: [String: String] = [:]
 
-    init(req: Request) { self.req = req }
+    init(req: Request) {
+        catalog = req.application.subcon.catalog
+        locale = req.locale
+    }
 
     mutating func callAsFunction(_ key: String) -> String {
         if let text = known[key] { return text }
-        let text = req.t(key)
+        let text = catalog.text(key, locale)
         known[key] = text
         return text
     }
 
     /// A text with parameters (not kept: its values differ from row to row).
-    func callAsFunction(_ key: String, _ params: [String: String]) -> String { req.t(key, params) }
+    func callAsFunction(_ key: String, _ params: [String: String]) -> String { catalog.text(key, locale, params) }
 }
