@@ -207,6 +207,17 @@ import SubconDomain
             let csrf = try await t.csrf(&s)
             let work = try await t.page(.GET, "/work", browser: &s).body.string
             #expect(work.contains("/orders/\(order)/report?line=1") && work.contains("报工"))
+            // A page of cards at a time, each line on one page only.
+            let cards = work.components(separatedBy: "class=\"card work-card").count - 1
+            #expect(cards >= 2)
+            var seen: [String] = []
+            for n in 1...cards {
+                let one = try await t.page(.GET, "/work?per=1&page=\(n)", browser: &s).body.string
+                let links = one.components(separatedBy: "/report?line=").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+                #expect(links.count == 1 && one.contains("class=\"pager\"") && one.contains("page=\(n + 1)") == (n < cards), "page \(n)")
+                seen += links
+            }
+            #expect(Set(seen).count == cards)
             let form = try await t.page(.GET, "/orders/\(order)/report?line=2", browser: &s).body.string
             #expect(form.contains("name=\"key\"") && form.contains("capture=\"environment\""))
             // The form says what it is (not the saved reports' "报表") and names each line's item with its unit.

@@ -20,24 +20,65 @@ struct ProgressPages: RouteCollection {
         let line: LineProgressDTO
     }
 
-    struct WorkView: Encodable { let cards: [WorkCard] }
+    struct WorkView: Encodable {
+        /// The cards, written by `cards` (see `HTML`).
+        let cards: HTML
+        let empty: Bool
+        let pager: Pager
+    }
 
     /// Open lines of the supplier's working orders, most urgent first: late, at risk, then by due date.
+    /// The lines of its latest hundred working orders, read in one statement (it was one per
+    /// order), fifty cards to a page (a supplier of many orders had up to 500 on one phone page).
     func work(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         try p.require(.fulfilOrders)
+        let page = try PageRequest(req, defaultPer: 50)
         let orders = try await p.scope.query(OutsourcingOrder.self, on: req.db)
             .filter(\.$status ~~ MaterialService.workingStatuses.map(\.rawValue)).sort(\.$createdAt, .descending).limit(100).all()
-        var cards: [WorkCard] = []
         let today = req.subcon.today(), threshold = req.subcon.settings.delayThresholdDays
+        let lines = try await ProgressService.lines(orderIDs: orders.map { $0.id! }, today: today, threshold: threshold, on: req.db)
+        var cards: [WorkCard] = []
         for o in orders {
-            for l in try await ProgressService.lines(o, today: today, threshold: threshold, on: req.db) where l.risk != Projection.Risk.done.rawValue {
-                cards.append(WorkCard(orderId: o.id!, orderCode: o.code, line: l))
+            for l in lines[o.id!] ?? [] where l.projected.risk != Projection.Risk.done.rawValue {
+                cards.append(WorkCard(orderId: o.id!, orderCode: o.code, line: l.projected))
             }
         }
         func urgency(_ c: WorkCard) -> Int { Projection.Risk(rawValue: c.line.risk)?.urgency ?? 9 }
-        cards.sort { (urgency($0), $0.line.dueDate, $0.orderCode) < (urgency($1), $1.line.dueDate, $1.orderCode) }
-        return try await req.renderPage("work", titleKey: "work.title", WorkView(cards: cards))
+        cards.sort { (urgency($0), $0.line.dueDate, $0.orderCode, $0.line.line) < (urgency($1), $1.line.dueDate, $1.orderCode, $1.line.line) }
+        let shown = Array(cards.dropFirst(page.offset).prefix(page.per))
+        return try await req.renderPage("work", titleKey: "work.title", WorkView(
+            cards: Self.cards(shown, req: req), empty: shown.isEmpty, pager: Pager(Page(items: shown, page: page.page, per: page.per, total: cards.count), req)))
+    }
+
+    /// The work list's cards: what the template's loop wrote, in the same markup.
+    static func cards(_ cards: [WorkCard], req: Request) -> HTML {
+        var t = req.texts()
+        let done = t("work.done"), due = t("orders.dueDate"), eta = t("work.eta"), promised = t("work.promised"), report = t("work.report")
+        var html = HTML()
+        for c in cards {
+            let l = c.line
+            let operation = l.operation.map { $0.isEmpty ? HTML() : " / \($0)" } ?? HTML()
+            html += """
+                <section class="card work-card risk-\(l.risk)">
+                  <div class="work-head"><a class="code" href="/orders/\(c.orderId)">\(c.orderCode)</a> \
+                <span class="muted">\(t("material.lineNo", ["n": String(l.line)]))</span> \
+                <span class="tag risk-\(l.risk)">\(t("risk." + l.risk))\(HTML.when(l.daysLate > 0, " \(t("work.daysLate", ["n": String(l.daysLate)]))"))</span></div>
+                  <div><strong>\(l.itemCode)</strong>\(operation) <span class="muted">\(l.itemName)</span></div>
+                  <svg class="bar" role="progressbar" aria-valuenow="\(l.percent)" aria-valuemin="0" aria-valuemax="100" viewBox="0 0 100 10" \
+                preserveAspectRatio="none"><rect class="bar-fill" width="\(l.percent)" height="10"/></svg>
+                  <dl class="facts tight">
+                    <dt>\(done)</dt><dd>\(l.good.grouped) / \(l.quantity.grouped) \(l.unit) (\(l.percent)%)</dd>
+                    <dt>\(due)</dt><dd>\(l.dueDate)</dd>
+                    \(l.eta.map { "<dt>\(eta)</dt><dd>\($0)</dd>" } ?? HTML())
+                    \(l.promisedDate.map { "<dt>\(promised)</dt><dd>\($0)</dd>" } ?? HTML())
+                  </dl>
+                  <a class="button primary big" href="/orders/\(c.orderId)/report?line=\(l.line)">\(report)</a>
+                </section>
+
+                """
+        }
+        return html
     }
 
     struct ReportView: Encodable {
