@@ -29,15 +29,122 @@ struct MaterialPages: RouteCollection {
         let canApprove: Bool
         let canInspect: Bool
         let canWriteOff: Bool
-        let dueToIssue: [DueToIssueDTO]
-        let dueToArrive: [DueToArriveDTO]
-        let openNotes: [NoteSummaryDTO]
+        /// The four tables' rows, written by `Rows` (see `HTML`), each with whether it has any.
+        let dueToIssue: HTML; let anyDueToIssue: Bool
+        let dueToArrive: HTML; let anyDueToArrive: Bool
+        let openNotes: HTML; let anyOpenNotes: Bool
         let awaitingInspection: [ReceiptSummaryDTO]
         let pendingApproval: [DocumentSummaryDTO]
         let toConfirm: [DocumentSummaryDTO]
         let discrepancies: [ExceptionSummaryDTO]
-        let recent: [DocumentSummaryDTO]
+        let recent: HTML; let anyRecent: Bool
         let kinds: [Option]
+    }
+
+    /// The material hub's tables: what the template's loops wrote, in the same markup.
+    struct Rows {
+        var t: PageTexts
+        let isSupplier: Bool
+        let canHandle: Bool
+        let time: DatePattern
+
+        init(req: Request, isSupplier: Bool, canHandle: Bool) {
+            t = req.texts()
+            self.isSupplier = isSupplier
+            self.canHandle = canHandle
+            time = DatePattern("yyyy-MM-dd HH:mm", zone: TimeZone(identifier: req.application.subcon.settings.timeZone) ?? .current)
+        }
+
+        func quantity(_ q: FixedDecimal, _ unit: String, strong: Bool = false) -> HTML {
+            strong ? "<strong>\(q.grouped)</strong> <span class=\"muted\">\(unit)</span>" : "\(q.grouped) <span class=\"muted\">\(unit)</span>"
+        }
+
+        func orderCell(_ label: String, _ id: UUID, _ code: String, line: Int?) -> HTML {
+            let lineNo: HTML = line.map { " <span class=\"muted nowrap\">\(t("material.lineNo", ["n": String($0)]))</span>" } ?? HTML()
+            return "<td data-label=\"\(label)\"><a class=\"nowrap\" href=\"/orders/\(id)\">\(code)</a>\(lineNo)</td>"
+        }
+
+        func supplierCell(_ label: String, _ name: String, _ code: String) -> HTML {
+            "<td data-label=\"\(label)\">\(name) <span class=\"muted nowrap\">\(code)</span></td>"
+        }
+
+        mutating func dueToIssue(_ rows: [DueToIssueDTO]) -> HTML {
+            let order = t("orders.code"), supplier = t("prices.supplier"), due = t("orders.dueDate"), component = t("material.component")
+            let gross = t("material.gross"), issued = t("material.issued"), remaining = t("material.remaining"), issue = t("material.issueAction")
+            var html = HTML()
+            for r in rows {
+                html += """
+                    <tr>\(orderCell(order, r.orderId, r.orderCode, line: r.line))
+                    \(supplierCell(supplier, r.supplierName, r.supplierCode))
+                    <td data-label="\(due)" class="nowrap">\(r.dueDate)</td>
+                    <td data-label="\(component)"><span class="nowrap">\(r.componentCode)</span> <span class="muted">\(r.componentName)</span></td>
+                    <td data-label="\(gross)" class="num nowrap">\(quantity(r.gross, r.uom))</td>
+                    <td data-label="\(issued)" class="num nowrap">\(quantity(r.issued, r.uom))</td>
+                    <td data-label="\(remaining)" class="num nowrap">\(quantity(r.remaining, r.uom, strong: true))</td>
+                    <td>\(HTML.when(canHandle, "<a class=\"button\" href=\"/material/issue?order=\(r.orderId)\">\(issue)</a>"))</td></tr>
+
+                    """
+            }
+            return html
+        }
+
+        mutating func openNotes(_ rows: [NoteSummaryDTO]) -> HTML {
+            let note = t("deliveries.code"), order = t("orders.code"), supplier = t("prices.supplier"), ship = t("deliveries.shipDate")
+            let remaining = t("material.remaining"), status = t("field.status")
+            var html = HTML()
+            for n in rows {
+                html += """
+                    <tr><td data-label="\(note)"><a class="nowrap" href="/deliveries/\(n.id)">\(n.code)</a></td>
+                    \(orderCell(order, n.orderId, n.orderCode, line: nil))
+                    \(isSupplier ? HTML() : supplierCell(supplier, n.supplierName, n.supplierCode))
+                    <td data-label="\(ship)" class="nowrap">\(n.shipDate)</td>
+                    <td data-label="\(remaining)" class="num nowrap">\(quantity(n.remaining, n.unit ?? ""))</td>
+                    <td data-label="\(status)"><span class="tag">\(t("delivery.status." + n.status))</span></td></tr>
+
+                    """
+            }
+            return html
+        }
+
+        mutating func dueToArrive(_ rows: [DueToArriveDTO]) -> HTML {
+            let order = t("orders.code"), supplier = t("prices.supplier"), due = t("orders.dueDate"), item = t("material.item")
+            let ordered = t("orders.quantity"), open = t("material.open"), ship = t("deliveries.ship"), receive = t("receipts.receiveDirect")
+            var html = HTML()
+            for r in rows {
+                let action: HTML = isSupplier ? "<a class=\"button primary\" href=\"/deliveries/new?order=\(r.orderId)\">\(ship)</a>"
+                    : canHandle ? "<a class=\"button\" href=\"/receipts/new?order=\(r.orderId)\">\(receive)</a>" : HTML()
+                html += """
+                    <tr>\(orderCell(order, r.orderId, r.orderCode, line: r.line))
+                    \(isSupplier ? HTML() : supplierCell(supplier, r.supplierName, r.supplierCode))
+                    <td data-label="\(due)" class="nowrap">\(r.dueDate)</td>
+                    <td data-label="\(item)"><span class="nowrap">\(r.itemCode)</span> <span class="muted">\(r.itemName)</span></td>
+                    <td data-label="\(ordered)" class="num nowrap">\(quantity(r.ordered, r.uom))</td>
+                    <td data-label="\(open)" class="num nowrap">\(quantity(r.open, r.uom, strong: true))</td>
+                    <td>\(action)</td></tr>
+
+                    """
+            }
+            return html
+        }
+
+        mutating func recent(_ rows: [DocumentSummaryDTO]) -> HTML {
+            let code = t("material.code"), kind = t("material.kind"), supplier = t("prices.supplier"), order = t("orders.code")
+            let status = t("field.status"), date = t("material.date"), awaiting = t("material.awaitingConfirmation")
+            var html = HTML()
+            for d in rows {
+                let state: HTML = d.awaitingConfirmation ? "<span class=\"tag warn\">\(awaiting)</span>" : "<span class=\"tag\">\(t("material.status." + d.status))</span>"
+                html += """
+                    <tr><td data-label="\(code)"><a class="nowrap" href="/material/documents/\(d.id)">\(d.code)</a></td>
+                    <td data-label="\(kind)">\(t("material.kind." + d.kind))</td>
+                    \(supplierCell(supplier, d.supplierName, d.supplierCode))
+                    <td data-label="\(order)" class="nowrap">\(d.orderCode ?? "")</td>
+                    <td data-label="\(status)">\(state)</td>
+                    <td data-label="\(date)" class="nowrap">\(time.string(from: d.createdAt))</td></tr>
+
+                    """
+            }
+            return html
+        }
     }
 
     func hub(req: Request) async throws -> View {
@@ -45,18 +152,22 @@ struct MaterialPages: RouteCollection {
         let db = req.db, reads = req.application.reads
         let kind = req.queryText("kind").flatMap { MaterialKind(rawValue: $0)?.rawValue }
         let recent = try await MaterialReports.documents(p, orderID: nil, kind: kind, status: nil, supplierID: nil, limit: 30, on: reads)
+        let dueToIssue = p.isSupplier ? [] : try await MaterialReports.dueToIssue(p, limit: 50, on: req.application.keyedReads)
+        let dueToArrive = try await MaterialReports.dueToArrive(p, limit: 50, on: db)
+        let openNotes = try await MaterialReports.notes(p, orderID: nil, open: true, limit: 50, on: reads)
+        var rows = Rows(req: req, isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial))
         return try await req.renderPage("material", titleKey: "material.title", HubView(
             isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial), canApprove: p.can(.approveSupplementaryIssue),
             canInspect: p.can(.inspectGoods), canWriteOff: !p.isSupplier,
-            dueToIssue: p.isSupplier ? [] : try await MaterialReports.dueToIssue(p, limit: 50, on: req.application.keyedReads),
-            dueToArrive: try await MaterialReports.dueToArrive(p, limit: 50, on: db),
-            openNotes: try await MaterialReports.notes(p, orderID: nil, open: true, limit: 50, on: reads),
+            dueToIssue: rows.dueToIssue(dueToIssue), anyDueToIssue: !dueToIssue.isEmpty,
+            dueToArrive: rows.dueToArrive(dueToArrive), anyDueToArrive: !dueToArrive.isEmpty,
+            openNotes: rows.openNotes(openNotes), anyOpenNotes: !openNotes.isEmpty,
             awaitingInspection: p.isSupplier ? [] : try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: 50, on: reads),
             pendingApproval: try await MaterialReports.documents(p, orderID: nil, kind: "supplementary", status: "pending_approval", supplierID: nil, limit: 50, on: reads),
             toConfirm: p.isSupplier ? try await MaterialReports.documents(p, orderID: nil, kind: nil, status: "done", supplierID: nil, limit: 200, on: reads)
                 .filter(\.awaitingConfirmation) : [],
             discrepancies: try await MaterialReports.openDiscrepancies(p, on: db),
-            recent: recent,
+            recent: rows.recent(recent), anyRecent: !recent.isEmpty,
             kinds: [Option(value: "", label: req.t("material.allKinds"), selected: kind == nil)]
                 + MaterialKind.allCases.map { Option(value: $0.rawValue, label: req.t("material.kind.\($0.rawValue)"), selected: kind == $0.rawValue) }))
     }
