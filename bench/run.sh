@@ -73,6 +73,13 @@ curl -sf -c "$JAR" -b "$JAR" "$BASE/login" >/dev/null
 CSRF=$(awk '/subcon_csrf/{print $7}' "$JAR")
 curl -sf -c "$JAR" -b "$JAR" -d "login=admin&password=demo&_csrf=$CSRF" "$BASE/login" -o /dev/null
 SESSION=$(awk '/subcon_session/{print $7}' "$JAR")
+# The largest supplier's own session: its phone pages (work list, material hub) read SUP-JG's
+# tenth of all orders.
+SJAR=$(mktemp -p "$SCRATCH")
+curl -sf -c "$SJAR" -b "$SJAR" "$BASE/login" >/dev/null
+SCSRF=$(awk '/subcon_csrf/{print $7}' "$SJAR")
+curl -sf -c "$SJAR" -b "$SJAR" -d "login=supplier1&password=demo&_csrf=$SCSRF" "$BASE/login" -o /dev/null
+SSESSION=$(awk '/subcon_session/{print $7}' "$SJAR")
 SUPPLIER_ORG=$(curl -sf "$BASE/api/v1/me" -H "Authorization: Bearer $SUPPLIER" | python3 -c 'import json,sys;print(json.load(sys.stdin)["organization"]["id"])')
 
 mkdir -p bench/out
@@ -181,6 +188,9 @@ run "GET /api/v1/material/due-to-issue (buyer)" -H "Authorization: Bearer $ADMIN
 run "GET /api/v1/material/due-to-arrive (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/material/due-to-arrive"
 run "GET /api/v1/orders/{id}/material" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/orders/$WORKING/material"
 run "GET /material page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/material"
+run "GET /material page (supplier, session, Leaf)" -H "Cookie: subcon_session=$SSESSION" "$BASE/material"
+run "GET /work page (supplier's work list, session, Leaf)" -H "Cookie: subcon_session=$SSESSION" "$BASE/work"
+run "GET /deliveries page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/deliveries"
 run "GET / home page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
 run "GET /admin/users page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/admin/users?page=10"
 # Quality: an inspection per receipt (~6.5k), a lot waiting for inspection on every tenth order
@@ -243,11 +253,6 @@ run "GET /api/v1/organizations/{id}/scorecard (SUP-JG, own, month)" -H "Authoriz
 run "GET /api/v1/scorecards (ranking of all suppliers, month)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/scorecards?period=$LAST_MONTH"
 # Every role's day: the to-do home and the dashboard as one person sees them (one connection),
 # then the same and the reports under load.
-SJAR=$(mktemp -p "$SCRATCH")
-curl -sf -c "$SJAR" -b "$SJAR" "$BASE/login" >/dev/null
-SCSRF=$(awk '/subcon_csrf/{print $7}' "$SJAR")
-curl -sf -c "$SJAR" -b "$SJAR" -d "login=supplier1&password=demo&_csrf=$SCSRF" "$BASE/login" -o /dev/null
-SSESSION=$(awk '/subcon_session/{print $7}' "$SJAR")
 one() { local saved=$CONNECTIONS; CONNECTIONS=1 THREADS=1 run "$@"; CONNECTIONS=$saved; }
 one "one person: GET /healthz (ceiling)" "$BASE/healthz"
 one "one person: GET / to-do (admin, every kind)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
