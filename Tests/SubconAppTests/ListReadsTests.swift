@@ -9,10 +9,11 @@ import Testing
 /// How the lists read: a page and its total in one statement, and (PostgreSQL) tables whose
 /// pages stay readable from their indexes alone.
 @Suite struct ListReadsTests {
-    /// Passes statements on to a database and counts them.
+    /// Passes statements on to a database, counts them, and keeps the last one (to be explained).
     struct CountingDatabase: SQLDatabase {
         let base: any SQLDatabase
         let statements = NIOLockedValueBox(0)
+        let last = NIOLockedValueBox<(any SQLExpression)?>(nil)
         var logger: Logger { base.logger }
         var eventLoop: any EventLoop { base.eventLoop }
         var version: (any SQLDatabaseReportedVersion)? { base.version }
@@ -20,10 +21,12 @@ import Testing
         var queryLogLevel: Logger.Level? { base.queryLogLevel }
         func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
             statements.withLockedValue { $0 += 1 }
+            last.withLockedValue { $0 = query }
             return base.execute(sql: query, onRow)
         }
         func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
             statements.withLockedValue { $0 += 1 }
+            last.withLockedValue { $0 = query }
             try await base.execute(sql: query, onRow)
         }
     }
@@ -91,25 +94,6 @@ import Testing
         }
     }
 
-    /// Passes statements on to a database and keeps the last one, to be explained.
-    struct RecordingDatabase: SQLDatabase {
-        let base: any SQLDatabase
-        let last = NIOLockedValueBox<(any SQLExpression)?>(nil)
-        var logger: Logger { base.logger }
-        var eventLoop: any EventLoop { base.eventLoop }
-        var version: (any SQLDatabaseReportedVersion)? { base.version }
-        var dialect: any SQLDialect { base.dialect }
-        var queryLogLevel: Logger.Level? { base.queryLogLevel }
-        func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
-            last.withLockedValue { $0 = query }
-            return base.execute(sql: query, onRow)
-        }
-        func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
-            last.withLockedValue { $0 = query }
-            try await base.execute(sql: query, onRow)
-        }
-    }
-
     struct ExplainQueryPlan: SQLExpression {
         let query: any SQLExpression
         func serialize(to serializer: inout SQLSerializer) {
@@ -125,7 +109,7 @@ import Testing
         try await TestApp.run(scenario: true) { t in
             for (login, index) in [("admin", "delivery_notes_open_page_idx"), ("supplier1", "delivery_notes_supplier_open_page_idx")] {
                 let who = try await ReadConnectionsTests.principal(t, login)
-                let db = RecordingDatabase(base: t.app.reads)
+                let db = CountingDatabase(base: t.app.reads)
                 let notes = try await MaterialReports.notes(who, orderID: nil, open: true, limit: 50, on: db)
                 #expect(!notes.isEmpty, "\(login) has open notes in the scenario")
                 #expect(notes.allSatisfy { ["shipped", "partially_received"].contains($0.status) })
