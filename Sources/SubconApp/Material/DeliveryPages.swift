@@ -28,14 +28,17 @@ struct DeliveryPages: RouteCollection {
 
     // MARK: Delivery notes
 
-    struct ListView: Encodable { let rows: [NoteSummaryDTO]; let total: Int; let pager: Pager; let open: Bool; let isSupplier: Bool }
+    /// `rows` written by `MaterialPages.Rows` (see `HTML`).
+    struct ListView: Encodable { let rows: HTML; let empty: Bool; let total: Int; let pager: Pager; let open: Bool; let isSupplier: Bool }
 
     func list(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let open = try req.boolQuery("open") ?? true
         let page = try await MaterialReports.notePage(p, open: open, page: try PageRequest(req, defaultPer: 50), on: req.application.reads)
+        var rows = MaterialPages.Rows(req: req, isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial))
         return try await req.renderPage("deliveries", titleKey: "deliveries.title", ListView(
-            rows: page.items, total: page.total, pager: Pager(page, req), open: open, isSupplier: p.isSupplier))
+            rows: rows.notes(page.items, withQuantity: true), empty: page.items.isEmpty, total: page.total, pager: Pager(page, req),
+            open: open, isSupplier: p.isSupplier))
     }
 
     struct NewView: Encodable {

@@ -88,17 +88,19 @@ struct MaterialPages: RouteCollection {
             return html
         }
 
-        mutating func openNotes(_ rows: [NoteSummaryDTO]) -> HTML {
+        /// The notes' rows, of the hub (what remains) and of the notes page (the quantity too).
+        mutating func notes(_ rows: [NoteSummaryDTO], withQuantity: Bool = false) -> HTML {
             let note = t("deliveries.code"), order = t("orders.code"), supplier = t("prices.supplier"), ship = t("deliveries.shipDate")
-            let remaining = t("material.remaining"), status = t("field.status")
+            let shipped = t("material.quantity"), remaining = t("material.remaining"), status = t("field.status")
             var html = HTML()
             for n in rows {
+                let quantity: HTML = withQuantity ? "<td data-label=\"\(shipped)\" class=\"num nowrap\">\(self.quantity(n.quantity, n.unit ?? ""))</td>" : HTML()
                 html += """
                     <tr><td data-label="\(note)"><a class="nowrap" href="/deliveries/\(n.id)">\(n.code)</a></td>
                     \(orderCell(order, n.orderId, n.orderCode, line: nil))
                     \(isSupplier ? HTML() : supplierCell(supplier, n.supplierName, n.supplierCode))
                     <td data-label="\(ship)" class="nowrap">\(n.shipDate)</td>
-                    <td data-label="\(remaining)" class="num nowrap">\(quantity(n.remaining, n.unit ?? ""))</td>
+                    \(quantity)<td data-label="\(remaining)" class="num nowrap">\(self.quantity(n.remaining, n.unit ?? ""))</td>
                     <td data-label="\(status)"><span class="tag">\(t("delivery.status." + n.status))</span></td></tr>
 
                     """
@@ -161,7 +163,7 @@ struct MaterialPages: RouteCollection {
             canInspect: p.can(.inspectGoods), canWriteOff: !p.isSupplier,
             dueToIssue: rows.dueToIssue(dueToIssue), anyDueToIssue: !dueToIssue.isEmpty,
             dueToArrive: rows.dueToArrive(dueToArrive), anyDueToArrive: !dueToArrive.isEmpty,
-            openNotes: rows.openNotes(openNotes), anyOpenNotes: !openNotes.isEmpty,
+            openNotes: rows.notes(openNotes), anyOpenNotes: !openNotes.isEmpty,
             awaitingInspection: p.isSupplier ? [] : try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: 50, on: reads),
             pendingApproval: try await MaterialReports.documents(p, orderID: nil, kind: "supplementary", status: "pending_approval", supplierID: nil, limit: 50, on: reads),
             toConfirm: p.isSupplier ? try await MaterialReports.documents(p, orderID: nil, kind: nil, status: "done", supplierID: nil, limit: 200, on: reads)

@@ -179,9 +179,10 @@ struct LateLinesPages: RouteCollection {
         routes.get("late-lines", use: page)
     }
 
-    struct Row: Encodable { let line: LateLineDTO; let reasonLabel: String? }
     struct View: Encodable {
-        let rows: [Row]
+        /// The table's rows, written by `rows` (see `HTML`).
+        let rows: HTML
+        let empty: Bool
         let pager: Pager
         let reasons: [Option]
         let q: String
@@ -198,8 +199,47 @@ struct LateLinesPages: RouteCollection {
         reasons[0] = Option(value: "", label: req.t("late.allReasons"), selected: f.reason == nil)
         reasons.insert(Option(value: "none", label: req.t("late.noReason"), selected: f.reason == "none"), at: 1)
         return try await req.renderPage("late_lines", titleKey: "late.title", View(
-            rows: page.items.map { Row(line: $0, reasonLabel: $0.delayReason.map { DelayReasonOptions.label($0, req) }) }, pager: Pager(page, req), reasons: reasons, q: f.search ?? "",
+            rows: Self.rows(page.items, isSupplier: p.isSupplier, req: req), empty: page.items.isEmpty, pager: Pager(page, req), reasons: reasons, q: f.search ?? "",
             supplierId: f.supplierID?.uuidString ?? "", isSupplier: p.isSupplier, query: req.url.query ?? ""))
+    }
+}
+
+extension LateLinesPages {
+    /// The late lines' rows: what the template's loop wrote, in the same markup.
+    static func rows(_ lines: [LateLineDTO], isSupplier: Bool, req: Request) -> HTML {
+        var t = req.texts()
+        let order = t("orders.code"), supplier = t("prices.supplier"), item = t("material.item"), quantity = t("orders.quantity")
+        let due = t("orders.dueDate"), when = t("work.eta") + " / " + t("work.promised"), late = t("late.daysLate"), reason = t("delay.reason")
+        let noReason = t("late.noReason"), explainNow = t("late.explainNow")
+        var reasons: [String: String] = [:]
+        var html = HTML()
+        for l in lines {
+            let operation = l.operation.map { $0.isEmpty ? HTML() : " / \($0)" } ?? HTML()
+            let because: HTML
+            if let r = l.delayReason {
+                let label = reasons[r] ?? DelayReasonOptions.label(r, req)
+                reasons[r] = label
+                because = "\(label)\(HTML.when(l.delayNote != "", " <span class=\"muted\">\(l.delayNote)</span>"))"
+            } else {
+                because = """
+                    <span class="tag warn">\(noReason)</span>\
+                    \(HTML.when(isSupplier, " <a href=\"/orders/\(l.orderId)/report?line=\(l.line)\">\(explainNow)</a>"))
+                    """
+            }
+            html += """
+                <tr><td data-label="\(order)"><a class="nowrap" href="/orders/\(l.orderId)#progress">\(l.orderCode)</a> \
+                <span class="muted">\(t("material.lineNo", ["n": String(l.line)]))</span></td>
+                \(isSupplier ? HTML() : "<td data-label=\"\(supplier)\">\(l.supplierName) <span class=\"muted\">\(l.supplierCode)</span></td>")
+                <td data-label="\(item)"><span class="nowrap">\(l.itemCode)</span> <span class="muted">\(l.itemName)</span>\(operation)</td>
+                <td data-label="\(quantity)" class="num nowrap">\(l.quantity.grouped) \(l.unit)</td>
+                <td data-label="\(due)" class="nowrap">\(l.dueDate)</td>
+                <td data-label="\(when)" class="nowrap">\(l.eta ?? "—") / \(l.promisedDate ?? "—")</td>
+                <td data-label="\(late)" class="num"><span class="tag risk-\(l.risk)">\(t("work.daysLate", ["n": String(l.daysLate)]))</span></td>
+                <td data-label="\(reason)">\(because)</td></tr>
+
+                """
+        }
+        return html
     }
 }
 
