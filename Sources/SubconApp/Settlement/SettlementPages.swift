@@ -31,7 +31,9 @@ struct SettlementPages: RouteCollection {
     // MARK: List
 
     struct ListView: Encodable {
-        let rows: [StatementSummaryDTO]
+        /// The table's rows, written by `rows` (see `HTML`).
+        let rows: HTML
+        let empty: Bool
         let pager: Pager
         let statuses: [Option]
         let suppliers: [Option]
@@ -66,10 +68,31 @@ struct SettlementPages: RouteCollection {
             : try await PricePages().supplierOptions(p, selected: values["supplierId"] ?? filter.supplierID?.uuidString, includeAll: true, req: req)
         let current = req.subcon.settings.statementCalendar.period(of: req.subcon.today())
         return try await req.renderPage("statements", titleKey: "statement.title", ListView(
-            rows: page.items, pager: Pager(page, req), statuses: statuses, suppliers: suppliers, byCode: byCode,
+            rows: Self.rows(page.items, req: req), empty: page.items.isEmpty, pager: Pager(page, req), statuses: statuses, suppliers: suppliers, byCode: byCode,
             supplierCode: values["supplierCode"] ?? code, period: filter.period ?? "",
             canGenerate: p.can(.prepareStatements), canCount: p.can(.countStock) || p.can(.closeStockCounts),
             defaultPeriod: current.previous.description, errors: req.formErrors(problem), values: values))
+    }
+
+    /// The statement list's rows: what the template's loop wrote, in the same markup.
+    static func rows(_ statements: [StatementSummaryDTO], req: Request) -> HTML {
+        var t = req.texts()
+        let code = t("statement.code"), supplier = t("statement.supplier"), period = t("statement.period"), status = t("field.status")
+        let net = t("statement.net"), gross = t("statement.gross")
+        var html = HTML()
+        for r in statements {
+            html += """
+                <tr><td data-label="\(code)"><a class="nowrap" href="/statements/\(r.id)">\(r.code)</a></td>
+                <td data-label="\(supplier)">\(r.supplierName) <span class="muted nowrap">\(r.supplierCode)</span></td>
+                <td data-label="\(period)" class="nowrap">\(r.period)</td>
+                <td data-label="\(status)"><span class="tag st-\(r.status)">\(t("statement.status." + r.status))</span>\
+                \(HTML.when(r.revision > 1, " <span class=\"tag\">\(t("statement.rev", ["n": String(r.revision)]))</span>"))</td>
+                <td data-label="\(net)" class="num nowrap">\(r.net.yuan)</td>
+                <td data-label="\(gross)" class="num nowrap"><strong>\(r.gross.yuan)</strong></td></tr>
+
+                """
+        }
+        return html
     }
 
     /// Beyond this many suppliers the pages ask for a supplier code instead of listing them all.
