@@ -52,7 +52,7 @@ struct MaterialPages: RouteCollection {
             t = req.texts()
             self.isSupplier = isSupplier
             self.canHandle = canHandle
-            time = DatePattern("yyyy-MM-dd HH:mm", zone: TimeZone(identifier: req.application.subcon.settings.timeZone) ?? .current)
+            time = req.datePattern("yyyy-MM-dd HH:mm")
         }
 
         func quantity(_ q: FixedDecimal, _ unit: String, strong: Bool = false) -> HTML {

@@ -48,7 +48,7 @@ struct OrderPages: RouteCollection {
         var t = req.texts()
         let code = t("orders.code"), supplier = t("prices.supplier"), status = t("field.status"), lines = t("orders.lines")
         let nextDue = t("orders.nextDue"), answerBy = t("orders.answerBy"), overdueTag = t("orders.overdueTag")
-        let time = DatePattern("MM-dd HH:mm", zone: TimeZone(identifier: req.application.subcon.settings.timeZone) ?? .current)
+        let time = req.datePattern("MM-dd HH:mm")
         var html = HTML()
         for o in orders {
             html += """

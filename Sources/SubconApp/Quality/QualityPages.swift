@@ -53,7 +53,7 @@ struct QualityPages: RouteCollection {
     static func rows(_ lines: [WorkItemDTO], canInspect: Bool, texts t: inout PageTexts, req: Request) -> HTML {
         let receipt = t("receipts.code"), supplier = t("prices.supplier"), item = t("material.item"), lot = t("material.lot")
         let received = t("deliveries.received"), plan = t("inspect.plan"), inspect = t("inspections.inspect"), exempt = t("qstate.exempt")
-        let time = DatePattern("MM-dd HH:mm", zone: TimeZone(identifier: req.application.subcon.settings.timeZone) ?? .current)
+        let time = req.datePattern("MM-dd HH:mm")
         var html = HTML()
         for w in lines {
             let s = w.sampling
@@ -405,8 +405,7 @@ struct QualityPages: RouteCollection {
     static func cards(_ rows: [(e: ExceptionSummaryDTO, supplierName: String)], req: Request) -> HTML {
         var t = req.texts()
         let closed = t("exceptions.status.closed"), respondBy = t("exceptions.respondBy"), resolveBy = t("exceptions.resolveBy"), closedAt = t("exceptions.closedAt")
-        let zone = TimeZone(identifier: req.application.subcon.settings.timeZone) ?? .current
-        let time = DatePattern("MM-dd HH:mm", zone: zone), day = DatePattern("yyyy-MM-dd", zone: zone)
+        let time = req.datePattern("MM-dd HH:mm"), day = req.datePattern("yyyy-MM-dd")
         var html = HTML()
         for (e, supplierName) in rows {
             let severity = e.severity == "critical" ? " bad" : e.severity == "major" ? " warn" : ""

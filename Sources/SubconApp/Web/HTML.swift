@@ -61,6 +61,12 @@ struct HTML: ExpressibleByStringInterpolation, Encodable, Sendable, Equatable {
 extension Request {
     /// A page's texts by key, each looked up once however many rows show it.
     func texts() -> PageTexts { PageTexts(req: self) }
+
+    /// A date pattern in the installation's time zone, as the templates' `#date(…, shell.timeZone)`
+    /// writes it (an unknown zone falls back to the process's, as `DateTag` does).
+    func datePattern(_ format: String) -> DatePattern {
+        DatePattern(format, zone: TimeZone(identifier: application.subcon.settings.timeZone) ?? .current)
+    }
 }
 
 /// The catalog's texts in the page's language, for rows written in Swift. The language is
