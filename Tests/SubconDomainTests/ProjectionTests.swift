@@ -48,4 +48,15 @@ struct ProjectionTests {
         let order: [Projection.Risk] = [.onTrack, .done, .late, .unknown, .atRisk].sorted { $0.urgency < $1.urgency }
         #expect(order == [.late, .atRisk, .unknown, .onTrack, .done])
     }
+
+    @Test func theWorkListShowsTheMostUrgentLineFirstAndEveryLineInOnePlace() {
+        typealias L = (risk: String, due: String, order: String, line: Int)
+        let lines: [L] = [("on_track", "2026-12-01", "A", 1), ("unknown", "2026-12-01", "A", 2), ("late", "2027-01-05", "B", 1),
+                          ("at_risk", "2026-12-20", "C", 1), ("late", "2026-12-30", "D", 2), ("late", "2026-12-30", "D", 1),
+                          ("done", "2026-11-01", "E", 1), ("strange", "2026-11-01", "F", 1)]
+        let sorted = lines.sorted(by: Projection.Risk.moreUrgent).map { "\($0.order)\($0.line)" }
+        #expect(sorted == ["D1", "D2", "B1", "C1", "A2", "A1", "E1", "F1"])
+        // Any starting order comes out the same.
+        #expect(lines.reversed().sorted(by: Projection.Risk.moreUrgent).map { "\($0.order)\($0.line)" } == sorted)
+    }
 }

@@ -44,8 +44,8 @@ struct ProgressPages: RouteCollection {
                 cards.append(WorkCard(orderId: o.id!, orderCode: o.code, line: l.projected))
             }
         }
-        func urgency(_ c: WorkCard) -> Int { Projection.Risk(rawValue: c.line.risk)?.urgency ?? 9 }
-        cards.sort { (urgency($0), $0.line.dueDate, $0.orderCode, $0.line.line) < (urgency($1), $1.line.dueDate, $1.orderCode, $1.line.line) }
+        cards.sort { Projection.Risk.moreUrgent(($0.line.risk, $0.line.dueDate, $0.orderCode, $0.line.line),
+                                                ($1.line.risk, $1.line.dueDate, $1.orderCode, $1.line.line)) }
         let shown = Array(cards.dropFirst(page.offset).prefix(page.per))
         return try await req.renderPage("work", titleKey: "work.title", WorkView(
             cards: Self.cards(shown, req: req), empty: shown.isEmpty, pager: Pager(Page(items: shown, page: page.page, per: page.per, total: cards.count), req)))

@@ -18,6 +18,15 @@ public struct Projection: Equatable, Sendable {
         public var urgency: Int {
             switch self { case .late: 0; case .atRisk: 1; case .unknown: 2; case .onTrack: 3; case .done: 4 }
         }
+
+        /// The order a supplier's work list shows open lines in: the most urgent risk first, then
+        /// the earliest due day (`yyyy-MM-dd`), then by order code and line, so that every line
+        /// has one place and a page of them is always the same page. A risk not known sorts last.
+        public static func moreUrgent(_ a: (risk: String, due: String, order: String, line: Int),
+                                      _ b: (risk: String, due: String, order: String, line: Int)) -> Bool {
+            func rank(_ r: String) -> Int { Risk(rawValue: r)?.urgency ?? 9 }
+            return (rank(a.risk), a.due, a.order, a.line) < (rank(b.risk), b.due, b.order, b.line)
+        }
     }
 
     /// The projected completion day (nil while there is no pace to project from).
