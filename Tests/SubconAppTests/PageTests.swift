@@ -40,6 +40,33 @@ import SubconDomain
         }
     }
 
+    /// The frame around every page is written in Swift: it must escape what people type, mark
+    /// the one page the person is on and keep the language switch on the same page.
+    @Test func theFrameNamesThePersonAndMarksWhereTheyAre() async throws {
+        try await TestApp.run { t in
+            let planner = try await t.user("planner")
+            planner.displayName = "<b>王&计划</b>"
+            try await planner.save(on: t.db)
+            var b = try await t.signIn("planner")
+            let page = try await t.page(.GET, "/orders?status=released", browser: &b).body.string
+            #expect(page.hasPrefix("<!doctype html>\n<html lang=\"zh-Hans\">"))
+            #expect(page.contains("<title>委外订单 · 委外协同平台</title>") && page.contains("<h1>委外订单</h1>"))
+            #expect(page.contains(#"<details class="area active"><summary>订单</summary>"#))
+            #expect(page.contains(#"<a href="/orders" class="active" aria-current="page">委外订单</a>"#))
+            #expect(page.components(separatedBy: "aria-current").count == 2, "one page is the current one")
+            #expect(page.contains("&lt;b&gt;王&amp;计划&lt;/b&gt;") && !page.contains("<b>王"))
+            #expect(page.contains(#"name="_csrf" value=""#) && page.contains(#"action="/logout""#))
+            #expect(page.contains("</main>\n<footer class=\"foot\">\n  <strong>简体中文</strong> <a href=\"/lang/zh-Hant?next=/orders\">繁體中文</a> <a href=\"/lang/en?next=/orders\">English</a> \n</footer>\n</body>\n</html>\n"))
+            #expect(page.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("</html>"))
+            let english = try await t.page(.GET, "/orders", browser: &b, headers: [("Accept-Language", "en")]).body.string
+            #expect(english.contains(#"<html lang="en">"#) && english.contains("<strong>English</strong>"))
+            // Signed out: the page has no menu and no bell.
+            var stranger = TestApp.Browser()
+            let login = try await t.page(.GET, "/login", browser: &stranger).body.string
+            #expect(!login.contains("<nav") && !login.contains(#"class="bell""#) && login.contains("<h1>"))
+        }
+    }
+
     @Test func cookiesAreSecureBehindHTTPS() async throws {
         try await TestApp.run { t in
             var b = TestApp.Browser()

@@ -76,9 +76,11 @@ struct PageTexts {
     private let locale: AppLocale
     private var known: [String: String] = [:]
 
-    init(req: Request) {
-        catalog = req.application.subcon.catalog
-        locale = req.locale
+    init(req: Request) { self.init(catalog: req.application.subcon.catalog, locale: req.locale) }
+
+    init(catalog: Catalog, locale: AppLocale) {
+        self.catalog = catalog
+        self.locale = locale
     }
 
     mutating func callAsFunction(_ key: String) -> String {

@@ -5,35 +5,31 @@ import Vapor
 
 /// What every page shows around its content: navigation for the person's roles, the unread
 /// count, the language switch, the CSRF token for forms.
+///
+/// The frame around the content (head, header, menu, language switch) is written in Swift:
+/// Leaf resolved the menu's thirty-odd links, each with its `#if`, through dictionaries of
+/// `LeafData` on every page, after encoding them into those dictionaries. The layout template
+/// puts `before` and `after` around its `#import("content")`; the remaining fields are what the
+/// pages' own templates read.
 struct Shell: Encodable {
     struct NavItem: Encodable { let href: String; let label: String; let active: Bool }
     /// An area of the menu (订单, 物料 …): its pages, or one link when it has only one.
-    struct NavGroup: Encodable {
+    struct NavGroup {
         let label: String
         let items: [NavItem]
         var active: Bool { items.contains(where: \.active) }
         var single: NavItem? { items.count == 1 ? items[0] : nil }
-        enum CodingKeys: String, CodingKey { case label, items, active, single }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(label, forKey: .label); try c.encode(items, forKey: .items)
-            try c.encode(active, forKey: .active); try c.encodeIfPresent(single, forKey: .single)
-        }
     }
-    struct LocaleOption: Encodable { let code: String; let label: String; let current: Bool }
+    struct LocaleOption { let code: String; let label: String; let current: Bool }
 
     let signedIn: Bool
     let userName: String?
     let organizationName: String?
     let csrf: String?
-    let unread: Int
-    /// What the bell shows: the count, or "99+".
-    let unreadLabel: String
-    let nav: [NavGroup]
-    let locales: [LocaleOption]
-    let path: String
-    let flash: String?
     let timeZone: String
+    /// The page up to its content, and from its content to the end.
+    let before: HTML
+    let after: HTML
 }
 
 extension Shell {
@@ -97,10 +93,81 @@ struct ViewContext<D: Encodable>: Encodable {
     let data: D
 }
 
+extension Shell {
+    /// The page's frame in the person's language: `before` ends with the page's heading,
+    /// `after` starts by closing `<main>`.
+    static func frame(locale: AppLocale, title: String, signedIn: Bool, unread: Int, nav: [NavGroup], userName: String?,
+                      organizationName: String?, csrf: String?, flash: String?, path: String, locales: [LocaleOption],
+                      texts: inout PageTexts) -> (before: HTML, after: HTML) {
+        let app = texts("app.name")
+        var before: HTML = """
+            <!doctype html>
+            <html lang="\(locale.rawValue)">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(title) · \(app)</title>
+            <link rel="icon" href="/favicon.svg" type="image/svg+xml">
+            <link rel="stylesheet" href="/css/app.css">
+            <script src="/js/app.js" defer></script>
+            </head>
+            <body>
+            <header class="top">
+              <a class="brand" href="/">\(app)</a>
+
+            """
+        if signedIn {
+            let badge = unread > Inbox.badgeLimit ? "\(Inbox.badgeLimit)+" : String(unread)
+            before += """
+                  <a class="bell" href="/inbox" title="\(texts("nav.inbox"))"><span aria-hidden="true">&#9993;</span>\(HTML.when(unread > 0, "<span class=\"badge\" id=\"unread\">\(badge)</span>"))</a>
+                  <button class="menu-toggle" type="button" data-toggle="nav" aria-label="\(texts("nav.menu"))">&#9776;</button>
+
+                """
+        }
+        before += "</header>\n"
+        if signedIn {
+            before += "<nav id=\"nav\" class=\"nav\" aria-label=\"\(texts("nav.menu"))\">\n  "
+            for g in nav {
+                let area: HTML = g.active ? "area active" : "area"
+                if let single = g.single {
+                    before += "<a class=\"\(area)\" href=\"\(single.href)\">\(single.label)</a>"
+                } else {
+                    before += "<details class=\"\(area)\"><summary>\(g.label)</summary><div class=\"drop\">"
+                    for item in g.items {
+                        before += "<a href=\"\(item.href)\"\(HTML.when(item.active, " class=\"active\" aria-current=\"page\""))>\(item.label)</a>"
+                    }
+                    before += "</div></details>"
+                }
+            }
+            let user = userName ?? "", org = organizationName ?? ""
+            before += """
+
+                  <span class="who" title="\(user) · \(org)">\(user)<span class="org"> · \(org)</span></span>
+                  <form method="post" action="/logout" class="inline">
+                    <input type="hidden" name="_csrf" value="\(csrf ?? "")">
+                    <button class="link" type="submit">\(texts("nav.logout"))</button>
+                  </form>
+                </nav>
+
+                """
+        }
+        before += "<main>\n"
+        if let flash { before += "<p class=\"flash\" role=\"status\">\(flash)</p>" }
+        before += "\n<h1>\(title)</h1>\n"
+        var after: HTML = "</main>\n<footer class=\"foot\">\n  "
+        for l in locales {
+            after += l.current ? "<strong>\(l.label)</strong> " : "<a href=\"/lang/\(l.code)?next=\(path)\">\(l.label)</a> "
+        }
+        after += "\n</footer>\n</body>\n</html>"
+        return (before, after)
+    }
+}
+
 extension Request {
     func renderPage<D: Encodable>(_ template: String, titleKey: String, titleParams: [String: String] = [:], _ data: D) async throws -> View {
         let catalog = subcon.catalog
         let locale = self.locale
+        var texts = PageTexts(catalog: catalog, locale: locale)
         var csrf = principal?.csrfToken
         if principal == nil {
             csrf = cookies[SessionCookie.preCSRF]?.string
@@ -110,14 +177,17 @@ extension Request {
         let path = url.path
         if let p = principal {
             unread = try await Inbox.unreadForBadge(userID: p.userID, on: application.reads)
-            nav = Shell.navigation(for: p, path: path) { catalog.text($0, locale) }
+            nav = Shell.navigation(for: p, path: path) { texts($0) }
         }
-        let flash = queryText("ok").map { catalog.text("flash.\($0)", locale) }
+        let title = catalog.text(titleKey, locale, titleParams)
+        let frame = Shell.frame(locale: locale, title: title, signedIn: principal != nil, unread: unread, nav: nav,
+                                userName: principal?.displayName, organizationName: principal?.organizationName, csrf: csrf,
+                                flash: queryText("ok").map { catalog.text("flash.\($0)", locale) }, path: path,
+                                locales: AppLocale.allCases.map { .init(code: $0.rawValue, label: catalog.text("locale.\($0.rawValue)", $0), current: $0 == locale) },
+                                texts: &texts)
         let shell = Shell(signedIn: principal != nil, userName: principal?.displayName, organizationName: principal?.organizationName,
-                          csrf: csrf, unread: unread, unreadLabel: unread > Inbox.badgeLimit ? "\(Inbox.badgeLimit)+" : String(unread), nav: nav,
-                          locales: AppLocale.allCases.map { .init(code: $0.rawValue, label: catalog.text("locale.\($0.rawValue)", $0), current: $0 == locale) },
-                          path: path, flash: flash, timeZone: subcon.settings.timeZone)
-        let context = ViewContext(locale: locale.rawValue, title: catalog.text(titleKey, locale, titleParams), shell: shell, data: data)
+                          csrf: csrf, timeZone: subcon.settings.timeZone, before: frame.before, after: frame.after)
+        let context = ViewContext(locale: locale.rawValue, title: title, shell: shell, data: data)
         return try await view.render(template, context)
     }
 
