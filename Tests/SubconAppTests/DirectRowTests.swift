@@ -119,6 +119,16 @@ import VaporTesting
                                          catalog: app.subcon.catalog, on: app.keyedReads)
                 }
             }
+            // The open lines a supplier's work list projects (read by position) and by name.
+            let working = try await OrderList.list(supplier, .init(), page: PageRequest(page: 1, per: 200), app: app).items.map(\.id)
+            let today = app.subcon.today(), threshold = app.subcon.settings.delayThresholdDays
+            func projected() async throws -> [LineProgressDTO] {
+                let lines = try await ProgressService.lines(orderIDs: working, today: today, threshold: threshold, on: app.reads)
+                return working.flatMap { (lines[$0] ?? []).map(\.projected) }
+            }
+            let byPosition = try await projected()
+            #expect(byPosition.count > 3, "the demo scenario has open lines")
+            #expect(try Self.written(byPosition, direct: false) == (try Self.written(try await RowDecoding.$byName.withValue(true) { try await projected() }, direct: false)))
             try await same("a second page of 3 orders") { try await OrderList.list(admin, .init(), page: PageRequest(page: 2, per: 3), app: app) }
             try await same("a supplier's orders") { try await OrderList.list(supplier, .init(), page: PageRequest(page: 1, per: 50), app: app) }
             // A lot waiting for inspection (the scenario has inspected all of its own).
