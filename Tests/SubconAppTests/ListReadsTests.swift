@@ -124,4 +124,51 @@ import Testing
             }
         }
     }
+
+    /// The supplier's material hub lists the issues it has still to confirm from the index of
+    /// unconfirmed lines (it took the latest 200 done documents and kept those, so an older one
+    /// still waiting was never shown), and its open discrepancies from their own index.
+    @Test func theSuppliersHubFindsWhatWaitsForItFromIndexes() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let order = try await m.acknowledgedOrder(lines: #"[{"itemCode":"FG-RD-002","quantity":"1000","dueDate":"2026-10-20"},{"itemCode":"FG-RD-002","quantity":"50","dueDate":"2026-10-25"}]"#)
+            var codes: [String] = []
+            for _ in 0..<3 {
+                let doc = try await m.post("/api/v1/material/issues", m.warehouse, """
+                    {"orderId":"\(order)","lines":[{"line":1,"componentCode":"RM-PAD-65","lot":"PAD-A","quantity":"10"}]}
+                    """)
+                codes.append(doc["code"] as? String ?? "")
+                if codes.count == 2 {
+                    _ = try await m.post("/api/v1/material/documents/\(doc["id"] as? String ?? "")/confirm", m.f.supplier1,
+                                         #"{"version":1,"lines":[{"no":1,"quantity":"10"}]}"#, .ok)
+                }
+            }
+            let supplier = try await ReadConnectionsTests.principal(t, "supplier1")
+            let done = try await MaterialReports.documents(supplier, orderID: nil, kind: nil, status: "done", supplierID: nil, limit: 100, on: t.app.reads)
+            let waiting = try await MaterialReports.documents(supplier, orderID: nil, kind: nil, status: "done", supplierID: nil, unconfirmed: true,
+                                                              limit: 100, on: t.app.reads)
+            #expect(waiting.map(\.code) == [codes[2], codes[0]], "newest first, the confirmed one left out")
+            #expect(waiting.map(\.id) == done.filter(\.awaitingConfirmation).map(\.id))
+            #expect(try await MaterialReports.documents(supplier, orderID: nil, kind: nil, status: "done", supplierID: nil, unconfirmed: true,
+                                                        limit: 1, on: t.app.reads).map(\.code) == [codes[2]])
+            let other = try await ReadConnectionsTests.principal(t, "supplier2")
+            #expect(try await MaterialReports.documents(other, orderID: nil, kind: nil, status: "done", supplierID: nil, unconfirmed: true,
+                                                        limit: 100, on: t.app.reads).isEmpty)
+            var b = try await t.signIn("supplier1")
+            let hub = try await t.page(.GET, "/material", browser: &b).body.string
+            #expect(hub.contains(codes[0]) && hub.contains(codes[2]))
+
+            guard t.sql.dialect.name == "sqlite" else { return }
+            let steps = NIOLockedValueBox<[String]>([])
+            let statement: SQLQueryString = """
+                SELECT id FROM exceptions WHERE supplier_id = \(bind: supplier.organizationID) AND type = 'material_discrepancy' AND status = 'open'
+                 ORDER BY created_at DESC LIMIT 100
+                """
+            try await t.app.reads.execute(sql: ExplainQueryPlan(query: statement)) { row in
+                if let detail = try? row.decode(column: "detail", as: String.self) { steps.withLockedValue { $0.append(detail) } }
+            }
+            let plan = steps.withLockedValue { $0 }
+            #expect(plan.contains { $0.contains("USING INDEX exceptions_supplier_type_idx") }, "\(plan)")
+        }
+    }
 }

@@ -122,6 +122,8 @@ enum Migrations {
         VacuumOrdersSooner(),
         // 35. Open delivery notes in their list's order
         AddOpenNoteIndexes(),
+        // 36. A supplier's open exceptions of one type (the material hub's discrepancies)
+        AddSupplierExceptionTypeIndex(),
     ]
 }
 

@@ -155,7 +155,7 @@ struct MaterialPages: RouteCollection {
         let kind = req.queryText("kind").flatMap { MaterialKind(rawValue: $0)?.rawValue }
         let recent = try await MaterialReports.documents(p, orderID: nil, kind: kind, status: nil, supplierID: nil, limit: 30, on: reads)
         let dueToIssue = p.isSupplier ? [] : try await MaterialReports.dueToIssue(p, limit: 50, on: req.application.keyedReads)
-        let dueToArrive = try await MaterialReports.dueToArrive(p, limit: 50, on: db)
+        let dueToArrive = try await MaterialReports.dueToArrive(p, limit: 50, on: reads)
         let openNotes = try await MaterialReports.notes(p, orderID: nil, open: true, limit: 50, on: reads)
         var rows = Rows(req: req, isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial))
         return try await req.renderPage("material", titleKey: "material.title", HubView(
@@ -166,7 +166,8 @@ struct MaterialPages: RouteCollection {
             openNotes: rows.notes(openNotes), anyOpenNotes: !openNotes.isEmpty,
             awaitingInspection: p.isSupplier ? [] : try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: 50, on: reads),
             pendingApproval: try await MaterialReports.documents(p, orderID: nil, kind: "supplementary", status: "pending_approval", supplierID: nil, limit: 50, on: reads),
-            toConfirm: p.isSupplier ? try await MaterialReports.documents(p, orderID: nil, kind: nil, status: "done", supplierID: nil, limit: 200, on: reads)
+            toConfirm: p.isSupplier ? try await MaterialReports.documents(p, orderID: nil, kind: nil, status: "done", supplierID: nil, unconfirmed: true,
+                                                                          limit: 200, on: reads)
                 .filter(\.awaitingConfirmation) : [],
             discrepancies: try await MaterialReports.openDiscrepancies(p, on: db),
             recent: rows.recent(recent), anyRecent: !recent.isEmpty,

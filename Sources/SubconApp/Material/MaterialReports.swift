@@ -416,8 +416,10 @@ enum MaterialReports {
     // their suppliers, orders and lines, and every order decoded whole for its code — most of
     // the material hub's time (five such lists on one page).
 
-    static func documents(_ p: Principal, orderID: UUID?, kind: String?, status: String?, supplierID: UUID?, limit: Int,
-                          on db: any SQLDatabase) async throws -> [DocumentSummaryDTO] {
+    /// - Parameter unconfirmed: only documents with a line not yet confirmed, found from the
+    ///   lines' index of those (few) instead of walking every done document for them.
+    static func documents(_ p: Principal, orderID: UUID?, kind: String?, status: String?, supplierID: UUID?, unconfirmed: Bool = false,
+                          limit: Int, on db: any SQLDatabase) async throws -> [DocumentSummaryDTO] {
         var conditions: SQLQueryString = "1 = 1" + p.scope.and("d.supplier_id", "d.to_supplier_id")
         if let orderID { conditions = conditions + " AND d.order_id = \(bind: orderID)" }
         if let kind, !kind.isEmpty { conditions = conditions + " AND d.kind = \(bind: kind)" }
@@ -428,8 +430,9 @@ enum MaterialReports {
             let supplier_code: String?; let supplier_name: String?; let order_code: String?; let unconfirmed: Int
         }
         let rows = try await sql(db).raw("""
-            WITH page AS MATERIALIZED (SELECT d.id, d.created_at AS k1, d.code AS k2 FROM material_documents d WHERE
-            """ + " " + conditions + " ORDER BY d.created_at DESC, d.code DESC LIMIT \(literal: limit)) " + """
+            WITH page AS MATERIALIZED (SELECT d.id, d.created_at AS k1, d.code AS k2 FROM
+            """ + (unconfirmed ? " (SELECT DISTINCT x.document_id FROM material_document_lines x WHERE x.confirmed_at IS NULL) u CROSS JOIN material_documents d WHERE d.id = u.document_id AND " : " material_documents d WHERE ")
+            + conditions + " ORDER BY d.created_at DESC, d.code DESC LIMIT \(literal: limit)) " + """
             SELECT d.id, d.code, d.kind, d.status, d.created_at, s.code AS supplier_code, s.name AS supplier_name, o.code AS order_code,
                    CASE WHEN EXISTS (SELECT 1 FROM material_document_lines l WHERE l.document_id = d.id AND l.confirmed_quantity IS NULL)
                         THEN 1 ELSE 0 END AS unconfirmed
@@ -562,7 +565,7 @@ enum MaterialReports {
     }
 
     /// Order lines still to arrive (ordered − received and not rejected), earliest due first.
-    static func dueToArrive(_ p: Principal, limit: Int, on db: any Database) async throws -> [DueToArriveDTO] {
+    static func dueToArrive(_ p: Principal, limit: Int, on db: any SQLDatabase) async throws -> [DueToArriveDTO] {
         struct Row: Decodable {
             let order_id: UUID; let order_code: String; let supplier_code: String; let supplier_name: String; let line_no: Int; let item_code: String
             let item_name: String; let uom: String; let due_date: String; let quantity: Int64; let counted: Int64

@@ -25,3 +25,17 @@ struct AddOpenNoteIndexes: AsyncMigration {
         try await sql.drop(index: "delivery_notes_open_page_idx").run()
     }
 }
+
+/// A supplier's open material discrepancies, newest first, for its material hub. With only the
+/// index of a supplier's exceptions by status, SQLite read every open exception of the supplier
+/// to find the few of this type (SUP-JG, 3,384 open on the large data set: 5.6 ms of each view,
+/// for none found).
+struct AddSupplierExceptionTypeIndex: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await createIndex(db, "exceptions_supplier_type_idx", on: "exceptions", "supplier_id", "type", "status", "created_at")
+    }
+
+    func revert(on db: any Database) async throws {
+        try await (db as! any SQLDatabase).drop(index: "exceptions_supplier_type_idx").run()
+    }
+}
