@@ -5,6 +5,7 @@ import NIOCore
 import SQLKit
 import Testing
 @testable import SubconApp
+import SubconDomain
 
 /// How the lists read: a page and its total in one statement, and (PostgreSQL) tables whose
 /// pages stay readable from their indexes alone.
@@ -169,6 +170,25 @@ import Testing
             }
             let plan = steps.withLockedValue { $0 }
             #expect(plan.contains { $0.contains("USING INDEX exceptions_supplier_type_idx") }, "\(plan)")
+        }
+    }
+
+    /// A supplier's first few exceptions to rework are found among its open exceptions, not by
+    /// walking all of them (open and closed) in deadline order until three turn up.
+    @Test func aSuppliersReworkToDoStartsFromItsOpenExceptions() async throws {
+        try await TestApp.run { t in
+            guard t.sql.dialect.name == "sqlite" else { return }
+            let period = try #require(SettlementPeriod(year: 2026, month: 11))
+            let s = try #require(TodoQueries.sources(countPeriod: period)[.rework8D])
+            let statement: SQLQueryString = "SELECT \(unsafeRaw: s.id) " + SQLQueryString(s.from)
+                + " AND \(unsafeRaw: s.supplier) = \(bind: UUID()) ORDER BY \(unsafeRaw: s.order) LIMIT 3"
+            let steps = NIOLockedValueBox<[String]>([])
+            try await t.app.reads.execute(sql: ExplainQueryPlan(query: statement)) { row in
+                if let detail = try? row.decode(column: "detail", as: String.self) { steps.withLockedValue { $0.append(detail) } }
+            }
+            let plan = steps.withLockedValue { $0 }
+            #expect(plan.first?.contains("status=?") == true, "\(plan)")
+            #expect(!plan.contains { $0.contains("exceptions_supplier_page_idx") }, "\(plan)")
         }
     }
 }

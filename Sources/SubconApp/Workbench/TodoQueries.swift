@@ -59,7 +59,12 @@ enum TodoQueries {
                 AND NOT EXISTS (SELECT 1 FROM eight_d_steps x WHERE x.exception_id = e.id AND x.state = 'submitted')
                 AND (SELECT COUNT(*) FROM eight_d_steps x WHERE x.exception_id = e.id AND x.state = 'approved') < \(EightD.Step.allCases.count)
                 """, supplier: "e.supplier_id", id: "e.id", code: "e.code", detail: "e.type", created: "e.created_at",
-                   deadline: "e.resolve_by", order: "e.resolve_by, e.created_at"),
+                   // An expression, not the column, so that SQLite does not walk the supplier's
+                   // exceptions in deadline order (`exceptions_supplier_page_idx`, open and closed
+                   // alike) looking for three, but takes its open ones and sorts the few: SUP-JG's
+                   // 6,866 exceptions made every view of its home page 12.7 ms longer (now 0.04 ms).
+                   // The order is the same (a NULL stays a NULL).
+                   deadline: "e.resolve_by", order: "COALESCE(e.resolve_by, e.resolve_by), e.created_at"),
             Source(kind: .confirmStatement, from: "FROM statements s WHERE s.status = 'sent'",
                    supplier: "s.supplier_id", id: "s.id", code: "s.code", detail: "s.period", created: "s.sent_at", order: "s.sent_at"),
             Source(kind: .countStock, from: """
