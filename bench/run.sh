@@ -192,6 +192,7 @@ run "GET /material page (supplier, session, Leaf)" -H "Cookie: subcon_session=$S
 run "GET /work page (supplier's work list, session, Leaf)" -H "Cookie: subcon_session=$SSESSION" "$BASE/work"
 run "GET /deliveries page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/deliveries"
 run "GET / home page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
+run "GET / home page (supplier, session, Leaf)" -H "Cookie: subcon_session=$SSESSION" "$BASE/"
 run "GET /admin/users page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/admin/users?page=10"
 # Quality: an inspection per receipt (~6.5k), a lot waiting for inspection on every tenth order
 # (~1.3k), a quality exception on every fourth (~3.3k, half open).
