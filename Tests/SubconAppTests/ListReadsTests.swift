@@ -101,6 +101,15 @@ import SubconDomain
             serializer.write("EXPLAIN QUERY PLAN ")
             query.serialize(to: &serializer)
         }
+
+        /// SQLite's plan for the statement, one step a line.
+        static func steps(of statement: any SQLExpression, on db: any SQLDatabase) async throws -> [String] {
+            let steps = NIOLockedValueBox<[String]>([])
+            try await db.execute(sql: ExplainQueryPlan(query: statement)) { row in
+                if let detail = try? row.decode(column: "detail", as: String.self) { steps.withLockedValue { $0.append(detail) } }
+            }
+            return steps.withLockedValue { $0 }
+        }
     }
 
     /// The open delivery notes (the material hub, `deliveries?open=true`) are read in their order
@@ -116,11 +125,7 @@ import SubconDomain
                 #expect(notes.allSatisfy { ["shipped", "partially_received"].contains($0.status) })
                 #expect(notes.map(\.shipDate) == notes.map(\.shipDate).sorted())
                 guard t.sql.dialect.name == "sqlite", let statement = db.last.withLockedValue({ $0 }) else { continue }
-                let steps = NIOLockedValueBox<[String]>([])
-                try await t.app.reads.execute(sql: ExplainQueryPlan(query: statement)) { row in
-                    if let detail = try? row.decode(column: "detail", as: String.self) { steps.withLockedValue { $0.append(detail) } }
-                }
-                let plan = steps.withLockedValue { $0 }
+                let plan = try await ExplainQueryPlan.steps(of: statement, on: t.app.reads)
                 #expect(plan.contains { $0.contains("USING INDEX \(index)") }, "\(login): \(plan)")
             }
         }
@@ -160,15 +165,11 @@ import SubconDomain
             #expect(hub.contains(codes[0]) && hub.contains(codes[2]))
 
             guard t.sql.dialect.name == "sqlite" else { return }
-            let steps = NIOLockedValueBox<[String]>([])
             let statement: SQLQueryString = """
                 SELECT id FROM exceptions WHERE supplier_id = \(bind: supplier.organizationID) AND type = 'material_discrepancy' AND status = 'open'
                  ORDER BY created_at DESC LIMIT 100
                 """
-            try await t.app.reads.execute(sql: ExplainQueryPlan(query: statement)) { row in
-                if let detail = try? row.decode(column: "detail", as: String.self) { steps.withLockedValue { $0.append(detail) } }
-            }
-            let plan = steps.withLockedValue { $0 }
+            let plan = try await ExplainQueryPlan.steps(of: statement, on: t.app.reads)
             #expect(plan.contains { $0.contains("USING INDEX exceptions_supplier_type_idx") }, "\(plan)")
         }
     }
@@ -182,11 +183,7 @@ import SubconDomain
             let s = try #require(TodoQueries.sources(countPeriod: period)[.rework8D])
             let statement: SQLQueryString = "SELECT \(unsafeRaw: s.id) " + SQLQueryString(s.from)
                 + " AND \(unsafeRaw: s.supplier) = \(bind: UUID()) ORDER BY \(unsafeRaw: s.order) LIMIT 3"
-            let steps = NIOLockedValueBox<[String]>([])
-            try await t.app.reads.execute(sql: ExplainQueryPlan(query: statement)) { row in
-                if let detail = try? row.decode(column: "detail", as: String.self) { steps.withLockedValue { $0.append(detail) } }
-            }
-            let plan = steps.withLockedValue { $0 }
+            let plan = try await ExplainQueryPlan.steps(of: statement, on: t.app.reads)
             #expect(plan.first?.contains("status=?") == true, "\(plan)")
             #expect(!plan.contains { $0.contains("exceptions_supplier_page_idx") }, "\(plan)")
         }
