@@ -20,7 +20,6 @@ struct Shell: Encodable {
         var active: Bool { items.contains(where: \.active) }
         var single: NavItem? { items.count == 1 ? items[0] : nil }
     }
-    struct LocaleOption { let code: String; let label: String; let current: Bool }
 
     let signedIn: Bool
     let userName: String?
@@ -96,9 +95,9 @@ struct ViewContext<D: Encodable>: Encodable {
 extension Shell {
     /// The page's frame in the person's language: `before` ends with the page's heading,
     /// `after` starts by closing `<main>`.
-    static func frame(locale: AppLocale, title: String, signedIn: Bool, unread: Int, nav: [NavGroup], userName: String?,
-                      organizationName: String?, csrf: String?, flash: String?, path: String, locales: [LocaleOption],
-                      texts: inout PageTexts) -> (before: HTML, after: HTML) {
+    static func frame(locale: AppLocale, title: String, principal: Principal?, csrf: String?, unread: Int, nav: [NavGroup],
+                      flash: String?, path: String, catalog: Catalog, texts: inout PageTexts) -> (before: HTML, after: HTML) {
+        let signedIn = principal != nil
         let app = texts("app.name")
         var before: HTML = """
             <!doctype html>
@@ -139,7 +138,7 @@ extension Shell {
                     before += "</div></details>"
                 }
             }
-            let user = userName ?? "", org = organizationName ?? ""
+            let user = principal?.displayName ?? "", org = principal?.organizationName ?? ""
             before += """
 
                   <span class="who" title="\(user) · \(org)">\(user)<span class="org"> · \(org)</span></span>
@@ -155,8 +154,10 @@ extension Shell {
         if let flash { before += "<p class=\"flash\" role=\"status\">\(flash)</p>" }
         before += "\n<h1>\(title)</h1>\n"
         var after: HTML = "</main>\n<footer class=\"foot\">\n  "
-        for l in locales {
-            after += l.current ? "<strong>\(l.label)</strong> " : "<a href=\"/lang/\(l.code)?next=\(path)\">\(l.label)</a> "
+        for l in AppLocale.allCases {
+            // Each language named in its own words.
+            let label = catalog.text("locale.\(l.rawValue)", l)
+            after += l == locale ? "<strong>\(label)</strong> " : "<a href=\"/lang/\(l.rawValue)?next=\(path)\">\(label)</a> "
         }
         after += "\n</footer>\n</body>\n</html>"
         return (before, after)
@@ -180,11 +181,8 @@ extension Request {
             nav = Shell.navigation(for: p, path: path) { texts($0) }
         }
         let title = catalog.text(titleKey, locale, titleParams)
-        let frame = Shell.frame(locale: locale, title: title, signedIn: principal != nil, unread: unread, nav: nav,
-                                userName: principal?.displayName, organizationName: principal?.organizationName, csrf: csrf,
-                                flash: queryText("ok").map { catalog.text("flash.\($0)", locale) }, path: path,
-                                locales: AppLocale.allCases.map { .init(code: $0.rawValue, label: catalog.text("locale.\($0.rawValue)", $0), current: $0 == locale) },
-                                texts: &texts)
+        let frame = Shell.frame(locale: locale, title: title, principal: principal, csrf: csrf, unread: unread, nav: nav,
+                                flash: queryText("ok").map { catalog.text("flash.\($0)", locale) }, path: path, catalog: catalog, texts: &texts)
         let shell = Shell(signedIn: principal != nil, userName: principal?.displayName, organizationName: principal?.organizationName,
                           csrf: csrf, timeZone: subcon.settings.timeZone, before: frame.before, after: frame.after)
         let context = ViewContext(locale: locale.rawValue, title: title, shell: shell, data: data)
