@@ -188,4 +188,27 @@ import SubconDomain
             #expect(!plan.contains { $0.contains("exceptions_supplier_page_idx") }, "\(plan)")
         }
     }
+
+    /// The home page's to-do does not count every waiting record on each view: the notes to
+    /// receive, the lots to inspect and a supplier's revisions to answer come from the counts the
+    /// database keeps, each kind's oldest from the first entry of an index, and a supplier's lines
+    /// ready to ship from their own index, without visiting their orders.
+    @Test func theToDoCountsFromKeptCountsAndTheFirstEntriesOfIndexes() async throws {
+        try await TestApp.run { t in
+            guard t.sql.dialect.name == "sqlite" else { return }
+            func plan(_ login: String) async throws -> [String] {
+                let p = try await t.principal(login)
+                let statements = try #require(TodoQueries.statements(p, settings: t.settings, today: t.app.subcon.today(), on: t.app.reads))
+                return try await ExplainQueryPlan.steps(of: statements.counts, on: t.app.reads)
+            }
+            let buyer = try await plan("admin")
+            #expect(buyer.contains { $0.contains("notes_to_receive_counts") } && buyer.contains { $0.contains("receipt_line_counts") }, "\(buyer)")
+            #expect(buyer.contains { $0.contains("delivery_notes_to_receive_created_idx") }, "\(buyer)")
+            #expect(!buyer.contains { $0.hasPrefix("SCAN n") || $0.hasPrefix("SCAN l") }, "\(buyer)")
+            let supplier = try await plan("supplier1")
+            #expect(supplier.contains { $0.contains("pending_revision_counts") }, "\(supplier)")
+            #expect(supplier.contains { $0.contains("COVERING INDEX order_lines_supplier_ship_ready_idx") }, "\(supplier)")
+            #expect(!supplier.contains { $0.hasPrefix("SCAN r") || $0.hasPrefix("SCAN l") }, "\(supplier)")
+        }
+    }
 }

@@ -459,7 +459,7 @@ import VaporTesting
             _ = try await json(t, .POST, "/api/v1/reviews/\(id)/minutes", buyer, body: #"{"version":2,"minutes":"again","actions":[]}"#, .unprocessableEntity)
             // Both sides find their item on their to-do list.
             func kinds(_ login: String) async throws -> Set<TodoKind> {
-                let todo = try await TodoQueries.load(try await t.principal(login), settings: t.settings, today: t.app.subcon.today(), on: t.db)
+                let todo = try await TodoQueries.load(try await t.principal(login), settings: t.settings, today: t.app.subcon.today(), on: t.sql)
                 return Set(todo.groups.filter { $0.count > 0 }.map(\.kind))
             }
             #expect(try await kinds("supplier1").contains(.reviewActionSupplier))

@@ -115,7 +115,7 @@ import SubconDomain
         try await TestApp.run(scenario: true) { t in
             func kinds(_ login: String) async throws -> Set<TodoKind> {
                 let p = try await t.principal(login)
-                let todo = try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), on: t.db)
+                let todo = try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), on: t.sql)
                 return Set(todo.groups.filter { $0.count > 0 }.map(\.kind))
             }
             #expect(try await kinds("purchaser").isSuperset(of: [.decideCounter, .approveSupplementary, .review8D, .answerDispute]))
@@ -124,6 +124,14 @@ import SubconDomain
             #expect(try await kinds("quality").isSuperset(of: [.review8D]))
             #expect(try await kinds("warehouse") == [.receiveDelivery])
             #expect(try await kinds("supplier2").isSuperset(of: [.answerRevision, .countStock]))
+            // What the database keeps agrees with counting every waiting record, for every
+            // person, with each kind's oldest, deadline and earliest day.
+            for login in ["purchaser", "supplier1", "supplier2", "quality", "warehouse", "finance", "planner", "admin"] {
+                let p = try await t.principal(login)
+                let kept = try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), on: t.sql).groups
+                let anew = try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), counting: .anew, on: t.sql).groups
+                #expect(kept == anew, "\(login)")
+            }
             for login in ["purchaser", "supplier1", "quality", "warehouse", "finance", "planner", "admin", "supplier2"] {
                 var b = try await t.signIn(login)
                 let home = try await t.page(.GET, "/", browser: &b)
@@ -147,7 +155,7 @@ import SubconDomain
             #expect(!(answer["label"] as? String ?? "").isEmpty)
             #expect(!tasks.isEmpty && tasks.count <= 2 && tasks.allSatisfy { ($0["link"] as? String ?? "").hasPrefix("/orders/") && $0["supplierName"] == nil })
             #expect(list["total"] as? Int == groups.reduce(0) { $0 + ($1["count"] as? Int ?? 0) })
-            let kinds = Set(try await TodoQueries.load(try await t.principal("supplier1"), settings: t.settings, today: t.app.subcon.today(), on: t.db)
+            let kinds = Set(try await TodoQueries.load(try await t.principal("supplier1"), settings: t.settings, today: t.app.subcon.today(), on: t.sql)
                 .groups.filter { $0.count > 0 }.map(\.kind.rawValue))
             #expect(Set(groups.compactMap { $0["kind"] as? String }) == kinds)
             let buyerGroups = try #require(try await t.request(.GET, "/api/v1/todo", token: purchaser).json["groups"] as? [[String: Any]])
@@ -167,7 +175,7 @@ import SubconDomain
             _ = try await Outbox.deliverPending(app: t.app)
             let supplier = try await t.principal("supplier1")
             func count(_ kind: TodoKind, _ p: Principal) async throws -> Int {
-                try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), on: t.db).groups.first { $0.kind == kind }?.count ?? 0
+                try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), on: t.sql).groups.first { $0.kind == kind }?.count ?? 0
             }
             func unread(_ event: String) async throws -> Int {
                 try await InboxItem.query(on: t.db).filter(\.$event == event).filter(\.$readAt == nil).count()
@@ -199,16 +207,41 @@ import SubconDomain
             #expect(try await count(.shipReady, other) == 0)
             // Shipping part of it keeps the line ready; shipping the rest settles it, and
             // cancelling that note makes it ready again (the kept sums follow every change).
-            _ = try await m.post("/api/v1/deliveries", m.f.supplier1, """
+            // Each note waits for the warehouse until it is received or cancelled, in the count
+            // the database keeps as in a count of the notes themselves.
+            let warehouse = try await t.principal("warehouse"), quality = try await t.principal("quality")
+            func agree(_ step: String) async throws {
+                for p in [supplier, other, warehouse, quality] {
+                    let kept = try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), on: t.sql).groups
+                    let anew = try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), counting: .anew, on: t.sql).groups
+                    #expect(kept == anew, "\(step), \(p.login)")
+                }
+            }
+            try await agree("reported")
+            let first = try await m.post("/api/v1/deliveries", m.f.supplier1, """
                 {"orderId":"\(id)","shipDate":"2026-09-22","lines":[{"line":1,"quantity":"20","lot":"P-01"}]}
                 """)
             #expect(try await count(.shipReady, supplier) == 1)
+            #expect(try await count(.receiveDelivery, warehouse) == 1)
             let rest = try await m.post("/api/v1/deliveries", m.f.supplier1, """
                 {"orderId":"\(id)","shipDate":"2026-09-22","lines":[{"line":1,"quantity":"10","lot":"P-02"}]}
                 """)
             #expect(try await count(.shipReady, supplier) == 0)
+            #expect(try await count(.receiveDelivery, warehouse) == 2)
+            try await agree("shipped twice")
             _ = try await m.post("/api/v1/deliveries/\(rest["id"] as? String ?? "")/cancel", m.f.supplier1, #"{"version":1}"#, .ok)
             #expect(try await count(.shipReady, supplier) == 1)
+            #expect(try await count(.receiveDelivery, warehouse) == 1)
+            try await agree("one cancelled")
+            // Part received: the note still waits; all of it: done, and its lot waits for quality.
+            _ = try await m.post("/api/v1/receipts", m.warehouse, #"{"deliveryNoteId":"\#(first["id"] as? String ?? "")","lines":[{"deliveryLine":1,"quantity":"5"}]}"#)
+            #expect(try await count(.receiveDelivery, warehouse) == 1)
+            #expect(try await count(.inspect, quality) == 1)
+            try await agree("part received")
+            _ = try await m.post("/api/v1/receipts", m.warehouse, #"{"deliveryNoteId":"\#(first["id"] as? String ?? "")","lines":[{"deliveryLine":1,"quantity":"15"}]}"#)
+            #expect(try await count(.receiveDelivery, warehouse) == 0)
+            #expect(try await count(.inspect, quality) == 2)
+            try await agree("all received")
         }
     }
 }

@@ -124,6 +124,8 @@ enum Migrations {
         AddOpenNoteIndexes(),
         // 36. A supplier's open exceptions of one type (the material hub's discrepancies)
         AddSupplierExceptionTypeIndex(),
+        // 37. The home pages' to-do from kept counts and the first entries of indexes
+        AddTodoKeptCounts(),
     ]
 }
 

@@ -42,6 +42,9 @@ enum ShipReadiness {
 
     /// The condition the partial index holds, spelled the same way in the to-do's read.
     static let readyCondition = "l.state = 'open' AND l.reported_quantity > l.shipped_quantity"
+
+    /// The statuses of an order whose ready lines a supplier ships (accepted and not yet delivered).
+    static let shippingStatuses = "'acknowledged', 'in_production', 'partially_delivered'"
 }
 
 struct AddLineShipReadiness: AsyncMigration {
