@@ -196,10 +196,10 @@ import SubconDomain
     @Test func theToDoCountsFromKeptCountsAndTheFirstEntriesOfIndexes() async throws {
         try await TestApp.run { t in
             guard t.sql.dialect.name == "sqlite" else { return }
-            func plan(_ login: String) async throws -> [String] {
+            func plan(_ login: String, firsts: Bool = false) async throws -> [String] {
                 let p = try await t.principal(login)
                 let statements = try #require(TodoQueries.statements(p, settings: t.settings, today: t.app.subcon.today(), on: t.app.reads))
-                return try await ExplainQueryPlan.steps(of: statements.counts, on: t.app.reads)
+                return try await ExplainQueryPlan.steps(of: firsts ? statements.firsts : statements.counts, on: t.app.reads)
             }
             let buyer = try await plan("admin")
             #expect(buyer.contains { $0.contains("notes_to_receive_counts") } && buyer.contains { $0.contains("receipt_line_counts") }, "\(buyer)")
@@ -209,6 +209,9 @@ import SubconDomain
             #expect(supplier.contains { $0.contains("pending_revision_counts") }, "\(supplier)")
             #expect(supplier.contains { $0.contains("COVERING INDEX order_lines_supplier_ship_ready_idx") }, "\(supplier)")
             #expect(!supplier.contains { $0.hasPrefix("SCAN r") || $0.hasPrefix("SCAN l") }, "\(supplier)")
+            // The first ready lines too, not by walking all the supplier's open lines in due order.
+            let firsts = try await plan("supplier1", firsts: true)
+            #expect(firsts.contains { $0.contains("COVERING INDEX order_lines_supplier_ship_ready_idx") }, "\(firsts)")
         }
     }
 }
