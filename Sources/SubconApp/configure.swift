@@ -187,6 +187,7 @@ func routes(_ app: Application) throws {
     try signedInAPI.register(collection: MaterialAPI())
     try signedInAPI.register(collection: ProgressAPI())
     try signedInAPI.register(collection: LateLinesAPI())
+    try signedInAPI.register(collection: WorkListAPI())
     try signedInAPI.register(collection: DashboardAPI())
     try signedInAPI.register(collection: TodoAPI())
     try signedInAPI.register(collection: ReportsAPI())

@@ -68,6 +68,7 @@ enum AccessTable {
         "GET /api/v1/inspections": Access(.buyersWithAny([.inspectGoods, .viewQualityFigures])),
         "GET /api/v1/late-lines": Access(.signedIn),
         "GET /api/v1/dashboard": Access(.signedIn),
+        "GET /api/v1/work": Access(.can(.fulfilOrders)),
         "GET /api/v1/todo": Access(.signedIn),
         "GET /api/v1/reports/:kind": Access(.signedIn),
         "GET /api/v1/saved-reports": Access(.signedIn),

@@ -102,11 +102,14 @@ import SubconDomain
             query.serialize(to: &serializer)
         }
 
-        /// SQLite's plan for the statement, one step a line.
-        static func steps(of statement: any SQLExpression, on db: any SQLDatabase) async throws -> [String] {
+        /// SQLite's plan for the statement, one step a line (only the statement's own, not its
+        /// subqueries', when `topLevel`).
+        static func steps(of statement: any SQLExpression, on db: any SQLDatabase, topLevel: Bool = false) async throws -> [String] {
             let steps = NIOLockedValueBox<[String]>([])
             try await db.execute(sql: ExplainQueryPlan(query: statement)) { row in
-                if let detail = try? row.decode(column: "detail", as: String.self) { steps.withLockedValue { $0.append(detail) } }
+                guard let detail = try? row.decode(column: "detail", as: String.self) else { return }
+                if topLevel, (try? row.decode(column: "parent", as: Int.self)) != 0 { return }
+                steps.withLockedValue { $0.append(detail) }
             }
             return steps.withLockedValue { $0 }
         }
@@ -212,6 +215,21 @@ import SubconDomain
             // The first ready lines too, not by walking all the supplier's open lines in due order.
             let firsts = try await plan("supplier1", firsts: true)
             #expect(firsts.contains { $0.contains("COVERING INDEX order_lines_supplier_ship_ready_idx") }, "\(firsts)")
+        }
+    }
+
+    /// A page of a supplier's work list (the admin's: every supplier's) is read in its order from
+    /// the work list's index, not sorted from all the open lines on every view.
+    @Test func aSuppliersWorkListIsReadInOrderFromItsIndex() async throws {
+        try await TestApp.run { t in
+            guard t.sql.dialect.name == "sqlite" else { return }
+            // (A line's promise in force is still sorted from its few promises, in a subquery.)
+            for (supplier, index) in [(UUID(), "SEARCH l USING INDEX order_lines_work_idx"), (nil, "SCAN l USING INDEX order_lines_all_work_idx")] {
+                let statement = WorkList.statement(supplier: supplier, PageRequest(page: 3, per: 50), total: "0")
+                let plan = try await ExplainQueryPlan.steps(of: statement, on: t.app.reads, topLevel: true)
+                #expect(plan.contains { $0.contains(index) }, "\(plan)")
+                #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(plan)")
+            }
         }
     }
 }

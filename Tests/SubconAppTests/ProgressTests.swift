@@ -253,6 +253,78 @@ import SubconDomain
         }
     }
 
+    /// The work list holds the open lines of every working order of the supplier, however many
+    /// it has, most urgent first: a late line of its oldest order leads, ahead of a hundred newer
+    /// orders (the list once read only the latest hundred, and never showed it); a line reported
+    /// done and an order not yet accepted are not work; the pages partition the list.
+    @Test func theWorkListHoldsEveryWorkingOrderMostUrgentFirst() async throws {
+        try await TestApp.run { t in
+            let m = try await MaterialFixture.make(t)
+            let oldest = UUID(uuidString: try await m.acknowledgedOrder())!
+            t.clock.advance(by: 3600)
+            let newer = UUID(uuidString: try await m.acknowledgedOrder())!
+            _ = try await m.f.releasedOrder()
+            // A hundred newer working orders, due next year: copied in SQL, since a hundred
+            // through the API would be most of this test's time.
+            for n in 1...100 {
+                let id = UUID()
+                try await t.sql.raw("""
+                    INSERT INTO outsourcing_orders (id, code, supplier_id, plan_id, status, currency, revision, note, version, created_by, created_at, updated_at)
+                    SELECT \(bind: id), \(bind: "FILL-\(1000 + n)"), supplier_id, plan_id, status, currency, revision, note, version, created_by,
+                           \(bind: t.clock.now().addingTimeInterval(Double(7200 + n))), updated_at
+                      FROM outsourcing_orders WHERE id = \(bind: newer)
+                    """).run()
+                for line in 1...2 {
+                    try await t.sql.raw("""
+                        INSERT INTO order_lines (id, order_id, line_no, item_id, operation, quantity, due_date, unit_price, state)
+                        SELECT \(bind: UUID()), \(bind: id), line_no, item_id, operation, quantity, '2027-06-30', unit_price, state
+                          FROM order_lines WHERE order_id = \(bind: newer) AND line_no = \(bind: line)
+                        """).run()
+                }
+            }
+            // Line 2 of the newer order reported done; then the calendar moves past both due days.
+            _ = try await m.post("/api/v1/orders/\(newer)/progress", m.f.supplier1, #"{"line":2,"good":"50"}"#)
+            t.clock.advance(by: Double(Day("2026-10-27")!.ordinal - t.app.subcon.today().ordinal) * 86_400)
+            try await ProgressService.sweep(app: t.app)
+
+            var s = try await t.signIn("supplier1")
+            func cards(_ query: String) async throws -> [String] {
+                let page = try await t.page(.GET, "/work" + query, browser: &s).body.string
+                return page.components(separatedBy: "href=\"/orders/").dropFirst().compactMap { part -> String? in
+                    let link = String(part.prefix { $0 != "\"" })
+                    return link.contains("/report?line=") ? link.lowercased() : nil
+                }
+            }
+            let first = try await cards("?per=3")
+            let o = oldest.uuidString.lowercased(), w = newer.uuidString.lowercased()
+            #expect(first == ["\(o)/report?line=1", "\(w)/report?line=1", "\(o)/report?line=2"], "\(first)")
+            // 2 + 1 + 200 lines: four full pages of fifty and three on the fifth.
+            #expect(try await cards("?page=5").count == 3)
+            #expect(try await cards("?page=6").isEmpty)
+            var all: [String] = []
+            for n in 1...5 { all += try await cards("?page=\(n)") }
+            #expect(all.count == 203 && Set(all).count == 203 && !all.contains("\(w)/report?line=2"))
+            let kept = try await KeptCounts.workLines.total(["supplier_id": try await m.f.supplierID("SUP-JG")], on: t.sql)
+            #expect(kept == 203)
+            // The same list for a program (signed in anew: the calendar moved past the fixture's tokens).
+            let supplierToken = try await t.token("supplier1")
+            let api = try await m.get("/api/v1/work?per=3", supplierToken)
+            let items = try #require(api["items"] as? [[String: Any]])
+            #expect(api["total"] as? Int == 203)
+            #expect(items.map { "\(($0["orderId"] as? String ?? "").lowercased())/report?line=\(($0["line"] as? [String: Any])?["line"] as? Int ?? 0)" } == first)
+            #expect((items.first?["line"] as? [String: Any])?["risk"] as? String == "late")
+            #expect(try await t.request(.GET, "/api/v1/work", token: try await t.token("purchaser")).status == .forbidden)
+            // The manufacturer's admin sees every supplier's, in the same order.
+            let admin = try await m.get("/api/v1/work?per=3", try await t.token("admin"))
+            #expect(admin["total"] as? Int == 203 && (admin["items"] as? [[String: Any]])?.count == 3)
+            #expect(try await t.request(.GET, "/api/v1/work?per=0", token: supplierToken).status == .badRequest)
+            // The other supplier's list has none of it.
+            var other = try await t.signIn("supplier2")
+            let theirs = try await t.page(.GET, "/work", browser: &other).body.string
+            #expect(!theirs.contains(o) && !theirs.contains(w) && !theirs.contains("FILL-"))
+        }
+    }
+
     /// Without any report, a line far enough past its due date is late by the calendar alone:
     /// the background sweep opens its delay exception, once, and the order list flags it. A
     /// second sweep on the same day finds nothing to write.

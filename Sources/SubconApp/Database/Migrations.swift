@@ -126,6 +126,8 @@ enum Migrations {
         AddSupplierExceptionTypeIndex(),
         // 37. The home pages' to-do from kept counts and the first entries of indexes
         AddTodoKeptCounts(),
+        // 38. A supplier's work list in its order from an index, its total kept
+        AddWorkListIndex(),
     ]
 }
 

@@ -15,12 +15,6 @@ struct ProgressPages: RouteCollection {
         routes.get("events", use: events)
     }
 
-    struct WorkCard: Encodable {
-        let orderId: UUID
-        let orderCode: String
-        let line: LineProgressDTO
-    }
-
     struct WorkView: Encodable {
         /// The cards, written by `cards` (see `HTML`).
         let cards: HTML
@@ -28,43 +22,18 @@ struct ProgressPages: RouteCollection {
         let pager: Pager
     }
 
-    /// Open lines of the supplier's working orders, most urgent first: late, at risk, then by due date.
-    /// The lines of its latest hundred working orders, read in one statement (it was one per
-    /// order), fifty cards to a page (a supplier of many orders had up to 500 on one phone page).
+    /// Open lines of the supplier's working orders, most urgent first: late, at risk, then by
+    /// due date (`WorkList`), fifty cards to a page, each projected as the order page shows it.
     func work(req: Request) async throws -> View {
-        let p = try req.requirePrincipal()
-        try p.require(.fulfilOrders)
         let page = try PageRequest(req, defaultPer: 50)
-        // The latest hundred working orders, their ids and codes only, and their open lines, in
-        // two statements on the read connections (as models on the writer's pool, decoding the
-        // orders and the lines by name was a third of a view).
-        struct WorkOrder: ReadByPosition {
-            static let columnNames = ["id", "code"]
-            let id: UUID, code: String
-            init(_ r: inout ColumnReader) throws { id = try r.value(); code = try r.value() }
-        }
-        let reads = req.application.reads
-        let orders = try await reads.raw("""
-            SELECT o.id, o.code FROM outsourcing_orders o
-             WHERE o.status IN (\(binds: MaterialService.workingStatuses.map(\.rawValue).sorted()))
-            """ + p.scope.and("o.supplier_id") + " ORDER BY o.created_at DESC, o.code DESC LIMIT 100").rows(decoding: WorkOrder.self)
-        let today = req.subcon.today(), threshold = req.subcon.settings.delayThresholdDays
-        let lines = try await ProgressService.lines(orderIDs: orders.map(\.id), today: today, threshold: threshold, on: reads)
-        var cards: [WorkCard] = []
-        for o in orders {
-            for l in lines[o.id] ?? [] where l.projected.risk != Projection.Risk.done.rawValue {
-                cards.append(WorkCard(orderId: o.id, orderCode: o.code, line: l.projected))
-            }
-        }
-        // Sorted by a key made once per card, and only the page's cards moved.
-        let keys = cards.map { Projection.Risk.urgencyKey(($0.line.risk, $0.line.dueDate, $0.orderCode, $0.line.line)) }
-        let shown = keys.indices.sorted { keys[$0] < keys[$1] }.dropFirst(page.offset).prefix(page.per).map { cards[$0] }
+        let work = try await WorkList.items(try req.requirePrincipal(), page, today: req.subcon.today(),
+                                            threshold: req.subcon.settings.delayThresholdDays, on: req.application.reads)
         return try await req.renderPage("work", titleKey: "work.title", WorkView(
-            cards: Self.cards(shown, req: req), empty: shown.isEmpty, pager: Pager(Page(items: shown, page: page.page, per: page.per, total: cards.count), req)))
+            cards: Self.cards(work.items, req: req), empty: work.items.isEmpty, pager: Pager(work, req)))
     }
 
     /// The work list's cards: what the template's loop wrote, in the same markup.
-    static func cards(_ cards: [WorkCard], req: Request) -> HTML {
+    static func cards(_ cards: [WorkLineDTO], req: Request) -> HTML {
         var t = req.texts()
         let done = t("work.done"), due = t("orders.dueDate"), eta = t("work.eta"), promised = t("work.promised"), report = t("work.report")
         var html = HTML()

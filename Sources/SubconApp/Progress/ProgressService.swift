@@ -264,6 +264,14 @@ enum ProgressService {
 
         static let columnNames = ["order_id", "line_no", "operation", "quantity", "due_date", "item_code", "item_name", "uom", "good", "scrap",
                                   "first_day", "last_day", "eta", "days_late", "risk", "promised_date", "promise"]
+        /// The columns, of a line `l` and its item `i`.
+        static let select: SQLQueryString = """
+            l.order_id, l.line_no, l.operation, l.quantity, l.due_date, i.code AS item_code, i.name AS item_name, i.uom,
+                   l.reported_quantity AS good, l.reported_scrap AS scrap, l.first_report_day AS first_day, l.last_report_day AS last_day,
+                   l.eta, l.days_late, l.risk, l.promised_date,
+                   (SELECT lp.promised_date FROM line_promises lp WHERE lp.order_id = l.order_id AND lp.line_no = l.line_no
+                     ORDER BY lp.created_at DESC LIMIT 1) AS promise
+            """
         init(_ r: inout ColumnReader) throws {
             order_id = try r.value(); line_no = try r.value(); operation = try r.optional(); quantity = try r.value(); due_date = try r.value()
             item_code = try r.optional(); item_name = try r.optional(); uom = try r.optional(); good = try r.optional(); scrap = try r.optional()
@@ -306,12 +314,7 @@ enum ProgressService {
 
     static func lineFacts(orderIDs: [UUID], on sql: any SQLDatabase) async throws -> [UUID: [LineFacts]] {
         guard !orderIDs.isEmpty else { return [:] }
-        let rows = try await sql.raw("""
-            SELECT l.order_id, l.line_no, l.operation, l.quantity, l.due_date, i.code AS item_code, i.name AS item_name, i.uom,
-                   l.reported_quantity AS good, l.reported_scrap AS scrap, l.first_report_day AS first_day, l.last_report_day AS last_day,
-                   l.eta, l.days_late, l.risk, l.promised_date,
-                   (SELECT lp.promised_date FROM line_promises lp WHERE lp.order_id = l.order_id AND lp.line_no = l.line_no
-                     ORDER BY lp.created_at DESC LIMIT 1) AS promise
+        let rows = try await sql.raw("SELECT " + LineFacts.select + """
               FROM order_lines l LEFT JOIN items i ON i.id = l.item_id
              WHERE l.order_id IN (\(binds: orderIDs)) AND l.state = \(literal: OrderLine.State.open.rawValue)
              ORDER BY l.order_id, l.line_no

@@ -1,0 +1,112 @@
+import Fluent
+import Foundation
+import SQLKit
+import SubconDomain
+import Vapor
+
+/// A supplier's work list: the open lines of its working orders, most urgent first (late, at
+/// risk, not yet reported, on track; then the due day, the order and the line), a page at a time
+/// from an index in that order, with the total the database keeps. (The manufacturer's admin
+/// may open it too, and sees every supplier's, from an index of its own.)
+///
+/// It was the lines of the supplier's latest hundred working orders, projected and sorted on
+/// every view. A supplier with more working orders than that (SUP-JG has 10,199 on the large data
+/// set, 51,000 open lines) never saw the lines of its older orders, and those are the ones most
+/// likely late. The order is the stored projection's (`LineLateness` writes it with every report,
+/// promise and change, and the sweep as the calendar moves), as for the late lines.
+enum WorkList {
+    /// The statuses of an order whose open lines are a supplier's work.
+    static let statuses = MaterialService.workingStatuses.map(\.rawValue).sorted()
+
+    /// The lines a work list holds, written of a line's name, or of its bare columns (as the
+    /// partial index says it).
+    static func holds(_ row: String?) -> String {
+        let c = row.map { "\($0)." } ?? ""
+        return "\(c)state = 'open' AND \(c)risk <> '\(Projection.Risk.done.rawValue)' AND \(c)order_status IN (\(statuses.map { "'\($0)'" }.joined(separator: ", ")))"
+    }
+
+    /// A risk's place in the list (`Projection.Risk.urgency`; a risk not known last), as an
+    /// expression of the column, spelled the same in the index and the read so that both
+    /// databases see the index's order is the one asked for.
+    static func rank(_ risk: String) -> String {
+        let risks: [Projection.Risk] = [.late, .atRisk, .unknown, .onTrack, .done]
+        return "(CASE \(risk) " + risks.map { "WHEN '\($0.rawValue)' THEN \($0.urgency) " }.joined() + "ELSE 9 END)"
+    }
+
+    struct Line: ReadByPosition, Sendable {
+        static let columnNames = ProgressService.LineFacts.columnNames + ["order_code"]
+        let facts: ProgressService.LineFacts
+        let orderCode: String
+        init(_ r: inout ColumnReader) throws { facts = try ProgressService.LineFacts(&r); orderCode = try r.value() }
+    }
+
+    /// One page of a supplier's work (every supplier's without one), and how many lines there are in all.
+    static func page(supplier: UUID?, _ page: PageRequest, on sql: any SQLDatabase) async throws -> (rows: [Line], total: Int) {
+        try await KeptCounts.workLines.pageAndTotal(["supplier_id": supplier], decoding: Line.self, on: sql) { total in
+            statement(supplier: supplier, page, total: total)
+        }
+    }
+
+    /// The page's statement, with `total` among its columns.
+    static func statement(supplier: UUID?, _ page: PageRequest, total: SQLQueryString) -> SQLQueryString {
+        "SELECT " + ProgressService.LineFacts.select + ", l.order_code, " + total + """
+           FROM order_lines l LEFT JOIN items i ON i.id = l.item_id
+          WHERE \(unsafeRaw: holds("l"))
+        """ + (supplier.map { " AND l.supplier_id = \(bind: $0)" } ?? "") + """
+         ORDER BY \(unsafeRaw: rank("l.risk")), l.due_date, l.order_code, l.line_no
+         LIMIT \(literal: page.per) OFFSET \(literal: page.offset)
+        """
+    }
+}
+
+extension KeptCounts {
+    /// The lines on each supplier's work list.
+    static let workLines = KeptCounts(
+        table: "order_lines", counts: "work_line_counts", keys: ["supplier_id"],
+        only: { row in "\(row).supplier_id IS NOT NULL AND \(WorkList.holds(row))" }, reads: ["state", "risk", "order_status"], acrossFirstKey: true)
+}
+
+/// The work list in its order for each supplier and for all of them, and its totals kept.
+struct AddWorkListIndex: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        try await KeptCounts.workLines.create(on: db)
+        let order = "\(WorkList.rank("risk")), due_date, order_code, line_no"
+        try await sql.raw("CREATE INDEX order_lines_work_idx ON order_lines (supplier_id, \(unsafeRaw: order)) WHERE \(unsafeRaw: WorkList.holds(nil))").run()
+        try await sql.raw("CREATE INDEX order_lines_all_work_idx ON order_lines (\(unsafeRaw: order)) WHERE \(unsafeRaw: WorkList.holds(nil))").run()
+    }
+
+    func revert(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        try await sql.drop(index: "order_lines_all_work_idx").run()
+        try await sql.drop(index: "order_lines_work_idx").run()
+        try await KeptCounts.workLines.drop(on: db)
+    }
+}
+
+/// One card of the work list: the line as projected now, and its order.
+struct WorkLineDTO: Content {
+    let orderId: UUID
+    let orderCode: String
+    let line: LineProgressDTO
+}
+
+extension WorkList {
+    /// A page of the supplier's work, each line projected as the order page shows it.
+    static func items(_ p: Principal, _ page: PageRequest, today: Day, threshold: Int, on sql: any SQLDatabase) async throws -> Page<WorkLineDTO> {
+        try p.require(.fulfilOrders)
+        let (lines, total) = try await Self.page(supplier: p.scope.supplierID, page, on: sql)
+        let items = lines.map { WorkLineDTO(orderId: $0.facts.order_id, orderCode: $0.orderCode, line: $0.facts.projected(today: today, threshold: threshold).projected) }
+        return Page(items: items, page: page.page, per: page.per, total: total)
+    }
+}
+
+/// `GET /api/v1/work`: the supplier's work list for a program (its phone page is `/work`).
+struct WorkListAPI: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("work") { req async throws -> Page<WorkLineDTO> in
+            try await WorkList.items(try req.requirePrincipal(), try PageRequest(req), today: req.subcon.today(),
+                                     threshold: req.subcon.settings.delayThresholdDays, on: req.application.reads)
+        }
+    }
+}
