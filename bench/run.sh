@@ -190,6 +190,8 @@ run "GET /api/v1/orders/{id}/material" -H "Authorization: Bearer $ADMIN" "$BASE/
 run "GET /material page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/material"
 run "GET /material page (supplier, session, Leaf)" -H "Cookie: subcon_session=$SSESSION" "$BASE/material"
 run "GET /work page (supplier's work list, session, Leaf)" -H "Cookie: subcon_session=$SSESSION" "$BASE/work"
+run "GET /work page 100 (supplier's work list, deep)" -H "Cookie: subcon_session=$SSESSION" "$BASE/work?page=100"
+run "GET /api/v1/work (supplier's work list, page of 50)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/work"
 run "GET /deliveries page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/deliveries"
 run "GET / home page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
 run "GET / home page (supplier, session, Leaf)" -H "Cookie: subcon_session=$SSESSION" "$BASE/"

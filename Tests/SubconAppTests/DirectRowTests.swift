@@ -129,6 +129,11 @@ import VaporTesting
             let byPosition = try await projected()
             #expect(byPosition.count > 3, "the demo scenario has open lines")
             #expect(try Self.written(byPosition, direct: false) == (try Self.written(try await RowDecoding.$byName.withValue(true) { try await projected() }, direct: false)))
+            // The work list's page, picked from its index and read by position.
+            let supplierPrincipal = try await t.principal("supplier1")
+            try await same("a supplier's work") {
+                try await WorkList.items(supplierPrincipal, PageRequest(page: 1, per: 50), today: today, threshold: threshold, on: app.reads)
+            }
             try await same("a second page of 3 orders") { try await OrderList.list(admin, .init(), page: PageRequest(page: 2, per: 3), app: app) }
             try await same("a supplier's orders") { try await OrderList.list(supplier, .init(), page: PageRequest(page: 1, per: 50), app: app) }
             // A lot waiting for inspection (the scenario has inspected all of its own).

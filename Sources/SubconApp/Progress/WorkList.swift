@@ -38,6 +38,12 @@ enum WorkList {
         let facts: ProgressService.LineFacts
         let orderCode: String
         init(_ r: inout ColumnReader) throws { facts = try ProgressService.LineFacts(&r); orderCode = try r.value() }
+        // By name (rows that do not read by position), from the same row.
+        private enum Keys: String, CodingKey { case order_code }
+        init(from decoder: any Decoder) throws {
+            facts = try ProgressService.LineFacts(from: decoder)
+            orderCode = try decoder.container(keyedBy: Keys.self).decode(String.self, forKey: .order_code)
+        }
     }
 
     /// One page of a supplier's work (every supplier's without one), and how many lines there are in all.
@@ -47,14 +53,18 @@ enum WorkList {
         }
     }
 
-    /// The page's statement, with `total` among its columns.
+    /// The page's statement, with `total` among its columns. The page's lines are picked from the
+    /// index alone, then read: reading each line skipped on the way (its item joined) made page
+    /// 100 of SUP-JG's list read 5,000 lines for 50.
     static func statement(supplier: UUID?, _ page: PageRequest, total: SQLQueryString) -> SQLQueryString {
-        "SELECT " + ProgressService.LineFacts.select + ", l.order_code, " + total + """
-           FROM order_lines l LEFT JOIN items i ON i.id = l.item_id
-          WHERE \(unsafeRaw: holds("l"))
-        """ + (supplier.map { " AND l.supplier_id = \(bind: $0)" } ?? "") + """
-         ORDER BY \(unsafeRaw: rank("l.risk")), l.due_date, l.order_code, l.line_no
-         LIMIT \(literal: page.per) OFFSET \(literal: page.offset)
+        func order(_ row: String) -> String { "\(rank("\(row).risk")), \(row).due_date, \(row).order_code, \(row).line_no" }
+        return "SELECT " + ProgressService.LineFacts.select + ", l.order_code, " + total + """
+           FROM (SELECT w.order_id, w.line_no FROM order_lines w WHERE \(unsafeRaw: holds("w"))
+        """ + (supplier.map { " AND w.supplier_id = \(bind: $0)" } ?? "") + """
+         ORDER BY \(unsafeRaw: order("w")) LIMIT \(literal: page.per) OFFSET \(literal: page.offset)) p
+          CROSS JOIN order_lines l LEFT JOIN items i ON i.id = l.item_id
+          WHERE l.order_id = p.order_id AND l.line_no = p.line_no
+          ORDER BY \(unsafeRaw: order("l"))
         """
     }
 }
@@ -71,7 +81,8 @@ struct AddWorkListIndex: AsyncMigration {
     func prepare(on db: any Database) async throws {
         let sql = db as! any SQLDatabase
         try await KeptCounts.workLines.create(on: db)
-        let order = "\(WorkList.rank("risk")), due_date, order_code, line_no"
+        // The order, then the line's key, so that a page's lines are picked from the index alone.
+        let order = "\(WorkList.rank("risk")), due_date, order_code, line_no, order_id"
         try await sql.raw("CREATE INDEX order_lines_work_idx ON order_lines (supplier_id, \(unsafeRaw: order)) WHERE \(unsafeRaw: WorkList.holds(nil))").run()
         try await sql.raw("CREATE INDEX order_lines_all_work_idx ON order_lines (\(unsafeRaw: order)) WHERE \(unsafeRaw: WorkList.holds(nil))").run()
     }
