@@ -132,6 +132,19 @@ import SubconDomain
                 let anew = try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), counting: .anew, on: t.sql).groups
                 #expect(kept == anew, "\(login)")
             }
+            // Answering an exception takes it off the supplier's count, in the kept count as in the records.
+            func answering(_ p: Principal) async throws -> (kept: TodoGroup?, anew: TodoGroup?) {
+                let today = t.app.subcon.today()
+                return (try await TodoQueries.load(p, settings: t.settings, today: today, on: t.sql).groups.first { $0.kind == .answerException },
+                        try await TodoQueries.load(p, settings: t.settings, today: today, counting: .anew, on: t.sql).groups.first { $0.kind == .answerException })
+            }
+            let s1 = try await t.principal("supplier1")
+            let waiting = try await answering(s1)
+            let first = try #require(try await TodoQueries.load(s1, settings: t.settings, today: t.app.subcon.today(), on: t.sql).items.first { $0.kind == .answerException })
+            let commented = try await t.request(.POST, "/api/v1/exceptions/\(first.id)/comments", token: try await t.token("supplier1"), json: #"{"body":"收到"}"#)
+            #expect(commented.status == .created, "\(commented.body.string)")
+            let answered = try await answering(s1)
+            #expect(answered.kept == answered.anew && answered.kept?.count == (waiting.kept?.count ?? 0) - 1, "\(answered)")
             for login in ["purchaser", "supplier1", "quality", "warehouse", "finance", "planner", "admin", "supplier2"] {
                 var b = try await t.signIn(login)
                 let home = try await t.page(.GET, "/", browser: &b)

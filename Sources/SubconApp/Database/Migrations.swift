@@ -128,6 +128,8 @@ enum Migrations {
         AddTodoKeptCounts(),
         // 38. A supplier's work list in its order from an index, its total kept
         AddWorkListIndex(),
+        // 39. A supplier's ready lines and exceptions to answer counted by the database
+        AddSupplierTodoKeptCounts(),
     ]
 }
 

@@ -76,3 +76,36 @@ struct AddTodoKeptCounts: AsyncMigration {
         try await KeptCounts.notesToReceive.drop(on: db)
     }
 }
+
+extension KeptCounts {
+    /// A supplier's lines ready to ship (good parts reported and not yet shipped, the order still
+    /// taking deliveries).
+    static let readyLines = KeptCounts(
+        table: "order_lines", counts: "ready_line_counts", keys: ["supplier_id"],
+        only: { row in
+            "\(row).supplier_id IS NOT NULL AND \(row).state = 'open' AND \(row).reported_quantity > \(row).shipped_quantity AND \(row).order_status IN (\(ShipReadiness.shippingStatuses))"
+        }, reads: ["state", "reported_quantity", "shipped_quantity", "order_status"])
+
+    /// A supplier's open exceptions it has not answered yet.
+    static let unansweredExceptions = KeptCounts(
+        table: "exceptions", counts: "unanswered_exception_counts", keys: ["supplier_id"],
+        only: { row in "\(row).status = 'open' AND \(row).responded_at IS NULL" }, reads: ["status", "responded_at"])
+}
+
+/// A supplier's to-do counted from kept counts too: its lines ready to ship and its exceptions to
+/// answer, the oldest of the latter from an index of their creation times.
+struct AddSupplierTodoKeptCounts: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await KeptCounts.readyLines.create(on: db)
+        try await KeptCounts.unansweredExceptions.create(on: db)
+        try await (db as! any SQLDatabase).raw("""
+            CREATE INDEX exceptions_unanswered_idx ON exceptions (supplier_id, created_at) WHERE status = 'open' AND responded_at IS NULL
+            """).run()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await (db as! any SQLDatabase).drop(index: "exceptions_unanswered_idx").run()
+        try await KeptCounts.unansweredExceptions.drop(on: db)
+        try await KeptCounts.readyLines.drop(on: db)
+    }
+}
