@@ -33,12 +33,13 @@ struct HomePages: RouteCollection {
     }
 
     struct HomeView: Encodable {
-        let todo: [TodoGroupView]
-        let todoTotal: Int
-        let isSupplier: Bool
-        let roles: [String]
-        let latest: [Inbox.Item]
-        let links: [Shell.NavItem]
+        /// The to-do, the tiles, the notices and the roles, written by `todo`, `tiles`, `notices`
+        /// and `roles` (see `HTML`).
+        let todo: HTML
+        let tiles: HTML
+        let latest: HTML
+        let anyLatest: Bool
+        let roles: HTML
     }
 
     /// 待我处理: what this person's roles must act on now, most urgent first, each one tap from
@@ -49,48 +50,106 @@ struct HomePages: RouteCollection {
         let latest = try await Inbox.list(userID: p.userID, page: try PageRequest(req, defaultPer: 5), unreadOnly: true,
                                           locale: req.locale, catalog: req.subcon.catalog, on: req.application.keyedReads)
         let todo = try await TodoQueries.load(p, settings: req.subcon.settings, today: req.subcon.today(), on: req.application.reads)
+        var t = req.texts()
         let groups = TodoGroup.sorted(todo.groups, now: now).map { g in
-            TodoGroupView(kind: g.kind.rawValue, label: req.t("todo.\(g.kind.rawValue)"), count: g.count, age: Self.age(g.oldest, now: now, req),
+            TodoGroupView(kind: g.kind.rawValue, label: t("todo.\(g.kind.rawValue)"), count: g.count, age: Self.age(g.oldest, now: now, &t),
                           deadline: g.deadline, urgency: "\(g.urgency(now: now))", link: TodoQueries.listLink(g.kind),
                           items: todo.items.filter { $0.kind == g.kind }.map { i in
                               // A message's code is its event: shown by name.
-                              TodoItemView(code: [.retryDelivery, .retryDeliverySupplier].contains(i.kind) ? req.t("event.\(i.code)") : i.code,
-                                           detail: Self.detail(i, req), supplierName: p.isSupplier ? "" : i.supplierName,
+                              TodoItemView(code: [.retryDelivery, .retryDeliverySupplier].contains(i.kind) ? t("event.\(i.code)") : i.code,
+                                           detail: Self.detail(i, &t), supplierName: p.isSupplier ? "" : i.supplierName,
                                            link: TodoQueries.link(i), deadline: i.deadline, overdue: i.deadline.map { $0 < now } ?? false)
                           })
         }
-        return try await req.renderPage("home", titleKey: "home.title",
-                                        HomeView(todo: groups, todoTotal: groups.reduce(0) { $0 + $1.count }, isSupplier: p.isSupplier,
-                                                 roles: p.roles.sorted().map { req.t("role.\($0.rawValue)") },
-                                                 latest: latest.items, links: Self.shortcuts(p, req)))
+        return try await req.renderPage("home", titleKey: "home.title", HomeView(
+            todo: Self.todo(groups, texts: &t, time: req.datePattern("MM-dd HH:mm")),
+            tiles: Self.shortcuts(p, &t).reduce(into: HTML()) { $0 += "<a class=\"tile\" href=\"\($1.href)\">\($1.label)</a>" },
+            latest: Self.notices(latest.items, req: req), anyLatest: !latest.items.isEmpty,
+            roles: p.roles.sorted().reduce(into: HTML()) { $0 += "<span class=\"tag\">\(t("role.\($1.rawValue)"))</span> " }))
+    }
+
+    /// The to-do's groups and their first tasks: what the template's loops wrote, in the same markup.
+    static func todo(_ groups: [TodoGroupView], texts t: inout PageTexts, time: DatePattern) -> HTML {
+        let total = groups.reduce(0) { $0 + $1.count }
+        var html: HTML = """
+            <h2 class="sr-only">\(t("home.todo"))</h2><p class="todo-summary">\(HTML.when(total > 0, "\(t("home.todoCount", ["n": String(total)]))"))</p>
+
+            """
+        guard !groups.isEmpty else {
+            html += "<p class=\"all-clear\">\(t("home.allClear"))</p>"
+            return html
+        }
+        let waiting = t("todo.waiting"), overdue = t("todo.overdue"), dueBy = t("todo.dueBy")
+        html += "<ul class=\"todo-groups\">\n"
+        for g in groups {
+            let age: HTML = HTML.when(!g.age.isEmpty, "<span class=\"muted\">\(waiting) \(g.age)</span>")
+            let deadline: HTML = g.deadline.map { d in
+                let tag = g.urgency == "overdue" ? "bad" : g.urgency == "dueSoon" ? "warn" : "off"
+                return " <span class=\"tag \(tag)\">\(g.urgency == "overdue" ? overdue : dueBy) \(time.string(from: d))</span>"
+            } ?? HTML()
+            html += """
+                <li class="todo-group \(g.urgency)">
+                  <div class="todo-head">
+                    <a class="todo-label" href="\(g.link)">\(g.label)</a> <span class="todo-count">\(g.count)</span>
+                    <span class="todo-meta">\(age)
+                    \(deadline)</span>
+                  </div>
+                  <ul class="todo-items">
+
+                """
+            for i in g.items {
+                html += """
+                    <li><a href="\(i.link)"><span class="code">\(i.code)</span> \(i.detail)\(HTML.when(!i.supplierName.isEmpty, " <span class=\"muted\">\(i.supplierName)</span>"))</a>\
+                    \(HTML.when(i.overdue, " <span class=\"tag bad\">\(overdue)</span>"))</li>
+                    """
+            }
+            html += """
+
+                \(HTML.when(g.count > g.items.count, "<li><a class=\"more\" href=\"\(g.link)\">\(t("todo.more", ["n": String(g.count)]))</a></li>"))
+                  </ul>
+                </li>
+
+                """
+        }
+        html += "</ul>\n"
+        return html
+    }
+
+    /// The latest unread notices: what the template's loop wrote, in the same markup.
+    static func notices(_ items: [Inbox.Item], req: Request) -> HTML {
+        let stamp = req.datePattern("yyyy-MM-dd'T'HH:mm:ssZ"), time = req.datePattern("yyyy-MM-dd HH:mm")
+        return items.reduce(into: HTML()) { html, n in
+            let message: HTML = n.link.map { "<a href=\"\($0)\">\(n.message)</a>" } ?? "\(n.message)"
+            html += "<li>\(message) <time class=\"muted\" datetime=\"\(stamp.string(from: n.createdAt))\">\(time.string(from: n.createdAt))</time></li>"
+        }
     }
 
     /// How long the oldest has waited, in words.
-    static func age(_ since: Date?, now: Date, _ req: Request) -> String {
+    static func age(_ since: Date?, now: Date, _ t: inout PageTexts) -> String {
         guard let since else { return "" }
         let hours = max(0, Int(now.timeIntervalSince(since) / 3600))
-        return hours >= 48 ? req.t("todo.ageDays", ["n": String(hours / 24)]) : req.t("todo.ageHours", ["n": String(max(1, hours))])
+        return hours >= 48 ? t("todo.ageDays", ["n": String(hours / 24)]) : t("todo.ageHours", ["n": String(max(1, hours))])
     }
 
-    static func detail(_ i: TodoQueries.Item, _ req: Request) -> String {
+    static func detail(_ i: TodoQueries.Item, _ t: inout PageTexts) -> String {
         let d = i.detail ?? ""
         switch i.kind {
-        case .answerRevision, .decideCounter: return req.t("orders.rev", ["n": d])
-        case .explainDelay, .shipReady, .inspect, .confirmPlanChange: return req.t("material.lineNo", ["n": d])
-        case .confirmMaterial: return req.t("material.kind.\(d)")
-        case .answerException, .rework8D, .review8D: return req.t("exceptionType.\(d)")
+        case .answerRevision, .decideCounter: return t("orders.rev", ["n": d])
+        case .explainDelay, .shipReady, .inspect, .confirmPlanChange: return t("material.lineNo", ["n": d])
+        case .confirmMaterial: return t("material.kind.\(d)")
+        case .answerException, .rework8D, .review8D: return t("exceptionType.\(d)")
         case .countStock: return ""
-        case .reviewAction, .reviewActionSupplier: return req.t("review.dueOn", ["day": d])
-        case .retryDelivery, .retryDeliverySupplier: return req.t("channel.kind.\(d)")
-        case .acknowledgeDocument: return req.t("techDoc.revisionN", ["rev": d])
+        case .reviewAction, .reviewActionSupplier: return t("review.dueOn", ["day": d])
+        case .retryDelivery, .retryDeliverySupplier: return t("channel.kind.\(d)")
+        case .acknowledgeDocument: return t("techDoc.revisionN", ["rev": d])
         case .confirmStatement, .answerDispute, .lockStatement, .receiveDelivery, .approveSupplementary: return d
         }
     }
 
     /// The day's usual starting points for the person's roles.
-    static func shortcuts(_ p: Principal, _ req: Request) -> [Shell.NavItem] {
+    static func shortcuts(_ p: Principal, _ t: inout PageTexts) -> [Shell.NavItem] {
         var links: [Shell.NavItem] = []
-        func add(_ href: String, _ key: String) { links.append(.init(href: href, label: req.t(key), active: false)) }
+        func add(_ href: String, _ key: String) { links.append(.init(href: href, label: t(key), active: false)) }
         if p.isSupplier {
             if p.can(.fulfilOrders) { add("/work", "home.tile.report"); add("/deliveries", "home.tile.ship"); add("/material", "home.tile.material") }
             add("/late-lines", "nav.lateLines")
