@@ -93,13 +93,18 @@ extension KeptCounts {
 }
 
 /// A supplier's to-do counted from kept counts too: its lines ready to ship and its exceptions to
-/// answer, the oldest of the latter from an index of their creation times.
+/// answer, the oldest of the latter from an index of their creation times. The index names the
+/// status as an expression: named as the column, SQLite would weigh it for every statement that
+/// binds an exception's status, and prepare the exception lists again whenever the bound status
+/// changed (`RepreparedStatements`).
 struct AddSupplierTodoKeptCounts: AsyncMigration {
+    static let unanswered = "(status || '') = 'open' AND responded_at IS NULL"
+
     func prepare(on db: any Database) async throws {
         try await KeptCounts.readyLines.create(on: db)
         try await KeptCounts.unansweredExceptions.create(on: db)
         try await (db as! any SQLDatabase).raw("""
-            CREATE INDEX exceptions_unanswered_idx ON exceptions (supplier_id, created_at) WHERE status = 'open' AND responded_at IS NULL
+            CREATE INDEX exceptions_unanswered_idx ON exceptions (supplier_id, created_at) WHERE \(unsafeRaw: Self.unanswered)
             """).run()
     }
 
