@@ -228,7 +228,7 @@ import SubconDomain
             // The page's lines are picked from the index alone, in its order (no sort), and only
             // they are read; the page's fifty are put in order again.
             for (supplier, index) in [(UUID(), "SEARCH w USING INDEX order_lines_work_idx"), (nil, "SCAN w USING INDEX order_lines_all_work_idx")] {
-                let statement = WorkList.statement(supplier: supplier, PageRequest(page: 3, per: 50), total: "0")
+                let statement = WorkList.statement(DataScope(supplierID: supplier), PageRequest(page: 3, per: 50), total: "0")
                 let plan = try await ExplainQueryPlan.steps(of: statement, on: t.app.reads)
                 #expect(plan.contains { $0.contains(index) }, "\(plan)")
                 #expect(plan.filter { $0.contains("TEMP B-TREE") }.count == 2, "\(plan)")
@@ -248,7 +248,7 @@ import SubconDomain
                     let groups = try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), on: t.sql).groups
                     out += groups.map { "\($0.kind.rawValue) \($0.count)" }
                 }
-                let work = try await WorkList.page(supplier: supplier.scope.supplierID, PageRequest(page: 1, per: 200), on: t.sql)
+                let work = try await WorkList.page(supplier.scope, PageRequest(page: 1, per: 200), on: t.sql)
                 return out + ["work \(work.total) \(work.rows.map { "\($0.orderCode)/\($0.facts.line_no)" })"]
             }
             let before = try await state()

@@ -328,7 +328,10 @@ enum Ledger {
 /// same transaction as the document, its audit rows and its notifications.
 enum MaterialService {
     /// Order states in which material may be issued and goods shipped and received.
-    static let workingStatuses: Set<OrderStatus> = [.acknowledged, .inProduction, .partiallyDelivered]
+    static let workingStatuses = OrderStatus.working
+    /// The same, as an SQL list of literals (for statements and the partial indexes that must
+    /// name it in the same words).
+    static let workingStatusList = workingStatuses.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
 
     static func find(_ p: Principal, _ id: UUID, on db: any Database) async throws -> MaterialDocument {
         guard let d = try await MaterialDocument.find(id, on: db) else { throw Problem.notFound }

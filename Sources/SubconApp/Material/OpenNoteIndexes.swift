@@ -82,14 +82,13 @@ extension KeptCounts {
     /// taking deliveries).
     static let readyLines = KeptCounts(
         table: "order_lines", counts: "ready_line_counts", keys: ["supplier_id"],
-        only: { row in
-            "\(row).supplier_id IS NOT NULL AND \(row).state = 'open' AND \(row).reported_quantity > \(row).shipped_quantity AND \(row).order_status IN (\(ShipReadiness.shippingStatuses))"
-        }, reads: ["state", "reported_quantity", "shipped_quantity", "order_status"])
+        only: { row in "\(row).supplier_id IS NOT NULL AND \(ShipReadiness.ready(row)) AND \(row).order_status IN (\(MaterialService.workingStatusList))" },
+        reads: ["state", "reported_quantity", "shipped_quantity", "order_status"])
 
     /// A supplier's open exceptions it has not answered yet.
     static let unansweredExceptions = KeptCounts(
         table: "exceptions", counts: "unanswered_exception_counts", keys: ["supplier_id"],
-        only: { row in "\(row).status = 'open' AND \(row).responded_at IS NULL" }, reads: ["status", "responded_at"])
+        only: { row in AddSupplierTodoKeptCounts.unanswered("\(row).") }, reads: ["status", "responded_at"])
 }
 
 /// A supplier's to-do counted from kept counts too: its lines ready to ship and its exceptions to
@@ -98,13 +97,14 @@ extension KeptCounts {
 /// binds an exception's status, and prepare the exception lists again whenever the bound status
 /// changed (`RepreparedStatements`).
 struct AddSupplierTodoKeptCounts: AsyncMigration {
-    static let unanswered = "(status || '') = 'open' AND responded_at IS NULL"
+    /// An open exception its supplier has not answered, of a row's columns (`prefix` "e." or none).
+    static func unanswered(_ prefix: String = "") -> String { "(\(prefix)status || '') = 'open' AND \(prefix)responded_at IS NULL" }
 
     func prepare(on db: any Database) async throws {
         try await KeptCounts.readyLines.create(on: db)
         try await KeptCounts.unansweredExceptions.create(on: db)
         try await (db as! any SQLDatabase).raw("""
-            CREATE INDEX exceptions_unanswered_idx ON exceptions (supplier_id, created_at) WHERE \(unsafeRaw: Self.unanswered)
+            CREATE INDEX exceptions_unanswered_idx ON exceptions (supplier_id, created_at) WHERE \(unsafeRaw: Self.unanswered())
             """).run()
     }
 

@@ -40,11 +40,10 @@ enum ShipReadiness {
                              WHERE dn.order_id = order_lines.order_id AND n.order_line_no = order_lines.line_no AND dn.status <> 'cancelled')
         """
 
-    /// The condition the partial index holds, spelled the same way in the to-do's read.
-    static let readyCondition = "l.state = 'open' AND l.reported_quantity > l.shipped_quantity"
-
-    /// The statuses of an order whose ready lines a supplier ships (accepted and not yet delivered).
-    static let shippingStatuses = "'acknowledged', 'in_production', 'partially_delivered'"
+    /// A line ready to ship, written of a line's name: the condition the partial index holds,
+    /// spelled the same way in the to-do's read and in its kept count.
+    static func ready(_ row: String) -> String { "\(row).state = 'open' AND \(row).reported_quantity > \(row).shipped_quantity" }
+    static let readyCondition = ready("l")
 }
 
 struct AddLineShipReadiness: AsyncMigration {

@@ -15,22 +15,19 @@ import Vapor
 /// likely late. The order is the stored projection's (`LineLateness` writes it with every report,
 /// promise and change, and the sweep as the calendar moves), as for the late lines.
 enum WorkList {
-    /// The statuses of an order whose open lines are a supplier's work.
-    static let statuses = MaterialService.workingStatuses.map(\.rawValue).sorted()
-
     /// The lines a work list holds, written of a line's name, or of its bare columns (as the
     /// partial index says it).
     static func holds(_ row: String?) -> String {
         let c = row.map { "\($0)." } ?? ""
-        return "\(c)state = 'open' AND \(c)risk <> '\(Projection.Risk.done.rawValue)' AND \(c)order_status IN (\(statuses.map { "'\($0)'" }.joined(separator: ", ")))"
+        return "\(c)state = 'open' AND \(c)risk <> '\(Projection.Risk.done.rawValue)' AND \(c)order_status IN (\(MaterialService.workingStatusList))"
     }
 
     /// A risk's place in the list (`Projection.Risk.urgency`; a risk not known last), as an
     /// expression of the column, spelled the same in the index and the read so that both
     /// databases see the index's order is the one asked for.
     static func rank(_ risk: String) -> String {
-        let risks: [Projection.Risk] = [.late, .atRisk, .unknown, .onTrack, .done]
-        return "(CASE \(risk) " + risks.map { "WHEN '\($0.rawValue)' THEN \($0.urgency) " }.joined() + "ELSE 9 END)"
+        "(CASE \(risk) " + Projection.Risk.allCases.sorted { $0.urgency < $1.urgency }.map { "WHEN '\($0.rawValue)' THEN \($0.urgency) " }.joined()
+            + "ELSE \(Projection.Risk.unknownRiskUrgency) END)"
     }
 
     struct Line: ReadByPosition, Sendable {
@@ -46,21 +43,22 @@ enum WorkList {
         }
     }
 
-    /// One page of a supplier's work (every supplier's without one), and how many lines there are in all.
-    static func page(supplier: UUID?, _ page: PageRequest, on sql: any SQLDatabase) async throws -> (rows: [Line], total: Int) {
-        try await KeptCounts.workLines.pageAndTotal(["supplier_id": supplier], decoding: Line.self, on: sql) { total in
-            statement(supplier: supplier, page, total: total)
+    /// One page of the work in the scope (a supplier's own; every supplier's for the
+    /// manufacturer), and how many lines there are in all.
+    static func page(_ scope: DataScope, _ page: PageRequest, on sql: any SQLDatabase) async throws -> (rows: [Line], total: Int) {
+        try await KeptCounts.workLines.pageAndTotal(["supplier_id": scope.supplierID], decoding: Line.self, on: sql) { total in
+            statement(scope, page, total: total)
         }
     }
 
     /// The page's statement, with `total` among its columns. The page's lines are picked from the
     /// index alone, then read: reading each line skipped on the way (its item joined) made page
     /// 100 of SUP-JG's list read 5,000 lines for 50.
-    static func statement(supplier: UUID?, _ page: PageRequest, total: SQLQueryString) -> SQLQueryString {
+    static func statement(_ scope: DataScope, _ page: PageRequest, total: SQLQueryString) -> SQLQueryString {
         func order(_ row: String) -> String { "\(rank("\(row).risk")), \(row).due_date, \(row).order_code, \(row).line_no" }
         return "SELECT " + ProgressService.LineFacts.select + ", l.order_code, " + total + """
            FROM (SELECT w.order_id, w.line_no FROM order_lines w WHERE \(unsafeRaw: holds("w"))
-        """ + (supplier.map { " AND w.supplier_id = \(bind: $0)" } ?? "") + """
+        """ + scope.and("w.supplier_id") + """
          ORDER BY \(unsafeRaw: order("w")) LIMIT \(literal: page.per) OFFSET \(literal: page.offset)) p
           CROSS JOIN order_lines l LEFT JOIN items i ON i.id = l.item_id
           WHERE l.order_id = p.order_id AND l.line_no = p.line_no
@@ -106,7 +104,7 @@ extension WorkList {
     /// A page of the supplier's work, each line projected as the order page shows it.
     static func items(_ p: Principal, _ page: PageRequest, today: Day, threshold: Int, on sql: any SQLDatabase) async throws -> Page<WorkLineDTO> {
         try p.require(.fulfilOrders)
-        let (lines, total) = try await Self.page(supplier: p.scope.supplierID, page, on: sql)
+        let (lines, total) = try await Self.page(p.scope, page, on: sql)
         let items = lines.map { WorkLineDTO(orderId: $0.facts.order_id, orderCode: $0.orderCode, line: $0.facts.projected(today: today, threshold: threshold).projected) }
         return Page(items: items, page: page.page, per: page.per, total: total)
     }

@@ -11,17 +11,17 @@ struct HomePages: RouteCollection {
         routes.post("inbox", "read-all", use: readAll)
     }
 
-    struct TodoItemView: Encodable {
+    /// A task as the page words it.
+    struct TodoItemView {
         let code: String
         let detail: String
         let supplierName: String
         let link: String
-        let deadline: Date?
         let overdue: Bool
     }
 
-    struct TodoGroupView: Encodable {
-        let kind: String
+    /// A kind of task as the page words it.
+    struct TodoGroupView {
         let label: String
         let count: Int
         let age: String
@@ -52,13 +52,13 @@ struct HomePages: RouteCollection {
         let todo = try await TodoQueries.load(p, settings: req.subcon.settings, today: req.subcon.today(), on: req.application.reads)
         var t = req.texts()
         let groups = TodoGroup.sorted(todo.groups, now: now).map { g in
-            TodoGroupView(kind: g.kind.rawValue, label: t("todo.\(g.kind.rawValue)"), count: g.count, age: Self.age(g.oldest, now: now, &t),
+            TodoGroupView(label: t("todo.\(g.kind.rawValue)"), count: g.count, age: Self.age(g.oldest, now: now, &t),
                           deadline: g.deadline, urgency: "\(g.urgency(now: now))", link: TodoQueries.listLink(g.kind),
                           items: todo.items.filter { $0.kind == g.kind }.map { i in
                               // A message's code is its event: shown by name.
                               TodoItemView(code: [.retryDelivery, .retryDeliverySupplier].contains(i.kind) ? t("event.\(i.code)") : i.code,
                                            detail: Self.detail(i, &t), supplierName: p.isSupplier ? "" : i.supplierName,
-                                           link: TodoQueries.link(i), deadline: i.deadline, overdue: i.deadline.map { $0 < now } ?? false)
+                                           link: TodoQueries.link(i), overdue: i.deadline.map { $0 < now } ?? false)
                           })
         }
         return try await req.renderPage("home", titleKey: "home.title", HomeView(

@@ -29,7 +29,7 @@ enum TodoQueries {
         /// deadline and the earliest day are then each one `MIN` over `countFrom`, which an
         /// index answers by its first entry, instead of one pass over every waiting row on
         /// every view of a home page.
-        var kept: (counts: KeptCounts, equal: [String: String])? = nil
+        var kept: (counts: KeptCounts, equal: [String: (any Encodable & Sendable)?])? = nil
     }
 
     static func sources(countPeriod: SettlementPeriod) -> [TodoKind: Source] {
@@ -62,10 +62,10 @@ enum TodoQueries {
             // was a stand-in that cost a join per line); its due day says how urgent it is.
             Source(kind: .shipReady, from: """
                 FROM order_lines l CROSS JOIN outsourcing_orders o
-                WHERE o.id = l.order_id AND \(ShipReadiness.readyCondition) AND l.order_status IN (\(ShipReadiness.shippingStatuses))
+                WHERE o.id = l.order_id AND \(ShipReadiness.readyCondition) AND l.order_status IN (\(MaterialService.workingStatusList))
                 """, supplier: "l.supplier_id", id: "o.id", code: "o.code", detail: "CAST(l.line_no AS TEXT)", created: "CAST(NULL AS TIMESTAMPTZ)",
                    day: "l.due_date", order: "l.due_date",
-                   countFrom: "FROM order_lines l WHERE \(ShipReadiness.readyCondition) AND l.order_status IN (\(ShipReadiness.shippingStatuses))",
+                   countFrom: "FROM order_lines l WHERE \(ShipReadiness.readyCondition) AND l.order_status IN (\(MaterialService.workingStatusList))",
                    kept: (.readyLines, [:])),
             // SUP-JG has 5,106 exceptions to answer on the large data set (0.64 ms a view to count).
             // The status twice: as the column for the deadline's index, as the expression that
@@ -73,7 +73,7 @@ enum TodoQueries {
             Source(kind: .answerException, from: "FROM exceptions e WHERE e.status = 'open' AND e.responded_at IS NULL",
                    supplier: "e.supplier_id", id: "e.id", code: "e.code", detail: "e.type", created: "e.created_at",
                    deadline: "e.response_by", order: "e.response_by, e.created_at",
-                   countFrom: "FROM exceptions e WHERE e.status = 'open' AND (e.status || '') = 'open' AND e.responded_at IS NULL",
+                   countFrom: "FROM exceptions e WHERE e.status = 'open' AND \(AddSupplierTodoKeptCounts.unanswered("e."))",
                    kept: (.unansweredExceptions, [:])),
             Source(kind: .rework8D, from: """
                 FROM exceptions e WHERE e.status = 'open' AND e.eight_d = TRUE AND e.responded_at IS NOT NULL
@@ -175,8 +175,7 @@ enum TodoQueries {
             guard counting == .kept, let kept = s.kept else {
                 return "COUNT(*) AS n, MIN(\(unsafeRaw: s.created)) AS oldest, MIN(\(unsafeRaw: s.deadline)) AS deadline, MIN(\(unsafeRaw: s.day)) AS day " + scoped(s, counting: true)
             }
-            var equal: [String: (any Encodable & Sendable)?] = [:]
-            for (key, value) in kept.equal { equal[key] = value }
+            var equal = kept.equal
             if let supplier = p.scope.supplierID { equal[kept.counts.keys[0]] = supplier }
             // One MIN per statement: with more than one, neither database answers it from an index.
             func first(_ column: String, as name: String) -> SQLQueryString {

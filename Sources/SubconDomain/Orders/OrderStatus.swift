@@ -51,6 +51,10 @@ public enum OrderStatus: String, Codable, Sendable, CaseIterable {
         [.released, .acknowledged, .changeProposed, .rejected, .inProduction, .partiallyDelivered].contains(self)
     }
 
+    /// Accepted and not yet delivered: material is issued, progress reported, goods shipped and
+    /// received, and the order's open lines are on the supplier's work list.
+    public static let working: Set<OrderStatus> = [.acknowledged, .inProduction, .partiallyDelivered]
+
     /// Waiting for the supplier's answer to the current revision.
     public var awaitsAcknowledgment: Bool { self == .released }
 

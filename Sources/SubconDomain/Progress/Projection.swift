@@ -1,7 +1,7 @@
 /// Where an order line is heading: from the good quantity reported so far and the days it took,
 /// the day the rest will be done at the same pace, and how late that is against the due date.
 public struct Projection: Equatable, Sendable {
-    public enum Risk: String, Codable, Sendable {
+    public enum Risk: String, Codable, Sendable, CaseIterable {
         /// Everything is reported done.
         case done
         /// Projected (or promised) on or before the due date.
@@ -30,8 +30,11 @@ public struct Projection: Equatable, Sendable {
         /// The same order as a value to sort by, made once per line: comparing through
         /// `moreUrgent` parses both risks on every comparison (a work list of 500 lines makes
         /// about 4,500 of them).
+        /// Where a risk this version does not know sorts: after every known one.
+        public static let unknownRiskUrgency = 9
+
         public static func urgencyKey(_ line: (risk: String, due: String, order: String, line: Int)) -> UrgencyKey {
-            UrgencyKey(rank: Risk(rawValue: line.risk)?.urgency ?? 9, due: line.due, order: line.order, line: line.line)
+            UrgencyKey(rank: Risk(rawValue: line.risk)?.urgency ?? unknownRiskUrgency, due: line.due, order: line.order, line: line.line)
         }
 
         public struct UrgencyKey: Comparable, Sendable {
