@@ -317,6 +317,11 @@ import SubconDomain
             // The manufacturer's admin sees every supplier's, in the same order.
             let admin = try await m.get("/api/v1/work?per=3", try await t.token("admin"))
             #expect(admin["total"] as? Int == 203 && (admin["items"] as? [[String: Any]])?.count == 3)
+            // ... each card naming the supplier, on the page too.
+            #expect((admin["items"] as? [[String: Any]])?.allSatisfy { $0["supplierName"] as? String == "苏州精工机械有限公司" } == true, "\(admin)")
+            var adminBrowser = try await t.signIn("admin")
+            #expect(try await t.page(.GET, "/work?per=3", browser: &adminBrowser).body.string.contains("<span class=\"muted\">苏州精工机械有限公司</span></div>"))
+            #expect(!(try await t.page(.GET, "/work?per=3", browser: &s).body.string.contains("<span class=\"muted\">苏州精工机械有限公司</span></div>")))
             #expect(try await t.request(.GET, "/api/v1/work?per=0", token: supplierToken).status == .badRequest)
             // The other supplier's list has none of it.
             var other = try await t.signIn("supplier2")

@@ -29,11 +29,12 @@ struct ProgressPages: RouteCollection {
         let work = try await WorkList.items(try req.requirePrincipal(), page, today: req.subcon.today(),
                                             threshold: req.subcon.settings.delayThresholdDays, on: req.application.reads)
         return try await req.renderPage("work", titleKey: "work.title", WorkView(
-            cards: Self.cards(work.items, req: req), empty: work.items.isEmpty, pager: Pager(work, req)))
+            cards: Self.cards(work.items, bySupplier: !(try req.requirePrincipal().isSupplier), req: req), empty: work.items.isEmpty, pager: Pager(work, req)))
     }
 
     /// The work list's cards: what the template's loop wrote, in the same markup.
-    static func cards(_ cards: [WorkLineDTO], req: Request) -> HTML {
+    /// `bySupplier`: the manufacturer's view of every supplier's work names each card's supplier.
+    static func cards(_ cards: [WorkLineDTO], bySupplier: Bool = false, req: Request) -> HTML {
         var t = req.texts()
         let done = t("work.done"), due = t("orders.dueDate"), eta = t("work.eta"), promised = t("work.promised"), report = t("work.report")
         var html = HTML()
@@ -44,7 +45,8 @@ struct ProgressPages: RouteCollection {
                 <section class="card work-card risk-\(l.risk)">
                   <div class="work-head"><a class="code" href="/orders/\(c.orderId)">\(c.orderCode)</a> \
                 <span class="muted">\(t("material.lineNo", ["n": String(l.line)]))</span> \
-                <span class="tag risk-\(l.risk)">\(t("risk." + l.risk))\(HTML.when(l.daysLate > 0, " \(t("work.daysLate", ["n": String(l.daysLate)]))"))</span></div>
+                <span class="tag risk-\(l.risk)">\(t("risk." + l.risk))\(HTML.when(l.daysLate > 0, " \(t("work.daysLate", ["n": String(l.daysLate)]))"))</span>\
+                \(HTML.when(bySupplier, " <span class=\"muted\">\(c.supplierName)</span>"))</div>
                   <div><strong>\(l.itemCode)</strong>\(operation) <span class="muted">\(l.itemName)</span></div>
                   <svg class="bar" role="progressbar" aria-valuenow="\(l.percent)" aria-valuemin="0" aria-valuemax="100" viewBox="0 0 100 10" \
                 preserveAspectRatio="none"><rect class="bar-fill" width="\(l.percent)" height="10"/></svg>

@@ -31,15 +31,20 @@ enum WorkList {
     }
 
     struct Line: ReadByPosition, Sendable {
-        static let columnNames = ProgressService.LineFacts.columnNames + ["order_code"]
+        static let columnNames = ProgressService.LineFacts.columnNames + ["order_code", "supplier_name"]
         let facts: ProgressService.LineFacts
         let orderCode: String
-        init(_ r: inout ColumnReader) throws { facts = try ProgressService.LineFacts(&r); orderCode = try r.value() }
+        let supplierName: String
+        init(_ r: inout ColumnReader) throws {
+            facts = try ProgressService.LineFacts(&r); orderCode = try r.value(); supplierName = try r.optional() ?? ""
+        }
         // By name (rows that do not read by position), from the same row.
-        private enum Keys: String, CodingKey { case order_code }
+        private enum Keys: String, CodingKey { case order_code, supplier_name }
         init(from decoder: any Decoder) throws {
             facts = try ProgressService.LineFacts(from: decoder)
-            orderCode = try decoder.container(keyedBy: Keys.self).decode(String.self, forKey: .order_code)
+            let c = try decoder.container(keyedBy: Keys.self)
+            orderCode = try c.decode(String.self, forKey: .order_code)
+            supplierName = try c.decodeIfPresent(String.self, forKey: .supplier_name) ?? ""
         }
     }
 
@@ -56,7 +61,7 @@ enum WorkList {
     /// 100 of SUP-JG's list read 5,000 lines for 50.
     static func statement(_ scope: DataScope, _ page: PageRequest, total: SQLQueryString) -> SQLQueryString {
         func order(_ row: String) -> String { "\(rank("\(row).risk")), \(row).due_date, \(row).order_code, \(row).line_no" }
-        return "SELECT " + ProgressService.LineFacts.select + ", l.order_code, " + total + """
+        return "SELECT " + ProgressService.LineFacts.select + ", l.order_code, (SELECT s.name FROM organizations s WHERE s.id = l.supplier_id) AS supplier_name, " + total + """
            FROM (SELECT w.order_id, w.line_no FROM order_lines w WHERE \(unsafeRaw: holds("w"))
         """ + scope.and("w.supplier_id") + """
          ORDER BY \(unsafeRaw: order("w")) LIMIT \(literal: page.per) OFFSET \(literal: page.offset)) p
@@ -93,10 +98,11 @@ struct AddWorkListIndex: AsyncMigration {
     }
 }
 
-/// One card of the work list: the line as projected now, and its order.
+/// One card of the work list: the line as projected now, its order and the order's supplier.
 struct WorkLineDTO: Content {
     let orderId: UUID
     let orderCode: String
+    let supplierName: String
     let line: LineProgressDTO
 }
 
@@ -105,7 +111,7 @@ extension WorkList {
     static func items(_ p: Principal, _ page: PageRequest, today: Day, threshold: Int, on sql: any SQLDatabase) async throws -> Page<WorkLineDTO> {
         try p.require(.fulfilOrders)
         let (lines, total) = try await Self.page(p.scope, page, on: sql)
-        let items = lines.map { WorkLineDTO(orderId: $0.facts.order_id, orderCode: $0.orderCode, line: $0.facts.projected(today: today, threshold: threshold).projected) }
+        let items = lines.map { WorkLineDTO(orderId: $0.facts.order_id, orderCode: $0.orderCode, supplierName: $0.supplierName, line: $0.facts.projected(today: today, threshold: threshold).projected) }
         return Page(items: items, page: page.page, per: page.per, total: total)
     }
 }
