@@ -237,6 +237,73 @@ import SubconDomain
         }
     }
 
+    /// The material hub's lines to arrive come in due order from an index of working orders'
+    /// open lines, for the buyer and for one supplier, with nothing passed over and nothing
+    /// sorted; a supplier's receipts to inspect from its index by status. The lists are what a
+    /// plain statement over the tables finds, before and after the indexes are dropped and made
+    /// again.
+    @Test func theLinesToArriveAndTheReceiptsToInspectComeFromTheirIndexes() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let admin = try await ReadConnectionsTests.principal(t, "admin"), supplier = try await ReadConnectionsTests.principal(t, "supplier1")
+            let working = MaterialService.workingStatusList
+            // A line of an order not yet accepted comes earliest, so the list has to pass over it.
+            let released = try await t.sql.raw("""
+                SELECT l.id FROM order_lines l JOIN outsourcing_orders o ON o.id = l.order_id
+                 WHERE o.status = 'released' AND o.supplier_id = \(bind: supplier.organizationID) AND l.state = 'open'
+                """).all().map { try $0.decode(column: "id", as: UUID.self) }
+            #expect(!released.isEmpty, "the scenario has an order the supplier has not accepted")
+            for id in released { try await t.sql.raw("UPDATE order_lines SET due_date = '2000-01-01' WHERE id = \(bind: id)").run() }
+            // A lot of each supplier's to inspect: the first line each has to arrive, one piece.
+            let warehouse = try await t.token("warehouse"), other = try await ReadConnectionsTests.principal(t, "supplier2")
+            for p in [supplier, other] {
+                let line = try #require(try await MaterialReports.dueToArrive(p, limit: 1, on: t.app.reads).first)
+                let r = try await t.request(.POST, "/api/v1/receipts", token: warehouse,
+                                            json: #"{"orderId":"\#(line.orderId)","lines":[{"line":\#(line.line),"lot":"T-1","quantity":"1"}]}"#)
+                #expect(r.status == .created, "\(r.body.string)")
+            }
+            func expected(_ supplierID: UUID?) async throws -> [String] {
+                let only: SQLQueryString = supplierID.map { " AND o.supplier_id = \(bind: $0)" } ?? ""
+                return try await t.sql.raw("""
+                    SELECT o.code, l.line_no FROM outsourcing_orders o JOIN order_lines l ON l.order_id = o.id
+                     WHERE o.status IN (\(unsafeRaw: working)) AND l.state = 'open'
+                       AND l.quantity > (SELECT COALESCE(SUM(r.quantity - r.rejected_quantity), 0) FROM receipt_lines r
+                                          WHERE r.order_id = l.order_id AND r.order_line_no = l.line_no)
+                    """ + only + " ORDER BY l.due_date, l.order_id, l.line_no").all().map {
+                    "\(try $0.decode(column: "code", as: String.self))/\(try $0.decode(column: "line_no", as: Int.self))"
+                }
+            }
+            func lists() async throws -> [[String]] {
+                var out: [[String]] = []
+                for p in [admin, supplier] {
+                    out.append(try await MaterialReports.dueToArrive(p, limit: 500, on: t.app.reads).map { "\($0.orderCode)/\($0.line)" })
+                    out.append(try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: 500, on: t.app.reads).map(\.code))
+                }
+                return out
+            }
+            let before = try await lists()
+            let everyone = try await expected(nil), supplier1 = try await expected(supplier.organizationID)
+            #expect(before[0] == everyone && before[2] == supplier1)
+            #expect(!before[2].isEmpty && before[2].count < before[0].count, "\(before)")
+            #expect(!before[3].isEmpty && before[3].count < before[1].count && Set(before[3]).isSubset(of: before[1]), "\(before)")
+            // One connection for both: another SQLite connection may still hold the schema from
+            // before the drop, and refuse to create what it believes is there.
+            let db = t.db
+            try await AddMaterialHubIndexes().revert(on: db)
+            try await AddMaterialHubIndexes().prepare(on: db)
+            let after = try await lists()
+            #expect(after == before)
+
+            guard t.sql.dialect.name == "sqlite" else { return }
+            for (p, index) in [(admin, "SCAN l USING INDEX order_lines_arrive_idx"), (supplier, "SEARCH l USING INDEX order_lines_supplier_arrive_idx (supplier_id=?)")] {
+                let plan = try await ExplainQueryPlan.steps(of: MaterialReports.dueToArriveStatement(p, limit: 50), on: t.app.reads)
+                let sorted = plan.contains { $0.contains("TEMP B-TREE") }
+                #expect(plan.contains(index) && !sorted, "\(plan)")
+            }
+            let plan = try await ExplainQueryPlan.steps(of: MaterialReports.awaitingStatement(supplier, orderID: nil, limit: 50), on: t.app.reads)
+            #expect(plan.contains { $0.contains("USING COVERING INDEX receipt_lines_supplier_status_idx (supplier_id=? AND status=?)") }, "\(plan)")
+        }
+    }
+
     /// The to-do's and the work list's kept counts and indexes undo and redo cleanly, and redone
     /// they count what is there.
     @Test func theToDoAndWorkListMigrationsUndoAndRedo() async throws {
@@ -253,12 +320,13 @@ import SubconDomain
             }
             let before = try await state()
             #expect(before.contains { $0.hasPrefix("receive_delivery ") } && !before.contains("work 0 []"), "\(before)")
-            try await AddSupplierTodoKeptCounts().revert(on: t.db)
-            try await AddWorkListIndex().revert(on: t.db)
-            try await AddTodoKeptCounts().revert(on: t.db)
-            try await AddTodoKeptCounts().prepare(on: t.db)
-            try await AddWorkListIndex().prepare(on: t.db)
-            try await AddSupplierTodoKeptCounts().prepare(on: t.db)
+            let db = t.db  // one connection, as in `theLinesToArriveAndTheReceiptsToInspectComeFromTheirIndexes`
+            try await AddSupplierTodoKeptCounts().revert(on: db)
+            try await AddWorkListIndex().revert(on: db)
+            try await AddTodoKeptCounts().revert(on: db)
+            try await AddTodoKeptCounts().prepare(on: db)
+            try await AddWorkListIndex().prepare(on: db)
+            try await AddSupplierTodoKeptCounts().prepare(on: db)
             #expect(try await state() == before)
         }
     }

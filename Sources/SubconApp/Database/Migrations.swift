@@ -130,6 +130,8 @@ enum Migrations {
         AddWorkListIndex(),
         // 39. A supplier's ready lines and exceptions to answer counted by the database
         AddSupplierTodoKeptCounts(),
+        // 40. The material hub's lines to arrive and a supplier's receipts to inspect from indexes in their order
+        AddMaterialHubIndexes(),
     ]
 }
 

@@ -29,14 +29,15 @@ struct MaterialPages: RouteCollection {
         let canApprove: Bool
         let canInspect: Bool
         let canWriteOff: Bool
-        /// The four tables' rows, written by `Rows` (see `HTML`), each with whether it has any.
+        /// The tables' rows and the lists' items, written by `Rows` (see `HTML`), each with
+        /// whether it has any.
         let dueToIssue: HTML; let anyDueToIssue: Bool
         let dueToArrive: HTML; let anyDueToArrive: Bool
         let openNotes: HTML; let anyOpenNotes: Bool
-        let awaitingInspection: [ReceiptSummaryDTO]
-        let pendingApproval: [DocumentSummaryDTO]
-        let toConfirm: [DocumentSummaryDTO]
-        let discrepancies: [ExceptionSummaryDTO]
+        let awaitingInspection: HTML; let anyAwaitingInspection: Bool
+        let pendingApproval: HTML; let anyPendingApproval: Bool
+        let toConfirm: HTML; let anyToConfirm: Bool
+        let discrepancies: HTML; let anyDiscrepancies: Bool
         let recent: HTML; let anyRecent: Bool
         let kinds: [Option]
     }
@@ -47,12 +48,14 @@ struct MaterialPages: RouteCollection {
         let isSupplier: Bool
         let canHandle: Bool
         let time: DatePattern
+        let shortTime: DatePattern
 
         init(req: Request, isSupplier: Bool, canHandle: Bool) {
             t = req.texts()
             self.isSupplier = isSupplier
             self.canHandle = canHandle
             time = req.datePattern("yyyy-MM-dd HH:mm")
+            shortTime = req.datePattern("MM-dd HH:mm")
         }
 
         func quantity(_ q: FixedDecimal, _ unit: String, strong: Bool = false) -> HTML {
@@ -147,16 +150,59 @@ struct MaterialPages: RouteCollection {
             }
             return html
         }
+
+        /// The supplier's documents to confirm, each with its kind, order and time.
+        mutating func toConfirm(_ docs: [DocumentSummaryDTO]) -> HTML {
+            var html = HTML()
+            for d in docs {
+                let order: HTML = d.orderCode.map { "<span class=\"muted\">\($0)</span>" } ?? HTML()
+                html += "<li><a class=\"nowrap\" href=\"/material/documents/\(d.id)\">\(d.code)</a> <span class=\"tag\">\(t("material.kind." + d.kind))</span> \(order) <span class=\"muted nowrap\">\(shortTime.string(from: d.createdAt))</span></li>"
+            }
+            return html
+        }
+
+        func pendingApproval(_ docs: [DocumentSummaryDTO]) -> HTML {
+            var html = HTML()
+            for d in docs {
+                html += "<li><a class=\"nowrap\" href=\"/material/documents/\(d.id)\">\(d.code)</a> <span class=\"muted\">\(d.supplierName) · \(d.orderCode ?? "")</span></li>"
+            }
+            return html
+        }
+
+        /// Open material discrepancies; one the system raised speaks the reader's language.
+        func discrepancies(_ exceptions: [ExceptionSummaryDTO]) -> HTML {
+            var html = HTML()
+            for e in exceptions {
+                let what: HTML = e.source == "material_document" ? "<a class=\"nowrap\" href=\"/material/documents/\(e.sourceId)\">\(e.code)</a>" : "\(e.title)"
+                let description = e.words.map { t($0.description, $0.params) } ?? e.description
+                html += "<li><span class=\"tag bad\">\(e.code)</span> \(what) <span class=\"muted pre\">\(description)</span></li>"
+            }
+            return html
+        }
+
+        func awaitingInspection(_ receipts: [ReceiptSummaryDTO]) -> HTML {
+            var html = HTML()
+            for r in receipts {
+                html += "<li><a class=\"nowrap\" href=\"/receipts/\(r.id)\">\(r.code)</a> <span class=\"muted\">\(r.supplierCode) · \(r.orderCode)</span> <span class=\"tag warn\">\(t("material.linesAwaiting", ["n": String(r.awaiting)]))</span></li>"
+            }
+            return html
+        }
     }
 
     func hub(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
-        let db = req.db, reads = req.application.reads
+        let reads = req.application.reads
         let kind = req.queryText("kind").flatMap { MaterialKind(rawValue: $0)?.rawValue }
         let recent = try await MaterialReports.documents(p, orderID: nil, kind: kind, status: nil, supplierID: nil, limit: 30, on: reads)
         let dueToIssue = p.isSupplier ? [] : try await MaterialReports.dueToIssue(p, limit: 50, on: req.application.keyedReads)
         let dueToArrive = try await MaterialReports.dueToArrive(p, limit: 50, on: reads)
         let openNotes = try await MaterialReports.notes(p, orderID: nil, open: true, limit: 50, on: reads)
+        let awaitingInspection = p.isSupplier ? [] : try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: 50, on: reads)
+        let pendingApproval = try await MaterialReports.documents(p, orderID: nil, kind: "supplementary", status: "pending_approval", supplierID: nil,
+                                                                  limit: 50, on: reads)
+        let toConfirm = p.isSupplier ? try await MaterialReports.documents(p, orderID: nil, kind: nil, status: "done", supplierID: nil, unconfirmed: true,
+                                                                           limit: 200, on: reads).filter(\.awaitingConfirmation) : []
+        let discrepancies = try await MaterialReports.openDiscrepancies(p, on: req.modelReads)
         var rows = Rows(req: req, isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial))
         return try await req.renderPage("material", titleKey: "material.title", HubView(
             isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial), canApprove: p.can(.approveSupplementaryIssue),
@@ -164,12 +210,10 @@ struct MaterialPages: RouteCollection {
             dueToIssue: rows.dueToIssue(dueToIssue), anyDueToIssue: !dueToIssue.isEmpty,
             dueToArrive: rows.dueToArrive(dueToArrive), anyDueToArrive: !dueToArrive.isEmpty,
             openNotes: rows.notes(openNotes), anyOpenNotes: !openNotes.isEmpty,
-            awaitingInspection: p.isSupplier ? [] : try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: 50, on: reads),
-            pendingApproval: try await MaterialReports.documents(p, orderID: nil, kind: "supplementary", status: "pending_approval", supplierID: nil, limit: 50, on: reads),
-            toConfirm: p.isSupplier ? try await MaterialReports.documents(p, orderID: nil, kind: nil, status: "done", supplierID: nil, unconfirmed: true,
-                                                                          limit: 200, on: reads)
-                .filter(\.awaitingConfirmation) : [],
-            discrepancies: try await MaterialReports.openDiscrepancies(p, on: db),
+            awaitingInspection: rows.awaitingInspection(awaitingInspection), anyAwaitingInspection: !awaitingInspection.isEmpty,
+            pendingApproval: rows.pendingApproval(pendingApproval), anyPendingApproval: !pendingApproval.isEmpty,
+            toConfirm: rows.toConfirm(toConfirm), anyToConfirm: !toConfirm.isEmpty,
+            discrepancies: rows.discrepancies(discrepancies), anyDiscrepancies: !discrepancies.isEmpty,
             recent: rows.recent(recent), anyRecent: !recent.isEmpty,
             kinds: [Option(value: "", label: req.t("material.allKinds"), selected: kind == nil)]
                 + MaterialKind.allCases.map { Option(value: $0.rawValue, label: req.t("material.kind.\($0.rawValue)"), selected: kind == $0.rawValue) }))

@@ -491,18 +491,22 @@ enum MaterialReports {
         }
     }
 
+    /// The newest receipts with a lot waiting for inspection, walked in the (status, received_at)
+    /// index, or a supplier's (supplier, status, received_at) one (a line keeps its receipt's
+    /// time) — not every waiting line decoded as a model, which cost the material hub 300 ms on
+    /// a million order lines.
+    static func awaitingStatement(_ p: Principal, orderID: UUID?, limit: Int) -> SQLQueryString {
+        var waiting: SQLQueryString = "status = 'awaiting_inspection'" + p.scope.and("supplier_id")
+        if let orderID { waiting = waiting + " AND order_id = \(bind: orderID)" }
+        return "SELECT DISTINCT received_at, receipt_id FROM receipt_lines WHERE " + waiting + " ORDER BY received_at DESC LIMIT \(literal: limit)"
+    }
+
     static func receipts(_ p: Principal, orderID: UUID?, awaiting: Bool, limit: Int, on db: any SQLDatabase) async throws -> [ReceiptSummaryDTO] {
         var conditions: SQLQueryString = "1 = 1" + p.scope.and("r.supplier_id")
         if let orderID { conditions = conditions + " AND r.order_id = \(bind: orderID)" }
         if awaiting {
-            // The newest receipts with a lot waiting, walked in the (status, received_at) index
-            // (a line keeps its receipt's time) — not every waiting line decoded as a model,
-            // which cost the material hub 300 ms on a million order lines.
-            var waiting: SQLQueryString = "status = 'awaiting_inspection'" + p.scope.and("supplier_id")
-            if let orderID { waiting = waiting + " AND order_id = \(bind: orderID)" }
             struct Waiting: Decodable { let receipt_id: UUID }
-            let ids = Set(try await sql(db).raw("SELECT DISTINCT received_at, receipt_id FROM receipt_lines WHERE " + waiting
-                                                 + " ORDER BY received_at DESC LIMIT \(literal: limit)").rows(decoding: Waiting.self).map(\.receipt_id))
+            let ids = Set(try await sql(db).raw(awaitingStatement(p, orderID: orderID, limit: limit)).rows(decoding: Waiting.self).map(\.receipt_id))
             guard !ids.isEmpty else { return [] }
             conditions = conditions + " AND r.id IN (\(binds: Array(ids)))"
         }
@@ -564,36 +568,35 @@ enum MaterialReports {
         }
     }
 
+    /// The lines walk their own index in due order and stop at the limit (CROSS JOIN keeps
+    /// SQLite's join order): every supplier's, or one supplier's by the line's copy of its
+    /// supplier. Both hold only lines of working orders (`AddMaterialHubIndexes`), by the line's
+    /// copy of its order's status (kept by the database, see `AddWorkbenchFigures`). The order's
+    /// own status is checked again, as the copy's source.
+    static func dueToArriveStatement(_ p: Principal, limit: Int) -> SQLQueryString {
+        let scope = p.scope.and("l.supplier_id") + p.scope.and("o.supplier_id")
+        return """
+            SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, s.name AS supplier_name, l.line_no, i.code AS item_code,
+                   i.name AS item_name, i.uom,
+                   l.due_date, l.quantity,
+                   CAST(COALESCE((SELECT SUM(rl.quantity - rl.rejected_quantity) FROM receipt_lines rl
+                                  WHERE rl.order_id = l.order_id AND rl.order_line_no = l.line_no), 0) AS BIGINT) AS counted
+            FROM order_lines l CROSS JOIN outsourcing_orders o
+            JOIN organizations s ON s.id = o.supplier_id
+            JOIN items i ON i.id = l.item_id
+            WHERE o.id = l.order_id AND \(unsafeRaw: arriving("l")) AND o.status IN (\(unsafeRaw: MaterialService.workingStatusList))
+              AND l.quantity > COALESCE((SELECT SUM(rl.quantity - rl.rejected_quantity) FROM receipt_lines rl
+                                         WHERE rl.order_id = l.order_id AND rl.order_line_no = l.line_no), 0)
+            """ + scope + " ORDER BY l.due_date, l.order_id, l.line_no LIMIT \(literal: limit)"
+    }
+
     /// Order lines still to arrive (ordered − received and not rejected), earliest due first.
     static func dueToArrive(_ p: Principal, limit: Int, on db: any SQLDatabase) async throws -> [DueToArriveDTO] {
         struct Row: Decodable {
             let order_id: UUID; let order_code: String; let supplier_code: String; let supplier_name: String; let line_no: Int; let item_code: String
             let item_name: String; let uom: String; let due_date: String; let quantity: Int64; let counted: Int64
         }
-        // The list walks the lines in due order and stops at the limit (CROSS JOIN keeps SQLite's
-        // join order): the buyer's from the open lines' index, a supplier's from its own part of
-        // it, by the line's copy of its supplier. A supplier's list started from its orders and
-        // sorted all their open lines: SUP-JG's 20,000 orders took 200 ms a material hub.
-        // The line's copy of its order's status (kept by the database, see `AddWorkbenchFigures`)
-        // passes over lines of orders not yet accepted before their orders and receipts are read:
-        // the earliest due lines were mostly those (3–17 → 0.7 ms).
-        let scope = p.scope.and("l.supplier_id") + p.scope.and("o.supplier_id")
-        let join: SQLQueryString = "CROSS JOIN outsourcing_orders o"
-        let rows = try await sql(db).raw("""
-            SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, s.name AS supplier_name, l.line_no, i.code AS item_code,
-                   i.name AS item_name, i.uom,
-                   l.due_date, l.quantity,
-                   CAST(COALESCE((SELECT SUM(rl.quantity - rl.rejected_quantity) FROM receipt_lines rl
-                                  WHERE rl.order_id = l.order_id AND rl.order_line_no = l.line_no), 0) AS BIGINT) AS counted
-            FROM order_lines l
-            """ + " " + join + " " + """
-            JOIN organizations s ON s.id = o.supplier_id
-            JOIN items i ON i.id = l.item_id
-            WHERE o.id = l.order_id AND l.state = 'open' AND l.order_status IN ('acknowledged', 'in_production', 'partially_delivered')
-              AND o.status IN ('acknowledged', 'in_production', 'partially_delivered')
-              AND l.quantity > COALESCE((SELECT SUM(rl.quantity - rl.rejected_quantity) FROM receipt_lines rl
-                                         WHERE rl.order_id = l.order_id AND rl.order_line_no = l.line_no), 0)
-            """ + scope + " ORDER BY l.due_date, l.order_id, l.line_no LIMIT \(literal: limit)").rows(decoding: Row.self)
+        let rows = try await sql(db).raw(dueToArriveStatement(p, limit: limit)).rows(decoding: Row.self)
         return rows.map {
             DueToArriveDTO(orderId: $0.order_id, orderCode: $0.order_code, supplierCode: $0.supplier_code, supplierName: $0.supplier_name, line: $0.line_no,
                            itemCode: $0.item_code, itemName: $0.item_name, uom: $0.uom, dueDate: $0.due_date, ordered: FixedDecimal(units: $0.quantity), counted: FixedDecimal(units: $0.counted),
