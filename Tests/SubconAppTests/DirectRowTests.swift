@@ -155,6 +155,20 @@ import VaporTesting
             try await same("a supplier's stock") {
                 try await MaterialReports.stock(supplier, supplierID: nil, itemCode: nil, lot: nil, page: PageRequest(page: 1, per: 50), on: app.reads)
             }
+            // The material hub's lists (and the API's), the buyer's and the supplier's.
+            func sameList<T: Content>(_ what: String, _ read: () async throws -> [T]) async throws {
+                let direct = try await read()
+                let general = try await RowDecoding.$byName.withValue(true) { try await read() }
+                #expect(!direct.isEmpty, "the demo scenario has \(what)")
+                #expect(try Self.written(ListResult(items: direct), direct: true) == (try Self.written(ListResult(items: general), direct: false)), "\(what)")
+            }
+            for (who, p) in [("buyer", admin), ("supplier", supplier)] {
+                try await sameList("\(who)'s documents") { try await MaterialReports.documents(p, orderID: nil, kind: nil, status: nil, supplierID: nil, limit: 50, on: app.reads) }
+                try await sameList("\(who)'s open notes") { try await MaterialReports.notes(p, orderID: nil, open: true, limit: 50, on: app.reads) }
+                try await sameList("\(who)'s receipts to inspect") { try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: 50, on: app.reads) }
+                try await sameList("\(who)'s lines to arrive") { try await MaterialReports.dueToArrive(p, limit: 50, on: app.reads) }
+                try await sameList("\(who)'s components to issue") { try await MaterialReports.dueToIssue(p, limit: 50, on: app.keyedReads) }
+            }
             for (who, p) in [("buyer", admin), ("supplier", supplier)] {
                 let lessons = try await QualityReports.lessons(p, itemCode: nil, defect: nil, text: nil, on: app.reads)
                 let lessonsByName = try await RowDecoding.$byName.withValue(true) {

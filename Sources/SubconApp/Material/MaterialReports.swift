@@ -425,9 +425,15 @@ enum MaterialReports {
         if let kind, !kind.isEmpty { conditions = conditions + " AND d.kind = \(bind: kind)" }
         if let status, !status.isEmpty { conditions = conditions + " AND d.status = \(bind: status)" }
         if let supplierID { conditions = conditions + " AND (d.supplier_id = \(bind: supplierID) OR d.to_supplier_id = \(bind: supplierID))" }
-        struct Row: Decodable {
+        struct Row: ReadByPosition {
             let id: UUID; let code: String; let kind: String; let status: String; let created_at: Date
             let supplier_code: String?; let supplier_name: String?; let order_code: String?; let unconfirmed: Int
+
+            static let columnNames = ["id", "code", "kind", "status", "created_at", "supplier_code", "supplier_name", "order_code", "unconfirmed"]
+            init(_ r: inout ColumnReader) throws {
+                id = try r.value(); code = try r.value(); kind = try r.value(); status = try r.value(); created_at = try r.value()
+                supplier_code = try r.optional(); supplier_name = try r.optional(); order_code = try r.optional(); unconfirmed = try r.value()
+            }
         }
         let rows = try await sql(db).raw("""
             WITH page AS MATERIALIZED (SELECT d.id, d.created_at AS k1, d.code AS k2 FROM
@@ -466,9 +472,16 @@ enum MaterialReports {
 
     static func notes(_ p: Principal, orderID: UUID?, open: Bool, limit: Int, offset: Int = 0, on db: any SQLDatabase) async throws -> [NoteSummaryDTO] {
         let conditions = noteConditions(p, orderID: orderID, open: open)
-        struct Row: Decodable {
+        struct Row: ReadByPosition {
             let id: UUID; let code: String; let supplier_code: String?; let supplier_name: String?; let order_id: UUID; let order_code: String?
             let ship_date: String; let status: String; let quantity: Int64; let remaining: Int64; let unit: String?
+
+            static let columnNames = ["id", "code", "supplier_code", "supplier_name", "order_id", "order_code", "ship_date", "status", "quantity", "remaining", "unit"]
+            init(_ r: inout ColumnReader) throws {
+                id = try r.value(); code = try r.value(); supplier_code = try r.optional(); supplier_name = try r.optional(); order_id = try r.value()
+                order_code = try r.optional(); ship_date = try r.value(); status = try r.value(); quantity = try r.value(); remaining = try r.value()
+                unit = try r.optional()
+            }
         }
         let rows = try await sql(db).raw("""
             WITH page AS MATERIALIZED (SELECT n.id, n.ship_date AS k1, n.code AS k2 FROM delivery_notes n WHERE
@@ -510,8 +523,14 @@ enum MaterialReports {
             guard !ids.isEmpty else { return [] }
             conditions = conditions + " AND r.id IN (\(binds: Array(ids)))"
         }
-        struct Row: Decodable {
+        struct Row: ReadByPosition {
             let id: UUID; let code: String; let supplier_code: String?; let order_code: String?; let created_at: Date; let lines: Int; let awaiting: Int
+
+            static let columnNames = ["id", "code", "supplier_code", "order_code", "created_at", "lines", "awaiting"]
+            init(_ r: inout ColumnReader) throws {
+                id = try r.value(); code = try r.value(); supplier_code = try r.optional(); order_code = try r.optional(); created_at = try r.value()
+                lines = try r.value(); awaiting = try r.value()
+            }
         }
         let rows = try await sql(db).raw("""
             WITH page AS MATERIALIZED (SELECT r.id, r.created_at AS k1, r.code AS k2 FROM goods_receipts r WHERE
@@ -536,9 +555,17 @@ enum MaterialReports {
     /// scope its only value), so on PostgreSQL it goes through `Application.keyedReads` as a
     /// prepared statement: planning its five joins took 1.5–1.9 ms, running it 0.02 ms.
     static func dueToIssue(_ p: Principal, limit: Int, on sql: any SQLDatabase) async throws -> [DueToIssueDTO] {
-        struct Row: Decodable {
+        struct Row: ReadByPosition {
             let order_id: UUID; let order_code: String; let supplier_code: String; let supplier_name: String; let line_no: Int; let due_date: String
             let component_code: String; let component_name: String; let uom: String; let gross: Int64; let issued: Int64
+
+            static let columnNames = ["order_id", "order_code", "supplier_code", "supplier_name", "line_no", "due_date", "component_code", "component_name",
+                                      "uom", "gross", "issued"]
+            init(_ r: inout ColumnReader) throws {
+                order_id = try r.value(); order_code = try r.value(); supplier_code = try r.value(); supplier_name = try r.value(); line_no = try r.value()
+                due_date = try r.value(); component_code = try r.value(); component_name = try r.value(); uom = try r.value(); gross = try r.value()
+                issued = try r.value()
+            }
         }
         let scope = p.scope.and("o.supplier_id")
         // Start from the partial index of what is not fully issued — usually a few rows. CROSS
@@ -592,9 +619,17 @@ enum MaterialReports {
 
     /// Order lines still to arrive (ordered − received and not rejected), earliest due first.
     static func dueToArrive(_ p: Principal, limit: Int, on db: any SQLDatabase) async throws -> [DueToArriveDTO] {
-        struct Row: Decodable {
+        struct Row: ReadByPosition {
             let order_id: UUID; let order_code: String; let supplier_code: String; let supplier_name: String; let line_no: Int; let item_code: String
             let item_name: String; let uom: String; let due_date: String; let quantity: Int64; let counted: Int64
+
+            static let columnNames = ["order_id", "order_code", "supplier_code", "supplier_name", "line_no", "item_code", "item_name", "uom", "due_date",
+                                      "quantity", "counted"]
+            init(_ r: inout ColumnReader) throws {
+                order_id = try r.value(); order_code = try r.value(); supplier_code = try r.value(); supplier_name = try r.value(); line_no = try r.value()
+                item_code = try r.value(); item_name = try r.value(); uom = try r.value(); due_date = try r.value(); quantity = try r.value()
+                counted = try r.value()
+            }
         }
         let rows = try await sql(db).raw(dueToArriveStatement(p, limit: limit)).rows(decoding: Row.self)
         return rows.map {
