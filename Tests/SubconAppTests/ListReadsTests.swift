@@ -292,6 +292,10 @@ import SubconDomain
             try await AddMaterialHubIndexes().prepare(on: db)
             let after = try await lists()
             #expect(after == before)
+            // The warehouse's hub names each receipt's supplier beside its code.
+            var w = try await t.signIn("warehouse")
+            let hub = try await t.page(.GET, "/material", browser: &w).body.string
+            #expect(hub.contains("行待检") && hub.contains("苏州精工机械有限公司 SUP-JG · ") && hub.contains("昆山华表表面处理有限公司 SUP-BM · "), "\(hub)")
 
             guard t.sql.dialect.name == "sqlite" else { return }
             for (p, index) in [(admin, "SCAN l USING INDEX order_lines_arrive_idx"), (supplier, "SEARCH l USING INDEX order_lines_supplier_arrive_idx (supplier_id=?)")] {

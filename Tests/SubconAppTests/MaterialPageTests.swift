@@ -149,6 +149,8 @@ import SubconDomain
             #expect(bad.body.string.contains("供应商: ") && !bad.body.string.contains("supplierId"), "\(bad.body.string)")
             let hub = try await t.page(.GET, "/material", browser: &w).body.string
             #expect(hub.contains("待发料") && hub.contains("收料差异") && hub.contains("待批准的补料"))
+            // A discrepancy leads to its exception (to be answered) and to its document.
+            #expect(hub.contains("<a class=\"tag bad\" href=\"/exceptions/") && hub.contains(">查看单据</a>"), "\(hub)")
             let writeOff = try await t.page(.GET, "/write-off", browser: &w).body.string
             #expect(writeOff.contains("RM-PAD-65") && writeOff.contains("超出容差"))
             #expect(try await t.page(.GET, "/write-off?period=2026-13", browser: &w).status == .unprocessableEntity)

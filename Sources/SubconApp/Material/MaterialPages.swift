@@ -169,13 +169,15 @@ struct MaterialPages: RouteCollection {
             return html
         }
 
-        /// Open material discrepancies; one the system raised speaks the reader's language.
-        func discrepancies(_ exceptions: [ExceptionSummaryDTO]) -> HTML {
+        /// Open material discrepancies, each leading to its exception (to be answered there) and
+        /// to the document it was raised on; one the system raised speaks the reader's language.
+        mutating func discrepancies(_ exceptions: [ExceptionSummaryDTO]) -> HTML {
+            let document = t("material.discrepancyDocument")
             var html = HTML()
             for e in exceptions {
-                let what: HTML = e.source == "material_document" ? "<a class=\"nowrap\" href=\"/material/documents/\(e.sourceId)\">\(e.code)</a>" : "\(e.title)"
+                let what: HTML = e.source == "material_document" ? "<a class=\"nowrap\" href=\"/material/documents/\(e.sourceId)\">\(document)</a>" : "\(e.title)"
                 let description = e.words.map { t($0.description, $0.params) } ?? e.description
-                html += "<li><span class=\"tag bad\">\(e.code)</span> \(what) <span class=\"muted pre\">\(description)</span></li>"
+                html += "<li><a class=\"tag bad\" href=\"/exceptions/\(e.id)\">\(e.code)</a> \(what) <span class=\"muted pre\">\(description)</span></li>"
             }
             return html
         }
@@ -183,7 +185,7 @@ struct MaterialPages: RouteCollection {
         func awaitingInspection(_ receipts: [ReceiptSummaryDTO]) -> HTML {
             var html = HTML()
             for r in receipts {
-                html += "<li><a class=\"nowrap\" href=\"/receipts/\(r.id)\">\(r.code)</a> <span class=\"muted\">\(r.supplierCode) · \(r.orderCode)</span> <span class=\"tag warn\">\(t("material.linesAwaiting", ["n": String(r.awaiting)]))</span></li>"
+                html += "<li><a class=\"nowrap\" href=\"/receipts/\(r.id)\">\(r.code)</a> <span class=\"muted\">\(r.supplierName) \(r.supplierCode) · \(r.orderCode)</span> <span class=\"tag warn\">\(t("material.linesAwaiting", ["n": String(r.awaiting)]))</span></li>"
             }
             return html
         }

@@ -106,7 +106,7 @@ struct NoteSummaryDTO: Content {
     let unit: String?
 }
 struct ReceiptSummaryDTO: Content {
-    let id: UUID; let code: String; let supplierCode: String; let orderCode: String; let createdAt: Date; let lines: Int; let awaiting: Int
+    let id: UUID; let code: String; let supplierCode: String; let supplierName: String; let orderCode: String; let createdAt: Date; let lines: Int; let awaiting: Int
 }
 struct DueToIssueDTO: Content {
     let orderId: UUID; let orderCode: String; let supplierCode: String; let supplierName: String; let line: Int; let dueDate: String
@@ -524,18 +524,20 @@ enum MaterialReports {
             conditions = conditions + " AND r.id IN (\(binds: Array(ids)))"
         }
         struct Row: ReadByPosition {
-            let id: UUID; let code: String; let supplier_code: String?; let order_code: String?; let created_at: Date; let lines: Int; let awaiting: Int
+            let id: UUID; let code: String; let supplier_code: String?; let supplier_name: String?; let order_code: String?; let created_at: Date
+            let lines: Int; let awaiting: Int
 
-            static let columnNames = ["id", "code", "supplier_code", "order_code", "created_at", "lines", "awaiting"]
+            static let columnNames = ["id", "code", "supplier_code", "supplier_name", "order_code", "created_at", "lines", "awaiting"]
             init(_ r: inout ColumnReader) throws {
-                id = try r.value(); code = try r.value(); supplier_code = try r.optional(); order_code = try r.optional(); created_at = try r.value()
+                id = try r.value(); code = try r.value(); supplier_code = try r.optional(); supplier_name = try r.optional(); order_code = try r.optional()
+                created_at = try r.value()
                 lines = try r.value(); awaiting = try r.value()
             }
         }
         let rows = try await sql(db).raw("""
             WITH page AS MATERIALIZED (SELECT r.id, r.created_at AS k1, r.code AS k2 FROM goods_receipts r WHERE
             """ + " " + conditions + " ORDER BY r.created_at DESC, r.code DESC LIMIT \(literal: limit)) " + """
-            SELECT r.id, r.code, s.code AS supplier_code, o.code AS order_code, r.created_at,
+            SELECT r.id, r.code, s.code AS supplier_code, s.name AS supplier_name, o.code AS order_code, r.created_at,
                    CAST(COALESCE(l.lines, 0) AS BIGINT) AS lines, CAST(COALESCE(l.awaiting, 0) AS BIGINT) AS awaiting
               FROM page p CROSS JOIN goods_receipts r
               LEFT JOIN organizations s ON s.id = r.supplier_id LEFT JOIN outsourcing_orders o ON o.id = r.order_id
@@ -544,7 +546,7 @@ enum MaterialReports {
              WHERE r.id = p.id ORDER BY p.k1 DESC, p.k2 DESC
             """).rows(decoding: Row.self)
         return rows.map { r in
-            ReceiptSummaryDTO(id: r.id, code: r.code, supplierCode: r.supplier_code ?? "", orderCode: r.order_code ?? "",
+            ReceiptSummaryDTO(id: r.id, code: r.code, supplierCode: r.supplier_code ?? "", supplierName: r.supplier_name ?? "", orderCode: r.order_code ?? "",
                               createdAt: r.created_at, lines: r.lines, awaiting: r.awaiting)
         }
     }
