@@ -22,7 +22,7 @@ struct OrderPages: RouteCollection {
     }
 
 
-    struct ListView: Encodable {
+    struct ListView {
         /// The table's rows, written by `rows(_:…)`.
         let rows: HTML
         let empty: Bool
@@ -41,6 +41,50 @@ struct OrderPages: RouteCollection {
         let isSupplier: Bool
         /// Any filter beyond the search box is set: show them open.
         let filtered: Bool
+
+        /// The page's body, in the markup its template wrote.
+        func html(_ t: inout PageTexts) -> HTML {
+            let search = t("action.search")
+            var html: HTML = """
+                <section class="card" data-live="/events">
+                  <form method="get" action="/orders" class="form row">
+                    <label class="grow">\(search)<input type="search" name="q" value="\(q)" placeholder="\(t("orders.searchHint"))"></label>
+                    <button type="submit">\(search)</button>
+                    \(canCreate ? "<a class=\"button primary\" href=\"/orders/new\">\(t("orders.new"))</a>" : HTML())
+                    <details class="filters"\(HTML.when(filtered, " open"))><summary>\(t("orders.filters"))</summary><div class="form row">
+                    \(supplierId.isEmpty ? HTML() : "<input type=\"hidden\" name=\"supplierId\" value=\"\(supplierId)\">")
+                    <label>\(t("field.status"))<select name="status">
+                """
+            for o in statuses { html += "<option value=\"\(o.value)\"\(HTML.when(o.selected, " selected"))>\(o.label)</option>" }
+            html += """
+                </select></label>
+                    <label>\(t("orders.dueFrom"))<input type="date" name="dueFrom" value="\(dueFrom)"></label>
+                    <label>\(t("orders.dueTo"))<input type="date" name="dueTo" value="\(dueTo)"></label>
+                    <label class="check"><input type="checkbox" name="awaiting" value="true"\(HTML.when(awaiting, " checked"))> \(t("orders.awaiting"))</label>
+                    <label class="check"><input type="checkbox" name="overdue" value="true"\(HTML.when(overdue, " checked"))> \(t("orders.overdue"))</label>
+                    <label class="check"><input type="checkbox" name="late" value="true"\(HTML.when(late, " checked"))> \(t("orders.lateFilter"))</label>
+                    </div></details>
+                  </form>
+
+                """
+            if empty {
+                html += "<p class=\"muted\">\(t("list.empty"))</p>"
+            } else {
+                html += """
+                    <div class="scroll"><table class="stack">
+                        <thead><tr><th>\(t("orders.code"))</th>\(isSupplier ? HTML() : "<th>\(t("prices.supplier"))</th>")<th>\(t("field.status"))</th>\
+                    <th class="num">\(t("orders.lines"))</th><th>\(t("orders.nextDue"))</th><th>\(t("orders.answerBy"))</th></tr></thead>
+                        <tbody>
+                        \(rows)
+                        </tbody>
+                      </table></div>
+
+                    """
+            }
+            html += pager.html(&t)
+            html += "</section>"
+            return html
+        }
     }
 
     /// The order list's rows (see `HTML`): what the template's loop wrote, in the same markup.
@@ -79,14 +123,15 @@ struct OrderPages: RouteCollection {
         let p = try req.requirePrincipal()
         let f = try OrderList.filter(req)
         let page = try await OrderList.list(p, f, page: try PageRequest(req, defaultPer: 50), app: req.application)
-        return try await req.renderPage("orders", titleKey: "orders.title", ListView(
+        let view = ListView(
             rows: Self.rows(page.items, isSupplier: p.isSupplier, req: req), empty: page.items.isEmpty, pager: Pager(page, req), q: f.search ?? "",
             supplierId: f.supplierID?.uuidString ?? "",
             statuses: [Option(value: "", label: req.t("orders.allStatuses"), selected: f.status == nil)]
                 + OrderStatus.allCases.map { Option(value: $0.rawValue, label: req.t("order.status.\($0.rawValue)"), selected: f.status == $0) },
             dueFrom: f.dueFrom?.description ?? "", dueTo: f.dueTo?.description ?? "", overdue: f.overdue, awaiting: f.awaiting,
             late: f.late, canCreate: p.can(.manageOrders), isSupplier: p.isSupplier,
-            filtered: f.supplierID != nil || f.status != nil || f.dueFrom != nil || f.dueTo != nil || f.overdue || f.awaiting || f.late))
+            filtered: f.supplierID != nil || f.status != nil || f.dueFrom != nil || f.dueTo != nil || f.overdue || f.awaiting || f.late)
+        return try await req.renderPage(titleKey: "orders.title") { view.html(&$0) }
     }
 
     // MARK: New

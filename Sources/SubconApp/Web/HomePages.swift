@@ -217,4 +217,18 @@ struct Pager: Encodable {
         previous = p.page > 1 ? link(p.page - 1) : nil
         next = p.page < p.pageCount ? link(p.page + 1) : nil
     }
+
+    /// What `pager.leaf` writes, for pages written in Swift: nothing when there is one page.
+    func html(_ t: inout PageTexts) -> HTML {
+        guard pageCount > 1 else { return HTML() }
+        let position = t("pager.position", ["page": String(page), "count": String(pageCount), "total": String(total)])
+        return """
+            <nav class="pager">
+              \(previous.map { "<a href=\"\($0)\">&larr; \(t("pager.previous"))</a>" } ?? HTML())
+              <span>\(position)</span>
+              \(next.map { "<a href=\"\($0)\">\(t("pager.next")) &rarr;</a>" } ?? HTML())
+            </nav>
+
+            """
+    }
 }

@@ -166,9 +166,33 @@ extension Shell {
 
 extension Request {
     func renderPage<D: Encodable>(_ template: String, titleKey: String, titleParams: [String: String] = [:], _ data: D) async throws -> View {
+        var texts = PageTexts(catalog: subcon.catalog, locale: locale)
+        let page = try await frame(titleKey: titleKey, titleParams: titleParams, texts: &texts)
+        let shell = Shell(signedIn: principal != nil, userName: principal?.displayName, organizationName: principal?.organizationName,
+                          csrf: page.csrf, timeZone: subcon.settings.timeZone, before: page.frame.before, after: page.frame.after)
+        let context = ViewContext(locale: locale.rawValue, title: page.title, shell: shell, data: data)
+        return try await view.render(template, context)
+    }
+
+    /// A page written in Swift from the first tag to the last: the frame `renderPage` puts
+    /// around a template, and the body between. For the busiest list pages, whose templates
+    /// cost Leaf's serializer and the encoding of their data about a sixth of a request.
+    func renderPage(titleKey: String, titleParams: [String: String] = [:], body: (inout PageTexts) throws -> HTML) async throws -> View {
+        var texts = PageTexts(catalog: subcon.catalog, locale: locale)
+        let page = try await frame(titleKey: titleKey, titleParams: titleParams, texts: &texts)
+        var html = page.frame.before
+        html += try body(&texts)
+        html += "\n"
+        html += page.frame.after
+        html += "\n"
+        return View(data: ByteBuffer(string: html.text))
+    }
+
+    /// The page's frame: its head, navigation (with the unread notices' badge) and footer.
+    private func frame(titleKey: String, titleParams: [String: String], texts: inout PageTexts) async throws
+        -> (frame: (before: HTML, after: HTML), title: String, csrf: String?) {
         let catalog = subcon.catalog
         let locale = self.locale
-        var texts = PageTexts(catalog: catalog, locale: locale)
         var csrf = principal?.csrfToken
         if principal == nil {
             csrf = cookies[SessionCookie.preCSRF]?.string
@@ -183,10 +207,7 @@ extension Request {
         let title = catalog.text(titleKey, locale, titleParams)
         let frame = Shell.frame(locale: locale, title: title, principal: principal, csrf: csrf, unread: unread, nav: nav,
                                 flash: queryText("ok").map { catalog.text("flash.\($0)", locale) }, path: path, catalog: catalog, texts: &texts)
-        let shell = Shell(signedIn: principal != nil, userName: principal?.displayName, organizationName: principal?.organizationName,
-                          csrf: csrf, timeZone: subcon.settings.timeZone, before: frame.before, after: frame.after)
-        let context = ViewContext(locale: locale.rawValue, title: title, shell: shell, data: data)
-        return try await view.render(template, context)
+        return (frame, title, csrf)
     }
 
     /// A form page re-shown with the problems next to the fields, answered with the problem's status.
