@@ -175,7 +175,7 @@ run "GET /api/v1/orders page 100 (buyer)" -H "Authorization: Bearer $ADMIN" "$BA
 run "GET /api/v1/orders (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/orders?per=50"
 run "GET /api/v1/orders?q=BX-01999 (search by code, buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/orders?q=BX-01999&per=50"
 run "GET /api/v1/orders/{id} (detail)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/orders/$ORDER"
-run "GET /orders page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/orders"
+run "GET /orders page (session, written in Swift)" -H "Cookie: subcon_session=$SESSION" "$BASE/orders"
 # Material: ~13k answered orders with an issue, a confirmation, and half of them a receipt and
 # consumption (~33k movements over 50 lots), a fifth with a delivery note on its way.
 WORKING=$(curl -sf "$BASE/api/v1/orders?status=in_production&per=1" -H "Authorization: Bearer $ADMIN" | python3 -c 'import json,sys;print(json.load(sys.stdin)["items"][0]["id"])')
@@ -186,6 +186,8 @@ run "GET /api/v1/write-off (month, all suppliers)" -H "Authorization: Bearer $AD
 run "GET /api/v1/write-off (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/write-off"
 run "GET /api/v1/material/due-to-issue (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/material/due-to-issue"
 run "GET /api/v1/material/due-to-arrive (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/material/due-to-arrive"
+run "GET /api/v1/material/due-to-arrive (supplier, 500 lines)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/material/due-to-arrive"
+run "GET /api/v1/receipts?awaiting=true (supplier)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/receipts?awaiting=true"
 run "GET /api/v1/orders/{id}/material" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/orders/$WORKING/material"
 run "GET /material page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/material"
 run "GET /material page (supplier, session, Leaf)" -H "Cookie: subcon_session=$SSESSION" "$BASE/material"

@@ -166,7 +166,7 @@ import VaporTesting
                 try await sameList("\(who)'s documents") { try await MaterialReports.documents(p, orderID: nil, kind: nil, status: nil, supplierID: nil, limit: 50, on: app.reads) }
                 try await sameList("\(who)'s open notes") { try await MaterialReports.notes(p, orderID: nil, open: true, limit: 50, on: app.reads) }
                 try await sameList("\(who)'s receipts to inspect") { try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: 50, on: app.reads) }
-                try await sameList("\(who)'s lines to arrive") { try await MaterialReports.dueToArrive(p, limit: 50, on: app.reads) }
+                try await sameList("\(who)'s lines to arrive") { try await MaterialReports.dueToArrive(p, limit: 50, on: app.keyedReads) }
                 try await sameList("\(who)'s components to issue") { try await MaterialReports.dueToIssue(p, limit: 50, on: app.keyedReads) }
             }
             for (who, p) in [("buyer", admin), ("supplier", supplier)] {

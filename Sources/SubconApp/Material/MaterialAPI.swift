@@ -131,7 +131,7 @@ struct MaterialAPI: RouteCollection {
     }
 
     func dueToArrive(req: Request) async throws -> ListResult<DueToArriveDTO> {
-        ListResult(items: try await MaterialReports.dueToArrive(try req.requirePrincipal(), limit: 500, on: req.application.reads))
+        ListResult(items: try await MaterialReports.dueToArrive(try req.requirePrincipal(), limit: 500, on: req.application.keyedReads))
     }
 
     func trace(req: Request) async throws -> TraceDTO {

@@ -197,7 +197,7 @@ struct MaterialPages: RouteCollection {
         let kind = req.queryText("kind").flatMap { MaterialKind(rawValue: $0)?.rawValue }
         let recent = try await MaterialReports.documents(p, orderID: nil, kind: kind, status: nil, supplierID: nil, limit: 30, on: reads)
         let dueToIssue = p.isSupplier ? [] : try await MaterialReports.dueToIssue(p, limit: 50, on: req.application.keyedReads)
-        let dueToArrive = try await MaterialReports.dueToArrive(p, limit: 50, on: reads)
+        let dueToArrive = try await MaterialReports.dueToArrive(p, limit: 50, on: req.application.keyedReads)
         let openNotes = try await MaterialReports.notes(p, orderID: nil, open: true, limit: 50, on: reads)
         let awaitingInspection = p.isSupplier ? [] : try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: 50, on: reads)
         let pendingApproval = try await MaterialReports.documents(p, orderID: nil, kind: "supplementary", status: "pending_approval", supplierID: nil,

@@ -601,7 +601,9 @@ enum MaterialReports {
     /// SQLite's join order): every supplier's, or one supplier's by the line's copy of its
     /// supplier. Both hold only lines of working orders (`AddMaterialHubIndexes`), by the line's
     /// copy of its order's status (kept by the database, see `AddWorkbenchFigures`). The order's
-    /// own status is checked again, as the copy's source.
+    /// own status is checked again, as the copy's source. Its text is the same for every request
+    /// of one kind (a supplier's scope its only value), so callers pass `Application.keyedReads`:
+    /// on PostgreSQL planning it took 4 ms, running it 1–2.
     static func dueToArriveStatement(_ p: Principal, limit: Int) -> SQLQueryString {
         let scope = p.scope.and("l.supplier_id") + p.scope.and("o.supplier_id")
         return """
