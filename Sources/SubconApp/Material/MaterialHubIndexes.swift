@@ -4,10 +4,13 @@ import SQLKit
 extension MaterialReports {
     /// An order line whose goods may still arrive: open, on an order the supplier is working on.
     /// `dueToArrive` and the partial indexes below spell it in the same words, which is how
-    /// SQLite knows the indexes apply.
+    /// SQLite knows the indexes apply. The status is an expression of the column, as for the
+    /// open delivery notes, so that no other read can take these indexes: the work list (whose
+    /// condition implies the plain spelling) took the supplier's one once the table had its
+    /// statistics (`ANALYZE`) and sorted SUP-JG's 51,000 lines for each page (17 pages a second).
     static func arriving(_ row: String?) -> String {
         let c = row.map { "\($0)." } ?? ""
-        return "\(c)state = 'open' AND \(c)order_status IN (\(MaterialService.workingStatusList))"
+        return "\(c)state = 'open' AND (\(c)order_status || '') IN (\(MaterialService.workingStatusList))"
     }
 }
 
