@@ -515,13 +515,20 @@ enum MaterialReports {
     }
 
     static func receipts(_ p: Principal, orderID: UUID?, awaiting: Bool, limit: Int, on db: any SQLDatabase) async throws -> [ReceiptSummaryDTO] {
-        var conditions: SQLQueryString = "1 = 1" + p.scope.and("r.supplier_id")
+        var conditions: SQLQueryString = "1 = 1"
+        // The page's scope; for the receipts found waiting (by a read in the same scope) it is
+        // checked on the page's rows instead: beside their ids, SQLite walked all the supplier's
+        // receipts by its index of them (SUP-JG: 13.6 ms for 40).
+        var scope = p.scope.and("r.supplier_id")
         if let orderID { conditions = conditions + " AND r.order_id = \(bind: orderID)" }
         if awaiting {
             struct Waiting: Decodable { let receipt_id: UUID }
             let ids = Set(try await sql(db).raw(awaitingStatement(p, orderID: orderID, limit: limit)).rows(decoding: Waiting.self).map(\.receipt_id))
             guard !ids.isEmpty else { return [] }
             conditions = conditions + " AND r.id IN (\(binds: Array(ids)))"
+        } else {
+            conditions = conditions + scope
+            scope = ""
         }
         struct Row: ReadByPosition {
             let id: UUID; let code: String; let supplier_code: String?; let supplier_name: String?; let order_code: String?; let created_at: Date
@@ -543,8 +550,8 @@ enum MaterialReports {
               LEFT JOIN organizations s ON s.id = r.supplier_id LEFT JOIN outsourcing_orders o ON o.id = r.order_id
               LEFT JOIN (SELECT l.receipt_id, COUNT(*) AS lines, SUM(CASE WHEN l.status = 'awaiting_inspection' THEN 1 ELSE 0 END) AS awaiting
                            FROM page q CROSS JOIN receipt_lines l WHERE l.receipt_id = q.id GROUP BY l.receipt_id) l ON l.receipt_id = r.id
-             WHERE r.id = p.id ORDER BY p.k1 DESC, p.k2 DESC
-            """).rows(decoding: Row.self)
+             WHERE r.id = p.id
+            """ + scope + " ORDER BY p.k1 DESC, p.k2 DESC").rows(decoding: Row.self)
         return rows.map { r in
             ReceiptSummaryDTO(id: r.id, code: r.code, supplierCode: r.supplier_code ?? "", supplierName: r.supplier_name ?? "", orderCode: r.order_code ?? "",
                               createdAt: r.created_at, lines: r.lines, awaiting: r.awaiting)
