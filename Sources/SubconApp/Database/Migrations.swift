@@ -132,6 +132,8 @@ enum Migrations {
         AddSupplierTodoKeptCounts(),
         // 40. The material hub's lines to arrive and a supplier's receipts to inspect from indexes in their order
         AddMaterialHubIndexes(),
+        // 41. PostgreSQL's statistics of the open delivery notes' condition
+        AddOpenNoteStatistics(),
     ]
 }
 

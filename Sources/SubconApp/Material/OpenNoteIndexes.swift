@@ -114,3 +114,23 @@ struct AddSupplierTodoKeptCounts: AsyncMigration {
         try await KeptCounts.readyLines.drop(on: db)
     }
 }
+
+/// PostgreSQL's statistics of the open notes' condition. It has none for an expression of the
+/// status (which the partial indexes above use, for SQLite's sake), so it guessed 300 open notes
+/// of 37,000 on the large data set, where there are 30,000; at that guess reading them by the
+/// to-do's index of creation times and sorting them was the cheapest way to the hub's first
+/// fifty (27 ms), not the page index in their order (0.04 ms). Extended statistics on the
+/// expression give it the count; the to-do's oldest is still read from its index.
+struct AddOpenNoteStatistics: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        guard let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" else { return }
+        // The expression of `AddWorkbenchFigures.toReceive`, spelled as there.
+        try await sql.raw("CREATE STATISTICS delivery_notes_open_stats ON (status || '') FROM delivery_notes").run()
+        try await sql.raw("ANALYZE delivery_notes").run()
+    }
+
+    func revert(on db: any Database) async throws {
+        guard let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" else { return }
+        try await sql.raw("DROP STATISTICS delivery_notes_open_stats").run()
+    }
+}
