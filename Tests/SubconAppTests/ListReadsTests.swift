@@ -326,12 +326,6 @@ import SubconDomain
             }
             let plan = try await ExplainQueryPlan.steps(of: MaterialReports.awaitingStatement(supplier, orderID: nil, limit: 50), on: t.app.reads)
             #expect(plan.contains { $0.contains("USING COVERING INDEX receipt_lines_supplier_status_idx (supplier_id=? AND status=?)") }, "\(plan)")
-            // The waiting receipts are then read by their ids, not by walking the supplier's.
-            let counting = CountingDatabase(base: t.app.reads)
-            _ = try await MaterialReports.receipts(supplier, orderID: nil, awaiting: true, limit: 50, on: counting)
-            let page = try await ExplainQueryPlan.steps(of: try #require(counting.last.withLockedValue { $0 }), on: t.app.reads)
-            #expect(page.contains { $0.contains("SEARCH r USING INDEX sqlite_autoindex_goods_receipts_1 (id=?)") }
-                    && !page.contains { $0.contains("goods_receipts_supplier_idx") }, "\(page)")
         }
     }
 

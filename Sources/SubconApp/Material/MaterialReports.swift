@@ -515,11 +515,11 @@ enum MaterialReports {
     }
 
     static func receipts(_ p: Principal, orderID: UUID?, awaiting: Bool, limit: Int, on db: any SQLDatabase) async throws -> [ReceiptSummaryDTO] {
+        // The scope is checked on the page's rows too. The receipts found waiting (by a read in
+        // the same scope) are picked by their ids alone: beside them, the supplier's condition
+        // made SQLite walk all its receipts by its index of them (SUP-JG: 13.6 ms for 40).
+        let scope = p.scope.and("r.supplier_id")
         var conditions: SQLQueryString = "1 = 1"
-        // The page's scope; for the receipts found waiting (by a read in the same scope) it is
-        // checked on the page's rows instead: beside their ids, SQLite walked all the supplier's
-        // receipts by its index of them (SUP-JG: 13.6 ms for 40).
-        var scope = p.scope.and("r.supplier_id")
         if let orderID { conditions = conditions + " AND r.order_id = \(bind: orderID)" }
         if awaiting {
             struct Waiting: Decodable { let receipt_id: UUID }
@@ -528,7 +528,6 @@ enum MaterialReports {
             conditions = conditions + " AND r.id IN (\(binds: Array(ids)))"
         } else {
             conditions = conditions + scope
-            scope = ""
         }
         struct Row: ReadByPosition {
             let id: UUID; let code: String; let supplier_code: String?; let supplier_name: String?; let order_code: String?; let created_at: Date

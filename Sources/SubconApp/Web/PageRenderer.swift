@@ -166,8 +166,9 @@ extension Shell {
 
 extension Request {
     func renderPage<D: Encodable>(_ template: String, titleKey: String, titleParams: [String: String] = [:], _ data: D) async throws -> View {
+        let locale = self.locale  // parsed from the cookies and headers on each use
         var texts = PageTexts(catalog: subcon.catalog, locale: locale)
-        let page = try await frame(titleKey: titleKey, titleParams: titleParams, texts: &texts)
+        let page = try await frame(titleKey: titleKey, titleParams: titleParams, locale: locale, texts: &texts)
         let shell = Shell(signedIn: principal != nil, userName: principal?.displayName, organizationName: principal?.organizationName,
                           csrf: page.csrf, timeZone: subcon.settings.timeZone, before: page.frame.before, after: page.frame.after)
         let context = ViewContext(locale: locale.rawValue, title: page.title, shell: shell, data: data)
@@ -178,8 +179,9 @@ extension Request {
     /// around a template, and the body between. For the busiest list pages, whose templates
     /// cost Leaf's serializer and the encoding of their data about a sixth of a request.
     func renderPage(titleKey: String, titleParams: [String: String] = [:], body: (inout PageTexts) throws -> HTML) async throws -> View {
+        let locale = self.locale
         var texts = PageTexts(catalog: subcon.catalog, locale: locale)
-        let page = try await frame(titleKey: titleKey, titleParams: titleParams, texts: &texts)
+        let page = try await frame(titleKey: titleKey, titleParams: titleParams, locale: locale, texts: &texts)
         var html = page.frame.before
         html += try body(&texts)
         html += "\n"
@@ -189,10 +191,9 @@ extension Request {
     }
 
     /// The page's frame: its head, navigation (with the unread notices' badge) and footer.
-    private func frame(titleKey: String, titleParams: [String: String], texts: inout PageTexts) async throws
+    private func frame(titleKey: String, titleParams: [String: String], locale: AppLocale, texts: inout PageTexts) async throws
         -> (frame: (before: HTML, after: HTML), title: String, csrf: String?) {
         let catalog = subcon.catalog
-        let locale = self.locale
         var csrf = principal?.csrfToken
         if principal == nil {
             csrf = cookies[SessionCookie.preCSRF]?.string
