@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import NIOCore
+import SQLKit
 import Testing
 import VaporTesting
 @testable import SubconApp
@@ -134,6 +135,29 @@ import SubconDomain
             }
             #expect(listed == allNotes.compactMap { $0["code"] as? String }, "the API's order")
             #expect(try await t.page(.GET, "/deliveries?per=0", browser: &w).status == .badRequest)
+            // The page's link to the other list is a link, not its markup as text.
+            #expect(try await t.page(.GET, "/deliveries", browser: &w).body.string.contains("<p class=\"links\"><a href=\"/deliveries?open=false\">"))
+            #expect(try await t.page(.GET, "/deliveries?open=false", browser: &w).body.string.contains("<p class=\"links\"><a href=\"/deliveries\">"))
+            // The open notes' total is the count the database keeps: it agrees with counting them,
+            // for the buyer's side and for a supplier's own.
+            let sql = t.db as! any SQLDatabase
+            func openNotes(_ supplier: UUID?) async throws -> Int {
+                let byWhom: SQLQueryString = supplier.map { " AND supplier_id = \(bind: $0)" } ?? ""
+                return try await sql.raw("SELECT COUNT(*) AS n FROM delivery_notes WHERE status IN ('shipped', 'partially_received')" + byWhom)
+                    .first()!.decode(column: "n", as: Int.self)
+            }
+            // Another supplier's open note, for the supplier's count to leave out.
+            let other = DeliveryNote()
+            other.code = "DN-OTHER"; other.supplierID = try await Organization.query(on: t.db).filter(\.$code == "SUP-BM").first()!.id!
+            other.orderID = note.orderID; other.shipDate = note.shipDate; other.status = "shipped"; other.note = ""; other.version = 1
+            other.createdBy = note.createdBy; other.createdAt = note.createdAt
+            try await other.create(on: t.db)
+            for login in ["warehouse", "supplier1"] {
+                let p = try await ReadConnectionsTests.principal(t, login)
+                let counted = try await openNotes(p.scope.supplierID)
+                #expect(counted > 0, "\(login)")
+                #expect(try await MaterialReports.notePage(p, open: true, page: PageRequest(page: 1, per: 1), on: sql).total == counted, "\(login)")
+            }
             // Return and transfer are offered for what is held, not for a shortfall or an empty row.
             let stockPage = try await t.page(.GET, "/material/stock?per=100", browser: &w).body.string
             let rows = try await t.request(.GET, "/api/v1/material/stock?per=100", token: try await t.token("warehouse")).json["items"] as? [[String: Any]] ?? []

@@ -28,17 +28,42 @@ struct DeliveryPages: RouteCollection {
 
     // MARK: Delivery notes
 
-    /// `rows` written by `MaterialPages.Rows` (see `HTML`).
-    struct ListView: Encodable { let rows: HTML; let empty: Bool; let total: Int; let pager: Pager; let open: Bool; let isSupplier: Bool }
-
+    /// The delivery notes, open ones by default, a page at a time; written in Swift from the
+    /// first tag to the last.
     func list(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let open = try req.boolQuery("open") ?? true
         let page = try await MaterialReports.notePage(p, open: open, page: try PageRequest(req, defaultPer: 50), on: req.application.reads)
         var rows = MaterialPages.Rows(req: req, isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial))
-        return try await req.renderPage("deliveries", titleKey: "deliveries.title", ListView(
-            rows: rows.notes(page.items, withQuantity: true), empty: page.items.isEmpty, total: page.total, pager: Pager(page, req),
-            open: open, isSupplier: p.isSupplier))
+        let notes = rows.notes(page.items, withQuantity: true), pager = Pager(page, req)
+        return try await req.renderPage(titleKey: "deliveries.title") { t in
+            // Both choices are markup: spelled as `HTML`, or the ternary would make them text and escape them.
+            let other: HTML = open ? "<a href=\"/deliveries?open=false\">\(t("deliveries.showAll"))</a>" : "<a href=\"/deliveries\">\(t("deliveries.showOpen"))</a>"
+            var html: HTML = """
+                <section class="card">
+                  <p class="links">\(other) · <a href="/material">\(t("material.title"))</a></p>
+                  \(p.isSupplier ? "<p class=\"muted\">\(t("deliveries.supplierHint"))</p>" : HTML())
+
+                """
+            if page.items.isEmpty {
+                html += "<p class=\"muted\">\(t("list.empty"))</p>"
+            } else {
+                html += """
+                    <div class="scroll"><table class="stack">
+                        <thead><tr><th>\(t("deliveries.code"))</th><th>\(t("orders.code"))</th>\(p.isSupplier ? HTML() : "<th>\(t("prices.supplier"))</th>")\
+                    <th>\(t("deliveries.shipDate"))</th><th class="num">\(t("material.quantity"))</th><th class="num">\(t("material.remaining"))</th>\
+                    <th>\(t("field.status"))</th></tr></thead>
+                        <tbody>
+                        \(notes)
+                        </tbody>
+                      </table></div>
+
+                    """
+                html += pager.html(&t)
+            }
+            html += "</section>"
+            return html
+        }
     }
 
     struct NewView: Encodable {

@@ -179,18 +179,7 @@ struct LateLinesPages: RouteCollection {
         routes.get("late-lines", use: page)
     }
 
-    struct View: Encodable {
-        /// The table's rows, written by `rows` (see `HTML`).
-        let rows: HTML
-        let empty: Bool
-        let pager: Pager
-        let reasons: [Option]
-        let q: String
-        let supplierId: String
-        let isSupplier: Bool
-        let query: String
-    }
-
+    /// Written in Swift from the first tag to the last.
     func page(req: Request) async throws -> Vapor.View {
         let p = try req.requirePrincipal()
         let f = try LateLines.filter(req)
@@ -198,9 +187,44 @@ struct LateLinesPages: RouteCollection {
         var reasons = DelayReasonOptions.options(req, selected: f.reason)
         reasons[0] = Option(value: "", label: req.t("late.allReasons"), selected: f.reason == nil)
         reasons.insert(Option(value: "none", label: req.t("late.noReason"), selected: f.reason == "none"), at: 1)
-        return try await req.renderPage("late_lines", titleKey: "late.title", View(
-            rows: Self.rows(page.items, isSupplier: p.isSupplier, req: req), empty: page.items.isEmpty, pager: Pager(page, req), reasons: reasons, q: f.search ?? "",
-            supplierId: f.supplierID?.uuidString ?? "", isSupplier: p.isSupplier, query: req.url.query ?? ""))
+        let rows = Self.rows(page.items, isSupplier: p.isSupplier, req: req), pager = Pager(page, req)
+        let search = f.search ?? "", supplierID = f.supplierID?.uuidString ?? "", query = req.url.query ?? ""
+        return try await req.renderPage(titleKey: "late.title") { t in
+            var html: HTML = """
+                <section class="card">
+                  <form method="get" action="/late-lines" class="form row">
+                    <label class="grow">\(t("action.search"))<input type="search" name="q" value="\(search)" placeholder="\(t("late.searchHint"))"></label>
+                    \(supplierID.isEmpty ? HTML() : "<input type=\"hidden\" name=\"supplierId\" value=\"\(supplierID)\">")
+                    <label>\(t("delay.reason"))<select name="reason" data-autosubmit>
+                """
+            for o in reasons { html += "<option value=\"\(o.value)\"\(HTML.when(o.selected, " selected"))>\(o.label)</option>" }
+            html += """
+                </select></label>
+                    <button type="submit">\(t("action.search"))</button>
+                  </form>
+                  <p class="muted">\(t("late.explain")) · \(t("late.count", ["n": String(pager.total)])) · \
+                <a href="/api/v1/late-lines?format=xlsx&\(query)">Excel</a> · <a href="/api/v1/late-lines?format=csv&\(query)">CSV</a></p>
+
+                """
+            if page.items.isEmpty {
+                html += "<p class=\"muted\">\(t("late.none"))</p>"
+            } else {
+                html += """
+                    <div class="scroll"><table class="stack">
+                        <thead><tr><th>\(t("orders.code"))</th>\(p.isSupplier ? HTML() : "<th>\(t("prices.supplier"))</th>")<th>\(t("material.item"))</th>\
+                    <th class="num">\(t("orders.quantity"))</th><th>\(t("orders.dueDate"))</th><th>\(t("work.eta")) / \(t("work.promised"))</th>\
+                    <th class="num">\(t("late.daysLate"))</th><th>\(t("delay.reason"))</th></tr></thead>
+                        <tbody>
+                        \(rows)
+                        </tbody>
+                      </table></div>
+
+                    """
+                html += pager.html(&t)
+            }
+            html += "</section>"
+            return html
+        }
     }
 }
 

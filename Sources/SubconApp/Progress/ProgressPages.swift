@@ -15,21 +15,21 @@ struct ProgressPages: RouteCollection {
         routes.get("events", use: events)
     }
 
-    struct WorkView: Encodable {
-        /// The cards, written by `cards` (see `HTML`).
-        let cards: HTML
-        let empty: Bool
-        let pager: Pager
-    }
-
     /// Open lines of the supplier's working orders, most urgent first: late, at risk, then by
     /// due date (`WorkList`), fifty cards to a page, each projected as the order page shows it.
+    /// The page is written in Swift from the first tag to the last (`renderPage(titleKey:body:)`).
     func work(req: Request) async throws -> View {
-        let page = try PageRequest(req, defaultPer: 50)
-        let work = try await WorkList.items(try req.requirePrincipal(), page, today: req.subcon.today(),
+        let p = try req.requirePrincipal()
+        let work = try await WorkList.items(p, try PageRequest(req, defaultPer: 50), today: req.subcon.today(),
                                             threshold: req.subcon.settings.delayThresholdDays, on: req.application.reads)
-        return try await req.renderPage("work", titleKey: "work.title", WorkView(
-            cards: Self.cards(work.items, bySupplier: !(try req.requirePrincipal().isSupplier), req: req), empty: work.items.isEmpty, pager: Pager(work, req)))
+        let cards = Self.cards(work.items, bySupplier: !p.isSupplier, req: req), pager = Pager(work, req)
+        return try await req.renderPage(titleKey: "work.title") { t in
+            var html: HTML = "<div data-live=\"/events\"></div>\n"
+            if work.items.isEmpty { html += "<section class=\"card\"><p class=\"muted\">\(t("work.empty"))</p></section>\n" }
+            html += cards
+            html += pager.html(&t)
+            return html
+        }
     }
 
     /// The work list's cards: what the template's loop wrote, in the same markup.

@@ -34,19 +34,48 @@ struct QualityPages: RouteCollection {
 
     // MARK: Inspection
 
-    struct WorkListView: Encodable {
-        /// The waiting lines' rows and the latest inspections' items, written by `rows` and `recentItems` (see `HTML`).
-        let waiting: HTML; let anyWaiting: Bool; let total: Int; let recent: HTML; let anyRecent: Bool; let pager: Pager
-    }
-
+    /// Lots waiting for inspection, a page at a time, and on the first page the latest
+    /// inspections; written in Swift from the first tag to the last.
     func workList(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let waiting = try await InspectionService.workList(p, page: try PageRequest(req, defaultPer: 50), app: req.application)
         let recent = waiting.page == 1 ? try await InspectionService.recentLines(p, limit: 20, on: req.application.reads) : []
-        var t = req.texts()
-        return try await req.renderPage("inspections", titleKey: "inspections.title", WorkListView(
-            waiting: Self.rows(waiting.items, canInspect: p.can(.inspectGoods), texts: &t, req: req), anyWaiting: !waiting.items.isEmpty,
-            total: waiting.total, recent: Self.recentItems(recent, texts: &t), anyRecent: !recent.isEmpty, pager: Pager(waiting, req)))
+        let pager = Pager(waiting, req)
+        return try await req.renderPage(titleKey: "inspections.title") { t in
+            var html: HTML = """
+                <section class="card">
+                  <h2>\(t("inspections.waiting")) <span class="muted">\(waiting.total)</span></h2>
+
+                """
+            if waiting.items.isEmpty {
+                html += "<p class=\"muted\">\(t("inspections.none"))</p>"
+            } else {
+                html += """
+                    <div class="scroll"><table class="stack">
+                        <thead><tr><th>\(t("receipts.code"))</th><th>\(t("prices.supplier"))</th><th>\(t("material.item"))</th>\
+                    <th>\(t("material.lot"))</th><th class="num">\(t("deliveries.received"))</th><th>\(t("inspect.plan"))</th><th></th></tr></thead>
+                        <tbody>
+                        \(Self.rows(waiting.items, canInspect: p.can(.inspectGoods), texts: &t, req: req))
+                        </tbody>
+                      </table></div>
+
+                    """
+                html += pager.html(&t)
+            }
+            html += "</section>\n"
+            if !recent.isEmpty {
+                html += """
+                    <section class="card">
+                      <h2>\(t("inspections.recent"))</h2>
+                      <ul class="list">\(Self.recentItems(recent, texts: &t))</ul>
+                      <p class="links"><a href="/exceptions">\(t("exceptions.title"))</a> · <a href="/quality">\(t("quality.title"))</a> · \
+                    <a href="/lessons">\(t("lessons.title"))</a></p>
+                    </section>
+
+                    """
+            }
+            return html
+        }
     }
 
     /// The work list's rows: what the template's loop wrote, in the same markup.
@@ -366,18 +395,52 @@ struct QualityPages: RouteCollection {
 
     // MARK: Exceptions
 
-    struct ListView: Encodable {
+    /// The exception list's page, written in Swift from the first tag to the last.
+    struct ListView {
         /// The exceptions' cards, written by `cards` (see `HTML`).
         let items: HTML
         let empty: Bool
         let status: String
         let type: String
         let mine: Bool
-        let types: [String]
         let canRaise: Bool
         let deadline: String
-        let deadlines: [String]
         let pager: Pager
+
+        /// The page's body, in the markup its template wrote.
+        func html(_ t: inout PageTexts) -> HTML {
+            let all = t("exceptions.all")
+            var html: HTML = """
+                <section class="card">
+                  <form method="get" action="/exceptions" class="form row wrap">
+                    <label>\(t("field.status"))<select name="status">
+                """
+            for (value, key) in [("open", "exceptions.status.open"), ("closed", "exceptions.status.closed"), ("all", "exceptions.all")] {
+                html += "<option value=\"\(value)\"\(HTML.when(status == value, " selected"))>\(t(key))</option>"
+            }
+            html += "</select></label>\n    <label>\(t("exceptions.type"))<select name=\"type\"><option value=\"\">\(all)</option>"
+            for kind in ExceptionRules.Kind.allCases.map(\.rawValue) {
+                html += "<option value=\"\(kind)\"\(HTML.when(type == kind, " selected"))>\(t("exceptionType." + kind))</option>"
+            }
+            html += "</select></label>\n    <label>\(t("exceptions.deadline"))<select name=\"deadline\"><option value=\"\">\(all)</option>"
+            for state in ExceptionDeadlineState.allCases.map(\.rawValue) {
+                html += "<option value=\"\(state)\"\(HTML.when(deadline == state, " selected"))>\(t("dash.exception." + state))</option>"
+            }
+            html += """
+                </select></label>
+                    <label class="choice"><input type="checkbox" name="mine" value="1"\(HTML.when(mine, " checked"))> \(t("exceptions.mine"))</label>
+                    <button type="submit">\(t("list.filter"))</button>
+                  </form>
+                  <p class="links">\(canRaise ? "<a class=\"button primary\" href=\"/exceptions/new\">\(t("exceptions.new"))</a> " : HTML())\
+                <a href="/lessons">\(t("lessons.title"))</a></p>
+                </section>
+
+                """
+            if empty { html += "<section class=\"card\"><p class=\"muted\">\(t("list.empty"))</p></section>\n" }
+            html += items
+            html += pager.html(&t)
+            return html
+        }
     }
 
     func exceptions(req: Request) async throws -> View {
@@ -394,11 +457,11 @@ struct QualityPages: RouteCollection {
                                                              deadline: deadline, now: now, limit: page.per, offset: page.offset, on: req.application.reads,
                                                              keyed: req.application.keyedReads)
         let listed = Page(items: items, page: page.page, per: page.per, total: total)
-        return try await req.renderPage("exceptions", titleKey: "exceptions.title", ListView(
+        let view = ListView(
             items: Self.cards(items.map { e in (e.summary(now: now), p.isSupplier ? "" : e.supplier_name) }, req: req), empty: items.isEmpty,
-            status: deadline == nil ? status : "open", type: type, mine: mine, types: ExceptionRules.Kind.allCases.map(\.rawValue), canRaise: p.can(.raiseExceptions),
-            deadline: deadline?.rawValue ?? "", deadlines: ExceptionDeadlineState.allCases.map(\.rawValue),
-            pager: Pager(listed, req)))
+            status: deadline == nil ? status : "open", type: type, mine: mine, canRaise: p.can(.raiseExceptions),
+            deadline: deadline?.rawValue ?? "", pager: Pager(listed, req))
+        return try await req.renderPage(titleKey: "exceptions.title") { view.html(&$0) }
     }
 
     /// The exception list's cards: what the template's loop wrote, in the same markup.

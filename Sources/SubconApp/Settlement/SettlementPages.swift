@@ -30,7 +30,9 @@ struct SettlementPages: RouteCollection {
 
     // MARK: List
 
-    struct ListView: Encodable {
+    /// The statement list's page, written in Swift from the first tag to the last; with the form
+    /// to generate one for those who may, shown again with its problems beside the fields.
+    struct ListView {
         /// The table's rows, written by `rows` (see `HTML`).
         let rows: HTML
         let empty: Bool
@@ -46,6 +48,89 @@ struct SettlementPages: RouteCollection {
         let defaultPeriod: String
         let errors: FormErrors
         let values: [String: String]
+        let csrf: String
+
+        /// The page's body, in the markup its template wrote.
+        func html(_ t: inout PageTexts) -> HTML {
+            var html = HTML()
+            func options(_ list: [Option], skippingAll: Bool = false) {
+                for o in list where !(skippingAll && o.value.isEmpty) {
+                    html += "<option value=\"\(o.value)\"\(HTML.when(o.selected, " selected"))>\(o.label)</option>"
+                }
+            }
+            func fieldError(_ field: String) -> HTML { errors.fields[field].map { "<span class=\"err\">\($0)</span>" } ?? HTML() }
+            let supplierLabel = t("statement.supplier"), periodLabel = t("statement.period"), generate = t("statement.generate")
+            if canGenerate {
+                html += """
+                    <section class="card">
+                      <h2>\(generate)</h2>
+                      \(errors.general.map { "<p class=\"alert\" role=\"alert\">\($0)</p>" } ?? HTML())
+                      <form method="post" action="/statements" class="form row">
+                        <input type="hidden" name="_csrf" value="\(csrf)">
+                        <label class="grow">\(supplierLabel)
+                    """
+                if byCode {
+                    html += "<input name=\"supplierCode\" value=\"\(supplierCode)\" required maxlength=\"40\" placeholder=\"\(t("statement.supplierCode"))\">"
+                } else {
+                    html += "<select name=\"supplierId\" required>"
+                    options(suppliers, skippingAll: true)
+                    html += "</select>"
+                }
+                html += """
+
+                          \(fieldError("supplierId"))</label>
+                        <label>\(periodLabel)<input name="period" value="\(values["period"] ?? defaultPeriod)" placeholder="YYYY-MM" \
+                    pattern="[0-9]{4}-[0-9]{2}" maxlength="7" required>
+                          \(fieldError("period"))</label>
+                        <button type="submit" class="primary">\(generate)</button>
+                      </form>
+                      <p class="muted">\(t("statement.generateHint"))</p>
+                    </section>
+
+                    """
+            }
+            html += """
+                <section class="card">
+                  <form method="get" action="/statements" class="form row">
+                    <label>\(t("field.status"))<select name="status" data-autosubmit>
+                """
+            options(statuses)
+            html += "</select></label>\n    "
+            if !suppliers.isEmpty {
+                html += "<label>\(supplierLabel)<select name=\"supplierId\" data-autosubmit>"
+                options(suppliers)
+                html += "</select></label>"
+            }
+            html += "\n    "
+            if byCode {
+                html += "<label>\(supplierLabel)<input name=\"supplierCode\" value=\"\(supplierCode)\" maxlength=\"40\" placeholder=\"\(t("statement.supplierCode"))\"></label>"
+            }
+            html += """
+
+                    <label>\(periodLabel)<input name="period" value="\(period)" placeholder="YYYY-MM" maxlength="7"></label>
+                    <button type="submit">\(t("action.search"))</button>
+                    \(canCount ? "<a class=\"button\" href=\"/stock-count\">\(t("count.title"))</a>" : HTML())
+                  </form>
+
+                """
+            if empty {
+                html += "<p class=\"muted\">\(t("list.empty"))</p>"
+            } else {
+                html += """
+                    <div class="scroll"><table class="stack">
+                        <thead><tr><th>\(t("statement.code"))</th><th>\(supplierLabel)</th><th>\(periodLabel)</th><th>\(t("field.status"))</th>\
+                    <th class="num">\(t("statement.net"))</th><th class="num">\(t("statement.gross"))</th></tr></thead>
+                        <tbody>
+                        \(rows)
+                        </tbody>
+                      </table></div>
+
+                    """
+            }
+            html += pager.html(&t)
+            html += "</section>"
+            return html
+        }
     }
 
     func list(req: Request) async throws -> View {
@@ -67,11 +152,12 @@ struct SettlementPages: RouteCollection {
         let suppliers = p.isSupplier || byCode ? []
             : try await PricePages().supplierOptions(p, selected: values["supplierId"] ?? filter.supplierID?.uuidString, includeAll: true, req: req)
         let current = req.subcon.settings.statementCalendar.period(of: req.subcon.today())
-        return try await req.renderPage("statements", titleKey: "statement.title", ListView(
+        let view = ListView(
             rows: Self.rows(page.items, req: req), empty: page.items.isEmpty, pager: Pager(page, req), statuses: statuses, suppliers: suppliers, byCode: byCode,
             supplierCode: values["supplierCode"] ?? code, period: filter.period ?? "",
             canGenerate: p.can(.prepareStatements), canCount: p.can(.countStock) || p.can(.closeStockCounts),
-            defaultPeriod: current.previous.description, errors: req.formErrors(problem), values: values))
+            defaultPeriod: current.previous.description, errors: req.formErrors(problem), values: values, csrf: p.csrfToken ?? "")
+        return try await req.renderPage(titleKey: "statement.title") { view.html(&$0) }
     }
 
     /// The statement list's rows: what the template's loop wrote, in the same markup.
