@@ -134,6 +134,8 @@ enum Migrations {
         AddMaterialHubIndexes(),
         // 41. PostgreSQL's statistics of the open delivery notes' condition
         AddOpenNoteStatistics(),
+        // 42. The buyer's receipts to inspect from one index, their receipts in it
+        AddAwaitingReceiptIndex(),
     ]
 }
 

@@ -42,3 +42,22 @@ struct AddMaterialHubIndexes: AsyncMigration {
         try await sql.drop(index: "order_lines_supplier_arrive_idx").run()
     }
 }
+
+/// The buyer's newest receipts with a lot waiting for inspection (the material hub, and
+/// `GET /api/v1/receipts?awaiting=true`): the (status, received_at) index gave the lines in
+/// time order, but each line's receipt had to be fetched from the table to tell receipts apart.
+/// PostgreSQL read 500 lines that way with a parallel worker and sorted them: 21 ms of the
+/// buyer's hub on the large data set. With the receipt in the index both databases read the
+/// index alone, in the list's order. The new index serves everything the old one did (same
+/// leading columns), so the old one goes.
+struct AddAwaitingReceiptIndex: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await createIndex(db, "receipt_lines_status_received_receipt_idx", on: "receipt_lines", "status", "received_at", "receipt_id")
+        try await (db as! any SQLDatabase).drop(index: "receipt_lines_status_received_idx").run()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await createIndex(db, "receipt_lines_status_received_idx", on: "receipt_lines", "status", "received_at")
+        try await (db as! any SQLDatabase).drop(index: "receipt_lines_status_received_receipt_idx").run()
+    }
+}

@@ -508,14 +508,16 @@ enum MaterialReports {
         }
     }
 
-    /// The newest receipts with a lot waiting for inspection, walked in the (status, received_at)
-    /// index, or a supplier's (supplier, status, received_at) one (a line keeps its receipt's
-    /// time) — not every waiting line decoded as a model, which cost the material hub 300 ms on
-    /// a million order lines.
+    /// The newest receipts with a lot waiting for inspection, walked in the (status, received_at,
+    /// receipt_id) index, or a supplier's (supplier, status, received_at, receipt_id) one (a line
+    /// keeps its receipt's time) — not every waiting line decoded as a model, which cost the
+    /// material hub 300 ms on a million order lines. Ordered as the indexes are, so that neither
+    /// database sorts to tell receipts apart.
     static func awaitingStatement(_ p: Principal, orderID: UUID?, limit: Int) -> SQLQueryString {
         var waiting: SQLQueryString = "status = 'awaiting_inspection'" + p.scope.and("supplier_id")
         if let orderID { waiting = waiting + " AND order_id = \(bind: orderID)" }
-        return "SELECT DISTINCT received_at, receipt_id FROM receipt_lines WHERE " + waiting + " ORDER BY received_at DESC LIMIT \(literal: limit)"
+        return "SELECT DISTINCT received_at, receipt_id FROM receipt_lines WHERE " + waiting
+            + " ORDER BY received_at DESC, receipt_id DESC LIMIT \(literal: limit)"
     }
 
     static func receipts(_ p: Principal, orderID: UUID?, awaiting: Bool, limit: Int, on db: any SQLDatabase) async throws -> [ReceiptSummaryDTO] {
