@@ -196,4 +196,55 @@ import SubconDomain
             #expect(try await AuditVerification.run(app: t.app).ok)
         }
     }
+
+    /// The hub shows the first rows of each long list, most urgent first, and a link to the
+    /// list whole; opened whole, a list holds what the API lists, for each side its own.
+    @Test func theHubShowsTheFirstRowsOfEachListAndOpensItWhole() async throws {
+        try await TestApp.run(scenario: true) { t in
+            /// The rows of a page's tables (each row starts `<tr>`, so does each table's head).
+            func rows(_ html: String) -> Int {
+                func count(_ s: String) -> Int { html.components(separatedBy: s).count - 1 }
+                return count("<tr>") - count("<thead>")
+            }
+            // An accepted order of twelve lines: more to arrive than the hub shows.
+            let purchaser = try await t.token("purchaser")
+            let jg = try await t.organization(code: "SUP-JG").id!
+            let lines = (1...12).map { #"{"itemCode":"FG-RD-002","quantity":"\#($0)","dueDate":"2026-12-\#(10 + $0)"}"# }.joined(separator: ",")
+            let created = try await t.request(.POST, "/api/v1/orders", token: purchaser, json: #"{"supplierId":"\#(jg)","lines":[\#(lines)]}"#)
+            let id = created.json["id"] as? String ?? ""
+            #expect(try await t.request(.POST, "/api/v1/orders/\(id)/release", token: purchaser, json: #"{"version":1}"#).status == .ok)
+            let answers = (1...12).map { #"{"line":\#($0),"answer":"accept"}"# }.joined(separator: ",")
+            let answered = try await t.request(.POST, "/api/v1/orders/\(id)/answers", token: try await t.token("supplier1"),
+                                               json: #"{"revision":1,"lines":[\#(answers)]}"#)
+            #expect(answered.status == .ok, "\(answered.body.string)")
+            for login in ["warehouse", "supplier1"] {
+                var b = try await t.signIn(login)
+                let api = try await t.request(.GET, "/api/v1/material/due-to-arrive", token: try await t.token(login)).json["items"] as? [[String: Any]] ?? []
+                #expect(api.count > MaterialPages.hubRows, "\(login): \(api.count)")
+                let hub = try await t.page(.GET, "/material", browser: &b).body.string
+                let arriving = hub.components(separatedBy: "<h2>待交货</h2>").last?.components(separatedBy: "</section>").first ?? ""
+                #expect(rows(arriving) == MaterialPages.hubRows && arriving.contains("<a href=\"/material?list=arrive\">查看全部 &rarr;</a>"), "\(login): \(arriving)")
+                let whole = try await t.page(.GET, "/material?list=arrive", browser: &b)
+                #expect(whole.status == .ok && rows(whole.body.string) == api.count, "\(login)")
+                let body = whole.body.string
+                #expect(body.contains("<h1>待交货</h1>") && body.contains("<a href=\"/material\">&larr; 物料收发</a>") && !body.contains("查看全部"))
+                for row in api {
+                    #expect(body.contains("href=\"/orders/\(row["orderId"] as? String ?? "")\">\(row["orderCode"] as? String ?? "")</a>"))
+                }
+                #expect(!body.contains("最近的物料单据") && !body.contains("在途送货单"), "only the list opened")
+                #expect(try await t.page(.GET, "/material?list=everything", browser: &b).status == .badRequest)
+            }
+            // A supplier has no components to issue nor receipts to inspect.
+            var s = try await t.signIn("supplier1")
+            for list in ["issue", "inspect"] {
+                let r = try await t.page(.GET, "/material?list=\(list)", browser: &s)
+                #expect(r.status == .badRequest && r.body.string.contains("list"), "\(list)")
+            }
+            var w = try await t.signIn("warehouse")
+            for (list, heading) in [("issue", "<h1>待发料</h1>"), ("inspect", "<h1>待检验</h1>")] {
+                let r = try await t.page(.GET, "/material?list=\(list)", browser: &w)
+                #expect(r.status == .ok && r.body.string.contains(heading), "\(list): \(r.body.string.prefix(2000))")
+            }
+        }
+    }
 }

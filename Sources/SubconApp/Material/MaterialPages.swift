@@ -23,25 +23,6 @@ struct MaterialPages: RouteCollection {
 
     // MARK: Hub
 
-    struct HubView: Encodable {
-        let isSupplier: Bool
-        let canHandle: Bool
-        let canApprove: Bool
-        let canInspect: Bool
-        let canWriteOff: Bool
-        /// The tables' rows and the lists' items, written by `Rows` (see `HTML`), each with
-        /// whether it has any.
-        let dueToIssue: HTML; let anyDueToIssue: Bool
-        let dueToArrive: HTML; let anyDueToArrive: Bool
-        let openNotes: HTML; let anyOpenNotes: Bool
-        let awaitingInspection: HTML; let anyAwaitingInspection: Bool
-        let pendingApproval: HTML; let anyPendingApproval: Bool
-        let toConfirm: HTML; let anyToConfirm: Bool
-        let discrepancies: HTML; let anyDiscrepancies: Bool
-        let recent: HTML; let anyRecent: Bool
-        let kinds: [Option]
-    }
-
     /// The material hub's tables: what the template's loops wrote, in the same markup.
     struct Rows {
         var t: PageTexts
@@ -191,34 +172,167 @@ struct MaterialPages: RouteCollection {
         }
     }
 
+    /// The hub's long lists that can be opened whole (`/material?list=…`). The delivery notes on
+    /// their way have a page of their own (`/deliveries`).
+    enum HubList: String, CaseIterable {
+        case issue, arrive, inspect
+        var titleKey: String {
+            switch self {
+            case .issue: "material.dueToIssue"
+            case .arrive: "material.dueToArrive"
+            case .inspect: "material.awaitingInspection"
+            }
+        }
+    }
+
+    /// Rows of each long list on the hub: its first, most urgent ones, and a link to the rest.
+    /// Six lists of fifty made a buyer's hub 93 KB, most of it below the first screen.
+    static let hubRows = 10
+    /// Rows of one list opened whole: as many as the API answers in one go.
+    static let wholeRows = 500
+
+    /// The material hub: what waits for the person (documents to confirm or approve,
+    /// discrepancies, components to issue, notes on their way, receipts to inspect, lines to
+    /// arrive) and the latest documents; or, with `list`, one of the long lists whole. Written in
+    /// Swift from the first tag to the last.
     func hub(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let reads = req.application.reads
         let kind = req.queryText("kind").flatMap { MaterialKind(rawValue: $0)?.rawValue }
-        let recent = try await MaterialReports.documents(p, orderID: nil, kind: kind, status: nil, supplierID: nil, limit: 30, on: reads)
-        let dueToIssue = p.isSupplier ? [] : try await MaterialReports.dueToIssue(p, limit: 50, on: req.application.keyedReads)
-        let dueToArrive = try await MaterialReports.dueToArrive(p, limit: 50, on: req.application.keyedReads)
-        let openNotes = try await MaterialReports.notes(p, orderID: nil, open: true, limit: 50, on: reads)
-        let awaitingInspection = p.isSupplier ? [] : try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: 50, on: reads)
-        let pendingApproval = try await MaterialReports.documents(p, orderID: nil, kind: "supplementary", status: "pending_approval", supplierID: nil,
-                                                                  limit: 50, on: reads)
-        let toConfirm = p.isSupplier ? try await MaterialReports.documents(p, orderID: nil, kind: nil, status: "done", supplierID: nil, unconfirmed: true,
-                                                                           limit: 200, on: reads).filter(\.awaitingConfirmation) : []
-        let discrepancies = try await MaterialReports.openDiscrepancies(p, on: req.modelReads)
+        var whole: HubList?
+        if let list = req.queryText("list") {
+            guard let l = HubList(rawValue: list), !(p.isSupplier && l != .arrive) else {
+                throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("list", "invalidValue")])
+            }
+            whole = l
+        }
+        /// How many rows to read of a list: one more than the hub shows, to know whether there are more.
+        func limit(_ list: HubList?) -> Int { whole == nil ? Self.hubRows + 1 : whole == list ? Self.wholeRows : 0 }
+        let onHub = whole == nil
+        let recent = onHub ? try await MaterialReports.documents(p, orderID: nil, kind: kind, status: nil, supplierID: nil, limit: 30, on: reads) : []
+        let dueToIssue = p.isSupplier || limit(.issue) == 0 ? [] : try await MaterialReports.dueToIssue(p, limit: limit(.issue), on: req.application.keyedReads)
+        let dueToArrive = limit(.arrive) == 0 ? [] : try await MaterialReports.dueToArrive(p, limit: limit(.arrive), on: req.application.keyedReads)
+        let openNotes = onHub ? try await MaterialReports.notes(p, orderID: nil, open: true, limit: limit(nil), on: reads) : []
+        let awaitingInspection = p.isSupplier || limit(.inspect) == 0 ? []
+            : try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: limit(.inspect), on: reads)
+        let pendingApproval = onHub ? try await MaterialReports.documents(p, orderID: nil, kind: "supplementary", status: "pending_approval", supplierID: nil,
+                                                                          limit: 50, on: reads) : []
+        let toConfirm = p.isSupplier && onHub ? try await MaterialReports.documents(p, orderID: nil, kind: nil, status: "done", supplierID: nil, unconfirmed: true,
+                                                                                    limit: 200, on: reads).filter(\.awaitingConfirmation) : []
+        let discrepancies = onHub ? try await MaterialReports.openDiscrepancies(p, on: req.modelReads) : []
         var rows = Rows(req: req, isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial))
-        return try await req.renderPage("material", titleKey: "material.title", HubView(
-            isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial), canApprove: p.can(.approveSupplementaryIssue),
-            canInspect: p.can(.inspectGoods), canWriteOff: !p.isSupplier,
-            dueToIssue: rows.dueToIssue(dueToIssue), anyDueToIssue: !dueToIssue.isEmpty,
-            dueToArrive: rows.dueToArrive(dueToArrive), anyDueToArrive: !dueToArrive.isEmpty,
-            openNotes: rows.notes(openNotes), anyOpenNotes: !openNotes.isEmpty,
-            awaitingInspection: rows.awaitingInspection(awaitingInspection), anyAwaitingInspection: !awaitingInspection.isEmpty,
-            pendingApproval: rows.pendingApproval(pendingApproval), anyPendingApproval: !pendingApproval.isEmpty,
-            toConfirm: rows.toConfirm(toConfirm), anyToConfirm: !toConfirm.isEmpty,
-            discrepancies: rows.discrepancies(discrepancies), anyDiscrepancies: !discrepancies.isEmpty,
-            recent: rows.recent(recent), anyRecent: !recent.isEmpty,
-            kinds: [Option(value: "", label: req.t("material.allKinds"), selected: kind == nil)]
-                + MaterialKind.allCases.map { Option(value: $0.rawValue, label: req.t("material.kind.\($0.rawValue)"), selected: kind == $0.rawValue) }))
+        let isSupplier = p.isSupplier, canHandle = p.can(.handleMaterial)
+
+        /// A long list's rows as the page shows them, and the link to the rest when there is more.
+        func shown<T>(_ all: [T], _ list: HubList?, more: String) -> (rows: ArraySlice<T>, more: HTML) {
+            if let whole {
+                return (all[...], all.count == Self.wholeRows && whole == list
+                        ? "<p class=\"muted\">\(req.t("material.firstShown", ["n": String(Self.wholeRows)]))</p>" : HTML())
+            }
+            guard all.count > Self.hubRows else { return (all[...], HTML()) }
+            return (all.prefix(Self.hubRows), "<p class=\"links\"><a href=\"\(more)\">\(req.t("material.showAll")) &rarr;</a></p>")
+        }
+        let issue = shown(dueToIssue, .issue, more: "/material?list=issue"), arrive = shown(dueToArrive, .arrive, more: "/material?list=arrive")
+        let notes = shown(openNotes, nil, more: "/deliveries"), inspect = shown(awaitingInspection, .inspect, more: "/material?list=inspect")
+
+        return try await req.renderPage(titleKey: whole?.titleKey ?? "material.title") { t in
+            var html = HTML()
+            if whole != nil {
+                html += "<p class=\"links\"><a href=\"/material\">&larr; \(t("material.title"))</a></p>\n"
+            } else {
+                var moves = HTML()
+                if canHandle {
+                    moves = "<p class=\"actions\">"
+                    for move in ["return", "transfer", "adjustment"] {
+                        moves += "<a class=\"button\" href=\"/material/move?kind=\(move)\">\(t("material.move." + move))</a>\(HTML.when(move != "adjustment", " "))"
+                    }
+                    moves += "</p>"
+                }
+                html += """
+                    <section class="card">
+                      <p class="links"><a href="/material/stock">\(t("material.stockTitle"))</a> · <a href="/deliveries">\(t("deliveries.title"))</a> · \
+                    <a href="/material/trace">\(t("material.traceTitle"))</a> · <a href="/write-off">\(t("writeoff.title"))</a></p>
+                      \(moves)
+                      \(isSupplier ? "<p class=\"actions\"><a class=\"button\" href=\"/material/move?kind=scrap\">\(t("material.move.scrap"))</a></p>" : HTML())
+                    </section>
+
+                    """
+                for (key, any, items, attention) in [("material.toConfirm", !toConfirm.isEmpty, rows.toConfirm(toConfirm), true),
+                                                     ("material.pendingApproval", !pendingApproval.isEmpty, rows.pendingApproval(pendingApproval), true),
+                                                     ("material.discrepancies", !discrepancies.isEmpty, rows.discrepancies(discrepancies), false)] where any {
+                    html += """
+                        <section class="card\(HTML.when(attention, " attention"))">
+                          <h2>\(t(key))</h2>
+                          <ul class="list">\(items)</ul>
+                        </section>
+
+                        """
+                }
+            }
+            /// A section holding a table, its empty note, and what follows it.
+            func table(_ titleKey: String, keep: Bool, intro: HTML = HTML(), head: HTML, rows: HTML, empty: Bool, after: HTML) {
+                html += "<section class=\"card\"\(HTML.when(keep, " data-keep"))>\n  <h2>\(t(titleKey))</h2>\n  \(intro)"
+                if empty {
+                    html += "<p class=\"muted\">\(t("list.empty"))</p>"
+                } else {
+                    html += """
+                        <div class="scroll"><table class="stack">
+                            <thead><tr>\(head)</tr></thead>
+                            <tbody>
+                            \(rows)
+                            </tbody>
+                          </table></div>
+                        """
+                }
+                html += "\n\(after)</section>\n"
+            }
+            let supplierHead: HTML = isSupplier ? HTML() : "<th>\(t("prices.supplier"))</th>"
+            if !isSupplier && (onHub || whole == .issue) {
+                table("material.dueToIssue", keep: true, head: """
+                    <th>\(t("orders.code"))</th><th>\(t("prices.supplier"))</th><th>\(t("orders.dueDate"))</th><th>\(t("material.component"))</th>\
+                    <th class="num">\(t("material.gross"))</th><th class="num">\(t("material.issued"))</th><th class="num">\(t("material.remaining"))</th><th></th>
+                    """, rows: rows.dueToIssue(Array(issue.rows)), empty: issue.rows.isEmpty, after: issue.more)
+            }
+            if onHub {
+                table("material.openNotes", keep: false, head: """
+                    <th>\(t("deliveries.code"))</th><th>\(t("orders.code"))</th>\(supplierHead)<th>\(t("deliveries.shipDate"))</th>\
+                    <th class="num">\(t("material.remaining"))</th><th>\(t("field.status"))</th>
+                    """, rows: rows.notes(Array(notes.rows)), empty: notes.rows.isEmpty, after: notes.more)
+            }
+            if !isSupplier && (onHub || whole == .inspect) {
+                html += "<section class=\"card\">\n  <h2>\(t("material.awaitingInspection"))</h2>\n  "
+                html += inspect.rows.isEmpty ? "<p class=\"muted\">\(t("list.empty"))</p>"
+                    : "<ul class=\"list\">\(rows.awaitingInspection(Array(inspect.rows)))</ul>"
+                html += "\n\(inspect.more)</section>\n"
+            }
+            if onHub || whole == .arrive {
+                table("material.dueToArrive", keep: true, head: """
+                    <th>\(t("orders.code"))</th>\(supplierHead)<th>\(t("orders.dueDate"))</th><th>\(t("material.item"))</th>\
+                    <th class="num">\(t("orders.quantity"))</th><th class="num">\(t("material.open"))</th><th></th>
+                    """, rows: rows.dueToArrive(Array(arrive.rows)), empty: arrive.rows.isEmpty, after: arrive.more)
+            }
+            if onHub {
+                var form: HTML = """
+                    <form method="get" action="/material" class="form row">
+                        <label>\(t("material.kind"))<select name="kind" data-autosubmit>\
+                    <option value=""\(HTML.when(kind == nil, " selected"))>\(t("material.allKinds"))</option>
+                    """
+                for k in MaterialKind.allCases {
+                    form += "<option value=\"\(k.rawValue)\"\(HTML.when(kind == k.rawValue, " selected"))>\(t("material.kind.\(k.rawValue)"))</option>"
+                }
+                form += """
+                    </select></label>
+                        <noscript><button type="submit">\(t("action.search"))</button></noscript>
+                      </form>
+
+                    """
+                table("material.recent", keep: false, intro: form, head: """
+                    <th>\(t("material.code"))</th><th>\(t("material.kind"))</th><th>\(t("prices.supplier"))</th><th>\(t("orders.code"))</th>\
+                    <th>\(t("field.status"))</th><th>\(t("material.date"))</th>
+                    """, rows: rows.recent(recent), empty: recent.isEmpty, after: HTML())
+            }
+            return html
+        }
     }
 
     // MARK: Issue
