@@ -245,6 +245,20 @@ import SubconDomain
                 let r = try await t.page(.GET, "/material?list=\(list)", browser: &w)
                 #expect(r.status == .ok && r.body.string.contains(heading), "\(list): \(r.body.string.prefix(2000))")
             }
+            // The hub's receipts to inspect are the first of the list opened whole, in its order,
+            // also when receipts share their moment (the test's clock stands still): twelve more.
+            let warehouse = try await t.token("warehouse")
+            for line in 1...12 {
+                let r = try await t.request(.POST, "/api/v1/receipts", token: warehouse,
+                                            json: #"{"orderId":"\#(id)","lines":[{"line":\#(line),"lot":"TIE-\#(line)","quantity":"1"}]}"#)
+                #expect(r.status == .created, "\(r.body.string)")
+            }
+            func receipts(_ html: String) -> [String] {
+                html.components(separatedBy: "<a class=\"nowrap\" href=\"/receipts/").dropFirst().map { String($0.prefix(36)) }
+            }
+            let hubReceipts = receipts(try await t.page(.GET, "/material", browser: &w).body.string)
+            let allReceipts = receipts(try await t.page(.GET, "/material?list=inspect", browser: &w).body.string)
+            #expect(hubReceipts.count == MaterialPages.hubRows && Array(allReceipts.prefix(hubReceipts.count)) == hubReceipts, "\(hubReceipts) \(allReceipts)")
         }
     }
 }

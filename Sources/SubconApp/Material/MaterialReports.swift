@@ -527,6 +527,10 @@ enum MaterialReports {
         let scope = p.scope.and("r.supplier_id")
         var conditions: SQLQueryString = "1 = 1"
         if let orderID { conditions = conditions + " AND r.order_id = \(bind: orderID)" }
+        // The waiting receipts are the newest by their lines' time and receipt, and are listed in
+        // that order: ordered by code, receipts of the same moment would list the hub's first ten
+        // apart from the first ten of the list opened whole.
+        let tieBreak: SQLQueryString = awaiting ? "r.id" : "r.code"
         if awaiting {
             struct Waiting: Decodable { let receipt_id: UUID }
             let ids = Set(try await sql(db).raw(awaitingStatement(p, orderID: orderID, limit: limit)).rows(decoding: Waiting.self).map(\.receipt_id))
@@ -547,8 +551,9 @@ enum MaterialReports {
             }
         }
         let rows = try await sql(db).raw("""
-            WITH page AS MATERIALIZED (SELECT r.id, r.created_at AS k1, r.code AS k2 FROM goods_receipts r WHERE
-            """ + " " + conditions + " ORDER BY r.created_at DESC, r.code DESC LIMIT \(literal: limit)) " + """
+            WITH page AS MATERIALIZED (SELECT r.id, r.created_at AS k1,
+            """ + " " + tieBreak + " AS k2 FROM goods_receipts r WHERE " + conditions + " ORDER BY r.created_at DESC, " + tieBreak
+            + " DESC LIMIT \(literal: limit)) " + """
             SELECT r.id, r.code, s.code AS supplier_code, s.name AS supplier_name, o.code AS order_code, r.created_at,
                    CAST(COALESCE(l.lines, 0) AS BIGINT) AS lines, CAST(COALESCE(l.awaiting, 0) AS BIGINT) AS awaiting
               FROM page p CROSS JOIN goods_receipts r
