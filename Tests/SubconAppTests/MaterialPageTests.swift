@@ -227,7 +227,8 @@ import SubconDomain
                 let whole = try await t.page(.GET, "/material?list=arrive", browser: &b)
                 #expect(whole.status == .ok && rows(whole.body.string) == api.count, "\(login)")
                 let body = whole.body.string
-                #expect(body.contains("<h1>待交货</h1>") && body.contains("<a href=\"/material\">&larr; 物料收发</a>") && !body.contains("查看全部"))
+                #expect(body.contains("<h1>待交货</h1>") && !body.contains("<h2>待交货</h2>") && body.contains("<a href=\"/material\">&larr; 物料收发</a>")
+                        && !body.contains("查看全部"))
                 for row in api {
                     #expect(body.contains("href=\"/orders/\(row["orderId"] as? String ?? "")\">\(row["orderCode"] as? String ?? "")</a>"))
                 }

@@ -269,9 +269,11 @@ struct MaterialPages: RouteCollection {
                         """
                 }
             }
+            /// A section's heading: none for a list opened whole, which the page's title names.
+            func heading(_ key: String) -> HTML { whole == nil ? "<h2>\(t(key))</h2>\n  " : HTML() }
             /// A section holding a table, its empty note, and what follows it.
             func table(_ titleKey: String, keep: Bool, intro: HTML = HTML(), head: HTML, rows: HTML, empty: Bool, after: HTML) {
-                html += "<section class=\"card\"\(HTML.when(keep, " data-keep"))>\n  <h2>\(t(titleKey))</h2>\n  \(intro)"
+                html += "<section class=\"card\"\(HTML.when(keep, " data-keep"))>\n  \(heading(titleKey))\(intro)"
                 if empty {
                     html += "<p class=\"muted\">\(t("list.empty"))</p>"
                 } else {
@@ -300,7 +302,7 @@ struct MaterialPages: RouteCollection {
                     """, rows: rows.notes(Array(notes.rows)), empty: notes.rows.isEmpty, after: notes.more)
             }
             if !isSupplier && (onHub || whole == .inspect) {
-                html += "<section class=\"card\">\n  <h2>\(t("material.awaitingInspection"))</h2>\n  "
+                html += "<section class=\"card\">\n  \(heading("material.awaitingInspection"))"
                 html += inspect.rows.isEmpty ? "<p class=\"muted\">\(t("list.empty"))</p>"
                     : "<ul class=\"list\">\(rows.awaitingInspection(Array(inspect.rows)))</ul>"
                 html += "\n\(inspect.more)</section>\n"
