@@ -189,12 +189,14 @@ run "GET /api/v1/material/due-to-arrive (buyer)" -H "Authorization: Bearer $ADMI
 run "GET /api/v1/material/due-to-arrive (supplier, 500 lines)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/material/due-to-arrive"
 run "GET /api/v1/receipts?awaiting=true (supplier)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/receipts?awaiting=true"
 run "GET /api/v1/orders/{id}/material" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/orders/$WORKING/material"
-run "GET /material page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/material"
-run "GET /material page (supplier, session, Leaf)" -H "Cookie: subcon_session=$SSESSION" "$BASE/material"
-run "GET /work page (supplier's work list, session, Leaf)" -H "Cookie: subcon_session=$SSESSION" "$BASE/work"
+run "GET /material page (session, first ten rows of each list)" -H "Cookie: subcon_session=$SESSION" "$BASE/material"
+run "GET /material page (supplier, session, first ten rows of each list)" -H "Cookie: subcon_session=$SSESSION" "$BASE/material"
+run "GET /material?list=arrive (supplier, one list whole: 500 rows)" -H "Cookie: subcon_session=$SSESSION" "$BASE/material?list=arrive"
+run "GET /work page (supplier's work list, session, Swift)" -H "Cookie: subcon_session=$SSESSION" "$BASE/work"
 run "GET /work page 100 (supplier's work list, deep)" -H "Cookie: subcon_session=$SSESSION" "$BASE/work?page=100"
 run "GET /api/v1/work (supplier's work list, page of 50)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/work"
-run "GET /deliveries page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/deliveries"
+run "GET /deliveries page (session, Swift)" -H "Cookie: subcon_session=$SESSION" "$BASE/deliveries"
+run "GET /deliveries page (supplier, session, Swift)" -H "Cookie: subcon_session=$SSESSION" "$BASE/deliveries"
 run "GET / home page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
 run "GET / home page (supplier, session, Leaf)" -H "Cookie: subcon_session=$SSESSION" "$BASE/"
 run "GET /admin/users page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/admin/users?page=10"
@@ -205,8 +207,9 @@ run "GET /api/v1/exceptions?status=open (buyer)" -H "Authorization: Bearer $ADMI
 run "GET /api/v1/exceptions (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/exceptions?status=open"
 run "GET /api/v1/quality/stats (month, all suppliers)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/quality/stats"
 run "GET /api/v1/lessons?q=划伤 (closed 8D search)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/lessons?q=%E5%88%92%E4%BC%A4"
-run "GET /exceptions page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/exceptions"
-run "GET /inspections page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/inspections"
+run "GET /exceptions page (session, Swift)" -H "Cookie: subcon_session=$SESSION" "$BASE/exceptions"
+run "GET /inspections page (session, Swift)" -H "Cookie: subcon_session=$SESSION" "$BASE/inspections"
+run "GET /late-lines page (session, Swift)" -H "Cookie: subcon_session=$SESSION" "$BASE/late-lines"
 # Settlement: locked statements for every supplier up to the month before last (for the lists and
 # the change feed), each holding its month's sources as a month-end leaves them; then the last
 # closed month's statement generated over HTTP and timed: SUP-JG first (every tenth order: on the
@@ -247,7 +250,7 @@ run "GET /api/v1/statements?status=locked&period= (buyer)" -H "Authorization: Be
 run "GET /api/v1/statements (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/statements"
 run "GET /api/v1/statements/changes?after=20000 (ERP feed)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements/changes?after=20000"
 [ -n "${JG_STATEMENT:-}" ] && run "GET /api/v1/statements/{id} (SUP-JG, $JG_LINES lines)" -H "Authorization: Bearer $FINANCE" "$BASE/api/v1/statements/$JG_STATEMENT"
-run "GET /statements page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/statements"
+run "GET /statements page (session, Swift)" -H "Cookie: subcon_session=$SESSION" "$BASE/statements"
 # Supplier scorecards: one supplier's for last month and for the year with its 12-month trend
 # (SUP-JG, a tenth of all orders, and a supplier of ordinary size), and the ranking of all.
 LAST_MONTH=$(TZ=Asia/Shanghai date -d '-1 month' +%Y-%m)
