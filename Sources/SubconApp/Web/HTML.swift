@@ -31,7 +31,7 @@ struct HTML: ExpressibleByStringInterpolation, Encodable, Sendable, Equatable {
         mutating func appendLiteral(_ literal: String) { text += literal }
         mutating func appendInterpolation(_ value: String) { HTML.escape(value, into: &text) }
         mutating func appendInterpolation(_ value: Int) { text += String(value) }
-        mutating func appendInterpolation(_ value: UUID) { text += value.uuidString }
+        mutating func appendInterpolation(_ value: UUID) { text += UUIDText.text(value) }
         mutating func appendInterpolation(_ value: HTML) { text += value.text }
     }
 
