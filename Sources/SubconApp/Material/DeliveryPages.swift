@@ -48,17 +48,11 @@ struct DeliveryPages: RouteCollection {
             if page.items.isEmpty {
                 html += "<p class=\"muted\">\(t("list.empty"))</p>"
             } else {
-                html += """
-                    <div class="scroll"><table class="stack">
-                        <thead><tr><th>\(t("deliveries.code"))</th><th>\(t("orders.code"))</th>\(p.isSupplier ? HTML() : "<th>\(t("prices.supplier"))</th>")\
+                html += .listTable(head: """
+                    <th>\(t("deliveries.code"))</th><th>\(t("orders.code"))</th>\(p.isSupplier ? HTML() : "<th>\(t("prices.supplier"))</th>")\
                     <th>\(t("deliveries.shipDate"))</th><th class="num">\(t("material.quantity"))</th><th class="num">\(t("material.remaining"))</th>\
-                    <th>\(t("field.status"))</th></tr></thead>
-                        <tbody>
-                        \(notes)
-                        </tbody>
-                      </table></div>
-
-                    """
+                    <th>\(t("field.status"))</th>
+                    """, rows: notes)
                 html += pager.html(&t)
             }
             html += "</section>"

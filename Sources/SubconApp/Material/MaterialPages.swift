@@ -277,14 +277,7 @@ struct MaterialPages: RouteCollection {
                 if empty {
                     html += "<p class=\"muted\">\(t("list.empty"))</p>"
                 } else {
-                    html += """
-                        <div class="scroll"><table class="stack">
-                            <thead><tr>\(head)</tr></thead>
-                            <tbody>
-                            \(rows)
-                            </tbody>
-                          </table></div>
-                        """
+                    html += .listTable(head: head, rows: rows)
                 }
                 html += "\n\(after)</section>\n"
             }

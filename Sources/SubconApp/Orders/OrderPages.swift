@@ -70,16 +70,10 @@ struct OrderPages: RouteCollection {
             if empty {
                 html += "<p class=\"muted\">\(t("list.empty"))</p>"
             } else {
-                html += """
-                    <div class="scroll"><table class="stack">
-                        <thead><tr><th>\(t("orders.code"))</th>\(isSupplier ? HTML() : "<th>\(t("prices.supplier"))</th>")<th>\(t("field.status"))</th>\
-                    <th class="num">\(t("orders.lines"))</th><th>\(t("orders.nextDue"))</th><th>\(t("orders.answerBy"))</th></tr></thead>
-                        <tbody>
-                        \(rows)
-                        </tbody>
-                      </table></div>
-
-                    """
+                html += .listTable(head: """
+                    <th>\(t("orders.code"))</th>\(isSupplier ? HTML() : "<th>\(t("prices.supplier"))</th>")<th>\(t("field.status"))</th>\
+                    <th class="num">\(t("orders.lines"))</th><th>\(t("orders.nextDue"))</th><th>\(t("orders.answerBy"))</th>
+                    """, rows: rows)
             }
             html += pager.html(&t)
             html += "</section>"

@@ -209,17 +209,11 @@ struct LateLinesPages: RouteCollection {
             if page.items.isEmpty {
                 html += "<p class=\"muted\">\(t("late.none"))</p>"
             } else {
-                html += """
-                    <div class="scroll"><table class="stack">
-                        <thead><tr><th>\(t("orders.code"))</th>\(p.isSupplier ? HTML() : "<th>\(t("prices.supplier"))</th>")<th>\(t("material.item"))</th>\
+                html += .listTable(head: """
+                    <th>\(t("orders.code"))</th>\(p.isSupplier ? HTML() : "<th>\(t("prices.supplier"))</th>")<th>\(t("material.item"))</th>\
                     <th class="num">\(t("orders.quantity"))</th><th>\(t("orders.dueDate"))</th><th>\(t("work.eta")) / \(t("work.promised"))</th>\
-                    <th class="num">\(t("late.daysLate"))</th><th>\(t("delay.reason"))</th></tr></thead>
-                        <tbody>
-                        \(rows)
-                        </tbody>
-                      </table></div>
-
-                    """
+                    <th class="num">\(t("late.daysLate"))</th><th>\(t("delay.reason"))</th>
+                    """, rows: rows)
                 html += pager.html(&t)
             }
             html += "</section>"

@@ -50,16 +50,10 @@ struct QualityPages: RouteCollection {
             if waiting.items.isEmpty {
                 html += "<p class=\"muted\">\(t("inspections.none"))</p>"
             } else {
-                html += """
-                    <div class="scroll"><table class="stack">
-                        <thead><tr><th>\(t("receipts.code"))</th><th>\(t("prices.supplier"))</th><th>\(t("material.item"))</th>\
-                    <th>\(t("material.lot"))</th><th class="num">\(t("deliveries.received"))</th><th>\(t("inspect.plan"))</th><th></th></tr></thead>
-                        <tbody>
-                        \(Self.rows(waiting.items, canInspect: p.can(.inspectGoods), texts: &t, req: req))
-                        </tbody>
-                      </table></div>
-
-                    """
+                html += .listTable(head: """
+                    <th>\(t("receipts.code"))</th><th>\(t("prices.supplier"))</th><th>\(t("material.item"))</th>\
+                    <th>\(t("material.lot"))</th><th class="num">\(t("deliveries.received"))</th><th>\(t("inspect.plan"))</th><th></th>
+                    """, rows: Self.rows(waiting.items, canInspect: p.can(.inspectGoods), texts: &t, req: req))
                 html += pager.html(&t)
             }
             html += "</section>\n"

@@ -116,16 +116,10 @@ struct SettlementPages: RouteCollection {
             if empty {
                 html += "<p class=\"muted\">\(t("list.empty"))</p>"
             } else {
-                html += """
-                    <div class="scroll"><table class="stack">
-                        <thead><tr><th>\(t("statement.code"))</th><th>\(supplierLabel)</th><th>\(periodLabel)</th><th>\(t("field.status"))</th>\
-                    <th class="num">\(t("statement.net"))</th><th class="num">\(t("statement.gross"))</th></tr></thead>
-                        <tbody>
-                        \(rows)
-                        </tbody>
-                      </table></div>
-
-                    """
+                html += .listTable(head: """
+                    <th>\(t("statement.code"))</th><th>\(supplierLabel)</th><th>\(periodLabel)</th><th>\(t("field.status"))</th>\
+                    <th class="num">\(t("statement.net"))</th><th class="num">\(t("statement.gross"))</th>
+                    """, rows: rows)
             }
             html += pager.html(&t)
             html += "</section>"

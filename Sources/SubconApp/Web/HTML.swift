@@ -93,3 +93,19 @@ struct PageTexts {
     /// A text with parameters (not kept: its values differ from row to row).
     func callAsFunction(_ key: String, _ params: [String: String]) -> String { catalog.text(key, locale, params) }
 }
+
+extension HTML {
+    /// A list's table as the list pages write it: it scrolls sideways where it is too wide, and
+    /// on a phone each row stands as a card with its labels (`stack`, the cells' `data-label`).
+    static func listTable(head: HTML, rows: HTML) -> HTML {
+        """
+        <div class="scroll"><table class="stack">
+            <thead><tr>\(head)</tr></thead>
+            <tbody>
+            \(rows)
+            </tbody>
+          </table></div>
+
+        """
+    }
+}
