@@ -23,7 +23,7 @@ struct MaterialPages: RouteCollection {
 
     // MARK: Hub
 
-    /// The material hub's tables: what the template's loops wrote, in the same markup.
+    /// The rows of the material hub's lists (and of the notes page), each list written in one pass.
     struct Rows {
         var t: PageTexts
         let isSupplier: Bool
@@ -174,7 +174,7 @@ struct MaterialPages: RouteCollection {
 
     /// The hub's long lists that can be opened whole (`/material?list=…`). The delivery notes on
     /// their way have a page of their own (`/deliveries`).
-    enum HubList: String, CaseIterable {
+    enum HubList: String {
         case issue, arrive, inspect
         var titleKey: String {
             switch self {
