@@ -176,6 +176,10 @@ struct MaterialPages: RouteCollection {
     /// their way have a page of their own (`/deliveries`).
     enum HubList: String {
         case issue, arrive, inspect
+
+        /// Issuing components and inspecting receipts are the manufacturer's; a supplier's hub
+        /// has only the lines it is to deliver.
+        func isOpen(to p: Principal) -> Bool { !p.isSupplier || self == .arrive }
         var titleKey: String {
             switch self {
             case .issue: "material.dueToIssue"
@@ -201,20 +205,23 @@ struct MaterialPages: RouteCollection {
         let kind = req.queryText("kind").flatMap { MaterialKind(rawValue: $0)?.rawValue }
         var whole: HubList?
         if let list = req.queryText("list") {
-            guard let l = HubList(rawValue: list), !(p.isSupplier && l != .arrive) else {
+            guard let l = HubList(rawValue: list), l.isOpen(to: p) else {
                 throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("list", "invalidValue")])
             }
             whole = l
         }
-        /// How many rows to read of a list: one more than the hub shows, to know whether there are more.
-        func limit(_ list: HubList?) -> Int { whole == nil ? Self.hubRows + 1 : whole == list ? Self.wholeRows : 0 }
         let onHub = whole == nil
+        /// Whether the page shows a long list: on the hub, each the person has; opened whole, that one.
+        func shows(_ list: HubList) -> Bool { list.isOpen(to: p) && (onHub || whole == list) }
+        /// Rows to read of a list the page shows: one more than the hub shows, to know whether
+        /// there are more.
+        let rowsToRead = onHub ? Self.hubRows + 1 : Self.wholeRows
         let recent = onHub ? try await MaterialReports.documents(p, orderID: nil, kind: kind, status: nil, supplierID: nil, limit: 30, on: reads) : []
-        let dueToIssue = p.isSupplier || limit(.issue) == 0 ? [] : try await MaterialReports.dueToIssue(p, limit: limit(.issue), on: req.application.keyedReads)
-        let dueToArrive = limit(.arrive) == 0 ? [] : try await MaterialReports.dueToArrive(p, limit: limit(.arrive), on: req.application.keyedReads)
-        let openNotes = onHub ? try await MaterialReports.notes(p, orderID: nil, open: true, limit: limit(nil), on: reads) : []
-        let awaitingInspection = p.isSupplier || limit(.inspect) == 0 ? []
-            : try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: limit(.inspect), on: reads)
+        let dueToIssue = shows(.issue) ? try await MaterialReports.dueToIssue(p, limit: rowsToRead, on: req.application.keyedReads) : []
+        let dueToArrive = shows(.arrive) ? try await MaterialReports.dueToArrive(p, limit: rowsToRead, on: req.application.keyedReads) : []
+        let openNotes = onHub ? try await MaterialReports.notes(p, orderID: nil, open: true, limit: rowsToRead, on: reads) : []
+        let awaitingInspection = shows(.inspect)
+            ? try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: rowsToRead, on: reads) : []
         let pendingApproval = onHub ? try await MaterialReports.documents(p, orderID: nil, kind: "supplementary", status: "pending_approval", supplierID: nil,
                                                                           limit: 50, on: reads) : []
         let toConfirm = p.isSupplier && onHub ? try await MaterialReports.documents(p, orderID: nil, kind: nil, status: "done", supplierID: nil, unconfirmed: true,
@@ -224,16 +231,16 @@ struct MaterialPages: RouteCollection {
         let isSupplier = p.isSupplier, canHandle = p.can(.handleMaterial)
 
         /// A long list's rows as the page shows them, and the link to the rest when there is more.
-        func shown<T>(_ all: [T], _ list: HubList?, more: String) -> (rows: ArraySlice<T>, more: HTML) {
-            if let whole {
-                return (all[...], all.count == Self.wholeRows && whole == list
+        func shown<T>(_ all: [T], more: String) -> (rows: ArraySlice<T>, more: HTML) {
+            if whole != nil {
+                return (all[...], all.count == Self.wholeRows
                         ? "<p class=\"muted\">\(req.t("material.firstShown", ["n": String(Self.wholeRows)]))</p>" : HTML())
             }
             guard all.count > Self.hubRows else { return (all[...], HTML()) }
             return (all.prefix(Self.hubRows), "<p class=\"links\"><a href=\"\(more)\">\(req.t("material.showAll")) &rarr;</a></p>")
         }
-        let issue = shown(dueToIssue, .issue, more: "/material?list=issue"), arrive = shown(dueToArrive, .arrive, more: "/material?list=arrive")
-        let notes = shown(openNotes, nil, more: "/deliveries"), inspect = shown(awaitingInspection, .inspect, more: "/material?list=inspect")
+        let issue = shown(dueToIssue, more: "/material?list=issue"), arrive = shown(dueToArrive, more: "/material?list=arrive")
+        let notes = shown(openNotes, more: "/deliveries"), inspect = shown(awaitingInspection, more: "/material?list=inspect")
 
         return try await req.renderPage(titleKey: whole?.titleKey ?? "material.title") { t in
             var html = HTML()
@@ -282,7 +289,7 @@ struct MaterialPages: RouteCollection {
                 html += "\n\(after)</section>\n"
             }
             let supplierHead: HTML = isSupplier ? HTML() : "<th>\(t("prices.supplier"))</th>"
-            if !isSupplier && (onHub || whole == .issue) {
+            if shows(.issue) {
                 table("material.dueToIssue", keep: true, head: """
                     <th>\(t("orders.code"))</th><th>\(t("prices.supplier"))</th><th>\(t("orders.dueDate"))</th><th>\(t("material.component"))</th>\
                     <th class="num">\(t("material.gross"))</th><th class="num">\(t("material.issued"))</th><th class="num">\(t("material.remaining"))</th><th></th>
@@ -294,13 +301,13 @@ struct MaterialPages: RouteCollection {
                     <th class="num">\(t("material.remaining"))</th><th>\(t("field.status"))</th>
                     """, rows: rows.notes(Array(notes.rows)), empty: notes.rows.isEmpty, after: notes.more)
             }
-            if !isSupplier && (onHub || whole == .inspect) {
+            if shows(.inspect) {
                 html += "<section class=\"card\">\n  \(heading("material.awaitingInspection"))"
                 html += inspect.rows.isEmpty ? "<p class=\"muted\">\(t("list.empty"))</p>"
                     : "<ul class=\"list\">\(rows.awaitingInspection(Array(inspect.rows)))</ul>"
                 html += "\n\(inspect.more)</section>\n"
             }
-            if onHub || whole == .arrive {
+            if shows(.arrive) {
                 table("material.dueToArrive", keep: true, head: """
                     <th>\(t("orders.code"))</th>\(supplierHead)<th>\(t("orders.dueDate"))</th><th>\(t("material.item"))</th>\
                     <th class="num">\(t("orders.quantity"))</th><th class="num">\(t("material.open"))</th><th></th>
@@ -312,9 +319,9 @@ struct MaterialPages: RouteCollection {
                         <label>\(t("material.kind"))<select name="kind" data-autosubmit>\
                     <option value=""\(HTML.when(kind == nil, " selected"))>\(t("material.allKinds"))</option>
                     """
-                for k in MaterialKind.allCases {
-                    form += "<option value=\"\(k.rawValue)\"\(HTML.when(kind == k.rawValue, " selected"))>\(t("material.kind.\(k.rawValue)"))</option>"
-                }
+                form += Option.html(MaterialKind.allCases.map {
+                    Option(value: $0.rawValue, label: t("material.kind.\($0.rawValue)"), selected: kind == $0.rawValue)
+                })
                 form += """
                     </select></label>
                         <noscript><button type="submit">\(t("action.search"))</button></noscript>

@@ -42,7 +42,7 @@ struct OrderPages: RouteCollection {
         /// Any filter beyond the search box is set: show them open.
         let filtered: Bool
 
-        /// The page's body, in the markup its template wrote.
+        /// The page's body: search, filters, the table and the pager.
         func html(_ t: inout PageTexts) -> HTML {
             let search = t("action.search")
             var html: HTML = """
@@ -55,7 +55,7 @@ struct OrderPages: RouteCollection {
                     \(supplierId.isEmpty ? HTML() : "<input type=\"hidden\" name=\"supplierId\" value=\"\(supplierId)\">")
                     <label>\(t("field.status"))<select name="status">
                 """
-            for o in statuses { html += "<option value=\"\(o.value)\"\(HTML.when(o.selected, " selected"))>\(o.label)</option>" }
+            html += Option.html(statuses)
             html += """
                 </select></label>
                     <label>\(t("orders.dueFrom"))<input type="date" name="dueFrom" value="\(dueFrom)"></label>
@@ -81,7 +81,7 @@ struct OrderPages: RouteCollection {
         }
     }
 
-    /// The order list's rows (see `HTML`): what the template's loop wrote, in the same markup.
+    /// The order list's rows (see `HTML`).
     static func rows(_ orders: [OrderSummaryDTO], isSupplier: Bool, req: Request) -> HTML {
         var t = req.texts()
         let code = t("orders.code"), supplier = t("prices.supplier"), status = t("field.status"), lines = t("orders.lines")

@@ -197,7 +197,7 @@ struct LateLinesPages: RouteCollection {
                     \(supplierID.isEmpty ? HTML() : "<input type=\"hidden\" name=\"supplierId\" value=\"\(supplierID)\">")
                     <label>\(t("delay.reason"))<select name="reason" data-autosubmit>
                 """
-            for o in reasons { html += "<option value=\"\(o.value)\"\(HTML.when(o.selected, " selected"))>\(o.label)</option>" }
+            html += Option.html(reasons)
             html += """
                 </select></label>
                     <button type="submit">\(t("action.search"))</button>
@@ -223,7 +223,7 @@ struct LateLinesPages: RouteCollection {
 }
 
 extension LateLinesPages {
-    /// The late lines' rows: what the template's loop wrote, in the same markup.
+    /// The late lines' rows (see `HTML`).
     static func rows(_ lines: [LateLineDTO], isSupplier: Bool, req: Request) -> HTML {
         var t = req.texts()
         let order = t("orders.code"), supplier = t("prices.supplier"), item = t("material.item"), quantity = t("orders.quantity")

@@ -32,7 +32,7 @@ struct ProgressPages: RouteCollection {
         }
     }
 
-    /// The work list's cards: what the template's loop wrote, in the same markup.
+    /// The work list's cards (see `HTML`).
     /// `bySupplier`: the manufacturer's view of every supplier's work names each card's supplier.
     static func cards(_ cards: [WorkLineDTO], bySupplier: Bool = false, req: Request) -> HTML {
         var t = req.texts()

@@ -72,7 +72,7 @@ struct QualityPages: RouteCollection {
         }
     }
 
-    /// The work list's rows: what the template's loop wrote, in the same markup.
+    /// The inspection work list's rows (see `HTML`).
     static func rows(_ lines: [WorkItemDTO], canInspect: Bool, texts t: inout PageTexts, req: Request) -> HTML {
         let receipt = t("receipts.code"), supplier = t("prices.supplier"), item = t("material.item"), lot = t("material.lot")
         let received = t("deliveries.received"), plan = t("inspect.plan"), inspect = t("inspections.inspect"), exempt = t("qstate.exempt")
@@ -401,7 +401,7 @@ struct QualityPages: RouteCollection {
         let deadline: String
         let pager: Pager
 
-        /// The page's body, in the markup its template wrote.
+        /// The page's body: the filters, the cards and the pager.
         func html(_ t: inout PageTexts) -> HTML {
             let all = t("exceptions.all")
             var html: HTML = """
@@ -409,17 +409,14 @@ struct QualityPages: RouteCollection {
                   <form method="get" action="/exceptions" class="form row wrap">
                     <label>\(t("field.status"))<select name="status">
                 """
-            for (value, key) in [("open", "exceptions.status.open"), ("closed", "exceptions.status.closed"), ("all", "exceptions.all")] {
-                html += "<option value=\"\(value)\"\(HTML.when(status == value, " selected"))>\(t(key))</option>"
-            }
+            html += Option.html([("open", "exceptions.status.open"), ("closed", "exceptions.status.closed"), ("all", "exceptions.all")]
+                .map { Option(value: $0.0, label: t($0.1), selected: status == $0.0) })
             html += "</select></label>\n    <label>\(t("exceptions.type"))<select name=\"type\"><option value=\"\">\(all)</option>"
-            for kind in ExceptionRules.Kind.allCases.map(\.rawValue) {
-                html += "<option value=\"\(kind)\"\(HTML.when(type == kind, " selected"))>\(t("exceptionType." + kind))</option>"
-            }
+            html += Option.html(ExceptionRules.Kind.allCases.map { Option(value: $0.rawValue, label: t("exceptionType." + $0.rawValue), selected: type == $0.rawValue) })
             html += "</select></label>\n    <label>\(t("exceptions.deadline"))<select name=\"deadline\"><option value=\"\">\(all)</option>"
-            for state in ExceptionDeadlineState.allCases.map(\.rawValue) {
-                html += "<option value=\"\(state)\"\(HTML.when(deadline == state, " selected"))>\(t("dash.exception." + state))</option>"
-            }
+            html += Option.html(ExceptionDeadlineState.allCases.map {
+                Option(value: $0.rawValue, label: t("dash.exception." + $0.rawValue), selected: deadline == $0.rawValue)
+            })
             html += """
                 </select></label>
                     <label class="choice"><input type="checkbox" name="mine" value="1"\(HTML.when(mine, " checked"))> \(t("exceptions.mine"))</label>
@@ -458,7 +455,7 @@ struct QualityPages: RouteCollection {
         return try await req.renderPage(titleKey: "exceptions.title") { view.html(&$0) }
     }
 
-    /// The exception list's cards: what the template's loop wrote, in the same markup.
+    /// The exception list's cards (see `HTML`).
     static func cards(_ rows: [(e: ExceptionSummaryDTO, supplierName: String)], req: Request) -> HTML {
         var t = req.texts()
         let closed = t("exceptions.status.closed"), respondBy = t("exceptions.respondBy"), resolveBy = t("exceptions.resolveBy"), closedAt = t("exceptions.closedAt")

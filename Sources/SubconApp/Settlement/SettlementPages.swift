@@ -50,14 +50,9 @@ struct SettlementPages: RouteCollection {
         let values: [String: String]
         let csrf: String
 
-        /// The page's body, in the markup its template wrote.
+        /// The page's body: the form to generate a statement, the filters, the table and the pager.
         func html(_ t: inout PageTexts) -> HTML {
             var html = HTML()
-            func options(_ list: [Option], skippingAll: Bool = false) {
-                for o in list where !(skippingAll && o.value.isEmpty) {
-                    html += "<option value=\"\(o.value)\"\(HTML.when(o.selected, " selected"))>\(o.label)</option>"
-                }
-            }
             func fieldError(_ field: String) -> HTML { errors.fields[field].map { "<span class=\"err\">\($0)</span>" } ?? HTML() }
             let supplierLabel = t("statement.supplier"), periodLabel = t("statement.period"), generate = t("statement.generate")
             if canGenerate {
@@ -72,9 +67,8 @@ struct SettlementPages: RouteCollection {
                 if byCode {
                     html += "<input name=\"supplierCode\" value=\"\(supplierCode)\" required maxlength=\"40\" placeholder=\"\(t("statement.supplierCode"))\">"
                 } else {
-                    html += "<select name=\"supplierId\" required>"
-                    options(suppliers, skippingAll: true)
-                    html += "</select>"
+                    // A statement is for one supplier: the filter's "all suppliers" is no choice here.
+                    html += "<select name=\"supplierId\" required>\(Option.html(suppliers.filter { !$0.value.isEmpty }))</select>"
                 }
                 html += """
 
@@ -94,12 +88,10 @@ struct SettlementPages: RouteCollection {
                   <form method="get" action="/statements" class="form row">
                     <label>\(t("field.status"))<select name="status" data-autosubmit>
                 """
-            options(statuses)
+            html += Option.html(statuses)
             html += "</select></label>\n    "
             if !suppliers.isEmpty {
-                html += "<label>\(supplierLabel)<select name=\"supplierId\" data-autosubmit>"
-                options(suppliers)
-                html += "</select></label>"
+                html += "<label>\(supplierLabel)<select name=\"supplierId\" data-autosubmit>\(Option.html(suppliers))</select></label>"
             }
             html += "\n    "
             if byCode {
@@ -154,7 +146,7 @@ struct SettlementPages: RouteCollection {
         return try await req.renderPage(titleKey: "statement.title") { view.html(&$0) }
     }
 
-    /// The statement list's rows: what the template's loop wrote, in the same markup.
+    /// The statement list's rows (see `HTML`).
     static func rows(_ statements: [StatementSummaryDTO], req: Request) -> HTML {
         var t = req.texts()
         let code = t("statement.code"), supplier = t("statement.supplier"), period = t("statement.period"), status = t("field.status")

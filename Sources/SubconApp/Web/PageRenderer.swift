@@ -235,6 +235,13 @@ struct Option: Encodable {
     let value: String
     let label: String
     var selected = false
+
+    /// The choices as `<option>` elements, for pages written in Swift.
+    static func html(_ options: [Option]) -> HTML {
+        var html = HTML()
+        for o in options { html += "<option value=\"\(o.value)\"\(HTML.when(o.selected, " selected"))>\(o.label)</option>" }
+        return html
+    }
 }
 
 struct FormErrors: Encodable {
