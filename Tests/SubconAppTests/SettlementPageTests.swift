@@ -123,4 +123,21 @@ import VaporTesting
             }
         }
     }
+
+    /// A statement asked for with a bad period comes back with the message at the field, the
+    /// supplier it was asked for still chosen in the form, and the list's filter left as it was.
+    @Test func aRefusedStatementKeepsItsSupplierAndLeavesTheFilterAlone() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let bm = try await t.organization(code: "SUP-BM").id!.uuidString
+            var finance = try await t.signIn("finance")
+            let csrf = try await t.csrf(&finance)
+            let r = try await t.page(.POST, "/statements", browser: &finance, form: ["_csrf": csrf, "supplierId": bm, "period": "2026-13"])
+            #expect(r.status == .unprocessableEntity)
+            let body = r.body.string
+            let form = body.components(separatedBy: "method=\"post\" action=\"/statements\"").last?.components(separatedBy: "</form>").first ?? ""
+            let filter = body.components(separatedBy: "method=\"get\" action=\"/statements\"").last?.components(separatedBy: "</form>").first ?? ""
+            #expect(form.contains("<option value=\"\(bm)\" selected>") && form.contains("<span class=\"err\">"), "\(form)")
+            #expect(!filter.contains("<option value=\"\(bm)\" selected>") && filter.contains("<option value=\"\" selected>"), "\(filter)")
+        }
+    }
 }

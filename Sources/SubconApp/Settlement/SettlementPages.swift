@@ -67,8 +67,10 @@ struct SettlementPages: RouteCollection {
                 if byCode {
                     html += "<input name=\"supplierCode\" value=\"\(supplierCode)\" required maxlength=\"40\" placeholder=\"\(t("statement.supplierCode"))\">"
                 } else {
-                    // A statement is for one supplier: the filter's "all suppliers" is no choice here.
-                    html += "<select name=\"supplierId\" required>\(Option.html(suppliers.filter { !$0.value.isEmpty }))</select>"
+                    // A statement is for one supplier: the filter's "all suppliers" is no choice here,
+                    // and the one chosen is the one the form was sent with, not the filter's.
+                    let choices = suppliers.filter { !$0.value.isEmpty }.map { Option(value: $0.value, label: $0.label, selected: $0.value == values["supplierId"]) }
+                    html += "<select name=\"supplierId\" required>\(Option.html(choices))</select>"
                 }
                 html += """
 
@@ -136,7 +138,7 @@ struct SettlementPages: RouteCollection {
         let supplierCount = p.isSupplier ? 0 : try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).count()
         let byCode = supplierCount > Self.dropDownLimit
         let suppliers = p.isSupplier || byCode ? []
-            : try await PricePages().supplierOptions(p, selected: values["supplierId"] ?? filter.supplierID?.uuidString, includeAll: true, req: req)
+            : try await PricePages().supplierOptions(p, selected: filter.supplierID?.uuidString, includeAll: true, req: req)
         let current = req.subcon.settings.statementCalendar.period(of: req.subcon.today())
         let view = ListView(
             rows: Self.rows(page.items, req: req), empty: page.items.isEmpty, pager: Pager(page, req), statuses: statuses, suppliers: suppliers, byCode: byCode,
