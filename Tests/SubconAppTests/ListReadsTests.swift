@@ -322,14 +322,14 @@ import SubconDomain
 
             guard t.sql.dialect.name == "sqlite" else { return }
             for (p, index) in [(admin, "SCAN l USING INDEX order_lines_arrive_idx"), (supplier, "SEARCH l USING INDEX order_lines_supplier_arrive_idx (supplier_id=?)")] {
-                let plan = try await ExplainQueryPlan.steps(of: MaterialReports.dueToArriveStatement(p, limit: 50), on: t.app.reads)
+                let plan = try await ExplainQueryPlan.steps(of: try MaterialReports.dueToArriveStatement(p, limit: 50), on: t.app.reads)
                 let sorted = plan.contains { $0.contains("TEMP B-TREE") }
                 #expect(plan.contains(index) && !sorted, "\(plan)")
             }
             // The receipts to inspect from an index alone, in its order: nothing sorted to tell them apart.
             for (p, index) in [(admin, "USING COVERING INDEX receipt_lines_status_received_receipt_idx (status=?)"),
                                (supplier, "USING COVERING INDEX receipt_lines_supplier_status_idx (supplier_id=? AND status=?)")] {
-                let plan = try await ExplainQueryPlan.steps(of: MaterialReports.awaitingStatement(p, orderID: nil, limit: 50), on: t.app.reads)
+                let plan = try await ExplainQueryPlan.steps(of: try MaterialReports.awaitingStatement(p, orderID: nil, limit: 50), on: t.app.reads)
                 #expect(plan.contains { $0.contains(index) } && !plan.contains { $0.contains("TEMP B-TREE") }, "\(plan)")
             }
         }

@@ -1,3 +1,4 @@
+import SubconDomain
 import Vapor
 
 public struct PageRequest: Sendable {
@@ -36,3 +37,79 @@ public struct Page<Item: Sendable>: Sendable {
 }
 
 extension Page: Codable, RequestDecodable, ResponseEncodable, AsyncRequestDecodable, AsyncResponseEncodable, Content where Item: Content {}
+
+/// `?limit=&after=`: a page of a list read on from where the previous one stopped (the `next` of
+/// its answer). For lists without a total to show, whose rows a client walks in order.
+public struct KeysetRequest: Sendable {
+    public var limit: Int
+    public var after: ListCursor?
+
+    public static let maxLimit = 500
+
+    public init(limit: Int, after: ListCursor? = nil) { self.limit = limit; self.after = after }
+
+    /// Bad values are a 400 naming the field, not a silent first page.
+    public init(_ req: Request, defaultLimit: Int = 50) throws {
+        var problems: [FieldProblem] = []
+        limit = defaultLimit
+        if let raw = req.queryText("limit"), !raw.isEmpty {
+            if let v = Int(raw), (1...Self.maxLimit).contains(v) { limit = v } else {
+                problems.append(FieldProblem("limit", "outOfRange", ["min": "1", "max": String(Self.maxLimit)]))
+            }
+        }
+        do { after = try Self.cursor(req) } catch { problems.append(Self.badCursor) }
+        if !problems.isEmpty { throw Problem.badRequest("problem.query.invalid", fields: problems) }
+    }
+
+    /// `after` alone, for pages whose length is theirs to choose.
+    public static func cursor(_ req: Request) throws -> ListCursor? {
+        guard let raw = req.queryText("after"), !raw.isEmpty else { return nil }
+        guard let cursor = ListCursor(token: raw) else { throw Problem.badRequest("problem.query.invalid", fields: [badCursor]) }
+        return cursor
+    }
+
+    static let badCursor = FieldProblem("after", "invalidValue")
+
+    /// The rows to read: one more than the page, to know whether another page follows.
+    public var rowsToRead: Int { limit + 1 }
+}
+
+extension ListCursor {
+    /// Part `i` of a key of `count` parts, as an id, a number or text. A cursor of another list
+    /// (of another length) or one made up is a 400.
+    func uuid(_ i: Int, of count: Int) throws -> UUID {
+        guard let id = UUID(uuidString: try part(i, of: count)) else { throw Self.bad }
+        return id
+    }
+
+    func int(_ i: Int, of count: Int) throws -> Int {
+        guard let n = Int(try part(i, of: count)), (0...Int(Int32.max)).contains(n) else { throw Self.bad }
+        return n
+    }
+
+    func part(_ i: Int, of count: Int) throws -> String {
+        guard parts.count == count, parts.indices.contains(i) else { throw Self.bad }
+        return parts[i]
+    }
+
+    private static var bad: Problem { Problem.badRequest("problem.query.invalid", fields: [KeysetRequest.badCursor]) }
+}
+
+/// A page of a list walked by its key: `next` is there when more rows follow, to pass as `after`.
+public struct KeysetPage<Item: Sendable>: Sendable {
+    public var items: [Item]
+    public var next: String?
+
+    /// - Parameter rows: up to `limit + 1` rows, read after the previous page's last.
+    public init(rows: [Item], limit: Int, key: (Item) -> ListCursor) {
+        if rows.count > limit {
+            items = Array(rows.prefix(limit))
+            next = items.last.map { key($0).token }
+        } else {
+            items = rows
+            next = nil
+        }
+    }
+}
+
+extension KeysetPage: Codable, RequestDecodable, ResponseEncodable, AsyncRequestDecodable, AsyncResponseEncodable, Content where Item: Content {}

@@ -54,15 +54,17 @@ struct MaterialAPI: RouteCollection {
 
     // MARK: Material documents
 
-    func documents(req: Request) async throws -> ListResult<DocumentSummaryDTO> {
+    func documents(req: Request) async throws -> KeysetPage<DocumentSummaryDTO> {
         let p = try req.requirePrincipal()
         let kind = req.queryText("kind")
         if let kind, !kind.isEmpty, MaterialKind(rawValue: kind) == nil {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("kind", "invalidValue")])
         }
-        return ListResult(items: try await MaterialReports.documents(p, orderID: try req.uuidQuery("orderId"), kind: kind,
-                                                                     status: req.queryText("status"), supplierID: try req.uuidQuery("supplierId"),
-                                                                     limit: 200, on: req.application.reads))
+        let page = try KeysetRequest(req)
+        let rows = try await MaterialReports.documents(p, orderID: try req.uuidQuery("orderId"), kind: kind, status: req.queryText("status"),
+                                                       supplierID: try req.uuidQuery("supplierId"), limit: page.rowsToRead, after: page.after,
+                                                       on: req.application.reads)
+        return KeysetPage(rows: rows, limit: page.limit, key: MaterialReports.cursor)
     }
 
     func document(req: Request) async throws -> MaterialDocumentDTO {
@@ -126,12 +128,16 @@ struct MaterialAPI: RouteCollection {
                                                lot: req.queryText("lot"), page: try PageRequest(req), on: req.application.reads)
     }
 
-    func dueToIssue(req: Request) async throws -> ListResult<DueToIssueDTO> {
-        ListResult(items: try await MaterialReports.dueToIssue(try req.requirePrincipal(), limit: 500, on: req.application.keyedReads))
+    func dueToIssue(req: Request) async throws -> KeysetPage<DueToIssueDTO> {
+        let p = try req.requirePrincipal(), page = try KeysetRequest(req)
+        let rows = try await MaterialReports.dueToIssue(p, limit: page.rowsToRead, after: page.after, on: req.application.keyedReads)
+        return KeysetPage(rows: rows, limit: page.limit, key: MaterialReports.cursor)
     }
 
-    func dueToArrive(req: Request) async throws -> ListResult<DueToArriveDTO> {
-        ListResult(items: try await MaterialReports.dueToArrive(try req.requirePrincipal(), limit: 500, on: req.application.keyedReads))
+    func dueToArrive(req: Request) async throws -> KeysetPage<DueToArriveDTO> {
+        let p = try req.requirePrincipal(), page = try KeysetRequest(req)
+        let rows = try await MaterialReports.dueToArrive(p, limit: page.rowsToRead, after: page.after, on: req.application.keyedReads)
+        return KeysetPage(rows: rows, limit: page.limit, key: MaterialReports.cursor)
     }
 
     func trace(req: Request) async throws -> TraceDTO {
@@ -152,10 +158,11 @@ struct MaterialAPI: RouteCollection {
 
     // MARK: Deliveries
 
-    func notes(req: Request) async throws -> ListResult<NoteSummaryDTO> {
-        let p = try req.requirePrincipal()
-        return ListResult(items: try await MaterialReports.notes(p, orderID: try req.uuidQuery("orderId"), open: try req.boolQuery("open") ?? false,
-                                                                 limit: 500, on: req.application.reads))
+    func notes(req: Request) async throws -> KeysetPage<NoteSummaryDTO> {
+        let p = try req.requirePrincipal(), page = try KeysetRequest(req)
+        let rows = try await MaterialReports.notes(p, orderID: try req.uuidQuery("orderId"), open: try req.boolQuery("open") ?? false,
+                                                   limit: page.rowsToRead, after: page.after, on: req.application.reads)
+        return KeysetPage(rows: rows, limit: page.limit, key: MaterialReports.cursor)
     }
 
     func note(req: Request) async throws -> DeliveryNoteDTO {
@@ -192,10 +199,11 @@ struct MaterialAPI: RouteCollection {
 
     // MARK: Receipts
 
-    func receipts(req: Request) async throws -> ListResult<ReceiptSummaryDTO> {
-        let p = try req.requirePrincipal()
-        return ListResult(items: try await MaterialReports.receipts(p, orderID: try req.uuidQuery("orderId"), awaiting: try req.boolQuery("awaiting") ?? false,
-                                                                    limit: 500, on: req.application.reads))
+    func receipts(req: Request) async throws -> KeysetPage<ReceiptSummaryDTO> {
+        let p = try req.requirePrincipal(), page = try KeysetRequest(req)
+        let rows = try await MaterialReports.receipts(p, orderID: try req.uuidQuery("orderId"), awaiting: try req.boolQuery("awaiting") ?? false,
+                                                      limit: page.rowsToRead, after: page.after, on: req.application.reads)
+        return KeysetPage(rows: rows, limit: page.limit, key: MaterialReports.cursor)
     }
 
     func receipt(req: Request) async throws -> ReceiptDTO {

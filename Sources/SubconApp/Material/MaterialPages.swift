@@ -192,8 +192,8 @@ struct MaterialPages: RouteCollection {
     /// Rows of each long list on the hub: its first, most urgent ones, and a link to the rest.
     /// Six lists of fifty made a buyer's hub 93 KB, most of it below the first screen.
     static let hubRows = 10
-    /// Rows of one list opened whole: as many as the API answers in one go.
-    static let wholeRows = 500
+    /// Rows of a page of one list opened whole, walked from page to page by the last row's key.
+    static let wholeRows = 50
 
     /// The material hub: what waits for the person (documents to confirm or approve,
     /// discrepancies, components to issue, notes on their way, receipts to inspect, lines to
@@ -213,15 +213,15 @@ struct MaterialPages: RouteCollection {
         let onHub = whole == nil
         /// Whether the page shows a long list: on the hub, each the person has; opened whole, that one.
         func shows(_ list: HubList) -> Bool { list.isOpen(to: p) && (onHub || whole == list) }
-        /// Rows to read of a list the page shows: one more than the hub shows, to know whether
-        /// there are more.
-        let rowsToRead = onHub ? Self.hubRows + 1 : Self.wholeRows
+        /// Rows to read of a list the page shows: one more than the hub (or the page) shows, to
+        /// know whether there are more.
+        let rowsToRead = (onHub ? Self.hubRows : Self.wholeRows) + 1, after = onHub ? nil : try KeysetRequest.cursor(req)
         let recent = onHub ? try await MaterialReports.documents(p, orderID: nil, kind: kind, status: nil, supplierID: nil, limit: 30, on: reads) : []
-        let dueToIssue = shows(.issue) ? try await MaterialReports.dueToIssue(p, limit: rowsToRead, on: req.application.keyedReads) : []
-        let dueToArrive = shows(.arrive) ? try await MaterialReports.dueToArrive(p, limit: rowsToRead, on: req.application.keyedReads) : []
+        let dueToIssue = shows(.issue) ? try await MaterialReports.dueToIssue(p, limit: rowsToRead, after: after, on: req.application.keyedReads) : []
+        let dueToArrive = shows(.arrive) ? try await MaterialReports.dueToArrive(p, limit: rowsToRead, after: after, on: req.application.keyedReads) : []
         let openNotes = onHub ? try await MaterialReports.notes(p, orderID: nil, open: true, limit: rowsToRead, on: reads) : []
         let awaitingInspection = shows(.inspect)
-            ? try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: rowsToRead, on: reads) : []
+            ? try await MaterialReports.receipts(p, orderID: nil, awaiting: true, limit: rowsToRead, after: after, on: reads) : []
         let pendingApproval = onHub ? try await MaterialReports.documents(p, orderID: nil, kind: "supplementary", status: "pending_approval", supplierID: nil,
                                                                           limit: 50, on: reads) : []
         let toConfirm = p.isSupplier && onHub ? try await MaterialReports.documents(p, orderID: nil, kind: nil, status: "done", supplierID: nil, unconfirmed: true,
@@ -230,17 +230,23 @@ struct MaterialPages: RouteCollection {
         var rows = Rows(req: req, isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial))
         let isSupplier = p.isSupplier, canHandle = p.can(.handleMaterial)
 
-        /// A long list's rows as the page shows them, and the link to the rest when there is more.
-        func shown<T>(_ all: [T], more: String) -> (rows: ArraySlice<T>, more: HTML) {
-            if whole != nil {
-                return (all[...], all.count == Self.wholeRows
-                        ? "<p class=\"muted\">\(req.t("material.firstShown", ["n": String(Self.wholeRows)]))</p>" : HTML())
+        /// A long list's rows as the page shows them, and the link to the rest when there is more:
+        /// on the hub, to the list opened whole; opened whole, to its next page (and back to its first).
+        func shown<T: Sendable>(_ all: [T], more: String, key: (T) -> ListCursor) -> (rows: [T], more: HTML) {
+            guard whole != nil else {
+                guard all.count > Self.hubRows else { return (all, HTML()) }
+                return (Array(all.prefix(Self.hubRows)), "<p class=\"links\"><a href=\"\(more)\">\(req.t("material.showAll")) &rarr;</a></p>")
             }
-            guard all.count > Self.hubRows else { return (all[...], HTML()) }
-            return (all.prefix(Self.hubRows), "<p class=\"links\"><a href=\"\(more)\">\(req.t("material.showAll")) &rarr;</a></p>")
+            let shown = KeysetPage(rows: all, limit: Self.wholeRows, key: key)
+            guard after != nil || shown.next != nil else { return (shown.items, HTML()) }
+            let first: HTML = after == nil ? "<span></span>" : "<a href=\"\(more)\">&larr; \(req.t("pager.first"))</a>"
+            let next: HTML = shown.next.map { "<a href=\"\(more)&amp;after=\($0)\">\(req.t("pager.next")) &rarr;</a>" } ?? HTML()
+            return (shown.items, "<nav class=\"pager\">\(first)\(next)</nav>\n")
         }
-        let issue = shown(dueToIssue, more: "/material?list=issue"), arrive = shown(dueToArrive, more: "/material?list=arrive")
-        let notes = shown(openNotes, more: "/deliveries"), inspect = shown(awaitingInspection, more: "/material?list=inspect")
+        let issue = shown(dueToIssue, more: "/material?list=issue", key: MaterialReports.cursor)
+        let arrive = shown(dueToArrive, more: "/material?list=arrive", key: MaterialReports.cursor)
+        let notes = shown(openNotes, more: "/deliveries", key: MaterialReports.cursor)
+        let inspect = shown(awaitingInspection, more: "/material?list=inspect", key: MaterialReports.cursor)
 
         return try await req.renderPage(titleKey: whole?.titleKey ?? "material.title") { t in
             var html = HTML()
@@ -293,25 +299,25 @@ struct MaterialPages: RouteCollection {
                 table("material.dueToIssue", keep: true, head: """
                     <th>\(t("orders.code"))</th><th>\(t("prices.supplier"))</th><th>\(t("orders.dueDate"))</th><th>\(t("material.component"))</th>\
                     <th class="num">\(t("material.gross"))</th><th class="num">\(t("material.issued"))</th><th class="num">\(t("material.remaining"))</th><th></th>
-                    """, rows: rows.dueToIssue(Array(issue.rows)), empty: issue.rows.isEmpty, after: issue.more)
+                    """, rows: rows.dueToIssue(issue.rows), empty: issue.rows.isEmpty, after: issue.more)
             }
             if onHub {
                 table("material.openNotes", keep: false, head: """
                     <th>\(t("deliveries.code"))</th><th>\(t("orders.code"))</th>\(supplierHead)<th>\(t("deliveries.shipDate"))</th>\
                     <th class="num">\(t("material.remaining"))</th><th>\(t("field.status"))</th>
-                    """, rows: rows.notes(Array(notes.rows)), empty: notes.rows.isEmpty, after: notes.more)
+                    """, rows: rows.notes(notes.rows), empty: notes.rows.isEmpty, after: notes.more)
             }
             if shows(.inspect) {
                 html += "<section class=\"card\">\n  \(heading("material.awaitingInspection"))"
                 html += inspect.rows.isEmpty ? "<p class=\"muted\">\(t("list.empty"))</p>"
-                    : "<ul class=\"list\">\(rows.awaitingInspection(Array(inspect.rows)))</ul>"
+                    : "<ul class=\"list\">\(rows.awaitingInspection(inspect.rows))</ul>"
                 html += "\n\(inspect.more)</section>\n"
             }
             if shows(.arrive) {
                 table("material.dueToArrive", keep: true, head: """
                     <th>\(t("orders.code"))</th>\(supplierHead)<th>\(t("orders.dueDate"))</th><th>\(t("material.item"))</th>\
                     <th class="num">\(t("orders.quantity"))</th><th class="num">\(t("material.open"))</th><th></th>
-                    """, rows: rows.dueToArrive(Array(arrive.rows)), empty: arrive.rows.isEmpty, after: arrive.more)
+                    """, rows: rows.dueToArrive(arrive.rows), empty: arrive.rows.isEmpty, after: arrive.more)
             }
             if onHub {
                 var form: HTML = """

@@ -416,15 +416,26 @@ enum MaterialReports {
     // their suppliers, orders and lines, and every order decoded whole for its code — most of
     // the material hub's time (five such lists on one page).
 
+    /// The key each list's next page goes on from (`after`): what its condition on the key reads.
+    static func cursor(_ d: DocumentSummaryDTO) -> ListCursor { ListCursor([d.id.uuidString]) }
+    static func cursor(_ n: NoteSummaryDTO) -> ListCursor { ListCursor([n.id.uuidString]) }
+    static func cursor(_ r: ReceiptSummaryDTO) -> ListCursor { ListCursor([r.id.uuidString]) }
+    static func cursor(_ l: DueToArriveDTO) -> ListCursor { ListCursor([l.orderId.uuidString, String(l.line)]) }
+    static func cursor(_ r: DueToIssueDTO) -> ListCursor { ListCursor([r.orderId.uuidString, String(r.line), r.componentCode]) }
+
     /// - Parameter unconfirmed: only documents with a line not yet confirmed, found from the
     ///   lines' index of those (few) instead of walking every done document for them.
+    ///   - after: the last document of the page before (its id); the list goes on from it, newest first.
     static func documents(_ p: Principal, orderID: UUID?, kind: String?, status: String?, supplierID: UUID?, unconfirmed: Bool = false,
-                          limit: Int, on db: any SQLDatabase) async throws -> [DocumentSummaryDTO] {
+                          limit: Int, after: ListCursor? = nil, on db: any SQLDatabase) async throws -> [DocumentSummaryDTO] {
         var conditions: SQLQueryString = "1 = 1" + p.scope.and("d.supplier_id", "d.to_supplier_id")
         if let orderID { conditions = conditions + " AND d.order_id = \(bind: orderID)" }
         if let kind, !kind.isEmpty { conditions = conditions + " AND d.kind = \(bind: kind)" }
         if let status, !status.isEmpty { conditions = conditions + " AND d.status = \(bind: status)" }
         if let supplierID { conditions = conditions + " AND (d.supplier_id = \(bind: supplierID) OR d.to_supplier_id = \(bind: supplierID))" }
+        if let after {
+            conditions = conditions + " AND (d.created_at, d.code) < (SELECT a.created_at, a.code FROM material_documents a WHERE a.id = \(bind: try after.uuid(0, of: 1)))"
+        }
         struct Row: ReadByPosition {
             let id: UUID; let code: String; let kind: String; let status: String; let created_at: Date
             let supplier_code: String?; let supplier_name: String?; let order_code: String?; let unconfirmed: Int
@@ -453,9 +464,12 @@ enum MaterialReports {
         }
     }
 
-    static func noteConditions(_ p: Principal, orderID: UUID?, open: Bool) -> SQLQueryString {
+    static func noteConditions(_ p: Principal, orderID: UUID?, open: Bool, after: ListCursor? = nil) throws -> SQLQueryString {
         var conditions: SQLQueryString = "1 = 1" + p.scope.and("n.supplier_id")
         if let orderID { conditions = conditions + " AND n.order_id = \(bind: orderID)" }
+        if let after {
+            conditions = conditions + " AND (n.ship_date, n.code) > (SELECT a.ship_date, a.code FROM delivery_notes a WHERE a.id = \(bind: try after.uuid(0, of: 1)))"
+        }
         if open { conditions = conditions + " AND \(unsafeRaw: AddOpenNoteIndexes.open("n.status"))" }
         return conditions
     }
@@ -468,14 +482,16 @@ enum MaterialReports {
         struct Count: Decodable { let n: Int }
         let total = open
             ? try await KeptCounts.notesToReceive.total(["supplier_id": p.scope.supplierID], on: sql(db))
-            : try await sql(db).raw("SELECT COUNT(*) AS n FROM delivery_notes n WHERE " + noteConditions(p, orderID: nil, open: false))
+            : try await sql(db).raw("SELECT COUNT(*) AS n FROM delivery_notes n WHERE " + (try noteConditions(p, orderID: nil, open: false)))
                 .rows(decoding: Count.self).first?.n ?? 0
         let items = page.offset < total ? try await notes(p, orderID: nil, open: open, limit: page.per, offset: page.offset, on: db) : []
         return Page(items: items, page: page.page, per: page.per, total: total)
     }
 
-    static func notes(_ p: Principal, orderID: UUID?, open: Bool, limit: Int, offset: Int = 0, on db: any SQLDatabase) async throws -> [NoteSummaryDTO] {
-        let conditions = noteConditions(p, orderID: orderID, open: open)
+    /// - Parameter after: the last note of the page before (its id); the list goes on from it, by ship date.
+    static func notes(_ p: Principal, orderID: UUID?, open: Bool, limit: Int, offset: Int = 0, after: ListCursor? = nil,
+                      on db: any SQLDatabase) async throws -> [NoteSummaryDTO] {
+        let conditions = try noteConditions(p, orderID: orderID, open: open, after: after)
         struct Row: ReadByPosition {
             let id: UUID; let code: String; let supplier_code: String?; let supplier_name: String?; let order_id: UUID; let order_code: String?
             let ship_date: String; let status: String; let quantity: Int64; let remaining: Int64; let unit: String?
@@ -513,14 +529,21 @@ enum MaterialReports {
     /// keeps its receipt's time) — not every waiting line decoded as a model, which cost the
     /// material hub 300 ms on a million order lines. Ordered as the indexes are, so that neither
     /// database sorts to tell receipts apart.
-    static func awaitingStatement(_ p: Principal, orderID: UUID?, limit: Int) -> SQLQueryString {
+    /// A page after the first goes on from its last receipt, at that receipt's time (which each of
+    /// its lines keeps).
+    static func awaitingStatement(_ p: Principal, orderID: UUID?, limit: Int, after: ListCursor? = nil) throws -> SQLQueryString {
         var waiting: SQLQueryString = "status = 'awaiting_inspection'" + p.scope.and("supplier_id")
         if let orderID { waiting = waiting + " AND order_id = \(bind: orderID)" }
+        if let after {
+            waiting = waiting + " AND (received_at, receipt_id) < (SELECT a.received_at, a.receipt_id FROM receipt_lines a WHERE a.receipt_id = \(bind: try after.uuid(0, of: 1)) LIMIT 1)"
+        }
         return "SELECT DISTINCT received_at, receipt_id FROM receipt_lines WHERE " + waiting
             + " ORDER BY received_at DESC, receipt_id DESC LIMIT \(literal: limit)"
     }
 
-    static func receipts(_ p: Principal, orderID: UUID?, awaiting: Bool, limit: Int, on db: any SQLDatabase) async throws -> [ReceiptSummaryDTO] {
+    /// - Parameter after: the last receipt of the page before (its id); the list goes on from it, newest first.
+    static func receipts(_ p: Principal, orderID: UUID?, awaiting: Bool, limit: Int, after: ListCursor? = nil,
+                         on db: any SQLDatabase) async throws -> [ReceiptSummaryDTO] {
         // The scope is checked on the page's rows too. The receipts found waiting (by a read in
         // the same scope) are picked by their ids alone: beside them, the supplier's condition
         // made SQLite walk all its receipts by its index of them (SUP-JG: 13.6 ms for 40).
@@ -533,11 +556,14 @@ enum MaterialReports {
         let tieBreak: SQLQueryString = awaiting ? "r.id" : "r.code"
         if awaiting {
             struct Waiting: Decodable { let receipt_id: UUID }
-            let ids = Set(try await sql(db).raw(awaitingStatement(p, orderID: orderID, limit: limit)).rows(decoding: Waiting.self).map(\.receipt_id))
+            let ids = Set(try await sql(db).raw(try awaitingStatement(p, orderID: orderID, limit: limit, after: after)).rows(decoding: Waiting.self).map(\.receipt_id))
             guard !ids.isEmpty else { return [] }
             conditions = conditions + " AND r.id IN (\(binds: Array(ids)))"
         } else {
             conditions = conditions + scope
+            if let after {
+                conditions = conditions + " AND (r.created_at, r.code) < (SELECT a.created_at, a.code FROM goods_receipts a WHERE a.id = \(bind: try after.uuid(0, of: 1)))"
+            }
         }
         struct Row: ReadByPosition {
             let id: UUID; let code: String; let supplier_code: String?; let supplier_name: String?; let order_code: String?; let created_at: Date
@@ -573,7 +599,8 @@ enum MaterialReports {
     /// Its text is the same for every request of one kind (the limit is part of it, a supplier's
     /// scope its only value), so on PostgreSQL it goes through `Application.keyedReads` as a
     /// prepared statement: planning its five joins took 1.5–1.9 ms, running it 0.02 ms.
-    static func dueToIssue(_ p: Principal, limit: Int, on sql: any SQLDatabase) async throws -> [DueToIssueDTO] {
+    /// - Parameter after: the last row of the page before (order id, line, component code).
+    static func dueToIssue(_ p: Principal, limit: Int, after: ListCursor? = nil, on sql: any SQLDatabase) async throws -> [DueToIssueDTO] {
         struct Row: ReadByPosition {
             let order_id: UUID; let order_code: String; let supplier_code: String; let supplier_name: String; let line_no: Int; let due_date: String
             let component_code: String; let component_name: String; let uom: String; let gross: Int64; let issued: Int64
@@ -586,7 +613,12 @@ enum MaterialReports {
                 issued = try r.value()
             }
         }
-        let scope = p.scope.and("o.supplier_id")
+        var scope = p.scope.and("o.supplier_id")
+        if let after {
+            let order = try after.uuid(0, of: 3), line = try after.int(1, of: 3)
+            scope = scope + " AND (l.due_date, o.code, r.line_no, i.code) > ((SELECT a.due_date FROM order_lines a WHERE a.order_id = \(bind: order) AND a.line_no = \(bind: line)), "
+                + "(SELECT a.code FROM outsourcing_orders a WHERE a.id = \(bind: order)), \(bind: line), \(bind: try after.part(2, of: 3)))"
+        }
         // Start from the partial index of what is not fully issued — usually a few rows. CROSS
         // JOIN keeps SQLite to that order. PostgreSQL guessed 190,000 such rows on the large data
         // set (there were none) and walked all 750,000 open lines in due order instead: 6 s a
@@ -621,8 +653,13 @@ enum MaterialReports {
     /// own status is checked again, as the copy's source. Its text is the same for every request
     /// of one kind (a supplier's scope its only value), so callers pass `Application.keyedReads`:
     /// on PostgreSQL planning it took 4 ms, running it 1–2.
-    static func dueToArriveStatement(_ p: Principal, limit: Int) -> SQLQueryString {
-        let scope = p.scope.and("l.supplier_id") + p.scope.and("o.supplier_id")
+    /// A page after the first goes on from its last line (order id and line number), at that line's due day.
+    static func dueToArriveStatement(_ p: Principal, limit: Int, after: ListCursor? = nil) throws -> SQLQueryString {
+        var scope = p.scope.and("l.supplier_id") + p.scope.and("o.supplier_id")
+        if let after {
+            let order = try after.uuid(0, of: 2), line = try after.int(1, of: 2)
+            scope = scope + " AND (l.due_date, l.order_id, l.line_no) > (SELECT a.due_date, a.order_id, a.line_no FROM order_lines a WHERE a.order_id = \(bind: order) AND a.line_no = \(bind: line))"
+        }
         return """
             SELECT o.id AS order_id, o.code AS order_code, s.code AS supplier_code, s.name AS supplier_name, l.line_no, i.code AS item_code,
                    i.name AS item_name, i.uom,
@@ -639,7 +676,7 @@ enum MaterialReports {
     }
 
     /// Order lines still to arrive (ordered − received and not rejected), earliest due first.
-    static func dueToArrive(_ p: Principal, limit: Int, on db: any SQLDatabase) async throws -> [DueToArriveDTO] {
+    static func dueToArrive(_ p: Principal, limit: Int, after: ListCursor? = nil, on db: any SQLDatabase) async throws -> [DueToArriveDTO] {
         struct Row: ReadByPosition {
             let order_id: UUID; let order_code: String; let supplier_code: String; let supplier_name: String; let line_no: Int; let item_code: String
             let item_name: String; let uom: String; let due_date: String; let quantity: Int64; let counted: Int64
@@ -652,7 +689,7 @@ enum MaterialReports {
                 counted = try r.value()
             }
         }
-        let rows = try await sql(db).raw(dueToArriveStatement(p, limit: limit)).rows(decoding: Row.self)
+        let rows = try await sql(db).raw(try dueToArriveStatement(p, limit: limit, after: after)).rows(decoding: Row.self)
         return rows.map {
             DueToArriveDTO(orderId: $0.order_id, orderCode: $0.order_code, supplierCode: $0.supplier_code, supplierName: $0.supplier_name, line: $0.line_no,
                            itemCode: $0.item_code, itemName: $0.item_name, uom: $0.uom, dueDate: $0.due_date, ordered: FixedDecimal(units: $0.quantity), counted: FixedDecimal(units: $0.counted),
