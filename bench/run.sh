@@ -185,13 +185,23 @@ run "GET /api/v1/material/stock page 100 (buyer, every supplier)" -H "Authorizat
 run "GET /api/v1/write-off (month, all suppliers)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/write-off"
 run "GET /api/v1/write-off (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/write-off"
 run "GET /api/v1/material/due-to-issue (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/material/due-to-issue"
-run "GET /api/v1/material/due-to-arrive (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/material/due-to-arrive"
-run "GET /api/v1/material/due-to-arrive (supplier, 500 lines)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/material/due-to-arrive"
+run "GET /api/v1/material/due-to-arrive (buyer, 50 lines)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/material/due-to-arrive"
+run "GET /api/v1/material/due-to-arrive (supplier, 50 lines)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/material/due-to-arrive"
+# The key after the supplier's 500th line to arrive: a page far down the list, walked by key.
+next_after() { curl -sf "$1" -H "Authorization: Bearer $2" | python3 -c 'import json,sys;print(json.load(sys.stdin).get("next",""))'; }
+ARRIVE_AFTER=$(next_after "$BASE/api/v1/material/due-to-arrive?limit=500" "$SUPPLIER")
+run "GET /api/v1/material/due-to-arrive (supplier, after the 500th line)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/material/due-to-arrive?after=$ARRIVE_AFTER"
 run "GET /api/v1/receipts?awaiting=true (supplier)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/receipts?awaiting=true"
+run "GET /api/v1/receipts (buyer, 50 newest)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/receipts"
+RECEIPTS_AFTER=$(next_after "$BASE/api/v1/receipts?limit=500" "$ADMIN")
+run "GET /api/v1/receipts (buyer, after the 500th)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/receipts?after=$RECEIPTS_AFTER"
+run "GET /api/v1/deliveries?open=true (buyer, 50)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/deliveries?open=true"
+run "GET /api/v1/material/documents (buyer, 50 newest)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/material/documents"
 run "GET /api/v1/orders/{id}/material" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/orders/$WORKING/material"
 run "GET /material page (session, first ten rows of each list)" -H "Cookie: subcon_session=$SESSION" "$BASE/material"
 run "GET /material page (supplier, session, first ten rows of each list)" -H "Cookie: subcon_session=$SSESSION" "$BASE/material"
-run "GET /material?list=arrive (supplier, one list whole: 500 rows)" -H "Cookie: subcon_session=$SSESSION" "$BASE/material?list=arrive"
+run "GET /material?list=arrive (supplier, one list opened whole: 50 rows)" -H "Cookie: subcon_session=$SSESSION" "$BASE/material?list=arrive"
+run "GET /material?list=arrive (supplier, after the 500th line)" -H "Cookie: subcon_session=$SSESSION" "$BASE/material?list=arrive&after=$ARRIVE_AFTER"
 run "GET /work page (supplier's work list, session, Swift)" -H "Cookie: subcon_session=$SSESSION" "$BASE/work"
 run "GET /work page 100 (supplier's work list, deep)" -H "Cookie: subcon_session=$SSESSION" "$BASE/work?page=100"
 run "GET /api/v1/work (supplier's work list, page of 50)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/work"
