@@ -136,6 +136,8 @@ enum Migrations {
         AddOpenNoteStatistics(),
         // 42. The buyer's receipts to inspect from one index, their receipts in it
         AddAwaitingReceiptIndex(),
+        // 43. A supplier's material documents from an index of its own and one of those transferred to it
+        AddSupplierDocumentIndexes(),
     ]
 }
 

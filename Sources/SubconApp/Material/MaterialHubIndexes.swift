@@ -61,3 +61,28 @@ struct AddAwaitingReceiptIndex: AsyncMigration {
         try await (db as! any SQLDatabase).drop(index: "receipt_lines_status_received_receipt_idx").run()
     }
 }
+
+/// A supplier's material documents, newest first: its own (`supplier_id`) and those transferred
+/// to it (`to_supplier_id`). Asked as one condition with OR, both databases walked every
+/// document by time and looked at each: on the large data set a small supplier's first fifty
+/// took 18 ms on SQLite, and a supplier with none walked all 150,000 (28–196 ms) — the API's
+/// list and a supplier's material hub. Each side now has an index in the list's order, and the
+/// page is the newest of both walks (`MaterialReports.documents`). Only transfers have a
+/// receiving supplier, so its index holds only them.
+struct AddSupplierDocumentIndexes: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        try await createIndex(db, "material_documents_supplier_page_idx", on: "material_documents", "supplier_id", "created_at", "code")
+        try await sql.raw("""
+            CREATE INDEX material_documents_to_supplier_page_idx ON material_documents (to_supplier_id, created_at, code) WHERE to_supplier_id IS NOT NULL
+            """).run()
+        try await sql.drop(index: "material_documents_supplier_idx").run()
+    }
+
+    func revert(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        try await createIndex(db, "material_documents_supplier_idx", on: "material_documents", "supplier_id", "created_at")
+        try await sql.drop(index: "material_documents_to_supplier_page_idx").run()
+        try await sql.drop(index: "material_documents_supplier_page_idx").run()
+    }
+}

@@ -423,19 +423,12 @@ enum MaterialReports {
     static func cursor(_ l: DueToArriveDTO) -> ListCursor { ListCursor([l.orderId.uuidString, String(l.line)]) }
     static func cursor(_ r: DueToIssueDTO) -> ListCursor { ListCursor([r.orderId.uuidString, String(r.line), r.componentCode]) }
 
-    /// - Parameter unconfirmed: only documents with a line not yet confirmed, found from the
-    ///   lines' index of those (few) instead of walking every done document for them.
+    /// - Parameters:
+    ///   - unconfirmed: only documents with a line not yet confirmed, found from the lines' index
+    ///     of those (few) instead of walking every done document for them.
     ///   - after: the last document of the page before (its id); the list goes on from it, newest first.
     static func documents(_ p: Principal, orderID: UUID?, kind: String?, status: String?, supplierID: UUID?, unconfirmed: Bool = false,
                           limit: Int, after: ListCursor? = nil, on db: any SQLDatabase) async throws -> [DocumentSummaryDTO] {
-        var conditions: SQLQueryString = "1 = 1" + p.scope.and("d.supplier_id", "d.to_supplier_id")
-        if let orderID { conditions = conditions + " AND d.order_id = \(bind: orderID)" }
-        if let kind, !kind.isEmpty { conditions = conditions + " AND d.kind = \(bind: kind)" }
-        if let status, !status.isEmpty { conditions = conditions + " AND d.status = \(bind: status)" }
-        if let supplierID { conditions = conditions + " AND (d.supplier_id = \(bind: supplierID) OR d.to_supplier_id = \(bind: supplierID))" }
-        if let after {
-            conditions = conditions + " AND (d.created_at, d.code) < (SELECT a.created_at, a.code FROM material_documents a WHERE a.id = \(bind: try after.uuid(0, of: 1)))"
-        }
         struct Row: ReadByPosition {
             let id: UUID; let code: String; let kind: String; let status: String; let created_at: Date
             let supplier_code: String?; let supplier_name: String?; let order_code: String?; let unconfirmed: Int
@@ -446,10 +439,8 @@ enum MaterialReports {
                 supplier_code = try r.optional(); supplier_name = try r.optional(); order_code = try r.optional(); unconfirmed = try r.value()
             }
         }
-        let rows = try await sql(db).raw("""
-            WITH page AS MATERIALIZED (SELECT d.id, d.created_at AS k1, d.code AS k2 FROM
-            """ + (unconfirmed ? " (SELECT DISTINCT x.document_id FROM material_document_lines x WHERE x.confirmed_at IS NULL) u CROSS JOIN material_documents d WHERE d.id = u.document_id AND " : " material_documents d WHERE ")
-            + conditions + " ORDER BY d.created_at DESC, d.code DESC LIMIT \(literal: limit)) " + """
+        let page = try documentPage(p, orderID: orderID, kind: kind, status: status, supplierID: supplierID, unconfirmed: unconfirmed, limit: limit, after: after)
+        let rows = try await sql(db).raw("WITH page AS MATERIALIZED (" + page + ") " + """
             SELECT d.id, d.code, d.kind, d.status, d.created_at, s.code AS supplier_code, s.name AS supplier_name, o.code AS order_code,
                    CASE WHEN EXISTS (SELECT 1 FROM material_document_lines l WHERE l.document_id = d.id AND l.confirmed_quantity IS NULL)
                         THEN 1 ELSE 0 END AS unconfirmed
@@ -462,6 +453,34 @@ enum MaterialReports {
                                supplierName: d.supplier_name ?? "", orderCode: d.order_code, createdAt: d.created_at,
                                awaitingConfirmation: MaterialKind.awaitsConfirmation(kind: d.kind, status: d.status, hasUnconfirmedLine: d.unconfirmed != 0))
         }
+    }
+
+    /// The ids and keys of a page of `documents`, newest first: the statement its plan is read from.
+    static func documentPage(_ p: Principal, orderID: UUID?, kind: String?, status: String?, supplierID: UUID?, unconfirmed: Bool = false,
+                             limit: Int, after: ListCursor? = nil) throws -> SQLQueryString {
+        var conditions: SQLQueryString = "1 = 1" + p.scope.and("d.supplier_id", "d.to_supplier_id")
+        if let orderID { conditions = conditions + " AND d.order_id = \(bind: orderID)" }
+        if let kind, !kind.isEmpty { conditions = conditions + " AND d.kind = \(bind: kind)" }
+        if let status, !status.isEmpty { conditions = conditions + " AND d.status = \(bind: status)" }
+        if let supplierID { conditions = conditions + " AND (d.supplier_id = \(bind: supplierID) OR d.to_supplier_id = \(bind: supplierID))" }
+        if let after {
+            conditions = conditions + " AND (d.created_at, d.code) < (SELECT a.created_at, a.code FROM material_documents a WHERE a.id = \(bind: try after.uuid(0, of: 1)))"
+        }
+        let newest: SQLQueryString = " ORDER BY d.created_at DESC, d.code DESC LIMIT \(literal: limit)"
+        if unconfirmed {
+            return "SELECT d.id, d.created_at AS k1, d.code AS k2 FROM (SELECT DISTINCT x.document_id FROM material_document_lines x WHERE x.confirmed_at IS NULL) u "
+                + "CROSS JOIN material_documents d WHERE d.id = u.document_id AND " + conditions + newest
+        } else if let supplier = p.scope.supplierID ?? supplierID {
+            // A supplier's own documents and those transferred to it, each side walked newest first
+            // in an index of its own, and the newest of both kept. The conditions above still
+            // hold on each side (they name the supplier either way).
+            func side(_ column: String) -> SQLQueryString {
+                "SELECT * FROM (SELECT d.id, d.created_at AS k1, d.code AS k2 FROM material_documents d WHERE d.\(unsafeRaw: column) = \(bind: supplier) AND "
+                    + conditions + newest + ") \(unsafeRaw: column == "supplier_id" ? "own" : "received")"
+            }
+            return "SELECT b.id, b.k1, b.k2 FROM (" + side("supplier_id") + " UNION " + side("to_supplier_id") + ") b ORDER BY b.k1 DESC, b.k2 DESC LIMIT \(literal: limit)"
+        }
+        return "SELECT d.id, d.created_at AS k1, d.code AS k2 FROM material_documents d WHERE " + conditions + newest
     }
 
     static func noteConditions(_ p: Principal, orderID: UUID?, open: Bool, after: ListCursor? = nil) throws -> SQLQueryString {
