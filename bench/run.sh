@@ -81,6 +81,15 @@ SCSRF=$(awk '/subcon_csrf/{print $7}' "$SJAR")
 curl -sf -c "$SJAR" -b "$SJAR" -d "login=supplier1&password=demo&_csrf=$SCSRF" "$BASE/login" -o /dev/null
 SSESSION=$(awk '/subcon_session/{print $7}' "$SJAR")
 SUPPLIER_ORG=$(curl -sf "$BASE/api/v1/me" -H "Authorization: Bearer $SUPPLIER" | python3 -c 'import json,sys;print(json.load(sys.stdin)["organization"]["id"])')
+# An ordinary supplier, one of the seeded thousand (a few hundred documents, not SUP-JG's tenth):
+# lists that walk an index shared by every supplier and filter it are slowest for the smallest.
+SMALL_LOGIN=$(printf 'bs%05d-00' $((SUPPLIERS / 2)))
+SMALL=$(token "$SMALL_LOGIN")
+SMJAR=$(mktemp -p "$SCRATCH")
+curl -sf -c "$SMJAR" -b "$SMJAR" "$BASE/login" >/dev/null
+SMCSRF=$(awk '/subcon_csrf/{print $7}' "$SMJAR")
+curl -sf -c "$SMJAR" -b "$SMJAR" -d "login=$SMALL_LOGIN&password=demo&_csrf=$SMCSRF" "$BASE/login" -o /dev/null
+SMSESSION=$(awk '/subcon_session/{print $7}' "$SMJAR")
 
 mkdir -p bench/out
 OUT=bench/out/results.md
@@ -197,9 +206,12 @@ RECEIPTS_AFTER=$(next_after "$BASE/api/v1/receipts?limit=500" "$ADMIN")
 run "GET /api/v1/receipts (buyer, after the 500th)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/receipts?after=$RECEIPTS_AFTER"
 run "GET /api/v1/deliveries?open=true (buyer, 50)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/deliveries?open=true"
 run "GET /api/v1/material/documents (buyer, 50 newest)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/material/documents"
+run "GET /api/v1/material/documents (supplier, 50 newest)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/material/documents"
+run "GET /api/v1/material/documents (ordinary supplier, 50 newest)" -H "Authorization: Bearer $SMALL" "$BASE/api/v1/material/documents"
 run "GET /api/v1/orders/{id}/material" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/orders/$WORKING/material"
 run "GET /material page (session, first ten rows of each list)" -H "Cookie: subcon_session=$SESSION" "$BASE/material"
 run "GET /material page (supplier, session, first ten rows of each list)" -H "Cookie: subcon_session=$SSESSION" "$BASE/material"
+run "GET /material page (ordinary supplier, session)" -H "Cookie: subcon_session=$SMSESSION" "$BASE/material"
 run "GET /material?list=arrive (supplier, one list opened whole: 50 rows)" -H "Cookie: subcon_session=$SSESSION" "$BASE/material?list=arrive"
 run "GET /material?list=arrive (supplier, after the 500th line)" -H "Cookie: subcon_session=$SSESSION" "$BASE/material?list=arrive&after=$ARRIVE_AFTER"
 run "GET /work page (supplier's work list, session, Swift)" -H "Cookie: subcon_session=$SSESSION" "$BASE/work"

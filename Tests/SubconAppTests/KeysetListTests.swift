@@ -29,6 +29,65 @@ struct KeysetListTests {
         }
     }
 
+    /// Walks `list` `limit` rows at a time, each page from the `next` of the one before, and
+    /// expects `all` in that order; the pages it took.
+    static func walk(_ t: TestApp, _ list: String, token: String, limit: Int, expecting all: [String], _ what: String) async throws -> Int {
+        let join = list.contains("?") ? "&" : "?"
+        var walked: [String] = [], after: String?, pages = 0
+        repeat {
+            let r = try await t.request(.GET, list + join + "limit=\(limit)" + (after.map { "&after=\($0)" } ?? ""), token: token)
+            #expect(r.status == .ok, "\(what): \(r.body.string.prefix(300))")
+            let page = try rows(r.json)
+            #expect(page.count <= limit)
+            after = r.json["next"] as? String
+            #expect(after == nil || page.count == limit, "a page with more after it is full")
+            walked += page
+            pages += 1
+        } while after != nil && pages <= all.count
+        #expect(walked == all, "\(what) by \(limit): \(walked.count) walked, \(all.count) in the list")
+        return pages
+    }
+
+    /// The corrective checks (效果验证) of the demo's year, with more closed at one moment as
+    /// one of them, walked a page at a time by the quality engineer and by a supplier.
+    @Test func theCorrectiveChecksWalkedByTheirKey() async throws {
+        try await TestApp.run(scenario: true, adjust: { $0.demoHistory = true }) { t in
+            try await t.sql.raw("""
+                INSERT INTO corrective_checks (exception_id, supplier_id, item_id, defect_code, opened_at, closed_at, status, before_lots, before_defective,
+                                               after_lots, after_defective, linked_exception_id, judged_at, updated_at)
+                SELECT e.id, c.supplier_id, c.item_id, c.defect_code, c.opened_at, c.closed_at, 'watching', 1, 0, 0, 0, NULL, NULL, c.updated_at
+                  FROM exceptions e CROSS JOIN (SELECT * FROM corrective_checks ORDER BY closed_at DESC LIMIT 1) c
+                 WHERE e.id NOT IN (SELECT exception_id FROM corrective_checks)
+                """).run()
+            struct Row: Decodable { let code: String; let supplier_id: UUID }
+            let expected = try await t.sql.raw("""
+                SELECT e.code, c.supplier_id FROM corrective_checks c JOIN exceptions e ON e.id = c.exception_id ORDER BY c.closed_at DESC, c.exception_id DESC
+                """).all(decoding: Row.self)
+            #expect(expected.count > 6, "\(expected.count)")
+            let jg = try await t.organization(code: "SUP-JG").id!
+            for (login, supplier) in [("quality", nil), ("supplier1", jg)] as [(String, UUID?)] {
+                let token = try await t.token(login)
+                let all = try Self.rows(try await t.request(.GET, "/api/v1/corrective-checks?limit=500", token: token).json)
+                let codes = try all.map { try #require((try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["exceptionCode"] as? String) }
+                #expect(codes == expected.filter { supplier == nil || $0.supplier_id == supplier }.map(\.code), "\(login)")
+                #expect(!all.isEmpty, "\(login)")
+                for limit in [1, 3] {
+                    let pages = try await Self.walk(t, "/api/v1/corrective-checks", token: token, limit: limit, expecting: all, login)
+                    #expect(supplier != nil || pages > 2)
+                }
+            }
+            // The migration's indexes undo and come back; the list reads the same either way.
+            let quality = try await t.token("quality")
+            let before = try await t.request(.GET, "/api/v1/corrective-checks?limit=500", token: quality).body.string
+            // One connection for both: another SQLite connection may still hold the schema from before the drop.
+            let db = t.db
+            try await AddCorrectiveCheckPageIndexes().revert(on: db)
+            #expect(try await t.request(.GET, "/api/v1/corrective-checks?limit=500", token: quality).body.string == before)
+            try await AddCorrectiveCheckPageIndexes().prepare(on: db)
+            #expect(try await t.request(.GET, "/api/v1/corrective-checks?limit=500", token: quality).body.string == before)
+        }
+    }
+
     @Test func everyListWalkedByItsKeyHoldsEachRowOnceInItsOrder() async throws {
         try await TestApp.run(scenario: true) { t in
             let order = try await Self.acceptedOrder(t, lines: 12)
@@ -53,18 +112,7 @@ struct KeysetListTests {
                     let first = try await t.request(.GET, list, token: token)
                     #expect(try Self.rows(first.json) == Array(all.prefix(50)), "\(login) \(list): fifty by default")
                     for limit in [1, 4] {
-                        var walked: [String] = [], after: String?, pages = 0
-                        repeat {
-                            let r = try await t.request(.GET, list + join + "limit=\(limit)" + (after.map { "&after=\($0)" } ?? ""), token: token)
-                            #expect(r.status == .ok, "\(login) \(list): \(r.body.string.prefix(300))")
-                            let page = try Self.rows(r.json)
-                            #expect(page.count <= limit)
-                            after = r.json["next"] as? String
-                            #expect(after == nil || page.count == limit, "a page with more after it is full")
-                            walked += page
-                            pages += 1
-                        } while after != nil && pages <= all.count
-                        #expect(walked == all, "\(login) \(list) by \(limit): \(walked.count) walked, \(all.count) in the list")
+                        let pages = try await Self.walk(t, list, token: token, limit: limit, expecting: all, "\(login) \(list)")
                         if pages > 2 { walkedAcrossPages += 1 }
                     }
                 }

@@ -138,6 +138,8 @@ enum Migrations {
         AddAwaitingReceiptIndex(),
         // 43. A supplier's material documents from an index of its own and one of those transferred to it
         AddSupplierDocumentIndexes(),
+        // 44. The corrective checks' list in its order, everyone's and one supplier's
+        AddCorrectiveCheckPageIndexes(),
     ]
 }
 

@@ -139,23 +139,51 @@ enum CorrectiveChecks {
         return e.id!
     }
 
-    static func list(_ p: Principal, on db: any Database) async throws -> [CorrectiveCheckDTO] {
+    /// The watched cases, the latest closed first, a page at a time (`after`: the last case of
+    /// the page before, by its exception's id). The page's cases come from the (closed_at,
+    /// exception) indexes, everyone's or one supplier's, and only they are joined to their names:
+    /// every case of every supplier was joined and sorted for the 500 newest (320 ms for the
+    /// buyer on the large data set).
+    static func list(_ p: Principal, limit: Int, after: ListCursor? = nil, on db: any SQLDatabase) async throws -> [CorrectiveCheckDTO] {
         struct R: Decodable {
             let exception_id: UUID; let code: String; let supplier_id: UUID; let supplier_code: String; let supplier_name: String; let item_code: String
             let item_name: String; let defect_code: String; let closed_at: Date; let status: String; let before_lots: Int; let before_defective: Int
             let after_lots: Int; let after_defective: Int; let linked_exception_id: UUID?; let judged_at: Date?
         }
-        var q: SQLQueryString = """
+        var conditions: SQLQueryString = "1 = 1" + p.scope.and("c.supplier_id")
+        if let after {
+            conditions = conditions + " AND (c.closed_at, c.exception_id) < (SELECT a.closed_at, a.exception_id FROM corrective_checks a WHERE a.exception_id = \(bind: try after.uuid(0, of: 1)))"
+        }
+        let rows = try await db.raw("""
+            WITH page AS MATERIALIZED (SELECT c.exception_id AS id, c.closed_at AS k1, c.exception_id AS k2 FROM corrective_checks c WHERE
+            """ + " " + conditions + " ORDER BY c.closed_at DESC, c.exception_id DESC LIMIT \(literal: limit)) " + """
             SELECT c.exception_id, e.code, c.supplier_id, o.code AS supplier_code, o.name AS supplier_name, i.code AS item_code, i.name AS item_name,
                    c.defect_code, c.closed_at, c.status, c.before_lots, c.before_defective, c.after_lots, c.after_defective, c.linked_exception_id, c.judged_at
-            FROM corrective_checks c JOIN exceptions e ON e.id = c.exception_id JOIN organizations o ON o.id = c.supplier_id JOIN items i ON i.id = c.item_id
-            """
-        if let s = p.scope.supplierID { q = q + " WHERE c.supplier_id = \(bind: s)" }
-        return try await (db as! any SQLDatabase).raw(q + " ORDER BY c.closed_at DESC LIMIT 500").rows(decoding: R.self).map {
+            FROM page p CROSS JOIN corrective_checks c JOIN exceptions e ON e.id = c.exception_id JOIN organizations o ON o.id = c.supplier_id
+            JOIN items i ON i.id = c.item_id
+            WHERE c.exception_id = p.id ORDER BY p.k1 DESC, p.k2 DESC
+            """).rows(decoding: R.self)
+        return rows.map {
             CorrectiveCheckDTO(exceptionId: $0.exception_id, exceptionCode: $0.code, supplierId: $0.supplier_id, supplierCode: $0.supplier_code,
                                supplierName: $0.supplier_name, itemCode: $0.item_code, itemName: $0.item_name, defectCode: $0.defect_code,
                                closedAt: $0.closed_at, status: $0.status, before: .init(lots: $0.before_lots, defective: $0.before_defective),
                                after: .init(lots: $0.after_lots, defective: $0.after_defective), linkedExceptionId: $0.linked_exception_id, judgedAt: $0.judged_at)
         }
+    }
+
+    static func cursor(_ c: CorrectiveCheckDTO) -> ListCursor { ListCursor([c.exceptionId.uuidString]) }
+}
+
+/// The watched cases' list in its order, everyone's and one supplier's (see `CorrectiveChecks.list`).
+struct AddCorrectiveCheckPageIndexes: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await createIndex(db, "corrective_checks_closed_idx", on: "corrective_checks", "closed_at", "exception_id")
+        try await createIndex(db, "corrective_checks_supplier_closed_idx", on: "corrective_checks", "supplier_id", "closed_at", "exception_id")
+    }
+
+    func revert(on db: any Database) async throws {
+        let sql = db as! any SQLDatabase
+        try await sql.drop(index: "corrective_checks_supplier_closed_idx").run()
+        try await sql.drop(index: "corrective_checks_closed_idx").run()
     }
 }

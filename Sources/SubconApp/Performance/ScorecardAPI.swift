@@ -27,10 +27,12 @@ struct ScorecardAPI: RouteCollection {
         routes.post("review-actions", ":id", "done", use: actionDone)
     }
 
-    func checks(req: Request) async throws -> ListResult<CorrectiveCheckDTO> {
+    func checks(req: Request) async throws -> KeysetPage<CorrectiveCheckDTO> {
         let p = try req.requirePrincipal()
         try p.require(.viewQualityFigures)
-        return ListResult(items: try await CorrectiveChecks.list(p, on: req.db))
+        let page = try KeysetRequest(req)
+        let rows = try await CorrectiveChecks.list(p, limit: page.rowsToRead, after: page.after, on: req.application.reads)
+        return KeysetPage(rows: rows, limit: page.limit, key: CorrectiveChecks.cursor)
     }
 
     func suggestions(req: Request) async throws -> ListResult<SuggestionDTO> {
