@@ -228,6 +228,8 @@ run "GET /api/v1/inspections (work list, page of 50)" -H "Authorization: Bearer 
 run "GET /api/v1/exceptions?status=open (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/exceptions?status=open&per=50"
 run "GET /api/v1/exceptions (supplier, scoped)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/exceptions?status=open"
 run "GET /api/v1/quality/stats (month, all suppliers)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/quality/stats"
+run "GET /api/v1/corrective-checks (buyer, 50 latest)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/corrective-checks"
+run "GET /api/v1/corrective-checks (ordinary supplier)" -H "Authorization: Bearer $SMALL" "$BASE/api/v1/corrective-checks"
 run "GET /api/v1/lessons?q=划伤 (closed 8D search)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/lessons?q=%E5%88%92%E4%BC%A4"
 run "GET /exceptions page (session, Swift)" -H "Cookie: subcon_session=$SESSION" "$BASE/exceptions"
 run "GET /inspections page (session, Swift)" -H "Cookie: subcon_session=$SESSION" "$BASE/inspections"
