@@ -46,8 +46,6 @@ public struct KeysetRequest: Sendable {
 
     public static let maxLimit = 500
 
-    public init(limit: Int, after: ListCursor? = nil) { self.limit = limit; self.after = after }
-
     /// Bad values are a 400 naming the field, not a silent first page.
     public init(_ req: Request, defaultLimit: Int = 50) throws {
         var problems: [FieldProblem] = []
