@@ -139,7 +139,7 @@ import VaporTesting
             }
             // The work list page's latest inspections, read in one statement, say what the full ones say.
             let admin = try await ReadConnectionsTests.principal(t, "admin")
-            let full = try await InspectionService.recent(admin, limit: 20, on: t.db).map {
+            let full = try await InspectionService.recent(admin, limit: 20, on: t.app.reads, photosOn: t.db).map {
                 RecentInspectionDTO(id: $0.id, code: $0.code, decision: $0.decision, itemCode: $0.itemCode, itemName: $0.itemName, unit: $0.unit,
                                     supplierCode: $0.supplierCode, supplierName: $0.supplierName, lot: $0.lot, acceptedQuantity: $0.acceptedQuantity,
                                     rejectedQuantity: $0.rejectedQuantity, exceptionId: $0.exceptionId, exceptionCode: $0.exceptionCode)

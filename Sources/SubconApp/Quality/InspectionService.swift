@@ -688,8 +688,65 @@ enum InspectionService {
         }, page: page.page, per: page.per, total: total)
     }
 
-    static func recent(_ p: Principal, limit: Int, on db: any Database) async throws -> [InspectionDTO] {
-        try await dtos(try await p.scope.query(Inspection.self, on: db).sort(\.$createdAt, .descending).limit(limit).all(), on: db)
+    /// The latest inspections whole (`GET /api/v1/inspections/recent`): the page's inspections
+    /// from the time index with their names in one statement, and their photos in a second. It
+    /// was eight model reads on the driver, every model decoded by name: 12 ms for anyone on the
+    /// large data set.
+    static func recent(_ p: Principal, limit: Int, on sql: any SQLDatabase, photosOn db: any Database) async throws -> [InspectionDTO] {
+        struct Row: ReadByPosition {
+            let id: UUID; let code: String; let receipt_id: UUID; let receipt_code: String?; let receipt_line_no: Int; let supplier_id: UUID
+            let supplier_code: String?; let supplier_name: String?; let order_id: UUID; let order_code: String?; let item_code: String?
+            let item_name: String?; let uom: String?; let lot: String; let lot_quantity: Int64; let severity: String; let level: String; let aql: String
+            let code_letter: String; let sample_size: Int; let acceptance: Int; let rejection: Int; let nonconforming: Int; let critical: Int
+            let sample_passed: Bool; let decision: String; let accepted_quantity: Int64; let rejected_quantity: Int64; let approver: String?
+            let exempt: Bool; let note: String; let results: String; let defects: String; let exception_id: UUID?; let exception_code: String?
+            let inspector: String?; let created_at: Date
+
+            static let columnNames = ["id", "code", "receipt_id", "receipt_code", "receipt_line_no", "supplier_id", "supplier_code", "supplier_name",
+                                      "order_id", "order_code", "item_code", "item_name", "uom", "lot", "lot_quantity", "severity", "level", "aql",
+                                      "code_letter", "sample_size", "acceptance", "rejection", "nonconforming", "critical", "sample_passed", "decision",
+                                      "accepted_quantity", "rejected_quantity", "approver", "exempt", "note", "results", "defects", "exception_id",
+                                      "exception_code", "inspector", "created_at"]
+            init(_ r: inout ColumnReader) throws {
+                id = try r.value(); code = try r.value(); receipt_id = try r.value(); receipt_code = try r.optional(); receipt_line_no = try r.value()
+                supplier_id = try r.value(); supplier_code = try r.optional(); supplier_name = try r.optional(); order_id = try r.value()
+                order_code = try r.optional(); item_code = try r.optional(); item_name = try r.optional(); uom = try r.optional(); lot = try r.value()
+                lot_quantity = try r.value(); severity = try r.value(); level = try r.value(); aql = try r.value(); code_letter = try r.value()
+                sample_size = try r.value(); acceptance = try r.value(); rejection = try r.value(); nonconforming = try r.value(); critical = try r.value()
+                sample_passed = try r.value(); decision = try r.value(); accepted_quantity = try r.value(); rejected_quantity = try r.value()
+                approver = try r.optional(); exempt = try r.value(); note = try r.value(); results = try r.value(); defects = try r.value()
+                exception_id = try r.optional(); exception_code = try r.optional(); inspector = try r.optional(); created_at = try r.value()
+            }
+        }
+        let rows = try await sql.raw("""
+            WITH page AS MATERIALIZED (SELECT x.id, x.created_at AS k FROM inspections x WHERE 1 = 1
+            """ + p.scope.and("x.supplier_id") + " ORDER BY x.created_at DESC LIMIT \(literal: limit)) " + """
+            SELECT x.id, x.code, x.receipt_id, r.code AS receipt_code, x.receipt_line_no, x.supplier_id, s.code AS supplier_code, s.name AS supplier_name,
+                   x.order_id, o.code AS order_code, i.code AS item_code, i.name AS item_name, i.uom, x.lot, x.lot_quantity, x.severity, x.level, x.aql,
+                   x.code_letter, x.sample_size, x.acceptance, x.rejection, x.nonconforming, x.critical, x.sample_passed, x.decision,
+                   x.accepted_quantity, x.rejected_quantity, a.display_name AS approver, x.exempt, x.note, x.results, x.defects, x.exception_id,
+                   e.code AS exception_code, u.display_name AS inspector, x.created_at
+              FROM page p CROSS JOIN inspections x
+              LEFT JOIN goods_receipts r ON r.id = x.receipt_id LEFT JOIN organizations s ON s.id = x.supplier_id
+              LEFT JOIN outsourcing_orders o ON o.id = x.order_id LEFT JOIN items i ON i.id = x.item_id
+              LEFT JOIN users a ON a.id = x.approver_id LEFT JOIN users u ON u.id = x.inspector_id LEFT JOIN exceptions e ON e.id = x.exception_id
+             WHERE x.id = p.id ORDER BY p.k DESC, x.code DESC
+            """).rows(decoding: Row.self)
+        let photos = Dictionary(grouping: try await DocumentService.list(entity: "inspection", ids: rows.map { $0.id.uuidString }, on: db), by: \.entityID)
+        return rows.map { x in
+            InspectionDTO(
+                id: x.id, code: x.code, receiptId: x.receipt_id, receiptCode: x.receipt_code ?? "", line: x.receipt_line_no, supplierId: x.supplier_id,
+                supplierCode: x.supplier_code ?? "", supplierName: x.supplier_name ?? "", orderId: x.order_id, orderCode: x.order_code ?? "",
+                itemCode: x.item_code ?? "", itemName: x.item_name ?? "", unit: x.uom ?? "",
+                lot: x.lot, lotQuantity: FixedDecimal(units: x.lot_quantity), severity: x.severity, level: x.level, aql: x.aql,
+                codeLetter: x.code_letter, sampleSize: x.sample_size, acceptance: x.acceptance, rejection: x.rejection, nonconforming: x.nonconforming,
+                critical: x.critical, samplePassed: x.sample_passed, decision: x.decision, acceptedQuantity: FixedDecimal(units: x.accepted_quantity),
+                rejectedQuantity: FixedDecimal(units: x.rejected_quantity), approver: x.approver, exempt: x.exempt, note: x.note,
+                results: (try? JSONDecoder().decode([CharacteristicResult].self, from: Data(x.results.utf8))) ?? [],
+                defects: (try? JSONDecoder().decode([DefectCount].self, from: Data(x.defects.utf8))) ?? [],
+                exceptionId: x.exception_id, exceptionCode: x.exception_code, inspector: x.inspector, createdAt: x.created_at,
+                photos: (photos[x.id.uuidString] ?? []).map(DocumentDTO.init))
+        }
     }
 
     /// The latest inspections as the work list page shows them: one statement for what a line

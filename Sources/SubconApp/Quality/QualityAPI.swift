@@ -46,7 +46,7 @@ struct QualityAPI: RouteCollection {
     func recent(req: Request) async throws -> ListResult<InspectionDTO> {
         let p = try req.requirePrincipal()
         guard p.can(.inspectGoods) || p.isSupplier || p.can(.handleExceptions) else { throw Problem.forbidden }
-        return ListResult(items: try await InspectionService.recent(p, limit: 50, on: req.db))
+        return ListResult(items: try await InspectionService.recent(p, limit: 50, on: req.application.reads, photosOn: req.modelReads))
     }
 
     func inspection(req: Request) async throws -> InspectionDTO {
