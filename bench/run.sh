@@ -215,12 +215,15 @@ run "GET /material page (ordinary supplier, session)" -H "Cookie: subcon_session
 run "GET /material?list=arrive (supplier, one list opened whole: 50 rows)" -H "Cookie: subcon_session=$SSESSION" "$BASE/material?list=arrive"
 run "GET /material?list=arrive (supplier, after the 500th line)" -H "Cookie: subcon_session=$SSESSION" "$BASE/material?list=arrive&after=$ARRIVE_AFTER"
 run "GET /work page (supplier's work list, session, Swift)" -H "Cookie: subcon_session=$SSESSION" "$BASE/work"
+run "GET /work page (ordinary supplier's work list, session)" -H "Cookie: subcon_session=$SMSESSION" "$BASE/work"
 run "GET /work page 100 (supplier's work list, deep)" -H "Cookie: subcon_session=$SSESSION" "$BASE/work?page=100"
 run "GET /api/v1/work (supplier's work list, page of 50)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/work"
 run "GET /deliveries page (session, Swift)" -H "Cookie: subcon_session=$SESSION" "$BASE/deliveries"
 run "GET /deliveries page (supplier, session, Swift)" -H "Cookie: subcon_session=$SSESSION" "$BASE/deliveries"
 run "GET / home page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
 run "GET / home page (supplier, session, Leaf)" -H "Cookie: subcon_session=$SSESSION" "$BASE/"
+run "GET / home page (ordinary supplier, session)" -H "Cookie: subcon_session=$SMSESSION" "$BASE/"
+run "GET /api/v1/inspections/recent (buyer, 50 whole)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/inspections/recent"
 run "GET /admin/users page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/admin/users?page=10"
 # Quality: an inspection per receipt (~6.5k), a lot waiting for inspection on every tenth order
 # (~1.3k), a quality exception on every fourth (~3.3k, half open).
