@@ -48,15 +48,8 @@ public struct KeysetRequest: Sendable {
 
     /// Bad values are a 400 naming the field, not a silent first page.
     public init(_ req: Request, defaultLimit: Int = 50) throws {
-        var problems: [FieldProblem] = []
-        limit = defaultLimit
-        if let raw = req.queryText("limit"), !raw.isEmpty {
-            if let v = Int(raw), (1...Self.maxLimit).contains(v) { limit = v } else {
-                problems.append(FieldProblem("limit", "outOfRange", ["min": "1", "max": String(Self.maxLimit)]))
-            }
-        }
-        do { after = try Self.cursor(req) } catch { problems.append(Self.badCursor) }
-        if !problems.isEmpty { throw Problem.badRequest("problem.query.invalid", fields: problems) }
+        limit = try req.intQuery("limit", default: defaultLimit, range: 1...Self.maxLimit)
+        after = try Self.cursor(req)
     }
 
     /// `after` alone, for pages whose length is theirs to choose.

@@ -20,6 +20,16 @@ extension Request {
         return values[name] ?? nil
     }
 
+    /// A whole number from the query, `value` when absent or empty; out of `range` or not a
+    /// number is a 400 naming the parameter and its bounds.
+    func intQuery(_ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let raw = queryText(name), !raw.isEmpty else { return value }
+        guard let n = Int(raw), range.contains(n) else {
+            throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem(name, "outOfRange", ["min": String(range.lowerBound), "max": String(range.upperBound)])])
+        }
+        return n
+    }
+
     /// Plain `name=value` pairs only: a pair without "=" or with a bracketed (nested) name is not
     /// a parameter `queryText` reads, as it is not for Vapor's container.
     static func parseQuery(_ query: String?) -> [String: String?] {

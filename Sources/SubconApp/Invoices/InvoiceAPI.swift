@@ -34,8 +34,8 @@ struct InvoiceAPI: RouteCollection {
     /// `?after=<cursor>&limit=100` (cursor 0 starts from the beginning).
     func changes(req: Request) async throws -> InvoiceFeedDTO {
         let p = try req.requirePrincipal()
-        let after = try SettlementAPI.int(req, "after", default: 0, range: 0...Int(Int32.max))
-        let limit = try SettlementAPI.int(req, "limit", default: 100, range: 1...500)
+        let after = try req.intQuery("after", default: 0, range: 0...Int(Int32.max))
+        let limit = try req.intQuery("limit", default: 100, range: 1...500)
         return try await InvoiceService.feed(p, after: Int64(after), limit: limit, on: req.db)
     }
 

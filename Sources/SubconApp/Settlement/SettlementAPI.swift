@@ -58,18 +58,11 @@ struct SettlementAPI: RouteCollection {
     func changes(req: Request) async throws -> StatementFeedDTO {
         let p = try req.requirePrincipal()
         try p.require(.viewStatements)
-        let after = try Self.int(req, "after", default: 0, range: 0...Int(Int32.max))
-        let limit = try Self.int(req, "limit", default: 100, range: 1...500)
+        let after = try req.intQuery("after", default: 0, range: 0...Int(Int32.max))
+        let limit = try req.intQuery("limit", default: 100, range: 1...500)
         return try await StatementService.feed(p, after: Int64(after), limit: limit, on: req.application.reads)
     }
 
-    static func int(_ req: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let raw = req.queryText(name), !raw.isEmpty else { return value }
-        guard let n = Int(raw), range.contains(n) else {
-            throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem(name, "outOfRange", ["min": String(range.lowerBound), "max": String(range.upperBound)])])
-        }
-        return n
-    }
 
     /// `?type=receipt_line|exception|write_off|late_delivery&id=…`: the statements a record went into.
     func sources(req: Request) async throws -> [StatementSourceDTO] {
@@ -115,8 +108,8 @@ struct SettlementAPI: RouteCollection {
         let p = try req.requirePrincipal()
         let id = try req.idParameter()
         let s = try await StatementService.load(p, id, version: nil, on: req.db)
-        let to = try Self.int(req, "to", default: s.revision, range: 1...s.revision)
-        let from = try Self.int(req, "from", default: max(1, to - 1), range: 1...s.revision)
+        let to = try req.intQuery("to", default: s.revision, range: 1...s.revision)
+        let from = try req.intQuery("from", default: max(1, to - 1), range: 1...s.revision)
         return try await StatementService.diff(p, id, from: from, to: to, app: req.application)
     }
 
