@@ -131,6 +131,13 @@ import SubconDomain
                 let kept = try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), on: t.sql).groups
                 let anew = try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), counting: .anew, on: t.sql).groups
                 #expect(kept == anew, "\(login)")
+                // The pages read it as kept statements (on PostgreSQL, prepared with one plan for
+                // every supplier): the same counts and the same first items.
+                let read = try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), on: t.sql)
+                let keyed = try await TodoQueries.load(p, settings: t.settings, today: t.app.subcon.today(), on: t.app.keyedReads)
+                #expect(keyed.groups == read.groups, "\(login)")
+                #expect(keyed.items.map { "\($0.kind) \($0.id) \($0.code) \($0.deadline?.description ?? "-") \($0.day ?? "-")" }
+                        == read.items.map { "\($0.kind) \($0.id) \($0.code) \($0.deadline?.description ?? "-") \($0.day ?? "-")" }, "\(login)")
             }
             // Answering an exception takes it off the supplier's count, in the kept count as in the records.
             func answering(_ p: Principal) async throws -> (kept: TodoGroup?, anew: TodoGroup?) {

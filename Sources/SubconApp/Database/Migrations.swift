@@ -140,6 +140,8 @@ enum Migrations {
         AddSupplierDocumentIndexes(),
         // 44. The corrective checks' list in its order, everyone's and one supplier's
         AddCorrectiveCheckPageIndexes(),
+        // 45. A supplier's to-do from indexes in the order it reads them, for one kept plan
+        AddTodoPlanIndexes(),
     ]
 }
 

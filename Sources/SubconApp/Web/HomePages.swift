@@ -49,7 +49,7 @@ struct HomePages: RouteCollection {
         let now = req.now
         let latest = try await Inbox.list(userID: p.userID, page: try PageRequest(req, defaultPer: 5), unreadOnly: true,
                                           locale: req.locale, catalog: req.subcon.catalog, on: req.application.keyedReads)
-        let todo = try await TodoQueries.load(p, settings: req.subcon.settings, today: req.subcon.today(), on: req.application.reads)
+        let todo = try await TodoQueries.load(p, settings: req.subcon.settings, today: req.subcon.today(), on: req.application.keyedReads)
         var t = req.texts()
         let groups = TodoGroup.sorted(todo.groups, now: now).map { g in
             TodoGroupView(label: t("todo.\(g.kind.rawValue)"), count: g.count, age: Self.age(g.oldest, now: now, &t),

@@ -173,7 +173,7 @@ struct TodoAPI: RouteCollection {
                 }
                 perKind = v
             }
-            let todo = try await TodoQueries.load(p, settings: req.subcon.settings, today: req.subcon.today(), perKind: perKind, on: req.application.reads)
+            let todo = try await TodoQueries.load(p, settings: req.subcon.settings, today: req.subcon.today(), perKind: perKind, on: req.application.keyedReads)
             let groups = TodoGroup.sorted(todo.groups, now: req.now).map { g in
                 Group(kind: g.kind.rawValue, label: req.t("todo.\(g.kind.rawValue)"), count: g.count, oldest: g.oldest, deadline: g.deadline,
                       urgency: "\(g.urgency(now: req.now))", link: TodoQueries.listLink(g.kind),
