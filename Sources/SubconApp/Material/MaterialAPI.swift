@@ -61,9 +61,11 @@ struct MaterialAPI: RouteCollection {
             throw Problem.badRequest("problem.query.invalid", fields: [FieldProblem("kind", "invalidValue")])
         }
         let page = try KeysetRequest(req)
-        let rows = try await MaterialReports.documents(p, orderID: try req.uuidQuery("orderId"), kind: kind, status: req.queryText("status"),
+        let orderID = try req.uuidQuery("orderId"), status = req.queryText("status")
+        let kept = MaterialReports.documentPlanIsKept(orderID: orderID, kind: kind, status: status)
+        let rows = try await MaterialReports.documents(p, orderID: orderID, kind: kind, status: status,
                                                        supplierID: try req.uuidQuery("supplierId"), limit: page.rowsToRead, after: page.after,
-                                                       on: req.application.reads)
+                                                       on: kept ? req.application.keyedReads : req.application.reads)
         return KeysetPage(rows: rows, limit: page.limit, key: MaterialReports.cursor)
     }
 
