@@ -87,12 +87,19 @@ enum Dashboard {
             "SELECT " + KeptCounts.lateLinesByRisk.expression(["supplier_id": p.scope.supplierID, "risk": risk.rawValue], on: sql)
         }
         let open: SQLQueryString = "SELECT COUNT(*) FROM exceptions e WHERE e.status = 'open'" + scope("e.supplier_id")
+        // Waiting for an answer in time (`ExceptionService.condition(.awaitingResponse)`) as those
+        // without a deadline and those whose deadline is ahead, two ranges of the deadlines index;
+        // the overdue ones as all those unanswered (kept) less those. Counted directly, the
+        // overdue were 35,586 index entries of the large data set (2.3 ms) and the waiting, whose
+        // OR is no range, all 35,834 unanswered (3 ms): half of the buyer's dashboard.
+        let unanswered = open + " AND e.responded_at IS NULL AND e.response_by"
+        let inTime: SQLQueryString = "(" + unanswered + " IS NULL) + (" + unanswered + " >= \(bind: now))"
         let f = try await sql.raw("SELECT (" + pending + " AND r.released_at >= \(bind: half)) AS ans_fresh, ("
             + pending + " AND r.released_at < \(bind: half) AND r.released_at >= \(bind: due)) AS ans_aging, ("
             + "SELECT " + waiting + " - (" + pending + " AND r.released_at >= \(bind: due))) AS ans_overdue, ("
             + lines(.atRisk) + ") AS at_risk, (" + lines(.late) + ") AS late, ("
-            + open + " AND " + ExceptionService.condition(.overdueResponse, now: now) + ") AS exc_overdue, ("
-            + open + " AND " + ExceptionService.condition(.awaitingResponse, now: now) + ") AS exc_waiting, ("
+            + "SELECT " + KeptCounts.unansweredExceptions.expression(["supplier_id": p.scope.supplierID], on: sql) + " - (" + inTime + ")) AS exc_overdue, ("
+            + "SELECT " + inTime + ") AS exc_waiting, ("
             + open + " AND " + ExceptionService.condition(.inWork, now: now) + ") AS exc_working, ("
             // Late ones as the answered less those in time: asked directly, SQLite walked every open
             // exception past its deadline through the table (9 ms) instead of the deadlines index.
