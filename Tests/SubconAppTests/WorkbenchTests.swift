@@ -109,6 +109,32 @@ import SubconDomain
 }
 
 @Suite struct TodoPageTests {
+    /// A deadline of another year shows its year: missed two years ago, "12-18 07:57" read as
+    /// if it were next week's. One of this year shows month, day and time.
+    @Test func aDeadlineOfAnotherYearShowsItsYear() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let supplier = try #require(try await t.principal("supplier1").scope.supplierID)
+            var b = try await t.signIn("supplier1")
+            func deadlines() async throws -> [String] {
+                let html = try await t.page(.GET, "/", browser: &b).body.string
+                return html.components(separatedBy: "<span class=\"tag ").dropFirst().compactMap { tag in
+                    tag.range(of: "</span>").map { String(tag[..<$0.lowerBound]) }
+                }.filter { $0.contains("已超时") || $0.contains("截止") }
+            }
+            let before = try await deadlines()
+            #expect(!before.isEmpty && before.allSatisfy { !$0.contains("2024-") }, "\(before)")
+            // Noon UTC: the same day wherever the installation is.
+            let old = try #require(ISO8601DateFormatter().date(from: "2024-06-15T12:00:00Z"))
+            try await t.sql.raw("""
+                UPDATE exceptions SET response_by = \(bind: old) WHERE id = (SELECT id FROM exceptions WHERE status = 'open'
+                AND responded_at IS NULL AND supplier_id = \(bind: supplier) ORDER BY code LIMIT 1)
+                """).run()
+            let after = try await deadlines()
+            #expect(after.contains { $0.contains("已超时 2024-06-15 ") }, "\(after)")
+            #expect(after.filter { $0.contains("2024-") }.count == 1, "\(after)")
+        }
+    }
+
     /// Every role's to-do holds its kinds of work from the demo scenario, with a link into
     /// each action; the page shows them most urgent first.
     @Test func eachRoleSeesItsOwnWork() async throws {

@@ -62,14 +62,29 @@ struct HomePages: RouteCollection {
                           })
         }
         return try await req.renderPage("home", titleKey: "home.title", HomeView(
-            todo: Self.todo(groups, texts: &t, time: req.datePattern("MM-dd HH:mm")),
+            todo: Self.todo(groups, texts: &t, time: DeadlineTime(req, now: now)),
             tiles: Self.shortcuts(p, &t).reduce(into: HTML()) { $0 += "<a class=\"tile\" href=\"\($1.href)\">\($1.label)</a>" },
             latest: Self.notices(latest.items, req: req), anyLatest: !latest.items.isEmpty,
             roles: p.roles.sorted().reduce(into: HTML()) { $0 += "<span class=\"tag\">\(t("role.\($1.rawValue)"))</span> " }))
     }
 
     /// The to-do's groups and their first tasks: what the template's loops wrote, in the same markup.
-    static func todo(_ groups: [TodoGroupView], texts t: inout PageTexts, time: DatePattern) -> HTML {
+    /// A deadline as month, day and time, with its year when that is not this year's: a deadline
+    /// missed two years ago read "12-18 07:57", as if it were next week's.
+    struct DeadlineTime {
+        let short: DatePattern, long: DatePattern, year: DatePattern, thisYear: String
+
+        init(_ req: Request, now: Date) {
+            short = req.datePattern("MM-dd HH:mm"); long = req.datePattern("yyyy-MM-dd HH:mm"); year = req.datePattern("yyyy")
+            thisYear = year.string(from: now)
+        }
+
+        func string(from date: Date) -> String {
+            year.string(from: date) == thisYear ? short.string(from: date) : long.string(from: date)
+        }
+    }
+
+    static func todo(_ groups: [TodoGroupView], texts t: inout PageTexts, time: DeadlineTime) -> HTML {
         let total = groups.reduce(0) { $0 + $1.count }
         var html: HTML = """
             <h2 class="sr-only">\(t("home.todo"))</h2><p class="todo-summary">\(HTML.when(total > 0, "\(t("home.todoCount", ["n": String(total)]))"))</p>
