@@ -107,7 +107,7 @@ import VaporTesting
             _ = try await t.page(.POST, "/inbox/read-all", browser: &b, form: ["_csrf": token])
             let after = try await t.page(.GET, "/", browser: &b)
             #expect(!after.body.string.contains(#"id="unread""#))
-            // Beyond 99 the bell says 99+ (it counts no further); the API still counts them all.
+            // Beyond 99 the bell says 99+; the API gives the number.
             let warehouse = try #require(try await User.query(on: t.db).filter(\.$login == "warehouse").first())
             for n in 1...100 {
                 let item = InboxItem()

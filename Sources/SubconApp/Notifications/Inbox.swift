@@ -32,20 +32,16 @@ enum Inbox {
         }
     }
 
+    /// The person's unread notices: the kept count, one row. The bell on every page reads it too
+    /// (it counted up to a hundred of the person's unread notices, which on PostgreSQL was a
+    /// statement sent unnamed and planned anew on every page view); `sql` is then the
+    /// application's `keyedReads`, one plan for every person.
     static func unreadCount(userID: UUID, on sql: any SQLDatabase) async throws -> Int {
         try await KeptCounts.unreadNotifications.total(["user_id": userID], on: sql)
     }
 
-    /// The bell on every page says "99+" beyond 99: counting a busy buyer's thousands of unread
-    /// notices on every page view is work nobody reads.
+    /// The bell on every page says "99+" beyond 99.
     static let badgeLimit = 99
-
-    /// Unread notices up to one more than the badge shows.
-    static func unreadForBadge(userID: UUID, on sql: any SQLDatabase) async throws -> Int {
-        try await sql.raw("""
-            SELECT COUNT(*) AS n FROM (SELECT 1 FROM notifications WHERE user_id = \(bind: userID) AND read_at IS NULL LIMIT \(literal: badgeLimit + 1)) u
-            """).first()?.decode(column: "n", as: Int.self) ?? 0
-    }
 
     /// The total is a kept count (`KeptCounts.notifications`), read in the page's statement: the
     /// bench's supplier has 48,000 notices, and counting them took most of each page. `sql`: the application's `keyedReads`,

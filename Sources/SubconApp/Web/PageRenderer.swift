@@ -202,7 +202,7 @@ extension Request {
         var nav: [Shell.NavGroup] = []
         let path = url.path
         if let p = principal {
-            unread = try await Inbox.unreadForBadge(userID: p.userID, on: application.reads)
+            unread = try await Inbox.unreadCount(userID: p.userID, on: application.keyedReads)
             nav = Shell.navigation(for: p, path: path) { texts($0) }
         }
         let title = catalog.text(titleKey, locale, titleParams)
