@@ -68,7 +68,6 @@ struct HomePages: RouteCollection {
             roles: p.roles.sorted().reduce(into: HTML()) { $0 += "<span class=\"tag\">\(t("role.\($1.rawValue)"))</span> " }))
     }
 
-    /// The to-do's groups and their first tasks: what the template's loops wrote, in the same markup.
     /// A deadline as month, day and time, with its year when that is not this year's: a deadline
     /// missed two years ago read "12-18 07:57", as if it were next week's.
     struct DeadlineTime {
@@ -84,6 +83,7 @@ struct HomePages: RouteCollection {
         }
     }
 
+    /// The to-do's groups and their first tasks: what the template's loops wrote, in the same markup.
     static func todo(_ groups: [TodoGroupView], texts t: inout PageTexts, time: DeadlineTime) -> HTML {
         let total = groups.reduce(0) { $0 + $1.count }
         var html: HTML = """
