@@ -62,10 +62,9 @@ struct MaterialAPI: RouteCollection {
         }
         let page = try KeysetRequest(req)
         let orderID = try req.uuidQuery("orderId"), status = req.queryText("status")
-        let kept = MaterialReports.documentPlanIsKept(orderID: orderID, kind: kind, status: status)
         let rows = try await MaterialReports.documents(p, orderID: orderID, kind: kind, status: status,
                                                        supplierID: try req.uuidQuery("supplierId"), limit: page.rowsToRead, after: page.after,
-                                                       on: kept ? req.application.keyedReads : req.application.reads)
+                                                       on: MaterialReports.documentReads(req.application, orderID: orderID, kind: kind, status: status))
         return KeysetPage(rows: rows, limit: page.limit, key: MaterialReports.cursor)
     }
 

@@ -216,8 +216,8 @@ struct MaterialPages: RouteCollection {
         /// Rows to read of a list the page shows: one more than the hub (or the page) shows, to
         /// know whether there are more.
         let rowsToRead = (onHub ? Self.hubRows : Self.wholeRows) + 1, after = onHub ? nil : try KeysetRequest.cursor(req)
-        let recentReads = MaterialReports.documentPlanIsKept(orderID: nil, kind: kind, status: nil) ? req.application.keyedReads : reads
-        let recent = onHub ? try await MaterialReports.documents(p, orderID: nil, kind: kind, status: nil, supplierID: nil, limit: 30, on: recentReads) : []
+        let recent = onHub ? try await MaterialReports.documents(p, orderID: nil, kind: kind, status: nil, supplierID: nil, limit: 30,
+                                                                 on: MaterialReports.documentReads(req.application, orderID: nil, kind: kind, status: nil)) : []
         let dueToIssue = shows(.issue) ? try await MaterialReports.dueToIssue(p, limit: rowsToRead, after: after, on: req.application.keyedReads) : []
         let dueToArrive = shows(.arrive) ? try await MaterialReports.dueToArrive(p, limit: rowsToRead, after: after, on: req.application.keyedReads) : []
         let openNotes = onHub ? try await MaterialReports.notes(p, orderID: nil, open: true, limit: rowsToRead, on: reads) : []

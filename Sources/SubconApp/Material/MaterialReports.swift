@@ -455,12 +455,13 @@ enum MaterialReports {
         }
     }
 
-    /// Whether a page of `documents` has the same best plan for every supplier and page, and so
-    /// may run as a kept statement (`keyedReads`): each side of a supplier's documents, or all
-    /// documents, walked newest first from its index. A kind, a status or an order narrows the
-    /// rows by a share that differs from one value to the next, and is planned for its value.
-    static func documentPlanIsKept(orderID: UUID?, kind: String?, status: String?, unconfirmed: Bool = false) -> Bool {
-        orderID == nil && (kind ?? "").isEmpty && (status ?? "").isEmpty && !unconfirmed
+    /// Where a page of `documents` is read. Without a kind, a status or an order it has the same
+    /// best plan for every supplier and page (each side of a supplier's documents, or all
+    /// documents, walked newest first from its index), so it runs as a kept statement
+    /// (`keyedReads`); each of those narrows the rows by a share that differs from one value to
+    /// the next, and is planned for its value (`reads`).
+    static func documentReads(_ app: Application, orderID: UUID?, kind: String?, status: String?) -> any SQLDatabase {
+        orderID == nil && (kind ?? "").isEmpty && (status ?? "").isEmpty ? app.keyedReads : app.reads
     }
 
     /// The ids and keys of a page of `documents`, newest first: the statement its plan is read from.

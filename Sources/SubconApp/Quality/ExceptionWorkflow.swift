@@ -718,11 +718,18 @@ enum ExceptionService {
     static func condition(_ d: ExceptionDeadlineState, now: Date) -> SQLQueryString {
         switch d {
         case .overdueResponse: "(e.responded_at IS NULL AND e.response_by < \(bind: now))"
-        case .awaitingResponse: "(e.responded_at IS NULL AND (e.response_by IS NULL OR e.response_by >= \(bind: now)))"
+        case .awaitingResponse: "(" + awaitingResponseParts(now: now).map { "(" + $0 + ")" }.joined(separator: " OR ") + ")"
         case .inWork: "(e.responded_at IS NOT NULL AND (e.resolve_by IS NULL OR e.resolve_by >= \(bind: now)))"
         case .overdueResolution: "(e.responded_at IS NOT NULL AND e.resolve_by < \(bind: now))"
         case .overdue: "(" + condition(.overdueResponse, now: now) + " OR " + condition(.overdueResolution, now: now) + ")"
         }
+    }
+
+    /// Waiting for an answer in time, as two conditions no exception meets both of: no answer
+    /// deadline, or one still ahead. Each is a range of the deadlines index, which their `OR` is
+    /// not; the dashboard counts them apart and adds them.
+    static func awaitingResponseParts(now: Date) -> [SQLQueryString] {
+        ["e.responded_at IS NULL AND e.response_by IS NULL", "e.responded_at IS NULL AND e.response_by >= \(bind: now)"]
     }
 
     /// Lists: open first by deadline, or closed newest first; filters by type, supplier, mine.

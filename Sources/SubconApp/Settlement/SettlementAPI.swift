@@ -63,7 +63,6 @@ struct SettlementAPI: RouteCollection {
         return try await StatementService.feed(p, after: Int64(after), limit: limit, on: req.application.reads)
     }
 
-
     /// `?type=receipt_line|exception|write_off|late_delivery&id=…`: the statements a record went into.
     func sources(req: Request) async throws -> [StatementSourceDTO] {
         let p = try req.requirePrincipal()

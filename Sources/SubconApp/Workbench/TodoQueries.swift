@@ -165,15 +165,16 @@ enum TodoQueries {
 
     /// The two statements of a person's to-do: every kind's count (with its oldest, nearest
     /// deadline and earliest day), and the first `perKind` of each. Nil when no kind is theirs.
+    /// As written out for the person's set of kinds (`written`), their supplier bound.
     static func statements(_ p: Principal, settings: Settings, today: Day, perKind: Int = 3, counting: Counting = .kept,
                            on sql: any SQLDatabase) -> (counts: SQLQueryString, firsts: SQLQueryString)? {
         let kinds = TodoKind.kinds(for: p.roles, side: p.organizationKind)
         guard !kinds.isEmpty else { return nil }
-        return statements(kinds, supplier: p.scope.supplierID, countPeriod: settings.statementCalendar.period(of: today).previous,
-                          perKind: perKind, counting: counting, on: sql)
+        return written(kinds, supplier: p.scope.supplierID, countPeriod: settings.statementCalendar.period(of: today).previous,
+                       perKind: perKind, counting: counting, on: sql)
     }
 
-    private static func statements(_ kinds: [TodoKind], supplier: UUID?, countPeriod: SettlementPeriod, perKind: Int, counting: Counting,
+    private static func build(_ kinds: [TodoKind], supplier: UUID?, countPeriod: SettlementPeriod, perKind: Int, counting: Counting,
                                    on sql: any SQLDatabase) -> (counts: SQLQueryString, firsts: SQLQueryString) {
         let all = sources(countPeriod: countPeriod)
         func scoped(_ s: Source, counting: Bool = false) -> SQLQueryString {
@@ -215,10 +216,9 @@ enum TodoQueries {
     /// every view, the two statements took 20 ms of planning for SUP-JG's home page.
     static func load(_ p: Principal, settings: Settings, today: Day, perKind: Int = 3, counting: Counting = .kept,
                      on sql: any SQLDatabase) async throws -> Result {
-        let kinds = TodoKind.kinds(for: p.roles, side: p.organizationKind)
-        guard !kinds.isEmpty else { return Result(groups: [], items: []) }
-        let (counts, firsts) = written(kinds, supplier: p.scope.supplierID, countPeriod: settings.statementCalendar.period(of: today).previous,
-                                       perKind: perKind, counting: counting, on: sql)
+        guard let (counts, firsts) = statements(p, settings: settings, today: today, perKind: perKind, counting: counting, on: sql) else {
+            return Result(groups: [], items: [])
+        }
         struct CountRow: Decodable { let kind: String; let n: Int; let oldest: Date?; let deadline: Date?; let day: String? }
         struct ItemRow: Decodable {
             let kind: String; let id: UUID; let code: String; let detail: String?; let supplier_name: String?
@@ -263,8 +263,8 @@ enum TodoQueries {
         let key = "\(sql.dialect.name) \(kinds.map(\.rawValue)) \(supplier != nil) \(countPeriod) \(perKind) \(counting)"
         let kept = writtenStatements.withLockedValue { $0[key] } ?? {
             let slot = WrittenStatement.slot
-            let (counts, firsts) = statements(kinds, supplier: supplier.map { _ in slot }, countPeriod: countPeriod, perKind: perKind,
-                                              counting: counting, on: sql)
+            let (counts, firsts) = build(kinds, supplier: supplier.map { _ in slot }, countPeriod: countPeriod, perKind: perKind,
+                                         counting: counting, on: sql)
             let made = (counts: WrittenStatement(counts, on: sql), firsts: WrittenStatement(firsts, on: sql))
             writtenStatements.withLockedValue { all in
                 // A few sets of roles a month; a bound against anything else.
