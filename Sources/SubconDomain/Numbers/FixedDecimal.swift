@@ -41,47 +41,58 @@ public struct FixedDecimal: Hashable, Comparable, Sendable, CustomStringConverti
         return FixedDecimal(units: negative ? -value : value)
     }
 
-    public var description: String {
-        let magnitude = units.magnitude
-        let whole = magnitude / UInt64(Self.unit), frac = magnitude % UInt64(Self.unit)
-        var text = String(whole)
-        if frac != 0 {
-            var f = String(frac)
-            f = String(repeating: "0", count: Self.scale - f.count) + f
-            while f.hasSuffix("0") { f.removeLast() }
-            text += "." + f
-        }
-        return units < 0 ? "-" + text : text
-    }
+    public var description: String { Self.text(units.magnitude, negative: units < 0, grouping: false) }
 
     public static func < (a: Self, b: Self) -> Bool { a.units < b.units }
 
     /// As tables show numbers: thousands separators, the decimals as they are
     /// (20000 → "20,000", -1234.5 → "-1,234.5").
-    public var grouped: String { Self.group(description) }
+    public var grouped: String { Self.text(units.magnitude, negative: units < 0, grouping: true) }
 
     /// Money as pages show it: ¥ in front, thousands separators, two decimals, rounded to the fen
     /// (1234.5 → "¥1,234.50", -0.004 → "¥0.00", -36.8 → "-¥36.80").
     public var yuan: String {
         let fen = rounded(toScale: 2)
-        let magnitude = Self(units: fen.units.magnitude > UInt64(Int64.max) ? Int64.max : Int64(fen.units.magnitude))
-        var text = Self.group(magnitude.description)
-        if !text.contains(".") { text += ".00" } else if text.split(separator: ".")[1].count == 1 { text += "0" }
-        return (fen.units < 0 ? "-¥" : "¥") + text
+        return Self.text(fen.units.magnitude, negative: fen.units < 0, grouping: true, fen: true)
     }
 
-    private static func group(_ plain: String) -> String {
-        var s = Substring(plain)
-        let sign = s.first == "-" ? "-" : ""
-        if !sign.isEmpty { s = s.dropFirst() }
-        let parts = s.split(separator: ".", maxSplits: 1)
-        let whole = Array(parts[0])
-        var out = ""
-        for (i, ch) in whole.enumerated() {
-            if i > 0 && (whole.count - i) % 3 == 0 { out += "," }
-            out.append(ch)
+    /// The text of a value, written into one buffer from its last digit back. A statements page
+    /// writes some 250 amounts: built from `String(Int)`, padding, `split` and `contains` (which
+    /// Foundation answers through `NSString`), that was a fifth of the page's time.
+    /// `fen` writes exactly two decimals (the value is already rounded to them); otherwise the
+    /// decimals are written without their trailing zeros.
+    private static func text(_ magnitude: UInt64, negative: Bool, grouping: Bool, fen: Bool = false) -> String {
+        // 20 digits, 6 separators, the point and 4 decimals, "-" and "¥" (two bytes): 34 at most.
+        String(unsafeUninitializedCapacity: 40) { buffer in
+            var at = buffer.count
+            func put(_ byte: UInt8) { at -= 1; buffer[at] = byte }
+            var whole = magnitude / UInt64(unit), fraction = magnitude % UInt64(unit)
+            var decimals = scale
+            if fen {
+                fraction /= 100
+                decimals = 2
+            } else {
+                while decimals > 0, fraction % 10 == 0 { fraction /= 10; decimals -= 1 }
+            }
+            if decimals > 0 {
+                for _ in 0..<decimals { put(0x30 + UInt8(fraction % 10)); fraction /= 10 }
+                put(0x2E)
+            }
+            var written = 0
+            repeat {
+                if grouping, written > 0, written % 3 == 0 { put(0x2C) }
+                put(0x30 + UInt8(whole % 10))
+                whole /= 10
+                written += 1
+            } while whole > 0
+            if fen { put(0xA5); put(0xC2) }
+            if negative { put(0x2D) }
+            let count = buffer.count - at
+            if at > 0 {
+                for i in 0..<count { buffer[i] = buffer[at + i] }
+            }
+            return count
         }
-        return sign + out + (parts.count > 1 ? "." + parts[1] : "")
     }
 
     public enum ArithmeticError: Error, Equatable, Sendable { case overflow }
