@@ -197,6 +197,66 @@ import SubconDomain
         }
     }
 
+    /// The write-off page shows its rows a page at a time, those beyond tolerance first, and the
+    /// report pages find any supplier: by a drop-down while there are few, by code beyond that.
+    @Test func theWriteOffPagesItsRowsAndTheReportsFindAnySupplier() async throws {
+        try await TestApp.run(scenario: true) { t in
+            var w = try await t.signIn("warehouse")
+            let all = try await t.request(.GET, "/api/v1/write-off", token: try await t.token("warehouse")).json["rows"] as? [[String: Any]] ?? []
+            let beyond = all.filter { $0["beyondTolerance"] as? Bool == true }.count
+            #expect(all.count >= 3 && beyond >= 1 && beyond < all.count, "\(all.count) rows, \(beyond) beyond")
+            func rows(_ body: String) -> [String] {
+                let table = body.components(separatedBy: "<tbody>").dropFirst().first?.components(separatedBy: "</tbody>").first ?? ""
+                return table.components(separatedBy: "<tr").dropFirst().map { String($0) }
+            }
+            var seen: [String] = []
+            for n in 1...all.count {
+                let body = try await t.page(.GET, "/write-off?per=1&page=\(n)", browser: &w).body.string
+                let shown = rows(body)
+                #expect(shown.count == 1, "page \(n)")
+                #expect(body.contains("共 \(all.count) 行，其中 \(beyond) 行超出容差"), "page \(n)")
+                // Those beyond tolerance come first.
+                #expect((shown.first ?? "").contains("class=\"late\"") == (n <= beyond), "page \(n)")
+                #expect(body.contains("class=\"pager\"") && body.contains("page=\(n + 1)") == (n < all.count), "page \(n)")
+                seen += shown
+            }
+            // Every row of the report once.
+            for row in all {
+                let key = "\(row["itemCode"] as? String ?? "") · \(row["unit"] as? String ?? "")"
+                let supplier = row["supplierCode"] as? String ?? ""
+                #expect(seen.filter { $0.contains(key) && $0.contains(">\(supplier)</span>") }.count == 1, "\(supplier) \(key)")
+            }
+            #expect(try await t.page(.GET, "/write-off?per=0", browser: &w).status == .unprocessableEntity)
+
+            // A few suppliers: a drop-down of each of them.
+            let jg = try await t.organization(code: "SUP-JG").id!
+            var stock = try await t.page(.GET, "/material/stock", browser: &w).body.string
+            #expect(stock.contains("<select name=\"supplierId\">") && stock.contains("<option value=\"\(jg)\">SUP-JG · "))
+            // Beyond the drop-down's limit: a code, which finds the same rows as the supplier's id.
+            let now = t.clock.now()
+            try await (1...SupplierFilter.dropDownLimit).map { Organization(kind: .supplier, code: String(format: "ZZ%04d", $0), name: "供应商 \($0)", now: now) }
+                .create(on: t.db)
+            for page in ["/material/stock", "/write-off"] {
+                let body = try await t.page(.GET, page, browser: &w).body.string
+                #expect(body.contains("<input name=\"supplierCode\"") && !body.contains("<select name=\"supplierId\">"), "\(page)")
+            }
+            let jgStock = try await t.request(.GET, "/api/v1/material/stock?per=100&supplierId=\(jg)", token: try await t.token("warehouse")).json["items"] as? [[String: Any]] ?? []
+            #expect(!jgStock.isEmpty)
+            stock = try await t.page(.GET, "/material/stock?per=100&supplierCode=SUP-JG", browser: &w).body.string
+            #expect(rows(stock).count == jgStock.count && !stock.contains(">SUP-BM</span>"))
+            #expect(stock.contains("value=\"SUP-JG\""))
+            let jgWriteOff = all.filter { $0["supplierCode"] as? String == "SUP-JG" }.count
+            let writeOff = try await t.page(.GET, "/write-off?per=100&supplierCode=SUP-JG", browser: &w).body.string
+            #expect(jgWriteOff > 0 && rows(writeOff).count == jgWriteOff)
+            #expect(writeOff.contains("/write-off/export?period=") && writeOff.contains("&amp;supplierId=\(jg)"), "the export keeps the supplier")
+            // A code nobody has: said beside the field, and nothing listed.
+            for page in ["/material/stock", "/write-off"] {
+                let body = try await t.page(.GET, page + "?supplierCode=NOPE", browser: &w).body.string
+                #expect(body.contains("data-field=\"supplierCode\">供应商不存在") && rows(body).isEmpty && body.contains("value=\"NOPE\""), "\(page)")
+            }
+        }
+    }
+
     /// The hub shows the first rows of each long list, most urgent first, and a link to the
     /// list whole; opened whole, a list holds what the API lists, for each side its own.
     @Test func theHubShowsTheFirstRowsOfEachListAndOpensItWhole() async throws {

@@ -312,9 +312,12 @@ struct DeliveryPages: RouteCollection {
     // MARK: Write-off
 
     struct WriteOffView: Encodable {
+        /// The report with this page's rows only: those beyond tolerance first.
         let report: WriteOffReportDTO
+        let pager: Pager
+        let beyond: Int
         let deductions: [DeductionDTO]
-        let suppliers: [Option]
+        let supplier: SupplierFilter
         let supplierId: String
         let canPropose: Bool
         let isSupplier: Bool
@@ -329,28 +332,33 @@ struct DeliveryPages: RouteCollection {
     func renderWriteOff(_ req: Request, problem: Problem? = nil) async throws -> Response {
         let p = try req.requirePrincipal()
         let period = try MaterialAPI.period(req)
-        let supplierID = try req.uuidQuery("supplierId")
+        let supplier = try await SupplierFilter.read(p, req: req, allLabel: req.t("material.allSuppliers"))
+        let supplierID = supplier.supplierID
         let report = try await MaterialReports.writeOff(p, period: period, supplierID: supplierID, app: req.application)
-        var suppliers: [Option] = []
-        if !p.isSupplier {
-            suppliers = [Option(value: "", label: req.t("material.allSuppliers"), selected: supplierID == nil)]
-                + (try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).sort(\.$code).limit(500).all())
-                .map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: $0.id == supplierID) }
-        }
+        // Every supplier's month is some 18,000 rows on a large installation (a 12 MB page). The
+        // page shows fifty at a time, those beyond tolerance first; the export holds them all.
+        let beyond = report.rows.filter(\.beyondTolerance)
+        let ordered = beyond + report.rows.filter { !$0.beyondTolerance }
+        let pageRequest = try PageRequest(req, defaultPer: 50)
+        let page = Page(items: Array(ordered.dropFirst(min(pageRequest.offset, ordered.count)).prefix(pageRequest.per)),
+                        page: pageRequest.page, per: pageRequest.per, total: ordered.count)
         let deductions = try await MaterialReports.deductions(p, period: period, supplierID: supplierID, on: req.db)
         let taken = try await StatementService.sources(p, type: "write_off", ids: deductions.map(\.id), on: req.db)
             .map { StatementLinkByID(id: $0.sourceID, statement: $0.statement) }
         return try await req.renderForm("writeoff", titleKey: "writeoff.title", WriteOffView(
-            report: report, deductions: deductions,
-            suppliers: suppliers, supplierId: supplierID?.uuidString ?? "", canPropose: p.can(.proposeDeductions), isSupplier: p.isSupplier,
-            errors: req.formErrors(problem),
-            exportLink: "/write-off/export?period=\(period)" + (supplierID.map { "&supplierId=\($0)" } ?? ""), statements: taken), problem: problem)
+            report: WriteOffReportDTO(period: report.period, from: report.from, to: report.to, tolerancePercent: report.tolerancePercent, rows: page.items),
+            pager: Pager(page, req), beyond: beyond.count, deductions: deductions,
+            supplier: supplier, supplierId: supplier.unknownCode ? "" : supplierID?.uuidString ?? "", canPropose: p.can(.proposeDeductions) && !supplier.unknownCode,
+            isSupplier: p.isSupplier, errors: req.formErrors(problem),
+            exportLink: "/write-off/export?period=\(period)" + supplier.query, statements: taken), problem: problem)
     }
 
     func writeOff(req: Request) async throws -> Response {
         do { return try await renderWriteOff(req) } catch let p as Problem where p.status == .badRequest {
+            // The page again with the month and supplier chosen afresh, saying which field was wrong.
             req.url.query = nil
-            return try await renderWriteOff(req, problem: .validation([FieldProblem("period", "badPeriod")]))
+            let fields = p.fields.filter { $0.field != "period" }
+            return try await renderWriteOff(req, problem: .validation(fields.isEmpty ? [FieldProblem("period", "badPeriod")] : fields))
         }
     }
 

@@ -618,24 +618,19 @@ struct MaterialPages: RouteCollection {
         let pager: Pager
         let isSupplier: Bool
         let canHandle: Bool
-        let suppliers: [Option]
+        let supplier: SupplierFilter
         let itemCode: String
         let lot: String
     }
 
     func stock(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
-        let supplierID = try req.uuidQuery("supplierId")
+        let supplier = try await SupplierFilter.read(p, req: req, allLabel: req.t("material.allSuppliers"))
         let item = req.queryText("itemCode") ?? "", lot = req.queryText("lot") ?? ""
-        let page = try await MaterialReports.stock(p, supplierID: supplierID, itemCode: item, lot: lot, page: try PageRequest(req), on: req.application.reads)
-        var suppliers: [Option] = []
-        if !p.isSupplier {
-            suppliers = [Option(value: "", label: req.t("material.allSuppliers"), selected: supplierID == nil)]
-                + (try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).sort(\.$code).limit(500).all())
-                .map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: $0.id == supplierID) }
-        }
+        let page = try await MaterialReports.stock(p, supplierID: supplier.supplierID, itemCode: item, lot: lot, page: try PageRequest(req), on: req.application.reads)
         return try await req.renderPage("material_stock", titleKey: "material.stockTitle", StockView(
-            rows: page.items.map { StockRowView(row: $0, movable: StockBalance(inTransit: $0.inTransit, held: $0.held).canMoveOut) }, pager: Pager(page, req), isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial), suppliers: suppliers, itemCode: item, lot: lot))
+            rows: page.items.map { StockRowView(row: $0, movable: StockBalance(inTransit: $0.inTransit, held: $0.held).canMoveOut) }, pager: Pager(page, req),
+            isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial), supplier: supplier, itemCode: item, lot: lot))
     }
 
     struct TraceView: Encodable { let item: String; let lot: String; let trace: TraceDTO?; let errors: FormErrors }

@@ -1,0 +1,65 @@
+import Fluent
+import SubconDomain
+import SQLKit
+import Vapor
+
+/// The supplier filter of a buyer's report page (stock held, the month's write-off): a drop-down
+/// of every supplier while there are few enough to scroll through, a supplier code beyond that.
+/// With a thousand suppliers these pages offered the first 500 by code, and the others could not
+/// be chosen at all.
+struct SupplierFilter: Encodable {
+    /// Beyond this many suppliers the page asks for a code (as the statements page does).
+    static let dropDownLimit = SettlementPages.dropDownLimit
+
+    /// A code field instead of the drop-down.
+    let byCode: Bool
+    /// The code as typed (kept on the page, also when no supplier has it).
+    let code: String
+    let options: [Option]
+    /// The code names no supplier: said beside the field, and the page lists nothing.
+    let unknownCode: Bool
+    /// The chosen supplier, from `supplierId` or from the code.
+    let supplierID: UUID?
+
+    private enum CodingKeys: String, CodingKey { case byCode, code, options, unknownCode }
+
+    /// Reads `supplierId` or `supplierCode` from the query. Nobody for a supplier's own pages,
+    /// whose scope already names them.
+    static func read(_ p: Principal, req: Request, allLabel: String) async throws -> SupplierFilter {
+        var id = try req.uuidQuery("supplierId")
+        let code = (req.queryText("supplierCode") ?? "").trimmingCharacters(in: .whitespaces)
+        guard !p.isSupplier else { return SupplierFilter(byCode: false, code: "", options: [], unknownCode: false, supplierID: nil) }
+        let sql = req.application.reads
+        let supplier = OrganizationKind.supplier.rawValue
+        // Whether a supplier beyond the limit exists: one step past it in the index, not a count.
+        let many = try await sql.raw("""
+            SELECT 1 AS found FROM organizations WHERE kind = \(bind: supplier) ORDER BY code LIMIT 1 OFFSET \(literal: dropDownLimit)
+            """).first() != nil
+        var unknown = false
+        if id == nil, !code.isEmpty {
+            struct Found: Decodable { let id: UUID }
+            id = try await sql.raw("SELECT id FROM organizations WHERE kind = \(bind: supplier) AND code = \(bind: code)")
+                .first(decoding: Found.self)?.id
+            // A code nobody has lists nothing rather than everyone.
+            if id == nil { unknown = true; id = UUID() }
+        }
+        var options: [Option] = []
+        if !many {
+            options = [Option(value: "", label: allLabel, selected: id == nil)]
+                + (try await Organization.query(on: req.db).filter(\.$kind == supplier).sort(\.$code).all())
+                .map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: $0.id == id) }
+        }
+        var shown = code
+        if many, shown.isEmpty, let id {
+            struct Named: Decodable { let code: String }
+            shown = try await sql.raw("SELECT code FROM organizations WHERE id = \(bind: id)").first(decoding: Named.self)?.code ?? ""
+        }
+        return SupplierFilter(byCode: many, code: shown, options: options, unknownCode: unknown, supplierID: id)
+    }
+
+    /// The query that keeps this choice on the page's other links (its export, the next page).
+    var query: String {
+        guard let supplierID, !unknownCode else { return "" }
+        return "&supplierId=\(supplierID)"
+    }
+}
