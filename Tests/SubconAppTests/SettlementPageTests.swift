@@ -115,6 +115,17 @@ import VaporTesting
                                        form: ["_csrf": qualityCSRF, "version": String(fresh.version), "kind": "eight_d_fee", "value": "800"])
             #expect(set.status == .seeOther)
             #expect(try await ExceptionCase.find(fresh.id, on: t.db)?.penaltyValue == FixedDecimal(800).units)
+            // Beyond the drop-down's limit the list's supplier is a code: that supplier's statements,
+            // or a message when nobody has the code.
+            let others = try await Statement.query(on: t.db).filter(\.$supplierID != jg).all()
+            #expect(!others.isEmpty)
+            try await (1...SupplierFilter.dropDownLimit).map { Organization(kind: .supplier, code: String(format: "ZZ%04d", $0), name: "供应商 \($0)", now: t.clock.now()) }
+                .create(on: t.db)
+            let byCode = try await t.page(.GET, "/statements?supplierCode=SUP-JG", browser: &finance).body.string
+            #expect(byCode.contains(">\(s.code)</a>") && byCode.contains("<input name=\"supplierCode\" value=\"SUP-JG\"") && !byCode.contains("<select name=\"supplierId\""))
+            #expect(others.allSatisfy { !byCode.contains(">\($0.code)</a>") })
+            let nobody = try await t.page(.GET, "/statements?supplierCode=NOPE", browser: &finance).body.string
+            #expect(nobody.contains("data-field=\"supplierCode\">供应商不存在") && !nobody.contains(">\(s.code)</a>"))
             for path in ["/statements", "/statements/\(s.id!)", "/stock-count"] {
                 var en = try await t.signIn("finance")
                 _ = try await t.page(.GET, "/lang/en?next=/", browser: &en)

@@ -42,6 +42,8 @@ struct SettlementPages: RouteCollection {
         /// Too many suppliers for a drop-down: they are named by code.
         let byCode: Bool
         let supplierCode: String
+        /// The filter's code names no supplier.
+        let unknownSupplier: Bool
         let period: String
         let canGenerate: Bool
         let canCount: Bool
@@ -107,6 +109,7 @@ struct SettlementPages: RouteCollection {
                   </form>
 
                 """
+            if unknownSupplier { html += "<p class=\"err\" data-field=\"supplierCode\">\(t("error.unknownSupplier"))</p>\n" }
             if empty {
                 html += "<p class=\"muted\">\(t("list.empty"))</p>"
             } else {
@@ -130,19 +133,17 @@ struct SettlementPages: RouteCollection {
     func renderList(_ req: Request, problem: Problem?, values: [String: String]) async throws -> View {
         let p = try req.requirePrincipal()
         var filter = try SettlementAPI.filter(req)
-        let code = (req.queryText("supplierCode") ?? "").trimmingCharacters(in: .whitespaces)
-        if !code.isEmpty { filter.supplierID = try await Organization.query(on: req.db).filter(\.$code == code).first()?.id ?? UUID() }
+        // The suppliers to choose from, or a code beyond the drop-down's limit, read off the driver.
+        let supplier = try await SupplierFilter.read(p, req: req, allLabel: req.t("prices.allSuppliers"))
+        if !p.isSupplier { filter.supplierID = supplier.supplierID }
         let page = try await StatementService.list(p, filter: filter, page: try PageRequest(req, defaultPer: 50), on: req.application.reads)
         let statuses = [Option(value: "", label: req.t("statement.allStatuses"), selected: (filter.status ?? "").isEmpty)]
             + StatementLifecycle.State.allCases.map { Option(value: $0.rawValue, label: req.t("statement.status.\($0.rawValue)"), selected: filter.status == $0.rawValue) }
-        let supplierCount = p.isSupplier ? 0 : try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).count()
-        let byCode = supplierCount > Self.dropDownLimit
-        let suppliers = p.isSupplier || byCode ? []
-            : try await PricePages().supplierOptions(p, selected: filter.supplierID?.uuidString, includeAll: true, req: req)
+        let byCode = supplier.byCode, suppliers = supplier.options, code = supplier.code
         let current = req.subcon.settings.statementCalendar.period(of: req.subcon.today())
         let view = ListView(
             rows: Self.rows(page.items, req: req), empty: page.items.isEmpty, pager: Pager(page, req), statuses: statuses, suppliers: suppliers, byCode: byCode,
-            supplierCode: values["supplierCode"] ?? code, period: filter.period ?? "",
+            supplierCode: values["supplierCode"] ?? code, unknownSupplier: supplier.unknownCode, period: filter.period ?? "",
             canGenerate: p.can(.prepareStatements), canCount: p.can(.countStock) || p.can(.closeStockCounts),
             defaultPeriod: current.previous.description, errors: req.formErrors(problem), values: values, csrf: p.csrfToken ?? "")
         return try await req.renderPage(titleKey: "statement.title") { view.html(&$0) }
@@ -169,8 +170,6 @@ struct SettlementPages: RouteCollection {
         return html
     }
 
-    /// Beyond this many suppliers the pages ask for a supplier code instead of listing them all.
-    static let dropDownLimit = 300
 
     struct GenerateForm: Content { var supplierId: String?; var supplierCode: String?; var period: String? }
 

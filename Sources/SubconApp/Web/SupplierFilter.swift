@@ -3,13 +3,13 @@ import SubconDomain
 import SQLKit
 import Vapor
 
-/// The supplier filter of a buyer's report page (stock held, the month's write-off): a drop-down
-/// of every supplier while there are few enough to scroll through, a supplier code beyond that.
-/// With a thousand suppliers these pages offered the first 500 by code, and the others could not
-/// be chosen at all.
+/// The supplier filter of a buyer's report page (stock held, the month's write-off, statements):
+/// a drop-down of every supplier while there are few enough to scroll through, a supplier code
+/// beyond that. With a thousand suppliers the stock and write-off pages offered the first 500 by
+/// code, and the others could not be chosen at all.
 struct SupplierFilter: Encodable {
-    /// Beyond this many suppliers the page asks for a code (as the statements page does).
-    static let dropDownLimit = SettlementPages.dropDownLimit
+    /// Beyond this many suppliers the page asks for a code.
+    static let dropDownLimit = 300
 
     /// A code field instead of the drop-down.
     let byCode: Bool
