@@ -37,8 +37,15 @@ struct HTML: ExpressibleByStringInterpolation, Encodable, Sendable, Equatable {
 
     /// What LeafKit's `htmlEscaped` writes for the same text.
     static func escape(_ s: String, into out: inout String) {
-        // Names, codes and numbers seldom hold any of the five: such text is appended whole.
-        guard s.utf8.contains(where: { $0 == 0x26 || $0 == 0x22 || $0 == 0x27 || $0 == 0x3C || $0 == 0x3E }) else {
+        // Names, codes and numbers seldom hold any of the five: such text is appended whole. The
+        // bytes are walked in place where the string has them contiguous (a native string does),
+        // about half the time of the generic `contains(where:)` over its UTF-8 view.
+        func special(_ b: UInt8) -> Bool { b == 0x26 || b == 0x22 || b == 0x27 || b == 0x3C || b == 0x3E }
+        let plain = s.utf8.withContiguousStorageIfAvailable { bytes in
+            for b in bytes where special(b) { return false }
+            return true
+        } ?? !s.utf8.contains(where: special)
+        guard !plain else {
             out += s
             return
         }
