@@ -85,6 +85,7 @@ SUPPLIER_ORG=$(curl -sf "$BASE/api/v1/me" -H "Authorization: Bearer $SUPPLIER" |
 # lists that walk an index shared by every supplier and filter it are slowest for the smallest.
 SMALL_LOGIN=$(printf 'bs%05d-00' $((SUPPLIERS / 2)))
 SMALL=$(token "$SMALL_LOGIN")
+SMALL_CODE=$(printf 'BS%05d' $((SUPPLIERS / 2)))
 SMJAR=$(mktemp -p "$SCRATCH")
 curl -sf -c "$SMJAR" -b "$SMJAR" "$BASE/login" >/dev/null
 SMCSRF=$(awk '/subcon_csrf/{print $7}' "$SMJAR")
@@ -218,6 +219,8 @@ run "GET /work page (supplier's work list, session, Swift)" -H "Cookie: subcon_s
 run "GET /work page (ordinary supplier's work list, session)" -H "Cookie: subcon_session=$SMSESSION" "$BASE/work"
 run "GET /work page 100 (supplier's work list, deep)" -H "Cookie: subcon_session=$SSESSION" "$BASE/work?page=100"
 run "GET /api/v1/work (supplier's work list, page of 50)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/work"
+run "GET /material/stock page (session, every supplier, 50 rows)" -H "Cookie: subcon_session=$SESSION" "$BASE/material/stock"
+run "GET /material/stock page (session, one supplier by code)" -H "Cookie: subcon_session=$SESSION" "$BASE/material/stock?supplierCode=$SMALL_CODE"
 run "GET /deliveries page (session, Swift)" -H "Cookie: subcon_session=$SESSION" "$BASE/deliveries"
 run "GET /deliveries page (supplier, session, Swift)" -H "Cookie: subcon_session=$SSESSION" "$BASE/deliveries"
 run "GET / home page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
@@ -299,6 +302,8 @@ one "one person: GET /api/v1/todo (supplier)" -H "Authorization: Bearer $SUPPLIE
 # The targets for a scorecard of the year and for the quality figures are for one request: timed alone.
 one "one person: GET /api/v1/organizations/{id}/scorecard (SUP-JG, year + trend)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/organizations/$SUPPLIER_ORG/scorecard?period=$(TZ=Asia/Shanghai date +%Y)"
 one "one person: GET /api/v1/organizations/{id}/scorecard (ordinary supplier, year + trend)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/organizations/$TYPICAL/scorecard?period=$(TZ=Asia/Shanghai date +%Y)"
+# The write-off is a heavy read (two at a time, the rest queue or get 503): one person.
+one "one person: GET /write-off page (SUP-JG, 50 rows of the month)" -H "Cookie: subcon_session=$SSESSION" "$BASE/write-off"
 one "one person: GET /api/v1/quality/stats (month, all suppliers)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/quality/stats"
 run "GET / to-do page (admin)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
 run "GET /api/v1/dashboard (buyer)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/dashboard"

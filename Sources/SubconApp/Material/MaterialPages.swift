@@ -610,27 +610,59 @@ struct MaterialPages: RouteCollection {
 
     // MARK: Stock and traceability
 
-    /// A row, and whether returning or transferring it can be offered (not for a shortfall).
-    struct StockRowView: Encodable { let row: StockRowDTO; let movable: Bool }
-
-    struct StockView: Encodable {
-        let rows: [StockRowView]
-        let pager: Pager
-        let isSupplier: Bool
-        let canHandle: Bool
-        let supplier: SupplierFilter
-        let itemCode: String
-        let lot: String
-    }
-
+    /// Supplier-held stock, fifty rows a page: written in Swift (in Leaf, with its labels looked
+    /// up per cell, it answered 468 pages a second on the large data set, a tenth of the API's).
     func stock(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let supplier = try await SupplierFilter.read(p, req: req, allLabel: req.t("material.allSuppliers"))
         let item = req.queryText("itemCode") ?? "", lot = req.queryText("lot") ?? ""
         let page = try await MaterialReports.stock(p, supplierID: supplier.supplierID, itemCode: item, lot: lot, page: try PageRequest(req), on: req.application.reads)
-        return try await req.renderPage("material_stock", titleKey: "material.stockTitle", StockView(
-            rows: page.items.map { StockRowView(row: $0, movable: StockBalance(inTransit: $0.inTransit, held: $0.held).canMoveOut) }, pager: Pager(page, req),
-            isSupplier: p.isSupplier, canHandle: p.can(.handleMaterial), supplier: supplier, itemCode: item, lot: lot))
+        let canHandle = p.can(.handleMaterial)
+        let pager = Pager(page, req)
+        return try await req.renderPage(titleKey: "material.stockTitle") { t in
+            let supplierLabel = t("prices.supplier"), itemLabel = t("material.item"), lotLabel = t("material.lot")
+            let inTransit = t("material.inTransit"), held = t("material.held")
+            var html: HTML = """
+                <section class="card">
+                  <form method="get" action="/material/stock" class="form row">
+                    \(HTML.when(!p.isSupplier, "<label>\(supplierLabel)\(supplier.field(&t))</label>"))
+                    <label>\(itemLabel)<input name="itemCode" value="\(item)"></label>
+                    <label>\(lotLabel)<input name="lot" value="\(lot)"></label>
+                    <button type="submit">\(t("action.search"))</button>
+                  </form>
+                  \(supplier.message(&t))
+                  <p class="muted">\(t("material.stockHint"))</p>
+
+                """
+            if page.items.isEmpty {
+                html += "<p class=\"muted\">\(t("list.empty"))</p>"
+            } else {
+                let returnText = t("material.move.return"), transferText = t("material.move.transfer")
+                html += """
+                    <div class="scroll"><table class="stack">
+                        <thead><tr>\(HTML.when(!p.isSupplier, "<th>\(supplierLabel)</th>"))<th>\(itemLabel)</th><th>\(lotLabel)</th>\
+                    <th class="num">\(inTransit)</th><th class="num">\(held)</th>\(HTML.when(canHandle, "<th></th>"))</tr></thead>
+                        <tbody>
+                    """
+                for r in page.items {
+                    let movable = StockBalance(inTransit: r.inTransit, held: r.held).canMoveOut
+                    let query: HTML = "supplier=\(r.supplierId)&item=\(r.itemCode)&lot=\(r.lot)"
+                    html += """
+                        <tr>\(HTML.when(!p.isSupplier, "<td data-label=\"\(supplierLabel)\"><span class=\"nowrap\">\(r.supplierCode)</span> <span class=\"muted\">\(r.supplierName)</span></td>"))
+                        <td data-label="\(itemLabel)"><span class="nowrap">\(r.itemCode)</span> <span class="muted">\(r.itemName)</span></td>
+                        <td data-label="\(lotLabel)"><a class="nowrap" href="/material/trace?item=\(r.itemCode)&lot=\(r.lot)">\(r.lot.isEmpty ? "—" : r.lot)</a></td>
+                        <td data-label="\(inTransit)" class="num">\(r.inTransit.description)</td>
+                        <td data-label="\(held)" class="num"><strong>\(r.held.description)</strong> \(r.unit)</td>
+                        \(HTML.when(canHandle, "<td class=\"nowrap\">\(HTML.when(movable, "<a href=\"/material/move?kind=return&\(query)\">\(returnText)</a> · <a href=\"/material/move?kind=transfer&\(query)\">\(transferText)</a>"))</td>"))</tr>
+
+                        """
+                }
+                html += "</tbody>\n  </table></div>\n"
+                html += pager.html(&t)
+            }
+            html += "</section>\n"
+            return html
+        }
     }
 
     struct TraceView: Encodable { let item: String; let lot: String; let trace: TraceDTO?; let errors: FormErrors }

@@ -57,6 +57,17 @@ struct SupplierFilter: Encodable {
         return SupplierFilter(byCode: many, code: shown, options: options, unknownCode: unknown, supplierID: id)
     }
 
+    /// The field for pages written in Swift: the drop-down, or the code beyond its limit.
+    func field(_ t: inout PageTexts) -> HTML {
+        byCode ? "<input name=\"supplierCode\" value=\"\(code)\" maxlength=\"40\" placeholder=\"\(t("statement.supplierCode"))\">"
+            : "<select name=\"supplierId\">\(Option.html(options))</select>"
+    }
+
+    /// What the page says under its filters when the code names no supplier.
+    func message(_ t: inout PageTexts) -> HTML {
+        HTML.when(unknownCode, "<p class=\"err\" data-field=\"supplierCode\">\(t("error.unknownSupplier"))</p>")
+    }
+
     /// The query that keeps this choice on the page's other links (its export, the next page).
     var query: String {
         guard let supplierID, !unknownCode else { return "" }
