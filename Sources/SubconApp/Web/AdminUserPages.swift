@@ -19,9 +19,8 @@ struct AdminUserPages: RouteCollection {
         guard p.can(.administerInstallation) || p.can(.manageOwnOrganizationUsers) else { throw Problem.forbidden }
     }
 
-    struct Row: Encodable { let user: UserDTO; let organization: String; let roles: String }
-    struct ListView: Encodable { let rows: [Row]; let pager: Pager; let q: String }
-
+    /// The people of an installation, fifty a page: written in Swift (in Leaf it answered 675
+    /// pages a second on the large data set, 0.05 of the ceiling).
     func list(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         try Self.requireManager(p)
@@ -29,12 +28,46 @@ struct AdminUserPages: RouteCollection {
         let page = try await UserService.list(p, filter: .init(organizationID: try req.uuidQuery("organizationId"), search: q),
                                               page: try PageRequest(req, defaultPer: 50), on: req.application.reads,
                                               counts: req.subcon.trigramCounts)
-        let orgNames = try await Self.organizationNames(p, ids: Set(page.items.map(\.organizationId)), on: req.db)
-        let rows = page.items.map { u in
-            Row(user: u, organization: orgNames[u.organizationId] ?? "",
-                roles: u.roles.map { req.t("role.\($0)") }.joined(separator: "、"))
+        let orgNames = try await Self.organizationNames(p, ids: Set(page.items.map(\.organizationId)), on: req.modelReads)
+        let pager = Pager(page, req)
+        return try await req.renderPage(titleKey: "users.title") { t in
+            let search = t("action.search"), login = t("field.login"), name = t("field.displayName"), organization = t("field.organization")
+            let roles = t("field.roles"), status = t("field.status"), active = t("status.active"), inactive = t("status.inactive")
+            var html: HTML = """
+                <section class="card">
+                  <form method="get" action="/admin/users" class="form row">
+                    <label class="grow">\(search)<input type="search" name="q" value="\(q)" placeholder="\(t("users.searchHint"))"></label>
+                    <button type="submit">\(search)</button>
+                    <a class="button primary" href="/admin/users/new">\(t("users.new"))</a>
+                  </form>
+
+                """
+            if page.items.isEmpty {
+                html += "<p class=\"muted\">\(t("list.empty"))</p>"
+            } else {
+                html += """
+                    <div class="scroll"><table class="stack">
+                        <thead><tr><th>\(login)</th><th>\(name)</th><th>\(organization)</th><th>\(roles)</th><th>\(status)</th></tr></thead>
+                        <tbody>
+
+                    """
+                for u in page.items {
+                    let roleNames = u.roles.map { t("role.\($0)") }.joined(separator: "、")
+                    html += """
+                        <tr><td data-label="\(login)"><a href="/admin/users/\(u.id)">\(u.login)</a></td>
+                        <td data-label="\(name)">\(u.displayName)</td>
+                        <td data-label="\(organization)">\(orgNames[u.organizationId] ?? "")</td>
+                        <td data-label="\(roles)">\(roleNames)</td>
+                        <td data-label="\(status)">\(u.active ? "<span class=\"tag ok\">\(active)</span>" : "<span class=\"tag off\">\(inactive)</span>" as HTML)</td></tr>
+
+                        """
+                }
+                html += "</tbody>\n  </table></div>\n"
+            }
+            html += pager.html(&t)
+            html += "</section>\n"
+            return html
         }
-        return try await req.renderPage("users", titleKey: "users.title", ListView(rows: rows, pager: Pager(page, req), q: q))
     }
 
     static func organizationNames(_ p: Principal, ids: Set<UUID>, on db: any Database) async throws -> [UUID: String] {
