@@ -123,6 +123,23 @@ import VaporTesting
             #expect(try await t.request(.GET, "/api/v1/price-agreements?validOn=2026-03-01", token: purchaser).json["total"] as? Int == 2)
             #expect(try await t.request(.GET, "/api/v1/price-agreements?validOn=2026-08-01&q=A-1", token: purchaser).json["total"] as? Int == 1)
             #expect(try await t.request(.GET, "/api/v1/price-agreements?validOn=soon", token: purchaser).status == .badRequest)
+
+            // The page's supplier: a drop-down while there are few, a code beyond 300.
+            let bm = try await t.organization(code: "SUP-BM").id!
+            let item = try await Item.query(on: t.db).filter(\.$code == "B-2").first()!.id!
+            #expect(try await t.request(.POST, "/api/v1/price-agreements", token: purchaser,
+                                        json: #"{"supplierId":"\#(bm)","itemId":"\#(item)","validFrom":"2026-01-01","unitPrice":"2"}"#).status == .created)
+            var w = try await t.signIn("purchaser")
+            func rows(_ body: String) -> Int { (body.components(separatedBy: "<tbody>").dropFirst().first ?? "").components(separatedBy: "<tr").count - 1 }
+            let few = try await t.page(.GET, "/prices?supplierId=\(bm)", browser: &w).body.string
+            #expect(few.contains("<option value=\"\(bm)\" selected>") && rows(few) == 1)
+            try await (1...SupplierFilter.dropDownLimit).map { Organization(kind: .supplier, code: String(format: "ZZ%04d", $0), name: "供应商 \($0)", now: t.clock.now()) }
+                .create(on: t.db)
+            let byCode = try await t.page(.GET, "/prices?supplierCode=SUP-JG", browser: &w).body.string
+            #expect(byCode.contains("<input name=\"supplierCode\" value=\"SUP-JG\"") && !byCode.contains("<select name=\"supplierId\">"))
+            #expect(rows(byCode) == 3 && !byCode.contains(">SUP-BM</a>"))
+            let nobody = try await t.page(.GET, "/prices?supplierCode=NOPE", browser: &w).body.string
+            #expect(nobody.contains("data-field=\"supplierCode\">供应商不存在") && rows(nobody) == 0)
         }
     }
 }
