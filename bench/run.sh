@@ -221,6 +221,7 @@ run "GET /work page 100 (supplier's work list, deep)" -H "Cookie: subcon_session
 run "GET /api/v1/work (supplier's work list, page of 50)" -H "Authorization: Bearer $SUPPLIER" "$BASE/api/v1/work"
 run "GET /material/stock page (session, every supplier, 50 rows)" -H "Cookie: subcon_session=$SESSION" "$BASE/material/stock"
 run "GET /material/stock page (session, one supplier by code)" -H "Cookie: subcon_session=$SESSION" "$BASE/material/stock?supplierCode=$SMALL_CODE"
+run "GET /prices page (session, price agreements, filter of 1,000 suppliers)" -H "Cookie: subcon_session=$SESSION" "$BASE/prices"
 run "GET /deliveries page (session, Swift)" -H "Cookie: subcon_session=$SESSION" "$BASE/deliveries"
 run "GET /deliveries page (supplier, session, Swift)" -H "Cookie: subcon_session=$SSESSION" "$BASE/deliveries"
 run "GET / home page (session, Leaf)" -H "Cookie: subcon_session=$SESSION" "$BASE/"
