@@ -238,6 +238,7 @@ run "GET /api/v1/quality/stats (month, all suppliers)" -H "Authorization: Bearer
 run "GET /api/v1/corrective-checks (buyer, 50 latest)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/corrective-checks"
 run "GET /api/v1/corrective-checks (ordinary supplier)" -H "Authorization: Bearer $SMALL" "$BASE/api/v1/corrective-checks"
 run "GET /api/v1/lessons?q=划伤 (closed 8D search)" -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/lessons?q=%E5%88%92%E4%BC%A4"
+run "GET /lessons page (session, the newest hundred closed 8D lessons)" -H "Cookie: subcon_session=$SESSION" "$BASE/lessons"
 run "GET /exceptions page (session, Swift)" -H "Cookie: subcon_session=$SESSION" "$BASE/exceptions"
 run "GET /inspections page (session, Swift)" -H "Cookie: subcon_session=$SESSION" "$BASE/inspections"
 run "GET /late-lines page (session, Swift)" -H "Cookie: subcon_session=$SESSION" "$BASE/late-lines"
