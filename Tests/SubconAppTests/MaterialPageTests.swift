@@ -226,7 +226,12 @@ import SubconDomain
                 let supplier = row["supplierCode"] as? String ?? ""
                 #expect(seen.filter { $0.contains(key) && $0.contains(">\(supplier)</span>") }.count == 1, "\(supplier) \(key)")
             }
-            #expect(try await t.page(.GET, "/write-off?per=0", browser: &w).status == .unprocessableEntity)
+            // A bad page size or supplier names its own field, not the month.
+            for (query, field) in [("per=0", "per"), ("supplierId=bad", "supplierId")] {
+                let bad = try await t.page(.GET, "/write-off?\(query)", browser: &w)
+                #expect(bad.status == .unprocessableEntity && bad.body.string.contains("data-field=\"\(field)\"")
+                        && !bad.body.string.contains("data-field=\"period\""), "\(query)")
+            }
 
             // A few suppliers: a drop-down of each of them.
             let jg = try await t.organization(code: "SUP-JG").id!

@@ -47,7 +47,7 @@ struct PricePages: RouteCollection {
     }
 
     struct ListView: Encodable {
-        let rows: [Row]; let pager: Pager; let q: String; let supplier: SupplierFilter; let isSupplier: Bool; let current: Bool; let canEdit: Bool
+        let rows: [Row]; let pager: Pager; let q: String; let supplier: SupplierFilter.Markup; let current: Bool; let canEdit: Bool
     }
 
     func list(req: Request) async throws -> View {
@@ -63,7 +63,7 @@ struct PricePages: RouteCollection {
         let page = try await PriceService.list(p, filter: filter, page: try PageRequest(req, defaultPer: 50), on: req.db)
         return try await req.renderPage("prices", titleKey: "prices.title", ListView(
             rows: try await Self.rows(page.items, today: today, on: req.db), pager: Pager(page, req), q: filter.search ?? "",
-            supplier: supplier, isSupplier: p.isSupplier, current: current, canEdit: p.can(.managePrices)))
+            supplier: supplier.markup(req), current: current, canEdit: p.can(.managePrices)))
     }
 
     struct FormView: Encodable {

@@ -317,7 +317,7 @@ struct DeliveryPages: RouteCollection {
         let pager: Pager
         let beyond: Int
         let deductions: [DeductionDTO]
-        let supplier: SupplierFilter
+        let supplier: SupplierFilter.Markup
         let supplierId: String
         let canPropose: Bool
         let isSupplier: Bool
@@ -340,7 +340,7 @@ struct DeliveryPages: RouteCollection {
         let beyond = report.rows.filter(\.beyondTolerance)
         let ordered = beyond + report.rows.filter { !$0.beyondTolerance }
         let pageRequest = try PageRequest(req, defaultPer: 50)
-        let page = Page(items: Array(ordered.dropFirst(min(pageRequest.offset, ordered.count)).prefix(pageRequest.per)),
+        let page = Page(items: Array(ordered.dropFirst(pageRequest.offset).prefix(pageRequest.per)),
                         page: pageRequest.page, per: pageRequest.per, total: ordered.count)
         let deductions = try await MaterialReports.deductions(p, period: period, supplierID: supplierID, on: req.db)
         let taken = try await StatementService.sources(p, type: "write_off", ids: deductions.map(\.id), on: req.db)
@@ -348,7 +348,8 @@ struct DeliveryPages: RouteCollection {
         return try await req.renderForm("writeoff", titleKey: "writeoff.title", WriteOffView(
             report: WriteOffReportDTO(period: report.period, from: report.from, to: report.to, tolerancePercent: report.tolerancePercent, rows: page.items),
             pager: Pager(page, req), beyond: beyond.count, deductions: deductions,
-            supplier: supplier, supplierId: supplier.unknownCode ? "" : supplierID?.uuidString ?? "", canPropose: p.can(.proposeDeductions) && !supplier.unknownCode,
+            // A code nobody has lists nothing, and there is nothing to propose for it.
+            supplier: supplier.markup(req), supplierId: supplierID?.uuidString ?? "", canPropose: p.can(.proposeDeductions) && !supplier.unknownCode,
             isSupplier: p.isSupplier, errors: req.formErrors(problem),
             exportLink: "/write-off/export?period=\(period)" + supplier.query, statements: taken), problem: problem)
     }

@@ -625,7 +625,7 @@ struct MaterialPages: RouteCollection {
             var html: HTML = """
                 <section class="card">
                   <form method="get" action="/material/stock" class="form row">
-                    \(HTML.when(!p.isSupplier, "<label>\(supplierLabel)\(supplier.field(&t))</label>"))
+                    \(supplier.field(&t))
                     <label>\(itemLabel)<input name="itemCode" value="\(item)"></label>
                     <label>\(lotLabel)<input name="lot" value="\(lot)"></label>
                     <button type="submit">\(t("action.search"))</button>

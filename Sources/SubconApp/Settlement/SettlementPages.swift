@@ -139,11 +139,10 @@ struct SettlementPages: RouteCollection {
         let page = try await StatementService.list(p, filter: filter, page: try PageRequest(req, defaultPer: 50), on: req.application.reads)
         let statuses = [Option(value: "", label: req.t("statement.allStatuses"), selected: (filter.status ?? "").isEmpty)]
             + StatementLifecycle.State.allCases.map { Option(value: $0.rawValue, label: req.t("statement.status.\($0.rawValue)"), selected: filter.status == $0.rawValue) }
-        let byCode = supplier.byCode, suppliers = supplier.options, code = supplier.code
         let current = req.subcon.settings.statementCalendar.period(of: req.subcon.today())
         let view = ListView(
-            rows: Self.rows(page.items, req: req), empty: page.items.isEmpty, pager: Pager(page, req), statuses: statuses, suppliers: suppliers, byCode: byCode,
-            supplierCode: values["supplierCode"] ?? code, unknownSupplier: supplier.unknownCode, period: filter.period ?? "",
+            rows: Self.rows(page.items, req: req), empty: page.items.isEmpty, pager: Pager(page, req), statuses: statuses, suppliers: supplier.options, byCode: supplier.byCode,
+            supplierCode: values["supplierCode"] ?? supplier.code, unknownSupplier: supplier.unknownCode, period: filter.period ?? "",
             canGenerate: p.can(.prepareStatements), canCount: p.can(.countStock) || p.can(.closeStockCounts),
             defaultPeriod: current.previous.description, errors: req.formErrors(problem), values: values, csrf: p.csrfToken ?? "")
         return try await req.renderPage(titleKey: "statement.title") { view.html(&$0) }

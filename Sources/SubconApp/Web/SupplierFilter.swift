@@ -7,10 +7,12 @@ import Vapor
 /// a drop-down of every supplier while there are few enough to scroll through, a supplier code
 /// beyond that. With a thousand suppliers the stock and write-off pages offered the first 500 by
 /// code, and the others could not be chosen at all.
-struct SupplierFilter: Encodable {
+struct SupplierFilter {
     /// Beyond this many suppliers the page asks for a code.
     static let dropDownLimit = 300
 
+    /// Whether the page offers a supplier at all: not to a supplier, whose scope names it.
+    let offered: Bool
     /// A code field instead of the drop-down.
     let byCode: Bool
     /// The code as typed (kept on the page, also when no supplier has it).
@@ -21,14 +23,12 @@ struct SupplierFilter: Encodable {
     /// The chosen supplier, from `supplierId` or from the code.
     let supplierID: UUID?
 
-    private enum CodingKeys: String, CodingKey { case byCode, code, options, unknownCode }
-
     /// Reads `supplierId` or `supplierCode` from the query. Nobody for a supplier's own pages,
     /// whose scope already names them.
     static func read(_ p: Principal, req: Request, allLabel: String) async throws -> SupplierFilter {
         var id = try req.uuidQuery("supplierId")
         let code = (req.queryText("supplierCode") ?? "").trimmingCharacters(in: .whitespaces)
-        guard !p.isSupplier else { return SupplierFilter(byCode: false, code: "", options: [], unknownCode: false, supplierID: nil) }
+        guard !p.isSupplier else { return SupplierFilter(offered: false, byCode: false, code: "", options: [], unknownCode: false, supplierID: nil) }
         let sql = req.application.reads
         let supplier = OrganizationKind.supplier.rawValue
         // Whether a supplier beyond the limit exists: one step past it in the index, not a count.
@@ -54,18 +54,28 @@ struct SupplierFilter: Encodable {
             struct Named: Decodable { let code: String }
             shown = try await sql.raw("SELECT code FROM organizations WHERE id = \(bind: id)").first(decoding: Named.self)?.code ?? ""
         }
-        return SupplierFilter(byCode: many, code: shown, options: options, unknownCode: unknown, supplierID: id)
+        return SupplierFilter(offered: true, byCode: many, code: shown, options: options, unknownCode: unknown, supplierID: id)
     }
 
-    /// The field for pages written in Swift: the drop-down, or the code beyond its limit.
+    /// The labelled field: the drop-down, or the code beyond its limit; nothing for a supplier.
     func field(_ t: inout PageTexts) -> HTML {
-        byCode ? "<input name=\"supplierCode\" value=\"\(code)\" maxlength=\"40\" placeholder=\"\(t("statement.supplierCode"))\">"
+        guard offered else { return HTML() }
+        let input: HTML = byCode ? "<input name=\"supplierCode\" value=\"\(code)\" maxlength=\"40\" placeholder=\"\(t("statement.supplierCode"))\">"
             : "<select name=\"supplierId\">\(Option.html(options))</select>"
+        return "<label>\(t("prices.supplier"))\(input)</label>"
     }
 
     /// What the page says under its filters when the code names no supplier.
     func message(_ t: inout PageTexts) -> HTML {
         HTML.when(unknownCode, "<p class=\"err\" data-field=\"supplierCode\">\(t("error.unknownSupplier"))</p>")
+    }
+
+    /// The field and the message for a Leaf page (`#unsafeHTML`), written as the Swift pages write them.
+    struct Markup: Encodable { let field: HTML; let message: HTML }
+
+    func markup(_ req: Request) -> Markup {
+        var t = req.texts()
+        return Markup(field: field(&t), message: message(&t))
     }
 
     /// The query that keeps this choice on the page's other links (its export, the next page).
