@@ -254,6 +254,18 @@ import SubconDomain
             let writeOff = try await t.page(.GET, "/write-off?per=100&supplierCode=SUP-JG", browser: &w).body.string
             #expect(jgWriteOff > 0 && rows(writeOff).count == jgWriteOff)
             #expect(writeOff.contains("/write-off/export?period=") && writeOff.contains("&amp;supplierId=\(jg)"), "the export keeps the supplier")
+            // Quantities with thousands separators, on both pages.
+            let warehouse = try await t.token("warehouse")
+            #expect(try await t.request(.POST, "/api/v1/material/adjustments", token: warehouse, json: """
+                {"supplierId":"\(jg)","reason":"盘盈","lines":[{"itemCode":"RM-PAD-65","lot":"PAD-BIG","quantity":"12345.5"}]}
+                """).status == .created)
+            let held = try await t.request(.GET, "/api/v1/write-off?supplierId=\(jg)", token: warehouse).json["rows"] as? [[String: Any]] ?? []
+            let pads = try FixedDecimal.parse(held.first { $0["itemCode"] as? String == "RM-PAD-65" }?["held"] as? String ?? "")
+            #expect(pads > FixedDecimal(12_345))
+            let big = try await t.page(.GET, "/material/stock?supplierCode=SUP-JG&lot=PAD-BIG", browser: &w).body.string
+            #expect(big.contains("<strong>12,345.5</strong>"), "\(big)")
+            let month = try await t.page(.GET, "/write-off?per=100&supplierCode=SUP-JG", browser: &w).body.string
+            #expect(month.contains(">\(pads.grouped)</td>"), "\(pads.grouped)")
             // A code nobody has: said beside the field, and nothing listed.
             for page in ["/material/stock", "/write-off"] {
                 let body = try await t.page(.GET, page + "?supplierCode=NOPE", browser: &w).body.string

@@ -651,8 +651,8 @@ struct MaterialPages: RouteCollection {
                         <tr>\(HTML.when(!p.isSupplier, "<td data-label=\"\(supplierLabel)\"><span class=\"nowrap\">\(r.supplierCode)</span> <span class=\"muted\">\(r.supplierName)</span></td>"))
                         <td data-label="\(itemLabel)"><span class="nowrap">\(r.itemCode)</span> <span class="muted">\(r.itemName)</span></td>
                         <td data-label="\(lotLabel)"><a class="nowrap" href="/material/trace?item=\(r.itemCode)&lot=\(r.lot)">\(r.lot.isEmpty ? "—" : r.lot)</a></td>
-                        <td data-label="\(inTransit)" class="num">\(r.inTransit.description)</td>
-                        <td data-label="\(held)" class="num"><strong>\(r.held.description)</strong> \(r.unit)</td>
+                        <td data-label="\(inTransit)" class="num">\(r.inTransit.grouped)</td>
+                        <td data-label="\(held)" class="num"><strong>\(r.held.grouped)</strong> \(r.unit)</td>
                         \(HTML.when(canHandle, "<td class=\"nowrap\">\(HTML.when(movable, "<a href=\"/material/move?kind=return&\(query)\">\(returnText)</a> · <a href=\"/material/move?kind=transfer&\(query)\">\(transferText)</a>"))</td>"))</tr>
 
                         """
