@@ -126,6 +126,15 @@ import VaporTesting
             #expect(others.allSatisfy { !byCode.contains(">\($0.code)</a>") })
             let nobody = try await t.page(.GET, "/statements?supplierCode=NOPE", browser: &finance).body.string
             #expect(nobody.contains("data-field=\"supplierCode\">供应商不存在") && !nobody.contains(">\(s.code)</a>"))
+            // The form that makes a statement keeps its own supplier, not the filter's code.
+            let generate = nobody.components(separatedBy: "method=\"post\" action=\"/statements\"").last?.components(separatedBy: "</form>").first ?? ""
+            #expect(generate.contains("<input name=\"supplierCode\" value=\"\" required"), "\(generate)")
+            // A code refused by that form is said there, and the filter stays empty.
+            let financeCSRF2 = try await t.csrf(&finance)
+            let unknown = try await t.page(.POST, "/statements", browser: &finance, form: ["_csrf": financeCSRF2, "supplierCode": "NOPE2", "period": "2026-10"])
+            #expect(unknown.status == .unprocessableEntity)
+            let filterForm = unknown.body.string.components(separatedBy: "method=\"get\" action=\"/statements\"").last?.components(separatedBy: "</form>").first ?? ""
+            #expect(unknown.body.string.contains("value=\"NOPE2\" required") && filterForm.contains("<input name=\"supplierCode\" value=\"\" maxlength"), "\(filterForm)")
             for path in ["/statements", "/statements/\(s.id!)", "/stock-count"] {
                 var en = try await t.signIn("finance")
                 _ = try await t.page(.GET, "/lang/en?next=/", browser: &en)

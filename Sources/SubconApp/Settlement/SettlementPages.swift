@@ -41,6 +41,7 @@ struct SettlementPages: RouteCollection {
         let suppliers: [Option]
         /// Too many suppliers for a drop-down: they are named by code.
         let byCode: Bool
+        /// The filter's supplier code.
         let supplierCode: String
         /// The filter's code names no supplier.
         let unknownSupplier: Bool
@@ -67,7 +68,8 @@ struct SettlementPages: RouteCollection {
                         <label class="grow">\(supplierLabel)
                     """
                 if byCode {
-                    html += "<input name=\"supplierCode\" value=\"\(supplierCode)\" required maxlength=\"40\" placeholder=\"\(t("statement.supplierCode"))\">"
+                    // The code the form was sent with, not the filter's.
+                    html += "<input name=\"supplierCode\" value=\"\(values["supplierCode"] ?? "")\" required maxlength=\"40\" placeholder=\"\(t("statement.supplierCode"))\">"
                 } else {
                     // A statement is for one supplier: the filter's "all suppliers" is no choice here,
                     // and the one chosen is the one the form was sent with, not the filter's.
@@ -142,7 +144,7 @@ struct SettlementPages: RouteCollection {
         let current = req.subcon.settings.statementCalendar.period(of: req.subcon.today())
         let view = ListView(
             rows: Self.rows(page.items, req: req), empty: page.items.isEmpty, pager: Pager(page, req), statuses: statuses, suppliers: supplier.options, byCode: supplier.byCode,
-            supplierCode: values["supplierCode"] ?? supplier.code, unknownSupplier: supplier.unknownCode, period: filter.period ?? "",
+            supplierCode: supplier.code, unknownSupplier: supplier.unknownCode, period: filter.period ?? "",
             canGenerate: p.can(.prepareStatements), canCount: p.can(.countStock) || p.can(.closeStockCounts),
             defaultPeriod: current.previous.description, errors: req.formErrors(problem), values: values, csrf: p.csrfToken ?? "")
         return try await req.renderPage(titleKey: "statement.title") { view.html(&$0) }
