@@ -651,6 +651,34 @@ struct MaterialFixture {
         }
     }
 
+    /// The write-off's rows come in the order of the supplier's and the material's codes, each
+    /// named, the same however many names are read at a time: the statement orders the figures,
+    /// and the names are read afterwards for the rows wanted (the page's fifty, or all of them).
+    @Test func writeOffRowsComeInTheOrderOfTheCodesNamedInBatches() async throws {
+        try await TestApp.run(scenario: true) { t in
+            let principal = try await t.principal("finance")
+            let today = t.app.subcon.today()
+            var severalSuppliers = 0
+            for back in 0..<12 {
+                let month = (today.year * 12 + today.month - 1) - back
+                let period = String(format: "%04d-%02d", month / 12, month % 12 + 1)
+                let figures = try await MaterialReports.writeOffFigures(principal, period: period, supplierID: nil, app: t.app)
+                let whole = try await MaterialReports.named(figures.rows, on: t.app.db)
+                let inPairs = try await MaterialReports.named(figures.rows, on: t.app.db, batch: 2)
+                func text(_ rows: [WriteOffRowDTO]) -> [String] {
+                    rows.map { "\($0.supplierCode) \($0.supplierName) \($0.itemCode) \($0.itemName) \($0.unit) \($0.variance) \($0.held)" }
+                }
+                #expect(text(whole) == text(inPairs), "\(period)")
+                #expect(whole.allSatisfy { !$0.supplierName.isEmpty && !$0.itemName.isEmpty && !$0.unit.isEmpty }, "\(period)")
+                #expect(zip(whole, whole.dropFirst()).allSatisfy { ($0.supplierCode, $0.itemCode) < ($1.supplierCode, $1.itemCode) }, "\(period)")
+                let report = try await MaterialReports.writeOff(principal, period: period, supplierID: nil, app: t.app)
+                #expect(text(report.rows) == text(whole), "\(period)")
+                if Set(whole.map(\.supplierId)).count > 1 && whole.count > 2 { severalSuppliers += 1 }
+            }
+            #expect(severalSuppliers > 0)
+        }
+    }
+
     /// The write-off's rows go out in batches (here 2 rows): the answer is the same document as
     /// the report built whole, for the buyer over every supplier and for a supplier, month by
     /// month through the demo's history.

@@ -334,20 +334,20 @@ struct DeliveryPages: RouteCollection {
         let period = try MaterialAPI.period(req)
         let supplier = try await SupplierFilter.read(p, req: req, allLabel: req.t("material.allSuppliers"))
         let supplierID = supplier.supplierID
-        let report = try await MaterialReports.writeOff(p, period: period, supplierID: supplierID, app: req.application)
-        // Every supplier's month is some 18,000 rows on a large installation (a 12 MB page). The
-        // page shows fifty at a time, those beyond tolerance first; the export holds them all.
-        let beyond = report.rows.filter(\.beyondTolerance)
-        let ordered = beyond + report.rows.filter { !$0.beyondTolerance }
         let pageRequest = try PageRequest(req, defaultPer: 50)
-        let page = Page(items: Array(ordered.dropFirst(pageRequest.offset).prefix(pageRequest.per)),
+        let figures = try await MaterialReports.writeOffFigures(p, period: period, supplierID: supplierID, app: req.application)
+        // Every supplier's month is some 18,000 rows on a large installation (a 12 MB page). The
+        // page shows fifty at a time, those beyond tolerance first, and names only those; the
+        // export holds them all.
+        let ordered = figures.beyondFirst
+        let page = Page(items: try await MaterialReports.named(Array(ordered.dropFirst(pageRequest.offset).prefix(pageRequest.per)), on: req.db),
                         page: pageRequest.page, per: pageRequest.per, total: ordered.count)
         let deductions = try await MaterialReports.deductions(p, period: period, supplierID: supplierID, on: req.db)
         let taken = try await StatementService.sources(p, type: "write_off", ids: deductions.map(\.id), on: req.db)
             .map { StatementLinkByID(id: $0.sourceID, statement: $0.statement) }
         return try await req.renderForm("writeoff", titleKey: "writeoff.title", WriteOffView(
-            report: WriteOffReportDTO(period: report.period, from: report.from, to: report.to, tolerancePercent: report.tolerancePercent, rows: page.items),
-            pager: Pager(page, req), beyond: beyond.count, deductions: deductions,
+            report: WriteOffReportDTO(period: figures.period, from: figures.from, to: figures.to, tolerancePercent: figures.tolerancePercent, rows: page.items),
+            pager: Pager(page, req), beyond: figures.rows.count(where: \.beyondTolerance), deductions: deductions,
             // A code nobody has lists nothing, and there is nothing to propose for it.
             supplier: supplier.markup(req), supplierId: supplierID?.uuidString ?? "", canPropose: p.can(.proposeDeductions) && !supplier.unknownCode,
             isSupplier: p.isSupplier, errors: req.formErrors(problem),
