@@ -347,6 +347,13 @@ struct MaterialFixture {
             let proposals = try await m.post("/api/v1/write-off/proposals", m.finance, #"{"period":"\#(period)"}"#, .ok)["items"] as? [[String: Any]] ?? []
             #expect(proposals.count == 1)
             #expect(proposals.first?["quantity"] as? String == "2")
+            // Named, on the API and on the page's list of proposals (a code alone told nobody whom).
+            let jgName = try await t.organization(code: "SUP-JG").name
+            #expect(proposals.first?["supplierName"] as? String == jgName)
+            var finance = try await t.signIn("finance")
+            let writeOffPage = try await t.page(.GET, "/write-off?period=\(period)", browser: &finance).body.string
+            let proposalsPart = writeOffPage.components(separatedBy: "<h2>扣款建议</h2>").last ?? ""
+            #expect(proposalsPart.contains("<td data-label=\"供应商\">\(jgName) <span class=\"muted nowrap\">SUP-JG</span></td>"))
             #expect(try await m.items("/api/v1/deductions", f.supplier1).count == 1)
             #expect(try await m.items("/api/v1/deductions", f.supplier2).isEmpty)
             // The spreadsheet export carries the same numbers.

@@ -448,7 +448,7 @@ enum MaterialReports {
         let items = try await OrderService.itemCodes(Set(rows.map(\.itemID)), on: db)
         let orgs = try await organizations(Set(rows.map(\.supplierID)), on: db)
         return rows.map {
-            DeductionDTO(id: $0.id!, supplierId: $0.supplierID, supplierCode: orgs[$0.supplierID]?.code ?? "", itemCode: items[$0.itemID]?.code ?? "",
+            DeductionDTO(id: $0.id!, supplierId: $0.supplierID, supplierCode: orgs[$0.supplierID]?.code ?? "", supplierName: orgs[$0.supplierID]?.name ?? "", itemCode: items[$0.itemID]?.code ?? "",
                          itemName: items[$0.itemID]?.name ?? "", period: $0.period, quantity: FixedDecimal(units: $0.quantity),
                          tolerance: FixedDecimal(units: $0.tolerance), status: $0.status, updatedAt: $0.updatedAt)
         }.sorted { ($0.period, $0.supplierCode, $0.itemCode) > ($1.period, $1.supplierCode, $1.itemCode) }
@@ -874,6 +874,7 @@ struct DeductionDTO: Content {
     let id: UUID
     let supplierId: UUID
     let supplierCode: String
+    let supplierName: String
     let itemCode: String
     let itemName: String
     let period: String
