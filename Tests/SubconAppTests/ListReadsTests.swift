@@ -497,4 +497,30 @@ import SubconDomain
             #expect(try await state() == before)
         }
     }
+
+    /// One supplier's write-off reads the month's movements from the supplier's index by time,
+    /// not every movement it ever had; everyone's from the index by time alone. The migration's
+    /// revert leaves the report as it was.
+    @Test func aSuppliersWriteOffReadsItsMonthFromTheIndexByTime() async throws {
+        try await TestApp.run(scenario: true) { t in
+            guard t.sql.dialect.name == "sqlite" else { return }
+            let jg = try await t.organization(code: "SUP-JG").id!
+            let today = t.app.subcon.today()
+            let (start, end) = try MaterialReports.month(String(format: "%04d-%02d", today.year, today.month), timeZone: t.settings.timeZone)
+            let one = try await ExplainQueryPlan.steps(of: MaterialReports.writeOffStatement(supplierID: jg, start: start, end: end), on: t.sql)
+            #expect(one.contains { $0.contains("material_movements USING INDEX material_movements_supplier_created_idx (supplier_id=? AND created_at>?)") }, "\(one)")
+            let everyone = try await ExplainQueryPlan.steps(of: MaterialReports.writeOffStatement(supplierID: nil, start: start, end: end), on: t.sql)
+            #expect(everyone.contains { $0.contains("material_movements USING INDEX material_movements_created_idx") }, "\(everyone)")
+            let finance = try await t.principal("finance")
+            func report() async throws -> [String] {
+                try await MaterialReports.writeOff(finance, start: start, end: end, label: "", supplierID: jg, app: t.app).rows
+                    .map { "\($0.itemCode) \($0.opening) \($0.issued) \($0.consumed) \($0.held) \($0.variance)" }
+            }
+            let before = try await report()
+            #expect(!before.isEmpty)
+            try await AddSupplierMovementTimeIndex().revert(on: t.db)
+            #expect(try await report() == before)
+            try await AddSupplierMovementTimeIndex().prepare(on: t.db)
+        }
+    }
 }

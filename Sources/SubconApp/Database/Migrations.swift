@@ -142,6 +142,8 @@ enum Migrations {
         AddCorrectiveCheckPageIndexes(),
         // 45. A supplier's to-do from indexes in the order it reads them, for one kept plan
         AddTodoPlanIndexes(),
+        // 46. One supplier's movements of a month from an index (its write-off)
+        AddSupplierMovementTimeIndex(),
     ]
 }
 

@@ -279,12 +279,25 @@ enum MaterialReports {
             (WriteOffFold.Key(supplier: $0.supplier_id, item: $0.item_id), (FixedDecimal(units: $0.allowed ?? 0), FixedDecimal(units: $0.charged ?? 0)))
         }) { a, _ in a }
         let tolerance = app.subcon.settings.writeOffTolerancePercent
-        // Per supplier × item × kind: the running total less what moved since the period began
-        // is the opening; the movements since then (read through their time index) give the
-        // period — so no read goes back over the whole history. The rows are folded as they
-        // arrive, one supplier and material after another.
+        // The rows are folded as they arrive, one supplier and material after another.
         let fold = NIOLockedValueBox(WriteOffFold(rejects: rejects, tolerancePercent: tolerance))
-        try await db.raw("""
+        try await db.raw(writeOffStatement(supplierID: p.scope.supplierID ?? supplierID, start: start, end: end))
+            .run { row in fold.withLockedValue { $0.add(row) } }
+        let rows = try fold.withLockedValue { try $0.finished() }
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: app.subcon.settings.timeZone) ?? .gmt
+        let last = cal.date(byAdding: .day, value: -1, to: end)!
+        func day(_ d: Date) -> String { let c = cal.dateComponents([.year, .month, .day], from: d); return Day(year: c.year!, month: c.month!, day: c.day!)!.description }
+        return WriteOffFigures(period: period, from: day(start), to: day(last), tolerancePercent: tolerance, rows: rows)
+    }
+
+    /// Per supplier × item × kind: the running total less what moved since the period began is
+    /// the opening; the movements since then give the period, so no read goes back over the
+    /// whole history. Everyone's are read through the movements' time index, one supplier's
+    /// through its own (`AddSupplierMovementTimeIndex`).
+    static func writeOffStatement(supplierID: UUID?, start: Date, end: Date) -> SQLQueryString {
+        let supplier: SQLQueryString = supplierID.map { " AND supplier_id = \(bind: $0)" } ?? ""
+        return """
             SELECT x.supplier_id, x.item_id, x.kind, x.before_q, x.during_q, x.during_a
             FROM (SELECT supplier_id, item_id, kind, CAST(SUM(t) AS BIGINT) AS before_q, CAST(SUM(d) AS BIGINT) AS during_q,
                          CAST(SUM(a) AS BIGINT) AS during_a
@@ -298,13 +311,7 @@ enum MaterialReports {
                   ) u GROUP BY supplier_id, item_id, kind) x
             LEFT JOIN organizations s ON s.id = x.supplier_id LEFT JOIN items i ON i.id = x.item_id
             ORDER BY COALESCE(s.code, ''), COALESCE(i.code, ''), x.supplier_id, x.item_id
-            """).run { row in fold.withLockedValue { $0.add(row) } }
-        let rows = try fold.withLockedValue { try $0.finished() }
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: app.subcon.settings.timeZone) ?? .gmt
-        let last = cal.date(byAdding: .day, value: -1, to: end)!
-        func day(_ d: Date) -> String { let c = cal.dateComponents([.year, .month, .day], from: d); return Day(year: c.year!, month: c.month!, day: c.day!)!.description }
-        return WriteOffFigures(period: period, from: day(start), to: day(last), tolerancePercent: tolerance, rows: rows)
+            """
     }
 
     /// Folds the write-off's statement, whose rows come one supplier and material after
