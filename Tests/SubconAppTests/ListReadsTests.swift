@@ -518,9 +518,12 @@ import SubconDomain
             }
             let before = try await report()
             #expect(!before.isEmpty)
-            try await AddSupplierMovementTimeIndex().revert(on: t.db)
+            // One connection for both: another may still hold the schema from before the drop,
+            // and refuse to create what it believes is there.
+            let db = t.db
+            try await AddSupplierMovementTimeIndex().revert(on: db)
             #expect(try await report() == before)
-            try await AddSupplierMovementTimeIndex().prepare(on: t.db)
+            try await AddSupplierMovementTimeIndex().prepare(on: db)
         }
     }
 }
