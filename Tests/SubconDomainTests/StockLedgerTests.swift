@@ -68,7 +68,8 @@ struct StockLedgerTests {
         #expect(w.consumed == q("300"))
         #expect(w.held == q("273"))              // 100 + 540 − 300 − 60 − 4 − 3 (in transit included)
         #expect(w.variance == q("1"))            // scrap 4 + count loss 3 − allowance 6
-        #expect(try w.exceeds(tolerancePercent: q("0.1")))     // 0.64 tolerated
+        #expect(try w.allowedVariance(tolerancePercent: q("0.1")) == q("0.64"))  // 0.1 % of 100 + 540
+        #expect(try w.exceeds(tolerancePercent: q("0.1")))
         #expect(try !w.exceeds(tolerancePercent: q("0.2")))
     }
 }

@@ -346,7 +346,7 @@ struct DeliveryPages: RouteCollection {
         let taken = try await StatementService.sources(p, type: "write_off", ids: deductions.map(\.id), on: req.db)
             .map { StatementLinkByID(id: $0.sourceID, statement: $0.statement) }
         return try await req.renderForm("writeoff", titleKey: "writeoff.title", WriteOffView(
-            report: WriteOffReportDTO(period: figures.period, from: figures.from, to: figures.to, tolerancePercent: figures.tolerancePercent, rows: page.items),
+            report: figures.report(page.items),
             pager: Pager(page, req), beyond: figures.rows.count(where: \.beyondTolerance), deductions: deductions,
             // A code nobody has lists nothing, and there is nothing to propose for it.
             supplier: supplier.markup(req), supplierId: supplierID?.uuidString ?? "", canPropose: p.can(.proposeDeductions) && !supplier.unknownCode,

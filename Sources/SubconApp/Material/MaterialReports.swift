@@ -240,6 +240,11 @@ enum MaterialReports {
 
         /// Those beyond tolerance first, each part in the order of the codes.
         var beyondFirst: [WriteOffFigure] { rows.filter(\.beyondTolerance) + rows.filter { !$0.beyondTolerance } }
+
+        /// The report of the span with these rows (all of them named, or a page's).
+        func report(_ rows: [WriteOffRowDTO]) -> WriteOffReportDTO {
+            WriteOffReportDTO(period: period, from: from, to: to, tolerancePercent: tolerancePercent, rows: rows)
+        }
     }
 
     static func writeOff(_ p: Principal, period: String, supplierID: UUID?, app: Application) async throws -> WriteOffReportDTO {
@@ -250,8 +255,7 @@ enum MaterialReports {
     /// The write-off over any span of months with every row named.
     static func writeOff(_ p: Principal, start: Date, end: Date, label period: String, supplierID: UUID?, app: Application) async throws -> WriteOffReportDTO {
         let figures = try await writeOffFigures(p, start: start, end: end, label: period, supplierID: supplierID, app: app)
-        return WriteOffReportDTO(period: figures.period, from: figures.from, to: figures.to, tolerancePercent: figures.tolerancePercent,
-                                 rows: try await named(figures.rows, on: app.database))
+        return figures.report(try await named(figures.rows, on: app.database))
     }
 
     static func writeOffFigures(_ p: Principal, period: String, supplierID: UUID?, app: Application) async throws -> WriteOffFigures {
@@ -320,7 +324,7 @@ enum MaterialReports {
         struct Key: Hashable { let supplier: UUID; let item: UUID }
         let rejects: [Key: (allowed: FixedDecimal, charged: FixedDecimal)]
         let tolerancePercent: FixedDecimal
-        private(set) var rows: [WriteOffFigure] = []
+        private var rows: [WriteOffFigure] = []
         private var key: Key?
         private var keyText = (supplier: "", item: "")
         private var opening: [Movement] = [], during: [Movement] = []
@@ -364,7 +368,7 @@ enum MaterialReports {
             let r = rejects[key]
             let w = try WriteOff.summarize(opening: balance, movements: during)
                 .accounting(materialRejects: r?.allowed ?? .zero, supplierRejects: r?.charged ?? .zero)
-            rows.append(WriteOffFigure(supplierID: key.supplier, itemID: key.item, writeOff: w, tolerance: try w.opening.adding(w.issued).percent(tolerancePercent),
+            rows.append(WriteOffFigure(supplierID: key.supplier, itemID: key.item, writeOff: w, tolerance: try w.allowedVariance(tolerancePercent: tolerancePercent),
                                        beyondTolerance: try w.exceeds(tolerancePercent: tolerancePercent)))
         }
 

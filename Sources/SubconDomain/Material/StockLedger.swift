@@ -212,9 +212,14 @@ public struct WriteOff: Equatable, Sendable {
         return w
     }
 
-    /// Whether the variance is beyond the tolerance (a percentage of what was there to account
-    /// for: the opening balance and what was issued).
+    /// The variance tolerated: a percentage of what was there to account for, the opening
+    /// balance and what was issued.
+    public func allowedVariance(tolerancePercent: FixedDecimal) throws(FixedDecimal.ArithmeticError) -> FixedDecimal {
+        try opening.adding(issued).percent(tolerancePercent)
+    }
+
+    /// Whether the variance is beyond the tolerance (`allowedVariance`).
     public func exceeds(tolerancePercent: FixedDecimal) throws(FixedDecimal.ArithmeticError) -> Bool {
-        variance > (try opening.adding(issued).percent(tolerancePercent))
+        variance > (try allowedVariance(tolerancePercent: tolerancePercent))
     }
 }
