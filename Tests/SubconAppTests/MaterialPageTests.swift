@@ -237,6 +237,12 @@ import SubconDomain
             let jg = try await t.organization(code: "SUP-JG").id!
             var stock = try await t.page(.GET, "/material/stock", browser: &w).body.string
             #expect(stock.contains("<select name=\"supplierId\">") && stock.contains("<option value=\"\(jg)\">SUP-JG · "))
+            // A code nobody has, in a link, is said at the drop-down (the field the page has).
+            var finance = try await t.signIn("finance")  // the warehouse has no statements
+            for page in ["/material/stock", "/write-off", "/prices", "/statements"] {
+                let body = try await t.page(.GET, page + "?supplierCode=NOPE", browser: &finance).body.string
+                #expect(body.contains("<p class=\"err\" data-field=\"supplierId\">供应商不存在"), "\(page)")
+            }
             // Beyond the drop-down's limit: a code, which finds the same rows as the supplier's id.
             let now = t.clock.now()
             try await (1...SupplierFilter.dropDownLimit).map { Organization(kind: .supplier, code: String(format: "ZZ%04d", $0), name: "供应商 \($0)", now: now) }

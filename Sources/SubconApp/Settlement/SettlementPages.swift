@@ -38,13 +38,8 @@ struct SettlementPages: RouteCollection {
         let empty: Bool
         let pager: Pager
         let statuses: [Option]
-        let suppliers: [Option]
-        /// Too many suppliers for a drop-down: they are named by code.
-        let byCode: Bool
-        /// The filter's supplier code.
-        let supplierCode: String
-        /// The filter's code names no supplier.
-        let unknownSupplier: Bool
+        /// The supplier filter (nothing for a supplier), whose choices the form to generate offers too.
+        let supplier: SupplierFilter
         let period: String
         let canGenerate: Bool
         let canCount: Bool
@@ -67,13 +62,13 @@ struct SettlementPages: RouteCollection {
                         <input type="hidden" name="_csrf" value="\(csrf)">
                         <label class="grow">\(supplierLabel)
                     """
-                if byCode {
+                if supplier.byCode {
                     // The code the form was sent with, not the filter's.
                     html += "<input name=\"supplierCode\" value=\"\(values["supplierCode"] ?? "")\" required maxlength=\"40\" placeholder=\"\(t("statement.supplierCode"))\">"
                 } else {
                     // A statement is for one supplier: the filter's "all suppliers" is no choice here,
                     // and the one chosen is the one the form was sent with, not the filter's.
-                    let choices = suppliers.filter { !$0.value.isEmpty }.map { Option(value: $0.value, label: $0.label, selected: $0.value == values["supplierId"]) }
+                    let choices = supplier.options.filter { !$0.value.isEmpty }.map { Option(value: $0.value, label: $0.label, selected: $0.value == values["supplierId"]) }
                     html += "<select name=\"supplierId\" required>\(Option.html(choices))</select>"
                 }
                 html += """
@@ -96,13 +91,7 @@ struct SettlementPages: RouteCollection {
                 """
             html += Option.html(statuses)
             html += "</select></label>\n    "
-            if !suppliers.isEmpty {
-                html += "<label>\(supplierLabel)<select name=\"supplierId\" data-autosubmit>\(Option.html(suppliers))</select></label>"
-            }
-            html += "\n    "
-            if byCode {
-                html += "<label>\(supplierLabel)<input name=\"supplierCode\" value=\"\(supplierCode)\" maxlength=\"40\" placeholder=\"\(t("statement.supplierCode"))\"></label>"
-            }
+            html += supplier.field(&t, autosubmit: true)
             html += """
 
                     <label>\(periodLabel)<input name="period" value="\(period)" placeholder="YYYY-MM" maxlength="7"></label>
@@ -111,7 +100,7 @@ struct SettlementPages: RouteCollection {
                   </form>
 
                 """
-            if unknownSupplier { html += "<p class=\"err\" data-field=\"supplierCode\">\(t("error.unknownSupplier"))</p>\n" }
+            html += supplier.message(&t)
             if empty {
                 html += "<p class=\"muted\">\(t("list.empty"))</p>"
             } else {
@@ -143,8 +132,8 @@ struct SettlementPages: RouteCollection {
             + StatementLifecycle.State.allCases.map { Option(value: $0.rawValue, label: req.t("statement.status.\($0.rawValue)"), selected: filter.status == $0.rawValue) }
         let current = req.subcon.settings.statementCalendar.period(of: req.subcon.today())
         let view = ListView(
-            rows: Self.rows(page.items, req: req), empty: page.items.isEmpty, pager: Pager(page, req), statuses: statuses, suppliers: supplier.options, byCode: supplier.byCode,
-            supplierCode: supplier.code, unknownSupplier: supplier.unknownCode, period: filter.period ?? "",
+            rows: Self.rows(page.items, req: req), empty: page.items.isEmpty, pager: Pager(page, req), statuses: statuses, supplier: supplier,
+            period: filter.period ?? "",
             canGenerate: p.can(.prepareStatements), canCount: p.can(.countStock) || p.can(.closeStockCounts),
             defaultPeriod: current.previous.description, errors: req.formErrors(problem), values: values, csrf: p.csrfToken ?? "")
         return try await req.renderPage(titleKey: "statement.title") { view.html(&$0) }

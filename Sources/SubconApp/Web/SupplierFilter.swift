@@ -58,16 +58,18 @@ struct SupplierFilter {
     }
 
     /// The labelled field: the drop-down, or the code beyond its limit; nothing for a supplier.
-    func field(_ t: inout PageTexts) -> HTML {
+    /// `autosubmit`: the drop-down sends its form when a supplier is chosen.
+    func field(_ t: inout PageTexts, autosubmit: Bool = false) -> HTML {
         guard offered else { return HTML() }
         let input: HTML = byCode ? "<input name=\"supplierCode\" value=\"\(code)\" maxlength=\"40\" placeholder=\"\(t("statement.supplierCode"))\">"
-            : "<select name=\"supplierId\">\(Option.html(options))</select>"
+            : "<select name=\"supplierId\"\(HTML.when(autosubmit, " data-autosubmit"))>\(Option.html(options))</select>"
         return "<label>\(t("prices.supplier"))\(input)</label>"
     }
 
     /// What the page says under its filters when the code names no supplier.
     func message(_ t: inout PageTexts) -> HTML {
-        HTML.when(unknownCode, "<p class=\"err\" data-field=\"supplierCode\">\(t("error.unknownSupplier"))</p>")
+        // Said at the field the page has: the code's, or the drop-down when a link brought the code.
+        HTML.when(unknownCode, "<p class=\"err\" data-field=\"\(byCode ? "supplierCode" : "supplierId")\">\(t("error.unknownSupplier"))</p>")
     }
 
     /// The field and the message for a Leaf page (`#unsafeHTML`), written as the Swift pages write them.
