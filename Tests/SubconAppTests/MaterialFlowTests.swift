@@ -354,6 +354,10 @@ struct MaterialFixture {
             let writeOffPage = try await t.page(.GET, "/write-off?period=\(period)", browser: &finance).body.string
             let proposalsPart = writeOffPage.components(separatedBy: "<h2>扣款建议</h2>").last ?? ""
             #expect(proposalsPart.contains("<td data-label=\"供应商\">\(jgName) <span class=\"muted nowrap\">SUP-JG</span></td>"))
+            // The supplier's own page does not name it on every row.
+            var jgUser = try await t.signIn("supplier1")
+            let ownPart = try await t.page(.GET, "/write-off?period=\(period)", browser: &jgUser).body.string.components(separatedBy: "<h2>扣款建议</h2>").last ?? ""
+            #expect(ownPart.contains("RM-PAD-65") && !ownPart.contains("data-label=\"供应商\""))
             #expect(try await m.items("/api/v1/deductions", f.supplier1).count == 1)
             #expect(try await m.items("/api/v1/deductions", f.supplier2).isEmpty)
             // The spreadsheet export carries the same numbers.
