@@ -829,3 +829,44 @@ extension DemoScenarioTests {
         }
     }
 }
+
+@Suite struct OrderFormTests {
+    /// The new order form offers the suppliers that may receive orders in a drop-down; beyond the
+    /// drop-down's limit it asks for a code. A code nobody has, or a supplier that may not receive
+    /// orders, is said at the field with what was typed kept, and nothing is made.
+    @Test func theNewOrderFormChoosesTheSupplierFromADropDownThenByCode() async throws {
+        try await TestApp.run { t in
+            _ = try await t.request(.POST, "/api/v1/items", token: try await t.token("planner"),
+                                    json: #"{"code":"SF-9","name":"支架","uom":"件","kind":"semi_finished"}"#)
+            var b = try await t.signIn("purchaser")
+            let jg = try await t.organization(code: "SUP-JG").id!
+            let form = try await t.page(.GET, "/orders/new", browser: &b).body.string
+            #expect(form.contains("<select name=\"supplierId\" required>") && form.contains("<option value=\"\(jg)\">SUP-JG · "))
+            let csrf = try await t.csrf(&b)
+            let line = "SF-9 10 2030-01-10 3.5"
+            func post(_ fields: [String: String]) async throws -> (status: HTTPStatus, body: String) {
+                let r = try await t.page(.POST, "/orders", browser: &b, form: ["_csrf": csrf, "lines": line].merging(fields) { a, _ in a })
+                return (r.status, r.body.string)
+            }
+            let first = try await post(["supplierId": jg.uuidString, "note": "下拉"])
+            #expect(first.status == .seeOther, "\(first.body.components(separatedBy: "class=\"err").dropFirst().map { $0.prefix(120) })")
+            #expect(try await OutsourcingOrder.query(on: t.db).filter(\.$note == "下拉").first()?.supplierID == jg)
+
+            try await (1...SupplierFilter.dropDownLimit).map { Organization(kind: .supplier, code: String(format: "ZZ%04d", $0), name: "供应商 \($0)", now: t.clock.now()) }
+                .create(on: t.db)
+            let byCode = try await t.page(.GET, "/orders/new", browser: &b).body.string
+            #expect(byCode.contains("<input name=\"supplierCode\" value=\"\" maxlength=\"40\" required") && !byCode.contains("<select name=\"supplierId\""))
+            let before = try await OutsourcingOrder.query(on: t.db).count()
+            let nobody = try await post(["supplierCode": "NOPE", "note": ""])
+            #expect(nobody.status == .unprocessableEntity && nobody.body.contains("供应商不存在") && nobody.body.contains("name=\"supplierCode\" value=\"NOPE\""))
+            let empty = try await post(["supplierCode": " ", "note": ""])
+            #expect(empty.status == .unprocessableEntity && empty.body.contains("<span class=\"err\">必填</span>"))
+            // The suppliers added above have no approved profile: they may not receive orders.
+            let unapproved = try await post(["supplierCode": "ZZ0001", "note": ""])
+            #expect(unapproved.status == .unprocessableEntity && unapproved.body.contains("value=\"ZZ0001\""))
+            #expect(try await OutsourcingOrder.query(on: t.db).count() == before)
+            #expect(try await post(["supplierCode": "SUP-JG", "note": "按编码"]).status == .seeOther)
+            #expect(try await OutsourcingOrder.query(on: t.db).filter(\.$note == "按编码").first()?.supplierID == jg)
+        }
+    }
+}

@@ -61,11 +61,13 @@ import VaporTesting
             let jg = try await t.organization(code: "SUP-JG").id!
             var b = try await t.signIn("purchaser")
             let csrf = try await t.csrf(&b)
-            #expect(try await t.page(.GET, "/prices/new", browser: &b).status == .ok)
+            let form = try await t.page(.GET, "/prices/new", browser: &b)
+            #expect(form.status == .ok && form.body.string.contains("<select name=\"supplierId\" required>")
+                    && form.body.string.contains("<option value=\"\(jg)\">SUP-JG · "))
             // Bad input comes back as the form with inline messages, and nothing is stored.
             let bad = try await t.page(.POST, "/prices", browser: &b, form: [
                 "_csrf": csrf, "supplierId": jg.uuidString, "itemCode": "NOPE", "unitPrice": "-1", "validFrom": "2026-01-01", "tiers": "1000:2"])
-            #expect(bad.status == .unprocessableEntity)
+            #expect(bad.status == .unprocessableEntity && bad.body.string.contains("<option value=\"\(jg)\" selected>SUP-JG · "))
             #expect(bad.body.string.contains("物料 NOPE 不存在"))
             #expect(bad.body.string.contains("阶梯价格式应为"))
             #expect(try await PriceAgreementRow.query(on: t.db).count() == 0)
@@ -140,6 +142,18 @@ import VaporTesting
             #expect(rows(byCode) == 3 && !byCode.contains(">SUP-BM</a>"))
             let nobody = try await t.page(.GET, "/prices?supplierCode=NOPE", browser: &w).body.string
             #expect(nobody.contains("data-field=\"supplierCode\">供应商不存在") && rows(nobody) == 0)
+
+            // The form for a new agreement asks for the code too; one nobody has is said at the field.
+            let newForm = try await t.page(.GET, "/prices/new", browser: &w).body.string
+            #expect(newForm.contains("<input name=\"supplierCode\" value=\"\"") && !newForm.contains("<select name=\"supplierId\""))
+            let csrf = try await t.csrf(&w)
+            let fields = ["_csrf": csrf, "itemCode": "A-1", "currency": "CNY", "validFrom": "2026-01-01", "unitPrice": "3.5"]
+            let unknown = try await t.page(.POST, "/prices", browser: &w, form: fields.merging(["supplierCode": "NOPE"]) { a, _ in a })
+            #expect(unknown.status == .unprocessableEntity && unknown.body.string.contains("供应商不存在")
+                    && unknown.body.string.contains("name=\"supplierCode\" value=\"NOPE\""))
+            let made = try await t.page(.POST, "/prices", browser: &w, form: fields.merging(["supplierCode": "SUP-BM"]) { a, _ in a })
+            #expect(made.status == .seeOther)
+            #expect(try await t.request(.GET, "/api/v1/price-agreements?supplierId=\(bm)&q=A-1", token: purchaser).json["total"] as? Int == 1)
         }
     }
 }

@@ -40,12 +40,6 @@ struct PricePages: RouteCollection {
         }
     }
 
-    func supplierOptions(_ p: Principal, selected: String?, includeAll: Bool, req: Request) async throws -> [Option] {
-        let suppliers = try await p.scope.query(Organization.self, on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).sort(\.$code).all()
-        return (includeAll ? [Option(value: "", label: req.t("prices.allSuppliers"), selected: (selected ?? "").isEmpty)] : [])
-            + suppliers.map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: selected == $0.id!.uuidString) }
-    }
-
     struct ListView: Encodable {
         let rows: [Row]; let pager: Pager; let q: String; let supplier: SupplierFilter.Markup; let current: Bool; let canEdit: Bool
     }
@@ -69,7 +63,8 @@ struct PricePages: RouteCollection {
     struct FormView: Encodable {
         let agreement: Row?
         let values: [String: String]
-        let suppliers: [Option]
+        /// The supplier field of the form for a new agreement (an agreement's supplier stays).
+        let supplier: HTML
         let errors: FormErrors
         let canEdit: Bool
         let today: String
@@ -78,7 +73,7 @@ struct PricePages: RouteCollection {
     func render(_ req: Request, agreement: Row?, values: [String: String], problem: Problem?) async throws -> Response {
         let p = try req.requirePrincipal()
         let view = FormView(agreement: agreement, values: values,
-                            suppliers: try await supplierOptions(p, selected: values["supplierId"], includeAll: false, req: req),
+                            supplier: agreement == nil && p.can(.managePrices) ? try await SupplierChoice.read(values: values, req: req).markup(req) : HTML(),
                             errors: req.formErrors(problem), canEdit: p.can(.managePrices), today: BOMsAPI.today(req).description)
         let title = agreement.map { "\($0.supplierCode) · \($0.itemCode)\($0.operation.map { " · " + $0 } ?? "")" }
         return try await req.renderForm("price_form", titleKey: agreement == nil ? "prices.new" : "prices.agreement",
@@ -93,11 +88,11 @@ struct PricePages: RouteCollection {
     }
 
     struct PriceForm: Content {
-        var supplierId: String?; var itemCode: String?; var operation: String?; var currency: String?
+        var supplierId: String?; var supplierCode: String?; var itemCode: String?; var operation: String?; var currency: String?
         var validFrom: String?; var validTo: String?; var unitPrice: String?; var tiers: String?; var version: String?
         var latePenaltyPerDay: String?; var latePenaltyCap: String?
         var values: [String: String] {
-            ["supplierId": supplierId ?? "", "itemCode": itemCode ?? "", "operation": operation ?? "", "currency": currency ?? "",
+            ["supplierId": supplierId ?? "", "supplierCode": supplierCode ?? "", "itemCode": itemCode ?? "", "operation": operation ?? "", "currency": currency ?? "",
              "validFrom": validFrom ?? "", "validTo": validTo ?? "", "unitPrice": unitPrice ?? "", "tiers": tiers ?? "", "version": version ?? "",
              "latePenaltyPerDay": latePenaltyPerDay ?? "", "latePenaltyCap": latePenaltyCap ?? ""]
         }
@@ -140,8 +135,10 @@ struct PricePages: RouteCollection {
         var created: PriceAgreementRow?
         let problem = try await attempt {
             var (from, to, price, tiers, problems) = form.parsed()
-            let supplierID = form.supplierId.flatMap(UUID.init(uuidString:))
-            if supplierID == nil { problems.append(FieldProblem("supplierId", "unknownSupplier")) }
+            var supplierID: UUID?
+            do { supplierID = try await SupplierChoice.chosen(id: form.supplierId, code: form.supplierCode, req: req) } catch let problem as Problem {
+                problems += problem.fields
+            }
             let code = (form.itemCode ?? "").trimmingCharacters(in: .whitespaces)
             let item = code.isEmpty ? nil : try await Item.query(on: req.db).filter(\.$code == code).first()
             if item == nil { problems.append(FieldProblem("itemCode", code.isEmpty ? "required" : "unknownItem", ["code": code])) }

@@ -130,16 +130,17 @@ struct OrderPages: RouteCollection {
 
     // MARK: New
 
-    struct NewView: Encodable { let suppliers: [Option]; let values: [String: String]; let errors: FormErrors }
+    struct NewView: Encodable { let supplier: HTML; let values: [String: String]; let errors: FormErrors }
 
     func renderNew(_ req: Request, values: [String: String], problem: Problem?) async throws -> Response {
-        // Only suppliers that may receive orders.
-        let suppliers = try await Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue).filter(\.$active == true)
-            .join(SupplierProfile.self, on: \Organization.$id == \SupplierProfile.$organization.$id)
-            .filter(SupplierProfile.self, \.$status ~~ SupplierStatus.mayReceiveOrders.map(\.rawValue)).sort(\.$code).all()
+        // Only suppliers that may receive orders are offered; a code typed beyond the drop-down's
+        // limit is checked by `OrderService.create`, as the API's id is.
+        let supplier = try await SupplierChoice.read(values: values, req: req) { suppliers in
+            suppliers.filter(\.$active == true).join(SupplierProfile.self, on: \Organization.$id == \SupplierProfile.$organization.$id)
+                .filter(SupplierProfile.self, \.$status ~~ SupplierStatus.mayReceiveOrders.map(\.rawValue))
+        }
         return try await req.renderForm("order_new", titleKey: "orders.new", NewView(
-            suppliers: suppliers.map { Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: values["supplierId"] == $0.id!.uuidString) },
-            values: values, errors: req.formErrors(problem)), problem: problem)
+            supplier: supplier.markup(req), values: values, errors: req.formErrors(problem)), problem: problem)
     }
 
     func newForm(req: Request) async throws -> Response {
@@ -170,7 +171,7 @@ struct OrderPages: RouteCollection {
         return out
     }
 
-    struct NewForm: Content { var supplierId: String?; var lines: String?; var note: String? }
+    struct NewForm: Content { var supplierId: String?; var supplierCode: String?; var lines: String?; var note: String? }
 
     func create(req: Request) async throws -> Response {
         let p = try req.requirePrincipal()
@@ -178,14 +179,14 @@ struct OrderPages: RouteCollection {
         let form = try req.content.decode(NewForm.self)
         var created: OutsourcingOrder?
         let problem = try await attempt {
-            guard let supplierID = form.supplierId.flatMap(UUID.init(uuidString:)) else { throw Problem.validation([FieldProblem("supplierId", "unknownSupplier")]) }
+            let supplierID = try await SupplierChoice.chosen(id: form.supplierId, code: form.supplierCode, req: req)
             let input = NewOrderInput(supplierId: supplierID, note: form.note, lines: try Self.parseLines(form.lines ?? ""))
             let problems = input.validate()
             if !problems.isEmpty { throw Problem.validation(problems) }
             created = try await OrderService.create(p, input, app: req.application)
         }
         if let created { return req.redirect(to: "/orders/\(created.id!)?ok=created") }
-        return try await renderNew(req, values: ["supplierId": form.supplierId ?? "", "lines": form.lines ?? "", "note": form.note ?? ""], problem: problem)
+        return try await renderNew(req, values: ["supplierId": form.supplierId ?? "", "supplierCode": form.supplierCode ?? "", "lines": form.lines ?? "", "note": form.note ?? ""], problem: problem)
     }
 
     // MARK: Detail

@@ -31,15 +31,10 @@ struct SupplierFilter {
         guard !p.isSupplier else { return SupplierFilter(offered: false, byCode: false, code: "", options: [], unknownCode: false, supplierID: nil) }
         let sql = req.application.reads
         let supplier = OrganizationKind.supplier.rawValue
-        // Whether a supplier beyond the limit exists: one step past it in the index, not a count.
-        let many = try await sql.raw("""
-            SELECT 1 AS found FROM organizations WHERE kind = \(bind: supplier) ORDER BY code LIMIT 1 OFFSET \(literal: dropDownLimit)
-            """).first() != nil
+        let many = try await tooManyForADropDown(sql)
         var unknown = false
         if id == nil, !code.isEmpty {
-            struct Found: Decodable { let id: UUID }
-            id = try await sql.raw("SELECT id FROM organizations WHERE kind = \(bind: supplier) AND code = \(bind: code)")
-                .first(decoding: Found.self)?.id
+            id = try await supplierID(code: code, sql)
             // A code nobody has lists nothing rather than everyone.
             if id == nil { unknown = true; id = UUID() }
         }
@@ -55,6 +50,20 @@ struct SupplierFilter {
             shown = try await sql.raw("SELECT code FROM organizations WHERE id = \(bind: id)").first(decoding: Named.self)?.code ?? ""
         }
         return SupplierFilter(offered: true, byCode: many, code: shown, options: options, unknownCode: unknown, supplierID: id)
+    }
+
+    /// Whether a supplier beyond the drop-down's limit exists: one step past it in the index, not a count.
+    static func tooManyForADropDown(_ sql: any SQLDatabase) async throws -> Bool {
+        try await sql.raw("""
+            SELECT 1 AS found FROM organizations WHERE kind = \(bind: OrganizationKind.supplier.rawValue) ORDER BY code LIMIT 1 OFFSET \(literal: dropDownLimit)
+            """).first() != nil
+    }
+
+    /// The supplier a code names, if any.
+    static func supplierID(code: String, _ sql: any SQLDatabase) async throws -> UUID? {
+        struct Found: Decodable { let id: UUID }
+        return try await sql.raw("SELECT id FROM organizations WHERE kind = \(bind: OrganizationKind.supplier.rawValue) AND code = \(bind: code)")
+            .first(decoding: Found.self)?.id
     }
 
     /// The labelled field: the drop-down, or the code beyond its limit; nothing for a supplier.
@@ -84,5 +93,53 @@ struct SupplierFilter {
     var query: String {
         guard let supplierID, !unknownCode else { return "" }
         return "&supplierId=\(supplierID)"
+    }
+}
+
+/// The supplier field of a form that makes something for one supplier (a new order, a new price
+/// agreement): a drop-down of the suppliers it may be for while there are few, a supplier code
+/// beyond `SupplierFilter.dropDownLimit`. With a thousand suppliers the forms listed every one of
+/// them, decoded as models, on each view.
+struct SupplierChoice {
+    let byCode: Bool
+    let options: [Option]
+    let code: String
+
+    /// The field for a form showing `values` (`supplierId` or `supplierCode` as sent). `eligible`
+    /// narrows the drop-down (say, to suppliers that may receive orders); a code is checked by
+    /// the service the form calls, as the API's id is.
+    static func read(values: [String: String], req: Request,
+                     eligible: (QueryBuilder<Organization>) -> QueryBuilder<Organization> = { $0 }) async throws -> SupplierChoice {
+        if try await SupplierFilter.tooManyForADropDown(req.application.reads) {
+            return SupplierChoice(byCode: true, options: [], code: values["supplierCode"] ?? "")
+        }
+        let chosen = values["supplierId"] ?? ""
+        let suppliers = try await eligible(Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue)).sort(\.$code).all()
+        return SupplierChoice(byCode: false, options: suppliers.map {
+            Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: chosen == $0.id!.uuidString)
+        }, code: "")
+    }
+
+    /// The supplier a submitted form names, by id or by code; a problem on the form's supplier
+    /// field when it names nobody.
+    static func chosen(id: String?, code: String?, req: Request) async throws -> UUID {
+        if let id = id.flatMap(UUID.init(uuidString:)) { return id }
+        let code = (code ?? "").trimmingCharacters(in: .whitespaces)
+        if !code.isEmpty, let found = try await SupplierFilter.supplierID(code: code, req.application.reads) { return found }
+        throw Problem.validation([FieldProblem("supplierId", (id ?? "").isEmpty && code.isEmpty ? "required" : "unknownSupplier")])
+    }
+
+    /// The labelled, required field.
+    func field(_ t: inout PageTexts) -> HTML {
+        let input: HTML = byCode
+            ? "<input name=\"supplierCode\" value=\"\(code)\" maxlength=\"40\" required autocomplete=\"off\" placeholder=\"\(t("statement.supplierCode"))\">"
+            : "<select name=\"supplierId\" required>\(Option.html(options))</select>"
+        return "<label>\(t("prices.supplier"))\(input)</label>"
+    }
+
+    /// The field for a Leaf form (`#unsafeHTML`).
+    func markup(_ req: Request) -> HTML {
+        var t = req.texts()
+        return field(&t)
     }
 }
