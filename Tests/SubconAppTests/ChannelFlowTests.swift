@@ -45,7 +45,7 @@ final class Receiver: @unchecked Sendable {
             if path.hasPrefix("/fail-once") && n == 1 { return answer(.internalServerError, "{}") }
             if path.hasPrefix("/down") && !fixed { return answer(.badGateway, "{}") }
             if path.hasPrefix("/limited") && n == 1 { return answer(.ok, #"{"errcode":45009,"errmsg":"api freq out of limit"}"#) }
-            if path.hasPrefix("/slow-once") && n == 1 { try await Task.sleep(nanoseconds: 1_500_000_000) }
+            if path.hasPrefix("/slow-once") && n == 1 { try await Task.sleep(nanoseconds: 6_000_000_000) }
             if path.hasPrefix("/feishu") { return answer(.ok, #"{"code":0,"msg":"success"}"#) }
             return answer(.ok, #"{"errcode":0,"errmsg":"ok"}"#)
         }
@@ -58,10 +58,12 @@ final class Receiver: @unchecked Sendable {
 }
 
 @Suite struct ChannelFlowTests {
-    static func run(_ body: (TestApp, Receiver) async throws -> Void) async throws {
+    /// `timeout`: long by default, so that a receiver answering at once is never late on a busy
+    /// CI host (at 0.5 s, one run saw seven of twelve answers of the "/ok" receiver time out).
+    static func run(timeout: Double = 10, _ body: (TestApp, Receiver) async throws -> Void) async throws {
         try await Receiver.run { receiver in
             try await TestApp.run(adjust: { s in
-                s.channels.allowHTTP = true; s.channels.timeout = 0.5; s.channels.retryBase = 1; s.channels.giveUpAfter = 600
+                s.channels.allowHTTP = true; s.channels.timeout = timeout; s.channels.retryBase = 1; s.channels.giveUpAfter = 600
                 s.publicURL = "https://subcon.example"
             }) { t in try await body(t, receiver) }
         }
@@ -168,7 +170,8 @@ final class Receiver: @unchecked Sendable {
     }
 
     @Test func aFailedOrSlowAttemptIsRetriedLaterAndDeliveredOnce() async throws {
-        try await Self.run { t, rx in
+        // The slow receiver answers its first request after 6 s.
+        try await Self.run(timeout: 3) { t, rx in
             let s1 = try await t.token("supplier1")
             try await Self.drain(t)
             let failing = try await Self.channel(t, s1, kind: "webhook", url: rx.url("/fail-once"))
