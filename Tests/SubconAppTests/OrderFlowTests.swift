@@ -852,8 +852,13 @@ extension DemoScenarioTests {
             #expect(first.status == .seeOther, "\(first.body.components(separatedBy: "class=\"err").dropFirst().map { $0.prefix(120) })")
             #expect(try await OutsourcingOrder.query(on: t.db).filter(\.$note == "下拉").first()?.supplierID == jg)
 
-            try await (1...SupplierFilter.dropDownLimit).map { Organization(kind: .supplier, code: String(format: "ZZ%04d", $0), name: "供应商 \($0)", now: t.clock.now()) }
-                .create(on: t.db)
+            // Suppliers that may not receive orders are not offered, nor counted against the limit.
+            let added = (1...SupplierFilter.dropDownLimit).map { Organization(kind: .supplier, code: String(format: "ZZ%04d", $0), name: "供应商 \($0)", now: t.clock.now()) }
+            try await added.create(on: t.db)
+            try await Organization(kind: .supplier, code: "ZX-NEW", name: "新供应商", now: t.clock.now()).create(on: t.db)
+            let still = try await t.page(.GET, "/orders/new", browser: &b).body.string
+            #expect(still.contains("<select name=\"supplierId\" required>") && !still.contains("ZZ0001"))
+            try await added.map { SupplierProfile(organizationID: $0.id!, status: .qualified, now: t.clock.now()) }.create(on: t.db)
             let byCode = try await t.page(.GET, "/orders/new", browser: &b).body.string
             #expect(byCode.contains("<input name=\"supplierCode\" value=\"\" maxlength=\"40\" required") && !byCode.contains("<select name=\"supplierId\""))
             let before = try await OutsourcingOrder.query(on: t.db).count()
@@ -861,9 +866,9 @@ extension DemoScenarioTests {
             #expect(nobody.status == .unprocessableEntity && nobody.body.contains("供应商不存在") && nobody.body.contains("name=\"supplierCode\" value=\"NOPE\""))
             let empty = try await post(["supplierCode": " ", "note": ""])
             #expect(empty.status == .unprocessableEntity && empty.body.contains("<span class=\"err\">必填</span>"))
-            // The suppliers added above have no approved profile: they may not receive orders.
-            let unapproved = try await post(["supplierCode": "ZZ0001", "note": ""])
-            #expect(unapproved.status == .unprocessableEntity && unapproved.body.contains("value=\"ZZ0001\""))
+            // A supplier without an approved profile may not receive orders.
+            let unapproved = try await post(["supplierCode": "ZX-NEW", "note": ""])
+            #expect(unapproved.status == .unprocessableEntity && unapproved.body.contains("value=\"ZX-NEW\"") && unapproved.body.contains("不能接收订单"))
             #expect(try await OutsourcingOrder.query(on: t.db).count() == before)
             #expect(try await post(["supplierCode": "SUP-JG", "note": "按编码"]).status == .seeOther)
             #expect(try await OutsourcingOrder.query(on: t.db).filter(\.$note == "按编码").first()?.supplierID == jg)

@@ -98,23 +98,27 @@ struct SupplierFilter {
 
 /// The supplier field of a form that makes something for one supplier (a new order, a new price
 /// agreement): a drop-down of the suppliers it may be for while there are few, a supplier code
-/// beyond `SupplierFilter.dropDownLimit`. With a thousand suppliers the forms listed every one of
-/// them, decoded as models, on each view.
+/// beyond `SupplierFilter.dropDownLimit` of them. With a thousand suppliers the price form listed
+/// every one, decoded as models, on each view.
 struct SupplierChoice {
     let byCode: Bool
     let options: [Option]
     let code: String
 
     /// The field for a form showing `values` (`supplierId` or `supplierCode` as sent). `eligible`
-    /// narrows the drop-down (say, to suppliers that may receive orders); a code is checked by
-    /// the service the form calls, as the API's id is.
+    /// narrows the suppliers offered (say, to those that may receive orders), and the limit
+    /// counts those only; a code is checked by the service the form calls, as the API's id is.
     static func read(values: [String: String], req: Request,
-                     eligible: (QueryBuilder<Organization>) -> QueryBuilder<Organization> = { $0 }) async throws -> SupplierChoice {
-        if try await SupplierFilter.tooManyForADropDown(req.application.reads) {
+                     eligible: @escaping (QueryBuilder<Organization>) -> QueryBuilder<Organization> = { $0 }) async throws -> SupplierChoice {
+        func offered() -> QueryBuilder<Organization> {
+            eligible(Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue)).sort(\.$code)
+        }
+        // One step past the limit in the code's order, not a count.
+        if try await offered().offset(SupplierFilter.dropDownLimit).first() != nil {
             return SupplierChoice(byCode: true, options: [], code: values["supplierCode"] ?? "")
         }
         let chosen = values["supplierId"] ?? ""
-        let suppliers = try await eligible(Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue)).sort(\.$code).all()
+        let suppliers = try await offered().all()
         return SupplierChoice(byCode: false, options: suppliers.map {
             Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: chosen == $0.id!.uuidString)
         }, code: "")
