@@ -135,10 +135,7 @@ struct OrderPages: RouteCollection {
     func renderNew(_ req: Request, values: [String: String], problem: Problem?) async throws -> Response {
         // Only suppliers that may receive orders are offered; a code typed beyond the drop-down's
         // limit is checked by `OrderService.create`, as the API's id is.
-        let supplier = try await SupplierChoice.read(values: values, req: req) { suppliers in
-            suppliers.filter(\.$active == true).join(SupplierProfile.self, on: \Organization.$id == \SupplierProfile.$organization.$id)
-                .filter(SupplierProfile.self, \.$status ~~ SupplierStatus.mayReceiveOrders.map(\.rawValue))
-        }
+        let supplier = try await SupplierChoice.read(values: values, req: req, offering: .mayReceiveOrders)
         return try await req.renderForm("order_new", titleKey: "orders.new", NewView(
             supplier: supplier.markup(req), values: values, errors: req.formErrors(problem)), problem: problem)
     }

@@ -105,20 +105,35 @@ struct SupplierChoice {
     let options: [Option]
     let code: String
 
-    /// The field for a form showing `values` (`supplierId` or `supplierCode` as sent). `eligible`
-    /// narrows the suppliers offered (say, to those that may receive orders), and the limit
-    /// counts those only; a code is checked by the service the form calls, as the API's id is.
-    static func read(values: [String: String], req: Request,
-                     eligible: @escaping (QueryBuilder<Organization>) -> QueryBuilder<Organization> = { $0 }) async throws -> SupplierChoice {
-        func offered() -> QueryBuilder<Organization> {
-            eligible(Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue)).sort(\.$code)
+    /// Which suppliers a form offers.
+    enum Offered { case every, mayReceiveOrders }
+
+    /// The field for a form showing `values` (`supplierId` or `supplierCode` as sent). The limit
+    /// counts only the suppliers offered; a code is checked by the service the form calls, as
+    /// the API's id is.
+    static func read(values: [String: String], req: Request, offering: Offered = .every) async throws -> SupplierChoice {
+        // Whether there are more than the limit: one step past it on the read connections, not a
+        // count and not a model (Fluent's models through the driver halved the form's rate).
+        let sql = req.application.reads
+        let many: Bool
+        switch offering {
+        case .every: many = try await SupplierFilter.tooManyForADropDown(sql)
+        case .mayReceiveOrders:
+            many = try await sql.raw("""
+                SELECT 1 AS found FROM organizations o JOIN supplier_profiles p ON p.organization_id = o.id
+                WHERE o.kind = \(bind: OrganizationKind.supplier.rawValue) AND o.active = \(bind: true)
+                  AND p.status IN (\(binds: SupplierStatus.mayReceiveOrders.map(\.rawValue).sorted()))
+                LIMIT 1 OFFSET \(literal: SupplierFilter.dropDownLimit)
+                """).first() != nil
         }
-        // One step past the limit in the code's order, not a count.
-        if try await offered().offset(SupplierFilter.dropDownLimit).first() != nil {
-            return SupplierChoice(byCode: true, options: [], code: values["supplierCode"] ?? "")
+        if many { return SupplierChoice(byCode: true, options: [], code: values["supplierCode"] ?? "") }
+        var offered = Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue)
+        if offering == .mayReceiveOrders {
+            offered = offered.filter(\.$active == true).join(SupplierProfile.self, on: \Organization.$id == \SupplierProfile.$organization.$id)
+                .filter(SupplierProfile.self, \.$status ~~ SupplierStatus.mayReceiveOrders.map(\.rawValue))
         }
         let chosen = values["supplierId"] ?? ""
-        let suppliers = try await offered().all()
+        let suppliers = try await offered.sort(\.$code).all()
         return SupplierChoice(byCode: false, options: suppliers.map {
             Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: chosen == $0.id!.uuidString)
         }, code: "")
