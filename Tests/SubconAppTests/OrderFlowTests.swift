@@ -841,7 +841,9 @@ extension DemoScenarioTests {
             var b = try await t.signIn("purchaser")
             let jg = try await t.organization(code: "SUP-JG").id!
             let form = try await t.page(.GET, "/orders/new", browser: &b).body.string
-            #expect(form.contains("<select name=\"supplierId\" required>") && form.contains("<option value=\"\(jg)\">SUP-JG · "))
+            // Nothing is chosen until the purchaser chooses: the first choice is empty.
+            #expect(form.contains("<select name=\"supplierId\" required><option value=\"\">请选择供应商</option>")
+                    && form.contains("<option value=\"\(jg)\">SUP-JG · "))
             let csrf = try await t.csrf(&b)
             let line = "SF-9 10 2030-01-10 3.5"
             func post(_ fields: [String: String]) async throws -> (status: HTTPStatus, body: String) {
@@ -864,6 +866,8 @@ extension DemoScenarioTests {
             let before = try await OutsourcingOrder.query(on: t.db).count()
             let nobody = try await post(["supplierCode": "NOPE", "note": ""])
             #expect(nobody.status == .unprocessableEntity && nobody.body.contains("供应商不存在") && nobody.body.contains("name=\"supplierCode\" value=\"NOPE\""))
+            let unchosen = try await post(["supplierId": "", "note": ""])
+            #expect(unchosen.status == .unprocessableEntity && unchosen.body.contains("<span class=\"err\">必填</span>"))
             let empty = try await post(["supplierCode": " ", "note": ""])
             #expect(empty.status == .unprocessableEntity && empty.body.contains("<span class=\"err\">必填</span>"))
             // A supplier without an approved profile may not receive orders.

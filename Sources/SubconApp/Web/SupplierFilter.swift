@@ -152,7 +152,8 @@ struct SupplierChoice {
     func field(_ t: inout PageTexts) -> HTML {
         let input: HTML = byCode
             ? "<input name=\"supplierCode\" value=\"\(code)\" maxlength=\"40\" required autocomplete=\"off\" placeholder=\"\(t("statement.supplierCode"))\">"
-            : "<select name=\"supplierId\" required>\(Option.html(options))</select>"
+            // An empty first choice, so that nobody makes something for the first supplier by not choosing.
+            : "<select name=\"supplierId\" required>\(Option.html([Option(value: "", label: t("prices.chooseSupplier"))] + options))</select>"
         return "<label>\(t("prices.supplier"))\(input)</label>"
     }
 
