@@ -60,8 +60,6 @@ struct ItemPages: RouteCollection {
         items.post(":id", "routing", use: saveRouting)
     }
 
-    struct ListView: Encodable { let rows: [ItemDTO]; let pager: Pager; let q: String; let kinds: [Option]; let canEdit: Bool }
-
     func kindOptions(_ req: Request, selected: String?, includeAll: Bool) -> [Option] {
         (includeAll ? [Option(value: "", label: req.t("item.kind.all"), selected: (selected ?? "").isEmpty)] : [])
             + ItemKind.allCases.map { Option(value: $0.rawValue, label: req.t("item.kind.\($0.rawValue)"), selected: selected == $0.rawValue) }
@@ -72,10 +70,45 @@ struct ItemPages: RouteCollection {
         let filter = try ItemsAPI.filter(req)
         let page = try await ItemService.list(p, filter: filter, page: try PageRequest(req, defaultPer: 50),
                                               on: req.application.reads, counts: req.subcon.trigramCounts)
-        return try await req.renderPage("items", titleKey: "items.title",
-                                        ListView(rows: page.items, pager: Pager(page, req), q: filter.search ?? "",
-                                                 kinds: kindOptions(req, selected: filter.kind?.rawValue, includeAll: true),
-                                                 canEdit: p.can(.editMasterData)))
+        let pager = Pager(page, req), q = filter.search ?? "", canEdit = p.can(.editMasterData)
+        let kinds = kindOptions(req, selected: filter.kind?.rawValue, includeAll: true)
+        // Written in Swift, as the other list pages: Leaf looked each label up in every cell.
+        return try await req.renderPage(titleKey: "items.title") { t in
+            let search = t("action.search"), code = t("field.code"), name = t("field.name"), specification = t("field.specification")
+            let uom = t("field.uom"), kind = t("field.kind"), status = t("field.status"), active = t("status.active"), inactive = t("status.inactive")
+            var html: HTML = """
+                <section class="card">
+                  <form method="get" action="/items" class="form row">
+                    <label class="grow">\(search)<input type="search" name="q" value="\(q)" placeholder="\(t("items.searchHint"))"></label>
+                    <label>\(kind)<select name="kind">\(Option.html(kinds))</select></label>
+                    <button type="submit">\(search)</button>
+                    \(HTML.when(canEdit, "<a class=\"button primary\" href=\"/items/new\">\(t("items.new"))</a>"))
+                  </form>
+
+                """
+            if page.items.isEmpty {
+                html += "<p class=\"muted\">\(t("list.empty"))</p>"
+            } else {
+                var rows = HTML()
+                for i in page.items {
+                    rows += """
+                        <tr><td data-label="\(code)"><a href="/items/\(i.id)">\(i.code)</a></td>
+                        <td data-label="\(name)">\(i.name)</td>
+                        <td data-label="\(specification)">\(i.specification)</td>
+                        <td data-label="\(uom)">\(i.uom)</td>
+                        <td data-label="\(kind)">\(t("item.kind." + i.kind))</td>
+                        <td data-label="\(status)">\(i.active ? "<span class=\"tag ok\">\(active)</span>" : "<span class=\"tag off\">\(inactive)</span>" as HTML)</td></tr>
+
+                        """
+                }
+                html += .listTable(head: """
+                    <th>\(code)</th><th>\(name)</th><th>\(specification)</th><th>\(uom)</th><th>\(kind)</th><th>\(status)</th>
+                    """, rows: rows)
+            }
+            html += pager.html(&t)
+            html += "</section>\n"
+            return html
+        }
     }
 
     struct FormView: Encodable {
