@@ -186,16 +186,53 @@ struct HomePages: RouteCollection {
         return links
     }
 
-    struct InboxView: Encodable {
-        let items: [Inbox.Item]
-        let pager: Pager
-    }
-
     func inbox(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         let page = try await Inbox.list(userID: p.userID, page: try PageRequest(req, defaultPer: 20), unreadOnly: false,
                                         locale: req.locale, catalog: req.subcon.catalog, on: req.application.keyedReads)
-        return try await req.renderPage("inbox", titleKey: "inbox.title", InboxView(items: page.items, pager: Pager(page, req)))
+        let pager = Pager(page, req), csrf = p.csrfToken ?? "", time = req.datePattern("yyyy-MM-dd HH:mm")
+        // Written in Swift, as the list pages: every person opens it.
+        return try await req.renderPage(titleKey: "inbox.title") { t in
+            let open = t("inbox.open"), markRead = t("inbox.markRead")
+            var html: HTML = """
+                <section class="card">
+                  <form method="post" action="/inbox/read-all" class="inline right">
+                    <input type="hidden" name="_csrf" value="\(csrf)">
+                    <button type="submit">\(t("inbox.readAll"))</button>
+                  </form>
+                  <p><a href="/account/notifications">\(t("channel.preferences"))</a></p>
+
+                """
+            if page.items.isEmpty {
+                html += "<p class=\"muted\">\(t("inbox.empty"))</p>\n"
+            } else {
+                html += "<ul class=\"list\">\n"
+                for n in page.items {
+                    html += """
+                        <li class="\(n.read ? "read" : "unread")">
+                          <span>\(n.message)</span>
+                          <time class="muted">\(time.string(from: n.createdAt))</time>
+
+                        """
+                    if !n.read {
+                        html += """
+                            <form method="post" action="/inbox/\(n.id)/read" class="inline">
+                              <input type="hidden" name="_csrf" value="\(csrf)">
+                              <button type="submit" class="link">\(n.link == nil ? markRead : open)</button>
+                            </form>
+
+                            """
+                    } else if let link = n.link {
+                        html += "<a href=\"\(link)\">\(open)</a>\n"
+                    }
+                    html += "</li>\n"
+                }
+                html += "</ul>\n"
+            }
+            html += pager.html(&t)
+            html += "</section>\n"
+            return html
+        }
     }
 
     func read(req: Request) async throws -> Response {
