@@ -40,10 +40,6 @@ struct PricePages: RouteCollection {
         }
     }
 
-    struct ListView: Encodable {
-        let rows: [Row]; let pager: Pager; let q: String; let supplier: SupplierFilter.Markup; let current: Bool; let canEdit: Bool
-    }
-
     func list(req: Request) async throws -> View {
         let p = try req.requirePrincipal()
         var filter = try PricesAPI.filter(req)
@@ -55,9 +51,49 @@ struct PricePages: RouteCollection {
         let supplier = try await SupplierFilter.read(p, req: req, allLabel: req.t("prices.allSuppliers"))
         if !p.isSupplier { filter.supplierID = supplier.supplierID }
         let page = try await PriceService.list(p, filter: filter, page: try PageRequest(req, defaultPer: 50), on: req.db)
-        return try await req.renderPage("prices", titleKey: "prices.title", ListView(
-            rows: try await Self.rows(page.items, today: today, on: req.db), pager: Pager(page, req), q: filter.search ?? "",
-            supplier: supplier.markup(req), current: current, canEdit: p.can(.managePrices)))
+        let rows = try await Self.rows(page.items, today: today, on: req.db)
+        let pager = Pager(page, req), q = filter.search ?? "", canEdit = p.can(.managePrices)
+        // Written in Swift, as the other list pages.
+        return try await req.renderPage(titleKey: "prices.title") { t in
+            let search = t("action.search"), supplierLabel = t("prices.supplier"), item = t("prices.item"), operation = t("prices.operation")
+            let unitPrice = t("prices.unitPrice"), tiers = t("prices.tiers"), validity = t("prices.validity"), status = t("field.status")
+            let wholeItem = t("prices.wholeItem"), openEnded = t("bom.openEnded")
+            var html: HTML = """
+                <section class="card">
+                  <form method="get" action="/prices" class="form row">
+                    <label class="grow">\(search)<input type="search" name="q" value="\(q)" placeholder="\(t("prices.searchHint"))"></label>
+                    \(supplier.field(&t))
+                    <label class="check"><input type="checkbox" name="current" value="true"\(HTML.when(current, " checked"))> \(t("prices.currentOnly"))</label>
+                    <button type="submit">\(search)</button>
+                    \(HTML.when(canEdit, "<a class=\"button primary\" href=\"/prices/new\">\(t("prices.new"))</a>"))
+                  </form>
+                  \(supplier.message(&t))
+
+                """
+            if rows.isEmpty {
+                html += "<p class=\"muted\">\(t("list.empty"))</p>"
+            } else {
+                var body = HTML()
+                for r in rows {
+                    body += """
+                        <tr><td data-label="\(supplierLabel)"><a class="nowrap" href="/prices/\(r.id)">\(r.supplierCode)</a> <span class="muted">\(r.supplierName)</span></td>
+                        <td data-label="\(item)"><span class="nowrap">\(r.itemCode)</span> <span class="muted">\(r.itemName)</span></td>
+                        <td data-label="\(operation)">\(r.operation.map { "\($0)" as HTML } ?? "<span class=\"muted\">\(wholeItem)</span>")</td>
+                        <td data-label="\(unitPrice)" class="num nowrap">\(r.unitPrice) \(r.currency)</td>
+                        <td data-label="\(tiers)">\(r.tiers)</td>
+                        <td data-label="\(validity)"><span class="nowrap">\(r.validFrom) —</span> <span class="nowrap">\(r.validTo ?? openEnded)</span></td>
+                        <td data-label="\(status)"><span class="tag price-\(r.state)">\(t("prices.state." + r.state))</span></td></tr>
+
+                        """
+                }
+                html += .listTable(head: """
+                    <th>\(supplierLabel)</th><th>\(item)</th><th>\(operation)</th><th class="num">\(unitPrice)</th><th>\(tiers)</th><th>\(validity)</th><th>\(status)</th>
+                    """, rows: body)
+            }
+            html += pager.html(&t)
+            html += "</section>\n"
+            return html
+        }
     }
 
     struct FormView: Encodable {
