@@ -112,30 +112,19 @@ struct SupplierChoice {
     /// counts only the suppliers offered; a code is checked by the service the form calls, as
     /// the API's id is.
     static func read(values: [String: String], req: Request, offering: Offered = .every) async throws -> SupplierChoice {
-        // Whether there are more than the limit: one step past it on the read connections, not a
-        // count and not a model (Fluent's models through the driver halved the form's rate).
-        let sql = req.application.reads
-        let many: Bool
-        switch offering {
-        case .every: many = try await SupplierFilter.tooManyForADropDown(sql)
-        case .mayReceiveOrders:
-            many = try await sql.raw("""
-                SELECT 1 AS found FROM organizations o JOIN supplier_profiles p ON p.organization_id = o.id
-                WHERE o.kind = \(bind: OrganizationKind.supplier.rawValue) AND o.active = \(bind: true)
-                  AND p.status IN (\(binds: SupplierStatus.mayReceiveOrders.map(\.rawValue).sorted()))
-                LIMIT 1 OFFSET \(literal: SupplierFilter.dropDownLimit)
-                """).first() != nil
-        }
-        if many { return SupplierChoice(byCode: true, options: [], code: values["supplierCode"] ?? "") }
-        var offered = Organization.query(on: req.db).filter(\.$kind == OrganizationKind.supplier.rawValue)
+        // The suppliers offered in code order, one past the limit, on the read connections: the
+        // 301st says "too many" and the rest are the drop-down, one statement either way.
+        var eligible: SQLQueryString = ""
         if offering == .mayReceiveOrders {
-            offered = offered.filter(\.$active == true).join(SupplierProfile.self, on: \Organization.$id == \SupplierProfile.$organization.$id)
-                .filter(SupplierProfile.self, \.$status ~~ SupplierStatus.mayReceiveOrders.map(\.rawValue))
+            eligible = " AND o.active = \(bind: true) AND EXISTS (SELECT 1 FROM supplier_profiles p WHERE p.organization_id = o.id AND p.status IN (\(binds: SupplierStatus.mayReceiveOrders.map(\.rawValue).sorted())))"
         }
+        struct Row: Decodable { let id: UUID; let code: String; let name: String }
+        let suppliers = try await req.application.reads.raw("SELECT o.id, o.code, o.name FROM organizations o WHERE o.kind = \(bind: OrganizationKind.supplier.rawValue)"
+                                                            + eligible + " ORDER BY o.code LIMIT \(literal: SupplierFilter.dropDownLimit + 1)").all(decoding: Row.self)
+        if suppliers.count > SupplierFilter.dropDownLimit { return SupplierChoice(byCode: true, options: [], code: values["supplierCode"] ?? "") }
         let chosen = values["supplierId"] ?? ""
-        let suppliers = try await offered.sort(\.$code).all()
         return SupplierChoice(byCode: false, options: suppliers.map {
-            Option(value: $0.id!.uuidString, label: "\($0.code) · \($0.name)", selected: chosen == $0.id!.uuidString)
+            Option(value: $0.id.uuidString, label: "\($0.code) · \($0.name)", selected: chosen == $0.id.uuidString)
         }, code: "")
     }
 
