@@ -62,15 +62,10 @@ struct SettlementPages: RouteCollection {
                         <input type="hidden" name="_csrf" value="\(csrf)">
                         <label class="grow">\(supplierLabel)
                     """
-                if supplier.byCode {
-                    // The code the form was sent with, not the filter's.
-                    html += "<input name=\"supplierCode\" value=\"\(values["supplierCode"] ?? "")\" required maxlength=\"40\" placeholder=\"\(t("statement.supplierCode"))\">"
-                } else {
-                    // A statement is for one supplier: the filter's "all suppliers" is no choice here,
-                    // and the one chosen is the one the form was sent with, not the filter's.
-                    let choices = supplier.options.filter { !$0.value.isEmpty }.map { Option(value: $0.value, label: $0.label, selected: $0.value == values["supplierId"]) }
-                    html += "<select name=\"supplierId\" required>\(Option.html(choices))</select>"
-                }
+                // A statement is for one supplier: the filter's "all suppliers" is no choice here,
+                // and the one chosen (or the code typed) is the one the form was sent with, not the filter's.
+                let choices = supplier.options.filter { !$0.value.isEmpty }.map { Option(value: $0.value, label: $0.label, selected: $0.value == values["supplierId"]) }
+                html += SupplierChoice(byCode: supplier.byCode, options: choices, code: values["supplierCode"] ?? "").input(&t)
                 html += """
 
                           \(fieldError("supplierId"))</label>
@@ -169,12 +164,7 @@ struct SettlementPages: RouteCollection {
         let form = try req.content.decode(GenerateForm.self)
         var created: Statement?
         let problem = try await attempt {
-            var id = form.supplierId.flatMap(UUID.init(uuidString:))
-            if id == nil, let code = form.supplierCode?.trimmingCharacters(in: .whitespaces), !code.isEmpty {
-                id = try await Organization.query(on: req.db).filter(\.$code == code).filter(\.$kind == OrganizationKind.supplier.rawValue).first()?.id
-                if id == nil { throw Problem.validation([FieldProblem("supplierId", "unknownSupplier")]) }
-            }
-            guard let id else { throw Problem.validation([FieldProblem("supplierId", "required")]) }
+            let id = try await SupplierChoice.chosen(id: form.supplierId, code: form.supplierCode, req: req)
             created = try await StatementService.generate(p, GenerateStatementInput(supplierId: id, period: (form.period ?? "").trimmingCharacters(in: .whitespaces)),
                                                           app: req.application)
         }

@@ -138,12 +138,14 @@ struct SupplierChoice {
     }
 
     /// The labelled, required field.
-    func field(_ t: inout PageTexts) -> HTML {
-        let input: HTML = byCode
+    func field(_ t: inout PageTexts) -> HTML { "<label>\(t("prices.supplier"))\(input(&t))</label>" }
+
+    /// The required input alone, for a form that labels it its own way.
+    func input(_ t: inout PageTexts) -> HTML {
+        byCode
             ? "<input name=\"supplierCode\" value=\"\(code)\" maxlength=\"40\" required autocomplete=\"off\" placeholder=\"\(t("statement.supplierCode"))\">"
             // An empty first choice, so that nobody makes something for the first supplier by not choosing.
             : "<select name=\"supplierId\" required>\(Option.html([Option(value: "", label: t("prices.chooseSupplier"))] + options))</select>"
-        return "<label>\(t("prices.supplier"))\(input)</label>"
     }
 
     /// The field for a Leaf form (`#unsafeHTML`).
